@@ -1,0 +1,2 @@
+/** operator interface: fsp shell commands and the admin socket */
+package org.fsp.admin;

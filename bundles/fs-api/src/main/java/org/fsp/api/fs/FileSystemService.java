@@ -1,0 +1,108 @@
+package org.fsp.api.fs;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The file system as a service: POSIX operations by absolute path ({@code "/a/b"}) and by open-file handle, each
+ * taking the caller's kernel-vouched {@link Credentials}. Implemented by fs-core; called by the IPC front end (on
+ * behalf of clients), the shell and tests.
+ *
+ * <p>Every failure is an {@link FsException} carrying the errno Linux returns for the same call. Handles are opaque
+ * numbers owned by the implementation; callers that serve untrusted clients keep their own per-client table and never
+ * pass a client's number through unchecked. Implementations are safe for many concurrent callers.
+ *
+ * <p>Data moves through {@link MemorySegment}s so that the IPC layer can copy straight between a client's shared
+ * segment and the buffer cache; heap callers use {@code MemorySegment.ofArray}.
+ */
+@ProviderType
+public interface FileSystemService {
+
+    /** Longest name of one path component, in bytes of UTF-8. */
+    int NAME_MAX = 255;
+    /** Longest path, in bytes of UTF-8, including the terminating NUL Linux counts. */
+    int PATH_MAX = 4096;
+    /** For {@link #utimens}: set this time to now. */
+    long UTIME_NOW = -1;
+    /** For {@link #utimens}: leave this time unchanged. */
+    long UTIME_OMIT = -2;
+    /** For {@link #chown}: leave the owner or the group unchanged. */
+    int ID_UNCHANGED = -1;
+
+    FileAttributes stat(Credentials who, String path) throws FsException;
+
+    /** Like {@link #stat} but does not follow a final symlink. */
+    FileAttributes lstat(Credentials who, String path) throws FsException;
+
+    FileAttributes fstat(Credentials who, long handle) throws FsException;
+
+    /**
+     * Opens (and with {@link OpenFlags#O_CREAT} possibly creates) a file or, for reading, a directory.
+     *
+     * @param flags {@link OpenFlags} bits
+     * @param mode permission bits for a created file, before the umask the caller applied
+     * @return a handle for the other calls; release it with {@link #close}
+     */
+    long open(Credentials who, String path, int flags, int mode) throws FsException;
+
+    /** Reads at the handle's position and advances it. Returns bytes read; 0 at end of file. */
+    int read(Credentials who, long handle, MemorySegment dst) throws FsException;
+
+    /** Reads at {@code offset} without moving the position. */
+    int pread(Credentials who, long handle, long offset, MemorySegment dst) throws FsException;
+
+    /** Writes at the handle's position (or at end of file with O_APPEND) and advances it. Returns bytes written. */
+    int write(Credentials who, long handle, MemorySegment src) throws FsException;
+
+    /** Writes at {@code offset} without moving the position. */
+    int pwrite(Credentials who, long handle, long offset, MemorySegment src) throws FsException;
+
+    void truncate(Credentials who, String path, long size) throws FsException;
+
+    void ftruncate(Credentials who, long handle, long size) throws FsException;
+
+    /** Returns once the file's data and metadata are on the device (flush issued and completed). */
+    void fsync(Credentials who, long handle) throws FsException;
+
+    /** Like {@link #fsync} but may skip metadata not needed to read the data back (e.g. times). */
+    void fdatasync(Credentials who, long handle) throws FsException;
+
+    void close(Credentials who, long handle) throws FsException;
+
+    void mkdir(Credentials who, String path, int mode) throws FsException;
+
+    void rmdir(Credentials who, String path) throws FsException;
+
+    void unlink(Credentials who, String path) throws FsException;
+
+    /** Atomic rename, replacing an existing file or empty directory at {@code to}, as rename(2). */
+    void rename(Credentials who, String from, String to) throws FsException;
+
+    /** Makes {@code newPath} a hard link to {@code existing}. */
+    void link(Credentials who, String existing, String newPath) throws FsException;
+
+    /** Creates a symlink at {@code linkPath} whose content is {@code target}. */
+    void symlink(Credentials who, String target, String linkPath) throws FsException;
+
+    String readlink(Credentials who, String path) throws FsException;
+
+    void chmod(Credentials who, String path, int mode) throws FsException;
+
+    /** Changes owner and/or group; {@link #ID_UNCHANGED} leaves one as it is. */
+    void chown(Credentials who, String path, int uid, int gid) throws FsException;
+
+    /** Sets access and modification times in ns since the epoch, or {@link #UTIME_NOW} / {@link #UTIME_OMIT}. */
+    void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException;
+
+    /**
+     * Lists a directory, in a stable order, starting after {@code cookie} (0 for the start), at most {@code max}
+     * entries. "." and ".." are not listed. An empty list means the end.
+     */
+    List<DirEntry> readdir(Credentials who, String path, long cookie, int max) throws FsException;
+
+    FsStats statfs(Credentials who) throws FsException;
+
+    /** Makes everything written so far durable, as sync(2). */
+    void sync() throws FsException;
+}

@@ -1,0 +1,2 @@
+/** the file system: layout, journal, cache, permissions */
+package org.fsp.fs.core;

@@ -1,0 +1,2 @@
+/** shared-memory channels to clients */
+package org.fsp.ipc.shm;

@@ -1,0 +1,2 @@
+/** the thread model: polling workers and idle strategies */
+package org.fsp.sched;
