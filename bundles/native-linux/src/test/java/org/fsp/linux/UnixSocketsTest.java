@@ -1,0 +1,114 @@
+package org.fsp.linux;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class UnixSocketsTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldPassSealedMemfdWithPeerCredentials() throws Exception {
+        String path = dir.resolve("s.sock").toString();
+        int listener = UnixSockets.listen(path, 4);
+        try {
+            CompletableFuture<Integer> client = CompletableFuture.supplyAsync(() -> UnixSockets.connect(path));
+            int server = UnixSockets.accept(listener);
+            int clientFd = client.get(5, TimeUnit.SECONDS);
+            try {
+                UnixSockets.PeerCredentials cred = UnixSockets.peerCredentials(server);
+                assertEquals(ProcessHandle.current().pid(), cred.pid());
+                assertEquals(Libc.getuid(), cred.uid());
+                assertEquals(Libc.getgid(), cred.gid());
+                UnixSockets.peerGroups(server);
+
+                int memfd = MemFd.createSealed("test", 8192);
+                assertEquals(MemFd.F_SEAL_SHRINK | MemFd.F_SEAL_GROW | MemFd.F_SEAL_SEAL, MemFd.seals(memfd));
+                MemorySegment mine = Libc.mmap(8192, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment hello = arena.allocateFrom("hello");
+                    UnixSockets.send(server, hello, memfd);
+                    Libc.close(memfd);
+                    MemorySegment into = arena.allocate(64);
+                    UnixSockets.Received r = UnixSockets.receive(clientFd, into);
+                    assertEquals(6, r.bytes());
+                    assertEquals("hello", into.getString(0));
+                    assertNotEquals(-1, r.fd());
+                    NativeException sealed = assertThrows(NativeException.class, () -> Libc.ftruncate(r.fd(), 0));
+                    assertEquals(1, sealed.errno());
+                    MemorySegment theirs = Libc.mmap(8192, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
+                    Libc.close(r.fd());
+                    theirs.set(ValueLayout.JAVA_LONG, 4096, 42L);
+                    assertEquals(42L, mine.get(ValueLayout.JAVA_LONG, 4096));
+                    Libc.munmap(theirs);
+                }
+                Libc.munmap(mine);
+
+                Libc.close(clientFd);
+                clientFd = -1;
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment fds = arena.allocate(SocketStructs.POLLFD_SIZE, 8);
+                    UnixSockets.setPollFd(fds, 0, server, UnixSockets.POLLIN);
+                    assertEquals(1, UnixSockets.poll(fds, 1, 1000));
+                    assertEquals(0, UnixSockets.receive(server, arena.allocate(8)).bytes());
+                }
+            } finally {
+                Libc.close(server);
+                if (clientFd != -1) {
+                    Libc.close(clientFd);
+                }
+            }
+        } finally {
+            Libc.close(listener);
+        }
+    }
+
+    @Test
+    void shouldRefuseConnectWhenNobodyListens() {
+        NativeException e = assertThrows(NativeException.class,
+                () -> UnixSockets.connect(dir.resolve("none.sock").toString()));
+        assertTrue(e.errno() == 2 || e.errno() == 111, e.getMessage());
+    }
+
+    @Test
+    void shouldWakeFutexWaiterAndTimeOutOtherwise() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment word = arena.allocate(4, 4);
+            assertTrue(!Futex.await(word, 0, 1_000_000L));
+            assertTrue(Futex.await(word, 1, 1_000_000L), "a word that differs returns at once");
+            CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(() -> {
+                while (word.get(ValueLayout.JAVA_INT, 0) == 0) {
+                    Futex.await(word, 0, 5_000_000_000L);
+                }
+                return true;
+            });
+            Thread.sleep(20);
+            word.set(ValueLayout.JAVA_INT, 0, 1);
+            Futex.wake(word, 1);
+            assertTrue(waiter.get(5, TimeUnit.SECONDS));
+
+            MemorySegment entries = arena.allocate(2L * Futex.WAITV_ENTRY_SIZE, 8);
+            MemorySegment other = arena.allocate(4, 4);
+            Futex.setWaitv(entries, 0, word, 1, false);
+            Futex.setWaitv(entries, 1, other, 0, true);
+            assertTrue(!Futex.awaitAny(entries, 2, 1_000_000L));
+            other.set(ValueLayout.JAVA_INT, 0, 7);
+            assertTrue(Futex.awaitAny(entries, 2, 1_000_000_000L));
+            assertArrayEquals(new int[] {1, 7},
+                    new int[] {word.get(ValueLayout.JAVA_INT, 0), other.get(ValueLayout.JAVA_INT, 0)});
+        }
+    }
+}
