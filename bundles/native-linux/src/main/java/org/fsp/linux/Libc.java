@@ -34,6 +34,9 @@ public final class Libc {
     /** mmap's failure value, (void *) -1. */
     public static final long MAP_FAILED = -1L;
 
+    public static final int SEEK_SET = 0;
+    public static final int SEEK_END = 2;
+
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
 
@@ -41,6 +44,7 @@ public final class Libc {
     private static final MethodHandle CLOSE = NativeCall.bind("close", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle FTRUNCATE =
             NativeCall.bind("ftruncate", FunctionDescriptor.of(INT, INT, LONG));
+    private static final MethodHandle LSEEK = NativeCall.bind("lseek", FunctionDescriptor.of(LONG, INT, LONG, INT));
     private static final MethodHandle FSYNC = NativeCall.bind("fsync", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle FDATASYNC = NativeCall.bind("fdatasync", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle MMAP =
@@ -83,6 +87,20 @@ public final class Libc {
     public static void ftruncate(int fd, long sizeBytes) {
         try {
             NativeCall.check((int) FTRUNCATE.invokeExact(NativeCall.errnoSegment(), fd, sizeBytes), "ftruncate");
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * lseek(2); returns the resulting offset in bytes. {@code lseek(fd, 0, SEEK_END)} gives the size of a regular file
+     * or of a block device (whose fstat size is 0).
+     */
+    public static long lseek(int fd, long offsetBytes, int whence) {
+        try {
+            return NativeCall.check((long) LSEEK.invokeExact(NativeCall.errnoSegment(), fd, offsetBytes, whence), "lseek");
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {

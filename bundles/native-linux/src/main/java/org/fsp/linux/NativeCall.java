@@ -42,6 +42,18 @@ public final class NativeCall {
         return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO);
     }
 
+    /**
+     * Binds a variadic libc function (such as {@code syscall}) whose first invocation argument is the errno capture
+     * segment; {@code firstVariadicIndex} is the index of the first variadic parameter in {@code descriptor}.
+     */
+    public static MethodHandle bindVariadic(String name, FunctionDescriptor descriptor, int firstVariadicIndex) {
+        MemorySegment symbol = LINKER.defaultLookup()
+                .find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+        return LINKER.downcallHandle(
+                symbol, descriptor, Linker.Option.firstVariadicArg(firstVariadicIndex), CAPTURE_ERRNO);
+    }
+
     /** Binds a libc function that cannot fail and does not touch errno (no capture segment argument). */
     public static MethodHandle bindNoErrno(String name, FunctionDescriptor descriptor) {
         MemorySegment symbol = LINKER.defaultLookup()

@@ -1,0 +1,258 @@
+package org.fsp.block.nvme;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import org.fsp.api.block.BlockDevice;
+
+/**
+ * A {@link BlockDevice} in process memory: the back end that isolates the cost of the channel and the file system
+ * from the cost of storage, as the FSP paper's memory configuration does.
+ *
+ * <p>It keeps the asynchronous contract exactly: {@code submit*} queues (false when {@link #queueDepth()} requests are
+ * outstanding), {@link #submit()} performs the queued copies, {@link #poll} reports them. A flush completes at once
+ * with 0: memory has no volatile cache to drain. Contents are lost on {@link #close()}.
+ *
+ * <p>Buffers follow the same rules as for the io_uring driver (native, 4 KiB-aligned address and length), so that
+ * code tested on RAM runs unchanged on a disk.
+ */
+public final class RamBlockDevice implements ObservableBlockDevice {
+
+    /** Block size and buffer alignment, bytes. */
+    public static final int BLOCK_SIZE = 4096;
+
+    private static final byte KIND_READ = 0;
+    private static final byte KIND_WRITE = 1;
+    private static final byte KIND_FLUSH = 2;
+
+    /**
+     * All of memory, so that copies go by the caller's buffer address as a disk's DMA would: the buffer's owner may
+     * be a confined arena of another thread, and {@link #submit()} may run on any thread.
+     */
+    private static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
+    private final Arena arena;
+    private final MemorySegment memory;
+    private final long blockCount;
+    private final int queueDepth;
+    private final DeviceStats stats = new DeviceStats(() -> 0L);
+
+    private final long[] tags;
+    private final byte[] kinds;
+    private final long[] offsetBytes;
+    private final long[] addresses;
+    private final int[] lengthBytes;
+    private final long[] queuedNanos;
+    private final int[] queued;
+
+    private final ReentrantLock sqLock = new ReentrantLock();
+    private final ReentrantLock cqLock = new ReentrantLock();
+    /** Free slots, from the poll side (producer) to the submit side (consumer). */
+    private final OneToOneIntQueue freeSlots;
+    /** Performed requests, from the submit side (producer) to the poll side (consumer). */
+    private final OneToOneIntQueue completed;
+    private final AtomicInteger outstanding = new AtomicInteger();
+    /** Guarded by sqLock. */
+    private int queuedCount;
+    /** Guarded by sqLock. */
+    private boolean closed;
+
+    /**
+     * @param sizeBytes capacity, a positive multiple of {@value #BLOCK_SIZE}
+     * @param queueDepth the most requests outstanding at once
+     */
+    public RamBlockDevice(long sizeBytes, int queueDepth) {
+        if (sizeBytes <= 0 || sizeBytes % BLOCK_SIZE != 0) {
+            throw new IllegalArgumentException(
+                    "RAM device size " + sizeBytes + " bytes is not a positive multiple of " + BLOCK_SIZE);
+        }
+        if (queueDepth < 1 || queueDepth > IoUringBlockDevice.MAX_QUEUE_DEPTH) {
+            throw new IllegalArgumentException(
+                    "queue depth " + queueDepth + " outside 1.." + IoUringBlockDevice.MAX_QUEUE_DEPTH);
+        }
+        this.arena = Arena.ofShared();
+        this.memory = arena.allocate(sizeBytes, BLOCK_SIZE);
+        this.blockCount = sizeBytes / BLOCK_SIZE;
+        this.queueDepth = queueDepth;
+        this.tags = new long[queueDepth];
+        this.kinds = new byte[queueDepth];
+        this.offsetBytes = new long[queueDepth];
+        this.addresses = new long[queueDepth];
+        this.lengthBytes = new int[queueDepth];
+        this.queuedNanos = new long[queueDepth];
+        this.queued = new int[queueDepth];
+        this.freeSlots = new OneToOneIntQueue(queueDepth);
+        this.completed = new OneToOneIntQueue(queueDepth);
+        for (int i = 0; i < queueDepth; i++) {
+            freeSlots.offer(i);
+        }
+    }
+
+    @Override
+    public int blockSize() {
+        return BLOCK_SIZE;
+    }
+
+    @Override
+    public long blockCount() {
+        return blockCount;
+    }
+
+    @Override
+    public int bufferAlignment() {
+        return BLOCK_SIZE;
+    }
+
+    @Override
+    public int queueDepth() {
+        return queueDepth;
+    }
+
+    @Override
+    public boolean submitRead(long block, MemorySegment buffer, long tag) {
+        int length = RequestChecks.checkTransfer(block, buffer, BLOCK_SIZE, blockCount, BLOCK_SIZE);
+        return queue(KIND_READ, block * BLOCK_SIZE, buffer.address(), length, tag);
+    }
+
+    @Override
+    public boolean submitWrite(long block, MemorySegment buffer, long tag) {
+        int length = RequestChecks.checkTransfer(block, buffer, BLOCK_SIZE, blockCount, BLOCK_SIZE);
+        return queue(KIND_WRITE, block * BLOCK_SIZE, buffer.address(), length, tag);
+    }
+
+    @Override
+    public boolean submitFlush(long tag) {
+        return queue(KIND_FLUSH, 0, 0, 0, tag);
+    }
+
+    private boolean queue(byte kind, long offset, long address, int length, long tag) {
+        long now = System.nanoTime();
+        sqLock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("RAM device is closed");
+            }
+            int slot = freeSlots.poll();
+            if (slot < 0) {
+                stats.recordQueueFull();
+                return false;
+            }
+            outstanding.incrementAndGet();
+            tags[slot] = tag;
+            kinds[slot] = kind;
+            offsetBytes[slot] = offset;
+            addresses[slot] = address;
+            lengthBytes[slot] = length;
+            queuedNanos[slot] = now;
+            queued[queuedCount++] = slot;
+            return true;
+        } finally {
+            sqLock.unlock();
+        }
+    }
+
+    /** Performs every queued request in order and makes its completion available to {@link #poll}. */
+    @Override
+    public int submit() {
+        sqLock.lock();
+        try {
+            int n = queuedCount;
+            for (int i = 0; i < n; i++) {
+                int slot = queued[i];
+                switch (kinds[slot]) {
+                    case KIND_READ ->
+                        MemorySegment.copy(memory, offsetBytes[slot], ALL_MEMORY, addresses[slot], lengthBytes[slot]);
+                    case KIND_WRITE ->
+                        MemorySegment.copy(ALL_MEMORY, addresses[slot], memory, offsetBytes[slot], lengthBytes[slot]);
+                    default -> {
+                        // A flush: nothing to drain.
+                    }
+                }
+                completed.offer(slot);
+            }
+            queuedCount = 0;
+            return n;
+        } finally {
+            sqLock.unlock();
+        }
+    }
+
+    @Override
+    public int poll(CompletionHandler handler, int max) {
+        if (!cqLock.tryLock()) {
+            return 0;
+        }
+        try {
+            int reported = 0;
+            int slot;
+            while (reported < max && (slot = completed.poll()) >= 0) {
+                long tag = tags[slot];
+                byte kind = kinds[slot];
+                int result = lengthBytes[slot];
+                stats.recordCompletion(
+                        kind == KIND_READ
+                                ? DeviceStats.Kind.READ
+                                : kind == KIND_WRITE ? DeviceStats.Kind.WRITE : DeviceStats.Kind.FLUSH,
+                        result,
+                        System.nanoTime() - queuedNanos[slot]);
+                freeSlots.offer(slot);
+                outstanding.decrementAndGet();
+                handler.onComplete(tag, result);
+                reported++;
+            }
+            return reported;
+        } finally {
+            cqLock.unlock();
+        }
+    }
+
+    @Override
+    public int inFlight() {
+        return outstanding.get();
+    }
+
+    @Override
+    public String driver() {
+        return "ram";
+    }
+
+    @Override
+    public String mode() {
+        return "memory";
+    }
+
+    @Override
+    public DeviceStats stats() {
+        return stats;
+    }
+
+    @Override
+    public String describe() {
+        return "ram mode=memory blocks=" + blockCount + "x" + BLOCK_SIZE + " qd=" + queueDepth;
+    }
+
+    /** Performs what is queued, drops completions nobody polled, and frees the memory. */
+    @Override
+    public void close() {
+        sqLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        } finally {
+            sqLock.unlock();
+        }
+        submit();
+        cqLock.lock();
+        try {
+            while (completed.poll() >= 0) {
+                outstanding.decrementAndGet();
+            }
+            arena.close();
+        } finally {
+            cqLock.unlock();
+        }
+    }
+}
