@@ -1,0 +1,369 @@
+package org.fsp.block.sched;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import org.fsp.api.block.BlockDevice;
+import org.fsp.api.block.BlockRequest;
+import org.fsp.api.block.BlockScheduler;
+import org.fsp.api.fs.Errno;
+
+/**
+ * What every scheduler shares: the bounded queue with back-pressure, the in-flight table that maps device tags back
+ * to {@link BlockRequest}s, merged transfers through bounce buffers, and the issue and poll phases. A policy decides
+ * only which group of queued requests goes to the device next ({@link #takeGroup}).
+ *
+ * <p>A group is one device request: a single request, or (batching policy) several adjacent reads or writes of one
+ * priority class carried by one bounce buffer, or several flushes answered by one device flush. For a merged write
+ * the members' data is copied into the bounce buffer at issue; for a merged read it is copied out at completion.
+ *
+ * <p>Thread safety: one lock guards the queue and the in-flight table; {@link #enqueue} may be called from any
+ * thread, and any number of threads may drive {@link #issue()}, {@link #poll()} and {@link #await}.
+ */
+abstract class AbstractBlockScheduler implements BlockScheduler {
+
+    /** Spins of a waiting thread between yields. */
+    private static final int SPINS_BEFORE_YIELD = 64;
+
+    protected final BlockDevice device;
+    private final int maxQueuedRequests;
+    private final int maxMergeBytes;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Arena bounceArena = Arena.ofAuto();
+
+    // In-flight table, indexed by the device tag; guarded by lock.
+    private final BlockRequest[][] members;
+    private final int[] memberCount;
+    private final MemorySegment[] bounce;
+    private final boolean[] bounced;
+    private final int[] freeTags;
+    private int freeTagCount;
+
+    /** Requests queued and not yet handed to the device; guarded by lock. */
+    private int queued;
+    /** Requests handed to the device and not yet completed; guarded by lock. */
+    private int inFlight;
+
+    private final BlockRequest[] group;
+    private final BlockDevice.CompletionHandler onComplete = this::complete;
+
+    private final LongAdder enqueued = new LongAdder();
+    private final LongAdder deviceRequests = new LongAdder();
+    private final LongAdder mergedAway = new LongAdder();
+    private final LongAdder completed = new LongAdder();
+    private final LongAdder errors = new LongAdder();
+    private final LongAdder backPressureWaits = new LongAdder();
+    private final LongAdder issueBatches = new LongAdder();
+    private int maxQueuedSeen;
+
+    /**
+     * @param maxQueuedRequests the bounded queue depth: requests queued here (not counting those on the device)
+     * @param maxMergeBytes the largest merged transfer, bytes (a multiple of the device's alignment); one block's
+     *     worth disables merging
+     * @param maxMergeRequests the most requests in one group
+     */
+    AbstractBlockScheduler(BlockDevice device, int maxQueuedRequests, int maxMergeBytes, int maxMergeRequests) {
+        if (maxQueuedRequests < 1) {
+            throw new IllegalArgumentException("queue depth " + maxQueuedRequests + " must be at least 1");
+        }
+        if (maxMergeBytes < device.blockSize() || maxMergeBytes % device.bufferAlignment() != 0) {
+            throw new IllegalArgumentException("merge limit " + maxMergeBytes
+                    + " bytes must be a multiple of the device alignment " + device.bufferAlignment());
+        }
+        this.device = device;
+        this.maxQueuedRequests = maxQueuedRequests;
+        this.maxMergeBytes = maxMergeBytes;
+        int tags = device.queueDepth();
+        this.members = new BlockRequest[tags][maxMergeRequests];
+        this.memberCount = new int[tags];
+        this.bounce = new MemorySegment[tags];
+        this.bounced = new boolean[tags];
+        this.freeTags = new int[tags];
+        for (int i = 0; i < tags; i++) {
+            freeTags[i] = tags - 1 - i;
+        }
+        this.freeTagCount = tags;
+        this.group = new BlockRequest[maxMergeRequests];
+    }
+
+    /** Under the lock: adds a validated request to the policy's queue(s). */
+    protected abstract void add(BlockRequest request);
+
+    /**
+     * Under the lock: removes the next group to issue into {@code out} and returns its size (0 if nothing is queued).
+     * Members of a transfer group are adjacent, in block order, of one op, and total at most {@code maxBytes}.
+     */
+    protected abstract int takeGroup(BlockRequest[] out, long maxBytes);
+
+    /** Under the lock: puts a group the device refused back at the front of its queue, in order. */
+    protected abstract void returnGroup(BlockRequest[] group, int count);
+
+    @Override
+    public BlockDevice device() {
+        return device;
+    }
+
+    @Override
+    public void enqueue(BlockRequest request) {
+        check(request);
+        int spins = 0;
+        while (true) {
+            lock.lock();
+            try {
+                if (queued < maxQueuedRequests) {
+                    add(request);
+                    queued++;
+                    maxQueuedSeen = Math.max(maxQueuedSeen, queued);
+                    enqueued.increment();
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
+            // Back-pressure: the queue is full, so this thread helps drain it instead of waiting for a worker.
+            if (spins == 0) {
+                backPressureWaits.increment();
+            }
+            if (issue() + poll() == 0) {
+                backOff(++spins);
+            }
+        }
+    }
+
+    private void check(BlockRequest request) {
+        if (request.isDone()) {
+            throw new IllegalArgumentException("request " + request + " is already done; reset it before reuse");
+        }
+        if (request.op() == BlockRequest.Op.FLUSH) {
+            return;
+        }
+        MemorySegment buffer = request.buffer();
+        int blockSize = device.blockSize();
+        int alignment = device.bufferAlignment();
+        long length = buffer.byteSize();
+        if (!buffer.isNative() || length <= 0 || length % blockSize != 0) {
+            throw new IllegalArgumentException(
+                    request + ": buffer must be native and a positive multiple of " + blockSize + " bytes");
+        }
+        if (buffer.address() % alignment != 0 || length % alignment != 0) {
+            throw new IllegalArgumentException(request + ": buffer is not aligned to " + alignment + " bytes");
+        }
+        long blocks = length / blockSize;
+        if (request.block() < 0 || request.block() > device.blockCount() - blocks) {
+            throw new IllegalArgumentException(
+                    request + ": lies outside the device's " + device.blockCount() + " blocks");
+        }
+    }
+
+    @Override
+    public int issue() {
+        lock.lock();
+        try {
+            int handed = 0;
+            while (freeTagCount > 0) {
+                int n = takeGroup(group, maxMergeBytes);
+                if (n == 0) {
+                    break;
+                }
+                if (!submitGroup(n)) {
+                    returnGroup(group, n);
+                    break;
+                }
+                queued -= n;
+                inFlight += n;
+                handed += n;
+            }
+            java.util.Arrays.fill(group, null);
+            if (handed > 0) {
+                device.submit();
+                issueBatches.increment();
+            }
+            return handed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock: hands group[0..n) to the device as one request; false if the device queue is full. */
+    private boolean submitGroup(int n) {
+        int tag = freeTags[--freeTagCount];
+        BlockRequest first = group[0];
+        boolean accepted;
+        boolean viaBounce = false;
+        if (first.op() == BlockRequest.Op.FLUSH) {
+            accepted = device.submitFlush(tag);
+        } else if (n == 1) {
+            accepted = first.op() == BlockRequest.Op.READ
+                    ? device.submitRead(first.block(), first.buffer(), tag)
+                    : device.submitWrite(first.block(), first.buffer(), tag);
+        } else {
+            MemorySegment b = bounceBuffer(tag);
+            long total = 0;
+            for (int i = 0; i < n; i++) {
+                total += group[i].buffer().byteSize();
+            }
+            MemorySegment span = b.asSlice(0, total);
+            if (first.op() == BlockRequest.Op.WRITE) {
+                long at = 0;
+                for (int i = 0; i < n; i++) {
+                    MemorySegment src = group[i].buffer();
+                    MemorySegment.copy(src, 0, span, at, src.byteSize());
+                    at += src.byteSize();
+                }
+                accepted = device.submitWrite(first.block(), span, tag);
+            } else {
+                accepted = device.submitRead(first.block(), span, tag);
+            }
+            viaBounce = true;
+        }
+        if (!accepted) {
+            freeTagCount++;
+            return false;
+        }
+        System.arraycopy(group, 0, members[tag], 0, n);
+        memberCount[tag] = n;
+        bounced[tag] = viaBounce;
+        deviceRequests.increment();
+        mergedAway.add(n - 1);
+        return true;
+    }
+
+    private MemorySegment bounceBuffer(int tag) {
+        MemorySegment b = bounce[tag];
+        if (b == null) {
+            b = bounceArena.allocate(maxMergeBytes, device.bufferAlignment());
+            bounce[tag] = b;
+        }
+        return b;
+    }
+
+    @Override
+    public int poll() {
+        lock.lock();
+        try {
+            int before = inFlight;
+            device.poll(onComplete, device.queueDepth());
+            return before - inFlight;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock (called from the device's poll): completes every member of the group behind {@code tag}. */
+    private void complete(long tag, int result) {
+        int t = (int) tag;
+        int n = memberCount[t];
+        BlockRequest[] m = members[t];
+        long expected = 0;
+        if (m[0].op() != BlockRequest.Op.FLUSH) {
+            for (int i = 0; i < n; i++) {
+                expected += m[i].buffer().byteSize();
+            }
+        }
+        int outcome = result >= 0 && result != expected ? -Errno.EIO.code() : result;
+        if (outcome >= 0 && bounced[t] && m[0].op() == BlockRequest.Op.READ) {
+            long at = 0;
+            for (int i = 0; i < n; i++) {
+                MemorySegment dst = m[i].buffer();
+                MemorySegment.copy(bounce[t], at, dst, 0, dst.byteSize());
+                at += dst.byteSize();
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            BlockRequest r = m[i];
+            m[i] = null;
+            if (outcome < 0) {
+                errors.increment();
+            }
+            r.complete(outcome < 0 ? outcome : r.op() == BlockRequest.Op.FLUSH ? 0 : (int) r.buffer().byteSize());
+        }
+        completed.add(n);
+        inFlight -= n;
+        memberCount[t] = 0;
+        freeTags[freeTagCount++] = t;
+    }
+
+    @Override
+    public int await(BlockRequest request) {
+        int spins = 0;
+        while (!request.isDone()) {
+            if (issue() + poll() == 0) {
+                backOff(++spins);
+            } else {
+                spins = 0;
+            }
+        }
+        return request.result();
+    }
+
+    private static void backOff(int spins) {
+        if (spins < SPINS_BEFORE_YIELD) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
+    }
+
+    @Override
+    public int pending() {
+        lock.lock();
+        try {
+            return queued + inFlight;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Requests queued and not yet on the device. */
+    int queued() {
+        lock.lock();
+        try {
+            return queued;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The largest number of requests queued at once so far; never above the bounded queue depth. */
+    int maxQueuedSeen() {
+        lock.lock();
+        try {
+            return maxQueuedSeen;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Device requests issued; fewer than requests completed when requests were merged. */
+    long deviceRequests() {
+        return deviceRequests.sum();
+    }
+
+    /** For {@code fsp:status}: policy, queue state and counters, keys in display order. */
+    Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("policy", policy());
+        m.put("queueDepth", maxQueuedRequests);
+        m.put("maxMergeBytes", maxMergeBytes);
+        lock.lock();
+        try {
+            m.put("queued", queued);
+            m.put("inFlight", inFlight);
+            m.put("maxQueuedSeen", maxQueuedSeen);
+        } finally {
+            lock.unlock();
+        }
+        m.put("enqueued", enqueued.sum());
+        m.put("completed", completed.sum());
+        m.put("errors", errors.sum());
+        m.put("deviceRequests", deviceRequests.sum());
+        m.put("mergedAway", mergedAway.sum());
+        m.put("issueBatches", issueBatches.sum());
+        m.put("backPressureWaits", backPressureWaits.sum());
+        m.put("device", device.describe());
+        return m;
+    }
+}

@@ -1,0 +1,101 @@
+package org.fsp.block.sched;
+
+import java.util.ArrayDeque;
+import org.fsp.api.block.BlockDevice;
+import org.fsp.api.block.BlockRequest;
+
+/**
+ * The batching policy: one queue per {@link BlockRequest.Priority} class, drained strictly in class order (journal,
+ * then metadata, then data), so that journal commits and flushes overtake bulk data; within a class, arrival order.
+ * Each issue phase hands everything it can to the device and makes one {@code submit()} for the batch.
+ *
+ * <p>Merging: a request joins the group at the head of its class if it is the same op, starts at the block where the
+ * group ends, and the group stays within the merge limits; consecutive flushes are answered by one device flush. Only
+ * requests adjacent in the queue merge, so two writes to the same block of one class are never reordered.
+ *
+ * <p>Ordering across classes is not kept: a caller that needs a data write durable before a journal commit awaits the
+ * write first. A flush covers writes that completed before it was enqueued, as {@link BlockDevice#submitFlush} does.
+ */
+public final class BatchingBlockScheduler extends AbstractBlockScheduler {
+
+    /** Name of this policy, as in {@link org.fsp.api.block.BlockScheduler#PROP_POLICY}. */
+    public static final String POLICY = "batching";
+
+    /** Default merge limit, bytes. */
+    public static final int DEFAULT_MAX_MERGE_BYTES = 128 * 1024;
+
+    private final ArrayDeque<BlockRequest>[] queues;
+
+    /**
+     * @param maxQueuedRequests the bounded queue depth
+     * @param maxMergeBytes the largest merged transfer, bytes
+     * @param maxMergeRequests the most requests merged into one device request
+     */
+    @SuppressWarnings("unchecked")
+    public BatchingBlockScheduler(BlockDevice device, int maxQueuedRequests, int maxMergeBytes, int maxMergeRequests) {
+        super(device, maxQueuedRequests, maxMergeBytes, maxMergeRequests);
+        queues = new ArrayDeque[BlockRequest.Priority.values().length];
+        for (int i = 0; i < queues.length; i++) {
+            queues[i] = new ArrayDeque<>();
+        }
+    }
+
+    /** With a merge limit of {@value #DEFAULT_MAX_MERGE_BYTES} bytes and at most 32 requests per merge. */
+    public BatchingBlockScheduler(BlockDevice device, int maxQueuedRequests) {
+        this(device, maxQueuedRequests, DEFAULT_MAX_MERGE_BYTES, 32);
+    }
+
+    @Override
+    protected void add(BlockRequest request) {
+        queues[request.priority().ordinal()].addLast(request);
+    }
+
+    @Override
+    protected int takeGroup(BlockRequest[] out, long maxBytes) {
+        for (ArrayDeque<BlockRequest> queue : queues) {
+            BlockRequest head = queue.pollFirst();
+            if (head == null) {
+                continue;
+            }
+            out[0] = head;
+            int n = 1;
+            if (head.op() == BlockRequest.Op.FLUSH) {
+                while (n < out.length && queue.peekFirst() != null && queue.peekFirst().op() == BlockRequest.Op.FLUSH) {
+                    out[n++] = queue.pollFirst();
+                }
+                return n;
+            }
+            int blockSize = device.blockSize();
+            long bytes = head.buffer().byteSize();
+            long nextBlock = head.block() + bytes / blockSize;
+            while (n < out.length) {
+                BlockRequest next = queue.peekFirst();
+                if (next == null
+                        || next.op() != head.op()
+                        || next.block() != nextBlock
+                        || bytes + next.buffer().byteSize() > maxBytes) {
+                    break;
+                }
+                queue.pollFirst();
+                out[n++] = next;
+                bytes += next.buffer().byteSize();
+                nextBlock += next.buffer().byteSize() / blockSize;
+            }
+            return n;
+        }
+        return 0;
+    }
+
+    @Override
+    protected void returnGroup(BlockRequest[] group, int count) {
+        ArrayDeque<BlockRequest> queue = queues[group[0].priority().ordinal()];
+        for (int i = count - 1; i >= 0; i--) {
+            queue.addFirst(group[i]);
+        }
+    }
+
+    @Override
+    public String policy() {
+        return POLICY;
+    }
+}

@@ -1,0 +1,189 @@
+package org.fsp.block.sched;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.fsp.api.block.BlockRequest;
+import org.fsp.api.block.BlockRequest.Priority;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class BatchingBlockSchedulerTest {
+
+    private Arena arena;
+    private RecordingBlockDevice device;
+
+    @BeforeEach
+    void setUp() {
+        arena = Arena.ofShared();
+        device = new RecordingBlockDevice(1024, 8);
+    }
+
+    @AfterEach
+    void tearDown() {
+        device.close();
+        arena.close();
+    }
+
+    private MemorySegment block(int value) {
+        MemorySegment b = arena.allocate(4096, 4096);
+        b.fill((byte) value);
+        return b;
+    }
+
+    @Test
+    void shouldMergeAdjacentWritesIntoOneDeviceRequestAndKeepEachRequestsData() {
+        BatchingBlockScheduler s = new BatchingBlockScheduler(device, 64);
+        List<BlockRequest> writes = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            BlockRequest w = BlockRequest.write(10 + i, block(i + 1), Priority.DATA);
+            writes.add(w);
+            s.enqueue(w);
+        }
+        BlockRequest far = BlockRequest.write(100, block(9), Priority.DATA);
+        s.enqueue(far);
+        for (BlockRequest w : writes) {
+            assertEquals(4096, s.await(w));
+        }
+        assertEquals(4096, s.await(far));
+        assertEquals("[W10+4, W100+1]", device.accepted().toString());
+        for (int i = 0; i < 4; i++) {
+            assertEquals((byte) (i + 1), device.memory().get(ValueLayout.JAVA_BYTE, (10L + i) * 4096 + 17));
+        }
+
+        List<BlockRequest> reads = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            BlockRequest r = BlockRequest.read(10 + i, block(0), Priority.DATA);
+            reads.add(r);
+            s.enqueue(r);
+        }
+        for (int i = 0; i < 4; i++) {
+            assertEquals(4096, s.await(reads.get(i)));
+            assertEquals((byte) (i + 1), reads.get(i).buffer().get(ValueLayout.JAVA_BYTE, 4095), "read " + i);
+        }
+        assertEquals("R10+4", device.accepted().get(2).toString());
+        assertEquals(3, s.deviceRequests());
+    }
+
+    @Test
+    void shouldNotMergeAcrossOpsGapsOrTheMergeLimit() {
+        BatchingBlockScheduler s = new BatchingBlockScheduler(device, 64, 2 * 4096, 32);
+        BlockRequest[] rs = {
+            BlockRequest.write(0, block(1), Priority.DATA),
+            BlockRequest.write(1, block(1), Priority.DATA),
+            BlockRequest.write(2, block(1), Priority.DATA), // over the 8 KiB limit
+            BlockRequest.read(3, block(1), Priority.DATA), // another op
+            BlockRequest.read(5, block(1), Priority.DATA), // a gap
+        };
+        for (BlockRequest r : rs) {
+            s.enqueue(r);
+        }
+        for (BlockRequest r : rs) {
+            s.await(r);
+        }
+        assertEquals("[W0+2, W2+1, R3+1, R5+1]", device.accepted().toString());
+    }
+
+    @Test
+    void shouldLetJournalWritesAndFlushesOvertakeBulkData() {
+        BatchingBlockScheduler s = new BatchingBlockScheduler(device, 64);
+        List<BlockRequest> all = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            all.add(BlockRequest.write(200 + 2 * i, block(1), Priority.DATA));
+        }
+        all.add(BlockRequest.write(50, block(2), Priority.METADATA));
+        all.add(BlockRequest.write(0, block(3), Priority.JOURNAL));
+        all.add(BlockRequest.flush());
+        all.add(BlockRequest.flush());
+        for (BlockRequest r : all) {
+            s.enqueue(r);
+        }
+        assertEquals(7, s.issue());
+        assertEquals("[W0+1, F, W50+1, W200+1, W202+1, W204+1]", device.accepted().toString());
+        assertEquals(1, device.submitCalls(), "one device submit per issue batch");
+        for (BlockRequest r : all) {
+            assertTrue(s.await(r) >= 0);
+        }
+        assertEquals(0, all.get(5).result());
+        assertEquals(0, all.get(6).result(), "both flushes answered by one device flush");
+    }
+
+    @Test
+    void shouldBoundItsQueueAndMakeTheEnqueuerDriveTheDevice() {
+        BatchingBlockScheduler s = new BatchingBlockScheduler(device, 4);
+        List<BlockRequest> all = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            BlockRequest r = BlockRequest.write(3 * i, block(i), Priority.DATA); // never adjacent
+            all.add(r);
+            s.enqueue(r);
+            assertTrue(s.queued() <= 4, "queued " + s.queued());
+        }
+        for (BlockRequest r : all) {
+            assertEquals(4096, s.await(r));
+        }
+        assertEquals(4, s.maxQueuedSeen());
+        assertEquals(0, s.pending());
+        assertTrue((long) s.status().get("backPressureWaits") > 0);
+    }
+
+    @Test
+    void shouldRejectRequestsOutsideTheDeviceOrMisaligned() {
+        BatchingBlockScheduler s = new BatchingBlockScheduler(device, 4);
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> s.enqueue(BlockRequest.read(1024, block(0), Priority.DATA)));
+        assertTrue(e.getMessage().contains("outside"), e.getMessage());
+        MemorySegment odd = arena.allocate(3 * 4096, 4096).asSlice(512, 4096);
+        assertThrows(IllegalArgumentException.class, () -> s.enqueue(BlockRequest.read(0, odd, Priority.DATA)));
+        assertEquals(0, s.pending());
+    }
+
+    @Test
+    void shouldCompleteEveryRequestOfManyConcurrentSubmitters() throws Exception {
+        BatchingBlockScheduler s = new BatchingBlockScheduler(device, 16);
+        int threads = 4;
+        int perThread = 100;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        long blk = thread * perThread + i;
+                        BlockRequest w = BlockRequest.write(blk, block((int) blk), Priority.values()[i % 3]);
+                        s.enqueue(w);
+                        if (i % 10 == 9) {
+                            s.enqueue(BlockRequest.flush());
+                        }
+                        assertEquals(4096, s.await(w));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        for (long blk = 0; blk < threads * perThread; blk++) {
+            assertEquals((byte) blk, device.memory().get(ValueLayout.JAVA_BYTE, blk * 4096 + 100), "block " + blk);
+        }
+        // Flushes nobody awaited are still completed by the drivers of the other requests, eventually.
+        while (s.pending() > 0) {
+            s.issue();
+            s.poll();
+        }
+    }
+}
