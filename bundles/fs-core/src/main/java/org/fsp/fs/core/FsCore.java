@@ -1,0 +1,1674 @@
+package org.fsp.fs.core;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+import org.fsp.api.block.BlockRequest;
+import org.fsp.api.block.BlockScheduler;
+import org.fsp.api.fs.Credentials;
+import org.fsp.api.fs.DirEntry;
+import org.fsp.api.fs.Errno;
+import org.fsp.api.fs.FileAttributes;
+import org.fsp.api.fs.FileMode;
+import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.fs.FsException;
+import org.fsp.api.fs.FsStats;
+import org.fsp.api.fs.OpenFlags;
+import org.fsp.fs.core.alloc.Allocator;
+import org.fsp.fs.core.alloc.CorruptMetadataException;
+import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.cache.Buffer;
+import org.fsp.fs.core.cache.BufferCache;
+import org.fsp.fs.core.dir.Directory;
+import org.fsp.fs.core.inode.Inode;
+import org.fsp.fs.core.inode.InodeTable;
+import org.fsp.fs.core.inode.NoSpaceException;
+import org.fsp.fs.core.journal.Journal;
+import org.fsp.fs.core.journal.Transaction;
+import org.fsp.fs.core.layout.Geometry;
+import org.fsp.fs.core.layout.InodeDescriptor;
+import org.fsp.fs.core.layout.Layout;
+import org.fsp.fs.core.layout.SuperblockDescriptor;
+
+/**
+ * The file system: {@link FileSystemService} over a {@link BlockScheduler}, built from one class per layer (xv6
+ * style): {@link BufferCache} (blocks in memory), {@link Journal} (transactions, group commit, recovery),
+ * {@link Allocator} (bitmaps), {@link InodeTable} (inodes and extents), {@link Directory} (entries and their
+ * index), and here path resolution, permission checks and the open-file table.
+ *
+ * <p>A typical sequence is: {@code FsCore fs = FsCore.mount(scheduler, options)} (refuses a corrupt image with a
+ * {@link CorruptMetadataException} that says what is wrong, replays the journal after a crash), many threads call the
+ * operations, {@link #unmount()} writes everything home and marks the image clean.
+ *
+ * <p>Every modifying operation runs inside one journal transaction ({@link #run}); locks are taken after joining it,
+ * parents before children, and never across a commit. Reads and stat take no lock: attributes are volatile and
+ * directory indexes are concurrent maps.
+ */
+public final class FsCore implements FileSystemService {
+
+    /**
+     * Mount options.
+     *
+     * @param cacheBytes buffer cache bound in bytes
+     * @param readAheadBlocks blocks read ahead when reads are sequential (0 disables)
+     * @param flushIntervalMillis background write-back and commit period (0 disables the flusher thread)
+     */
+    public record Options(long cacheBytes, int readAheadBlocks, long flushIntervalMillis) {
+        /** 64 MiB cache, 32 blocks read-ahead, a commit every 5 seconds. */
+        public static Options defaults() {
+            return new Options(64L << 20, 32, 5000);
+        }
+    }
+
+    /** Largest link count of one inode, as ext4's. */
+    static final int LINK_MAX = 65000;
+    /** Largest file: logical block numbers are 32 bits on disk. */
+    static final long MAX_FILE_SIZE = 0xFFFF_FFFFL * Layout.BLOCK_SIZE;
+    /** Blocks one write transaction may allocate; larger writes take several. */
+    private static final int WRITE_CHUNK_BLOCKS = 256;
+    private static final int SYMLOOP_MAX = 40;
+
+    private final BlockIo io;
+    private final Geometry geometry;
+    private final BufferCache cache;
+    private final Allocator alloc;
+    private final InodeTable table;
+    private final Journal journal;
+    private final Options options;
+    private final LongSupplier clock;
+    private final ReentrantLock renameLock = new ReentrantLock();
+    private final ConcurrentHashMap<Long, OpenFile> handles = new ConcurrentHashMap<>();
+    private final AtomicLong nextHandle = new AtomicLong(1);
+    private final Arena sbArena = Arena.ofShared();
+    private final MemorySegment sbBuffer = sbArena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+    private final long mkfsTime;
+    private final long mountCount;
+    private final Thread flusher;
+    private volatile boolean failed;
+    private volatile boolean unmounted;
+    private final Journal.Recovery recovery;
+    private final int orphansFreed;
+
+    /** An open file: the inode, the open flags and the position. */
+    private static final class OpenFile {
+        final Inode inode;
+        final int flags;
+        long position;
+        long nextSequentialBlock = -1;
+
+        OpenFile(Inode inode, int flags) {
+            this.inode = inode;
+            this.flags = flags;
+        }
+    }
+
+    /** A modifying operation run inside a transaction. */
+    @FunctionalInterface
+    private interface Op<T> {
+        T apply(Transaction tx) throws IOException;
+    }
+
+    /** The last component of a path and the directory holding it. */
+    private record Parent(Inode dir, String name, boolean trailingSlash) {}
+
+    private FsCore(BlockIo io, Geometry g, long journalSeq, long mkfsTime, long mountCount, Options options,
+            LongSupplier clock, Journal.Recovery recovery, boolean wasClean) throws IOException {
+        this.io = io;
+        this.geometry = g;
+        this.options = options;
+        this.clock = clock;
+        this.mkfsTime = mkfsTime;
+        this.mountCount = mountCount;
+        this.recovery = recovery;
+        this.cache = new BufferCache(io, options.cacheBytes());
+        this.alloc = new Allocator(cache, g);
+        this.table = new InodeTable(cache, g, alloc);
+        this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
+        alloc.load();
+        Inode root = table.get(Geometry.ROOT_INO);
+        if (!root.isDirectory()) {
+            throw new CorruptMetadataException("root inode is not a directory");
+        }
+        writeSuperblock(journalSeq, false);
+        this.orphansFreed = wasClean ? 0 : freeOrphans();
+        if (options.flushIntervalMillis() > 0) {
+            flusher = Thread.ofPlatform().daemon().name("fsp-fs-flusher").start(this::flushLoop);
+        } else {
+            flusher = null;
+        }
+    }
+
+    /**
+     * Mounts the file system on the scheduler's device: checks the superblock (refusing a corrupt one with a message
+     * that says what is wrong, before anything is written), replays the journal, loads the bitmaps, marks the image
+     * in use and, after an unclean shutdown, frees inodes that were unlinked while open.
+     */
+    public static FsCore mount(BlockScheduler scheduler, Options options) throws IOException {
+        return mount(scheduler, options, () -> {
+            Instant now = Instant.now();
+            return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        });
+    }
+
+    /** {@link #mount(BlockScheduler, Options)} with an injected clock (ns since the epoch). */
+    public static FsCore mount(BlockScheduler scheduler, Options options, LongSupplier clock) throws IOException {
+        BlockIo io = new BlockIo(scheduler);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+            io.read(0, sb, BlockRequest.Priority.METADATA);
+            String problem = SuperblockDescriptor.isBlank(sb)
+                    ? "the device is blank (no superblock): run mkfs first"
+                    : SuperblockDescriptor.validate(sb, io.blockCount());
+            if (problem != null) {
+                throw new CorruptMetadataException("refusing to mount: " + problem);
+            }
+            Geometry g = SuperblockDescriptor.read(sb);
+            Journal.Recovery r = Journal.recover(io, g, SuperblockDescriptor.journalSeq(sb));
+            return new FsCore(io, g, r.nextSeq(), SuperblockDescriptor.mkfsTime(sb),
+                    SuperblockDescriptor.mountCount(sb) + 1, options, clock, r, SuperblockDescriptor.clean(sb));
+        }
+    }
+
+    /** Writes everything home, marks the image clean and stops; further calls fail with EIO. */
+    public void unmount() throws IOException {
+        if (unmounted) {
+            return;
+        }
+        unmounted = true;
+        if (flusher != null) {
+            flusher.interrupt();
+            try {
+                flusher.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (!failed) {
+            cache.writeBackAll();
+            journal.checkpointNow();
+            writeSuperblock(journal.runningSeq(), true);
+        }
+        cache.close();
+        sbArena.close();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Superblock and housekeeping
+
+    private synchronized void writeSuperblock(long journalSeq, boolean clean) {
+        SuperblockDescriptor.write(sbBuffer, geometry, journalSeq, clean, mkfsTime, mountCount);
+        try {
+            io.await(io.write(0, sbBuffer, BlockRequest.Priority.JOURNAL));
+            io.flush();
+        } catch (IOException e) {
+            failed = true;
+            throw new IllegalStateException("cannot write the superblock", e);
+        }
+    }
+
+    private void writeSuperblockSeq(long journalSeq) {
+        writeSuperblock(journalSeq, false);
+    }
+
+    /** Frees inodes that are allocated with no links: files unlinked while open when the system stopped. */
+    private int freeOrphans() throws IOException {
+        int freed = 0;
+        for (long ino = Geometry.ROOT_INO + 1; ino < geometry.inodeCount(); ino++) {
+            if (!alloc.inodeInUse(ino)) {
+                continue;
+            }
+            Buffer b = cache.get(geometry.inodeBlock(ino), true);
+            int nlink;
+            try {
+                int base = geometry.inodeOffset(ino);
+                if (InodeDescriptor.isZero(b.data(), base)) {
+                    continue;
+                }
+                nlink = b.data().get(Layout.INT, base + InodeDescriptor.NLINK_OFFSET);
+            } finally {
+                cache.release(b);
+            }
+            if (nlink == 0) {
+                Inode i = table.get(ino);
+                try (Journal.Handle h = journal.begin()) {
+                    i.lock.lock();
+                    try {
+                        destroy(h.tx(), i);
+                    } finally {
+                        i.lock.unlock();
+                    }
+                }
+                freed++;
+            }
+        }
+        if (freed > 0) {
+            journal.commitUpTo(journal.runningSeq());
+        }
+        return freed;
+    }
+
+    private void flushLoop() {
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(options.flushIntervalMillis());
+                cache.writeBackAll();
+                journal.commitUpTo(journal.runningSeq());
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException e) {
+                failed = true;
+                return;
+            }
+        }
+    }
+
+    private long now() {
+        return clock.getAsLong();
+    }
+
+    /** Runs a modifying operation in a transaction, retrying once after a checkpoint if space was short. */
+    private <T> T run(Op<T> op) throws FsException {
+        if (failed || unmounted) {
+            throw new FsException(Errno.EIO, "file system is " + (failed ? "failed" : "unmounted"));
+        }
+        for (int attempt = 0; ; attempt++) {
+            try (Journal.Handle h = journal.begin()) {
+                return op.apply(h.tx());
+            } catch (NoSpaceException e) {
+                if (attempt > 0 || alloc.pendingFreeBlocks() == 0) {
+                    throw e;
+                }
+            } catch (FsException e) {
+                throw e;
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+            try {
+                journal.checkpointNow();
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+        }
+    }
+
+    private FsException ioError(IOException e) {
+        if (!(e instanceof CorruptMetadataException)) {
+            failed = true;
+        }
+        return new FsException(Errno.EIO, e.getMessage());
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Path resolution
+
+    private static void checkPath(String path) throws FsException {
+        if (path == null || path.isEmpty()) {
+            throw new FsException(Errno.ENOENT, "empty path");
+        }
+        if (path.indexOf('\0') >= 0) {
+            throw new FsException(Errno.EINVAL, "NUL in path");
+        }
+        if (path.charAt(0) != '/') {
+            throw new FsException(Errno.EINVAL, "path must be absolute: " + path);
+        }
+        byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length + 1 > PATH_MAX) {
+            throw new FsException(Errno.ENAMETOOLONG, path.substring(0, 64) + "...");
+        }
+        int start = 0;
+        for (int i = 0; i <= bytes.length; i++) {
+            if (i == bytes.length || bytes[i] == '/') {
+                if (i - start > NAME_MAX) {
+                    throw new FsException(Errno.ENAMETOOLONG, path);
+                }
+                start = i + 1;
+            }
+        }
+    }
+
+    private static void pushComponents(Deque<String> comps, String path) {
+        String[] parts = path.split("/");
+        for (int k = parts.length - 1; k >= 0; k--) {
+            if (!parts[k].isEmpty()) {
+                comps.addFirst(parts[k]);
+            }
+        }
+    }
+
+    private Directory dir(Inode i) throws IOException {
+        return Directory.of(i, cache, alloc, table);
+    }
+
+    private Inode inode(long ino) throws IOException {
+        return table.get(ino);
+    }
+
+    /** Looks {@code name} up in {@code dir}; null if absent (also if it vanished while being loaded). */
+    private Inode child(Inode dir, String name) throws IOException {
+        Directory d = dir(dir);
+        for (int attempt = 0; ; attempt++) {
+            Directory.Slot s = d.lookup(name);
+            if (s == null) {
+                return null;
+            }
+            try {
+                return inode(s.ino());
+            } catch (CorruptMetadataException e) {
+                Directory.Slot again = d.lookup(name);
+                if (again != null && again.ino() == s.ino() || attempt > 2) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Resolves a whole path, following symlinks in every component and, if {@code followLast}, the last. */
+    private Inode resolve(Credentials who, String path, boolean followLast) throws IOException {
+        checkPath(path);
+        Deque<String> comps = new ArrayDeque<>();
+        pushComponents(comps, path);
+        boolean trailing = path.length() > 1 && path.endsWith("/");
+        return walk(who, inode(Geometry.ROOT_INO), comps, followLast, trailing, path);
+    }
+
+    private Inode walk(Credentials who, Inode start, Deque<String> comps, boolean followLast, boolean trailing,
+            String path) throws IOException {
+        Inode cur = start;
+        int links = 0;
+        while (!comps.isEmpty()) {
+            String c = comps.pollFirst();
+            if (!cur.isDirectory()) {
+                throw new FsException(Errno.ENOTDIR, path);
+            }
+            Access.check(who, cur, Access.EXEC, path);
+            if (c.equals(".")) {
+                continue;
+            }
+            if (c.equals("..")) {
+                cur = inode(cur.parent);
+                continue;
+            }
+            Inode next = child(cur, c);
+            if (next == null) {
+                throw new FsException(Errno.ENOENT, path);
+            }
+            if (next.isSymlink() && (!comps.isEmpty() || followLast || trailing)) {
+                if (++links > SYMLOOP_MAX) {
+                    throw new FsException(Errno.ELOOP, path);
+                }
+                String target = readTarget(next);
+                pushComponents(comps, target);
+                if (target.startsWith("/")) {
+                    cur = inode(Geometry.ROOT_INO);
+                }
+                continue;
+            }
+            cur = next;
+        }
+        if (trailing && !cur.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, path);
+        }
+        return cur;
+    }
+
+    /** Resolves all but the last component; the last is returned as a name ("" for "/"). */
+    private Parent resolveParent(Credentials who, String path) throws IOException {
+        checkPath(path);
+        int end = path.length();
+        while (end > 1 && path.charAt(end - 1) == '/') {
+            end--;
+        }
+        boolean trailing = end < path.length();
+        String p = path.substring(0, end);
+        if (p.equals("/")) {
+            return new Parent(inode(Geometry.ROOT_INO), "", trailing);
+        }
+        int slash = p.lastIndexOf('/');
+        String name = p.substring(slash + 1);
+        Deque<String> comps = new ArrayDeque<>();
+        pushComponents(comps, p.substring(0, slash));
+        Inode dir = walk(who, inode(Geometry.ROOT_INO), comps, true, false, path);
+        if (!dir.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, path);
+        }
+        Access.check(who, dir, Access.EXEC, path);
+        return new Parent(dir, name, trailing);
+    }
+
+    private static boolean isDotName(String name) {
+        return name.isEmpty() || name.equals(".") || name.equals("..");
+    }
+
+    /** Locks a directory found by path and checks it still exists. */
+    private void lockLiveDir(Inode dir, String path) throws FsException {
+        dir.lock.lock();
+        if (dir.freed || dir.nlink == 0) {
+            dir.lock.unlock();
+            throw new FsException(Errno.ENOENT, path);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Inode helpers
+
+    /** Frees an inode's blocks and the inode itself. Caller holds its lock, inside {@code tx}. */
+    private void destroy(Transaction tx, Inode i) throws IOException {
+        for (long[] run : i.extents.truncate(0)) {
+            for (long b = run[0]; b < run[0] + run[1]; b++) {
+                cache.forget(b);
+            }
+            alloc.freeBlocks(tx, run[0], run[1]);
+        }
+        i.dirtyData.clear();
+        for (long b : i.chain) {
+            cache.forget(b);
+            alloc.freeBlocks(tx, b, 1);
+        }
+        i.chain = new long[0];
+        i.blocks = 0;
+        i.size = 0;
+        table.free(tx, i);
+    }
+
+    /** Drops a link's worth of life: frees the inode if no links and no open handles remain. Lock held. */
+    private void maybeDestroy(Transaction tx, Inode i) throws IOException {
+        if (i.nlink == 0 && i.openCount == 0 && !i.freed) {
+            destroy(tx, i);
+        }
+    }
+
+    private void touchDir(Transaction tx, Inode dir, long now) throws IOException {
+        dir.mtime = now;
+        dir.ctime = now;
+        table.store(tx, dir, false);
+    }
+
+    /** Linux's file_remove_privs: a write or truncate by a non-root caller clears set-user-ID and set-group-ID. */
+    private static boolean killPrivs(Credentials who, Inode i) {
+        if (who.isRoot()) {
+            return false;
+        }
+        int mode = i.mode;
+        int kill = mode & FileMode.S_ISUID;
+        if ((mode & FileMode.S_ISGID) != 0 && (mode & 0010) != 0) {
+            kill |= FileMode.S_ISGID;
+        }
+        if (kill == 0) {
+            return false;
+        }
+        i.mode = mode & ~kill;
+        return true;
+    }
+
+    /** Creates an inode in {@code dir} and links it as {@code name}. Caller holds the dir lock. */
+    private Inode createIn(Transaction tx, Credentials who, Inode dir, String name, int mode) throws IOException {
+        int gid = who.gid();
+        if ((dir.mode & FileMode.S_ISGID) != 0) {
+            gid = dir.gid;
+            if (FileMode.isDirectory(mode)) {
+                mode |= FileMode.S_ISGID;
+            } else if ((mode & FileMode.S_ISGID) != 0 && !who.isRoot() && !who.inGroup(gid)) {
+                mode &= ~FileMode.S_ISGID;
+            }
+        }
+        long now = now();
+        Inode n = table.create(tx, dir.ino, mode, who.uid(), gid, now, FileMode.isDirectory(mode) ? dir.ino : 0);
+        if (n == null) {
+            throw new NoSpaceException();
+        }
+        if (FileMode.isDirectory(mode)) {
+            n.lock.lock();
+            try {
+                n.nlink = 2;
+                n.dir = null;
+                table.store(tx, n, false);
+            } finally {
+                n.lock.unlock();
+            }
+        }
+        try {
+            dir(dir).add(tx, name, n.ino, mode);
+        } catch (NoSpaceException e) {
+            n.lock.lock();
+            try {
+                table.free(tx, n);
+            } finally {
+                n.lock.unlock();
+            }
+            throw e;
+        }
+        if (FileMode.isDirectory(mode)) {
+            dir.nlink++;
+        }
+        touchDir(tx, dir, now);
+        return n;
+    }
+
+    /** Allocates a zeroed data block for {@code lblk}; caller holds the inode lock. */
+    private long allocData(Transaction tx, Inode i, long lblk, int want) throws IOException {
+        long[] run = alloc.allocBlocks(tx, i.extents.goalFor(lblk), want);
+        if (run == null) {
+            throw new NoSpaceException();
+        }
+        i.extents.insert(lblk, run[1], run[0]);
+        i.blocks += run[1];
+        for (long b = run[0]; b < run[0] + run[1]; b++) {
+            tx.ordered(b);
+        }
+        return run[1];
+    }
+
+    /** Changes the size of a regular file; caller holds the lock. Shrinking frees blocks and zeroes the tail. */
+    private void setSize(Transaction tx, Inode i, long size) throws IOException {
+        long old = i.size;
+        if (size < old) {
+            long keepBlocks = (size + Layout.BLOCK_SIZE - 1) / Layout.BLOCK_SIZE;
+            for (long[] run : i.extents.truncate(keepBlocks)) {
+                for (long b = run[0]; b < run[0] + run[1]; b++) {
+                    cache.forget(b);
+                    i.dirtyData.remove(b);
+                }
+                alloc.freeBlocks(tx, run[0], run[1]);
+                i.blocks -= run[1];
+            }
+            int tail = (int) (size % Layout.BLOCK_SIZE);
+            long pblk = tail == 0 ? 0 : i.extents.map(size / Layout.BLOCK_SIZE);
+            if (pblk != 0) {
+                Buffer b = cache.get(pblk, true);
+                try {
+                    b.data().asSlice(tail).fill((byte) 0);
+                    cache.markDirty(b);
+                    i.dirtyData.add(pblk);
+                } finally {
+                    cache.release(b);
+                }
+            }
+        }
+        i.size = size;
+        i.dataSeq = tx.seq();
+    }
+
+    private String readTarget(Inode link) throws IOException {
+        long size = link.size;
+        if (size <= 0 || size > PATH_MAX) {
+            throw new CorruptMetadataException("symlink " + link.ino + " has length " + size);
+        }
+        byte[] out = new byte[(int) size];
+        long pblk;
+        link.lock.lock();
+        try {
+            pblk = link.extents.map(0);
+        } finally {
+            link.lock.unlock();
+        }
+        if (pblk == 0) {
+            throw new CorruptMetadataException("symlink " + link.ino + " has no data block");
+        }
+        Buffer b = cache.get(pblk, true);
+        try {
+            MemorySegment.copy(b.data(), Layout.BYTE, 0, out, 0, out.length);
+        } finally {
+            cache.release(b);
+        }
+        return new String(out, StandardCharsets.UTF_8);
+    }
+
+    private OpenFile handle(long h) throws FsException {
+        OpenFile f = handles.get(h);
+        if (f == null) {
+            throw new FsException(Errno.EBADF, "handle " + h);
+        }
+        return f;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // stat family
+
+    @Override
+    public FileAttributes stat(Credentials who, String path) throws FsException {
+        try {
+            return resolve(who, path, true).attributes();
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    @Override
+    public FileAttributes lstat(Credentials who, String path) throws FsException {
+        try {
+            return resolve(who, path, false).attributes();
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    @Override
+    public FileAttributes fstat(Credentials who, long handle) throws FsException {
+        return handle(handle).inode.attributes();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // open / close
+
+    @Override
+    public long open(Credentials who, String path, int flags, int mode) throws FsException {
+        if ((flags & ~OpenFlags.SUPPORTED) != 0 || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE) {
+            throw new FsException(Errno.EINVAL, "open flags 0" + Integer.toOctalString(flags));
+        }
+        return run(tx -> {
+            String p = path;
+            for (int links = 0; ; links++) {
+                Object r = openOnce(tx, who, p, flags, mode);
+                if (r instanceof Long h) {
+                    return h;
+                }
+                if (links >= SYMLOOP_MAX) {
+                    throw new FsException(Errno.ELOOP, path);
+                }
+                p = (String) r;
+            }
+        });
+    }
+
+    /** One attempt: returns a handle, or the path to retry at when O_CREAT met a symlink as the last component. */
+    private Object openOnce(Transaction tx, Credentials who, String path, int flags, int mode) throws IOException {
+        boolean creat = (flags & OpenFlags.O_CREAT) != 0;
+        boolean nofollow = (flags & OpenFlags.O_NOFOLLOW) != 0;
+        Inode target;
+        boolean created = false;
+        if (creat) {
+            Parent p = resolveParent(who, path);
+            if (isDotName(p.name())) {
+                throw new FsException(Errno.EISDIR, path);
+            }
+            lockLiveDir(p.dir(), path);
+            try {
+                target = child(p.dir(), p.name());
+                if (target == null) {
+                    if (p.trailingSlash()) {
+                        throw new FsException(Errno.EISDIR, path);
+                    }
+                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
+                    target = createIn(tx, who, p.dir(), p.name(), FileMode.S_IFREG | (mode & FileMode.PERMISSION_MASK));
+                    created = true;
+                } else {
+                    if ((flags & OpenFlags.O_EXCL) != 0) {
+                        throw new FsException(Errno.EEXIST, path);
+                    }
+                    if (target.isSymlink()) {
+                        if (nofollow) {
+                            throw new FsException(Errno.ELOOP, path);
+                        }
+                        String t = readTarget(target);
+                        if (t.startsWith("/")) {
+                            return t;
+                        }
+                        String parentPath = path.substring(0, path.lastIndexOf('/', path.length() - 1
+                                - (p.trailingSlash() ? 1 : 0)));
+                        return (parentPath.isEmpty() ? "" : parentPath) + "/" + t;
+                    }
+                    if (target.isDirectory()) {
+                        throw new FsException(Errno.EISDIR, path);
+                    }
+                    if (p.trailingSlash()) {
+                        throw new FsException(Errno.ENOTDIR, path);
+                    }
+                }
+            } finally {
+                p.dir().lock.unlock();
+            }
+        } else {
+            target = resolve(who, path, !nofollow);
+            if (nofollow && target.isSymlink()) {
+                throw new FsException(Errno.ELOOP, path);
+            }
+        }
+        if ((flags & OpenFlags.O_DIRECTORY) != 0 && !target.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, path);
+        }
+        boolean write = OpenFlags.canWrite(flags);
+        boolean trunc = (flags & OpenFlags.O_TRUNC) != 0;
+        if (target.isDirectory() && (write || creat)) {
+            throw new FsException(Errno.EISDIR, path);
+        }
+        if (!created) {
+            int mask = (OpenFlags.canRead(flags) ? Access.READ : 0) | (write || trunc ? Access.WRITE : 0);
+            Access.check(who, target, mask, path);
+        }
+        target.lock.lock();
+        try {
+            if (target.freed) {
+                throw new FsException(Errno.ENOENT, path);
+            }
+            if (trunc && target.isRegular() && !created) {
+                setSize(tx, target, 0);
+                long now = now();
+                target.mtime = now;
+                target.ctime = now;
+                killPrivs(who, target);
+                table.store(tx, target, true);
+            }
+            target.openCount++;
+        } finally {
+            target.lock.unlock();
+        }
+        long h = nextHandle.getAndIncrement();
+        handles.put(h, new OpenFile(target, flags));
+        return h;
+    }
+
+    @Override
+    public void close(Credentials who, long handle) throws FsException {
+        OpenFile f = handles.remove(handle);
+        if (f == null) {
+            throw new FsException(Errno.EBADF, "handle " + handle);
+        }
+        Inode i = f.inode;
+        run(tx -> {
+            i.lock.lock();
+            try {
+                i.openCount--;
+                maybeDestroy(tx, i);
+            } finally {
+                i.lock.unlock();
+            }
+            return null;
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // read / write
+
+    @Override
+    public int read(Credentials who, long handle, MemorySegment dst) throws FsException {
+        OpenFile f = handle(handle);
+        synchronized (f) {
+            int n = readAt(f, f.position, dst);
+            f.position += n;
+            return n;
+        }
+    }
+
+    @Override
+    public int pread(Credentials who, long handle, long offset, MemorySegment dst) throws FsException {
+        OpenFile f = handle(handle);
+        if (offset < 0) {
+            throw new FsException(Errno.EINVAL, "negative offset");
+        }
+        return readAt(f, offset, dst);
+    }
+
+    private int readAt(OpenFile f, long offset, MemorySegment dst) throws FsException {
+        if (!OpenFlags.canRead(f.flags)) {
+            throw new FsException(Errno.EBADF, "not open for reading");
+        }
+        Inode i = f.inode;
+        if (i.isDirectory()) {
+            throw new FsException(Errno.EISDIR, "read of a directory");
+        }
+        long size = i.size;
+        if (offset >= size || dst.byteSize() == 0) {
+            return 0;
+        }
+        int len = (int) Math.min(Math.min(dst.byteSize(), Integer.MAX_VALUE - Layout.BLOCK_SIZE), size - offset);
+        long first = offset / Layout.BLOCK_SIZE;
+        long last = (offset + len - 1) / Layout.BLOCK_SIZE;
+        long[] map = new long[(int) (last - first + 1)];
+        i.lock.lock();
+        try {
+            for (int k = 0; k < map.length; k++) {
+                map[k] = i.extents.map(first + k);
+            }
+        } finally {
+            i.lock.unlock();
+        }
+        if (options.readAheadBlocks() > 0 && (f.nextSequentialBlock == first || first == 0)) {
+            prefetch(i, last + 1, options.readAheadBlocks());
+        }
+        f.nextSequentialBlock = last + 1;
+        int done = 0;
+        try {
+            for (int k = 0; k < map.length; k++) {
+                long pos = offset + done;
+                int inBlock = (int) (pos % Layout.BLOCK_SIZE);
+                int n = Math.min(len - done, Layout.BLOCK_SIZE - inBlock);
+                if (map[k] == 0) {
+                    dst.asSlice(done, n).fill((byte) 0);
+                } else {
+                    Buffer b = cache.get(map[k], true);
+                    try {
+                        MemorySegment.copy(b.data(), inBlock, dst, done, n);
+                    } finally {
+                        cache.release(b);
+                    }
+                }
+                done += n;
+            }
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+        return done;
+    }
+
+    private void prefetch(Inode i, long from, int count) {
+        long end = (i.size + Layout.BLOCK_SIZE - 1) / Layout.BLOCK_SIZE;
+        i.lock.lock();
+        try {
+            long b = from;
+            while (b < end && b < from + count) {
+                long p = i.extents.map(b);
+                if (p == 0) {
+                    b++;
+                    continue;
+                }
+                int run = (int) Math.min(i.extents.runLength(b), Math.min(end, from + count) - b);
+                cache.prefetch(p, run);
+                b += run;
+            }
+        } finally {
+            i.lock.unlock();
+        }
+    }
+
+    @Override
+    public int write(Credentials who, long handle, MemorySegment src) throws FsException {
+        OpenFile f = handle(handle);
+        synchronized (f) {
+            boolean append = (f.flags & OpenFlags.O_APPEND) != 0;
+            int n = writeAt(who, f, append ? -1 : f.position, src);
+            f.position = append ? f.inode.size : f.position + n;
+            return n;
+        }
+    }
+
+    @Override
+    public int pwrite(Credentials who, long handle, long offset, MemorySegment src) throws FsException {
+        OpenFile f = handle(handle);
+        if (offset < 0) {
+            throw new FsException(Errno.EINVAL, "negative offset");
+        }
+        return writeAt(who, f, (f.flags & OpenFlags.O_APPEND) != 0 ? -1 : offset, src);
+    }
+
+    /** Writes at {@code offset} (-1: at end of file), in transactions of bounded size. */
+    private int writeAt(Credentials who, OpenFile f, long offset, MemorySegment src) throws FsException {
+        if (!OpenFlags.canWrite(f.flags)) {
+            throw new FsException(Errno.EBADF, "not open for writing");
+        }
+        Inode i = f.inode;
+        long total = Math.min(src.byteSize(), Integer.MAX_VALUE - Layout.BLOCK_SIZE);
+        if (total == 0) {
+            return 0;
+        }
+        int written = 0;
+        long at = offset;
+        while (written < total) {
+            int chunk = (int) Math.min(total - written, (long) WRITE_CHUNK_BLOCKS * Layout.BLOCK_SIZE);
+            final long chunkAt = at;
+            final int srcOff = written;
+            int n;
+            try {
+                n = run(tx -> writeChunk(tx, who, i, chunkAt, src.asSlice(srcOff, chunk)));
+            } catch (NoSpaceException e) {
+                if (written > 0) {
+                    return written;
+                }
+                throw e;
+            } catch (FsException e) {
+                if (written > 0 && e.errno() == Errno.EFBIG) {
+                    return written;
+                }
+                throw e;
+            }
+            written += n;
+            if (at >= 0) {
+                at += n;
+            }
+            if (n < chunk) {
+                break;
+            }
+        }
+        if (cache.dirtyBuffers() > cache.capacity() / 2) {
+            try {
+                cache.writeBack(List.copyOf(i.dirtyData));
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+        }
+        return written;
+    }
+
+    private int writeChunk(Transaction tx, Credentials who, Inode i, long offset, MemorySegment src)
+            throws IOException {
+        i.lock.lock();
+        try {
+            long pos = offset < 0 ? i.size : offset;
+            int len = (int) src.byteSize();
+            if (pos >= MAX_FILE_SIZE) {
+                throw new FsException(Errno.EFBIG, "file too large");
+            }
+            len = (int) Math.min(len, MAX_FILE_SIZE - pos);
+            int done = 0;
+            boolean extentsChanged = false;
+            try {
+                while (done < len) {
+                    long p = pos + done;
+                    long lblk = p / Layout.BLOCK_SIZE;
+                    int inBlock = (int) (p % Layout.BLOCK_SIZE);
+                    int n = Math.min(len - done, Layout.BLOCK_SIZE - inBlock);
+                    long pblk = i.extents.map(lblk);
+                    boolean fresh = false;
+                    if (pblk == 0) {
+                        long remainingBlocks = (pos + len - 1) / Layout.BLOCK_SIZE - lblk + 1;
+                        int want = (int) Math.min(remainingBlocks, Math.min(i.extents.holeLength(lblk), 64));
+                        allocData(tx, i, lblk, want);
+                        extentsChanged = true;
+                        pblk = i.extents.map(lblk);
+                        fresh = true;
+                    }
+                    boolean whole = n == Layout.BLOCK_SIZE;
+                    Buffer b = cache.get(pblk, !(whole || fresh));
+                    try {
+                        if (fresh && !whole) {
+                            b.data().fill((byte) 0);
+                        }
+                        MemorySegment.copy(src, done, b.data(), inBlock, n);
+                        cache.markDirty(b);
+                    } finally {
+                        cache.release(b);
+                    }
+                    i.dirtyData.add(pblk);
+                    done += n;
+                }
+            } catch (NoSpaceException e) {
+                if (done == 0) {
+                    if (extentsChanged) {
+                        table.store(tx, i, true);
+                    }
+                    throw e;
+                }
+            }
+            long end = pos + done;
+            if (end > i.size) {
+                i.size = end;
+                i.dataSeq = tx.seq();
+            }
+            if (extentsChanged) {
+                i.dataSeq = tx.seq();
+            }
+            long now = now();
+            i.mtime = now;
+            i.ctime = now;
+            killPrivs(who, i);
+            table.store(tx, i, extentsChanged);
+            return done;
+        } finally {
+            i.lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // truncate, sync
+
+    @Override
+    public void truncate(Credentials who, String path, long size) throws FsException {
+        if (size < 0) {
+            throw new FsException(Errno.EINVAL, "negative size");
+        }
+        run(tx -> {
+            Inode i = resolve(who, path, true);
+            if (i.isDirectory()) {
+                throw new FsException(Errno.EISDIR, path);
+            }
+            Access.check(who, i, Access.WRITE, path);
+            truncateLocked(tx, who, i, size, path);
+            return null;
+        });
+    }
+
+    @Override
+    public void ftruncate(Credentials who, long handle, long size) throws FsException {
+        OpenFile f = handle(handle);
+        if (size < 0) {
+            throw new FsException(Errno.EINVAL, "negative size");
+        }
+        if (!OpenFlags.canWrite(f.flags) || !f.inode.isRegular()) {
+            throw new FsException(Errno.EINVAL, "not open for writing");
+        }
+        run(tx -> {
+            truncateLocked(tx, who, f.inode, size, "handle " + handle);
+            return null;
+        });
+    }
+
+    private void truncateLocked(Transaction tx, Credentials who, Inode i, long size, String subject)
+            throws IOException {
+        if (size > MAX_FILE_SIZE) {
+            throw new FsException(Errno.EFBIG, subject);
+        }
+        i.lock.lock();
+        try {
+            if (i.freed) {
+                throw new FsException(Errno.ENOENT, subject);
+            }
+            setSize(tx, i, size);
+            long now = now();
+            i.mtime = now;
+            i.ctime = now;
+            killPrivs(who, i);
+            table.store(tx, i, true);
+        } finally {
+            i.lock.unlock();
+        }
+    }
+
+    @Override
+    public void fsync(Credentials who, long handle) throws FsException {
+        syncInode(handle(handle).inode, false);
+    }
+
+    @Override
+    public void fdatasync(Credentials who, long handle) throws FsException {
+        syncInode(handle(handle).inode, true);
+    }
+
+    private void syncInode(Inode i, boolean dataOnly) throws FsException {
+        try {
+            cache.writeBack(List.copyOf(i.dirtyData));
+            // Under the lock: writers mark a block dirty and list it in one step, so none is dropped here.
+            i.lock.lock();
+            try {
+                i.dirtyData.removeIf(b -> !cache.isDirty(b));
+            } finally {
+                i.lock.unlock();
+            }
+            long seq = dataOnly ? i.dataSeq : i.metaSeq;
+            if (seq > journal.committedSeq()) {
+                journal.commitUpTo(seq);
+            } else {
+                io.flush();
+            }
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    @Override
+    public void sync() throws FsException {
+        try {
+            cache.writeBackAll();
+            journal.commitUpTo(journal.runningSeq());
+            io.flush();
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // directories
+
+    @Override
+    public void mkdir(Credentials who, String path, int mode) throws FsException {
+        run(tx -> {
+            Parent p = resolveParent(who, path);
+            if (isDotName(p.name())) {
+                throw new FsException(Errno.EEXIST, path);
+            }
+            lockLiveDir(p.dir(), path);
+            try {
+                if (child(p.dir(), p.name()) != null) {
+                    throw new FsException(Errno.EEXIST, path);
+                }
+                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
+                if (p.dir().nlink >= LINK_MAX) {
+                    throw new FsException(Errno.EMLINK, path);
+                }
+                createIn(tx, who, p.dir(), p.name(), FileMode.S_IFDIR | (mode & 01777));
+            } finally {
+                p.dir().lock.unlock();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void rmdir(Credentials who, String path) throws FsException {
+        run(tx -> {
+            Parent p = resolveParent(who, path);
+            if (p.name().isEmpty()) {
+                throw new FsException(Errno.EBUSY, path);
+            }
+            if (p.name().equals(".")) {
+                throw new FsException(Errno.EINVAL, path);
+            }
+            if (p.name().equals("..")) {
+                throw new FsException(Errno.ENOTEMPTY, path);
+            }
+            lockLiveDir(p.dir(), path);
+            try {
+                Inode c = child(p.dir(), p.name());
+                if (c == null) {
+                    throw new FsException(Errno.ENOENT, path);
+                }
+                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
+                if (!Access.stickyAllows(who, p.dir(), c)) {
+                    throw new FsException(Errno.EPERM, path);
+                }
+                if (!c.isDirectory()) {
+                    throw new FsException(Errno.ENOTDIR, path);
+                }
+                c.lock.lock();
+                try {
+                    if (!dir(c).isEmpty()) {
+                        throw new FsException(Errno.ENOTEMPTY, path);
+                    }
+                    dir(p.dir()).remove(tx, p.name());
+                    p.dir().nlink--;
+                    long now = now();
+                    touchDir(tx, p.dir(), now);
+                    c.nlink = 0;
+                    c.ctime = now;
+                    if (c.openCount > 0) {
+                        table.store(tx, c, false);
+                    }
+                    maybeDestroy(tx, c);
+                } finally {
+                    c.lock.unlock();
+                }
+            } finally {
+                p.dir().lock.unlock();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<DirEntry> readdir(Credentials who, String path, long cookie, int max) throws FsException {
+        if (max <= 0 || cookie < 0) {
+            throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
+        }
+        try {
+            Inode d = resolve(who, path, true);
+            if (!d.isDirectory()) {
+                throw new FsException(Errno.ENOTDIR, path);
+            }
+            Access.check(who, d, Access.READ, path);
+            return dir(d).readdir(cookie, max);
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // unlink, link, symlink, rename
+
+    @Override
+    public void unlink(Credentials who, String path) throws FsException {
+        run(tx -> {
+            Parent p = resolveParent(who, path);
+            if (isDotName(p.name())) {
+                throw new FsException(Errno.EISDIR, path);
+            }
+            lockLiveDir(p.dir(), path);
+            try {
+                Inode c = child(p.dir(), p.name());
+                if (c == null) {
+                    throw new FsException(Errno.ENOENT, path);
+                }
+                if (p.trailingSlash()) {
+                    throw new FsException(c.isDirectory() ? Errno.EISDIR : Errno.ENOTDIR, path);
+                }
+                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
+                if (!Access.stickyAllows(who, p.dir(), c)) {
+                    throw new FsException(Errno.EPERM, path);
+                }
+                if (c.isDirectory()) {
+                    throw new FsException(Errno.EISDIR, path);
+                }
+                c.lock.lock();
+                try {
+                    dir(p.dir()).remove(tx, p.name());
+                    long now = now();
+                    touchDir(tx, p.dir(), now);
+                    c.nlink--;
+                    c.ctime = now;
+                    if (c.nlink > 0 || c.openCount > 0) {
+                        table.store(tx, c, false);
+                    }
+                    maybeDestroy(tx, c);
+                } finally {
+                    c.lock.unlock();
+                }
+            } finally {
+                p.dir().lock.unlock();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void link(Credentials who, String existing, String newPath) throws FsException {
+        run(tx -> {
+            Inode src = resolve(who, existing, false);
+            Parent p = resolveParent(who, newPath);
+            if (isDotName(p.name())) {
+                throw new FsException(Errno.EEXIST, newPath);
+            }
+            lockLiveDir(p.dir(), newPath);
+            try {
+                if (child(p.dir(), p.name()) != null) {
+                    throw new FsException(Errno.EEXIST, newPath);
+                }
+                if (p.trailingSlash()) {
+                    throw new FsException(Errno.ENOENT, newPath);
+                }
+                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, newPath);
+                if (src.isDirectory()) {
+                    throw new FsException(Errno.EPERM, existing);
+                }
+                src.lock.lock();
+                try {
+                    if (src.nlink == 0 || src.freed) {
+                        throw new FsException(Errno.ENOENT, existing);
+                    }
+                    if (src.nlink >= LINK_MAX) {
+                        throw new FsException(Errno.EMLINK, existing);
+                    }
+                    dir(p.dir()).add(tx, p.name(), src.ino, src.mode);
+                    long now = now();
+                    src.nlink++;
+                    src.ctime = now;
+                    table.store(tx, src, false);
+                    touchDir(tx, p.dir(), now);
+                } finally {
+                    src.lock.unlock();
+                }
+            } finally {
+                p.dir().lock.unlock();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void symlink(Credentials who, String target, String linkPath) throws FsException {
+        if (target == null || target.isEmpty()) {
+            throw new FsException(Errno.ENOENT, "empty symlink target");
+        }
+        byte[] bytes = target.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length >= PATH_MAX) {
+            throw new FsException(Errno.ENAMETOOLONG, "symlink target");
+        }
+        run(tx -> {
+            Parent p = resolveParent(who, linkPath);
+            if (isDotName(p.name())) {
+                throw new FsException(Errno.EEXIST, linkPath);
+            }
+            lockLiveDir(p.dir(), linkPath);
+            try {
+                if (child(p.dir(), p.name()) != null) {
+                    throw new FsException(Errno.EEXIST, linkPath);
+                }
+                if (p.trailingSlash()) {
+                    throw new FsException(Errno.ENOENT, linkPath);
+                }
+                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, linkPath);
+                Inode n = createIn(tx, who, p.dir(), p.name(), FileMode.S_IFLNK | 0777);
+                n.lock.lock();
+                try {
+                    try {
+                        allocData(tx, n, 0, 1);
+                    } catch (NoSpaceException e) {
+                        dir(p.dir()).remove(tx, p.name());
+                        n.nlink = 0;
+                        destroy(tx, n);
+                        throw e;
+                    }
+                    long pblk = n.extents.map(0);
+                    Buffer b = cache.get(pblk, false);
+                    try {
+                        b.data().fill((byte) 0);
+                        MemorySegment.copy(bytes, 0, b.data(), Layout.BYTE, 0, bytes.length);
+                        cache.markDirty(b);
+                    } finally {
+                        cache.release(b);
+                    }
+                    n.dirtyData.add(pblk);
+                    n.size = bytes.length;
+                    n.dataSeq = tx.seq();
+                    table.store(tx, n, true);
+                } finally {
+                    n.lock.unlock();
+                }
+            } finally {
+                p.dir().lock.unlock();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public String readlink(Credentials who, String path) throws FsException {
+        try {
+            Inode i = resolve(who, path, false);
+            if (!i.isSymlink()) {
+                throw new FsException(Errno.EINVAL, path);
+            }
+            return readTarget(i);
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    /** True if {@code ancestor} is {@code dir} or one of its ancestors. The rename lock is held. */
+    private boolean isAncestorOrSelf(Inode ancestor, Inode dir) throws IOException {
+        Inode cur = dir;
+        for (int depth = 0; depth < 1 << 16; depth++) {
+            if (cur.ino == ancestor.ino) {
+                return true;
+            }
+            if (cur.ino == Geometry.ROOT_INO) {
+                return false;
+            }
+            cur = inode(cur.parent);
+        }
+        throw new CorruptMetadataException("directory parent chain from " + dir.ino + " does not reach the root");
+    }
+
+    @Override
+    public void rename(Credentials who, String from, String to) throws FsException {
+        run(tx -> {
+            Parent pf = resolveParent(who, from);
+            Parent pt = resolveParent(who, to);
+            if (isDotName(pf.name()) || isDotName(pt.name())) {
+                throw new FsException(Errno.EBUSY, from + " -> " + to);
+            }
+            boolean cross = pf.dir() != pt.dir();
+            if (cross) {
+                renameLock.lock();
+            }
+            try {
+                return renameLocked(tx, who, pf, pt, cross, from, to);
+            } finally {
+                if (cross) {
+                    renameLock.unlock();
+                }
+            }
+        });
+    }
+
+    private Void renameLocked(Transaction tx, Credentials who, Parent pf, Parent pt, boolean cross, String from,
+            String to) throws IOException {
+        Inode df = pf.dir();
+        Inode dt = pt.dir();
+        List<Inode> locked = new ArrayList<>();
+        try {
+            if (!cross) {
+                lockLiveDir(df, from);
+                locked.add(df);
+            } else {
+                Inode first;
+                Inode second;
+                if (isAncestorOrSelf(df, dt)) {
+                    first = df;
+                    second = dt;
+                } else if (isAncestorOrSelf(dt, df)) {
+                    first = dt;
+                    second = df;
+                } else {
+                    first = df.ino < dt.ino ? df : dt;
+                    second = first == df ? dt : df;
+                }
+                lockLiveDir(first, from);
+                locked.add(first);
+                lockLiveDir(second, to);
+                locked.add(second);
+            }
+            Inode src = child(df, pf.name());
+            if (src == null) {
+                throw new FsException(Errno.ENOENT, from);
+            }
+            if ((pf.trailingSlash() || pt.trailingSlash()) && !src.isDirectory()) {
+                throw new FsException(Errno.ENOTDIR, from);
+            }
+            Inode dst = child(dt, pt.name());
+            if (cross && src.isDirectory() && isAncestorOrSelf(src, dt)) {
+                throw new FsException(Errno.EINVAL, from + " -> " + to);
+            }
+            if (cross && dst != null && dst.isDirectory() && isAncestorOrSelf(dst, df)) {
+                throw new FsException(Errno.ENOTEMPTY, to);
+            }
+            if (dst != null && dst.ino == src.ino) {
+                return null;
+            }
+            Access.check(who, df, Access.WRITE | Access.EXEC, from);
+            if (!Access.stickyAllows(who, df, src)) {
+                throw new FsException(Errno.EPERM, from);
+            }
+            Access.check(who, dt, Access.WRITE | Access.EXEC, to);
+            if (dst != null) {
+                if (!Access.stickyAllows(who, dt, dst)) {
+                    throw new FsException(Errno.EPERM, to);
+                }
+                if (src.isDirectory() && !dst.isDirectory()) {
+                    throw new FsException(Errno.ENOTDIR, to);
+                }
+                if (!src.isDirectory() && dst.isDirectory()) {
+                    throw new FsException(Errno.EISDIR, to);
+                }
+            }
+            if (cross && src.isDirectory()) {
+                Access.check(who, src, Access.WRITE, from);
+            }
+            Inode a = dst == null || src.ino < dst.ino ? src : dst;
+            Inode b = a == src ? dst : src;
+            a.lock.lock();
+            locked.add(a);
+            if (b != null) {
+                b.lock.lock();
+                locked.add(b);
+            }
+            if (src.freed || (dst != null && dst.freed)) {
+                throw new FsException(Errno.ENOENT, from);
+            }
+            if (dst != null && dst.isDirectory() && !dir(dst).isEmpty()) {
+                throw new FsException(Errno.ENOTEMPTY, to);
+            }
+            if (cross && src.isDirectory() && dst == null && dt.nlink >= LINK_MAX) {
+                throw new FsException(Errno.EMLINK, to);
+            }
+            long now = now();
+            if (dst != null) {
+                dir(dt).replace(tx, pt.name(), src.ino, src.mode);
+            } else {
+                dir(dt).add(tx, pt.name(), src.ino, src.mode);
+            }
+            dir(df).remove(tx, pf.name());
+            if (dst != null) {
+                if (dst.isDirectory()) {
+                    dst.nlink = 0;
+                    dt.nlink--;
+                } else {
+                    dst.nlink--;
+                }
+                dst.ctime = now;
+                if (dst.nlink > 0 || dst.openCount > 0) {
+                    table.store(tx, dst, false);
+                }
+                maybeDestroy(tx, dst);
+            }
+            if (src.isDirectory() && cross) {
+                src.parent = dt.ino;
+                df.nlink--;
+                dt.nlink++;
+            }
+            src.ctime = now;
+            table.store(tx, src, false);
+            touchDir(tx, df, now);
+            if (cross) {
+                touchDir(tx, dt, now);
+            }
+            return null;
+        } finally {
+            for (int k = locked.size() - 1; k >= 0; k--) {
+                locked.get(k).lock.unlock();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // attributes
+
+    @Override
+    public void chmod(Credentials who, String path, int mode) throws FsException {
+        run(tx -> {
+            Inode i = resolve(who, path, true);
+            if (!Access.isOwnerOrRoot(who, i)) {
+                throw new FsException(Errno.EPERM, path);
+            }
+            i.lock.lock();
+            try {
+                int m = mode & FileMode.PERMISSION_MASK;
+                if (!who.isRoot() && !who.inGroup(i.gid)) {
+                    m &= ~FileMode.S_ISGID;
+                }
+                i.mode = (i.mode & FileMode.S_IFMT) | m;
+                i.ctime = now();
+                table.store(tx, i, false);
+            } finally {
+                i.lock.unlock();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void chown(Credentials who, String path, int uid, int gid) throws FsException {
+        run(tx -> {
+            Inode i = resolve(who, path, true);
+            i.lock.lock();
+            try {
+                if (!who.isRoot()) {
+                    if (uid != ID_UNCHANGED && !(who.uid() == i.uid && uid == i.uid)) {
+                        throw new FsException(Errno.EPERM, path);
+                    }
+                    if (gid != ID_UNCHANGED && !(who.uid() == i.uid && (who.inGroup(gid) || gid == i.gid))) {
+                        throw new FsException(Errno.EPERM, path);
+                    }
+                }
+                if (uid != ID_UNCHANGED) {
+                    i.uid = uid;
+                }
+                if (gid != ID_UNCHANGED) {
+                    i.gid = gid;
+                }
+                if (!i.isDirectory() && (uid != ID_UNCHANGED || gid != ID_UNCHANGED)) {
+                    int m = i.mode & ~FileMode.S_ISUID;
+                    if ((m & 0010) != 0) {
+                        m &= ~FileMode.S_ISGID;
+                    }
+                    i.mode = m;
+                }
+                i.ctime = now();
+                table.store(tx, i, false);
+            } finally {
+                i.lock.unlock();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
+        run(tx -> {
+            Inode i = resolve(who, path, true);
+            if (atimeNanos == UTIME_OMIT && mtimeNanos == UTIME_OMIT) {
+                return null;
+            }
+            boolean bothNow = (atimeNanos == UTIME_NOW || atimeNanos == UTIME_OMIT)
+                    && (mtimeNanos == UTIME_NOW || mtimeNanos == UTIME_OMIT);
+            if (!Access.isOwnerOrRoot(who, i)) {
+                if (!bothNow) {
+                    throw new FsException(Errno.EPERM, path);
+                }
+                Access.check(who, i, Access.WRITE, path);
+            }
+            i.lock.lock();
+            try {
+                long now = now();
+                if (atimeNanos != UTIME_OMIT) {
+                    i.atime = atimeNanos == UTIME_NOW ? now : atimeNanos;
+                }
+                if (mtimeNanos != UTIME_OMIT) {
+                    i.mtime = mtimeNanos == UTIME_NOW ? now : mtimeNanos;
+                }
+                i.ctime = now;
+                table.store(tx, i, false);
+            } finally {
+                i.lock.unlock();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public FsStats statfs(Credentials who) throws FsException {
+        return new FsStats(Layout.BLOCK_SIZE, geometry.totalBlocks(), alloc.freeBlocks(),
+                geometry.inodeCount() - 1, alloc.freeInodes(), NAME_MAX);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // status
+
+    public Geometry geometry() {
+        return geometry;
+    }
+
+    /** What the status section and the shell show: blocks and inodes, cache, journal. */
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        long free = alloc.freeBlocks();
+        m.put("blocks.total", geometry.totalBlocks());
+        m.put("blocks.used", geometry.totalBlocks() - free);
+        m.put("blocks.free", free);
+        m.put("blocks.pendingFree", alloc.pendingFreeBlocks());
+        m.put("inodes.total", geometry.inodeCount() - 1);
+        m.put("inodes.used", geometry.inodeCount() - 1 - alloc.freeInodes());
+        m.put("inodes.free", alloc.freeInodes());
+        long hits = cache.hits();
+        long misses = cache.misses();
+        m.put("cache.blocks", cache.capacity());
+        m.put("cache.hitRate", hits + misses == 0 ? 1.0 : (double) hits / (hits + misses));
+        m.put("cache.dirty", cache.dirtyBuffers());
+        m.put("cache.overflow", cache.overflowBuffers());
+        m.put("journal.blocks", journal.length());
+        m.put("journal.head", journal.head());
+        m.put("journal.committedSeq", journal.committedSeq());
+        m.put("journal.commits", journal.commits());
+        m.put("journal.checkpoints", journal.checkpoints());
+        m.put("recovery.replayed", recovery.replayed());
+        m.put("recovery.orphansFreed", orphansFreed);
+        m.put("openFiles", handles.size());
+        return m;
+    }
+}

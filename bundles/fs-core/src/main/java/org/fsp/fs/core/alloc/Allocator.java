@@ -1,0 +1,289 @@
+package org.fsp.fs.core.alloc;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import org.fsp.fs.core.cache.Buffer;
+import org.fsp.fs.core.cache.BufferCache;
+import org.fsp.fs.core.journal.Transaction;
+import org.fsp.fs.core.layout.BitmapDescriptor;
+import org.fsp.fs.core.layout.Geometry;
+import org.fsp.fs.core.layout.Layout;
+
+/**
+ * Block and inode allocation over the two bitmaps. Each bitmap block is an allocation group with its own lock, so
+ * allocators in different groups never contend. An in-memory copy of each bitmap answers searches; every change is
+ * also made in the bitmap's cached block inside the caller's transaction.
+ *
+ * <p>Freed blocks are cleared on disk at once (in the transaction) but stay unavailable in memory until a checkpoint
+ * has written home every transaction up to the one that freed them: until then the journal may still replay old
+ * metadata into them, and the freeing transaction may not commit at all.
+ *
+ * <p>A typical sequence is: {@code long[] run = alloc.allocBlocks(tx, goal, n)}; ...; {@code alloc.freeBlocks(tx,
+ * start, len)}; after a checkpoint, {@code alloc.releaseFreed(seq)}.
+ */
+public final class Allocator {
+
+    /** One bitmap (inodes or blocks) split in groups of one bitmap block each. */
+    private final class Map {
+        final long start;
+        final long items;
+        final long[][] words;
+        final ReentrantLock[] locks;
+        final AtomicLong free = new AtomicLong();
+
+        Map(long start, long blocks, long items) {
+            this.start = start;
+            this.items = items;
+            this.words = new long[(int) blocks][BitmapDescriptor.BITS_PER_BLOCK / 64];
+            this.locks = new ReentrantLock[(int) blocks];
+            for (int i = 0; i < blocks; i++) {
+                locks[i] = new ReentrantLock();
+            }
+        }
+
+        void load(BufferCache cache) throws IOException {
+            long used = 0;
+            for (int gi = 0; gi < words.length; gi++) {
+                Buffer b = cache.get(start + gi, true);
+                try {
+                    String problem = BitmapDescriptor.validate(b.data());
+                    if (problem != null) {
+                        throw new CorruptMetadataException("bitmap block " + (start + gi) + ": " + problem);
+                    }
+                    MemorySegment.copy(b.data(), Layout.LONG, 0, words[gi], 0, words[gi].length);
+                } finally {
+                    cache.release(b);
+                }
+                for (long w : words[gi]) {
+                    used += Long.bitCount(w);
+                }
+            }
+            long padding = (long) words.length * BitmapDescriptor.BITS_PER_BLOCK - items;
+            free.set(items - (used - padding));
+        }
+
+        boolean isSet(long item) {
+            int g = (int) (item / BitmapDescriptor.BITS_PER_BLOCK);
+            int bit = (int) (item % BitmapDescriptor.BITS_PER_BLOCK);
+            locks[g].lock();
+            try {
+                return (words[g][bit >>> 6] & (1L << bit)) != 0;
+            } finally {
+                locks[g].unlock();
+            }
+        }
+
+        /** Sets or clears bits [bit, bit+len) of group g on disk (in tx); caller holds the group lock. */
+        void writeBits(Transaction tx, int g, int bit, int len, boolean value) throws IOException {
+            Buffer b = cache.get(start + g, true);
+            try {
+                for (int i = 0; i < len; i++) {
+                    BitmapDescriptor.set(b.data(), bit + i, value);
+                }
+                BitmapDescriptor.seal(b.data());
+                tx.dirty(b);
+            } finally {
+                cache.release(b);
+            }
+        }
+
+        /** Allocates up to max consecutive items starting the search at goal; returns {start, len} or null. */
+        long[] alloc(Transaction tx, long goal, int max) throws IOException {
+            int groups = words.length;
+            int g0 = (int) (Math.max(0, Math.min(goal, items - 1)) / BitmapDescriptor.BITS_PER_BLOCK);
+            for (int k = 0; k < groups; k++) {
+                int g = (g0 + k) % groups;
+                int from = k == 0 ? (int) (Math.max(0, goal) % BitmapDescriptor.BITS_PER_BLOCK) : 0;
+                if (k == 0 && goal >= items) {
+                    from = 0;
+                }
+                locks[g].lock();
+                try {
+                    long[] w = words[g];
+                    int bit = findClear(w, from);
+                    if (bit < 0 && from > 0) {
+                        bit = findClear(w, 0);
+                    }
+                    if (bit < 0) {
+                        continue;
+                    }
+                    int len = 1;
+                    while (len < max && bit + len < BitmapDescriptor.BITS_PER_BLOCK
+                            && (w[(bit + len) >>> 6] & (1L << (bit + len))) == 0) {
+                        len++;
+                    }
+                    for (int i = 0; i < len; i++) {
+                        w[(bit + i) >>> 6] |= 1L << (bit + i);
+                    }
+                    writeBits(tx, g, bit, len, true);
+                    free.addAndGet(-len);
+                    return new long[] {(long) g * BitmapDescriptor.BITS_PER_BLOCK + bit, len};
+                } finally {
+                    locks[g].unlock();
+                }
+            }
+            return null;
+        }
+
+        void clear(Transaction tx, long item, long len, boolean inMemoryToo) throws IOException {
+            long end = item + len;
+            while (item < end) {
+                int g = (int) (item / BitmapDescriptor.BITS_PER_BLOCK);
+                int bit = (int) (item % BitmapDescriptor.BITS_PER_BLOCK);
+                int n = (int) Math.min(end - item, BitmapDescriptor.BITS_PER_BLOCK - bit);
+                locks[g].lock();
+                try {
+                    for (int i = 0; i < n; i++) {
+                        if ((words[g][(bit + i) >>> 6] & (1L << (bit + i))) == 0) {
+                            throw new CorruptMetadataException("freeing item " + (item + i) + " that is not in use");
+                        }
+                    }
+                    writeBits(tx, g, bit, n, false);
+                    if (inMemoryToo) {
+                        for (int i = 0; i < n; i++) {
+                            words[g][(bit + i) >>> 6] &= ~(1L << (bit + i));
+                        }
+                        free.addAndGet(n);
+                    }
+                } finally {
+                    locks[g].unlock();
+                }
+                item += n;
+            }
+        }
+
+        void release(long item, long len) {
+            long end = item + len;
+            while (item < end) {
+                int g = (int) (item / BitmapDescriptor.BITS_PER_BLOCK);
+                int bit = (int) (item % BitmapDescriptor.BITS_PER_BLOCK);
+                int n = (int) Math.min(end - item, BitmapDescriptor.BITS_PER_BLOCK - bit);
+                locks[g].lock();
+                try {
+                    for (int i = 0; i < n; i++) {
+                        words[g][(bit + i) >>> 6] &= ~(1L << (bit + i));
+                    }
+                    free.addAndGet(n);
+                } finally {
+                    locks[g].unlock();
+                }
+                item += n;
+            }
+        }
+
+        private int findClear(long[] w, int from) {
+            int i = from >>> 6;
+            if (i >= w.length) {
+                return -1;
+            }
+            long first = ~w[i] & (-1L << (from & 63));
+            if (first != 0) {
+                return (i << 6) + Long.numberOfTrailingZeros(first);
+            }
+            for (i++; i < w.length; i++) {
+                if (w[i] != -1L) {
+                    return (i << 6) + Long.numberOfTrailingZeros(~w[i]);
+                }
+            }
+            return -1;
+        }
+    }
+
+    private record Freed(long seq, long start, long len) {}
+
+    private final BufferCache cache;
+    private final Geometry geometry;
+    private final Map blocks;
+    private final Map inodes;
+    private final List<Freed> pending = new ArrayList<>();
+    private final AtomicLong pendingBlocks = new AtomicLong();
+
+    public Allocator(BufferCache cache, Geometry g) {
+        this.cache = cache;
+        this.geometry = g;
+        this.blocks = new Map(g.blockBitmapStart(), g.blockBitmapBlocks(), g.totalBlocks());
+        this.inodes = new Map(g.inodeBitmapStart(), g.inodeBitmapBlocks(), g.inodeCount());
+    }
+
+    /** Reads both bitmaps (checking their checksums) into memory. */
+    public void load() throws IOException {
+        blocks.load(cache);
+        inodes.load(cache);
+    }
+
+    /**
+     * Allocates a run of up to {@code max} free blocks, as close after {@code goal} as possible.
+     *
+     * @return {start, length}, or null if the device is full
+     */
+    public long[] allocBlocks(Transaction tx, long goal, int max) throws IOException {
+        long g = goal < geometry.dataStart() ? geometry.dataStart() : goal;
+        return blocks.alloc(tx, g, max);
+    }
+
+    /** Frees blocks in the transaction; they become reusable after the checkpoint that follows its commit. */
+    public void freeBlocks(Transaction tx, long start, long len) throws IOException {
+        if (start < geometry.dataStart() || start + len > geometry.totalBlocks()) {
+            throw new CorruptMetadataException("freeing blocks " + start + "+" + len + " outside the data region");
+        }
+        blocks.clear(tx, start, len, false);
+        synchronized (pending) {
+            pending.add(new Freed(tx.seq(), start, len));
+        }
+        pendingBlocks.addAndGet(len);
+    }
+
+    /** Makes blocks freed by transactions up to {@code seq} reusable: their frees are committed and checkpointed. */
+    public void releaseFreed(long seq) {
+        List<Freed> ready = new ArrayList<>();
+        synchronized (pending) {
+            pending.removeIf(f -> {
+                if (f.seq() <= seq) {
+                    ready.add(f);
+                    return true;
+                }
+                return false;
+            });
+        }
+        for (Freed f : ready) {
+            blocks.release(f.start(), f.len());
+            pendingBlocks.addAndGet(-f.len());
+        }
+    }
+
+    /** Blocks freed but not reusable yet. */
+    public long pendingFreeBlocks() {
+        return pendingBlocks.get();
+    }
+
+    /** Allocates an inode number, searching from {@code goal}; returns 0 if none is free. */
+    public long allocInode(Transaction tx, long goal) throws IOException {
+        long[] r = inodes.alloc(tx, goal, 1);
+        return r == null ? 0 : r[0];
+    }
+
+    public void freeInode(Transaction tx, long ino) throws IOException {
+        inodes.clear(tx, ino, 1, true);
+    }
+
+    public boolean blockInUse(long block) {
+        return blocks.isSet(block);
+    }
+
+    public boolean inodeInUse(long ino) {
+        return inodes.isSet(ino);
+    }
+
+    /** Free blocks, not counting those waiting for a checkpoint. */
+    public long freeBlocks() {
+        return blocks.free.get();
+    }
+
+    public long freeInodes() {
+        return inodes.free.get();
+    }
+}

@@ -1,0 +1,364 @@
+package org.fsp.fs.core.cache;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
+import org.fsp.api.block.BlockRequest;
+import org.fsp.fs.core.layout.Layout;
+
+/**
+ * The buffer cache: a bounded set of 4096-byte native buffers holding device blocks, shared by all threads.
+ *
+ * <p>Contract: {@link #get} returns the block's buffer pinned (it is not reused until {@link #release}); at most one
+ * buffer exists per block; a metadata buffer with changes in the running transaction is never evicted; a dirty data
+ * buffer is written back before its memory is reused. Eviction is CLOCK over the slots. When every slot is pinned or
+ * held by the running transaction, the cache grows past its bound rather than wait (waiting could deadlock against
+ * the commit that would release them); {@link #overflowBuffers()} counts such growth.
+ *
+ * <p>Reads consult an overlay first: the journal's committed images of metadata blocks not yet checkpointed home.
+ *
+ * <p>A typical sequence is: {@code b = cache.get(block, true)}; read or change {@code b.data()} under the owning lock;
+ * for data, {@link #markDirty}; {@code cache.release(b)}; later {@link #writeBack} the dirty blocks of a file.
+ */
+public final class BufferCache implements AutoCloseable {
+
+    private final BlockIo io;
+    private final Arena arena = Arena.ofShared();
+    private final ConcurrentHashMap<Long, Buffer> map = new ConcurrentHashMap<>();
+    private final List<Buffer> slots = new ArrayList<>();
+    private final Object clockLock = new Object();
+    private final int capacity;
+    private int hand;
+    private volatile LongFunction<MemorySegment> overlay = b -> null;
+
+    private final AtomicLong hits = new AtomicLong();
+    private final AtomicLong misses = new AtomicLong();
+    private final AtomicLong dirtyCount = new AtomicLong();
+    private final AtomicLong overflow = new AtomicLong();
+
+    /**
+     * @param io the device
+     * @param capacityBytes memory bound, bytes (at least 64 blocks)
+     */
+    public BufferCache(BlockIo io, long capacityBytes) {
+        this.io = io;
+        this.capacity = (int) Math.max(64, Math.min(Integer.MAX_VALUE / 2, capacityBytes / Layout.BLOCK_SIZE));
+        MemorySegment slab = arena.allocate((long) capacity * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+        for (int i = 0; i < capacity; i++) {
+            slots.add(new Buffer(slab.asSlice((long) i * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE)));
+        }
+    }
+
+    public BlockIo io() {
+        return io;
+    }
+
+    /** Sets where committed-but-not-checkpointed metadata images come from (the journal). */
+    public void setOverlay(LongFunction<MemorySegment> overlay) {
+        this.overlay = overlay;
+    }
+
+    /**
+     * Returns the block's buffer, pinned and loaded.
+     *
+     * @param read false if the caller overwrites the whole block: the buffer is then zeroed instead of read
+     */
+    public Buffer get(long block, boolean read) throws IOException {
+        Buffer b = pin(block, read, BlockRequest.Priority.METADATA);
+        try {
+            ensureLoaded(b);
+        } catch (IOException e) {
+            release(b);
+            throw e;
+        }
+        return b;
+    }
+
+    /** Starts reading blocks that are not cached, without waiting: sequential read-ahead. */
+    public void prefetch(long block, int count) {
+        for (int i = 0; i < count; i++) {
+            if (map.containsKey(block + i)) {
+                continue;
+            }
+            Buffer b = pin(block + i, true, BlockRequest.Priority.DATA);
+            release(b);
+        }
+    }
+
+    /** True if the block is cached (for tests and status). */
+    public boolean contains(long block) {
+        return map.containsKey(block);
+    }
+
+    public void release(Buffer b) {
+        synchronized (b) {
+            b.pins--;
+        }
+    }
+
+    /** Marks a data buffer changed; the caller holds it pinned. */
+    public void markDirty(Buffer b) {
+        synchronized (b) {
+            if (!b.dirty) {
+                b.dirty = true;
+                dirtyCount.incrementAndGet();
+            }
+            b.version++;
+        }
+    }
+
+    /** Drops a cached block without writing it (the block was freed): its contents must never reach the device. */
+    public void forget(long block) {
+        Buffer b = map.get(block);
+        if (b == null) {
+            return;
+        }
+        synchronized (b) {
+            if (b.block != block) {
+                return;
+            }
+            if (b.dirty) {
+                b.dirty = false;
+                dirtyCount.decrementAndGet();
+            }
+            if (b.pins == 0 && !b.writing && b.txSeq() == 0 && (b.pendingRead == null || b.pendingRead.isDone())) {
+                map.remove(block, b);
+                b.block = -1;
+                b.valid = false;
+                b.pendingRead = null;
+            }
+        }
+    }
+
+    /** True if the block is cached with changes not yet written. */
+    public boolean isDirty(long block) {
+        Buffer b = map.get(block);
+        if (b == null) {
+            return false;
+        }
+        synchronized (b) {
+            return b.block == block && b.dirty;
+        }
+    }
+
+    /** Data buffers changed and not yet written. */
+    public long dirtyBuffers() {
+        return dirtyCount.get();
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    public long hits() {
+        return hits.get();
+    }
+
+    public long misses() {
+        return misses.get();
+    }
+
+    public long overflowBuffers() {
+        return overflow.get();
+    }
+
+    /** Writes the dirty ones among {@code blocks} and waits for them (no flush). */
+    public void writeBack(Collection<Long> blocks) throws IOException {
+        List<Buffer> pinned = new ArrayList<>();
+        List<BlockRequest> requests = new ArrayList<>();
+        List<Long> versions = new ArrayList<>();
+        for (long block : blocks) {
+            Buffer b = map.get(block);
+            if (b == null) {
+                continue;
+            }
+            synchronized (b) {
+                if (b.block != block || !b.dirty || b.writing) {
+                    continue;
+                }
+                b.pins++;
+                b.writing = true;
+                versions.add(b.version);
+            }
+            pinned.add(b);
+            requests.add(io.write(block, b.data, BlockRequest.Priority.DATA));
+        }
+        try {
+            io.awaitAll(requests);
+        } finally {
+            for (int i = 0; i < pinned.size(); i++) {
+                Buffer b = pinned.get(i);
+                synchronized (b) {
+                    b.writing = false;
+                    if (b.version == versions.get(i) && b.dirty) {
+                        b.dirty = false;
+                        dirtyCount.decrementAndGet();
+                    }
+                    b.pins--;
+                }
+            }
+        }
+    }
+
+    /** Writes every dirty data buffer and waits. */
+    public void writeBackAll() throws IOException {
+        List<Long> dirty = new ArrayList<>();
+        for (Buffer b : map.values()) {
+            synchronized (b) {
+                if (b.dirty && b.block >= 0) {
+                    dirty.add(b.block);
+                }
+            }
+        }
+        writeBack(dirty);
+    }
+
+    private Buffer pin(long block, boolean read, BlockRequest.Priority priority) {
+        while (true) {
+            Buffer b = map.get(block);
+            if (b != null) {
+                synchronized (b) {
+                    if (b.block == block) {
+                        b.pins++;
+                        b.referenced = true;
+                        hits.incrementAndGet();
+                        return b;
+                    }
+                }
+                continue;
+            }
+            Buffer victim = victim();
+            synchronized (victim) {
+                victim.block = block;
+                victim.pins = 1;
+                victim.valid = false;
+                victim.referenced = true;
+                victim.pendingRead = null;
+            }
+            Buffer raced = map.putIfAbsent(block, victim);
+            if (raced != null) {
+                synchronized (victim) {
+                    victim.block = -1;
+                    victim.pins = 0;
+                }
+                continue;
+            }
+            misses.incrementAndGet();
+            MemorySegment image = overlay.apply(block);
+            if (image != null) {
+                MemorySegment.copy(image, 0, victim.data, 0, Layout.BLOCK_SIZE);
+                synchronized (victim) {
+                    victim.valid = true;
+                }
+            } else if (!read) {
+                victim.data.fill((byte) 0);
+                synchronized (victim) {
+                    victim.valid = true;
+                }
+            } else {
+                BlockRequest r = io.startRead(block, victim.data, priority);
+                synchronized (victim) {
+                    victim.pendingRead = r;
+                }
+            }
+            return victim;
+        }
+    }
+
+    private void ensureLoaded(Buffer b) throws IOException {
+        BlockRequest r;
+        synchronized (b) {
+            if (b.valid) {
+                return;
+            }
+            r = b.pendingRead;
+        }
+        int result = io.scheduler().await(r);
+        synchronized (b) {
+            if (result < 0) {
+                throw new IOException("device error " + (-result) + " reading block " + b.block);
+            }
+            if (b.pendingRead == r) {
+                b.pendingRead = null;
+                b.valid = true;
+            }
+        }
+    }
+
+    /** Finds a reusable buffer: unpinned, out of the running transaction, clean; removes it from the map. */
+    private Buffer victim() {
+        while (true) {
+            Buffer dirtyCandidate = null;
+            synchronized (clockLock) {
+                int n = slots.size();
+                for (int scanned = 0; scanned < 2 * n; scanned++) {
+                    Buffer b = slots.get(hand);
+                    hand = (hand + 1) % n;
+                    synchronized (b) {
+                        if (b.block < 0 && b.pins == 0) {
+                            b.pins = 1;
+                            return b;
+                        }
+                        if (b.pins > 0 || b.txSeq() != 0 || b.writing) {
+                            continue;
+                        }
+                        if (b.pendingRead != null && !b.pendingRead.isDone()) {
+                            continue;
+                        }
+                        if (b.referenced) {
+                            b.referenced = false;
+                            continue;
+                        }
+                        if (b.dirty) {
+                            if (dirtyCandidate == null) {
+                                dirtyCandidate = b;
+                            }
+                            continue;
+                        }
+                        map.remove(b.block, b);
+                        b.block = -1;
+                        b.valid = false;
+                        b.pendingRead = null;
+                        b.pins = 1;
+                        return b;
+                    }
+                }
+                if (dirtyCandidate == null) {
+                    overflow.incrementAndGet();
+                    Buffer extra = new Buffer(arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE));
+                    extra.pins = 1;
+                    slots.add(extra);
+                    return extra;
+                }
+            }
+            long block;
+            synchronized (dirtyCandidate) {
+                block = dirtyCandidate.block;
+            }
+            try {
+                writeBack(List.of(block));
+            } catch (IOException e) {
+                // The block stays dirty; the next scan picks another victim or grows the cache.
+                synchronized (clockLock) {
+                    overflow.incrementAndGet();
+                    Buffer extra = new Buffer(arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE));
+                    extra.pins = 1;
+                    slots.add(extra);
+                    return extra;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        map.clear();
+        arena.close();
+    }
+}

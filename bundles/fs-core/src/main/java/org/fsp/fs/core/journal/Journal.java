@@ -1,0 +1,358 @@
+package org.fsp.fs.core.journal;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongConsumer;
+import org.fsp.api.block.BlockRequest;
+import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.cache.Buffer;
+import org.fsp.fs.core.cache.BufferCache;
+import org.fsp.fs.core.layout.Checksums;
+import org.fsp.fs.core.layout.Geometry;
+import org.fsp.fs.core.layout.JournalDescriptor;
+import org.fsp.fs.core.layout.Layout;
+
+/**
+ * The metadata redo journal (format in {@link JournalDescriptor}): operations change metadata in cached buffers
+ * inside the running {@link Transaction}; a commit writes images of those buffers to the journal and then a commit
+ * block; a checkpoint later writes the images to their home blocks and empties the journal.
+ *
+ * <p>Guarantees: a transaction is durable exactly when {@link #commitUpTo} returns for its sequence; after a crash,
+ * {@link #recover} replays every committed transaction and none that is torn; data blocks newly allocated in a
+ * transaction reach the device before its commit block (ordered data).
+ *
+ * <p>Concurrency: operations hold the gate's read side from {@link #begin} to {@link Handle#close}, so many run at
+ * once; a commit takes the write side only long enough to copy the buffers (no device I/O under it), then writes
+ * while new operations fill the next transaction. Commits and checkpoints are serialised by one lock: callers that
+ * arrive while a commit is in flight wait, and the next commit carries all of them (group commit). Lock order:
+ * gate before any inode or directory lock; never {@link #commitUpTo} while holding the gate or those locks.
+ *
+ * <p>A typical sequence is: {@code try (Handle h = journal.begin()) { ...change buffers, h.tx().dirty(b)... }};
+ * then, for fsync, {@code journal.commitUpTo(h.tx().seq())}.
+ */
+public final class Journal {
+
+    /** An operation's membership in the running transaction; closing it lets commits proceed. */
+    public final class Handle implements AutoCloseable {
+        private final Transaction tx;
+
+        Handle(Transaction tx) {
+            this.tx = tx;
+        }
+
+        public Transaction tx() {
+            return tx;
+        }
+
+        @Override
+        public void close() {
+            gate.readLock().unlock();
+        }
+    }
+
+    /** One committed image of a home block, kept until a checkpoint writes it home. */
+    private record Image(long seq, MemorySegment data) {}
+
+    private final BlockIo io;
+    private final BufferCache cache;
+    private final long start;
+    private final long length;
+    private final LongConsumer superblockSeqWriter;
+    private final LongConsumer onCheckpoint;
+    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+    private final Object commitLock = new Object();
+    private final Map<Long, Image> images = new ConcurrentHashMap<>();
+    private final Arena arena = Arena.ofAuto();
+
+    private volatile Transaction running;
+    private volatile long committedSeq;
+    /** Next free journal block, relative to the journal's start; guarded by commitLock. */
+    private volatile long head;
+
+    private volatile long commits;
+    private volatile long checkpoints;
+
+    /**
+     * @param firstSeq sequence number of the next transaction (the superblock's journalSeq after recovery)
+     * @param superblockSeqWriter writes and flushes the superblock with a new journalSeq (the journal is then empty)
+     * @param onCheckpoint told the newest sequence whose images are home: frees up to it may be reused
+     */
+    public Journal(BlockIo io, BufferCache cache, Geometry g, long firstSeq, LongConsumer superblockSeqWriter,
+            LongConsumer onCheckpoint) {
+        this.io = io;
+        this.cache = cache;
+        this.start = g.journalStart();
+        this.length = g.journalBlocks();
+        this.superblockSeqWriter = superblockSeqWriter;
+        this.onCheckpoint = onCheckpoint;
+        this.running = new Transaction(firstSeq);
+        this.committedSeq = firstSeq - 1;
+        cache.setOverlay(block -> {
+            Image img = images.get(block);
+            return img == null ? null : img.data();
+        });
+    }
+
+    /**
+     * Joins the running transaction. Commits first if the running transaction has grown past a quarter of the
+     * journal, so one transaction always fits. Must not be called while holding inode or directory locks.
+     */
+    public Handle begin() throws IOException {
+        if (running.size() > length / 4) {
+            commitUpTo(running.seq());
+        }
+        gate.readLock().lock();
+        return new Handle(running);
+    }
+
+    /** The running transaction's sequence number. */
+    public long runningSeq() {
+        return running.seq();
+    }
+
+    /** The newest durable transaction. */
+    public long committedSeq() {
+        return committedSeq;
+    }
+
+    /** Journal blocks in use since the last checkpoint. */
+    public long head() {
+        return head;
+    }
+
+    public long length() {
+        return length;
+    }
+
+    public long commits() {
+        return commits;
+    }
+
+    public long checkpoints() {
+        return checkpoints;
+    }
+
+    /**
+     * Returns once transaction {@code seq} and all before it are durable. Callers arriving while another commit is
+     * in flight wait for it and are then usually covered by it or by the next one (group commit).
+     */
+    public void commitUpTo(long seq) throws IOException {
+        if (committedSeq >= seq) {
+            return;
+        }
+        synchronized (commitLock) {
+            while (committedSeq < seq) {
+                if (!commit()) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Commits whatever is running and writes every committed image home, leaving the journal empty. */
+    public void checkpointNow() throws IOException {
+        synchronized (commitLock) {
+            commit();
+            checkpoint();
+        }
+    }
+
+    /**
+     * Commits the running transaction. Caller holds commitLock.
+     *
+     * @return false if there was nothing to commit
+     */
+    private boolean commit() throws IOException {
+        Transaction tx;
+        List<Buffer> buffers = new ArrayList<>();
+        List<MemorySegment> copies = new ArrayList<>();
+        // Step 1: freeze. With the gate's write side held no operation is between begin() and close(), so every
+        // buffer of the transaction is in a consistent state; copy them and open the next transaction.
+        while (true) {
+            gate.writeLock().lock();
+            try {
+                tx = running;
+                int n = tx.size();
+                if (n == 0) {
+                    return false;
+                }
+                if (head + JournalDescriptor.blocksFor(n) <= length) {
+                    for (Buffer b : tx.buffers) {
+                        MemorySegment copy = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+                        MemorySegment.copy(b.data(), 0, copy, 0, Layout.BLOCK_SIZE);
+                        buffers.add(b);
+                        copies.add(copy);
+                        // The image is the newest committed-to-be state: reads after eviction must see it.
+                        images.put(b.block(), new Image(tx.seq(), copy));
+                        b.leaveTx();
+                    }
+                    running = new Transaction(tx.seq() + 1);
+                    break;
+                }
+                if (head == 0) {
+                    throw new IOException("transaction of " + n + " blocks does not fit the journal of " + length);
+                }
+            } finally {
+                gate.writeLock().unlock();
+            }
+            checkpoint();
+        }
+        int n = copies.size();
+        int descriptors = JournalDescriptor.descriptorsFor(n);
+        long seq = tx.seq();
+        List<BlockRequest> requests = new ArrayList<>();
+        // Step 2: ordered data. Blocks newly allocated in this transaction go out with the journal blocks; the flush
+        // below puts them on the medium before the commit block can be.
+        cache.writeBack(tx.orderedData);
+        boolean hasData = !tx.orderedData.isEmpty();
+        // Step 3: descriptors and images, checksummed as they are laid down.
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        long pos = head;
+        for (int d = 0; d < descriptors; d++) {
+            MemorySegment desc = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+            int from = d * JournalDescriptor.HOMES_PER_DESCRIPTOR;
+            int count = Math.min(JournalDescriptor.HOMES_PER_DESCRIPTOR, n - from);
+            JournalDescriptor.header(desc, JournalDescriptor.TYPE_DESCRIPTOR, seq, count, d + 1 < descriptors ? 1 : 0);
+            for (int i = 0; i < count; i++) {
+                desc.set(Layout.LONG, JournalDescriptor.HOMES_OFFSET + 8L * i, buffers.get(from + i).block());
+            }
+            Checksums.sealTail(desc);
+            crc.update(desc.asByteBuffer());
+            requests.add(io.write(start + pos++, desc, BlockRequest.Priority.JOURNAL));
+        }
+        for (MemorySegment copy : copies) {
+            crc.update(copy.asByteBuffer());
+            requests.add(io.write(start + pos++, copy, BlockRequest.Priority.JOURNAL));
+        }
+        MemorySegment commitBlock = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+        JournalDescriptor.header(commitBlock, JournalDescriptor.TYPE_COMMIT, seq, n, (int) crc.getValue());
+        Checksums.sealTail(commitBlock);
+        if (hasData) {
+            // Step 4a: data and journal body on the medium first, then the commit block.
+            io.awaitAll(requests);
+            io.flush();
+            io.await(io.write(start + pos++, commitBlock, BlockRequest.Priority.JOURNAL));
+        } else {
+            // Step 4b: metadata only: the commit block's CRC covers the body, so one flush orders nothing else.
+            requests.add(io.write(start + pos++, commitBlock, BlockRequest.Priority.JOURNAL));
+            io.awaitAll(requests);
+        }
+        io.flush();
+        // DURABILITY POINT: the flush after the commit block has completed; transaction seq survives any crash.
+        head = pos;
+        committedSeq = seq;
+        commits++;
+        if (head > length / 2) {
+            checkpoint();
+        }
+        return true;
+    }
+
+    /** Writes every committed image home, then records in the superblock that the journal is empty. */
+    private void checkpoint() throws IOException {
+        long upTo = committedSeq;
+        List<Map.Entry<Long, Image>> entries = new ArrayList<>(images.entrySet());
+        List<BlockRequest> requests = new ArrayList<>();
+        for (Map.Entry<Long, Image> e : entries) {
+            requests.add(io.write(e.getKey(), e.getValue().data(), BlockRequest.Priority.METADATA));
+        }
+        io.awaitAll(requests);
+        io.flush();
+        // Home blocks are durable; now the journal may be declared empty. The next transaction (running.seq) will be
+        // written at the journal's first block.
+        superblockSeqWriter.accept(running.seq());
+        head = 0;
+        for (Map.Entry<Long, Image> e : entries) {
+            images.remove(e.getKey(), e.getValue());
+        }
+        checkpoints++;
+        onCheckpoint.accept(upTo);
+    }
+
+    /** Result of {@link #recover}: the next sequence number and how many transactions were replayed. */
+    public record Recovery(long nextSeq, int replayed, long blocksReplayed) {}
+
+    /**
+     * Replays committed transactions from the journal to their home blocks and flushes. Reads the journal from its
+     * first block expecting {@code journalSeq}; stops at the first transaction that is incomplete or torn.
+     */
+    public static Recovery recover(BlockIo io, Geometry g, long journalSeq) throws IOException {
+        Arena arena = Arena.ofAuto();
+        long start = g.journalStart();
+        long length = g.journalBlocks();
+        long pos = 0;
+        long seq = journalSeq;
+        int replayed = 0;
+        long blocks = 0;
+        MemorySegment block = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+        while (pos < length) {
+            List<Long> homes = new ArrayList<>();
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            long p = pos;
+            boolean more = true;
+            boolean ok = true;
+            while (more) {
+                if (p >= length) {
+                    ok = false;
+                    break;
+                }
+                io.read(start + p++, block, BlockRequest.Priority.JOURNAL);
+                if (!JournalDescriptor.is(block, JournalDescriptor.TYPE_DESCRIPTOR, seq)) {
+                    ok = false;
+                    break;
+                }
+                int count = block.get(Layout.INT, JournalDescriptor.COUNT_OFFSET);
+                if (count < 0 || count > JournalDescriptor.HOMES_PER_DESCRIPTOR) {
+                    ok = false;
+                    break;
+                }
+                for (int i = 0; i < count; i++) {
+                    homes.add(block.get(Layout.LONG, JournalDescriptor.HOMES_OFFSET + 8L * i));
+                }
+                more = block.get(Layout.INT, JournalDescriptor.AUX_OFFSET) == 1;
+                crc.update(block.asByteBuffer());
+            }
+            if (!ok || p + homes.size() + 1 > length) {
+                break;
+            }
+            List<MemorySegment> data = new ArrayList<>();
+            for (int i = 0; i < homes.size(); i++) {
+                MemorySegment img = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+                io.read(start + p++, img, BlockRequest.Priority.JOURNAL);
+                crc.update(img.asByteBuffer());
+                data.add(img);
+            }
+            io.read(start + p++, block, BlockRequest.Priority.JOURNAL);
+            if (!JournalDescriptor.is(block, JournalDescriptor.TYPE_COMMIT, seq)
+                    || block.get(Layout.INT, JournalDescriptor.COUNT_OFFSET) != homes.size()
+                    || block.get(Layout.INT, JournalDescriptor.AUX_OFFSET) != (int) crc.getValue()) {
+                break;
+            }
+            for (long home : homes) {
+                if (home <= 0 || home >= g.totalBlocks()) {
+                    throw new IOException("journal transaction " + seq + " names home block " + home
+                            + " outside the file system");
+                }
+            }
+            List<BlockRequest> writes = new ArrayList<>();
+            for (int i = 0; i < homes.size(); i++) {
+                writes.add(io.write(homes.get(i), data.get(i), BlockRequest.Priority.METADATA));
+            }
+            io.awaitAll(writes);
+            blocks += homes.size();
+            replayed++;
+            seq++;
+            pos = p;
+        }
+        if (replayed > 0) {
+            io.flush();
+        }
+        return new Recovery(seq, replayed, blocks);
+    }
+}

@@ -1,0 +1,103 @@
+package org.fsp.fs.core.tools;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.fsp.api.block.BlockRequest;
+import org.fsp.api.fs.FileMode;
+import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.layout.BitmapDescriptor;
+import org.fsp.fs.core.layout.Geometry;
+import org.fsp.fs.core.layout.InodeDescriptor;
+import org.fsp.fs.core.layout.Layout;
+import org.fsp.fs.core.layout.SuperblockDescriptor;
+
+/**
+ * Writes an empty file system: zeroed inode table and journal head, bitmaps with the metadata regions in use, the
+ * root directory (inode 1, mode 0755, owned by root) and, last, the superblock, followed by a flush. Used by
+ * {@link Mkfs} and by the service when it finds a blank device.
+ */
+public final class Formatter {
+
+    private Formatter() {}
+
+    /**
+     * Formats {@code totalBlocks} blocks of the device.
+     *
+     * @param journalBlocks journal length in blocks, or 0 for the default
+     * @return the geometry written
+     */
+    public static Geometry format(BlockIo io, long totalBlocks, long journalBlocks) throws IOException {
+        if (totalBlocks < Geometry.MIN_BLOCKS) {
+            throw new IOException("device of " + totalBlocks + " blocks is smaller than the minimum "
+                    + Geometry.MIN_BLOCKS);
+        }
+        Geometry g = Geometry.defaults(totalBlocks, journalBlocks);
+        if (g.dataStart() + 16 > totalBlocks) {
+            throw new IOException("journal of " + g.journalBlocks() + " blocks leaves no room for data");
+        }
+        long now = System.currentTimeMillis() * 1_000_000L;
+        try (Arena arena = Arena.ofConfined()) {
+            int chunk = 256;
+            MemorySegment zeros = arena.allocate((long) chunk * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+            List<BlockRequest> writes = new ArrayList<>();
+            // The superblock goes first as zeros: a crash during mkfs leaves a blank, not a half-made, file system.
+            writes.add(io.write(0, zeros.asSlice(0, Layout.BLOCK_SIZE), BlockRequest.Priority.METADATA));
+            writes.add(io.write(g.journalStart(), zeros.asSlice(0, Layout.BLOCK_SIZE), BlockRequest.Priority.JOURNAL));
+            for (long b = g.inodeTableStart(); b < g.dataStart(); b += chunk) {
+                long n = Math.min(chunk, g.dataStart() - b);
+                writes.add(io.write(b, zeros.asSlice(0, n * Layout.BLOCK_SIZE), BlockRequest.Priority.METADATA));
+            }
+            io.awaitAll(writes);
+            writes.clear();
+            List<MemorySegment> keep = new ArrayList<>();
+            for (int k = 0; k < g.inodeBitmapBlocks(); k++) {
+                MemorySegment m = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+                long first = (long) k * BitmapDescriptor.BITS_PER_BLOCK;
+                for (int bit = 0; bit < BitmapDescriptor.BITS_PER_BLOCK; bit++) {
+                    long item = first + bit;
+                    if (item <= Geometry.ROOT_INO || item >= g.inodeCount()) {
+                        BitmapDescriptor.set(m, bit, true);
+                    }
+                }
+                BitmapDescriptor.seal(m);
+                keep.add(m);
+                writes.add(io.write(g.inodeBitmapStart() + k, m, BlockRequest.Priority.METADATA));
+            }
+            for (int k = 0; k < g.blockBitmapBlocks(); k++) {
+                MemorySegment m = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+                long first = (long) k * BitmapDescriptor.BITS_PER_BLOCK;
+                for (int bit = 0; bit < BitmapDescriptor.BITS_PER_BLOCK; bit++) {
+                    long item = first + bit;
+                    if (item < g.dataStart() || item >= g.totalBlocks()) {
+                        BitmapDescriptor.set(m, bit, true);
+                    }
+                }
+                BitmapDescriptor.seal(m);
+                keep.add(m);
+                writes.add(io.write(g.blockBitmapStart() + k, m, BlockRequest.Priority.METADATA));
+            }
+            MemorySegment it = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+            int base = g.inodeOffset(Geometry.ROOT_INO);
+            it.set(Layout.INT, base + InodeDescriptor.MODE_OFFSET, FileMode.S_IFDIR | 0755);
+            it.set(Layout.INT, base + InodeDescriptor.NLINK_OFFSET, 2);
+            it.set(Layout.LONG, base + InodeDescriptor.ATIME_OFFSET, now);
+            it.set(Layout.LONG, base + InodeDescriptor.MTIME_OFFSET, now);
+            it.set(Layout.LONG, base + InodeDescriptor.CTIME_OFFSET, now);
+            it.set(Layout.LONG, base + InodeDescriptor.PARENT_OFFSET, Geometry.ROOT_INO);
+            InodeDescriptor.seal(it, base);
+            writes.add(io.write(g.inodeBlock(Geometry.ROOT_INO), it, BlockRequest.Priority.METADATA));
+            io.awaitAll(writes);
+            io.flush();
+            MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+            // A fresh, never-zero sequence: transactions a previous file system left in the journal cannot match.
+            long seq = (System.nanoTime() ^ now) & 0x3fff_ffff_ffff_ffffL | 1L << 40;
+            SuperblockDescriptor.write(sb, g, seq, true, now, 0);
+            io.await(io.write(0, sb, BlockRequest.Priority.METADATA));
+            io.flush();
+        }
+        return g;
+    }
+}

@@ -1,0 +1,98 @@
+package org.fsp.fs.core.testing;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * Test double in the CrashMonkey manner: records every write and flush after {@link #startRecording()} so that a
+ * test can build the device states a crash could leave. A write that completed before a completed flush is
+ * durable; writes since the last flush may each have reached the medium or not, in any combination.
+ *
+ * <p>A typical sequence is: format and mount on it, {@link #startRecording()}, run a workload noting
+ * {@link #events()} at each point whose durability is promised, then for a chosen cut point and subset call
+ * {@link #crashState} and mount the result.
+ */
+public final class RecordingBlockDeviceTestDouble extends HeapBlockDeviceTestDouble {
+
+    /** One recorded event: a write (with its data) or a flush ({@code data == null}). */
+    public record Event(long block, byte[] data) {
+        public boolean isFlush() {
+            return data == null;
+        }
+    }
+
+    private final List<Event> events = new ArrayList<>();
+    private byte[] base;
+    private boolean recording;
+
+    public RecordingBlockDeviceTestDouble(long blocks) {
+        super(blocks);
+    }
+
+    /** Snapshots the current contents as the base state and starts recording. */
+    public synchronized void startRecording() {
+        base = storage.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        events.clear();
+        recording = true;
+    }
+
+    /** Events recorded so far: a cut point is an index into this list. */
+    public synchronized int events() {
+        return events.size();
+    }
+
+    public synchronized Event event(int i) {
+        return events.get(i);
+    }
+
+    @Override
+    protected void onWrite(long block, MemorySegment buffer) {
+        if (recording) {
+            for (long k = 0; k < buffer.byteSize() / BLOCK; k++) {
+                events.add(new Event(block + k, buffer.asSlice(k * BLOCK, BLOCK)
+                        .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+            }
+        }
+    }
+
+    @Override
+    protected void onFlush() {
+        if (recording) {
+            events.add(new Event(-1, null));
+        }
+    }
+
+    /** Index of the first event after the last flush before {@code cut}: writes from here to cut are volatile. */
+    public synchronized int volatileStart(int cut) {
+        for (int i = cut - 1; i >= 0; i--) {
+            if (events.get(i).isFlush()) {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * A device as a crash at {@code cut} could leave it: the base, every write before the last flush preceding the
+     * cut, and of the writes after that flush only those whose bit (counted from that flush) is set in {@code keep}.
+     */
+    public synchronized HeapBlockDeviceTestDouble crashState(int cut, BitSet keep) {
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(blockCount());
+        MemorySegment s = d.storage();
+        MemorySegment.copy(MemorySegment.ofArray(base), 0, s, 0, base.length);
+        int from = volatileStart(cut);
+        for (int i = 0; i < cut; i++) {
+            Event e = events.get(i);
+            if (e.isFlush()) {
+                continue;
+            }
+            if (i >= from && !keep.get(i - from)) {
+                continue;
+            }
+            MemorySegment.copy(MemorySegment.ofArray(e.data()), 0, s, e.block() * BLOCK, BLOCK);
+        }
+        return d;
+    }
+}
