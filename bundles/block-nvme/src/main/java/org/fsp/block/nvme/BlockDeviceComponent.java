@@ -1,0 +1,267 @@
+package org.fsp.block.nvme;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.fsp.api.block.BlockDevice;
+import org.fsp.api.status.StatusContributor;
+import org.fsp.linux.NativeException;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens the configured block device and publishes it: the {@link BlockDevice} service, its {@code "device"} section
+ * of {@code fsp:status}, and the {@code fsp:device} shell command.
+ *
+ * <p>Configuration (PID {@value #PID}) comes from Configuration Admin; any attribute left at its empty default falls
+ * back to the framework property the launcher sets from its command line ({@value #FW_DRIVER}, {@value #FW_PATH},
+ * {@value #FW_SIZE}). A missing image file is created sparse; a target that is too small, unwritable or unopenable
+ * fails activation with a logged message that names it.
+ *
+ * <p>The services are registered by this component rather than by SCR because their properties (the driver kind and
+ * the mode actually running after fallbacks) are known only once the device is open.
+ */
+@Component(immediate = true, configurationPid = BlockDeviceComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL, service = {})
+@Designate(ocd = BlockDeviceComponent.Config.class)
+public final class BlockDeviceComponent {
+
+    /** Configuration PID. */
+    public static final String PID = "org.fsp.block.device";
+
+    /** Framework property: driver kind, {@code io_uring} (default) or {@code ram}. */
+    public static final String FW_DRIVER = "fsp.device.driver";
+    /** Framework property: image file or block device path. */
+    public static final String FW_PATH = "fsp.device.path";
+    /** Framework property: size in bytes of an image created by FSP, or of the RAM device. */
+    public static final String FW_SIZE = "fsp.device.size";
+
+    /** Service property on the BlockDevice: the mode running, e.g. {@code SQPOLL}, {@code plain}, {@code memory}. */
+    public static final String PROP_MODE = "fsp.block.mode";
+    /** Service property on the BlockDevice: the device path ({@code ram} devices have none). */
+    public static final String PROP_PATH = "fsp.block.path";
+
+    /** Default size of a created image or RAM device, bytes. */
+    public static final long DEFAULT_SIZE_BYTES = 1L << 30;
+    /** Smallest device accepted, bytes: anything smaller cannot hold a file system. */
+    public static final long MIN_SIZE_BYTES = 1L << 20;
+
+    private static final Logger LOG = LoggerFactory.getLogger(BlockDeviceComponent.class);
+
+    /** The device's configuration. */
+    @ObjectClassDefinition(name = "FSP block device", description = "The block device FSP stores its file system on")
+    public @interface Config {
+
+        @AttributeDefinition(description = "io_uring or ram; empty: framework property fsp.device.driver, else io_uring")
+        String driver() default "";
+
+        @AttributeDefinition(description = "Image file or block device; empty: framework property fsp.device.path")
+        String path() default "";
+
+        @AttributeDefinition(description = "Bytes of a created image or of the RAM device; 0: fsp.device.size, else 1 GiB")
+        long size() default 0;
+
+        @AttributeDefinition(description = "Most requests outstanding on the device at once")
+        int queueDepth() default 64;
+
+        @AttributeDefinition(description = "Ask for a kernel SQ polling thread (io_uring; falls back if refused)")
+        boolean sqpoll() default false;
+
+        @AttributeDefinition(description = "Ask for polled completions (io_uring; falls back if the target cannot)")
+        boolean iopoll() default false;
+
+        @AttributeDefinition(description = "SQPOLL thread idle time before it sleeps, milliseconds")
+        int sqThreadIdleMillis() default 50;
+
+        @AttributeDefinition(description = "Bytes of driver memory registered as fixed buffers (io_uring); 0 for none")
+        long registeredBufferBytes() default 0;
+    }
+
+    private ObservableBlockDevice device;
+    private String path;
+    private ServiceRegistration<BlockDevice> deviceRegistration;
+    private ServiceRegistration<StatusContributor> statusRegistration;
+    private ServiceRegistration<DeviceCommand> commandRegistration;
+
+    @Activate
+    void activate(Config config, BundleContext context) {
+        String driver = firstNonEmpty(config.driver(), context.getProperty(FW_DRIVER), "io_uring");
+        long sizeBytes = config.size() > 0 ? config.size() : parseSize(context.getProperty(FW_SIZE));
+        device = switch (driver) {
+            case "ram" -> openRam(sizeBytes, config.queueDepth());
+            case "io_uring" -> openIoUring(config, context, sizeBytes);
+            default -> fail("unknown block driver '" + driver + "' (expected io_uring or ram)", null);
+        };
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put(BlockDevice.PROP_DRIVER, device.driver());
+        props.put(PROP_MODE, device.mode());
+        if (path != null) {
+            props.put(PROP_PATH, path);
+        }
+        deviceRegistration = context.registerService(BlockDevice.class, device, props);
+        statusRegistration = context.registerService(StatusContributor.class, new DeviceStatus(device, path), null);
+        Dictionary<String, Object> command = new Hashtable<>();
+        command.put("osgi.command.scope", "fsp");
+        command.put("osgi.command.function", new String[] {"device"});
+        commandRegistration = context.registerService(DeviceCommand.class, new DeviceCommand(device), command);
+        LOG.info("block device ready: {}", device.describe());
+    }
+
+    @Deactivate
+    void deactivate() {
+        // Unregister first: consumers (the scheduler) drain their requests while the device is still open.
+        for (ServiceRegistration<?> r : new ServiceRegistration<?>[] {commandRegistration, statusRegistration, deviceRegistration}) {
+            if (r != null) {
+                try {
+                    r.unregister();
+                } catch (IllegalStateException alreadyGone) {
+                    LOG.debug("registration already removed", alreadyGone);
+                }
+            }
+        }
+        if (device != null) {
+            device.close();
+        }
+    }
+
+    private static ObservableBlockDevice openRam(long sizeBytes, int queueDepth) {
+        long rounded = sizeBytes / RamBlockDevice.BLOCK_SIZE * RamBlockDevice.BLOCK_SIZE;
+        if (rounded < MIN_SIZE_BYTES) {
+            return fail("RAM device size " + sizeBytes + " bytes is below the minimum of " + MIN_SIZE_BYTES, null);
+        }
+        return new RamBlockDevice(rounded, queueDepth);
+    }
+
+    private ObservableBlockDevice openIoUring(Config config, BundleContext context, long sizeBytes) {
+        String configured = firstNonEmpty(config.path(), context.getProperty(FW_PATH), "");
+        if (configured.isEmpty()) {
+            return fail("no device path: set the configuration's 'path' or the framework property " + FW_PATH, null);
+        }
+        Path target = Path.of(configured).toAbsolutePath();
+        path = target.toString();
+        if (!Files.exists(target)) {
+            createImage(target, sizeBytes);
+        } else if (Files.isRegularFile(target)) {
+            long existing;
+            try {
+                existing = Files.size(target);
+            } catch (IOException e) {
+                return fail("cannot read the size of device image " + target + ": " + e.getMessage(), e);
+            }
+            if (existing < MIN_SIZE_BYTES) {
+                return fail("device image " + target + " has " + existing + " bytes, below the minimum of "
+                        + MIN_SIZE_BYTES + "; remove it to have FSP create one of " + sizeBytes + " bytes", null);
+            }
+            if (!Files.isWritable(target)) {
+                return fail("device image " + target + " is not writable", null);
+            }
+        }
+        IoUringBlockDevice.Options options = new IoUringBlockDevice.Options(
+                target,
+                config.queueDepth(),
+                config.sqpoll(),
+                config.iopoll(),
+                config.registeredBufferBytes(),
+                config.sqThreadIdleMillis());
+        try {
+            return IoUringBlockDevice.open(options);
+        } catch (NativeException | IllegalArgumentException e) {
+            return fail("cannot open block device " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void createImage(Path target, long sizeBytes) {
+        long rounded = sizeBytes / IoUringBlockDevice.BLOCK_SIZE * IoUringBlockDevice.BLOCK_SIZE;
+        if (rounded < MIN_SIZE_BYTES) {
+            fail("image size " + sizeBytes + " bytes is below the minimum of " + MIN_SIZE_BYTES, null);
+        }
+        try {
+            if (target.getParent() != null) {
+                Files.createDirectories(target.getParent());
+            }
+            // Sparse: setLength allocates no blocks, so a 1 GiB image costs nothing until written.
+            try (RandomAccessFile f = new RandomAccessFile(target.toFile(), "rw")) {
+                f.setLength(rounded);
+            }
+            LOG.info("created sparse device image {} of {} bytes", target, rounded);
+        } catch (IOException e) {
+            fail("cannot create device image " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Logs the reason and fails activation with it. */
+    private static <T> T fail(String message, Exception cause) {
+        LOG.error("block device not started: {}", message);
+        throw new IllegalStateException(message, cause);
+    }
+
+    private static long parseSize(String value) {
+        if (value == null || value.isBlank()) {
+            return DEFAULT_SIZE_BYTES;
+        }
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            return fail("framework property " + FW_SIZE + "='" + value + "' is not a number of bytes", e);
+        }
+    }
+
+    private static String firstNonEmpty(String a, String b, String fallback) {
+        if (a != null && !a.isBlank()) {
+            return a.trim();
+        }
+        if (b != null && !b.isBlank()) {
+            return b.trim();
+        }
+        return fallback;
+    }
+
+    /** The {@code "device"} section of {@code fsp:status}. */
+    static final class DeviceStatus implements StatusContributor {
+        private final ObservableBlockDevice device;
+        private final String path;
+
+        DeviceStatus(ObservableBlockDevice device, String path) {
+            this.device = device;
+            this.path = path;
+        }
+
+        @Override
+        public String section() {
+            return "device";
+        }
+
+        @Override
+        public int order() {
+            return 10;
+        }
+
+        @Override
+        public Map<String, Object> status() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("driver", device.driver());
+            m.put("path", path == null ? "-" : path);
+            m.put("mode", device.mode());
+            m.put("blockSize", device.blockSize());
+            m.put("blocks", device.blockCount());
+            m.put("capacityBytes", device.blockCount() * device.blockSize());
+            m.put("queueDepth", device.queueDepth());
+            m.put("inFlight", device.inFlight());
+            m.putAll(device.stats().toMap());
+            return m;
+        }
+    }
+}
