@@ -58,6 +58,8 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
     private final LongAdder backPressureWaits = new LongAdder();
     private final LongAdder issueBatches = new LongAdder();
     private int maxQueuedSeen;
+    /** Guarded by lock: set when this scheduler is being replaced; it accepts no new requests. */
+    private boolean retired;
 
     /**
      * @param maxQueuedRequests the bounded queue depth: requests queued here (not counting those on the device)
@@ -113,6 +115,9 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
         while (true) {
             lock.lock();
             try {
+                if (retired) {
+                    throw new SchedulerRetiredException(policy() + " scheduler of " + device.describe() + " is retired");
+                }
                 if (queued < maxQueuedRequests) {
                     add(request);
                     queued++;
@@ -305,6 +310,33 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
         } else {
             Thread.yield();
         }
+    }
+
+    /** Stops accepting requests; those already queued or in flight are still issued and completed. */
+    void retire() {
+        lock.lock();
+        try {
+            retired = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Drives issue and poll until nothing is pending or {@code timeoutNanos} passed.
+     *
+     * @return requests still pending (0 once drained)
+     */
+    int drain(long timeoutNanos) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        int spins = 0;
+        int left;
+        while ((left = pending()) > 0 && System.nanoTime() < deadline) {
+            if (issue() + poll() == 0) {
+                backOff(++spins);
+            }
+        }
+        return left;
     }
 
     @Override

@@ -1,0 +1,148 @@
+package org.fsp.block.sched;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.fsp.api.block.BlockDevice;
+import org.fsp.api.block.BlockRequest;
+import org.fsp.api.block.BlockScheduler;
+
+/**
+ * The {@link BlockScheduler} service object: it forwards to the scheduler of the current device and survives a device
+ * swap. A swap {@link #install installs} a scheduler for the new device (new requests go there) and
+ * {@link #retire retires} the old one, which finishes its queued and in-flight requests on the old device before that
+ * device closes. Until then, {@link #issue()}, {@link #poll()} and {@link #await} drive both, so a request waited on
+ * across the swap still completes.
+ */
+final class SwappableBlockScheduler implements BlockScheduler {
+
+    private static final int SPINS_BEFORE_YIELD = 64;
+
+    /** Current first, then retiring ones. */
+    private final List<AbstractBlockScheduler> live = new CopyOnWriteArrayList<>();
+
+    private volatile AbstractBlockScheduler current;
+
+    /** Makes {@code next} the target of new requests. */
+    synchronized void install(AbstractBlockScheduler next) {
+        live.add(0, next);
+        current = next;
+    }
+
+    /**
+     * Stops {@code old} taking requests, drives it until it has nothing pending (or the timeout passed), and forgets
+     * it.
+     *
+     * @return requests abandoned because the timeout passed (0 normally)
+     */
+    int retire(AbstractBlockScheduler old, long timeoutNanos) {
+        old.retire();
+        synchronized (this) {
+            if (current == old) {
+                current = null;
+            }
+        }
+        int left = old.drain(timeoutNanos);
+        live.remove(old);
+        return left;
+    }
+
+    /** The scheduler taking new requests, or null while no device is bound. */
+    AbstractBlockScheduler current() {
+        return current;
+    }
+
+    /** Schedulers still draining after a swap. */
+    int retiring() {
+        return live.size() - (current == null ? 0 : 1);
+    }
+
+    private AbstractBlockScheduler requireCurrent() {
+        AbstractBlockScheduler s = current;
+        if (s == null) {
+            throw new IllegalStateException("no block device is bound to the scheduler");
+        }
+        return s;
+    }
+
+    @Override
+    public BlockDevice device() {
+        return requireCurrent().device();
+    }
+
+    @Override
+    public void enqueue(BlockRequest request) {
+        while (true) {
+            AbstractBlockScheduler s = requireCurrent();
+            try {
+                s.enqueue(request);
+                return;
+            } catch (SchedulerRetiredException e) {
+                if (current == s) {
+                    throw e;
+                }
+                // Swapped under us: retry on the new scheduler.
+            }
+        }
+    }
+
+    @Override
+    public int issue() {
+        int n = 0;
+        for (AbstractBlockScheduler s : live) {
+            n += s.issue();
+        }
+        return n;
+    }
+
+    @Override
+    public int poll() {
+        int n = 0;
+        for (AbstractBlockScheduler s : live) {
+            n += s.poll();
+        }
+        return n;
+    }
+
+    @Override
+    public int await(BlockRequest request) {
+        int spins = 0;
+        while (!request.isDone()) {
+            if (issue() + poll() == 0) {
+                if (++spins < SPINS_BEFORE_YIELD) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            } else {
+                spins = 0;
+            }
+        }
+        return request.result();
+    }
+
+    @Override
+    public int pending() {
+        int n = 0;
+        for (AbstractBlockScheduler s : live) {
+            n += s.pending();
+        }
+        return n;
+    }
+
+    @Override
+    public String policy() {
+        return requireCurrent().policy();
+    }
+
+    /** Status of the current scheduler plus the number still draining. */
+    Map<String, Object> status() {
+        AbstractBlockScheduler s = current;
+        Map<String, Object> m = s == null ? new java.util.LinkedHashMap<>() : s.status();
+        if (s == null) {
+            m.put("device", "none bound");
+        }
+        m.put("retiring", retiring());
+        return m;
+    }
+}
