@@ -279,17 +279,40 @@ public final class Journal {
     public record Recovery(long nextSeq, int replayed, long blocksReplayed) {}
 
     /**
+     * What the journal holds: the newest committed image of each home block, in order of first appearance, and the
+     * sequence number after the last complete transaction.
+     */
+    public record Contents(Map<Long, MemorySegment> images, long nextSeq, int transactions) {}
+
+    /**
      * Replays committed transactions from the journal to their home blocks and flushes. Reads the journal from its
      * first block expecting {@code journalSeq}; stops at the first transaction that is incomplete or torn.
      */
     public static Recovery recover(BlockIo io, Geometry g, long journalSeq) throws IOException {
+        Contents c = read(io, g, journalSeq);
+        List<BlockRequest> writes = new ArrayList<>();
+        for (Map.Entry<Long, MemorySegment> e : c.images().entrySet()) {
+            writes.add(io.write(e.getKey(), e.getValue(), BlockRequest.Priority.METADATA));
+        }
+        io.awaitAll(writes);
+        if (!writes.isEmpty()) {
+            io.flush();
+        }
+        return new Recovery(c.nextSeq(), c.transactions(), c.images().size());
+    }
+
+    /**
+     * Reads the committed transactions without writing anything (fsck uses this to see the image as recovery
+     * would leave it).
+     */
+    public static Contents read(BlockIo io, Geometry g, long journalSeq) throws IOException {
         Arena arena = Arena.ofAuto();
         long start = g.journalStart();
         long length = g.journalBlocks();
         long pos = 0;
         long seq = journalSeq;
         int replayed = 0;
-        long blocks = 0;
+        Map<Long, MemorySegment> out = new java.util.LinkedHashMap<>();
         MemorySegment block = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
         while (pos < length) {
             List<Long> homes = new ArrayList<>();
@@ -335,24 +358,19 @@ public final class Journal {
                 break;
             }
             for (long home : homes) {
-                if (home <= 0 || home >= g.totalBlocks()) {
+                if (home <= 0 || home >= g.totalBlocks()
+                        || (home >= g.journalStart() && home < g.journalStart() + g.journalBlocks())) {
                     throw new IOException("journal transaction " + seq + " names home block " + home
-                            + " outside the file system");
+                            + " outside the metadata and data regions");
                 }
             }
-            List<BlockRequest> writes = new ArrayList<>();
             for (int i = 0; i < homes.size(); i++) {
-                writes.add(io.write(homes.get(i), data.get(i), BlockRequest.Priority.METADATA));
+                out.put(homes.get(i), data.get(i));
             }
-            io.awaitAll(writes);
-            blocks += homes.size();
             replayed++;
             seq++;
             pos = p;
         }
-        if (replayed > 0) {
-            io.flush();
-        }
-        return new Recovery(seq, replayed, blocks);
+        return new Contents(out, seq, replayed);
     }
 }

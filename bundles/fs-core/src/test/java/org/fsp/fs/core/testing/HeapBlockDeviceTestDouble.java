@@ -13,7 +13,7 @@ public class HeapBlockDeviceTestDouble implements BlockDevice {
 
     public static final int BLOCK = 4096;
 
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena = Arena.ofAuto();
     protected final MemorySegment storage;
     private final long blocks;
     private final ArrayDeque<long[]> completions = new ArrayDeque<>();

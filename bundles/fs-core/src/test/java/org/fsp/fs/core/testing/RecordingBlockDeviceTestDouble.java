@@ -26,6 +26,8 @@ public final class RecordingBlockDeviceTestDouble extends HeapBlockDeviceTestDou
     private final List<Event> events = new ArrayList<>();
     private byte[] base;
     private boolean recording;
+    private MemorySegment durable;
+    private int durableUpTo;
 
     public RecordingBlockDeviceTestDouble(long blocks) {
         super(blocks);
@@ -77,21 +79,29 @@ public final class RecordingBlockDeviceTestDouble extends HeapBlockDeviceTestDou
     /**
      * A device as a crash at {@code cut} could leave it: the base, every write before the last flush preceding the
      * cut, and of the writes after that flush only those whose bit (counted from that flush) is set in {@code keep}.
+     * Calls with non-decreasing cuts reuse the durable prefix built for the previous call.
      */
     public synchronized HeapBlockDeviceTestDouble crashState(int cut, BitSet keep) {
+        int from = volatileStart(cut);
+        if (durable == null || from < durableUpTo) {
+            durable = MemorySegment.ofArray(base.clone());
+            durableUpTo = 0;
+        }
+        for (int i = durableUpTo; i < from; i++) {
+            Event e = events.get(i);
+            if (!e.isFlush()) {
+                MemorySegment.copy(MemorySegment.ofArray(e.data()), 0, durable, e.block() * BLOCK, BLOCK);
+            }
+        }
+        durableUpTo = from;
         HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(blockCount());
         MemorySegment s = d.storage();
-        MemorySegment.copy(MemorySegment.ofArray(base), 0, s, 0, base.length);
-        int from = volatileStart(cut);
-        for (int i = 0; i < cut; i++) {
+        MemorySegment.copy(durable, 0, s, 0, durable.byteSize());
+        for (int i = from; i < cut; i++) {
             Event e = events.get(i);
-            if (e.isFlush()) {
-                continue;
+            if (!e.isFlush() && keep.get(i - from)) {
+                MemorySegment.copy(MemorySegment.ofArray(e.data()), 0, s, e.block() * BLOCK, BLOCK);
             }
-            if (i >= from && !keep.get(i - from)) {
-                continue;
-            }
-            MemorySegment.copy(MemorySegment.ofArray(e.data()), 0, s, e.block() * BLOCK, BLOCK);
         }
         return d;
     }

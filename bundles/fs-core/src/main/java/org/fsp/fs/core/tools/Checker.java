@@ -1,0 +1,378 @@
+package org.fsp.fs.core.tools;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.fsp.api.block.BlockRequest;
+import org.fsp.api.fs.FileMode;
+import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.journal.Journal;
+import org.fsp.fs.core.layout.BitmapDescriptor;
+import org.fsp.fs.core.layout.DirBlockDescriptor;
+import org.fsp.fs.core.layout.ExtentBlockDescriptor;
+import org.fsp.fs.core.layout.Geometry;
+import org.fsp.fs.core.layout.InodeDescriptor;
+import org.fsp.fs.core.layout.Layout;
+import org.fsp.fs.core.layout.SuperblockDescriptor;
+
+/**
+ * The consistency checker behind fsck: reads the whole image (through the journal's committed transactions, as
+ * recovery would leave it, without writing anything) and checks every invariant: superblock, checksums of every
+ * metadata block, extents (in range, sorted, no block owned twice), block and inode bitmaps against what is
+ * actually used, directory structure (reachability from the root, one parent per directory, entry types), and link
+ * counts.
+ *
+ * <p>A typical sequence is: {@code Checker.Report r = Checker.check(io)}; {@code r.problems()} is empty for a clean
+ * image.
+ */
+public final class Checker {
+
+    /** The outcome: problems found (empty when clean) and a few counts for the report. */
+    public record Report(List<String> problems, long inodesInUse, long blocksInUse, long directories, long files,
+            int journalTransactions) {
+        public boolean clean() {
+            return problems.isEmpty();
+        }
+    }
+
+    private static final int MAX_PROBLEMS = 200;
+
+    private final BlockIo io;
+    private final Arena arena = Arena.ofAuto();
+    private final List<String> problems = new ArrayList<>();
+    private Geometry g;
+    private Map<Long, MemorySegment> journal = Map.of();
+
+    private Checker(BlockIo io) {
+        this.io = io;
+    }
+
+    /** Checks the file system on the device behind {@code io}. */
+    public static Report check(BlockIo io) throws IOException {
+        return new Checker(io).run();
+    }
+
+    private void problem(String p) {
+        if (problems.size() < MAX_PROBLEMS) {
+            problems.add(p);
+        } else if (problems.size() == MAX_PROBLEMS) {
+            problems.add("... more problems not listed");
+        }
+    }
+
+    private MemorySegment read(long block) throws IOException {
+        MemorySegment s = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+        MemorySegment img = journal.get(block);
+        if (img != null) {
+            MemorySegment.copy(img, 0, s, 0, Layout.BLOCK_SIZE);
+        } else {
+            io.read(block, s, BlockRequest.Priority.METADATA);
+        }
+        return s;
+    }
+
+    /** Reads a run of blocks in one request (blocks the journal overrides are patched in). */
+    private MemorySegment readRun(long first, int count) throws IOException {
+        MemorySegment s = arena.allocate((long) count * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+        io.read(first, s, BlockRequest.Priority.METADATA);
+        for (int k = 0; k < count; k++) {
+            MemorySegment img = journal.get(first + k);
+            if (img != null) {
+                MemorySegment.copy(img, 0, s, (long) k * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+            }
+        }
+        return s;
+    }
+
+    private record InodeInfo(int mode, int nlink, long size, long blocks, long parent, List<long[]> extents,
+            long chainBlocks) {}
+
+    private Report run() throws IOException {
+        MemorySegment sb = read(0);
+        String bad = SuperblockDescriptor.isBlank(sb)
+                ? "superblock is blank: no file system"
+                : SuperblockDescriptor.validate(sb, io.blockCount());
+        if (bad != null) {
+            problem(bad);
+            return new Report(problems, 0, 0, 0, 0, 0);
+        }
+        g = SuperblockDescriptor.read(sb);
+        Journal.Contents jc;
+        try {
+            jc = Journal.read(io, g, SuperblockDescriptor.journalSeq(sb));
+        } catch (IOException e) {
+            problem("journal: " + e.getMessage());
+            return new Report(problems, 0, 0, 0, 0, 0);
+        }
+        journal = jc.images();
+
+        BitSet inodeMap = readBitmap(g.inodeBitmapStart(), g.inodeBitmapBlocks(), "inode");
+        BitSet blockMap = readBitmap(g.blockBitmapStart(), g.blockBitmapBlocks(), "block");
+
+        // Inode table.
+        InodeInfo[] inodes = new InodeInfo[(int) g.inodeCount()];
+        BitSet used = new BitSet();
+        used.set(0, (int) g.dataStart());
+        long inUse = 0;
+        int chunk = 64;
+        for (long tb = 0; tb < g.inodeTableBlocks(); tb += chunk) {
+            int n = (int) Math.min(chunk, g.inodeTableBlocks() - tb);
+            MemorySegment run = readRun(g.inodeTableStart() + tb, n);
+            for (int k = 0; k < n * InodeDescriptor.INODES_PER_BLOCK; k++) {
+                long ino = tb * InodeDescriptor.INODES_PER_BLOCK + k;
+                int base = k * InodeDescriptor.INODE_SIZE;
+                boolean zero = InodeDescriptor.isZero(run, base);
+                if (ino == 0) {
+                    if (!zero) {
+                        problem("reserved inode 0 is not zero");
+                    }
+                    continue;
+                }
+                boolean allocated = inodeMap.get((int) ino);
+                if (zero) {
+                    if (allocated) {
+                        problem("inode " + ino + " is marked in use in the inode bitmap but is free");
+                    }
+                    continue;
+                }
+                if (!allocated) {
+                    problem("inode " + ino + " is in use but free in the inode bitmap");
+                }
+                if (!InodeDescriptor.valid(run, base)) {
+                    problem("inode " + ino + " checksum mismatch");
+                    continue;
+                }
+                inUse++;
+                inodes[(int) ino] = inode(ino, run, base, used);
+            }
+        }
+
+        // Directory tree from the root.
+        int[] refs = new int[inodes.length];
+        int[] subdirs = new int[inodes.length];
+        BitSet visitedDirs = new BitSet();
+        long dirs = 0;
+        long files = 0;
+        InodeInfo root = inodes[(int) Geometry.ROOT_INO];
+        if (root == null || !FileMode.isDirectory(root.mode())) {
+            problem("root inode " + Geometry.ROOT_INO + " is not a directory");
+        } else {
+            refs[(int) Geometry.ROOT_INO] = 1;
+            Deque<Long> queue = new ArrayDeque<>();
+            queue.add(Geometry.ROOT_INO);
+            visitedDirs.set((int) Geometry.ROOT_INO);
+            if (root.parent() != Geometry.ROOT_INO) {
+                problem("root's parent is " + root.parent());
+            }
+            while (!queue.isEmpty()) {
+                long d = queue.poll();
+                dirs++;
+                InodeInfo di = inodes[(int) d];
+                Set<String> names = new HashSet<>();
+                for (long lblk = 0; lblk < di.size() / Layout.BLOCK_SIZE; lblk++) {
+                    long pblk = map(di, lblk);
+                    if (pblk == 0) {
+                        problem("directory " + d + " has a hole at block " + lblk);
+                        continue;
+                    }
+                    MemorySegment s = read(pblk);
+                    String p = DirBlockDescriptor.validate(s);
+                    if (p != null) {
+                        problem("directory " + d + " block " + pblk + ": " + p);
+                        continue;
+                    }
+                    for (int rec = 0; rec < DirBlockDescriptor.RECORDS_END; rec += DirBlockDescriptor.recLen(s, rec)) {
+                        long ino = DirBlockDescriptor.ino(s, rec);
+                        if (ino == 0) {
+                            continue;
+                        }
+                        String name = DirBlockDescriptor.name(s, rec);
+                        String where = "directory " + d + " entry '" + name + "'";
+                        if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0) {
+                            problem(where + ": invalid name");
+                        }
+                        if (!names.add(name)) {
+                            problem(where + ": duplicate name");
+                        }
+                        if (ino <= 0 || ino >= inodes.length || inodes[(int) ino] == null) {
+                            problem(where + ": points at free or invalid inode " + ino);
+                            continue;
+                        }
+                        InodeInfo ti = inodes[(int) ino];
+                        if (DirBlockDescriptor.type(s, rec) != ((ti.mode() >>> 12) & 0xF)) {
+                            problem(where + ": type does not match inode " + ino);
+                        }
+                        refs[(int) ino]++;
+                        if (FileMode.isDirectory(ti.mode())) {
+                            subdirs[(int) d]++;
+                            if (visitedDirs.get((int) ino)) {
+                                problem(where + ": directory " + ino + " is linked more than once");
+                                continue;
+                            }
+                            visitedDirs.set((int) ino);
+                            if (ti.parent() != d) {
+                                problem("directory " + ino + " records parent " + ti.parent() + " but is in " + d);
+                            }
+                            queue.add(ino);
+                        } else {
+                            files++;
+                        }
+                    }
+                }
+            }
+        }
+        for (int ino = 1; ino < inodes.length; ino++) {
+            InodeInfo i = inodes[ino];
+            if (i == null) {
+                continue;
+            }
+            if (refs[ino] == 0) {
+                problem("inode " + ino + " (nlink " + i.nlink() + ") is not reachable from the root");
+                continue;
+            }
+            int expected = FileMode.isDirectory(i.mode()) ? 2 + subdirs[ino] : refs[ino];
+            if (i.nlink() != expected) {
+                problem("inode " + ino + " has link count " + i.nlink() + ", expected " + expected);
+            }
+        }
+
+        // Block bitmap against what is referenced.
+        for (long b = 0; b < g.totalBlocks(); b++) {
+            boolean marked = blockMap.get((int) b);
+            boolean isUsed = used.get((int) b);
+            if (marked != isUsed) {
+                problem("block " + b + (isUsed ? " is in use but free in the block bitmap"
+                        : " is marked in use in the block bitmap but nothing uses it"));
+            }
+        }
+        return new Report(problems, inUse, used.cardinality(), dirs, files, jc.transactions());
+    }
+
+    private BitSet readBitmap(long start, long blocks, String what) throws IOException {
+        BitSet bits = new BitSet();
+        for (int k = 0; k < blocks; k++) {
+            MemorySegment s = read(start + k);
+            String p = BitmapDescriptor.validate(s);
+            if (p != null) {
+                problem(what + " bitmap block " + (start + k) + ": " + p);
+            }
+            for (int bit = 0; bit < BitmapDescriptor.BITS_PER_BLOCK; bit++) {
+                if (BitmapDescriptor.get(s, bit)) {
+                    bits.set(k * BitmapDescriptor.BITS_PER_BLOCK + bit);
+                }
+            }
+        }
+        return bits;
+    }
+
+    private InodeInfo inode(long ino, MemorySegment s, int base, BitSet used) throws IOException {
+        int mode = s.get(Layout.INT, base + InodeDescriptor.MODE_OFFSET);
+        int nlink = s.get(Layout.INT, base + InodeDescriptor.NLINK_OFFSET);
+        long size = s.get(Layout.LONG, base + InodeDescriptor.SIZE_OFFSET);
+        long blocks = s.get(Layout.LONG, base + InodeDescriptor.BLOCKS_OFFSET);
+        long parent = s.get(Layout.LONG, base + InodeDescriptor.PARENT_OFFSET);
+        int count = s.get(Layout.INT, base + InodeDescriptor.EXTENT_COUNT_OFFSET);
+        long chain = s.get(Layout.LONG, base + InodeDescriptor.EXTENT_CHAIN_OFFSET);
+        String who = "inode " + ino;
+        int type = mode & FileMode.S_IFMT;
+        if (type != FileMode.S_IFREG && type != FileMode.S_IFDIR && type != FileMode.S_IFLNK) {
+            problem(who + " has unknown type 0" + Integer.toOctalString(type));
+        }
+        if (size < 0) {
+            problem(who + " has negative size " + size);
+        }
+        List<long[]> extents = new ArrayList<>();
+        for (int k = 0; k < Math.min(count, InodeDescriptor.INLINE_EXTENTS); k++) {
+            int at = base + InodeDescriptor.EXTENTS_OFFSET + k * InodeDescriptor.EXTENT_SIZE;
+            extents.add(new long[] {Integer.toUnsignedLong(s.get(Layout.INT, at)),
+                    Integer.toUnsignedLong(s.get(Layout.INT, at + 4)), s.get(Layout.LONG, at + 8)});
+        }
+        long chainBlocks = 0;
+        int remaining = count - extents.size();
+        long next = chain;
+        while (remaining > 0) {
+            if (next < g.dataStart() || next >= g.totalBlocks()) {
+                problem(who + " extent chain points at block " + next);
+                break;
+            }
+            claim(used, next, 1, who + " extent block");
+            chainBlocks++;
+            MemorySegment eb = read(next);
+            String p = ExtentBlockDescriptor.validate(eb, ino);
+            if (p != null) {
+                problem(who + " extent block " + next + ": " + p);
+                break;
+            }
+            int n = eb.get(Layout.INT, ExtentBlockDescriptor.COUNT_OFFSET);
+            for (int k = 0; k < n; k++) {
+                int at = ExtentBlockDescriptor.EXTENTS_OFFSET + k * InodeDescriptor.EXTENT_SIZE;
+                extents.add(new long[] {Integer.toUnsignedLong(eb.get(Layout.INT, at)),
+                        Integer.toUnsignedLong(eb.get(Layout.INT, at + 4)), eb.get(Layout.LONG, at + 8)});
+            }
+            remaining -= n;
+            next = eb.get(Layout.LONG, ExtentBlockDescriptor.NEXT_OFFSET);
+            if (n == 0) {
+                problem(who + " has an empty extent block");
+                break;
+            }
+        }
+        long mapped = 0;
+        long prevEnd = 0;
+        for (long[] e : extents) {
+            if (e[1] <= 0) {
+                problem(who + " has an empty extent at logical block " + e[0]);
+                continue;
+            }
+            if (e[0] < prevEnd) {
+                problem(who + " has overlapping or unsorted extents at logical block " + e[0]);
+            }
+            prevEnd = e[0] + e[1];
+            if (e[2] < g.dataStart() || e[2] + e[1] > g.totalBlocks()) {
+                problem(who + " extent " + e[2] + "+" + e[1] + " lies outside the data region");
+                continue;
+            }
+            claim(used, e[2], e[1], who);
+            mapped += e[1];
+        }
+        long sizeBlocks = (size + Layout.BLOCK_SIZE - 1) / Layout.BLOCK_SIZE;
+        if (prevEnd > sizeBlocks) {
+            problem(who + " maps blocks beyond its size " + size);
+        }
+        if (blocks != mapped + chainBlocks) {
+            problem(who + " counts " + blocks + " blocks but owns " + (mapped + chainBlocks));
+        }
+        if (type == FileMode.S_IFDIR && size % Layout.BLOCK_SIZE != 0) {
+            problem(who + " is a directory of size " + size + ", not a multiple of the block size");
+        }
+        if (type == FileMode.S_IFLNK && (size <= 0 || size >= Layout.BLOCK_SIZE || mapped != 1)) {
+            problem(who + " is a symlink of size " + size + " with " + mapped + " blocks");
+        }
+        return new InodeInfo(mode, nlink, size, blocks, parent, extents, chainBlocks);
+    }
+
+    private void claim(BitSet used, long start, long len, String who) {
+        for (long b = start; b < start + len; b++) {
+            if (used.get((int) b)) {
+                problem("block " + b + " is claimed twice (again by " + who + ")");
+            }
+            used.set((int) b);
+        }
+    }
+
+    private static long map(InodeInfo i, long lblk) {
+        for (long[] e : i.extents()) {
+            if (lblk >= e[0] && lblk < e[0] + e[1]) {
+                return e[2] + (lblk - e[0]);
+            }
+        }
+        return 0;
+    }
+}
