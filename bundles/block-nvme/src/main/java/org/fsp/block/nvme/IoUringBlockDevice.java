@@ -521,18 +521,18 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
                 ready = ring.completionsReady();
             }
         }
-        int consumed = 0;
-        while (consumed < ready && reported < max) {
-            int slot = (int) ring.completionUserData(consumed);
-            int res = ring.completionResult(consumed);
-            consumed++;
+        // completionsReady() is read again each time: a handler that polls may have consumed the rest.
+        for (; ready > 0 && reported < max; ready = ring.completionsReady()) {
+            int slot = (int) ring.completionUserData(0);
+            int res = ring.completionResult(0);
+            // Hand the CQE back before acting on it, so that a handler that polls again sees only newer ones.
+            ring.advanceCompletions(1);
             int result = settle(slot, res);
             if (result != Integer.MIN_VALUE) {
                 report(slot, result, handler);
                 reported++;
             }
         }
-        ring.advanceCompletions(consumed);
         return reported;
     }
 

@@ -300,6 +300,28 @@ abstract class AbstractBlockDeviceContractTest {
     }
 
     @Test
+    void shouldReportEachCompletionOnceEvenWhenAHandlerPollsAgain() {
+        int[] seen = new int[8];
+        for (int i = 0; i < 8; i++) {
+            assertTrue(device.submitRead(i, buffer(1), i));
+        }
+        device.submit();
+        BlockDevice.CompletionHandler inner = (tag, result) -> seen[(int) tag]++;
+        BlockDevice.CompletionHandler outer = (tag, result) -> {
+            seen[(int) tag]++;
+            device.poll(inner, 8);
+        };
+        long deadline = System.nanoTime() + GIVE_UP_NANOS;
+        while (java.util.Arrays.stream(seen).sum() < 8) {
+            device.poll(outer, 8);
+            assertTrue(System.nanoTime() < deadline, "completions lost");
+        }
+        for (int i = 0; i < 8; i++) {
+            assertEquals(1, seen[i], "reports of request " + i);
+        }
+    }
+
+    @Test
     void shouldNeverReportMoreThanAskedPerPoll() {
         int[] results = new int[8];
         for (int i = 0; i < 8; i++) {
