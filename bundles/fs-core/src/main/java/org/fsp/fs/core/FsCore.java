@@ -37,10 +37,13 @@ import org.fsp.fs.core.inode.InodeTable;
 import org.fsp.fs.core.inode.NoSpaceException;
 import org.fsp.fs.core.journal.Journal;
 import org.fsp.fs.core.journal.Transaction;
+import org.fsp.fs.core.layout.BitmapDescriptor;
 import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.InodeDescriptor;
 import org.fsp.fs.core.layout.Layout;
 import org.fsp.fs.core.layout.SuperblockDescriptor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The file system: {@link FileSystemService} over a {@link BlockScheduler}, built from one class per layer (xv6
@@ -57,6 +60,8 @@ import org.fsp.fs.core.layout.SuperblockDescriptor;
  * directory indexes are concurrent maps.
  */
 public final class FsCore implements FileSystemService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FsCore.class);
 
     /**
      * Mount options.
@@ -175,9 +180,53 @@ public final class FsCore implements FileSystemService {
                 throw new CorruptMetadataException("refusing to mount: " + problem);
             }
             Geometry g = SuperblockDescriptor.read(sb);
-            Journal.Recovery r = Journal.recover(io, g, SuperblockDescriptor.journalSeq(sb));
+            // Everything is checked before anything is written: a corrupt image is left exactly as it was.
+            Journal.Contents committed = Journal.read(io, g, SuperblockDescriptor.journalSeq(sb));
+            problem = precheck(io, g, committed.images());
+            if (problem != null) {
+                throw new CorruptMetadataException("refusing to mount: " + problem);
+            }
+            Journal.Recovery r = Journal.replay(io, committed);
             return new FsCore(io, g, r.nextSeq(), SuperblockDescriptor.mkfsTime(sb),
                     SuperblockDescriptor.mountCount(sb) + 1, options, clock, r, SuperblockDescriptor.clean(sb));
+        }
+    }
+
+    /**
+     * Checks the metadata mount depends on, as recovery would leave it: every bitmap block and the root inode.
+     *
+     * @return null if sound, else what is wrong
+     */
+    private static String precheck(BlockIo io, Geometry g, Map<Long, MemorySegment> journal) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+            for (long k = 0; k < g.inodeBitmapBlocks() + g.blockBitmapBlocks(); k++) {
+                long block = g.inodeBitmapStart() + k;
+                readThrough(io, journal, block, b);
+                String p = BitmapDescriptor.validate(b);
+                if (p != null) {
+                    return (k < g.inodeBitmapBlocks() ? "inode" : "block") + " bitmap block " + block + ": " + p;
+                }
+            }
+            readThrough(io, journal, g.inodeBlock(Geometry.ROOT_INO), b);
+            int base = g.inodeOffset(Geometry.ROOT_INO);
+            if (!InodeDescriptor.valid(b, base)) {
+                return "root inode checksum mismatch (inode table block " + g.inodeBlock(Geometry.ROOT_INO) + ")";
+            }
+            if (!FileMode.isDirectory(b.get(Layout.INT, base + InodeDescriptor.MODE_OFFSET))) {
+                return "root inode is not a directory";
+            }
+            return null;
+        }
+    }
+
+    private static void readThrough(BlockIo io, Map<Long, MemorySegment> journal, long block, MemorySegment into)
+            throws IOException {
+        MemorySegment img = journal.get(block);
+        if (img != null) {
+            MemorySegment.copy(img, 0, into, 0, Layout.BLOCK_SIZE);
+        } else {
+            io.read(block, into, BlockRequest.Priority.METADATA);
         }
     }
 
@@ -280,8 +329,11 @@ public final class FsCore implements FileSystemService {
 
     /** Runs a modifying operation in a transaction, retrying once after a checkpoint if space was short. */
     private <T> T run(Op<T> op) throws FsException {
-        if (failed || unmounted) {
-            throw new FsException(Errno.EIO, "file system is " + (failed ? "failed" : "unmounted"));
+        if (failed) {
+            throw new FsException(Errno.EROFS, "file system stopped writing after an error");
+        }
+        if (unmounted) {
+            throw new FsException(Errno.EIO, "file system is unmounted");
         }
         for (int attempt = 0; ; attempt++) {
             try (Journal.Handle h = journal.begin()) {
@@ -303,9 +355,14 @@ public final class FsCore implements FileSystemService {
         }
     }
 
+    /**
+     * Turns a device error or detected corruption into EIO. Either way the file system stops writing (as Linux's
+     * errors=remount-ro): later changes fail with EROFS and unmount leaves the device as it is.
+     */
     private FsException ioError(IOException e) {
-        if (!(e instanceof CorruptMetadataException)) {
+        if (!failed) {
             failed = true;
+            LOG.error("file system stops writing: {}", e.getMessage());
         }
         return new FsException(Errno.EIO, e.getMessage());
     }

@@ -289,7 +289,11 @@ public final class Journal {
      * first block expecting {@code journalSeq}; stops at the first transaction that is incomplete or torn.
      */
     public static Recovery recover(BlockIo io, Geometry g, long journalSeq) throws IOException {
-        Contents c = read(io, g, journalSeq);
+        return replay(io, read(io, g, journalSeq));
+    }
+
+    /** Writes what {@link #read} found to the home blocks and flushes. */
+    public static Recovery replay(BlockIo io, Contents c) throws IOException {
         List<BlockRequest> writes = new ArrayList<>();
         for (Map.Entry<Long, MemorySegment> e : c.images().entrySet()) {
             writes.add(io.write(e.getKey(), e.getValue(), BlockRequest.Priority.METADATA));
