@@ -250,21 +250,26 @@ public final class BufferCache implements AutoCloseable {
                 continue;
             }
             misses.incrementAndGet();
+            // Others may find the buffer in the map from here on; they wait in ensureLoaded until it is valid or
+            // its read is under way.
             MemorySegment image = overlay.apply(block);
             if (image != null) {
                 MemorySegment.copy(image, 0, victim.data, 0, Layout.BLOCK_SIZE);
                 synchronized (victim) {
                     victim.valid = true;
+                    victim.notifyAll();
                 }
             } else if (!read) {
                 victim.data.fill((byte) 0);
                 synchronized (victim) {
                     victim.valid = true;
+                    victim.notifyAll();
                 }
             } else {
                 BlockRequest r = io.startRead(block, victim.data, priority);
                 synchronized (victim) {
                     victim.pendingRead = r;
+                    victim.notifyAll();
                 }
             }
             return victim;
@@ -274,6 +279,14 @@ public final class BufferCache implements AutoCloseable {
     private void ensureLoaded(Buffer b) throws IOException {
         BlockRequest r;
         synchronized (b) {
+            while (!b.valid && b.pendingRead == null) {
+                try {
+                    b.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while block " + b.block + " was loading");
+                }
+            }
             if (b.valid) {
                 return;
             }
