@@ -15,6 +15,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
@@ -27,9 +28,11 @@ import org.slf4j.LoggerFactory;
  * Publishes the {@link BlockScheduler} service for the bound {@link BlockDevice} and its {@code "block-scheduler"}
  * section of {@code fsp:status}.
  *
- * <p>The device reference is dynamic and greedy: when a better device appears, or the device bundle is updated, a
- * scheduler for the new device is installed behind the same service object and the old one finishes its requests on
- * the old device before that device closes (see {@link SwappableBlockScheduler}). Consumers keep their reference.
+ * <p>The device reference is optional, dynamic and greedy: when a better device appears, or the device bundle is
+ * updated, a scheduler for the new device is installed behind the same service object and the old one finishes its
+ * requests on the old device before that device closes; while no device is bound, requests wait for one (up to
+ * {@link Config#deviceWaitMillis()}) rather than fail (see {@link SwappableBlockScheduler}). Consumers keep their
+ * reference throughout.
  *
  * <p>The services are registered by this component rather than by SCR so that the policy service property
  * ({@link BlockScheduler#PROP_POLICY}) carries the configured value.
@@ -61,9 +64,13 @@ public final class BlockSchedulerComponent {
 
         @AttributeDefinition(description = "How long a device swap waits for the old device's requests, milliseconds")
         long drainTimeoutMillis() default 30_000;
+
+        @AttributeDefinition(description = "How long a request waits for a device while none is bound, milliseconds")
+        long deviceWaitMillis() default 30_000;
     }
 
-    private final SwappableBlockScheduler scheduler = new SwappableBlockScheduler();
+    /** Set at activation; read by unbind outside the monitor. */
+    private volatile SwappableBlockScheduler scheduler;
     /** Guarded by this: the scheduler of each bound device. */
     private final Map<BlockDevice, AbstractBlockScheduler> byDevice = new IdentityHashMap<>();
     /** Guarded by this: the most recently bound device, installed at activation. */
@@ -74,7 +81,10 @@ public final class BlockSchedulerComponent {
     private ServiceRegistration<BlockScheduler> schedulerRegistration;
     private ServiceRegistration<StatusContributor> statusRegistration;
 
-    @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
     synchronized void bindDevice(BlockDevice device) {
         latest = device;
         if (config != null) {
@@ -107,6 +117,8 @@ public final class BlockSchedulerComponent {
         }
         synchronized (this) {
             this.config = config;
+            this.scheduler =
+                    new SwappableBlockScheduler(policy, TimeUnit.MILLISECONDS.toNanos(config.deviceWaitMillis()));
             if (latest != null) {
                 installFor(latest);
             }
@@ -121,6 +133,7 @@ public final class BlockSchedulerComponent {
     void deactivate() {
         schedulerRegistration.unregister();
         statusRegistration.unregister();
+        scheduler.close();
         Map<BlockDevice, AbstractBlockScheduler> all;
         long timeoutMillis;
         synchronized (this) {

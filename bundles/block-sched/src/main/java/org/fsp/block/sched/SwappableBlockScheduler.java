@@ -1,8 +1,11 @@
 package org.fsp.block.sched;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
@@ -13,6 +16,9 @@ import org.fsp.api.block.BlockScheduler;
  * {@link #retire retires} the old one, which finishes its queued and in-flight requests on the old device before that
  * device closes. Until then, {@link #issue()}, {@link #poll()} and {@link #await} drive both, so a request waited on
  * across the swap still completes.
+ *
+ * <p>Between the old device leaving and the new one arriving (a device bundle update stops one component before it
+ * starts the next), requests wait for a device for up to the configured time instead of failing: callers see a pause.
  */
 final class SwappableBlockScheduler implements BlockScheduler {
 
@@ -21,7 +27,25 @@ final class SwappableBlockScheduler implements BlockScheduler {
     /** Current first, then retiring ones. */
     private final List<AbstractBlockScheduler> live = new CopyOnWriteArrayList<>();
 
+    private final String policy;
+    private final long deviceWaitNanos;
     private volatile AbstractBlockScheduler current;
+    /** False once the owning component is deactivated: nothing waits for a device any more. */
+    private volatile boolean open = true;
+
+    /**
+     * @param policy the configured policy name
+     * @param deviceWaitNanos how long a request waits for a device while none is bound
+     */
+    SwappableBlockScheduler(String policy, long deviceWaitNanos) {
+        this.policy = policy;
+        this.deviceWaitNanos = deviceWaitNanos;
+    }
+
+    /** Stops waiting for devices: requests that find none fail at once. */
+    void close() {
+        open = false;
+    }
 
     /** Makes {@code next} the target of new requests. */
     synchronized void install(AbstractBlockScheduler next) {
@@ -59,8 +83,19 @@ final class SwappableBlockScheduler implements BlockScheduler {
 
     private AbstractBlockScheduler requireCurrent() {
         AbstractBlockScheduler s = current;
-        if (s == null) {
-            throw new IllegalStateException("no block device is bound to the scheduler");
+        if (s != null) {
+            return s;
+        }
+        long deadline = System.nanoTime() + deviceWaitNanos;
+        while ((s = current) == null) {
+            if (!open) {
+                throw new IllegalStateException("the block scheduler is stopped");
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("no block device bound to the scheduler within "
+                        + TimeUnit.NANOSECONDS.toMillis(deviceWaitNanos) + " ms");
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
         }
         return s;
     }
@@ -132,14 +167,15 @@ final class SwappableBlockScheduler implements BlockScheduler {
 
     @Override
     public String policy() {
-        return requireCurrent().policy();
+        return policy;
     }
 
     /** Status of the current scheduler plus the number still draining. */
     Map<String, Object> status() {
         AbstractBlockScheduler s = current;
-        Map<String, Object> m = s == null ? new java.util.LinkedHashMap<>() : s.status();
+        Map<String, Object> m = s == null ? new LinkedHashMap<>() : s.status();
         if (s == null) {
+            m.put("policy", policy);
             m.put("device", "none bound");
         }
         m.put("retiring", retiring());

@@ -83,6 +83,36 @@ class BlockSchedulerComponentTest {
     }
 
     @Test
+    void shouldMakeRequestsWaitForADeviceWhenTheOldOneLeavesBeforeTheNewOneArrives() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            RecordingBlockDevice oldDevice = new RecordingBlockDevice(64, 4);
+            RecordingBlockDevice newDevice = new RecordingBlockDevice(64, 4);
+            BlockSchedulerComponent component = new BlockSchedulerComponent();
+            component.bindDevice(oldDevice);
+            component.activate(config(Map.of()), fakeContext());
+            BlockScheduler scheduler = (BlockScheduler) registered.get(0).service();
+
+            component.unbindDevice(oldDevice); // a device bundle update: the old device goes first
+            BlockRequest w = BlockRequest.write(3, arena.allocate(4096, 4096), Priority.JOURNAL);
+            java.util.concurrent.CompletableFuture<Integer> result =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        scheduler.enqueue(w);
+                        return scheduler.await(w);
+                    });
+            assertFalse(result.isDone(), "waits for a device instead of failing");
+            component.bindDevice(newDevice);
+            assertEquals(4096, result.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals("[W3+1]", newDevice.accepted().toString());
+
+            component.deactivate();
+            assertThrows(IllegalStateException.class,
+                    () -> scheduler.enqueue(BlockRequest.write(4, arena.allocate(4096, 4096), Priority.DATA)));
+            oldDevice.close();
+            newDevice.close();
+        }
+    }
+
+    @Test
     void shouldFinishRequestsOnTheOldDeviceAndSendNewOnesToTheNewDeviceWhenSwapped() {
         try (Arena arena = Arena.ofShared()) {
             RecordingBlockDevice oldDevice = new RecordingBlockDevice(64, 4);
