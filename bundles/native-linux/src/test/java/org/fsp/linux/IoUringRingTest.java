@@ -80,6 +80,35 @@ class IoUringRingTest {
     }
 
     @Test
+    void shouldKeepCompletionsThatOverflowTheCqAndHandThemOverOnGetEvents() {
+        try (IoUringRing ring = IoUringRing.setup(8, 0, 0)) {
+            assertTrue((ring.features() & IoUring.IORING_FEAT_NODROP) != 0, "kernel without NODROP");
+            for (int batch = 0; batch < 3; batch++) {
+                for (int i = 0; i < 8; i++) {
+                    ring.prepareNop(batch * 8 + i);
+                }
+                assertEquals(8, ring.submit());
+            }
+            // 24 completions for a CQ of 16: the kernel keeps the rest and says so.
+            assertEquals(16, ring.completionsReady());
+            assertTrue(ring.cqOverflowPending());
+            long sum = 0;
+            for (int i = 0; i < 16; i++) {
+                sum += ring.completionUserData(i);
+            }
+            ring.advanceCompletions(16);
+            ring.getEvents(0);
+            assertEquals(8, ring.completionsReady());
+            for (int i = 0; i < 8; i++) {
+                sum += ring.completionUserData(i);
+            }
+            ring.advanceCompletions(8);
+            assertEquals(23 * 24 / 2, sum, "every completion delivered exactly once");
+            assertEquals(0, ring.cqOverflowCount(), "none dropped");
+        }
+    }
+
+    @Test
     void shouldRefuseAnImpossibleRingWithTheErrno() {
         NativeException e = assertThrows(NativeException.class, () -> IoUringRing.setup(0, 0, 0));
         assertEquals(22, e.errno());
