@@ -9,6 +9,9 @@ import org.fsp.api.block.BlockRequest;
  * then metadata, then data), so that journal commits and flushes overtake bulk data; within a class, arrival order.
  * Each issue phase hands everything it can to the device and makes one {@code submit()} for the batch.
  *
+ * <p>Overtaking is bounded so that bulk data cannot starve: after {@value #MAX_OVERTAKES} groups in a row taken from a
+ * higher class while a lower class waited, the next group comes from the lowest waiting class.
+ *
  * <p>Merging: a request joins the group at the head of its class if it is the same op, starts at the block where the
  * group ends, and the group stays within the merge limits; consecutive flushes are answered by one device flush. Only
  * requests adjacent in the queue merge, so two writes to the same block of one class are never reordered.
@@ -24,7 +27,12 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
     /** Default merge limit, bytes. */
     public static final int DEFAULT_MAX_MERGE_BYTES = 128 * 1024;
 
+    /** Groups that may overtake a waiting lower class in a row before that class gets one turn. */
+    public static final int MAX_OVERTAKES = 16;
+
     private final ArrayDeque<BlockRequest>[] queues;
+    /** Groups issued in a row from a higher class while a lower class waited; guarded by the base class's lock. */
+    private int overtakes;
 
     /**
      * @param maxQueuedRequests the bounded queue depth
@@ -52,38 +60,58 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
 
     @Override
     protected int takeGroup(BlockRequest[] out, long maxBytes) {
-        for (ArrayDeque<BlockRequest> queue : queues) {
-            BlockRequest head = queue.pollFirst();
-            if (head == null) {
-                continue;
-            }
-            out[0] = head;
-            int n = 1;
-            if (head.op() == BlockRequest.Op.FLUSH) {
-                while (n < out.length && queue.peekFirst() != null && queue.peekFirst().op() == BlockRequest.Op.FLUSH) {
-                    out[n++] = queue.pollFirst();
+        int first = -1;
+        int last = -1;
+        for (int c = 0; c < queues.length; c++) {
+            if (!queues[c].isEmpty()) {
+                if (first < 0) {
+                    first = c;
                 }
-                return n;
+                last = c;
             }
-            int blockSize = device.blockSize();
-            long bytes = head.buffer().byteSize();
-            long nextBlock = head.block() + bytes / blockSize;
-            while (n < out.length) {
-                BlockRequest next = queue.peekFirst();
-                if (next == null
-                        || next.op() != head.op()
-                        || next.block() != nextBlock
-                        || bytes + next.buffer().byteSize() > maxBytes) {
-                    break;
-                }
-                queue.pollFirst();
-                out[n++] = next;
-                bytes += next.buffer().byteSize();
-                nextBlock += next.buffer().byteSize() / blockSize;
+        }
+        if (first < 0) {
+            return 0;
+        }
+        int chosen = first;
+        if (last != first) {
+            if (++overtakes > MAX_OVERTAKES) {
+                chosen = last;
+                overtakes = 0;
+            }
+        } else {
+            overtakes = 0;
+        }
+        return takeGroupFrom(queues[chosen], out, maxBytes);
+    }
+
+    private int takeGroupFrom(ArrayDeque<BlockRequest> queue, BlockRequest[] out, long maxBytes) {
+        BlockRequest head = queue.pollFirst();
+        out[0] = head;
+        int n = 1;
+        if (head.op() == BlockRequest.Op.FLUSH) {
+            while (n < out.length && queue.peekFirst() != null && queue.peekFirst().op() == BlockRequest.Op.FLUSH) {
+                out[n++] = queue.pollFirst();
             }
             return n;
         }
-        return 0;
+        int blockSize = device.blockSize();
+        long bytes = head.buffer().byteSize();
+        long nextBlock = head.block() + bytes / blockSize;
+        while (n < out.length) {
+            BlockRequest next = queue.peekFirst();
+            if (next == null
+                    || next.op() != head.op()
+                    || next.block() != nextBlock
+                    || bytes + next.buffer().byteSize() > maxBytes) {
+                break;
+            }
+            queue.pollFirst();
+            out[n++] = next;
+            bytes += next.buffer().byteSize();
+            nextBlock += next.buffer().byteSize() / blockSize;
+        }
+        return n;
     }
 
     @Override

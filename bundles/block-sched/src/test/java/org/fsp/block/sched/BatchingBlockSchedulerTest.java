@@ -120,6 +120,31 @@ class BatchingBlockSchedulerTest {
     }
 
     @Test
+    void shouldLetBulkDataThroughAfterABoundedRunOfOvertakes() {
+        RecordingBlockDevice wide = new RecordingBlockDevice(1024, 64);
+        try {
+            BatchingBlockScheduler s = new BatchingBlockScheduler(wide, 64);
+            BlockRequest data = BlockRequest.write(1000, block(1), Priority.DATA);
+            s.enqueue(data);
+            List<BlockRequest> journal = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                BlockRequest j = BlockRequest.write(2 * i, block(2), Priority.JOURNAL); // never adjacent
+                journal.add(j);
+                s.enqueue(j);
+            }
+            assertEquals(41, s.issue());
+            int dataPosition = wide.accepted().indexOf(new RecordingBlockDevice.Recorded("W", 1000, 1));
+            assertEquals(BatchingBlockScheduler.MAX_OVERTAKES, dataPosition, "data waited for exactly the bound");
+            assertEquals(4096, s.await(data));
+            for (BlockRequest j : journal) {
+                assertEquals(4096, s.await(j));
+            }
+        } finally {
+            wide.close();
+        }
+    }
+
+    @Test
     void shouldBoundItsQueueAndMakeTheEnqueuerDriveTheDevice() {
         BatchingBlockScheduler s = new BatchingBlockScheduler(device, 4);
         List<BlockRequest> all = new ArrayList<>();
