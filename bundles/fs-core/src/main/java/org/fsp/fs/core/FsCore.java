@@ -1147,19 +1147,20 @@ public final class FsCore implements FileSystemService {
 
     private void syncInode(Inode i, boolean dataOnly) throws FsException {
         try {
-            cache.writeBack(List.copyOf(i.dirtyData));
+            long seq = dataOnly ? i.dataSeq : i.metaSeq;
+            List<Long> dirty = List.copyOf(i.dirtyData);
+            if (seq > journal.committedSeq()) {
+                journal.commitWithData(dirty, seq);
+            } else {
+                cache.writeBack(dirty);
+                io.flush();
+            }
             // Under the lock: writers mark a block dirty and list it in one step, so none is dropped here.
             i.lock.lock();
             try {
                 i.dirtyData.removeIf(b -> !cache.isDirty(b));
             } finally {
                 i.lock.unlock();
-            }
-            long seq = dataOnly ? i.dataSeq : i.metaSeq;
-            if (seq > journal.committedSeq()) {
-                journal.commitUpTo(seq);
-            } else {
-                io.flush();
             }
         } catch (IOException e) {
             throw ioError(e);

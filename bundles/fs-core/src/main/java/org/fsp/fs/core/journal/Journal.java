@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -155,6 +156,30 @@ public final class Journal {
         }
     }
 
+    /**
+     * fsync's path: makes {@code dataBlocks} (dirty data of one file) part of the running transaction's ordered data
+     * and returns once that transaction, and {@code seq}, are durable. The data then travels in the commit's first
+     * batch instead of a round trip of its own.
+     */
+    public void commitWithData(Collection<Long> dataBlocks, long seq) throws IOException {
+        long target;
+        gate.readLock().lock();
+        try {
+            Transaction tx = running;
+            tx.orderedData.addAll(dataBlocks);
+            target = Math.max(seq, tx.seq());
+        } finally {
+            gate.readLock().unlock();
+        }
+        synchronized (commitLock) {
+            while (committedSeq < target) {
+                if (!commit()) {
+                    return;
+                }
+            }
+        }
+    }
+
     /** Commits whatever is running and writes every committed image home, leaving the journal empty. */
     public void checkpointNow() throws IOException {
         synchronized (commitLock) {
@@ -170,6 +195,7 @@ public final class Journal {
      */
     private boolean commit() throws IOException {
         Transaction tx;
+        List<Long> dataOnly = null;
         List<Buffer> buffers = new ArrayList<>();
         List<MemorySegment> copies = new ArrayList<>();
         // Step 1: freeze. With the gate's write side held no operation is between begin() and close(), so every
@@ -180,7 +206,9 @@ public final class Journal {
                 tx = running;
                 int n = tx.size();
                 if (n == 0) {
-                    return false;
+                    dataOnly = List.copyOf(tx.orderedData);
+                    tx.orderedData.clear();
+                    break;
                 }
                 if (head + JournalDescriptor.blocksFor(n) <= length) {
                     for (Buffer b : tx.buffers) {
@@ -202,6 +230,14 @@ public final class Journal {
                 gate.writeLock().unlock();
             }
             checkpoint();
+        }
+        if (dataOnly != null) {
+            // Nothing to journal: only data that an fsync asked for, written and flushed.
+            if (!dataOnly.isEmpty()) {
+                cache.writeBack(dataOnly);
+                io.flush();
+            }
+            return false;
         }
         int n = copies.size();
         int descriptors = JournalDescriptor.descriptorsFor(n);
