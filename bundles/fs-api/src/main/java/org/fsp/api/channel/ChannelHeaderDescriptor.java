@@ -1,0 +1,141 @@
+package org.fsp.api.channel;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The first page of every channel segment: what it is, which version of this format, and its geometry. Written once
+ * by the server before the descriptor is passed; the {@code serverState} word is the only field that changes later and
+ * sits on its own cache line.
+ *
+ * <pre>
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +---------------------------------------------------------------+
+ *  |                        Magic ("FSPCHAN1")                     |  0
+ *  |                                                               |
+ *  +---------------------------------------------------------------+
+ *  |        Major version          |         Minor version         |  8
+ *  +---------------------------------------------------------------+
+ *  |                         Lane count                            | 12
+ *  +---------------------------------------------------------------+
+ *  |                        Slots per lane                         | 16
+ *  +---------------------------------------------------------------+
+ *  |                    Slot data bytes (per slot)                 | 20
+ *  +---------------------------------------------------------------+
+ *  |                     Segment bytes (64 bits)                   | 24
+ *  +---------------------------------------------------------------+
+ *  |                      Client id (64 bits)                      | 32
+ *  +---------------------------------------------------------------+
+ *  |                          Server pid                           | 40
+ *  +---------------------------------------------------------------+
+ *  |                        ... padding ...                        | 44..63
+ *  +---------------------------------------------------------------+
+ *  |      Server state (own cache line; written by the server)     | 64
+ *  +---------------------------------------------------------------+
+ *  |                   ... padding to 4096 bytes ...               |
+ *  +---------------------------------------------------------------+
+ * </pre>
+ */
+public final class ChannelHeaderDescriptor {
+
+    /** "FSPCHAN1" in ASCII, big-endian reading. */
+    public static final long MAGIC = 0x4653_5043_4841_4E31L;
+    /** The major version of this format: a reader refuses any other major. */
+    public static final int MAJOR_VERSION = 1;
+    /** The minor version: additions a reader of the same major may ignore. */
+    public static final int MINOR_VERSION = 0;
+
+    public static final int MAGIC_OFFSET;
+    public static final int VERSION_OFFSET;
+    public static final int LANE_COUNT_OFFSET;
+    public static final int SLOTS_PER_LANE_OFFSET;
+    public static final int SLOT_DATA_BYTES_OFFSET;
+    public static final int SEGMENT_BYTES_OFFSET;
+    public static final int CLIENT_ID_OFFSET;
+    public static final int SERVER_PID_OFFSET;
+    /** Server state word: {@link #SERVER_SERVING} or {@link #SERVER_CLOSED}; its own cache line. */
+    public static final int SERVER_STATE_OFFSET;
+    /** Bytes of the header: one page, so that lanes start page-aligned. */
+    public static final int HEADER_BYTES = 4096;
+
+    public static final int SERVER_SERVING = 1;
+    public static final int SERVER_CLOSED = 2;
+
+    static {
+        int offset = 0;
+        MAGIC_OFFSET = offset;
+        offset += 8;
+        VERSION_OFFSET = offset;
+        offset += 4;
+        LANE_COUNT_OFFSET = offset;
+        offset += 4;
+        SLOTS_PER_LANE_OFFSET = offset;
+        offset += 4;
+        SLOT_DATA_BYTES_OFFSET = offset;
+        offset += 4;
+        SEGMENT_BYTES_OFFSET = offset;
+        offset += 8;
+        CLIENT_ID_OFFSET = offset;
+        offset += 8;
+        SERVER_PID_OFFSET = offset;
+        offset += 4;
+        offset = ChannelLayout.CACHE_LINE_BYTES;
+        SERVER_STATE_OFFSET = offset;
+    }
+
+    private ChannelHeaderDescriptor() {}
+
+    /** Major and minor packed as written at {@link #VERSION_OFFSET}. */
+    public static int version(int major, int minor) {
+        return (major << 16) | (minor & 0xFFFF);
+    }
+
+    /** Writes the header of a fresh segment; the server does this before passing the descriptor. */
+    public static void write(MemorySegment segment, ChannelLayout layout, long clientId, int serverPid) {
+        segment.set(JAVA_LONG, MAGIC_OFFSET, MAGIC);
+        segment.set(JAVA_INT, VERSION_OFFSET, version(MAJOR_VERSION, MINOR_VERSION));
+        segment.set(JAVA_INT, LANE_COUNT_OFFSET, layout.laneCount());
+        segment.set(JAVA_INT, SLOTS_PER_LANE_OFFSET, layout.slotsPerLane());
+        segment.set(JAVA_INT, SLOT_DATA_BYTES_OFFSET, layout.slotDataBytes());
+        segment.set(JAVA_LONG, SEGMENT_BYTES_OFFSET, layout.segmentBytes());
+        segment.set(JAVA_LONG, CLIENT_ID_OFFSET, clientId);
+        segment.set(JAVA_INT, SERVER_PID_OFFSET, serverPid);
+        segment.set(JAVA_INT, SERVER_STATE_OFFSET, SERVER_SERVING);
+    }
+
+    /**
+     * Checks magic and major version and returns the geometry the header declares. Throws
+     * {@link IllegalStateException} with a message that says what is wrong, e.g. a major version this reader does not
+     * know.
+     */
+    public static ChannelLayout check(MemorySegment segment) {
+        if (segment.byteSize() < HEADER_BYTES) {
+            throw new IllegalStateException("channel segment of " + segment.byteSize() + " bytes has no room for a header");
+        }
+        long magic = segment.get(JAVA_LONG, MAGIC_OFFSET);
+        if (magic != MAGIC) {
+            throw new IllegalStateException("not an FSP channel segment (magic 0x" + Long.toHexString(magic) + ")");
+        }
+        checkVersion(segment.get(JAVA_INT, VERSION_OFFSET));
+        ChannelLayout layout = ChannelLayout.of(segment.get(JAVA_INT, LANE_COUNT_OFFSET),
+                segment.get(JAVA_INT, SLOTS_PER_LANE_OFFSET), segment.get(JAVA_INT, SLOT_DATA_BYTES_OFFSET));
+        long declared = segment.get(JAVA_LONG, SEGMENT_BYTES_OFFSET);
+        if (declared != layout.segmentBytes() || segment.byteSize() < declared) {
+            throw new IllegalStateException("channel segment declares " + declared + " bytes, geometry needs "
+                    + layout.segmentBytes() + ", mapped " + segment.byteSize());
+        }
+        return layout;
+    }
+
+    /** Refuses a packed version whose major this reader does not know, saying so. */
+    public static void checkVersion(int packed) {
+        int major = packed >>> 16;
+        if (major != MAJOR_VERSION) {
+            throw new IllegalStateException("FSP channel version " + major + "." + (packed & 0xFFFF)
+                    + " is not supported: this side knows major version " + MAJOR_VERSION + " only");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package org.fsp.api.channel;
+
+/**
+ * Every opcode a slot can carry, and which request fields each one reads ({@link SlotDescriptor}). Paths are UTF-8 in
+ * the slot's data buffer, path 1 first. A result below zero is minus the errno; "payload" means bytes the server
+ * writes to the data buffer, described by {@link PayloadCodec}.
+ *
+ * <pre>
+ *  opcode      request fields                     result / payload
+ *  NOOP        -                                  0
+ *  STAT        path1                              0 / attributes
+ *  LSTAT       path1                              0 / attributes
+ *  FSTAT       handle                             0 / attributes
+ *  OPEN        path1, flags, mode                 handle
+ *  READ        handle, length                     bytes read / the data
+ *  PREAD       handle, offset, length             bytes read / the data
+ *  WRITE       handle, length, data               bytes written
+ *  PWRITE      handle, offset, length, data       bytes written
+ *  TRUNCATE    path1, length (new size)           0
+ *  FTRUNCATE   handle, length (new size)          0
+ *  FSYNC       handle                             0
+ *  FDATASYNC   handle                             0
+ *  CLOSE       handle                             0
+ *  MKDIR       path1, mode                        0
+ *  RMDIR       path1                              0
+ *  UNLINK      path1                              0
+ *  RENAME      path1 (from), path2 (to)           0
+ *  LINK        path1 (existing), path2 (new)      0
+ *  SYMLINK     path1 (target), path2 (link path)  0
+ *  READLINK    path1                              target bytes / the target
+ *  CHMOD       path1, mode                        0
+ *  CHOWN       path1, arg0 (uid), arg1 (gid)      0
+ *  UTIMENS     path1, arg0 (atime), arg1 (mtime)  0
+ *  READDIR     path1, arg0 (cookie), arg1 (max)   entries / the entries
+ *  STATFS      -                                  0 / statistics
+ *  SYNC        -                                  0
+ * </pre>
+ */
+public final class ChannelOpcodes {
+
+    public static final int NOOP = 0;
+    public static final int STAT = 1;
+    public static final int LSTAT = 2;
+    public static final int FSTAT = 3;
+    public static final int OPEN = 4;
+    public static final int READ = 5;
+    public static final int PREAD = 6;
+    public static final int WRITE = 7;
+    public static final int PWRITE = 8;
+    public static final int TRUNCATE = 9;
+    public static final int FTRUNCATE = 10;
+    public static final int FSYNC = 11;
+    public static final int FDATASYNC = 12;
+    public static final int CLOSE = 13;
+    public static final int MKDIR = 14;
+    public static final int RMDIR = 15;
+    public static final int UNLINK = 16;
+    public static final int RENAME = 17;
+    public static final int LINK = 18;
+    public static final int SYMLINK = 19;
+    public static final int READLINK = 20;
+    public static final int CHMOD = 21;
+    public static final int CHOWN = 22;
+    public static final int UTIMENS = 23;
+    public static final int READDIR = 24;
+    public static final int STATFS = 25;
+    public static final int SYNC = 26;
+
+    /** One more than the highest opcode: valid opcodes are {@code 0 <= op < COUNT}. */
+    public static final int COUNT = 27;
+
+    private static final String[] NAMES = {
+        "noop", "stat", "lstat", "fstat", "open", "read", "pread", "write", "pwrite", "truncate", "ftruncate", "fsync",
+        "fdatasync", "close", "mkdir", "rmdir", "unlink", "rename", "link", "symlink", "readlink", "chmod", "chown",
+        "utimens", "readdir", "statfs", "sync"
+    };
+
+    private ChannelOpcodes() {}
+
+    /** The opcode's name for statistics and messages, or {@code "unknown(n)"}. */
+    public static String name(int opcode) {
+        return opcode >= 0 && opcode < COUNT ? NAMES[opcode] : "unknown(" + opcode + ")";
+    }
+}

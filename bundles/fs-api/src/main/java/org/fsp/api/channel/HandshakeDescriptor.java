@@ -1,0 +1,37 @@
+package org.fsp.api.channel;
+
+/**
+ * The two messages on the UNIX socket that set a channel up; nothing else is ever sent on it. The client sends a
+ * hello, the server answers with a welcome carrying the segment's memfd by SCM_RIGHTS (unless the status is an
+ * errno), then both keep the socket open: its closing tells the server that the client is gone.
+ *
+ * <pre>
+ *  hello (client to server, 16 bytes)           welcome (server to client, 48 bytes)
+ *   0  magic (64 bits)                            0  magic (64 bits)
+ *   8  version (major 16 bits, minor 16 bits)     8  version
+ *  12  requested lanes                           12  status (0, or the errno refusing the client)
+ *                                                16  lane count
+ *                                                20  slots per lane
+ *                                                24  slot data bytes
+ *                                                28  padding
+ *                                                32  segment bytes (64 bits)
+ *                                                40  client id (64 bits)
+ * </pre>
+ */
+public final class HandshakeDescriptor {
+
+    public static final int MAGIC_OFFSET = 0;
+    public static final int VERSION_OFFSET = 8;
+    public static final int HELLO_LANES_OFFSET = 12;
+    public static final int HELLO_BYTES = 16;
+
+    public static final int WELCOME_STATUS_OFFSET = 12;
+    public static final int WELCOME_LANE_COUNT_OFFSET = 16;
+    public static final int WELCOME_SLOTS_PER_LANE_OFFSET = 20;
+    public static final int WELCOME_SLOT_DATA_BYTES_OFFSET = 24;
+    public static final int WELCOME_SEGMENT_BYTES_OFFSET = 32;
+    public static final int WELCOME_CLIENT_ID_OFFSET = 40;
+    public static final int WELCOME_BYTES = 48;
+
+    private HandshakeDescriptor() {}
+}

@@ -1,0 +1,57 @@
+package org.fsp.api.channel;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.fsp.api.channel.SlotDescriptor.*;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+
+/**
+ * Reads and writes the response part of a slot ({@link SlotDescriptor}) and completes it. The server writes result
+ * and payload length, then {@link #complete}; the client reads them after its acquire load saw COMPLETED. Not
+ * thread-safe: one flyweight per thread.
+ */
+public final class ResponseFlyweight {
+
+    private static final VarHandle INT = JAVA_INT.varHandle();
+
+    private MemorySegment segment;
+    private long base;
+
+    /** Points this flyweight at the slot header that starts at {@code offset}. */
+    public ResponseFlyweight wrap(MemorySegment segment, long offset) {
+        this.segment = segment;
+        this.base = offset;
+        return this;
+    }
+
+    /** Result: the value (>= 0) or minus the errno. */
+    public long result() {
+        return segment.get(JAVA_LONG, base + RESULT_OFFSET);
+    }
+
+    public ResponseFlyweight result(long v) {
+        segment.set(JAVA_LONG, base + RESULT_OFFSET, v);
+        return this;
+    }
+
+    /** Bytes of payload the server wrote to the data buffer. */
+    public int payloadLength() {
+        return segment.get(JAVA_INT, base + PAYLOAD_LENGTH_OFFSET);
+    }
+
+    public ResponseFlyweight payloadLength(int v) {
+        segment.set(JAVA_INT, base + PAYLOAD_LENGTH_OFFSET, v);
+        return this;
+    }
+
+    /**
+     * Publishes the response: an atomic swap to COMPLETED, which is a release (the client that reads COMPLETED reads
+     * the result and payload written before) and returns the previous word, so the caller learns whether a client
+     * sleeps on it ({@link SlotDescriptor#WAITER}) and must be woken.
+     */
+    public int complete() {
+        return (int) INT.getAndSet(segment, base + STATE_OFFSET, COMPLETED);
+    }
+}

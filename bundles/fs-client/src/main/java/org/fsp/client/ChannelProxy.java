@@ -1,0 +1,313 @@
+package org.fsp.client;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.fsp.api.channel.HandshakeDescriptor.*;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.fsp.api.channel.ChannelHeaderDescriptor;
+import org.fsp.api.channel.ChannelLayout;
+import org.fsp.api.channel.ChannelOpcodes;
+import org.fsp.api.channel.LaneDescriptor;
+import org.fsp.api.channel.RequestFlyweight;
+import org.fsp.api.channel.ResponseFlyweight;
+import org.fsp.api.channel.SlotDescriptor;
+import org.fsp.api.fs.Errno;
+import org.fsp.api.fs.FileSystemService;
+import org.fsp.linux.Futex;
+import org.fsp.linux.Libc;
+import org.fsp.linux.NativeException;
+import org.fsp.linux.SocketStructs;
+import org.fsp.linux.UnixSockets;
+
+/**
+ * The client end of one channel: the handshake, the mapping, and the many-to-one submission into lanes. Each thread
+ * sticks to one lane (threads are spread over lanes round-robin); within a lane, threads claim consecutive ring
+ * positions with one atomic increment of a client-private tail, so threads on different lanes never touch a shared
+ * cache line, and the server drains each lane in claim order.
+ *
+ * <p>A typical call is {@link #begin()} (claims a slot, waits until its previous occupant collected), filling the
+ * request through {@link Call#request}, {@link #submit} (publishes, rings the lane's doorbell only if the worker sleeps,
+ * spins briefly on the state word, then sleeps on it with futex), reading the response, and {@link #end} in a finally.
+ * In steady state none of this makes a system call.
+ */
+final class ChannelProxy implements AutoCloseable {
+
+    private static final VarHandle INT = JAVA_INT.varHandle();
+    /** How long a waiting thread spins before it sleeps on the slot's futex word. */
+    static final long SPIN_NANOS = Long.getLong("fsp.client.spinMicros", 50) * 1000;
+    private static final long SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** Longs between two lanes' tails in {@link #tails}: 128 bytes, so that tails never share a cache line. */
+    private static final int TAIL_STRIDE = 16;
+
+    /** One thread's view of the slot it is using; a thread makes one call at a time. */
+    static final class Call {
+        final int lane;
+        final RequestFlyweight request = new RequestFlyweight();
+        final ResponseFlyweight response = new ResponseFlyweight();
+        long slotOffset;
+        long dataOffset;
+        int pathBytes;
+        boolean submitted;
+
+        Call(int lane) {
+            this.lane = lane;
+        }
+    }
+
+    final ChannelLayout layout;
+    final MemorySegment segment;
+    final long clientId;
+    private final Arena arena;
+    private final int socketFd;
+    private final int mask;
+    private final AtomicLongArray tails;
+    private final AtomicInteger nextLane = new AtomicInteger();
+    private final ThreadLocal<Call> calls;
+    private volatile boolean closed;
+
+    private ChannelProxy(ChannelLayout layout, MemorySegment segment, Arena arena, int socketFd, long clientId) {
+        this.layout = layout;
+        this.segment = segment;
+        this.arena = arena;
+        this.socketFd = socketFd;
+        this.clientId = clientId;
+        this.mask = layout.slotsPerLane() - 1;
+        this.tails = new AtomicLongArray(layout.laneCount() * TAIL_STRIDE);
+        this.calls = ThreadLocal.withInitial(() -> new Call(nextLane.getAndIncrement() % layout.laneCount()));
+    }
+
+    /** Connects, says hello asking for {@code lanes} (0: the server's default), maps the segment it passes. */
+    static ChannelProxy connect(Path socket, int lanes) throws IOException {
+        int fd;
+        try {
+            fd = UnixSockets.connect(socket.toAbsolutePath().toString());
+        } catch (NativeException e) {
+            throw new IOException("no FSP server at " + socket + ": " + e.getMessage(), e);
+        }
+        int memfd = -1;
+        try (Arena temp = Arena.ofConfined()) {
+            UnixSockets.setTimeouts(fd, 5_000);
+            MemorySegment hello = temp.allocate(HELLO_BYTES, 8);
+            hello.set(JAVA_LONG, MAGIC_OFFSET, ChannelHeaderDescriptor.MAGIC);
+            hello.set(JAVA_INT, VERSION_OFFSET, ChannelHeaderDescriptor.version(ChannelHeaderDescriptor.MAJOR_VERSION,
+                    ChannelHeaderDescriptor.MINOR_VERSION));
+            hello.set(JAVA_INT, HELLO_LANES_OFFSET, lanes);
+            UnixSockets.send(fd, hello, -1);
+            MemorySegment welcome = temp.allocate(WELCOME_BYTES, 8);
+            UnixSockets.Received got = UnixSockets.receive(fd, welcome);
+            memfd = got.fd();
+            if (got.bytes() != WELCOME_BYTES || welcome.get(JAVA_LONG, MAGIC_OFFSET) != ChannelHeaderDescriptor.MAGIC) {
+                throw new IOException("the peer at " + socket + " is not an FSP server (" + got.bytes() + " bytes)");
+            }
+            try {
+                ChannelHeaderDescriptor.checkVersion(welcome.get(JAVA_INT, VERSION_OFFSET));
+            } catch (IllegalStateException e) {
+                throw new IOException(e.getMessage());
+            }
+            int status = welcome.get(JAVA_INT, WELCOME_STATUS_OFFSET);
+            if (status != 0) {
+                throw FspExceptions.of(Errno.of(status), socket.toString(), null);
+            }
+            if (memfd < 0) {
+                throw new IOException("FSP server at " + socket + " sent no segment");
+            }
+            ChannelLayout layout = ChannelLayout.of(welcome.get(JAVA_INT, WELCOME_LANE_COUNT_OFFSET),
+                    welcome.get(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET),
+                    welcome.get(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET));
+            long bytes = welcome.get(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET);
+            if (bytes != layout.segmentBytes()) {
+                throw new IOException("FSP server declares " + bytes + " bytes for geometry " + layout);
+            }
+            MemorySegment raw = Libc.mmap(bytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
+            Arena arena = Arena.ofShared();
+            MemorySegment segment = raw.reinterpret(arena, Libc::munmap);
+            try {
+                ChannelLayout mapped = ChannelHeaderDescriptor.check(segment);
+                if (!mapped.equals(layout)) {
+                    throw new IOException("segment header " + mapped + " disagrees with welcome " + layout);
+                }
+            } catch (IllegalStateException | IOException e) {
+                arena.close();
+                throw e instanceof IOException io ? io : new IOException(e.getMessage());
+            }
+            return new ChannelProxy(layout, segment, arena, fd, welcome.get(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET));
+        } catch (IOException | RuntimeException e) {
+            Libc.close(fd);
+            if (e instanceof NativeException n) {
+                throw new IOException("handshake with " + socket + " failed: " + n.getMessage(), n);
+            }
+            throw e;
+        } finally {
+            if (memfd >= 0) {
+                Libc.close(memfd);
+            }
+        }
+    }
+
+    /** Claims the next slot of this thread's lane and waits until it is free; the request is cleared. */
+    Call begin() throws IOException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+        Call c = calls.get();
+        long seq = tails.getAndIncrement(c.lane * TAIL_STRIDE);
+        int slot = (int) (seq & mask);
+        c.slotOffset = layout.slotOffset(c.lane, slot);
+        c.dataOffset = layout.dataOffset(c.lane, slot);
+        c.pathBytes = 0;
+        c.submitted = false;
+        c.request.wrap(segment, c.slotOffset);
+        c.response.wrap(segment, c.slotOffset);
+        try {
+            // Acquire: the previous occupant's last reads of this slot happen before we overwrite it.
+            while ((c.request.stateAcquire() & SlotDescriptor.STATE_MASK) != SlotDescriptor.EMPTY) {
+                Thread.onSpinWait();
+                if (closed) {
+                    throw new ClosedChannelException();
+                }
+            }
+            c.request.clear();
+        } catch (IllegalStateException e) {
+            throw closedOr(e);
+        }
+        return c;
+    }
+
+    /** Writes a path after any already in this call's data buffer and records its length (path 1, then path 2). */
+    void putPath(Call c, String path, boolean second) throws IOException {
+        byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length > FileSystemService.PATH_MAX - 1) {
+            throw FspExceptions.of(Errno.ENAMETOOLONG, path, null);
+        }
+        MemorySegment.copy(bytes, 0, segment, JAVA_BYTE, c.dataOffset + c.pathBytes, bytes.length);
+        c.pathBytes += bytes.length;
+        if (second) {
+            c.request.path2Length(bytes.length);
+        } else {
+            c.request.path1Length(bytes.length);
+        }
+    }
+
+    /** Publishes the filled request and waits for its result (>= 0, or minus the errno). */
+    long submit(Call c) throws IOException {
+        c.submitted = true;
+        try {
+            c.request.publishSubmitted();
+            // Full fence between our store of SUBMITTED and our load of the doorbell: the worker does the mirror
+            // image (store PARKED, fence, load our state), so one of us always sees the other.
+            VarHandle.fullFence();
+            long doorbell = layout.laneOffset(c.lane) + LaneDescriptor.DOORBELL_OFFSET;
+            if ((int) INT.getVolatile(segment, doorbell) == LaneDescriptor.PARKED
+                    && INT.compareAndSet(segment, doorbell, LaneDescriptor.PARKED, LaneDescriptor.AWAKE)) {
+                Futex.wake(MemorySegment.ofAddress(segment.address() + doorbell), 1);
+            }
+            await(c);
+            return c.response.result();
+        } catch (IllegalStateException e) {
+            throw closedOr(e);
+        }
+    }
+
+    private void await(Call c) throws IOException {
+        long spinStart = System.nanoTime();
+        while (true) {
+            // Acquire: the result and payload the server wrote before its release swap are visible after this.
+            int state = c.request.stateAcquire();
+            if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.COMPLETED) {
+                return;
+            }
+            if (System.nanoTime() - spinStart < SPIN_NANOS) {
+                Thread.onSpinWait();
+                continue;
+            }
+            if ((state & SlotDescriptor.WAITER) == 0
+                    && !c.request.compareAndSetState(state, state | SlotDescriptor.WAITER)) {
+                continue;
+            }
+            boolean woken = Futex.await(MemorySegment.ofAddress(segment.address() + c.slotOffset),
+                    state | SlotDescriptor.WAITER, SLEEP_NANOS);
+            if (!woken) {
+                checkServerAlive();
+            }
+        }
+    }
+
+    /**
+     * Gives the call's slot back; safe to call after a failure, and after close. A slot that was claimed but never
+     * submitted (the call failed while filling it, e.g. a path too long) is submitted as a NOOP first: the server
+     * drains the lane in claim order and would otherwise wait for that slot for ever.
+     */
+    void end(Call c) throws IOException {
+        try {
+            if (!c.submitted) {
+                c.request.clear().opcode(ChannelOpcodes.NOOP);
+                submit(c);
+            }
+            if ((c.request.stateAcquire() & SlotDescriptor.STATE_MASK) == SlotDescriptor.COMPLETED) {
+                c.request.releaseEmpty();
+            }
+        } catch (IllegalStateException e) {
+            if (arena.scope().isAlive()) {
+                throw e;
+            }
+        }
+    }
+
+    private void checkServerAlive() throws IOException {
+        if (segment.get(JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET)
+                == ChannelHeaderDescriptor.SERVER_CLOSED) {
+            throw new IOException("the FSP server closed this channel");
+        }
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment fds = temp.allocate(SocketStructs.POLLFD_SIZE, 8);
+            UnixSockets.setPollFd(fds, 0, socketFd, UnixSockets.POLLIN);
+            if (UnixSockets.poll(fds, 1, 0) > 0) {
+                throw new IOException("the FSP server is gone (channel socket closed)");
+            }
+        }
+    }
+
+    IOException closedOr(IllegalStateException e) {
+        if (closed || !arena.scope().isAlive()) {
+            ClosedChannelException c = new ClosedChannelException();
+            c.initCause(e);
+            return c;
+        }
+        throw e;
+    }
+
+    boolean isOpen() {
+        return !closed;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (arena.scope().isAlive()) {
+            try {
+                arena.close();
+            } catch (IllegalStateException e) {
+                if (System.nanoTime() > deadline) {
+                    break;
+                }
+                Thread.onSpinWait();
+            }
+        }
+        Libc.close(socketFd);
+    }
+}

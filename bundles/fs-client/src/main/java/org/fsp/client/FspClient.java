@@ -1,0 +1,444 @@
+package org.fsp.client;
+
+import static org.fsp.api.channel.ChannelOpcodes.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.fsp.api.channel.PayloadCodec;
+import org.fsp.api.fs.DirEntry;
+import org.fsp.api.fs.Errno;
+import org.fsp.api.fs.FileAttributes;
+import org.fsp.api.fs.FsStats;
+import org.fsp.api.fs.OpenFlags;
+
+/**
+ * FS Lib: a connection from this process to a running FS process (fspd) over a private shared-memory channel. After
+ * {@link #connect} no operation makes a system call in steady state: requests go through lock-free rings in the
+ * shared segment and the calling thread spins briefly, then sleeps on a futex word, until the answer is there.
+ *
+ * <p>A typical sequence is:
+ * <pre>{@code
+ * try (FspClient fs = FspClient.connect(Path.of("/run/fsp/fsp.sock"))) {
+ *     fs.mkdir("/data", 0755);
+ *     fs.writeAll("/data/a.txt", bytes);
+ *     long h = fs.open("/data/a.txt", OpenFlags.O_RDONLY, 0);
+ *     try { int n = fs.pread(h, 0, buf, 0, buf.length); } finally { fs.close(h); }
+ * }
+ * }</pre>
+ *
+ * <p>Paths are absolute ({@code "/a/b"}). The operations are those of {@code FileSystemService}, by path and by handle;
+ * handles are this connection's own and mean nothing to anyone else. Reads and writes larger than a slot's data buffer
+ * are split into several requests; the caller does not see it (a split write at the handle's position is not atomic
+ * with respect to other writers of the same file). Thread-safe: each thread is given a lane, each call a slot.
+ * Failures are the usual {@code java.nio.file} exceptions ({@code NoSuchFileException}, {@code AccessDeniedException},
+ * ...) that also implement {@link FspException} to give the errno. The caller's identity is what the kernel says about
+ * this process when it connected; nothing here can claim another.
+ */
+public final class FspClient implements AutoCloseable {
+
+    /** Entries asked for per readdir request when listing a whole directory. */
+    private static final int READDIR_BATCH = 1024;
+
+    private final ChannelProxy channel;
+    private final Path socket;
+
+    private FspClient(ChannelProxy channel, Path socket) {
+        this.channel = channel;
+        this.socket = socket;
+    }
+
+    /** Connects to the FS process listening on {@code socket}, with the server's default number of lanes. */
+    public static FspClient connect(Path socket) throws IOException {
+        return connect(socket, 0);
+    }
+
+    /**
+     * Connects asking for {@code lanes} lanes (0: the server's default; the server may grant fewer). Use about as many
+     * lanes as threads that call at the same time.
+     */
+    public static FspClient connect(Path socket, int lanes) throws IOException {
+        return new FspClient(ChannelProxy.connect(socket, lanes), socket);
+    }
+
+    /** Lanes granted by the server. */
+    public int laneCount() {
+        return channel.layout.laneCount();
+    }
+
+    /** Bytes one request can carry; larger reads and writes are split. */
+    public int slotDataBytes() {
+        return channel.layout.slotDataBytes();
+    }
+
+    /** The number the server knows this connection by (as in {@code fsp:clients}). */
+    public long clientId() {
+        return channel.clientId;
+    }
+
+    /** A request that does nothing: the channel's round trip, for measurements and liveness checks. */
+    public void noop() throws IOException {
+        simple(NOOP, null, null, 0, 0, 0, 0);
+    }
+
+    public FileAttributes stat(String path) throws IOException {
+        return attributes(STAT, path, 0);
+    }
+
+    /** Like {@link #stat} but does not follow a final symlink. */
+    public FileAttributes lstat(String path) throws IOException {
+        return attributes(LSTAT, path, 0);
+    }
+
+    public FileAttributes fstat(long handle) throws IOException {
+        return attributes(FSTAT, null, handle);
+    }
+
+    /**
+     * Opens (with {@link OpenFlags#O_CREAT} possibly creating) a file, or a directory for reading.
+     *
+     * @param flags {@link OpenFlags} bits
+     * @param mode permission bits of a created file
+     * @return a handle for this connection; release it with {@link #close(long)}
+     */
+    public long open(String path, int flags, int mode) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            channel.putPath(c, path, false);
+            c.request.opcode(OPEN).flags(flags).mode(mode);
+            return check(channel.submit(c), path, null);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /** Reads at the handle's position into {@code buf[off, off+len)}; returns bytes read, 0 at end of file. */
+    public int read(long handle, byte[] buf, int off, int len) throws IOException {
+        return read(handle, -1, MemorySegment.ofArray(buf).asSlice(off, len));
+    }
+
+    /** Reads at {@code position} without moving the handle's position; returns bytes read, 0 at end of file. */
+    public int pread(long handle, long position, byte[] buf, int off, int len) throws IOException {
+        checkPosition(position);
+        return read(handle, position, MemorySegment.ofArray(buf).asSlice(off, len));
+    }
+
+    /** Reads at {@code position} into all of {@code dst} (or up to end of file); returns bytes read. */
+    public int pread(long handle, long position, MemorySegment dst) throws IOException {
+        checkPosition(position);
+        return read(handle, position, dst);
+    }
+
+    /** Writes {@code buf[off, off+len)} at the handle's position (end of file with O_APPEND); returns bytes written. */
+    public int write(long handle, byte[] buf, int off, int len) throws IOException {
+        return write(handle, -1, MemorySegment.ofArray(buf).asSlice(off, len));
+    }
+
+    /** Writes at {@code position} without moving the handle's position; returns bytes written. */
+    public int pwrite(long handle, long position, byte[] buf, int off, int len) throws IOException {
+        checkPosition(position);
+        return write(handle, position, MemorySegment.ofArray(buf).asSlice(off, len));
+    }
+
+    /** Writes all of {@code src} at {@code position}; returns bytes written. */
+    public int pwrite(long handle, long position, MemorySegment src) throws IOException {
+        checkPosition(position);
+        return write(handle, position, src);
+    }
+
+    public void truncate(String path, long size) throws IOException {
+        simple(TRUNCATE, path, null, 0, size, 0, 0);
+    }
+
+    public void ftruncate(long handle, long size) throws IOException {
+        simple(FTRUNCATE, null, null, handle, size, 0, 0);
+    }
+
+    /** Returns once the file's data and metadata are on the device. */
+    public void fsync(long handle) throws IOException {
+        simple(FSYNC, null, null, handle, 0, 0, 0);
+    }
+
+    public void fdatasync(long handle) throws IOException {
+        simple(FDATASYNC, null, null, handle, 0, 0, 0);
+    }
+
+    /** Releases a handle from {@link #open}. */
+    public void close(long handle) throws IOException {
+        simple(CLOSE, null, null, handle, 0, 0, 0);
+    }
+
+    public void mkdir(String path, int mode) throws IOException {
+        simple(MKDIR, path, null, 0, 0, mode, 0);
+    }
+
+    public void rmdir(String path) throws IOException {
+        simple(RMDIR, path, null, 0, 0, 0, 0);
+    }
+
+    public void unlink(String path) throws IOException {
+        simple(UNLINK, path, null, 0, 0, 0, 0);
+    }
+
+    /** Atomic rename, replacing {@code to} if it exists, as rename(2). */
+    public void rename(String from, String to) throws IOException {
+        simple(RENAME, from, to, 0, 0, 0, 0);
+    }
+
+    /** Makes {@code newPath} a hard link to {@code existing}. */
+    public void link(String existing, String newPath) throws IOException {
+        simple(LINK, existing, newPath, 0, 0, 0, 0);
+    }
+
+    /** Creates a symlink at {@code linkPath} pointing to {@code target}. */
+    public void symlink(String target, String linkPath) throws IOException {
+        simple(SYMLINK, target, linkPath, 0, 0, 0, 0);
+    }
+
+    public String readlink(String path) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            channel.putPath(c, path, false);
+            c.request.opcode(READLINK);
+            long n = check(channel.submit(c), path, null);
+            byte[] bytes = new byte[(int) Math.min(n, c.response.payloadLength())];
+            MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset, bytes, 0, bytes.length);
+            return new String(bytes, StandardCharsets.UTF_8);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    public void chmod(String path, int mode) throws IOException {
+        simple(CHMOD, path, null, 0, 0, mode, 0);
+    }
+
+    /** Changes owner and/or group; -1 leaves one unchanged. */
+    public void chown(String path, int uid, int gid) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            channel.putPath(c, path, false);
+            c.request.opcode(CHOWN).arg0(uid).arg1(gid);
+            check(channel.submit(c), path, null);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /** Sets access and modification times (ns since the epoch, or UTIME_NOW / UTIME_OMIT of FileSystemService). */
+    public void utimens(String path, long atimeNanos, long mtimeNanos) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            channel.putPath(c, path, false);
+            c.request.opcode(UTIMENS).arg0(atimeNanos).arg1(mtimeNanos);
+            check(channel.submit(c), path, null);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /**
+     * One batch of a directory listing, after {@code cookie} (0 for the start), at most {@code max} entries (the
+     * server may return fewer); an empty list means the end. "." and ".." are not listed.
+     */
+    public List<DirEntry> readdir(String path, long cookie, int max) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            channel.putPath(c, path, false);
+            c.request.opcode(READDIR).arg0(cookie).arg1(max);
+            long count = check(channel.submit(c), path, null);
+            return PayloadCodec.getDirEntries(channel.segment, c.dataOffset, (int) count, c.response.payloadLength());
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /** The whole listing of a directory, in the file system's order. */
+    public List<DirEntry> readdir(String path) throws IOException {
+        List<DirEntry> all = new ArrayList<>();
+        long cookie = 0;
+        while (true) {
+            List<DirEntry> batch = readdir(path, cookie, READDIR_BATCH);
+            if (batch.isEmpty()) {
+                return all;
+            }
+            all.addAll(batch);
+            cookie = batch.getLast().cookie();
+        }
+    }
+
+    public FsStats statfs() throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            c.request.opcode(STATFS);
+            check(channel.submit(c), socket.toString(), null);
+            return PayloadCodec.getStats(channel.segment, c.dataOffset);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /** Makes everything written so far durable, as sync(2). */
+    public void sync() throws IOException {
+        simple(SYNC, null, null, 0, 0, 0, 0);
+    }
+
+    /** The whole content of a regular file. */
+    public byte[] readAll(String path) throws IOException {
+        long h = open(path, OpenFlags.O_RDONLY, 0);
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buf = new byte[slotDataBytes()];
+            long position = 0;
+            while (true) {
+                int n = pread(h, position, buf, 0, buf.length);
+                if (n <= 0) {
+                    return out.toByteArray();
+                }
+                out.write(buf, 0, n);
+                position += n;
+            }
+        } finally {
+            close(h);
+        }
+    }
+
+    /** Creates or truncates {@code path} (mode 0644 if created) and writes {@code data} to it. */
+    public void writeAll(String path, byte[] data) throws IOException {
+        long h = open(path, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_TRUNC, 0644);
+        try {
+            int n = pwrite(h, 0, data, 0, data.length);
+            if (n != data.length) {
+                throw FspExceptions.of(Errno.ENOSPC, path, null);
+            }
+        } finally {
+            close(h);
+        }
+    }
+
+    /** Disconnects: the server releases every handle this connection held. Calls in progress fail. */
+    @Override
+    public void close() {
+        channel.close();
+    }
+
+    private int read(long handle, long position, MemorySegment dst) throws IOException {
+        long total = 0;
+        long size = dst.byteSize();
+        int chunkMax = slotDataBytes();
+        do {
+            int chunk = (int) Math.min(size - total, chunkMax);
+            ChannelProxy.Call c = channel.begin();
+            int n;
+            try {
+                c.request.opcode(position < 0 ? READ : PREAD).handle(handle).length(chunk)
+                        .fileOffset(position < 0 ? 0 : position + total);
+                n = (int) check(channel.submit(c), null, null);
+                if (n > chunk) {
+                    throw new IOException("server returned " + n + " bytes for " + chunk);
+                }
+                MemorySegment.copy(channel.segment, c.dataOffset, dst, total, n);
+            } catch (IllegalStateException e) {
+                throw channel.closedOr(e);
+            } finally {
+                channel.end(c);
+            }
+            total += n;
+            if (n < chunk) {
+                break;
+            }
+        } while (total < size);
+        return (int) total;
+    }
+
+    private int write(long handle, long position, MemorySegment src) throws IOException {
+        long total = 0;
+        long size = src.byteSize();
+        int chunkMax = slotDataBytes();
+        do {
+            int chunk = (int) Math.min(size - total, chunkMax);
+            ChannelProxy.Call c = channel.begin();
+            int n;
+            try {
+                MemorySegment.copy(src, total, channel.segment, c.dataOffset, chunk);
+                c.request.opcode(position < 0 ? WRITE : PWRITE).handle(handle).length(chunk)
+                        .fileOffset(position < 0 ? 0 : position + total);
+                n = (int) check(channel.submit(c), null, null);
+            } catch (IllegalStateException e) {
+                throw channel.closedOr(e);
+            } finally {
+                channel.end(c);
+            }
+            total += n;
+            if (n < chunk) {
+                break;
+            }
+        } while (total < size);
+        return (int) total;
+    }
+
+    private FileAttributes attributes(int opcode, String path, long handle) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            if (path != null) {
+                channel.putPath(c, path, false);
+            }
+            c.request.opcode(opcode).handle(handle);
+            check(channel.submit(c), path, null);
+            return PayloadCodec.getAttributes(channel.segment, c.dataOffset);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    private long simple(int opcode, String path1, String path2, long handle, long length, int mode, int flags)
+            throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            if (path1 != null) {
+                channel.putPath(c, path1, false);
+            }
+            if (path2 != null) {
+                channel.putPath(c, path2, true);
+            }
+            c.request.opcode(opcode).handle(handle).length(length).mode(mode).flags(flags);
+            return check(channel.submit(c), path1, path2);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    private static long check(long result, String path, String other) throws IOException {
+        if (result < 0) {
+            throw FspExceptions.of(Errno.of((int) -result), path, other);
+        }
+        return result;
+    }
+
+    private static void checkPosition(long position) throws IOException {
+        if (position < 0) {
+            throw FspExceptions.of(Errno.EINVAL, "position " + position, null);
+        }
+    }
+}

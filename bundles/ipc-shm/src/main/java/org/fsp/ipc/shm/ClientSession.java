@@ -1,0 +1,59 @@
+package org.fsp.ipc.shm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.fsp.api.channel.ChannelLayout;
+import org.fsp.api.fs.Credentials;
+
+/**
+ * Everything the server holds for one connected client: who it is (from SO_PEERCRED, fixed at connect), its segment
+ * and geometry, its open files, its counters, and the socket whose closing means the client is gone.
+ *
+ * <p>The segment belongs to a shared {@link Arena}: releasing the session closes the arena, after which any worker
+ * that still touches the segment gets an {@link IllegalStateException} instead of a fault, and the mapping is unmapped.
+ */
+final class ClientSession {
+
+    final long id;
+    final Credentials credentials;
+    final ChannelLayout layout;
+    final MemorySegment segment;
+    final Arena arena;
+    final int socketFd;
+    final OpenFileTable files;
+    final int maxInFlight;
+    final long connectedAtMillis = System.currentTimeMillis();
+    final LongAdder requestsServed = new LongAdder();
+    final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicBoolean released = new AtomicBoolean();
+
+    ClientSession(long id, Credentials credentials, ChannelLayout layout, MemorySegment segment, Arena arena,
+            int socketFd, int maxOpenFiles, int maxInFlight) {
+        this.id = id;
+        this.credentials = credentials;
+        this.layout = layout;
+        this.segment = segment;
+        this.arena = arena;
+        this.socketFd = socketFd;
+        this.files = new OpenFileTable(maxOpenFiles);
+        this.maxInFlight = maxInFlight;
+    }
+
+    /** True until the session is released; workers skip released sessions. */
+    boolean isOpen() {
+        return !released.get();
+    }
+
+    /** Marks the session released; true only for the one caller that does it. */
+    boolean markReleased() {
+        return released.compareAndSet(false, true);
+    }
+
+    @Override
+    public String toString() {
+        return "client " + id + " (" + credentials + ")";
+    }
+}

@@ -1,0 +1,174 @@
+package org.fsp.ipc.shm;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import org.fsp.api.channel.LaneDescriptor;
+import org.fsp.api.channel.SlotDescriptor;
+import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.sched.Agent;
+import org.fsp.linux.Futex;
+
+/**
+ * A polling worker: drains the lanes assigned to it, each strictly in ring order, through its own
+ * {@link RequestAdapter}. Each lane has exactly one worker, so the lane's head (the next slot to serve) lives here,
+ * in the server's memory, where no client can move it.
+ *
+ * <p>When idle, {@link #sleep} rings in the doorbells of its lanes ({@link LaneDescriptor}) and sleeps on all of them at
+ * once with futex_waitv, together with a private word through which the server wakes it when its lanes change.
+ */
+final class LaneWorker implements Agent {
+
+    /** Requests served from one lane before moving to the next, so that one busy lane cannot starve the others. */
+    static final int BATCH = 16;
+
+    private static final VarHandle INT = JAVA_INT.varHandle();
+
+    /** One lane as this worker sees it: the session, the lane number and the private head. */
+    static final class LaneCursor {
+        final ClientSession session;
+        final int lane;
+        final int mask;
+        long head;
+
+        LaneCursor(ClientSession session, int lane) {
+            this.session = session;
+            this.lane = lane;
+            this.mask = session.layout.slotsPerLane() - 1;
+        }
+
+        long headSlotOffset() {
+            return session.layout.slotOffset(lane, (int) (head & mask));
+        }
+
+        long doorbellOffset() {
+            return session.layout.laneOffset(lane) + LaneDescriptor.DOORBELL_OFFSET;
+        }
+    }
+
+    private final String name;
+    private final RequestAdapter adapter;
+    private final MemorySegment wakeWord;
+    private final MemorySegment waitEntries;
+    private volatile LaneCursor[] lanes = new LaneCursor[0];
+
+    LaneWorker(String name, FileSystemService fs, int maxSlotDataBytes) {
+        this.name = name;
+        Arena arena = Arena.ofAuto();
+        this.adapter = new RequestAdapter(fs, maxSlotDataBytes, arena);
+        this.wakeWord = arena.allocate(4, 4);
+        this.waitEntries = arena.allocate((long) Futex.WAITV_MAX * Futex.WAITV_ENTRY_SIZE, 8);
+    }
+
+    synchronized void add(ClientSession session, int lane) {
+        List<LaneCursor> next = new ArrayList<>(List.of(lanes));
+        next.add(new LaneCursor(session, lane));
+        lanes = next.toArray(LaneCursor[]::new);
+        wakeUp();
+    }
+
+    synchronized void remove(ClientSession session) {
+        List<LaneCursor> next = new ArrayList<>(List.of(lanes));
+        next.removeIf(c -> c.session == session);
+        lanes = next.toArray(LaneCursor[]::new);
+        wakeUp();
+    }
+
+    int laneCount() {
+        return lanes.length;
+    }
+
+    @Override
+    public int doWork() {
+        int work = 0;
+        for (LaneCursor c : lanes) {
+            ClientSession s = c.session;
+            if (!s.isOpen()) {
+                continue;
+            }
+            try {
+                for (int n = 0; n < BATCH; n++) {
+                    int slot = (int) (c.head & c.mask);
+                    // Acquire: the request fields and data the client wrote before its release store are visible.
+                    int state = (int) INT.getAcquire(s.segment, s.layout.slotOffset(c.lane, slot));
+                    if ((state & SlotDescriptor.STATE_MASK) != SlotDescriptor.SUBMITTED) {
+                        break;
+                    }
+                    adapter.execute(s, c.lane, slot);
+                    c.head++;
+                    work++;
+                }
+            } catch (IllegalStateException e) {
+                if (s.arena.scope().isAlive()) {
+                    throw e;
+                }
+            }
+        }
+        return work;
+    }
+
+    @Override
+    public String roleName() {
+        return name;
+    }
+
+    @Override
+    public void sleep(long maxNanos) {
+        LaneCursor[] ls = lanes;
+        if ((int) INT.getVolatile(wakeWord, 0L) != 0) {
+            INT.setVolatile(wakeWord, 0L, 0);
+            return;
+        }
+        if (ls.length >= Futex.WAITV_MAX) {
+            LockSupport.parkNanos(Math.min(maxNanos, 1_000_000L));
+            return;
+        }
+        int entries = 1;
+        Futex.setWaitv(waitEntries, 0, wakeWord, 0, true);
+        boolean ready = false;
+        for (LaneCursor c : ls) {
+            ClientSession s = c.session;
+            try {
+                // Volatile store then the load below: with the client's store-fence-load this is a Dekker pair.
+                INT.setVolatile(s.segment, c.doorbellOffset(), LaneDescriptor.PARKED);
+                VarHandle.fullFence();
+                int state = (int) INT.getAcquire(s.segment, c.headSlotOffset());
+                if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.SUBMITTED) {
+                    ready = true;
+                    break;
+                }
+                Futex.setWaitv(waitEntries, entries++,
+                        MemorySegment.ofAddress(s.segment.address() + c.doorbellOffset()), LaneDescriptor.PARKED,
+                        false);
+            } catch (IllegalStateException e) {
+                if (s.arena.scope().isAlive()) {
+                    throw e;
+                }
+            }
+        }
+        if (!ready) {
+            Futex.awaitAny(waitEntries, entries, maxNanos);
+        }
+        for (LaneCursor c : ls) {
+            try {
+                INT.setVolatile(c.session.segment, c.doorbellOffset(), LaneDescriptor.AWAKE);
+            } catch (IllegalStateException e) {
+                if (c.session.arena.scope().isAlive()) {
+                    throw e;
+                }
+            }
+        }
+        INT.setVolatile(wakeWord, 0L, 0);
+    }
+
+    @Override
+    public void wakeUp() {
+        INT.setVolatile(wakeWord, 0L, 1);
+        Futex.wake(wakeWord, 1, true);
+    }
+}

@@ -1,0 +1,343 @@
+package org.fsp.ipc.shm;
+
+import static org.fsp.api.channel.ChannelOpcodes.*;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.fsp.api.channel.PayloadCodec;
+import org.fsp.api.channel.RequestFlyweight;
+import org.fsp.api.channel.ResponseFlyweight;
+import org.fsp.api.channel.SlotDescriptor;
+import org.fsp.api.fs.Credentials;
+import org.fsp.api.fs.DirEntry;
+import org.fsp.api.fs.Errno;
+import org.fsp.api.fs.FileAttributes;
+import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.fs.FsException;
+import org.fsp.api.fs.OpenFlags;
+import org.fsp.linux.Futex;
+import org.fsp.linux.NativeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Receives one request from a client's slot, checks it, runs it against the file system and completes the slot: the
+ * server end of the channel. One adapter per worker thread (it owns private buffers).
+ *
+ * <p>The client can rewrite its slot at any moment, so the adapter first copies the request header, and then each
+ * path or data block it uses, into its own memory, and reads every field from that copy exactly once. Offsets into
+ * the segment come from the session's geometry only; lengths, handles, paths, flags and modes are checked before use,
+ * and a bad one completes the request with the errno Linux would give (EINVAL, EBADF, ENAMETOOLONG, ENOSYS...). The
+ * file system never sees the shared segment.
+ */
+final class RequestAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RequestAdapter.class);
+    /** Longest path in bytes, without the NUL that PATH_MAX counts. */
+    static final int PATH_BYTES_MAX = FileSystemService.PATH_MAX - 1;
+
+    private final FileSystemService fs;
+    private final MemorySegment header;
+    private final MemorySegment data;
+    private final RequestFlyweight request = new RequestFlyweight();
+    private final ResponseFlyweight response = new ResponseFlyweight();
+    private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    private int payloadLength;
+
+    RequestAdapter(FileSystemService fs, int maxSlotDataBytes, Arena arena) {
+        this.fs = fs;
+        this.header = arena.allocate(SlotDescriptor.SLOT_HEADER_BYTES, 64);
+        this.data = arena.allocate(maxSlotDataBytes, 4096);
+    }
+
+    /**
+     * Executes the request in slot {@code slot} of lane {@code lane} and publishes its response, waking the client if
+     * it sleeps. Throws {@link IllegalStateException} only if the session was released meanwhile (its segment is
+     * gone); every other failure becomes an errno in the response.
+     */
+    void execute(ClientSession s, int lane, int slot) {
+        long slotOffset = s.layout.slotOffset(lane, slot);
+        long dataOffset = s.layout.dataOffset(lane, slot);
+        // Copy out before validation: whatever the client writes from now on does not change this request.
+        MemorySegment.copy(s.segment, slotOffset, header, 0, SlotDescriptor.REQUEST_BYTES);
+        request.wrap(header, 0);
+        payloadLength = 0;
+        long result;
+        if (s.inFlight.incrementAndGet() > s.maxInFlight) {
+            result = -Errno.EAGAIN.code();
+        } else {
+            try {
+                result = dispatch(s, dataOffset);
+            } catch (FsException e) {
+                result = -e.errno().code();
+                payloadLength = 0;
+            } catch (RuntimeException e) {
+                if (!s.arena.scope().isAlive()) {
+                    throw e;
+                }
+                LOG.warn("{}: {} failed inside the server", s, name(request.opcode()), e);
+                result = -Errno.EIO.code();
+                payloadLength = 0;
+            } finally {
+                s.inFlight.decrementAndGet();
+            }
+        }
+        response.wrap(s.segment, slotOffset).result(result).payloadLength(payloadLength);
+        int before = response.complete();
+        s.requestsServed.increment();
+        if ((before & SlotDescriptor.WAITER) != 0) {
+            try {
+                Futex.wake(MemorySegment.ofAddress(s.segment.address() + slotOffset), 1);
+            } catch (NativeException e) {
+                LOG.debug("{}: futex wake failed (segment going away)", s, e);
+            }
+        }
+    }
+
+    private long dispatch(ClientSession s, long dataOffset) throws FsException {
+        Credentials who = s.credentials;
+        int op = request.opcode();
+        switch (op) {
+            case NOOP:
+                return 0;
+            case STAT:
+                return attributes(s, dataOffset, fs.stat(who, path(s, dataOffset, 1)));
+            case LSTAT:
+                return attributes(s, dataOffset, fs.lstat(who, path(s, dataOffset, 1)));
+            case FSTAT:
+                return attributes(s, dataOffset, fs.fstat(who, s.files.lookup(request.handle())));
+            case OPEN:
+                return open(s, dataOffset);
+            case READ:
+            case PREAD:
+                return read(s, dataOffset, op == PREAD);
+            case WRITE:
+            case PWRITE:
+                return write(s, dataOffset, op == PWRITE);
+            case TRUNCATE:
+                fs.truncate(who, path(s, dataOffset, 1), size());
+                return 0;
+            case FTRUNCATE:
+                fs.ftruncate(who, s.files.lookup(request.handle()), size());
+                return 0;
+            case FSYNC:
+                fs.fsync(who, s.files.lookup(request.handle()));
+                return 0;
+            case FDATASYNC:
+                fs.fdatasync(who, s.files.lookup(request.handle()));
+                return 0;
+            case CLOSE:
+                fs.close(who, s.files.remove(request.handle()));
+                return 0;
+            case MKDIR:
+                fs.mkdir(who, path(s, dataOffset, 1), mode());
+                return 0;
+            case RMDIR:
+                fs.rmdir(who, path(s, dataOffset, 1));
+                return 0;
+            case UNLINK:
+                fs.unlink(who, path(s, dataOffset, 1));
+                return 0;
+            case RENAME:
+                fs.rename(who, path(s, dataOffset, 1), path(s, dataOffset, 2));
+                return 0;
+            case LINK:
+                fs.link(who, path(s, dataOffset, 1), path(s, dataOffset, 2));
+                return 0;
+            case SYMLINK:
+                fs.symlink(who, path(s, dataOffset, 1), path(s, dataOffset, 2));
+                return 0;
+            case READLINK:
+                return readlink(s, dataOffset);
+            case CHMOD:
+                fs.chmod(who, path(s, dataOffset, 1), mode());
+                return 0;
+            case CHOWN:
+                fs.chown(who, path(s, dataOffset, 1), id(request.arg0()), id(request.arg1()));
+                return 0;
+            case UTIMENS:
+                fs.utimens(who, path(s, dataOffset, 1), time(request.arg0()), time(request.arg1()));
+                return 0;
+            case READDIR:
+                return readdir(s, dataOffset);
+            case STATFS:
+                payloadLength = PayloadCodec.putStats(s.segment, dataOffset, fs.statfs(who));
+                return 0;
+            case SYNC:
+                fs.sync();
+                return 0;
+            default:
+                throw new FsException(Errno.ENOSYS, "opcode " + op);
+        }
+    }
+
+    private long open(ClientSession s, long dataOffset) throws FsException {
+        int flags = request.flags();
+        if ((flags & ~OpenFlags.SUPPORTED) != 0 || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE) {
+            throw new FsException(Errno.EINVAL, "open flags 0" + Integer.toOctalString(flags));
+        }
+        int mode = mode();
+        String path = path(s, dataOffset, 1);
+        if (s.files.size() >= s.files.limit()) {
+            throw new FsException(Errno.EMFILE, path);
+        }
+        long fsHandle = fs.open(s.credentials, path, flags, mode);
+        long clientHandle;
+        try {
+            clientHandle = s.files.add(fsHandle);
+        } catch (FsException e) {
+            fs.close(s.credentials, fsHandle);
+            throw e;
+        }
+        if (clientHandle < 0) {
+            fs.close(s.credentials, fsHandle);
+            throw new FsException(Errno.EBADF, "client gone");
+        }
+        return clientHandle;
+    }
+
+    private long read(ClientSession s, long dataOffset, boolean positioned) throws FsException {
+        int length = length(s);
+        long position = positioned ? position() : 0;
+        long fsHandle = s.files.lookup(request.handle());
+        MemorySegment into = data.asSlice(0, length);
+        int n = positioned ? fs.pread(s.credentials, fsHandle, position, into) : fs.read(s.credentials, fsHandle, into);
+        if (n < 0 || n > length) {
+            throw new FsException(Errno.EIO, "file system returned " + n + " of " + length + " bytes");
+        }
+        MemorySegment.copy(data, 0, s.segment, dataOffset, n);
+        payloadLength = n;
+        return n;
+    }
+
+    private long write(ClientSession s, long dataOffset, boolean positioned) throws FsException {
+        int length = length(s);
+        long position = positioned ? position() : 0;
+        long fsHandle = s.files.lookup(request.handle());
+        MemorySegment.copy(s.segment, dataOffset, data, 0, length);
+        MemorySegment from = data.asSlice(0, length);
+        return positioned ? fs.pwrite(s.credentials, fsHandle, position, from) : fs.write(s.credentials, fsHandle, from);
+    }
+
+    private long readlink(ClientSession s, long dataOffset) throws FsException {
+        byte[] target = fs.readlink(s.credentials, path(s, dataOffset, 1)).getBytes(StandardCharsets.UTF_8);
+        if (target.length > s.layout.slotDataBytes()) {
+            throw new FsException(Errno.ENAMETOOLONG, "link target of " + target.length + " bytes");
+        }
+        MemorySegment.copy(target, 0, s.segment, ValueLayout.JAVA_BYTE, dataOffset, target.length);
+        payloadLength = target.length;
+        return target.length;
+    }
+
+    private long readdir(ClientSession s, long dataOffset) throws FsException {
+        long max = request.arg1();
+        if (max <= 0) {
+            throw new FsException(Errno.EINVAL, "readdir of " + max + " entries");
+        }
+        int capacity = s.layout.slotDataBytes();
+        int fit = (int) Math.min(max, capacity / PayloadCodec.DIR_ENTRY_MAX_BYTES);
+        List<DirEntry> entries = fs.readdir(s.credentials, path(s, dataOffset, 1), request.arg0(), fit);
+        int pos = 0;
+        int count = 0;
+        for (DirEntry e : entries) {
+            byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
+            if (count == fit || pos + PayloadCodec.dirEntryBytes(name) > capacity) {
+                break;
+            }
+            pos += PayloadCodec.putDirEntry(data, pos, e, name);
+            count++;
+        }
+        MemorySegment.copy(data, 0, s.segment, dataOffset, pos);
+        payloadLength = pos;
+        return count;
+    }
+
+    private long attributes(ClientSession s, long dataOffset, FileAttributes a) {
+        payloadLength = PayloadCodec.putAttributes(s.segment, dataOffset, a);
+        return 0;
+    }
+
+    /** Path 1 or 2 from the data buffer, copied out, bounds-checked and strictly decoded. */
+    private String path(ClientSession s, long dataOffset, int which) throws FsException {
+        int length1 = request.path1Length();
+        int length2 = request.path2Length();
+        if (length1 < 0 || length2 < 0 || (long) length1 + length2 > s.layout.slotDataBytes()) {
+            throw new FsException(Errno.EINVAL, "path lengths " + length1 + ", " + length2);
+        }
+        int start = which == 1 ? 0 : length1;
+        int length = which == 1 ? length1 : length2;
+        if (length == 0) {
+            throw new FsException(Errno.ENOENT, "empty path");
+        }
+        if (length > PATH_BYTES_MAX) {
+            throw new FsException(Errno.ENAMETOOLONG, "path of " + length + " bytes");
+        }
+        MemorySegment.copy(s.segment, dataOffset + start, data, 0, length);
+        ByteBuffer bytes = data.asSlice(0, length).asByteBuffer();
+        for (int i = 0; i < length; i++) {
+            if (bytes.get(i) == 0) {
+                throw new FsException(Errno.EINVAL, "NUL in path");
+            }
+        }
+        try {
+            return utf8.reset().decode(bytes).toString();
+        } catch (CharacterCodingException e) {
+            throw new FsException(Errno.EINVAL, "path is not UTF-8");
+        }
+    }
+
+    private int length(ClientSession s) throws FsException {
+        long length = request.length();
+        if (length < 0 || length > s.layout.slotDataBytes()) {
+            throw new FsException(Errno.EINVAL, "length " + length);
+        }
+        return (int) length;
+    }
+
+    private long position() throws FsException {
+        long position = request.fileOffset();
+        if (position < 0 || position + request.length() < 0) {
+            throw new FsException(Errno.EINVAL, "offset " + position);
+        }
+        return position;
+    }
+
+    private long size() throws FsException {
+        long size = request.length();
+        if (size < 0) {
+            throw new FsException(Errno.EINVAL, "size " + size);
+        }
+        return size;
+    }
+
+    private int mode() throws FsException {
+        int mode = request.mode();
+        if ((mode & ~07777) != 0) {
+            throw new FsException(Errno.EINVAL, "mode 0" + Integer.toOctalString(mode));
+        }
+        return mode;
+    }
+
+    private static int id(long value) throws FsException {
+        if (value < FileSystemService.ID_UNCHANGED || value > Integer.MAX_VALUE) {
+            throw new FsException(Errno.EINVAL, "id " + value);
+        }
+        return (int) value;
+    }
+
+    private static long time(long nanos) throws FsException {
+        if (nanos < 0 && nanos != FileSystemService.UTIME_NOW && nanos != FileSystemService.UTIME_OMIT) {
+            throw new FsException(Errno.EINVAL, "time " + nanos);
+        }
+        return nanos;
+    }
+}

@@ -1,0 +1,353 @@
+package org.fsp.ipc.shm;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.fsp.api.channel.HandshakeDescriptor.*;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.fsp.api.channel.ChannelHeaderDescriptor;
+import org.fsp.api.channel.ChannelLayout;
+import org.fsp.api.fs.Credentials;
+import org.fsp.api.fs.Errno;
+import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.fs.FsException;
+import org.fsp.linux.Libc;
+import org.fsp.linux.MemFd;
+import org.fsp.linux.NativeException;
+import org.fsp.linux.SocketStructs;
+import org.fsp.linux.UnixSockets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The shared-memory front end of the FS process, usable without OSGi: listens on a UNIX socket, sets up one private
+ * channel per client, serves the channels with polling workers and releases everything a client held when its socket
+ * closes.
+ *
+ * <p>A typical sequence is: {@code new ShmServer(fs, socket, config)}, {@link #start()}, clients connect with FS Lib,
+ * {@link #clients()} for the shell, {@link #close()}.
+ *
+ * <p>Threads: one monitor thread polls the listening socket and every client socket (accepts, and notices a client's
+ * death within {@value #POLL_MILLIS} ms); one handshake thread does each accept's blocking exchange (bounded by socket
+ * time-outs) so that a silent client cannot stall the monitor; {@code workers} polling threads serve the lanes.
+ */
+public final class ShmServer implements AutoCloseable {
+
+    /** A connected client as the shell shows it. */
+    public record ClientInfo(long id, int pid, int uid, int gid, int lanes, int openFiles, long requestsServed,
+            long connectedAtMillis) {}
+
+    static final int POLL_MILLIS = 100;
+    private static final int HANDSHAKE_TIMEOUT_MILLIS = 2_000;
+    private static final int S_IFSOCK = 0140000;
+    private static final int ECONNREFUSED = 111;
+    private static final Logger LOG = LoggerFactory.getLogger(ShmServer.class);
+
+    private final FileSystemService fs;
+    private final Path socketPath;
+    private final ShmServerConfig config;
+    private final Map<Long, ClientSession> sessions = new ConcurrentHashMap<>();
+    private final AtomicLong nextClientId = new AtomicLong(1);
+    private final List<LaneWorker> workers = new ArrayList<>();
+    private final List<AgentRunner> runners = new ArrayList<>();
+    private final AtomicLong clientsServed = new AtomicLong();
+    private final AtomicLong clientsRefused = new AtomicLong();
+    private ExecutorService handshakes;
+    private Thread monitor;
+    private volatile boolean running;
+    private int listenFd = -1;
+    private int nextWorker;
+
+    public ShmServer(FileSystemService fs, Path socketPath, ShmServerConfig config) {
+        this.fs = fs;
+        this.socketPath = socketPath.toAbsolutePath();
+        this.config = config;
+    }
+
+    /**
+     * Binds the socket (mode 0666: access is decided per request from the peer's credentials, not by the socket
+     * file), starts the workers and the monitor. A socket file left by a dead server is removed; one that answers
+     * means another server runs, and start fails.
+     */
+    public synchronized void start() throws IOException {
+        if (running) {
+            throw new IllegalStateException("already started");
+        }
+        removeStaleSocket();
+        try {
+            listenFd = UnixSockets.listen(socketPath.toString(), 128);
+        } catch (NativeException e) {
+            throw new IOException("cannot listen on " + socketPath + ": " + e.getMessage(), e);
+        }
+        Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-rw-rw-"));
+        running = true;
+        for (int i = 0; i < config.workers(); i++) {
+            LaneWorker w = new LaneWorker("shm-worker-" + i, fs, config.slotDataBytes());
+            AgentRunner r = new AgentRunner(w, new BackoffIdleStrategy(config.idleSpins(), config.idleYields(),
+                    100_000_000L));
+            workers.add(w);
+            runners.add(r);
+            r.start();
+        }
+        handshakes = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("fsp-shm-handshake")
+                .unstarted(r));
+        monitor = Thread.ofPlatform().daemon().name("fsp-shm-monitor").start(this::monitorLoop);
+        LOG.info("serving FSP channels on {} with {} workers", socketPath, config.workers());
+    }
+
+    public Path socketPath() {
+        return socketPath;
+    }
+
+    public ShmServerConfig config() {
+        return config;
+    }
+
+    /** The connected clients, oldest first. */
+    public List<ClientInfo> clients() {
+        List<ClientInfo> out = new ArrayList<>();
+        for (ClientSession s : sessions.values()) {
+            out.add(new ClientInfo(s.id, s.credentials.pid(), s.credentials.uid(), s.credentials.gid(),
+                    s.layout.laneCount(), s.files.size(), s.requestsServed.sum(), s.connectedAtMillis));
+        }
+        out.sort(Comparator.comparingLong(ClientInfo::id));
+        return out;
+    }
+
+    /** Clients accepted since start, clients refused, and requests served to clients still connected. */
+    public Map<String, Object> status() {
+        long served = 0;
+        int files = 0;
+        for (ClientSession s : sessions.values()) {
+            served += s.requestsServed.sum();
+            files += s.files.size();
+        }
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("socket", socketPath.toString());
+        m.put("workers", config.workers());
+        m.put("clients", sessions.size());
+        m.put("clientsAccepted", clientsServed.get());
+        m.put("clientsRefused", clientsRefused.get());
+        m.put("openFiles", files);
+        m.put("requestsServed", served);
+        return m;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!running) {
+            return;
+        }
+        running = false;
+        try {
+            monitor.join(5_000);
+            handshakes.shutdown();
+            handshakes.awaitTermination(5, TimeUnit.SECONDS);
+            for (ClientSession s : List.copyOf(sessions.values())) {
+                s.segment.set(JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET,
+                        ChannelHeaderDescriptor.SERVER_CLOSED);
+                release(s);
+            }
+            for (AgentRunner r : runners) {
+                r.close();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            Libc.close(listenFd);
+            try {
+                Files.deleteIfExists(socketPath);
+            } catch (IOException e) {
+                LOG.warn("cannot remove {}", socketPath, e);
+            }
+            runners.clear();
+            workers.clear();
+        }
+        LOG.info("stopped serving on {}", socketPath);
+    }
+
+    private void removeStaleSocket() throws IOException {
+        if (!Files.exists(socketPath, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        int mode = (Integer) Files.getAttribute(socketPath, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if ((mode & 0170000) != S_IFSOCK) {
+            throw new IOException(socketPath + " exists and is not a socket; not removing it");
+        }
+        try {
+            int fd = UnixSockets.connect(socketPath.toString());
+            Libc.close(fd);
+            throw new IOException("another server answers on " + socketPath);
+        } catch (NativeException e) {
+            if (e.errno() != ECONNREFUSED) {
+                throw new IOException("cannot probe " + socketPath + ": " + e.getMessage(), e);
+            }
+        }
+        LOG.info("removing stale socket {}", socketPath);
+        Files.delete(socketPath);
+    }
+
+    private void monitorLoop() {
+        Arena arena = Arena.ofAuto();
+        int capacity = 64;
+        MemorySegment fds = arena.allocate((long) capacity * SocketStructs.POLLFD_SIZE, 8);
+        while (running) {
+            try {
+                ClientSession[] list = sessions.values().toArray(ClientSession[]::new);
+                if (list.length + 1 > capacity) {
+                    capacity = Integer.highestOneBit(list.length + 1) * 2;
+                    fds = arena.allocate((long) capacity * SocketStructs.POLLFD_SIZE, 8);
+                }
+                UnixSockets.setPollFd(fds, 0, listenFd, UnixSockets.POLLIN);
+                for (int i = 0; i < list.length; i++) {
+                    UnixSockets.setPollFd(fds, i + 1, list[i].socketFd, UnixSockets.POLLIN);
+                }
+                if (UnixSockets.poll(fds, list.length + 1, POLL_MILLIS) == 0) {
+                    continue;
+                }
+                // A client sends nothing after its hello: readable means end of file (death) or a protocol breach.
+                for (int i = 0; i < list.length; i++) {
+                    if (UnixSockets.revents(fds, i + 1) != 0) {
+                        LOG.info("{} disconnected", list[i]);
+                        release(list[i]);
+                    }
+                }
+                if ((UnixSockets.revents(fds, 0) & UnixSockets.POLLIN) != 0 && running) {
+                    int fd = UnixSockets.accept(listenFd);
+                    handshakes.execute(() -> handshake(fd));
+                }
+            } catch (RuntimeException e) {
+                LOG.error("channel monitor failed; continuing", e);
+            }
+        }
+    }
+
+    private void handshake(int fd) {
+        ClientSession session = null;
+        int memfd = -1;
+        try (Arena arena = Arena.ofConfined()) {
+            UnixSockets.setTimeouts(fd, HANDSHAKE_TIMEOUT_MILLIS);
+            UnixSockets.PeerCredentials peer = UnixSockets.peerCredentials(fd);
+            int[] groups = UnixSockets.peerGroups(fd);
+            MemorySegment hello = arena.allocate(HELLO_BYTES, 8);
+            UnixSockets.Received got = UnixSockets.receive(fd, hello);
+            if (got.fd() != -1) {
+                Libc.close(got.fd());
+            }
+            MemorySegment welcome = arena.allocate(WELCOME_BYTES, 8);
+            welcome.set(JAVA_LONG, MAGIC_OFFSET, ChannelHeaderDescriptor.MAGIC);
+            welcome.set(JAVA_INT, VERSION_OFFSET, ChannelHeaderDescriptor.version(
+                    ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
+            int status = 0;
+            if (got.bytes() != HELLO_BYTES || hello.get(JAVA_LONG, MAGIC_OFFSET) != ChannelHeaderDescriptor.MAGIC
+                    || hello.get(JAVA_INT, VERSION_OFFSET) >>> 16 != ChannelHeaderDescriptor.MAJOR_VERSION) {
+                status = Errno.EINVAL.code();
+            } else if (sessions.size() >= config.maxClients() || !running) {
+                status = Errno.EAGAIN.code();
+            }
+            if (status != 0) {
+                welcome.set(JAVA_INT, WELCOME_STATUS_OFFSET, status);
+                UnixSockets.send(fd, welcome, -1);
+                clientsRefused.incrementAndGet();
+                LOG.info("refused pid {} uid {}: {}", peer.pid(), peer.uid(), Errno.of(status));
+                Libc.close(fd);
+                return;
+            }
+            int asked = hello.get(JAVA_INT, HELLO_LANES_OFFSET);
+            int lanes = asked <= 0 ? config.lanesPerClient() : Math.min(asked, config.maxLanesPerClient());
+            ChannelLayout layout = ChannelLayout.of(lanes, config.slotsPerLane(), config.slotDataBytes());
+            long id = nextClientId.getAndIncrement();
+            memfd = MemFd.createSealed("fsp-client-" + id, layout.segmentBytes());
+            MemorySegment raw = Libc.mmap(layout.segmentBytes(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
+                    memfd, 0);
+            Arena sessionArena = Arena.ofShared();
+            MemorySegment segment = raw.reinterpret(sessionArena, Libc::munmap);
+            ChannelHeaderDescriptor.write(segment, layout, id, Libc.getpid());
+            Credentials who = new Credentials(peer.pid(), peer.uid(), peer.gid(), groups);
+            session = new ClientSession(id, who, layout, segment, sessionArena, fd, config.maxOpenFilesPerClient(),
+                    config.maxInFlightPerClient());
+            sessions.put(id, session);
+            assignLanes(session);
+            welcome.set(JAVA_INT, WELCOME_LANE_COUNT_OFFSET, layout.laneCount());
+            welcome.set(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET, layout.slotsPerLane());
+            welcome.set(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET, layout.slotDataBytes());
+            welcome.set(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET, layout.segmentBytes());
+            welcome.set(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET, id);
+            UnixSockets.send(fd, welcome, memfd);
+            clientsServed.incrementAndGet();
+            LOG.info("connected {} with {} lanes", session, lanes);
+        } catch (RuntimeException e) {
+            LOG.warn("handshake failed", e);
+            if (session != null) {
+                release(session);
+            } else {
+                Libc.close(fd);
+            }
+        } finally {
+            if (memfd != -1) {
+                Libc.close(memfd);
+            }
+        }
+    }
+
+    private synchronized void assignLanes(ClientSession s) {
+        for (int lane = 0; lane < s.layout.laneCount(); lane++) {
+            workers.get(nextWorker).add(s, lane);
+            nextWorker = (nextWorker + 1) % workers.size();
+        }
+    }
+
+    /** Releases everything {@code s} held: lanes, open files, segment, socket. Idempotent. */
+    void release(ClientSession s) {
+        if (!s.markReleased()) {
+            return;
+        }
+        sessions.remove(s.id);
+        for (LaneWorker w : List.copyOf(workers)) {
+            w.remove(s);
+        }
+        for (long h : s.files.closeAll()) {
+            try {
+                fs.close(s.credentials, h);
+            } catch (FsException | RuntimeException e) {
+                LOG.warn("{}: closing handle {} on release failed", s, h, e);
+            }
+        }
+        closeArena(s);
+        Libc.close(s.socketFd);
+        LOG.info("released {} after {} requests", s, s.requestsServed.sum());
+    }
+
+    private static void closeArena(ClientSession s) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (true) {
+            try {
+                s.arena.close();
+                return;
+            } catch (IllegalStateException e) {
+                if (!s.arena.scope().isAlive() || System.nanoTime() > deadline) {
+                    if (s.arena.scope().isAlive()) {
+                        LOG.error("{}: segment still in use after 5 s; leaving it mapped", s, e);
+                    }
+                    return;
+                }
+                Thread.onSpinWait();
+            }
+        }
+    }
+}
