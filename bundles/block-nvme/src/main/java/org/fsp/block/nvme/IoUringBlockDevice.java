@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  *       rings are sized so that they can never overflow: SQ entries &ge; slots, CQ entries = 2 &times; SQ entries.
  *   <li>The SQ side is serialized by one lock (submitters), the CQ side by another (pollers; a second concurrent
  *       poller returns 0 at once instead of blocking). Freed slots travel from the CQ side back to the SQ side through
- *       a {@link OneToOneIntQueue}.
+ *       a {@link OneToOneIntQueue}. A slot's fields, written by the submitter before its SQE is published (a release
+ *       store of the SQ tail, or the io_uring_enter call), are read by the poller only after an acquire load of the CQ
+ *       tail shows the completion, so the kernel's own ordering between the two rings carries them across.
  *   <li>The file is a registered (fixed) file. If {@link Options#registeredBufferBytes()} is positive, the driver
  *       allocates that much 4 KiB-aligned memory, registers it with the kernel, and offers it as
  *       {@link #registeredBuffers()}: transfers whose buffer lies inside it use READ_FIXED / WRITE_FIXED.
