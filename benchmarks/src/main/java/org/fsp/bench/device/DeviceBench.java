@@ -26,8 +26,10 @@ import org.fsp.block.nvme.IoUringBlockDevice;
  * IOPS, mean and p99 latency, FSP/fio ratios, and system calls per I/O (the driver's own io_uring_enter count for
  * every row, confirmed with {@code strace -c -f} for the QD32 rows).
  *
- * <p>Usage: {@code DeviceBench [--image PATH] [--size BYTES] [--seconds N]}. The image is created (filled with data,
- * so reads reach the medium instead of reading holes) when missing or smaller than {@code --size}. Both engines use
+ * <p>Usage: {@code DeviceBench [--image PATH] [--size BYTES] [--seconds N] [--rounds N]}: each engine runs
+ * {@code rounds} times per workload (default 2), alternating which goes first, and the means are printed. The image
+ * is created (filled with data, so reads reach the medium instead of reading holes) when missing or smaller than
+ * {@code --size}. Both engines use
  * O_DIRECT, a registered file and registered buffers, one submitting thread, and one second of warm-up. fio runs with
  * its default batching (it submits each I/O as it is queued); FSP submits whatever it queued since the last poll in
  * one call. Absolute numbers vary between machines and runs; the ratios within one run are the result.
@@ -61,8 +63,10 @@ public final class DeviceBench {
         Path image = Path.of(System.getProperty("java.io.tmpdir"), "fsp-bench-device.img");
         long sizeBytes = 1L << 30;
         int seconds = 5;
+        int rounds = 2;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--image" -> image = Path.of(args[++i]);
                 case "--size" -> sizeBytes = Long.parseLong(args[++i]);
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
@@ -71,7 +75,7 @@ public final class DeviceBench {
                     return;
                 }
                 case "--help", "-h" -> {
-                    System.out.println("usage: fsp bench device [--image PATH] [--size BYTES] [--seconds N]");
+                    System.out.println("usage: fsp bench device [--image PATH] [--size BYTES] [--seconds N] [--rounds N]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -95,13 +99,34 @@ public final class DeviceBench {
                 new Workload("randread", 4096, 1, true),
                 new Workload("randread", 4096, 32, true));
 
-        System.out.printf(Locale.ROOT, "fsp bench device: image %s (%d MiB), %d s per run after %d s warm-up, kernel %s%n",
-                image, Files.size(image) >> 20, seconds, WARMUP_SECONDS, System.getProperty("os.version"));
+        if (rounds < 1) {
+            throw new IllegalArgumentException("--rounds must be at least 1");
+        }
+        System.out.printf(Locale.ROOT,
+                "fsp bench device: image %s (%d MiB), %d round(s) of %d s per engine after %d s warm-up, kernel %s%n",
+                image, Files.size(image) >> 20, rounds, seconds, WARMUP_SECONDS, System.getProperty("os.version"));
         System.out.printf(Locale.ROOT, "%-27s %-5s %10s %10s %10s %9s%n", "workload", "eng", "IOPS", "mean us", "p99 us", "enter/IO");
         List<Result[]> rows = new ArrayList<>();
         for (Workload w : workloads) {
-            Result fio = haveFio ? runFio(w, image, seconds) : null;
-            Result fsp = runFsp(w, image, seconds, WARMUP_SECONDS);
+            // Alternate which engine goes first (fio-fsp, fsp-fio, ...) so that drift on a shared machine does not
+            // favour one of them; each figure is the mean over the rounds.
+            List<Result> fios = new ArrayList<>();
+            List<Result> fsps = new ArrayList<>();
+            for (int round = 0; round < rounds; round++) {
+                if (round % 2 == 0) {
+                    if (haveFio) {
+                        fios.add(runFio(w, image, seconds));
+                    }
+                    fsps.add(runFsp(w, image, seconds, WARMUP_SECONDS));
+                } else {
+                    fsps.add(runFsp(w, image, seconds, WARMUP_SECONDS));
+                    if (haveFio) {
+                        fios.add(runFio(w, image, seconds));
+                    }
+                }
+            }
+            Result fio = haveFio ? mean(fios) : null;
+            Result fsp = mean(fsps);
             rows.add(new Result[] {fio, fsp});
             printRow(w.label(), "fio", fio);
             printRow("", "fsp", fsp);
@@ -139,6 +164,17 @@ public final class DeviceBench {
                 System.out.printf(Locale.ROOT, "  %-27s fsp %.3f io_uring_enter/IO   fio %.3f io_uring_enter/IO%n", w.label(), fsp, fio);
             }
         }
+    }
+
+    private static Result mean(List<Result> results) {
+        double n = results.size();
+        return new Result(
+                results.stream().mapToDouble(Result::iops).sum() / n,
+                results.stream().mapToDouble(Result::meanMicros).sum() / n,
+                results.stream().mapToDouble(Result::p99Micros).sum() / n,
+                results.stream().mapToDouble(Result::entersPerIo).sum() / n,
+                results.stream().mapToLong(Result::ios).sum(),
+                results.stream().mapToLong(Result::errors).sum());
     }
 
     private static void printRow(String label, String engine, Result r) {
