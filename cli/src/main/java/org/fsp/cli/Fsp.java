@@ -17,7 +17,12 @@ import picocli.CommandLine.ParentCommand;
         mixinStandardHelpOptions = true,
         version = "fsp 0.1.0",
         description = "The FSP command line: attach to the daemon's shell, work with files, format and check images.",
-        subcommands = {Fsp.Shell.class})
+        subcommands = {
+            Fsp.Shell.class,
+            OfflineCommands.MkfsCommand.class,
+            OfflineCommands.FsckCommand.class,
+            OfflineCommands.BenchCommand.class
+        })
 public final class Fsp {
 
     @Option(names = "--socket", paramLabel = "PATH", scope = CommandLine.ScopeType.INHERIT,

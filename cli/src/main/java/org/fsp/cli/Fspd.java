@@ -29,6 +29,7 @@ import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
 import org.osgi.framework.startlevel.BundleStartLevel;
 import picocli.CommandLine;
+import sun.misc.Signal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -173,6 +174,11 @@ public final class Fspd implements Callable<Integer> {
 
         Framework framework = ServiceLoader.load(FrameworkFactory.class).findFirst().orElseThrow().newFramework(props);
         framework.init();
+        // SIGTERM and SIGINT stop the framework and let main return, so an orderly stop exits 0 (a bare shutdown
+        // hook would leave the JVM's 143). The hook still covers other ways the JVM may exit.
+        for (String signal : List.of("TERM", "INT")) {
+            Signal.handle(new Signal(signal), s -> Thread.ofPlatform().name("fspd-" + s.getName()).start(() -> stopQuietly(framework)));
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stopQuietly(framework), "fspd-shutdown"));
         int problems = installBundles(framework, levels);
         out.println("fspd: device " + (devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
