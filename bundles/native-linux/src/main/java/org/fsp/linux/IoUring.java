@@ -4,6 +4,7 @@ import static org.fsp.linux.NativeCall.LONG;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -60,12 +61,19 @@ public final class IoUring {
     public static final int IORING_FEAT_SUBMIT_STABLE = 1 << 2;
     /** SQPOLL may use unregistered files. */
     public static final int IORING_FEAT_SQPOLL_NONFIXED = 1 << 7;
+    /** io_uring_enter takes IORING_ENTER_EXT_ARG (timeouts while waiting). */
+    public static final int IORING_FEAT_EXT_ARG = 1 << 8;
 
     // Enter flags (io_uring_enter flags argument).
     /** Wait for min_complete completions (and reap polled ones with IOPOLL, or flush a CQ overflow backlog). */
     public static final int IORING_ENTER_GETEVENTS = 1;
     /** Wake a sleeping SQPOLL thread. */
     public static final int IORING_ENTER_SQ_WAKEUP = 1 << 1;
+    /** The last two arguments are a {@code struct io_uring_getevents_arg} and its size (for a timeout). */
+    public static final int IORING_ENTER_EXT_ARG = 1 << 3;
+
+    /** Bytes of scratch memory {@link #enterTimed} needs: the getevents arg (24) and a timespec (16). */
+    public static final int GETEVENTS_ARG_BYTES = 40;
 
     // SQ ring flags (*sq_off.flags), written by the kernel.
     /** The SQPOLL thread sleeps; submit with IORING_ENTER_SQ_WAKEUP. */
@@ -88,6 +96,7 @@ public final class IoUring {
     public static final int EAGAIN = 11;
     public static final int EBUSY = 16;
     public static final int EINTR = 4;
+    public static final int ETIME = 62;
 
     /** {@code long syscall(long number, ...)}: every argument after the number is variadic and passed as a long. */
     private static final MethodHandle SYSCALL3 =
@@ -95,6 +104,9 @@ public final class IoUring {
 
     private static final MethodHandle SYSCALL5 = NativeCall.bindVariadic(
             "syscall", FunctionDescriptor.of(LONG, LONG, LONG, LONG, LONG, LONG, LONG), 1);
+
+    private static final MethodHandle SYSCALL6 = NativeCall.bindVariadic(
+            "syscall", FunctionDescriptor.of(LONG, LONG, LONG, LONG, LONG, LONG, LONG, LONG), 1);
 
     private IoUring() {}
 
@@ -149,6 +161,51 @@ public final class IoUring {
                 return -errno;
             }
             throw new NativeException("io_uring_enter(submit " + toSubmit + ", flags " + flags + ")", errno);
+        }
+    }
+
+    /**
+     * io_uring_enter(2) with {@link #IORING_ENTER_EXT_ARG}: waits for {@code minComplete} completions for at most
+     * {@code timeoutNanos}. {@code arg} is scratch memory of at least {@link #GETEVENTS_ARG_BYTES} bytes, 8-aligned.
+     * EINTR is retried.
+     *
+     * @return 0 once the completions are there, {@code -ETIME} on timeout, or a negated EAGAIN / EBUSY
+     */
+    public static int enterTimed(int ringFd, int minComplete, int flags, long timeoutNanos, MemorySegment arg) {
+        // struct io_uring_getevents_arg { u64 sigmask; u32 sigmask_sz; u32 min_wait_usec; u64 ts; } then
+        // struct __kernel_timespec { s64 tv_sec; s64 tv_nsec; } right behind it, which ts points to.
+        arg.set(ValueLayout.JAVA_LONG, 0, 0L);
+        arg.set(ValueLayout.JAVA_INT, 8, 0);
+        arg.set(ValueLayout.JAVA_INT, 12, 0);
+        arg.set(ValueLayout.JAVA_LONG, 16, arg.address() + 24);
+        arg.set(ValueLayout.JAVA_LONG, 24, timeoutNanos / 1_000_000_000L);
+        arg.set(ValueLayout.JAVA_LONG, 32, timeoutNanos % 1_000_000_000L);
+        while (true) {
+            long r;
+            try {
+                r = (long) SYSCALL6.invokeExact(
+                        NativeCall.errnoSegment(),
+                        SYS_IO_URING_ENTER,
+                        (long) ringFd,
+                        0L,
+                        (long) minComplete,
+                        (long) (flags | IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG),
+                        arg.address(),
+                        24L);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (r >= 0) {
+                return 0;
+            }
+            int errno = NativeCall.lastErrno();
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == ETIME || errno == EAGAIN || errno == EBUSY) {
+                return -errno;
+            }
+            throw new NativeException("io_uring_enter(wait " + minComplete + ", timeout " + timeoutNanos + " ns)", errno);
         }
     }
 

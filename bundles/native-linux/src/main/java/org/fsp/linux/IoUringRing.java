@@ -295,6 +295,22 @@ public final class IoUringRing implements AutoCloseable {
         IoUring.enter(ringFd, 0, minComplete, IoUring.IORING_ENTER_GETEVENTS);
     }
 
+    /**
+     * Blocks until at least one completion is in the CQ or {@code timeoutNanos} passed (kernels with
+     * {@link IoUring#IORING_FEAT_EXT_ARG}; 5.11 and later). Safe to call from the CQ side while the SQ side submits.
+     *
+     * @param scratch {@link IoUring#GETEVENTS_ARG_BYTES} bytes of this thread's native memory, 8-aligned
+     * @return true if a completion is ready
+     */
+    public boolean awaitCompletion(long timeoutNanos, MemorySegment scratch) {
+        if (completionsReady() > 0) {
+            return true;
+        }
+        enterCalls.increment();
+        IoUring.enterTimed(ringFd, 1, 0, timeoutNanos, scratch);
+        return completionsReady() > 0;
+    }
+
     /** True if the kernel holds completions that did not fit in the CQ ({@link IoUring#IORING_SQ_CQ_OVERFLOW}). */
     public boolean cqOverflowPending() {
         return ((int) U32_HANDLE.getAcquire(sqRing, sqFlagsOffset) & IoUring.IORING_SQ_CQ_OVERFLOW) != 0;

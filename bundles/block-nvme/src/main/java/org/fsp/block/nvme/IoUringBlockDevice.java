@@ -102,6 +102,8 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
     private final byte sqeFlags;
     private final Arena arena;
     private final MemorySegment registeredBuffers;
+    /** Argument memory for timed waits; used under cqLock only. */
+    private final MemorySegment waitScratch;
     private final DeviceStats stats;
 
     // Slot table: one entry per outstanding request, indexed by user_data.
@@ -153,6 +155,7 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
         this.sqeFlags = fixedFile ? IoUring.IOSQE_FIXED_FILE : 0;
         this.arena = arena;
         this.registeredBuffers = registeredBuffers;
+        this.waitScratch = arena.allocate(IoUring.GETEVENTS_ARG_BYTES, Long.BYTES);
         this.stats = new DeviceStats(ring::enterCalls);
         this.tags = new long[queueDepth];
         this.kinds = new byte[queueDepth];
@@ -490,6 +493,34 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
         }
         deferredFlushCount = 0;
         return n;
+    }
+
+    /**
+     * The park of a spin-then-park poller: blocks in the kernel ({@code io_uring_enter} with GETEVENTS and a timeout)
+     * until a completion is ready or {@code timeoutNanos} passed, instead of spinning on {@link #poll}. Returns at
+     * once, false, if nothing is in flight or another thread is polling. Requests must have been handed over with
+     * {@link #submit()}, or the wait runs into its timeout.
+     *
+     * @return true if a completion is ready for {@link #poll}
+     */
+    public boolean awaitCompletion(long timeoutNanos) {
+        if (outstanding.get() == 0 || !cqLock.tryLock()) {
+            return false;
+        }
+        try {
+            if (released) {
+                return false;
+            }
+            if (softCompletions.size() > 0) {
+                return true;
+            }
+            if (submitBacklog) {
+                retryBacklog();
+            }
+            return ring.awaitCompletion(timeoutNanos, waitScratch);
+        } finally {
+            cqLock.unlock();
+        }
     }
 
     @Override

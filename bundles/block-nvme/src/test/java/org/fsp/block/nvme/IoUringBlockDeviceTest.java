@@ -105,6 +105,26 @@ class IoUringBlockDeviceTest {
     }
 
     @Test
+    void shouldParkInTheKernelUntilACompletionIsReady() throws Exception {
+        try (IoUringBlockDevice device = IoUringBlockDevice.open(IoUringBlockDevice.Options.plain(image(1 << 20), 8));
+                Arena arena = Arena.ofConfined()) {
+            assertFalse(device.awaitCompletion(1_000_000_000L), "nothing in flight: no wait");
+            MemorySegment b = arena.allocate(4096, 4096);
+            assertTrue(device.submitRead(3, b, 3));
+            // Queued but not handed to the kernel: the wait can only time out.
+            assertFalse(device.awaitCompletion(10_000_000L));
+            device.submit();
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!device.awaitCompletion(1_000_000_000L)) {
+                assertTrue(System.nanoTime() < deadline, "no completion within 60 s");
+            }
+            int[] result = {Integer.MIN_VALUE};
+            assertEquals(1, device.poll((tag, r) -> result[0] = r, 8));
+            assertEquals(4096, result[0]);
+        }
+    }
+
+    @Test
     void shouldCountSystemCallsPerBatchNotPerRequest() throws Exception {
         try (IoUringBlockDevice device = IoUringBlockDevice.open(IoUringBlockDevice.Options.plain(image(1 << 20), 32));
                 Arena arena = Arena.ofConfined()) {
