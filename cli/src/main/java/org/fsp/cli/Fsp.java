@@ -19,6 +19,15 @@ import picocli.CommandLine.ParentCommand;
         description = "The FSP command line: attach to the daemon's shell, work with files, format and check images.",
         subcommands = {
             Fsp.Shell.class,
+            FileCommands.Ls.class,
+            FileCommands.Stat.class,
+            FileCommands.Cat.class,
+            FileCommands.Put.class,
+            FileCommands.Get.class,
+            FileCommands.Mkdir.class,
+            FileCommands.Rm.class,
+            FileCommands.Mv.class,
+            FileCommands.Df.class,
             OfflineCommands.MkfsCommand.class,
             OfflineCommands.FsckCommand.class,
             OfflineCommands.BenchCommand.class

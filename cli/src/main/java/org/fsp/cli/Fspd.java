@@ -151,6 +151,7 @@ public final class Fspd implements Callable<Integer> {
         boolean interactive = !headless && System.console() != null;
         Map<String, String> props = frameworkProperties(home, socketPath);
         props.put(PROP_HOME, home.toString());
+        props.putIfAbsent("felix.fileinstall.dir", home.resolve("conf").toString()); // conf/<pid>.cfg -> ConfigAdmin
         props.put(PROP_DRIVER, driver);
         props.put(PROP_DEVICE_SIZE, Long.toString(sizeBytes));
         props.put(PROP_SOCKET, socketPath.toString());

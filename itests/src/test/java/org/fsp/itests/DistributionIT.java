@@ -27,7 +27,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * The distribution as a user meets it: {@code bin/fspd} started headless on a fresh image, {@code bin/fsp shell}
  * attached over the admin socket, bad devices and second daemons refused with clear messages, a bundle updated live,
- * a killed daemon's socket recovered, {@code shutdown} and SIGTERM stopping cleanly with a consistent image.
+ * the file commands working through FS Lib, a file put before a SIGKILL still there after restart, a killed
+ * daemon's socket recovered, {@code shutdown} and SIGTERM stopping cleanly with a consistent image.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DistributionIT {
@@ -177,15 +178,50 @@ class DistributionIT {
 
     @Test
     @Order(10)
+    void fileCommandsShouldWorkThroughFsLib() throws Exception {
+        byte[] data = new byte[3 * 1024 * 1024 + 123];
+        new java.util.Random(42).nextBytes(data);
+        Path local = work.resolve("blob.bin");
+        Path back = work.resolve("blob.back");
+        Files.write(local, data);
+        assertEquals(0, FspProcesses.fsp(socket, "mkdir", "-p", "/it/sub").exitCode());
+        FspProcesses.Result put = FspProcesses.fsp(socket, "put", local.toString(), "/it/sub/blob");
+        assertEquals(0, put.exitCode(), put.all());
+        assertEquals(0, FspProcesses.fsp(socket, "mv", "/it/sub/blob", "/it/blob").exitCode());
+        FspProcesses.Result get = FspProcesses.fsp(socket, "get", "/it/blob", back.toString());
+        assertEquals(0, get.exitCode(), get.all());
+        assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(back)), "bytes differ after put, mv, get");
+
+        FspProcesses.Result ls = FspProcesses.fsp(socket, "ls", "-l", "/it");
+        assertTrue(ls.stdout().contains(" " + data.length + " ") && ls.stdout().contains("blob"), ls.all());
+        FspProcesses.Result stat = FspProcesses.fsp(socket, "stat", "/it/blob");
+        assertTrue(stat.stdout().contains("Size: " + data.length), stat.all());
+        assertTrue(FspProcesses.fsp(socket, "df").stdout().contains("inodes"));
+
+        FspProcesses.Result missing = FspProcesses.fsp(socket, "cat", "/it/missing");
+        assertEquals(1, missing.exitCode(), missing.all());
+        assertTrue(missing.stderr().contains("ENOENT"), missing.all());
+        FspProcesses.Result dir = FspProcesses.fsp(socket, "rm", "/it");
+        assertEquals(1, dir.exitCode(), dir.all());
+        assertEquals(0, FspProcesses.fsp(socket, "rm", "-r", "/it").exitCode());
+        assertFalse(FspProcesses.fsp(socket, "ls", "/").stdout().contains("it"));
+    }
+
+    @Test
+    @Order(11)
     void shouldRecoverTheStaleSocketOfAKilledDaemon() throws Exception {
         Path sock = work.resolve("killed.sock");
         Path dev = work.resolve("killed.img");
         Path firstLog = work.resolve("killed-1.out");
         Process first = FspProcesses.startDaemon(firstLog, "--device", dev.toString(), "--size", "64M", "--socket", sock.toString());
+        Path local = work.resolve("durable.txt");
+        Files.writeString(local, "put reports success only once this is on the device\n");
         try {
             FspProcesses.awaitReady(first, sock, firstLog, START_TIMEOUT);
+            FspProcesses.Result put = FspProcesses.fsp(sock, "put", local.toString(), "/durable.txt");
+            assertEquals(0, put.exitCode(), put.all());
         } finally {
-            first.destroyForcibly().waitFor();
+            first.destroyForcibly().waitFor(); // SIGKILL right after put: no clean unmount, no flush on the way out
         }
         assertTrue(Files.exists(Path.of(sock + ".admin")), "a SIGKILLed daemon leaves its socket behind");
 
@@ -194,6 +230,8 @@ class DistributionIT {
         try {
             FspProcesses.awaitReady(second, sock, secondLog, START_TIMEOUT);
             assertTrue(Files.readString(secondLog).contains("removed stale socket"), Files.readString(secondLog));
+            FspProcesses.Result cat = FspProcesses.fsp(sock, "cat", "/durable.txt");
+            assertEquals(Files.readString(local), cat.stdout(), "a put file survives SIGKILL of the daemon: " + cat.all());
             FspProcesses.Result bye = FspProcesses.fsp(sock, "shell", "-c", "shutdown");
             assertEquals(0, bye.exitCode(), bye.all());
             assertTrue(second.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "fspd still running after shutdown");
@@ -204,7 +242,7 @@ class DistributionIT {
     }
 
     @Test
-    @Order(11)
+    @Order(12)
     void shouldStopCleanlyOnSigterm() throws Exception {
         assertEquals(0, FspProcesses.stop(daemon, Duration.ofSeconds(60)), Files.readString(log));
         assertTrue(Files.readString(log).contains("fspd: stopped"), Files.readString(log));

@@ -75,6 +75,7 @@ final class FspBundleSet {
         // Not org.osgi.framework.system.packages.extra: the native container sets it for its own packages, and
         // replacing it leaves the probe without a ProbeInvoker. Felix exports jdk.* packages by default.
         options.add(frameworkProperty("gosh.args").value("--nointeractive --noshutdown"));
+        options.add(frameworkProperty("felix.fileinstall.dir").value(work.resolve("conf").toString()));
         options.add(junitBundles());
         return options.toArray(Option[]::new);
     }
