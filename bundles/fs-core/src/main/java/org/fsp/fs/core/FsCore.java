@@ -84,6 +84,8 @@ public final class FsCore implements FileSystemService {
     /** Blocks one write transaction may allocate; larger writes take several. */
     private static final int WRITE_CHUNK_BLOCKS = 256;
     private static final int SYMLOOP_MAX = 40;
+    /** An fsync with at most this many dirty data blocks journals them instead of ordering them. */
+    private static final int JOURNALED_DATA_MAX = 16;
 
     private final BlockIo io;
     private final Geometry geometry;
@@ -613,6 +615,20 @@ public final class FsCore implements FileSystemService {
         return n;
     }
 
+    /**
+     * Records a change to a data buffer: written back in place later, or, while the block has a journaled image
+     * waiting for a checkpoint, journaled again (an in-place write could be overwritten by that older image).
+     * Caller holds the inode lock.
+     */
+    private void dataChanged(Transaction tx, Inode i, Buffer b, long pblk) {
+        if (journal.mustJournal(b)) {
+            tx.dirty(b);
+        } else {
+            cache.markDirty(b);
+            i.dirtyData.add(pblk);
+        }
+    }
+
     /** Allocates a zeroed data block for {@code lblk}; caller holds the inode lock. */
     private long allocData(Transaction tx, Inode i, long lblk, int want) throws IOException {
         long[] run = alloc.allocBlocks(tx, i.extents.goalFor(lblk), want);
@@ -646,8 +662,7 @@ public final class FsCore implements FileSystemService {
                 Buffer b = cache.get(pblk, true);
                 try {
                     b.data().asSlice(tail).fill((byte) 0);
-                    cache.markDirty(b);
-                    i.dirtyData.add(pblk);
+                    dataChanged(tx, i, b, pblk);
                 } finally {
                     cache.release(b);
                 }
@@ -1046,11 +1061,10 @@ public final class FsCore implements FileSystemService {
                             b.data().fill((byte) 0);
                         }
                         MemorySegment.copy(src, done, b.data(), inBlock, n);
-                        cache.markDirty(b);
+                        dataChanged(tx, i, b, pblk);
                     } finally {
                         cache.release(b);
                     }
-                    i.dirtyData.add(pblk);
                     done += n;
                 }
             } catch (NoSpaceException e) {
@@ -1149,7 +1163,23 @@ public final class FsCore implements FileSystemService {
         try {
             long seq = dataOnly ? i.dataSeq : i.metaSeq;
             List<Long> dirty = List.copyOf(i.dirtyData);
-            if (seq > journal.committedSeq()) {
+            if (seq > journal.committedSeq() && dirty.size() <= JOURNALED_DATA_MAX) {
+                // Small fsync: journal the data with the metadata; one batch, one flush.
+                long target;
+                try (Journal.Handle h = journal.begin()) {
+                    i.lock.lock();
+                    try {
+                        for (long b : i.dirtyData) {
+                            journal.journalData(h.tx(), b);
+                        }
+                        i.dirtyData.clear();
+                    } finally {
+                        i.lock.unlock();
+                    }
+                    target = h.tx().seq();
+                }
+                journal.commitUpTo(Math.max(seq, target));
+            } else if (seq > journal.committedSeq()) {
                 journal.commitWithData(dirty, seq);
             } else {
                 cache.writeBack(dirty);
@@ -1405,11 +1435,10 @@ public final class FsCore implements FileSystemService {
                     try {
                         b.data().fill((byte) 0);
                         MemorySegment.copy(bytes, 0, b.data(), Layout.BYTE, 0, bytes.length);
-                        cache.markDirty(b);
+                        dataChanged(tx, n, b, pblk);
                     } finally {
                         cache.release(b);
                     }
-                    n.dirtyData.add(pblk);
                     n.size = bytes.length;
                     n.dataSeq = tx.seq();
                     table.store(tx, n, true);

@@ -36,8 +36,22 @@ class CrashConsistencyTest {
     private static final int STATES = Integer.getInteger("fsp.crash.states", 700);
     private static final int OPS = Integer.getInteger("fsp.crash.ops", 250);
 
-    /** What a completed fsync promised: from event index {@code after} on, the path exists with the content. */
-    private record Promise(int after, String path, byte[] content) {}
+    /**
+     * What a completed fsync promised: from event index {@code after} on, the path exists with the content (null
+     * content: a directory), until event {@code until} where a later change to the same file began.
+     */
+    private static final class Promise {
+        final int after;
+        final String path;
+        final byte[] content;
+        int until = Integer.MAX_VALUE;
+
+        Promise(int after, String path, byte[] content) {
+            this.after = after;
+            this.path = path;
+            this.content = content;
+        }
+    }
 
     @Test
     void shouldRecoverEveryCrashStateCleanWithFsyncedDataPresent() throws Exception {
@@ -91,17 +105,17 @@ class CrashConsistencyTest {
             return;
         }
         for (Promise p : promises) {
-            if (p.after() > cut) {
+            if (p.after > cut || cut >= p.until) {
                 continue;
             }
             try {
-                if (p.content() == null) {
-                    assertTrue(fs.stat(ROOT, p.path()).isDirectory(), where + ": " + p.path());
+                if (p.content == null) {
+                    assertTrue(fs.stat(ROOT, p.path).isDirectory(), where + ": " + p.path);
                 } else {
-                    assertArrayEquals(p.content(), TestFs.readFile(fs, ROOT, p.path()), where + ": " + p.path());
+                    assertArrayEquals(p.content, TestFs.readFile(fs, ROOT, p.path), where + ": " + p.path);
                 }
             } catch (FsException e) {
-                fail(where + ": fsynced " + p.path() + " is missing: " + e.getMessage());
+                fail(where + ": fsynced " + p.path + " is missing: " + e.getMessage());
             }
         }
         fs.unmount();
@@ -115,14 +129,14 @@ class CrashConsistencyTest {
         List<String> scratch = new ArrayList<>();
         int names = 0;
         for (int op = 0; op < OPS; op++) {
-            int kind = rnd.nextInt(10);
+            int kind = rnd.nextInt(11);
             String dir = dirs.get(rnd.nextInt(dirs.size()));
             String base = dir.equals("/") ? "" : dir;
             try {
                 switch (kind) {
                     case 0, 1, 2 -> {
                         String path = base + "/f" + names++;
-                        byte[] content = new byte[rnd.nextInt(3) == 0 ? rnd.nextInt(40_000) : rnd.nextInt(5000)];
+                        byte[] content = new byte[rnd.nextInt(3) == 0 ? rnd.nextInt(120_000) : rnd.nextInt(5000)];
                         rnd.nextBytes(content);
                         long h = fs.open(ROOT, path, OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_EXCL, 0644);
                         fs.write(ROOT, h, MemorySegment.ofArray(content));
@@ -183,6 +197,31 @@ class CrashConsistencyTest {
                                 scratch.remove(path);
                             }
                             fs.close(ROOT, h);
+                        }
+                    }
+                    case 10 -> {
+                        Promise old = null;
+                        for (int tries = 0; tries < 5 && old == null; tries++) {
+                            if (promises.isEmpty()) {
+                                break;
+                            }
+                            Promise p = promises.get(rnd.nextInt(promises.size()));
+                            old = p.content != null && p.until == Integer.MAX_VALUE ? p : null;
+                        }
+                        if (old != null) {
+                            int start = dev.events();
+                            byte[] more = new byte[1 + rnd.nextInt(12_000)];
+                            rnd.nextBytes(more);
+                            int at = rnd.nextInt(old.content.length + 1);
+                            byte[] content = java.util.Arrays.copyOf(old.content,
+                                    Math.max(old.content.length, at + more.length));
+                            System.arraycopy(more, 0, content, at, more.length);
+                            long h = fs.open(ROOT, old.path, OpenFlags.O_RDWR, 0);
+                            fs.pwrite(ROOT, h, at, MemorySegment.ofArray(more));
+                            fs.fsync(ROOT, h);
+                            fs.close(ROOT, h);
+                            old.until = start;
+                            promises.add(new Promise(dev.events(), old.path, content));
                         }
                     }
                     default -> {

@@ -136,6 +136,27 @@ public final class BufferCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes a dirty data buffer out of write-back because its changes go through the journal from now on.
+     *
+     * @return the buffer, pinned, if it was cached and dirty; null otherwise
+     */
+    public Buffer takeDirty(long block) {
+        Buffer b = map.get(block);
+        if (b == null) {
+            return null;
+        }
+        synchronized (b) {
+            if (b.block != block || !b.dirty) {
+                return null;
+            }
+            b.dirty = false;
+            dirtyCount.decrementAndGet();
+            b.pins++;
+            return b;
+        }
+    }
+
     /** True if the block is cached with changes not yet written. */
     public boolean isDirty(long block) {
         Buffer b = map.get(block);

@@ -22,8 +22,9 @@ import java.lang.foreign.MemorySegment;
  * |                 Type (1 = descriptor, 2 = commit)             |  4
  * |                   Sequence number (64 bits)                   |  8
  * |      Count: home blocks in this descriptor / images in tx     | 16
- * |    Descriptor: 1 if another descriptor follows. Commit: CRC32C| 20
- * |    of every descriptor and image of the transaction, in order |
+ * |    Descriptor: 1 if another descriptor follows. Commit: CRC32  | 20
+ * |  (IEEE) of every descriptor and image of the transaction, in |
+ * |  order (not CRC32C: most images end in their own CRC32C)     |
  * |   Descriptor: home block numbers, 64 bits each (up to 508)    | 24
  * |                             ...                               |
  * |                CRC32C of bytes 0..4091 of this block          | 4092
@@ -47,7 +48,7 @@ public final class JournalDescriptor {
     public static final int TYPE_OFFSET;
     public static final int SEQ_OFFSET;
     public static final int COUNT_OFFSET;
-    /** descriptor: more-follows flag; commit: CRC32C of the transaction's other blocks. */
+    /** descriptor: more-follows flag; commit: CRC32 of the transaction's other blocks. */
     public static final int AUX_OFFSET;
 
     public static final int HOMES_OFFSET;
