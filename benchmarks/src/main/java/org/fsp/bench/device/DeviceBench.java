@@ -32,8 +32,10 @@ import org.fsp.block.nvme.IoUringBlockDevice;
  * {@code --size}. Both engines use
  * O_DIRECT, a registered file and registered buffers, one submitting thread, and one second of warm-up. fio runs with
  * its default batching (it submits each I/O as it is queued); FSP submits whatever it queued since the last poll in
- * one call. FSP's poller spins on the CQ for up to 50 us, then parks in the kernel until a completion arrives (so
- * that on a busy machine it does not burn the CPU the completions need); fio waits in the kernel at once. Absolute
+ * one call. In plain mode FSP's poller spins on the CQ for up to 50 us, then parks in the kernel until a completion
+ * arrives (so that on a busy machine it does not burn the CPU the completions need); in SQPOLL mode it only spins, so
+ * that it makes no system call; fio waits in the kernel at once. SQPOLL needs a free core for the kernel's polling
+ * thread: on a machine whose cores are all busy both engines collapse in that mode. Absolute
  * numbers vary between machines and runs; the ratios within one run are the result.
  */
 public final class DeviceBench {
@@ -279,7 +281,8 @@ public final class DeviceBench {
                     idleSince = 0;
                 } else if (idleSince == 0) {
                     idleSince = System.nanoTime();
-                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                } else if (w.sqPoll() || System.nanoTime() - idleSince < SPIN_NANOS) {
+                    // SQPOLL runs never park: the point of that mode is no system call at all.
                     Thread.onSpinWait();
                 } else {
                     // Spun long enough: park in the kernel until a completion arrives (spin-then-park).
