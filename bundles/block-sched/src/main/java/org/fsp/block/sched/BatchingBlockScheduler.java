@@ -1,6 +1,8 @@
 package org.fsp.block.sched;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockRequest;
 
@@ -30,7 +32,8 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
     /** Groups that may overtake a waiting lower class in a row before that class gets one turn. */
     public static final int MAX_OVERTAKES = 16;
 
-    private final ArrayDeque<BlockRequest>[] queues;
+    /** One queue per priority class, indexed by ordinal. */
+    private final List<ArrayDeque<BlockRequest>> queues = new ArrayList<>();
     /** Groups issued in a row from a higher class while a lower class waited; guarded by the base class's lock. */
     private int overtakes;
 
@@ -39,12 +42,10 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
      * @param maxMergeBytes the largest merged transfer, bytes
      * @param maxMergeRequests the most requests merged into one device request
      */
-    @SuppressWarnings("unchecked")
     public BatchingBlockScheduler(BlockDevice device, int maxQueuedRequests, int maxMergeBytes, int maxMergeRequests) {
         super(device, maxQueuedRequests, maxMergeBytes, maxMergeRequests);
-        queues = new ArrayDeque[BlockRequest.Priority.values().length];
-        for (int i = 0; i < queues.length; i++) {
-            queues[i] = new ArrayDeque<>();
+        for (int i = 0; i < BlockRequest.Priority.values().length; i++) {
+            queues.add(new ArrayDeque<>());
         }
     }
 
@@ -55,15 +56,15 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
 
     @Override
     protected void add(BlockRequest request) {
-        queues[request.priority().ordinal()].addLast(request);
+        queues.get(request.priority().ordinal()).addLast(request);
     }
 
     @Override
     protected int takeGroup(BlockRequest[] out, long maxBytes) {
         int first = -1;
         int last = -1;
-        for (int c = 0; c < queues.length; c++) {
-            if (!queues[c].isEmpty()) {
+        for (int c = 0; c < queues.size(); c++) {
+            if (!queues.get(c).isEmpty()) {
                 if (first < 0) {
                     first = c;
                 }
@@ -82,7 +83,7 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
         } else {
             overtakes = 0;
         }
-        return takeGroupFrom(queues[chosen], out, maxBytes);
+        return takeGroupFrom(queues.get(chosen), out, maxBytes);
     }
 
     private int takeGroupFrom(ArrayDeque<BlockRequest> queue, BlockRequest[] out, long maxBytes) {
@@ -116,7 +117,7 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
 
     @Override
     protected void returnGroup(BlockRequest[] group, int count) {
-        ArrayDeque<BlockRequest> queue = queues[group[0].priority().ordinal()];
+        ArrayDeque<BlockRequest> queue = queues.get(group[0].priority().ordinal());
         for (int i = count - 1; i >= 0; i--) {
             queue.addFirst(group[i]);
         }
