@@ -176,11 +176,19 @@ public final class BlockDeviceComponent {
                 config.iopoll(),
                 config.registeredBufferBytes(),
                 config.sqThreadIdleMillis());
+        IoUringBlockDevice opened;
         try {
-            return IoUringBlockDevice.open(options);
+            opened = IoUringBlockDevice.open(options);
         } catch (NativeException | IllegalArgumentException e) {
             return fail("cannot open block device " + target + ": " + e.getMessage(), e);
         }
+        long capacityBytes = opened.blockCount() * opened.blockSize();
+        if (capacityBytes < MIN_SIZE_BYTES) {
+            opened.close();
+            return fail("device " + target + " has " + capacityBytes + " bytes, below the minimum of " + MIN_SIZE_BYTES,
+                    null);
+        }
+        return opened;
     }
 
     private static void createImage(Path target, long sizeBytes) {
