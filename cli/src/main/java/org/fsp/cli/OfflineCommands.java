@@ -1,10 +1,11 @@
 package org.fsp.cli;
 
+import java.lang.reflect.InvocationTargetException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import org.fsp.bench.device.DeviceBench;
-import org.fsp.bench.fs.FsBench;
 import org.fsp.fs.core.tools.Fsck;
 import org.fsp.fs.core.tools.Mkfs;
 import picocli.CommandLine.Command;
@@ -55,10 +56,20 @@ final class OfflineCommands {
     }
 
     @Command(name = "bench", description = "Runs a benchmark suite against its baseline in the same run and prints ratios: "
-            + "device (FSP io_uring driver vs fio), fs (fs-core vs ext4 on a loop device).")
+            + "device (FSP io_uring driver vs fio), fs (fs-core vs ext4 on a loop device), ipc (channel round trips "
+            + "vs a raw shared-memory ping-pong), or all. Arguments after SUITE go to the suite.")
     static final class BenchCommand implements Callable<Integer> {
 
-        @Parameters(index = "0", paramLabel = "SUITE", description = "device, fs or all")
+        /** Suite name to the main class in the fsp-benchmarks jar (lib/tools), each runnable on its own too. */
+        static final Map<String, String> SUITES = new LinkedHashMap<>();
+
+        static {
+            SUITES.put("device", "org.fsp.bench.device.DeviceBench");
+            SUITES.put("fs", "org.fsp.bench.fs.FsBench");
+            SUITES.put("ipc", "org.fsp.bench.ipc.ChannelBench");
+        }
+
+        @Parameters(index = "0", paramLabel = "SUITE", description = "device, fs, ipc or all")
         String suite;
 
         @Unmatched
@@ -67,16 +78,20 @@ final class OfflineCommands {
         @Override
         public Integer call() throws Exception {
             String[] args = suiteArgs.toArray(String[]::new);
-            switch (suite) {
-                case "device" -> DeviceBench.main(args);
-                case "fs" -> FsBench.main(args);
-                case "all" -> {
-                    DeviceBench.main(args);
-                    FsBench.main(args);
-                }
-                default -> {
-                    System.err.println("fsp bench: unknown suite '" + suite + "'; use device, fs or all");
+            List<String> run = suite.equals("all") ? List.copyOf(SUITES.keySet()) : List.of(suite);
+            for (String name : run) {
+                String mainClass = SUITES.get(name);
+                if (mainClass == null) {
+                    System.err.println("fsp bench: unknown suite '" + name + "'; use one of " + SUITES.keySet() + " or all");
                     return 2;
+                }
+                try {
+                    Class.forName(mainClass).getMethod("main", String[].class).invoke(null, (Object) args);
+                } catch (ClassNotFoundException e) {
+                    System.err.println("fsp bench: suite '" + name + "' is not in this distribution (" + mainClass + ")");
+                    return 2;
+                } catch (InvocationTargetException e) {
+                    throw e.getCause() instanceof Exception ex ? ex : e;
                 }
             }
             return 0;
