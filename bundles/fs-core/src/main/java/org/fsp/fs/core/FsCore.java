@@ -382,6 +382,9 @@ public final class FsCore implements FileSystemService {
         if (path.charAt(0) != '/') {
             throw new FsException(Errno.EINVAL, "path must be absolute: " + path);
         }
+        if (isShortAscii(path)) {
+            return;
+        }
         byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
         if (bytes.length + 1 > PATH_MAX) {
             throw new FsException(Errno.ENAMETOOLONG, path.substring(0, 64) + "...");
@@ -395,6 +398,28 @@ public final class FsCore implements FileSystemService {
                 start = i + 1;
             }
         }
+    }
+
+    /** True if the path is ASCII with components within NAME_MAX: then chars are bytes and no check is needed. */
+    private static boolean isShortAscii(String path) {
+        int n = path.length();
+        if (n + 1 > PATH_MAX) {
+            return false;
+        }
+        int start = 0;
+        for (int i = 0; i < n; i++) {
+            char c = path.charAt(i);
+            if (c >= 0x80) {
+                return false;
+            }
+            if (c == '/') {
+                if (i - start > NAME_MAX) {
+                    return false;
+                }
+                start = i + 1;
+            }
+        }
+        return n - start <= NAME_MAX;
     }
 
     private static void pushComponents(Deque<String> comps, String path) {
@@ -436,10 +461,46 @@ public final class FsCore implements FileSystemService {
     /** Resolves a whole path, following symlinks in every component and, if {@code followLast}, the last. */
     private Inode resolve(Credentials who, String path, boolean followLast) throws IOException {
         checkPath(path);
+        Inode fast = resolveFast(who, path, followLast);
+        if (fast != null) {
+            return fast;
+        }
         Deque<String> comps = new ArrayDeque<>();
         pushComponents(comps, path);
         boolean trailing = path.length() > 1 && path.endsWith("/");
         return walk(who, inode(Geometry.ROOT_INO), comps, followLast, trailing, path);
+    }
+
+    /**
+     * The common case without allocation beyond the names: plain components, no ".", "..", symlink or trailing
+     * slash. Returns null to hand anything else (including every error) to the general walk, which then decides.
+     */
+    private Inode resolveFast(Credentials who, String path, boolean followLast) throws IOException {
+        Inode cur = inode(Geometry.ROOT_INO);
+        int n = path.length();
+        int i = 1;
+        while (i < n) {
+            int end = path.indexOf('/', i);
+            if (end < 0) {
+                end = n;
+            }
+            if (end == i || !cur.isDirectory() || !Access.allowed(who, cur, Access.EXEC)) {
+                return null;
+            }
+            if (path.charAt(i) == '.' && (end == i + 1 || (end == i + 2 && path.charAt(i + 1) == '.'))) {
+                return null;
+            }
+            Inode next = child(cur, path.substring(i, end));
+            if (next == null || next.isSymlink() && (end < n || followLast)) {
+                return null;
+            }
+            cur = next;
+            i = end + 1;
+            if (end == n - 1) {
+                return null;
+            }
+        }
+        return cur;
     }
 
     private Inode walk(Credentials who, Inode start, Deque<String> comps, boolean followLast, boolean trailing,
