@@ -17,7 +17,8 @@ import org.fsp.fs.core.layout.Layout;
  *
  * <p>Contract: {@link #get} returns the block's buffer pinned (it is not reused until {@link #release}); at most one
  * buffer exists per block; a metadata buffer with changes in the running transaction is never evicted; a dirty data
- * buffer is written back before its memory is reused. Eviction is CLOCK over the slots. When every slot is pinned or
+ * buffer is written back before its memory is reused. Eviction is CLOCK over the slots; when the hand stops at a
+ * dirty buffer, that buffer is written back (outside the clock's lock) and the search resumes. When every slot is pinned or
  * held by the running transaction, the cache grows past its bound rather than wait (waiting could deadlock against
  * the commit that would release them); {@link #overflowBuffers()} counts such growth.
  *
@@ -350,10 +351,9 @@ public final class BufferCache implements AutoCloseable {
                             continue;
                         }
                         if (b.dirty) {
-                            if (dirtyCandidate == null) {
-                                dirtyCandidate = b;
-                            }
-                            continue;
+                            // The coldest buffer holds unwritten data: write it back, then take it (or another).
+                            dirtyCandidate = b;
+                            break;
                         }
                         map.remove(b.block, b);
                         b.block = -1;
