@@ -45,7 +45,7 @@ final class ChannelProxy implements AutoCloseable {
 
     private static final VarHandle INT = JAVA_INT.varHandle();
     /** How long a waiting thread spins before it sleeps on the slot's futex word. */
-    static final long SPIN_NANOS = Long.getLong("fsp.client.spinMicros", 50) * 1000;
+    static final long SPIN_NANOS = Long.getLong("fsp.client.spinMicros", 200) * 1000;
     private static final long SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** Longs between two lanes' tails in {@link #tails}: 128 bytes, so that tails never share a cache line. */
     private static final int TAIL_STRIDE = 16;
