@@ -143,10 +143,15 @@ public final class FsCore implements FileSystemService {
         this.alloc = new Allocator(cache, g);
         this.table = new InodeTable(cache, g, alloc);
         this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
-        alloc.load();
-        Inode root = table.get(Geometry.ROOT_INO);
-        if (!root.isDirectory()) {
-            throw new CorruptMetadataException("root inode is not a directory");
+        try {
+            alloc.load();
+            if (!table.get(Geometry.ROOT_INO).isDirectory()) {
+                throw new CorruptMetadataException("root inode is not a directory");
+            }
+        } catch (IOException | RuntimeException e) {
+            cache.close();
+            sbArena.close();
+            throw e;
         }
         writeSuperblock(journalSeq, false);
         this.orphansFreed = wasClean ? 0 : freeOrphans();

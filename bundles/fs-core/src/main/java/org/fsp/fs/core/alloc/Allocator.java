@@ -34,10 +34,13 @@ public final class Allocator {
         final long[][] words;
         final ReentrantLock[] locks;
         final AtomicLong free = new AtomicLong();
+        /** The bitmap blocks, pinned in the cache from {@link #load} on. */
+        final Buffer[] buffers;
 
         Map(long start, long blocks, long items) {
             this.start = start;
             this.items = items;
+            this.buffers = new Buffer[(int) blocks];
             this.words = new long[(int) blocks][BitmapDescriptor.BITS_PER_BLOCK / 64];
             this.locks = new ReentrantLock[(int) blocks];
             for (int i = 0; i < blocks; i++) {
@@ -48,16 +51,16 @@ public final class Allocator {
         void load(BufferCache cache) throws IOException {
             long used = 0;
             for (int gi = 0; gi < words.length; gi++) {
+                // Bitmap blocks stay pinned for the whole mount: an allocation never waits for a read under its
+                // group's lock.
                 Buffer b = cache.get(start + gi, true);
-                try {
-                    String problem = BitmapDescriptor.validate(b.data());
-                    if (problem != null) {
-                        throw new CorruptMetadataException("bitmap block " + (start + gi) + ": " + problem);
-                    }
-                    MemorySegment.copy(b.data(), Layout.LONG, 0, words[gi], 0, words[gi].length);
-                } finally {
+                String problem = BitmapDescriptor.validate(b.data());
+                if (problem != null) {
                     cache.release(b);
+                    throw new CorruptMetadataException("bitmap block " + (start + gi) + ": " + problem);
                 }
+                MemorySegment.copy(b.data(), Layout.LONG, 0, words[gi], 0, words[gi].length);
+                buffers[gi] = b;
                 for (long w : words[gi]) {
                     used += Long.bitCount(w);
                 }
@@ -78,17 +81,13 @@ public final class Allocator {
         }
 
         /** Sets or clears bits [bit, bit+len) of group g on disk (in tx); caller holds the group lock. */
-        void writeBits(Transaction tx, int g, int bit, int len, boolean value) throws IOException {
-            Buffer b = cache.get(start + g, true);
-            try {
-                for (int i = 0; i < len; i++) {
-                    BitmapDescriptor.set(b.data(), bit + i, value);
-                }
-                BitmapDescriptor.seal(b.data());
-                tx.dirty(b);
-            } finally {
-                cache.release(b);
+        void writeBits(Transaction tx, int g, int bit, int len, boolean value) {
+            Buffer b = buffers[g];
+            for (int i = 0; i < len; i++) {
+                BitmapDescriptor.set(b.data(), bit + i, value);
             }
+            BitmapDescriptor.seal(b.data());
+            tx.dirty(b);
         }
 
         /** Allocates up to max consecutive items starting the search at goal; returns {start, len} or null. */
