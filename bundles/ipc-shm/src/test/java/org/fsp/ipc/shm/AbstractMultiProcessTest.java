@@ -15,6 +15,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
+import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.client.FspClient;
 import org.fsp.linux.Libc;
@@ -24,29 +25,40 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Clients in separate JVMs: real processes, real memfd sharing, real SO_PEERCRED, real SIGKILL. */
+/**
+ * Clients in separate JVMs: real processes, real memfd sharing, real SO_PEERCRED, real SIGKILL. Run against every
+ * file system behind the server (the heap double, fs-core on a RAM device) by the subclasses.
+ */
 @Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-class MultiProcessTest {
+abstract class AbstractMultiProcessTest {
 
     @TempDir
     Path dir;
 
-    HeapFileSystemDouble fs;
     ShmServer server;
     Path socket;
+
+    /** A fresh, empty file system whose root everybody may traverse and only root may write. */
+    abstract FileSystemService newFileSystem() throws Exception;
+
+    /** Handles the file system holds open right now. */
+    abstract int openHandles();
+
+    /** Releases what {@link #newFileSystem} made. */
+    abstract void closeFileSystem() throws Exception;
 
     @BeforeEach
     void start() throws Exception {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        fs = new HeapFileSystemDouble();
         socket = dir.resolve("fsp.sock");
-        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        server = new ShmServer(newFileSystem(), socket, ShmServerConfig.DEFAULTS);
         server.start();
     }
 
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
         server.close();
+        closeFileSystem();
     }
 
     @Test
@@ -74,7 +86,7 @@ class MultiProcessTest {
             here.update(back);
             assertEquals(crc.getValue(), here.getValue());
         }
-        ShmServerTest.awaitTrue(() -> server.clients().isEmpty() && fs.openHandles() == 0);
+        ShmServerTest.awaitTrue(() -> server.clients().isEmpty() && openHandles() == 0);
     }
 
     @Test
@@ -85,11 +97,11 @@ class MultiProcessTest {
                 victim.awaitLine("READY", 30_000);
                 ShmServerTest.awaitTrue(() -> server.clients().stream()
                         .anyMatch(i -> i.pid() == victim.pid() && i.requestsServed() > 2_000));
-                assertEquals(4, fs.openHandles());
+                assertEquals(4, openHandles());
                 long killedAt = System.nanoTime();
                 victim.kill();
                 ShmServerTest.awaitTrue(() -> server.clients().stream().noneMatch(i -> i.pid() == victim.pid()));
-                ShmServerTest.awaitTrue(() -> fs.openHandles() == 1);
+                ShmServerTest.awaitTrue(() -> openHandles() == 1);
                 System.out.printf("released a SIGKILLed client's 3 handles and segment %.1f ms after the kill%n",
                         (System.nanoTime() - killedAt) / 1e6);
             }
