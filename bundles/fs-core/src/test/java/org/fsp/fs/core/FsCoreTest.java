@@ -136,4 +136,65 @@ class FsCoreTest {
         assertEquals(chunk.length, fs.stat(ROOT, "/again").size());
         fs.unmount();
     }
+
+    @Test
+    void shouldMapFragmentedFilesThroughExtentBlocks() throws Exception {
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        FsCore fs = TestFs.formatAndMount(d);
+        long h = fs.open(ROOT, "/frag", OpenFlags.O_CREAT | OpenFlags.O_RDWR | OpenFlags.O_APPEND, 0644);
+        byte[] expected = new byte[600 * 4096];
+        new Random(7).nextBytes(expected);
+        for (int k = 0; k < 600; k++) {
+            fs.write(ROOT, h, MemorySegment.ofArray(expected).asSlice((long) k * 4096, 4096));
+            TestFs.writeFile(fs, ROOT, "/spacer" + k, new byte[4096]);
+        }
+        fs.close(ROOT, h);
+        assertEquals(600 + 3, fs.stat(ROOT, "/frag").blocks() / 8, "600 one-block extents: 10 inline, 590 in 3 extent blocks");
+        for (int k = 0; k < 600; k += 2) {
+            fs.unlink(ROOT, "/spacer" + k);
+        }
+        fs.truncate(ROOT, "/frag", 450 * 4096 + 100);
+        fs.unmount();
+        assertEquals(List.of(), TestFs.fsck(d));
+        fs = TestFs.mount(d);
+        byte[] actual = TestFs.readFile(fs, ROOT, "/frag");
+        assertArrayEquals(java.util.Arrays.copyOf(expected, 450 * 4096 + 100), actual);
+        fs.unmount();
+    }
+
+    @Test
+    void shouldKeepLookupsAndListingsRightWithAHundredThousandEntries() throws Exception {
+        int entries = Integer.getInteger("fsp.bigdir.entries", 100_000);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(16384);
+        FsCore fs = TestFs.formatAndMount(d);
+        fs.mkdir(ROOT, "/big", 0755);
+        int perFile = 50_000;
+        for (int f = 0; f * perFile < entries; f++) {
+            TestFs.writeFile(fs, ROOT, "/target" + f, TestFs.utf8("t" + f));
+        }
+        for (int k = 0; k < entries; k++) {
+            fs.link(ROOT, "/target" + (k / perFile), "/big/entry-with-a-longish-name-" + k);
+        }
+        fs.unmount();
+        fs = TestFs.mount(d);
+        Random rnd = new Random(3);
+        for (int q = 0; q < 2000; q++) {
+            int k = rnd.nextInt(entries);
+            assertEquals(1 + (long) Math.min(perFile, entries - (k / perFile) * perFile),
+                    fs.stat(ROOT, "/big/entry-with-a-longish-name-" + k).nlink());
+        }
+        int listed = 0;
+        long cookie = 0;
+        while (true) {
+            List<DirEntry> page = fs.readdir(ROOT, "/big", cookie, 4096);
+            if (page.isEmpty()) {
+                break;
+            }
+            listed += page.size();
+            cookie = page.get(page.size() - 1).cookie();
+        }
+        assertEquals(entries, listed);
+        fs.unmount();
+        assertEquals(List.of(), TestFs.fsck(d));
+    }
 }
