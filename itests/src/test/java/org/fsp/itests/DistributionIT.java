@@ -96,10 +96,7 @@ class DistributionIT {
     @Order(4)
     void shouldRefuseASecondDaemonOnTheSameSocket() throws Exception {
         Path otherDevice = work.resolve("other.img");
-        FspProcesses.Result second = FspProcesses.run(
-                List.of(FspProcesses.bin("fspd").toString(), "--headless", "--device", otherDevice.toString(), "--size", "64M",
-                        "--socket", socket.toString()),
-                Duration.ofSeconds(60));
+        FspProcesses.Result second = FspProcesses.fspdExpectingExit("--device", otherDevice.toString(), "--size", "64M", "--socket", socket.toString());
         assertEquals(EXIT_ALREADY_RUNNING, second.exitCode(), second.all());
         assertTrue(second.stderr().contains("already serving " + socket), second.all());
     }
@@ -107,10 +104,7 @@ class DistributionIT {
     @Test
     @Order(5)
     void shouldRefuseASecondDaemonOnTheSameDevice() throws Exception {
-        FspProcesses.Result second = FspProcesses.run(
-                List.of(FspProcesses.bin("fspd").toString(), "--headless", "--device", device.toString(), "--socket",
-                        work.resolve("second.sock").toString()),
-                Duration.ofSeconds(60));
+        FspProcesses.Result second = FspProcesses.fspdExpectingExit("--device", device.toString(), "--socket", work.resolve("second.sock").toString());
         assertEquals(EXIT_ALREADY_RUNNING, second.exitCode(), second.all());
         assertTrue(second.stderr().contains("in use by another fspd"), second.all());
     }
@@ -120,10 +114,7 @@ class DistributionIT {
     void shouldRefuseATooSmallDevice() throws Exception {
         Path small = work.resolve("small.img");
         Files.write(small, new byte[1 << 20]);
-        FspProcesses.Result r = FspProcesses.run(
-                List.of(FspProcesses.bin("fspd").toString(), "--headless", "--device", small.toString(), "--socket",
-                        work.resolve("small.sock").toString()),
-                Duration.ofSeconds(60));
+        FspProcesses.Result r = FspProcesses.fspdExpectingExit("--device", small.toString(), "--socket", work.resolve("small.sock").toString());
         assertEquals(EXIT_BAD_INPUT, r.exitCode(), r.all());
         assertTrue(r.stderr().contains("too small"), r.all());
     }
@@ -133,10 +124,7 @@ class DistributionIT {
     void shouldRefuseAnUncreatableDevicePath() throws Exception {
         Path file = work.resolve("plain-file");
         Files.writeString(file, "not a directory");
-        FspProcesses.Result r = FspProcesses.run(
-                List.of(FspProcesses.bin("fspd").toString(), "--headless", "--device", file.resolve("dev.img").toString(),
-                        "--socket", work.resolve("bad.sock").toString()),
-                Duration.ofSeconds(60));
+        FspProcesses.Result r = FspProcesses.fspdExpectingExit("--device", file.resolve("dev.img").toString(), "--socket", work.resolve("bad.sock").toString());
         assertEquals(EXIT_BAD_INPUT, r.exitCode(), r.all());
         assertTrue(r.stderr().contains("cannot create image"), r.all());
     }

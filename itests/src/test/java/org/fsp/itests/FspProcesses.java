@@ -52,6 +52,13 @@ final class FspProcesses {
         throw new AssertionError("fspd not ready within " + timeout + ":\n" + Files.readString(log));
     }
 
+    /** Runs {@code bin/fspd --headless args...} to completion: for starts that are expected to be refused. */
+    static Result fspdExpectingExit(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(bin("fspd").toString(), "--headless"));
+        cmd.addAll(List.of(args));
+        return run(cmd, Duration.ofSeconds(60));
+    }
+
     /** Runs {@code bin/fsp --socket S args...} to completion. */
     static Result fsp(Path clientSocket, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(bin("fsp").toString(), "--socket", clientSocket.toString()));
