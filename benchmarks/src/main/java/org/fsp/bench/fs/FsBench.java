@@ -1,0 +1,309 @@
+package org.fsp.bench.fs;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.fsp.api.block.BlockScheduler;
+import org.fsp.api.fs.Credentials;
+import org.fsp.api.fs.DirEntry;
+import org.fsp.api.fs.OpenFlags;
+import org.fsp.block.nvme.IoUringBlockDevice;
+import org.fsp.block.sched.BatchingBlockScheduler;
+import org.fsp.fs.core.FsCore;
+import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.tools.Formatter;
+
+/**
+ * fs-core in process (no IPC) on the io_uring driver over an image file, against java.nio on ext4 on a
+ * loop-mounted image of the same size on the same disk, in the same run. Workloads: the DashFS paper's
+ * micro-benchmark (N files, each: create, write 4 KiB, fsync, close) and create / stat / unlink / mkdir / readdir
+ * rates. Prints times per operation and the FSP/ext4 ratio (below 1 means FSP is faster). Not a test: absolute
+ * numbers vary between machines, ratios within one run are what to read.
+ *
+ * <p>Usage: {@code FsBench [--dir DIR] [--size BYTES] [--files N] [--rounds R]}; needs root for the loop mount (the
+ * ext4 side is skipped with a note otherwise).
+ */
+public final class FsBench {
+
+    private static final Credentials ROOT = Credentials.ROOT;
+
+    private FsBench() {}
+
+    /** The operations both sides implement. */
+    private interface Target {
+        String name();
+
+        void createWriteFsyncClose(String path, byte[] data) throws IOException;
+
+        void createClose(String path) throws IOException;
+
+        void stat(String path) throws IOException;
+
+        void unlink(String path) throws IOException;
+
+        void mkdir(String path) throws IOException;
+
+        int readdir(String path) throws IOException;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of("/var/tmp/fsp-fsbench");
+        long size = 1L << 30;
+        int files = 1000;
+        int rounds = 3;
+        for (int k = 0; k < args.length; k++) {
+            switch (args[k]) {
+                case "--dir" -> dir = Path.of(args[++k]);
+                case "--size" -> size = Long.parseLong(args[++k]);
+                case "--files" -> files = Integer.parseInt(args[++k]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++k]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[k]);
+            }
+        }
+        Files.createDirectories(dir);
+        Path fspImage = dir.resolve("fsp.img");
+        Path extImage = dir.resolve("ext4.img");
+        Path mnt = dir.resolve("mnt");
+        Files.createDirectories(mnt);
+        preallocate(fspImage, size);
+        preallocate(extImage, size);
+        System.out.printf(Locale.ROOT, "fs-core vs ext4 (java.nio, loop-mounted), images of %d MiB in %s, %d files, "
+                + "best of %d rounds%n", size >> 20, dir, files, rounds);
+
+        List<double[]> fsp = new ArrayList<>();
+        List<double[]> ext = new ArrayList<>();
+        String extNote = null;
+        for (int r = 0; r < rounds; r++) {
+            fsp.add(runFsp(fspImage, files));
+            try {
+                ext.add(runExt4(extImage, mnt, files));
+            } catch (IOException e) {
+                extNote = e.getMessage();
+            }
+        }
+        String[] labels = {"create+write 4K+fsync+close", "create", "stat", "unlink", "mkdir", "readdir (per entry)"};
+        System.out.printf(Locale.ROOT, "%-30s %14s %14s %10s%n", "workload (us per op)", "fs-core", "ext4", "ratio");
+        for (int w = 0; w < labels.length; w++) {
+            double f = best(fsp, w);
+            double e = ext.isEmpty() ? Double.NaN : best(ext, w);
+            System.out.printf(Locale.ROOT, "%-30s %14.2f %14.2f %10.2f%n", labels[w], f, e, f / e);
+        }
+        if (extNote != null) {
+            System.out.println("ext4 side unavailable: " + extNote);
+        }
+        System.out.println("targets: paper benchmark ratio <= 0.40 (DashFS reached 0.56), stat ratio <= 0.50");
+    }
+
+    private static double best(List<double[]> runs, int w) {
+        double b = Double.MAX_VALUE;
+        for (double[] r : runs) {
+            b = Math.min(b, r[w]);
+        }
+        return b;
+    }
+
+    private static void preallocate(Path image, long size) throws IOException {
+        if (Files.exists(image) && Files.size(image) == size) {
+            return;
+        }
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(0);
+            byte[] chunk = new byte[1 << 20];
+            for (long done = 0; done < size; done += chunk.length) {
+                f.write(chunk, 0, (int) Math.min(chunk.length, size - done));
+            }
+            f.getFD().sync();
+        }
+    }
+
+    /** Runs the workloads on {@code t}; returns microseconds per operation for each. */
+    private static double[] workloads(Target t, String root, int files) throws IOException {
+        byte[] data = new byte[4096];
+        double[] out = new double[6];
+        t.mkdir(root + "/paper");
+        long start = System.nanoTime();
+        for (int i = 0; i < files; i++) {
+            t.createWriteFsyncClose(root + "/paper/f" + i, data);
+        }
+        out[0] = micros(start, files);
+        t.mkdir(root + "/meta");
+        int n = files * 10;
+        start = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            t.createClose(root + "/meta/c" + i);
+        }
+        out[1] = micros(start, n);
+        start = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            t.stat(root + "/meta/c" + i);
+        }
+        out[2] = micros(start, n);
+        start = System.nanoTime();
+        int listed = 0;
+        for (int k = 0; k < 10; k++) {
+            listed += t.readdir(root + "/meta");
+        }
+        out[5] = micros(start, Math.max(1, listed));
+        start = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            t.unlink(root + "/meta/c" + i);
+        }
+        out[3] = micros(start, n);
+        start = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            t.mkdir(root + "/meta/d" + i);
+        }
+        out[4] = micros(start, n);
+        return out;
+    }
+
+    private static double micros(long start, int ops) {
+        return (System.nanoTime() - start) / 1e3 / ops;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    private static double[] runFsp(Path image, int files) throws IOException {
+        try (IoUringBlockDevice device = IoUringBlockDevice.open(IoUringBlockDevice.Options.plain(image, 256))) {
+            BlockScheduler scheduler = new BatchingBlockScheduler(device, 1024);
+            Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
+            FsCore fs = FsCore.mount(scheduler, new FsCore.Options(256L << 20, 32, 5000));
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(4096, 4096);
+                Target t = new Target() {
+                    @Override
+                    public String name() {
+                        return "fs-core";
+                    }
+
+                    @Override
+                    public void createWriteFsyncClose(String path, byte[] data) throws IOException {
+                        long h = fs.open(ROOT, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_EXCL, 0644);
+                        MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
+                        fs.write(ROOT, h, buf.asSlice(0, data.length));
+                        fs.fsync(ROOT, h);
+                        fs.close(ROOT, h);
+                    }
+
+                    @Override
+                    public void createClose(String path) throws IOException {
+                        fs.close(ROOT, fs.open(ROOT, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY, 0644));
+                    }
+
+                    @Override
+                    public void stat(String path) throws IOException {
+                        fs.stat(ROOT, path);
+                    }
+
+                    @Override
+                    public void unlink(String path) throws IOException {
+                        fs.unlink(ROOT, path);
+                    }
+
+                    @Override
+                    public void mkdir(String path) throws IOException {
+                        fs.mkdir(ROOT, path, 0755);
+                    }
+
+                    @Override
+                    public int readdir(String path) throws IOException {
+                        int n = 0;
+                        long cookie = 0;
+                        while (true) {
+                            List<DirEntry> page = fs.readdir(ROOT, path, cookie, 1024);
+                            if (page.isEmpty()) {
+                                return n;
+                            }
+                            n += page.size();
+                            cookie = page.get(page.size() - 1).cookie();
+                        }
+                    }
+                };
+                return workloads(t, "", files);
+            } finally {
+                fs.unmount();
+            }
+        }
+    }
+
+    private static double[] runExt4(Path image, Path mnt, int files) throws IOException {
+        run("mkfs.ext4", "-q", "-F", image.toString());
+        run("mount", "-o", "loop", image.toString(), mnt.toString());
+        try {
+            Target t = new Target() {
+                @Override
+                public String name() {
+                    return "ext4";
+                }
+
+                @Override
+                public void createWriteFsyncClose(String path, byte[] data) throws IOException {
+                    try (FileChannel ch = FileChannel.open(Path.of(path), StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.WRITE)) {
+                        ch.write(ByteBuffer.wrap(data));
+                        ch.force(true);
+                    }
+                }
+
+                @Override
+                public void createClose(String path) throws IOException {
+                    FileChannel.open(Path.of(path), StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
+                }
+
+                @Override
+                public void stat(String path) throws IOException {
+                    Files.readAttributes(Path.of(path), BasicFileAttributes.class);
+                }
+
+                @Override
+                public void unlink(String path) throws IOException {
+                    Files.delete(Path.of(path));
+                }
+
+                @Override
+                public void mkdir(String path) throws IOException {
+                    Files.createDirectory(Path.of(path));
+                }
+
+                @Override
+                public int readdir(String path) throws IOException {
+                    int n = 0;
+                    try (DirectoryStream<Path> s = Files.newDirectoryStream(Path.of(path))) {
+                        for (Path p : s) {
+                            n += p == null ? 0 : 1;
+                        }
+                    }
+                    return n;
+                }
+            };
+            return workloads(t, mnt.toString(), files);
+        } finally {
+            run("umount", mnt.toString());
+        }
+    }
+
+    private static void run(String... command) throws IOException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            String output = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IOException(String.join(" ", command) + " failed: " + output.trim());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted running " + command[0]);
+        }
+    }
+}
