@@ -36,7 +36,7 @@ import org.fsp.linux.UnixSockets;
  * positions with one atomic increment of a client-private tail, so threads on different lanes never touch a shared
  * cache line, and the server drains each lane in claim order.
  *
- * <p>A typical call is {@link #begin()} (claims a slot, waits until its previous occupant collected), filling the
+ * <p>A typical call is {@link #begin()} (claims a slot, waits until its previous occupant gave it back), filling the
  * request through {@link Call#request}, {@link #submit} (publishes, rings the lane's doorbell only if the worker sleeps,
  * spins briefly on the state word, then sleeps on it with futex), reading the response, and {@link #end} in a finally.
  * In steady state none of this makes a system call.
@@ -59,6 +59,8 @@ final class ChannelProxy implements AutoCloseable {
         long dataOffset;
         int pathBytes;
         boolean submitted;
+        long seq;
+        int turn;
 
         Call(int lane) {
             this.lane = lane;
@@ -72,6 +74,8 @@ final class ChannelProxy implements AutoCloseable {
     private final int socketFd;
     private final int mask;
     private final AtomicLongArray tails;
+    /** Per slot, the ring position whose claim may use it next (client-private). */
+    private final AtomicLongArray turns;
     private final AtomicInteger nextLane = new AtomicInteger();
     private final ThreadLocal<Call> calls;
     private volatile boolean closed;
@@ -84,6 +88,10 @@ final class ChannelProxy implements AutoCloseable {
         this.clientId = clientId;
         this.mask = layout.slotsPerLane() - 1;
         this.tails = new AtomicLongArray(layout.laneCount() * TAIL_STRIDE);
+        this.turns = new AtomicLongArray(layout.laneCount() * layout.slotsPerLane());
+        for (int i = 0; i < turns.length(); i++) {
+            turns.set(i, i % layout.slotsPerLane());
+        }
         this.calls = ThreadLocal.withInitial(() -> new Call(nextLane.getAndIncrement() % layout.laneCount()));
     }
 
@@ -155,7 +163,12 @@ final class ChannelProxy implements AutoCloseable {
         }
     }
 
-    /** Claims the next slot of this thread's lane and waits until it is free; the request is cleared. */
+    /**
+     * Claims the next slot of this thread's lane and waits for its turn: the claim of ring position {@code seq} may use
+     * the slot only after the claim of {@code seq - slotsPerLane} gave it back, which a client-private turn per slot
+     * enforces (checking the shared state word alone would let two claims a whole ring apart share the slot when more
+     * threads than slots use one lane). The request is cleared.
+     */
     Call begin() throws IOException {
         if (closed) {
             throw new ClosedChannelException();
@@ -163,25 +176,44 @@ final class ChannelProxy implements AutoCloseable {
         Call c = calls.get();
         long seq = tails.getAndIncrement(c.lane * TAIL_STRIDE);
         int slot = (int) (seq & mask);
+        int turn = c.lane * layout.slotsPerLane() + slot;
+        c.seq = seq;
+        c.turn = turn;
         c.slotOffset = layout.slotOffset(c.lane, slot);
         c.dataOffset = layout.dataOffset(c.lane, slot);
         c.pathBytes = 0;
         c.submitted = false;
         c.request.wrap(segment, c.slotOffset);
         c.response.wrap(segment, c.slotOffset);
-        try {
-            // Acquire: the previous occupant's last reads of this slot happen before we overwrite it.
-            while ((c.request.stateAcquire() & SlotDescriptor.STATE_MASK) != SlotDescriptor.EMPTY) {
+        // Acquire (volatile read): the previous occupant's reads of the slot happen before we overwrite it.
+        for (int spins = 0; turns.get(turn) != seq; spins++) {
+            // Only when more threads than slots share the lane: let the thread whose turn it is run.
+            if (spins > 1_000) {
+                Thread.yield();
+            } else {
                 Thread.onSpinWait();
-                if (closed) {
-                    throw new ClosedChannelException();
-                }
+            }
+            if (closed) {
+                passTurn(c);
+                throw new ClosedChannelException();
+            }
+        }
+        try {
+            if ((c.request.stateAcquire() & SlotDescriptor.STATE_MASK) != SlotDescriptor.EMPTY) {
+                passTurn(c);
+                throw new IOException("FSP channel broken: a slot was never completed (server gone?)");
             }
             c.request.clear();
         } catch (IllegalStateException e) {
+            passTurn(c);
             throw closedOr(e);
         }
         return c;
+    }
+
+    private void passTurn(Call c) {
+        // Release (volatile write): everything this call did with the slot happens before the next claim uses it.
+        turns.set(c.turn, c.seq + layout.slotsPerLane());
     }
 
     /** Writes a path after any already in this call's data buffer and records its length (path 1, then path 2). */
@@ -261,6 +293,8 @@ final class ChannelProxy implements AutoCloseable {
             if (arena.scope().isAlive()) {
                 throw e;
             }
+        } finally {
+            passTurn(c);
         }
     }
 

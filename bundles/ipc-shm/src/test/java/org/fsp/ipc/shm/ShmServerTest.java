@@ -188,6 +188,36 @@ class ShmServerTest {
     }
 
     @Test
+    void shouldServeMoreThreadsThanSlotsOnOneLane() throws Exception {
+        try (FspClient c = FspClient.connect(socket, 1)) {
+            int threads = 80;
+            for (int t = 0; t < threads; t++) {
+                c.writeAll("/many" + t, new byte[t]);
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                List<Future<?>> done = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int id = t;
+                    done.add(pool.submit(() -> {
+                        String path = "/many" + id;
+                        for (int i = 0; i < 300; i++) {
+                            assertEquals(id, c.stat(path).size());
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : done) {
+                    f.get(50, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+        assertEquals(0, fs.openHandles());
+    }
+
+    @Test
     void shouldReportClientsWithPeerCredentials() throws Exception {
         try (FspClient c = FspClient.connect(socket, 3)) {
             c.writeAll("/f", new byte[10]);
