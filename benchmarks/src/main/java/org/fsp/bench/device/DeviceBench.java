@@ -26,8 +26,10 @@ import org.fsp.block.nvme.IoUringBlockDevice;
  * IOPS, mean and p99 latency, FSP/fio ratios, and system calls per I/O (the driver's own io_uring_enter count for
  * every row, confirmed with {@code strace -c -f} for the QD32 rows).
  *
- * <p>Usage: {@code DeviceBench [--image PATH] [--size BYTES] [--seconds N] [--rounds N]}: each engine runs
- * {@code rounds} times per workload (default 2), alternating which goes first, and the means are printed. The image
+ * <p>Usage: {@code DeviceBench [--image PATH] [--size BYTES] [--seconds N] [--rounds N] [--spin-us N] [--only TEXT]}:
+ * each engine runs {@code rounds} times per workload (default 2), alternating which goes first, and the means are
+ * printed; {@code --spin-us} sets FSP's spin before parking (default 50), {@code --only} keeps the workloads whose
+ * label contains the text. The image
  * is created (filled with data, so reads reach the medium instead of reading holes) when missing or smaller than
  * {@code --size}. Both engines use
  * O_DIRECT, a registered file and registered buffers, one submitting thread, and one second of warm-up. fio runs with
@@ -42,8 +44,8 @@ public final class DeviceBench {
 
     private static final int BLOCK = 4096;
     private static final int WARMUP_SECONDS = 1;
-    /** How long the FSP poller spins on an empty CQ before it parks in the kernel. */
-    private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+    /** How long the FSP poller spins on an empty CQ before it parks in the kernel (plain mode); --spin-us sets it. */
+    private static long spinNanos = TimeUnit.MICROSECONDS.toNanos(50);
     private static final long PARK_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     /** One workload: fio's {@code rw} name, transfer size in bytes, queue depth, and SQPOLL on or off. */
@@ -71,9 +73,12 @@ public final class DeviceBench {
         long sizeBytes = 1L << 30;
         int seconds = 5;
         int rounds = 2;
+        String only = "";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--spin-us" -> spinNanos = TimeUnit.MICROSECONDS.toNanos(Long.parseLong(args[++i]));
+                case "--only" -> only = args[++i];
                 case "--image" -> image = Path.of(args[++i]);
                 case "--size" -> sizeBytes = Long.parseLong(args[++i]);
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
@@ -82,7 +87,8 @@ public final class DeviceBench {
                     return;
                 }
                 case "--help", "-h" -> {
-                    System.out.println("usage: fsp bench device [--image PATH] [--size BYTES] [--seconds N] [--rounds N]");
+                    System.out.println("usage: fsp bench device [--image PATH] [--size BYTES] [--seconds N] [--rounds N]"
+                            + " [--spin-us N] [--only TEXT (e.g. 'randwrite 4k QD32')]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -96,7 +102,7 @@ public final class DeviceBench {
         boolean haveFio = ensureTool("fio");
         boolean haveStrace = ensureTool("strace");
 
-        List<Workload> workloads = List.of(
+        List<Workload> all = List.of(
                 new Workload("randread", 4096, 1, false),
                 new Workload("randwrite", 4096, 1, false),
                 new Workload("randread", 4096, 32, false),
@@ -105,6 +111,8 @@ public final class DeviceBench {
                 new Workload("write", 128 * 1024, 8, false),
                 new Workload("randread", 4096, 1, true),
                 new Workload("randread", 4096, 32, true));
+        String filter = only;
+        List<Workload> workloads = all.stream().filter(w -> w.label().replaceAll(" +", " ").contains(filter)).toList();
 
         if (rounds < 1) {
             throw new IllegalArgumentException("--rounds must be at least 1");
@@ -161,7 +169,7 @@ public final class DeviceBench {
             }
         }
 
-        if (haveStrace) {
+        if (haveStrace && only.isEmpty()) {
             System.out.println();
             System.out.println("system calls per I/O, counted by strace -c -f -e trace=io_uring_enter (2 s runs, no warm-up):");
             for (Workload w : List.of(new Workload("randread", 4096, 32, false), new Workload("randread", 4096, 32, true),
@@ -281,7 +289,7 @@ public final class DeviceBench {
                     idleSince = 0;
                 } else if (idleSince == 0) {
                     idleSince = System.nanoTime();
-                } else if (w.sqPoll() || System.nanoTime() - idleSince < SPIN_NANOS) {
+                } else if (w.sqPoll() || System.nanoTime() - idleSince < spinNanos) {
                     // SQPOLL runs never park: the point of that mode is no system call at all.
                     Thread.onSpinWait();
                 } else {
