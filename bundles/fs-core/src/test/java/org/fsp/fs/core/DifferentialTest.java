@@ -57,6 +57,7 @@ class DifferentialTest {
     private static final int ROUNDS = Integer.getInteger("fsp.diff.rounds", 6);
     private static final int OPS = Integer.getInteger("fsp.diff.ops", 600);
     private static final boolean VERBOSE = Boolean.getBoolean("fsp.diff.verbose");
+    private static final String TOP = "top";
     private static final String[] NAMES = {"a", "b", "c", "dd", "e"};
     private static final int UMASK = 022;
 
@@ -67,8 +68,11 @@ class DifferentialTest {
     void shouldMatchTheKernelFileSystemOperationByOperation() throws Exception {
         for (int round = 0; round < ROUNDS; round++) {
             long seed = SEED + round;
-            Path root = Files.createDirectory(tmp.resolve("round" + round));
+            // Both sides work one level below their root, so a symlink whose ".." climbs out of the tree lands in a
+            // directory holding only TOP on either side.
+            Path root = Files.createDirectories(tmp.resolve("round" + round).resolve(TOP));
             FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(4096));
+            fs.mkdir(ROOT, "/" + TOP, 0755);
             try {
                 runRound(seed, root, fs);
             } finally {
@@ -200,6 +204,16 @@ class DifferentialTest {
                 }
             }
             case 5 -> {
+                if ((variant & 1) != 0) {
+                    try (FileChannel fc = FileChannel.open(pa, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                        ByteBuffer bb = ByteBuffer.allocate((int) fc.size());
+                        int n;
+                        do {
+                            n = fc.read(bb);
+                        } while (n > 0 && bb.hasRemaining());
+                        return digest(Arrays.copyOf(bb.array(), bb.position()));
+                    }
+                }
                 return digest(Files.readAllBytes(pa));
             }
             case 6 -> {
@@ -249,11 +263,14 @@ class DifferentialTest {
         }
     }
 
+    /** A relative target: the last name of {@code a}, a dangling name, a two-level path, or a step up. */
     private static String symlinkTarget(String a, int variant) {
-        return switch (variant % 3) {
-            case 0 -> a.substring(a.lastIndexOf('/') + 1);
+        String last = a.substring(a.lastIndexOf('/') + 1);
+        return switch (variant % 4) {
+            case 0 -> last;
             case 1 -> "nowhere";
-            default -> "b/c";
+            case 2 -> "b/c";
+            default -> "../" + last;
         };
     }
 
@@ -262,8 +279,8 @@ class DifferentialTest {
 
     private static String ourOp(FsCore fs, int kind, String a, String b, byte[] data, long offset, int variant)
             throws Exception {
-        String pa = "/" + a;
-        String pb = "/" + b;
+        String pa = "/" + TOP + "/" + a;
+        String pb = "/" + TOP + "/" + b;
         switch (kind) {
             case 0, 1 -> {
                 fs.mkdir(ROOT, pa, 0777 & ~UMASK);
@@ -292,7 +309,7 @@ class DifferentialTest {
                 }
             }
             case 5 -> {
-                long h = fs.open(ROOT, pa, OpenFlags.O_RDONLY, 0);
+                long h = fs.open(ROOT, pa, OpenFlags.O_RDONLY | ((variant & 1) != 0 ? OpenFlags.O_NOFOLLOW : 0), 0);
                 try {
                     long size = fs.fstat(ROOT, h).size();
                     byte[] out = new byte[(int) size];
@@ -410,8 +427,10 @@ class DifferentialTest {
 
     private static Map<String, String> ourTree(FsCore fs) throws IOException {
         Map<String, String> out = new TreeMap<>();
-        walk(fs, "/", out);
-        return out;
+        walk(fs, "/" + TOP, out);
+        Map<String, String> relative = new TreeMap<>();
+        out.forEach((k, v) -> relative.put(k.substring(TOP.length() + 1), v));
+        return relative;
     }
 
     private static void walk(FsCore fs, String dir, Map<String, String> out) throws IOException {
