@@ -174,9 +174,14 @@ public final class DeviceBench {
             System.out.println("system calls per I/O, counted by strace -c -f -e trace=io_uring_enter (2 s runs, no warm-up):");
             for (Workload w : List.of(new Workload("randread", 4096, 32, false), new Workload("randread", 4096, 32, true),
                     new Workload("randread", 4096, 1, false))) {
-                double fsp = straceFsp(w, image);
-                double fio = haveFio ? straceFio(w, image) : Double.NaN;
-                System.out.printf(Locale.ROOT, "  %-27s fsp %.3f io_uring_enter/IO   fio %.3f io_uring_enter/IO%n", w.label(), fsp, fio);
+                try {
+                    double fsp = straceFsp(w, image);
+                    double fio = haveFio ? straceFio(w, image) : Double.NaN;
+                    System.out.printf(Locale.ROOT, "  %-27s fsp %.3f io_uring_enter/IO   fio %.3f io_uring_enter/IO%n",
+                            w.label(), fsp, fio);
+                } catch (IOException e) {
+                    System.out.println("  " + w.label() + ": strace run failed: " + e.getMessage());
+                }
             }
         }
     }
@@ -335,7 +340,7 @@ public final class DeviceBench {
             String java = ProcessHandle.current().info().command().orElse("java");
             List<String> cmd = new ArrayList<>(List.of("strace", "-f", "-c", "-e", "trace=io_uring_enter", "--seccomp-bpf",
                     "-o", out.toString(), java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                    System.getProperty("java.class.path"), DeviceBench.class.getName(), "--worker", w.rw(),
+                    workerClassPath(), DeviceBench.class.getName(), "--worker", w.rw(),
                     String.valueOf(w.bs()), String.valueOf(w.qd()), String.valueOf(w.sqPoll()), "2", image.toString()));
             String stdout = run(cmd, 120);
             long ios = 0;
@@ -348,6 +353,28 @@ public final class DeviceBench {
         } finally {
             Files.deleteIfExists(out);
         }
+    }
+
+    /**
+     * The class path of the worker JVM: the jars (or class directories) this class and its dependencies were loaded
+     * from, so that it works whether the caller put them on the class path or loaded them with a class loader of its
+     * own (as {@code fsp bench} may).
+     */
+    private static String workerClassPath() {
+        java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
+        for (Class<?> c : List.of(DeviceBench.class, IoUringBlockDevice.class, org.fsp.linux.IoUring.class,
+                BlockDevice.class, Histogram.class, org.slf4j.LoggerFactory.class)) {
+            java.security.CodeSource source = c.getProtectionDomain().getCodeSource();
+            if (source != null) {
+                try {
+                    entries.add(Path.of(source.getLocation().toURI()).toString());
+                } catch (java.net.URISyntaxException e) {
+                    throw new IllegalStateException("unreadable code source of " + c, e);
+                }
+            }
+        }
+        entries.add(System.getProperty("java.class.path"));
+        return String.join(java.io.File.pathSeparator, entries);
     }
 
     static double straceFio(Workload w, Path image) throws IOException, InterruptedException {
