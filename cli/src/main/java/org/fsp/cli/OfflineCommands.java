@@ -57,8 +57,11 @@ final class OfflineCommands {
 
     @Command(name = "bench", description = "Runs a benchmark suite against its baseline in the same run and prints ratios: "
             + "device (FSP io_uring driver vs fio), fs (fs-core vs ext4 on a loop device), ipc (channel round trips "
-            + "vs a raw shared-memory ping-pong), or all. Arguments after SUITE go to the suite.")
+            + "vs a raw shared-memory ping-pong), eval (FSP vs ext4 and tmpfs: micro, meta, cached, filebench, channel), or all. Arguments after SUITE go to the suite.")
     static final class BenchCommand implements Callable<Integer> {
+
+        /** The evaluation against the kernel file systems (issue 8): one main class, told its suite ("eval": all). */
+        static final String EVAL = "org.fsp.bench.eval.EvalBench";
 
         /** Suite name to the main class in the fsp-benchmarks jar (lib/tools), each runnable on its own too. */
         static final Map<String, String> SUITES = new LinkedHashMap<>();
@@ -67,9 +70,12 @@ final class OfflineCommands {
             SUITES.put("device", "org.fsp.bench.device.DeviceBench");
             SUITES.put("fs", "org.fsp.bench.fs.FsBench");
             SUITES.put("ipc", "org.fsp.bench.ipc.ChannelBench");
+            for (String s : List.of("eval", "micro", "meta", "cached", "filebench", "channel")) {
+                SUITES.put(s, EVAL);
+            }
         }
 
-        @Parameters(index = "0", paramLabel = "SUITE", description = "device, fs, ipc or all")
+        @Parameters(index = "0", paramLabel = "SUITE", description = "device, fs, ipc, eval (micro, meta, cached, filebench, channel) or all")
         String suite;
 
         @Unmatched
@@ -77,16 +83,21 @@ final class OfflineCommands {
 
         @Override
         public Integer call() throws Exception {
-            String[] args = suiteArgs.toArray(String[]::new);
-            List<String> run = suite.equals("all") ? List.copyOf(SUITES.keySet()) : List.of(suite);
+            List<String> run = suite.equals("all")
+                    ? SUITES.keySet().stream().filter(n -> n.equals("eval") || !EVAL.equals(SUITES.get(n))).toList()
+                    : List.of(suite);
             for (String name : run) {
                 String mainClass = SUITES.get(name);
+                List<String> args = new ArrayList<>(suiteArgs);
+                if (EVAL.equals(mainClass)) {
+                    args.addFirst(name);
+                }
                 if (mainClass == null) {
                     System.err.println("fsp bench: unknown suite '" + name + "'; use one of " + SUITES.keySet() + " or all");
                     return 2;
                 }
                 try {
-                    Class.forName(mainClass).getMethod("main", String[].class).invoke(null, (Object) args);
+                    Class.forName(mainClass).getMethod("main", String[].class).invoke(null, (Object) args.toArray(String[]::new));
                 } catch (ClassNotFoundException e) {
                     System.err.println("fsp bench: suite '" + name + "' is not in this distribution (" + mainClass + ")");
                     return 2;

@@ -1,0 +1,343 @@
+package org.fsp.bench.eval;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * {@code fsp bench micro|meta|cached|filebench|channel|all}: FSP against the kernel file systems of the same machine in
+ * one run (issue 8). It starts what it needs under a work directory: fspd ({@code bin/fspd --headless}) on a fresh
+ * image, ext4 on a loop-mounted image of the same size on the same disk, tmpfs, and for the channel experiment fspd on
+ * its RAM driver; runs every workload through FS Lib on FSP and through java.nio on the kernel file systems, round by
+ * round, alternating which goes first; prints a table of both figures, their ratio and the verdict against the
+ * issue's targets; writes {@code results.json}, {@code table.md} and PNG charts to the output directory; and
+ * unmounts, detaches and stops everything it started, also when interrupted. Needs root (mount, losetup),
+ * {@code mkfs.ext4}, and a built distribution for {@code bin/fspd}.
+ *
+ * <p>Usage: {@code EvalBench SUITE [--out DIR] [--rounds N] [--threads 1,2,4] [--seconds S] [--files N]
+ * [--size 1G] [--fspd PATH] [--work DIR] [--profile]}. {@code --profile} records JFR (fspd with jcmd, and this JVM)
+ * for FSP's first round of each workload, into {@code DIR/jfr/}.
+ */
+public final class EvalBench {
+
+    static final List<String> SUITES = List.of("micro", "meta", "cached", "filebench", "channel");
+
+    private final Options o;
+    private final List<Row> rows = new ArrayList<>();
+    private final long began = System.nanoTime();
+    private Fspd fspdForProfile;
+
+    private EvalBench(Options o) {
+        this.o = o;
+    }
+
+    /** Command-line options with their defaults. */
+    static final class Options {
+        List<String> suites;
+        Path out;
+        Path work;
+        Path fspd;
+        int rounds = 2;
+        int[] threads = {1, 2, 4};
+        double seconds = 2;
+        int files = 1000;
+        String size = "1G";
+        boolean profile;
+        String command;
+
+        static Options parse(String[] args) {
+            if (args.length == 0 || args[0].startsWith("-")) {
+                throw new IllegalArgumentException("first argument: the suite, one of " + SUITES + " or all");
+            }
+            Options o = new Options();
+            String suite = args[0];
+            o.command = "fsp bench " + String.join(" ", args);
+            if (suite.equals("all") || suite.equals("eval")) {
+                o.suites = SUITES;
+            } else if (SUITES.contains(suite)) {
+                o.suites = List.of(suite);
+            } else {
+                throw new IllegalArgumentException("unknown suite '" + suite + "': use one of " + SUITES + " or all");
+            }
+            for (int i = 1; i < args.length; i++) {
+                String a = args[i];
+                if (a.equals("--profile")) {
+                    o.profile = true;
+                    continue;
+                }
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException(a + " needs a value");
+                }
+                String v = args[++i];
+                switch (a) {
+                    case "--out" -> o.out = Path.of(v);
+                    case "--work" -> o.work = Path.of(v);
+                    case "--fspd" -> o.fspd = Path.of(v);
+                    case "--rounds" -> o.rounds = Integer.parseInt(v);
+                    case "--threads" -> o.threads = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
+                    case "--seconds" -> o.seconds = Double.parseDouble(v);
+                    case "--files" -> o.files = Integer.parseInt(v);
+                    case "--size" -> o.size = v;
+                    default -> throw new IllegalArgumentException("unknown option " + a);
+                }
+            }
+            String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
+            if (o.out == null) {
+                o.out = Path.of("fsp-bench-results", stamp);
+            }
+            if (o.work == null) {
+                o.work = Path.of("/var/tmp", "fsp-eval-" + ProcessHandle.current().pid());
+            }
+            if (o.fspd == null) {
+                String home = System.getProperty("fsp.home");
+                o.fspd = (home != null ? Path.of(home) : Path.of("distribution", "target", "fsp")).resolve("bin/fspd");
+            }
+            return o;
+        }
+
+        int maxThreads() {
+            return Math.max(4, Arrays.stream(threads).max().orElse(1));
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options o;
+        try {
+            o = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("fsp bench: " + e.getMessage());
+            System.err.println("usage: fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
+                    + " [--threads 1,2,4] [--seconds S] [--files N] [--size 1G] [--fspd PATH] [--work DIR] [--profile]");
+            System.exit(2);
+            return;
+        }
+        if (!Files.isExecutable(o.fspd)) {
+            System.err.println("fsp bench: no fspd at " + o.fspd + " (build with 'mvn -q install -DskipTests' or pass --fspd)");
+            System.exit(2);
+        }
+        System.setProperty("java.awt.headless", "true");
+        new EvalBench(o).run();
+    }
+
+    private void run() throws Exception {
+        Files.createDirectories(o.out);
+        Files.createDirectories(o.work);
+        long bytes = parseSize(o.size);
+        Closer closer = new Closer();
+        Thread hook = new Thread(closer::close, "eval-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            List<String> disk = o.suites.stream().filter(s -> !s.equals("channel")).toList();
+            if (!disk.isEmpty()) {
+                progress("starting fspd (io_uring, fresh " + o.size + " image), ext4 (loop, " + o.size + ") and tmpfs in " + o.work);
+                Fspd fspd = closer.add(Fspd.start(o.fspd, o.work, "fsp-disk", "io_uring", o.size));
+                fspdForProfile = fspd;
+                FileApi fsp = closer.add(fspd.connect(o.maxThreads()));
+                KernelMount ext4 = closer.add(KernelMount.ext4(o.work, bytes));
+                KernelMount tmpfs = closer.add(KernelMount.tmpfs(o.work, bytes));
+                FileApi ext4Api = closer.add(ext4.api());
+                FileApi tmpfsApi = closer.add(tmpfs.api());
+                for (String suite : disk) {
+                    switch (suite) {
+                        case "micro" -> run(Workloads.paperMicro(o.files), fsp, ext4Api);
+                        case "meta" -> {
+                            run(Workloads.stat(50_000, 1000), fsp, ext4Api, tmpfsApi);
+                            run(Workloads.createUnlink(2000), fsp, ext4Api, tmpfsApi);
+                            run(Workloads.mkdir(2000), fsp, ext4Api, tmpfsApi);
+                            run(Workloads.readdir(10_000, 10), fsp, ext4Api, tmpfsApi);
+                        }
+                        case "cached" -> {
+                            run(Workloads.cached(false, 100_000, 16 << 20), fsp, tmpfsApi, ext4Api);
+                            run(Workloads.cached(true, 100_000, 16 << 20), fsp, tmpfsApi, ext4Api);
+                        }
+                        case "filebench" -> {
+                            for (Workload w : Filebench.all(400, o.threads, o.seconds)) {
+                                run(w, fsp, ext4Api);
+                            }
+                        }
+                        default -> throw new IllegalStateException(suite);
+                    }
+                }
+                closer.closeAll();
+            }
+            if (o.suites.contains("channel")) {
+                progress("starting fspd (RAM driver, 1G) and tmpfs in " + o.work);
+                Fspd ram = closer.add(Fspd.start(o.fspd, o.work, "fsp-ram", "ram", "1G"));
+                fspdForProfile = ram;
+                FileApi fsp = closer.add(ram.connect(o.maxThreads()));
+                KernelMount tmpfs = closer.add(KernelMount.tmpfs(o.work, bytes));
+                FileApi tmpfsApi = closer.add(tmpfs.api());
+                for (Workload w : Workloads.channels(4, o.seconds)) {
+                    run(w, fsp, tmpfsApi);
+                }
+                closer.closeAll();
+            }
+        } finally {
+            closer.closeAll();
+            Runtime.getRuntime().removeShutdownHook(hook);
+            deleteTree(o.work);
+        }
+        write();
+    }
+
+    /** Runs one workload on FSP and on each kernel file system, rounds alternating the order; adds its rows. */
+    private void run(Workload w, FileApi fsp, FileApi... kernels) throws Exception {
+        List<FileApi> apis = new ArrayList<>();
+        apis.add(fsp);
+        apis.addAll(List.of(kernels));
+        Map<String, List<Measurement>> results = new LinkedHashMap<>();
+        for (FileApi api : apis) {
+            progress(w.suite() + " / " + w.name() + ": preparing and warming up on " + api.name());
+            w.prepare(api);
+            w.run(api, -1);
+            results.put(api.name(), new ArrayList<>());
+        }
+        for (int round = 0; round < o.rounds; round++) {
+            for (int k = 0; k < apis.size(); k++) {
+                FileApi api = apis.get((k + round) % apis.size());
+                boolean profile = o.profile && round == 0 && api == fsp;
+                Profile p = profile ? Profile.start(fspdForProfile, o.out.resolve("jfr"), w) : null;
+                Measurement m;
+                try {
+                    m = w.run(api, round);
+                } finally {
+                    if (p != null) {
+                        p.stop();
+                    }
+                }
+                results.get(api.name()).add(m);
+                progress(String.format(Locale.ROOT, "%s / %s: round %d/%d on %-5s %s %s", w.suite(), w.name(), round + 1,
+                        o.rounds, api.name(), Report.number(w.metric().of(m)), w.metric().unit));
+            }
+        }
+        for (FileApi k : kernels) {
+            Goal goal = k.name().equals(w.goalKernel()) ? w.goal() : null;
+            Row row = new Row(w.suite(), w.name(), w.params(), w.metric(), k.name(), results.get(fsp.name()),
+                    results.get(k.name()), goal);
+            rows.add(row);
+            progress(String.format(Locale.ROOT, "%s / %s: FSP %s, %s %s %s: FSP/%s %.2fx %s", w.suite(), w.name(),
+                    Report.number(row.fspValue()), k.name(), Report.number(row.kernelValue()), w.metric().unit,
+                    k.name(), row.ratio(), goal == null ? "" : goal.label() + " " + row.verdict()));
+        }
+    }
+
+    private void write() throws IOException {
+        String table = Report.table(rows);
+        Map<String, String> run = new LinkedHashMap<>();
+        run.put("command", o.command);
+        run.put("finished", Instant.now().toString());
+        run.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        run.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        run.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        run.put("rounds", Integer.toString(o.rounds));
+        run.put("seconds", Double.toString(o.seconds));
+        run.put("loadavg", loadAverage());
+        Files.writeString(o.out.resolve("table.md"), "Command: `" + o.command + "`\n\n" + table);
+        Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));
+        List<Path> charts = Report.charts(rows, o.out);
+        System.out.println();
+        System.out.println(table);
+        System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
+        charts.forEach(c -> System.out.println("chart:   " + c));
+        long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
+        long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
+        System.out.println("targets: " + met + " met, " + missed + " missed (load average at the end: " + loadAverage() + ")");
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private void progress(String message) {
+        System.err.printf(Locale.ROOT, "[%6.1fs] %s%n", (System.nanoTime() - began) / 1e9, message);
+    }
+
+    static long parseSize(String s) {
+        String t = s.trim().toUpperCase(Locale.ROOT);
+        long unit = switch (t.charAt(t.length() - 1)) {
+            case 'K' -> 1L << 10;
+            case 'M' -> 1L << 20;
+            case 'G' -> 1L << 30;
+            case 'T' -> 1L << 40;
+            default -> 1;
+        };
+        return Long.parseLong(unit == 1 ? t : t.substring(0, t.length() - 1)) * unit;
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            System.err.println("eval: could not remove " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** Closes what the run started, last first, once; also from the shutdown hook when the run is interrupted. */
+    private static final class Closer {
+        private final Deque<AutoCloseable> open = new ArrayDeque<>();
+
+        synchronized <T extends AutoCloseable> T add(T resource) {
+            open.push(resource);
+            return resource;
+        }
+
+        synchronized void closeAll() {
+            while (!open.isEmpty()) {
+                try {
+                    open.pop().close();
+                } catch (Exception e) {
+                    System.err.println("eval: clean-up: " + e);
+                }
+            }
+        }
+
+        void close() {
+            closeAll();
+        }
+    }
+
+    /** A JFR recording of fspd (through jcmd) and of this JVM over one workload run. */
+    private record Profile(Fspd fspd, String name, jdk.jfr.Recording client, Path clientFile) {
+
+        static Profile start(Fspd fspd, Path dir, Workload w) throws Exception {
+            Files.createDirectories(dir);
+            String name = (w.suite() + "-" + w.name()).replaceAll("[^A-Za-z0-9]+", "-");
+            String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+            Shell.run(jcmd, Long.toString(fspd.pid()), "JFR.start", "name=" + name, "settings=profile",
+                    "filename=" + dir.toAbsolutePath().resolve(name + "-fspd.jfr"));
+            jdk.jfr.Recording client = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+            client.start();
+            return new Profile(fspd, name, client, dir.resolve(name + "-client.jfr"));
+        }
+
+        void stop() throws Exception {
+            client.stop();
+            client.dump(clientFile);
+            client.close();
+            String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+            Shell.run(jcmd, Long.toString(fspd.pid()), "JFR.stop", "name=" + name);
+        }
+    }
+}

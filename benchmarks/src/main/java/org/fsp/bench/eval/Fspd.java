@@ -1,0 +1,92 @@
+package org.fsp.bench.eval;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.fsp.client.FspClient;
+
+/**
+ * fspd as a child process of the benchmark: {@code bin/fspd --headless} on a fresh image (or the RAM driver), with
+ * its own socket under the work directory; {@link #close()} stops it with SIGTERM (an orderly stop that flushes) and
+ * waits for it.
+ */
+final class Fspd implements AutoCloseable {
+
+    final String name;
+    final Path socket;
+    final Path log;
+    private final Process process;
+
+    private Fspd(String name, Path socket, Path log, Process process) {
+        this.name = name;
+        this.socket = socket;
+        this.log = log;
+        this.process = process;
+    }
+
+    /**
+     * Starts {@code fspd} with {@code driver} ("io_uring" on a new image file of {@code size}, or "ram") and waits
+     * until a client can connect.
+     */
+    static Fspd start(Path fspdBin, Path workDir, String name, String driver, String size) throws IOException {
+        Path image = workDir.resolve(name + ".img");
+        Path socket = workDir.resolve(name + ".sock");
+        Path out = workDir.resolve(name + ".out");
+        Files.deleteIfExists(image);
+        List<String> command = new ArrayList<>(List.of(fspdBin.toString(), "--headless", "--device", image.toString(),
+                "--size", size, "--socket", socket.toString(), "--driver", driver));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Fspd fspd = new Fspd(name, socket, out, p);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (true) {
+            if (!p.isAlive()) {
+                throw new IOException("fspd exited with " + p.exitValue() + ": " + Files.readString(out).strip());
+            }
+            if (Files.exists(socket)) {
+                try (FspClient probe = FspClient.connect(socket)) {
+                    probe.noop();
+                    return fspd;
+                } catch (IOException notYet) {
+                    // the socket file exists before the server accepts
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                fspd.close();
+                throw new IOException("fspd did not accept clients within 120 s; see " + out);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fspd.close();
+                throw new IOException("interrupted while fspd started", e);
+            }
+        }
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    FileApi connect(int lanes) throws IOException {
+        return FspFileApi.connect(socket, lanes, "FSP");
+    }
+
+    @Override
+    public void close() {
+        process.destroy(); // SIGTERM: bin/fspd execs the JVM, whose handler stops Felix in order
+        try {
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                System.err.println("eval: fspd " + name + " did not stop within 60 s after SIGTERM; killing it");
+                process.destroyForcibly();
+                process.waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+}
