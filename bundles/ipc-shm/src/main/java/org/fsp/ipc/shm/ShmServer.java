@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * {@link #clients()} for the shell, {@link #close()}.
  *
  * <p>Threads: one monitor thread polls the listening socket and every client socket (accepts, and notices a client's
- * death within {@value #POLL_MILLIS} ms); one handshake thread does each accept's blocking exchange (bounded by socket
+ * death within {@value #POLL_MILLIS} ms); a few handshake threads do each accept's blocking exchange (bounded by socket
  * time-outs) so that a silent client cannot stall the monitor; {@code workers} polling threads serve the lanes.
  */
 public final class ShmServer implements AutoCloseable {
@@ -54,6 +54,8 @@ public final class ShmServer implements AutoCloseable {
 
     static final int POLL_MILLIS = 100;
     private static final int HANDSHAKE_TIMEOUT_MILLIS = 2_000;
+    /** Handshakes in parallel: a few silent connections (each held at most the time-out) do not stall the others. */
+    private static final int HANDSHAKE_THREADS = 4;
     private static final int S_IFSOCK = 0140000;
     private static final int ECONNREFUSED = 111;
     private static final Logger LOG = LoggerFactory.getLogger(ShmServer.class);
@@ -104,8 +106,8 @@ public final class ShmServer implements AutoCloseable {
             runners.add(r);
             r.start();
         }
-        handshakes = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("fsp-shm-handshake")
-                .unstarted(r));
+        handshakes = Executors.newFixedThreadPool(HANDSHAKE_THREADS,
+                Thread.ofPlatform().daemon().name("fsp-shm-handshake-", 0).factory());
         monitor = Thread.ofPlatform().daemon().name("fsp-shm-monitor").start(this::monitorLoop);
         LOG.info("serving FSP channels on {} with {} workers", socketPath, config.workers());
     }
