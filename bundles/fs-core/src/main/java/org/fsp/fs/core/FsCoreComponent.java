@@ -51,20 +51,20 @@ public final class FsCoreComponent {
     @ObjectClassDefinition(name = "FSP file system", description = "fs-core: cache, journal, formatting")
     public @interface Config {
 
-        @AttributeDefinition(description = "Buffer cache memory bound, MiB")
+        @AttributeDefinition(name = "Cache size (MiB)", description = "Buffer cache memory bound, MiB")
         int cacheSizeMiB() default 64;
 
-        @AttributeDefinition(description = "Journal length in 4 KiB blocks when formatting; 0 = 1/64 of the device, "
+        @AttributeDefinition(name = "Journal blocks", description = "Journal length in 4 KiB blocks when formatting; 0 = 1/64 of the device, "
                 + "between 64 and 8192")
         long journalBlocks() default 0;
 
-        @AttributeDefinition(description = "Format the device if its superblock is blank (all zeros)")
+        @AttributeDefinition(name = "Format if blank", description = "Format the device if its superblock is blank (all zeros)")
         boolean formatIfBlank() default true;
 
-        @AttributeDefinition(description = "Blocks read ahead on sequential reads (0 disables)")
+        @AttributeDefinition(name = "Read-ahead blocks", description = "Blocks read ahead on sequential reads (0 disables)")
         int readAheadBlocks() default 32;
 
-        @AttributeDefinition(description = "Background write-back and commit period, milliseconds (0 disables)")
+        @AttributeDefinition(name = "Flush interval (ms)", description = "Background write-back and commit period, milliseconds (0 disables)")
         long flushIntervalMillis() default 5000;
     }
 
