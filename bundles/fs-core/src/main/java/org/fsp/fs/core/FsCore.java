@@ -84,6 +84,8 @@ public final class FsCore implements FileSystemService {
     /** Blocks one write transaction may allocate; larger writes take several. */
     private static final int WRITE_CHUNK_BLOCKS = 256;
     private static final int SYMLOOP_MAX = 40;
+    /** relatime: an access time older than this is refreshed by a read, ns. */
+    private static final long RELATIME_NANOS = 24L * 3600 * 1_000_000_000L;
     /** An fsync with at most this many dirty data blocks journals them instead of ordering them. */
     private static final int JOURNALED_DATA_MAX = 16;
 
@@ -1001,7 +1003,40 @@ public final class FsCore implements FileSystemService {
         } catch (IOException e) {
             throw ioError(e);
         }
+        touchAtime(i);
         return done;
+    }
+
+    /**
+     * relatime, Linux's default: a read updates the access time only if it is not newer than the last modification
+     * or change, or is a day old, so that reading a file costs a journal write at most once after each change.
+     */
+    private void touchAtime(Inode i) {
+        long now = now();
+        long atime = i.atime;
+        if (atime > i.mtime && atime > i.ctime && now - atime < RELATIME_NANOS) {
+            return;
+        }
+        if (failed || unmounted) {
+            return;
+        }
+        try {
+            run(tx -> {
+                i.lock.lock();
+                try {
+                    if (!i.freed && i.atime == atime) {
+                        i.atime = now;
+                        table.store(tx, i, false);
+                    }
+                } finally {
+                    i.lock.unlock();
+                }
+                return null;
+            });
+        } catch (FsException e) {
+            // The access time is advisory: a read that succeeded does not fail because its atime could not be kept.
+            LOG.debug("access time of inode {} not updated: {}", i.ino, e.getMessage());
+        }
     }
 
     private void prefetch(Inode i, long from, int count) {
@@ -1363,7 +1398,9 @@ public final class FsCore implements FileSystemService {
                 throw new FsException(Errno.ENOTDIR, path);
             }
             Access.check(who, d, Access.READ, path);
-            return dir(d).readdir(cookie, max);
+            List<DirEntry> page = dir(d).readdir(cookie, max);
+            touchAtime(d);
+            return page;
         } catch (FsException e) {
             throw e;
         } catch (IOException e) {

@@ -197,4 +197,24 @@ class FsCoreTest {
         fs.unmount();
         assertEquals(List.of(), TestFs.fsck(d));
     }
+
+    @Test
+    void shouldUpdateAccessTimesTheRelatimeWay() throws Exception {
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
+        TestFs.format(d);
+        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(1_000);
+        FsCore fs = FsCore.mount(new org.fsp.fs.core.tools.DirectBlockScheduler(d), TestFs.options(), clock::get);
+        TestFs.writeFile(fs, ROOT, "/f", TestFs.utf8("hello"));
+        clock.set(2_000);
+        TestFs.readFile(fs, ROOT, "/f");
+        assertEquals(2_000, fs.stat(ROOT, "/f").atimeNanos(), "first read after a change");
+        clock.set(3_000);
+        TestFs.readFile(fs, ROOT, "/f");
+        assertEquals(2_000, fs.stat(ROOT, "/f").atimeNanos(), "newer than mtime and ctime: left alone");
+        long day = 24L * 3600 * 1_000_000_000L;
+        clock.set(2_000 + day + 1);
+        TestFs.readFile(fs, ROOT, "/f");
+        assertEquals(2_000 + day + 1, fs.stat(ROOT, "/f").atimeNanos(), "a day old: refreshed");
+        fs.unmount();
+    }
 }
