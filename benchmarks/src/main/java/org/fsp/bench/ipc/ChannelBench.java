@@ -100,11 +100,12 @@ public final class ChannelBench {
         System.out.printf(Locale.ROOT, "%nFSP channel round trips, client in a separate JVM, fs-core on a RAM device, "
                 + "%d server worker(s), %d measured ops per thread, %d cores%n", workers, ops,
                 Runtime.getRuntime().availableProcessors());
-        System.out.printf(Locale.ROOT, "%-15s %7s %10s %10s %10s %14s%n", "op", "threads", "p50 ns", "p99 ns",
-                "mean ns", "ops/s (all)");
+        System.out.printf(Locale.ROOT, "%-15s %7s %10s %10s %10s %14s %12s%n", "op", "threads", "p50 ns", "p99 ns",
+                "mean ns", "ops/s (all)", "futex/op");
         for (Map.Entry<String, String[]> e : results.entrySet()) {
             String[] r = e.getValue();
-            System.out.printf(Locale.ROOT, "%-15s %7s %10s %10s %10s %14s%n", r[1], r[2], r[3], r[4], r[5], r[6]);
+            System.out.printf(Locale.ROOT, "%-15s %7s %10s %10s %10s %14s %12s%n", r[1], r[2], r[3], r[4], r[5], r[6],
+                    r.length > 7 ? r[7] : "-");
         }
         double floor = Double.parseDouble(results.get("pingpong 1")[3]);
         double write = Double.parseDouble(results.get("write 1")[3]);

@@ -12,7 +12,8 @@ import org.fsp.client.FspClient;
 /**
  * The client half of {@link ChannelBench}, run in its own JVM: {@code threads} threads each do {@code ops} requests of
  * one kind (after {@code warmup} unmeasured ones), timing each, and it prints
- * {@code RESULT op threads p50ns p99ns meanNs opsPerSecond}. Also usable alone, e.g. under strace:
+ * {@code RESULT op threads p50ns p99ns meanNs opsPerSecond futexCallsPerOp} (the client's own system calls on the
+ * request path, counted by FS Lib). Also usable alone, e.g. under strace:
  * {@code ChannelBenchClient SOCKET THREADS noop|write|read OPS WARMUP [--no-timing]}.
  */
 public final class ChannelBenchClient {
@@ -60,7 +61,9 @@ public final class ChannelBenchClient {
                 workers.add(w);
             }
             start.await();
+            long futexBefore = c.futexCalls();
             measured.await();
+            long futexCalls = c.futexCalls() - futexBefore;
             for (Thread w : workers) {
                 w.join();
             }
@@ -71,8 +74,9 @@ public final class ChannelBenchClient {
                 longest = Math.max(longest, e);
             }
             double opsPerSecond = (double) ops * threads / (longest / 1e9);
-            System.out.printf(Locale.ROOT, "RESULT %s %d %d %d %.0f %.0f%n", op, threads,
-                    all.getValueAtPercentile(50), all.getValueAtPercentile(99), all.getMean(), opsPerSecond);
+            System.out.printf(Locale.ROOT, "RESULT %s %d %d %d %.0f %.0f %.5f%n", op, threads,
+                    all.getValueAtPercentile(50), all.getValueAtPercentile(99), all.getMean(), opsPerSecond,
+                    (double) futexCalls / ((long) ops * threads));
         }
     }
 

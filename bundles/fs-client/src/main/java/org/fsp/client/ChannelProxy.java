@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.ChannelOpcodes;
@@ -79,6 +80,8 @@ final class ChannelProxy implements AutoCloseable {
     private final AtomicInteger nextLane = new AtomicInteger();
     private final ThreadLocal<Call> calls;
     private volatile boolean closed;
+    /** System calls made on the request path: futex sleeps of waiting threads and doorbell wake-ups of workers. */
+    final LongAdder futexCalls = new LongAdder();
 
     private ChannelProxy(ChannelLayout layout, MemorySegment segment, Arena arena, int socketFd, long clientId) {
         this.layout = layout;
@@ -242,6 +245,7 @@ final class ChannelProxy implements AutoCloseable {
             long doorbell = layout.laneOffset(c.lane) + LaneDescriptor.DOORBELL_OFFSET;
             if ((int) INT.getVolatile(segment, doorbell) == LaneDescriptor.PARKED
                     && INT.compareAndSet(segment, doorbell, LaneDescriptor.PARKED, LaneDescriptor.AWAKE)) {
+                futexCalls.increment();
                 Futex.wake(MemorySegment.ofAddress(segment.address() + doorbell), 1);
             }
             await(c);
@@ -267,6 +271,7 @@ final class ChannelProxy implements AutoCloseable {
                     && !c.request.compareAndSetState(state, state | SlotDescriptor.WAITER)) {
                 continue;
             }
+            futexCalls.increment();
             boolean woken = Futex.await(MemorySegment.ofAddress(segment.address() + c.slotOffset),
                     state | SlotDescriptor.WAITER, SLEEP_NANOS);
             if (!woken) {
