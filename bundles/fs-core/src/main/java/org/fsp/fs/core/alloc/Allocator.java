@@ -11,6 +11,7 @@ import org.fsp.fs.core.cache.BufferCache;
 import org.fsp.fs.core.journal.Transaction;
 import org.fsp.fs.core.layout.BitmapDescriptor;
 import org.fsp.fs.core.layout.Geometry;
+import org.fsp.fs.core.layout.InodeDescriptor;
 import org.fsp.fs.core.layout.Layout;
 
 /**
@@ -259,10 +260,35 @@ public final class Allocator {
         return pendingBlocks.get();
     }
 
-    /** Allocates an inode number, searching from {@code goal}; returns 0 if none is free. */
-    public long allocInode(Transaction tx, long goal) throws IOException {
+    /**
+     * A newly allocated inode number, and whether every other inode of its inode-table block was free at that
+     * moment: free inodes are all zeros, so that block's contents are known without reading it.
+     */
+    public record NewInode(long ino, boolean tableBlockWasEmpty) {}
+
+    /** Allocates an inode number, searching from {@code goal}; null if none is free. */
+    public NewInode allocInode(Transaction tx, long goal) throws IOException {
         long[] r = inodes.alloc(tx, goal, 1);
-        return r == null ? 0 : r[0];
+        if (r == null) {
+            return null;
+        }
+        long ino = r[0];
+        int perBlock = InodeDescriptor.INODES_PER_BLOCK;
+        int g = (int) (ino / BitmapDescriptor.BITS_PER_BLOCK);
+        int first = (int) (ino % BitmapDescriptor.BITS_PER_BLOCK) / perBlock * perBlock;
+        boolean empty = true;
+        inodes.locks[g].lock();
+        try {
+            for (int bit = first; bit < first + perBlock; bit++) {
+                long item = (long) g * BitmapDescriptor.BITS_PER_BLOCK + bit;
+                if (item != ino && item != 0 && (inodes.words[g][bit >>> 6] & (1L << bit)) != 0) {
+                    empty = false;
+                }
+            }
+        } finally {
+            inodes.locks[g].unlock();
+        }
+        return new NewInode(ino, empty && ino >= perBlock);
     }
 
     public void freeInode(Transaction tx, long ino) throws IOException {

@@ -129,10 +129,11 @@ public final class InodeTable {
      */
     public Inode create(Transaction tx, long goal, int mode, int uid, int gid, long now, long parent)
             throws IOException {
-        long ino = alloc.allocInode(tx, goal);
-        if (ino == 0) {
+        Allocator.NewInode allocated = alloc.allocInode(tx, goal);
+        if (allocated == null) {
             return null;
         }
+        long ino = allocated.ino();
         Inode i = new Inode(ino);
         i.mode = mode;
         i.nlink = 1;
@@ -144,7 +145,7 @@ public final class InodeTable {
         i.parent = parent;
         i.lock.lock();
         try {
-            store(tx, i, true);
+            store(tx, i, true, !allocated.tableBlockWasEmpty());
         } finally {
             i.lock.unlock();
         }
@@ -157,12 +158,17 @@ public final class InodeTable {
      * inode's lock.
      */
     public void store(Transaction tx, Inode i, boolean extentsChanged) throws IOException {
+        store(tx, i, extentsChanged, true);
+    }
+
+    /** {@link #store}; {@code readBlock} false when the table block is known to be all zeros (all its inodes free). */
+    private void store(Transaction tx, Inode i, boolean extentsChanged, boolean readBlock) throws IOException {
         ExtentMap ex = i.extents;
         if (extentsChanged) {
             storeChain(tx, i);
         }
         int base = geometry.inodeOffset(i.ino);
-        Buffer b = cache.get(geometry.inodeBlock(i.ino), true);
+        Buffer b = cache.get(geometry.inodeBlock(i.ino), readBlock);
         try {
             MemorySegment s = b.data();
             s.asSlice(base, InodeDescriptor.INODE_SIZE).fill((byte) 0);
