@@ -326,10 +326,6 @@ final class ChannelProxy implements AutoCloseable {
         throw e;
     }
 
-    boolean isOpen() {
-        return !closed;
-    }
-
     @Override
     public void close() {
         if (closed) {

@@ -13,9 +13,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -65,7 +67,7 @@ public final class ShmServer implements AutoCloseable {
     private final ShmServerConfig config;
     private final Map<Long, ClientSession> sessions = new ConcurrentHashMap<>();
     private final AtomicLong nextClientId = new AtomicLong(1);
-    private final List<LaneWorker> workers = new ArrayList<>();
+    private final List<LaneWorker> workers = new CopyOnWriteArrayList<>();
     private final List<AgentRunner> runners = new ArrayList<>();
     private final AtomicLong clientsServed = new AtomicLong();
     private final AtomicLong clientsRefused = new AtomicLong();
@@ -131,7 +133,10 @@ public final class ShmServer implements AutoCloseable {
         return out;
     }
 
-    /** Clients accepted since start, clients refused, and requests served to clients still connected. */
+    /**
+     * For {@code fsp:status}: clients connected, accepted since start and refused, open files and requests served
+     * of clients still connected, and how many lanes each worker drains.
+     */
     public Map<String, Object> status() {
         long served = 0;
         int files = 0;
@@ -139,7 +144,7 @@ public final class ShmServer implements AutoCloseable {
             served += s.requestsServed.sum();
             files += s.files.size();
         }
-        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        Map<String, Object> m = new LinkedHashMap<>();
         m.put("socket", socketPath.toString());
         m.put("workers", config.workers());
         m.put("clients", sessions.size());
@@ -147,6 +152,7 @@ public final class ShmServer implements AutoCloseable {
         m.put("clientsRefused", clientsRefused.get());
         m.put("openFiles", files);
         m.put("requestsServed", served);
+        m.put("lanesPerWorker", workers.stream().map(LaneWorker::laneCount).toList().toString());
         return m;
     }
 

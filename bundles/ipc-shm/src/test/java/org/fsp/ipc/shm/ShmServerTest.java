@@ -228,6 +228,9 @@ class ShmServerTest {
             assertEquals(3, info.lanes());
             assertEquals(1, info.openFiles());
             assertEquals(c.clientId(), info.id());
+            assertEquals(1, server.status().get("clients"));
+            assertEquals(1, server.status().get("openFiles"));
+            assertEquals("[2, 1]", server.status().get("lanesPerWorker"));
             c.close(h);
         }
     }
