@@ -5,9 +5,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * The file system: {@link FileSystemService} over a {@link BlockScheduler}, built from one class per layer (xv6
  * style): {@link BufferCache} (blocks in memory), {@link Journal} (transactions, group commit, recovery),
  * {@link Allocator} (bitmaps), {@link InodeTable} (inodes and extents), {@link Directory} (entries and their
- * index), and here path resolution, permission checks and the open-file table.
+ * index), {@link PathResolver} (paths to inodes), and here permission checks, the open-file table and the
+ * operations.
  *
  * <p>A typical sequence is: {@code FsCore fs = FsCore.mount(scheduler, options)} (refuses a corrupt image with a
  * {@link CorruptMetadataException} that says what is wrong, replays the journal after a crash), many threads call the
@@ -83,7 +82,6 @@ public final class FsCore implements FileSystemService {
     static final long MAX_FILE_SIZE = 0xFFFF_FFFFL * Layout.BLOCK_SIZE;
     /** Blocks one write transaction may allocate; larger writes take several. */
     private static final int WRITE_CHUNK_BLOCKS = 256;
-    private static final int SYMLOOP_MAX = 40;
     /** relatime: an access time older than this is refreshed by a read, ns. */
     private static final long RELATIME_NANOS = 24L * 3600 * 1_000_000_000L;
     /** An fsync with at most this many dirty data blocks journals them instead of ordering them. */
@@ -97,6 +95,7 @@ public final class FsCore implements FileSystemService {
     private final Journal journal;
     private final Options options;
     private final LongSupplier clock;
+    private final PathResolver paths;
     private final ReentrantLock renameLock = new ReentrantLock();
     private final ConcurrentHashMap<Long, OpenFile> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
@@ -129,9 +128,6 @@ public final class FsCore implements FileSystemService {
         T apply(Transaction tx) throws IOException;
     }
 
-    /** The last component of a path and the directory holding it. */
-    private record Parent(Inode dir, String name, boolean trailingSlash) {}
-
     private FsCore(BlockIo io, Geometry g, long journalSeq, long mkfsTime, long mountCount, Options options,
             LongSupplier clock, Journal.Recovery recovery, boolean wasClean) throws IOException {
         this.io = io;
@@ -145,6 +141,7 @@ public final class FsCore implements FileSystemService {
         this.alloc = new Allocator(cache, g);
         this.table = new InodeTable(cache, g, alloc);
         this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
+        this.paths = new PathResolver(cache, alloc, table);
         try {
             alloc.load();
             if (!table.get(Geometry.ROOT_INO).isDirectory()) {
@@ -377,201 +374,10 @@ public final class FsCore implements FileSystemService {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // Path resolution
-
-    private static void checkPath(String path) throws FsException {
-        if (path == null || path.isEmpty()) {
-            throw new FsException(Errno.ENOENT, "empty path");
-        }
-        if (path.indexOf('\0') >= 0) {
-            throw new FsException(Errno.EINVAL, "NUL in path");
-        }
-        if (path.charAt(0) != '/') {
-            throw new FsException(Errno.EINVAL, "path must be absolute: " + path);
-        }
-        if (isShortAscii(path)) {
-            return;
-        }
-        byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length + 1 > PATH_MAX) {
-            throw new FsException(Errno.ENAMETOOLONG, path.substring(0, 64) + "...");
-        }
-        int start = 0;
-        for (int i = 0; i <= bytes.length; i++) {
-            if (i == bytes.length || bytes[i] == '/') {
-                if (i - start > NAME_MAX) {
-                    throw new FsException(Errno.ENAMETOOLONG, path);
-                }
-                start = i + 1;
-            }
-        }
-    }
-
-    /** True if the path is ASCII with components within NAME_MAX: then chars are bytes and no check is needed. */
-    private static boolean isShortAscii(String path) {
-        int n = path.length();
-        if (n + 1 > PATH_MAX) {
-            return false;
-        }
-        int start = 0;
-        for (int i = 0; i < n; i++) {
-            char c = path.charAt(i);
-            if (c >= 0x80) {
-                return false;
-            }
-            if (c == '/') {
-                if (i - start > NAME_MAX) {
-                    return false;
-                }
-                start = i + 1;
-            }
-        }
-        return n - start <= NAME_MAX;
-    }
-
-    private static void pushComponents(Deque<String> comps, String path) {
-        String[] parts = path.split("/");
-        for (int k = parts.length - 1; k >= 0; k--) {
-            if (!parts[k].isEmpty()) {
-                comps.addFirst(parts[k]);
-            }
-        }
-    }
-
-    private Directory dir(Inode i) throws IOException {
-        return Directory.of(i, cache, alloc, table);
-    }
+    // Path helpers
 
     private Inode inode(long ino) throws IOException {
         return table.get(ino);
-    }
-
-    /** Looks {@code name} up in {@code dir}; null if absent (also if it vanished while being loaded). */
-    private Inode child(Inode dir, String name) throws IOException {
-        Directory d = dir(dir);
-        for (int attempt = 0; ; attempt++) {
-            Directory.Slot s = d.lookup(name);
-            if (s == null) {
-                return null;
-            }
-            try {
-                return inode(s.ino());
-            } catch (CorruptMetadataException e) {
-                Directory.Slot again = d.lookup(name);
-                if (again != null && again.ino() == s.ino() || attempt > 2) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    /** Resolves a whole path, following symlinks in every component and, if {@code followLast}, the last. */
-    private Inode resolve(Credentials who, String path, boolean followLast) throws IOException {
-        checkPath(path);
-        Inode fast = resolveFast(who, path, followLast);
-        if (fast != null) {
-            return fast;
-        }
-        Deque<String> comps = new ArrayDeque<>();
-        pushComponents(comps, path);
-        boolean trailing = path.length() > 1 && path.endsWith("/");
-        return walk(who, inode(Geometry.ROOT_INO), comps, followLast, trailing, path);
-    }
-
-    /**
-     * The common case without allocation beyond the names: plain components, no ".", "..", symlink or trailing
-     * slash. Returns null to hand anything else (including every error) to the general walk, which then decides.
-     */
-    private Inode resolveFast(Credentials who, String path, boolean followLast) throws IOException {
-        Inode cur = inode(Geometry.ROOT_INO);
-        int n = path.length();
-        int i = 1;
-        while (i < n) {
-            int end = path.indexOf('/', i);
-            if (end < 0) {
-                end = n;
-            }
-            if (end == i || !cur.isDirectory() || !Access.allowed(who, cur, Access.EXEC)) {
-                return null;
-            }
-            if (path.charAt(i) == '.' && (end == i + 1 || (end == i + 2 && path.charAt(i + 1) == '.'))) {
-                return null;
-            }
-            Inode next = child(cur, path.substring(i, end));
-            if (next == null || next.isSymlink() && (end < n || followLast)) {
-                return null;
-            }
-            cur = next;
-            i = end + 1;
-            if (end == n - 1) {
-                return null;
-            }
-        }
-        return cur;
-    }
-
-    private Inode walk(Credentials who, Inode start, Deque<String> comps, boolean followLast, boolean trailing,
-            String path) throws IOException {
-        Inode cur = start;
-        int links = 0;
-        while (!comps.isEmpty()) {
-            String c = comps.pollFirst();
-            if (!cur.isDirectory()) {
-                throw new FsException(Errno.ENOTDIR, path);
-            }
-            Access.check(who, cur, Access.EXEC, path);
-            if (c.equals(".")) {
-                continue;
-            }
-            if (c.equals("..")) {
-                cur = inode(cur.parent);
-                continue;
-            }
-            Inode next = child(cur, c);
-            if (next == null) {
-                throw new FsException(Errno.ENOENT, path);
-            }
-            if (next.isSymlink() && (!comps.isEmpty() || followLast || trailing)) {
-                if (++links > SYMLOOP_MAX) {
-                    throw new FsException(Errno.ELOOP, path);
-                }
-                String target = readTarget(next);
-                pushComponents(comps, target);
-                if (target.startsWith("/")) {
-                    cur = inode(Geometry.ROOT_INO);
-                }
-                continue;
-            }
-            cur = next;
-        }
-        if (trailing && !cur.isDirectory()) {
-            throw new FsException(Errno.ENOTDIR, path);
-        }
-        return cur;
-    }
-
-    /** Resolves all but the last component; the last is returned as a name ("" for "/"). */
-    private Parent resolveParent(Credentials who, String path) throws IOException {
-        checkPath(path);
-        int end = path.length();
-        while (end > 1 && path.charAt(end - 1) == '/') {
-            end--;
-        }
-        boolean trailing = end < path.length();
-        String p = path.substring(0, end);
-        if (p.equals("/")) {
-            return new Parent(inode(Geometry.ROOT_INO), "", trailing);
-        }
-        int slash = p.lastIndexOf('/');
-        String name = p.substring(slash + 1);
-        Deque<String> comps = new ArrayDeque<>();
-        pushComponents(comps, p.substring(0, slash));
-        Inode dir = walk(who, inode(Geometry.ROOT_INO), comps, true, false, path);
-        if (!dir.isDirectory()) {
-            throw new FsException(Errno.ENOTDIR, path);
-        }
-        Access.check(who, dir, Access.EXEC, path);
-        return new Parent(dir, name, trailing);
     }
 
     private static boolean isDotName(String name) {
@@ -666,7 +472,7 @@ public final class FsCore implements FileSystemService {
             }
         }
         try {
-            dir(dir).add(tx, name, n.ino, mode);
+            paths.dir(dir).add(tx, name, n.ino, mode);
         } catch (NoSpaceException e) {
             n.lock.lock();
             try {
@@ -740,31 +546,6 @@ public final class FsCore implements FileSystemService {
         i.dataSeq = tx.seq();
     }
 
-    private String readTarget(Inode link) throws IOException {
-        long size = link.size;
-        if (size <= 0 || size > PATH_MAX) {
-            throw new CorruptMetadataException("symlink " + link.ino + " has length " + size);
-        }
-        byte[] out = new byte[(int) size];
-        long pblk;
-        link.lock.lock();
-        try {
-            pblk = link.extents.map(0);
-        } finally {
-            link.lock.unlock();
-        }
-        if (pblk == 0) {
-            throw new CorruptMetadataException("symlink " + link.ino + " has no data block");
-        }
-        Buffer b = cache.get(pblk, true);
-        try {
-            MemorySegment.copy(b.data(), Layout.BYTE, 0, out, 0, out.length);
-        } finally {
-            cache.release(b);
-        }
-        return new String(out, StandardCharsets.UTF_8);
-    }
-
     private OpenFile handle(long h) throws FsException {
         OpenFile f = handles.get(h);
         if (f == null) {
@@ -779,7 +560,7 @@ public final class FsCore implements FileSystemService {
     @Override
     public FileAttributes stat(Credentials who, String path) throws FsException {
         try {
-            return resolve(who, path, true).attributes();
+            return paths.resolve(who, path, true).attributes();
         } catch (FsException e) {
             throw e;
         } catch (IOException e) {
@@ -790,7 +571,7 @@ public final class FsCore implements FileSystemService {
     @Override
     public FileAttributes lstat(Credentials who, String path) throws FsException {
         try {
-            return resolve(who, path, false).attributes();
+            return paths.resolve(who, path, false).attributes();
         } catch (FsException e) {
             throw e;
         } catch (IOException e) {
@@ -818,7 +599,7 @@ public final class FsCore implements FileSystemService {
                 if (r instanceof Long h) {
                     return h;
                 }
-                if (links >= SYMLOOP_MAX) {
+                if (links >= PathResolver.SYMLOOP_MAX) {
                     throw new FsException(Errno.ELOOP, path);
                 }
                 p = (String) r;
@@ -833,13 +614,13 @@ public final class FsCore implements FileSystemService {
         Inode target;
         boolean created = false;
         if (creat) {
-            Parent p = resolveParent(who, path);
+            PathResolver.Parent p = paths.resolveParent(who, path);
             if (isDotName(p.name())) {
                 throw new FsException(Errno.EISDIR, path);
             }
             lockLiveDir(p.dir(), path);
             try {
-                target = child(p.dir(), p.name());
+                target = paths.child(p.dir(), p.name());
                 if (target == null) {
                     if (p.trailingSlash()) {
                         throw new FsException(Errno.EISDIR, path);
@@ -855,7 +636,7 @@ public final class FsCore implements FileSystemService {
                         if (nofollow) {
                             throw new FsException(Errno.ELOOP, path);
                         }
-                        String t = readTarget(target);
+                        String t = paths.readTarget(target);
                         if (t.startsWith("/")) {
                             return t;
                         }
@@ -874,7 +655,7 @@ public final class FsCore implements FileSystemService {
                 p.dir().lock.unlock();
             }
         } else {
-            target = resolve(who, path, !nofollow);
+            target = paths.resolve(who, path, !nofollow);
             if (nofollow && target.isSymlink()) {
                 throw new FsException(Errno.ELOOP, path);
             }
@@ -1204,7 +985,7 @@ public final class FsCore implements FileSystemService {
             throw new FsException(Errno.EINVAL, "negative size");
         }
         run(tx -> {
-            Inode i = resolve(who, path, true);
+            Inode i = paths.resolve(who, path, true);
             if (i.isDirectory()) {
                 throw new FsException(Errno.EISDIR, path);
             }
@@ -1315,13 +1096,13 @@ public final class FsCore implements FileSystemService {
     @Override
     public void mkdir(Credentials who, String path, int mode) throws FsException {
         run(tx -> {
-            Parent p = resolveParent(who, path);
+            PathResolver.Parent p = paths.resolveParent(who, path);
             if (isDotName(p.name())) {
                 throw new FsException(Errno.EEXIST, path);
             }
             lockLiveDir(p.dir(), path);
             try {
-                if (child(p.dir(), p.name()) != null) {
+                if (paths.child(p.dir(), p.name()) != null) {
                     throw new FsException(Errno.EEXIST, path);
                 }
                 Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
@@ -1339,7 +1120,7 @@ public final class FsCore implements FileSystemService {
     @Override
     public void rmdir(Credentials who, String path) throws FsException {
         run(tx -> {
-            Parent p = resolveParent(who, path);
+            PathResolver.Parent p = paths.resolveParent(who, path);
             if (p.name().isEmpty()) {
                 throw new FsException(Errno.EBUSY, path);
             }
@@ -1351,7 +1132,7 @@ public final class FsCore implements FileSystemService {
             }
             lockLiveDir(p.dir(), path);
             try {
-                Inode c = child(p.dir(), p.name());
+                Inode c = paths.child(p.dir(), p.name());
                 if (c == null) {
                     throw new FsException(Errno.ENOENT, path);
                 }
@@ -1364,10 +1145,10 @@ public final class FsCore implements FileSystemService {
                 }
                 c.lock.lock();
                 try {
-                    if (!dir(c).isEmpty()) {
+                    if (!paths.dir(c).isEmpty()) {
                         throw new FsException(Errno.ENOTEMPTY, path);
                     }
-                    dir(p.dir()).remove(tx, p.name());
+                    paths.dir(p.dir()).remove(tx, p.name());
                     p.dir().nlink--;
                     long now = now();
                     touchDir(tx, p.dir(), now);
@@ -1393,12 +1174,12 @@ public final class FsCore implements FileSystemService {
             throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
         }
         try {
-            Inode d = resolve(who, path, true);
+            Inode d = paths.resolve(who, path, true);
             if (!d.isDirectory()) {
                 throw new FsException(Errno.ENOTDIR, path);
             }
             Access.check(who, d, Access.READ, path);
-            List<DirEntry> page = dir(d).readdir(cookie, max);
+            List<DirEntry> page = paths.dir(d).readdir(cookie, max);
             touchAtime(d);
             return page;
         } catch (FsException e) {
@@ -1414,13 +1195,13 @@ public final class FsCore implements FileSystemService {
     @Override
     public void unlink(Credentials who, String path) throws FsException {
         run(tx -> {
-            Parent p = resolveParent(who, path);
+            PathResolver.Parent p = paths.resolveParent(who, path);
             if (isDotName(p.name())) {
                 throw new FsException(Errno.EISDIR, path);
             }
             lockLiveDir(p.dir(), path);
             try {
-                Inode c = child(p.dir(), p.name());
+                Inode c = paths.child(p.dir(), p.name());
                 if (c == null) {
                     throw new FsException(Errno.ENOENT, path);
                 }
@@ -1436,7 +1217,7 @@ public final class FsCore implements FileSystemService {
                 }
                 c.lock.lock();
                 try {
-                    dir(p.dir()).remove(tx, p.name());
+                    paths.dir(p.dir()).remove(tx, p.name());
                     long now = now();
                     touchDir(tx, p.dir(), now);
                     c.nlink--;
@@ -1458,14 +1239,14 @@ public final class FsCore implements FileSystemService {
     @Override
     public void link(Credentials who, String existing, String newPath) throws FsException {
         run(tx -> {
-            Inode src = resolve(who, existing, false);
-            Parent p = resolveParent(who, newPath);
+            Inode src = paths.resolve(who, existing, false);
+            PathResolver.Parent p = paths.resolveParent(who, newPath);
             if (isDotName(p.name())) {
                 throw new FsException(Errno.EEXIST, newPath);
             }
             lockLiveDir(p.dir(), newPath);
             try {
-                if (child(p.dir(), p.name()) != null) {
+                if (paths.child(p.dir(), p.name()) != null) {
                     throw new FsException(Errno.EEXIST, newPath);
                 }
                 if (p.trailingSlash()) {
@@ -1483,7 +1264,7 @@ public final class FsCore implements FileSystemService {
                     if (src.nlink >= LINK_MAX) {
                         throw new FsException(Errno.EMLINK, existing);
                     }
-                    dir(p.dir()).add(tx, p.name(), src.ino, src.mode);
+                    paths.dir(p.dir()).add(tx, p.name(), src.ino, src.mode);
                     long now = now();
                     src.nlink++;
                     src.ctime = now;
@@ -1509,13 +1290,13 @@ public final class FsCore implements FileSystemService {
             throw new FsException(Errno.ENAMETOOLONG, "symlink target");
         }
         run(tx -> {
-            Parent p = resolveParent(who, linkPath);
+            PathResolver.Parent p = paths.resolveParent(who, linkPath);
             if (isDotName(p.name())) {
                 throw new FsException(Errno.EEXIST, linkPath);
             }
             lockLiveDir(p.dir(), linkPath);
             try {
-                if (child(p.dir(), p.name()) != null) {
+                if (paths.child(p.dir(), p.name()) != null) {
                     throw new FsException(Errno.EEXIST, linkPath);
                 }
                 if (p.trailingSlash()) {
@@ -1528,7 +1309,7 @@ public final class FsCore implements FileSystemService {
                     try {
                         allocData(tx, n, 0, 1);
                     } catch (NoSpaceException e) {
-                        dir(p.dir()).remove(tx, p.name());
+                        paths.dir(p.dir()).remove(tx, p.name());
                         n.nlink = 0;
                         destroy(tx, n);
                         throw e;
@@ -1558,11 +1339,11 @@ public final class FsCore implements FileSystemService {
     @Override
     public String readlink(Credentials who, String path) throws FsException {
         try {
-            Inode i = resolve(who, path, false);
+            Inode i = paths.resolve(who, path, false);
             if (!i.isSymlink()) {
                 throw new FsException(Errno.EINVAL, path);
             }
-            return readTarget(i);
+            return paths.readTarget(i);
         } catch (FsException e) {
             throw e;
         } catch (IOException e) {
@@ -1588,8 +1369,8 @@ public final class FsCore implements FileSystemService {
     @Override
     public void rename(Credentials who, String from, String to) throws FsException {
         run(tx -> {
-            Parent pf = resolveParent(who, from);
-            Parent pt = resolveParent(who, to);
+            PathResolver.Parent pf = paths.resolveParent(who, from);
+            PathResolver.Parent pt = paths.resolveParent(who, to);
             if (isDotName(pf.name()) || isDotName(pt.name())) {
                 throw new FsException(Errno.EBUSY, from + " -> " + to);
             }
@@ -1607,7 +1388,7 @@ public final class FsCore implements FileSystemService {
         });
     }
 
-    private Void renameLocked(Transaction tx, Credentials who, Parent pf, Parent pt, boolean cross, String from,
+    private Void renameLocked(Transaction tx, Credentials who, PathResolver.Parent pf, PathResolver.Parent pt, boolean cross, String from,
             String to) throws IOException {
         Inode df = pf.dir();
         Inode dt = pt.dir();
@@ -1634,14 +1415,14 @@ public final class FsCore implements FileSystemService {
                 lockLiveDir(second, to);
                 locked.add(second);
             }
-            Inode src = child(df, pf.name());
+            Inode src = paths.child(df, pf.name());
             if (src == null) {
                 throw new FsException(Errno.ENOENT, from);
             }
             if ((pf.trailingSlash() || pt.trailingSlash()) && !src.isDirectory()) {
                 throw new FsException(Errno.ENOTDIR, from);
             }
-            Inode dst = child(dt, pt.name());
+            Inode dst = paths.child(dt, pt.name());
             if (cross && src.isDirectory() && isAncestorOrSelf(src, dt)) {
                 throw new FsException(Errno.EINVAL, from + " -> " + to);
             }
@@ -1681,7 +1462,7 @@ public final class FsCore implements FileSystemService {
             if (src.freed || (dst != null && dst.freed)) {
                 throw new FsException(Errno.ENOENT, from);
             }
-            if (dst != null && dst.isDirectory() && !dir(dst).isEmpty()) {
+            if (dst != null && dst.isDirectory() && !paths.dir(dst).isEmpty()) {
                 throw new FsException(Errno.ENOTEMPTY, to);
             }
             if (cross && src.isDirectory() && dst == null && dt.nlink >= LINK_MAX) {
@@ -1689,11 +1470,11 @@ public final class FsCore implements FileSystemService {
             }
             long now = now();
             if (dst != null) {
-                dir(dt).replace(tx, pt.name(), src.ino, src.mode);
+                paths.dir(dt).replace(tx, pt.name(), src.ino, src.mode);
             } else {
-                dir(dt).add(tx, pt.name(), src.ino, src.mode);
+                paths.dir(dt).add(tx, pt.name(), src.ino, src.mode);
             }
-            dir(df).remove(tx, pf.name());
+            paths.dir(df).remove(tx, pf.name());
             if (dst != null) {
                 if (dst.isDirectory()) {
                     dst.nlink = 0;
@@ -1732,7 +1513,7 @@ public final class FsCore implements FileSystemService {
     @Override
     public void chmod(Credentials who, String path, int mode) throws FsException {
         run(tx -> {
-            Inode i = resolve(who, path, true);
+            Inode i = paths.resolve(who, path, true);
             if (!Access.isOwnerOrRoot(who, i)) {
                 throw new FsException(Errno.EPERM, path);
             }
@@ -1755,7 +1536,7 @@ public final class FsCore implements FileSystemService {
     @Override
     public void chown(Credentials who, String path, int uid, int gid) throws FsException {
         run(tx -> {
-            Inode i = resolve(who, path, true);
+            Inode i = paths.resolve(who, path, true);
             i.lock.lock();
             try {
                 if (!who.isRoot()) {
@@ -1791,7 +1572,7 @@ public final class FsCore implements FileSystemService {
     @Override
     public void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
         run(tx -> {
-            Inode i = resolve(who, path, true);
+            Inode i = paths.resolve(who, path, true);
             if (atimeNanos == UTIME_OMIT && mtimeNanos == UTIME_OMIT) {
                 return null;
             }
