@@ -19,7 +19,7 @@
  *       blocks).</li>
  *   <li>{@code dir}: directory blocks of variable-length records with stable positions (readdir cookies) and an
  *       in-memory hash index per directory.</li>
- * *   <li>this package: path resolution ({@code PathResolver}), POSIX permission checks ({@code Access}), the
+ *   <li>this package: path resolution ({@code PathResolver}), POSIX permission checks ({@code Access}), the
  *       open-file table, the operations and their Linux errnos.</li>
  *   <li>{@code tools}: mkfs ({@code Mkfs}, {@code Formatter}), fsck ({@code Fsck}, {@code Checker}) and the offline
  *       file-backed device and direct scheduler they use.</li>
