@@ -236,11 +236,21 @@ public final class FsCore implements FileSystemService {
         }
     }
 
-    /** Writes everything home, marks the image clean and stops; further calls fail with EIO. */
+    /**
+     * Closes the handles still open, writes everything home, marks the image clean and stops; further calls fail
+     * with EIO.
+     */
     public void unmount() throws IOException {
         if (unmounted) {
             return;
         }
+        // Handles still open are closed: files unlinked while open are freed now, so a clean image has no orphans.
+        for (long h : List.copyOf(handles.keySet())) {
+            if (!failed) {
+                close(Credentials.ROOT, h);
+            }
+        }
+        handles.clear();
         unmounted = true;
         if (flusher != null) {
             flusher.interrupt();

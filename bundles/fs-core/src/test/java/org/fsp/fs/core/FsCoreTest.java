@@ -217,4 +217,27 @@ class FsCoreTest {
         assertEquals(2_000 + day + 1, fs.stat(ROOT, "/f").atimeNanos(), "a day old: refreshed");
         fs.unmount();
     }
+
+    @Test
+    void shouldFreeFilesUnlinkedWhileOpenWhenTheyCloseOrAtUnmount() throws Exception {
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
+        FsCore fs = TestFs.formatAndMount(d);
+        long free = fs.statfs(ROOT).freeBlocks();
+        long h = fs.open(ROOT, "/gone", OpenFlags.O_CREAT | OpenFlags.O_RDWR, 0644);
+        fs.write(ROOT, h, MemorySegment.ofArray(new byte[40_000]));
+        fs.unlink(ROOT, "/gone");
+        assertEquals(Errno.ENOENT, errno(() -> fs.stat(ROOT, "/gone")));
+        byte[] back = new byte[40_000];
+        assertEquals(40_000, fs.pread(ROOT, h, 0, MemorySegment.ofArray(back)));
+        assertEquals(0, fs.fstat(ROOT, h).nlink());
+        long kept = fs.open(ROOT, "/kept", OpenFlags.O_CREAT | OpenFlags.O_RDWR, 0644);
+        fs.unlink(ROOT, "/kept");
+        fs.close(ROOT, h);
+        fs.unmount();
+        assertEquals(List.of(), TestFs.fsck(d));
+        FsCore again = TestFs.mount(d);
+        assertEquals(Errno.EBADF, errno(() -> again.fstat(ROOT, kept)));
+        assertTrue(again.statfs(ROOT).freeBlocks() + 16 >= free, "blocks of both files came back (after a checkpoint)");
+        again.unmount();
+    }
 }
