@@ -38,6 +38,7 @@ public final class EvalBench {
     private final Options o;
     private final List<Row> rows = new ArrayList<>();
     private final long began = System.nanoTime();
+    private final String loadAtStart = loadAverage();
     private Fspd fspdForProfile;
 
     private EvalBench(Options o) {
@@ -50,7 +51,7 @@ public final class EvalBench {
         Path out;
         Path work;
         Path fspd;
-        int rounds = 2;
+        int rounds = 3;
         int[] threads = {1, 2, 4};
         double seconds = 2;
         int files = 1000;
@@ -209,7 +210,7 @@ public final class EvalBench {
             for (int k = 0; k < apis.size(); k++) {
                 FileApi api = apis.get((k + round) % apis.size());
                 boolean profile = o.profile && round == 0 && api == fsp;
-                Profile p = profile ? Profile.start(fspdForProfile, o.out.resolve("jfr"), w) : null;
+                Profile p = profile ? Profile.start(fspdForProfile, o.fspd, o.out.resolve("jfr"), w) : null;
                 Measurement m;
                 try {
                     m = w.run(api, round);
@@ -245,10 +246,13 @@ public final class EvalBench {
         run.put("rounds", Integer.toString(o.rounds));
         run.put("seconds", Double.toString(o.seconds));
         run.put("loadavg", loadAverage());
-        Files.writeString(o.out.resolve("table.md"), "Command: `" + o.command + "`\n\n" + table);
+        run.put("loadavgAtStart", loadAtStart);
+        Files.writeString(o.out.resolve("table.md"), "Command: `" + o.command + "`\n\nFigures: medians of " + o.rounds
+                + " rounds; load average at start " + loadAtStart + ", at the end " + loadAverage() + ".\n\n" + table);
         Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));
         List<Path> charts = Report.charts(rows, o.out);
         System.out.println();
+        System.out.println("Medians of " + o.rounds + " rounds; ratios are FSP / kernel.");
         System.out.println(table);
         System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
         charts.forEach(c -> System.out.println("chart:   " + c));
@@ -318,18 +322,27 @@ public final class EvalBench {
         }
     }
 
-    /** A JFR recording of fspd (through jcmd) and of this JVM over one workload run. */
-    private record Profile(Fspd fspd, String name, jdk.jfr.Recording client, Path clientFile) {
+    /**
+     * A JFR recording of fspd (through jcmd) and of this JVM over one workload run, and fspd's device counters
+     * ({@code fsp:device}) before and after it.
+     */
+    private record Profile(Fspd fspd, Path fspdBin, String name, Path dir, jdk.jfr.Recording client, Path clientFile) {
 
-        static Profile start(Fspd fspd, Path dir, Workload w) throws Exception {
+        static Profile start(Fspd fspd, Path fspdBin, Path dir, Workload w) throws Exception {
             Files.createDirectories(dir);
             String name = (w.suite() + "-" + w.name()).replaceAll("[^A-Za-z0-9]+", "-");
+            Files.writeString(dir.resolve(name + "-device-before.txt"), device(fspdBin, fspd));
             String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
             Shell.run(jcmd, Long.toString(fspd.pid()), "JFR.start", "name=" + name, "settings=profile",
                     "filename=" + dir.toAbsolutePath().resolve(name + "-fspd.jfr"));
             jdk.jfr.Recording client = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
             client.start();
-            return new Profile(fspd, name, client, dir.resolve(name + "-client.jfr"));
+            return new Profile(fspd, fspdBin, name, dir, client, dir.resolve(name + "-client.jfr"));
+        }
+
+        private static String device(Path fspdBin, Fspd fspd) throws IOException {
+            return Shell.run(fspdBin.resolveSibling("fsp").toString(), "--socket", fspd.socket.toString(), "shell", "-c",
+                    "fsp:device");
         }
 
         void stop() throws Exception {
@@ -338,6 +351,7 @@ public final class EvalBench {
             client.close();
             String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
             Shell.run(jcmd, Long.toString(fspd.pid()), "JFR.stop", "name=" + name);
+            Files.writeString(dir.resolve(name + "-device-after.txt"), device(fspdBin, fspd));
         }
     }
 }

@@ -86,9 +86,8 @@ final class Report {
             b.append(sep).append(num(metric.of(m)));
             sep = ", ";
         }
-        double mean = runs.stream().mapToDouble(metric::of).average().orElse(Double.NaN);
         long ops = runs.stream().mapToLong(Measurement::ops).sum();
-        return b.append("], \"mean\": ").append(num(mean)).append(", \"ops\": ").append(ops)
+        return b.append("], \"median\": ").append(num(Row.median(runs, metric))).append(", \"ops\": ").append(ops)
                 .append(", \"p50us\": ").append(num(Row.percentileMicros(runs, 50)))
                 .append(", \"p99us\": ").append(num(Row.percentileMicros(runs, 99))).append('}').toString();
     }
@@ -138,16 +137,20 @@ final class Report {
         List<String> labels = new ArrayList<>();
         List<Double> speed = new ArrayList<>();
         List<Double> target = new ArrayList<>();
+        Map<String, Row> first = new LinkedHashMap<>(); // one bar per workload: against the kernel its target names
         for (Row r : rows) {
+            first.putIfAbsent(r.suite() + "/" + r.workload(), r);
+        }
+        for (Row r : first.values()) {
             labels.add(r.workload() + " vs " + r.kernel());
             speed.add(speedup(r));
             target.add(targetSpeedup(r));
         }
         CategoryChart ratios = new CategoryChartBuilder().width(1200).height(650)
                 .title("FSP speed relative to the kernel file system, same run (above 1: FSP faster)")
-                .xAxisTitle("").yAxisTitle("speed-up (kernel time / FSP time, or FSP ops/s / kernel ops/s)").build();
+                .xAxisTitle("").yAxisTitle("kernel time / FSP time, or FSP ops/s / kernel ops/s").build();
         style(ratios);
-        ratios.getStyler().setXAxisLabelRotation(45);
+        ratios.getStyler().setXAxisLabelRotation(90);
         ratios.addSeries("FSP speed-up", labels, speed);
         ratios.addSeries("target (issue 8)", labels, target);
         written.add(save(ratios, dir.resolve("ratios.png")));
@@ -157,7 +160,7 @@ final class Report {
             CategoryChart c = new CategoryChartBuilder().width(1000).height(550)
                     .title("Filebench personalities (flowops/s, higher is better)").yAxisTitle("flowops/s").build();
             style(c);
-            c.getStyler().setXAxisLabelRotation(30);
+            c.getStyler().setXAxisLabelRotation(90);
             List<String> names = fb.stream().map(Row::workload).toList();
             c.addSeries("FSP", names, fb.stream().map(Row::fspValue).toList());
             c.addSeries(fb.getFirst().kernel(), names, fb.stream().map(Row::kernelValue).toList());

@@ -4,8 +4,8 @@ import java.util.List;
 import org.HdrHistogram.Histogram;
 
 /**
- * One line of the results table: a workload's figure on FSP and on one kernel file system, each the mean over the
- * rounds of the same run, their ratio FSP / kernel, and the verdict against the issue's target where there is one.
+ * One line of the results table: a workload's figure on FSP and on one kernel file system, each the median over the
+ * rounds of the same run (one round disturbed by other load on the machine does not move it), their ratio FSP / kernel, and the verdict against the issue's target where there is one.
  *
  * @param params the parameters the workload ran with, as the table prints them
  * @param goal the target, or null when the issue sets none for this comparison
@@ -14,11 +14,11 @@ record Row(String suite, String workload, String params, Metric metric, String k
         List<Measurement> base, Goal goal) {
 
     double fspValue() {
-        return mean(fsp);
+        return median(fsp, metric);
     }
 
     double kernelValue() {
-        return mean(base);
+        return median(base, metric);
     }
 
     /** FSP / kernel: below 1 FSP is faster for times, above 1 it is faster for throughput. */
@@ -39,7 +39,12 @@ record Row(String suite, String workload, String params, Metric metric, String k
         return all.getValueAtPercentile(percentile) / 1e3;
     }
 
-    private double mean(List<Measurement> runs) {
-        return runs.stream().mapToDouble(metric::of).average().orElse(Double.NaN);
+    /** The median of the rounds' figures (the mean of the middle two for an even count). */
+    static double median(List<Measurement> runs, Metric metric) {
+        double[] v = runs.stream().mapToDouble(metric::of).sorted().toArray();
+        if (v.length == 0) {
+            return Double.NaN;
+        }
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }
