@@ -599,7 +599,9 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public long open(Credentials who, String path, int flags, int mode) throws FsException {
-        if ((flags & ~OpenFlags.SUPPORTED) != 0 || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE) {
+        // O_CREAT | O_DIRECTORY is EINVAL as in Linux 6.4 and later (it used to create a regular file).
+        if ((flags & ~OpenFlags.SUPPORTED) != 0 || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE
+                || (flags & (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY)) == (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY)) {
             throw new FsException(Errno.EINVAL, "open flags 0" + Integer.toOctalString(flags));
         }
         return run(tx -> {

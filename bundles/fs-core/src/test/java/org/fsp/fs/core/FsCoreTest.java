@@ -72,6 +72,13 @@ class FsCoreTest {
         assertEquals(Errno.EISDIR, errno(() -> fs.open(ROOT, "/d", OpenFlags.O_RDWR, 0)));
         assertEquals(Errno.ENOTDIR, errno(() -> fs.open(ROOT, "/d/f", OpenFlags.O_DIRECTORY, 0)));
         assertEquals(Errno.EINVAL, errno(() -> fs.readlink(ROOT, "/d/f")));
+        assertEquals(Errno.EINVAL, errno(() -> fs.open(ROOT, "/d/new", OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY, 0)));
+        assertEquals(Errno.ENOENT, errno(() -> fs.stat(ROOT, "/d/new")));
+        assertEquals(Errno.EISDIR, errno(() -> fs.open(ROOT, "/d/new/", OpenFlags.O_CREAT | OpenFlags.O_WRONLY, 0644)));
+        assertEquals(Errno.ENOTDIR, errno(() -> fs.unlink(ROOT, "/d/f/")));
+        assertEquals(Errno.EPERM, errno(() -> fs.link(ROOT, "/d", "/dlink")));
+        assertEquals(Errno.ENOENT, errno(() -> fs.symlink(ROOT, "", "/empty")));
+        assertEquals(Errno.EINVAL, errno(() -> fs.rmdir(ROOT, "/d/.")));
         assertEquals(Errno.ENAMETOOLONG, errno(() -> fs.mkdir(ROOT, "/" + "x".repeat(256), 0755)));
         assertEquals(Errno.EBUSY, errno(() -> fs.rmdir(ROOT, "/")));
         fs.symlink(ROOT, "loop2", "/loop1");
