@@ -138,7 +138,7 @@ class RequestAdapterFuzzTest {
     }
 
     @Test
-    void shouldRefuseUnknownOpcodeWithEnosysAndBadPathWithEinval() throws Exception {
+    void shouldRefuseUnknownOpcodeBadPathForeignHandleAndExcessInFlight() throws Exception {
         ChannelLayout layout = ChannelLayout.of(1, 64, 8192);
         try (Arena arena = Arena.ofShared(); Arena adapterArena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(layout.segmentBytes(), 4096);
@@ -162,6 +162,13 @@ class RequestAdapterFuzzTest {
             req.clear().opcode(ChannelOpcodes.PREAD).handle(1L << 32).length(10);
             adapter.execute(s, 0, 0);
             assertEquals(-Errno.EBADF.code(), resp.result());
+            s.inFlight.set(4);
+            req.clear().opcode(ChannelOpcodes.NOOP);
+            adapter.execute(s, 0, 0);
+            assertEquals(-Errno.EAGAIN.code(), resp.result(), "over the in-flight limit");
+            s.inFlight.set(0);
+            adapter.execute(s, 0, 0);
+            assertEquals(0, resp.result());
         }
     }
 }
