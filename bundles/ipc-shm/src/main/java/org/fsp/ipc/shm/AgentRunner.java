@@ -7,7 +7,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Drives one {@link Agent} on its own platform thread with an {@link IdleStrategy} until closed. A failure in one
- * {@code doWork()} is logged and the loop goes on: one bad request must not stop a worker that serves many clients.
+ * {@code doWork()} or one idle step is logged and the loop goes on: one bad request must not stop a worker that serves
+ * many clients.
  */
 final class AgentRunner implements AutoCloseable {
 
@@ -30,14 +31,12 @@ final class AgentRunner implements AutoCloseable {
 
     private void run() {
         while (running) {
-            int work;
             try {
-                work = agent.doWork();
+                idle.idle(agent, agent.doWork());
             } catch (RuntimeException | Error e) {
                 LOG.error("{} failed; continuing", agent.roleName(), e);
-                work = 0;
+                idle.reset();
             }
-            idle.idle(agent, work);
         }
         agent.onClose();
     }

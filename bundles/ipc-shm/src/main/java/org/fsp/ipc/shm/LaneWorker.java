@@ -13,6 +13,7 @@ import org.fsp.api.channel.SlotDescriptor;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.sched.Agent;
 import org.fsp.linux.Futex;
+import org.fsp.linux.NativeException;
 
 /**
  * A polling worker: drains the lanes assigned to it, each strictly in ring order, through its own
@@ -152,7 +153,12 @@ final class LaneWorker implements Agent {
             }
         }
         if (!ready) {
-            Futex.awaitAny(waitEntries, entries, maxNanos);
+            try {
+                Futex.awaitAny(waitEntries, entries, maxNanos);
+            } catch (NativeException e) {
+                // EFAULT: a client released meanwhile took its doorbell's page with it; the next pass rebuilds.
+                LockSupport.parkNanos(Math.min(maxNanos, 1_000_000L));
+            }
         }
         for (LaneCursor c : ls) {
             try {
