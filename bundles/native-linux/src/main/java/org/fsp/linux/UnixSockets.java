@@ -38,7 +38,6 @@ public final class UnixSockets {
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int MSG_CMSG_CLOEXEC = 0x40000000;
     public static final int MSG_CTRUNC = 0x8;
-    public static final int SHUT_RDWR = 2;
     public static final int ERANGE = 34;
 
     public static final short POLLIN = 0x1;
@@ -61,7 +60,6 @@ public final class UnixSockets {
             NativeCall.bind("getsockopt", FunctionDescriptor.of(INT, INT, INT, INT, POINTER, POINTER));
     private static final MethodHandle SETSOCKOPT =
             NativeCall.bind("setsockopt", FunctionDescriptor.of(INT, INT, INT, INT, POINTER, INT));
-    private static final MethodHandle SHUTDOWN = NativeCall.bind("shutdown", FunctionDescriptor.of(INT, INT, INT));
     private static final MethodHandle POLL = NativeCall.bind("poll", FunctionDescriptor.of(INT, POINTER, LONG, INT));
 
     /**
@@ -261,16 +259,6 @@ public final class UnixSockets {
                 throw new NativeException("recvmsg (more than one descriptor)", 74);
             }
             return new Received((int) n, passed);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** shutdown(2) both directions: wakes any thread blocked on the socket. Errors are ignored (already closed). */
-    public static void shutdown(int fd) {
-        try {
-            int result = (int) SHUTDOWN.invokeExact(NativeCall.errnoSegment(), fd, SHUT_RDWR);
-            assert result == 0 || NativeCall.lastErrno() != 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }
