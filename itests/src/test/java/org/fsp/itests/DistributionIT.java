@@ -197,6 +197,36 @@ class DistributionIT {
 
     @Test
     @Order(11)
+    void shouldRefuseToMountACorruptImageAndLeaveItUntouched() throws Exception {
+        Path img = work.resolve("corrupt.img");
+        Path sock = work.resolve("corrupt.sock");
+        Path corruptLog = work.resolve("corrupt.out");
+        FspProcesses.Result mkfs = FspProcesses.run(List.of(FspProcesses.bin("fsp").toString(), "mkfs", img.toString(), "--size", "64M"), Duration.ofSeconds(60));
+        assertEquals(0, mkfs.exitCode(), mkfs.all());
+        try (var ch = java.nio.channels.FileChannel.open(img, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) 0xde, (byte) 0xad, (byte) 0xbe, (byte) 0xef}), 100);
+        }
+        byte[] before = Files.readAllBytes(img);
+
+        Process d = FspProcesses.startDaemon(corruptLog, "--device", img.toString(), "--socket", sock.toString());
+        try {
+            FspProcesses.awaitReady(d, sock, corruptLog, START_TIMEOUT);
+            String status = FspProcesses.fsp(sock, "shell", "-c", "fsp:status").stdout();
+            assertTrue(status.contains("NOT MOUNTED") && status.contains("superblock"), status);
+            FspProcesses.Result ls = FspProcesses.fsp(sock, "ls", "/");
+            assertEquals(1, ls.exitCode(), ls.all());
+            assertEquals(0, FspProcesses.fsp(sock, "shell", "-c", "shutdown").exitCode());
+            assertTrue(d.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            d.destroyForcibly().waitFor();
+        }
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(img)), "nothing may be written to a corrupt image");
+        assertTrue(Files.readString(corruptLog).contains("refusing to mount"), Files.readString(corruptLog));
+        assertFalse(Files.readString(corruptLog).contains("\tat org.apache.felix"), "no stack trace for an expected refusal");
+    }
+
+    @Test
+    @Order(12)
     void shouldRecoverTheStaleSocketOfAKilledDaemon() throws Exception {
         Path sock = work.resolve("killed.sock");
         Path dev = work.resolve("killed.img");
@@ -230,7 +260,7 @@ class DistributionIT {
     }
 
     @Test
-    @Order(12)
+    @Order(13)
     void shouldStopCleanlyOnSigterm() throws Exception {
         assertEquals(0, FspProcesses.stop(daemon, Duration.ofSeconds(60)), Files.readString(log));
         assertTrue(Files.readString(log).contains("fspd: stopped"), Files.readString(log));

@@ -5,6 +5,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Dictionary;
 import java.util.Hashtable;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
@@ -77,8 +78,15 @@ public final class FsCoreComponent {
     private ServiceRegistration<Object> commandsRegistration;
 
     @Activate
-    void activate(Config config, BundleContext context) throws IOException {
-        fs = open(scheduler, config);
+    void activate(Config config, BundleContext context) {
+        try {
+            fs = open(scheduler, config);
+        } catch (IOException e) {
+            // open() has logged the reason. Stay active without a FileSystemService, so that fsp:status says why
+            // and the operator can act, instead of a component failure buried in SCR's log.
+            statusRegistration = context.registerService(StatusContributor.class, new NotMounted(e.getMessage()), null);
+            return;
+        }
         fsRegistration = context.registerService(FileSystemService.class, fs, null);
         statusRegistration = context.registerService(StatusContributor.class, new Status(fs), null);
         Dictionary<String, Object> props = new Hashtable<>();
@@ -89,8 +97,11 @@ public final class FsCoreComponent {
 
     @Deactivate
     void deactivate() throws IOException {
-        commandsRegistration.unregister();
         statusRegistration.unregister();
+        if (fs == null) {
+            return;
+        }
+        commandsRegistration.unregister();
         fsRegistration.unregister();
         fs.unmount();
         LOG.info("file system unmounted cleanly from {}", scheduler.device().describe());
@@ -125,6 +136,28 @@ public final class FsCoreComponent {
             MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
             io.read(0, sb, BlockRequest.Priority.METADATA);
             return SuperblockDescriptor.isBlank(sb);
+        }
+    }
+
+    /** The {@code "filesystem"} status section of a device that could not be mounted. */
+    private record NotMounted(String reason) implements StatusContributor {
+        @Override
+        public String section() {
+            return "filesystem";
+        }
+
+        @Override
+        public int order() {
+            return 30;
+        }
+
+        @Override
+        public Map<String, Object> status() {
+            Map<String, Object> status = new LinkedHashMap<>();
+            status.put("state", "NOT MOUNTED");
+            status.put("reason", reason);
+            status.put("what to do", "check the image offline with bin/fsp fsck IMAGE; nothing was written to it");
+            return status;
         }
     }
 
