@@ -211,12 +211,12 @@ public final class EvalBench {
                 FileApi api = apis.get((k + round) % apis.size());
                 boolean profile = o.profile && round == 0 && api == fsp;
                 Profile p = profile ? Profile.start(fspdForProfile, o.fspd, o.out.resolve("jfr"), w) : null;
-                Measurement m;
+                Measurement m = null;
                 try {
                     m = w.run(api, round);
                 } finally {
                     if (p != null) {
-                        p.stop();
+                        p.stop(m);
                     }
                 }
                 results.get(api.name()).add(m);
@@ -326,7 +326,8 @@ public final class EvalBench {
      * A JFR recording of fspd (through jcmd) and of this JVM over one workload run, and fspd's device counters
      * ({@code fsp:device}) before and after it.
      */
-    private record Profile(Fspd fspd, Path fspdBin, String name, Path dir, jdk.jfr.Recording client, Path clientFile) {
+    private record Profile(Fspd fspd, Path fspdBin, String name, Path dir, jdk.jfr.Recording client, Path clientFile,
+            long[] switchesBefore) {
 
         static Profile start(Fspd fspd, Path fspdBin, Path dir, Workload w) throws Exception {
             Files.createDirectories(dir);
@@ -337,7 +338,37 @@ public final class EvalBench {
                     "filename=" + dir.toAbsolutePath().resolve(name + "-fspd.jfr"));
             jdk.jfr.Recording client = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
             client.start();
-            return new Profile(fspd, fspdBin, name, dir, client, dir.resolve(name + "-client.jfr"));
+            return new Profile(fspd, fspdBin, name, dir, client, dir.resolve(name + "-client.jfr"), switches(fspd));
+        }
+
+        /**
+         * Context switches so far, voluntary (a thread slept: futex, I/O) and involuntary (preempted), summed over
+         * fspd's threads and over this JVM's: {fspd voluntary, fspd involuntary, client voluntary, client involuntary}.
+         */
+        private static long[] switches(Fspd fspd) throws IOException {
+            long[] server = switchesOf(Path.of("/proc", Long.toString(fspd.pid()), "task"));
+            long[] client = switchesOf(Path.of("/proc/self/task"));
+            return new long[] {server[0], server[1], client[0], client[1]};
+        }
+
+        private static long[] switchesOf(Path tasks) throws IOException {
+            long[] sum = new long[2];
+            try (Stream<Path> all = Files.list(tasks)) {
+                for (Path t : all.toList()) {
+                    try {
+                        for (String line : Files.readAllLines(t.resolve("status"))) {
+                            if (line.startsWith("voluntary_ctxt_switches:")) {
+                                sum[0] += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+                            } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
+                                sum[1] += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+                            }
+                        }
+                    } catch (IOException threadEnded) {
+                        // a thread that ended between the listing and the read
+                    }
+                }
+            }
+            return sum;
         }
 
         private static String device(Path fspdBin, Fspd fspd) throws IOException {
@@ -345,7 +376,17 @@ public final class EvalBench {
                     "fsp:device");
         }
 
-        void stop() throws Exception {
+        void stop(Measurement m) throws Exception {
+            long[] after = switches(fspd);
+            if (m != null) {
+                double ops = m.ops();
+                Files.writeString(dir.resolve(name + "-switches.txt"), String.format(Locale.ROOT,
+                        "ops %d, %.1f us/op%ncontext switches per op: fspd voluntary %.2f, involuntary %.2f;"
+                                + " benchmark JVM voluntary %.2f, involuntary %.2f%n",
+                        m.ops(), m.microsPerOp(), (after[0] - switchesBefore[0]) / ops,
+                        (after[1] - switchesBefore[1]) / ops, (after[2] - switchesBefore[2]) / ops,
+                        (after[3] - switchesBefore[3]) / ops));
+            }
             client.stop();
             client.dump(clientFile);
             client.close();

@@ -185,7 +185,7 @@ final class Report {
     }
 
     private static void style(CategoryChart c) {
-        c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         c.getStyler().setOverlapped(false);
         c.getStyler().setYAxisDecimalPattern("#,##0.##");
     }
