@@ -41,8 +41,9 @@ public class BundleSetIT {
 
     @Configuration
     public Option[] config() {
-        Path work = FspBundleSet.workDirectory("bundle-set");
-        return FspBundleSet.options(work, "io_uring");
+        return org.ops4j.pax.exam.OptionUtils.combine(
+                FspBundleSet.options(FspBundleSet.workDirectory("bundle-set"), "io_uring"),
+                org.ops4j.pax.exam.CoreOptions.bundle(Path.of(System.getProperty("fsp.client.bundle")).toUri().toString()));
     }
 
     @Test
@@ -79,6 +80,7 @@ public class BundleSetIT {
         }
         assertTrue("sections " + sections, sections.contains("device"));
         assertTrue("sections " + sections, sections.contains("filesystem"));
+        assertTrue("sections " + sections, sections.contains("clients"));
     }
 
     @Test
@@ -90,7 +92,27 @@ public class BundleSetIT {
             Object f = ref.getProperty("osgi.command.function");
             functions.addAll(f instanceof String[] a ? Arrays.asList(a) : List.of(String.valueOf(f)));
         }
-        assertTrue("fsp functions " + functions, functions.containsAll(List.of("status", "shutdown", "device")));
+        assertTrue("fsp functions " + functions,
+                functions.containsAll(List.of("status", "shutdown", "device", "df", "fsck", "clients")));
+    }
+
+    @Test
+    public void clientShouldWriteAndReadBackThroughTheSharedMemoryChannel() throws Exception {
+        await(FileSystemService.class);
+        // This method runs inside the framework (the probe loads this class again), so the socket comes from there.
+        Path socket = Path.of(context.getProperty("fsp.socket.path"));
+        long deadline = System.currentTimeMillis() + SERVICE_WAIT_MILLIS;
+        while (!java.nio.file.Files.exists(socket) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(50);
+        }
+        byte[] data = new byte[100_000];
+        new java.util.Random(7).nextBytes(data);
+        try (org.fsp.client.FspClient client = org.fsp.client.FspClient.connect(socket)) {
+            client.mkdir("/pax", 0755);
+            client.writeAll("/pax/data.bin", data);
+            assertTrue(java.util.Arrays.equals(data, client.readAll("/pax/data.bin")));
+            assertEquals(data.length, client.stat("/pax/data.bin").size());
+        }
     }
 
     private Bundle find(String symbolicName) {
