@@ -2,8 +2,9 @@
  * The thread-model contract, after Agrona: work is done by {@link org.fsp.api.sched.Agent}s whose
  * {@code doWork()} returns how much they did, and an {@link org.fsp.api.sched.IdleStrategy} decides what a thread does
  * when an agent found nothing (spin, yield, sleep). Layers (the IPC front end, the block scheduler) provide agents;
- * the thread model drives them.
+ * the thread model drives them. A {@link org.fsp.api.sched.ThreadModel} service (bundle sched-polling) owns the
+ * worker threads; a layer without one drives its agents itself.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.1.0")
+@org.osgi.annotation.versioning.Version("0.2.0")
 package org.fsp.api.sched;

@@ -1,0 +1,68 @@
+package org.fsp.api.sched;
+
+import java.util.List;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The thread model of the FS process: worker threads that drive {@link Agent}s (a layer's polling work, e.g. the IPC
+ * front end's lane workers) with an {@link IdleStrategyKind idle strategy}. A layer attaches its agents when the
+ * service appears and detaches them before it goes; in between the thread model may move them between its workers.
+ *
+ * <p>A typical sequence is: {@link #attach} each agent, the shell calls {@link #idleStrategy(IdleStrategyKind)} or
+ * {@link #workers(int)} while clients run, {@link #detach} each agent.
+ *
+ * <p>Every change is made at the agent boundary: each worker finishes the {@code doWork()} it is in and stops, the
+ * change is made, the workers resume. Requests in flight therefore finish and new ones wait in their rings; the time
+ * the workers stood still is the change's {@link Swap#pauseNanos() pause}.
+ */
+@ProviderType
+public interface ThreadModel {
+
+    /** One worker thread as the shell shows it. */
+    record WorkerInfo(String name, List<String> agents, double utilisation, long work) {
+
+        /**
+         * @param name the thread's name
+         * @param agents {@link Agent#roleName()} of each agent it drives
+         * @param utilisation fraction of wall time spent in {@code doWork()} calls that found work, since the previous
+         *     reading (0 to 1)
+         * @param work units of work done since the worker started (e.g. requests served)
+         */
+        public WorkerInfo {
+            agents = List.copyOf(agents);
+        }
+    }
+
+    /** A change made at the agent boundary and how long the workers stood still for it. */
+    record Swap(long atMillis, String change, long pauseNanos) {}
+
+    /**
+     * Starts driving {@code agent} on the least loaded worker. From the call on, {@code doWork()} may run on a worker
+     * thread; the agent's owner keeps it alive until {@link #detach}.
+     */
+    void attach(Agent agent);
+
+    /**
+     * Stops driving {@code agent}: when this returns, no {@code doWork()} of it runs and none will, and
+     * {@link Agent#onClose()} has been called on the calling thread. Unknown agents are ignored.
+     */
+    void detach(Agent agent);
+
+    /** The idle strategy every worker uses. */
+    IdleStrategyKind idleStrategy();
+
+    /** Switches every worker to {@code kind} at the agent boundary; returns the pause. */
+    Swap idleStrategy(IdleStrategyKind kind);
+
+    /** The workers, with their agents and load. */
+    List<WorkerInfo> workers();
+
+    /**
+     * Changes the number of worker threads at the agent boundary, redistributing the agents over them; returns the
+     * pause.
+     */
+    Swap workers(int count);
+
+    /** The most recent changes, oldest first (a bounded history). */
+    List<Swap> recentSwaps();
+}

@@ -1,0 +1,326 @@
+package org.fsp.sched;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
+import org.fsp.api.sched.Agent;
+import org.fsp.api.sched.IdleStrategyKind;
+import org.fsp.api.sched.ThreadModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The polling thread model, usable without OSGi: {@code n} {@link PollingWorker}s share the attached agents, all with
+ * one idle strategy; agents, strategy and worker count change at run time.
+ *
+ * <p>A typical sequence is: {@code new PollingThreadModel(2, FUTEX, IdleSettings.DEFAULTS)}, {@link #attach} agents,
+ * {@link #idleStrategy(IdleStrategyKind)} / {@link #workers(int)} from the shell, {@link #detach}, {@link #close()}.
+ *
+ * <p>How a change is made (the quiesce at the agent boundary): the model raises the pause generation and wakes every
+ * worker (unpark, and {@link Agent#wakeUp()} of each agent so that a futex sleep ends); each worker finishes its round
+ * of {@code doWork()} calls, records that it arrived and parks. When all have arrived the model changes agents,
+ * strategies or threads, releases the workers and starts new ones. The pause (request to release) is measured with
+ * {@link System#nanoTime()} and kept in a bounded history. Changes are serialised; readings are not blocked by them.
+ */
+final class PollingThreadModel implements ThreadModel, AutoCloseable {
+
+    /** Changes kept for {@link #recentSwaps()}. */
+    static final int HISTORY = 32;
+    static final int MAX_WORKERS = 64;
+
+    private static final Logger LOG = LoggerFactory.getLogger(PollingThreadModel.class);
+    private static final long REWAKE_NANOS = 1_000_000;
+
+    /** Raised to request a pause; read by every worker at every round. */
+    volatile long pauseGeneration;
+    /** Raised to release the workers standing at a pause. */
+    volatile long releasedGeneration;
+
+    private final Object changes = new Object();
+    private final Deque<Swap> history = new ArrayDeque<>();
+    /** The workers; replaced (never mutated) under {@link #changes}. */
+    private volatile List<PollingWorker> workers = List.of();
+    private volatile IdleStrategyKind kind;
+    /** Guarded by {@link #changes}. */
+    private IdleSettings settings;
+    /** Guarded by {@link #changes}. */
+    private int nextWorkerNumber;
+    /** Guarded by {@link #changes}. */
+    private boolean closed;
+
+    PollingThreadModel(int workerCount, IdleStrategyKind kind, IdleSettings settings) {
+        checkWorkers(workerCount);
+        this.kind = kind;
+        this.settings = settings;
+        synchronized (changes) {
+            List<PollingWorker> ws = new ArrayList<>();
+            for (int i = 0; i < workerCount; i++) {
+                ws.add(newWorker());
+            }
+            workers = List.copyOf(ws);
+            ws.forEach(w -> w.thread.start());
+        }
+    }
+
+    @Override
+    public void attach(Agent agent) {
+        change("attach " + agent.roleName(), () -> {
+            for (PollingWorker w : workers) {
+                if (Arrays.asList(w.agents).contains(agent)) {
+                    throw new IllegalArgumentException(agent.roleName() + " is already attached");
+                }
+            }
+            PollingWorker least = workers.getFirst();
+            for (PollingWorker w : workers) {
+                if (w.agents.length < least.agents.length) {
+                    least = w;
+                }
+            }
+            least.agents = append(least.agents, agent);
+            return List.of();
+        });
+    }
+
+    @Override
+    public void detach(Agent agent) {
+        boolean attached = false;
+        synchronized (changes) {
+            for (PollingWorker w : workers) {
+                attached |= Arrays.asList(w.agents).contains(agent);
+            }
+            if (!attached) {
+                return;
+            }
+            change("detach " + agent.roleName(), () -> {
+                for (PollingWorker w : workers) {
+                    w.agents = Arrays.stream(w.agents).filter(a -> a != agent).toArray(Agent[]::new);
+                }
+                return List.of();
+            });
+        }
+        agent.onClose();
+    }
+
+    @Override
+    public IdleStrategyKind idleStrategy() {
+        return kind;
+    }
+
+    @Override
+    public Swap idleStrategy(IdleStrategyKind next) {
+        return change("idle " + next.configName(), () -> {
+            for (PollingWorker w : workers) {
+                w.idle = settings.create(next);
+            }
+            kind = next;
+            return List.of();
+        });
+    }
+
+    @Override
+    public Swap workers(int count) {
+        checkWorkers(count);
+        return change("workers " + count, () -> resize(count));
+    }
+
+    /** Applies a whole configuration in one pause: strategy settings, strategy and worker count. */
+    Swap configure(int count, IdleStrategyKind next, IdleSettings nextSettings) {
+        checkWorkers(count);
+        return change("configure workers " + count + ", idle " + next.configName(), () -> {
+            settings = nextSettings;
+            List<PollingWorker> started = resize(count);
+            for (PollingWorker w : workers) {
+                w.idle = settings.create(next);
+            }
+            kind = next;
+            return started;
+        });
+    }
+
+    @Override
+    public List<WorkerInfo> workers() {
+        List<WorkerInfo> out = new ArrayList<>();
+        synchronized (history) {
+            long now = System.nanoTime();
+            for (PollingWorker w : workers) {
+                long busy = w.busyNanos;
+                long wall = Math.max(1, now - w.readAtNanos);
+                double utilisation = Math.min(1.0, (double) (busy - w.readBusyNanos) / wall);
+                w.readBusyNanos = busy;
+                w.readAtNanos = now;
+                out.add(new WorkerInfo(w.name, Arrays.stream(w.agents).map(Agent::roleName).toList(), utilisation,
+                        w.work));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public List<Swap> recentSwaps() {
+        synchronized (history) {
+            return List.copyOf(history);
+        }
+    }
+
+    /** Stops every worker (at the agent boundary) and waits for their threads; agents still attached stay open. */
+    @Override
+    public void close() {
+        List<PollingWorker> stopped;
+        synchronized (changes) {
+            if (closed) {
+                return;
+            }
+            stopped = workers;
+            change("stop", () -> {
+                for (PollingWorker w : workers) {
+                    if (w.agents.length > 0) {
+                        LOG.warn("{} stops with agents still attached: {}", w.name,
+                                Arrays.stream(w.agents).map(Agent::roleName).toList());
+                    }
+                    w.retired = true;
+                }
+                workers = List.of();
+                return List.of();
+            });
+            closed = true;
+        }
+        for (PollingWorker w : stopped) {
+            try {
+                w.thread.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Pauses every worker at the agent boundary, runs {@code mutation} (which returns the workers it created, to be
+     * started), releases the workers and records the pause.
+     */
+    private Swap change(String what, Supplier<List<PollingWorker>> mutation) {
+        synchronized (changes) {
+            if (closed) {
+                throw new IllegalStateException("the thread model is stopped");
+            }
+            long start = System.nanoTime();
+            long generation = pauseGeneration + 1;
+            List<PollingWorker> paused = workers;
+            pauseGeneration = generation;
+            awaitArrival(paused, generation);
+            List<PollingWorker> started;
+            try {
+                started = mutation.get();
+            } finally {
+                // Volatile store: the mutation happens-before each released worker's next round.
+                releasedGeneration = generation;
+                for (PollingWorker w : paused) {
+                    LockSupport.unpark(w.thread);
+                }
+            }
+            started.forEach(w -> w.thread.start());
+            Swap swap = new Swap(System.currentTimeMillis(), what, System.nanoTime() - start);
+            synchronized (history) {
+                if (history.size() == HISTORY) {
+                    history.removeFirst();
+                }
+                history.addLast(swap);
+            }
+            LOG.info("{}: workers paused {} us", what, swap.pauseNanos() / 1_000);
+            return swap;
+        }
+    }
+
+    /** Waits until every worker stands at {@code generation}, waking those that sleep (again each millisecond). */
+    private static void awaitArrival(List<PollingWorker> ws, long generation) {
+        long rewakeAt = 0;
+        for (int round = 0; ; round++) {
+            boolean all = true;
+            for (PollingWorker w : ws) {
+                all &= w.arrived == generation || !w.thread.isAlive();
+            }
+            if (all) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - rewakeAt >= 0) {
+                for (PollingWorker w : ws) {
+                    if (w.arrived != generation) {
+                        w.wake();
+                    }
+                }
+                rewakeAt = now + REWAKE_NANOS;
+            }
+            if (round < 1_000) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+    }
+
+    /**
+     * Under a pause: retires or creates workers to reach {@code count}, then spreads the agents so that worker
+     * {@code i} holds {@code total / count} of them, one more for the first {@code total % count}; an agent stays on
+     * its worker when it can. Returns the new workers.
+     */
+    private List<PollingWorker> resize(int count) {
+        List<PollingWorker> ws = new ArrayList<>(workers);
+        List<Agent> homeless = new ArrayList<>();
+        while (ws.size() > count) {
+            PollingWorker gone = ws.removeLast();
+            gone.retired = true;
+            homeless.addAll(List.of(gone.agents));
+            gone.agents = new Agent[0];
+        }
+        List<PollingWorker> created = new ArrayList<>();
+        while (ws.size() < count) {
+            PollingWorker w = newWorker();
+            ws.add(w);
+            created.add(w);
+        }
+        int total = homeless.size();
+        for (PollingWorker w : ws) {
+            total += w.agents.length;
+        }
+        for (int i = 0; i < ws.size(); i++) {
+            PollingWorker w = ws.get(i);
+            int target = total / count + (i < total % count ? 1 : 0);
+            if (w.agents.length > target) {
+                homeless.addAll(List.of(w.agents).subList(target, w.agents.length));
+                w.agents = Arrays.copyOf(w.agents, target);
+            }
+        }
+        for (int i = 0; i < ws.size(); i++) {
+            PollingWorker w = ws.get(i);
+            int target = total / count + (i < total % count ? 1 : 0);
+            while (w.agents.length < target) {
+                w.agents = append(w.agents, homeless.removeLast());
+            }
+        }
+        workers = List.copyOf(ws);
+        return created;
+    }
+
+    /** Under {@link #changes}: a worker standing at the current generation, so that it starts without pausing. */
+    private PollingWorker newWorker() {
+        return new PollingWorker("fsp-sched-worker-" + nextWorkerNumber++, this, settings.create(kind),
+                pauseGeneration);
+    }
+
+    private static Agent[] append(Agent[] agents, Agent agent) {
+        Agent[] next = Arrays.copyOf(agents, agents.length + 1);
+        next[agents.length] = agent;
+        return next;
+    }
+
+    private static void checkWorkers(int count) {
+        if (count < 1 || count > MAX_WORKERS) {
+            throw new IllegalArgumentException("workers " + count + " not in 1.." + MAX_WORKERS);
+        }
+    }
+}

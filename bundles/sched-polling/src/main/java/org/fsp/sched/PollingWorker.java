@@ -1,0 +1,128 @@
+package org.fsp.sched;
+
+import java.util.concurrent.locks.LockSupport;
+import org.fsp.api.sched.Agent;
+import org.fsp.api.sched.IdleStrategy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One worker thread of the {@link PollingThreadModel}: calls {@code doWork()} on each of its agents in turn, then hands
+ * the sum to its idle strategy, until it is retired. Between two rounds (the agent boundary) it checks for a pause the
+ * model requested, announces that it stopped, and waits until the model releases it; the model changes the worker's
+ * agents and strategy only while it stands there, so an agent is never driven by two threads at once.
+ *
+ * <p>A failure in one {@code doWork()} or one idle step is logged and the loop goes on: one bad request must not stop
+ * a worker that serves many clients.
+ */
+final class PollingWorker implements Runnable {
+
+    /**
+     * How long a worker that drives several agents sleeps at most in the last idle phase: it cannot sleep on every
+     * agent's futex words at once, so it wakes this often to poll them.
+     */
+    static final long SHARED_SLEEP_NANOS = 200_000;
+
+    private static final Logger LOG = LoggerFactory.getLogger(PollingWorker.class);
+
+    final String name;
+    final Thread thread;
+    private final PollingThreadModel model;
+    /** Set only while the worker stands at a pause (or before it starts); read by the worker at every round. */
+    volatile Agent[] agents = new Agent[0];
+    volatile IdleStrategy idle;
+    /** Set while paused: the worker leaves its loop when released. */
+    volatile boolean retired;
+    /** The pause generation this worker last stood at; the model waits for it to equal the one it requested. */
+    volatile long arrived;
+    /** Nanoseconds spent in rounds that found work; written by the worker only. */
+    volatile long busyNanos;
+    /** Work units done; written by the worker only. */
+    volatile long work;
+    /** For utilisation since the previous reading; guarded by the model's reading lock. */
+    long readBusyNanos;
+    long readAtNanos = System.nanoTime();
+
+    private final Agent shared = new SharedSleep();
+
+    PollingWorker(String name, PollingThreadModel model, IdleStrategy idle, long generation) {
+        this.name = name;
+        this.model = model;
+        this.idle = idle;
+        this.arrived = generation;
+        this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
+    }
+
+    @Override
+    public void run() {
+        long seen = arrived;
+        while (true) {
+            long requested = model.pauseGeneration;
+            if (requested != seen) {
+                seen = requested;
+                // Volatile store: everything this thread did in its agents happens-before the model's change.
+                arrived = requested;
+                while (model.releasedGeneration < requested) {
+                    LockSupport.park(this);
+                }
+                if (retired) {
+                    return;
+                }
+                continue;
+            }
+            Agent[] as = agents;
+            IdleStrategy strategy = idle;
+            long start = System.nanoTime();
+            int done = 0;
+            for (Agent a : as) {
+                try {
+                    done += a.doWork();
+                } catch (RuntimeException | Error e) {
+                    LOG.error("{}: {} failed; continuing", name, a.roleName(), e);
+                }
+            }
+            if (done > 0) {
+                busyNanos += System.nanoTime() - start;
+                work += done;
+            }
+            try {
+                strategy.idle(as.length == 1 ? as[0] : shared, done);
+            } catch (RuntimeException | Error e) {
+                LOG.error("{}: idle step failed; continuing", name, e);
+                strategy.reset();
+            }
+        }
+    }
+
+    /** Ends whatever wait the worker is in: its park, and each agent's own sleep. */
+    void wake() {
+        LockSupport.unpark(thread);
+        for (Agent a : agents) {
+            a.wakeUp();
+        }
+    }
+
+    /** Stands in for the agents of a worker that drives none or several: parks instead of sleeping on futex words. */
+    private final class SharedSleep implements Agent {
+
+        @Override
+        public int doWork() {
+            return 0;
+        }
+
+        @Override
+        public String roleName() {
+            return name;
+        }
+
+        @Override
+        public void sleep(long maxNanos) {
+            LockSupport.parkNanos(agents.length == 0 ? maxNanos : Math.min(maxNanos, SHARED_SLEEP_NANOS));
+        }
+
+        @Override
+        public void wakeUp() {
+            LockSupport.unpark(thread);
+        }
+    }
+}

@@ -1,0 +1,191 @@
+package org.fsp.sched;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.fsp.api.sched.Agent;
+import org.fsp.api.sched.IdleStrategyKind;
+import org.fsp.api.sched.ThreadModel;
+import org.fsp.api.status.StatusContributor;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * Publishes the {@link PollingThreadModel} as the {@link ThreadModel} service, its {@code "threads"} section of
+ * {@code fsp:status} (order 40) and the Gogo command {@code fsp:sched} (this object, through the {@code osgi.command.*}
+ * service properties). A changed configuration ({@code conf/org.fsp.sched.cfg}) is applied live, in one pause.
+ */
+@Component(immediate = true, configurationPid = ThreadModelComponent.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        service = {ThreadModel.class, StatusContributor.class, ThreadModelComponent.class},
+        property = {"osgi.command.scope=fsp", "osgi.command.function=sched"})
+@Designate(ocd = ThreadModelComponent.Config.class)
+public final class ThreadModelComponent implements ThreadModel, StatusContributor {
+
+    /** Configuration PID. */
+    public static final String PID = "org.fsp.sched";
+
+    /** The thread model's configuration. */
+    @ObjectClassDefinition(name = "FSP thread model",
+            description = "sched-polling: polling worker threads that drive the layers' agents, and their idle strategy")
+    public @interface Config {
+
+        @AttributeDefinition(description = "Worker threads (1..64)")
+        int workers() default 2;
+
+        @AttributeDefinition(description = "spin (lowest latency), backoff (spin, yield, park) or futex (spin, yield, "
+                + "sleep on the lanes' doorbells: near-zero idle CPU)")
+        String idleStrategy() default "futex";
+
+        @AttributeDefinition(description = "Busy-spin rounds of an idle worker before it yields (backoff, futex)")
+        int idleSpins() default 20_000;
+
+        @AttributeDefinition(description = "Yields of an idle worker before it parks (backoff) or sleeps (futex)")
+        int idleYields() default 50;
+
+        @AttributeDefinition(description = "Longest futex sleep, microseconds (backoff parks at most 1000)")
+        long maxSleepMicros() default 100_000;
+    }
+
+    private volatile PollingThreadModel model;
+
+    @Activate
+    void activate(Config config) {
+        model = new PollingThreadModel(config.workers(), IdleStrategyKind.parse(config.idleStrategy()),
+                settings(config));
+    }
+
+    @Modified
+    void modified(Config config) {
+        model.configure(config.workers(), IdleStrategyKind.parse(config.idleStrategy()), settings(config));
+    }
+
+    @Deactivate
+    void deactivate() {
+        model.close();
+    }
+
+    private static IdleSettings settings(Config config) {
+        return new IdleSettings(config.idleSpins(), config.idleYields(), config.maxSleepMicros() * 1_000);
+    }
+
+    @Override
+    public void attach(Agent agent) {
+        model.attach(agent);
+    }
+
+    @Override
+    public void detach(Agent agent) {
+        model.detach(agent);
+    }
+
+    @Override
+    public IdleStrategyKind idleStrategy() {
+        return model.idleStrategy();
+    }
+
+    @Override
+    public Swap idleStrategy(IdleStrategyKind kind) {
+        return model.idleStrategy(kind);
+    }
+
+    @Override
+    public List<WorkerInfo> workers() {
+        return model.workers();
+    }
+
+    @Override
+    public Swap workers(int count) {
+        return model.workers(count);
+    }
+
+    @Override
+    public List<Swap> recentSwaps() {
+        return model.recentSwaps();
+    }
+
+    /** {@code fsp:sched}: the workers, their agents and utilisation, the idle strategy and the recent pauses. */
+    public String sched() {
+        return format(model.idleStrategy(), model.workers(), model.recentSwaps());
+    }
+
+    /**
+     * {@code fsp:sched idle spin|backoff|futex} or {@code fsp:sched workers N}: changes the thread model live and
+     * reports the pause.
+     */
+    public String sched(String what, String value) {
+        Swap swap = switch (what) {
+            case "idle" -> model.idleStrategy(IdleStrategyKind.parse(value));
+            case "workers" -> model.workers(parseCount(value));
+            default -> throw new IllegalArgumentException("usage: fsp:sched [idle spin|backoff|futex | workers N]");
+        };
+        return swap.change() + ": workers paused " + micros(swap.pauseNanos()) + " us";
+    }
+
+    private static int parseCount(String value) {
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("workers: not a number: '" + value + "'");
+        }
+    }
+
+    @Override
+    public String section() {
+        return "threads";
+    }
+
+    @Override
+    public int order() {
+        return 40;
+    }
+
+    @Override
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        List<WorkerInfo> ws = model.workers();
+        m.put("idleStrategy", model.idleStrategy().configName());
+        m.put("workers", ws.size());
+        m.put("agentsPerWorker", ws.stream().map(w -> w.agents().size()).toList().toString());
+        m.put("work", ws.stream().mapToLong(WorkerInfo::work).sum());
+        List<Swap> swaps = model.recentSwaps();
+        m.put("swaps", swaps.size());
+        if (!swaps.isEmpty()) {
+            m.put("lastSwap", swaps.getLast().change() + " (" + micros(swaps.getLast().pauseNanos()) + " us)");
+            m.put("maxPauseMicros", micros(swaps.stream().mapToLong(Swap::pauseNanos).max().orElse(0)));
+        }
+        return m;
+    }
+
+    /** The text {@code fsp:sched} prints. */
+    static String format(IdleStrategyKind kind, List<WorkerInfo> workers, List<Swap> swaps) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("idle strategy ").append(kind.configName()).append(", ").append(workers.size())
+                .append(workers.size() == 1 ? " worker" : " workers").append(String.format("%n"));
+        sb.append(String.format("%-22s %6s %12s  %s%n", "worker", "util", "work", "agents"));
+        for (WorkerInfo w : workers) {
+            sb.append(String.format(Locale.ROOT, "%-22s %5.1f%% %12d  %s%n", w.name(), w.utilisation() * 100,
+                    w.work(), w.agents().isEmpty() ? "-" : String.join(", ", w.agents())));
+        }
+        sb.append("recent swaps (pause the workers stood still):");
+        if (swaps.isEmpty()) {
+            sb.append(" none");
+        }
+        for (Swap s : swaps) {
+            sb.append(String.format(Locale.ROOT, "%n  %tT  %-36s %10s us", s.atMillis(), s.change(),
+                    micros(s.pauseNanos())));
+        }
+        return sb.toString();
+    }
+
+    private static String micros(long nanos) {
+        return String.format(Locale.ROOT, "%.1f", nanos / 1_000.0);
+    }
+}

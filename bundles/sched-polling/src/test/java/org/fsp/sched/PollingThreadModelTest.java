@@ -1,0 +1,146 @@
+package org.fsp.sched;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.fsp.api.sched.IdleStrategyKind;
+import org.fsp.api.sched.ThreadModel.Swap;
+import org.fsp.api.sched.ThreadModel.WorkerInfo;
+import org.junit.jupiter.api.Test;
+
+class PollingThreadModelTest {
+
+    private static final IdleSettings QUICK = new IdleSettings(100, 5, 50_000_000L);
+
+    @Test
+    void shouldDriveAttachedAgentsUntilTheirWorkIsDone() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.FUTEX, QUICK)) {
+            CountingAgentDouble a = new CountingAgentDouble("a");
+            CountingAgentDouble b = new CountingAgentDouble("b");
+            model.attach(a);
+            model.attach(b);
+            a.post(1_000);
+            b.post(1_000);
+            awaitDone(a, 1_000);
+            awaitDone(b, 1_000);
+            List<WorkerInfo> ws = model.workers();
+            assertEquals(List.of(1, 1), ws.stream().map(w -> w.agents().size()).toList(), "one agent per worker");
+            assertEquals(2_000, ws.stream().mapToLong(WorkerInfo::work).sum());
+        }
+    }
+
+    @Test
+    void shouldWakeASleepingAgentWhenWorkIsPosted() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK)) {
+            CountingAgentDouble a = new CountingAgentDouble("a");
+            model.attach(a);
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (a.sleeps.get() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertTrue(a.sleeps.get() > 0, "an idle futex worker sleeps through its agent");
+            a.post(1);
+            awaitDone(a, 1);
+        }
+    }
+
+    @Test
+    void shouldNeverDriveAnAgentFromTwoThreadsWhileSwapping() throws Exception {
+        Random random = new Random(42);
+        try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.SPIN, QUICK)) {
+            List<CountingAgentDouble> agents = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                CountingAgentDouble a = new CountingAgentDouble("agent-" + i);
+                agents.add(a);
+                model.attach(a);
+            }
+            for (int round = 0; round < 200; round++) {
+                agents.forEach(a -> a.post(50));
+                if (random.nextBoolean()) {
+                    model.workers(1 + random.nextInt(4));
+                } else {
+                    model.idleStrategy(IdleStrategyKind.values()[random.nextInt(3)]);
+                }
+            }
+            for (CountingAgentDouble a : agents) {
+                awaitDone(a, 200 * 50);
+                assertEquals(0, a.violations.get(), a.name + " was driven by two threads or after close");
+            }
+            assertEquals(PollingThreadModel.HISTORY, model.recentSwaps().size());
+        }
+    }
+
+    @Test
+    void shouldSpreadAgentsEvenlyWhenTheWorkerCountChanges() {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.BACKOFF, QUICK)) {
+            for (int i = 0; i < 7; i++) {
+                model.attach(new CountingAgentDouble("agent-" + i));
+            }
+            model.workers(3);
+            assertEquals(List.of(3, 2, 2), model.workers().stream().map(w -> w.agents().size()).toList());
+            model.workers(2);
+            assertEquals(List.of(4, 3), model.workers().stream().map(w -> w.agents().size()).toList());
+            assertEquals(7, model.workers().stream().mapToLong(w -> w.agents().size()).sum());
+        }
+    }
+
+    @Test
+    void shouldStopDrivingADetachedAgentAndCloseIt() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.SPIN, QUICK)) {
+            CountingAgentDouble a = new CountingAgentDouble("a");
+            model.attach(a);
+            model.detach(a);
+            assertTrue(a.closed.get());
+            a.pending.set(10);
+            Thread.sleep(20);
+            assertEquals(0, a.done.get());
+            assertEquals(0, a.violations.get());
+            model.detach(a);
+        }
+    }
+
+    @Test
+    void shouldRecordEachSwapWithItsPause() {
+        try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.FUTEX, QUICK)) {
+            model.attach(new CountingAgentDouble("a"));
+            Swap swap = model.idleStrategy(IdleStrategyKind.SPIN);
+            assertEquals("idle spin", swap.change());
+            assertTrue(swap.pauseNanos() > 0);
+            assertEquals(IdleStrategyKind.SPIN, model.idleStrategy());
+            assertEquals(swap, model.recentSwaps().getLast());
+        }
+    }
+
+    @Test
+    void shouldRejectAWorkerCountOutOfRangeAndAnAgentAttachedTwice() {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK)) {
+            assertThrows(IllegalArgumentException.class, () -> model.workers(0));
+            assertThrows(IllegalArgumentException.class, () -> model.workers(65));
+            CountingAgentDouble a = new CountingAgentDouble("a");
+            model.attach(a);
+            assertThrows(IllegalArgumentException.class, () -> model.attach(a));
+            assertEquals(1, model.workers().getFirst().agents().size());
+        }
+    }
+
+    @Test
+    void shouldRefuseChangesOnceClosed() {
+        PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK);
+        model.close();
+        assertThrows(IllegalStateException.class, () -> model.workers(2));
+        assertFalse(model.workers().iterator().hasNext());
+    }
+
+    private static void awaitDone(CountingAgentDouble a, long units) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (a.done.get() < units && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertEquals(units, a.done.get(), a.name + " work done");
+    }
+}
