@@ -28,6 +28,7 @@ import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
+import org.fsp.api.sched.ThreadModel;
 import org.fsp.linux.Libc;
 import org.fsp.linux.MemFd;
 import org.fsp.linux.NativeException;
@@ -46,7 +47,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: one monitor thread polls the listening socket and every client socket (accepts, and notices a client's
  * death within {@value #POLL_MILLIS} ms); a few handshake threads do each accept's blocking exchange (bounded by socket
- * time-outs) so that a silent client cannot stall the monitor; {@code workers} polling threads serve the lanes.
+ * time-outs) so that a silent client cannot stall the monitor; {@code workers} lane workers ({@link LaneWorker}
+ * agents) serve the lanes. The lane workers run on a {@link ThreadModel} when one is handed over with
+ * {@link #driveWith}, and otherwise each on a thread of this server's own with a spin-yield-sleep idle strategy.
  */
 public final class ShmServer implements AutoCloseable {
 
@@ -76,6 +79,8 @@ public final class ShmServer implements AutoCloseable {
     private volatile boolean running;
     private int listenFd = -1;
     private int nextWorker;
+    /** Written under this: the thread model driving the lane workers, or null when this server's runners do. */
+    private volatile ThreadModel threadModel;
 
     public ShmServer(FileSystemService fs, Path socketPath, ShmServerConfig config) {
         this.fs = fs;
@@ -101,17 +106,74 @@ public final class ShmServer implements AutoCloseable {
         Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-rw-rw-"));
         running = true;
         for (int i = 0; i < config.workers(); i++) {
-            LaneWorker w = new LaneWorker("shm-worker-" + i, fs, config.slotDataBytes());
-            AgentRunner r = new AgentRunner(w, new BackoffIdleStrategy(config.idleSpins(), config.idleYields(),
-                    100_000_000L));
-            workers.add(w);
-            runners.add(r);
-            r.start();
+            workers.add(new LaneWorker("shm-worker-" + i, fs, config.slotDataBytes()));
         }
+        startDrivers();
         handshakes = Executors.newFixedThreadPool(HANDSHAKE_THREADS,
                 Thread.ofPlatform().daemon().name("fsp-shm-handshake-", 0).factory());
         monitor = Thread.ofPlatform().daemon().name("fsp-shm-monitor").start(this::monitorLoop);
         LOG.info("serving FSP channels on {} with {} workers", socketPath, config.workers());
+    }
+
+    /**
+     * Hands the lane workers to {@code model}, or with {@code null} takes them back onto this server's own threads.
+     * Callable before or after {@link #start()}. While they change hands no lane is polled for a moment (the old
+     * driver finishes its current round first): requests wait in their rings, none fails.
+     */
+    public synchronized void driveWith(ThreadModel model) {
+        if (model == threadModel) {
+            return;
+        }
+        if (running) {
+            stopDrivers();
+        }
+        threadModel = model;
+        if (running) {
+            startDrivers();
+        }
+    }
+
+    /** Under this: attaches the lane workers to the thread model, or starts a runner for each without one. */
+    private void startDrivers() {
+        if (threadModel != null) {
+            try {
+                for (LaneWorker w : workers) {
+                    threadModel.attach(w);
+                }
+                LOG.info("{} lane workers run on the thread model", workers.size());
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("the thread model refused the lane workers; running them on threads of our own", e);
+                for (LaneWorker w : workers) {
+                    threadModel.detach(w);
+                }
+                threadModel = null;
+            }
+        }
+        for (LaneWorker w : workers) {
+            AgentRunner r = new AgentRunner(w, new BackoffIdleStrategy(config.idleSpins(), config.idleYields(),
+                    100_000_000L));
+            runners.add(r);
+            r.start();
+        }
+    }
+
+    /** Under this: stops whatever drives the lane workers; when it returns none of them runs. */
+    private void stopDrivers() {
+        if (threadModel != null) {
+            for (LaneWorker w : workers) {
+                threadModel.detach(w);
+            }
+            return;
+        }
+        try {
+            for (AgentRunner r : runners) {
+                r.close();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        runners.clear();
     }
 
     public Path socketPath() {
@@ -147,6 +209,7 @@ public final class ShmServer implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("socket", socketPath.toString());
         m.put("workers", config.workers());
+        m.put("drivenBy", threadModel != null ? "thread model" : "own threads");
         m.put("clients", sessions.size());
         m.put("clientsAccepted", clientsServed.get());
         m.put("clientsRefused", clientsRefused.get());
@@ -171,9 +234,7 @@ public final class ShmServer implements AutoCloseable {
                         ChannelHeaderDescriptor.SERVER_CLOSED);
                 release(s);
             }
-            for (AgentRunner r : runners) {
-                r.close();
-            }
+            stopDrivers();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.sched.ThreadModel;
 import org.fsp.api.status.StatusContributor;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -15,6 +16,9 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -26,6 +30,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  *
  * <p>The socket path comes from the configuration, or else from the framework property {@code fsp.socket.path} (the
  * launcher passes its command-line choice that way), or else {@value #DEFAULT_SOCKET}.
+ *
+ * <p>The {@link ThreadModel} reference is optional, dynamic and greedy: while a thread model is registered (bundle
+ * sched-polling) the lane workers run on its threads, and a better or updated one takes them over; without one they run
+ * on the server's own threads. Clients see a short pause at each hand-over, never an error.
  */
 @Component(immediate = true, configurationPid = ShmServerComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL,
@@ -49,7 +57,8 @@ public final class ShmServerComponent implements StatusContributor {
         @AttributeDefinition(description = "Client socket path; empty = framework property fsp.socket.path")
         String socketPath() default "";
 
-        @AttributeDefinition(description = "Polling worker threads")
+        @AttributeDefinition(description = "Lane workers (agents); they run on the thread model's threads when one is "
+                + "registered (sched-polling), else one thread each")
         int workers() default 2;
 
         @AttributeDefinition(description = "Lanes a client gets when it asks for none")
@@ -73,17 +82,39 @@ public final class ShmServerComponent implements StatusContributor {
         @AttributeDefinition(description = "Requests of one client executing at once at most (more: EAGAIN)")
         int maxInFlightPerClient() default 64;
 
-        @AttributeDefinition(description = "Busy-spin rounds of an idle worker before it yields")
+        @AttributeDefinition(description = "Busy-spin rounds of an idle worker before it yields (own threads only)")
         int idleSpins() default 20_000;
 
-        @AttributeDefinition(description = "Yields of an idle worker before it sleeps on futex words")
+        @AttributeDefinition(description = "Yields of an idle worker before it sleeps on futex words (own threads only)")
         int idleYields() default 50;
     }
 
     @Reference
     private FileSystemService fs;
 
+    /** Guarded by this: the server (null before activation) and the thread model bound to it. */
     private ShmServer server;
+    private ThreadModel threadModel;
+
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    synchronized void bindThreadModel(ThreadModel model) {
+        threadModel = model;
+        if (server != null) {
+            server.driveWith(model);
+        }
+    }
+
+    synchronized void unbindThreadModel(ThreadModel model) {
+        if (threadModel == model) {
+            threadModel = null;
+            if (server != null) {
+                server.driveWith(null);
+            }
+        }
+    }
 
     @Activate
     void activate(Config config, BundleContext context) throws IOException {
@@ -98,13 +129,22 @@ public final class ShmServerComponent implements StatusContributor {
                 config.maxLanesPerClient(), config.slotsPerLane(), config.slotDataBytes(), config.maxClients(),
                 config.maxOpenFilesPerClient(), config.maxInFlightPerClient(), config.idleSpins(),
                 config.idleYields());
-        server = new ShmServer(fs, socket, shape);
-        server.start();
+        ShmServer s = new ShmServer(fs, socket, shape);
+        synchronized (this) {
+            s.driveWith(threadModel);
+            s.start();
+            server = s;
+        }
     }
 
     @Deactivate
     void deactivate() {
-        server.close();
+        ShmServer s;
+        synchronized (this) {
+            s = server;
+            server = null;
+        }
+        s.close();
     }
 
     @Override
@@ -119,12 +159,19 @@ public final class ShmServerComponent implements StatusContributor {
 
     @Override
     public Map<String, Object> status() {
-        return server.status();
+        return currentServer().status();
     }
 
     /** {@code fsp:clients}: one line per connected client. */
     public String clients() {
-        return format(server.clients());
+        return format(currentServer().clients());
+    }
+
+    private synchronized ShmServer currentServer() {
+        if (server == null) {
+            throw new IllegalStateException("the shared-memory front end is not running");
+        }
+        return server;
     }
 
     /** The table {@code fsp:clients} prints. */

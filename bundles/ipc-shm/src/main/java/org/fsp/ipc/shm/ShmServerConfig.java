@@ -6,7 +6,8 @@ import org.fsp.api.channel.ChannelLayout;
  * How the shared-memory front end is shaped and what each client may take. The defaults suit a small machine; every
  * value is also a configuration key of the OSGi component ({@link ShmServerComponent.Config}).
  *
- * @param workers polling worker threads; each lane is drained by exactly one of them
+ * @param workers lane workers (agents); each lane is drained by exactly one of them. They run on the thread model
+ *     when one is handed over ({@link ShmServer#driveWith}), else on one thread each
  * @param lanesPerClient lanes a client gets when it asks for none
  * @param maxLanesPerClient lanes a client gets at most (a bigger request is cut to this)
  * @param slotsPerLane slots in each lane's ring (power of two, at least 64)
@@ -15,8 +16,8 @@ import org.fsp.api.channel.ChannelLayout;
  * @param maxClients connected clients at most; more are refused with EAGAIN
  * @param maxOpenFilesPerClient open handles per client; more fail with EMFILE
  * @param maxInFlightPerClient requests of one client executing at the same time; more complete with EAGAIN
- * @param idleSpins busy-spin rounds of an idle worker before it yields
- * @param idleYields yields of an idle worker before it sleeps on its lanes' doorbells
+ * @param idleSpins busy-spin rounds of an idle worker on the server's own threads before it yields
+ * @param idleYields yields of an idle worker on the server's own threads before it sleeps on its lanes' doorbells
  */
 public record ShmServerConfig(
         int workers,

@@ -63,6 +63,37 @@ class ShmServerTest {
     }
 
     @Test
+    void shouldKeepServingWhileTheLaneWorkersMoveBetweenDrivers() throws Exception {
+        ThreadPerAgentModelDouble model = new ThreadPerAgentModelDouble();
+        byte[] data = new byte[40_000];
+        new Random(3).nextBytes(data);
+        try (FspClient c = FspClient.connect(socket)) {
+            ExecutorService load = Executors.newSingleThreadExecutor();
+            Future<Integer> rounds = load.submit(() -> {
+                int n = 0;
+                for (; n < 200; n++) {
+                    c.writeAll("/f" + (n % 4), data);
+                    assertArrayEquals(data, c.readAll("/f" + (n % 4)));
+                }
+                return n;
+            });
+            for (int i = 0; i < 10; i++) {
+                server.driveWith(model);
+                assertEquals("thread model", server.status().get("drivenBy"));
+                Thread.sleep(2);
+                server.driveWith(null);
+                assertEquals("own threads", server.status().get("drivenBy"));
+            }
+            server.driveWith(model);
+            assertEquals(200, rounds.get(30, TimeUnit.SECONDS));
+            load.shutdown();
+        }
+        assertEquals(11 * ShmServerConfig.DEFAULTS.workers(), model.attached);
+        server.close();
+        assertTrue(model.runners.isEmpty(), "closing the server detaches its lane workers");
+    }
+
+    @Test
     void shouldServeEveryOperationThroughTheChannel() throws Exception {
         try (FspClient c = FspClient.connect(socket)) {
             c.noop();
