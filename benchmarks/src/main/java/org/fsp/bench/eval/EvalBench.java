@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * {@code mkfs.ext4}, and a built distribution for {@code bin/fspd}.
  *
  * <p>Usage: {@code EvalBench SUITE [--out DIR] [--rounds N] [--threads 1,2,4] [--seconds S] [--files N]
- * [--size 1G] [--fspd PATH] [--work DIR] [--profile]}. {@code --profile} records JFR (fspd with jcmd, and this JVM)
+ * [--size 2G] [--fspd PATH] [--work DIR] [--profile]}. {@code --profile} records JFR (fspd with jcmd, and this JVM)
  * for FSP's first round of each workload, into {@code DIR/jfr/}.
  */
 public final class EvalBench {
@@ -37,6 +37,8 @@ public final class EvalBench {
 
     private final Options o;
     private final List<Row> rows = new ArrayList<>();
+    /** Workloads that failed, with why: reported beside the table instead of ending the run. */
+    private final List<String> failures = new ArrayList<>();
     private final long began = System.nanoTime();
     private final String loadAtStart = loadAverage();
     private Fspd fspdForProfile;
@@ -55,7 +57,7 @@ public final class EvalBench {
         int[] threads = {1, 2, 4};
         double seconds = 2;
         int files = 1000;
-        String size = "1G";
+        String size = "2G";
         boolean profile;
         String command;
 
@@ -121,7 +123,7 @@ public final class EvalBench {
         } catch (IllegalArgumentException e) {
             System.err.println("fsp bench: " + e.getMessage());
             System.err.println("usage: fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
-                    + " [--threads 1,2,4] [--seconds S] [--files N] [--size 1G] [--fspd PATH] [--work DIR] [--profile]");
+                    + " [--threads 1,2,4] [--seconds S] [--files N] [--size 2G] [--fspd PATH] [--work DIR] [--profile]");
             System.exit(2);
             return;
         }
@@ -194,8 +196,19 @@ public final class EvalBench {
         write();
     }
 
+    /** Runs one workload (see {@link #measure}); a failure is reported and the run goes on with the next workload. */
+    private void run(Workload w, FileApi fsp, FileApi... kernels) {
+        try {
+            measure(w, fsp, kernels);
+        } catch (Exception e) {
+            String why = w.suite() + " / " + w.name() + " failed: " + e;
+            failures.add(why);
+            progress("FAILED: " + why);
+        }
+    }
+
     /** Runs one workload on FSP and on each kernel file system, rounds alternating the order; adds its rows. */
-    private void run(Workload w, FileApi fsp, FileApi... kernels) throws Exception {
+    private void measure(Workload w, FileApi fsp, FileApi... kernels) throws Exception {
         List<FileApi> apis = new ArrayList<>();
         apis.add(fsp);
         apis.addAll(List.of(kernels));
@@ -237,6 +250,9 @@ public final class EvalBench {
 
     private void write() throws IOException {
         String table = Report.table(rows);
+        if (!failures.isEmpty()) {
+            table += "\nFailed (no figures):\n" + failures.stream().map(f -> "- " + f + "\n").reduce("", String::concat);
+        }
         Map<String, String> run = new LinkedHashMap<>();
         run.put("command", o.command);
         run.put("finished", Instant.now().toString());
@@ -247,6 +263,7 @@ public final class EvalBench {
         run.put("seconds", Double.toString(o.seconds));
         run.put("loadavg", loadAverage());
         run.put("loadavgAtStart", loadAtStart);
+        run.put("failures", String.join("; ", failures));
         Files.writeString(o.out.resolve("table.md"), "Command: `" + o.command + "`\n\nFigures: medians of " + o.rounds
                 + " rounds; load average at start " + loadAtStart + ", at the end " + loadAverage() + ".\n\n" + table);
         Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));

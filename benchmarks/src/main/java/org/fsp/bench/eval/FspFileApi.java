@@ -45,17 +45,23 @@ final class FspFileApi implements FileApi {
 
     @Override
     public void pwrite(long handle, long position, byte[] buf, int off, int len) throws IOException {
-        int n = fs.pwrite(handle, position, buf, off, len);
-        if (n != len) {
-            throw new IOException("short write: " + n + " of " + len + " bytes");
+        for (int done = 0; done < len; ) { // a short write is legal; write the rest, as FileChannel callers do
+            int n = fs.pwrite(handle, position + done, buf, off + done, len - done);
+            if (n <= 0) {
+                throw new IOException("write made no progress at " + (position + done));
+            }
+            done += n;
         }
     }
 
     @Override
     public void append(long handle, byte[] buf, int off, int len) throws IOException {
-        int n = fs.write(handle, buf, off, len);
-        if (n != len) {
-            throw new IOException("short append: " + n + " of " + len + " bytes");
+        for (int done = 0; done < len; ) {
+            int n = fs.write(handle, buf, off + done, len - done);
+            if (n <= 0) {
+                throw new IOException("append made no progress");
+            }
+            done += n;
         }
     }
 
