@@ -6,7 +6,6 @@ import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Supplier;
 import org.fsp.api.sched.Agent;
 import org.fsp.api.sched.IdleStrategyKind;
 import org.fsp.api.sched.ThreadModel;
@@ -34,11 +33,14 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PollingThreadModel.class);
     private static final long REWAKE_NANOS = 1_000_000;
+    private static final int SPINS_BEFORE_PARK = 200;
 
     /** Raised to request a pause; read by every worker at every round. */
     volatile long pauseGeneration;
     /** Raised to release the workers standing at a pause. */
     volatile long releasedGeneration;
+    /** The thread making the current change, which each arriving worker unparks; null between changes. */
+    volatile Thread changer;
 
     private final Object changes = new Object();
     private final Deque<Swap> history = new ArrayDeque<>();
@@ -57,12 +59,9 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         this.kind = kind;
         this.settings = settings;
         synchronized (changes) {
-            List<PollingWorker> ws = new ArrayList<>();
-            for (int i = 0; i < workerCount; i++) {
-                ws.add(newWorker());
-            }
+            List<PollingWorker> ws = standbyWorkers(workerCount);
+            ws.forEach(PollingWorker::join);
             workers = List.copyOf(ws);
-            ws.forEach(w -> w.thread.start());
         }
     }
 
@@ -81,7 +80,6 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 }
             }
             least.agents = append(least.agents, agent);
-            return List.of();
         });
     }
 
@@ -99,7 +97,6 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 for (PollingWorker w : workers) {
                     w.agents = Arrays.stream(w.agents).filter(a -> a != agent).toArray(Agent[]::new);
                 }
-                return List.of();
             });
         }
         agent.onClose();
@@ -117,28 +114,32 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 w.idle = settings.create(next);
             }
             kind = next;
-            return List.of();
         });
     }
 
     @Override
     public Swap workers(int count) {
         checkWorkers(count);
-        return change("workers " + count, () -> resize(count));
+        synchronized (changes) {
+            List<PollingWorker> spare = standbyWorkers(count - workers.size());
+            return change("workers " + count, () -> resize(count, spare), spare);
+        }
     }
 
     /** Applies a whole configuration in one pause: strategy settings, strategy and worker count. */
     Swap configure(int count, IdleStrategyKind next, IdleSettings nextSettings) {
         checkWorkers(count);
-        return change("configure workers " + count + ", idle " + next.configName(), () -> {
-            settings = nextSettings;
-            List<PollingWorker> started = resize(count);
-            for (PollingWorker w : workers) {
-                w.idle = settings.create(next);
-            }
-            kind = next;
-            return started;
-        });
+        synchronized (changes) {
+            List<PollingWorker> spare = standbyWorkers(count - workers.size());
+            return change("configure workers " + count + ", idle " + next.configName(), () -> {
+                settings = nextSettings;
+                kind = next;
+                resize(count, spare);
+                for (PollingWorker w : workers) {
+                    w.idle = settings.create(next);
+                }
+            }, spare);
+        }
     }
 
     @Override
@@ -184,7 +185,6 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                     w.retired = true;
                 }
                 workers = List.of();
-                return List.of();
             });
             closed = true;
         }
@@ -198,11 +198,16 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         }
     }
 
+    private Swap change(String what, Runnable mutation) {
+        return change(what, mutation, List.of());
+    }
+
     /**
-     * Pauses every worker at the agent boundary, runs {@code mutation} (which returns the workers it created, to be
-     * started), releases the workers and records the pause.
+     * Pauses every worker at the agent boundary, runs {@code mutation}, releases the workers and records the pause.
+     * {@code spare} are standby workers (threads already started, so that no thread start falls in the pause) that
+     * the mutation may {@linkplain PollingWorker#join join}; those it leaves out are retired.
      */
-    private Swap change(String what, Supplier<List<PollingWorker>> mutation) {
+    private Swap change(String what, Runnable mutation, List<PollingWorker> spare) {
         synchronized (changes) {
             if (closed) {
                 throw new IllegalStateException("the thread model is stopped");
@@ -210,19 +215,25 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
             long start = System.nanoTime();
             long generation = pauseGeneration + 1;
             List<PollingWorker> paused = workers;
+            changer = Thread.currentThread();
             pauseGeneration = generation;
             awaitArrival(paused, generation);
-            List<PollingWorker> started;
+            changer = null;
             try {
-                started = mutation.get();
+                mutation.run();
             } finally {
                 // Volatile store: the mutation happens-before each released worker's next round.
                 releasedGeneration = generation;
                 for (PollingWorker w : paused) {
                     LockSupport.unpark(w.thread);
                 }
+                for (PollingWorker w : spare) {
+                    if (!workers.contains(w)) {
+                        w.retired = true;
+                    }
+                    w.join();
+                }
             }
-            started.forEach(w -> w.thread.start());
             Swap swap = new Swap(System.currentTimeMillis(), what, System.nanoTime() - start);
             synchronized (history) {
                 if (history.size() == HISTORY) {
@@ -235,7 +246,11 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         }
     }
 
-    /** Waits until every worker stands at {@code generation}, waking those that sleep (again each millisecond). */
+    /**
+     * Waits until every worker stands at {@code generation}, waking those that sleep (again each millisecond). It
+     * spins briefly, then parks until an arriving worker unparks it: on a crowded machine a spinning or yielding
+     * waiter would take the CPU from the very workers it waits for.
+     */
     private static void awaitArrival(List<PollingWorker> ws, long generation) {
         long rewakeAt = 0;
         for (int round = 0; ; round++) {
@@ -255,20 +270,20 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 }
                 rewakeAt = now + REWAKE_NANOS;
             }
-            if (round < 1_000) {
+            if (round < SPINS_BEFORE_PARK) {
                 Thread.onSpinWait();
             } else {
-                Thread.yield();
+                LockSupport.parkNanos(REWAKE_NANOS);
             }
         }
     }
 
     /**
-     * Under a pause: retires or creates workers to reach {@code count}, then spreads the agents so that worker
-     * {@code i} holds {@code total / count} of them, one more for the first {@code total % count}; an agent stays on
-     * its worker when it can. Returns the new workers.
+     * Under a pause: retires workers or adds standby ones from {@code spare} to reach {@code count}, then spreads the
+     * agents so that worker {@code i} holds {@code total / count} of them, one more for the first {@code total % count};
+     * an agent stays on its worker when it can.
      */
-    private List<PollingWorker> resize(int count) {
+    private void resize(int count, List<PollingWorker> spare) {
         List<PollingWorker> ws = new ArrayList<>(workers);
         List<Agent> homeless = new ArrayList<>();
         while (ws.size() > count) {
@@ -277,11 +292,9 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
             homeless.addAll(List.of(gone.agents));
             gone.agents = new Agent[0];
         }
-        List<PollingWorker> created = new ArrayList<>();
-        while (ws.size() < count) {
-            PollingWorker w = newWorker();
+        for (PollingWorker w : spare.subList(0, Math.max(0, count - ws.size()))) {
+            w.idle = settings.create(kind);
             ws.add(w);
-            created.add(w);
         }
         int total = homeless.size();
         for (PollingWorker w : ws) {
@@ -303,13 +316,21 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
             }
         }
         workers = List.copyOf(ws);
-        return created;
     }
 
-    /** Under {@link #changes}: a worker standing at the current generation, so that it starts without pausing. */
-    private PollingWorker newWorker() {
-        return new PollingWorker("fsp-sched-worker-" + nextWorkerNumber++, this, settings.create(kind),
-                pauseGeneration);
+    /**
+     * Under {@link #changes}, outside a pause: starts {@code n} worker threads (none when {@code n <= 0}) that wait
+     * until {@linkplain PollingWorker#join joined}, so that a thread start, which can take milliseconds on a busy
+     * machine, never falls in a pause.
+     */
+    private List<PollingWorker> standbyWorkers(int n) {
+        List<PollingWorker> ws = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            PollingWorker w = new PollingWorker("fsp-sched-worker-" + nextWorkerNumber++, this, settings.create(kind));
+            w.thread.start();
+            ws.add(w);
+        }
+        return ws;
     }
 
     private static Agent[] append(Agent[] agents, Agent agent) {

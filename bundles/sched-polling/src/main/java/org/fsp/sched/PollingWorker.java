@@ -33,6 +33,8 @@ final class PollingWorker implements Runnable {
     volatile IdleStrategy idle;
     /** Set while paused: the worker leaves its loop when released. */
     volatile boolean retired;
+    /** True from the start until {@link #join}: the thread runs but waits, driving nothing. */
+    private volatile boolean standby = true;
     /** The pause generation this worker last stood at; the model waits for it to equal the one it requested. */
     volatile long arrived;
     /** Nanoseconds spent in rounds that found work; written by the worker only. */
@@ -45,16 +47,33 @@ final class PollingWorker implements Runnable {
 
     private final Agent shared = new SharedSleep();
 
-    PollingWorker(String name, PollingThreadModel model, IdleStrategy idle, long generation) {
+    /** A worker in standby: its thread, once started, waits for {@link #join}. */
+    PollingWorker(String name, PollingThreadModel model, IdleStrategy idle) {
         this.name = name;
         this.model = model;
         this.idle = idle;
-        this.arrived = generation;
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
+    }
+
+    /**
+     * Ends the standby, when the model is not paused (or has just released its workers): the worker starts its rounds
+     * with the agents and strategy it was given, or leaves at once if it was retired.
+     */
+    void join() {
+        arrived = model.pauseGeneration;
+        // Volatile store: the agents, strategy and generation set above happen-before the worker's first round.
+        standby = false;
+        LockSupport.unpark(thread);
     }
 
     @Override
     public void run() {
+        while (standby) {
+            LockSupport.park(this);
+        }
+        if (retired) {
+            return;
+        }
         long seen = arrived;
         while (true) {
             long requested = model.pauseGeneration;
@@ -62,6 +81,10 @@ final class PollingWorker implements Runnable {
                 seen = requested;
                 // Volatile store: everything this thread did in its agents happens-before the model's change.
                 arrived = requested;
+                Thread changer = model.changer;
+                if (changer != null) {
+                    LockSupport.unpark(changer);
+                }
                 while (model.releasedGeneration < requested) {
                     LockSupport.park(this);
                 }
