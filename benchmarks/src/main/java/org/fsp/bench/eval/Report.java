@@ -23,12 +23,14 @@ final class Report {
     /** The results table in Markdown, one row per comparison, then the parameters of each workload. */
     static String table(List<Row> rows) {
         StringBuilder b = new StringBuilder();
-        b.append("| suite | workload | unit | FSP | kernel | kernel fs | FSP / kernel | target | result | FSP p99 us | kernel p99 us |\n");
+        b.append("| suite | workload | unit | FSP | kernel | kernel fs | FSP / kernel | target | result"
+                + " | p50 us FSP / kernel | p99 us FSP / kernel |\n");
         b.append("|---|---|---|--:|--:|---|--:|---|---|--:|--:|\n");
         for (Row r : rows) {
-            b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.2fx | %s | %s | %s | %s |\n",
+            b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.2fx | %s | %s | %s / %s | %s / %s |\n",
                     r.suite(), r.workload(), r.metric().unit, number(r.fspValue()), number(r.kernelValue()), r.kernel(),
                     r.ratio(), r.goal() == null ? "" : r.goal().label(), r.verdict(),
+                    number(Row.percentileMicros(r.fsp(), 50)), number(Row.percentileMicros(r.base(), 50)),
                     number(Row.percentileMicros(r.fsp(), 99)), number(Row.percentileMicros(r.base(), 99))));
         }
         b.append("\nParameters:\n");
