@@ -39,6 +39,7 @@ public final class EvalBench {
     private final List<Row> rows = new ArrayList<>();
     /** Workloads that failed, with why: reported beside the table instead of ending the run. */
     private final List<String> failures = new ArrayList<>();
+    private final Closer closer = new Closer();
     private final long began = System.nanoTime();
     private final String loadAtStart = loadAverage();
     private Fspd fspdForProfile;
@@ -139,8 +140,7 @@ public final class EvalBench {
         Files.createDirectories(o.out);
         Files.createDirectories(o.work);
         long bytes = parseSize(o.size);
-        Closer closer = new Closer();
-        Thread hook = new Thread(closer::close, "eval-cleanup");
+        Thread hook = new Thread(closer::interrupted, "eval-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             List<String> disk = o.suites.stream().filter(s -> !s.equals("channel")).toList();
@@ -201,6 +201,9 @@ public final class EvalBench {
         try {
             measure(w, fsp, kernels);
         } catch (Exception e) {
+            if (closer.interrupted) {
+                throw new IllegalStateException("interrupted: everything started has been stopped", e);
+            }
             String why = w.suite() + " / " + w.name() + " failed: " + e;
             failures.add(why);
             progress("FAILED: " + why);
@@ -315,13 +318,30 @@ public final class EvalBench {
         }
     }
 
-    /** Closes what the run started, last first, once; also from the shutdown hook when the run is interrupted. */
+    /**
+     * Closes what the run started, last first, once; also from the shutdown hook when the run is interrupted (Ctrl-C,
+     * SIGTERM), after which nothing new may be started.
+     */
     private static final class Closer {
         private final Deque<AutoCloseable> open = new ArrayDeque<>();
+        volatile boolean interrupted;
 
         synchronized <T extends AutoCloseable> T add(T resource) {
+            if (interrupted) {
+                try {
+                    resource.close();
+                } catch (Exception e) {
+                    System.err.println("eval: clean-up: " + e);
+                }
+                throw new IllegalStateException("interrupted: everything started has been stopped");
+            }
             open.push(resource);
             return resource;
+        }
+
+        void interrupted() {
+            interrupted = true;
+            closeAll();
         }
 
         synchronized void closeAll() {
@@ -334,9 +354,6 @@ public final class EvalBench {
             }
         }
 
-        void close() {
-            closeAll();
-        }
     }
 
     /**

@@ -56,9 +56,29 @@ final class KernelMount implements AutoCloseable {
         return new NioFileApi(mountPoint, name);
     }
 
+    /**
+     * Unmounts, retrying while a workload interrupted by Ctrl-C still has files open, then lazily (the kernel finishes
+     * the unmount when the last file closes), and detaches the loop device.
+     */
     @Override
     public void close() {
-        Shell.quietly("umount", mountPoint.toString());
+        boolean unmounted = false;
+        for (int attempt = 0; attempt < 10 && !unmounted; attempt++) {
+            try {
+                Shell.run("umount", mountPoint.toString());
+                unmounted = true;
+            } catch (IOException busy) {
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        if (!unmounted) {
+            Shell.quietly("umount", "-l", mountPoint.toString());
+        }
         if (loopDevice != null) {
             Shell.quietly("losetup", "-d", loopDevice);
         }
