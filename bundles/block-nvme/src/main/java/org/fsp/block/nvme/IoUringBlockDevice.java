@@ -503,6 +503,7 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
      *
      * @return true if a completion is ready for {@link #poll}
      */
+    @Override
     public boolean awaitCompletion(long timeoutNanos) {
         if (outstanding.get() == 0 || !cqLock.tryLock()) {
             return false;

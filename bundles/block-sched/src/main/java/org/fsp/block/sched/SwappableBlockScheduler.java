@@ -22,8 +22,6 @@ import org.fsp.api.block.BlockScheduler;
  */
 final class SwappableBlockScheduler implements BlockScheduler {
 
-    private static final int SPINS_BEFORE_YIELD = 64;
-
     /** Current first, then retiring ones. */
     private final List<AbstractBlockScheduler> live = new CopyOnWriteArrayList<>();
 
@@ -139,19 +137,25 @@ final class SwappableBlockScheduler implements BlockScheduler {
         return n;
     }
 
+    /**
+     * Spins, then parks in the device as {@link AbstractBlockScheduler#await} does; while a retiring scheduler still
+     * drains, the request may be on either device, so it yields instead of parking on one.
+     */
     @Override
     public int await(BlockRequest request) {
-        int spins = 0;
+        long idleSince = AbstractBlockScheduler.NOT_IDLE;
         while (!request.isDone()) {
-            if (issue() + poll() == 0) {
-                if (++spins < SPINS_BEFORE_YIELD) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
-                }
-            } else {
-                spins = 0;
+            if (issue() + poll() > 0) {
+                idleSince = AbstractBlockScheduler.NOT_IDLE;
+                continue;
             }
+            BlockDevice only = null;
+            int devices = 0;
+            for (AbstractBlockScheduler s : live) {
+                only = s.device();
+                devices++;
+            }
+            idleSince = AbstractBlockScheduler.backOff(devices == 1 ? only : null, idleSince);
         }
         return request.result();
     }

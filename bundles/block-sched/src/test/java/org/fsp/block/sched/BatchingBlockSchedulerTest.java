@@ -13,6 +13,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockRequest.Priority;
 import org.junit.jupiter.api.AfterEach;
@@ -160,6 +162,104 @@ class BatchingBlockSchedulerTest {
         assertEquals(4, s.maxQueuedSeen());
         assertEquals(0, s.pending());
         assertTrue((long) s.status().get("backPressureWaits") > 0);
+    }
+
+    @Test
+    void shouldParkInTheDeviceInsteadOfSpinningThroughASlowRequest() {
+        SlowDevice slow = new SlowDevice(device, TimeUnit.MILLISECONDS.toNanos(50));
+        BatchingBlockScheduler s = new BatchingBlockScheduler(slow, 4);
+        BlockRequest f = BlockRequest.flush();
+        s.enqueue(f);
+        assertEquals(0, s.await(f));
+        assertTrue(slow.parks > 0, "never parked");
+        // A spinning and yielding waiter polls hundreds of thousands of times in 50 ms; a parked one a few dozen.
+        assertTrue(slow.polls < 10_000, slow.polls + " polls");
+    }
+
+    /** Holds completions back for a fixed time after submit; {@link #awaitCompletion} sleeps until then. */
+    private static final class SlowDevice implements BlockDevice {
+        private final RecordingBlockDevice inner;
+        private final long delayNanos;
+        private volatile long readyAt = Long.MAX_VALUE;
+        int parks;
+        int polls;
+
+        SlowDevice(RecordingBlockDevice inner, long delayNanos) {
+            this.inner = inner;
+            this.delayNanos = delayNanos;
+        }
+
+        @Override
+        public int blockSize() {
+            return inner.blockSize();
+        }
+
+        @Override
+        public long blockCount() {
+            return inner.blockCount();
+        }
+
+        @Override
+        public int bufferAlignment() {
+            return inner.bufferAlignment();
+        }
+
+        @Override
+        public int queueDepth() {
+            return inner.queueDepth();
+        }
+
+        @Override
+        public boolean submitRead(long block, MemorySegment buffer, long tag) {
+            return inner.submitRead(block, buffer, tag);
+        }
+
+        @Override
+        public boolean submitWrite(long block, MemorySegment buffer, long tag) {
+            return inner.submitWrite(block, buffer, tag);
+        }
+
+        @Override
+        public boolean submitFlush(long tag) {
+            return inner.submitFlush(tag);
+        }
+
+        @Override
+        public int submit() {
+            readyAt = System.nanoTime() + delayNanos;
+            return inner.submit();
+        }
+
+        @Override
+        public synchronized int poll(CompletionHandler handler, int max) {
+            polls++;
+            return System.nanoTime() < readyAt ? 0 : inner.poll(handler, max);
+        }
+
+        @Override
+        public boolean awaitCompletion(long timeoutNanos) {
+            synchronized (this) {
+                parks++;
+            }
+            long wait = Math.min(timeoutNanos, readyAt - System.nanoTime());
+            if (wait > 0) {
+                LockSupport.parkNanos(wait);
+            }
+            return System.nanoTime() >= readyAt;
+        }
+
+        @Override
+        public int inFlight() {
+            return inner.inFlight();
+        }
+
+        @Override
+        public String describe() {
+            return "slow " + inner.describe();
+        }
+
+        @Override
+        public void close() {}
     }
 
     @Test

@@ -69,6 +69,19 @@ public interface BlockDevice extends AutoCloseable {
     /** Requests submitted and not yet reported by {@link #poll}. */
     int inFlight();
 
+    /**
+     * The park of a spin-then-park waiter: blocks until a completion is ready for {@link #poll} or about
+     * {@code timeoutNanos} passed, so that a thread waiting for the device leaves the CPU to whoever must run for
+     * the request to finish. May return at once (nothing in flight, another thread already waiting); callers loop.
+     * The default yields, for devices that cannot wait; drivers with a kernel wait (io_uring) override it.
+     *
+     * @return true if a completion is ready for {@link #poll}
+     */
+    default boolean awaitCompletion(long timeoutNanos) {
+        Thread.yield();
+        return false;
+    }
+
     /** A one-line description for operators: driver, path, mode (e.g. SQPOLL, IOPOLL, plain), geometry. */
     String describe();
 
