@@ -14,6 +14,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.Credentials;
@@ -32,12 +33,21 @@ import org.fsp.fs.core.tools.Formatter;
  * rates. Prints times per operation and the FSP/ext4 ratio (below 1 means FSP is faster). Not a test: absolute
  * numbers vary between machines, ratios within one run are what to read.
  *
- * <p>Usage: {@code FsBench [--dir DIR] [--size BYTES] [--files N] [--rounds R]}; needs root for the loop mount (the
- * ext4 side is skipped with a note otherwise).
+ * <p>Usage: {@code FsBench [--dir DIR] [--size BYTES] [--files N] [--rounds R] [--paper-only]}; needs root for the
+ * loop mount (the ext4 side is skipped with a note otherwise). Each round prints the paper benchmark of both sides
+ * (the side that goes first alternates) and, for fs-core, device and journal counters per file.
  */
 public final class FsBench {
 
     private static final Credentials ROOT = Credentials.ROOT;
+
+    /** Set by {@code --paper-only}: run the paper micro-benchmark alone (for profiling it). */
+    private static boolean paperOnly;
+
+    /** What {@link Target#counters()} returns, in order; printed per file of the paper workload. */
+    private static final String[] COUNTERS = {
+        "device writes", "device flushes", "io_uring_enter", "journal commits", "checkpoints", "blocks written"
+    };
 
     private FsBench() {}
 
@@ -46,6 +56,11 @@ public final class FsBench {
         String name();
 
         void createWriteFsyncClose(String path, byte[] data) throws IOException;
+
+        /** Counters sampled around the paper workload ({@link #COUNTERS}); empty if the target has none. */
+        default long[] counters() {
+            return new long[0];
+        }
 
         void createClose(String path) throws IOException;
 
@@ -69,6 +84,7 @@ public final class FsBench {
                 case "--size" -> size = Long.parseLong(args[++k]);
                 case "--files" -> files = Integer.parseInt(args[++k]);
                 case "--rounds" -> rounds = Integer.parseInt(args[++k]);
+                case "--paper-only" -> paperOnly = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[k]);
             }
         }
@@ -86,12 +102,32 @@ public final class FsBench {
         List<double[]> ext = new ArrayList<>();
         String extNote = null;
         for (int r = 0; r < rounds; r++) {
-            fsp.add(runFsp(fspImage, files));
+            // Alternate which side goes first, so drift on a shared machine favours neither.
+            boolean fspFirst = r % 2 == 0;
+            if (fspFirst) {
+                fsp.add(runFsp(fspImage, files));
+            }
             try {
                 ext.add(runExt4(extImage, mnt, files));
             } catch (IOException e) {
                 extNote = e.getMessage();
             }
+            if (!fspFirst) {
+                fsp.add(runFsp(fspImage, files));
+            }
+            double f = fsp.get(fsp.size() - 1)[0];
+            double e = ext.size() > r ? ext.get(r)[0] : Double.NaN;
+            System.out.printf(Locale.ROOT, "round %d (%s first): paper benchmark fs-core %.1f us, ext4 %.1f us, "
+                    + "ratio %.2f, load average %s%n", r + 1, fspFirst ? "fs-core" : "ext4", f, e, f / e, loadAverage());
+        }
+        List<Double> ratios = new ArrayList<>();
+        for (int r = 0; r < Math.min(fsp.size(), ext.size()); r++) {
+            ratios.add(fsp.get(r)[0] / ext.get(r)[0]);
+        }
+        if (!ratios.isEmpty()) {
+            ratios.sort(null);
+            System.out.printf(Locale.ROOT, "paper benchmark ratio over %d rounds: min %.2f, median %.2f, max %.2f%n",
+                    ratios.size(), ratios.get(0), ratios.get(ratios.size() / 2), ratios.get(ratios.size() - 1));
         }
         String[] labels = {"create+write 4K+fsync+close", "create", "stat", "unlink", "mkdir", "readdir (per entry)"};
         System.out.printf(Locale.ROOT, "%-30s %14s %14s %10s%n", "workload (us per op)", "fs-core", "ext4", "ratio");
@@ -104,6 +140,15 @@ public final class FsBench {
             System.out.println("ext4 side unavailable: " + extNote);
         }
         System.out.println("targets: paper benchmark ratio <= 0.40 (DashFS reached 0.56), stat ratio <= 0.50");
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] l = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return l[0] + " " + l[1] + " " + l[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     private static double best(List<double[]> runs, int w) {
@@ -133,11 +178,24 @@ public final class FsBench {
         byte[] data = new byte[4096];
         double[] out = new double[6];
         t.mkdir(root + "/paper");
+        long[] before = t.counters();
         long start = System.nanoTime();
         for (int i = 0; i < files; i++) {
             t.createWriteFsyncClose(root + "/paper/f" + i, data);
         }
         out[0] = micros(start, files);
+        long[] after = t.counters();
+        if (after.length > 0) {
+            StringBuilder sb = new StringBuilder("  " + t.name() + " paper benchmark, per file:");
+            for (int c = 0; c < after.length; c++) {
+                sb.append(String.format(Locale.ROOT, " %s %.2f,", COUNTERS[c], (after[c] - before[c]) / (double) files));
+            }
+            System.out.println(sb.substring(0, sb.length() - 1));
+        }
+        if (paperOnly) {
+            java.util.Arrays.fill(out, 1, out.length, Double.NaN);
+            return out;
+        }
         t.mkdir(root + "/meta");
         int n = files * 10;
         start = System.nanoTime();
@@ -195,6 +253,19 @@ public final class FsBench {
                         fs.write(ROOT, h, buf.asSlice(0, data.length));
                         fs.fsync(ROOT, h);
                         fs.close(ROOT, h);
+                    }
+
+                    @Override
+                    public long[] counters() {
+                        Map<String, Object> st = fs.status();
+                        return new long[] {
+                            device.stats().writes(),
+                            device.stats().flushes(),
+                            device.stats().systemCalls(),
+                            ((Number) st.get("journal.commits")).longValue(),
+                            ((Number) st.get("journal.checkpoints")).longValue(),
+                            device.stats().toMap().get("bytesWritten") instanceof Number n ? n.longValue() / 4096 : 0
+                        };
                     }
 
                     @Override
