@@ -6,7 +6,8 @@ import org.fsp.api.sched.IdleStrategy;
 /**
  * The paper's two-phase wait: spin, then yield, then {@link Agent#sleep} for up to {@code maxSleepNanos}. An agent
  * whose work arrives through futex words (a lane worker and its lanes' doorbells) sleeps on them, so the client that
- * posts to a sleeping lane wakes the worker at once and an idle worker costs next to no CPU. Work starts it over.
+ * posts to a sleeping lane wakes the worker at once and an idle worker costs next to no CPU. Only work starts it
+ * over: a sleep that ends without work (time-out, or a wake-up for a change) is followed by another sleep.
  */
 final class SpinThenSleepIdleStrategy implements IdleStrategy {
 
@@ -32,8 +33,9 @@ final class SpinThenSleepIdleStrategy implements IdleStrategy {
             count++;
             Thread.yield();
         } else {
+            // No reset after a sleep that ended without work: spinning again every maxSleepNanos would cost an idle
+            // worker a spin phase per sleep; a doorbell wakes it anyway.
             agent.sleep(maxSleepNanos);
-            count = 0;
         }
     }
 

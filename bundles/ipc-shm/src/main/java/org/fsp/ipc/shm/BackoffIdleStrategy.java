@@ -5,7 +5,7 @@ import org.fsp.api.sched.IdleStrategy;
 
 /**
  * Spin, then yield, then let the agent sleep (on its futex words): the two-phase wait of the paper, with a short
- * middle phase. Work resets it to spinning.
+ * middle phase. Only work resets it to spinning; a sleep that ends without work is followed by another sleep.
  */
 final class BackoffIdleStrategy implements IdleStrategy {
 
@@ -33,8 +33,9 @@ final class BackoffIdleStrategy implements IdleStrategy {
             count++;
             Thread.yield();
         } else {
+            // No reset after a sleep that ended without work: a spin phase per time-out would be most of an idle
+            // worker's CPU; a doorbell wakes it anyway.
             agent.sleep(maxSleepNanos);
-            count = 0;
         }
     }
 
