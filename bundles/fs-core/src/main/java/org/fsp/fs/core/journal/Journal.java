@@ -70,7 +70,6 @@ public final class Journal {
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
     private final Object commitLock = new Object();
     private final Map<Long, Image> images = new ConcurrentHashMap<>();
-    private final Arena arena = Arena.ofAuto();
 
     private volatile Transaction running;
     private volatile long committedSeq;
@@ -223,6 +222,10 @@ public final class Journal {
         List<Long> dataOnly = null;
         List<Long> homes = new ArrayList<>();
         List<MemorySegment> copies = new ArrayList<>();
+        // Every block this commit writes, in journal order, sliced from one allocation: its own automatic arena, so
+        // the memory goes back when the last image of the commit has been checkpointed and dropped. (One arena for
+        // the journal's lifetime kept every block of every commit allocated, about 10 KiB per block.)
+        MemorySegment slab = null;
         // Step 1: freeze. With the gate's write side held no operation is between begin() and close(), so every
         // buffer of the transaction is in a consistent state; copy them and open the next transaction.
         while (true) {
@@ -236,8 +239,11 @@ public final class Journal {
                     break;
                 }
                 if (head + JournalDescriptor.blocksFor(n) <= length) {
+                    slab = Arena.ofAuto().allocate(JournalDescriptor.blocksFor(n) * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+                    long at = JournalDescriptor.descriptorsFor(n) * (long) Layout.BLOCK_SIZE;
                     for (Buffer b : tx.buffers) {
-                        MemorySegment copy = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+                        MemorySegment copy = slab.asSlice(at, Layout.BLOCK_SIZE);
+                        at += Layout.BLOCK_SIZE;
                         MemorySegment.copy(b.data(), 0, copy, 0, Layout.BLOCK_SIZE);
                         // The home block is taken now: once the buffer leaves the transaction it may be evicted
                         // and reused for another block.
@@ -270,7 +276,6 @@ public final class Journal {
         int n = copies.size();
         int descriptors = JournalDescriptor.descriptorsFor(n);
         long seq = tx.seq();
-        List<BlockRequest> requests = new ArrayList<>();
         // Step 2: ordered data. Blocks newly allocated in this transaction go out with the journal blocks; the flush
         // below puts them on the medium before the commit block can be.
         cache.writeBack(tx.orderedData);
@@ -279,9 +284,8 @@ public final class Journal {
         // CRC32C metadata blocks seal themselves with: a running CRC over blocks that end in their own CRC of the same
         // polynomial returns to a constant after each of them, and so would not notice a missing or stale block.
         CRC32 crc = new CRC32();
-        long pos = head;
         for (int d = 0; d < descriptors; d++) {
-            MemorySegment desc = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+            MemorySegment desc = slab.asSlice((long) d * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
             int from = d * JournalDescriptor.HOMES_PER_DESCRIPTOR;
             int count = Math.min(JournalDescriptor.HOMES_PER_DESCRIPTOR, n - from);
             JournalDescriptor.header(desc, JournalDescriptor.TYPE_DESCRIPTOR, seq, count, d + 1 < descriptors ? 1 : 0);
@@ -290,25 +294,26 @@ public final class Journal {
             }
             Checksums.sealTail(desc);
             crc.update(desc.asByteBuffer());
-            requests.add(io.write(start + pos++, desc, BlockRequest.Priority.JOURNAL));
         }
         for (MemorySegment copy : copies) {
             crc.update(copy.asByteBuffer());
-            requests.add(io.write(start + pos++, copy, BlockRequest.Priority.JOURNAL));
         }
-        MemorySegment commitBlock = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+        long body = descriptors + n;
+        MemorySegment commitBlock = slab.asSlice(body * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
         JournalDescriptor.header(commitBlock, JournalDescriptor.TYPE_COMMIT, seq, n, (int) crc.getValue());
         Checksums.sealTail(commitBlock);
+        // The transaction's blocks lie next to each other in the slab and in the journal, so each step below is one
+        // device write, not one per block for the scheduler to merge again through a bounce buffer.
         if (hasData) {
             // Step 4a: data and journal body on the medium first, then the commit block.
-            io.awaitAll(requests);
+            io.await(io.write(start + head, slab.asSlice(0, body * Layout.BLOCK_SIZE), BlockRequest.Priority.JOURNAL));
             io.flush();
-            io.await(io.write(start + pos++, commitBlock, BlockRequest.Priority.JOURNAL));
+            io.await(io.write(start + head + body, commitBlock, BlockRequest.Priority.JOURNAL));
         } else {
             // Step 4b: metadata only: the commit block's CRC covers the body, so one flush orders nothing else.
-            requests.add(io.write(start + pos++, commitBlock, BlockRequest.Priority.JOURNAL));
-            io.awaitAll(requests);
+            io.await(io.write(start + head, slab, BlockRequest.Priority.JOURNAL));
         }
+        long pos = head + body + 1;
         io.flush();
         // DURABILITY POINT: the flush after the commit block has completed; transaction seq survives any crash.
         head = pos;
