@@ -44,16 +44,19 @@ import org.osgi.util.tracker.ServiceTracker;
 
 /**
  * Swaps the thread model under client load in the booted distribution and checks that clients never noticed: client
- * threads write and read back files through their shared-memory channels while the test changes the idle strategy
- * and the worker count {@value #SWAPS} times (some through the {@code fsp:sched} shell command) and updates and
- * refreshes the sched-polling bundle twice; then every byte written is read back and no request may have failed.
+ * JVMs ({@link SwapLoadClient}) and client threads in the framework (FS Lib installed as a bundle) write and read back
+ * files through their shared-memory channels while the test changes the idle strategy and the worker count
+ * {@value #SWAPS} times (some through the {@code fsp:sched} shell command) and updates and refreshes the sched-polling
+ * bundle twice; then every byte written is read back and no request may have failed.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class LiveSwapIT {
 
     private static final int SWAPS = 120;
-    private static final int CLIENTS = 3;
+    private static final int CLIENTS = 2;
+    private static final int CLIENT_JVMS = 2;
+    private static final int THREADS_PER_JVM = 2;
     private static final long WAIT_MILLIS = 20_000;
 
     @Inject
@@ -89,6 +92,13 @@ public class LiveSwapIT {
                     runClient(socket, id, stop, connected, written, requests, failures)));
         }
         assertTrue("clients connected", connected.await(WAIT_MILLIS, TimeUnit.MILLISECONDS));
+        List<ClientJvm> jvms = new ArrayList<>();
+        for (int j = 0; j < CLIENT_JVMS; j++) {
+            jvms.add(ClientJvm.start(socket, j, THREADS_PER_JVM));
+        }
+        for (ClientJvm jvm : jvms) {
+            jvm.awaitLine("connected", 60_000);
+        }
 
         CommandSession shell = shell();
         Random random = new Random(11);
@@ -119,6 +129,10 @@ public class LiveSwapIT {
         for (Thread c : clients) {
             c.join(WAIT_MILLIS);
         }
+        List<String> jvmResults = new ArrayList<>();
+        for (ClientJvm jvm : jvms) {
+            jvmResults.add(jvm.finish(60_000));
+        }
         assertTrue("requests failed during the swaps: " + failures, failures.isEmpty());
         assertTrue("clients made progress", requests.get() > CLIENTS);
 
@@ -134,8 +148,9 @@ public class LiveSwapIT {
         assertNotNull("threads section of fsp:status", threads);
         assertEquals("thread model", section("clients").get("drivenBy"));
         pausesNanos.sort(null);
-        System.out.printf("live swap: %d requests by %d clients, %d files verified; pause of %d swaps: median %d us,"
-                + " max %d us%n", requests.get(), CLIENTS, written.size(), pausesNanos.size(),
+        System.out.printf("live swap: %d requests by %d client threads in the framework, %d files verified; client"
+                + " JVMs: %s; pause of %d swaps: median %d us, max %d us%n", requests.get(), CLIENTS, written.size(),
+                jvmResults, pausesNanos.size(),
                 pausesNanos.get(pausesNanos.size() / 2) / 1_000, pausesNanos.getLast() / 1_000);
     }
 
@@ -164,6 +179,58 @@ public class LiveSwapIT {
         } catch (Throwable e) {
             failures.add(e);
             connected.countDown();
+        }
+    }
+
+    /** A {@link SwapLoadClient} process: its output lines, collected by a reader thread. */
+    private record ClientJvm(Process process, java.util.concurrent.BlockingQueue<String> lines, List<String> seen,
+            Thread reader) {
+
+        static ClientJvm start(Path socket, int id, int threads) throws java.io.IOException {
+            String java = ProcessHandle.current().info().command().orElse("java");
+            // The test JVM's class path (Failsafe's booter jar) holds FS Lib, fs-api, native-linux and this class.
+            Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m",
+                    "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                    SwapLoadClient.class.getName(), socket.toString(), Integer.toString(id),
+                    Integer.toString(threads)).redirectErrorStream(true).start();
+            java.util.concurrent.BlockingQueue<String> lines = new java.util.concurrent.LinkedBlockingQueue<>();
+            Thread reader = Thread.ofPlatform().daemon().name("client-jvm-" + id).start(() -> {
+                try (java.io.BufferedReader r = p.inputReader(StandardCharsets.UTF_8)) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        lines.add(line);
+                    }
+                } catch (java.io.IOException e) {
+                    lines.add("<output lost: " + e + ">");
+                }
+            });
+            return new ClientJvm(p, lines, new ArrayList<>(), reader);
+        }
+
+        void awaitLine(String expected, long timeoutMillis) throws InterruptedException {
+            long deadline = System.currentTimeMillis() + timeoutMillis;
+            while (!seen.contains(expected)) {
+                String line = lines.poll(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+                if (line == null) {
+                    process.destroyForcibly();
+                    throw new AssertionError("client JVM did not print '" + expected + "'; it printed " + seen);
+                }
+                seen.add(line);
+            }
+        }
+
+        /** Closes its standard input (the signal to stop), waits for its verdict and returns its last line. */
+        String finish(long timeoutMillis) throws Exception {
+            process.getOutputStream().close();
+            if (!process.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                throw new AssertionError("client JVM did not stop; it printed " + seen + lines);
+            }
+            reader.join(timeoutMillis);
+            lines.drainTo(seen);
+            assertEquals("client JVM failed: " + seen, 0, process.exitValue());
+            String verdict = seen.getLast();
+            assertTrue(verdict, verdict.startsWith("verified "));
+            return verdict;
         }
     }
 
