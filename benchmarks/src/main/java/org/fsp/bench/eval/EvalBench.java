@@ -140,7 +140,10 @@ public final class EvalBench {
         Files.createDirectories(o.out);
         Files.createDirectories(o.work);
         long bytes = parseSize(o.size);
-        Thread hook = new Thread(closer::interrupted, "eval-cleanup");
+        Thread hook = new Thread(() -> {
+            closer.interrupted();
+            deleteTree(o.work);
+        }, "eval-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             List<String> disk = o.suites.stream().filter(s -> !s.equals("channel")).toList();
@@ -190,6 +193,9 @@ public final class EvalBench {
             }
         } finally {
             closer.closeAll();
+            if (closer.interrupted) {
+                return; // the hook cleans up; the JVM is going down
+            }
             Runtime.getRuntime().removeShutdownHook(hook);
             deleteTree(o.work);
         }
