@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.sched.Agent;
 import org.fsp.api.sched.IdleStrategyKind;
@@ -123,6 +124,50 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         synchronized (changes) {
             List<PollingWorker> spare = standbyWorkers(count - workers.size());
             return change("workers " + count, () -> resize(count, spare), spare);
+        }
+    }
+
+    /**
+     * Moves one agent from the busiest worker that drives two or more to the least busy worker, when their
+     * utilisation since the previous call differs by more than {@code threshold} (0 to 1); returns the change, or
+     * null when the load is even enough. The agent moved is the busiest worker's last one; a worker left with one
+     * agent is never a source, so agents do not bounce.
+     */
+    Swap rebalance(double threshold) {
+        synchronized (changes) {
+            if (closed) {
+                return null;
+            }
+            long now = System.nanoTime();
+            PollingWorker busiest = null;
+            PollingWorker idlest = null;
+            double most = -1;
+            double least = 2;
+            for (PollingWorker w : workers) {
+                long busy = w.busyNanos;
+                double u = (double) (busy - w.balanceBusyNanos) / Math.max(1, now - w.balanceAtNanos);
+                w.balanceBusyNanos = busy;
+                w.balanceAtNanos = now;
+                if (w.agents.length >= 2 && u > most) {
+                    most = u;
+                    busiest = w;
+                }
+                if (u < least) {
+                    least = u;
+                    idlest = w;
+                }
+            }
+            if (busiest == null || busiest == idlest || most - least <= threshold) {
+                return null;
+            }
+            PollingWorker from = busiest;
+            PollingWorker to = idlest;
+            Agent moved = from.agents[from.agents.length - 1];
+            return change(String.format(Locale.ROOT, "rebalance %s: %s (%.0f%%) -> %s (%.0f%%)",
+                    moved.roleName(), from.name, most * 100, to.name, least * 100), () -> {
+                        from.agents = Arrays.copyOf(from.agents, from.agents.length - 1);
+                        to.agents = append(to.agents, moved);
+                    });
         }
     }
 

@@ -44,6 +44,9 @@ final class PollingWorker implements Runnable {
     /** For utilisation since the previous reading; guarded by the model's reading lock. */
     long readBusyNanos;
     long readAtNanos = System.nanoTime();
+    /** For the rebalancer's period, kept apart from the shell's readings; guarded by the model's change lock. */
+    long balanceBusyNanos;
+    long balanceAtNanos = System.nanoTime();
 
     private final Agent shared = new SharedSleep();
 

@@ -4,6 +4,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.fsp.api.sched.Agent;
 import org.fsp.api.sched.IdleStrategyKind;
 import org.fsp.api.sched.ThreadModel;
@@ -21,6 +25,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Publishes the {@link PollingThreadModel} as the {@link ThreadModel} service, its {@code "threads"} section of
  * {@code fsp:status} (order 40) and the Gogo command {@code fsp:sched} (this object, through the {@code osgi.command.*}
  * service properties). A changed configuration ({@code conf/org.fsp.sched.cfg}) is applied live, in one pause.
+ *
+ * <p>Every {@link Config#rebalanceMillis()} a rebalancer thread moves an agent from an overloaded worker to the least
+ * loaded one ({@link PollingThreadModel#rebalance}); each move is a swap like any other, with its pause recorded.
  */
 @Component(immediate = true, configurationPid = ThreadModelComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL,
@@ -52,24 +59,52 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
 
         @AttributeDefinition(description = "Longest futex sleep, microseconds (backoff parks at most 1000)")
         long maxSleepMicros() default 100_000;
+
+        @AttributeDefinition(description = "How often the load of the workers is compared, milliseconds (0: never "
+                + "move agents between workers)")
+        long rebalanceMillis() default 1_000;
+
+        @AttributeDefinition(description = "Utilisation difference, in percent of wall time, between the busiest and "
+                + "the least busy worker above which an agent moves")
+        int rebalanceThresholdPercent() default 25;
     }
 
     private volatile PollingThreadModel model;
+    private final ScheduledExecutorService rebalancer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("fsp-sched-rebalancer").factory());
+    /** Guarded by this. */
+    private ScheduledFuture<?> rebalancing;
 
     @Activate
     void activate(Config config) {
         model = new PollingThreadModel(config.workers(), IdleStrategyKind.parse(config.idleStrategy()),
                 settings(config));
+        scheduleRebalancing(config);
     }
 
     @Modified
     void modified(Config config) {
         model.configure(config.workers(), IdleStrategyKind.parse(config.idleStrategy()), settings(config));
+        scheduleRebalancing(config);
     }
 
     @Deactivate
     void deactivate() {
+        rebalancer.shutdownNow();
         model.close();
+    }
+
+    private synchronized void scheduleRebalancing(Config config) {
+        if (rebalancing != null) {
+            rebalancing.cancel(false);
+            rebalancing = null;
+        }
+        long period = config.rebalanceMillis();
+        if (period > 0) {
+            double threshold = config.rebalanceThresholdPercent() / 100.0;
+            rebalancing = rebalancer.scheduleWithFixedDelay(() -> model.rebalance(threshold), period, period,
+                    TimeUnit.MILLISECONDS);
+        }
     }
 
     private static IdleSettings settings(Config config) {

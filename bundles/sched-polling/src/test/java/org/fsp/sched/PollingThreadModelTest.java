@@ -105,6 +105,41 @@ class PollingThreadModelTest {
     }
 
     @Test
+    void shouldMoveAnAgentFromAnOverloadedWorkerToAnIdleOne() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.BACKOFF, QUICK)) {
+            BusyAgentDouble a = new BusyAgentDouble("a");
+            CountingAgentDouble b = new CountingAgentDouble("b");
+            BusyAgentDouble c = new BusyAgentDouble("c");
+            model.attach(a);
+            model.attach(b);
+            model.attach(c);
+            assertEquals(List.of(List.of("a", "c"), List.of("b")),
+                    model.workers().stream().map(WorkerInfo::agents).toList());
+            model.rebalance(0.25);
+            Thread.sleep(300);
+            model.rebalance(0.25);
+            assertTrue(model.recentSwaps().stream().anyMatch(s -> s.change().startsWith("rebalance c: ")),
+                    model.recentSwaps().toString());
+            assertEquals(List.of(List.of("a"), List.of("b", "c")),
+                    model.workers().stream().map(WorkerInfo::agents).toList());
+            Thread.sleep(100);
+            assertEquals(null, model.rebalance(0.25), "a worker with one agent is never a source");
+        }
+    }
+
+    /** A test double agent that always has work: each doWork() busies the thread for about 20 us. */
+    private record BusyAgentDouble(String roleName) implements org.fsp.api.sched.Agent {
+        @Override
+        public int doWork() {
+            long end = System.nanoTime() + 20_000;
+            while (System.nanoTime() < end) {
+                Thread.onSpinWait();
+            }
+            return 1;
+        }
+    }
+
+    @Test
     void shouldRecordEachSwapWithItsPause() {
         try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.FUTEX, QUICK)) {
             model.attach(new CountingAgentDouble("a"));
