@@ -142,6 +142,28 @@ public final class FsBench {
         System.out.println("targets: paper benchmark ratio <= 0.40 (DashFS reached 0.56), stat ratio <= 0.50");
     }
 
+    /**
+     * The calling thread's CPU time (ns) and its voluntary and involuntary context switches: a thread that waits by
+     * spinning burns CPU, one that parks switches; both cost a loaded machine.
+     */
+    private static long[] threadCounters() {
+        long cpu = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        long voluntary = 0;
+        long involuntary = 0;
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/thread-self/status"))) {
+                if (line.startsWith("voluntary_ctxt_switches:")) {
+                    voluntary = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
+                    involuntary = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                }
+            }
+        } catch (IOException e) {
+            // Not Linux: CPU time only.
+        }
+        return new long[] {cpu, voluntary, involuntary};
+    }
+
     private static String loadAverage() {
         try {
             String[] l = Files.readString(Path.of("/proc/loadavg")).split(" ");
@@ -179,19 +201,22 @@ public final class FsBench {
         double[] out = new double[6];
         t.mkdir(root + "/paper");
         long[] before = t.counters();
+        long[] threadBefore = threadCounters();
         long start = System.nanoTime();
         for (int i = 0; i < files; i++) {
             t.createWriteFsyncClose(root + "/paper/f" + i, data);
         }
         out[0] = micros(start, files);
+        long[] threadAfter = threadCounters();
         long[] after = t.counters();
-        if (after.length > 0) {
-            StringBuilder sb = new StringBuilder("  " + t.name() + " paper benchmark, per file:");
-            for (int c = 0; c < after.length; c++) {
-                sb.append(String.format(Locale.ROOT, " %s %.2f,", COUNTERS[c], (after[c] - before[c]) / (double) files));
-            }
-            System.out.println(sb.substring(0, sb.length() - 1));
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "  %s paper benchmark, per file: thread CPU %.1f us, context switches %.2f voluntary %.2f involuntary,",
+                t.name(), (threadAfter[0] - threadBefore[0]) / 1e3 / files,
+                (threadAfter[1] - threadBefore[1]) / (double) files, (threadAfter[2] - threadBefore[2]) / (double) files));
+        for (int c = 0; c < after.length; c++) {
+            sb.append(String.format(Locale.ROOT, " %s %.2f,", COUNTERS[c], (after[c] - before[c]) / (double) files));
         }
+        System.out.println(sb.substring(0, sb.length() - 1));
         if (paperOnly) {
             java.util.Arrays.fill(out, 1, out.length, Double.NaN);
             return out;
