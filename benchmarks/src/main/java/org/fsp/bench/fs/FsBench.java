@@ -214,7 +214,7 @@ public final class FsBench {
                 t.name(), (threadAfter[0] - threadBefore[0]) / 1e3 / files,
                 (threadAfter[1] - threadBefore[1]) / (double) files, (threadAfter[2] - threadBefore[2]) / (double) files));
         for (int c = 0; c < after.length; c++) {
-            sb.append(String.format(Locale.ROOT, " %s %.2f,", COUNTERS[c], (after[c] - before[c]) / (double) files));
+            sb.append(String.format(Locale.ROOT, " %s %.3f,", COUNTERS[c], (after[c] - before[c]) / (double) files));
         }
         System.out.println(sb.substring(0, sb.length() - 1));
         if (paperOnly) {
