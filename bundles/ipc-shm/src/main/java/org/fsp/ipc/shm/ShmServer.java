@@ -81,6 +81,8 @@ public final class ShmServer implements AutoCloseable {
     private int nextWorker;
     /** Written under this: the thread model driving the lane workers, or null when this server's runners do. */
     private volatile ThreadModel threadModel;
+    /** The last hand-over of the lane workers, as {@code status()} shows it; null before the first. */
+    private volatile String lastHandOver;
 
     public ShmServer(FileSystemService fs, Path socketPath, ShmServerConfig config) {
         this.fs = fs;
@@ -124,12 +126,17 @@ public final class ShmServer implements AutoCloseable {
         if (model == threadModel) {
             return;
         }
+        long start = System.nanoTime();
         if (running) {
             stopDrivers();
         }
         threadModel = model;
         if (running) {
             startDrivers();
+            long micros = (System.nanoTime() - start) / 1_000;
+            lastHandOver = String.format("to %s, lanes unpolled at most %d us",
+                    threadModel != null ? "the thread model" : "own threads", micros);
+            LOG.info("lane workers handed over {}", lastHandOver);
         }
     }
 
@@ -210,6 +217,9 @@ public final class ShmServer implements AutoCloseable {
         m.put("socket", socketPath.toString());
         m.put("workers", config.workers());
         m.put("drivenBy", threadModel != null ? "thread model" : "own threads");
+        if (lastHandOver != null) {
+            m.put("lastHandOver", lastHandOver);
+        }
         m.put("clients", sessions.size());
         m.put("clientsAccepted", clientsServed.get());
         m.put("clientsRefused", clientsRefused.get());

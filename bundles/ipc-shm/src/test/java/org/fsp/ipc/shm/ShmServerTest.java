@@ -85,6 +85,8 @@ class ShmServerTest {
                 assertEquals("own threads", server.status().get("drivenBy"));
             }
             server.driveWith(model);
+            assertTrue(String.valueOf(server.status().get("lastHandOver")).startsWith("to the thread model, lanes"),
+                    String.valueOf(server.status()));
             assertEquals(200, rounds.get(30, TimeUnit.SECONDS));
             load.shutdown();
         }
