@@ -146,12 +146,15 @@ public class LiveSwapIT {
         assertTrue(sched, sched.contains("shm-worker-0") && sched.contains("recent swaps"));
         Map<String, Object> threads = section("threads");
         assertNotNull("threads section of fsp:status", threads);
-        assertEquals("thread model", section("clients").get("drivenBy"));
+        Map<String, Object> clientsSection = section("clients");
+        assertEquals("thread model", clientsSection.get("drivenBy"));
+        assertNotNull("the bundle updates handed the lane workers over", clientsSection.get("lastHandOver"));
         pausesNanos.sort(null);
         System.out.printf("live swap: %d requests by %d client threads in the framework, %d files verified; client"
-                + " JVMs: %s; pause of %d swaps: median %d us, max %d us%n", requests.get(), CLIENTS, written.size(),
-                jvmResults, pausesNanos.size(),
-                pausesNanos.get(pausesNanos.size() / 2) / 1_000, pausesNanos.getLast() / 1_000);
+                + " JVMs: %s; pause of %d swaps: median %d us, max %d us; last hand-over after a bundle update: %s%n",
+                requests.get(), CLIENTS, written.size(), jvmResults, pausesNanos.size(),
+                pausesNanos.get(pausesNanos.size() / 2) / 1_000, pausesNanos.getLast() / 1_000,
+                clientsSection.get("lastHandOver"));
     }
 
     private static void runClient(Path socket, int id, AtomicBoolean stop, CountDownLatch connected,
@@ -161,19 +164,18 @@ public class LiveSwapIT {
             Random random = new Random(id);
             fs.mkdir("/live/c" + id, 0755);
             for (int n = 0; !stop.get(); n++) {
-                String path = "/live/c" + id + "/f" + (n % 50);
+                String path = "/live/c" + id + "/f" + (n % 20);
                 long seed = random.nextLong();
-                int length = 1 + random.nextInt(48 * 1024);
+                int length = 1 + random.nextInt(SwapLoadClient.MAX_FILE_BYTES);
                 byte[] data = content(seed, length);
+                // A write that fails leaves the file's content undefined: it is not checked at the end.
+                written.removeIf(w -> w.path().equals(path));
                 fs.writeAll(path, data);
                 byte[] back = fs.readAll(path);
                 if (!java.util.Arrays.equals(data, back)) {
                     throw new AssertionError(path + " read back differs");
                 }
                 requests.addAndGet(2);
-                if (n >= 50) {
-                    written.removeIf(w -> w.path().equals(path));
-                }
                 written.add(new Written(path, seed, length));
             }
         } catch (Throwable e) {
