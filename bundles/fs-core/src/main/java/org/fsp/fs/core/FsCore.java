@@ -884,6 +884,7 @@ public final class FsCore implements FileSystemService {
         }
         int written = 0;
         long at = offset;
+        boolean checkpointed = false;
         while (written < total) {
             int chunk = (int) Math.min(total - written, (long) WRITE_CHUNK_BLOCKS * Layout.BLOCK_SIZE);
             final long chunkAt = at;
@@ -907,8 +908,21 @@ public final class FsCore implements FileSystemService {
                 at += n;
             }
             if (n < chunk) {
-                break;
+                // A chunk that ran out of space inside its transaction comes back short rather than as ENOSPC, so
+                // run() had no chance to reclaim blocks freed since the last checkpoint: do it here, once per
+                // shortage, before reporting a short write to the caller while space is really there.
+                if (checkpointed || alloc.pendingFreeBlocks() == 0) {
+                    break;
+                }
+                try {
+                    journal.checkpointNow();
+                } catch (IOException e) {
+                    throw ioError(e);
+                }
+                checkpointed = true;
+                continue;
             }
+            checkpointed = false;
         }
         if (cache.dirtyBuffers() > cache.capacity() / 2) {
             try {

@@ -145,6 +145,21 @@ class FsCoreTest {
     }
 
     @Test
+    void shouldNotShortenAWriteWhileFreedBlocksAwaitACheckpoint() throws Exception {
+        FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(1024));
+        byte[] data = new byte[2 << 20];
+        new Random(11).nextBytes(data);
+        TestFs.writeFile(fs, ROOT, "/first", data);
+        fs.unlink(ROOT, "/first"); // its blocks become reusable only at the next checkpoint
+        long h = fs.open(ROOT, "/second", OpenFlags.O_CREAT | OpenFlags.O_WRONLY, 0644);
+        int n = fs.write(ROOT, h, MemorySegment.ofArray(data));
+        fs.close(ROOT, h);
+        assertEquals(data.length, n, "one write call, and the space is there once the unlinked blocks are reclaimed");
+        assertEquals(data.length, fs.stat(ROOT, "/second").size());
+        fs.unmount();
+    }
+
+    @Test
     void shouldMapFragmentedFilesThroughExtentBlocks() throws Exception {
         HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
         FsCore fs = TestFs.formatAndMount(d);
