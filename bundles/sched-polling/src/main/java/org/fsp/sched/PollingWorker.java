@@ -1,8 +1,14 @@
 package org.fsp.sched;
 
 import java.util.concurrent.locks.LockSupport;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import org.fsp.api.sched.Agent;
+import org.fsp.api.sched.FutexAgent;
+import org.fsp.api.sched.FutexWaitSet;
 import org.fsp.api.sched.IdleStrategy;
+import org.fsp.linux.Futex;
+import org.fsp.linux.NativeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,8 +24,9 @@ import org.slf4j.LoggerFactory;
 final class PollingWorker implements Runnable {
 
     /**
-     * How long a worker that drives several agents sleeps at most in the last idle phase: it cannot sleep on every
-     * agent's futex words at once, so it wakes this often to poll them.
+     * How long a worker that drives several agents sleeps at most in the last idle phase when it cannot sleep on all
+     * their futex words at once (an agent that is no {@link FutexAgent}, or more words than one futex_waitv takes): it
+     * wakes this often to poll them.
      */
     static final long SHARED_SLEEP_NANOS = 200_000;
 
@@ -128,8 +135,26 @@ final class PollingWorker implements Runnable {
         }
     }
 
-    /** Stands in for the agents of a worker that drives none or several: parks instead of sleeping on futex words. */
-    private final class SharedSleep implements Agent {
+    /**
+     * Stands in for the agents of a worker that drives none or several: sleeps on all their futex words at once when
+     * every agent is a {@link FutexAgent}, else parks (briefly when there are agents to poll).
+     */
+    private final class SharedSleep implements Agent, FutexWaitSet {
+
+        private final MemorySegment entries =
+                Arena.ofAuto().allocate((long) Futex.WAITV_MAX * Futex.WAITV_ENTRY_SIZE, 8);
+        private int count;
+        private boolean full;
+
+        @Override
+        public boolean add(MemorySegment word, int expected, boolean processPrivate) {
+            if (count == Futex.WAITV_MAX) {
+                full = true;
+                return false;
+            }
+            Futex.setWaitv(entries, count++, word, expected, processPrivate);
+            return true;
+        }
 
         @Override
         public int doWork() {
@@ -143,7 +168,38 @@ final class PollingWorker implements Runnable {
 
         @Override
         public void sleep(long maxNanos) {
-            LockSupport.parkNanos(agents.length == 0 ? maxNanos : Math.min(maxNanos, SHARED_SLEEP_NANOS));
+            Agent[] as = agents;
+            if (as.length == 0) {
+                LockSupport.parkNanos(maxNanos);
+                return;
+            }
+            for (Agent a : as) {
+                if (!(a instanceof FutexAgent)) {
+                    LockSupport.parkNanos(Math.min(maxNanos, SHARED_SLEEP_NANOS));
+                    return;
+                }
+            }
+            count = 0;
+            full = false;
+            int begun = 0;
+            boolean sleep = true;
+            while (sleep && begun < as.length) {
+                sleep = ((FutexAgent) as[begun++]).beginSleep(this);
+            }
+            try {
+                if (sleep) {
+                    Futex.awaitAny(entries, count, maxNanos);
+                } else if (full) {
+                    LockSupport.parkNanos(Math.min(maxNanos, SHARED_SLEEP_NANOS));
+                }
+            } catch (NativeException e) {
+                // EFAULT: a word's memory went away (a client's segment released); the next round rebuilds the set.
+                LockSupport.parkNanos(Math.min(maxNanos, SHARED_SLEEP_NANOS));
+            } finally {
+                for (int i = 0; i < begun; i++) {
+                    ((FutexAgent) as[i]).endSleep();
+                }
+            }
         }
 
         @Override

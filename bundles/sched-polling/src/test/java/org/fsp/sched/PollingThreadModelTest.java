@@ -50,6 +50,30 @@ class PollingThreadModelTest {
     }
 
     @Test
+    void shouldSleepOnTheDoorbellsOfSeveralAgentsAtOnce() throws Exception {
+        IdleSettings longSleeps = new IdleSettings(100, 5, 600_000_000_000L);
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, longSleeps)) {
+            DoorbellAgentDouble a = new DoorbellAgentDouble("a");
+            DoorbellAgentDouble b = new DoorbellAgentDouble("b");
+            model.attach(a);
+            model.attach(b);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!(a.sleeping() && b.sleeping()) && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertTrue(a.sleeping() && b.sleeping(), "one worker sleeps with both doorbells rung in");
+            int begun = b.sleepsBegun.get();
+            b.post(3);
+            deadline = System.nanoTime() + 10_000_000_000L;
+            while (b.done.get() < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(3, b.done.get(), "the second agent's doorbell woke the worker (its sleep is 10 minutes)");
+            assertTrue(b.sleepsBegun.get() <= begun + 2, "the worker slept rather than polled");
+        }
+    }
+
+    @Test
     void shouldNeverDriveAnAgentFromTwoThreadsWhileSwapping() throws Exception {
         Random random = new Random(42);
         try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.SPIN, QUICK)) {

@@ -11,7 +11,8 @@ import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.channel.LaneDescriptor;
 import org.fsp.api.channel.SlotDescriptor;
 import org.fsp.api.fs.FileSystemService;
-import org.fsp.api.sched.Agent;
+import org.fsp.api.sched.FutexAgent;
+import org.fsp.api.sched.FutexWaitSet;
 import org.fsp.linux.Futex;
 import org.fsp.linux.NativeException;
 
@@ -21,9 +22,11 @@ import org.fsp.linux.NativeException;
  * in the server's memory, where no client can move it.
  *
  * <p>When idle, {@link #sleep} rings in the doorbells of its lanes ({@link LaneDescriptor}) and sleeps on all of them at
- * once with futex_waitv, together with a private word through which the server wakes it when its lanes change.
+ * once with futex_waitv, together with a private word through which the server wakes it when its lanes change. A
+ * thread model that drives several lane workers on one thread sleeps on all their words at once through
+ * {@link #beginSleep} and {@link #endSleep}.
  */
-final class LaneWorker implements Agent {
+final class LaneWorker implements FutexAgent {
 
     /** Requests served from one lane before moving to the next, so that one busy lane cannot starve the others. */
     static final int BATCH = 16;
@@ -56,7 +59,12 @@ final class LaneWorker implements Agent {
     private final RequestAdapter adapter;
     private final MemorySegment wakeWord;
     private final MemorySegment waitEntries;
-    private volatile LaneCursor[] lanes = new LaneCursor[0];
+    private static final LaneCursor[] NO_LANES = new LaneCursor[0];
+
+    private volatile LaneCursor[] lanes = NO_LANES;
+    /** The lanes whose doorbells {@link #beginSleep} rang in; driving thread only. */
+    private LaneCursor[] sleeping = NO_LANES;
+    private final OwnWaitSet own = new OwnWaitSet();
 
     LaneWorker(String name, FileSystemService fs, int maxSlotDataBytes) {
         this.name = name;
@@ -120,18 +128,33 @@ final class LaneWorker implements Agent {
 
     @Override
     public void sleep(long maxNanos) {
-        LaneCursor[] ls = lanes;
-        if ((int) INT.getVolatile(wakeWord, 0L) != 0) {
-            INT.setVolatile(wakeWord, 0L, 0);
-            return;
-        }
-        if (ls.length >= Futex.WAITV_MAX) {
+        if (lanes.length >= Futex.WAITV_MAX) {
             LockSupport.parkNanos(Math.min(maxNanos, 1_000_000L));
             return;
         }
-        int entries = 1;
-        Futex.setWaitv(waitEntries, 0, wakeWord, 0, true);
-        boolean ready = false;
+        own.count = 0;
+        if (beginSleep(own)) {
+            try {
+                Futex.awaitAny(waitEntries, own.count, maxNanos);
+            } catch (NativeException e) {
+                // EFAULT: a client released meanwhile took its doorbell's page with it; the next pass rebuilds.
+                LockSupport.parkNanos(Math.min(maxNanos, 1_000_000L));
+            }
+        }
+        endSleep();
+    }
+
+    /**
+     * Adds the private wake word and each lane's doorbell, rung in (set to {@link LaneDescriptor#PARKED}) so that the
+     * client wakes us when it posts; false if a lane already holds a request or a {@link #wakeUp()} came.
+     */
+    @Override
+    public boolean beginSleep(FutexWaitSet waitSet) {
+        LaneCursor[] ls = lanes;
+        sleeping = ls;
+        if ((int) INT.getVolatile(wakeWord, 0L) != 0 || !waitSet.add(wakeWord, 0, true)) {
+            return false;
+        }
         for (LaneCursor c : ls) {
             ClientSession s = c.session;
             try {
@@ -139,28 +162,24 @@ final class LaneWorker implements Agent {
                 INT.setVolatile(s.segment, c.doorbellOffset(), LaneDescriptor.PARKED);
                 VarHandle.fullFence();
                 int state = (int) INT.getAcquire(s.segment, c.headSlotOffset());
-                if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.SUBMITTED) {
-                    ready = true;
-                    break;
+                if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.SUBMITTED
+                        || !waitSet.add(MemorySegment.ofAddress(s.segment.address() + c.doorbellOffset()),
+                                LaneDescriptor.PARKED, false)) {
+                    return false;
                 }
-                Futex.setWaitv(waitEntries, entries++,
-                        MemorySegment.ofAddress(s.segment.address() + c.doorbellOffset()), LaneDescriptor.PARKED,
-                        false);
             } catch (IllegalStateException e) {
                 if (s.arena.scope().isAlive()) {
                     throw e;
                 }
             }
         }
-        if (!ready) {
-            try {
-                Futex.awaitAny(waitEntries, entries, maxNanos);
-            } catch (NativeException e) {
-                // EFAULT: a client released meanwhile took its doorbell's page with it; the next pass rebuilds.
-                LockSupport.parkNanos(Math.min(maxNanos, 1_000_000L));
-            }
-        }
-        for (LaneCursor c : ls) {
+        return true;
+    }
+
+    /** Marks the doorbells rung in by {@link #beginSleep} awake again and consumes a pending {@link #wakeUp()}. */
+    @Override
+    public void endSleep() {
+        for (LaneCursor c : sleeping) {
             try {
                 INT.setVolatile(c.session.segment, c.doorbellOffset(), LaneDescriptor.AWAKE);
             } catch (IllegalStateException e) {
@@ -169,7 +188,23 @@ final class LaneWorker implements Agent {
                 }
             }
         }
+        sleeping = NO_LANES;
         INT.setVolatile(wakeWord, 0L, 0);
+    }
+
+    /** The wait set of {@link #sleep}: this worker's own futex_waitv entries. */
+    private final class OwnWaitSet implements FutexWaitSet {
+
+        int count;
+
+        @Override
+        public boolean add(MemorySegment word, int expected, boolean processPrivate) {
+            if (count == Futex.WAITV_MAX) {
+                return false;
+            }
+            Futex.setWaitv(waitEntries, count++, word, expected, processPrivate);
+            return true;
+        }
     }
 
     @Override
