@@ -13,7 +13,8 @@ import org.osgi.annotation.versioning.ProviderType;
  *
  * <p>Every change is made at the agent boundary: each worker finishes the {@code doWork()} it is in and stops, the
  * change is made, the workers resume. Requests in flight therefore finish and new ones wait in their rings; the time
- * the workers stood still is the change's {@link Swap#pauseNanos() pause}.
+ * the workers stood still is the change's {@link Swap#pauseNanos() pause}. Hence no method that changes something may
+ * be called from an agent's {@code doWork()} or {@code sleep}: it would wait for its own worker.
  */
 @ProviderType
 public interface ThreadModel {
