@@ -29,8 +29,10 @@ final class DeviceCheck {
     static void prepare(Path device, long sizeBytes, boolean isDefault, PrintStream out) throws BadDeviceException {
         if (!Files.exists(device)) {
             if (sizeBytes < Fspd.MIN_DEVICE_BYTES) {
-                throw new BadDeviceException("--size " + Sizes.human(sizeBytes) + " is too small; FSP needs at least "
-                        + Sizes.human(Fspd.MIN_DEVICE_BYTES), false);
+                throw new BadDeviceException(
+                        "--size " + Sizes.human(sizeBytes) + " is too small; FSP needs at least "
+                                + Sizes.human(Fspd.MIN_DEVICE_BYTES),
+                        false);
             }
             try {
                 Files.createDirectories(device.getParent());
@@ -59,8 +61,10 @@ final class DeviceCheck {
             throw new BadDeviceException("cannot read the size of " + device + ": " + describe(e), false);
         }
         if (actual < Fspd.MIN_DEVICE_BYTES) {
-            throw new BadDeviceException(device + " holds " + Sizes.human(actual) + ", too small; FSP needs at least "
-                    + Sizes.human(Fspd.MIN_DEVICE_BYTES), false);
+            throw new BadDeviceException(
+                    device + " holds " + Sizes.human(actual) + ", too small; FSP needs at least "
+                            + Sizes.human(Fspd.MIN_DEVICE_BYTES),
+                    false);
         }
     }
 

@@ -79,8 +79,16 @@ final class FileCommands {
                 }
                 String child = path.endsWith("/") ? path + e.name() : path + "/" + e.name();
                 FileAttributes a = fs.lstat(child);
-                System.out.printf(Locale.ROOT, "%s %3d %5d %5d %12d %s %s%n", modeString(a.mode()), a.nlink(), a.uid(),
-                        a.gid(), a.size(), Instant.ofEpochSecond(0, a.mtimeNanos()), e.name());
+                System.out.printf(
+                        Locale.ROOT,
+                        "%s %3d %5d %5d %12d %s %s%n",
+                        modeString(a.mode()),
+                        a.nlink(),
+                        a.uid(),
+                        a.gid(),
+                        a.size(),
+                        Instant.ofEpochSecond(0, a.mtimeNanos()),
+                        e.name());
             }
         }
     }
@@ -93,12 +101,28 @@ final class FileCommands {
         @Override
         void run(FspClient fs) throws IOException {
             FileAttributes a = fs.lstat(path);
-            System.out.printf(Locale.ROOT, "  File: %s%n  Size: %d  Blocks: %d  IO Block: %d  %s%n", path, a.size(),
-                    a.blocks(), a.blockSize(), typeName(a.mode()));
-            System.out.printf(Locale.ROOT, " Inode: %d  Links: %d%nAccess: (%04o/%s)  Uid: %d  Gid: %d%n", a.ino(),
-                    a.nlink(), a.mode() & FileMode.PERMISSION_MASK, modeString(a.mode()), a.uid(), a.gid());
-            System.out.printf("Access: %s%nModify: %s%nChange: %s%n", Instant.ofEpochSecond(0, a.atimeNanos()),
-                    Instant.ofEpochSecond(0, a.mtimeNanos()), Instant.ofEpochSecond(0, a.ctimeNanos()));
+            System.out.printf(
+                    Locale.ROOT,
+                    "  File: %s%n  Size: %d  Blocks: %d  IO Block: %d  %s%n",
+                    path,
+                    a.size(),
+                    a.blocks(),
+                    a.blockSize(),
+                    typeName(a.mode()));
+            System.out.printf(
+                    Locale.ROOT,
+                    " Inode: %d  Links: %d%nAccess: (%04o/%s)  Uid: %d  Gid: %d%n",
+                    a.ino(),
+                    a.nlink(),
+                    a.mode() & FileMode.PERMISSION_MASK,
+                    modeString(a.mode()),
+                    a.uid(),
+                    a.gid());
+            System.out.printf(
+                    "Access: %s%nModify: %s%nChange: %s%n",
+                    Instant.ofEpochSecond(0, a.atimeNanos()),
+                    Instant.ofEpochSecond(0, a.mtimeNanos()),
+                    Instant.ofEpochSecond(0, a.ctimeNanos()));
         }
     }
 
@@ -130,7 +154,9 @@ final class FileCommands {
         }
     }
 
-    @Command(name = "put", description = "Copies a local file into FSP; reports success only once it is durable (fsync).")
+    @Command(
+            name = "put",
+            description = "Copies a local file into FSP; reports success only once it is durable (fsync).")
     static final class Put extends FileCommand {
         @Parameters(index = "0", paramLabel = "LOCAL")
         Path local;
@@ -162,7 +188,11 @@ final class FileCommands {
         @Option(names = "-p", description = "Create parents as needed.")
         boolean parents;
 
-        @Option(names = "-m", paramLabel = "MODE", defaultValue = "755", description = "Octal mode (default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "-m",
+                paramLabel = "MODE",
+                defaultValue = "755",
+                description = "Octal mode (default ${DEFAULT-VALUE}).")
         String mode;
 
         @Parameters(index = "0", paramLabel = "PATH")
@@ -242,11 +272,23 @@ final class FileCommands {
             FsStats s = fs.statfs();
             long used = s.totalBlocks() - s.freeBlocks();
             System.out.printf(Locale.ROOT, "%-12s %12s %12s %12s %5s%n", "", "size", "used", "free", "use%");
-            System.out.printf(Locale.ROOT, "%-12s %12s %12s %12s %4d%%%n", "blocks", Sizes.human(s.totalBlocks() * s.blockSize()),
-                    Sizes.human(used * s.blockSize()), Sizes.human(s.freeBlocks() * s.blockSize()), percent(used, s.totalBlocks()));
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-12s %12s %12s %12s %4d%%%n",
+                    "blocks",
+                    Sizes.human(s.totalBlocks() * s.blockSize()),
+                    Sizes.human(used * s.blockSize()),
+                    Sizes.human(s.freeBlocks() * s.blockSize()),
+                    percent(used, s.totalBlocks()));
             long inodesUsed = s.totalInodes() - s.freeInodes();
-            System.out.printf(Locale.ROOT, "%-12s %12d %12d %12d %4d%%%n", "inodes", s.totalInodes(), inodesUsed,
-                    s.freeInodes(), percent(inodesUsed, s.totalInodes()));
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-12s %12d %12d %12d %4d%%%n",
+                    "inodes",
+                    s.totalInodes(),
+                    inodesUsed,
+                    s.freeInodes(),
+                    percent(inodesUsed, s.totalInodes()));
         }
     }
 

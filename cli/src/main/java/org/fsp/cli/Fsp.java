@@ -34,12 +34,17 @@ import picocli.CommandLine.ParentCommand;
         })
 public final class Fsp {
 
-    @Option(names = "--socket", paramLabel = "PATH", scope = CommandLine.ScopeType.INHERIT,
+    @Option(
+            names = "--socket",
+            paramLabel = "PATH",
+            scope = CommandLine.ScopeType.INHERIT,
             description = "The daemon's client socket (default: fsp.sock under the runtime directory).")
     Path socket;
 
     Path clientSocket() {
-        return socket != null ? socket.toAbsolutePath() : FspPaths.fromEnvironment().defaultClientSocket();
+        return socket != null
+                ? socket.toAbsolutePath()
+                : FspPaths.fromEnvironment().defaultClientSocket();
     }
 
     public static void main(String[] args) {
@@ -53,7 +58,10 @@ public final class Fsp {
         @ParentCommand
         Fsp parent;
 
-        @Option(names = {"-c", "--command"}, paramLabel = "COMMAND", description = "Run one command line and exit.")
+        @Option(
+                names = {"-c", "--command"},
+                paramLabel = "COMMAND",
+                description = "Run one command line and exit.")
         String command;
 
         @Override
@@ -88,7 +96,8 @@ public final class Fsp {
 
         private static void print(AdminClient.Reply reply) {
             String text = reply.output();
-            (reply.failed() ? System.err : System.out).print(text.endsWith("\n") || text.isEmpty() ? text : text + "\n");
+            (reply.failed() ? System.err : System.out)
+                    .print(text.endsWith("\n") || text.isEmpty() ? text : text + "\n");
         }
     }
 }

@@ -33,7 +33,8 @@ public final class FspPaths {
 
     static FspPaths from(Map<String, String> env, String home, long uid) {
         String data = env.get("XDG_DATA_HOME");
-        Path dataDir = (data == null || data.isBlank() ? Path.of(home, ".local", "share") : Path.of(data)).resolve("fsp");
+        Path dataDir =
+                (data == null || data.isBlank() ? Path.of(home, ".local", "share") : Path.of(data)).resolve("fsp");
         String runtime = env.get("XDG_RUNTIME_DIR");
         Path runtimeDir;
         if (runtime != null && !runtime.isBlank()) {

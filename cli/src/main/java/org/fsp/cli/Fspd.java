@@ -29,9 +29,9 @@ import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
 import org.osgi.framework.startlevel.BundleStartLevel;
 import picocli.CommandLine;
-import sun.misc.Signal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import sun.misc.Signal;
 
 /**
  * {@code bin/fspd}: the file-system process. Checks the device and the socket, then boots Apache Felix with the
@@ -65,19 +65,35 @@ public final class Fspd implements Callable<Integer> {
     /** Smallest device FSP will format: superblock, maps, inode table and journal need room. */
     static final long MIN_DEVICE_BYTES = 16L << 20;
 
-    @Option(names = "--device", paramLabel = "PATH", description = "Image file or block device (default: ${DEFAULT-VALUE} under the data directory).")
+    @Option(
+            names = "--device",
+            paramLabel = "PATH",
+            description = "Image file or block device (default: ${DEFAULT-VALUE} under the data directory).")
     Path device;
 
-    @Option(names = "--size", paramLabel = "SIZE", defaultValue = "1G", description = "Size of an image created on first start, e.g. 512M, 4G (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--size",
+            paramLabel = "SIZE",
+            defaultValue = "1G",
+            description = "Size of an image created on first start, e.g. 512M, 4G (default: ${DEFAULT-VALUE}).")
     String size;
 
-    @Option(names = "--socket", paramLabel = "PATH", description = "UNIX socket clients connect to (default: fsp.sock under the runtime directory).")
+    @Option(
+            names = "--socket",
+            paramLabel = "PATH",
+            description = "UNIX socket clients connect to (default: fsp.sock under the runtime directory).")
     Path socket;
 
-    @Option(names = "--driver", paramLabel = "KIND", defaultValue = "io_uring", description = "Block driver: io_uring or ram (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--driver",
+            paramLabel = "KIND",
+            defaultValue = "io_uring",
+            description = "Block driver: io_uring or ram (default: ${DEFAULT-VALUE}).")
     String driver;
 
-    @Option(names = "--headless", description = "No interactive shell even in a terminal (the default when stdin is not a terminal).")
+    @Option(
+            names = "--headless",
+            description = "No interactive shell even in a terminal (the default when stdin is not a terminal).")
     boolean headless;
 
     private final PrintStream out;
@@ -138,7 +154,9 @@ public final class Fspd implements Callable<Integer> {
         Path devicePath = null;
         FileLock deviceLock = null;
         if (driver.equals("io_uring")) {
-            devicePath = (device != null ? device : paths.defaultDevice()).toAbsolutePath().normalize();
+            devicePath = (device != null ? device : paths.defaultDevice())
+                    .toAbsolutePath()
+                    .normalize();
             try {
                 DeviceCheck.prepare(devicePath, sizeBytes, device == null, out);
                 deviceLock = lockDevice(devicePath);
@@ -171,22 +189,31 @@ public final class Fspd implements Callable<Integer> {
             return EXIT_FAILED;
         }
         // The framework climbs to this level when it starts, starting bundle/1, then bundle/2, ...
-        props.put(Constants.FRAMEWORK_BEGINNING_STARTLEVEL, levels.getLast().getFileName().toString());
+        props.put(
+                Constants.FRAMEWORK_BEGINNING_STARTLEVEL,
+                levels.getLast().getFileName().toString());
 
-        Framework framework = ServiceLoader.load(FrameworkFactory.class).findFirst().orElseThrow().newFramework(props);
+        Framework framework = ServiceLoader.load(FrameworkFactory.class)
+                .findFirst()
+                .orElseThrow()
+                .newFramework(props);
         framework.init();
         // SIGTERM and SIGINT stop the framework and let main return, so an orderly stop exits 0 (a bare shutdown
         // hook would leave the JVM's 143). The hook still covers other ways the JVM may exit.
         for (String signal : List.of("TERM", "INT")) {
-            Signal.handle(new Signal(signal), s -> Thread.ofPlatform().name("fspd-" + s.getName()).start(() -> stopQuietly(framework)));
+            Signal.handle(
+                    new Signal(signal),
+                    s -> Thread.ofPlatform().name("fspd-" + s.getName()).start(() -> stopQuietly(framework)));
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stopQuietly(framework), "fspd-shutdown"));
         int problems = installBundles(framework, levels);
-        out.println("fspd: device " + (devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
+        out.println("fspd: device "
+                + (devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
         out.println("fspd: client socket " + socketPath);
         out.println("fspd: admin shell   " + adminPath + "  (bin/fsp shell)");
         out.println("fspd: log           " + logFile);
-        out.println("fspd: pid " + ProcessHandle.current().pid() + (interactive ? ", shell follows; 'shutdown' stops" : ", headless; SIGTERM stops"));
+        out.println("fspd: pid " + ProcessHandle.current().pid()
+                + (interactive ? ", shell follows; 'shutdown' stops" : ", headless; SIGTERM stops"));
         framework.start();
         if (problems > 0) {
             err.println("fspd: " + problems + " bundle(s) failed to install or start; see the log and 'lb'");
@@ -237,7 +264,9 @@ public final class Fspd implements Callable<Integer> {
     static FileLock lockDevice(Path devicePath) throws IOException, DeviceCheck.BadDeviceException {
         Path lockFile = Files.isRegularFile(devicePath)
                 ? devicePath.resolveSibling(devicePath.getFileName() + ".lock")
-                : Path.of(System.getProperty("java.io.tmpdir"), "fsp-" + devicePath.toString().replace('/', '_') + ".lock");
+                : Path.of(
+                        System.getProperty("java.io.tmpdir"),
+                        "fsp-" + devicePath.toString().replace('/', '_') + ".lock");
         FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try {
             FileLock lock = ch.tryLock();
@@ -276,7 +305,8 @@ public final class Fspd implements Callable<Integer> {
         }
         try (Stream<Path> s = Files.list(bundleDir)) {
             return s.filter(p -> p.getFileName().toString().matches("\\d+"))
-                    .sorted(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString())))
+                    .sorted(Comparator.comparingInt(
+                            p -> Integer.parseInt(p.getFileName().toString())))
                     .toList();
         }
     }
@@ -296,7 +326,9 @@ public final class Fspd implements Callable<Integer> {
             }
             for (Path jar : jars) {
                 try {
-                    Bundle b = framework.getBundleContext().installBundle(jar.toUri().toString());
+                    Bundle b = framework
+                            .getBundleContext()
+                            .installBundle(jar.toUri().toString());
                     b.adapt(BundleStartLevel.class).setStartLevel(level);
                     installed.add(b);
                 } catch (BundleException e) {

@@ -24,10 +24,16 @@ final class OfflineCommands {
         @Parameters(index = "0", paramLabel = "IMAGE", description = "The image file to format.")
         String image;
 
-        @Option(names = "--size", paramLabel = "SIZE", description = "Create or resize the image to SIZE (e.g. 1G) first.")
+        @Option(
+                names = "--size",
+                paramLabel = "SIZE",
+                description = "Create or resize the image to SIZE (e.g. 1G) first.")
         String size;
 
-        @Option(names = "--journal-blocks", paramLabel = "N", description = "Journal length in 4 KiB blocks (default: sized by the device).")
+        @Option(
+                names = "--journal-blocks",
+                paramLabel = "N",
+                description = "Journal length in 4 KiB blocks (default: sized by the device).")
         Long journalBlocks;
 
         @Override
@@ -43,7 +49,10 @@ final class OfflineCommands {
         }
     }
 
-    @Command(name = "fsck", description = "Checks an FSP image offline; exits 0 when clean, 4 when errors are left, 8 when it could not check.")
+    @Command(
+            name = "fsck",
+            description =
+                    "Checks an FSP image offline; exits 0 when clean, 4 when errors are left, 8 when it could not check.")
     static final class FsckCommand implements Callable<Integer> {
 
         @Parameters(index = "0", paramLabel = "IMAGE", description = "The image file to check (read-only).")
@@ -55,9 +64,12 @@ final class OfflineCommands {
         }
     }
 
-    @Command(name = "bench", description = "Runs a benchmark suite against its baseline in the same run and prints ratios: "
-            + "device (FSP io_uring driver vs fio), fs (fs-core vs ext4 on a loop device), ipc (channel round trips "
-            + "vs a raw shared-memory ping-pong), eval (FSP vs ext4 and tmpfs: micro, meta, cached, filebench, channel), or all. Arguments after SUITE go to the suite.")
+    @Command(
+            name = "bench",
+            description =
+                    "Runs a benchmark suite against its baseline in the same run and prints ratios: "
+                            + "device (FSP io_uring driver vs fio), fs (fs-core vs ext4 on a loop device), ipc (channel round trips "
+                            + "vs a raw shared-memory ping-pong), eval (FSP vs ext4 and tmpfs: micro, meta, cached, filebench, channel), or all. Arguments after SUITE go to the suite.")
     static final class BenchCommand implements Callable<Integer> {
 
         /** The evaluation against the kernel file systems (issue 8): one main class, told its suite ("eval": all). */
@@ -75,7 +87,10 @@ final class OfflineCommands {
             }
         }
 
-        @Parameters(index = "0", paramLabel = "SUITE", description = "device, fs, ipc, eval (micro, meta, cached, filebench, channel) or all")
+        @Parameters(
+                index = "0",
+                paramLabel = "SUITE",
+                description = "device, fs, ipc, eval (micro, meta, cached, filebench, channel) or all")
         String suite;
 
         @Unmatched
@@ -84,7 +99,9 @@ final class OfflineCommands {
         @Override
         public Integer call() throws Exception {
             List<String> run = suite.equals("all")
-                    ? SUITES.keySet().stream().filter(n -> n.equals("eval") || !EVAL.equals(SUITES.get(n))).toList()
+                    ? SUITES.keySet().stream()
+                            .filter(n -> n.equals("eval") || !EVAL.equals(SUITES.get(n)))
+                            .toList()
                     : List.of(suite);
             for (String name : run) {
                 String mainClass = SUITES.get(name);
@@ -93,13 +110,16 @@ final class OfflineCommands {
                     args.addFirst(name);
                 }
                 if (mainClass == null) {
-                    System.err.println("fsp bench: unknown suite '" + name + "'; use one of " + SUITES.keySet() + " or all");
+                    System.err.println(
+                            "fsp bench: unknown suite '" + name + "'; use one of " + SUITES.keySet() + " or all");
                     return 2;
                 }
                 try {
-                    Class.forName(mainClass).getMethod("main", String[].class).invoke(null, (Object) args.toArray(String[]::new));
+                    Class.forName(mainClass).getMethod("main", String[].class).invoke(null, (Object)
+                            args.toArray(String[]::new));
                 } catch (ClassNotFoundException e) {
-                    System.err.println("fsp bench: suite '" + name + "' is not in this distribution (" + mainClass + ")");
+                    System.err.println(
+                            "fsp bench: suite '" + name + "' is not in this distribution (" + mainClass + ")");
                     return 2;
                 } catch (InvocationTargetException e) {
                     throw e.getCause() instanceof Exception ex ? ex : e;

@@ -4,12 +4,12 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
-import javax.inject.Inject;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import javax.inject.Inject;
 import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.FileSystemService;
@@ -43,7 +43,8 @@ public class BundleSetIT {
     public Option[] config() {
         return org.ops4j.pax.exam.OptionUtils.combine(
                 FspBundleSet.options(FspBundleSet.workDirectory("bundle-set"), "io_uring"),
-                org.ops4j.pax.exam.CoreOptions.bundle(Path.of(System.getProperty("fsp.client.bundle")).toUri().toString()));
+                org.ops4j.pax.exam.CoreOptions.bundle(
+                        Path.of(System.getProperty("fsp.client.bundle")).toUri().toString()));
     }
 
     @Test
@@ -92,7 +93,8 @@ public class BundleSetIT {
             Object f = ref.getProperty("osgi.command.function");
             functions.addAll(f instanceof String[] a ? Arrays.asList(a) : List.of(String.valueOf(f)));
         }
-        assertTrue("fsp functions " + functions,
+        assertTrue(
+                "fsp functions " + functions,
                 functions.containsAll(List.of("status", "shutdown", "device", "df", "fsck", "clients")));
     }
 

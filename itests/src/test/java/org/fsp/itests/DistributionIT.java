@@ -49,7 +49,8 @@ class DistributionIT {
         device = work.resolve("dev.img");
         socket = work.resolve("fsp.sock");
         log = work.resolve("fspd.out");
-        daemon = FspProcesses.startDaemon(log, "--device", device.toString(), "--size", "64M", "--socket", socket.toString());
+        daemon = FspProcesses.startDaemon(
+                log, "--device", device.toString(), "--size", "64M", "--socket", socket.toString());
         FspProcesses.awaitReady(daemon, socket, log, START_TIMEOUT);
     }
 
@@ -75,7 +76,10 @@ class DistributionIT {
         FspProcesses.Result lb = FspProcesses.fsp(socket, "shell", "-c", "lb -s");
         assertEquals(0, lb.exitCode(), lb.all());
         for (String name : FspBundleSet.FSP_BUNDLES) {
-            assertTrue(Pattern.compile("\\|Active\\s*\\|.*\\|" + Pattern.quote(name) + " \\(").matcher(lb.stdout()).find(),
+            assertTrue(
+                    Pattern.compile("\\|Active\\s*\\|.*\\|" + Pattern.quote(name) + " \\(")
+                            .matcher(lb.stdout())
+                            .find(),
                     name + " not Active in:\n" + lb.stdout());
         }
     }
@@ -88,7 +92,9 @@ class DistributionIT {
         assertTrue(status.stdout().contains(device.toString()), status.stdout());
         assertTrue(status.stdout().contains(socket.toString()), status.stdout());
         for (String name : FspBundleSet.FSP_BUNDLES) {
-            assertTrue(status.stdout().contains(name.substring("org.fsp.".length())), name + " missing:\n" + status.stdout());
+            assertTrue(
+                    status.stdout().contains(name.substring("org.fsp.".length())),
+                    name + " missing:\n" + status.stdout());
         }
     }
 
@@ -96,7 +102,8 @@ class DistributionIT {
     @Order(4)
     void shouldRefuseASecondDaemonOnTheSameSocket() throws Exception {
         Path otherDevice = work.resolve("other.img");
-        FspProcesses.Result second = FspProcesses.fspdExpectingExit("--device", otherDevice.toString(), "--size", "64M", "--socket", socket.toString());
+        FspProcesses.Result second = FspProcesses.fspdExpectingExit(
+                "--device", otherDevice.toString(), "--size", "64M", "--socket", socket.toString());
         assertEquals(EXIT_ALREADY_RUNNING, second.exitCode(), second.all());
         assertTrue(second.stderr().contains("already serving " + socket), second.all());
     }
@@ -104,7 +111,11 @@ class DistributionIT {
     @Test
     @Order(5)
     void shouldRefuseASecondDaemonOnTheSameDevice() throws Exception {
-        FspProcesses.Result second = FspProcesses.fspdExpectingExit("--device", device.toString(), "--socket", work.resolve("second.sock").toString());
+        FspProcesses.Result second = FspProcesses.fspdExpectingExit(
+                "--device",
+                device.toString(),
+                "--socket",
+                work.resolve("second.sock").toString());
         assertEquals(EXIT_ALREADY_RUNNING, second.exitCode(), second.all());
         assertTrue(second.stderr().contains("in use by another fspd"), second.all());
     }
@@ -114,7 +125,11 @@ class DistributionIT {
     void shouldRefuseATooSmallDevice() throws Exception {
         Path small = work.resolve("small.img");
         Files.write(small, new byte[1 << 20]);
-        FspProcesses.Result r = FspProcesses.fspdExpectingExit("--device", small.toString(), "--socket", work.resolve("small.sock").toString());
+        FspProcesses.Result r = FspProcesses.fspdExpectingExit(
+                "--device",
+                small.toString(),
+                "--socket",
+                work.resolve("small.sock").toString());
         assertEquals(EXIT_BAD_INPUT, r.exitCode(), r.all());
         assertTrue(r.stderr().contains("too small"), r.all());
     }
@@ -124,7 +139,11 @@ class DistributionIT {
     void shouldRefuseAnUncreatableDevicePath() throws Exception {
         Path file = work.resolve("plain-file");
         Files.writeString(file, "not a directory");
-        FspProcesses.Result r = FspProcesses.fspdExpectingExit("--device", file.resolve("dev.img").toString(), "--socket", work.resolve("bad.sock").toString());
+        FspProcesses.Result r = FspProcesses.fspdExpectingExit(
+                "--device",
+                file.resolve("dev.img").toString(),
+                "--socket",
+                work.resolve("bad.sock").toString());
         assertEquals(EXIT_BAD_INPUT, r.exitCode(), r.all());
         assertTrue(r.stderr().contains("cannot create image"), r.all());
     }
@@ -145,7 +164,11 @@ class DistributionIT {
         assertEquals(0, updated.exitCode(), updated.all());
         assertEquals(0, FspProcesses.fsp(socket, "shell", "-c", "refresh " + id).exitCode());
         String lb = FspProcesses.fsp(socket, "shell", "-c", "lb -s").stdout();
-        assertTrue(Pattern.compile("\\|Active\\s*\\|.*\\|org\\.fsp\\.itests\\.hello \\(1\\.0\\.1\\)").matcher(lb).find(), lb);
+        assertTrue(
+                Pattern.compile("\\|Active\\s*\\|.*\\|org\\.fsp\\.itests\\.hello \\(1\\.0\\.1\\)")
+                        .matcher(lb)
+                        .find(),
+                lb);
     }
 
     @Test
@@ -154,14 +177,23 @@ class DistributionIT {
         long id = bundleId("org.fsp.sched-polling");
         Path original;
         try (var jars = Files.list(FspBundleSet.distribution().resolve("bundle/3"))) {
-            original = jars.filter(p -> p.getFileName().toString().startsWith("sched-polling-")).findFirst().orElseThrow();
+            original = jars.filter(p -> p.getFileName().toString().startsWith("sched-polling-"))
+                    .findFirst()
+                    .orElseThrow();
         }
         Path newer = work.resolve("sched-polling-next.jar");
         copyWithVersion(original, newer, "0.1.1.next");
-        assertEquals(0, FspProcesses.fsp(socket, "shell", "-c", "update " + id + " " + newer.toUri()).exitCode());
+        assertEquals(
+                0,
+                FspProcesses.fsp(socket, "shell", "-c", "update " + id + " " + newer.toUri())
+                        .exitCode());
         assertEquals(0, FspProcesses.fsp(socket, "shell", "-c", "refresh " + id).exitCode());
         String lb = FspProcesses.fsp(socket, "shell", "-c", "lb -s").stdout();
-        assertTrue(Pattern.compile("\\|Active\\s*\\|.*\\|org\\.fsp\\.sched-polling \\(0\\.1\\.1\\.next\\)").matcher(lb).find(), lb);
+        assertTrue(
+                Pattern.compile("\\|Active\\s*\\|.*\\|org\\.fsp\\.sched-polling \\(0\\.1\\.1\\.next\\)")
+                        .matcher(lb)
+                        .find(),
+                lb);
     }
 
     @Test
@@ -175,7 +207,8 @@ class DistributionIT {
         assertEquals(0, FspProcesses.fsp(socket, "mkdir", "-p", "/it/sub").exitCode());
         FspProcesses.Result put = FspProcesses.fsp(socket, "put", local.toString(), "/it/sub/blob");
         assertEquals(0, put.exitCode(), put.all());
-        assertEquals(0, FspProcesses.fsp(socket, "mv", "/it/sub/blob", "/it/blob").exitCode());
+        assertEquals(
+                0, FspProcesses.fsp(socket, "mv", "/it/sub/blob", "/it/blob").exitCode());
         FspProcesses.Result get = FspProcesses.fsp(socket, "get", "/it/blob", back.toString());
         assertEquals(0, get.exitCode(), get.all());
         assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(back)), "bytes differ after put, mv, get");
@@ -201,7 +234,9 @@ class DistributionIT {
         Path img = work.resolve("corrupt.img");
         Path sock = work.resolve("corrupt.sock");
         Path corruptLog = work.resolve("corrupt.out");
-        FspProcesses.Result mkfs = FspProcesses.run(List.of(FspProcesses.bin("fsp").toString(), "mkfs", img.toString(), "--size", "64M"), Duration.ofSeconds(60));
+        FspProcesses.Result mkfs = FspProcesses.run(
+                List.of(FspProcesses.bin("fsp").toString(), "mkfs", img.toString(), "--size", "64M"),
+                Duration.ofSeconds(60));
         assertEquals(0, mkfs.exitCode(), mkfs.all());
         try (var ch = java.nio.channels.FileChannel.open(img, java.nio.file.StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) 0xde, (byte) 0xad, (byte) 0xbe, (byte) 0xef}), 100);
@@ -220,9 +255,12 @@ class DistributionIT {
         } finally {
             d.destroyForcibly().waitFor();
         }
-        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(img)), "nothing may be written to a corrupt image");
+        assertTrue(
+                java.util.Arrays.equals(before, Files.readAllBytes(img)), "nothing may be written to a corrupt image");
         assertTrue(Files.readString(corruptLog).contains("refusing to mount"), Files.readString(corruptLog));
-        assertFalse(Files.readString(corruptLog).contains("\tat org.apache.felix"), "no stack trace for an expected refusal");
+        assertFalse(
+                Files.readString(corruptLog).contains("\tat org.apache.felix"),
+                "no stack trace for an expected refusal");
     }
 
     @Test
@@ -231,7 +269,8 @@ class DistributionIT {
         Path sock = work.resolve("killed.sock");
         Path dev = work.resolve("killed.img");
         Path firstLog = work.resolve("killed-1.out");
-        Process first = FspProcesses.startDaemon(firstLog, "--device", dev.toString(), "--size", "64M", "--socket", sock.toString());
+        Process first = FspProcesses.startDaemon(
+                firstLog, "--device", dev.toString(), "--size", "64M", "--socket", sock.toString());
         Path local = work.resolve("durable.txt");
         Files.writeString(local, "put reports success only once this is on the device\n");
         try {
@@ -249,7 +288,8 @@ class DistributionIT {
             FspProcesses.awaitReady(second, sock, secondLog, START_TIMEOUT);
             assertTrue(Files.readString(secondLog).contains("removed stale socket"), Files.readString(secondLog));
             FspProcesses.Result cat = FspProcesses.fsp(sock, "cat", "/durable.txt");
-            assertEquals(Files.readString(local), cat.stdout(), "a put file survives SIGKILL of the daemon: " + cat.all());
+            assertEquals(
+                    Files.readString(local), cat.stdout(), "a put file survives SIGKILL of the daemon: " + cat.all());
             FspProcesses.Result bye = FspProcesses.fsp(sock, "shell", "-c", "shutdown");
             assertEquals(0, bye.exitCode(), bye.all());
             assertTrue(second.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "fspd still running after shutdown");
@@ -265,13 +305,15 @@ class DistributionIT {
         assertEquals(0, FspProcesses.stop(daemon, Duration.ofSeconds(60)), Files.readString(log));
         assertTrue(Files.readString(log).contains("fspd: stopped"), Files.readString(log));
         assertFalse(Files.exists(Path.of(socket + ".admin")), "admin socket removed on a clean stop");
-        FspProcesses.Result fsck = FspProcesses.run(List.of(FspProcesses.bin("fsp").toString(), "fsck", device.toString()), Duration.ofSeconds(60));
+        FspProcesses.Result fsck = FspProcesses.run(
+                List.of(FspProcesses.bin("fsp").toString(), "fsck", device.toString()), Duration.ofSeconds(60));
         assertEquals(0, fsck.exitCode(), "the image is consistent after a clean stop:\n" + fsck.all());
     }
 
     private static long bundleId(String symbolicName) throws Exception {
         String lb = FspProcesses.fsp(socket, "shell", "-c", "lb -s").stdout();
-        Matcher m = Pattern.compile("(?m)^\\s*(\\d+)\\|.*\\|" + Pattern.quote(symbolicName) + " \\(").matcher(lb);
+        Matcher m = Pattern.compile("(?m)^\\s*(\\d+)\\|.*\\|" + Pattern.quote(symbolicName) + " \\(")
+                .matcher(lb);
         assertTrue(m.find(), symbolicName + " not in:\n" + lb);
         return Long.parseLong(m.group(1));
     }
@@ -296,7 +338,8 @@ class DistributionIT {
         try (JarFile in = new JarFile(from.toFile())) {
             Manifest mf = new Manifest(in.getManifest());
             mf.getMainAttributes().putValue("Bundle-Version", version);
-            try (OutputStream os = Files.newOutputStream(to); JarOutputStream out = new JarOutputStream(os, mf)) {
+            try (OutputStream os = Files.newOutputStream(to);
+                    JarOutputStream out = new JarOutputStream(os, mf)) {
                 for (JarEntry e : java.util.Collections.list(in.entries())) {
                     if (e.getName().equals(JarFile.MANIFEST_NAME)) {
                         continue;

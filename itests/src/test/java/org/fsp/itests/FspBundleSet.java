@@ -34,7 +34,9 @@ final class FspBundleSet {
 
     /** The built distribution directory ({@code distribution/target/fsp}). */
     static Path distribution() {
-        Path dist = Path.of(System.getProperty("fsp.dist", "../distribution/target/fsp")).toAbsolutePath().normalize();
+        Path dist = Path.of(System.getProperty("fsp.dist", "../distribution/target/fsp"))
+                .toAbsolutePath()
+                .normalize();
         if (!Files.isDirectory(dist.resolve("bundle"))) {
             throw new IllegalStateException("no built distribution at " + dist + "; run the build from the root");
         }
@@ -59,23 +61,30 @@ final class FspBundleSet {
             for (Path levelDir : levels.sorted().toList()) {
                 int level = Integer.parseInt(levelDir.getFileName().toString());
                 try (Stream<Path> jars = Files.list(levelDir)) {
-                    for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).sorted().toList()) {
-                        options.add(bundle(jar.toUri().toString()).startLevel(level).start());
+                    for (Path jar : jars.filter(p -> p.toString().endsWith(".jar"))
+                            .sorted()
+                            .toList()) {
+                        options.add(
+                                bundle(jar.toUri().toString()).startLevel(level).start());
                     }
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-                options.add(frameworkProperty("fsp.device.path").value(work.resolve("device.img").toString()));
+        options.add(frameworkProperty("fsp.device.path")
+                .value(work.resolve("device.img").toString()));
         options.add(frameworkProperty("fsp.device.size").value(Long.toString(64L << 20)));
         options.add(frameworkProperty("fsp.device.driver").value(driver));
-        options.add(frameworkProperty("fsp.socket.path").value(work.resolve("fsp.sock").toString()));
-        options.add(frameworkProperty("fsp.admin.socket.path").value(work.resolve("fsp.sock.admin").toString()));
+        options.add(frameworkProperty("fsp.socket.path")
+                .value(work.resolve("fsp.sock").toString()));
+        options.add(frameworkProperty("fsp.admin.socket.path")
+                .value(work.resolve("fsp.sock.admin").toString()));
         // Not org.osgi.framework.system.packages.extra: the native container sets it for its own packages, and
         // replacing it leaves the probe without a ProbeInvoker. Felix exports jdk.* packages by default.
         options.add(frameworkProperty("gosh.args").value("--nointeractive --noshutdown"));
-        options.add(frameworkProperty("felix.fileinstall.dir").value(work.resolve("conf").toString()));
+        options.add(frameworkProperty("felix.fileinstall.dir")
+                .value(work.resolve("conf").toString()));
         options.add(junitBundles());
         return options.toArray(Option[]::new);
     }

@@ -5,7 +5,6 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
-import javax.inject.Inject;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +18,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.inject.Inject;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.fsp.api.fs.FileSystemService;
@@ -64,8 +64,10 @@ public class LiveSwapIT {
 
     @Configuration
     public Option[] config() {
-        return OptionUtils.combine(FspBundleSet.options(FspBundleSet.workDirectory("live-swap"), "io_uring"),
-                CoreOptions.bundle(Path.of(System.getProperty("fsp.client.bundle")).toUri().toString()));
+        return OptionUtils.combine(
+                FspBundleSet.options(FspBundleSet.workDirectory("live-swap"), "io_uring"),
+                CoreOptions.bundle(
+                        Path.of(System.getProperty("fsp.client.bundle")).toUri().toString()));
     }
 
     /** What one client thread wrote: the file, and the seed and length that regenerate its content. */
@@ -88,8 +90,9 @@ public class LiveSwapIT {
         List<Thread> clients = new ArrayList<>();
         for (int t = 0; t < CLIENTS; t++) {
             int id = t;
-            clients.add(Thread.ofPlatform().name("live-swap-client-" + t).start(() ->
-                    runClient(socket, id, stop, connected, written, requests, failures)));
+            clients.add(Thread.ofPlatform()
+                    .name("live-swap-client-" + t)
+                    .start(() -> runClient(socket, id, stop, connected, written, requests, failures)));
         }
         assertTrue("clients connected", connected.await(WAIT_MILLIS, TimeUnit.MILLISECONDS));
         List<ClientJvm> jvms = new ArrayList<>();
@@ -150,15 +153,27 @@ public class LiveSwapIT {
         assertEquals("thread model", clientsSection.get("drivenBy"));
         assertNotNull("the bundle updates handed the lane workers over", clientsSection.get("lastHandOver"));
         pausesNanos.sort(null);
-        System.out.printf("live swap: %d requests by %d client threads in the framework, %d files verified; client"
-                + " JVMs: %s; pause of %d swaps: median %d us, max %d us; last hand-over after a bundle update: %s%n",
-                requests.get(), CLIENTS, written.size(), jvmResults, pausesNanos.size(),
-                pausesNanos.get(pausesNanos.size() / 2) / 1_000, pausesNanos.getLast() / 1_000,
+        System.out.printf(
+                "live swap: %d requests by %d client threads in the framework, %d files verified; client"
+                        + " JVMs: %s; pause of %d swaps: median %d us, max %d us; last hand-over after a bundle update: %s%n",
+                requests.get(),
+                CLIENTS,
+                written.size(),
+                jvmResults,
+                pausesNanos.size(),
+                pausesNanos.get(pausesNanos.size() / 2) / 1_000,
+                pausesNanos.getLast() / 1_000,
                 clientsSection.get("lastHandOver"));
     }
 
-    private static void runClient(Path socket, int id, AtomicBoolean stop, CountDownLatch connected,
-            ConcurrentLinkedQueue<Written> written, AtomicLong requests, ConcurrentLinkedQueue<Throwable> failures) {
+    private static void runClient(
+            Path socket,
+            int id,
+            AtomicBoolean stop,
+            CountDownLatch connected,
+            ConcurrentLinkedQueue<Written> written,
+            AtomicLong requests,
+            ConcurrentLinkedQueue<Throwable> failures) {
         try (FspClient fs = FspClient.connect(socket)) {
             connected.countDown();
             Random random = new Random(id);
@@ -185,26 +200,39 @@ public class LiveSwapIT {
     }
 
     /** A {@link SwapLoadClient} process: its output lines, collected by a reader thread. */
-    private record ClientJvm(Process process, java.util.concurrent.BlockingQueue<String> lines, List<String> seen,
-            Thread reader) {
+    private record ClientJvm(
+            Process process, java.util.concurrent.BlockingQueue<String> lines, List<String> seen, Thread reader) {
 
         static ClientJvm start(Path socket, int id, int threads) throws java.io.IOException {
             String java = ProcessHandle.current().info().command().orElse("java");
             // The test JVM's class path (Failsafe's booter jar) holds FS Lib, fs-api, native-linux and this class.
-            Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m",
-                    "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                    SwapLoadClient.class.getName(), socket.toString(), Integer.toString(id),
-                    Integer.toString(threads)).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(
+                            java,
+                            "--enable-native-access=ALL-UNNAMED",
+                            "-XX:+UseSerialGC",
+                            "-Xmx64m",
+                            "-XX:TieredStopAtLevel=1",
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            SwapLoadClient.class.getName(),
+                            socket.toString(),
+                            Integer.toString(id),
+                            Integer.toString(threads))
+                    .redirectErrorStream(true)
+                    .start();
             java.util.concurrent.BlockingQueue<String> lines = new java.util.concurrent.LinkedBlockingQueue<>();
-            Thread reader = Thread.ofPlatform().daemon().name("client-jvm-" + id).start(() -> {
-                try (java.io.BufferedReader r = p.inputReader(StandardCharsets.UTF_8)) {
-                    for (String line; (line = r.readLine()) != null; ) {
-                        lines.add(line);
-                    }
-                } catch (java.io.IOException e) {
-                    lines.add("<output lost: " + e + ">");
-                }
-            });
+            Thread reader = Thread.ofPlatform()
+                    .daemon()
+                    .name("client-jvm-" + id)
+                    .start(() -> {
+                        try (java.io.BufferedReader r = p.inputReader(StandardCharsets.UTF_8)) {
+                            for (String line; (line = r.readLine()) != null; ) {
+                                lines.add(line);
+                            }
+                        } catch (java.io.IOException e) {
+                            lines.add("<output lost: " + e + ">");
+                        }
+                    });
             return new ClientJvm(p, lines, new ArrayList<>(), reader);
         }
 
@@ -246,8 +274,8 @@ public class LiveSwapIT {
     private static void awaitLaneWorkersOn(ThreadModel model) throws InterruptedException {
         long deadline = System.currentTimeMillis() + WAIT_MILLIS;
         while (model.workers().stream().noneMatch(w -> w.agents().contains("shm-worker-0"))) {
-            assertTrue("lane workers not on the thread model: " + model.workers(),
-                    System.currentTimeMillis() < deadline);
+            assertTrue(
+                    "lane workers not on the thread model: " + model.workers(), System.currentTimeMillis() < deadline);
             Thread.sleep(10);
         }
     }

@@ -46,6 +46,7 @@ public final class DeviceBench {
     private static final int WARMUP_SECONDS = 1;
     /** How long the FSP poller spins on an empty CQ before it parks in the kernel (plain mode); --spin-us sets it. */
     private static long spinNanos = TimeUnit.MICROSECONDS.toNanos(50);
+
     private static final long PARK_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     /** One workload: fio's {@code rw} name, transfer size in bytes, queue depth, and SQPOLL on or off. */
@@ -87,8 +88,9 @@ public final class DeviceBench {
                     return;
                 }
                 case "--help", "-h" -> {
-                    System.out.println("usage: fsp bench device [--image PATH] [--size BYTES] [--seconds N] [--rounds N]"
-                            + " [--spin-us N] [--only TEXT (e.g. 'randwrite 4k QD32')]");
+                    System.out.println(
+                            "usage: fsp bench device [--image PATH] [--size BYTES] [--seconds N] [--rounds N]"
+                                    + " [--spin-us N] [--only TEXT (e.g. 'randwrite 4k QD32')]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -112,15 +114,31 @@ public final class DeviceBench {
                 new Workload("randread", 4096, 1, true),
                 new Workload("randread", 4096, 32, true));
         String filter = only;
-        List<Workload> workloads = all.stream().filter(w -> w.label().replaceAll(" +", " ").contains(filter)).toList();
+        List<Workload> workloads = all.stream()
+                .filter(w -> w.label().replaceAll(" +", " ").contains(filter))
+                .toList();
 
         if (rounds < 1) {
             throw new IllegalArgumentException("--rounds must be at least 1");
         }
-        System.out.printf(Locale.ROOT,
+        System.out.printf(
+                Locale.ROOT,
                 "fsp bench device: image %s (%d MiB), %d round(s) of %d s per engine after %d s warm-up, kernel %s%n",
-                image, Files.size(image) >> 20, rounds, seconds, WARMUP_SECONDS, System.getProperty("os.version"));
-        System.out.printf(Locale.ROOT, "%-27s %-5s %10s %10s %10s %9s%n", "workload", "eng", "IOPS", "mean us", "p99 us", "enter/IO");
+                image,
+                Files.size(image) >> 20,
+                rounds,
+                seconds,
+                WARMUP_SECONDS,
+                System.getProperty("os.version"));
+        System.out.printf(
+                Locale.ROOT,
+                "%-27s %-5s %10s %10s %10s %9s%n",
+                "workload",
+                "eng",
+                "IOPS",
+                "mean us",
+                "p99 us",
+                "enter/IO");
         List<Result[]> rows = new ArrayList<>();
         for (Workload w : workloads) {
             // Alternate which engine goes first (fio-fsp, fsp-fio, ...) so that drift on a shared machine does not
@@ -146,8 +164,14 @@ public final class DeviceBench {
             printRow(w.label(), "fio", fio);
             printRow("", "fsp", fsp);
             if (fio != null) {
-                System.out.printf(Locale.ROOT, "%-27s %-5s %9.2fx %9.2fx %9.2fx%n", "", "ratio",
-                        fsp.iops() / fio.iops(), fsp.meanMicros() / fio.meanMicros(), fsp.p99Micros() / fio.p99Micros());
+                System.out.printf(
+                        Locale.ROOT,
+                        "%-27s %-5s %9.2fx %9.2fx %9.2fx%n",
+                        "",
+                        "ratio",
+                        fsp.iops() / fio.iops(),
+                        fsp.meanMicros() / fio.meanMicros(),
+                        fsp.p99Micros() / fio.p99Micros());
             }
         }
 
@@ -162,23 +186,40 @@ public final class DeviceBench {
             }
             if (w.qd() == 32) {
                 double r = fsp.iops() / fio.iops();
-                System.out.printf(Locale.ROOT, "  %-27s IOPS  FSP/fio %.2f (target >= 0.90) %s%n", w.label(), r, r >= 0.9 ? "met" : "MISSED");
+                System.out.printf(
+                        Locale.ROOT,
+                        "  %-27s IOPS  FSP/fio %.2f (target >= 0.90) %s%n",
+                        w.label(),
+                        r,
+                        r >= 0.9 ? "met" : "MISSED");
             } else if (w.qd() == 1) {
                 double r = fsp.meanMicros() / fio.meanMicros();
-                System.out.printf(Locale.ROOT, "  %-27s mean  FSP/fio %.2f (target <= 1.15) %s%n", w.label(), r, r <= 1.15 ? "met" : "MISSED");
+                System.out.printf(
+                        Locale.ROOT,
+                        "  %-27s mean  FSP/fio %.2f (target <= 1.15) %s%n",
+                        w.label(),
+                        r,
+                        r <= 1.15 ? "met" : "MISSED");
             }
         }
 
         if (haveStrace && only.isEmpty()) {
             System.out.println();
-            System.out.println("system calls per I/O, counted by strace -c -f -e trace=io_uring_enter (2 s runs, no warm-up):");
-            for (Workload w : List.of(new Workload("randread", 4096, 32, false), new Workload("randread", 4096, 32, true),
+            System.out.println(
+                    "system calls per I/O, counted by strace -c -f -e trace=io_uring_enter (2 s runs, no warm-up):");
+            for (Workload w : List.of(
+                    new Workload("randread", 4096, 32, false),
+                    new Workload("randread", 4096, 32, true),
                     new Workload("randread", 4096, 1, false))) {
                 try {
                     double fsp = straceFsp(w, image);
                     double fio = haveFio ? straceFio(w, image) : Double.NaN;
-                    System.out.printf(Locale.ROOT, "  %-27s fsp %.3f io_uring_enter/IO   fio %.3f io_uring_enter/IO%n",
-                            w.label(), fsp, fio);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "  %-27s fsp %.3f io_uring_enter/IO   fio %.3f io_uring_enter/IO%n",
+                            w.label(),
+                            fsp,
+                            fio);
                 } catch (IOException e) {
                     System.out.println("  " + w.label() + ": strace run failed: " + e.getMessage());
                 }
@@ -202,8 +243,15 @@ public final class DeviceBench {
             System.out.printf(Locale.ROOT, "%-27s %-5s %10s%n", label, engine, "(fio not available)");
             return;
         }
-        System.out.printf(Locale.ROOT, "%-27s %-5s %10.0f %10.1f %10.1f %9s%s%n", label, engine, r.iops(), r.meanMicros(),
-                r.p99Micros(), Double.isNaN(r.entersPerIo()) ? "-" : String.format(Locale.ROOT, "%.3f", r.entersPerIo()),
+        System.out.printf(
+                Locale.ROOT,
+                "%-27s %-5s %10.0f %10.1f %10.1f %9s%s%n",
+                label,
+                engine,
+                r.iops(),
+                r.meanMicros(),
+                r.p99Micros(),
+                Double.isNaN(r.entersPerIo()) ? "-" : String.format(Locale.ROOT, "%.3f", r.entersPerIo()),
                 r.errors() > 0 ? "  (" + r.errors() + " errors)" : "");
     }
 
@@ -211,8 +259,8 @@ public final class DeviceBench {
 
     /** Drives the FSP driver from this thread for {@code seconds} after {@code warmupSeconds}. */
     static Result runFsp(Workload w, Path image, int seconds, int warmupSeconds) {
-        IoUringBlockDevice.Options options = new IoUringBlockDevice.Options(
-                image, w.qd(), w.sqPoll(), false, (long) w.qd() * w.bs(), 1000);
+        IoUringBlockDevice.Options options =
+                new IoUringBlockDevice.Options(image, w.qd(), w.sqPoll(), false, (long) w.qd() * w.bs(), 1000);
         try (IoUringBlockDevice device = IoUringBlockDevice.open(options);
                 Arena arena = Arena.ofConfined()) {
             if (w.sqPoll() && !device.mode().equals("SQPOLL")) {
@@ -228,8 +276,13 @@ public final class DeviceBench {
             long elapsed = driver.run(TimeUnit.SECONDS.toNanos(seconds), true);
             long calls = device.stats().systemCalls() - callsBefore;
             Histogram h = driver.latencyNanos;
-            return new Result(driver.ios * 1e9 / elapsed, h.getMean() / 1e3, h.getValueAtPercentile(99) / 1e3,
-                    driver.ios == 0 ? Double.NaN : (double) calls / driver.ios, driver.ios, driver.errors);
+            return new Result(
+                    driver.ios * 1e9 / elapsed,
+                    h.getMean() / 1e3,
+                    h.getValueAtPercentile(99) / 1e3,
+                    driver.ios == 0 ? Double.NaN : (double) calls / driver.ios,
+                    driver.ios,
+                    driver.errors);
         }
     }
 
@@ -316,7 +369,8 @@ public final class DeviceBench {
         public void onComplete(long tag, int result) {
             int t = (int) tag;
             if (measuring) {
-                latencyNanos.recordValue(Math.min(System.nanoTime() - startNanos[t], latencyNanos.getHighestTrackableValue()));
+                latencyNanos.recordValue(
+                        Math.min(System.nanoTime() - startNanos[t], latencyNanos.getHighestTrackableValue()));
                 ios++;
                 if (result < 0) {
                     errors++;
@@ -328,7 +382,10 @@ public final class DeviceBench {
 
     /** Child process under strace: {@code --worker rw bs qd sqpoll seconds image}; prints the I/O count. */
     private static void worker(String[] args, int at) {
-        Workload w = new Workload(args[at], Integer.parseInt(args[at + 1]), Integer.parseInt(args[at + 2]),
+        Workload w = new Workload(
+                args[at],
+                Integer.parseInt(args[at + 1]),
+                Integer.parseInt(args[at + 2]),
                 Boolean.parseBoolean(args[at + 3]));
         Result r = runFsp(w, Path.of(args[at + 5]), Integer.parseInt(args[at + 4]), 0);
         System.out.println("FSP_WORKER_IOS " + r.ios());
@@ -338,15 +395,33 @@ public final class DeviceBench {
         Path out = Files.createTempFile("fsp-strace", ".txt");
         try {
             String java = ProcessHandle.current().info().command().orElse("java");
-            List<String> cmd = new ArrayList<>(List.of("strace", "-f", "-c", "-e", "trace=io_uring_enter", "--seccomp-bpf",
-                    "-o", out.toString(), java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                    workerClassPath(), DeviceBench.class.getName(), "--worker", w.rw(),
-                    String.valueOf(w.bs()), String.valueOf(w.qd()), String.valueOf(w.sqPoll()), "2", image.toString()));
+            List<String> cmd = new ArrayList<>(List.of(
+                    "strace",
+                    "-f",
+                    "-c",
+                    "-e",
+                    "trace=io_uring_enter",
+                    "--seccomp-bpf",
+                    "-o",
+                    out.toString(),
+                    java,
+                    "--enable-native-access=ALL-UNNAMED",
+                    "-cp",
+                    workerClassPath(),
+                    DeviceBench.class.getName(),
+                    "--worker",
+                    w.rw(),
+                    String.valueOf(w.bs()),
+                    String.valueOf(w.qd()),
+                    String.valueOf(w.sqPoll()),
+                    "2",
+                    image.toString()));
             String stdout = run(cmd, 120);
             long ios = 0;
             for (String line : stdout.split("\n")) {
                 if (line.startsWith("FSP_WORKER_IOS ")) {
-                    ios = Long.parseLong(line.substring("FSP_WORKER_IOS ".length()).trim());
+                    ios = Long.parseLong(
+                            line.substring("FSP_WORKER_IOS ".length()).trim());
                 }
             }
             return ios == 0 ? Double.NaN : (double) straceCalls(out) / ios;
@@ -362,8 +437,13 @@ public final class DeviceBench {
      */
     private static String workerClassPath() {
         java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
-        for (Class<?> c : List.of(DeviceBench.class, IoUringBlockDevice.class, org.fsp.linux.IoUring.class,
-                BlockDevice.class, Histogram.class, org.slf4j.LoggerFactory.class)) {
+        for (Class<?> c : List.of(
+                DeviceBench.class,
+                IoUringBlockDevice.class,
+                org.fsp.linux.IoUring.class,
+                BlockDevice.class,
+                Histogram.class,
+                org.slf4j.LoggerFactory.class)) {
             java.security.CodeSource source = c.getProtectionDomain().getCodeSource();
             if (source != null) {
                 try {
@@ -380,8 +460,8 @@ public final class DeviceBench {
     static double straceFio(Workload w, Path image) throws IOException, InterruptedException {
         Path out = Files.createTempFile("fio-strace", ".txt");
         try {
-            List<String> cmd = new ArrayList<>(List.of("strace", "-f", "-c", "-e", "trace=io_uring_enter", "--seccomp-bpf",
-                    "-o", out.toString()));
+            List<String> cmd = new ArrayList<>(
+                    List.of("strace", "-f", "-c", "-e", "trace=io_uring_enter", "--seccomp-bpf", "-o", out.toString()));
             cmd.addAll(fioCommand(w, image, 2, 0));
             Map<?, ?> job = fioJob(run(cmd, 120));
             Map<?, ?> side = (Map<?, ?>) job.get(w.write() ? "write" : "read");
@@ -411,16 +491,34 @@ public final class DeviceBench {
         Map<?, ?> lat = (Map<?, ?>) side.get("lat_ns");
         Map<?, ?> pct = (Map<?, ?>) lat.get("percentile");
         double p99 = pct == null ? Double.NaN : ((Number) pct.get("99.000000")).doubleValue();
-        return new Result(((Number) side.get("iops")).doubleValue(), ((Number) lat.get("mean")).doubleValue() / 1e3,
-                p99 / 1e3, Double.NaN, ((Number) side.get("total_ios")).longValue(),
+        return new Result(
+                ((Number) side.get("iops")).doubleValue(),
+                ((Number) lat.get("mean")).doubleValue() / 1e3,
+                p99 / 1e3,
+                Double.NaN,
+                ((Number) side.get("total_ios")).longValue(),
                 ((Number) job.get("error")).longValue());
     }
 
     private static List<String> fioCommand(Workload w, Path image, int seconds, int rampSeconds) {
-        List<String> cmd = new ArrayList<>(List.of("fio", "--name=fsp-bench", "--filename=" + image,
-                "--ioengine=io_uring", "--direct=1", "--rw=" + w.rw(), "--bs=" + w.bs(), "--iodepth=" + w.qd(),
-                "--numjobs=1", "--time_based", "--runtime=" + seconds, "--ramp_time=" + rampSeconds,
-                "--randrepeat=0", "--norandommap", "--fixedbufs=1", "--registerfiles=1", "--lat_percentiles=1",
+        List<String> cmd = new ArrayList<>(List.of(
+                "fio",
+                "--name=fsp-bench",
+                "--filename=" + image,
+                "--ioengine=io_uring",
+                "--direct=1",
+                "--rw=" + w.rw(),
+                "--bs=" + w.bs(),
+                "--iodepth=" + w.qd(),
+                "--numjobs=1",
+                "--time_based",
+                "--runtime=" + seconds,
+                "--ramp_time=" + rampSeconds,
+                "--randrepeat=0",
+                "--norandommap",
+                "--fixedbufs=1",
+                "--registerfiles=1",
+                "--lat_percentiles=1",
                 "--output-format=json"));
         if (w.sqPoll()) {
             cmd.add("--sqthread_poll=1");
@@ -471,7 +569,12 @@ public final class DeviceBench {
         }
         System.out.println(tool + " not found; trying apt-get install " + tool);
         try {
-            run(List.of("sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq " + tool), 600);
+            run(
+                    List.of(
+                            "sh",
+                            "-c",
+                            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq " + tool),
+                    600);
         } catch (IOException e) {
             System.out.println("  could not install " + tool + ": " + e.getMessage());
         }
@@ -489,7 +592,9 @@ public final class DeviceBench {
 
     /** Runs a command, returns its standard output; throws if it fails or exceeds the timeout. */
     private static String run(List<String> cmd, long timeoutSeconds) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.PIPE)
+                .start();
         byte[][] err = new byte[1][];
         Thread errReader = Thread.ofVirtual().start(() -> {
             try {
@@ -586,7 +691,12 @@ public final class DeviceBench {
                 char c = s.charAt(i++);
                 if (c == '\\') {
                     char e = s.charAt(i++);
-                    sb.append(e == 'n' ? '\n' : e == 't' ? '\t' : e == 'u' ? (char) Integer.parseInt(s.substring(i, i += 4), 16) : e);
+                    sb.append(
+                            e == 'n'
+                                    ? '\n'
+                                    : e == 't'
+                                            ? '\t'
+                                            : e == 'u' ? (char) Integer.parseInt(s.substring(i, i += 4), 16) : e);
                 } else {
                     sb.append(c);
                 }

@@ -39,6 +39,7 @@ public final class EvalBench {
     private final List<Row> rows = new ArrayList<>();
     /** Workloads that failed, with why: reported beside the table instead of ending the run. */
     private final List<String> failures = new ArrayList<>();
+
     private final Closer closer = new Closer();
     private final long began = System.nanoTime();
     private final String loadAtStart = loadAverage();
@@ -91,19 +92,25 @@ public final class EvalBench {
                     case "--work" -> o.work = Path.of(v);
                     case "--fspd" -> o.fspd = Path.of(v);
                     case "--rounds" -> o.rounds = Integer.parseInt(v);
-                    case "--threads" -> o.threads = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
+                    case "--threads" ->
+                        o.threads = Arrays.stream(v.split(","))
+                                .mapToInt(Integer::parseInt)
+                                .toArray();
                     case "--seconds" -> o.seconds = Double.parseDouble(v);
                     case "--files" -> o.files = Integer.parseInt(v);
                     case "--size" -> o.size = v;
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             }
-            String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
+            String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+                    .withZone(ZoneOffset.UTC)
+                    .format(Instant.now());
             if (o.out == null) {
                 o.out = Path.of("fsp-bench-results", stamp);
             }
             if (o.work == null) {
-                o.work = Path.of("/var/tmp", "fsp-eval-" + ProcessHandle.current().pid());
+                o.work = Path.of(
+                        "/var/tmp", "fsp-eval-" + ProcessHandle.current().pid());
             }
             if (o.fspd == null) {
                 String home = System.getProperty("fsp.home");
@@ -123,13 +130,15 @@ public final class EvalBench {
             o = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("fsp bench: " + e.getMessage());
-            System.err.println("usage: fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
-                    + " [--threads 1,2,4] [--seconds S] [--files N] [--size 2G] [--fspd PATH] [--work DIR] [--profile]");
+            System.err.println(
+                    "usage: fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
+                            + " [--threads 1,2,4] [--seconds S] [--files N] [--size 2G] [--fspd PATH] [--work DIR] [--profile]");
             System.exit(2);
             return;
         }
         if (!Files.isExecutable(o.fspd)) {
-            System.err.println("fsp bench: no fspd at " + o.fspd + " (build with 'mvn -q install -DskipTests' or pass --fspd)");
+            System.err.println(
+                    "fsp bench: no fspd at " + o.fspd + " (build with 'mvn -q install -DskipTests' or pass --fspd)");
             System.exit(2);
         }
         System.setProperty("java.awt.headless", "true");
@@ -140,15 +149,19 @@ public final class EvalBench {
         Files.createDirectories(o.out);
         Files.createDirectories(o.work);
         long bytes = parseSize(o.size);
-        Thread hook = new Thread(() -> {
-            closer.interrupted();
-            deleteTree(o.work);
-        }, "eval-cleanup");
+        Thread hook = new Thread(
+                () -> {
+                    closer.interrupted();
+                    deleteTree(o.work);
+                },
+                "eval-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            List<String> disk = o.suites.stream().filter(s -> !s.equals("channel")).toList();
+            List<String> disk =
+                    o.suites.stream().filter(s -> !s.equals("channel")).toList();
             if (!disk.isEmpty()) {
-                progress("starting fspd (io_uring, fresh " + o.size + " image), ext4 (loop, " + o.size + ") and tmpfs in " + o.work);
+                progress("starting fspd (io_uring, fresh " + o.size + " image), ext4 (loop, " + o.size
+                        + ") and tmpfs in " + o.work);
                 Fspd fspd = closer.add(Fspd.start(o.fspd, o.work, "fsp-disk", "io_uring", o.size));
                 fspdForProfile = fspd;
                 FileApi fsp = closer.add(fspd.connect(o.maxThreads()));
@@ -242,25 +255,50 @@ public final class EvalBench {
                     }
                 }
                 results.get(api.name()).add(m);
-                progress(String.format(Locale.ROOT, "%s / %s: round %d/%d on %-5s %s %s", w.suite(), w.name(), round + 1,
-                        o.rounds, api.name(), Report.number(w.metric().of(m)), w.metric().unit));
+                progress(String.format(
+                        Locale.ROOT,
+                        "%s / %s: round %d/%d on %-5s %s %s",
+                        w.suite(),
+                        w.name(),
+                        round + 1,
+                        o.rounds,
+                        api.name(),
+                        Report.number(w.metric().of(m)),
+                        w.metric().unit));
             }
         }
         for (FileApi k : kernels) {
             Goal goal = k.name().equals(w.goalKernel()) ? w.goal() : null;
-            Row row = new Row(w.suite(), w.name(), w.params(), w.metric(), k.name(), results.get(fsp.name()),
-                    results.get(k.name()), goal);
+            Row row = new Row(
+                    w.suite(),
+                    w.name(),
+                    w.params(),
+                    w.metric(),
+                    k.name(),
+                    results.get(fsp.name()),
+                    results.get(k.name()),
+                    goal);
             rows.add(row);
-            progress(String.format(Locale.ROOT, "%s / %s: FSP %s, %s %s %s: FSP/%s %.2fx %s", w.suite(), w.name(),
-                    Report.number(row.fspValue()), k.name(), Report.number(row.kernelValue()), w.metric().unit,
-                    k.name(), row.ratio(), goal == null ? "" : goal.label() + " " + row.verdict()));
+            progress(String.format(
+                    Locale.ROOT,
+                    "%s / %s: FSP %s, %s %s %s: FSP/%s %.2fx %s",
+                    w.suite(),
+                    w.name(),
+                    Report.number(row.fspValue()),
+                    k.name(),
+                    Report.number(row.kernelValue()),
+                    w.metric().unit,
+                    k.name(),
+                    row.ratio(),
+                    goal == null ? "" : goal.label() + " " + row.verdict()));
         }
     }
 
     private void write() throws IOException {
         String table = Report.table(rows);
         if (!failures.isEmpty()) {
-            table += "\nFailed (no figures):\n" + failures.stream().map(f -> "- " + f + "\n").reduce("", String::concat);
+            table += "\nFailed (no figures):\n"
+                    + failures.stream().map(f -> "- " + f + "\n").reduce("", String::concat);
         }
         Map<String, String> run = new LinkedHashMap<>();
         run.put("command", o.command);
@@ -273,8 +311,10 @@ public final class EvalBench {
         run.put("loadavg", loadAverage());
         run.put("loadavgAtStart", loadAtStart);
         run.put("failures", String.join("; ", failures));
-        Files.writeString(o.out.resolve("table.md"), "Command: `" + o.command + "`\n\nFigures: medians of " + o.rounds
-                + " rounds; load average at start " + loadAtStart + ", at the end " + loadAverage() + ".\n\n" + table);
+        Files.writeString(
+                o.out.resolve("table.md"),
+                "Command: `" + o.command + "`\n\nFigures: medians of " + o.rounds + " rounds; load average at start "
+                        + loadAtStart + ", at the end " + loadAverage() + ".\n\n" + table);
         Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));
         List<Path> charts = Report.charts(rows, o.out);
         System.out.println();
@@ -284,7 +324,8 @@ public final class EvalBench {
         charts.forEach(c -> System.out.println("chart:   " + c));
         long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
         long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
-        System.out.println("targets: " + met + " met, " + missed + " missed (load average at the end: " + loadAverage() + ")");
+        System.out.println(
+                "targets: " + met + " met, " + missed + " missed (load average at the end: " + loadAverage() + ")");
     }
 
     private static String loadAverage() {
@@ -301,13 +342,14 @@ public final class EvalBench {
 
     static long parseSize(String s) {
         String t = s.trim().toUpperCase(Locale.ROOT);
-        long unit = switch (t.charAt(t.length() - 1)) {
-            case 'K' -> 1L << 10;
-            case 'M' -> 1L << 20;
-            case 'G' -> 1L << 30;
-            case 'T' -> 1L << 40;
-            default -> 1;
-        };
+        long unit =
+                switch (t.charAt(t.length() - 1)) {
+                    case 'K' -> 1L << 10;
+                    case 'M' -> 1L << 20;
+                    case 'G' -> 1L << 30;
+                    case 'T' -> 1L << 40;
+                    default -> 1;
+                };
         return Long.parseLong(unit == 1 ? t : t.substring(0, t.length() - 1)) * unit;
     }
 
@@ -359,22 +401,33 @@ public final class EvalBench {
                 }
             }
         }
-
     }
 
     /**
      * A JFR recording of fspd (through jcmd) and of this JVM over one workload run, and fspd's device counters
      * ({@code fsp:device}) before and after it.
      */
-    private record Profile(Fspd fspd, Path fspdBin, String name, Path dir, jdk.jfr.Recording client, Path clientFile,
+    private record Profile(
+            Fspd fspd,
+            Path fspdBin,
+            String name,
+            Path dir,
+            jdk.jfr.Recording client,
+            Path clientFile,
             long[] switchesBefore) {
 
         static Profile start(Fspd fspd, Path fspdBin, Path dir, Workload w) throws Exception {
             Files.createDirectories(dir);
             String name = (w.suite() + "-" + w.name()).replaceAll("[^A-Za-z0-9]+", "-");
             Files.writeString(dir.resolve(name + "-device-before.txt"), device(fspdBin, fspd));
-            String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-            Shell.run(jcmd, Long.toString(fspd.pid()), "JFR.start", "name=" + name, "settings=profile",
+            String jcmd =
+                    Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+            Shell.run(
+                    jcmd,
+                    Long.toString(fspd.pid()),
+                    "JFR.start",
+                    "name=" + name,
+                    "settings=profile",
                     "filename=" + dir.toAbsolutePath().resolve(name + "-fspd.jfr"));
             jdk.jfr.Recording client = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
             client.start();
@@ -398,9 +451,11 @@ public final class EvalBench {
                     try {
                         for (String line : Files.readAllLines(t.resolve("status"))) {
                             if (line.startsWith("voluntary_ctxt_switches:")) {
-                                sum[0] += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+                                sum[0] += Long.parseLong(
+                                        line.substring(line.indexOf(':') + 1).strip());
                             } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
-                                sum[1] += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+                                sum[1] += Long.parseLong(
+                                        line.substring(line.indexOf(':') + 1).strip());
                             }
                         }
                     } catch (IOException threadEnded) {
@@ -412,7 +467,12 @@ public final class EvalBench {
         }
 
         private static String device(Path fspdBin, Fspd fspd) throws IOException {
-            return Shell.run(fspdBin.resolveSibling("fsp").toString(), "--socket", fspd.socket.toString(), "shell", "-c",
+            return Shell.run(
+                    fspdBin.resolveSibling("fsp").toString(),
+                    "--socket",
+                    fspd.socket.toString(),
+                    "shell",
+                    "-c",
                     "fsp:device");
         }
 
@@ -420,17 +480,24 @@ public final class EvalBench {
             long[] after = switches(fspd);
             if (m != null) {
                 double ops = m.ops();
-                Files.writeString(dir.resolve(name + "-switches.txt"), String.format(Locale.ROOT,
-                        "ops %d, %.1f us/op%ncontext switches per op: fspd voluntary %.2f, involuntary %.2f;"
-                                + " benchmark JVM voluntary %.2f, involuntary %.2f%n",
-                        m.ops(), m.microsPerOp(), (after[0] - switchesBefore[0]) / ops,
-                        (after[1] - switchesBefore[1]) / ops, (after[2] - switchesBefore[2]) / ops,
-                        (after[3] - switchesBefore[3]) / ops));
+                Files.writeString(
+                        dir.resolve(name + "-switches.txt"),
+                        String.format(
+                                Locale.ROOT,
+                                "ops %d, %.1f us/op%ncontext switches per op: fspd voluntary %.2f, involuntary %.2f;"
+                                        + " benchmark JVM voluntary %.2f, involuntary %.2f%n",
+                                m.ops(),
+                                m.microsPerOp(),
+                                (after[0] - switchesBefore[0]) / ops,
+                                (after[1] - switchesBefore[1]) / ops,
+                                (after[2] - switchesBefore[2]) / ops,
+                                (after[3] - switchesBefore[3]) / ops));
             }
             client.stop();
             client.dump(clientFile);
             client.close();
-            String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+            String jcmd =
+                    Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
             Shell.run(jcmd, Long.toString(fspd.pid()), "JFR.stop", "name=" + name);
             Files.writeString(dir.resolve(name + "-device-after.txt"), device(fspdBin, fspd));
         }

@@ -28,13 +28,14 @@ final class FspFileApi implements FileApi {
 
     @Override
     public long open(String path, Mode mode) throws IOException {
-        int flags = switch (mode) {
-            case READ -> OpenFlags.O_RDONLY;
-            case WRITE -> OpenFlags.O_RDWR;
-            case CREATE -> OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_TRUNC;
-            case CREATE_NEW -> OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_EXCL;
-            case APPEND -> OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_APPEND;
-        };
+        int flags =
+                switch (mode) {
+                    case READ -> OpenFlags.O_RDONLY;
+                    case WRITE -> OpenFlags.O_RDWR;
+                    case CREATE -> OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_TRUNC;
+                    case CREATE_NEW -> OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_EXCL;
+                    case APPEND -> OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_APPEND;
+                };
         return fs.open(path, flags, 0644);
     }
 

@@ -36,14 +36,27 @@ final class Fspd implements AutoCloseable {
         Path socket = workDir.resolve(name + ".sock");
         Path out = workDir.resolve(name + ".out");
         Files.deleteIfExists(image);
-        List<String> command = new ArrayList<>(List.of(fspdBin.toString(), "--headless", "--device", image.toString(),
-                "--size", size, "--socket", socket.toString(), "--driver", driver));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        List<String> command = new ArrayList<>(List.of(
+                fspdBin.toString(),
+                "--headless",
+                "--device",
+                image.toString(),
+                "--size",
+                size,
+                "--socket",
+                socket.toString(),
+                "--driver",
+                driver));
+        Process p = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
         Fspd fspd = new Fspd(name, socket, out, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (true) {
             if (!p.isAlive()) {
-                throw new IOException("fspd exited with " + p.exitValue() + ": " + Files.readString(out).strip());
+                throw new IOException("fspd exited with " + p.exitValue() + ": "
+                        + Files.readString(out).strip());
             }
             if (Files.exists(socket)) {
                 try (FspClient probe = FspClient.connect(socket)) {

@@ -23,12 +23,14 @@ final class NioFileApi implements FileApi {
     private static final Set<OpenOption> READ = Set.of(StandardOpenOption.READ);
     private static final Set<OpenOption> WRITE = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
     private static final Set<OpenOption> CREATE = Set.of(
-            StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.CREATE,
             StandardOpenOption.TRUNCATE_EXISTING);
-    private static final Set<OpenOption> CREATE_NEW = Set.of(
-            StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
-    private static final Set<OpenOption> APPEND = Set.of(
-            StandardOpenOption.WRITE, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    private static final Set<OpenOption> CREATE_NEW =
+            Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+    private static final Set<OpenOption> APPEND =
+            Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
 
     private final Path root;
     private final String name;
@@ -59,13 +61,14 @@ final class NioFileApi implements FileApi {
 
     @Override
     public long open(String path, Mode mode) throws IOException {
-        Set<OpenOption> options = switch (mode) {
-            case READ -> READ;
-            case WRITE -> WRITE;
-            case CREATE -> CREATE;
-            case CREATE_NEW -> CREATE_NEW;
-            case APPEND -> APPEND;
-        };
+        Set<OpenOption> options =
+                switch (mode) {
+                    case READ -> READ;
+                    case WRITE -> WRITE;
+                    case CREATE -> CREATE;
+                    case CREATE_NEW -> CREATE_NEW;
+                    case APPEND -> APPEND;
+                };
         FileChannel ch = FileChannel.open(resolve(path), options);
         long handle = nextHandle.getAndIncrement();
         open.put(handle, ch);

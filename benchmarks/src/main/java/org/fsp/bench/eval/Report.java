@@ -1,7 +1,6 @@
 package org.fsp.bench.eval;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,11 +26,22 @@ final class Report {
                 + " | p50 us FSP / kernel | p99 us FSP / kernel |\n");
         b.append("|---|---|---|--:|--:|---|--:|---|---|--:|--:|\n");
         for (Row r : rows) {
-            b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.2fx | %s | %s | %s / %s | %s / %s |\n",
-                    r.suite(), r.workload(), r.metric().unit, number(r.fspValue()), number(r.kernelValue()), r.kernel(),
-                    r.ratio(), r.goal() == null ? "" : r.goal().label(), r.verdict(),
-                    number(Row.percentileMicros(r.fsp(), 50)), number(Row.percentileMicros(r.base(), 50)),
-                    number(Row.percentileMicros(r.fsp(), 99)), number(Row.percentileMicros(r.base(), 99))));
+            b.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %s | %s | %s | %s | %.2fx | %s | %s | %s / %s | %s / %s |\n",
+                    r.suite(),
+                    r.workload(),
+                    r.metric().unit,
+                    number(r.fspValue()),
+                    number(r.kernelValue()),
+                    r.kernel(),
+                    r.ratio(),
+                    r.goal() == null ? "" : r.goal().label(),
+                    r.verdict(),
+                    number(Row.percentileMicros(r.fsp(), 50)),
+                    number(Row.percentileMicros(r.base(), 50)),
+                    number(Row.percentileMicros(r.fsp(), 99)),
+                    number(Row.percentileMicros(r.base(), 99))));
         }
         b.append("\nParameters:\n");
         Map<String, String> seen = new LinkedHashMap<>();
@@ -59,7 +69,11 @@ final class Report {
         StringBuilder b = new StringBuilder("{\n  \"run\": {");
         String sep = "";
         for (var e : run.entrySet()) {
-            b.append(sep).append("\n    ").append(quote(e.getKey())).append(": ").append(quote(e.getValue()));
+            b.append(sep)
+                    .append("\n    ")
+                    .append(quote(e.getKey()))
+                    .append(": ")
+                    .append(quote(e.getValue()));
             sep = ",";
         }
         b.append("\n  },\n  \"results\": [");
@@ -74,7 +88,8 @@ final class Report {
             b.append(",\n     \"fsp\": ").append(side("FSP", r.fsp(), r.metric()));
             b.append(",\n     \"kernel\": ").append(side(r.kernel(), r.base(), r.metric()));
             b.append(",\n     \"ratio\": ").append(num(r.ratio()));
-            b.append(", \"target\": ").append(r.goal() == null ? "null" : quote(r.goal().label()));
+            b.append(", \"target\": ")
+                    .append(r.goal() == null ? "null" : quote(r.goal().label()));
             b.append(", \"result\": ").append(quote(r.verdict())).append('}');
             sep = ",";
         }
@@ -89,9 +104,16 @@ final class Report {
             sep = ", ";
         }
         long ops = runs.stream().mapToLong(Measurement::ops).sum();
-        return b.append("], \"median\": ").append(num(Row.median(runs, metric))).append(", \"ops\": ").append(ops)
-                .append(", \"p50us\": ").append(num(Row.percentileMicros(runs, 50)))
-                .append(", \"p99us\": ").append(num(Row.percentileMicros(runs, 99))).append('}').toString();
+        return b.append("], \"median\": ")
+                .append(num(Row.median(runs, metric)))
+                .append(", \"ops\": ")
+                .append(ops)
+                .append(", \"p50us\": ")
+                .append(num(Row.percentileMicros(runs, 50)))
+                .append(", \"p99us\": ")
+                .append(num(Row.percentileMicros(runs, 99)))
+                .append('}')
+                .toString();
     }
 
     private static String num(double v) {
@@ -148,9 +170,13 @@ final class Report {
             speed.add(speedup(r));
             target.add(targetSpeedup(r));
         }
-        CategoryChart ratios = new CategoryChartBuilder().width(1200).height(650)
+        CategoryChart ratios = new CategoryChartBuilder()
+                .width(1200)
+                .height(650)
                 .title("FSP speed relative to the kernel file system, same run (above 1: FSP faster)")
-                .xAxisTitle("").yAxisTitle("kernel time / FSP time, or FSP ops/s / kernel ops/s").build();
+                .xAxisTitle("")
+                .yAxisTitle("kernel time / FSP time, or FSP ops/s / kernel ops/s")
+                .build();
         style(ratios);
         ratios.getStyler().setXAxisLabelRotation(90);
         ratios.addSeries("FSP speed-up", labels, speed);
@@ -159,28 +185,45 @@ final class Report {
 
         List<Row> fb = rows.stream().filter(r -> r.suite().equals("filebench")).toList();
         if (!fb.isEmpty()) {
-            CategoryChart c = new CategoryChartBuilder().width(1000).height(550)
-                    .title("Filebench personalities (flowops/s, higher is better)").yAxisTitle("flowops/s").build();
+            CategoryChart c = new CategoryChartBuilder()
+                    .width(1000)
+                    .height(550)
+                    .title("Filebench personalities (flowops/s, higher is better)")
+                    .yAxisTitle("flowops/s")
+                    .build();
             style(c);
             c.getStyler().setXAxisLabelRotation(90);
             List<String> names = fb.stream().map(Row::workload).toList();
             c.addSeries("FSP", names, fb.stream().map(Row::fspValue).toList());
-            c.addSeries(fb.getFirst().kernel(), names, fb.stream().map(Row::kernelValue).toList());
+            c.addSeries(
+                    fb.getFirst().kernel(),
+                    names,
+                    fb.stream().map(Row::kernelValue).toList());
             written.add(save(c, dir.resolve("filebench.png")));
         }
         List<Row> ch = rows.stream().filter(r -> r.suite().equals("channel")).toList();
         if (!ch.isEmpty()) {
-            XYChart c = new XYChartBuilder().width(800).height(500)
+            XYChart c = new XYChartBuilder()
+                    .width(800)
+                    .height(500)
                     .title("Channel experiment: 4 KiB appends, own file per thread (RAM device vs tmpfs)")
-                    .xAxisTitle("client threads").yAxisTitle("appends/s").build();
+                    .xAxisTitle("client threads")
+                    .yAxisTitle("appends/s")
+                    .build();
             c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
             c.getStyler().setXAxisDecimalPattern("0");
             List<Integer> threads = new ArrayList<>();
             for (int i = 0; i < ch.size(); i++) {
                 threads.add(i + 1);
             }
-            c.addSeries("FSP (FS Lib, RAM device)", threads, ch.stream().map(Row::fspValue).toList());
-            c.addSeries(ch.getFirst().kernel() + " (java.nio)", threads, ch.stream().map(Row::kernelValue).toList());
+            c.addSeries(
+                    "FSP (FS Lib, RAM device)",
+                    threads,
+                    ch.stream().map(Row::fspValue).toList());
+            c.addSeries(
+                    ch.getFirst().kernel() + " (java.nio)",
+                    threads,
+                    ch.stream().map(Row::kernelValue).toList());
             written.add(save(c, dir.resolve("channel.png")));
         }
         return written;

@@ -10,8 +10,15 @@ import org.HdrHistogram.Histogram;
  * @param params the parameters the workload ran with, as the table prints them
  * @param goal the target, or null when the issue sets none for this comparison
  */
-record Row(String suite, String workload, String params, Metric metric, String kernel, List<Measurement> fsp,
-        List<Measurement> base, Goal goal) {
+record Row(
+        String suite,
+        String workload,
+        String params,
+        Metric metric,
+        String kernel,
+        List<Measurement> fsp,
+        List<Measurement> base,
+        Goal goal) {
 
     double fspValue() {
         return median(fsp, metric);

@@ -95,8 +95,13 @@ public final class FsBench {
         Files.createDirectories(mnt);
         preallocate(fspImage, size);
         preallocate(extImage, size);
-        System.out.printf(Locale.ROOT, "fs-core vs ext4 (java.nio, loop-mounted), images of %d MiB in %s, %d files, "
-                + "best of %d rounds%n", size >> 20, dir, files, rounds);
+        System.out.printf(
+                Locale.ROOT,
+                "fs-core vs ext4 (java.nio, loop-mounted), images of %d MiB in %s, %d files, " + "best of %d rounds%n",
+                size >> 20,
+                dir,
+                files,
+                rounds);
 
         List<double[]> fsp = new ArrayList<>();
         List<double[]> ext = new ArrayList<>();
@@ -117,8 +122,16 @@ public final class FsBench {
             }
             double f = fsp.get(fsp.size() - 1)[0];
             double e = ext.size() > r ? ext.get(r)[0] : Double.NaN;
-            System.out.printf(Locale.ROOT, "round %d (%s first): paper benchmark fs-core %.1f us, ext4 %.1f us, "
-                    + "ratio %.2f, load average %s%n", r + 1, fspFirst ? "fs-core" : "ext4", f, e, f / e, loadAverage());
+            System.out.printf(
+                    Locale.ROOT,
+                    "round %d (%s first): paper benchmark fs-core %.1f us, ext4 %.1f us, "
+                            + "ratio %.2f, load average %s%n",
+                    r + 1,
+                    fspFirst ? "fs-core" : "ext4",
+                    f,
+                    e,
+                    f / e,
+                    loadAverage());
         }
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < Math.min(fsp.size(), ext.size()); r++) {
@@ -126,8 +139,13 @@ public final class FsBench {
         }
         if (!ratios.isEmpty()) {
             ratios.sort(null);
-            System.out.printf(Locale.ROOT, "paper benchmark ratio over %d rounds: min %.2f, median %.2f, max %.2f%n",
-                    ratios.size(), ratios.get(0), ratios.get(ratios.size() / 2), ratios.get(ratios.size() - 1));
+            System.out.printf(
+                    Locale.ROOT,
+                    "paper benchmark ratio over %d rounds: min %.2f, median %.2f, max %.2f%n",
+                    ratios.size(),
+                    ratios.get(0),
+                    ratios.get(ratios.size() / 2),
+                    ratios.get(ratios.size() - 1));
         }
         String[] labels = {"create+write 4K+fsync+close", "create", "stat", "unlink", "mkdir", "readdir (per entry)"};
         System.out.printf(Locale.ROOT, "%-30s %14s %14s %10s%n", "workload (us per op)", "fs-core", "ext4", "ratio");
@@ -153,9 +171,11 @@ public final class FsBench {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/thread-self/status"))) {
                 if (line.startsWith("voluntary_ctxt_switches:")) {
-                    voluntary = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                    voluntary =
+                            Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
                 } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
-                    involuntary = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                    involuntary =
+                            Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
                 }
             }
         } catch (IOException e) {
@@ -209,10 +229,13 @@ public final class FsBench {
         out[0] = micros(start, files);
         long[] threadAfter = threadCounters();
         long[] after = t.counters();
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+        StringBuilder sb = new StringBuilder(String.format(
+                Locale.ROOT,
                 "  %s paper benchmark, per file: thread CPU %.1f us, context switches %.2f voluntary %.2f involuntary,",
-                t.name(), (threadAfter[0] - threadBefore[0]) / 1e3 / files,
-                (threadAfter[1] - threadBefore[1]) / (double) files, (threadAfter[2] - threadBefore[2]) / (double) files));
+                t.name(),
+                (threadAfter[0] - threadBefore[0]) / 1e3 / files,
+                (threadAfter[1] - threadBefore[1]) / (double) files,
+                (threadAfter[2] - threadBefore[2]) / (double) files));
         for (int c = 0; c < after.length; c++) {
             sb.append(String.format(Locale.ROOT, " %s %.3f,", COUNTERS[c], (after[c] - before[c]) / (double) files));
         }
@@ -346,8 +369,8 @@ public final class FsBench {
 
                 @Override
                 public void createWriteFsyncClose(String path, byte[] data) throws IOException {
-                    try (FileChannel ch = FileChannel.open(Path.of(path), StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.WRITE)) {
+                    try (FileChannel ch =
+                            FileChannel.open(Path.of(path), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                         ch.write(ByteBuffer.wrap(data));
                         ch.force(true);
                     }
@@ -355,7 +378,8 @@ public final class FsBench {
 
                 @Override
                 public void createClose(String path) throws IOException {
-                    FileChannel.open(Path.of(path), StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
+                    FileChannel.open(Path.of(path), StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+                            .close();
                 }
 
                 @Override

@@ -66,8 +66,9 @@ public final class ChannelBench {
             boolean[] stop = {false};
             Thread ponger = Thread.ofPlatform().name("ponger").start(() -> PingPong.pong(seg, () -> stop[0]));
             try {
-                results.put("pingpong 1", child(PingPong.class, "ping", shm.toString(), String.valueOf(ops),
-                        String.valueOf(ops / 4)));
+                results.put(
+                        "pingpong 1",
+                        child(PingPong.class, "ping", shm.toString(), String.valueOf(ops), String.valueOf(ops / 4)));
             } finally {
                 stop[0] = true;
                 ponger.join();
@@ -86,8 +87,15 @@ public final class ChannelBench {
             server.start();
             for (String t : threadList.split(",")) {
                 for (String op : List.of("noop", "write", "read")) {
-                    results.put(op + " " + t, child(ChannelBenchClient.class, socket.toString(), t, op,
-                            String.valueOf(ops), String.valueOf(ops / 4)));
+                    results.put(
+                            op + " " + t,
+                            child(
+                                    ChannelBenchClient.class,
+                                    socket.toString(),
+                                    t,
+                                    op,
+                                    String.valueOf(ops),
+                                    String.valueOf(ops / 4)));
                 }
             }
         } finally {
@@ -97,21 +105,45 @@ public final class ChannelBench {
             Files.deleteIfExists(dir);
         }
 
-        System.out.printf(Locale.ROOT, "%nFSP channel round trips, client in a separate JVM, fs-core on a RAM device, "
-                + "%d server worker(s), %d measured ops per thread, %d cores%n", workers, ops,
+        System.out.printf(
+                Locale.ROOT,
+                "%nFSP channel round trips, client in a separate JVM, fs-core on a RAM device, "
+                        + "%d server worker(s), %d measured ops per thread, %d cores%n",
+                workers,
+                ops,
                 Runtime.getRuntime().availableProcessors());
-        System.out.printf(Locale.ROOT, "%-15s %7s %10s %10s %10s %14s %12s%n", "op", "threads", "p50 ns", "p99 ns",
-                "mean ns", "ops/s (all)", "futex/op");
+        System.out.printf(
+                Locale.ROOT,
+                "%-15s %7s %10s %10s %10s %14s %12s%n",
+                "op",
+                "threads",
+                "p50 ns",
+                "p99 ns",
+                "mean ns",
+                "ops/s (all)",
+                "futex/op");
         for (Map.Entry<String, String[]> e : results.entrySet()) {
             String[] r = e.getValue();
-            System.out.printf(Locale.ROOT, "%-15s %7s %10s %10s %10s %14s %12s%n", r[1], r[2], r[3], r[4], r[5], r[6],
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-15s %7s %10s %10s %10s %14s %12s%n",
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
                     r.length > 7 ? r[7] : "-");
         }
         double floor = Double.parseDouble(results.get("pingpong 1")[3]);
         double write = Double.parseDouble(results.get("write 1")[3]);
         double fsShare = Double.parseDouble(results.get("in-process 1")[3]);
-        System.out.printf(Locale.ROOT, "p50 4 KiB write / p50 raw ping-pong = %.2f (target <= 2); without fs-core's own "
-                + "pwrite p50: %.2f%n", write / floor, (write - fsShare) / floor);
+        System.out.printf(
+                Locale.ROOT,
+                "p50 4 KiB write / p50 raw ping-pong = %.2f (target <= 2); without fs-core's own "
+                        + "pwrite p50: %.2f%n",
+                write / floor,
+                (write - fsShare) / floor);
     }
 
     /**
@@ -159,16 +191,27 @@ public final class ChannelBench {
         double perSecond = ops / ((System.nanoTime() - start) / 1e9);
         fs.close(root, h);
         fs.unlink(root, "/in-process");
-        return String.format(Locale.ROOT, "RESULT fs-core-pwrite 1 %d %d %.0f %.0f", hist.getValueAtPercentile(50),
-                hist.getValueAtPercentile(99), hist.getMean(), perSecond).split(" ");
+        return String.format(
+                        Locale.ROOT,
+                        "RESULT fs-core-pwrite 1 %d %d %.0f %.0f",
+                        hist.getValueAtPercentile(50),
+                        hist.getValueAtPercentile(99),
+                        hist.getMean(),
+                        perSecond)
+                .split(" ");
     }
 
     /** Runs {@code main} in a child JVM with this class path and returns its RESULT line's fields. */
     private static String[] child(Class<?> main, String... args) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-Dfsp.client.spinMicros=" + Long.getLong("fsp.client.spinMicros", 200), "-cp",
-                System.getProperty("java.class.path"), main.getName()));
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx256m",
+                "-Dfsp.client.spinMicros=" + Long.getLong("fsp.client.spinMicros", 200),
+                "-cp",
+                System.getProperty("java.class.path"),
+                main.getName()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String result = null;

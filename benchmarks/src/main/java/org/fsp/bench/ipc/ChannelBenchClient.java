@@ -74,8 +74,15 @@ public final class ChannelBenchClient {
                 longest = Math.max(longest, e);
             }
             double opsPerSecond = (double) ops * threads / (longest / 1e9);
-            System.out.printf(Locale.ROOT, "RESULT %s %d %d %d %.0f %.0f %.5f%n", op, threads,
-                    all.getValueAtPercentile(50), all.getValueAtPercentile(99), all.getMean(), opsPerSecond,
+            System.out.printf(
+                    Locale.ROOT,
+                    "RESULT %s %d %d %d %.0f %.0f %.5f%n",
+                    op,
+                    threads,
+                    all.getValueAtPercentile(50),
+                    all.getValueAtPercentile(99),
+                    all.getMean(),
+                    opsPerSecond,
                     (double) futexCalls / ((long) ops * threads));
         }
     }

@@ -33,8 +33,8 @@ public final class PingPong {
     private PingPong() {}
 
     static MemorySegment map(Path file, Arena arena) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel ch =
+                FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             return ch.map(FileChannel.MapMode.READ_WRITE, 0, SIZE, arena);
         }
     }
@@ -63,7 +63,8 @@ public final class PingPong {
         Path file = Path.of(args[1]);
         int rounds = Integer.parseInt(args[2]);
         int warmup = Integer.parseInt(args[3]);
-        try (Arena arena = Arena.ofShared(); Arena local = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared();
+                Arena local = Arena.ofConfined()) {
             MemorySegment shm = map(file, arena);
             MemorySegment data = local.allocate(4096, 4096);
             Histogram h = new Histogram(3_600_000_000L, 3);
@@ -86,8 +87,13 @@ public final class PingPong {
                 }
             }
             double perSecond = rounds / ((System.nanoTime() - start) / 1e9);
-            System.out.printf(Locale.ROOT, "RESULT pingpong 1 %d %d %.0f %.0f%n", h.getValueAtPercentile(50),
-                    h.getValueAtPercentile(99), h.getMean(), perSecond);
+            System.out.printf(
+                    Locale.ROOT,
+                    "RESULT pingpong 1 %d %d %.0f %.0f%n",
+                    h.getValueAtPercentile(50),
+                    h.getValueAtPercentile(99),
+                    h.getMean(),
+                    perSecond);
         }
     }
 }

@@ -31,6 +31,7 @@ public final class SchedBench {
 
     /** USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux whatever the kernel's HZ. */
     private static final long CLOCK_TICKS_PER_SECOND = 100;
+
     private static final int[] CLIENT_THREADS = {1, 2, 4};
 
     private final Path bin;
@@ -63,16 +64,20 @@ public final class SchedBench {
         Path bin = dist.resolve("bin").toAbsolutePath();
         Path work = Files.createTempDirectory("fsp-sched-bench-");
         Path socket = work.resolve("fsp.sock");
-        Process fspd = new ProcessBuilder(bin.resolve("fspd").toString(), "--headless", "--driver", "ram",
-                "--socket", socket.toString()).redirectErrorStream(true)
-                .redirectOutput(work.resolve("fspd.out").toFile()).start();
+        Process fspd = new ProcessBuilder(
+                        bin.resolve("fspd").toString(), "--headless", "--driver", "ram", "--socket", socket.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve("fspd.out").toFile())
+                .start();
         try {
             awaitServer(socket, fspd, work);
             SchedBench bench = new SchedBench(bin, socket, fspd.pid());
-            System.out.printf("sched bench: fspd pid %d, RAM driver, %d s per throughput run, %d s idle%n",
+            System.out.printf(
+                    "sched bench: fspd pid %d, RAM driver, %d s per throughput run, %d s idle%n",
                     fspd.pid(), seconds, idleSeconds);
-            System.out.printf("%-8s %12s %12s %12s %12s %12s %10s%n", "idle", "rtt p50 us", "rtt p99 us",
-                    "1 thr op/s", "2 thr op/s", "4 thr op/s", "idle CPU");
+            System.out.printf(
+                    "%-8s %12s %12s %12s %12s %12s %10s%n",
+                    "idle", "rtt p50 us", "rtt p99 us", "1 thr op/s", "2 thr op/s", "4 thr op/s", "idle CPU");
             for (IdleStrategyKind kind : IdleStrategyKind.values()) {
                 bench.shell("fsp:sched idle " + kind.configName());
                 bench.measure(kind, seconds, idleSeconds);
@@ -114,9 +119,15 @@ public final class SchedBench {
             double wall = (System.nanoTime() - t0) / 1e9;
             idleCpu = (ticks1 - ticks0) / (double) CLOCK_TICKS_PER_SECOND / wall;
         }
-        System.out.printf("%-8s %12.1f %12.1f %12.0f %12.0f %12.0f %9.1f%%%n", kind.configName(),
-                rtt.getValueAtPercentile(50) / 1e3, rtt.getValueAtPercentile(99) / 1e3, throughput[0], throughput[1],
-                throughput[2], idleCpu * 100);
+        System.out.printf(
+                "%-8s %12.1f %12.1f %12.0f %12.0f %12.0f %9.1f%%%n",
+                kind.configName(),
+                rtt.getValueAtPercentile(50) / 1e3,
+                rtt.getValueAtPercentile(99) / 1e3,
+                throughput[0],
+                throughput[1],
+                throughput[2],
+                idleCpu * 100);
     }
 
     /** No-ops per second of {@code threads} client threads, each on its own connection. */
@@ -185,8 +196,8 @@ public final class SchedBench {
         String[] kinds = {"spin", "backoff", "futex"};
         List<Double> pauses = new ArrayList<>();
         for (int i = 0; i < swaps; i++) {
-            String reply = shell(i % 2 == 0 ? "fsp:sched workers " + (1 + (i / 2) % 3)
-                    : "fsp:sched idle " + kinds[(i / 2) % 3]);
+            String reply = shell(
+                    i % 2 == 0 ? "fsp:sched workers " + (1 + (i / 2) % 3) : "fsp:sched idle " + kinds[(i / 2) % 3]);
             // "<change>: workers paused <micros> us"
             String[] words = reply.strip().split(" ");
             pauses.add(Double.parseDouble(words[words.length - 2]));
@@ -196,17 +207,28 @@ public final class SchedBench {
             t.join();
         }
         pauses.sort(null);
-        System.out.printf("swaps under load: %d swaps; daemon-measured pause p50 %.1f us, p99 %.1f us, max %.1f us;"
-                + " client no-op latency during the swaps (worse of two clients) p50 %.1f us, p99 %.1f us,"
-                + " p99.9 %.1f us, max %.1f us; %d client failures%n", swaps, pauses.get(pauses.size() / 2),
-                pauses.get(Math.min(pauses.size() - 1, (int) Math.ceil(pauses.size() * 0.99) - 1)), pauses.getLast(),
-                worst(perClient, 50), worst(perClient, 99), worst(perClient, 99.9), worst(perClient, 100),
+        System.out.printf(
+                "swaps under load: %d swaps; daemon-measured pause p50 %.1f us, p99 %.1f us, max %.1f us;"
+                        + " client no-op latency during the swaps (worse of two clients) p50 %.1f us, p99 %.1f us,"
+                        + " p99.9 %.1f us, max %.1f us; %d client failures%n",
+                swaps,
+                pauses.get(pauses.size() / 2),
+                pauses.get(Math.min(pauses.size() - 1, (int) Math.ceil(pauses.size() * 0.99) - 1)),
+                pauses.getLast(),
+                worst(perClient, 50),
+                worst(perClient, 99),
+                worst(perClient, 99.9),
+                worst(perClient, 100),
                 failures.get());
     }
 
     /** The higher of the clients' latencies at {@code percentile}, microseconds. */
     private static double worst(List<Histogram> perClient, double percentile) {
-        return perClient.stream().mapToLong(h -> h.getValueAtPercentile(percentile)).max().orElse(0) / 1e3;
+        return perClient.stream()
+                        .mapToLong(h -> h.getValueAtPercentile(percentile))
+                        .max()
+                        .orElse(0)
+                / 1e3;
     }
 
     /** utime + stime of fspd, in clock ticks (fields 14 and 15 of {@code /proc/<pid>/stat}). */
@@ -219,7 +241,8 @@ public final class SchedBench {
 
     private String shell(String command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(bin.resolve("fsp").toString(), "--socket=" + socket, "shell", "-c", command)
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) {
             throw new IOException("fsp shell -c '" + command + "' failed: " + out.strip());
@@ -231,7 +254,8 @@ public final class SchedBench {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
             if (!fspd.isAlive()) {
-                throw new IOException("fspd exited: " + Files.readString(work.resolve("fspd.out")).strip());
+                throw new IOException("fspd exited: "
+                        + Files.readString(work.resolve("fspd.out")).strip());
             }
             if (Files.exists(socket)) {
                 try (FspClient probe = FspClient.connect(socket)) {

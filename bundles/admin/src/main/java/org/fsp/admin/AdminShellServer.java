@@ -48,7 +48,8 @@ public final class AdminShellServer {
 
     @ObjectClassDefinition(name = "FSP admin shell", description = "The socket bin/fsp shell attaches to.")
     public @interface Config {
-        @AttributeDefinition(description = "Admin socket path; empty means the framework property fsp.admin.socket.path.")
+        @AttributeDefinition(
+                description = "Admin socket path; empty means the framework property fsp.admin.socket.path.")
         String socket_path() default "";
     }
 
@@ -65,7 +66,8 @@ public final class AdminShellServer {
 
     @Activate
     void activate(BundleContext context, Config config) throws IOException {
-        String configured = config.socket_path().isEmpty() ? context.getProperty("fsp.admin.socket.path") : config.socket_path();
+        String configured =
+                config.socket_path().isEmpty() ? context.getProperty("fsp.admin.socket.path") : config.socket_path();
         if (configured == null || configured.isEmpty()) {
             LOG.warn("no admin socket configured (fsp.admin.socket.path); bin/fsp shell cannot attach");
             return;
@@ -106,7 +108,10 @@ public final class AdminShellServer {
                 String user = peer.user().getName();
                 if (!user.equals(self.getName()) && !user.equals(ROOT)) {
                     LOG.warn("refused admin connection from user {}", user);
-                    reply(new DataOutputStream(Channels.newOutputStream(ch)), 1, "only " + self.getName() + " and root may use the admin shell\n");
+                    reply(
+                            new DataOutputStream(Channels.newOutputStream(ch)),
+                            1,
+                            "only " + self.getName() + " and root may use the admin shell\n");
                     ch.close();
                     continue;
                 }

@@ -48,7 +48,10 @@ public final class SystemCommands {
     @Activate
     void activate(BundleContext context) {
         this.context = context;
-        this.startedAtMillis = ProcessHandle.current().info().startInstant().map(java.time.Instant::toEpochMilli)
+        this.startedAtMillis = ProcessHandle.current()
+                .info()
+                .startInstant()
+                .map(java.time.Instant::toEpochMilli)
                 .orElse(System.currentTimeMillis());
     }
 
@@ -58,12 +61,20 @@ public final class SystemCommands {
         long pid = ProcessHandle.current().pid();
         Duration up = Duration.ofMillis(Math.max(0, System.currentTimeMillis() - startedAtMillis));
         sb.append(String.format("FSP  pid %d  up %s%n", pid, formatDuration(up)));
-        row(sb, "device", orDash(context.getProperty("fsp.device.path")) + "  (driver " + orDash(context.getProperty("fsp.device.driver")) + ")");
+        row(
+                sb,
+                "device",
+                orDash(context.getProperty("fsp.device.path")) + "  (driver "
+                        + orDash(context.getProperty("fsp.device.driver")) + ")");
         row(sb, "client socket", orDash(context.getProperty("fsp.socket.path")));
         row(sb, "admin socket", orDash(context.getProperty("fsp.admin.socket.path")));
         sb.append(String.format("%nlayers%n"));
         for (Bundle b : fspBundles()) {
-            sb.append(String.format("  %-24s %-28s %s%n", b.getSymbolicName().substring(FSP_BUNDLE_PREFIX.length()), b.getVersion(), stateName(b.getState())));
+            sb.append(String.format(
+                    "  %-24s %-28s %s%n",
+                    b.getSymbolicName().substring(FSP_BUNDLE_PREFIX.length()),
+                    b.getVersion(),
+                    stateName(b.getState())));
         }
         List<StatusContributor> sections = new ArrayList<>(contributors);
         sections.sort(Comparator.comparingInt(StatusContributor::order).thenComparing(StatusContributor::section));

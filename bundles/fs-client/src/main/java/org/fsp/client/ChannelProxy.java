@@ -47,6 +47,7 @@ final class ChannelProxy implements AutoCloseable {
     private static final VarHandle INT = JAVA_INT.varHandle();
     /** How long a waiting thread spins before it sleeps on the slot's futex word. */
     static final long SPIN_NANOS = Long.getLong("fsp.client.spinMicros", 200) * 1000;
+
     private static final long SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** Longs between two lanes' tails in {@link #tails}: 128 bytes, so that tails never share a cache line. */
     private static final int TAIL_STRIDE = 16;
@@ -77,6 +78,7 @@ final class ChannelProxy implements AutoCloseable {
     private final AtomicLongArray tails;
     /** Per slot, the ring position whose claim may use it next (client-private). */
     private final AtomicLongArray turns;
+
     private final AtomicInteger nextLane = new AtomicInteger();
     private final ThreadLocal<Call> calls;
     private volatile boolean closed;
@@ -111,8 +113,11 @@ final class ChannelProxy implements AutoCloseable {
             UnixSockets.setTimeouts(fd, 5_000);
             MemorySegment hello = temp.allocate(HELLO_BYTES, 8);
             hello.set(JAVA_LONG, MAGIC_OFFSET, ChannelHeaderDescriptor.MAGIC);
-            hello.set(JAVA_INT, VERSION_OFFSET, ChannelHeaderDescriptor.version(ChannelHeaderDescriptor.MAJOR_VERSION,
-                    ChannelHeaderDescriptor.MINOR_VERSION));
+            hello.set(
+                    JAVA_INT,
+                    VERSION_OFFSET,
+                    ChannelHeaderDescriptor.version(
+                            ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
             hello.set(JAVA_INT, HELLO_LANES_OFFSET, lanes);
             UnixSockets.send(fd, hello, -1);
             MemorySegment welcome = temp.allocate(WELCOME_BYTES, 8);
@@ -133,7 +138,8 @@ final class ChannelProxy implements AutoCloseable {
             if (memfd < 0) {
                 throw new IOException("FSP server at " + socket + " sent no segment");
             }
-            ChannelLayout layout = ChannelLayout.of(welcome.get(JAVA_INT, WELCOME_LANE_COUNT_OFFSET),
+            ChannelLayout layout = ChannelLayout.of(
+                    welcome.get(JAVA_INT, WELCOME_LANE_COUNT_OFFSET),
                     welcome.get(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET),
                     welcome.get(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET));
             long bytes = welcome.get(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET);
@@ -272,8 +278,10 @@ final class ChannelProxy implements AutoCloseable {
                 continue;
             }
             futexCalls.increment();
-            boolean woken = Futex.await(MemorySegment.ofAddress(segment.address() + c.slotOffset),
-                    state | SlotDescriptor.WAITER, SLEEP_NANOS);
+            boolean woken = Futex.await(
+                    MemorySegment.ofAddress(segment.address() + c.slotOffset),
+                    state | SlotDescriptor.WAITER,
+                    SLEEP_NANOS);
             if (!woken) {
                 checkServerAlive();
             }

@@ -358,7 +358,10 @@ public final class FspClient implements AutoCloseable {
             ChannelProxy.Call c = channel.begin();
             int n;
             try {
-                c.request.opcode(position < 0 ? READ : PREAD).handle(handle).length(chunk)
+                c.request
+                        .opcode(position < 0 ? READ : PREAD)
+                        .handle(handle)
+                        .length(chunk)
                         .fileOffset(position < 0 ? 0 : position + total);
                 n = (int) check(channel.submit(c), null, null);
                 if (n > chunk) {
@@ -388,7 +391,10 @@ public final class FspClient implements AutoCloseable {
             int n;
             try {
                 MemorySegment.copy(src, total, channel.segment, c.dataOffset, chunk);
-                c.request.opcode(position < 0 ? WRITE : PWRITE).handle(handle).length(chunk)
+                c.request
+                        .opcode(position < 0 ? WRITE : PWRITE)
+                        .handle(handle)
+                        .length(chunk)
                         .fileOffset(position < 0 ? 0 : position + total);
                 n = (int) check(channel.submit(c), null, null);
             } catch (IllegalStateException e) {

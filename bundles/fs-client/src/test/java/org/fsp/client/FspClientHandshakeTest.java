@@ -34,8 +34,8 @@ class FspClientHandshakeTest {
 
     @Test
     void shouldReportARefusalAsItsErrno() throws Exception {
-        FileSystemException e = assertThrows(FileSystemException.class,
-                () -> connectTo(ChannelHeaderDescriptor.version(1, 0), Errno.EAGAIN.code()));
+        FileSystemException e = assertThrows(
+                FileSystemException.class, () -> connectTo(ChannelHeaderDescriptor.version(1, 0), Errno.EAGAIN.code()));
         assertEquals(Errno.EAGAIN, ((FspException) e).errno());
     }
 

@@ -41,8 +41,8 @@ public final class Futex {
     private static final long SYS_FUTEX_WAITV = 449;
     private static final int CLOCK_MONOTONIC = 1;
 
-    private static final MethodHandle FUTEX = syscall(FunctionDescriptor.of(LONG, LONG, POINTER, INT, INT, POINTER,
-            POINTER, INT));
+    private static final MethodHandle FUTEX =
+            syscall(FunctionDescriptor.of(LONG, LONG, POINTER, INT, INT, POINTER, POINTER, INT));
     private static final MethodHandle FUTEX_WAITV =
             syscall(FunctionDescriptor.of(LONG, LONG, POINTER, INT, INT, POINTER, INT));
     private static final MethodHandle CLOCK_GETTIME =
@@ -67,8 +67,8 @@ public final class Futex {
                 ts.set(JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
                 ts.set(JAVA_LONG, 8, timeoutNanos % 1_000_000_000L);
             }
-            long r = (long) FUTEX.invokeExact(NativeCall.errnoSegment(), SYS_FUTEX, word, FUTEX_WAIT, expected, ts,
-                    MemorySegment.NULL, 0);
+            long r = (long) FUTEX.invokeExact(
+                    NativeCall.errnoSegment(), SYS_FUTEX, word, FUTEX_WAIT, expected, ts, MemorySegment.NULL, 0);
             return r == 0 || NativeCall.lastErrno() != ETIMEDOUT;
         } catch (Throwable t) {
             throw new AssertionError(t);
@@ -84,8 +84,8 @@ public final class Futex {
     public static int wake(MemorySegment word, int count, boolean processPrivate) {
         try {
             int op = FUTEX_WAKE | (processPrivate ? FUTEX_PRIVATE_FLAG : 0);
-            long r = (long) FUTEX.invokeExact(NativeCall.errnoSegment(), SYS_FUTEX, word, op, count,
-                    MemorySegment.NULL, MemorySegment.NULL, 0);
+            long r = (long) FUTEX.invokeExact(
+                    NativeCall.errnoSegment(), SYS_FUTEX, word, op, count, MemorySegment.NULL, MemorySegment.NULL, 0);
             return (int) NativeCall.check(r, "futex(FUTEX_WAKE)");
         } catch (NativeException e) {
             throw e;
@@ -95,7 +95,8 @@ public final class Futex {
     }
 
     /** Fills entry {@code i} of a {@code struct futex_waitv} array: wait while the word at {@code word} is {@code expected}. */
-    public static void setWaitv(MemorySegment entries, int i, MemorySegment word, int expected, boolean processPrivate) {
+    public static void setWaitv(
+            MemorySegment entries, int i, MemorySegment word, int expected, boolean processPrivate) {
         long base = (long) i * WAITV_ENTRY_SIZE;
         entries.set(JAVA_LONG, base, expected & 0xFFFF_FFFFL);
         entries.set(JAVA_LONG, base + 8, word.address());
@@ -112,14 +113,15 @@ public final class Futex {
             MemorySegment ts = MemorySegment.NULL;
             if (timeoutNanos >= 0) {
                 ts = TIMESPEC.get();
-                NativeCall.check((int) CLOCK_GETTIME.invokeExact(NativeCall.errnoSegment(), CLOCK_MONOTONIC, ts),
+                NativeCall.check(
+                        (int) CLOCK_GETTIME.invokeExact(NativeCall.errnoSegment(), CLOCK_MONOTONIC, ts),
                         "clock_gettime");
                 long nanos = ts.get(JAVA_LONG, 8) + timeoutNanos;
                 ts.set(JAVA_LONG, 0, ts.get(JAVA_LONG, 0) + nanos / 1_000_000_000L);
                 ts.set(JAVA_LONG, 8, nanos % 1_000_000_000L);
             }
-            long r = (long) FUTEX_WAITV.invokeExact(NativeCall.errnoSegment(), SYS_FUTEX_WAITV, entries, count, 0, ts,
-                    CLOCK_MONOTONIC);
+            long r = (long) FUTEX_WAITV.invokeExact(
+                    NativeCall.errnoSegment(), SYS_FUTEX_WAITV, entries, count, 0, ts, CLOCK_MONOTONIC);
             if (r >= 0) {
                 return true;
             }

@@ -20,6 +20,7 @@ public final class IoUring {
 
     /** x86-64 system call numbers. */
     public static final long SYS_IO_URING_SETUP = 425;
+
     public static final long SYS_IO_URING_ENTER = 426;
     public static final long SYS_IO_URING_REGISTER = 427;
 
@@ -94,6 +95,7 @@ public final class IoUring {
 
     /** Errno values io_uring uses for transient shortage. */
     public static final int EAGAIN = 11;
+
     public static final int EBUSY = 16;
     public static final int EINTR = 4;
     public static final int ETIME = 62;
@@ -102,8 +104,8 @@ public final class IoUring {
     private static final MethodHandle SYSCALL3 =
             NativeCall.bindVariadic("syscall", FunctionDescriptor.of(LONG, LONG, LONG, LONG, LONG), 1);
 
-    private static final MethodHandle SYSCALL5 = NativeCall.bindVariadic(
-            "syscall", FunctionDescriptor.of(LONG, LONG, LONG, LONG, LONG, LONG, LONG), 1);
+    private static final MethodHandle SYSCALL5 =
+            NativeCall.bindVariadic("syscall", FunctionDescriptor.of(LONG, LONG, LONG, LONG, LONG, LONG, LONG), 1);
 
     private static final MethodHandle SYSCALL6 = NativeCall.bindVariadic(
             "syscall", FunctionDescriptor.of(LONG, LONG, LONG, LONG, LONG, LONG, LONG, LONG), 1);
@@ -205,7 +207,8 @@ public final class IoUring {
             if (errno == ETIME || errno == EAGAIN || errno == EBUSY) {
                 return -errno;
             }
-            throw new NativeException("io_uring_enter(wait " + minComplete + ", timeout " + timeoutNanos + " ns)", errno);
+            throw new NativeException(
+                    "io_uring_enter(wait " + minComplete + ", timeout " + timeoutNanos + " ns)", errno);
         }
     }
 

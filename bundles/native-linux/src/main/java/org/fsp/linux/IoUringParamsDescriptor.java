@@ -49,6 +49,7 @@ public final class IoUringParamsDescriptor {
     public static final int SQ_OFF_OFFSET;
     /** u32 fields of {@code io_sqring_offsets}, relative to the start of the params struct. */
     public static final int SQ_OFF_HEAD;
+
     public static final int SQ_OFF_TAIL;
     public static final int SQ_OFF_RING_MASK;
     public static final int SQ_OFF_RING_ENTRIES;
@@ -60,6 +61,7 @@ public final class IoUringParamsDescriptor {
     public static final int CQ_OFF_OFFSET;
     /** u32 fields of {@code io_cqring_offsets}, relative to the start of the params struct. */
     public static final int CQ_OFF_HEAD;
+
     public static final int CQ_OFF_TAIL;
     public static final int CQ_OFF_RING_MASK;
     public static final int CQ_OFF_RING_ENTRIES;

@@ -61,6 +61,7 @@ public final class IoUringRing implements AutoCloseable {
     private int sqeTail;
     /** Our copy of the CQ head (we are its only writer). */
     private int cqHead;
+
     private boolean closed;
     /** io_uring_enter calls made through this ring, from either side. */
     private final LongAdder enterCalls = new LongAdder();
@@ -72,8 +73,7 @@ public final class IoUringRing implements AutoCloseable {
         this.sqEntries = params.get(U32, IoUringParamsDescriptor.SQ_ENTRIES_OFFSET);
         this.cqEntries = params.get(U32, IoUringParamsDescriptor.CQ_ENTRIES_OFFSET);
 
-        long sqRingBytes =
-                params.get(U32, IoUringParamsDescriptor.SQ_OFF_ARRAY) + (long) sqEntries * Integer.BYTES;
+        long sqRingBytes = params.get(U32, IoUringParamsDescriptor.SQ_OFF_ARRAY) + (long) sqEntries * Integer.BYTES;
         long cqRingBytes = params.get(U32, IoUringParamsDescriptor.CQ_OFF_CQES)
                 + (long) cqEntries * CompletionQueueEntryDescriptor.LENGTH;
         int prot = Libc.PROT_READ | Libc.PROT_WRITE;

@@ -42,8 +42,7 @@ public final class Libc {
 
     private static final MethodHandle OPEN = NativeCall.bind("open", FunctionDescriptor.of(INT, POINTER, INT, INT));
     private static final MethodHandle CLOSE = NativeCall.bind("close", FunctionDescriptor.of(INT, INT));
-    private static final MethodHandle FTRUNCATE =
-            NativeCall.bind("ftruncate", FunctionDescriptor.of(INT, INT, LONG));
+    private static final MethodHandle FTRUNCATE = NativeCall.bind("ftruncate", FunctionDescriptor.of(INT, INT, LONG));
     private static final MethodHandle LSEEK = NativeCall.bind("lseek", FunctionDescriptor.of(LONG, INT, LONG, INT));
     private static final MethodHandle FSYNC = NativeCall.bind("fsync", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle FDATASYNC = NativeCall.bind("fdatasync", FunctionDescriptor.of(INT, INT));
@@ -53,7 +52,8 @@ public final class Libc {
     private static final MethodHandle GETPID = NativeCall.bindNoErrno("getpid", FunctionDescriptor.of(INT));
     private static final MethodHandle GETUID = NativeCall.bindNoErrno("getuid", FunctionDescriptor.of(INT));
     private static final MethodHandle GETGID = NativeCall.bindNoErrno("getgid", FunctionDescriptor.of(INT));
-    private static final MethodHandle STRERROR = NativeCall.bindNoErrno("strerror", FunctionDescriptor.of(POINTER, INT));
+    private static final MethodHandle STRERROR =
+            NativeCall.bindNoErrno("strerror", FunctionDescriptor.of(POINTER, INT));
 
     private Libc() {}
 
@@ -100,7 +100,8 @@ public final class Libc {
      */
     public static long lseek(int fd, long offsetBytes, int whence) {
         try {
-            return NativeCall.check((long) LSEEK.invokeExact(NativeCall.errnoSegment(), fd, offsetBytes, whence), "lseek");
+            return NativeCall.check(
+                    (long) LSEEK.invokeExact(NativeCall.errnoSegment(), fd, offsetBytes, whence), "lseek");
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
@@ -136,8 +137,8 @@ public final class Libc {
      */
     public static MemorySegment mmap(long lengthBytes, int prot, int flags, int fd, long offsetBytes) {
         try {
-            MemorySegment addr = (MemorySegment)
-                    MMAP.invokeExact(NativeCall.errnoSegment(), MemorySegment.NULL, lengthBytes, prot, flags, fd, offsetBytes);
+            MemorySegment addr = (MemorySegment) MMAP.invokeExact(
+                    NativeCall.errnoSegment(), MemorySegment.NULL, lengthBytes, prot, flags, fd, offsetBytes);
             if (addr.address() == MAP_FAILED) {
                 throw new NativeException("mmap(" + lengthBytes + " bytes)", NativeCall.lastErrno());
             }

@@ -6,7 +6,6 @@ import static org.fsp.linux.NativeCall.POINTER;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -56,8 +55,8 @@ public final class MemFd {
     /** fcntl(F_ADD_SEALS). */
     public static void addSeals(int fd, int seals) {
         try {
-            NativeCall.check((int) FCNTL.invokeExact(NativeCall.errnoSegment(), fd, F_ADD_SEALS, seals),
-                    "fcntl(F_ADD_SEALS)");
+            NativeCall.check(
+                    (int) FCNTL.invokeExact(NativeCall.errnoSegment(), fd, F_ADD_SEALS, seals), "fcntl(F_ADD_SEALS)");
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
@@ -68,8 +67,8 @@ public final class MemFd {
     /** fcntl(F_GET_SEALS): the seals in force. */
     public static int seals(int fd) {
         try {
-            return NativeCall.check((int) FCNTL.invokeExact(NativeCall.errnoSegment(), fd, F_GET_SEALS, 0),
-                    "fcntl(F_GET_SEALS)");
+            return NativeCall.check(
+                    (int) FCNTL.invokeExact(NativeCall.errnoSegment(), fd, F_GET_SEALS, 0), "fcntl(F_GET_SEALS)");
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {

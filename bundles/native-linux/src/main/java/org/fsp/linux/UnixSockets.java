@@ -86,7 +86,8 @@ public final class UnixSockets {
         int fd = socket();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment addr = sockaddr(arena, path);
-            NativeCall.check((int) BIND.invokeExact(NativeCall.errnoSegment(), fd, addr, SOCKADDR_UN_SIZE),
+            NativeCall.check(
+                    (int) BIND.invokeExact(NativeCall.errnoSegment(), fd, addr, SOCKADDR_UN_SIZE),
                     "bind(" + path + ")");
             NativeCall.check((int) LISTEN.invokeExact(NativeCall.errnoSegment(), fd, backlog), "listen");
             return fd;
@@ -101,7 +102,8 @@ public final class UnixSockets {
         int fd = socket();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment addr = sockaddr(arena, path);
-            NativeCall.check((int) CONNECT.invokeExact(NativeCall.errnoSegment(), fd, addr, SOCKADDR_UN_SIZE),
+            NativeCall.check(
+                    (int) CONNECT.invokeExact(NativeCall.errnoSegment(), fd, addr, SOCKADDR_UN_SIZE),
                     "connect(" + path + ")");
             return fd;
         } catch (Throwable t) {
@@ -114,8 +116,8 @@ public final class UnixSockets {
     public static int accept(int listenFd) {
         try {
             return NativeCall.check(
-                    (int) ACCEPT4.invokeExact(NativeCall.errnoSegment(), listenFd, MemorySegment.NULL,
-                            MemorySegment.NULL, SOCK_CLOEXEC),
+                    (int) ACCEPT4.invokeExact(
+                            NativeCall.errnoSegment(), listenFd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC),
                     "accept4");
         } catch (Throwable t) {
             throw rethrow(t);
@@ -128,9 +130,12 @@ public final class UnixSockets {
             MemorySegment cred = arena.allocate(UCRED_SIZE, 4);
             MemorySegment len = arena.allocate(JAVA_INT);
             len.set(JAVA_INT, 0, UCRED_SIZE);
-            NativeCall.check((int) GETSOCKOPT.invokeExact(NativeCall.errnoSegment(), fd, SOL_SOCKET, SO_PEERCRED,
-                    cred, len), "getsockopt(SO_PEERCRED)");
-            return new PeerCredentials(cred.get(JAVA_INT, UCRED_PID_OFFSET), cred.get(JAVA_INT, UCRED_UID_OFFSET),
+            NativeCall.check(
+                    (int) GETSOCKOPT.invokeExact(NativeCall.errnoSegment(), fd, SOL_SOCKET, SO_PEERCRED, cred, len),
+                    "getsockopt(SO_PEERCRED)");
+            return new PeerCredentials(
+                    cred.get(JAVA_INT, UCRED_PID_OFFSET),
+                    cred.get(JAVA_INT, UCRED_UID_OFFSET),
                     cred.get(JAVA_INT, UCRED_GID_OFFSET));
         } catch (Throwable t) {
             throw rethrow(t);
@@ -148,8 +153,8 @@ public final class UnixSockets {
                 MemorySegment groups = arena.allocate(4L * capacity, 4);
                 MemorySegment len = arena.allocate(JAVA_INT);
                 len.set(JAVA_INT, 0, 4 * capacity);
-                int r = (int) GETSOCKOPT.invokeExact(NativeCall.errnoSegment(), fd, SOL_SOCKET, SO_PEERGROUPS, groups,
-                        len);
+                int r = (int)
+                        GETSOCKOPT.invokeExact(NativeCall.errnoSegment(), fd, SOL_SOCKET, SO_PEERGROUPS, groups, len);
                 if (r == -1 && NativeCall.lastErrno() == ERANGE) {
                     capacity = Math.max(capacity * 2, len.get(JAVA_INT, 0) / 4);
                     continue;
@@ -169,10 +174,14 @@ public final class UnixSockets {
             MemorySegment tv = arena.allocate(TIMEVAL_SIZE, 8);
             tv.set(JAVA_LONG, 0, millis / 1000);
             tv.set(JAVA_LONG, 8, (millis % 1000) * 1000);
-            NativeCall.check((int) SETSOCKOPT.invokeExact(NativeCall.errnoSegment(), fd, SOL_SOCKET, SO_RCVTIMEO, tv,
-                    TIMEVAL_SIZE), "setsockopt(SO_RCVTIMEO)");
-            NativeCall.check((int) SETSOCKOPT.invokeExact(NativeCall.errnoSegment(), fd, SOL_SOCKET, SO_SNDTIMEO, tv,
-                    TIMEVAL_SIZE), "setsockopt(SO_SNDTIMEO)");
+            NativeCall.check(
+                    (int) SETSOCKOPT.invokeExact(
+                            NativeCall.errnoSegment(), fd, SOL_SOCKET, SO_RCVTIMEO, tv, TIMEVAL_SIZE),
+                    "setsockopt(SO_RCVTIMEO)");
+            NativeCall.check(
+                    (int) SETSOCKOPT.invokeExact(
+                            NativeCall.errnoSegment(), fd, SOL_SOCKET, SO_SNDTIMEO, tv, TIMEVAL_SIZE),
+                    "setsockopt(SO_SNDTIMEO)");
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -49,7 +49,8 @@ class UnixSocketsTest {
                     assertNotEquals(-1, r.fd());
                     NativeException sealed = assertThrows(NativeException.class, () -> Libc.ftruncate(r.fd(), 0));
                     assertEquals(1, sealed.errno());
-                    MemorySegment theirs = Libc.mmap(8192, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
+                    MemorySegment theirs =
+                            Libc.mmap(8192, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
                     Libc.close(r.fd());
                     theirs.set(ValueLayout.JAVA_LONG, 4096, 42L);
                     assertEquals(42L, mine.get(ValueLayout.JAVA_LONG, 4096));
@@ -63,7 +64,8 @@ class UnixSocketsTest {
                     MemorySegment fds = arena.allocate(SocketStructs.POLLFD_SIZE, 8);
                     UnixSockets.setPollFd(fds, 0, server, UnixSockets.POLLIN);
                     assertEquals(1, UnixSockets.poll(fds, 1, 1000));
-                    assertEquals(0, UnixSockets.receive(server, arena.allocate(8)).bytes());
+                    assertEquals(
+                            0, UnixSockets.receive(server, arena.allocate(8)).bytes());
                 }
             } finally {
                 Libc.close(server);
@@ -78,7 +80,8 @@ class UnixSocketsTest {
 
     @Test
     void shouldRefuseConnectWhenNobodyListens() {
-        NativeException e = assertThrows(NativeException.class,
+        NativeException e = assertThrows(
+                NativeException.class,
                 () -> UnixSockets.connect(dir.resolve("none.sock").toString()));
         assertTrue(e.errno() == 2 || e.errno() == 111, e.getMessage());
     }
@@ -107,7 +110,8 @@ class UnixSocketsTest {
             assertTrue(!Futex.awaitAny(entries, 2, 1_000_000L));
             other.set(ValueLayout.JAVA_INT, 0, 7);
             assertTrue(Futex.awaitAny(entries, 2, 1_000_000_000L));
-            assertArrayEquals(new int[] {1, 7},
+            assertArrayEquals(
+                    new int[] {1, 7},
                     new int[] {word.get(ValueLayout.JAVA_INT, 0), other.get(ValueLayout.JAVA_INT, 0)});
         }
     }

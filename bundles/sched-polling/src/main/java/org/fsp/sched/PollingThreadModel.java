@@ -30,6 +30,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
 
     /** Changes kept for {@link #recentSwaps()}. */
     static final int HISTORY = 32;
+
     static final int MAX_WORKERS = 64;
 
     private static final Logger LOG = LoggerFactory.getLogger(PollingThreadModel.class);
@@ -47,6 +48,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
     private final Deque<Swap> history = new ArrayDeque<>();
     /** The workers; replaced (never mutated) under {@link #changes}. */
     private volatile List<PollingWorker> workers = List.of();
+
     private volatile IdleStrategyKind kind;
     /** Guarded by {@link #changes}. */
     private IdleSettings settings;
@@ -163,8 +165,16 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
             PollingWorker from = busiest;
             PollingWorker to = idlest;
             Agent moved = from.agents[from.agents.length - 1];
-            return change(String.format(Locale.ROOT, "rebalance %s: %s (%.0f%%) -> %s (%.0f%%)",
-                    moved.roleName(), from.name, most * 100, to.name, least * 100), () -> {
+            return change(
+                    String.format(
+                            Locale.ROOT,
+                            "rebalance %s: %s (%.0f%%) -> %s (%.0f%%)",
+                            moved.roleName(),
+                            from.name,
+                            most * 100,
+                            to.name,
+                            least * 100),
+                    () -> {
                         from.agents = Arrays.copyOf(from.agents, from.agents.length - 1);
                         to.agents = append(to.agents, moved);
                     });
@@ -176,14 +186,17 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         checkWorkers(count);
         synchronized (changes) {
             List<PollingWorker> spare = standbyWorkers(count - workers.size());
-            return change("configure workers " + count + ", idle " + next.configName(), () -> {
-                settings = nextSettings;
-                kind = next;
-                resize(count, spare);
-                for (PollingWorker w : workers) {
-                    w.idle = settings.create(next);
-                }
-            }, spare);
+            return change(
+                    "configure workers " + count + ", idle " + next.configName(),
+                    () -> {
+                        settings = nextSettings;
+                        kind = next;
+                        resize(count, spare);
+                        for (PollingWorker w : workers) {
+                            w.idle = settings.create(next);
+                        }
+                    },
+                    spare);
         }
     }
 
@@ -198,8 +211,8 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 double utilisation = Math.min(1.0, (double) (busy - w.readBusyNanos) / wall);
                 w.readBusyNanos = busy;
                 w.readAtNanos = now;
-                out.add(new WorkerInfo(w.name, Arrays.stream(w.agents).map(Agent::roleName).toList(), utilisation,
-                        w.work));
+                out.add(new WorkerInfo(
+                        w.name, Arrays.stream(w.agents).map(Agent::roleName).toList(), utilisation, w.work));
             }
         }
         return out;
@@ -224,7 +237,9 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
             change("stop", () -> {
                 for (PollingWorker w : workers) {
                     if (w.agents.length > 0) {
-                        LOG.warn("{} stops with agents still attached: {}", w.name,
+                        LOG.warn(
+                                "{} stops with agents still attached: {}",
+                                w.name,
                                 Arrays.stream(w.agents).map(Agent::roleName).toList());
                     }
                     w.retired = true;

@@ -1,8 +1,8 @@
 package org.fsp.sched;
 
-import java.util.concurrent.locks.LockSupport;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.sched.Agent;
 import org.fsp.api.sched.FutexAgent;
 import org.fsp.api.sched.FutexWaitSet;
@@ -37,6 +37,7 @@ final class PollingWorker implements Runnable {
     private final PollingThreadModel model;
     /** Set only while the worker stands at a pause (or before it starts); read by the worker at every round. */
     volatile Agent[] agents = new Agent[0];
+
     volatile IdleStrategy idle;
     /** Set while paused: the worker leaves its loop when released. */
     volatile boolean retired;
@@ -50,9 +51,11 @@ final class PollingWorker implements Runnable {
     volatile long work;
     /** For utilisation since the previous reading; guarded by the model's reading lock. */
     long readBusyNanos;
+
     long readAtNanos = System.nanoTime();
     /** For the rebalancer's period, kept apart from the shell's readings; guarded by the model's change lock. */
     long balanceBusyNanos;
+
     long balanceAtNanos = System.nanoTime();
 
     private final Agent shared = new SharedSleep();

@@ -29,7 +29,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * <p>Every {@link Config#rebalanceMillis()} a rebalancer thread moves an agent from an overloaded worker to the least
  * loaded one ({@link PollingThreadModel#rebalance}); each move is a swap like any other, with its pause recorded.
  */
-@Component(immediate = true, configurationPid = ThreadModelComponent.PID,
+@Component(
+        immediate = true,
+        configurationPid = ThreadModelComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {ThreadModel.class, StatusContributor.class, ThreadModelComponent.class},
         property = {"osgi.command.scope=fsp", "osgi.command.function=sched"})
@@ -40,15 +42,18 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
     public static final String PID = "org.fsp.sched";
 
     /** The thread model's configuration. */
-    @ObjectClassDefinition(name = "FSP thread model",
-            description = "sched-polling: polling worker threads that drive the layers' agents, and their idle strategy")
+    @ObjectClassDefinition(
+            name = "FSP thread model",
+            description =
+                    "sched-polling: polling worker threads that drive the layers' agents, and their idle strategy")
     public @interface Config {
 
         @AttributeDefinition(description = "Worker threads (1..64); 0 = half the available cores, at least 1")
         int workers() default 0;
 
-        @AttributeDefinition(description = "spin (lowest latency), backoff (spin, yield, park) or futex (spin, yield, "
-                + "sleep on the lanes' doorbells: near-zero idle CPU)")
+        @AttributeDefinition(
+                description = "spin (lowest latency), backoff (spin, yield, park) or futex (spin, yield, "
+                        + "sleep on the lanes' doorbells: near-zero idle CPU)")
         String idleStrategy() default "futex";
 
         @AttributeDefinition(description = "Busy-spin rounds of an idle worker before it yields (backoff, futex)")
@@ -60,12 +65,14 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
         @AttributeDefinition(description = "Longest futex sleep, microseconds (backoff parks at most 1000)")
         long maxSleepMicros() default 100_000;
 
-        @AttributeDefinition(description = "How often the load of the workers is compared, milliseconds (0: never "
-                + "move agents between workers)")
+        @AttributeDefinition(
+                description = "How often the load of the workers is compared, milliseconds (0: never "
+                        + "move agents between workers)")
         long rebalanceMillis() default 1_000;
 
-        @AttributeDefinition(description = "Utilisation difference, in percent of wall time, between the busiest and "
-                + "the least busy worker above which an agent moves")
+        @AttributeDefinition(
+                description = "Utilisation difference, in percent of wall time, between the busiest and "
+                        + "the least busy worker above which an agent moves")
         int rebalanceThresholdPercent() default 25;
     }
 
@@ -77,8 +84,8 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
 
     @Activate
     void activate(Config config) {
-        model = new PollingThreadModel(workerCount(config), IdleStrategyKind.parse(config.idleStrategy()),
-                settings(config));
+        model = new PollingThreadModel(
+                workerCount(config), IdleStrategyKind.parse(config.idleStrategy()), settings(config));
         scheduleRebalancing(config);
     }
 
@@ -88,7 +95,9 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
      * (fsp bench channel, p99 1.4 ms against 5.6 us).
      */
     static int workerCount(Config config) {
-        return config.workers() > 0 ? config.workers() : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+        return config.workers() > 0
+                ? config.workers()
+                : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
     }
 
     @Modified
@@ -111,8 +120,8 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
         long period = config.rebalanceMillis();
         if (period > 0) {
             double threshold = config.rebalanceThresholdPercent() / 100.0;
-            rebalancing = rebalancer.scheduleWithFixedDelay(() -> model.rebalance(threshold), period, period,
-                    TimeUnit.MILLISECONDS);
+            rebalancing = rebalancer.scheduleWithFixedDelay(
+                    () -> model.rebalance(threshold), period, period, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -165,11 +174,13 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
      * reports the pause.
      */
     public String sched(String what, String value) {
-        Swap swap = switch (what) {
-            case "idle" -> model.idleStrategy(IdleStrategyKind.parse(value));
-            case "workers" -> model.workers(parseCount(value));
-            default -> throw new IllegalArgumentException("usage: fsp:sched [idle spin|backoff|futex | workers N]");
-        };
+        Swap swap =
+                switch (what) {
+                    case "idle" -> model.idleStrategy(IdleStrategyKind.parse(value));
+                    case "workers" -> model.workers(parseCount(value));
+                    default ->
+                        throw new IllegalArgumentException("usage: fsp:sched [idle spin|backoff|futex | workers N]");
+                };
         return swap.change() + ": workers paused " + micros(swap.pauseNanos()) + " us";
     }
 
@@ -197,13 +208,19 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
         List<WorkerInfo> ws = model.workers();
         m.put("idleStrategy", model.idleStrategy().configName());
         m.put("workers", ws.size());
-        m.put("agentsPerWorker", ws.stream().map(w -> w.agents().size()).toList().toString());
+        m.put(
+                "agentsPerWorker",
+                ws.stream().map(w -> w.agents().size()).toList().toString());
         m.put("work", ws.stream().mapToLong(WorkerInfo::work).sum());
         List<Swap> swaps = model.recentSwaps();
         m.put("swaps", swaps.size());
         if (!swaps.isEmpty()) {
-            m.put("lastSwap", swaps.getLast().change() + " (" + micros(swaps.getLast().pauseNanos()) + " us)");
-            m.put("maxPauseMicros", micros(swaps.stream().mapToLong(Swap::pauseNanos).max().orElse(0)));
+            m.put(
+                    "lastSwap",
+                    swaps.getLast().change() + " (" + micros(swaps.getLast().pauseNanos()) + " us)");
+            m.put(
+                    "maxPauseMicros",
+                    micros(swaps.stream().mapToLong(Swap::pauseNanos).max().orElse(0)));
         }
         return m;
     }
@@ -211,20 +228,29 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
     /** The text {@code fsp:sched} prints. */
     static String format(IdleStrategyKind kind, List<WorkerInfo> workers, List<Swap> swaps) {
         StringBuilder sb = new StringBuilder();
-        sb.append("idle strategy ").append(kind.configName()).append(", ").append(workers.size())
-                .append(workers.size() == 1 ? " worker" : " workers").append(String.format("%n"));
+        sb.append("idle strategy ")
+                .append(kind.configName())
+                .append(", ")
+                .append(workers.size())
+                .append(workers.size() == 1 ? " worker" : " workers")
+                .append(String.format("%n"));
         sb.append(String.format("%-22s %6s %12s  %s%n", "worker", "util", "work", "agents"));
         for (WorkerInfo w : workers) {
-            sb.append(String.format(Locale.ROOT, "%-22s %5.1f%% %12d  %s%n", w.name(), w.utilisation() * 100,
-                    w.work(), w.agents().isEmpty() ? "-" : String.join(", ", w.agents())));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "%-22s %5.1f%% %12d  %s%n",
+                    w.name(),
+                    w.utilisation() * 100,
+                    w.work(),
+                    w.agents().isEmpty() ? "-" : String.join(", ", w.agents())));
         }
         sb.append("recent swaps (pause the workers stood still):");
         if (swaps.isEmpty()) {
             sb.append(" none");
         }
         for (Swap s : swaps) {
-            sb.append(String.format(Locale.ROOT, "%n  %tT  %-36s %10s us", s.atMillis(), s.change(),
-                    micros(s.pauseNanos())));
+            sb.append(String.format(
+                    Locale.ROOT, "%n  %tT  %-36s %10s us", s.atMillis(), s.change(), micros(s.pauseNanos())));
         }
         return sb.toString();
     }

@@ -106,10 +106,16 @@ class PollingThreadModelTest {
                 model.attach(new CountingAgentDouble("agent-" + i));
             }
             model.workers(3);
-            assertEquals(List.of(3, 2, 2), model.workers().stream().map(w -> w.agents().size()).toList());
+            assertEquals(
+                    List.of(3, 2, 2),
+                    model.workers().stream().map(w -> w.agents().size()).toList());
             model.workers(2);
-            assertEquals(List.of(4, 3), model.workers().stream().map(w -> w.agents().size()).toList());
-            assertEquals(7, model.workers().stream().mapToLong(w -> w.agents().size()).sum());
+            assertEquals(
+                    List.of(4, 3),
+                    model.workers().stream().map(w -> w.agents().size()).toList());
+            assertEquals(
+                    7,
+                    model.workers().stream().mapToLong(w -> w.agents().size()).sum());
         }
     }
 
@@ -137,14 +143,17 @@ class PollingThreadModelTest {
             model.attach(a);
             model.attach(b);
             model.attach(c);
-            assertEquals(List.of(List.of("a", "c"), List.of("b")),
+            assertEquals(
+                    List.of(List.of("a", "c"), List.of("b")),
                     model.workers().stream().map(WorkerInfo::agents).toList());
             model.rebalance(0.25);
             Thread.sleep(300);
             model.rebalance(0.25);
-            assertTrue(model.recentSwaps().stream().anyMatch(s -> s.change().startsWith("rebalance c: ")),
+            assertTrue(
+                    model.recentSwaps().stream().anyMatch(s -> s.change().startsWith("rebalance c: ")),
                     model.recentSwaps().toString());
-            assertEquals(List.of(List.of("a"), List.of("b", "c")),
+            assertEquals(
+                    List.of(List.of("a"), List.of("b", "c")),
                     model.workers().stream().map(WorkerInfo::agents).toList());
             Thread.sleep(100);
             assertEquals(null, model.rebalance(0.25), "a worker with one agent is never a source");

@@ -12,8 +12,10 @@ class ThreadModelComponentTest {
 
     @Test
     void shouldPrintWorkersAgentsUtilisationAndRecentPauses() {
-        String text = ThreadModelComponent.format(IdleStrategyKind.FUTEX,
-                List.of(new WorkerInfo("fsp-sched-worker-0", List.of("shm-worker-0", "shm-worker-1"), 0.25, 42),
+        String text = ThreadModelComponent.format(
+                IdleStrategyKind.FUTEX,
+                List.of(
+                        new WorkerInfo("fsp-sched-worker-0", List.of("shm-worker-0", "shm-worker-1"), 0.25, 42),
                         new WorkerInfo("fsp-sched-worker-1", List.of(), 0, 0)),
                 List.of(new Swap(0, "idle spin", 12_345)));
         assertTrue(text.startsWith("idle strategy futex, 2 workers"), text);

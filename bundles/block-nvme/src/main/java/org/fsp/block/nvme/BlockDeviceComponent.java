@@ -35,7 +35,11 @@ import org.slf4j.LoggerFactory;
  * <p>The services are registered by this component rather than by SCR because their properties (the driver kind and
  * the mode actually running after fallbacks) are known only once the device is open.
  */
-@Component(immediate = true, configurationPid = BlockDeviceComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL, service = {})
+@Component(
+        immediate = true,
+        configurationPid = BlockDeviceComponent.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        service = {})
 @Designate(ocd = BlockDeviceComponent.Config.class)
 public final class BlockDeviceComponent {
 
@@ -65,13 +69,15 @@ public final class BlockDeviceComponent {
     @ObjectClassDefinition(name = "FSP block device", description = "The block device FSP stores its file system on")
     public @interface Config {
 
-        @AttributeDefinition(description = "io_uring or ram; empty: framework property fsp.device.driver, else io_uring")
+        @AttributeDefinition(
+                description = "io_uring or ram; empty: framework property fsp.device.driver, else io_uring")
         String driver() default "";
 
         @AttributeDefinition(description = "Image file or block device; empty: framework property fsp.device.path")
         String path() default "";
 
-        @AttributeDefinition(description = "Bytes of a created image or of the RAM device; 0: fsp.device.size, else 1 GiB")
+        @AttributeDefinition(
+                description = "Bytes of a created image or of the RAM device; 0: fsp.device.size, else 1 GiB")
         long size() default 0;
 
         @AttributeDefinition(description = "Most requests outstanding on the device at once")
@@ -123,7 +129,8 @@ public final class BlockDeviceComponent {
     @Deactivate
     void deactivate() {
         // Unregister first: consumers (the scheduler) drain their requests while the device is still open.
-        for (ServiceRegistration<?> r : new ServiceRegistration<?>[] {commandRegistration, statusRegistration, deviceRegistration}) {
+        for (ServiceRegistration<?> r :
+                new ServiceRegistration<?>[] {commandRegistration, statusRegistration, deviceRegistration}) {
             if (r != null) {
                 try {
                     r.unregister();
@@ -162,8 +169,10 @@ public final class BlockDeviceComponent {
                 return fail("cannot read the size of device image " + target + ": " + e.getMessage(), e);
             }
             if (existing < MIN_SIZE_BYTES) {
-                return fail("device image " + target + " has " + existing + " bytes, below the minimum of "
-                        + MIN_SIZE_BYTES + "; remove it to have FSP create one of " + sizeBytes + " bytes", null);
+                return fail(
+                        "device image " + target + " has " + existing + " bytes, below the minimum of " + MIN_SIZE_BYTES
+                                + "; remove it to have FSP create one of " + sizeBytes + " bytes",
+                        null);
             }
             if (!Files.isWritable(target)) {
                 return fail("device image " + target + " is not writable", null);
@@ -185,7 +194,8 @@ public final class BlockDeviceComponent {
         long capacityBytes = opened.blockCount() * opened.blockSize();
         if (capacityBytes < MIN_SIZE_BYTES) {
             opened.close();
-            return fail("device " + target + " has " + capacityBytes + " bytes, below the minimum of " + MIN_SIZE_BYTES,
+            return fail(
+                    "device " + target + " has " + capacityBytes + " bytes, below the minimum of " + MIN_SIZE_BYTES,
                     null);
         }
         return opened;

@@ -99,11 +99,13 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
     private final String fallbackNote;
     /** The fd or registered-file index to put in SQEs, and the SQE flag that says which. */
     private final int sqeFd;
+
     private final byte sqeFlags;
     private final Arena arena;
     private final MemorySegment registeredBuffers;
     /** Argument memory for timed waits; used under cqLock only. */
     private final MemorySegment waitScratch;
+
     private final DeviceStats stats;
 
     // Slot table: one entry per outstanding request, indexed by user_data.
@@ -197,15 +199,15 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
             long sizeBytes = Libc.lseek(fd, 0, Libc.SEEK_END);
             long blockCount = sizeBytes / BLOCK_SIZE;
             if (blockCount < 1) {
-                throw new IllegalArgumentException(options.path() + " has " + sizeBytes
-                        + " bytes, less than one block of " + BLOCK_SIZE);
+                throw new IllegalArgumentException(
+                        options.path() + " has " + sizeBytes + " bytes, less than one block of " + BLOCK_SIZE);
             }
             StringBuilder note = new StringBuilder();
             ring = setupRing(options, fd, arena, note);
             boolean fixedFile = registerFile(ring, fd);
             MemorySegment registered = registerBuffers(ring, arena, options.registeredBufferBytes());
-            IoUringBlockDevice device =
-                    new IoUringBlockDevice(options, fd, blockCount, ring, note.toString(), arena, registered, fixedFile);
+            IoUringBlockDevice device = new IoUringBlockDevice(
+                    options, fd, blockCount, ring, note.toString(), arena, registered, fixedFile);
             LOG.info("opened {}", device.describe());
             return device;
         } catch (RuntimeException e) {
@@ -295,7 +297,8 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
             return null;
         }
         return res < 0
-                ? "polled read failed: " + Libc.strerror(-res) + (-res == EOPNOTSUPP ? ", target has no poll queues" : "")
+                ? "polled read failed: " + Libc.strerror(-res)
+                        + (-res == EOPNOTSUPP ? ", target has no poll queues" : "")
                 : "polled read returned " + res + " bytes";
     }
 
@@ -323,8 +326,10 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
             IoUring.register(ring.fd(), IoUring.IORING_REGISTER_BUFFERS, iovec, 1);
             return region;
         } catch (NativeException e) {
-            LOG.warn("io_uring: cannot register {} bytes of buffers, transfers use plain READ/WRITE: {}",
-                    bytes, e.getMessage());
+            LOG.warn(
+                    "io_uring: cannot register {} bytes of buffers, transfers use plain READ/WRITE: {}",
+                    bytes,
+                    e.getMessage());
             return MemorySegment.NULL;
         }
     }
@@ -642,7 +647,9 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
         long tag = tags[slot];
         byte kind = kinds[slot];
         stats.recordCompletion(
-                kind == KIND_READ ? DeviceStats.Kind.READ : kind == KIND_WRITE ? DeviceStats.Kind.WRITE : DeviceStats.Kind.FLUSH,
+                kind == KIND_READ
+                        ? DeviceStats.Kind.READ
+                        : kind == KIND_WRITE ? DeviceStats.Kind.WRITE : DeviceStats.Kind.FLUSH,
                 result,
                 System.nanoTime() - queuedNanos[slot]);
         freeSlots.offer(slot);
@@ -711,8 +718,11 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
                 }
             }
             if (dropped.count > 0 || outstanding.get() > 0) {
-                LOG.warn("io_uring {}: closed with {} completions nobody polled and {} requests still in flight",
-                        path, dropped.count, outstanding.get());
+                LOG.warn(
+                        "io_uring {}: closed with {} completions nobody polled and {} requests still in flight",
+                        path,
+                        dropped.count,
+                        outstanding.get());
             }
             sqLock.lock();
             try {

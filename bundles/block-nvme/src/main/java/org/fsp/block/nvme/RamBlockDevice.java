@@ -52,6 +52,7 @@ public final class RamBlockDevice implements ObservableBlockDevice {
     private final OneToOneIntQueue freeSlots;
     /** Performed requests, from the submit side (producer) to the poll side (consumer). */
     private final OneToOneIntQueue completed;
+
     private final AtomicInteger outstanding = new AtomicInteger();
     /** Guarded by sqLock. */
     private int queuedCount;

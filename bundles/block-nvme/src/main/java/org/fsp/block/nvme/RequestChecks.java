@@ -21,8 +21,8 @@ final class RequestChecks {
         }
         long lengthBytes = buffer.byteSize();
         if (lengthBytes <= 0 || lengthBytes % blockSize != 0) {
-            throw new IllegalArgumentException(
-                    "buffer length " + lengthBytes + " bytes is not a positive multiple of the block size " + blockSize);
+            throw new IllegalArgumentException("buffer length " + lengthBytes
+                    + " bytes is not a positive multiple of the block size " + blockSize);
         }
         if (lengthBytes > Integer.MAX_VALUE - alignment) {
             throw new IllegalArgumentException("buffer length " + lengthBytes + " bytes exceeds one request's limit");

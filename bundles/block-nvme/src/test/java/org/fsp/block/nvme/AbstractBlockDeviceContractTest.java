@@ -259,7 +259,8 @@ abstract class AbstractBlockDeviceContractTest {
                 IllegalArgumentException.class, () -> device.submitWrite(0, big.asSlice(512, device.blockSize()), 0));
         assertTrue(offset.getMessage().contains("aligned"), offset.getMessage());
         IllegalArgumentException length = assertThrows(
-                IllegalArgumentException.class, () -> device.submitRead(0, big.asSlice(0, device.blockSize() + 512), 0));
+                IllegalArgumentException.class,
+                () -> device.submitRead(0, big.asSlice(0, device.blockSize() + 512), 0));
         assertTrue(length.getMessage().contains("multiple"), length.getMessage());
         IllegalArgumentException heap = assertThrows(
                 IllegalArgumentException.class, () -> device.submitRead(0, MemorySegment.ofArray(new byte[4096]), 0));
@@ -271,8 +272,7 @@ abstract class AbstractBlockDeviceContractTest {
     @Test
     void shouldRejectSubmissionsOnceClosed() {
         device.close();
-        IllegalStateException e =
-                assertThrows(IllegalStateException.class, () -> device.submitRead(0, buffer(1), 0));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> device.submitRead(0, buffer(1), 0));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
         assertThrows(IllegalStateException.class, () -> device.submitFlush(1));
         device.close(); // idempotent

@@ -139,25 +139,29 @@ class BlockDeviceComponentTest {
         Path tiny = dir.resolve("tiny.img");
         Files.write(tiny, new byte[8192]);
         BlockDeviceComponent component = new BlockDeviceComponent();
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> component.activate(
-                config(Map.of()), fakeContext(Map.of("fsp.device.path", tiny.toString()))));
-        assertTrue(e.getMessage().contains("below the minimum") && e.getMessage().contains("tiny.img"), e.getMessage());
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> component.activate(config(Map.of()), fakeContext(Map.of("fsp.device.path", tiny.toString()))));
+        assertTrue(
+                e.getMessage().contains("below the minimum") && e.getMessage().contains("tiny.img"), e.getMessage());
         assertTrue(registered.isEmpty());
     }
 
     @Test
     void shouldRefuseAnUncreatablePathOrUnknownDriver() {
         BlockDeviceComponent component = new BlockDeviceComponent();
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> component.activate(
-                config(Map.of()), fakeContext(Map.of("fsp.device.path", "/proc/fsp-cannot-create/x.img"))));
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> component.activate(
+                        config(Map.of()), fakeContext(Map.of("fsp.device.path", "/proc/fsp-cannot-create/x.img"))));
         assertTrue(e.getMessage().contains("cannot create device image"), e.getMessage());
         Map<String, String> props = new HashMap<>();
         props.put("fsp.device.driver", "floppy");
-        IllegalStateException unknown = assertThrows(IllegalStateException.class,
-                () -> new BlockDeviceComponent().activate(config(Map.of()), fakeContext(props)));
+        IllegalStateException unknown = assertThrows(IllegalStateException.class, () -> new BlockDeviceComponent()
+                .activate(config(Map.of()), fakeContext(props)));
         assertTrue(unknown.getMessage().contains("floppy"), unknown.getMessage());
-        IllegalStateException noPath = assertThrows(IllegalStateException.class,
-                () -> new BlockDeviceComponent().activate(config(Map.of()), fakeContext(Map.of())));
+        IllegalStateException noPath = assertThrows(IllegalStateException.class, () -> new BlockDeviceComponent()
+                .activate(config(Map.of()), fakeContext(Map.of())));
         assertTrue(noPath.getMessage().contains("fsp.device.path"), noPath.getMessage());
     }
 }

@@ -31,11 +31,12 @@ class IoUringBlockDeviceTest {
 
     @Test
     void shouldRunIoPollOrSayWhyItFellBack() throws Exception {
-        try (IoUringBlockDevice device = IoUringBlockDevice.open(
-                new IoUringBlockDevice.Options(image(1 << 20), 8, false, true, 0, 0))) {
+        try (IoUringBlockDevice device =
+                IoUringBlockDevice.open(new IoUringBlockDevice.Options(image(1 << 20), 8, false, true, 0, 0))) {
             assertTrue(
-                    device.mode().equals("IOPOLL") || (device.mode().equals("plain")
-                            && device.fallbackNote().contains("IOPOLL")),
+                    device.mode().equals("IOPOLL")
+                            || (device.mode().equals("plain")
+                                    && device.fallbackNote().contains("IOPOLL")),
                     device.describe());
             assertTrue(device.describe().contains("mode=" + device.mode()), device.describe());
         }
@@ -92,15 +93,18 @@ class IoUringBlockDeviceTest {
 
     @Test
     void shouldFailClearlyOnMissingOrTooSmallTargets() throws Exception {
-        NativeException missing = assertThrows(NativeException.class,
+        NativeException missing = assertThrows(
+                NativeException.class,
                 () -> IoUringBlockDevice.open(IoUringBlockDevice.Options.plain(dir.resolve("nope"), 8)));
         assertTrue(missing.getMessage().contains("nope"), missing.getMessage());
         Path tiny = dir.resolve("tiny");
         Files.write(tiny, new byte[100]);
-        IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException small = assertThrows(
+                IllegalArgumentException.class,
                 () -> IoUringBlockDevice.open(IoUringBlockDevice.Options.plain(tiny, 8)));
         assertTrue(small.getMessage().contains("less than one block"), small.getMessage());
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> IoUringBlockDevice.open(IoUringBlockDevice.Options.plain(tiny, 0)));
     }
 

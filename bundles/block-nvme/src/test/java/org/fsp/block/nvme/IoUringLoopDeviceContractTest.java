@@ -48,7 +48,9 @@ class IoUringLoopDeviceContractTest extends AbstractBlockDeviceContractTest {
     /** Runs a command; its standard output if it exited with 0 within 30 s, else null. */
     private static String run(String... command) throws InterruptedException {
         try {
-            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = new ProcessBuilder(command)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();

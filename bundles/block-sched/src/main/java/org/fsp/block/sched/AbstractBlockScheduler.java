@@ -126,7 +126,8 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
             lock.lock();
             try {
                 if (retired) {
-                    throw new SchedulerRetiredException(policy() + " scheduler of " + device.describe() + " is retired");
+                    throw new SchedulerRetiredException(
+                            policy() + " scheduler of " + device.describe() + " is retired");
                 }
                 if (queued < maxQueuedRequests) {
                     add(request);
@@ -292,7 +293,12 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
             if (outcome < 0) {
                 errors.increment();
             }
-            r.complete(outcome < 0 ? outcome : r.op() == BlockRequest.Op.FLUSH ? 0 : (int) r.buffer().byteSize());
+            r.complete(
+                    outcome < 0
+                            ? outcome
+                            : r.op() == BlockRequest.Op.FLUSH
+                                    ? 0
+                                    : (int) r.buffer().byteSize());
         }
         completed.add(n);
         inFlight -= n;

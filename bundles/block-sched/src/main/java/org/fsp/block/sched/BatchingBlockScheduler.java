@@ -91,7 +91,9 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
         out[0] = head;
         int n = 1;
         if (head.op() == BlockRequest.Op.FLUSH) {
-            while (n < out.length && queue.peekFirst() != null && queue.peekFirst().op() == BlockRequest.Op.FLUSH) {
+            while (n < out.length
+                    && queue.peekFirst() != null
+                    && queue.peekFirst().op() == BlockRequest.Op.FLUSH) {
                 out[n++] = queue.pollFirst();
             }
             return n;

@@ -37,7 +37,11 @@ import org.slf4j.LoggerFactory;
  * <p>The services are registered by this component rather than by SCR so that the policy service property
  * ({@link BlockScheduler#PROP_POLICY}) carries the configured value.
  */
-@Component(immediate = true, configurationPid = BlockSchedulerComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL, service = {})
+@Component(
+        immediate = true,
+        configurationPid = BlockSchedulerComponent.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        service = {})
 @Designate(ocd = BlockSchedulerComponent.Config.class)
 public final class BlockSchedulerComponent {
 
@@ -47,10 +51,13 @@ public final class BlockSchedulerComponent {
     private static final Logger LOG = LoggerFactory.getLogger(BlockSchedulerComponent.class);
 
     /** The scheduler's configuration. */
-    @ObjectClassDefinition(name = "FSP block scheduler", description = "Block I/O scheduling between fs-core and the device")
+    @ObjectClassDefinition(
+            name = "FSP block scheduler",
+            description = "Block I/O scheduling between fs-core and the device")
     public @interface Config {
 
-        @AttributeDefinition(description = "fifo (arrival order) or batching (priorities, merging, one submit per batch)")
+        @AttributeDefinition(
+                description = "fifo (arrival order) or batching (priorities, merging, one submit per batch)")
         String policy() default BatchingBlockScheduler.POLICY;
 
         @AttributeDefinition(description = "Bounded queue depth: requests queued before enqueue applies back-pressure")
@@ -159,16 +166,20 @@ public final class BlockSchedulerComponent {
     static AbstractBlockScheduler create(Config config, BlockDevice device) {
         return switch (config.policy().trim()) {
             case FifoBlockScheduler.POLICY -> new FifoBlockScheduler(device, config.queueDepth());
-            default -> new BatchingBlockScheduler(
-                    device, config.queueDepth(), config.maxMergeBytes(), config.maxMergeRequests());
+            default ->
+                new BatchingBlockScheduler(
+                        device, config.queueDepth(), config.maxMergeBytes(), config.maxMergeRequests());
         };
     }
 
     private void retire(AbstractBlockScheduler old, long timeoutMillis) {
         int abandoned = scheduler.retire(old, TimeUnit.MILLISECONDS.toNanos(timeoutMillis));
         if (abandoned > 0) {
-            LOG.warn("block scheduler on {}: {} requests did not finish within {} ms of the device leaving",
-                    old.device().describe(), abandoned, timeoutMillis);
+            LOG.warn(
+                    "block scheduler on {}: {} requests did not finish within {} ms of the device leaving",
+                    old.device().describe(),
+                    abandoned,
+                    timeoutMillis);
         }
     }
 

@@ -112,7 +112,8 @@ class BatchingBlockSchedulerTest {
             s.enqueue(r);
         }
         assertEquals(7, s.issue());
-        assertEquals("[W0+1, F, W50+1, W200+1, W202+1, W204+1]", device.accepted().toString());
+        assertEquals(
+                "[W0+1, F, W50+1, W200+1, W202+1, W204+1]", device.accepted().toString());
         assertEquals(1, device.submitCalls(), "one device submit per issue batch");
         for (BlockRequest r : all) {
             assertTrue(s.await(r) >= 0);

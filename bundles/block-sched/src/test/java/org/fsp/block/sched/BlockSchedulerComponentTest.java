@@ -76,8 +76,8 @@ class BlockSchedulerComponentTest {
         component.activate(config(Map.of()), fakeContext());
         assertEquals("batching", ((BlockScheduler) registered.get(0).service()).policy());
         component.deactivate();
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> new BlockSchedulerComponent().activate(config(Map.of("policy", "elevator")), fakeContext()));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new BlockSchedulerComponent()
+                .activate(config(Map.of("policy", "elevator")), fakeContext()));
         assertTrue(e.getMessage().contains("elevator"), e.getMessage());
         device.close();
     }
@@ -105,7 +105,8 @@ class BlockSchedulerComponentTest {
             assertEquals("[W3+1]", newDevice.accepted().toString());
 
             component.deactivate();
-            assertThrows(IllegalStateException.class,
+            assertThrows(
+                    IllegalStateException.class,
                     () -> scheduler.enqueue(BlockRequest.write(4, arena.allocate(4096, 4096), Priority.DATA)));
             oldDevice.close();
             newDevice.close();

@@ -42,6 +42,7 @@ public final class BlockRequest {
     private Priority priority;
     private long block;
     private MemorySegment buffer;
+
     @SuppressWarnings("unused") // accessed through RESULT
     private int result = PENDING;
 

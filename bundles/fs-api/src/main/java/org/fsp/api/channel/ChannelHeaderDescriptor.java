@@ -113,15 +113,18 @@ public final class ChannelHeaderDescriptor {
      */
     public static ChannelLayout check(MemorySegment segment) {
         if (segment.byteSize() < HEADER_BYTES) {
-            throw new IllegalStateException("channel segment of " + segment.byteSize() + " bytes has no room for a header");
+            throw new IllegalStateException(
+                    "channel segment of " + segment.byteSize() + " bytes has no room for a header");
         }
         long magic = segment.get(JAVA_LONG, MAGIC_OFFSET);
         if (magic != MAGIC) {
             throw new IllegalStateException("not an FSP channel segment (magic 0x" + Long.toHexString(magic) + ")");
         }
         checkVersion(segment.get(JAVA_INT, VERSION_OFFSET));
-        ChannelLayout layout = ChannelLayout.of(segment.get(JAVA_INT, LANE_COUNT_OFFSET),
-                segment.get(JAVA_INT, SLOTS_PER_LANE_OFFSET), segment.get(JAVA_INT, SLOT_DATA_BYTES_OFFSET));
+        ChannelLayout layout = ChannelLayout.of(
+                segment.get(JAVA_INT, LANE_COUNT_OFFSET),
+                segment.get(JAVA_INT, SLOTS_PER_LANE_OFFSET),
+                segment.get(JAVA_INT, SLOT_DATA_BYTES_OFFSET));
         long declared = segment.get(JAVA_LONG, SEGMENT_BYTES_OFFSET);
         if (declared != layout.segmentBytes() || segment.byteSize() < declared) {
             throw new IllegalStateException("channel segment declares " + declared + " bytes, geometry needs "

@@ -25,6 +25,7 @@ public record ChannelLayout(int laneCount, int slotsPerLane, int slotDataBytes) 
     public static final int MAX_SLOTS_PER_LANE = 4096;
     /** Two full paths (rename, link) must fit: 2 x 4096. */
     public static final int MIN_SLOT_DATA_BYTES = 8192;
+
     public static final int MAX_SLOT_DATA_BYTES = 1 << 20;
     /** Largest segment either side accepts, bytes. */
     public static final long MAX_SEGMENT_BYTES = 1L << 31;
@@ -33,18 +34,19 @@ public record ChannelLayout(int laneCount, int slotsPerLane, int slotDataBytes) 
         if (laneCount < 1 || laneCount > MAX_LANES) {
             throw new IllegalArgumentException("lane count " + laneCount + " not in 1.." + MAX_LANES);
         }
-        if (slotsPerLane < MIN_SLOTS_PER_LANE || slotsPerLane > MAX_SLOTS_PER_LANE
+        if (slotsPerLane < MIN_SLOTS_PER_LANE
+                || slotsPerLane > MAX_SLOTS_PER_LANE
                 || Integer.bitCount(slotsPerLane) != 1) {
             throw new IllegalArgumentException("slots per lane " + slotsPerLane + " not a power of two in "
                     + MIN_SLOTS_PER_LANE + ".." + MAX_SLOTS_PER_LANE);
         }
-        if (slotDataBytes < MIN_SLOT_DATA_BYTES || slotDataBytes > MAX_SLOT_DATA_BYTES
+        if (slotDataBytes < MIN_SLOT_DATA_BYTES
+                || slotDataBytes > MAX_SLOT_DATA_BYTES
                 || slotDataBytes % PAGE_BYTES != 0) {
             throw new IllegalArgumentException("slot data bytes " + slotDataBytes + " not a multiple of 4096 in "
                     + MIN_SLOT_DATA_BYTES + ".." + MAX_SLOT_DATA_BYTES);
         }
-        long bytes = ChannelHeaderDescriptor.HEADER_BYTES
-                + (long) laneCount * laneStride(slotsPerLane, slotDataBytes);
+        long bytes = ChannelHeaderDescriptor.HEADER_BYTES + (long) laneCount * laneStride(slotsPerLane, slotDataBytes);
         if (bytes > MAX_SEGMENT_BYTES) {
             throw new IllegalArgumentException("segment of " + bytes + " bytes exceeds " + MAX_SEGMENT_BYTES);
         }

@@ -70,9 +70,33 @@ public final class ChannelOpcodes {
     public static final int COUNT = 27;
 
     private static final String[] NAMES = {
-        "noop", "stat", "lstat", "fstat", "open", "read", "pread", "write", "pwrite", "truncate", "ftruncate", "fsync",
-        "fdatasync", "close", "mkdir", "rmdir", "unlink", "rename", "link", "symlink", "readlink", "chmod", "chown",
-        "utimens", "readdir", "statfs", "sync"
+        "noop",
+        "stat",
+        "lstat",
+        "fstat",
+        "open",
+        "read",
+        "pread",
+        "write",
+        "pwrite",
+        "truncate",
+        "ftruncate",
+        "fsync",
+        "fdatasync",
+        "close",
+        "mkdir",
+        "rmdir",
+        "unlink",
+        "rename",
+        "link",
+        "symlink",
+        "readlink",
+        "chmod",
+        "chown",
+        "utimens",
+        "readdir",
+        "statfs",
+        "sync"
     };
 
     private ChannelOpcodes() {}

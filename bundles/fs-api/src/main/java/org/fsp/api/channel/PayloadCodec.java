@@ -55,10 +55,18 @@ public final class PayloadCodec {
     }
 
     public static FileAttributes getAttributes(MemorySegment seg, long offset) {
-        return new FileAttributes(seg.get(JAVA_LONG, offset), seg.get(JAVA_INT, offset + 8),
-                seg.get(JAVA_INT, offset + 12), seg.get(JAVA_INT, offset + 16), seg.get(JAVA_INT, offset + 20),
-                seg.get(JAVA_LONG, offset + 24), seg.get(JAVA_LONG, offset + 32), seg.get(JAVA_INT, offset + 40),
-                seg.get(JAVA_LONG, offset + 48), seg.get(JAVA_LONG, offset + 56), seg.get(JAVA_LONG, offset + 64));
+        return new FileAttributes(
+                seg.get(JAVA_LONG, offset),
+                seg.get(JAVA_INT, offset + 8),
+                seg.get(JAVA_INT, offset + 12),
+                seg.get(JAVA_INT, offset + 16),
+                seg.get(JAVA_INT, offset + 20),
+                seg.get(JAVA_LONG, offset + 24),
+                seg.get(JAVA_LONG, offset + 32),
+                seg.get(JAVA_INT, offset + 40),
+                seg.get(JAVA_LONG, offset + 48),
+                seg.get(JAVA_LONG, offset + 56),
+                seg.get(JAVA_LONG, offset + 64));
     }
 
     /** Writes {@code s} at {@code offset}; returns the bytes written. */
@@ -73,8 +81,13 @@ public final class PayloadCodec {
     }
 
     public static FsStats getStats(MemorySegment seg, long offset) {
-        return new FsStats(seg.get(JAVA_INT, offset), seg.get(JAVA_LONG, offset + 8), seg.get(JAVA_LONG, offset + 16),
-                seg.get(JAVA_LONG, offset + 24), seg.get(JAVA_LONG, offset + 32), seg.get(JAVA_INT, offset + 4));
+        return new FsStats(
+                seg.get(JAVA_INT, offset),
+                seg.get(JAVA_LONG, offset + 8),
+                seg.get(JAVA_LONG, offset + 16),
+                seg.get(JAVA_LONG, offset + 24),
+                seg.get(JAVA_LONG, offset + 32),
+                seg.get(JAVA_INT, offset + 4));
     }
 
     /** Bytes {@code e} takes when encoded. */
@@ -109,8 +122,11 @@ public final class PayloadCodec {
             }
             byte[] name = new byte[nameLen];
             MemorySegment.copy(seg, JAVA_BYTE, offset + pos + DIR_ENTRY_HEADER_BYTES, name, 0, nameLen);
-            out.add(new DirEntry(new String(name, StandardCharsets.UTF_8), seg.get(JAVA_LONG, offset + pos),
-                    seg.get(JAVA_INT, offset + pos + 16), seg.get(JAVA_LONG, offset + pos + 8)));
+            out.add(new DirEntry(
+                    new String(name, StandardCharsets.UTF_8),
+                    seg.get(JAVA_LONG, offset + pos),
+                    seg.get(JAVA_INT, offset + pos + 16),
+                    seg.get(JAVA_LONG, offset + pos + 8)));
             pos += (DIR_ENTRY_HEADER_BYTES + nameLen + 7) & ~7;
         }
         return out;

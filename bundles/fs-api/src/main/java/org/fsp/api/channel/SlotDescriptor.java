@@ -61,6 +61,7 @@ public final class SlotDescriptor {
     public static final int PATH2_LENGTH_OFFSET;
     /** Bytes of the request part, which the server copies out as a whole before reading any field. */
     public static final int REQUEST_BYTES;
+
     public static final int RESULT_OFFSET;
     public static final int PAYLOAD_LENGTH_OFFSET;
     public static final int SLOT_HEADER_BYTES = 2 * ChannelLayout.CACHE_LINE_BYTES;

@@ -10,4 +10,5 @@ package org.fsp.api.fs;
  * @param freeInodes inodes free
  * @param nameMax longest file name, in bytes (255)
  */
-public record FsStats(int blockSize, long totalBlocks, long freeBlocks, long totalInodes, long freeInodes, int nameMax) {}
+public record FsStats(
+        int blockSize, long totalBlocks, long freeBlocks, long totalInodes, long freeInodes, int nameMax) {}

@@ -46,8 +46,12 @@ class ChannelLayoutTest {
             MemorySegment seg = arena.allocate(l.segmentBytes(), 4096);
             ChannelHeaderDescriptor.write(seg, l, 7, 1);
             assertEquals(l, ChannelHeaderDescriptor.check(seg));
-            seg.set(ValueLayout.JAVA_INT, ChannelHeaderDescriptor.VERSION_OFFSET, ChannelHeaderDescriptor.version(2, 3));
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> ChannelHeaderDescriptor.check(seg));
+            seg.set(
+                    ValueLayout.JAVA_INT,
+                    ChannelHeaderDescriptor.VERSION_OFFSET,
+                    ChannelHeaderDescriptor.version(2, 3));
+            IllegalStateException e =
+                    assertThrows(IllegalStateException.class, () -> ChannelHeaderDescriptor.check(seg));
             assertTrue(e.getMessage().contains("version 2.3 is not supported"), e.getMessage());
             seg.set(ValueLayout.JAVA_LONG, 0, 42L);
             assertThrows(IllegalStateException.class, () -> ChannelHeaderDescriptor.check(seg));

@@ -40,11 +40,19 @@ public final class FsCommands {
         FsStats s = fs.statfs(Credentials.ROOT);
         long kib = s.blockSize() / 1024;
         return String.format("%-12s %12s %12s %12s %5s%n", "", "1K-blocks", "Used", "Available", "Use%")
-                + String.format("%-12s %12d %12d %12d %4d%%%n", "blocks", s.totalBlocks() * kib,
-                        (s.totalBlocks() - s.freeBlocks()) * kib, s.freeBlocks() * kib,
+                + String.format(
+                        "%-12s %12d %12d %12d %4d%%%n",
+                        "blocks",
+                        s.totalBlocks() * kib,
+                        (s.totalBlocks() - s.freeBlocks()) * kib,
+                        s.freeBlocks() * kib,
                         percent(s.totalBlocks() - s.freeBlocks(), s.totalBlocks()))
-                + String.format("%-12s %12d %12d %12d %4d%%%n", "inodes", s.totalInodes(),
-                        s.totalInodes() - s.freeInodes(), s.freeInodes(),
+                + String.format(
+                        "%-12s %12d %12d %12d %4d%%%n",
+                        "inodes",
+                        s.totalInodes(),
+                        s.totalInodes() - s.freeInodes(),
+                        s.freeInodes(),
                         percent(s.totalInodes() - s.freeInodes(), s.totalInodes()));
     }
 

@@ -128,8 +128,17 @@ public final class FsCore implements FileSystemService {
         T apply(Transaction tx) throws IOException;
     }
 
-    private FsCore(BlockIo io, Geometry g, long journalSeq, long mkfsTime, long mountCount, Options options,
-            LongSupplier clock, Journal.Recovery recovery, boolean wasClean) throws IOException {
+    private FsCore(
+            BlockIo io,
+            Geometry g,
+            long journalSeq,
+            long mkfsTime,
+            long mountCount,
+            Options options,
+            LongSupplier clock,
+            Journal.Recovery recovery,
+            boolean wasClean)
+            throws IOException {
         this.io = io;
         this.geometry = g;
         this.options = options;
@@ -193,8 +202,16 @@ public final class FsCore implements FileSystemService {
                 throw new CorruptMetadataException("refusing to mount: " + problem);
             }
             Journal.Recovery r = Journal.replay(io, committed);
-            return new FsCore(io, g, r.nextSeq(), SuperblockDescriptor.mkfsTime(sb),
-                    SuperblockDescriptor.mountCount(sb) + 1, options, clock, r, SuperblockDescriptor.clean(sb));
+            return new FsCore(
+                    io,
+                    g,
+                    r.nextSeq(),
+                    SuperblockDescriptor.mkfsTime(sb),
+                    SuperblockDescriptor.mountCount(sb) + 1,
+                    options,
+                    clock,
+                    r,
+                    SuperblockDescriptor.clean(sb));
         }
     }
 
@@ -600,8 +617,10 @@ public final class FsCore implements FileSystemService {
     @Override
     public long open(Credentials who, String path, int flags, int mode) throws FsException {
         // O_CREAT | O_DIRECTORY is EINVAL as in Linux 6.4 and later (it used to create a regular file).
-        if ((flags & ~OpenFlags.SUPPORTED) != 0 || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE
-                || (flags & (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY)) == (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY)) {
+        if ((flags & ~OpenFlags.SUPPORTED) != 0
+                || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE
+                || (flags & (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY))
+                        == (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY)) {
             throw new FsException(Errno.EINVAL, "open flags 0" + Integer.toOctalString(flags));
         }
         return run(tx -> {
@@ -652,8 +671,8 @@ public final class FsCore implements FileSystemService {
                         if (t.startsWith("/")) {
                             return t;
                         }
-                        String parentPath = path.substring(0, path.lastIndexOf('/', path.length() - 1
-                                - (p.trailingSlash() ? 1 : 0)));
+                        String parentPath = path.substring(
+                                0, path.lastIndexOf('/', path.length() - 1 - (p.trailingSlash() ? 1 : 0)));
                         return (parentPath.isEmpty() ? "" : parentPath) + "/" + t;
                     }
                     if (target.isDirectory()) {
@@ -1414,8 +1433,15 @@ public final class FsCore implements FileSystemService {
         });
     }
 
-    private Void renameLocked(Transaction tx, Credentials who, PathResolver.Parent pf, PathResolver.Parent pt, boolean cross, String from,
-            String to) throws IOException {
+    private Void renameLocked(
+            Transaction tx,
+            Credentials who,
+            PathResolver.Parent pf,
+            PathResolver.Parent pt,
+            boolean cross,
+            String from,
+            String to)
+            throws IOException {
         Inode df = pf.dir();
         Inode dt = pt.dir();
         List<Inode> locked = new ArrayList<>();
@@ -1630,8 +1656,13 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public FsStats statfs(Credentials who) throws FsException {
-        return new FsStats(Layout.BLOCK_SIZE, geometry.totalBlocks(), alloc.freeBlocks(),
-                geometry.inodeCount() - 1, alloc.freeInodes(), NAME_MAX);
+        return new FsStats(
+                Layout.BLOCK_SIZE,
+                geometry.totalBlocks(),
+                alloc.freeBlocks(),
+                geometry.inodeCount() - 1,
+                alloc.freeInodes(),
+                NAME_MAX);
     }
 
     // ---------------------------------------------------------------------------------------------------------

@@ -38,7 +38,10 @@ import org.slf4j.LoggerFactory;
  * {@link Config#formatIfBlank()} is set, with a log message; a corrupt one is refused with an error that says what is
  * wrong, and nothing is written. On deactivation everything is written home and the image is marked clean.
  */
-@Component(immediate = true, configurationPid = FsCoreComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
+@Component(
+        immediate = true,
+        configurationPid = FsCoreComponent.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {})
 @Designate(ocd = FsCoreComponent.Config.class)
 public final class FsCoreComponent {
@@ -55,17 +58,25 @@ public final class FsCoreComponent {
         @AttributeDefinition(name = "Cache size (MiB)", description = "Buffer cache memory bound, MiB")
         int cacheSizeMiB() default 64;
 
-        @AttributeDefinition(name = "Journal blocks", description = "Journal length in 4 KiB blocks when formatting; 0 = 1/64 of the device, "
-                + "between 64 and 8192")
+        @AttributeDefinition(
+                name = "Journal blocks",
+                description = "Journal length in 4 KiB blocks when formatting; 0 = 1/64 of the device, "
+                        + "between 64 and 8192")
         long journalBlocks() default 0;
 
-        @AttributeDefinition(name = "Format if blank", description = "Format the device if its superblock is blank (all zeros)")
+        @AttributeDefinition(
+                name = "Format if blank",
+                description = "Format the device if its superblock is blank (all zeros)")
         boolean formatIfBlank() default true;
 
-        @AttributeDefinition(name = "Read-ahead blocks", description = "Blocks read ahead on sequential reads (0 disables)")
+        @AttributeDefinition(
+                name = "Read-ahead blocks",
+                description = "Blocks read ahead on sequential reads (0 disables)")
         int readAheadBlocks() default 32;
 
-        @AttributeDefinition(name = "Flush interval (ms)", description = "Background write-back and commit period, milliseconds (0 disables)")
+        @AttributeDefinition(
+                name = "Flush interval (ms)",
+                description = "Background write-back and commit period, milliseconds (0 disables)")
         long flushIntervalMillis() default 5000;
     }
 
@@ -116,11 +127,15 @@ public final class FsCoreComponent {
                         + " is blank and formatIfBlank is false: run mkfs first");
             }
             Geometry g = Formatter.format(io, io.blockCount(), config.journalBlocks());
-            LOG.info("formatted blank device {}: {} blocks, {} inodes, journal {} blocks",
-                    scheduler.device().describe(), g.totalBlocks(), g.inodeCount() - 1, g.journalBlocks());
+            LOG.info(
+                    "formatted blank device {}: {} blocks, {} inodes, journal {} blocks",
+                    scheduler.device().describe(),
+                    g.totalBlocks(),
+                    g.inodeCount() - 1,
+                    g.journalBlocks());
         }
-        FsCore.Options options = new FsCore.Options((long) config.cacheSizeMiB() << 20, config.readAheadBlocks(),
-                config.flushIntervalMillis());
+        FsCore.Options options = new FsCore.Options(
+                (long) config.cacheSizeMiB() << 20, config.readAheadBlocks(), config.flushIntervalMillis());
         try {
             FsCore fs = FsCore.mount(scheduler, options);
             LOG.info("file system mounted on {}: {}", scheduler.device().describe(), fs.status());

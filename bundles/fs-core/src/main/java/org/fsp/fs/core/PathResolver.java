@@ -178,8 +178,9 @@ final class PathResolver {
         return cur;
     }
 
-    private Inode walk(Credentials who, Inode start, Deque<String> comps, boolean followLast, boolean trailing,
-            String path) throws IOException {
+    private Inode walk(
+            Credentials who, Inode start, Deque<String> comps, boolean followLast, boolean trailing, String path)
+            throws IOException {
         Inode cur = start;
         int links = 0;
         while (!comps.isEmpty()) {

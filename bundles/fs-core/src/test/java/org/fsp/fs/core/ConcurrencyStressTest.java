@@ -36,8 +36,8 @@ class ConcurrencyStressTest {
     private static final int THREADS = Integer.getInteger("fsp.stress.threads", 8);
     private static final int OPS = Integer.getInteger("fsp.stress.ops", 600);
     private static final long SEED = Long.getLong("fsp.stress.seed", 99L);
-    private static final Set<Errno> RACE_ERRNOS = EnumSet.of(Errno.ENOENT, Errno.EEXIST, Errno.ENOTEMPTY,
-            Errno.EINVAL, Errno.ENOTDIR, Errno.EISDIR, Errno.ENOSPC);
+    private static final Set<Errno> RACE_ERRNOS = EnumSet.of(
+            Errno.ENOENT, Errno.EEXIST, Errno.ENOTEMPTY, Errno.EINVAL, Errno.ENOTDIR, Errno.EISDIR, Errno.ENOSPC);
 
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
@@ -113,8 +113,11 @@ class ConcurrencyStressTest {
             }
             case 2 -> fs.rename(ROOT, "/d" + rnd.nextInt(4) + "/sub", "/d" + rnd.nextInt(4) + "/sub/sub");
             case 3 -> fs.rename(ROOT, "/d" + rnd.nextInt(4) + "/sub/sub", "/d" + rnd.nextInt(4) + "/sub");
-            case 4 -> fs.rename(ROOT, dir + "/f-" + rnd.nextInt(THREADS) + "-" + rnd.nextInt(op + 1),
-                    "/d" + rnd.nextInt(4) + "/moved-" + rnd.nextInt(20));
+            case 4 ->
+                fs.rename(
+                        ROOT,
+                        dir + "/f-" + rnd.nextInt(THREADS) + "-" + rnd.nextInt(op + 1),
+                        "/d" + rnd.nextInt(4) + "/moved-" + rnd.nextInt(20));
             case 5 -> fs.stat(ROOT, dir + "/sub");
             case 6 -> fs.readdir(ROOT, dir, 0, 50);
             case 7 -> fs.unlink(ROOT, "/d" + rnd.nextInt(4) + "/moved-" + rnd.nextInt(20));

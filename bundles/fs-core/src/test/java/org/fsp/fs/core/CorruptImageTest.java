@@ -99,12 +99,20 @@ class CorruptImageTest {
         flipByte(d, g.inodeBlock(ino), g.inodeOffset(ino) + InodeDescriptor.SIZE_OFFSET);
         FsCore fs = TestFs.mount(d);
         byte[] before = snapshot(d);
-        assertEquals(Errno.EIO, assertThrows(FsException.class, () -> fs.stat(ROOT, "/dir/file")).errno());
-        assertEquals(Errno.EROFS, assertThrows(FsException.class, () -> fs.mkdir(ROOT, "/x", 0755)).errno());
+        assertEquals(
+                Errno.EIO,
+                assertThrows(FsException.class, () -> fs.stat(ROOT, "/dir/file"))
+                        .errno());
+        assertEquals(
+                Errno.EROFS,
+                assertThrows(FsException.class, () -> fs.mkdir(ROOT, "/x", 0755))
+                        .errno());
         fs.unmount();
         assertArrayEquals(before, snapshot(d));
         List<String> problems = TestFs.fsck(d);
-        assertTrue(problems.stream().anyMatch(p -> p.contains("inode " + ino + " checksum mismatch")), problems.toString());
+        assertTrue(
+                problems.stream().anyMatch(p -> p.contains("inode " + ino + " checksum mismatch")),
+                problems.toString());
     }
 
     @Test
@@ -115,8 +123,8 @@ class CorruptImageTest {
         int spare = (int) g.totalBlocks() - 1;
         BitmapDescriptor.set(bitmap, spare, !BitmapDescriptor.get(bitmap, spare));
         BitmapDescriptor.seal(bitmap);
-        MemorySegment root = d.storage().asSlice(g.inodeBlock(Geometry.ROOT_INO) * Layout.BLOCK_SIZE,
-                Layout.BLOCK_SIZE);
+        MemorySegment root =
+                d.storage().asSlice(g.inodeBlock(Geometry.ROOT_INO) * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
         int base = g.inodeOffset(Geometry.ROOT_INO);
         root.set(Layout.INT, base + InodeDescriptor.NLINK_OFFSET, 7);
         InodeDescriptor.seal(root, base);
@@ -139,7 +147,9 @@ class CorruptImageTest {
         Files.write(image, bytes);
         assertEquals(Fsck.EXIT_ERRORS_LEFT, Fsck.run(new String[] {image.toString()}, ps));
         assertArrayEquals(bytes, Files.readAllBytes(image), "fsck wrote to the image");
-        assertEquals(Fsck.EXIT_OPERATIONAL_ERROR, Fsck.run(new String[] {tmp.resolve("nope").toString()}, ps));
+        assertEquals(
+                Fsck.EXIT_OPERATIONAL_ERROR,
+                Fsck.run(new String[] {tmp.resolve("nope").toString()}, ps));
         String text = out.toString(StandardCharsets.UTF_8);
         assertTrue(text.contains("clean") && text.contains("superblock checksum mismatch"), text);
     }

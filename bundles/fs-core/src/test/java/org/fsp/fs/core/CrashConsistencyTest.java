@@ -71,8 +71,8 @@ class CrashConsistencyTest {
         List<Promise> promises = workload(fs, dev, rnd);
         int events = dev.events();
         assertTrue(promises.size() > OPS / 10, "workload made only " + promises.size() + " promises");
-        System.out.printf("crash round seed %d: %d events, %d promises, %d states%n", seed, events, promises.size(),
-                STATES);
+        System.out.printf(
+                "crash round seed %d: %d events, %d promises, %d states%n", seed, events, promises.size(), STATES);
         List<Integer> cuts = new ArrayList<>();
         for (int k = 0; k < STATES; k++) {
             cuts.add(1 + rnd.nextInt(events));
@@ -93,8 +93,8 @@ class CrashConsistencyTest {
         return states;
     }
 
-    private void checkState(long seed, RecordingBlockDeviceTestDouble dev, int cut, BitSet keep,
-            List<Promise> promises) throws Exception {
+    private void checkState(long seed, RecordingBlockDeviceTestDouble dev, int cut, BitSet keep, List<Promise> promises)
+            throws Exception {
         String where = "seed " + seed + ", cut " + cut + ", kept " + keep;
         HeapBlockDeviceTestDouble crashed = dev.crashState(cut, keep);
         FsCore fs;
@@ -213,8 +213,8 @@ class CrashConsistencyTest {
                             byte[] more = new byte[1 + rnd.nextInt(12_000)];
                             rnd.nextBytes(more);
                             int at = rnd.nextInt(old.content.length + 1);
-                            byte[] content = java.util.Arrays.copyOf(old.content,
-                                    Math.max(old.content.length, at + more.length));
+                            byte[] content = java.util.Arrays.copyOf(
+                                    old.content, Math.max(old.content.length, at + more.length));
                             System.arraycopy(more, 0, content, at, more.length);
                             long h = fs.open(ROOT, old.path, OpenFlags.O_RDWR, 0);
                             fs.pwrite(ROOT, h, at, MemorySegment.ofArray(more));

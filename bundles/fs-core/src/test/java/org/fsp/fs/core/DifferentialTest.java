@@ -115,8 +115,24 @@ class DifferentialTest {
     }
 
     private static String describe(int kind, String a, String b, int variant) {
-        String[] ops = {"mkdir", "mkdir", "create/write", "create/write", "write", "read", "delete", "rename",
-            "rename", "link", "symlink", "readlink", "truncate", "stat", "chmod", "readdir"};
+        String[] ops = {
+            "mkdir",
+            "mkdir",
+            "create/write",
+            "create/write",
+            "write",
+            "read",
+            "delete",
+            "rename",
+            "rename",
+            "link",
+            "symlink",
+            "readlink",
+            "truncate",
+            "stat",
+            "chmod",
+            "readdir"
+        };
         return ops[kind] + " " + a + " " + b + " v" + variant;
     }
 
@@ -313,7 +329,8 @@ class DifferentialTest {
                 try {
                     long size = fs.fstat(ROOT, h).size();
                     byte[] out = new byte[(int) size];
-                    int n = size == 0 ? fs.read(ROOT, h, MemorySegment.ofArray(new byte[1]))
+                    int n = size == 0
+                            ? fs.read(ROOT, h, MemorySegment.ofArray(new byte[1]))
                             : fs.read(ROOT, h, MemorySegment.ofArray(out));
                     return digest(Arrays.copyOf(out, n));
                 } finally {

@@ -72,8 +72,8 @@ class FsCoreComponentTest {
     @Test
     void shouldRefuseABlankDeviceWhenNotAllowedToFormat() {
         HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
-        IOException e = assertThrows(IOException.class,
-                () -> FsCoreComponent.open(new DirectBlockScheduler(d), config(false)));
+        IOException e =
+                assertThrows(IOException.class, () -> FsCoreComponent.open(new DirectBlockScheduler(d), config(false)));
         assertTrue(e.getMessage().contains("blank"), e.getMessage());
     }
 
@@ -83,8 +83,8 @@ class FsCoreComponentTest {
         TestFs.format(d);
         d.storage().set(ValueLayout.JAVA_BYTE, 40, (byte) 0x77);
         byte[] before = d.storage().toArray(ValueLayout.JAVA_BYTE);
-        IOException e = assertThrows(IOException.class,
-                () -> FsCoreComponent.open(new DirectBlockScheduler(d), config(true)));
+        IOException e =
+                assertThrows(IOException.class, () -> FsCoreComponent.open(new DirectBlockScheduler(d), config(true)));
         assertTrue(e.getMessage().contains("superblock"), e.getMessage());
         assertArrayEquals(before, d.storage().toArray(ValueLayout.JAVA_BYTE));
     }

@@ -171,7 +171,10 @@ class FsCoreTest {
             TestFs.writeFile(fs, ROOT, "/spacer" + k, new byte[4096]);
         }
         fs.close(ROOT, h);
-        assertEquals(600 + 3, fs.stat(ROOT, "/frag").blocks() / 8, "600 one-block extents: 10 inline, 590 in 3 extent blocks");
+        assertEquals(
+                600 + 3,
+                fs.stat(ROOT, "/frag").blocks() / 8,
+                "600 one-block extents: 10 inline, 590 in 3 extent blocks");
         for (int k = 0; k < 600; k += 2) {
             fs.unlink(ROOT, "/spacer" + k);
         }
@@ -202,7 +205,8 @@ class FsCoreTest {
         Random rnd = new Random(3);
         for (int q = 0; q < 2000; q++) {
             int k = rnd.nextInt(entries);
-            assertEquals(1 + (long) Math.min(perFile, entries - (k / perFile) * perFile),
+            assertEquals(
+                    1 + (long) Math.min(perFile, entries - (k / perFile) * perFile),
                     fs.stat(ROOT, "/big/entry-with-a-longish-name-" + k).nlink());
         }
         int listed = 0;

@@ -48,42 +48,102 @@ class PermissionMatrixTest {
         row(rows, "stat file", (fs, w) -> fs.stat(w, "/d/f"), null, null, Errno.EACCES, null);
         row(rows, "readdir", (fs, w) -> fs.readdir(w, "/d", 0, 10), null, null, Errno.EACCES, null);
         row(rows, "open read", (fs, w) -> open(fs, w, "/d/f", OpenFlags.O_RDONLY), null, null, Errno.EACCES, null);
-        row(rows, "open write", (fs, w) -> open(fs, w, "/d/f", OpenFlags.O_WRONLY), null, Errno.EACCES,
-                Errno.EACCES, null);
-        row(rows, "open rdonly|trunc", (fs, w) -> open(fs, w, "/d/f", OpenFlags.O_RDONLY | OpenFlags.O_TRUNC), null,
-                Errno.EACCES, Errno.EACCES, null);
-        row(rows, "create", (fs, w) -> open(fs, w, "/d/new", OpenFlags.O_CREAT | OpenFlags.O_WRONLY), null,
-                Errno.EACCES, Errno.EACCES, null);
-        row(rows, "open existing with O_CREAT", (fs, w) -> open(fs, w, "/d/f", OpenFlags.O_CREAT), null, null,
-                Errno.EACCES, null);
+        row(
+                rows,
+                "open write",
+                (fs, w) -> open(fs, w, "/d/f", OpenFlags.O_WRONLY),
+                null,
+                Errno.EACCES,
+                Errno.EACCES,
+                null);
+        row(
+                rows,
+                "open rdonly|trunc",
+                (fs, w) -> open(fs, w, "/d/f", OpenFlags.O_RDONLY | OpenFlags.O_TRUNC),
+                null,
+                Errno.EACCES,
+                Errno.EACCES,
+                null);
+        row(
+                rows,
+                "create",
+                (fs, w) -> open(fs, w, "/d/new", OpenFlags.O_CREAT | OpenFlags.O_WRONLY),
+                null,
+                Errno.EACCES,
+                Errno.EACCES,
+                null);
+        row(
+                rows,
+                "open existing with O_CREAT",
+                (fs, w) -> open(fs, w, "/d/f", OpenFlags.O_CREAT),
+                null,
+                null,
+                Errno.EACCES,
+                null);
         row(rows, "unlink", (fs, w) -> fs.unlink(w, "/d/f"), null, Errno.EACCES, Errno.EACCES, null);
         row(rows, "mkdir", (fs, w) -> fs.mkdir(w, "/d/sub", 0755), null, Errno.EACCES, Errno.EACCES, null);
-        row(rows, "mkdir existing", (fs, w) -> fs.mkdir(w, "/d/e", 0755), Errno.EEXIST, Errno.EEXIST, Errno.EACCES,
+        row(
+                rows,
+                "mkdir existing",
+                (fs, w) -> fs.mkdir(w, "/d/e", 0755),
+                Errno.EEXIST,
+                Errno.EEXIST,
+                Errno.EACCES,
                 Errno.EEXIST);
         row(rows, "rmdir", (fs, w) -> fs.rmdir(w, "/d/e"), null, Errno.EACCES, Errno.EACCES, null);
         row(rows, "rename", (fs, w) -> fs.rename(w, "/d/f", "/d/g"), null, Errno.EACCES, Errno.EACCES, null);
-        row(rows, "rename out to /tmp", (fs, w) -> fs.rename(w, "/d/f", "/tmp/g"), null, Errno.EACCES, Errno.EACCES,
+        row(
+                rows,
+                "rename out to /tmp",
+                (fs, w) -> fs.rename(w, "/d/f", "/tmp/g"),
+                null,
+                Errno.EACCES,
+                Errno.EACCES,
                 null);
         row(rows, "link", (fs, w) -> fs.link(w, "/d/f", "/d/h"), null, Errno.EACCES, Errno.EACCES, null);
         row(rows, "symlink", (fs, w) -> fs.symlink(w, "f", "/d/s"), null, Errno.EACCES, Errno.EACCES, null);
         row(rows, "readlink", (fs, w) -> fs.readlink(w, "/d/l"), null, null, Errno.EACCES, null);
         row(rows, "chmod", (fs, w) -> fs.chmod(w, "/d/f", 0600), null, Errno.EPERM, Errno.EACCES, null);
-        row(rows, "chown to another user", (fs, w) -> fs.chown(w, "/d/f", 1001, -1), Errno.EPERM, Errno.EPERM,
-                Errno.EACCES, null);
-        row(rows, "chgrp to a group of the owner", (fs, w) -> fs.chown(w, "/d/f", -1, 100), null, Errno.EPERM,
-                Errno.EACCES, null);
-        row(rows, "chgrp to a foreign group", (fs, w) -> fs.chown(w, "/d/f", -1, 999), Errno.EPERM, Errno.EPERM,
-                Errno.EACCES, null);
+        row(
+                rows,
+                "chown to another user",
+                (fs, w) -> fs.chown(w, "/d/f", 1001, -1),
+                Errno.EPERM,
+                Errno.EPERM,
+                Errno.EACCES,
+                null);
+        row(
+                rows,
+                "chgrp to a group of the owner",
+                (fs, w) -> fs.chown(w, "/d/f", -1, 100),
+                null,
+                Errno.EPERM,
+                Errno.EACCES,
+                null);
+        row(
+                rows,
+                "chgrp to a foreign group",
+                (fs, w) -> fs.chown(w, "/d/f", -1, 999),
+                Errno.EPERM,
+                Errno.EPERM,
+                Errno.EACCES,
+                null);
         row(rows, "truncate", (fs, w) -> fs.truncate(w, "/d/f", 1), null, Errno.EACCES, Errno.EACCES, null);
-        row(rows, "utimens now", (fs, w) -> fs.utimens(w, "/d/f", FileSystemService.UTIME_NOW,
-                FileSystemService.UTIME_NOW), null, Errno.EACCES, Errno.EACCES, null);
+        row(
+                rows,
+                "utimens now",
+                (fs, w) -> fs.utimens(w, "/d/f", FileSystemService.UTIME_NOW, FileSystemService.UTIME_NOW),
+                null,
+                Errno.EACCES,
+                Errno.EACCES,
+                null);
         row(rows, "utimens explicit", (fs, w) -> fs.utimens(w, "/d/f", 1, 2), null, Errno.EPERM, Errno.EACCES, null);
         row(rows, "chmod dir", (fs, w) -> fs.chmod(w, "/d", 0700), null, Errno.EPERM, Errno.EPERM, null);
         return rows.stream();
     }
 
-    private static void row(List<Arguments> rows, String name, Op op, Errno owner, Errno group, Errno other,
-            Errno root) {
+    private static void row(
+            List<Arguments> rows, String name, Op op, Errno owner, Errno group, Errno other, Errno root) {
         rows.add(Arguments.of(name + " as owner", op, OWNER, owner));
         rows.add(Arguments.of(name + " as group", op, GROUP, group));
         rows.add(Arguments.of(name + " as other", op, OTHER, other));

@@ -64,8 +64,8 @@ class RealBlockLayerTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("stacks")
-    void shouldRunConcurrentWorkloadsAndStayConsistent(String name, String kind,
-            Function<BlockDevice, BlockScheduler> schedulers) throws Exception {
+    void shouldRunConcurrentWorkloadsAndStayConsistent(
+            String name, String kind, Function<BlockDevice, BlockScheduler> schedulers) throws Exception {
         try (BlockDevice device = open(kind, name)) {
             BlockScheduler scheduler = schedulers.apply(device);
             BlockIo io = new BlockIo(scheduler);

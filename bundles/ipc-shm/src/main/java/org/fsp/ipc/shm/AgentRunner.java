@@ -22,7 +22,8 @@ final class AgentRunner implements AutoCloseable {
     AgentRunner(Agent agent, IdleStrategy idle) {
         this.agent = agent;
         this.idle = idle;
-        this.thread = Thread.ofPlatform().daemon().name("fsp-" + agent.roleName()).unstarted(this::run);
+        this.thread =
+                Thread.ofPlatform().daemon().name("fsp-" + agent.roleName()).unstarted(this::run);
     }
 
     void start() {

@@ -30,8 +30,15 @@ final class ClientSession {
     final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean released = new AtomicBoolean();
 
-    ClientSession(long id, Credentials credentials, ChannelLayout layout, MemorySegment segment, Arena arena,
-            int socketFd, int maxOpenFiles, int maxInFlight) {
+    ClientSession(
+            long id,
+            Credentials credentials,
+            ChannelLayout layout,
+            MemorySegment segment,
+            Arena arena,
+            int socketFd,
+            int maxOpenFiles,
+            int maxInFlight) {
         this.id = id;
         this.credentials = credentials;
         this.layout = layout;

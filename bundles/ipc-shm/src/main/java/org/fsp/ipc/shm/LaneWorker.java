@@ -64,6 +64,7 @@ final class LaneWorker implements FutexAgent {
     private volatile LaneCursor[] lanes = NO_LANES;
     /** The lanes whose doorbells {@link #beginSleep} rang in; driving thread only. */
     private LaneCursor[] sleeping = NO_LANES;
+
     private final OwnWaitSet own = new OwnWaitSet();
 
     LaneWorker(String name, FileSystemService fs, int maxSlotDataBytes) {
@@ -163,8 +164,10 @@ final class LaneWorker implements FutexAgent {
                 VarHandle.fullFence();
                 int state = (int) INT.getAcquire(s.segment, c.headSlotOffset());
                 if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.SUBMITTED
-                        || !waitSet.add(MemorySegment.ofAddress(s.segment.address() + c.doorbellOffset()),
-                                LaneDescriptor.PARKED, false)) {
+                        || !waitSet.add(
+                                MemorySegment.ofAddress(s.segment.address() + c.doorbellOffset()),
+                                LaneDescriptor.PARKED,
+                                false)) {
                     return false;
                 }
             } catch (IllegalStateException e) {

@@ -48,7 +48,8 @@ final class RequestAdapter {
     private final MemorySegment data;
     private final RequestFlyweight request = new RequestFlyweight();
     private final ResponseFlyweight response = new ResponseFlyweight();
-    private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+    private final CharsetDecoder utf8 = StandardCharsets.UTF_8
+            .newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
     private int payloadLength;
@@ -225,7 +226,9 @@ final class RequestAdapter {
         long fsHandle = s.files.lookup(request.handle());
         MemorySegment.copy(s.segment, dataOffset, data, 0, length);
         MemorySegment from = data.asSlice(0, length);
-        return positioned ? fs.pwrite(s.credentials, fsHandle, position, from) : fs.write(s.credentials, fsHandle, from);
+        return positioned
+                ? fs.pwrite(s.credentials, fsHandle, position, from)
+                : fs.write(s.credentials, fsHandle, from);
     }
 
     private long readlink(ClientSession s, long dataOffset) throws FsException {

@@ -54,13 +54,21 @@ import org.slf4j.LoggerFactory;
 public final class ShmServer implements AutoCloseable {
 
     /** A connected client as the shell shows it. */
-    public record ClientInfo(long id, int pid, int uid, int gid, int lanes, int openFiles, long requestsServed,
+    public record ClientInfo(
+            long id,
+            int pid,
+            int uid,
+            int gid,
+            int lanes,
+            int openFiles,
+            long requestsServed,
             long connectedAtMillis) {}
 
     static final int POLL_MILLIS = 100;
     private static final int HANDSHAKE_TIMEOUT_MILLIS = 2_000;
     /** Handshakes in parallel: a few silent connections (each held at most the time-out) do not stall the others. */
     private static final int HANDSHAKE_THREADS = 4;
+
     private static final int S_IFSOCK = 0140000;
     private static final int ECONNREFUSED = 111;
     private static final Logger LOG = LoggerFactory.getLogger(ShmServer.class);
@@ -111,7 +119,8 @@ public final class ShmServer implements AutoCloseable {
             workers.add(new LaneWorker("shm-worker-" + i, fs, config.slotDataBytes()));
         }
         startDrivers();
-        handshakes = Executors.newFixedThreadPool(HANDSHAKE_THREADS,
+        handshakes = Executors.newFixedThreadPool(
+                HANDSHAKE_THREADS,
                 Thread.ofPlatform().daemon().name("fsp-shm-handshake-", 0).factory());
         monitor = Thread.ofPlatform().daemon().name("fsp-shm-monitor").start(this::monitorLoop);
         LOG.info("serving FSP channels on {} with {} workers", socketPath, config.workers());
@@ -134,7 +143,8 @@ public final class ShmServer implements AutoCloseable {
         if (running) {
             startDrivers();
             long micros = (System.nanoTime() - start) / 1_000;
-            lastHandOver = String.format("to %s, lanes unpolled at most %d us",
+            lastHandOver = String.format(
+                    "to %s, lanes unpolled at most %d us",
                     threadModel != null ? "the thread model" : "own threads", micros);
             LOG.info("lane workers handed over {}", lastHandOver);
         }
@@ -158,8 +168,8 @@ public final class ShmServer implements AutoCloseable {
             }
         }
         for (LaneWorker w : workers) {
-            AgentRunner r = new AgentRunner(w, new BackoffIdleStrategy(config.idleSpins(), config.idleYields(),
-                    100_000_000L));
+            AgentRunner r =
+                    new AgentRunner(w, new BackoffIdleStrategy(config.idleSpins(), config.idleYields(), 100_000_000L));
             runners.add(r);
             r.start();
         }
@@ -195,8 +205,15 @@ public final class ShmServer implements AutoCloseable {
     public List<ClientInfo> clients() {
         List<ClientInfo> out = new ArrayList<>();
         for (ClientSession s : sessions.values()) {
-            out.add(new ClientInfo(s.id, s.credentials.pid(), s.credentials.uid(), s.credentials.gid(),
-                    s.layout.laneCount(), s.files.size(), s.requestsServed.sum(), s.connectedAtMillis));
+            out.add(new ClientInfo(
+                    s.id,
+                    s.credentials.pid(),
+                    s.credentials.uid(),
+                    s.credentials.gid(),
+                    s.layout.laneCount(),
+                    s.files.size(),
+                    s.requestsServed.sum(),
+                    s.connectedAtMillis));
         }
         out.sort(Comparator.comparingLong(ClientInfo::id));
         return out;
@@ -225,7 +242,9 @@ public final class ShmServer implements AutoCloseable {
         m.put("clientsRefused", clientsRefused.get());
         m.put("openFiles", files);
         m.put("requestsServed", served);
-        m.put("lanesPerWorker", workers.stream().map(LaneWorker::laneCount).toList().toString());
+        m.put(
+                "lanesPerWorker",
+                workers.stream().map(LaneWorker::laneCount).toList().toString());
         return m;
     }
 
@@ -240,8 +259,8 @@ public final class ShmServer implements AutoCloseable {
             handshakes.shutdown();
             handshakes.awaitTermination(5, TimeUnit.SECONDS);
             for (ClientSession s : List.copyOf(sessions.values())) {
-                s.segment.set(JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET,
-                        ChannelHeaderDescriptor.SERVER_CLOSED);
+                s.segment.set(
+                        JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET, ChannelHeaderDescriptor.SERVER_CLOSED);
                 release(s);
             }
             stopDrivers();
@@ -330,10 +349,14 @@ public final class ShmServer implements AutoCloseable {
             }
             MemorySegment welcome = arena.allocate(WELCOME_BYTES, 8);
             welcome.set(JAVA_LONG, MAGIC_OFFSET, ChannelHeaderDescriptor.MAGIC);
-            welcome.set(JAVA_INT, VERSION_OFFSET, ChannelHeaderDescriptor.version(
-                    ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
+            welcome.set(
+                    JAVA_INT,
+                    VERSION_OFFSET,
+                    ChannelHeaderDescriptor.version(
+                            ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
             int status = 0;
-            if (got.bytes() != HELLO_BYTES || hello.get(JAVA_LONG, MAGIC_OFFSET) != ChannelHeaderDescriptor.MAGIC
+            if (got.bytes() != HELLO_BYTES
+                    || hello.get(JAVA_LONG, MAGIC_OFFSET) != ChannelHeaderDescriptor.MAGIC
                     || hello.get(JAVA_INT, VERSION_OFFSET) >>> 16 != ChannelHeaderDescriptor.MAJOR_VERSION) {
                 status = Errno.EINVAL.code();
             } else if (sessions.size() >= config.maxClients() || !running) {
@@ -352,13 +375,20 @@ public final class ShmServer implements AutoCloseable {
             ChannelLayout layout = ChannelLayout.of(lanes, config.slotsPerLane(), config.slotDataBytes());
             long id = nextClientId.getAndIncrement();
             memfd = MemFd.createSealed("fsp-client-" + id, layout.segmentBytes());
-            MemorySegment raw = Libc.mmap(layout.segmentBytes(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
-                    memfd, 0);
+            MemorySegment raw =
+                    Libc.mmap(layout.segmentBytes(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
             Arena sessionArena = Arena.ofShared();
             MemorySegment segment = raw.reinterpret(sessionArena, Libc::munmap);
             ChannelHeaderDescriptor.write(segment, layout, id, Libc.getpid());
             Credentials who = new Credentials(peer.pid(), peer.uid(), peer.gid(), groups);
-            session = new ClientSession(id, who, layout, segment, sessionArena, fd, config.maxOpenFilesPerClient(),
+            session = new ClientSession(
+                    id,
+                    who,
+                    layout,
+                    segment,
+                    sessionArena,
+                    fd,
+                    config.maxOpenFilesPerClient(),
                     config.maxInFlightPerClient());
             sessions.put(id, session);
             assignLanes(session);

@@ -35,7 +35,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * sched-polling) the lane workers run on its threads, and a better or updated one takes them over; without one they run
  * on the server's own threads. Clients see a short pause at each hand-over, never an error.
  */
-@Component(immediate = true, configurationPid = ShmServerComponent.PID,
+@Component(
+        immediate = true,
+        configurationPid = ShmServerComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {StatusContributor.class, ShmServerComponent.class},
         property = {"osgi.command.scope=fsp", "osgi.command.function=clients"})
@@ -50,15 +52,17 @@ public final class ShmServerComponent implements StatusContributor {
     public static final String DEFAULT_SOCKET = "/run/fsp/fsp.sock";
 
     /** The channel front end's configuration; defaults are those of {@link ShmServerConfig#DEFAULTS}. */
-    @ObjectClassDefinition(name = "FSP shared-memory channels",
+    @ObjectClassDefinition(
+            name = "FSP shared-memory channels",
             description = "ipc-shm: the UNIX socket clients connect to, channel geometry and per-client limits")
     public @interface Config {
 
         @AttributeDefinition(description = "Client socket path; empty = framework property fsp.socket.path")
         String socketPath() default "";
 
-        @AttributeDefinition(description = "Lane workers (agents); they run on the thread model's threads when one is "
-                + "registered (sched-polling), else one thread each")
+        @AttributeDefinition(
+                description = "Lane workers (agents); they run on the thread model's threads when one is "
+                        + "registered (sched-polling), else one thread each")
         int workers() default 2;
 
         @AttributeDefinition(description = "Lanes a client gets when it asks for none")
@@ -85,7 +89,8 @@ public final class ShmServerComponent implements StatusContributor {
         @AttributeDefinition(description = "Busy-spin rounds of an idle worker before it yields (own threads only)")
         int idleSpins() default 20_000;
 
-        @AttributeDefinition(description = "Yields of an idle worker before it sleeps on futex words (own threads only)")
+        @AttributeDefinition(
+                description = "Yields of an idle worker before it sleeps on futex words (own threads only)")
         int idleYields() default 50;
     }
 
@@ -94,6 +99,7 @@ public final class ShmServerComponent implements StatusContributor {
 
     /** Guarded by this: the server (null before activation) and the thread model bound to it. */
     private ShmServer server;
+
     private ThreadModel threadModel;
 
     @Reference(
@@ -120,14 +126,23 @@ public final class ShmServerComponent implements StatusContributor {
     void activate(Config config, BundleContext context) throws IOException {
         String configured = config.socketPath();
         String framework = context.getProperty(SOCKET_PROPERTY);
-        Path socket = Path.of(!configured.isEmpty() ? configured
-                : framework != null && !framework.isEmpty() ? framework : DEFAULT_SOCKET);
+        Path socket = Path.of(
+                !configured.isEmpty()
+                        ? configured
+                        : framework != null && !framework.isEmpty() ? framework : DEFAULT_SOCKET);
         if (socket.toAbsolutePath().getParent() != null) {
             Files.createDirectories(socket.toAbsolutePath().getParent());
         }
-        ShmServerConfig shape = new ShmServerConfig(config.workers(), config.lanesPerClient(),
-                config.maxLanesPerClient(), config.slotsPerLane(), config.slotDataBytes(), config.maxClients(),
-                config.maxOpenFilesPerClient(), config.maxInFlightPerClient(), config.idleSpins(),
+        ShmServerConfig shape = new ShmServerConfig(
+                config.workers(),
+                config.lanesPerClient(),
+                config.maxLanesPerClient(),
+                config.slotsPerLane(),
+                config.slotDataBytes(),
+                config.maxClients(),
+                config.maxOpenFilesPerClient(),
+                config.maxInFlightPerClient(),
+                config.idleSpins(),
                 config.idleYields());
         ShmServer s = new ShmServer(fs, socket, shape);
         synchronized (this) {
@@ -177,13 +192,15 @@ public final class ShmServerComponent implements StatusContributor {
     /** The table {@code fsp:clients} prints. */
     static String format(List<ShmServer.ClientInfo> clients) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format("%6s %8s %6s %6s %5s %6s %12s %10s%n", "id", "pid", "uid", "gid", "lanes", "files",
-                "requests", "connected"));
+        sb.append(String.format(
+                "%6s %8s %6s %6s %5s %6s %12s %10s%n",
+                "id", "pid", "uid", "gid", "lanes", "files", "requests", "connected"));
         Instant now = Instant.now();
         for (ShmServer.ClientInfo c : clients) {
             Duration up = Duration.between(Instant.ofEpochMilli(c.connectedAtMillis()), now);
-            sb.append(String.format("%6d %8d %6d %6d %5d %6d %12d %9ds%n", c.id(), c.pid(), c.uid(), c.gid(),
-                    c.lanes(), c.openFiles(), c.requestsServed(), up.toSeconds()));
+            sb.append(String.format(
+                    "%6d %8d %6d %6d %5d %6d %12d %9ds%n",
+                    c.id(), c.pid(), c.uid(), c.gid(), c.lanes(), c.openFiles(), c.requestsServed(), up.toSeconds()));
         }
         sb.append(clients.size()).append(clients.size() == 1 ? " client" : " clients");
         return sb.toString();

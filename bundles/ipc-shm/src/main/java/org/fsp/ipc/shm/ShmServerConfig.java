@@ -39,36 +39,75 @@ public record ShmServerConfig(
             throw new IllegalArgumentException("workers " + workers + " not in 1..64");
         }
         if (maxLanesPerClient < 1 || maxLanesPerClient > ChannelLayout.MAX_LANES) {
-            throw new IllegalArgumentException("maxLanesPerClient " + maxLanesPerClient + " not in 1.."
-                    + ChannelLayout.MAX_LANES);
+            throw new IllegalArgumentException(
+                    "maxLanesPerClient " + maxLanesPerClient + " not in 1.." + ChannelLayout.MAX_LANES);
         }
         if (lanesPerClient < 1 || lanesPerClient > maxLanesPerClient) {
             throw new IllegalArgumentException("lanesPerClient " + lanesPerClient + " not in 1..maxLanesPerClient");
         }
         ChannelLayout.of(maxLanesPerClient, slotsPerLane, slotDataBytes);
-        if (maxClients < 1 || maxOpenFilesPerClient < 1 || maxInFlightPerClient < 1 || idleSpins < 0
+        if (maxClients < 1
+                || maxOpenFilesPerClient < 1
+                || maxInFlightPerClient < 1
+                || idleSpins < 0
                 || idleYields < 0) {
             throw new IllegalArgumentException("limits must be positive: " + this);
         }
     }
 
     public ShmServerConfig withWorkers(int n) {
-        return new ShmServerConfig(n, lanesPerClient, maxLanesPerClient, slotsPerLane, slotDataBytes, maxClients,
-                maxOpenFilesPerClient, maxInFlightPerClient, idleSpins, idleYields);
+        return new ShmServerConfig(
+                n,
+                lanesPerClient,
+                maxLanesPerClient,
+                slotsPerLane,
+                slotDataBytes,
+                maxClients,
+                maxOpenFilesPerClient,
+                maxInFlightPerClient,
+                idleSpins,
+                idleYields);
     }
 
     public ShmServerConfig withLanes(int perClient, int max) {
-        return new ShmServerConfig(workers, perClient, max, slotsPerLane, slotDataBytes, maxClients,
-                maxOpenFilesPerClient, maxInFlightPerClient, idleSpins, idleYields);
+        return new ShmServerConfig(
+                workers,
+                perClient,
+                max,
+                slotsPerLane,
+                slotDataBytes,
+                maxClients,
+                maxOpenFilesPerClient,
+                maxInFlightPerClient,
+                idleSpins,
+                idleYields);
     }
 
     public ShmServerConfig withSlots(int perLane, int dataBytes) {
-        return new ShmServerConfig(workers, lanesPerClient, maxLanesPerClient, perLane, dataBytes, maxClients,
-                maxOpenFilesPerClient, maxInFlightPerClient, idleSpins, idleYields);
+        return new ShmServerConfig(
+                workers,
+                lanesPerClient,
+                maxLanesPerClient,
+                perLane,
+                dataBytes,
+                maxClients,
+                maxOpenFilesPerClient,
+                maxInFlightPerClient,
+                idleSpins,
+                idleYields);
     }
 
     public ShmServerConfig withLimits(int clients, int openFiles, int inFlight) {
-        return new ShmServerConfig(workers, lanesPerClient, maxLanesPerClient, slotsPerLane, slotDataBytes, clients,
-                openFiles, inFlight, idleSpins, idleYields);
+        return new ShmServerConfig(
+                workers,
+                lanesPerClient,
+                maxLanesPerClient,
+                slotsPerLane,
+                slotDataBytes,
+                clients,
+                openFiles,
+                inFlight,
+                idleSpins,
+                idleYields);
     }
 }

@@ -1,7 +1,6 @@
 package org.fsp.ipc.shm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -65,8 +64,8 @@ abstract class AbstractMultiProcessTest {
     void shouldShareFilesBetweenClientProcesses() throws Exception {
         int size = 300_000;
         String expected;
-        try (ChildJvm writer = ChildJvm.start(ClientProcessMain.class, "write", socket.toString(), "/shared",
-                String.valueOf(size), "42")) {
+        try (ChildJvm writer = ChildJvm.start(
+                ClientProcessMain.class, "write", socket.toString(), "/shared", String.valueOf(size), "42")) {
             expected = writer.awaitLine("CRC", 30_000).substring(4);
             assertEquals(0, writer.waitFor(30_000));
         }
@@ -95,14 +94,15 @@ abstract class AbstractMultiProcessTest {
             long mine = survivor.open("/mine", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644);
             try (ChildJvm victim = ChildJvm.start(ClientProcessMain.class, "loop", socket.toString(), "/victim")) {
                 victim.awaitLine("READY", 30_000);
-                ShmServerTest.awaitTrue(() -> server.clients().stream()
-                        .anyMatch(i -> i.pid() == victim.pid() && i.requestsServed() > 2_000));
+                ShmServerTest.awaitTrue(() ->
+                        server.clients().stream().anyMatch(i -> i.pid() == victim.pid() && i.requestsServed() > 2_000));
                 assertEquals(4, openHandles());
                 long killedAt = System.nanoTime();
                 victim.kill();
                 ShmServerTest.awaitTrue(() -> server.clients().stream().noneMatch(i -> i.pid() == victim.pid()));
                 ShmServerTest.awaitTrue(() -> openHandles() == 1);
-                System.out.printf("released a SIGKILLed client's 3 handles and segment %.1f ms after the kill%n",
+                System.out.printf(
+                        "released a SIGKILLed client's 3 handles and segment %.1f ms after the kill%n",
                         (System.nanoTime() - killedAt) / 1e6);
             }
             byte[] block = "still here".getBytes();
@@ -131,8 +131,13 @@ abstract class AbstractMultiProcessTest {
         try {
             String classPath = worldReadableCopy(cp);
             try (ChildJvm nobody = ChildJvm.start(
-                    List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"), classPath,
-                    ClientProcessMain.class, "probe", socket.toString(), "/private", "/public")) {
+                    List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"),
+                    classPath,
+                    ClientProcessMain.class,
+                    "probe",
+                    socket.toString(),
+                    "/private",
+                    "/public")) {
                 assertEquals("PRIVATE-READ DENIED EACCES", nobody.awaitLine("PRIVATE-READ", 30_000));
                 assertEquals("PUBLIC-READ OK 5", nobody.awaitLine("PUBLIC-READ", 30_000));
                 assertEquals("PUBLIC-WRITE DENIED EACCES", nobody.awaitLine("PUBLIC-WRITE", 30_000));

@@ -26,8 +26,8 @@ final class ChildJvm implements AutoCloseable {
     private ChildJvm(Process process) {
         this.process = process;
         Thread.ofPlatform().daemon().name("child-" + process.pid()).start(() -> {
-            try (BufferedReader r = new BufferedReader(
-                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
                     lines.add(line);
@@ -52,8 +52,15 @@ final class ChildJvm implements AutoCloseable {
     static ChildJvm start(List<String> prefix, String classPath, Class<?> main, String... args) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(prefix);
-        cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m",
-                "-XX:-UsePerfData", "-cp", classPath, main.getName()));
+        cmd.addAll(List.of(
+                java,
+                "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseSerialGC",
+                "-Xmx64m",
+                "-XX:-UsePerfData",
+                "-cp",
+                classPath,
+                main.getName()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         return new ChildJvm(pb.start());
@@ -68,8 +75,8 @@ final class ChildJvm implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (true) {
             long left = deadline - System.nanoTime();
-            String line = lines.poll(Math.max(0, Math.min(left, TimeUnit.MILLISECONDS.toNanos(100))),
-                    TimeUnit.NANOSECONDS);
+            String line =
+                    lines.poll(Math.max(0, Math.min(left, TimeUnit.MILLISECONDS.toNanos(100))), TimeUnit.NANOSECONDS);
             if (line != null) {
                 seen.add(line);
                 if (line.startsWith(prefix)) {
@@ -78,7 +85,8 @@ final class ChildJvm implements AutoCloseable {
                 continue;
             }
             if (left <= 0) {
-                fail("child " + pid() + " printed no '" + prefix + "' within " + timeoutMillis + " ms; output: " + seen);
+                fail("child " + pid() + " printed no '" + prefix + "' within " + timeoutMillis + " ms; output: "
+                        + seen);
             }
             if (!process.isAlive() && lines.isEmpty()) {
                 fail("child " + pid() + " exited (" + process.exitValue() + ") without '" + prefix + "'; output: "

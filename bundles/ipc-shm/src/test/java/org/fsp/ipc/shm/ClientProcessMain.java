@@ -50,10 +50,11 @@ public final class ClientProcessMain {
                 case "probe" -> {
                     System.out.println("PRIVATE-READ " + attempt(() -> c.readAll(args[2]).length));
                     System.out.println("PUBLIC-READ " + attempt(() -> c.readAll(args[3]).length));
-                    System.out.println("PUBLIC-WRITE " + attempt(() -> {
-                        c.writeAll(args[3], new byte[1]);
-                        return 1;
-                    }));
+                    System.out.println("PUBLIC-WRITE "
+                            + attempt(() -> {
+                                c.writeAll(args[3], new byte[1]);
+                                return 1;
+                            }));
                 }
                 default -> throw new IllegalArgumentException(args[0]);
             }

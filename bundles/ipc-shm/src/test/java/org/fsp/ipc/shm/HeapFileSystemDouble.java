@@ -82,7 +82,8 @@ public final class HeapFileSystemDouble implements FileSystemService {
         if (path == null || !path.startsWith("/")) {
             throw new FsException(Errno.EINVAL, path);
         }
-        String[] parts = Arrays.stream(path.split("/")).filter(p -> !p.isEmpty()).toArray(String[]::new);
+        String[] parts =
+                Arrays.stream(path.split("/")).filter(p -> !p.isEmpty()).toArray(String[]::new);
         if (parts.length == 0) {
             return new Parent(null, "/");
         }
@@ -149,8 +150,8 @@ public final class HeapFileSystemDouble implements FileSystemService {
 
     private static FileAttributes attrs(Node n) {
         long size = n.isDir() ? 4096 : FileMode.isSymlink(n.mode) ? n.target.length() : n.size;
-        return new FileAttributes(n.ino, n.mode, n.nlink, n.uid, n.gid, size, (size + 511) / 512, 4096, n.atime,
-                n.mtime, n.ctime);
+        return new FileAttributes(
+                n.ino, n.mode, n.nlink, n.uid, n.gid, size, (size + 511) / 512, 4096, n.atime, n.mtime, n.ctime);
     }
 
     @Override
@@ -459,8 +460,7 @@ public final class HeapFileSystemDouble implements FileSystemService {
     }
 
     @Override
-    public synchronized List<DirEntry> readdir(Credentials who, String path, long cookie, int max)
-            throws FsException {
+    public synchronized List<DirEntry> readdir(Credentials who, String path, long cookie, int max) throws FsException {
         Node d = lookup(who, path, true, 0);
         if (!d.isDir()) {
             throw new FsException(Errno.ENOTDIR, path);

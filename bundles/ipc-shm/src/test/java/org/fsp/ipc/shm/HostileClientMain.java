@@ -46,11 +46,12 @@ public final class HostileClientMain {
         UnixSockets.send(fd, hello, -1);
         MemorySegment welcome = arena.allocate(HandshakeDescriptor.WELCOME_BYTES, 8);
         UnixSockets.Received r = UnixSockets.receive(fd, welcome);
-        ChannelLayout layout = ChannelLayout.of(welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_LANE_COUNT_OFFSET),
+        ChannelLayout layout = ChannelLayout.of(
+                welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_LANE_COUNT_OFFSET),
                 welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_SLOTS_PER_LANE_OFFSET),
                 welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_SLOT_DATA_BYTES_OFFSET));
-        MemorySegment seg = Libc.mmap(layout.segmentBytes(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(),
-                0);
+        MemorySegment seg =
+                Libc.mmap(layout.segmentBytes(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
         System.out.println("READY " + layout.laneCount());
         System.out.flush();
 
@@ -85,8 +86,8 @@ public final class HostileClientMain {
         }
     }
 
-    private static void fill(RequestFlyweight req, MemorySegment seg, long dataOffset, ChannelLayout layout,
-            Random rnd) {
+    private static void fill(
+            RequestFlyweight req, MemorySegment seg, long dataOffset, ChannelLayout layout, Random rnd) {
         int kind = rnd.nextInt(6);
         MemorySegment data = seg.asSlice(dataOffset, layout.slotDataBytes());
         switch (kind) {
@@ -98,22 +99,33 @@ public final class HostileClientMain {
                     data.set(JAVA_BYTE, rnd.nextInt(layout.slotDataBytes()), (byte) rnd.nextInt());
                 }
             }
-            case 1 -> req.opcode(rnd.nextBoolean() ? ChannelOpcodes.COUNT + rnd.nextInt(1000) : -rnd.nextInt(1000) - 1)
-                    .handle(rnd.nextLong());
-            case 2 -> req.opcode(rnd.nextBoolean() ? ChannelOpcodes.PREAD : ChannelOpcodes.PWRITE)
-                    .handle(((long) (1 + rnd.nextInt(3)) << 32) | rnd.nextInt(4))
-                    .fileOffset(pick(rnd, -1, Long.MAX_VALUE, Long.MAX_VALUE - 10, 1L << 40, 0))
-                    .length(pick(rnd, -1, Integer.MAX_VALUE, layout.slotDataBytes() + 1, Long.MIN_VALUE,
-                            layout.slotDataBytes()));
+            case 1 ->
+                req.opcode(rnd.nextBoolean() ? ChannelOpcodes.COUNT + rnd.nextInt(1000) : -rnd.nextInt(1000) - 1)
+                        .handle(rnd.nextLong());
+            case 2 ->
+                req.opcode(rnd.nextBoolean() ? ChannelOpcodes.PREAD : ChannelOpcodes.PWRITE)
+                        .handle(((long) (1 + rnd.nextInt(3)) << 32) | rnd.nextInt(4))
+                        .fileOffset(pick(rnd, -1, Long.MAX_VALUE, Long.MAX_VALUE - 10, 1L << 40, 0))
+                        .length(pick(
+                                rnd,
+                                -1,
+                                Integer.MAX_VALUE,
+                                layout.slotDataBytes() + 1,
+                                Long.MIN_VALUE,
+                                layout.slotDataBytes()));
             case 3 -> {
                 byte[] path = ("/hostile-" + rnd.nextInt(4)).getBytes(StandardCharsets.UTF_8);
                 MemorySegment.copy(path, 0, seg, JAVA_BYTE, dataOffset, path.length);
-                req.opcode(ChannelOpcodes.OPEN).flags(OpenFlags.O_RDWR | OpenFlags.O_CREAT).mode(0644)
-                        .path1Length(path.length).path2Length(0);
+                req.opcode(ChannelOpcodes.OPEN)
+                        .flags(OpenFlags.O_RDWR | OpenFlags.O_CREAT)
+                        .mode(0644)
+                        .path1Length(path.length)
+                        .path2Length(0);
             }
             case 4 -> {
                 int op = rnd.nextInt(ChannelOpcodes.COUNT);
-                req.opcode(op).path1Length((int) pick(rnd, -5, layout.slotDataBytes(), Integer.MAX_VALUE, 4096, 3))
+                req.opcode(op)
+                        .path1Length((int) pick(rnd, -5, layout.slotDataBytes(), Integer.MAX_VALUE, 4096, 3))
                         .path2Length((int) pick(rnd, -1, Integer.MIN_VALUE, layout.slotDataBytes(), 0, 2))
                         .arg1(pick(rnd, 0, -1, Long.MAX_VALUE, 1, 10))
                         .mode(rnd.nextInt());

@@ -50,12 +50,18 @@ class HostileClientTest {
                         assertEquals(in.length, honest.pread(h, at, in, 0, in.length));
                         assertArrayEquals(out, in);
                     }
-                    assertEquals(List.of("honest"), honest.readdir("/dir").stream().map(DirEntry::name).toList());
-                    progress = Long.parseLong(hostile.awaitLine("PROGRESS", 30_000).substring(9));
+                    assertEquals(
+                            List.of("honest"),
+                            honest.readdir("/dir").stream().map(DirEntry::name).toList());
+                    progress =
+                            Long.parseLong(hostile.awaitLine("PROGRESS", 30_000).substring(9));
                 }
                 assertTrue(progress > 0, "the server completed some hostile requests");
-                assertTrue(server.clients().stream().filter(c -> c.pid() == hostile.pid())
-                        .allMatch(c -> c.lanes() == 4), "lanes are capped at maxLanesPerClient");
+                assertTrue(
+                        server.clients().stream()
+                                .filter(c -> c.pid() == hostile.pid())
+                                .allMatch(c -> c.lanes() == 4),
+                        "lanes are capped at maxLanesPerClient");
                 hostile.kill();
                 long pid = hostile.pid();
                 ShmServerTest.awaitTrue(() -> server.clients().stream().noneMatch(c -> c.pid() == pid));

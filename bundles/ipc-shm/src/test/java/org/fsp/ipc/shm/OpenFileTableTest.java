@@ -18,7 +18,8 @@ class OpenFileTableTest {
         assertEquals(100, t.remove(a));
         long b = t.add(200);
         assertNotEquals(a, b);
-        assertEquals(Errno.EBADF, assertThrows(FsException.class, () -> t.lookup(a)).errno());
+        assertEquals(
+                Errno.EBADF, assertThrows(FsException.class, () -> t.lookup(a)).errno());
         assertEquals(200, t.lookup(b));
     }
 
@@ -26,7 +27,9 @@ class OpenFileTableTest {
     void shouldRejectForeignAndMalformedNumbers() {
         OpenFileTable t = new OpenFileTable(4);
         for (long h : new long[] {0, -1, Long.MIN_VALUE, Long.MAX_VALUE, 1L << 32, (1L << 32) | 3}) {
-            assertEquals(Errno.EBADF, assertThrows(FsException.class, () -> t.lookup(h)).errno());
+            assertEquals(
+                    Errno.EBADF,
+                    assertThrows(FsException.class, () -> t.lookup(h)).errno());
         }
     }
 
@@ -35,7 +38,8 @@ class OpenFileTableTest {
         OpenFileTable t = new OpenFileTable(2);
         t.add(1);
         t.add(2);
-        assertEquals(Errno.EMFILE, assertThrows(FsException.class, () -> t.add(3)).errno());
+        assertEquals(
+                Errno.EMFILE, assertThrows(FsException.class, () -> t.add(3)).errno());
         long[] held = t.closeAll();
         java.util.Arrays.sort(held);
         assertArrayEquals(new long[] {1, 2}, held);

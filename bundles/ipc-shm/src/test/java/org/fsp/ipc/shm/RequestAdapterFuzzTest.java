@@ -39,11 +39,12 @@ class RequestAdapterFuzzTest {
         ChannelLayout layout = ChannelLayout.of(2, 64, 8192);
         HeapFileSystemDouble fs = new HeapFileSystemDouble();
         fs.mkdir(Credentials.ROOT, "/d", 0777);
-        try (Arena arena = Arena.ofShared(); Arena adapterArena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared();
+                Arena adapterArena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(layout.segmentBytes(), 4096);
             seg.fill(CANARY);
-            ClientSession session = new ClientSession(1, new Credentials(4242, 1000, 1000, new int[] {5}), layout,
-                    seg, arena, -1, 16, 8);
+            ClientSession session = new ClientSession(
+                    1, new Credentials(4242, 1000, 1000, new int[] {5}), layout, seg, arena, -1, 16, 8);
             RequestAdapter adapter = new RequestAdapter(fs, layout.slotDataBytes(), adapterArena);
             RequestFlyweight req = new RequestFlyweight();
             ResponseFlyweight resp = new ResponseFlyweight();
@@ -98,16 +99,18 @@ class RequestAdapterFuzzTest {
                     req.segment().set(JAVA_BYTE, req.offset() + i, (byte) rnd.nextInt());
                 }
             }
-            case 1 -> req.clear().opcode(rnd.nextInt(ChannelOpcodes.COUNT + 3) - 1)
-                    .handle(edge(rnd, ((long) rnd.nextInt(3) << 32) | rnd.nextInt(20)))
-                    .fileOffset(edge(rnd, rnd.nextInt(1 << 20)))
-                    .length(edge(rnd, rnd.nextInt(dataBytes + 2)))
-                    .flags(rnd.nextBoolean() ? rnd.nextInt() : OpenFlags.O_RDWR | OpenFlags.O_CREAT)
-                    .mode(rnd.nextBoolean() ? rnd.nextInt() : 0644)
-                    .arg0(edge(rnd, rnd.nextInt(100)))
-                    .arg1(edge(rnd, rnd.nextInt(100)))
-                    .path1Length((int) edge(rnd, rnd.nextInt(40)))
-                    .path2Length((int) edge(rnd, rnd.nextInt(40)));
+            case 1 ->
+                req.clear()
+                        .opcode(rnd.nextInt(ChannelOpcodes.COUNT + 3) - 1)
+                        .handle(edge(rnd, ((long) rnd.nextInt(3) << 32) | rnd.nextInt(20)))
+                        .fileOffset(edge(rnd, rnd.nextInt(1 << 20)))
+                        .length(edge(rnd, rnd.nextInt(dataBytes + 2)))
+                        .flags(rnd.nextBoolean() ? rnd.nextInt() : OpenFlags.O_RDWR | OpenFlags.O_CREAT)
+                        .mode(rnd.nextBoolean() ? rnd.nextInt() : 0644)
+                        .arg0(edge(rnd, rnd.nextInt(100)))
+                        .arg1(edge(rnd, rnd.nextInt(100)))
+                        .path1Length((int) edge(rnd, rnd.nextInt(40)))
+                        .path2Length((int) edge(rnd, rnd.nextInt(40)));
             default -> {
                 String p1 = "/d/f" + rnd.nextInt(8);
                 String p2 = "/d/g" + rnd.nextInt(8);
@@ -118,10 +121,17 @@ class RequestAdapterFuzzTest {
                 if (rnd.nextInt(10) == 0) {
                     data.set(JAVA_BYTE, rnd.nextInt(b1.length), rnd.nextBoolean() ? 0 : (byte) 0xFF);
                 }
-                req.clear().opcode(rnd.nextInt(ChannelOpcodes.COUNT)).handle(((long) 1 << 32) | rnd.nextInt(4))
-                        .fileOffset(rnd.nextInt(1 << 16)).length(rnd.nextInt(dataBytes + 1))
-                        .flags(OpenFlags.O_RDWR | OpenFlags.O_CREAT).mode(0644).arg0(-1).arg1(1 + rnd.nextInt(50))
-                        .path1Length(b1.length).path2Length(b2.length);
+                req.clear()
+                        .opcode(rnd.nextInt(ChannelOpcodes.COUNT))
+                        .handle(((long) 1 << 32) | rnd.nextInt(4))
+                        .fileOffset(rnd.nextInt(1 << 16))
+                        .length(rnd.nextInt(dataBytes + 1))
+                        .flags(OpenFlags.O_RDWR | OpenFlags.O_CREAT)
+                        .mode(0644)
+                        .arg0(-1)
+                        .arg1(1 + rnd.nextInt(50))
+                        .path1Length(b1.length)
+                        .path2Length(b2.length);
             }
         }
     }
@@ -140,7 +150,8 @@ class RequestAdapterFuzzTest {
     @Test
     void shouldRefuseUnknownOpcodeBadPathForeignHandleAndExcessInFlight() throws Exception {
         ChannelLayout layout = ChannelLayout.of(1, 64, 8192);
-        try (Arena arena = Arena.ofShared(); Arena adapterArena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared();
+                Arena adapterArena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(layout.segmentBytes(), 4096);
             ClientSession s = new ClientSession(1, Credentials.ROOT, layout, seg, arena, -1, 4, 4);
             RequestAdapter adapter = new RequestAdapter(new HeapFileSystemDouble(), 8192, adapterArena);

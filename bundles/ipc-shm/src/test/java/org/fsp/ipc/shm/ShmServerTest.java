@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -85,7 +84,8 @@ class ShmServerTest {
                 assertEquals("own threads", server.status().get("drivenBy"));
             }
             server.driveWith(model);
-            assertTrue(String.valueOf(server.status().get("lastHandOver")).startsWith("to the thread model, lanes"),
+            assertTrue(
+                    String.valueOf(server.status().get("lastHandOver")).startsWith("to the thread model, lanes"),
                     String.valueOf(server.status()));
             assertEquals(200, rounds.get(30, TimeUnit.SECONDS));
             load.shutdown();
@@ -157,8 +157,8 @@ class ShmServerTest {
             assertEquals(Errno.EBADF, ((FspException) badHandle).errno());
             FileSystemException tooLong = assertThrows(FileSystemException.class, () -> c.stat("/" + "a".repeat(5000)));
             assertEquals(Errno.ENAMETOOLONG, ((FspException) tooLong).errno());
-            FileSystemException isDir = assertThrows(FileSystemException.class,
-                    () -> c.open("/x", OpenFlags.O_WRONLY, 0));
+            FileSystemException isDir =
+                    assertThrows(FileSystemException.class, () -> c.open("/x", OpenFlags.O_WRONLY, 0));
             assertEquals(Errno.EISDIR, ((FspException) isDir).errno());
             c.chmod("/f", 0);
             assertEquals(0, c.stat("/f").mode() & 0777);
@@ -314,7 +314,8 @@ class ShmServerTest {
             MemorySegment welcome = arena.allocate(HandshakeDescriptor.WELCOME_BYTES, 8);
             UnixSockets.Received r = UnixSockets.receive(fd, welcome);
             assertEquals(-1, r.fd());
-            assertEquals(Errno.EINVAL.code(), welcome.get(ValueLayout.JAVA_INT, HandshakeDescriptor.WELCOME_STATUS_OFFSET));
+            assertEquals(
+                    Errno.EINVAL.code(), welcome.get(ValueLayout.JAVA_INT, HandshakeDescriptor.WELCOME_STATUS_OFFSET));
             try (FspClient c = FspClient.connect(socket)) {
                 c.noop();
             }

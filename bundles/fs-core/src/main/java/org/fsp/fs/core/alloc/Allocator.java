@@ -112,7 +112,8 @@ public final class Allocator {
                         continue;
                     }
                     int len = 1;
-                    while (len < max && bit + len < BitmapDescriptor.BITS_PER_BLOCK
+                    while (len < max
+                            && bit + len < BitmapDescriptor.BITS_PER_BLOCK
                             && (w[(bit + len) >>> 6] & (1L << (bit + len))) == 0) {
                         len++;
                     }

@@ -25,8 +25,8 @@ public final class BlockIo {
         this.scheduler = scheduler;
         int deviceBlock = scheduler.device().blockSize();
         if (deviceBlock > Layout.BLOCK_SIZE || Layout.BLOCK_SIZE % deviceBlock != 0) {
-            throw new IllegalArgumentException("device block size " + deviceBlock + " does not divide "
-                    + Layout.BLOCK_SIZE);
+            throw new IllegalArgumentException(
+                    "device block size " + deviceBlock + " does not divide " + Layout.BLOCK_SIZE);
         }
         if (scheduler.device().bufferAlignment() > Layout.BLOCK_SIZE) {
             throw new IllegalArgumentException("device needs buffer alignment "

@@ -36,6 +36,7 @@ public final class Buffer {
 
     long version;
     boolean writing;
+
     @SuppressWarnings("unused") // through TX_SEQ
     private volatile long txSeq;
 

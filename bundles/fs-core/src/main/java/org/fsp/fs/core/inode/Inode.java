@@ -72,7 +72,17 @@ public final class Inode {
 
     /** A stat snapshot. */
     public FileAttributes attributes() {
-        return new FileAttributes(ino, mode, nlink, uid, gid, size, blocks * (Layout.BLOCK_SIZE / 512),
-                Layout.BLOCK_SIZE, atime, mtime, ctime);
+        return new FileAttributes(
+                ino,
+                mode,
+                nlink,
+                uid,
+                gid,
+                size,
+                blocks * (Layout.BLOCK_SIZE / 512),
+                Layout.BLOCK_SIZE,
+                atime,
+                mtime,
+                ctime);
     }
 }

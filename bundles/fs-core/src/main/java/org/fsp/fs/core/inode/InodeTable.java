@@ -83,8 +83,10 @@ public final class InodeTable {
             chainHead = s.get(Layout.LONG, base + InodeDescriptor.EXTENT_CHAIN_OFFSET);
             for (int k = 0; k < Math.min(extentCount, InodeDescriptor.INLINE_EXTENTS); k++) {
                 int at = base + InodeDescriptor.EXTENTS_OFFSET + k * InodeDescriptor.EXTENT_SIZE;
-                i.extents.addLoaded(Integer.toUnsignedLong(s.get(Layout.INT, at)),
-                        Integer.toUnsignedLong(s.get(Layout.INT, at + 4)), s.get(Layout.LONG, at + 8));
+                i.extents.addLoaded(
+                        Integer.toUnsignedLong(s.get(Layout.INT, at)),
+                        Integer.toUnsignedLong(s.get(Layout.INT, at + 4)),
+                        s.get(Layout.LONG, at + 8));
             }
         } finally {
             cache.release(b);
@@ -108,8 +110,10 @@ public final class InodeTable {
                 int n = s.get(Layout.INT, ExtentBlockDescriptor.COUNT_OFFSET);
                 for (int k = 0; k < n; k++) {
                     int at = ExtentBlockDescriptor.EXTENTS_OFFSET + k * InodeDescriptor.EXTENT_SIZE;
-                    i.extents.addLoaded(Integer.toUnsignedLong(s.get(Layout.INT, at)),
-                            Integer.toUnsignedLong(s.get(Layout.INT, at + 4)), s.get(Layout.LONG, at + 8));
+                    i.extents.addLoaded(
+                            Integer.toUnsignedLong(s.get(Layout.INT, at)),
+                            Integer.toUnsignedLong(s.get(Layout.INT, at + 4)),
+                            s.get(Layout.LONG, at + 8));
                 }
                 remaining -= n;
                 next = s.get(Layout.LONG, ExtentBlockDescriptor.NEXT_OFFSET);

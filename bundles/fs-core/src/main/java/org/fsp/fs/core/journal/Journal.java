@@ -84,7 +84,12 @@ public final class Journal {
      * @param superblockSeqWriter writes and flushes the superblock with a new journalSeq (the journal is then empty)
      * @param onCheckpoint told the newest sequence whose images are home: frees up to it may be reused
      */
-    public Journal(BlockIo io, BufferCache cache, Geometry g, long firstSeq, LongConsumer superblockSeqWriter,
+    public Journal(
+            BlockIo io,
+            BufferCache cache,
+            Geometry g,
+            long firstSeq,
+            LongConsumer superblockSeqWriter,
             LongConsumer onCheckpoint) {
         this.io = io;
         this.cache = cache;
@@ -239,7 +244,8 @@ public final class Journal {
                     break;
                 }
                 if (head + JournalDescriptor.blocksFor(n) <= length) {
-                    slab = Arena.ofAuto().allocate(JournalDescriptor.blocksFor(n) * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+                    slab = Arena.ofAuto()
+                            .allocate(JournalDescriptor.blocksFor(n) * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
                     long at = JournalDescriptor.descriptorsFor(n) * (long) Layout.BLOCK_SIZE;
                     for (Buffer b : tx.buffers) {
                         MemorySegment copy = slab.asSlice(at, Layout.BLOCK_SIZE);
@@ -433,7 +439,8 @@ public final class Journal {
                 break;
             }
             for (long home : homes) {
-                if (home <= 0 || home >= g.totalBlocks()
+                if (home <= 0
+                        || home >= g.totalBlocks()
                         || (home >= g.journalStart() && home < g.journalStart() + g.journalBlocks())) {
                     throw new IOException("journal transaction " + seq + " names home block " + home
                             + " outside the metadata and data regions");

@@ -38,8 +38,8 @@ public final class Transaction {
             buffers.add(b);
             size.incrementAndGet();
         } else if (b.txSeq() != seq) {
-            throw new IllegalStateException("buffer " + b.block() + " belongs to transaction " + b.txSeq()
-                    + " while " + seq + " runs");
+            throw new IllegalStateException(
+                    "buffer " + b.block() + " belongs to transaction " + b.txSeq() + " while " + seq + " runs");
         }
     }
 

@@ -46,15 +46,23 @@ public record Geometry(
         long itStart = bbmStart + bbmBlocks;
         long itBlocks = inodes / ipb;
         long dataStart = itStart + itBlocks;
-        return new Geometry(totalBlocks, inodes, journalStart, journalBlocks, ibmStart, ibmBlocks, bbmStart, bbmBlocks,
-                itStart, itBlocks, dataStart);
+        return new Geometry(
+                totalBlocks,
+                inodes,
+                journalStart,
+                journalBlocks,
+                ibmStart,
+                ibmBlocks,
+                bbmStart,
+                bbmBlocks,
+                itStart,
+                itBlocks,
+                dataStart);
     }
 
     /** The default geometry for a device: one inode per 16 KiB, a journal of 1/64 of the device (64..8192 blocks). */
     public static Geometry defaults(long totalBlocks, long journalBlocksOrZero) {
-        long journal = journalBlocksOrZero > 0
-                ? journalBlocksOrZero
-                : Math.max(64, Math.min(8192, totalBlocks / 64));
+        long journal = journalBlocksOrZero > 0 ? journalBlocksOrZero : Math.max(64, Math.min(8192, totalBlocks / 64));
         long inodes = Math.max(64, totalBlocks / 4);
         return compute(totalBlocks, inodes, journal);
     }

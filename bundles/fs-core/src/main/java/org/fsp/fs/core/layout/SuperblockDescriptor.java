@@ -128,8 +128,8 @@ public final class SuperblockDescriptor {
     private SuperblockDescriptor() {}
 
     /** Writes the geometry, journal sequence and clean flag into a zeroed block and seals it with its checksum. */
-    public static void write(MemorySegment block, Geometry g, long journalSeq, boolean clean, long mkfsTime,
-            long mountCount) {
+    public static void write(
+            MemorySegment block, Geometry g, long journalSeq, boolean clean, long mkfsTime, long mountCount) {
         block.fill((byte) 0);
         block.set(Layout.LONG, MAGIC_OFFSET, MAGIC);
         block.set(Layout.SHORT, VERSION_MAJOR_OFFSET, (short) VERSION_MAJOR);

@@ -36,7 +36,12 @@ import org.fsp.fs.core.layout.SuperblockDescriptor;
 public final class Checker {
 
     /** The outcome: problems found (empty when clean) and a few counts for the report. */
-    public record Report(List<String> problems, long inodesInUse, long blocksInUse, long directories, long files,
+    public record Report(
+            List<String> problems,
+            long inodesInUse,
+            long blocksInUse,
+            long directories,
+            long files,
             int journalTransactions) {
         public boolean clean() {
             return problems.isEmpty();
@@ -92,8 +97,8 @@ public final class Checker {
         return s;
     }
 
-    private record InodeInfo(int mode, int nlink, long size, long blocks, long parent, List<long[]> extents,
-            long chainBlocks) {}
+    private record InodeInfo(
+            int mode, int nlink, long size, long blocks, long parent, List<long[]> extents, long chainBlocks) {}
 
     private Report run() throws IOException {
         MemorySegment sb = read(0);
@@ -249,8 +254,10 @@ public final class Checker {
             boolean marked = blockMap.get((int) b);
             boolean isUsed = used.get((int) b);
             if (marked != isUsed) {
-                problem("block " + b + (isUsed ? " is in use but free in the block bitmap"
-                        : " is marked in use in the block bitmap but nothing uses it"));
+                problem("block " + b
+                        + (isUsed
+                                ? " is in use but free in the block bitmap"
+                                : " is marked in use in the block bitmap but nothing uses it"));
             }
         }
         return new Report(problems, inUse, used.cardinality(), dirs, files, jc.transactions());
@@ -292,8 +299,11 @@ public final class Checker {
         List<long[]> extents = new ArrayList<>();
         for (int k = 0; k < Math.min(count, InodeDescriptor.INLINE_EXTENTS); k++) {
             int at = base + InodeDescriptor.EXTENTS_OFFSET + k * InodeDescriptor.EXTENT_SIZE;
-            extents.add(new long[] {Integer.toUnsignedLong(s.get(Layout.INT, at)),
-                    Integer.toUnsignedLong(s.get(Layout.INT, at + 4)), s.get(Layout.LONG, at + 8)});
+            extents.add(new long[] {
+                Integer.toUnsignedLong(s.get(Layout.INT, at)),
+                Integer.toUnsignedLong(s.get(Layout.INT, at + 4)),
+                s.get(Layout.LONG, at + 8)
+            });
         }
         long chainBlocks = 0;
         int remaining = count - extents.size();
@@ -314,8 +324,11 @@ public final class Checker {
             int n = eb.get(Layout.INT, ExtentBlockDescriptor.COUNT_OFFSET);
             for (int k = 0; k < n; k++) {
                 int at = ExtentBlockDescriptor.EXTENTS_OFFSET + k * InodeDescriptor.EXTENT_SIZE;
-                extents.add(new long[] {Integer.toUnsignedLong(eb.get(Layout.INT, at)),
-                        Integer.toUnsignedLong(eb.get(Layout.INT, at + 4)), eb.get(Layout.LONG, at + 8)});
+                extents.add(new long[] {
+                    Integer.toUnsignedLong(eb.get(Layout.INT, at)),
+                    Integer.toUnsignedLong(eb.get(Layout.INT, at + 4)),
+                    eb.get(Layout.LONG, at + 8)
+                });
             }
             remaining -= n;
             next = eb.get(Layout.LONG, ExtentBlockDescriptor.NEXT_OFFSET);

@@ -32,7 +32,8 @@ public final class DirectBlockScheduler implements BlockScheduler {
 
     @Override
     public void enqueue(BlockRequest request) {
-        long blocks = request.op() == BlockRequest.Op.FLUSH ? 0 : request.buffer().byteSize() / device.blockSize();
+        long blocks =
+                request.op() == BlockRequest.Op.FLUSH ? 0 : request.buffer().byteSize() / device.blockSize();
         if (request.block() < 0 || request.block() + blocks > device.blockCount()) {
             throw new IllegalArgumentException("request outside the device: " + request);
         }
@@ -47,11 +48,12 @@ public final class DirectBlockScheduler implements BlockScheduler {
         while (!queued.isEmpty()) {
             BlockRequest r = queued.peek();
             long tag = nextTag;
-            boolean accepted = switch (r.op()) {
-                case READ -> device.submitRead(r.block(), r.buffer(), tag);
-                case WRITE -> device.submitWrite(r.block(), r.buffer(), tag);
-                case FLUSH -> device.submitFlush(tag);
-            };
+            boolean accepted =
+                    switch (r.op()) {
+                        case READ -> device.submitRead(r.block(), r.buffer(), tag);
+                        case WRITE -> device.submitWrite(r.block(), r.buffer(), tag);
+                        case FLUSH -> device.submitFlush(tag);
+                    };
             if (!accepted) {
                 break;
             }
@@ -68,12 +70,14 @@ public final class DirectBlockScheduler implements BlockScheduler {
 
     @Override
     public synchronized int poll() {
-        return device.poll((tag, result) -> {
-            BlockRequest r = inFlight.remove(tag);
-            if (r != null) {
-                r.complete(result);
-            }
-        }, Integer.MAX_VALUE);
+        return device.poll(
+                (tag, result) -> {
+                    BlockRequest r = inFlight.remove(tag);
+                    if (r != null) {
+                        r.complete(result);
+                    }
+                },
+                Integer.MAX_VALUE);
     }
 
     @Override

@@ -31,8 +31,8 @@ public final class Formatter {
      */
     public static Geometry format(BlockIo io, long totalBlocks, long journalBlocks) throws IOException {
         if (totalBlocks < Geometry.MIN_BLOCKS) {
-            throw new IOException("device of " + totalBlocks + " blocks is smaller than the minimum "
-                    + Geometry.MIN_BLOCKS);
+            throw new IOException(
+                    "device of " + totalBlocks + " blocks is smaller than the minimum " + Geometry.MIN_BLOCKS);
         }
         Geometry g = Geometry.defaults(totalBlocks, journalBlocks);
         if (g.dataStart() + 16 > totalBlocks) {

@@ -50,10 +50,16 @@ public final class Fsck {
         for (String p : r.problems()) {
             out.println(name + ": " + p);
         }
-        out.printf("%s: %s, %d inodes in use (%d directories, %d other entries), %d blocks in use"
+        out.printf(
+                "%s: %s, %d inodes in use (%d directories, %d other entries), %d blocks in use"
                         + ", %d committed journal transactions pending replay%n",
-                name, r.clean() ? "clean" : r.problems().size() + " problem(s), not repaired", r.inodesInUse(),
-                r.directories(), r.files(), r.blocksInUse(), r.journalTransactions());
+                name,
+                r.clean() ? "clean" : r.problems().size() + " problem(s), not repaired",
+                r.inodesInUse(),
+                r.directories(),
+                r.files(),
+                r.blocksInUse(),
+                r.journalTransactions());
         return r.clean() ? EXIT_CLEAN : EXIT_ERRORS_LEFT;
     }
 }

@@ -62,8 +62,13 @@ public final class Mkfs {
             try (FileBlockDevice device = new FileBlockDevice(path, false)) {
                 BlockIo io = new BlockIo(new DirectBlockScheduler(device));
                 Geometry g = Formatter.format(io, io.blockCount(), journal);
-                out.printf("mkfs: %s: %d blocks of %d bytes, %d inodes, journal %d blocks, data from block %d%n",
-                        image, g.totalBlocks(), Layout.BLOCK_SIZE, g.inodeCount() - 1, g.journalBlocks(),
+                out.printf(
+                        "mkfs: %s: %d blocks of %d bytes, %d inodes, journal %d blocks, data from block %d%n",
+                        image,
+                        g.totalBlocks(),
+                        Layout.BLOCK_SIZE,
+                        g.inodeCount() - 1,
+                        g.journalBlocks(),
                         g.dataStart());
             }
             return 0;

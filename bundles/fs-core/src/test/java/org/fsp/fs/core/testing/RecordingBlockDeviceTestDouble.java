@@ -53,8 +53,8 @@ public final class RecordingBlockDeviceTestDouble extends HeapBlockDeviceTestDou
     protected void onWrite(long block, MemorySegment buffer) {
         if (recording) {
             for (long k = 0; k < buffer.byteSize() / BLOCK; k++) {
-                events.add(new Event(block + k, buffer.asSlice(k * BLOCK, BLOCK)
-                        .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+                events.add(new Event(
+                        block + k, buffer.asSlice(k * BLOCK, BLOCK).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
             }
         }
     }

@@ -64,7 +64,8 @@ public final class TestFs {
 
     /** Runs the checker on the device and returns its problems (empty when clean). */
     public static java.util.List<String> fsck(BlockDevice d) throws IOException {
-        return org.fsp.fs.core.tools.Checker.check(new BlockIo(new DirectBlockScheduler(d))).problems();
+        return org.fsp.fs.core.tools.Checker.check(new BlockIo(new DirectBlockScheduler(d)))
+                .problems();
     }
 
     public static byte[] utf8(String s) {
