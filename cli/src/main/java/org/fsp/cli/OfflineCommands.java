@@ -82,6 +82,7 @@ final class OfflineCommands {
             SUITES.put("device", "org.fsp.bench.device.DeviceBench");
             SUITES.put("fs", "org.fsp.bench.fs.FsBench");
             SUITES.put("ipc", "org.fsp.bench.ipc.ChannelBench");
+            SUITES.put("sched", "org.fsp.bench.sched.SchedBench");
             for (String s : List.of("eval", "micro", "meta", "cached", "filebench", "channel")) {
                 SUITES.put(s, EVAL);
             }
@@ -90,7 +91,7 @@ final class OfflineCommands {
         @Parameters(
                 index = "0",
                 paramLabel = "SUITE",
-                description = "device, fs, ipc, eval (micro, meta, cached, filebench, channel) or all")
+                description = "device, fs, ipc, sched, eval (micro, meta, cached, filebench, channel) or all")
         String suite;
 
         @Unmatched

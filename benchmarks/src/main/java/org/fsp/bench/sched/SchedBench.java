@@ -45,7 +45,7 @@ public final class SchedBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path dist = Path.of("distribution/target/fsp");
+        Path dist = Path.of(System.getProperty("fsp.home", "distribution/target/fsp")); // bin/fsp sets fsp.home
         int seconds = 3;
         int idleSeconds = 5;
         int swaps = 20;
