@@ -76,32 +76,17 @@ final class Filebench {
     }
 
     private static Workload workload(Personality p, int files, int threads, double seconds, Map<String, FileSet> sets) {
-        return new Workload() {
-            @Override
-            public String suite() {
-                return "filebench";
-            }
-
-            @Override
-            public String name() {
-                return p.label() + ", " + threads + (threads == 1 ? " thread" : " threads");
-            }
-
-            @Override
-            public String params() {
-                return String.format(
+        return new Workload.Described(
+                "filebench",
+                p.label() + ", " + threads + (threads == 1 ? " thread" : " threads"),
+                String.format(
                         Locale.ROOT,
                         "%d files of %d KiB, %d threads, %.1f s",
                         files,
                         p.fileBytes >> 10,
                         threads,
-                        seconds);
-            }
-
-            @Override
-            public Metric metric() {
-                return Metric.OPS_PER_SECOND;
-            }
+                        seconds),
+                Metric.OPS_PER_SECOND) {
 
             @Override
             public Goal goal() {

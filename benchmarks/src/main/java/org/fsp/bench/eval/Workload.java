@@ -33,4 +33,39 @@ interface Workload {
 
     /** One timed run; {@code round} -1 is the warm-up. Names it creates must not clash between rounds. */
     Measurement run(FileApi api, int round) throws Exception;
+
+    /** A workload whose description is fixed when it is made; subclasses supply {@link #run} (and what else they need). */
+    abstract class Described implements Workload {
+        private final String suite;
+        private final String name;
+        private final String params;
+        private final Metric metric;
+
+        Described(String suite, String name, String params, Metric metric) {
+            this.suite = suite;
+            this.name = name;
+            this.params = params;
+            this.metric = metric;
+        }
+
+        @Override
+        public final String suite() {
+            return suite;
+        }
+
+        @Override
+        public final String name() {
+            return name;
+        }
+
+        @Override
+        public final String params() {
+            return params;
+        }
+
+        @Override
+        public final Metric metric() {
+            return metric;
+        }
+    }
 }

@@ -34,26 +34,11 @@ final class Workloads {
 
     /** The paper's micro-benchmark: per file create, write 4 KiB, fsync, close; the figure is the time per file. */
     static Workload paperMicro(int files) {
-        return new Workload() {
-            @Override
-            public String suite() {
-                return "micro";
-            }
-
-            @Override
-            public String name() {
-                return "create+write 4K+fsync+close";
-            }
-
-            @Override
-            public String params() {
-                return files + " files, 4 KiB each, one directory, 1 thread";
-            }
-
-            @Override
-            public Metric metric() {
-                return Metric.MICROS_PER_OP;
-            }
+        return new Workload.Described(
+                "micro",
+                "create+write 4K+fsync+close",
+                files + " files, 4 KiB each, one directory, 1 thread",
+                Metric.MICROS_PER_OP) {
 
             @Override
             public Goal goal() {
@@ -86,26 +71,8 @@ final class Workloads {
         for (int i = 0; i < files; i++) {
             paths[i] = "/stat/f" + i;
         }
-        return new Workload() {
-            @Override
-            public String suite() {
-                return "meta";
-            }
-
-            @Override
-            public String name() {
-                return "stat";
-            }
-
-            @Override
-            public String params() {
-                return ops + " stats over " + files + " files, warm";
-            }
-
-            @Override
-            public Metric metric() {
-                return Metric.MICROS_PER_OP;
-            }
+        return new Workload.Described(
+                "meta", "stat", ops + " stats over " + files + " files, warm", Metric.MICROS_PER_OP) {
 
             @Override
             public Goal goal() {
@@ -144,26 +111,8 @@ final class Workloads {
 
     /** Create (exclusive) and close an empty file, then unlink it: one operation per pair. */
     static Workload createUnlink(int ops) {
-        return new Workload() {
-            @Override
-            public String suite() {
-                return "meta";
-            }
-
-            @Override
-            public String name() {
-                return "create+unlink";
-            }
-
-            @Override
-            public String params() {
-                return ops + " pairs, empty files, one directory";
-            }
-
-            @Override
-            public Metric metric() {
-                return Metric.MICROS_PER_OP;
-            }
+        return new Workload.Described(
+                "meta", "create+unlink", ops + " pairs, empty files, one directory", Metric.MICROS_PER_OP) {
 
             @Override
             public Measurement run(FileApi api, int round) throws IOException {
@@ -184,26 +133,7 @@ final class Workloads {
     }
 
     static Workload mkdir(int ops) {
-        return new Workload() {
-            @Override
-            public String suite() {
-                return "meta";
-            }
-
-            @Override
-            public String name() {
-                return "mkdir";
-            }
-
-            @Override
-            public String params() {
-                return ops + " directories in one directory";
-            }
-
-            @Override
-            public Metric metric() {
-                return Metric.MICROS_PER_OP;
-            }
+        return new Workload.Described("meta", "mkdir", ops + " directories in one directory", Metric.MICROS_PER_OP) {
 
             @Override
             public Measurement run(FileApi api, int round) throws IOException {
@@ -223,26 +153,8 @@ final class Workloads {
 
     /** Lists a directory of {@code entries} empty files, whole, {@code listings} times; one operation per listing. */
     static Workload readdir(int entries, int listings) {
-        return new Workload() {
-            @Override
-            public String suite() {
-                return "meta";
-            }
-
-            @Override
-            public String name() {
-                return "readdir";
-            }
-
-            @Override
-            public String params() {
-                return entries + " entries, whole listing x" + listings;
-            }
-
-            @Override
-            public Metric metric() {
-                return Metric.MILLIS_PER_OP;
-            }
+        return new Workload.Described(
+                "meta", "readdir", entries + " entries, whole listing x" + listings, Metric.MILLIS_PER_OP) {
 
             @Override
             public void prepare(FileApi api) throws IOException {
@@ -275,27 +187,12 @@ final class Workloads {
      */
     static Workload cached(boolean write, int ops, int fileBytes) {
         String file = write ? "/cached-w" : "/cached-r";
-        return new Workload() {
-            @Override
-            public String suite() {
-                return "cached";
-            }
-
-            @Override
-            public String name() {
-                return write ? "pwrite 4K" : "pread 4K";
-            }
-
-            @Override
-            public String params() {
-                return ops + " random 4 KiB " + (write ? "writes (no fsync)" : "reads") + " in a " + (fileBytes >> 20)
-                        + " MiB file, warm";
-            }
-
-            @Override
-            public Metric metric() {
-                return Metric.MICROS_PER_OP;
-            }
+        return new Workload.Described(
+                "cached",
+                write ? "pwrite 4K" : "pread 4K",
+                ops + " random 4 KiB " + (write ? "writes (no fsync)" : "reads") + " in a " + (fileBytes >> 20)
+                        + " MiB file, warm",
+                Metric.MICROS_PER_OP) {
 
             @Override
             public Goal goal() {
@@ -357,27 +254,11 @@ final class Workloads {
      * started (not counted), so the RAM device does not fill.
      */
     static Workload channel(int threads, double seconds, int rotateBytes) {
-        return new Workload() {
-            @Override
-            public String suite() {
-                return "channel";
-            }
-
-            @Override
-            public String name() {
-                return "append 4K, " + threads + (threads == 1 ? " thread" : " threads");
-            }
-
-            @Override
-            public String params() {
-                return String.format(
-                        Locale.ROOT, "%d threads, own file each, %.1f s, RAM device vs tmpfs", threads, seconds);
-            }
-
-            @Override
-            public Metric metric() {
-                return Metric.OPS_PER_SECOND;
-            }
+        return new Workload.Described(
+                "channel",
+                "append 4K, " + threads + (threads == 1 ? " thread" : " threads"),
+                String.format(Locale.ROOT, "%d threads, own file each, %.1f s, RAM device vs tmpfs", threads, seconds),
+                Metric.OPS_PER_SECOND) {
 
             @Override
             public Measurement run(FileApi api, int round) throws Exception {
