@@ -6,7 +6,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.FileSystemService;
@@ -23,6 +25,9 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -33,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * Mounts fs-core on the {@link BlockScheduler} service and publishes it: the {@link FileSystemService}, the
  * {@code "filesystem"} section of {@code fsp:status} (order 30) and the Gogo commands {@code fsp:fsck} and
  * {@code fsp:df} ({@link FsCommands}).
+ *
+ * <p>The file system is mounted on a {@link SchedulerGate}, not on the scheduler itself: the {@link BlockScheduler}
+ * reference is optional, dynamic and greedy, so a new scheduler (a block-sched update, or a better-ranked one) is
+ * swapped in under the mounted file system, whose clients keep their handles and only see a pause; a mount waits for
+ * the first scheduler to arrive.
  *
  * <p>On activation the superblock is read: a blank device (all zeros) is formatted first when
  * {@link Config#formatIfBlank()} is set, with a log message; a corrupt one is refused with an error that says what is
@@ -78,20 +88,73 @@ public final class FsCoreComponent {
                 name = "Flush interval (ms)",
                 description = "Background write-back and commit period, milliseconds (0 disables)")
         long flushIntervalMillis() default 5000;
+
+        @AttributeDefinition(
+                name = "Scheduler wait (ms)",
+                description = "How long an I/O waits for a block scheduler while none is bound (during a swap) "
+                        + "before it fails with EIO, milliseconds")
+        long schedulerWaitMillis() default 30_000;
     }
 
-    @Reference
-    private BlockScheduler scheduler;
+    private final SchedulerGate gate = new SchedulerGate(this::schedulerPause);
+
+    /** Guarded by this. */
+    private Config config;
+    /** Guarded by this. */
+    private BundleContext context;
+    /** Guarded by this: activated, waiting for the first scheduler to mount. */
+    private boolean mountPending;
 
     private FsCore fs;
     private ServiceRegistration<FileSystemService> fsRegistration;
     private ServiceRegistration<StatusContributor> statusRegistration;
     private ServiceRegistration<Object> commandsRegistration;
 
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindScheduler(BlockScheduler scheduler) {
+        gate.bind(scheduler);
+        synchronized (this) {
+            if (mountPending) {
+                mountPending = false;
+                statusRegistration.unregister();
+                mountAndPublish();
+            }
+        }
+    }
+
+    void unbindScheduler(BlockScheduler scheduler) {
+        int left = gate.unbind(scheduler);
+        if (left > 0) {
+            LOG.warn("block scheduler {} left with {} requests unfinished", scheduler.policy(), left);
+        }
+    }
+
+    /** Reports a block-scheduler swap's pause (0 for a replacement without a gap). */
+    private void schedulerPause(long nanos) {
+        LOG.info("block scheduler swapped under the file system: pause {} us", TimeUnit.NANOSECONDS.toMicros(nanos));
+    }
+
     @Activate
-    void activate(Config config, BundleContext context) {
+    synchronized void activate(Config config, BundleContext context) {
+        this.config = config;
+        this.context = context;
+        gate.configure(TimeUnit.MILLISECONDS.toNanos(config.schedulerWaitMillis()));
+        if (!gate.isBound()) {
+            mountPending = true;
+            statusRegistration = context.registerService(
+                    StatusContributor.class, new NotMounted("waiting for a block scheduler service"), null);
+            return;
+        }
+        mountAndPublish();
+    }
+
+    /** Guarded by this: mounts on the gate and registers the services, or the reason it could not. */
+    private void mountAndPublish() {
         try {
-            fs = open(scheduler, config);
+            fs = open(gate, config);
         } catch (IOException e) {
             // open() has logged the reason. Stay active without a FileSystemService, so that fsp:status says why
             // and the operator can act, instead of a component failure buried in SCR's log.
@@ -99,15 +162,16 @@ public final class FsCoreComponent {
             return;
         }
         fsRegistration = context.registerService(FileSystemService.class, fs, null);
-        statusRegistration = context.registerService(StatusContributor.class, new Status(fs), null);
+        statusRegistration = context.registerService(StatusContributor.class, new Status(fs, gate), null);
         Dictionary<String, Object> props = new Hashtable<>();
         props.put("osgi.command.scope", "fsp");
         props.put("osgi.command.function", new String[] {"fsck", "df"});
-        commandsRegistration = context.registerService(Object.class, new FsCommands(fs, scheduler), props);
+        commandsRegistration = context.registerService(Object.class, new FsCommands(fs, gate), props);
     }
 
     @Deactivate
-    void deactivate() throws IOException {
+    synchronized void deactivate() throws IOException {
+        mountPending = false;
         statusRegistration.unregister();
         if (fs == null) {
             return;
@@ -115,7 +179,7 @@ public final class FsCoreComponent {
         commandsRegistration.unregister();
         fsRegistration.unregister();
         fs.unmount();
-        LOG.info("file system unmounted cleanly from {}", scheduler.device().describe());
+        LOG.info("file system unmounted cleanly from {}", gate.device().describe());
     }
 
     /** Formats a blank device if configured to, then mounts; refuses a corrupt image with a logged error. */
@@ -176,8 +240,8 @@ public final class FsCoreComponent {
         }
     }
 
-    /** The {@code "filesystem"} status section. */
-    private record Status(FsCore fs) implements StatusContributor {
+    /** The {@code "filesystem"} status section: the file system's figures and the block-scheduler swaps under it. */
+    private record Status(FsCore fs, SchedulerGate gate) implements StatusContributor {
         @Override
         public String section() {
             return "filesystem";
@@ -190,7 +254,13 @@ public final class FsCoreComponent {
 
         @Override
         public Map<String, Object> status() {
-            return fs.status();
+            Map<String, Object> status = fs.status();
+            status.put("scheduler.swaps", gate.swaps());
+            List<Long> pauses = gate.recentPauseNanos();
+            status.put(
+                    "scheduler.recentPausesMicros",
+                    pauses.stream().map(TimeUnit.NANOSECONDS::toMicros).toList());
+            return status;
         }
     }
 }

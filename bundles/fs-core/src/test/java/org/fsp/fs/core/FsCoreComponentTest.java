@@ -48,6 +48,11 @@ class FsCoreComponentTest {
             public long flushIntervalMillis() {
                 return 0;
             }
+
+            @Override
+            public long schedulerWaitMillis() {
+                return 1000;
+            }
         };
     }
 

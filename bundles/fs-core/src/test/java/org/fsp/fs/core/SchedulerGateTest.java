@@ -1,0 +1,132 @@
+package org.fsp.fs.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.fsp.api.block.BlockRequest;
+import org.fsp.api.fs.Errno;
+import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.testing.HeapBlockDeviceTestDouble;
+import org.fsp.fs.core.tools.DirectBlockScheduler;
+import org.junit.jupiter.api.Test;
+
+class SchedulerGateTest {
+
+    private static final int BLOCK = HeapBlockDeviceTestDouble.BLOCK;
+
+    @Test
+    void shouldCompleteEveryRequestAcrossUnbindAndBindWithoutFailing() throws Exception {
+        HeapBlockDeviceTestDouble device = new HeapBlockDeviceTestDouble(256);
+        List<Long> pauses = new CopyOnWriteArrayList<>();
+        SchedulerGate gate = new SchedulerGate(pauses::add);
+        DirectBlockScheduler first = new DirectBlockScheduler(device);
+        DirectBlockScheduler second = new DirectBlockScheduler(device);
+        gate.bind(first);
+        int writers = 4;
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong completed = new AtomicLong();
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            int writer = w;
+            threads.add(Thread.ofPlatform().start(() -> {
+                // Each writer owns blocks writer, writer + writers, ...: the last value it wrote to each must be there.
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment buf = arena.allocate(BLOCK, BLOCK);
+                    BlockIo io = new BlockIo(gate);
+                    for (long round = 1; !stop.get(); round++) {
+                        for (long block = writer; block < 256; block += writers) {
+                            buf.set(ValueLayout.JAVA_LONG, 0, round);
+                            buf.set(ValueLayout.JAVA_LONG, 8, block);
+                            io.await(io.write(block, buf, BlockRequest.Priority.DATA));
+                            completed.incrementAndGet();
+                        }
+                    }
+                } catch (Throwable t) {
+                    failures.add(t);
+                }
+            }));
+        }
+        Random rnd = new Random(7);
+        DirectBlockScheduler bound = first;
+        for (int swap = 0; swap < 200; swap++) {
+            DirectBlockScheduler next = bound == first ? second : first;
+            if (rnd.nextBoolean()) {
+                gate.unbind(bound);
+                TimeUnit.MICROSECONDS.sleep(rnd.nextInt(300));
+                gate.bind(next);
+            } else {
+                gate.bind(next);
+                gate.unbind(bound);
+            }
+            bound = next;
+        }
+        stop.set(true);
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertEquals(List.of(), failures);
+        assertTrue(completed.get() > 0);
+        assertEquals(200, gate.swaps());
+        assertEquals(SchedulerGate.RECENT_PAUSES, gate.recentPauseNanos().size());
+        assertEquals(200, pauses.size());
+        assertTrue(pauses.stream().anyMatch(p -> p > 0), "an unbind then bind is a gap: " + pauses);
+        for (long block = 0; block < 256; block++) {
+            long round = device.storage().get(ValueLayout.JAVA_LONG, block * BLOCK);
+            assertTrue(round > 0, "block " + block + " never written");
+            assertEquals(block, device.storage().get(ValueLayout.JAVA_LONG, block * BLOCK + 8));
+        }
+    }
+
+    @Test
+    void shouldFinishRequestsTheReplacedSchedulerHadBeforeUnbindReturns() {
+        HeapBlockDeviceTestDouble device = new HeapBlockDeviceTestDouble(16);
+        SchedulerGate gate = new SchedulerGate(p -> {});
+        DirectBlockScheduler old = new DirectBlockScheduler(device);
+        gate.bind(old);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(BLOCK, BLOCK);
+            buf.set(ValueLayout.JAVA_LONG, 0, 42);
+            // DirectBlockScheduler only queues on enqueue: the request waits for someone to drive the old scheduler.
+            BlockRequest r = BlockRequest.write(3, buf, BlockRequest.Priority.DATA);
+            gate.enqueue(r);
+            assertFalse(r.isDone());
+            gate.bind(new DirectBlockScheduler(device));
+            assertEquals(0, gate.unbind(old));
+            assertTrue(r.isDone());
+            assertEquals(BLOCK, gate.await(r));
+            assertEquals(42, device.storage().get(ValueLayout.JAVA_LONG, 3L * BLOCK));
+        }
+    }
+
+    @Test
+    void shouldFailWithEioWhenNoSchedulerArrivesWithinTheWait() {
+        HeapBlockDeviceTestDouble device = new HeapBlockDeviceTestDouble(16);
+        SchedulerGate gate = new SchedulerGate(p -> {});
+        gate.configure(TimeUnit.MILLISECONDS.toNanos(20));
+        DirectBlockScheduler only = new DirectBlockScheduler(device);
+        gate.bind(only);
+        gate.unbind(only);
+        BlockIo io = new BlockIo(gate);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(BLOCK, BLOCK);
+            BlockRequest r = io.write(1, buf, BlockRequest.Priority.DATA);
+            assertEquals(-Errno.EIO.code(), r.result());
+            IOException e = assertThrows(IOException.class, () -> io.await(r));
+            assertTrue(e.getMessage().contains("device error " + Errno.EIO.code()), e.getMessage());
+        }
+    }
+}
