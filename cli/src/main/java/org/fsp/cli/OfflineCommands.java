@@ -68,8 +68,9 @@ final class OfflineCommands {
             name = "bench",
             description =
                     "Runs a benchmark suite against its baseline in the same run and prints ratios: "
-                            + "device (FSP io_uring driver vs fio), fs (fs-core vs ext4 on a loop device), ipc (channel round trips "
-                            + "vs a raw shared-memory ping-pong), eval (FSP vs ext4 and tmpfs: micro, meta, cached, filebench, channel), or all. Arguments after SUITE go to the suite.")
+                            + "device (FSP io_uring driver vs fio), fs (fs-core vs ext4 on a loop device), ipc (JMH: channel round trips "
+                            + "vs a raw shared-memory ping-pong), syscalls (the client's system calls under strace for 100k and 1M "
+                            + "requests), sched, eval (FSP vs ext4 and tmpfs: micro, meta, cached, filebench, channel), or all. Arguments after SUITE go to the suite.")
     static final class BenchCommand implements Callable<Integer> {
 
         /** The evaluation against the kernel file systems (issue 8): one main class, told its suite ("eval": all). */
@@ -81,7 +82,8 @@ final class OfflineCommands {
         static {
             SUITES.put("device", "org.fsp.bench.device.DeviceBench");
             SUITES.put("fs", "org.fsp.bench.fs.FsBench");
-            SUITES.put("ipc", "org.fsp.bench.ipc.ChannelBench");
+            SUITES.put("ipc", "org.fsp.bench.jmh.ChannelJmh");
+            SUITES.put("syscalls", "org.fsp.bench.jmh.SyscallCount");
             SUITES.put("sched", "org.fsp.bench.sched.SchedBench");
             for (String s : List.of("eval", "micro", "meta", "cached", "filebench", "channel")) {
                 SUITES.put(s, EVAL);
@@ -91,7 +93,7 @@ final class OfflineCommands {
         @Parameters(
                 index = "0",
                 paramLabel = "SUITE",
-                description = "device, fs, ipc, sched, eval (micro, meta, cached, filebench, channel) or all")
+                description = "device, fs, ipc, syscalls, sched, eval (micro, meta, cached, filebench, channel) or all")
         String suite;
 
         @Unmatched

@@ -10,7 +10,7 @@ import org.fsp.api.fs.OpenFlags;
 import org.fsp.client.FspClient;
 
 /**
- * The client half of {@link ChannelBench}, run in its own JVM: {@code threads} threads each do {@code ops} requests of
+ * The client of {@link org.fsp.bench.jmh.SyscallCount}, run in its own JVM: {@code threads} threads each do {@code ops} requests of
  * one kind (after {@code warmup} unmeasured ones), timing each, and it prints
  * {@code RESULT op threads p50ns p99ns meanNs opsPerSecond futexCallsPerOp} (the client's own system calls on the
  * request path, counted by FS Lib). Also usable alone, e.g. under strace:

@@ -1,5 +1,6 @@
 /**
- * Benchmarks of the shared-memory channel: round trips of FS Lib requests from a client JVM to an in-process server
- * on fs-core over a RAM device, against a raw shared-memory ping-pong between two JVMs as the floor.
+ * Plain-main halves of the channel benchmarks: {@link org.fsp.bench.ipc.PingPong}, the raw shared-memory ping-pong
+ * that is the floor (and its peer process), and {@link org.fsp.bench.ipc.ChannelBenchClient}, an FS Lib client that
+ * can run alone under strace. The JMH benchmarks that use them are in {@code org.fsp.bench.jmh}.
  */
 package org.fsp.bench.ipc;
