@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.channel.LaneDescriptor;
 import org.fsp.api.channel.SlotDescriptor;
-import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.sched.FutexAgent;
 import org.fsp.api.sched.FutexWaitSet;
 import org.fsp.linux.Futex;
@@ -40,10 +39,11 @@ final class LaneWorker implements FutexAgent {
         final int mask;
         long head;
 
-        LaneCursor(ClientSession session, int lane) {
+        LaneCursor(ClientSession session, int lane, long head) {
             this.session = session;
             this.lane = lane;
             this.mask = session.layout.slotsPerLane() - 1;
+            this.head = head;
         }
 
         long headSlotOffset() {
@@ -56,6 +56,7 @@ final class LaneWorker implements FutexAgent {
     }
 
     private final String name;
+    private final FileSystemGate gate;
     private final RequestAdapter adapter;
     private final MemorySegment wakeWord;
     private final MemorySegment waitEntries;
@@ -66,18 +67,24 @@ final class LaneWorker implements FutexAgent {
     private LaneCursor[] sleeping = NO_LANES;
 
     private final OwnWaitSet own = new OwnWaitSet();
+    /** Driving thread only: whether {@link #doWork} ran since the worker was made. */
+    private boolean polled;
+    /** {@link System#nanoTime()} of the first {@link #doWork}, 0 before it: an adopting server's pause ends there. */
+    private volatile long firstPollNanos;
 
-    LaneWorker(String name, FileSystemService fs, int maxSlotDataBytes) {
+    LaneWorker(String name, FileSystemGate gate, int maxSlotDataBytes) {
         this.name = name;
+        this.gate = gate;
         Arena arena = Arena.ofAuto();
-        this.adapter = new RequestAdapter(fs, maxSlotDataBytes, arena);
+        this.adapter = new RequestAdapter(gate, maxSlotDataBytes, arena);
         this.wakeWord = arena.allocate(4, 4);
         this.waitEntries = arena.allocate((long) Futex.WAITV_MAX * Futex.WAITV_ENTRY_SIZE, 8);
     }
 
-    synchronized void add(ClientSession session, int lane) {
+    /** Starts draining {@code lane} of {@code session} at slot sequence {@code head} (0 for a new client). */
+    synchronized void add(ClientSession session, int lane, long head) {
         List<LaneCursor> next = new ArrayList<>(List.of(lanes));
-        next.add(new LaneCursor(session, lane));
+        next.add(new LaneCursor(session, lane, head));
         lanes = next.toArray(LaneCursor[]::new);
         wakeUp();
     }
@@ -93,8 +100,30 @@ final class LaneWorker implements FutexAgent {
         return lanes.length;
     }
 
+    /**
+     * The next slot sequence of {@code lane} of {@code session}, or -1 if this worker does not drain it. Exact only
+     * while the worker is not driven (the head moves with every request).
+     */
+    long head(ClientSession session, int lane) {
+        for (LaneCursor c : lanes) {
+            if (c.session == session && c.lane == lane) {
+                return c.head;
+            }
+        }
+        return -1;
+    }
+
+    /** {@link System#nanoTime()} of the first {@link #doWork}, or 0 before it. */
+    long firstPollNanos() {
+        return firstPollNanos;
+    }
+
     @Override
     public int doWork() {
+        if (!polled) {
+            polled = true;
+            firstPollNanos = System.nanoTime();
+        }
         int work = 0;
         for (LaneCursor c : lanes) {
             ClientSession s = c.session;
@@ -109,7 +138,10 @@ final class LaneWorker implements FutexAgent {
                     if ((state & SlotDescriptor.STATE_MASK) != SlotDescriptor.SUBMITTED) {
                         break;
                     }
-                    adapter.execute(s, c.lane, slot);
+                    if (!adapter.execute(s, c.lane, slot)) {
+                        // The file system gate holds requests: every lane would wait the same way.
+                        return work;
+                    }
                     c.head++;
                     work++;
                 }
@@ -147,10 +179,16 @@ final class LaneWorker implements FutexAgent {
 
     /**
      * Adds the private wake word and each lane's doorbell, rung in (set to {@link LaneDescriptor#PARKED}) so that the
-     * client wakes us when it posts; false if a lane already holds a request or a {@link #wakeUp()} came.
+     * client wakes us when it posts; false if a lane already holds a request or a {@link #wakeUp()} came. While the
+     * file system gate holds requests, only the wake word: the server rings it when the gate opens.
      */
     @Override
     public boolean beginSleep(FutexWaitSet waitSet) {
+        if (gate.holding()) {
+            // Requests wait for a file system: only the server's wake-up (the gate opening) is worth waking for.
+            sleeping = NO_LANES;
+            return (int) INT.getVolatile(wakeWord, 0L) == 0 && waitSet.add(wakeWord, 0, true);
+        }
         LaneCursor[] ls = lanes;
         sleeping = ls;
         if ((int) INT.getVolatile(wakeWord, 0L) != 0 || !waitSet.add(wakeWord, 0, true)) {

@@ -43,7 +43,11 @@ final class RequestAdapter {
     /** Longest path in bytes, without the NUL that PATH_MAX counts. */
     static final int PATH_BYTES_MAX = FileSystemService.PATH_MAX - 1;
 
-    private final FileSystemService fs;
+    private final FileSystemGate gate;
+    private final FileSystemGate.Pass pass;
+    /** The file system the current request entered through the gate; set per request. */
+    private FileSystemService fs;
+
     private final MemorySegment header;
     private final MemorySegment data;
     private final RequestFlyweight request = new RequestFlyweight();
@@ -54,24 +58,54 @@ final class RequestAdapter {
             .onUnmappableCharacter(CodingErrorAction.REPORT);
     private int payloadLength;
 
-    RequestAdapter(FileSystemService fs, int maxSlotDataBytes, Arena arena) {
-        this.fs = fs;
+    RequestAdapter(FileSystemGate gate, int maxSlotDataBytes, Arena arena) {
+        this.gate = gate;
+        this.pass = gate.newPass();
         this.header = arena.allocate(SlotDescriptor.SLOT_HEADER_BYTES, 64);
         this.data = arena.allocate(maxSlotDataBytes, 4096);
     }
 
     /**
      * Executes the request in slot {@code slot} of lane {@code lane} and publishes its response, waking the client if
-     * it sleeps. Throws {@link IllegalStateException} only if the session was released meanwhile (its segment is
-     * gone); every other failure becomes an errno in the response.
+     * it sleeps; returns false, leaving the slot untouched, while the file system gate holds requests. Throws
+     * {@link IllegalStateException} only if the session was released meanwhile (its segment is gone); every other
+     * failure becomes an errno in the response.
      */
-    void execute(ClientSession s, int lane, int slot) {
+    boolean execute(ClientSession s, int lane, int slot) {
+        fs = pass.enter();
+        if (fs == null && !gate.waitedTooLong()) {
+            return false;
+        }
         long slotOffset = s.layout.slotOffset(lane, slot);
         long dataOffset = s.layout.dataOffset(lane, slot);
-        // Copy out before validation: whatever the client writes from now on does not change this request.
-        MemorySegment.copy(s.segment, slotOffset, header, 0, SlotDescriptor.REQUEST_BYTES);
-        request.wrap(header, 0);
-        payloadLength = 0;
+        long result;
+        try {
+            // Copy out before validation: whatever the client writes from now on does not change this request.
+            MemorySegment.copy(s.segment, slotOffset, header, 0, SlotDescriptor.REQUEST_BYTES);
+            request.wrap(header, 0);
+            payloadLength = 0;
+            result = fs == null ? -Errno.EIO.code() : guardedDispatch(s, dataOffset);
+        } finally {
+            if (fs != null) {
+                pass.exit();
+                fs = null;
+            }
+        }
+        response.wrap(s.segment, slotOffset).result(result).payloadLength(payloadLength);
+        int before = response.complete();
+        s.requestsServed.increment();
+        if ((before & SlotDescriptor.WAITER) != 0) {
+            try {
+                Futex.wake(MemorySegment.ofAddress(s.segment.address() + slotOffset), 1);
+            } catch (NativeException e) {
+                LOG.debug("{}: futex wake failed (segment going away)", s, e);
+            }
+        }
+        return true;
+    }
+
+    /** Runs the copied request against the file system within the client's in-flight limit; returns the result. */
+    private long guardedDispatch(ClientSession s, long dataOffset) {
         long result;
         if (s.inFlight.incrementAndGet() > s.maxInFlight) {
             result = -Errno.EAGAIN.code();
@@ -92,16 +126,7 @@ final class RequestAdapter {
                 s.inFlight.decrementAndGet();
             }
         }
-        response.wrap(s.segment, slotOffset).result(result).payloadLength(payloadLength);
-        int before = response.complete();
-        s.requestsServed.increment();
-        if ((before & SlotDescriptor.WAITER) != 0) {
-            try {
-                Futex.wake(MemorySegment.ofAddress(s.segment.address() + slotOffset), 1);
-            } catch (NativeException e) {
-                LOG.debug("{}: futex wake failed (segment going away)", s, e);
-            }
-        }
+        return result;
     }
 
     private long dispatch(ClientSession s, long dataOffset) throws FsException {

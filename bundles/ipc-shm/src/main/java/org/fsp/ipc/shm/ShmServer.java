@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -27,7 +28,6 @@ import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
-import org.fsp.api.fs.FsException;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.linux.Libc;
 import org.fsp.linux.MemFd;
@@ -73,7 +73,7 @@ public final class ShmServer implements AutoCloseable {
     private static final int ECONNREFUSED = 111;
     private static final Logger LOG = LoggerFactory.getLogger(ShmServer.class);
 
-    private final FileSystemService fs;
+    private final FileSystemGate gate;
     private final Path socketPath;
     private final ShmServerConfig config;
     private final Map<Long, ClientSession> sessions = new ConcurrentHashMap<>();
@@ -92,10 +92,43 @@ public final class ShmServer implements AutoCloseable {
     /** The last hand-over of the lane workers, as {@code status()} shows it; null before the first. */
     private volatile String lastHandOver;
 
+    /**
+     * A server on {@code fs}, or with null on no file system yet: clients may connect, and their requests wait (at most
+     * {@link ShmServerConfig#fileSystemWaitMillis()}) until {@link #attachFileSystem} brings one.
+     */
     public ShmServer(FileSystemService fs, Path socketPath, ShmServerConfig config) {
-        this.fs = fs;
+        this.gate = new FileSystemGate(fs, config.fileSystemWaitMillis());
         this.socketPath = socketPath.toAbsolutePath();
         this.config = config;
+    }
+
+    /**
+     * Leads requests to {@code fs} from now on: when there was none (after {@link #detachFileSystem}), the requests
+     * held meanwhile run now. Returns the pause the clients saw, from the detach to now, or -1 if a file system was
+     * attached already (it is replaced without a pause: the requests inside it finish there).
+     */
+    public long attachFileSystem(FileSystemService fs) {
+        long pause = gate.attach(fs);
+        for (LaneWorker w : workers) {
+            w.wakeUp();
+        }
+        if (pause >= 0) {
+            LOG.info("file system attached; requests waited {} us for it", pause / 1_000);
+        }
+        return pause;
+    }
+
+    /**
+     * Stops passing requests to {@code fs} and returns once none is inside it, so that it can stop right after. If it
+     * is the attached file system, requests wait in their rings until {@link #attachFileSystem} (clients see a pause),
+     * at most {@link ShmServerConfig#fileSystemWaitMillis()}, after which they fail with EIO.
+     */
+    public void detachFileSystem(FileSystemService fs) {
+        long start = System.nanoTime();
+        gate.detach(fs);
+        LOG.info(
+                "file system detached after {} us of draining; requests wait for the next one",
+                (System.nanoTime() - start) / 1_000);
     }
 
     /**
@@ -116,7 +149,7 @@ public final class ShmServer implements AutoCloseable {
         Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-rw-rw-"));
         running = true;
         for (int i = 0; i < config.workers(); i++) {
-            workers.add(new LaneWorker("shm-worker-" + i, fs, config.slotDataBytes()));
+            workers.add(new LaneWorker("shm-worker-" + i, gate, config.slotDataBytes()));
         }
         startDrivers();
         handshakes = Executors.newFixedThreadPool(
@@ -129,25 +162,28 @@ public final class ShmServer implements AutoCloseable {
     /**
      * Hands the lane workers to {@code model}, or with {@code null} takes them back onto this server's own threads.
      * Callable before or after {@link #start()}. While they change hands no lane is polled for a moment (the old
-     * driver finishes its current round first): requests wait in their rings, none fails.
+     * driver finishes its current round first): requests wait in their rings, none fails. Returns how long the lanes
+     * went unpolled at most, or -1 when nothing changed hands (the same model, or the server is not running).
      */
-    public synchronized void driveWith(ThreadModel model) {
+    public synchronized long driveWith(ThreadModel model) {
         if (model == threadModel) {
-            return;
+            return -1;
         }
         long start = System.nanoTime();
         if (running) {
             stopDrivers();
         }
         threadModel = model;
-        if (running) {
-            startDrivers();
-            long micros = (System.nanoTime() - start) / 1_000;
-            lastHandOver = String.format(
-                    "to %s, lanes unpolled at most %d us",
-                    threadModel != null ? "the thread model" : "own threads", micros);
-            LOG.info("lane workers handed over {}", lastHandOver);
+        if (!running) {
+            return -1;
         }
+        startDrivers();
+        long pause = System.nanoTime() - start;
+        lastHandOver = String.format(
+                "to %s, lanes unpolled at most %d us",
+                threadModel != null ? "the thread model" : "own threads", pause / 1_000);
+        LOG.info("lane workers handed over {}", lastHandOver);
+        return pause;
     }
 
     /** Under this: attaches the lane workers to the thread model, or starts a runner for each without one. */
@@ -236,6 +272,21 @@ public final class ShmServer implements AutoCloseable {
         m.put("drivenBy", threadModel != null ? "thread model" : "own threads");
         if (lastHandOver != null) {
             m.put("lastHandOver", lastHandOver);
+        }
+        long closedFor = gate.closedForNanos();
+        m.put(
+                "fileSystem",
+                closedFor < 0
+                        ? "attached"
+                        : String.format(Locale.ROOT, "none for %.1f ms: requests wait", closedFor / 1e6));
+        List<FileSystemGate.Pause> pauses = gate.recentPauses();
+        if (!pauses.isEmpty()) {
+            m.put(
+                    "fileSystemPauses",
+                    pauses.stream()
+                            .map(p -> String.format(Locale.ROOT, "%.3f ms", p.nanos() / 1e6))
+                            .toList()
+                            .toString());
         }
         m.put("clients", sessions.size());
         m.put("clientsAccepted", clientsServed.get());
@@ -416,7 +467,7 @@ public final class ShmServer implements AutoCloseable {
 
     private synchronized void assignLanes(ClientSession s) {
         for (int lane = 0; lane < s.layout.laneCount(); lane++) {
-            workers.get(nextWorker).add(s, lane);
+            workers.get(nextWorker).add(s, lane, 0);
             nextWorker = (nextWorker + 1) % workers.size();
         }
     }
@@ -430,13 +481,7 @@ public final class ShmServer implements AutoCloseable {
         for (LaneWorker w : List.copyOf(workers)) {
             w.remove(s);
         }
-        for (long h : s.files.closeAll()) {
-            try {
-                fs.close(s.credentials, h);
-            } catch (FsException | RuntimeException e) {
-                LOG.warn("{}: closing handle {} on release failed", s, h, e);
-            }
-        }
+        gate.closeHandles(s.credentials, s.files.closeAll());
         closeArena(s);
         Libc.close(s.socketFd);
         LOG.info("released {} after {} requests", s, s.requestsServed.sum());

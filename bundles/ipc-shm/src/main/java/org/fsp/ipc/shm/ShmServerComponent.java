@@ -1,6 +1,7 @@
 package org.fsp.ipc.shm;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,9 +9,13 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.handoff.HandoffVault;
+import org.fsp.api.handoff.Layer;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.api.status.StatusContributor;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -30,6 +35,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  *
  * <p>The socket path comes from the configuration, or else from the framework property {@code fsp.socket.path} (the
  * launcher passes its command-line choice that way), or else {@value #DEFAULT_SOCKET}.
+ *
+ * <p>The {@link FileSystemService} reference is dynamic and greedy, so that fs-core can be replaced under running
+ * clients: when it goes, the server's file system gate holds new requests at the boundary (clients see a pause) and
+ * the unbind returns once no request is inside the old file system; when the next one comes, the held requests run
+ * and the pause is reported to the {@link HandoffVault} (if one is registered) as {@link Layer#FS}'s. The server
+ * starts listening only once a first file system is there, so that clients of a daemon whose file system did not
+ * mount are told there is no server rather than kept waiting.
  *
  * <p>The {@link ThreadModel} reference is optional, dynamic and greedy: while a thread model is registered (bundle
  * sched-polling) the lane workers run on its threads, and a better or updated one takes them over; without one they run
@@ -92,15 +104,71 @@ public final class ShmServerComponent implements StatusContributor {
         @AttributeDefinition(
                 description = "Yields of an idle worker before it sleeps on futex words (own threads only)")
         int idleYields() default 50;
+
+        @AttributeDefinition(
+                description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
+                        + "before they fail with EIO")
+        long fileSystemWaitMillis() default 30_000;
     }
 
-    @Reference
-    private FileSystemService fs;
-
-    /** Guarded by this: the server (null before activation) and the thread model bound to it. */
+    /**
+     * Guarded by this: the server (null before it starts), the services bound to the component, and what is needed
+     * to start the server on the first file system.
+     */
     private ShmServer server;
 
     private ThreadModel threadModel;
+    private FileSystemService fs;
+    private HandoffVault vault;
+    private BundleContext context;
+    private Path socket;
+    private ShmServerConfig shape;
+
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    synchronized void bindFileSystem(FileSystemService service) {
+        fs = service;
+        if (server != null) {
+            long pause = server.attachFileSystem(service);
+            if (pause >= 0 && vault != null) {
+                vault.pauseObserved(Layer.FS, pause);
+            }
+        } else if (shape != null) {
+            startServer();
+        }
+    }
+
+    synchronized void unbindFileSystem(FileSystemService service) {
+        if (fs == service) {
+            fs = null;
+        }
+        if (server == null) {
+            return;
+        }
+        if (shuttingDown()) {
+            // The daemon stops: clients are told the server closed rather than kept waiting for a file system.
+            server.close();
+            server = null;
+            return;
+        }
+        server.detachFileSystem(service);
+    }
+
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    synchronized void bindVault(HandoffVault v) {
+        vault = v;
+    }
+
+    synchronized void unbindVault(HandoffVault v) {
+        if (vault == v) {
+            vault = null;
+        }
+    }
 
     @Reference(
             cardinality = ReferenceCardinality.OPTIONAL,
@@ -109,7 +177,7 @@ public final class ShmServerComponent implements StatusContributor {
     synchronized void bindThreadModel(ThreadModel model) {
         threadModel = model;
         if (server != null) {
-            server.driveWith(model);
+            reportThreadModelPause(server.driveWith(model));
         }
     }
 
@@ -117,15 +185,22 @@ public final class ShmServerComponent implements StatusContributor {
         if (threadModel == model) {
             threadModel = null;
             if (server != null) {
-                server.driveWith(null);
+                reportThreadModelPause(server.driveWith(null));
             }
         }
     }
 
+    /** Under this: the lanes went unpolled for {@code pauseNanos} while the thread model changed. */
+    private void reportThreadModelPause(long pauseNanos) {
+        if (pauseNanos >= 0 && vault != null) {
+            vault.pauseObserved(Layer.SCHED, pauseNanos);
+        }
+    }
+
     @Activate
-    void activate(Config config, BundleContext context) throws IOException {
+    void activate(Config config, BundleContext bundleContext) throws IOException {
         String configured = config.socketPath();
-        String framework = context.getProperty(SOCKET_PROPERTY);
+        String framework = bundleContext.getProperty(SOCKET_PROPERTY);
         Path socket = Path.of(
                 !configured.isEmpty()
                         ? configured
@@ -143,23 +218,46 @@ public final class ShmServerComponent implements StatusContributor {
                 config.maxOpenFilesPerClient(),
                 config.maxInFlightPerClient(),
                 config.idleSpins(),
-                config.idleYields());
-        ShmServer s = new ShmServer(fs, socket, shape);
+                config.idleYields(),
+                config.fileSystemWaitMillis());
         synchronized (this) {
-            s.driveWith(threadModel);
-            s.start();
-            server = s;
+            this.context = bundleContext;
+            this.socket = socket;
+            this.shape = shape;
+            if (fs != null) {
+                startServer();
+            }
         }
     }
 
+    /** Under this: starts listening on the socket with the bound file system. */
+    private void startServer() {
+        ShmServer s = new ShmServer(fs, socket, shape);
+        s.driveWith(threadModel);
+        try {
+            s.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        server = s;
+    }
+
     @Deactivate
-    void deactivate() {
-        ShmServer s;
-        synchronized (this) {
-            s = server;
+    synchronized void deactivate() {
+        shape = null;
+        if (server != null) {
+            server.close();
             server = null;
         }
-        s.close();
+    }
+
+    /** True while the framework stops (the daemon shuts down), as opposed to one bundle being replaced. */
+    private boolean shuttingDown() {
+        try {
+            return context.getBundle(Constants.SYSTEM_BUNDLE_ID).getState() == Bundle.STOPPING;
+        } catch (IllegalStateException e) {
+            return true;
+        }
     }
 
     @Override
@@ -173,8 +271,11 @@ public final class ShmServerComponent implements StatusContributor {
     }
 
     @Override
-    public Map<String, Object> status() {
-        return currentServer().status();
+    public synchronized Map<String, Object> status() {
+        if (server == null) {
+            return Map.of("socket", String.valueOf(socket), "state", "not listening: waiting for a file system");
+        }
+        return server.status();
     }
 
     /** {@code fsp:clients}: one line per connected client. */

@@ -18,6 +18,8 @@ import org.fsp.api.channel.ChannelLayout;
  * @param maxInFlightPerClient requests of one client executing at the same time; more complete with EAGAIN
  * @param idleSpins busy-spin rounds of an idle worker on the server's own threads before it yields
  * @param idleYields yields of an idle worker on the server's own threads before it sleeps on its lanes' doorbells
+ * @param fileSystemWaitMillis how long requests wait for a file system while none is attached (one is being replaced)
+ *     before they fail with EIO
  */
 public record ShmServerConfig(
         int workers,
@@ -29,10 +31,15 @@ public record ShmServerConfig(
         int maxOpenFilesPerClient,
         int maxInFlightPerClient,
         int idleSpins,
-        int idleYields) {
+        int idleYields,
+        long fileSystemWaitMillis) {
 
-    /** The defaults: 2 workers, 4 lanes (at most 16), 64 slots of 16 KiB, 256 clients, 1024 files, 64 in flight. */
-    public static final ShmServerConfig DEFAULTS = new ShmServerConfig(2, 4, 16, 64, 16384, 256, 1024, 64, 20_000, 50);
+    /**
+     * The defaults: 2 workers, 4 lanes (at most 16), 64 slots of 16 KiB, 256 clients, 1024 files, 64 in flight,
+     * requests wait 30 s for a file system.
+     */
+    public static final ShmServerConfig DEFAULTS =
+            new ShmServerConfig(2, 4, 16, 64, 16384, 256, 1024, 64, 20_000, 50, 30_000);
 
     public ShmServerConfig {
         if (workers < 1 || workers > 64) {
@@ -50,7 +57,8 @@ public record ShmServerConfig(
                 || maxOpenFilesPerClient < 1
                 || maxInFlightPerClient < 1
                 || idleSpins < 0
-                || idleYields < 0) {
+                || idleYields < 0
+                || fileSystemWaitMillis < 0) {
             throw new IllegalArgumentException("limits must be positive: " + this);
         }
     }
@@ -66,7 +74,8 @@ public record ShmServerConfig(
                 maxOpenFilesPerClient,
                 maxInFlightPerClient,
                 idleSpins,
-                idleYields);
+                idleYields,
+                fileSystemWaitMillis);
     }
 
     public ShmServerConfig withLanes(int perClient, int max) {
@@ -80,7 +89,8 @@ public record ShmServerConfig(
                 maxOpenFilesPerClient,
                 maxInFlightPerClient,
                 idleSpins,
-                idleYields);
+                idleYields,
+                fileSystemWaitMillis);
     }
 
     public ShmServerConfig withSlots(int perLane, int dataBytes) {
@@ -94,7 +104,8 @@ public record ShmServerConfig(
                 maxOpenFilesPerClient,
                 maxInFlightPerClient,
                 idleSpins,
-                idleYields);
+                idleYields,
+                fileSystemWaitMillis);
     }
 
     public ShmServerConfig withLimits(int clients, int openFiles, int inFlight) {
@@ -108,6 +119,22 @@ public record ShmServerConfig(
                 openFiles,
                 inFlight,
                 idleSpins,
-                idleYields);
+                idleYields,
+                fileSystemWaitMillis);
+    }
+
+    public ShmServerConfig withFileSystemWait(long millis) {
+        return new ShmServerConfig(
+                workers,
+                lanesPerClient,
+                maxLanesPerClient,
+                slotsPerLane,
+                slotDataBytes,
+                maxClients,
+                maxOpenFilesPerClient,
+                maxInFlightPerClient,
+                idleSpins,
+                idleYields,
+                millis);
     }
 }

@@ -45,7 +45,8 @@ class RequestAdapterFuzzTest {
             seg.fill(CANARY);
             ClientSession session = new ClientSession(
                     1, new Credentials(4242, 1000, 1000, new int[] {5}), layout, seg, arena, -1, 16, 8);
-            RequestAdapter adapter = new RequestAdapter(fs, layout.slotDataBytes(), adapterArena);
+            RequestAdapter adapter =
+                    new RequestAdapter(new FileSystemGate(fs, 30_000), layout.slotDataBytes(), adapterArena);
             RequestFlyweight req = new RequestFlyweight();
             ResponseFlyweight resp = new ResponseFlyweight();
             int lane = 1;
@@ -154,7 +155,8 @@ class RequestAdapterFuzzTest {
                 Arena adapterArena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(layout.segmentBytes(), 4096);
             ClientSession s = new ClientSession(1, Credentials.ROOT, layout, seg, arena, -1, 4, 4);
-            RequestAdapter adapter = new RequestAdapter(new HeapFileSystemDouble(), 8192, adapterArena);
+            RequestAdapter adapter =
+                    new RequestAdapter(new FileSystemGate(new HeapFileSystemDouble(), 30_000), 8192, adapterArena);
             RequestFlyweight req = new RequestFlyweight().wrap(seg, layout.slotOffset(0, 0));
             ResponseFlyweight resp = new ResponseFlyweight().wrap(seg, layout.slotOffset(0, 0));
             req.clear().opcode(999);

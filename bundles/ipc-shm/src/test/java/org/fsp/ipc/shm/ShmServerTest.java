@@ -2,6 +2,7 @@ package org.fsp.ipc.shm;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -344,6 +345,70 @@ class ShmServerTest {
         Files.writeString(regular, "keep");
         assertThrows(java.io.IOException.class, () -> new ShmServer(fs, regular, ShmServerConfig.DEFAULTS).start());
         assertEquals("keep", Files.readString(regular));
+    }
+
+    @Test
+    void shouldHoldRequestsWhileNoFileSystemIsAttachedAndServeThemWhenOneComes() throws Exception {
+        byte[] data = new byte[40_000];
+        new Random(7).nextBytes(data);
+        ExecutorService calls = Executors.newCachedThreadPool();
+        try (FspClient c = FspClient.connect(socket)) {
+            long h = c.open("/held", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644);
+            server.detachFileSystem(fs);
+            Future<Integer> write = calls.submit(() -> c.pwrite(h, 0, data, 0, data.length));
+            Future<FileAttributes> stat;
+            try (FspClient late = FspClient.connect(socket)) {
+                stat = calls.submit(() -> late.stat("/held"));
+                Thread.sleep(300);
+                assertFalse(write.isDone(), "a request ran while no file system was attached");
+                assertFalse(stat.isDone(), "a request ran while no file system was attached");
+                assertTrue(
+                        String.valueOf(server.status().get("fileSystem")).startsWith("none for"),
+                        String.valueOf(server.status()));
+                long pause = server.attachFileSystem(fs);
+                assertTrue(pause >= TimeUnit.MILLISECONDS.toNanos(300), "pause " + pause + " ns");
+                assertEquals(data.length, write.get(10, TimeUnit.SECONDS));
+                assertTrue(stat.get(10, TimeUnit.SECONDS).isRegularFile());
+            }
+            byte[] back = new byte[data.length];
+            assertEquals(data.length, c.pread(h, 0, back, 0, back.length));
+            assertArrayEquals(data, back);
+            c.close(h);
+        } finally {
+            calls.shutdown();
+        }
+        assertEquals("attached", server.status().get("fileSystem"));
+        assertTrue(String.valueOf(server.status().get("fileSystemPauses")).contains(" ms"));
+    }
+
+    @Test
+    void shouldFailHeldRequestsWithEioOnceTheWaitLimitHasPassed() throws Exception {
+        server.close();
+        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS.withFileSystemWait(200));
+        server.start();
+        try (FspClient c = FspClient.connect(socket)) {
+            c.writeAll("/f", "abc".getBytes());
+            server.detachFileSystem(fs);
+            FileSystemException e = assertThrows(FileSystemException.class, () -> c.stat("/f"));
+            assertEquals(Errno.EIO, ((FspException) e).errno());
+            assertEquals(0, fs.openHandles(), "nothing reached the file system");
+            server.attachFileSystem(fs);
+            assertEquals(3, c.stat("/f").size());
+        }
+    }
+
+    @Test
+    void shouldCloseTheHandlesOfAClientThatLeftWhileNoFileSystemWasAttached() throws Exception {
+        FspClient c = FspClient.connect(socket);
+        c.open("/a", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644);
+        c.open("/a", OpenFlags.O_RDONLY, 0);
+        assertEquals(2, fs.openHandles());
+        server.detachFileSystem(fs);
+        c.close();
+        awaitTrue(() -> server.clients().isEmpty());
+        assertEquals(2, fs.openHandles(), "closed while detached");
+        server.attachFileSystem(fs);
+        assertEquals(0, fs.openHandles());
     }
 
     @Test
