@@ -28,7 +28,8 @@ final class FspBundleSet {
             "org.fsp.fs-core",
             "org.fsp.sched-polling",
             "org.fsp.ipc-shm",
-            "org.fsp.admin");
+            "org.fsp.admin",
+            "org.fsp.upgrade");
 
     private FspBundleSet() {}
 

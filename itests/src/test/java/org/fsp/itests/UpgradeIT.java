@@ -1,0 +1,453 @@
+package org.fsp.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.lang.ref.WeakReference;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import javax.inject.Inject;
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
+import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.handoff.Layer;
+import org.fsp.client.FspClient;
+import org.fsp.upgrade.api.LiveUpgrade;
+import org.fsp.upgrade.api.UpgradeReport;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.CoreOptions;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.OptionUtils;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.wiring.BundleWiring;
+import org.osgi.util.tracker.ServiceTracker;
+
+/**
+ * Upgrades and downgrades every layer of the booted distribution while client JVMs ({@link UpgradeLoadClient}) write,
+ * fsync and read back through file handles they keep open the whole time, and checks that the clients never noticed:
+ * no request failed, every fsynced byte reads back intact through the handle opened before the first upgrade, and the
+ * old version's class loader is collected after each upgrade (a weak reference to a class loaded through the old
+ * bundle, found by name so that this probe imports nothing of the layer).
+ *
+ * <p>fs-core goes from v1 to the provenance version (v2, whose {@code fsp:provenance} must name the client that wrote
+ * a file) and back, twice. The other layers have no second release: each goes to a copy of its own jar with another
+ * Bundle-Version (installed side by side), back to the shipped jar, and once to the shipped jar again (the same
+ * version: updated in place). A broken fs-core (a test fixture whose component throws on activation) must be rolled
+ * back with clients unaffected. The pauses the layer above reported are printed per layer (max and p99); they are not
+ * asserted: timing belongs in benchmarks.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class UpgradeIT {
+
+    private static final int CLIENT_JVMS = 2;
+    private static final int THREADS_PER_JVM = 2;
+    private static final int ROUNDS = 2;
+    private static final long WAIT_MILLIS = 20_000;
+    private static final long GC_WAIT_MILLIS = 60_000;
+
+    @Inject
+    private BundleContext context;
+
+    @Configuration
+    public Option[] config() {
+        return OptionUtils.combine(
+                FspBundleSet.options(FspBundleSet.workDirectory("upgrade"), "io_uring"),
+                CoreOptions.bundle(
+                        Path.of(System.getProperty("fsp.client.bundle")).toUri().toString()));
+    }
+
+    @Test
+    public void fsCoreShouldGoToTheProvenanceVersionAndBackWhileClientsWrite() throws Exception {
+        Path v2 = FspBundleSet.distribution().resolve("upgrades/fs-core-provenance.jar");
+        assertTrue("no " + v2 + ": the distribution must ship fs-core-provenance", Files.isRegularFile(v2));
+        Path v1 = shippedJar(Layer.FS);
+        try (Load load = Load.start(socket())) {
+            List<UpgradeReport> reports = new ArrayList<>();
+            for (int round = 0; round < ROUNDS; round++) {
+                reports.add(upgradeAndCheck(Layer.FS, v2, round == 0));
+                String provenance = execute("fsp:provenance /up/jvm0-0/log");
+                long writer = load.jvms.getFirst().process.pid();
+                assertTrue(
+                        "fsp:provenance should name the client JVM (pid " + writer + ") that wrote the file: "
+                                + provenance,
+                        provenance.contains(Long.toString(writer)));
+                reports.add(upgradeAndCheck(Layer.FS, v1, false));
+            }
+            List<String> verdicts = load.finish();
+            printPauses(Layer.FS, reports, verdicts);
+        }
+    }
+
+    @Test
+    public void ipcShmShouldBeReplacedWhileClientsKeepTheirChannels() throws Exception {
+        replaceUnderLoad(Layer.IPC);
+    }
+
+    @Test
+    public void schedPollingShouldBeReplacedWhileClientsWrite() throws Exception {
+        replaceUnderLoad(Layer.SCHED);
+    }
+
+    @Test
+    public void blockSchedShouldBeReplacedWhileClientsWrite() throws Exception {
+        replaceUnderLoad(Layer.BLOCK_SCHED);
+    }
+
+    @Test
+    public void blockNvmeShouldBeReplacedWhileClientsWrite() throws Exception {
+        replaceUnderLoad(Layer.DEVICE);
+    }
+
+    @Test
+    public void aBrokenFsCoreShouldBeRolledBackWithClientsUnaffected() throws Exception {
+        Path broken = FspBundleSet.distribution()
+                .resolve("../../../itests-fixtures/broken-fs-core/target/broken-fs-core-fixture-0.1.0-SNAPSHOT.jar")
+                .normalize();
+        assertTrue("no test fixture " + broken + "; build itests-fixtures", Files.isRegularFile(broken));
+        try (Load load = Load.start(socket())) {
+            Bundle before = running(Layer.FS);
+            String version = before.getVersion().toString();
+            UpgradeReport r = liveUpgrade().upgrade(Layer.FS, broken.toUri().toString());
+
+            assertEquals(r.summary(), UpgradeReport.Outcome.ROLLED_BACK, r.outcome());
+            assertTrue(r.summary(), r.detail().contains("activation fails on purpose"));
+            assertTrue(r.summary(), r.detail().contains(version + " is active again"));
+            Bundle after = running(Layer.FS);
+            assertEquals("the same bundle runs again", before.getBundleId(), after.getBundleId());
+            assertNull("the broken bundle is gone", installed(Layer.FS.symbolicName(), "9.0.0.broken-fixture"));
+            assertEquals(after, awaitService(FileSystemService.class).getBundle());
+            List<String> verdicts = load.finish();
+            System.out.printf("upgrade: broken fs-core rolled back: %s; clients: %s%n", r.summary(), verdicts);
+        }
+    }
+
+    /** A layer without a second release: side by side to a re-versioned copy, back, again, then in place. */
+    private void replaceUnderLoad(Layer layer) throws Exception {
+        Path shipped = shippedJar(layer);
+        Path work =
+                Files.createTempDirectory(Path.of(System.getProperty("fsp.itests.work", "target/it-work")), "jars-");
+        try (Load load = Load.start(socket())) {
+            List<UpgradeReport> reports = new ArrayList<>();
+            for (int round = 0; round < ROUNDS; round++) {
+                Path copy = reversioned(shipped, work, "upgrade" + round);
+                reports.add(upgradeAndCheck(layer, copy, round == 0));
+                reports.add(upgradeAndCheck(layer, shipped, false));
+            }
+            UpgradeReport inPlace = upgradeAndCheck(layer, shipped, false);
+            assertEquals(inPlace.summary(), UpgradeReport.IN_PLACE, inPlace.method());
+            reports.add(inPlace);
+            List<String> verdicts = load.finish();
+            printPauses(layer, reports, verdicts);
+        }
+    }
+
+    /**
+     * Upgrades {@code layer} to {@code jar} (through the shell command if {@code throughShell}, else the service) and
+     * checks the new version runs and the old version's class loader is collected.
+     */
+    private UpgradeReport upgradeAndCheck(Layer layer, Path jar, boolean throughShell) throws Exception {
+        String expectedVersion = bundleVersion(jar);
+        WeakReference<Class<?>> oldClass = classOfRunning(layer);
+        String location = jar.toUri().toString();
+        UpgradeReport report;
+        if (throughShell) {
+            String reply = execute("fsp:upgrade " + layer.shellName() + " " + location);
+            assertTrue(reply, reply.contains(": upgraded in "));
+            report = liveUpgrade().history().getLast();
+            assertEquals(reply, report.summary());
+        } else {
+            report = liveUpgrade().upgrade(layer, location);
+        }
+        assertEquals(report.summary(), UpgradeReport.Outcome.UPGRADED, report.outcome());
+        Bundle now = running(layer);
+        assertEquals(report.summary(), expectedVersion, now.getVersion().toString());
+        assertEquals(
+                "one " + layer.symbolicName() + " installed after " + report.summary(), 1, count(layer.symbolicName()));
+        awaitCollected(oldClass, layer + " before " + report.summary());
+        return report;
+    }
+
+    /** A class loaded through the running bundle of {@code layer}, held weakly. */
+    private WeakReference<Class<?>> classOfRunning(Layer layer) throws Exception {
+        Bundle b = running(layer);
+        BundleWiring wiring = b.adapt(BundleWiring.class);
+        for (String resource : wiring.listResources(
+                "/", "*.class", BundleWiring.LISTRESOURCES_RECURSE | BundleWiring.LISTRESOURCES_LOCAL)) {
+            if (!resource.contains("package-info")) {
+                String name = resource.substring(0, resource.length() - ".class".length())
+                        .replace('/', '.');
+                return new WeakReference<>(b.loadClass(name));
+            }
+        }
+        throw new AssertionError("no classes in " + b);
+    }
+
+    private static void awaitCollected(WeakReference<Class<?>> ref, String what) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + GC_WAIT_MILLIS;
+        while (ref.get() != null) {
+            assertTrue(
+                    "the old class loader of " + what + " is still reachable after " + GC_WAIT_MILLIS + " ms of GCs",
+                    System.currentTimeMillis() < deadline);
+            System.gc();
+            Thread.sleep(50);
+        }
+    }
+
+    private static void printPauses(Layer layer, List<UpgradeReport> reports, List<String> verdicts) {
+        List<Long> pauses = new ArrayList<>();
+        List<Long> took = new ArrayList<>();
+        for (UpgradeReport r : reports) {
+            took.add(r.tookNanos());
+            if (r.pauseNanos() >= 0) {
+                pauses.add(r.pauseNanos());
+            }
+        }
+        pauses.sort(null);
+        took.sort(null);
+        System.out.printf(
+                "upgrade %s: %d upgrades, pause reported for %d: max %s, p99 %s; whole upgrade max %s; clients: %s%n",
+                layer,
+                reports.size(),
+                pauses.size(),
+                pauses.isEmpty() ? "-" : UpgradeReport.millis(pauses.getLast()),
+                pauses.isEmpty() ? "-" : UpgradeReport.millis(percentile(pauses, 0.99)),
+                UpgradeReport.millis(took.getLast()),
+                verdicts);
+        for (UpgradeReport r : reports) {
+            System.out.println("  " + r.summary());
+        }
+    }
+
+    private static long percentile(List<Long> sorted, double p) {
+        return sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(p * sorted.size()) - 1));
+    }
+
+    /** The jar of {@code layer} the distribution ships in {@code bundle/3}. */
+    private static Path shippedJar(Layer layer) throws IOException {
+        String prefix = layer.symbolicName().substring("org.fsp.".length()) + "-";
+        try (var jars = Files.list(FspBundleSet.distribution().resolve("bundle/3"))) {
+            return jars.filter(p -> p.getFileName().toString().startsWith(prefix))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError("no " + prefix + "*.jar in bundle/3"));
+        }
+    }
+
+    /** A copy of {@code jar} whose Bundle-Version has {@code qualifierSuffix} appended: another version, same code. */
+    private static Path reversioned(Path jar, Path dir, String qualifierSuffix) throws IOException {
+        Path out = dir.resolve(jar.getFileName().toString().replace(".jar", "-" + qualifierSuffix + ".jar"));
+        try (JarFile in = new JarFile(jar.toFile())) {
+            Manifest manifest = new Manifest(in.getManifest());
+            Attributes main = manifest.getMainAttributes();
+            main.putValue("Bundle-Version", main.getValue("Bundle-Version") + "-" + qualifierSuffix);
+            try (JarOutputStream copy = new JarOutputStream(Files.newOutputStream(out), manifest)) {
+                for (Enumeration<JarEntry> entries = in.entries(); entries.hasMoreElements(); ) {
+                    JarEntry e = entries.nextElement();
+                    if (e.getName().equals(JarFile.MANIFEST_NAME)) {
+                        continue;
+                    }
+                    copy.putNextEntry(new JarEntry(e.getName()));
+                    try (InputStream data = in.getInputStream(e)) {
+                        data.transferTo(copy);
+                    }
+                    copy.closeEntry();
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String bundleVersion(Path jar) throws IOException {
+        try (JarFile in = new JarFile(jar.toFile())) {
+            return org.osgi.framework.Version.parseVersion(
+                            in.getManifest().getMainAttributes().getValue("Bundle-Version"))
+                    .toString();
+        }
+    }
+
+    private Path socket() throws InterruptedException {
+        awaitService(FileSystemService.class);
+        Path socket = Path.of(context.getProperty("fsp.socket.path"));
+        try (FspClient setup = FspClient.connect(socket)) {
+            if (setup.readdir("/").stream().noneMatch(e -> e.name().equals("up"))) {
+                setup.mkdir("/up", 0755);
+            }
+        } catch (IOException e) {
+            throw new AssertionError("cannot prepare /up through " + socket, e);
+        }
+        return socket;
+    }
+
+    private Bundle running(Layer layer) {
+        for (Bundle b : context.getBundles()) {
+            if (layer.symbolicName().equals(b.getSymbolicName()) && b.getState() == Bundle.ACTIVE) {
+                return b;
+            }
+        }
+        throw new AssertionError("no active " + layer.symbolicName());
+    }
+
+    private Bundle installed(String symbolicName, String version) {
+        for (Bundle b : context.getBundles()) {
+            if (symbolicName.equals(b.getSymbolicName())
+                    && b.getVersion().toString().equals(version)) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    private int count(String symbolicName) {
+        int n = 0;
+        for (Bundle b : context.getBundles()) {
+            n += symbolicName.equals(b.getSymbolicName()) ? 1 : 0;
+        }
+        return n;
+    }
+
+    private LiveUpgrade liveUpgrade() throws InterruptedException {
+        return context.getService(awaitService(LiveUpgrade.class));
+    }
+
+    /** Runs one shell command line in a session of its own, as {@code bin/fsp shell -c} does. */
+    private String execute(String commandLine) throws Exception {
+        CommandProcessor processor = context.getService(awaitService(CommandProcessor.class));
+        PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        CommandSession session = processor.createSession(System.in, out, out);
+        try {
+            return String.valueOf(session.execute(commandLine));
+        } finally {
+            session.close();
+        }
+    }
+
+    private <T> ServiceReference<T> awaitService(Class<T> type) throws InterruptedException {
+        ServiceTracker<T, T> tracker = new ServiceTracker<>(context, type, null);
+        tracker.open();
+        try {
+            assertNotNull(
+                    type.getSimpleName() + " not registered within " + WAIT_MILLIS + " ms",
+                    tracker.waitForService(WAIT_MILLIS));
+            return tracker.getServiceReference();
+        } finally {
+            tracker.close();
+        }
+    }
+
+    /** The client JVMs of one test: started connected, finished with their verdicts (or killed on close). */
+    private record Load(List<ClientJvm> jvms) implements AutoCloseable {
+
+        static Load start(Path socket) throws Exception {
+            List<ClientJvm> jvms = new ArrayList<>();
+            for (int j = 0; j < CLIENT_JVMS; j++) {
+                jvms.add(ClientJvm.start(socket, j, THREADS_PER_JVM));
+            }
+            for (ClientJvm jvm : jvms) {
+                jvm.awaitLine("connected", 60_000);
+            }
+            return new Load(jvms);
+        }
+
+        List<String> finish() throws Exception {
+            List<String> verdicts = new ArrayList<>();
+            for (ClientJvm jvm : jvms) {
+                verdicts.add(jvm.finish(120_000));
+            }
+            return verdicts;
+        }
+
+        @Override
+        public void close() {
+            jvms.forEach(j -> j.process.destroyForcibly());
+        }
+    }
+
+    /** An {@link UpgradeLoadClient} process and its output lines, collected by a reader thread. */
+    private record ClientJvm(Process process, BlockingQueue<String> lines, List<String> seen, Thread reader) {
+
+        static ClientJvm start(Path socket, int id, int threads) throws IOException {
+            String java = ProcessHandle.current().info().command().orElse("java");
+            // The test JVM's class path (Failsafe's booter jar) holds FS Lib, fs-api, native-linux and this class.
+            Process p = new ProcessBuilder(
+                            java,
+                            "--enable-native-access=ALL-UNNAMED",
+                            "-XX:+UseSerialGC",
+                            "-Xmx64m",
+                            "-XX:TieredStopAtLevel=1",
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            UpgradeLoadClient.class.getName(),
+                            socket.toString(),
+                            Integer.toString(id),
+                            Integer.toString(threads))
+                    .redirectErrorStream(true)
+                    .start();
+            BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+            Thread reader = Thread.ofPlatform()
+                    .daemon()
+                    .name("upgrade-client-jvm-" + id)
+                    .start(() -> {
+                        try (var r = p.inputReader(StandardCharsets.UTF_8)) {
+                            for (String line; (line = r.readLine()) != null; ) {
+                                lines.add(line);
+                            }
+                        } catch (IOException e) {
+                            lines.add("<output lost: " + e + ">");
+                        }
+                    });
+            return new ClientJvm(p, lines, new ArrayList<>(), reader);
+        }
+
+        void awaitLine(String expected, long timeoutMillis) throws InterruptedException {
+            long deadline = System.currentTimeMillis() + timeoutMillis;
+            while (!seen.contains(expected)) {
+                String line = lines.poll(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+                if (line == null) {
+                    process.destroyForcibly();
+                    throw new AssertionError("client JVM did not print '" + expected + "'; it printed " + seen);
+                }
+                seen.add(line);
+            }
+        }
+
+        /** Closes its standard input (the signal to stop), waits for its verdict and returns its last line. */
+        String finish(long timeoutMillis) throws Exception {
+            process.getOutputStream().close();
+            if (!process.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                throw new AssertionError("client JVM did not stop; it printed " + seen + lines);
+            }
+            reader.join(timeoutMillis);
+            lines.drainTo(seen);
+            assertEquals("client JVM failed: " + seen, 0, process.exitValue());
+            String verdict = seen.getLast();
+            assertTrue(verdict, verdict.startsWith("verified "));
+            return verdict;
+        }
+    }
+}
