@@ -32,6 +32,8 @@ public record ChannelHandoff(
      * @param arena owns the mapping
      * @param laneHeads per lane, the next slot sequence the server serves
      * @param files the client's open files
+     * @param fileGenerations the generation of every entry of the client's open-file table by index, open or free, so
+     *     that a number the client closed before the hand-over is not given out again
      * @param requestsServed counter carried on for {@code fsp:clients}
      * @param connectedAtMillis when the client connected
      */
@@ -44,8 +46,14 @@ public record ChannelHandoff(
             Arena arena,
             long[] laneHeads,
             List<ClientFile> files,
+            int[] fileGenerations,
             long requestsServed,
-            long connectedAtMillis) {}
+            long connectedAtMillis) {
+
+        public Client {
+            files = List.copyOf(files);
+        }
+    }
 
     /**
      * One entry of a client's open-file table.
