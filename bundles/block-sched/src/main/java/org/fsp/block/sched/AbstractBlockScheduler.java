@@ -10,6 +10,7 @@ import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.Errno;
+import org.fsp.api.sched.ManagedBlocking;
 
 /**
  * What every scheduler shares: the bounded queue with back-pressure, the in-flight table that maps device tags back
@@ -315,10 +316,35 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
     @Override
     public int await(BlockRequest request) {
         long idleSince = NOT_IDLE;
-        while (!request.isDone()) {
-            idleSince = issue() + poll() == 0 ? backOff(device, idleSince) : NOT_IDLE;
+        boolean blocking = false;
+        try {
+            while (!request.isDone()) {
+                if (issue() + poll() > 0) {
+                    idleSince = NOT_IDLE;
+                    continue;
+                }
+                if (!blocking && spinOver(idleSince)) {
+                    ManagedBlocking.begin();
+                    blocking = true;
+                }
+                idleSince = backOff(device, idleSince);
+            }
+        } finally {
+            if (blocking) {
+                ManagedBlocking.end();
+            }
         }
         return request.result();
+    }
+
+    /**
+     * True once a waiter idle since {@code idleSince} has spun for {@link #SPIN_NANOS} and is about to sleep in the
+     * device: the point at which it announces {@link ManagedBlocking#begin()}, so that a thread-model worker lends its
+     * other agents to a stand-in rather than leave their requests behind this one's device round trip. A device that
+     * answers within the spin (RAM, polled NVMe) never costs that hand-over.
+     */
+    static boolean spinOver(long idleSince) {
+        return idleSince != NOT_IDLE && System.nanoTime() - idleSince >= SPIN_NANOS;
     }
 
     /**

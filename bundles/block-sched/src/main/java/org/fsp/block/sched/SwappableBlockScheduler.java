@@ -9,6 +9,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
+import org.fsp.api.sched.ManagedBlocking;
 
 /**
  * The {@link BlockScheduler} service object: it forwards to the scheduler of the current device and survives a device
@@ -138,24 +139,36 @@ final class SwappableBlockScheduler implements BlockScheduler {
     }
 
     /**
-     * Spins, then parks in the device as {@link AbstractBlockScheduler#await} does; while a retiring scheduler still
+     * Spins, then parks in the device as {@link AbstractBlockScheduler#await} does (announcing the park through
+     * {@link ManagedBlocking}); while a retiring scheduler still
      * drains, the request may be on either device, so it yields instead of parking on one.
      */
     @Override
     public int await(BlockRequest request) {
         long idleSince = AbstractBlockScheduler.NOT_IDLE;
-        while (!request.isDone()) {
-            if (issue() + poll() > 0) {
-                idleSince = AbstractBlockScheduler.NOT_IDLE;
-                continue;
+        boolean blocking = false;
+        try {
+            while (!request.isDone()) {
+                if (issue() + poll() > 0) {
+                    idleSince = AbstractBlockScheduler.NOT_IDLE;
+                    continue;
+                }
+                if (!blocking && AbstractBlockScheduler.spinOver(idleSince)) {
+                    ManagedBlocking.begin();
+                    blocking = true;
+                }
+                BlockDevice only = null;
+                int devices = 0;
+                for (AbstractBlockScheduler s : live) {
+                    only = s.device();
+                    devices++;
+                }
+                idleSince = AbstractBlockScheduler.backOff(devices == 1 ? only : null, idleSince);
             }
-            BlockDevice only = null;
-            int devices = 0;
-            for (AbstractBlockScheduler s : live) {
-                only = s.device();
-                devices++;
+        } finally {
+            if (blocking) {
+                ManagedBlocking.end();
             }
-            idleSince = AbstractBlockScheduler.backOff(devices == 1 ? only : null, idleSince);
         }
         return request.result();
     }

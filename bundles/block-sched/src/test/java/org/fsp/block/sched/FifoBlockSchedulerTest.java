@@ -1,12 +1,17 @@
 package org.fsp.block.sched;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockRequest.Priority;
+import org.fsp.api.sched.ManagedBlocking;
 import org.junit.jupiter.api.Test;
 
 class FifoBlockSchedulerTest {
@@ -34,6 +39,73 @@ class FifoBlockSchedulerTest {
             assertEquals("fifo", s.policy());
             assertEquals(0, s.pending());
             device.close();
+        }
+    }
+
+    @Test
+    void shouldAnnounceAWaitThatOutlastsTheSpinAsManagedBlocking() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            RecordingBlockDevice device = new RecordingBlockDevice(64, 4);
+            FifoBlockScheduler s = new FifoBlockScheduler(device, 16);
+            BlockerDouble blocker = new BlockerDouble();
+            device.holdCompletions();
+            BlockRequest write = BlockRequest.write(1, arena.allocate(4096, 4096), Priority.DATA);
+            CompletableFuture<Integer> waiter = CompletableFuture.supplyAsync(() -> {
+                ManagedBlocking.install(blocker);
+                try {
+                    s.enqueue(write);
+                    return s.await(write);
+                } finally {
+                    ManagedBlocking.uninstall();
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (blocker.begun.get() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(1, blocker.begun.get(), "a wait on a held completion is announced once");
+            assertEquals(0, blocker.ended.get(), "and not ended while the request is on the device");
+            device.releaseCompletions();
+            assertEquals(4096, waiter.get(10, TimeUnit.SECONDS));
+            assertEquals(1, blocker.ended.get(), "the announcement is ended when the request is done");
+            device.close();
+        }
+    }
+
+    @Test
+    void shouldNotAnnounceAWaitThatTheDeviceAnswersAtOnce() {
+        try (Arena arena = Arena.ofConfined()) {
+            RecordingBlockDevice device = new RecordingBlockDevice(64, 4);
+            FifoBlockScheduler s = new FifoBlockScheduler(device, 16);
+            BlockerDouble blocker = new BlockerDouble();
+            ManagedBlocking.install(blocker);
+            try {
+                for (int i = 0; i < 100; i++) {
+                    BlockRequest write = BlockRequest.write(i % 64, arena.allocate(4096, 4096), Priority.DATA);
+                    s.enqueue(write);
+                    assertEquals(4096, s.await(write));
+                }
+            } finally {
+                ManagedBlocking.uninstall();
+            }
+            assertTrue(blocker.begun.get() == 0, "a device that completes at submit is never a blocking wait");
+            device.close();
+        }
+    }
+
+    /** Test double: counts the announcements of the thread it is installed on. */
+    static final class BlockerDouble implements ManagedBlocking.Blocker {
+        final AtomicInteger begun = new AtomicInteger();
+        final AtomicInteger ended = new AtomicInteger();
+
+        @Override
+        public void beginBlocking() {
+            begun.incrementAndGet();
+        }
+
+        @Override
+        public void endBlocking() {
+            ended.incrementAndGet();
         }
     }
 }

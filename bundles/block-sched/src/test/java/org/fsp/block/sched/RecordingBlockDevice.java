@@ -33,6 +33,8 @@ final class RecordingBlockDevice implements BlockDevice {
     private final ArrayDeque<long[]> done = new ArrayDeque<>();
     private int outstanding;
     private int submitCalls;
+    /** While set, completions stay on the device (a slow device); {@link #poll} reaps none. */
+    private boolean holding;
 
     RecordingBlockDevice(long blockCount, int queueDepth) {
         this.blockCount = blockCount;
@@ -108,6 +110,9 @@ final class RecordingBlockDevice implements BlockDevice {
 
     @Override
     public synchronized int poll(CompletionHandler handler, int max) {
+        if (holding) {
+            return 0;
+        }
         int n = 0;
         for (long[] d; n < max && (d = done.poll()) != null; n++) {
             outstanding--;
@@ -129,6 +134,15 @@ final class RecordingBlockDevice implements BlockDevice {
     @Override
     public void close() {
         arena.close();
+    }
+
+    /** Holds completions back until {@link #releaseCompletions()}, as a device slower than any spin would. */
+    synchronized void holdCompletions() {
+        holding = true;
+    }
+
+    synchronized void releaseCompletions() {
+        holding = false;
     }
 
     synchronized List<Recorded> accepted() {

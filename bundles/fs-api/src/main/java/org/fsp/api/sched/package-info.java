@@ -3,8 +3,9 @@
  * {@code doWork()} returns how much they did, and an {@link org.fsp.api.sched.IdleStrategy} decides what a thread does
  * when an agent found nothing (spin, yield, sleep). Layers (the IPC front end, the block scheduler) provide agents;
  * the thread model drives them. A {@link org.fsp.api.sched.ThreadModel} service (bundle sched-polling) owns the
- * worker threads; a layer without one drives its agents itself.
+ * worker threads; a layer without one drives its agents itself. Code that blocks a worker thread on a device wait
+ * announces it through {@link org.fsp.api.sched.ManagedBlocking}, so that the worker's other agents keep being driven.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.2.0")
+@org.osgi.annotation.versioning.Version("0.3.0")
 package org.fsp.api.sched;
