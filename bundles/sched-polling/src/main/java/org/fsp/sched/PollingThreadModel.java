@@ -6,8 +6,10 @@ import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.sched.Agent;
+import org.fsp.api.sched.IdleStrategy;
 import org.fsp.api.sched.IdleStrategyKind;
 import org.fsp.api.sched.ThreadModel;
 import org.slf4j.Logger;
@@ -50,17 +52,27 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
     private volatile List<PollingWorker> workers = List.of();
 
     private volatile IdleStrategyKind kind;
-    /** Guarded by {@link #changes}. */
-    private IdleSettings settings;
+    /** Written under {@link #changes}; read without it for a stand-in's strategy. */
+    private volatile IdleSettings settings;
+    /** Whether a worker lends its other agents to its stand-in while one of them waits on a device. */
+    private volatile boolean handoffDeviceWaits;
+
+    private final LongAdder lendings = new LongAdder();
     /** Guarded by {@link #changes}. */
     private int nextWorkerNumber;
     /** Guarded by {@link #changes}. */
     private boolean closed;
 
     PollingThreadModel(int workerCount, IdleStrategyKind kind, IdleSettings settings) {
+        this(workerCount, kind, settings, true);
+    }
+
+    /** @param handoffDeviceWaits see {@link #handoffDeviceWaits(boolean)} */
+    PollingThreadModel(int workerCount, IdleStrategyKind kind, IdleSettings settings, boolean handoffDeviceWaits) {
         checkWorkers(workerCount);
         this.kind = kind;
         this.settings = settings;
+        this.handoffDeviceWaits = handoffDeviceWaits;
         synchronized (changes) {
             List<PollingWorker> ws = standbyWorkers(workerCount);
             ws.forEach(PollingWorker::join);
@@ -118,6 +130,41 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
             }
             kind = next;
         });
+    }
+
+    /**
+     * Device waits handed off ({@code true}: a worker whose agent blocks in a device wait lends its other agents to its
+     * stand-in thread meanwhile) or waited inline (the paper's synchronous polling: the worker's other agents wait).
+     * Takes effect at the next device wait; no worker stands still for it, so the swap's pause is 0.
+     */
+    Swap handoffDeviceWaits(boolean handoff) {
+        synchronized (changes) {
+            handoffDeviceWaits = handoff;
+            return record(new Swap(System.currentTimeMillis(), "devicewait " + deviceWaitName(handoff), 0));
+        }
+    }
+
+    boolean handoffDeviceWaits() {
+        return handoffDeviceWaits;
+    }
+
+    /** The shell and configuration name of a device-wait mode. */
+    static String deviceWaitName(boolean handoff) {
+        return handoff ? "handoff" : "inline";
+    }
+
+    /** Times a worker lent its other agents to its stand-in for a device wait. */
+    long lendings() {
+        return lendings.sum();
+    }
+
+    void lentOnce() {
+        lendings.increment();
+    }
+
+    /** A fresh idle strategy of the current kind, for a stand-in. */
+    IdleStrategy newIdleStrategy() {
+        return settings.create(kind);
     }
 
     @Override
@@ -181,14 +228,16 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         }
     }
 
-    /** Applies a whole configuration in one pause: strategy settings, strategy and worker count. */
-    Swap configure(int count, IdleStrategyKind next, IdleSettings nextSettings) {
+    /** Applies a whole configuration in one pause: strategy settings, strategy, worker count and device waits. */
+    Swap configure(int count, IdleStrategyKind next, IdleSettings nextSettings, boolean handoff) {
         checkWorkers(count);
         synchronized (changes) {
             List<PollingWorker> spare = standbyWorkers(count - workers.size());
             return change(
-                    "configure workers " + count + ", idle " + next.configName(),
+                    "configure workers " + count + ", idle " + next.configName() + ", devicewait "
+                            + deviceWaitName(handoff),
                     () -> {
+                        handoffDeviceWaits = handoff;
                         settings = nextSettings;
                         kind = next;
                         resize(count, spare);
@@ -212,7 +261,10 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 w.readBusyNanos = busy;
                 w.readAtNanos = now;
                 out.add(new WorkerInfo(
-                        w.name, Arrays.stream(w.agents).map(Agent::roleName).toList(), utilisation, w.work));
+                        w.name,
+                        Arrays.stream(w.agents).map(Agent::roleName).toList(),
+                        utilisation,
+                        w.work + w.standInWork()));
             }
         }
         return out;
@@ -294,16 +346,19 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                     w.join();
                 }
             }
-            Swap swap = new Swap(System.currentTimeMillis(), what, System.nanoTime() - start);
-            synchronized (history) {
-                if (history.size() == HISTORY) {
-                    history.removeFirst();
-                }
-                history.addLast(swap);
-            }
-            LOG.info("{}: workers paused {} us", what, swap.pauseNanos() / 1_000);
-            return swap;
+            return record(new Swap(System.currentTimeMillis(), what, System.nanoTime() - start));
         }
+    }
+
+    private Swap record(Swap swap) {
+        synchronized (history) {
+            if (history.size() == HISTORY) {
+                history.removeFirst();
+            }
+            history.addLast(swap);
+        }
+        LOG.info("{}: workers paused {} us", swap.change(), swap.pauseNanos() / 1_000);
+        return swap;
     }
 
     /**

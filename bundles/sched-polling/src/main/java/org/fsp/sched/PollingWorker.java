@@ -7,6 +7,7 @@ import org.fsp.api.sched.Agent;
 import org.fsp.api.sched.FutexAgent;
 import org.fsp.api.sched.FutexWaitSet;
 import org.fsp.api.sched.IdleStrategy;
+import org.fsp.api.sched.ManagedBlocking;
 import org.fsp.linux.Futex;
 import org.fsp.linux.NativeException;
 import org.slf4j.Logger;
@@ -18,10 +19,17 @@ import org.slf4j.LoggerFactory;
  * model requested, announces that it stopped, and waits until the model releases it; the model changes the worker's
  * agents and strategy only while it stands there, so an agent is never driven by two threads at once.
  *
+ * <p>Device waits (managed blocking): the worker is the {@link ManagedBlocking.Blocker} of its thread. When an agent's
+ * {@code doWork()} is about to block in a device wait (the block scheduler announces it) and the model's
+ * {@linkplain PollingThreadModel#handoffDeviceWaits() hand-off} is on, the worker lends its other agents to its
+ * stand-in thread, which drives them until the wait ends; the worker takes them back at its next agent boundary, once
+ * the stand-in has finished the round it is in. So a worker never leaves ready requests waiting behind one device
+ * I/O, and an agent is still never driven by two threads at once.
+ *
  * <p>A failure in one {@code doWork()} or one idle step is logged and the loop goes on: one bad request must not stop
  * a worker that serves many clients.
  */
-final class PollingWorker implements Runnable {
+final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
 
     /**
      * How long a worker that drives several agents sleeps at most in the last idle phase when it cannot sleep on all
@@ -29,6 +37,9 @@ final class PollingWorker implements Runnable {
      * wakes this often to poll them.
      */
     static final long SHARED_SLEEP_NANOS = 200_000;
+
+    /** Spins of a worker waiting for its stand-in to return the agents before it parks (the stand-in unparks it). */
+    private static final int RECLAIM_SPINS = 1_000;
 
     private static final Logger LOG = LoggerFactory.getLogger(PollingWorker.class);
 
@@ -58,7 +69,15 @@ final class PollingWorker implements Runnable {
 
     long balanceAtNanos = System.nanoTime();
 
-    private final Agent shared = new SharedSleep();
+    private final SharedSleep shared;
+    private final StandIn standIn;
+
+    // Worker thread only: the round in progress, for a device wait announced from inside one of its doWork() calls.
+    private Agent[] round = new Agent[0];
+    private int driving;
+    private int blockingDepth;
+    /** Worker thread only: the agents are lent to the stand-in (until it has returned them). */
+    private boolean lent;
 
     /** A worker in standby: its thread, once started, waits for {@link #join}. */
     PollingWorker(String name, PollingThreadModel model, IdleStrategy idle) {
@@ -66,6 +85,8 @@ final class PollingWorker implements Runnable {
         this.model = model;
         this.idle = idle;
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
+        this.shared = new SharedSleep(name, thread);
+        this.standIn = new StandIn(name + "-standin", thread);
     }
 
     /**
@@ -81,16 +102,32 @@ final class PollingWorker implements Runnable {
 
     @Override
     public void run() {
-        while (standby) {
-            LockSupport.park(this);
+        // Started here, in standby, so that a thread start never falls in a device wait or a pause.
+        standIn.thread.start();
+        ManagedBlocking.install(this);
+        try {
+            while (standby) {
+                LockSupport.park(this);
+            }
+            if (!retired) {
+                rounds();
+            }
+        } finally {
+            ManagedBlocking.uninstall();
+            standIn.stop();
         }
-        if (retired) {
-            return;
-        }
+    }
+
+    private void rounds() {
         long seen = arrived;
         while (true) {
             long requested = model.pauseGeneration;
             if (requested != seen) {
+                if (lent) {
+                    // The model changes agents only when none is lent: take them back before arriving.
+                    awaitReturned(true);
+                    continue;
+                }
                 seen = requested;
                 // Volatile store: everything this thread did in its agents happens-before the model's change.
                 arrived = requested;
@@ -106,15 +143,21 @@ final class PollingWorker implements Runnable {
                 }
                 continue;
             }
+            if (lent && !awaitReturned(false)) {
+                roundWhileLent();
+                continue;
+            }
             Agent[] as = agents;
             IdleStrategy strategy = idle;
             long start = System.nanoTime();
             int done = 0;
-            for (Agent a : as) {
+            round = as;
+            for (int i = 0; i < as.length; i++) {
+                driving = i;
                 try {
-                    done += a.doWork();
+                    done += as[i].doWork();
                 } catch (RuntimeException | Error e) {
-                    LOG.error("{}: {} failed; continuing", name, a.roleName(), e);
+                    LOG.error("{}: {} failed; continuing", name, as[i].roleName(), e);
                 }
             }
             if (done > 0) {
@@ -122,11 +165,80 @@ final class PollingWorker implements Runnable {
                 work += done;
             }
             try {
+                shared.driving = as;
                 strategy.idle(as.length == 1 ? as[0] : shared, done);
             } catch (RuntimeException | Error e) {
                 LOG.error("{}: idle step failed; continuing", name, e);
                 strategy.reset();
             }
+        }
+    }
+
+    /**
+     * A round while the stand-in still holds the lent agents (it finishes the round it is in first): only the agent
+     * that blocked is driven, and with nothing to do the worker parks briefly; the stand-in unparks it when it returns
+     * the agents.
+     */
+    private void roundWhileLent() {
+        Agent mine = round[driving];
+        int done = 0;
+        try {
+            done = mine.doWork();
+        } catch (RuntimeException | Error e) {
+            LOG.error("{}: {} failed; continuing", name, mine.roleName(), e);
+        }
+        work += done;
+        if (done == 0) {
+            LockSupport.parkNanos(SHARED_SLEEP_NANOS);
+        }
+    }
+
+    /**
+     * Takes the lent agents back if the stand-in has returned them; with {@code wait}, first waits until it has (spin,
+     * then park: the stand-in unparks this thread). Returns whether they are back.
+     */
+    private boolean awaitReturned(boolean wait) {
+        standIn.requestReturn();
+        for (int spins = 0; wait && !standIn.returned(); spins++) {
+            if (spins < RECLAIM_SPINS) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(SHARED_SLEEP_NANOS);
+            }
+        }
+        if (!standIn.returned()) {
+            return false;
+        }
+        lent = false;
+        work += standIn.takeWork();
+        return true;
+    }
+
+    @Override
+    public void beginBlocking() {
+        if (blockingDepth++ > 0 || lent || !model.handoffDeviceWaits()) {
+            return;
+        }
+        Agent[] as = round;
+        if (as.length < 2) {
+            return;
+        }
+        Agent[] others = new Agent[as.length - 1];
+        for (int i = 0, j = 0; i < as.length; i++) {
+            if (i != driving) {
+                others[j++] = as[i];
+            }
+        }
+        standIn.lend(others, model.newIdleStrategy());
+        lent = true;
+        model.lentOnce();
+    }
+
+    @Override
+    public void endBlocking() {
+        if (--blockingDepth == 0 && lent) {
+            // Not waited for here: the agent that blocked finishes its request first; the next round takes them back.
+            standIn.requestReturn();
         }
     }
 
@@ -138,16 +250,135 @@ final class PollingWorker implements Runnable {
         }
     }
 
-    /**
-     * Stands in for the agents of a worker that drives none or several: sleeps on all their futex words at once when
-     * every agent is a {@link FutexAgent}, else parks (briefly when there are agents to poll).
-     */
-    private final class SharedSleep implements Agent, FutexWaitSet {
+    /** Work units the stand-in has done for this worker in the lending under way (0 when none is under way). */
+    long standInWork() {
+        return standIn.work;
+    }
 
+    /**
+     * The thread that drives a worker's other agents while the worker waits on a device: parked until
+     * {@linkplain #lend lent} agents, then rounds of their {@code doWork()} with an idle strategy of the model's kind
+     * until the worker asks for them back; it returns them at a round boundary and unparks the worker. Its own device
+     * waits are not handed on: it installs no blocker.
+     */
+    private static final class StandIn implements Runnable {
+
+        final Thread thread;
+        private final Thread worker;
+        private final SharedSleep shared;
+        /** Set by the worker (release: the agents and strategy first), cleared by the stand-in when it returns them. */
+        private volatile Agent[] lent;
+
+        private volatile IdleStrategy idle;
+        private volatile boolean returnRequested;
+        private volatile boolean stopped;
+        /** Work done in the current lending; read and reset by the worker once the agents are back. */
+        volatile long work;
+
+        StandIn(String name, Thread worker) {
+            this.worker = worker;
+            this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
+            this.shared = new SharedSleep(name, thread);
+        }
+
+        /** Worker thread: starts driving {@code agents}. */
+        void lend(Agent[] agents, IdleStrategy strategy) {
+            idle = strategy;
+            returnRequested = false;
+            work = 0;
+            // Volatile store: the strategy and flags above happen-before the stand-in's first round.
+            lent = agents;
+            LockSupport.unpark(thread);
+        }
+
+        /** Worker thread: asks for the agents back, waking the stand-in from its park or its agents' sleep. */
+        void requestReturn() {
+            if (returnRequested) {
+                return;
+            }
+            returnRequested = true;
+            Agent[] as = lent;
+            if (as != null) {
+                LockSupport.unpark(thread);
+                for (Agent a : as) {
+                    a.wakeUp();
+                }
+            }
+        }
+
+        /** True once the stand-in has stopped driving what it was lent. */
+        boolean returned() {
+            return lent == null;
+        }
+
+        long takeWork() {
+            long w = work;
+            work = 0;
+            return w;
+        }
+
+        void stop() {
+            stopped = true;
+            LockSupport.unpark(thread);
+        }
+
+        @Override
+        public void run() {
+            while (!stopped) {
+                Agent[] as = lent;
+                if (as == null) {
+                    LockSupport.park(this);
+                    continue;
+                }
+                IdleStrategy strategy = idle;
+                shared.driving = as;
+                while (!returnRequested) {
+                    int done = 0;
+                    for (Agent a : as) {
+                        try {
+                            done += a.doWork();
+                        } catch (RuntimeException | Error e) {
+                            LOG.error("{}: {} failed; continuing", thread.getName(), a.roleName(), e);
+                        }
+                    }
+                    work += done;
+                    if (returnRequested) {
+                        break;
+                    }
+                    try {
+                        strategy.idle(as.length == 1 ? as[0] : shared, done);
+                    } catch (RuntimeException | Error e) {
+                        LOG.error("{}: idle step failed; continuing", thread.getName(), e);
+                        strategy.reset();
+                    }
+                }
+                // Volatile store: everything done in the agents happens-before the worker's next doWork() of them.
+                lent = null;
+                LockSupport.unpark(worker);
+            }
+        }
+    }
+
+    /**
+     * Stands in for the agents of a thread that drives none or several: sleeps on all their futex words at once when
+     * every agent is a {@link FutexAgent}, else parks (briefly when there are agents to poll). {@link #driving} is set
+     * by the owning thread before each idle step.
+     */
+    private static final class SharedSleep implements Agent, FutexWaitSet {
+
+        private final String name;
+        private final Thread owner;
         private final MemorySegment entries =
                 Arena.ofAuto().allocate((long) Futex.WAITV_MAX * Futex.WAITV_ENTRY_SIZE, 8);
         private int count;
         private boolean full;
+        /** The agents the owning thread drives; its thread only. */
+        Agent[] driving = new Agent[0];
+
+        SharedSleep(String name, Thread owner) {
+            this.name = name;
+            this.owner = owner;
+        }
 
         @Override
         public boolean add(MemorySegment word, int expected, boolean processPrivate) {
@@ -171,7 +402,7 @@ final class PollingWorker implements Runnable {
 
         @Override
         public void sleep(long maxNanos) {
-            Agent[] as = agents;
+            Agent[] as = driving;
             if (as.length == 0) {
                 LockSupport.parkNanos(maxNanos);
                 return;
@@ -207,7 +438,7 @@ final class PollingWorker implements Runnable {
 
         @Override
         public void wakeUp() {
-            LockSupport.unpark(thread);
+            LockSupport.unpark(owner);
         }
     }
 }

@@ -66,6 +66,12 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
         long maxSleepMicros() default 100_000;
 
         @AttributeDefinition(
+                description = "What a worker does while one of its agents waits on a device (an fsync): handoff "
+                        + "(its other agents go to a stand-in thread meanwhile, so their ready requests are served) "
+                        + "or inline (the paper's synchronous polling: they wait)")
+        String deviceWait() default "handoff";
+
+        @AttributeDefinition(
                 description = "How often the load of the workers is compared, milliseconds (0: never "
                         + "move agents between workers)")
         long rebalanceMillis() default 1_000;
@@ -85,7 +91,10 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
     @Activate
     void activate(Config config) {
         model = new PollingThreadModel(
-                workerCount(config), IdleStrategyKind.parse(config.idleStrategy()), settings(config));
+                workerCount(config),
+                IdleStrategyKind.parse(config.idleStrategy()),
+                settings(config),
+                parseDeviceWait(config.deviceWait()));
         scheduleRebalancing(config);
     }
 
@@ -102,7 +111,11 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
 
     @Modified
     void modified(Config config) {
-        model.configure(workerCount(config), IdleStrategyKind.parse(config.idleStrategy()), settings(config));
+        model.configure(
+                workerCount(config),
+                IdleStrategyKind.parse(config.idleStrategy()),
+                settings(config),
+                parseDeviceWait(config.deviceWait()));
         scheduleRebalancing(config);
     }
 
@@ -166,22 +179,39 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
 
     /** {@code fsp:sched}: the workers, their agents and utilisation, the idle strategy and the recent pauses. */
     public String sched() {
-        return format(model.idleStrategy(), model.workers(), model.recentSwaps());
+        return format(
+                model.idleStrategy(),
+                model.handoffDeviceWaits(),
+                model.lendings(),
+                model.workers(),
+                model.recentSwaps());
     }
 
     /**
-     * {@code fsp:sched idle spin|backoff|futex} or {@code fsp:sched workers N}: changes the thread model live and
-     * reports the pause.
+     * {@code fsp:sched idle spin|backoff|futex}, {@code fsp:sched workers N} or
+     * {@code fsp:sched devicewait handoff|inline}: changes the thread model live and reports the pause.
      */
     public String sched(String what, String value) {
         Swap swap =
                 switch (what) {
                     case "idle" -> model.idleStrategy(IdleStrategyKind.parse(value));
                     case "workers" -> model.workers(parseCount(value));
+                    case "devicewait" -> model.handoffDeviceWaits(parseDeviceWait(value));
                     default ->
-                        throw new IllegalArgumentException("usage: fsp:sched [idle spin|backoff|futex | workers N]");
+                        throw new IllegalArgumentException(
+                                "usage: fsp:sched [idle spin|backoff|futex | workers N | devicewait handoff|inline]");
                 };
         return swap.change() + ": workers paused " + micros(swap.pauseNanos()) + " us";
+    }
+
+    /** True for {@code handoff}, false for {@code inline} (case ignored). */
+    static boolean parseDeviceWait(String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "handoff" -> true;
+            case "inline" -> false;
+            default ->
+                throw new IllegalArgumentException("unknown device wait '" + value + "' (expected handoff or inline)");
+        };
     }
 
     private static int parseCount(String value) {
@@ -207,6 +237,8 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
         Map<String, Object> m = new LinkedHashMap<>();
         List<WorkerInfo> ws = model.workers();
         m.put("idleStrategy", model.idleStrategy().configName());
+        m.put("deviceWait", PollingThreadModel.deviceWaitName(model.handoffDeviceWaits()));
+        m.put("deviceWaitHandoffs", model.lendings());
         m.put("workers", ws.size());
         m.put(
                 "agentsPerWorker",
@@ -226,13 +258,19 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
     }
 
     /** The text {@code fsp:sched} prints. */
-    static String format(IdleStrategyKind kind, List<WorkerInfo> workers, List<Swap> swaps) {
+    static String format(
+            IdleStrategyKind kind, boolean handoff, long lendings, List<WorkerInfo> workers, List<Swap> swaps) {
         StringBuilder sb = new StringBuilder();
         sb.append("idle strategy ")
                 .append(kind.configName())
                 .append(", ")
                 .append(workers.size())
                 .append(workers.size() == 1 ? " worker" : " workers")
+                .append(", device waits ")
+                .append(PollingThreadModel.deviceWaitName(handoff))
+                .append(" (")
+                .append(lendings)
+                .append(" handed off)")
                 .append(String.format("%n"));
         sb.append(String.format("%-22s %6s %12s  %s%n", "worker", "util", "work", "agents"));
         for (WorkerInfo w : workers) {

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.fsp.api.sched.IdleStrategyKind;
 import org.fsp.api.sched.ThreadModel.Swap;
 import org.fsp.api.sched.ThreadModel.WorkerInfo;
@@ -158,6 +160,100 @@ class PollingThreadModelTest {
             Thread.sleep(100);
             assertEquals(null, model.rebalance(0.25), "a worker with one agent is never a source");
         }
+    }
+
+    @Test
+    void shouldServeAnotherAgentWhileOneWaitsOnADevice() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK, true)) {
+            BlockingAgentDouble fsync = new BlockingAgentDouble("fsync");
+            CountingAgentDouble stat = new CountingAgentDouble("stat");
+            model.attach(fsync);
+            model.attach(stat);
+            fsync.arm();
+            assertTrue(fsync.blocked.await(10, TimeUnit.SECONDS));
+            stat.post(100);
+            awaitDone(stat, 100);
+            assertEquals(0, fsync.requestsDone.get(), "served while the other agent still waited on the device");
+            fsync.completeDeviceWait();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (fsync.requestsDone.get() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(1, fsync.requestsDone.get());
+            stat.post(5);
+            awaitDone(stat, 105);
+            assertEquals(0, stat.violations.get(), "never driven by the worker and its stand-in at once");
+            assertEquals(1, model.lendings());
+            assertEquals(
+                    List.of(List.of("fsync", "stat")),
+                    model.workers().stream().map(WorkerInfo::agents).toList());
+        }
+    }
+
+    @Test
+    void shouldLeaveTheOtherAgentsWaitingWhenDeviceWaitsAreInline() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK, false)) {
+            BlockingAgentDouble fsync = new BlockingAgentDouble("fsync");
+            CountingAgentDouble stat = new CountingAgentDouble("stat");
+            model.attach(fsync);
+            model.attach(stat);
+            fsync.arm();
+            assertTrue(fsync.blocked.await(10, TimeUnit.SECONDS));
+            stat.post(1);
+            Thread.sleep(100);
+            assertEquals(0, stat.done.get(), "the paper's synchronous polling: the worker is in the device wait");
+            fsync.completeDeviceWait();
+            awaitDone(stat, 1);
+            assertEquals(0, model.lendings());
+        }
+    }
+
+    @Test
+    void shouldFinishAChangeRequestedDuringAHandedOffWaitOnceTheWaitEnds() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK, true)) {
+            BlockingAgentDouble fsync = new BlockingAgentDouble("fsync");
+            CountingAgentDouble stat = new CountingAgentDouble("stat");
+            model.attach(fsync);
+            model.attach(stat);
+            fsync.arm();
+            assertTrue(fsync.blocked.await(10, TimeUnit.SECONDS));
+            CompletableFuture<Swap> change = CompletableFuture.supplyAsync(() -> model.workers(2));
+            stat.post(50);
+            awaitDone(stat, 50);
+            fsync.completeDeviceWait();
+            change.get(10, TimeUnit.SECONDS);
+            stat.post(50);
+            awaitDone(stat, 100);
+            assertEquals(0, stat.violations.get());
+            assertEquals(
+                    List.of(1, 1),
+                    model.workers().stream().map(w -> w.agents().size()).toList());
+        }
+    }
+
+    @Test
+    void shouldParkAnIdleBackoffWorkerThatDrivesTwoAgents() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.BACKOFF, QUICK)) {
+            model.attach(new CountingAgentDouble("a"));
+            model.attach(new CountingAgentDouble("b"));
+            Thread worker = workerThread(model.workers().getFirst().name());
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            boolean parked = false;
+            while (!parked && System.nanoTime() < deadline) {
+                parked = worker.getState() == Thread.State.TIMED_WAITING
+                        && List.of(worker.getStackTrace()).stream()
+                                .anyMatch(f -> f.getClassName().equals(BackoffIdleStrategy.class.getName()));
+                Thread.sleep(1);
+            }
+            assertTrue(parked, "the idle worker reaches the park phase of backoff");
+        }
+    }
+
+    private static Thread workerThread(String name) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals(name))
+                .findFirst()
+                .orElseThrow();
     }
 
     /** A test double agent that always has work: each doWork() busies the thread for about 20 us. */
