@@ -87,11 +87,11 @@ public class UpgradeIT {
         Path v2 = FspBundleSet.distribution().resolve("upgrades/fs-core-provenance.jar");
         assertTrue("no " + v2 + ": the distribution must ship fs-core-provenance", Files.isRegularFile(v2));
         Path v1 = shippedJar(Layer.FS);
-        try (Load load = Load.start(socket())) {
+        try (Load load = Load.start(socket(), clientDirectory("fs-core"))) {
             List<UpgradeReport> reports = new ArrayList<>();
             for (int round = 0; round < ROUNDS; round++) {
                 reports.add(upgradeAndCheck(Layer.FS, v2, round == 0));
-                String provenance = execute("fsp:provenance /up/jvm0-0/log");
+                String provenance = execute("fsp:provenance /up/fs-core/jvm0-0/log");
                 long writer = load.jvms.getFirst().process.pid();
                 assertTrue(
                         "fsp:provenance should name the client JVM (pid " + writer + ") that wrote the file: "
@@ -130,7 +130,7 @@ public class UpgradeIT {
                 .resolve("../../../itests-fixtures/broken-fs-core/target/broken-fs-core-fixture-0.1.0-SNAPSHOT.jar")
                 .normalize();
         assertTrue("no test fixture " + broken + "; build itests-fixtures", Files.isRegularFile(broken));
-        try (Load load = Load.start(socket())) {
+        try (Load load = Load.start(socket(), clientDirectory("broken-fs-core"))) {
             Bundle before = running(Layer.FS);
             String version = before.getVersion().toString();
             UpgradeReport r = liveUpgrade().upgrade(Layer.FS, broken.toUri().toString());
@@ -152,7 +152,7 @@ public class UpgradeIT {
         Path shipped = shippedJar(layer);
         Path work =
                 Files.createTempDirectory(Path.of(System.getProperty("fsp.itests.work", "target/it-work")), "jars-");
-        try (Load load = Load.start(socket())) {
+        try (Load load = Load.start(socket(), clientDirectory(layer.shellName()))) {
             List<UpgradeReport> reports = new ArrayList<>();
             for (int round = 0; round < ROUNDS; round++) {
                 Path copy = reversioned(shipped, work, "upgrade" + round);
@@ -292,15 +292,20 @@ public class UpgradeIT {
 
     private Path socket() throws InterruptedException {
         awaitService(FileSystemService.class);
-        Path socket = Path.of(context.getProperty("fsp.socket.path"));
-        try (FspClient setup = FspClient.connect(socket)) {
+        return Path.of(context.getProperty("fsp.socket.path"));
+    }
+
+    /** A fresh directory {@code /up/<name>} for one test's clients. */
+    private String clientDirectory(String name) throws InterruptedException {
+        try (FspClient setup = FspClient.connect(socket())) {
             if (setup.readdir("/").stream().noneMatch(e -> e.name().equals("up"))) {
                 setup.mkdir("/up", 0755);
             }
+            setup.mkdir("/up/" + name, 0755);
         } catch (IOException e) {
-            throw new AssertionError("cannot prepare /up through " + socket, e);
+            throw new AssertionError("cannot prepare /up/" + name, e);
         }
-        return socket;
+        return "/up/" + name;
     }
 
     private Bundle running(Layer layer) {
@@ -362,10 +367,10 @@ public class UpgradeIT {
     /** The client JVMs of one test: started connected, finished with their verdicts (or killed on close). */
     private record Load(List<ClientJvm> jvms) implements AutoCloseable {
 
-        static Load start(Path socket) throws Exception {
+        static Load start(Path socket, String dir) throws Exception {
             List<ClientJvm> jvms = new ArrayList<>();
             for (int j = 0; j < CLIENT_JVMS; j++) {
-                jvms.add(ClientJvm.start(socket, j, THREADS_PER_JVM));
+                jvms.add(ClientJvm.start(socket, dir, j, THREADS_PER_JVM));
             }
             for (ClientJvm jvm : jvms) {
                 jvm.awaitLine("connected", 60_000);
@@ -390,7 +395,7 @@ public class UpgradeIT {
     /** An {@link UpgradeLoadClient} process and its output lines, collected by a reader thread. */
     private record ClientJvm(Process process, BlockingQueue<String> lines, List<String> seen, Thread reader) {
 
-        static ClientJvm start(Path socket, int id, int threads) throws IOException {
+        static ClientJvm start(Path socket, String dir, int id, int threads) throws IOException {
             String java = ProcessHandle.current().info().command().orElse("java");
             // The test JVM's class path (Failsafe's booter jar) holds FS Lib, fs-api, native-linux and this class.
             Process p = new ProcessBuilder(
@@ -403,6 +408,7 @@ public class UpgradeIT {
                             System.getProperty("java.class.path"),
                             UpgradeLoadClient.class.getName(),
                             socket.toString(),
+                            dir,
                             Integer.toString(id),
                             Integer.toString(threads))
                     .redirectErrorStream(true)

@@ -14,14 +14,14 @@ import org.fsp.client.FspClient;
 /**
  * A client JVM for {@link UpgradeIT}: {@code threads} threads, each on its own connection, keep one file handle open
  * for their whole life and write through it across every upgrade: a 4 KiB block at a time into a ring of
- * {@value #RING_BLOCKS} blocks of {@code /up/jvm<id>-<thread>/log}, each write followed by an fsync and a read back
+ * {@value #RING_BLOCKS} blocks of {@code DIR/jvm<id>-<thread>/log}, each write followed by an fsync and a read back
  * through the same handle; between them, whole small files are written and read back by path. When standard input
  * closes, every block that was fsynced is read back through the long-lived handle (so it is still valid) and compared.
  *
  * <p>Prints {@code connected} when all threads have their handle open, then {@code verified <requests> requests
  * <bytes> fsynced bytes <handles> handles}; on any failure prints it and exits with status 1.
  *
- * <p>Usage: {@code UpgradeLoadClient SOCKET ID THREADS}.
+ * <p>Usage: {@code UpgradeLoadClient SOCKET DIR ID THREADS}; DIR must exist.
  */
 public final class UpgradeLoadClient {
 
@@ -63,8 +63,9 @@ public final class UpgradeLoadClient {
 
     public static void main(String[] args) throws Exception {
         Path socket = Path.of(args[0]);
-        int id = Integer.parseInt(args[1]);
-        int threads = Integer.parseInt(args[2]);
+        String dir = args[1];
+        int id = Integer.parseInt(args[2]);
+        int threads = Integer.parseInt(args[3]);
         AtomicLong requests = new AtomicLong();
         List<Throwable> failures = new ArrayList<>();
         List<Writer> writers = new ArrayList<>();
@@ -73,7 +74,7 @@ public final class UpgradeLoadClient {
         long bytes = 0;
         try {
             for (int t = 0; t < threads; t++) {
-                writers.add(new Writer(FspClient.connect(socket), "/up/jvm" + id + "-" + t));
+                writers.add(new Writer(FspClient.connect(socket), dir + "/jvm" + id + "-" + t));
             }
             System.out.println("connected");
             for (int t = 0; t < threads; t++) {
