@@ -25,7 +25,7 @@ final class ClientSession {
     final int socketFd;
     final OpenFileTable files;
     final int maxInFlight;
-    final long connectedAtMillis = System.currentTimeMillis();
+    final long connectedAtMillis;
     final LongAdder requestsServed = new LongAdder();
     final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean released = new AtomicBoolean();
@@ -38,8 +38,10 @@ final class ClientSession {
             Arena arena,
             int socketFd,
             int maxOpenFiles,
-            int maxInFlight) {
+            int maxInFlight,
+            long connectedAtMillis) {
         this.id = id;
+        this.connectedAtMillis = connectedAtMillis;
         this.credentials = credentials;
         this.layout = layout;
         this.segment = segment;

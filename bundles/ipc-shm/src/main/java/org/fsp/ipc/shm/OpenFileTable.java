@@ -1,8 +1,11 @@
 package org.fsp.ipc.shm;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FsException;
+import org.fsp.api.handoff.ChannelHandoff;
 
 /**
  * One client's open files: the numbers the client holds, mapped to the file system's handles. A client only ever sees
@@ -83,6 +86,43 @@ final class OpenFileTable {
         }
         count = 0;
         return out;
+    }
+
+    /** The open entries, for a hand-over: index, generation and file system handle of each. */
+    synchronized List<ChannelHandoff.ClientFile> entries() {
+        List<ChannelHandoff.ClientFile> out = new ArrayList<>(count);
+        for (int i = 0; i < used.length; i++) {
+            if (used[i]) {
+                out.add(new ChannelHandoff.ClientFile(i, generations[i], fsHandles[i]));
+            }
+        }
+        return out;
+    }
+
+    /** Every entry's generation by index, open or free, for a hand-over. */
+    synchronized int[] generations() {
+        return generations.clone();
+    }
+
+    /**
+     * Rebuilds the table a previous server handed over: the same numbers answer to the same file system handles, and
+     * free entries keep their generations so that numbers closed before do not come back.
+     */
+    synchronized void restore(int[] handedGenerations, List<ChannelHandoff.ClientFile> files) {
+        int n = Math.max(handedGenerations.length, 8);
+        for (ChannelHandoff.ClientFile f : files) {
+            n = Math.max(n, f.index() + 1);
+        }
+        fsHandles = new long[n];
+        generations = Arrays.copyOf(handedGenerations, n);
+        used = new boolean[n];
+        count = 0;
+        for (ChannelHandoff.ClientFile f : files) {
+            used[f.index()] = true;
+            generations[f.index()] = f.generation();
+            fsHandles[f.index()] = f.fsHandle();
+            count++;
+        }
     }
 
     int limit() {

@@ -5,11 +5,14 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.fsp.api.channel.HandshakeDescriptor.*;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,6 +31,7 @@ import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.handoff.ChannelHandoff;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.linux.Libc;
 import org.fsp.linux.MemFd;
@@ -85,7 +89,19 @@ public final class ShmServer implements AutoCloseable {
     private ExecutorService handshakes;
     private Thread monitor;
     private volatile boolean running;
+    /** Set by {@link #close()}: handshakes still in progress refuse their client instead of setting it up. */
+    private volatile boolean closing;
+
     private int listenFd = -1;
+    /** The state this server takes over in {@link #start()}, or null for a fresh start; under this. */
+    private ChannelHandoff adopted;
+    /** What the adoption carried over and how long the lanes went unpolled, for {@code status()}; null if none. */
+    private volatile String adoption;
+    /** The lanes' pause across the adoption: from the predecessor's quiesce to the first poll here; -1 if none. */
+    private volatile long adoptionPauseNanos = -1;
+    /** Guards the round-robin of lanes over workers (handshake threads assign while the server's lock may be held). */
+    private final Object laneLock = new Object();
+    /** Under {@link #laneLock}. */
     private int nextWorker;
     /** Written under this: the thread model driving the lane workers, or null when this server's runners do. */
     private volatile ThreadModel threadModel;
@@ -100,6 +116,45 @@ public final class ShmServer implements AutoCloseable {
         this.gate = new FileSystemGate(fs, config.fileSystemWaitMillis());
         this.socketPath = socketPath.toAbsolutePath();
         this.config = config;
+    }
+
+    /**
+     * A server that carries on where the one that left {@code handoff} stopped ({@link #quiesce()}): {@link #start()}
+     * takes over its listening socket and every client with its segment, lane heads and open files, instead of binding
+     * a socket. {@code fs} may be null, as for the constructor.
+     */
+    public static ShmServer adopt(FileSystemService fs, ChannelHandoff handoff, ShmServerConfig config) {
+        ShmServer s = new ShmServer(fs, Path.of(handoff.socketPath()), config);
+        s.adopted = handoff;
+        s.nextClientId.set(handoff.nextClientId());
+        return s;
+    }
+
+    /**
+     * Ends what {@code handoff} holds without serving it (e.g. it is for another socket than the one configured now):
+     * each client is told the server closed, its handles are closed on {@code fs} (if not null) and its segment and
+     * socket released; the listening socket is closed and its file removed.
+     */
+    public static void discard(FileSystemService fs, ChannelHandoff handoff, ShmServerConfig config) {
+        ShmServer s = adopt(fs, handoff, config);
+        synchronized (s) {
+            for (ClientSession session : s.sessionsOf(handoff)) {
+                session.segment.set(
+                        JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET, ChannelHeaderDescriptor.SERVER_CLOSED);
+                s.release(session);
+            }
+            s.adopted = null;
+        }
+        Libc.close(handoff.listenFd());
+        try {
+            Files.deleteIfExists(s.socketPath);
+        } catch (IOException e) {
+            LOG.warn("cannot remove {}", s.socketPath, e);
+        }
+        LOG.info(
+                "discarded the hand-over of {} ({} clients)",
+                handoff.socketPath(),
+                handoff.clients().size());
     }
 
     /**
@@ -134,29 +189,169 @@ public final class ShmServer implements AutoCloseable {
     /**
      * Binds the socket (mode 0666: access is decided per request from the peer's credentials, not by the socket
      * file), starts the workers and the monitor. A socket file left by a dead server is removed; one that answers
-     * means another server runs, and start fails.
+     * means another server runs, and start fails. A server made by {@link #adopt} instead takes over the listening
+     * socket and the clients of its predecessor, and returns once its workers poll the lanes again.
      */
     public synchronized void start() throws IOException {
         if (running) {
             throw new IllegalStateException("already started");
         }
-        removeStaleSocket();
-        try {
-            listenFd = UnixSockets.listen(socketPath.toString(), 128);
-        } catch (NativeException e) {
-            throw new IOException("cannot listen on " + socketPath + ": " + e.getMessage(), e);
+        ChannelHandoff handoff = adopted;
+        adopted = null;
+        if (handoff == null) {
+            removeStaleSocket();
+            try {
+                listenFd = UnixSockets.listen(socketPath.toString(), 128);
+            } catch (NativeException e) {
+                throw new IOException("cannot listen on " + socketPath + ": " + e.getMessage(), e);
+            }
+            Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-rw-rw-"));
+        } else {
+            listenFd = handoff.listenFd();
         }
-        Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-rw-rw-"));
         running = true;
         for (int i = 0; i < config.workers(); i++) {
             workers.add(new LaneWorker("shm-worker-" + i, gate, config.slotDataBytes()));
+        }
+        if (handoff != null) {
+            for (ClientSession session : sessionsOf(handoff)) {
+                sessions.put(session.id, session);
+            }
         }
         startDrivers();
         handshakes = Executors.newFixedThreadPool(
                 HANDSHAKE_THREADS,
                 Thread.ofPlatform().daemon().name("fsp-shm-handshake-", 0).factory());
         monitor = Thread.ofPlatform().daemon().name("fsp-shm-monitor").start(this::monitorLoop);
-        LOG.info("serving FSP channels on {} with {} workers", socketPath, config.workers());
+        if (handoff != null) {
+            adoptionPauseNanos = awaitFirstPoll() - handoff.quiescedAtNanos();
+            adoption = String.format(
+                    Locale.ROOT,
+                    "took over %d clients, lanes unpolled %.3f ms",
+                    handoff.clients().size(),
+                    adoptionPauseNanos / 1e6);
+            LOG.info("serving FSP channels on {} with {} workers: {}", socketPath, config.workers(), adoption);
+        } else {
+            LOG.info("serving FSP channels on {} with {} workers", socketPath, config.workers());
+        }
+    }
+
+    /**
+     * The sessions {@code handoff} describes, their lanes given to the workers at their heads: the same segments, open
+     * files (same client numbers) and sockets, so clients notice nothing but the pause.
+     */
+    private List<ClientSession> sessionsOf(ChannelHandoff handoff) {
+        List<ClientSession> out = new ArrayList<>();
+        for (ChannelHandoff.Client c : handoff.clients()) {
+            ClientSession session = new ClientSession(
+                    c.id(),
+                    c.credentials(),
+                    c.layout(),
+                    c.segment(),
+                    c.arena(),
+                    c.socketFd(),
+                    config.maxOpenFilesPerClient(),
+                    config.maxInFlightPerClient(),
+                    c.connectedAtMillis());
+            session.files.restore(c.fileGenerations(), c.files());
+            session.requestsServed.add(c.requestsServed());
+            if (!workers.isEmpty()) {
+                for (int lane = 0; lane < c.layout().laneCount(); lane++) {
+                    assignLane(session, lane, c.laneHeads()[lane]);
+                }
+            }
+            out.add(session);
+        }
+        return out;
+    }
+
+    /** Under this: waits (at most a second) until a lane worker has polled; returns when, as {@code nanoTime}. */
+    private long awaitFirstPoll() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        while (true) {
+            long first = Long.MAX_VALUE;
+            for (LaneWorker w : workers) {
+                long at = w.firstPollNanos();
+                if (at != 0) {
+                    first = Math.min(first, at);
+                }
+            }
+            if (first != Long.MAX_VALUE) {
+                return first;
+            }
+            if (System.nanoTime() > deadline) {
+                LOG.warn("no lane worker polled within a second of the adoption");
+                return System.nanoTime();
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * Stops serving without closing anything, and returns everything a successor needs to carry on
+     * ({@link #adopt}): the listening socket stays bound (new connections queue in its backlog), handshakes in
+     * progress finish first (their clients are handed over too), the lane workers stop at the agent boundary (the
+     * request being executed completes), and each client's socket, segment, lane heads and open files are handed over
+     * as they are. Afterwards this server is stopped and owns nothing; no thread of it runs.
+     */
+    public synchronized ChannelHandoff quiesce() {
+        if (!running) {
+            throw new IllegalStateException("not running");
+        }
+        running = false;
+        try {
+            monitor.join();
+            handshakes.shutdown();
+            if (!handshakes.awaitTermination(HANDSHAKE_TIMEOUT_MILLIS * 4L, TimeUnit.MILLISECONDS)) {
+                LOG.warn("handshakes still running after the quiesce time-out");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // From here clients see the pause: their requests wait in the rings until the successor polls.
+        long quiescedAt = System.nanoTime();
+        stopDrivers();
+        List<ChannelHandoff.Client> clients = new ArrayList<>();
+        for (ClientSession s : sessions.values()) {
+            if (!s.isOpen()) {
+                continue;
+            }
+            long[] heads = new long[s.layout.laneCount()];
+            for (int lane = 0; lane < heads.length; lane++) {
+                for (LaneWorker w : workers) {
+                    long head = w.head(s, lane);
+                    if (head >= 0) {
+                        heads[lane] = head;
+                    }
+                }
+            }
+            clients.add(new ChannelHandoff.Client(
+                    s.id,
+                    s.credentials,
+                    s.socketFd,
+                    s.layout,
+                    s.segment,
+                    s.arena,
+                    heads,
+                    s.files.entries(),
+                    s.files.generations(),
+                    s.requestsServed.sum(),
+                    s.connectedAtMillis));
+        }
+        clients.sort(Comparator.comparingLong(ChannelHandoff.Client::id));
+        ChannelHandoff handoff =
+                new ChannelHandoff(socketPath.toString(), listenFd, nextClientId.get(), clients, quiescedAt);
+        sessions.clear();
+        runners.clear();
+        workers.clear();
+        listenFd = -1;
+        if (gate.deferredHandles() > 0) {
+            LOG.warn(
+                    "{} handles of clients that left while no file system was attached stay open in the file system",
+                    gate.deferredHandles());
+        }
+        LOG.info("quiesced {} with {} clients for a successor", socketPath, clients.size());
+        return handoff;
     }
 
     /**
@@ -229,6 +424,19 @@ public final class ShmServer implements AutoCloseable {
         runners.clear();
     }
 
+    /**
+     * For a server made by {@link #adopt}, once started: how long the lanes went unpolled across the hand-over, from
+     * the predecessor's quiesce to the first poll of this server's workers; -1 otherwise.
+     */
+    public long adoptionPauseNanos() {
+        return adoptionPauseNanos;
+    }
+
+    /** True between {@link #start()} and {@link #close()} or {@link #quiesce()}. */
+    public boolean isRunning() {
+        return running;
+    }
+
     public Path socketPath() {
         return socketPath;
     }
@@ -273,6 +481,9 @@ public final class ShmServer implements AutoCloseable {
         if (lastHandOver != null) {
             m.put("lastHandOver", lastHandOver);
         }
+        if (adoption != null) {
+            m.put("adoptedFromPreviousVersion", adoption);
+        }
         long closedFor = gate.closedForNanos();
         m.put(
                 "fileSystem",
@@ -304,6 +515,7 @@ public final class ShmServer implements AutoCloseable {
         if (!running) {
             return;
         }
+        closing = true;
         running = false;
         try {
             monitor.join(5_000);
@@ -410,7 +622,7 @@ public final class ShmServer implements AutoCloseable {
                     || hello.get(JAVA_LONG, MAGIC_OFFSET) != ChannelHeaderDescriptor.MAGIC
                     || hello.get(JAVA_INT, VERSION_OFFSET) >>> 16 != ChannelHeaderDescriptor.MAJOR_VERSION) {
                 status = Errno.EINVAL.code();
-            } else if (sessions.size() >= config.maxClients() || !running) {
+            } else if (sessions.size() >= config.maxClients() || closing) {
                 status = Errno.EAGAIN.code();
             }
             if (status != 0) {
@@ -426,10 +638,8 @@ public final class ShmServer implements AutoCloseable {
             ChannelLayout layout = ChannelLayout.of(lanes, config.slotsPerLane(), config.slotDataBytes());
             long id = nextClientId.getAndIncrement();
             memfd = MemFd.createSealed("fsp-client-" + id, layout.segmentBytes());
-            MemorySegment raw =
-                    Libc.mmap(layout.segmentBytes(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
             Arena sessionArena = Arena.ofShared();
-            MemorySegment segment = raw.reinterpret(sessionArena, Libc::munmap);
+            MemorySegment segment = mapShared(memfd, layout.segmentBytes(), sessionArena);
             ChannelHeaderDescriptor.write(segment, layout, id, Libc.getpid());
             Credentials who = new Credentials(peer.pid(), peer.uid(), peer.gid(), groups);
             session = new ClientSession(
@@ -440,9 +650,12 @@ public final class ShmServer implements AutoCloseable {
                     sessionArena,
                     fd,
                     config.maxOpenFilesPerClient(),
-                    config.maxInFlightPerClient());
+                    config.maxInFlightPerClient(),
+                    System.currentTimeMillis());
             sessions.put(id, session);
-            assignLanes(session);
+            for (int lane = 0; lane < layout.laneCount(); lane++) {
+                assignLane(session, lane, 0);
+            }
             welcome.set(JAVA_INT, WELCOME_LANE_COUNT_OFFSET, layout.laneCount());
             welcome.set(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET, layout.slotsPerLane());
             welcome.set(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET, layout.slotDataBytes());
@@ -465,10 +678,24 @@ public final class ShmServer implements AutoCloseable {
         }
     }
 
-    private synchronized void assignLanes(ClientSession s) {
-        for (int lane = 0; lane < s.layout.laneCount(); lane++) {
-            workers.get(nextWorker).add(s, lane, 0);
+    private void assignLane(ClientSession s, int lane, long head) {
+        synchronized (laneLock) {
+            workers.get(nextWorker).add(s, lane, head);
             nextWorker = (nextWorker + 1) % workers.size();
+        }
+    }
+
+    /**
+     * Maps {@code memfd} shared into {@code arena}, through the JDK's own file mapping (by way of
+     * {@code /proc/self/fd}): the unmapping action the arena keeps is then the JDK's, not a lambda of this bundle, so
+     * a segment handed to the next version does not hold this bundle's class loader alive.
+     */
+    private static MemorySegment mapShared(int memfd, long bytes, Arena arena) {
+        try (FileChannel ch = FileChannel.open(
+                Path.of("/proc/self/fd/" + memfd), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot map the client's segment", e);
         }
     }
 

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.handoff.ChannelHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.sched.ThreadModel;
@@ -27,6 +28,8 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs the {@link ShmServer} inside fspd on the {@link FileSystemService}, and publishes the {@code "clients"} section
@@ -43,6 +46,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * starts listening only once a first file system is there, so that clients of a daemon whose file system did not
  * mount are told there is no server rather than kept waiting.
  *
+ * <p>The {@link HandoffVault} reference (optional, dynamic) makes the component itself replaceable: when it
+ * deactivates while a vault is registered and the framework keeps running (an upgrade, not a shutdown), the server
+ * {@link ShmServer#quiesce() quiesces} and its {@link ChannelHandoff} is deposited instead of closing anything; the next
+ * version takes it on activation ({@link ShmServer#adopt}), so clients keep their connection, segment and open files
+ * and see only a pause, which it reports as {@link Layer#IPC}'s.
+ *
  * <p>The {@link ThreadModel} reference is optional, dynamic and greedy: while a thread model is registered (bundle
  * sched-polling) the lane workers run on its threads, and a better or updated one takes them over; without one they run
  * on the server's own threads. Clients see a short pause at each hand-over, never an error.
@@ -55,6 +64,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
         property = {"osgi.command.scope=fsp", "osgi.command.function=clients"})
 @Designate(ocd = ShmServerComponent.Config.class)
 public final class ShmServerComponent implements StatusContributor {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ShmServerComponent.class);
 
     /** Configuration PID. */
     public static final String PID = "org.fsp.ipc.shm";
@@ -224,10 +235,39 @@ public final class ShmServerComponent implements StatusContributor {
             this.context = bundleContext;
             this.socket = socket;
             this.shape = shape;
-            if (fs != null) {
+            ChannelHandoff handed =
+                    vault != null ? vault.take(Layer.IPC, ChannelHandoff.class, bundleContext.getBundle()) : null;
+            if (handed != null) {
+                adoptOrDiscard(handed);
+            }
+            if (server == null && fs != null) {
                 startServer();
             }
         }
+    }
+
+    /**
+     * Under this: carries on with what the previous version left when it served the same socket (the clients stay
+     * connected), or ends it when the socket is configured elsewhere now.
+     */
+    private void adoptOrDiscard(ChannelHandoff handed) {
+        if (!Path.of(handed.socketPath()).equals(socket.toAbsolutePath())) {
+            LOG.info("the previous version served {}, this one is configured for {}", handed.socketPath(), socket);
+            ShmServer.discard(fs, handed, shape);
+            return;
+        }
+        ShmServer s = ShmServer.adopt(fs, handed, shape);
+        s.driveWith(threadModel);
+        try {
+            s.start();
+        } catch (IOException | RuntimeException e) {
+            // The state goes back to the vault for the version the upgrade rolls back to.
+            LOG.error("cannot take over the clients of the previous version", e);
+            vault.deposit(Layer.IPC, s.isRunning() ? s.quiesce() : handed);
+            throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+        }
+        server = s;
+        vault.pauseObserved(Layer.IPC, s.adoptionPauseNanos());
     }
 
     /** Under this: starts listening on the socket with the bound file system. */
@@ -245,10 +285,16 @@ public final class ShmServerComponent implements StatusContributor {
     @Deactivate
     synchronized void deactivate() {
         shape = null;
-        if (server != null) {
-            server.close();
-            server = null;
+        if (server == null) {
+            return;
         }
+        if (vault != null && !shuttingDown()) {
+            // Replaced, not shut down: the next version carries on with the clients as they are.
+            vault.deposit(Layer.IPC, server.quiesce());
+        } else {
+            server.close();
+        }
+        server = null;
     }
 
     /** True while the framework stops (the daemon shuts down), as opposed to one bundle being replaced. */

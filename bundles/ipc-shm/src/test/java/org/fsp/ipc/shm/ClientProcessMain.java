@@ -2,6 +2,7 @@ package org.fsp.ipc.shm;
 
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.zip.CRC32;
 import org.fsp.api.fs.OpenFlags;
@@ -16,6 +17,8 @@ import org.fsp.client.FspException;
  *  write  socket path bytes seed   writes seeded random bytes, prints "CRC crc"
  *  read   socket path              reads the file, prints "CRC crc length"
  *  loop   socket path              opens the file three times, prints "READY", then writes 4 KiB blocks for ever
+ *  churn  socket path seconds      prints "READY", then for that long writes random 8 KiB blocks and reads each back,
+ *                                  prints "MISMATCH round" and exits 1 on a difference, else "DONE rounds"
  *  probe  socket private public    prints "PRIVATE-READ ...", "PUBLIC-READ ...", "PUBLIC-WRITE ..."
  * </pre>
  */
@@ -46,6 +49,26 @@ public final class ClientProcessMain {
                     for (long i = 0; ; i++) {
                         c.pwrite(h, (i % 256) * 4096, block, 0, block.length);
                     }
+                }
+                case "churn" -> {
+                    long h = c.open(args[2], OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_TRUNC, 0644);
+                    byte[] block = new byte[8192];
+                    byte[] back = new byte[8192];
+                    Random random = new Random(1);
+                    long end = System.nanoTime() + Long.parseLong(args[3]) * 1_000_000_000L;
+                    System.out.println("READY");
+                    long rounds = 0;
+                    for (; System.nanoTime() < end; rounds++) {
+                        random.nextBytes(block);
+                        long offset = (rounds % 64) * block.length;
+                        c.pwrite(h, offset, block, 0, block.length);
+                        if (c.pread(h, offset, back, 0, back.length) != back.length || !Arrays.equals(block, back)) {
+                            System.out.println("MISMATCH " + rounds);
+                            System.exit(1);
+                        }
+                    }
+                    c.close(h);
+                    System.out.println("DONE " + rounds);
                 }
                 case "probe" -> {
                     System.out.println("PRIVATE-READ " + attempt(() -> c.readAll(args[2]).length));

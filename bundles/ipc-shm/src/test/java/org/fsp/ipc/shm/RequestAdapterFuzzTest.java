@@ -44,7 +44,7 @@ class RequestAdapterFuzzTest {
             MemorySegment seg = arena.allocate(layout.segmentBytes(), 4096);
             seg.fill(CANARY);
             ClientSession session = new ClientSession(
-                    1, new Credentials(4242, 1000, 1000, new int[] {5}), layout, seg, arena, -1, 16, 8);
+                    1, new Credentials(4242, 1000, 1000, new int[] {5}), layout, seg, arena, -1, 16, 8, 0);
             RequestAdapter adapter =
                     new RequestAdapter(new FileSystemGate(fs, 30_000), layout.slotDataBytes(), adapterArena);
             RequestFlyweight req = new RequestFlyweight();
@@ -154,7 +154,7 @@ class RequestAdapterFuzzTest {
         try (Arena arena = Arena.ofShared();
                 Arena adapterArena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(layout.segmentBytes(), 4096);
-            ClientSession s = new ClientSession(1, Credentials.ROOT, layout, seg, arena, -1, 4, 4);
+            ClientSession s = new ClientSession(1, Credentials.ROOT, layout, seg, arena, -1, 4, 4, 0);
             RequestAdapter adapter =
                     new RequestAdapter(new FileSystemGate(new HeapFileSystemDouble(), 30_000), 8192, adapterArena);
             RequestFlyweight req = new RequestFlyweight().wrap(seg, layout.slotOffset(0, 0));
