@@ -48,6 +48,9 @@ final class ChannelProxy implements AutoCloseable {
     /** How long a waiting thread spins before it sleeps on the slot's futex word. */
     static final long SPIN_NANOS = Long.getLong("fsp.client.spinMicros", 200) * 1000;
 
+    /** Polls of the state word between two reads of the clock while spinning. */
+    private static final int SPINS_PER_CLOCK_READ = 64;
+
     private static final long SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** Longs between two lanes' tails in {@link #tails}: 128 bytes, so that tails never share a cache line. */
     private static final int TAIL_STRIDE = 16;
@@ -221,8 +224,10 @@ final class ChannelProxy implements AutoCloseable {
     }
 
     private void passTurn(Call c) {
-        // Release (volatile write): everything this call did with the slot happens before the next claim uses it.
-        turns.set(c.turn, c.seq + layout.slotsPerLane());
+        // Release: everything this call did with the slot happens before the next claim's acquire (volatile) read of
+        // its turn lets it use the slot. A release store is a plain store on x86, where a volatile one would drain the
+        // store buffer a second time per call.
+        turns.setRelease(c.turn, c.seq + layout.slotsPerLane());
     }
 
     /** Writes a path after any already in this call's data buffer and records its length (path 1, then path 2). */
@@ -262,14 +267,24 @@ final class ChannelProxy implements AutoCloseable {
     }
 
     private void await(Call c) throws IOException {
-        long spinStart = System.nanoTime();
-        while (true) {
+        // The clock is read once per SPINS_PER_CLOCK_READ polls, not on every poll: a poll is then one load and one
+        // pause, so an answer is seen sooner, and the common sub-microsecond wait reads no clock at all.
+        long spinStart = 0;
+        for (int polls = 1; ; polls++) {
             // Acquire: the result and payload the server wrote before its release swap are visible after this.
             int state = c.request.stateAcquire();
             if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.COMPLETED) {
                 return;
             }
-            if (System.nanoTime() - spinStart < SPIN_NANOS) {
+            if (polls % SPINS_PER_CLOCK_READ != 0) {
+                Thread.onSpinWait();
+                continue;
+            }
+            long now = System.nanoTime();
+            if (spinStart == 0) {
+                spinStart = now;
+            }
+            if (now - spinStart < SPIN_NANOS) {
                 Thread.onSpinWait();
                 continue;
             }

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import org.fsp.api.channel.PayloadCodec;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
@@ -131,36 +132,40 @@ public final class FspClient implements AutoCloseable {
 
     /** Reads at the handle's position into {@code buf[off, off+len)}; returns bytes read, 0 at end of file. */
     public int read(long handle, byte[] buf, int off, int len) throws IOException {
-        return read(handle, -1, MemorySegment.ofArray(buf).asSlice(off, len));
+        Objects.checkFromIndexSize(off, len, buf.length);
+        return read(handle, -1, null, buf, off, len);
     }
 
     /** Reads at {@code position} without moving the handle's position; returns bytes read, 0 at end of file. */
     public int pread(long handle, long position, byte[] buf, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, buf.length);
         checkPosition(position);
-        return read(handle, position, MemorySegment.ofArray(buf).asSlice(off, len));
+        return read(handle, position, null, buf, off, len);
     }
 
     /** Reads at {@code position} into all of {@code dst} (or up to end of file); returns bytes read. */
     public int pread(long handle, long position, MemorySegment dst) throws IOException {
         checkPosition(position);
-        return read(handle, position, dst);
+        return read(handle, position, dst, null, 0, dst.byteSize());
     }
 
     /** Writes {@code buf[off, off+len)} at the handle's position (end of file with O_APPEND); returns bytes written. */
     public int write(long handle, byte[] buf, int off, int len) throws IOException {
-        return write(handle, -1, MemorySegment.ofArray(buf).asSlice(off, len));
+        Objects.checkFromIndexSize(off, len, buf.length);
+        return write(handle, -1, null, buf, off, len);
     }
 
     /** Writes at {@code position} without moving the handle's position; returns bytes written. */
     public int pwrite(long handle, long position, byte[] buf, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, buf.length);
         checkPosition(position);
-        return write(handle, position, MemorySegment.ofArray(buf).asSlice(off, len));
+        return write(handle, position, null, buf, off, len);
     }
 
     /** Writes all of {@code src} at {@code position}; returns bytes written. */
     public int pwrite(long handle, long position, MemorySegment src) throws IOException {
         checkPosition(position);
-        return write(handle, position, src);
+        return write(handle, position, src, null, 0, src.byteSize());
     }
 
     public void truncate(String path, long size) throws IOException {
@@ -349,9 +354,13 @@ public final class FspClient implements AutoCloseable {
         channel.close();
     }
 
-    private int read(long handle, long position, MemorySegment dst) throws IOException {
+    /**
+     * Reads {@code size} bytes into {@code dst} or, when it is null, into {@code array} from {@code arrayOffset}: the
+     * array is copied to directly, without a heap segment over it, so that a call allocates nothing.
+     */
+    private int read(long handle, long position, MemorySegment dst, byte[] array, int arrayOffset, long size)
+            throws IOException {
         long total = 0;
-        long size = dst.byteSize();
         int chunkMax = slotDataBytes();
         do {
             int chunk = (int) Math.min(size - total, chunkMax);
@@ -367,7 +376,12 @@ public final class FspClient implements AutoCloseable {
                 if (n > chunk) {
                     throw new IOException("server returned " + n + " bytes for " + chunk);
                 }
-                MemorySegment.copy(channel.segment, c.dataOffset, dst, total, n);
+                if (dst != null) {
+                    MemorySegment.copy(channel.segment, c.dataOffset, dst, total, n);
+                } else {
+                    MemorySegment.copy(
+                            channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset, array, arrayOffset + (int) total, n);
+                }
             } catch (IllegalStateException e) {
                 throw channel.closedOr(e);
             } finally {
@@ -381,16 +395,27 @@ public final class FspClient implements AutoCloseable {
         return (int) total;
     }
 
-    private int write(long handle, long position, MemorySegment src) throws IOException {
+    /** Writes {@code size} bytes from {@code src} or, when it is null, from {@code array}; as {@link #read}. */
+    private int write(long handle, long position, MemorySegment src, byte[] array, int arrayOffset, long size)
+            throws IOException {
         long total = 0;
-        long size = src.byteSize();
         int chunkMax = slotDataBytes();
         do {
             int chunk = (int) Math.min(size - total, chunkMax);
             ChannelProxy.Call c = channel.begin();
             int n;
             try {
-                MemorySegment.copy(src, total, channel.segment, c.dataOffset, chunk);
+                if (src != null) {
+                    MemorySegment.copy(src, total, channel.segment, c.dataOffset, chunk);
+                } else {
+                    MemorySegment.copy(
+                            array,
+                            arrayOffset + (int) total,
+                            channel.segment,
+                            ValueLayout.JAVA_BYTE,
+                            c.dataOffset,
+                            chunk);
+                }
                 c.request
                         .opcode(position < 0 ? WRITE : PWRITE)
                         .handle(handle)
