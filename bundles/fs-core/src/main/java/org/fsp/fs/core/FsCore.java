@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
@@ -24,6 +25,7 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
 import org.fsp.api.fs.FsStats;
 import org.fsp.api.fs.OpenFlags;
+import org.fsp.api.handoff.FileSystemHandoff;
 import org.fsp.fs.core.alloc.Allocator;
 import org.fsp.fs.core.alloc.CorruptMetadataException;
 import org.fsp.fs.core.cache.BlockIo;
@@ -53,6 +55,12 @@ import org.slf4j.LoggerFactory;
  * <p>A typical sequence is: {@code FsCore fs = FsCore.mount(scheduler, options)} (refuses a corrupt image with a
  * {@link CorruptMetadataException} that says what is wrong, replays the journal after a crash), many threads call the
  * operations, {@link #unmount()} writes everything home and marks the image clean.
+ *
+ * <p>For a live upgrade the sequence ends differently: {@link #quiesce} stops taking calls, waits for those in
+ * progress, writes everything home and checkpoints the journal, and returns the open handles as a
+ * {@link FileSystemHandoff} (the image stays marked in use: files unlinked while open still hold their inodes); the
+ * next version calls {@link #mount(BlockScheduler, Options, LongSupplier, FileSystemHandoff)} with it and carries on
+ * with the same handle numbers, without replaying the journal or scanning for orphans.
  *
  * <p>Every modifying operation runs inside one journal transaction ({@link #run}); locks are taken after joining it,
  * parents before children, and never across a commit. Reads and stat take no lock: attributes are volatile and
@@ -108,6 +116,12 @@ public final class FsCore implements FileSystemService {
     private volatile boolean unmounted;
     private final Journal.Recovery recovery;
     private final int orphansFreed;
+    /** Threads inside a {@link FileSystemService} call; {@link #quiesce} waits for it to reach zero. */
+    private final AtomicInteger activeCalls = new AtomicInteger();
+    /** Set by {@link #quiesce}: calls that arrive later fail with EIO. */
+    private volatile boolean quiescing;
+    /** Handles taken over from the previous version, or -1 after a plain mount. */
+    private final int handlesAdopted;
 
     /** An open file: the inode, the open flags and the position. */
     private static final class OpenFile {
@@ -137,7 +151,8 @@ public final class FsCore implements FileSystemService {
             Options options,
             LongSupplier clock,
             Journal.Recovery recovery,
-            boolean wasClean)
+            boolean wasClean,
+            FileSystemHandoff adopt)
             throws IOException {
         this.io = io;
         this.geometry = g;
@@ -161,8 +176,35 @@ public final class FsCore implements FileSystemService {
             sbArena.close();
             throw e;
         }
-        writeSuperblock(journalSeq, false);
-        this.orphansFreed = wasClean ? 0 : freeOrphans();
+        if (adopt == null) {
+            writeSuperblock(journalSeq, false);
+            this.orphansFreed = wasClean ? 0 : freeOrphans();
+            this.handlesAdopted = -1;
+        } else {
+            // The previous version left the superblock marked in use with this journal sequence, so nothing is
+            // written. No orphan scan: the unlinked inodes still allocated are exactly the open files taken over.
+            this.orphansFreed = 0;
+            try {
+                for (FileSystemHandoff.OpenFile f : adopt.openFiles()) {
+                    Inode i = table.get(f.ino());
+                    i.lock.lock();
+                    try {
+                        i.openCount++;
+                    } finally {
+                        i.lock.unlock();
+                    }
+                    OpenFile of = new OpenFile(i, f.flags());
+                    of.position = f.position();
+                    handles.put(f.handle(), of);
+                }
+            } catch (IOException | RuntimeException e) {
+                cache.close();
+                sbArena.close();
+                throw e;
+            }
+            nextHandle.set(adopt.nextHandle());
+            this.handlesAdopted = adopt.openFiles().size();
+        }
         if (options.flushIntervalMillis() > 0) {
             flusher = Thread.ofPlatform().daemon().name("fsp-fs-flusher").start(this::flushLoop);
         } else {
@@ -176,14 +218,29 @@ public final class FsCore implements FileSystemService {
      * in use and, after an unclean shutdown, frees inodes that were unlinked while open.
      */
     public static FsCore mount(BlockScheduler scheduler, Options options) throws IOException {
-        return mount(scheduler, options, () -> {
-            Instant now = Instant.now();
-            return now.getEpochSecond() * 1_000_000_000L + now.getNano();
-        });
+        return mount(scheduler, options, FsCore::wallClockNanos);
+    }
+
+    /** The default clock: ns since the epoch. */
+    static long wallClockNanos() {
+        Instant now = Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
     /** {@link #mount(BlockScheduler, Options)} with an injected clock (ns since the epoch). */
     public static FsCore mount(BlockScheduler scheduler, Options options, LongSupplier clock) throws IOException {
+        return mount(scheduler, options, clock, null);
+    }
+
+    /**
+     * Mounts, taking over from the previous version of the file system when {@code handoff} (its
+     * {@link #quiesce} result) is of this device: the image is then known consistent (checkpointed), so mounting reads
+     * the superblock, the bitmaps and the root inode, and restores the open handles with their numbers, flags and
+     * positions. A hand-off of another device (see {@link #isHandoffFor}) or null mounts as
+     * {@link #mount(BlockScheduler, Options)} does.
+     */
+    public static FsCore mount(BlockScheduler scheduler, Options options, LongSupplier clock, FileSystemHandoff handoff)
+            throws IOException {
         BlockIo io = new BlockIo(scheduler);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
@@ -195,6 +252,30 @@ public final class FsCore implements FileSystemService {
                 throw new CorruptMetadataException("refusing to mount: " + problem);
             }
             Geometry g = SuperblockDescriptor.read(sb);
+            long mkfsTime = SuperblockDescriptor.mkfsTime(sb);
+            if (handoff != null
+                    && handoff.deviceIdentity().equals(deviceIdentity(g, mkfsTime))
+                    && !SuperblockDescriptor.clean(sb)) {
+                long seq = SuperblockDescriptor.journalSeq(sb);
+                Journal.Contents committed = Journal.read(io, g, seq);
+                if (committed.transactions() == 0) {
+                    return new FsCore(
+                            io,
+                            g,
+                            seq,
+                            mkfsTime,
+                            SuperblockDescriptor.mountCount(sb),
+                            options,
+                            clock,
+                            new Journal.Recovery(seq, 0, 0),
+                            false,
+                            handoff);
+                }
+                // A hand-off always follows a checkpoint; a journal with transactions means the image changed since.
+                LOG.warn(
+                        "hand-off ignored: the journal of {} is not empty",
+                        scheduler.device().describe());
+            }
             // Everything is checked before anything is written: a corrupt image is left exactly as it was.
             Journal.Contents committed = Journal.read(io, g, SuperblockDescriptor.journalSeq(sb));
             problem = precheck(io, g, committed.images());
@@ -206,13 +287,35 @@ public final class FsCore implements FileSystemService {
                     io,
                     g,
                     r.nextSeq(),
-                    SuperblockDescriptor.mkfsTime(sb),
+                    mkfsTime,
                     SuperblockDescriptor.mountCount(sb) + 1,
                     options,
                     clock,
                     r,
-                    SuperblockDescriptor.clean(sb));
+                    SuperblockDescriptor.clean(sb),
+                    null);
         }
+    }
+
+    /** What identifies an image for a hand-off: its format time (ns) and geometry. */
+    private static String deviceIdentity(Geometry g, long mkfsTime) {
+        return "mkfs " + mkfsTime + ", " + g.totalBlocks() + " blocks, " + (g.inodeCount() - 1) + " inodes, journal "
+                + g.journalStart() + "+" + g.journalBlocks();
+    }
+
+    /** This file system's identity in a hand-off. */
+    public String deviceIdentity() {
+        return deviceIdentity(geometry, mkfsTime);
+    }
+
+    /** True if {@code handoff} was left by a file system on this image. */
+    public boolean isHandoffFor(FileSystemHandoff handoff) {
+        return handoff.deviceIdentity().equals(deviceIdentity());
+    }
+
+    /** Handles taken over from the previous version at mount, or -1 after a plain mount. */
+    public int handlesAdopted() {
+        return handlesAdopted;
     }
 
     /**
@@ -254,6 +357,79 @@ public final class FsCore implements FileSystemService {
     }
 
     /**
+     * Stops for a hand-off to the next version: later calls fail with EIO (the IPC layer above holds its requests
+     * meanwhile), calls in progress finish, the flusher stops, every dirty block is written home and the journal is
+     * committed and checkpointed, so the device alone is consistent; the superblock stays marked in use because files
+     * unlinked while open keep their inodes. Releases the cache and returns the open handles.
+     *
+     * @param extensions features' data to pass on (see {@link FileSystemHandoff#extensions()})
+     * @throws IOException if the file system has failed or the device fails now: nothing is handed over, and the
+     *     caller should {@link #unmount()}, which leaves a failed device as it is
+     */
+    public FileSystemHandoff quiesce(Map<String, byte[]> extensions) throws IOException {
+        long quiescedAt = System.nanoTime();
+        // Dekker with enter(): it increments activeCalls, then reads quiescing; here the reverse order.
+        quiescing = true;
+        for (int spins = 0; activeCalls.get() > 0; spins++) {
+            if (spins < 1000) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+        stopFlusher();
+        if (failed || unmounted) {
+            throw new IOException(
+                    "file system " + (failed ? "stopped after an error" : "is unmounted") + ": nothing to hand over");
+        }
+        try {
+            cache.writeBackAll();
+            // Commits what runs and writes every journaled block home; the superblock then records an empty journal.
+            journal.checkpointNow();
+        } catch (IOException e) {
+            failed = true;
+            throw e;
+        }
+        List<FileSystemHandoff.OpenFile> open = new ArrayList<>();
+        for (Map.Entry<Long, OpenFile> e : handles.entrySet()) {
+            OpenFile f = e.getValue();
+            open.add(new FileSystemHandoff.OpenFile(e.getKey(), f.inode.ino, f.flags, f.position));
+        }
+        open.sort((a, b) -> Long.compare(a.handle(), b.handle()));
+        FileSystemHandoff handoff =
+                new FileSystemHandoff(deviceIdentity(), open, nextHandle.get(), extensions, quiescedAt);
+        unmounted = true;
+        handles.clear();
+        cache.close();
+        sbArena.close();
+        return handoff;
+    }
+
+    private void stopFlusher() {
+        if (flusher != null) {
+            flusher.interrupt();
+            try {
+                flusher.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Counts a {@link FileSystemService} call in, refusing it once {@link #quiesce} has begun. */
+    private void enter() throws FsException {
+        activeCalls.incrementAndGet();
+        if (quiescing) {
+            activeCalls.decrementAndGet();
+            throw new FsException(Errno.EIO, "file system is being handed over to its next version");
+        }
+    }
+
+    private void exit() {
+        activeCalls.decrementAndGet();
+    }
+
+    /**
      * Closes the handles still open, writes everything home, marks the image clean and stops; further calls fail
      * with EIO.
      */
@@ -269,14 +445,7 @@ public final class FsCore implements FileSystemService {
         }
         handles.clear();
         unmounted = true;
-        if (flusher != null) {
-            flusher.interrupt();
-            try {
-                flusher.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        stopFlusher();
         if (!failed) {
             cache.writeBackAll();
             journal.checkpointNow();
@@ -586,29 +755,44 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public FileAttributes stat(Credentials who, String path) throws FsException {
+        enter();
         try {
-            return paths.resolve(who, path, true).attributes();
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ioError(e);
+            try {
+                return paths.resolve(who, path, true).attributes();
+            } catch (FsException e) {
+                throw e;
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public FileAttributes lstat(Credentials who, String path) throws FsException {
+        enter();
         try {
-            return paths.resolve(who, path, false).attributes();
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ioError(e);
+            try {
+                return paths.resolve(who, path, false).attributes();
+            } catch (FsException e) {
+                throw e;
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public FileAttributes fstat(Credentials who, long handle) throws FsException {
-        return handle(handle).inode.attributes();
+        enter();
+        try {
+            return handle(handle).inode.attributes();
+        } finally {
+            exit();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -616,26 +800,31 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public long open(Credentials who, String path, int flags, int mode) throws FsException {
-        // O_CREAT | O_DIRECTORY is EINVAL as in Linux 6.4 and later (it used to create a regular file).
-        if ((flags & ~OpenFlags.SUPPORTED) != 0
-                || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE
-                || (flags & (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY))
-                        == (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY)) {
-            throw new FsException(Errno.EINVAL, "open flags 0" + Integer.toOctalString(flags));
-        }
-        return run(tx -> {
-            String p = path;
-            for (int links = 0; ; links++) {
-                Object r = openOnce(tx, who, p, flags, mode);
-                if (r instanceof Long h) {
-                    return h;
-                }
-                if (links >= PathResolver.SYMLOOP_MAX) {
-                    throw new FsException(Errno.ELOOP, path);
-                }
-                p = (String) r;
+        enter();
+        try {
+            // O_CREAT | O_DIRECTORY is EINVAL as in Linux 6.4 and later (it used to create a regular file).
+            if ((flags & ~OpenFlags.SUPPORTED) != 0
+                    || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE
+                    || (flags & (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY))
+                            == (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY)) {
+                throw new FsException(Errno.EINVAL, "open flags 0" + Integer.toOctalString(flags));
             }
-        });
+            return run(tx -> {
+                String p = path;
+                for (int links = 0; ; links++) {
+                    Object r = openOnce(tx, who, p, flags, mode);
+                    if (r instanceof Long h) {
+                        return h;
+                    }
+                    if (links >= PathResolver.SYMLOOP_MAX) {
+                        throw new FsException(Errno.ELOOP, path);
+                    }
+                    p = (String) r;
+                }
+            });
+        } finally {
+            exit();
+        }
     }
 
     /** One attempt: returns a handle, or the path to retry at when O_CREAT met a symlink as the last component. */
@@ -727,21 +916,26 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public void close(Credentials who, long handle) throws FsException {
-        OpenFile f = handles.remove(handle);
-        if (f == null) {
-            throw new FsException(Errno.EBADF, "handle " + handle);
-        }
-        Inode i = f.inode;
-        run(tx -> {
-            i.lock.lock();
-            try {
-                i.openCount--;
-                maybeDestroy(tx, i);
-            } finally {
-                i.lock.unlock();
+        enter();
+        try {
+            OpenFile f = handles.remove(handle);
+            if (f == null) {
+                throw new FsException(Errno.EBADF, "handle " + handle);
             }
-            return null;
-        });
+            Inode i = f.inode;
+            run(tx -> {
+                i.lock.lock();
+                try {
+                    i.openCount--;
+                    maybeDestroy(tx, i);
+                } finally {
+                    i.lock.unlock();
+                }
+                return null;
+            });
+        } finally {
+            exit();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -749,21 +943,31 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public int read(Credentials who, long handle, MemorySegment dst) throws FsException {
-        OpenFile f = handle(handle);
-        synchronized (f) {
-            int n = readAt(f, f.position, dst);
-            f.position += n;
-            return n;
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            synchronized (f) {
+                int n = readAt(f, f.position, dst);
+                f.position += n;
+                return n;
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public int pread(Credentials who, long handle, long offset, MemorySegment dst) throws FsException {
-        OpenFile f = handle(handle);
-        if (offset < 0) {
-            throw new FsException(Errno.EINVAL, "negative offset");
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if (offset < 0) {
+                throw new FsException(Errno.EINVAL, "negative offset");
+            }
+            return readAt(f, offset, dst);
+        } finally {
+            exit();
         }
-        return readAt(f, offset, dst);
     }
 
     private int readAt(OpenFile f, long offset, MemorySegment dst) throws FsException {
@@ -873,22 +1077,32 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public int write(Credentials who, long handle, MemorySegment src) throws FsException {
-        OpenFile f = handle(handle);
-        synchronized (f) {
-            boolean append = (f.flags & OpenFlags.O_APPEND) != 0;
-            int n = writeAt(who, f, append ? -1 : f.position, src);
-            f.position = append ? f.inode.size : f.position + n;
-            return n;
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            synchronized (f) {
+                boolean append = (f.flags & OpenFlags.O_APPEND) != 0;
+                int n = writeAt(who, f, append ? -1 : f.position, src);
+                f.position = append ? f.inode.size : f.position + n;
+                return n;
+            }
+        } finally {
+            exit();
         }
     }
 
     @Override
     public int pwrite(Credentials who, long handle, long offset, MemorySegment src) throws FsException {
-        OpenFile f = handle(handle);
-        if (offset < 0) {
-            throw new FsException(Errno.EINVAL, "negative offset");
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if (offset < 0) {
+                throw new FsException(Errno.EINVAL, "negative offset");
+            }
+            return writeAt(who, f, (f.flags & OpenFlags.O_APPEND) != 0 ? -1 : offset, src);
+        } finally {
+            exit();
         }
-        return writeAt(who, f, (f.flags & OpenFlags.O_APPEND) != 0 ? -1 : offset, src);
     }
 
     /** Writes at {@code offset} (-1: at end of file), in transactions of bounded size. */
@@ -1026,33 +1240,43 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public void truncate(Credentials who, String path, long size) throws FsException {
-        if (size < 0) {
-            throw new FsException(Errno.EINVAL, "negative size");
-        }
-        run(tx -> {
-            Inode i = paths.resolve(who, path, true);
-            if (i.isDirectory()) {
-                throw new FsException(Errno.EISDIR, path);
+        enter();
+        try {
+            if (size < 0) {
+                throw new FsException(Errno.EINVAL, "negative size");
             }
-            Access.check(who, i, Access.WRITE, path);
-            truncateLocked(tx, who, i, size, path);
-            return null;
-        });
+            run(tx -> {
+                Inode i = paths.resolve(who, path, true);
+                if (i.isDirectory()) {
+                    throw new FsException(Errno.EISDIR, path);
+                }
+                Access.check(who, i, Access.WRITE, path);
+                truncateLocked(tx, who, i, size, path);
+                return null;
+            });
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public void ftruncate(Credentials who, long handle, long size) throws FsException {
-        OpenFile f = handle(handle);
-        if (size < 0) {
-            throw new FsException(Errno.EINVAL, "negative size");
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if (size < 0) {
+                throw new FsException(Errno.EINVAL, "negative size");
+            }
+            if (!OpenFlags.canWrite(f.flags) || !f.inode.isRegular()) {
+                throw new FsException(Errno.EINVAL, "not open for writing");
+            }
+            run(tx -> {
+                truncateLocked(tx, who, f.inode, size, "handle " + handle);
+                return null;
+            });
+        } finally {
+            exit();
         }
-        if (!OpenFlags.canWrite(f.flags) || !f.inode.isRegular()) {
-            throw new FsException(Errno.EINVAL, "not open for writing");
-        }
-        run(tx -> {
-            truncateLocked(tx, who, f.inode, size, "handle " + handle);
-            return null;
-        });
     }
 
     private void truncateLocked(Transaction tx, Credentials who, Inode i, long size, String subject)
@@ -1078,12 +1302,22 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public void fsync(Credentials who, long handle) throws FsException {
-        syncInode(handle(handle).inode, false);
+        enter();
+        try {
+            syncInode(handle(handle).inode, false);
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public void fdatasync(Credentials who, long handle) throws FsException {
-        syncInode(handle(handle).inode, true);
+        enter();
+        try {
+            syncInode(handle(handle).inode, true);
+        } finally {
+            exit();
+        }
     }
 
     private void syncInode(Inode i, boolean dataOnly) throws FsException {
@@ -1126,12 +1360,17 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public void sync() throws FsException {
+        enter();
         try {
-            cache.writeBackAll();
-            journal.commitUpTo(journal.runningSeq());
-            io.flush();
-        } catch (IOException e) {
-            throw ioError(e);
+            try {
+                cache.writeBackAll();
+                journal.commitUpTo(journal.runningSeq());
+                io.flush();
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -1140,97 +1379,112 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public void mkdir(Credentials who, String path, int mode) throws FsException {
-        run(tx -> {
-            PathResolver.Parent p = paths.resolveParent(who, path);
-            if (isDotName(p.name())) {
-                throw new FsException(Errno.EEXIST, path);
-            }
-            lockLiveDir(p.dir(), path);
-            try {
-                if (paths.child(p.dir(), p.name()) != null) {
+        enter();
+        try {
+            run(tx -> {
+                PathResolver.Parent p = paths.resolveParent(who, path);
+                if (isDotName(p.name())) {
                     throw new FsException(Errno.EEXIST, path);
                 }
-                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
-                if (p.dir().nlink >= LINK_MAX) {
-                    throw new FsException(Errno.EMLINK, path);
+                lockLiveDir(p.dir(), path);
+                try {
+                    if (paths.child(p.dir(), p.name()) != null) {
+                        throw new FsException(Errno.EEXIST, path);
+                    }
+                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
+                    if (p.dir().nlink >= LINK_MAX) {
+                        throw new FsException(Errno.EMLINK, path);
+                    }
+                    createIn(tx, who, p.dir(), p.name(), FileMode.S_IFDIR | (mode & 01777));
+                } finally {
+                    p.dir().lock.unlock();
                 }
-                createIn(tx, who, p.dir(), p.name(), FileMode.S_IFDIR | (mode & 01777));
-            } finally {
-                p.dir().lock.unlock();
-            }
-            return null;
-        });
+                return null;
+            });
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public void rmdir(Credentials who, String path) throws FsException {
-        run(tx -> {
-            PathResolver.Parent p = paths.resolveParent(who, path);
-            if (p.name().isEmpty()) {
-                throw new FsException(Errno.EBUSY, path);
-            }
-            if (p.name().equals(".")) {
-                throw new FsException(Errno.EINVAL, path);
-            }
-            if (p.name().equals("..")) {
-                throw new FsException(Errno.ENOTEMPTY, path);
-            }
-            lockLiveDir(p.dir(), path);
-            try {
-                Inode c = paths.child(p.dir(), p.name());
-                if (c == null) {
-                    throw new FsException(Errno.ENOENT, path);
+        enter();
+        try {
+            run(tx -> {
+                PathResolver.Parent p = paths.resolveParent(who, path);
+                if (p.name().isEmpty()) {
+                    throw new FsException(Errno.EBUSY, path);
                 }
-                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
-                if (!Access.stickyAllows(who, p.dir(), c)) {
-                    throw new FsException(Errno.EPERM, path);
+                if (p.name().equals(".")) {
+                    throw new FsException(Errno.EINVAL, path);
                 }
-                if (!c.isDirectory()) {
-                    throw new FsException(Errno.ENOTDIR, path);
+                if (p.name().equals("..")) {
+                    throw new FsException(Errno.ENOTEMPTY, path);
                 }
-                c.lock.lock();
+                lockLiveDir(p.dir(), path);
                 try {
-                    if (!paths.dir(c).isEmpty()) {
-                        throw new FsException(Errno.ENOTEMPTY, path);
+                    Inode c = paths.child(p.dir(), p.name());
+                    if (c == null) {
+                        throw new FsException(Errno.ENOENT, path);
                     }
-                    paths.dir(p.dir()).remove(tx, p.name());
-                    p.dir().nlink--;
-                    long now = now();
-                    touchDir(tx, p.dir(), now);
-                    c.nlink = 0;
-                    c.ctime = now;
-                    if (c.openCount > 0) {
-                        table.store(tx, c, false);
+                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
+                    if (!Access.stickyAllows(who, p.dir(), c)) {
+                        throw new FsException(Errno.EPERM, path);
                     }
-                    maybeDestroy(tx, c);
+                    if (!c.isDirectory()) {
+                        throw new FsException(Errno.ENOTDIR, path);
+                    }
+                    c.lock.lock();
+                    try {
+                        if (!paths.dir(c).isEmpty()) {
+                            throw new FsException(Errno.ENOTEMPTY, path);
+                        }
+                        paths.dir(p.dir()).remove(tx, p.name());
+                        p.dir().nlink--;
+                        long now = now();
+                        touchDir(tx, p.dir(), now);
+                        c.nlink = 0;
+                        c.ctime = now;
+                        if (c.openCount > 0) {
+                            table.store(tx, c, false);
+                        }
+                        maybeDestroy(tx, c);
+                    } finally {
+                        c.lock.unlock();
+                    }
                 } finally {
-                    c.lock.unlock();
+                    p.dir().lock.unlock();
                 }
-            } finally {
-                p.dir().lock.unlock();
-            }
-            return null;
-        });
+                return null;
+            });
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public List<DirEntry> readdir(Credentials who, String path, long cookie, int max) throws FsException {
-        if (max <= 0 || cookie < 0) {
-            throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
-        }
+        enter();
         try {
-            Inode d = paths.resolve(who, path, true);
-            if (!d.isDirectory()) {
-                throw new FsException(Errno.ENOTDIR, path);
+            if (max <= 0 || cookie < 0) {
+                throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
             }
-            Access.check(who, d, Access.READ, path);
-            List<DirEntry> page = paths.dir(d).readdir(cookie, max);
-            touchAtime(d);
-            return page;
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ioError(e);
+            try {
+                Inode d = paths.resolve(who, path, true);
+                if (!d.isDirectory()) {
+                    throw new FsException(Errno.ENOTDIR, path);
+                }
+                Access.check(who, d, Access.READ, path);
+                List<DirEntry> page = paths.dir(d).readdir(cookie, max);
+                touchAtime(d);
+                return page;
+            } catch (FsException e) {
+                throw e;
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -1239,160 +1493,180 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public void unlink(Credentials who, String path) throws FsException {
-        run(tx -> {
-            PathResolver.Parent p = paths.resolveParent(who, path);
-            if (isDotName(p.name())) {
-                throw new FsException(Errno.EISDIR, path);
-            }
-            lockLiveDir(p.dir(), path);
-            try {
-                Inode c = paths.child(p.dir(), p.name());
-                if (c == null) {
-                    throw new FsException(Errno.ENOENT, path);
-                }
-                if (p.trailingSlash()) {
-                    throw new FsException(c.isDirectory() ? Errno.EISDIR : Errno.ENOTDIR, path);
-                }
-                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
-                if (!Access.stickyAllows(who, p.dir(), c)) {
-                    throw new FsException(Errno.EPERM, path);
-                }
-                if (c.isDirectory()) {
+        enter();
+        try {
+            run(tx -> {
+                PathResolver.Parent p = paths.resolveParent(who, path);
+                if (isDotName(p.name())) {
                     throw new FsException(Errno.EISDIR, path);
                 }
-                c.lock.lock();
+                lockLiveDir(p.dir(), path);
                 try {
-                    paths.dir(p.dir()).remove(tx, p.name());
-                    long now = now();
-                    touchDir(tx, p.dir(), now);
-                    c.nlink--;
-                    c.ctime = now;
-                    if (c.nlink > 0 || c.openCount > 0) {
-                        table.store(tx, c, false);
+                    Inode c = paths.child(p.dir(), p.name());
+                    if (c == null) {
+                        throw new FsException(Errno.ENOENT, path);
                     }
-                    maybeDestroy(tx, c);
+                    if (p.trailingSlash()) {
+                        throw new FsException(c.isDirectory() ? Errno.EISDIR : Errno.ENOTDIR, path);
+                    }
+                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
+                    if (!Access.stickyAllows(who, p.dir(), c)) {
+                        throw new FsException(Errno.EPERM, path);
+                    }
+                    if (c.isDirectory()) {
+                        throw new FsException(Errno.EISDIR, path);
+                    }
+                    c.lock.lock();
+                    try {
+                        paths.dir(p.dir()).remove(tx, p.name());
+                        long now = now();
+                        touchDir(tx, p.dir(), now);
+                        c.nlink--;
+                        c.ctime = now;
+                        if (c.nlink > 0 || c.openCount > 0) {
+                            table.store(tx, c, false);
+                        }
+                        maybeDestroy(tx, c);
+                    } finally {
+                        c.lock.unlock();
+                    }
                 } finally {
-                    c.lock.unlock();
+                    p.dir().lock.unlock();
                 }
-            } finally {
-                p.dir().lock.unlock();
-            }
-            return null;
-        });
+                return null;
+            });
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public void link(Credentials who, String existing, String newPath) throws FsException {
-        run(tx -> {
-            Inode src = paths.resolve(who, existing, false);
-            PathResolver.Parent p = paths.resolveParent(who, newPath);
-            if (isDotName(p.name())) {
-                throw new FsException(Errno.EEXIST, newPath);
-            }
-            lockLiveDir(p.dir(), newPath);
-            try {
-                if (paths.child(p.dir(), p.name()) != null) {
+        enter();
+        try {
+            run(tx -> {
+                Inode src = paths.resolve(who, existing, false);
+                PathResolver.Parent p = paths.resolveParent(who, newPath);
+                if (isDotName(p.name())) {
                     throw new FsException(Errno.EEXIST, newPath);
                 }
-                if (p.trailingSlash()) {
-                    throw new FsException(Errno.ENOENT, newPath);
-                }
-                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, newPath);
-                if (src.isDirectory()) {
-                    throw new FsException(Errno.EPERM, existing);
-                }
-                src.lock.lock();
+                lockLiveDir(p.dir(), newPath);
                 try {
-                    if (src.nlink == 0 || src.freed) {
-                        throw new FsException(Errno.ENOENT, existing);
+                    if (paths.child(p.dir(), p.name()) != null) {
+                        throw new FsException(Errno.EEXIST, newPath);
                     }
-                    if (src.nlink >= LINK_MAX) {
-                        throw new FsException(Errno.EMLINK, existing);
+                    if (p.trailingSlash()) {
+                        throw new FsException(Errno.ENOENT, newPath);
                     }
-                    paths.dir(p.dir()).add(tx, p.name(), src.ino, src.mode);
-                    long now = now();
-                    src.nlink++;
-                    src.ctime = now;
-                    table.store(tx, src, false);
-                    touchDir(tx, p.dir(), now);
+                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, newPath);
+                    if (src.isDirectory()) {
+                        throw new FsException(Errno.EPERM, existing);
+                    }
+                    src.lock.lock();
+                    try {
+                        if (src.nlink == 0 || src.freed) {
+                            throw new FsException(Errno.ENOENT, existing);
+                        }
+                        if (src.nlink >= LINK_MAX) {
+                            throw new FsException(Errno.EMLINK, existing);
+                        }
+                        paths.dir(p.dir()).add(tx, p.name(), src.ino, src.mode);
+                        long now = now();
+                        src.nlink++;
+                        src.ctime = now;
+                        table.store(tx, src, false);
+                        touchDir(tx, p.dir(), now);
+                    } finally {
+                        src.lock.unlock();
+                    }
                 } finally {
-                    src.lock.unlock();
+                    p.dir().lock.unlock();
                 }
-            } finally {
-                p.dir().lock.unlock();
-            }
-            return null;
-        });
+                return null;
+            });
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public void symlink(Credentials who, String target, String linkPath) throws FsException {
-        if (target == null || target.isEmpty()) {
-            throw new FsException(Errno.ENOENT, "empty symlink target");
-        }
-        byte[] bytes = target.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length >= PATH_MAX) {
-            throw new FsException(Errno.ENAMETOOLONG, "symlink target");
-        }
-        run(tx -> {
-            PathResolver.Parent p = paths.resolveParent(who, linkPath);
-            if (isDotName(p.name())) {
-                throw new FsException(Errno.EEXIST, linkPath);
+        enter();
+        try {
+            if (target == null || target.isEmpty()) {
+                throw new FsException(Errno.ENOENT, "empty symlink target");
             }
-            lockLiveDir(p.dir(), linkPath);
-            try {
-                if (paths.child(p.dir(), p.name()) != null) {
+            byte[] bytes = target.getBytes(StandardCharsets.UTF_8);
+            if (bytes.length >= PATH_MAX) {
+                throw new FsException(Errno.ENAMETOOLONG, "symlink target");
+            }
+            run(tx -> {
+                PathResolver.Parent p = paths.resolveParent(who, linkPath);
+                if (isDotName(p.name())) {
                     throw new FsException(Errno.EEXIST, linkPath);
                 }
-                if (p.trailingSlash()) {
-                    throw new FsException(Errno.ENOENT, linkPath);
-                }
-                Access.check(who, p.dir(), Access.WRITE | Access.EXEC, linkPath);
-                Inode n = createIn(tx, who, p.dir(), p.name(), FileMode.S_IFLNK | 0777);
-                n.lock.lock();
+                lockLiveDir(p.dir(), linkPath);
                 try {
-                    try {
-                        allocData(tx, n, 0, 1);
-                    } catch (NoSpaceException e) {
-                        paths.dir(p.dir()).remove(tx, p.name());
-                        n.nlink = 0;
-                        destroy(tx, n);
-                        throw e;
+                    if (paths.child(p.dir(), p.name()) != null) {
+                        throw new FsException(Errno.EEXIST, linkPath);
                     }
-                    long pblk = n.extents.map(0);
-                    Buffer b = cache.get(pblk, false);
+                    if (p.trailingSlash()) {
+                        throw new FsException(Errno.ENOENT, linkPath);
+                    }
+                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, linkPath);
+                    Inode n = createIn(tx, who, p.dir(), p.name(), FileMode.S_IFLNK | 0777);
+                    n.lock.lock();
                     try {
-                        b.data().fill((byte) 0);
-                        MemorySegment.copy(bytes, 0, b.data(), Layout.BYTE, 0, bytes.length);
-                        dataChanged(tx, n, b, pblk);
+                        try {
+                            allocData(tx, n, 0, 1);
+                        } catch (NoSpaceException e) {
+                            paths.dir(p.dir()).remove(tx, p.name());
+                            n.nlink = 0;
+                            destroy(tx, n);
+                            throw e;
+                        }
+                        long pblk = n.extents.map(0);
+                        Buffer b = cache.get(pblk, false);
+                        try {
+                            b.data().fill((byte) 0);
+                            MemorySegment.copy(bytes, 0, b.data(), Layout.BYTE, 0, bytes.length);
+                            dataChanged(tx, n, b, pblk);
+                        } finally {
+                            cache.release(b);
+                        }
+                        n.size = bytes.length;
+                        n.dataSeq = tx.seq();
+                        table.store(tx, n, true);
                     } finally {
-                        cache.release(b);
+                        n.lock.unlock();
                     }
-                    n.size = bytes.length;
-                    n.dataSeq = tx.seq();
-                    table.store(tx, n, true);
                 } finally {
-                    n.lock.unlock();
+                    p.dir().lock.unlock();
                 }
-            } finally {
-                p.dir().lock.unlock();
-            }
-            return null;
-        });
+                return null;
+            });
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public String readlink(Credentials who, String path) throws FsException {
+        enter();
         try {
-            Inode i = paths.resolve(who, path, false);
-            if (!i.isSymlink()) {
-                throw new FsException(Errno.EINVAL, path);
+            try {
+                Inode i = paths.resolve(who, path, false);
+                if (!i.isSymlink()) {
+                    throw new FsException(Errno.EINVAL, path);
+                }
+                return paths.readTarget(i);
+            } catch (FsException e) {
+                throw e;
+            } catch (IOException e) {
+                throw ioError(e);
             }
-            return paths.readTarget(i);
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ioError(e);
+        } finally {
+            exit();
         }
     }
 
@@ -1413,24 +1687,29 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public void rename(Credentials who, String from, String to) throws FsException {
-        run(tx -> {
-            PathResolver.Parent pf = paths.resolveParent(who, from);
-            PathResolver.Parent pt = paths.resolveParent(who, to);
-            if (isDotName(pf.name()) || isDotName(pt.name())) {
-                throw new FsException(Errno.EBUSY, from + " -> " + to);
-            }
-            boolean cross = pf.dir() != pt.dir();
-            if (cross) {
-                renameLock.lock();
-            }
-            try {
-                return renameLocked(tx, who, pf, pt, cross, from, to);
-            } finally {
-                if (cross) {
-                    renameLock.unlock();
+        enter();
+        try {
+            run(tx -> {
+                PathResolver.Parent pf = paths.resolveParent(who, from);
+                PathResolver.Parent pt = paths.resolveParent(who, to);
+                if (isDotName(pf.name()) || isDotName(pt.name())) {
+                    throw new FsException(Errno.EBUSY, from + " -> " + to);
                 }
-            }
-        });
+                boolean cross = pf.dir() != pt.dir();
+                if (cross) {
+                    renameLock.lock();
+                }
+                try {
+                    return renameLocked(tx, who, pf, pt, cross, from, to);
+                } finally {
+                    if (cross) {
+                        renameLock.unlock();
+                    }
+                }
+            });
+        } finally {
+            exit();
+        }
     }
 
     private Void renameLocked(
@@ -1564,105 +1843,125 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public void chmod(Credentials who, String path, int mode) throws FsException {
-        run(tx -> {
-            Inode i = paths.resolve(who, path, true);
-            if (!Access.isOwnerOrRoot(who, i)) {
-                throw new FsException(Errno.EPERM, path);
-            }
-            i.lock.lock();
-            try {
-                int m = mode & FileMode.PERMISSION_MASK;
-                if (!who.isRoot() && !who.inGroup(i.gid)) {
-                    m &= ~FileMode.S_ISGID;
+        enter();
+        try {
+            run(tx -> {
+                Inode i = paths.resolve(who, path, true);
+                if (!Access.isOwnerOrRoot(who, i)) {
+                    throw new FsException(Errno.EPERM, path);
                 }
-                i.mode = (i.mode & FileMode.S_IFMT) | m;
-                i.ctime = now();
-                table.store(tx, i, false);
-            } finally {
-                i.lock.unlock();
-            }
-            return null;
-        });
+                i.lock.lock();
+                try {
+                    int m = mode & FileMode.PERMISSION_MASK;
+                    if (!who.isRoot() && !who.inGroup(i.gid)) {
+                        m &= ~FileMode.S_ISGID;
+                    }
+                    i.mode = (i.mode & FileMode.S_IFMT) | m;
+                    i.ctime = now();
+                    table.store(tx, i, false);
+                } finally {
+                    i.lock.unlock();
+                }
+                return null;
+            });
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public void chown(Credentials who, String path, int uid, int gid) throws FsException {
-        run(tx -> {
-            Inode i = paths.resolve(who, path, true);
-            i.lock.lock();
-            try {
-                if (!who.isRoot()) {
-                    if (uid != ID_UNCHANGED && !(who.uid() == i.uid && uid == i.uid)) {
-                        throw new FsException(Errno.EPERM, path);
+        enter();
+        try {
+            run(tx -> {
+                Inode i = paths.resolve(who, path, true);
+                i.lock.lock();
+                try {
+                    if (!who.isRoot()) {
+                        if (uid != ID_UNCHANGED && !(who.uid() == i.uid && uid == i.uid)) {
+                            throw new FsException(Errno.EPERM, path);
+                        }
+                        if (gid != ID_UNCHANGED && !(who.uid() == i.uid && (who.inGroup(gid) || gid == i.gid))) {
+                            throw new FsException(Errno.EPERM, path);
+                        }
                     }
-                    if (gid != ID_UNCHANGED && !(who.uid() == i.uid && (who.inGroup(gid) || gid == i.gid))) {
-                        throw new FsException(Errno.EPERM, path);
+                    if (uid != ID_UNCHANGED) {
+                        i.uid = uid;
                     }
-                }
-                if (uid != ID_UNCHANGED) {
-                    i.uid = uid;
-                }
-                if (gid != ID_UNCHANGED) {
-                    i.gid = gid;
-                }
-                if (!i.isDirectory() && (uid != ID_UNCHANGED || gid != ID_UNCHANGED)) {
-                    int m = i.mode & ~FileMode.S_ISUID;
-                    if ((m & 0010) != 0) {
-                        m &= ~FileMode.S_ISGID;
+                    if (gid != ID_UNCHANGED) {
+                        i.gid = gid;
                     }
-                    i.mode = m;
+                    if (!i.isDirectory() && (uid != ID_UNCHANGED || gid != ID_UNCHANGED)) {
+                        int m = i.mode & ~FileMode.S_ISUID;
+                        if ((m & 0010) != 0) {
+                            m &= ~FileMode.S_ISGID;
+                        }
+                        i.mode = m;
+                    }
+                    i.ctime = now();
+                    table.store(tx, i, false);
+                } finally {
+                    i.lock.unlock();
                 }
-                i.ctime = now();
-                table.store(tx, i, false);
-            } finally {
-                i.lock.unlock();
-            }
-            return null;
-        });
+                return null;
+            });
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
-        run(tx -> {
-            Inode i = paths.resolve(who, path, true);
-            if (atimeNanos == UTIME_OMIT && mtimeNanos == UTIME_OMIT) {
+        enter();
+        try {
+            run(tx -> {
+                Inode i = paths.resolve(who, path, true);
+                if (atimeNanos == UTIME_OMIT && mtimeNanos == UTIME_OMIT) {
+                    return null;
+                }
+                boolean bothNow = (atimeNanos == UTIME_NOW || atimeNanos == UTIME_OMIT)
+                        && (mtimeNanos == UTIME_NOW || mtimeNanos == UTIME_OMIT);
+                if (!Access.isOwnerOrRoot(who, i)) {
+                    if (!bothNow) {
+                        throw new FsException(Errno.EPERM, path);
+                    }
+                    Access.check(who, i, Access.WRITE, path);
+                }
+                i.lock.lock();
+                try {
+                    long now = now();
+                    if (atimeNanos != UTIME_OMIT) {
+                        i.atime = atimeNanos == UTIME_NOW ? now : atimeNanos;
+                    }
+                    if (mtimeNanos != UTIME_OMIT) {
+                        i.mtime = mtimeNanos == UTIME_NOW ? now : mtimeNanos;
+                    }
+                    i.ctime = now;
+                    table.store(tx, i, false);
+                } finally {
+                    i.lock.unlock();
+                }
                 return null;
-            }
-            boolean bothNow = (atimeNanos == UTIME_NOW || atimeNanos == UTIME_OMIT)
-                    && (mtimeNanos == UTIME_NOW || mtimeNanos == UTIME_OMIT);
-            if (!Access.isOwnerOrRoot(who, i)) {
-                if (!bothNow) {
-                    throw new FsException(Errno.EPERM, path);
-                }
-                Access.check(who, i, Access.WRITE, path);
-            }
-            i.lock.lock();
-            try {
-                long now = now();
-                if (atimeNanos != UTIME_OMIT) {
-                    i.atime = atimeNanos == UTIME_NOW ? now : atimeNanos;
-                }
-                if (mtimeNanos != UTIME_OMIT) {
-                    i.mtime = mtimeNanos == UTIME_NOW ? now : mtimeNanos;
-                }
-                i.ctime = now;
-                table.store(tx, i, false);
-            } finally {
-                i.lock.unlock();
-            }
-            return null;
-        });
+            });
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public FsStats statfs(Credentials who) throws FsException {
-        return new FsStats(
-                Layout.BLOCK_SIZE,
-                geometry.totalBlocks(),
-                alloc.freeBlocks(),
-                geometry.inodeCount() - 1,
-                alloc.freeInodes(),
-                NAME_MAX);
+        enter();
+        try {
+            return new FsStats(
+                    Layout.BLOCK_SIZE,
+                    geometry.totalBlocks(),
+                    alloc.freeBlocks(),
+                    geometry.inodeCount() - 1,
+                    alloc.freeInodes(),
+                    NAME_MAX);
+        } finally {
+            exit();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -1697,6 +1996,9 @@ public final class FsCore implements FileSystemService {
         m.put("recovery.replayed", recovery.replayed());
         m.put("recovery.orphansFreed", orphansFreed);
         m.put("openFiles", handles.size());
+        if (handlesAdopted >= 0) {
+            m.put("handoff.handlesAdopted", handlesAdopted);
+        }
         return m;
     }
 }

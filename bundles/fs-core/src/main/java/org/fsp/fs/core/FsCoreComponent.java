@@ -12,13 +12,18 @@ import java.util.concurrent.TimeUnit;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.handoff.FileSystemHandoff;
+import org.fsp.api.handoff.HandoffVault;
+import org.fsp.api.handoff.Layer;
 import org.fsp.api.status.StatusContributor;
 import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.Layout;
 import org.fsp.fs.core.layout.SuperblockDescriptor;
 import org.fsp.fs.core.tools.Formatter;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -47,6 +52,12 @@ import org.slf4j.LoggerFactory;
  * <p>On activation the superblock is read: a blank device (all zeros) is formatted first when
  * {@link Config#formatIfBlank()} is set, with a log message; a corrupt one is refused with an error that says what is
  * wrong, and nothing is written. On deactivation everything is written home and the image is marked clean.
+ *
+ * <p>Live upgrade: when a {@link HandoffVault} is bound and the framework is not shutting down, deactivation instead
+ * {@link FsCore#quiesce quiesces} the file system and deposits its {@link FileSystemHandoff} (open handles, features'
+ * data); activation takes a deposit of the same device and mounts from it, so clients' handles stay valid. A deposit
+ * that cannot be mounted fails the activation, so that the upgrade is rolled back and the previous version takes the
+ * state again.
  */
 @Component(
         immediate = true,
@@ -98,6 +109,9 @@ public final class FsCoreComponent {
 
     private final SchedulerGate gate = new SchedulerGate(this::schedulerPause);
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile HandoffVault vault;
+
     /** Guarded by this. */
     private Config config;
     /** Guarded by this. */
@@ -134,6 +148,10 @@ public final class FsCoreComponent {
 
     /** Reports a block-scheduler swap's pause (0 for a replacement without a gap). */
     private void schedulerPause(long nanos) {
+        HandoffVault v = vault;
+        if (v != null) {
+            v.pauseObserved(Layer.BLOCK_SCHED, nanos);
+        }
         LOG.info("block scheduler swapped under the file system: pause {} us", TimeUnit.NANOSECONDS.toMicros(nanos));
     }
 
@@ -151,11 +169,38 @@ public final class FsCoreComponent {
         mountAndPublish();
     }
 
-    /** Guarded by this: mounts on the gate and registers the services, or the reason it could not. */
+    /**
+     * Guarded by this: mounts on the gate (from the previous version's deposit if there is one) and registers the
+     * services, or the reason it could not.
+     */
     private void mountAndPublish() {
+        HandoffVault v = vault;
+        FileSystemHandoff handoff = v == null ? null : v.take(Layer.FS, FileSystemHandoff.class, context.getBundle());
         try {
-            fs = open(gate, config);
+            long start = System.nanoTime();
+            fs = open(gate, config, handoff);
+            if (handoff != null) {
+                long end = System.nanoTime();
+                if (fs.handlesAdopted() >= 0) {
+                    LOG.info(
+                            "file system taken over: {} open handles, mount from the hand-off {} us, {} us since the"
+                                    + " previous version stopped serving",
+                            fs.handlesAdopted(),
+                            TimeUnit.NANOSECONDS.toMicros(end - start),
+                            TimeUnit.NANOSECONDS.toMicros(end - handoff.quiescedAtNanos()));
+                } else {
+                    LOG.warn(
+                            "hand-off ignored: it was left by a file system on another device ({})",
+                            handoff.deviceIdentity());
+                }
+            }
         } catch (IOException e) {
+            if (handoff != null) {
+                // The handles clients hold live in the deposit: fail so that the upgrade rolls back and the previous
+                // version takes it again, rather than mounting afresh and losing them.
+                throw new IllegalStateException(
+                        "cannot mount from the previous version's hand-off: " + e.getMessage(), e);
+            }
             // open() has logged the reason. Stay active without a FileSystemService, so that fsp:status says why
             // and the operator can act, instead of a component failure buried in SCR's log.
             statusRegistration = context.registerService(StatusContributor.class, new NotMounted(e.getMessage()), null);
@@ -170,7 +215,7 @@ public final class FsCoreComponent {
     }
 
     @Deactivate
-    synchronized void deactivate() throws IOException {
+    synchronized void deactivate(BundleContext context) throws IOException {
         mountPending = false;
         statusRegistration.unregister();
         if (fs == null) {
@@ -178,12 +223,43 @@ public final class FsCoreComponent {
         }
         commandsRegistration.unregister();
         fsRegistration.unregister();
+        HandoffVault v = vault;
+        if (v != null && !frameworkStopping(context)) {
+            try {
+                long start = System.nanoTime();
+                FileSystemHandoff handoff = fs.quiesce(Map.of());
+                v.deposit(Layer.FS, handoff);
+                LOG.info(
+                        "file system quiesced for a hand-off in {} us: {} open handles deposited",
+                        TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - start),
+                        handoff.openFiles().size());
+                fs = null;
+                return;
+            } catch (IOException e) {
+                LOG.error("file system could not be handed over ({}); unmounting instead", e.getMessage());
+            }
+        }
         fs.unmount();
+        fs = null;
         LOG.info("file system unmounted cleanly from {}", gate.device().describe());
+    }
+
+    /** True while the framework itself stops (daemon shutdown): then the file system unmounts cleanly. */
+    private static boolean frameworkStopping(BundleContext context) {
+        Bundle system = context.getBundle(Constants.SYSTEM_BUNDLE_ID);
+        return system == null || system.getState() == Bundle.STOPPING;
     }
 
     /** Formats a blank device if configured to, then mounts; refuses a corrupt image with a logged error. */
     static FsCore open(BlockScheduler scheduler, Config config) throws IOException {
+        return open(scheduler, config, null);
+    }
+
+    /**
+     * {@link #open(BlockScheduler, Config)}, taking over from {@code handoff} (may be null) when it was left on this
+     * device.
+     */
+    static FsCore open(BlockScheduler scheduler, Config config, FileSystemHandoff handoff) throws IOException {
         BlockIo io = new BlockIo(scheduler);
         if (isBlank(io)) {
             if (!config.formatIfBlank()) {
@@ -201,7 +277,7 @@ public final class FsCoreComponent {
         FsCore.Options options = new FsCore.Options(
                 (long) config.cacheSizeMiB() << 20, config.readAheadBlocks(), config.flushIntervalMillis());
         try {
-            FsCore fs = FsCore.mount(scheduler, options);
+            FsCore fs = FsCore.mount(scheduler, options, FsCore::wallClockNanos, handoff);
             LOG.info("file system mounted on {}: {}", scheduler.device().describe(), fs.status());
             return fs;
         } catch (IOException e) {

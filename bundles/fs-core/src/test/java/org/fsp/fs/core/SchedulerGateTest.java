@@ -20,6 +20,7 @@ import org.fsp.api.block.BlockRequest;
 import org.fsp.api.fs.Errno;
 import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.testing.HeapBlockDeviceTestDouble;
+import org.fsp.fs.core.testing.QueueingSchedulerTestDouble;
 import org.fsp.fs.core.tools.DirectBlockScheduler;
 import org.junit.jupiter.api.Test;
 
@@ -32,8 +33,8 @@ class SchedulerGateTest {
         HeapBlockDeviceTestDouble device = new HeapBlockDeviceTestDouble(256);
         List<Long> pauses = new CopyOnWriteArrayList<>();
         SchedulerGate gate = new SchedulerGate(pauses::add);
-        DirectBlockScheduler first = new DirectBlockScheduler(device);
-        DirectBlockScheduler second = new DirectBlockScheduler(device);
+        QueueingSchedulerTestDouble first = new QueueingSchedulerTestDouble(device);
+        QueueingSchedulerTestDouble second = new QueueingSchedulerTestDouble(device);
         gate.bind(first);
         int writers = 4;
         AtomicBoolean stop = new AtomicBoolean();
@@ -44,7 +45,8 @@ class SchedulerGateTest {
             int writer = w;
             threads.add(Thread.ofPlatform().start(() -> {
                 // Each writer owns blocks writer, writer + writers, ...: the last value it wrote to each must be there.
-                try (Arena arena = Arena.ofConfined()) {
+                // Shared: unbind drains the writer's request from the swapping thread.
+                try (Arena arena = Arena.ofShared()) {
                     MemorySegment buf = arena.allocate(BLOCK, BLOCK);
                     BlockIo io = new BlockIo(gate);
                     for (long round = 1; !stop.get(); round++) {
@@ -61,9 +63,9 @@ class SchedulerGateTest {
             }));
         }
         Random rnd = new Random(7);
-        DirectBlockScheduler bound = first;
+        QueueingSchedulerTestDouble bound = first;
         for (int swap = 0; swap < 200; swap++) {
-            DirectBlockScheduler next = bound == first ? second : first;
+            QueueingSchedulerTestDouble next = bound == first ? second : first;
             if (rnd.nextBoolean()) {
                 gate.unbind(bound);
                 TimeUnit.MICROSECONDS.sleep(rnd.nextInt(300));
@@ -95,16 +97,16 @@ class SchedulerGateTest {
     void shouldFinishRequestsTheReplacedSchedulerHadBeforeUnbindReturns() {
         HeapBlockDeviceTestDouble device = new HeapBlockDeviceTestDouble(16);
         SchedulerGate gate = new SchedulerGate(p -> {});
-        DirectBlockScheduler old = new DirectBlockScheduler(device);
+        QueueingSchedulerTestDouble old = new QueueingSchedulerTestDouble(device);
         gate.bind(old);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(BLOCK, BLOCK);
             buf.set(ValueLayout.JAVA_LONG, 0, 42);
-            // DirectBlockScheduler only queues on enqueue: the request waits for someone to drive the old scheduler.
+            // The test double only queues on enqueue: the request waits for someone to drive the old scheduler.
             BlockRequest r = BlockRequest.write(3, buf, BlockRequest.Priority.DATA);
             gate.enqueue(r);
             assertFalse(r.isDone());
-            gate.bind(new DirectBlockScheduler(device));
+            gate.bind(new QueueingSchedulerTestDouble(device));
             assertEquals(0, gate.unbind(old));
             assertTrue(r.isDone());
             assertEquals(BLOCK, gate.await(r));
