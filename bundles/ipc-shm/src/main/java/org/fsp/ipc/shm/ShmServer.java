@@ -49,6 +49,11 @@ import org.slf4j.LoggerFactory;
  * <p>A typical sequence is: {@code new ShmServer(fs, socket, config)}, {@link #start()}, clients connect with FS Lib,
  * {@link #clients()} for the shell, {@link #close()}.
  *
+ * <p>Live replacement, of the file system below: {@link #detachFileSystem} holds requests at the boundary until
+ * {@link #attachFileSystem} (a {@link FileSystemGate}); of this server itself: {@link #quiesce()} instead of
+ * {@link #close()} leaves everything open and returns it as a {@link ChannelHandoff}, and {@link #adopt} then
+ * {@link #start()} carries on with it, in this class loader or another one.
+ *
  * <p>Threads: one monitor thread polls the listening socket and every client socket (accepts, and notices a client's
  * death within {@value #POLL_MILLIS} ms); a few handshake threads do each accept's blocking exchange (bounded by socket
  * time-outs) so that a silent client cannot stall the monitor; {@code workers} lane workers ({@link LaneWorker}
