@@ -86,7 +86,7 @@ public class UpgradeIT {
     @Test
     @Ignore(
             "issue 7: bundles/fs-core-provenance has not landed, so the distribution has no upgrades/fs-core-provenance.jar;"
-                    + " fs-core does not yet deposit a FileSystemHandoff, so open handles do not survive an fs-core upgrade")
+                    + " remove this once bundles/fs-core-provenance is in bundles/pom.xml and wired into distribution/upgrades/")
     public void fsCoreShouldGoToTheProvenanceVersionAndBackWhileClientsWrite() throws Exception {
         Path v2 = FspBundleSet.distribution().resolve("upgrades/fs-core-provenance.jar");
         assertTrue("no " + v2 + ": the distribution must ship fs-core-provenance", Files.isRegularFile(v2));
