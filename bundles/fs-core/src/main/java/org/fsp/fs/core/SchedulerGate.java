@@ -90,6 +90,8 @@ final class SchedulerGate implements BlockScheduler {
         synchronized (monitor) {
             Binding replacing = current;
             current = new Binding(scheduler);
+            // Nothing may keep an old block-sched bundle's scheduler (and so its class loader) once a new one is bound.
+            previous = null;
             if (replacing != null) {
                 // Greedy replacement: the old one keeps what it took until its unbind drains it; no gap.
                 displaced = replacing;
