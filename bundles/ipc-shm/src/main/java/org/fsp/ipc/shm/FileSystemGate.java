@@ -93,6 +93,8 @@ final class FileSystemGate {
     private volatile FileSystemService current;
     /** {@link System#nanoTime()} when the gate last closed (or was created closed); written under this. */
     private volatile long closedAtNanos;
+    /** Whether the time-out of the current closing was logged; racy on purpose (at worst one line per worker). */
+    private volatile boolean timeOutLogged;
     /** Under this. */
     private final ArrayDeque<Pause> pauses = new ArrayDeque<>();
     /** Handles of clients that went away while the gate was closed, closed on the next attach; under this. */
@@ -127,7 +129,14 @@ final class FileSystemGate {
 
     /** True once the gate has been closed longer than the wait limit: held requests fail with EIO. */
     boolean waitedTooLong() {
-        return current == null && System.nanoTime() - closedAtNanos >= waitLimitNanos;
+        boolean tooLong = current == null && System.nanoTime() - closedAtNanos >= waitLimitNanos;
+        if (tooLong && !timeOutLogged) {
+            timeOutLogged = true;
+            LOG.error(
+                    "no file system for {} ms: requests fail with EIO until one is attached",
+                    TimeUnit.NANOSECONDS.toMillis(waitLimitNanos));
+        }
+        return tooLong;
     }
 
     boolean isOpen() {
@@ -141,6 +150,7 @@ final class FileSystemGate {
     synchronized long attach(FileSystemService fs) {
         boolean wasClosed = current == null;
         current = fs;
+        timeOutLogged = false;
         for (DeferredClose d : deferredCloses) {
             closeAll(fs, d.credentials(), d.fsHandles());
         }
