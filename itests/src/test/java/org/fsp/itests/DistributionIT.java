@@ -175,12 +175,7 @@ class DistributionIT {
     @Order(9)
     void shouldUpdateAnFspLayerBundleLive() throws Exception {
         long id = bundleId("org.fsp.sched-polling");
-        Path original;
-        try (var jars = Files.list(FspBundleSet.distribution().resolve("bundle/3"))) {
-            original = jars.filter(p -> p.getFileName().toString().startsWith("sched-polling-"))
-                    .findFirst()
-                    .orElseThrow();
-        }
+        Path original = FspBundleSet.shippedJar("sched-polling-");
         Path newer = work.resolve("sched-polling-next.jar");
         copyWithVersion(original, newer, "0.1.1.next");
         assertEquals(

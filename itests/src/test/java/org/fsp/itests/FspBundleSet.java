@@ -2,6 +2,7 @@ package org.fsp.itests;
 
 import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
+import static org.ops4j.pax.exam.CoreOptions.frameworkStartLevel;
 import static org.ops4j.pax.exam.CoreOptions.junitBundles;
 
 import java.io.IOException;
@@ -55,12 +56,25 @@ final class FspBundleSet {
         }
     }
 
+    /** The jar the distribution ships whose file name starts with {@code prefix} (e.g. "fs-core-"), at any level. */
+    static Path shippedJar(String prefix) throws IOException {
+        try (Stream<Path> jars = Files.walk(distribution().resolve("bundle"), 2)) {
+            return jars.filter(p -> p.getFileName().toString().startsWith(prefix)
+                            && p.getFileName().toString().endsWith(".jar"))
+                    .findFirst()
+                    .orElseThrow(
+                            () -> new AssertionError("no " + prefix + "*.jar under " + distribution() + "/bundle"));
+        }
+    }
+
     /** Pax Exam options: every distribution bundle at its start level, plus device and socket locations. */
     static Option[] options(Path work, String driver) {
         List<Option> options = new ArrayList<>();
+        int top = 1;
         try (Stream<Path> levels = Files.list(distribution().resolve("bundle"))) {
             for (Path levelDir : levels.sorted().toList()) {
                 int level = Integer.parseInt(levelDir.getFileName().toString());
+                top = Math.max(top, level);
                 try (Stream<Path> jars = Files.list(levelDir)) {
                     for (Path jar : jars.filter(p -> p.toString().endsWith(".jar"))
                             .sorted()
@@ -73,6 +87,8 @@ final class FspBundleSet {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        // Pax Exam climbs to its test-bundle level (5) unless told otherwise; the FSP layers go up to bundle/7.
+        options.add(frameworkStartLevel(Math.max(top, 5)));
         options.add(frameworkProperty("fsp.device.path")
                 .value(work.resolve("device.img").toString()));
         options.add(frameworkProperty("fsp.device.size").value(Long.toString(64L << 20)));

@@ -255,14 +255,9 @@ public class UpgradeIT {
         return sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(p * sorted.size()) - 1));
     }
 
-    /** The jar of {@code layer} the distribution ships in {@code bundle/3}. */
+    /** The jar of {@code layer} the distribution ships. */
     private static Path shippedJar(Layer layer) throws IOException {
-        String prefix = layer.symbolicName().substring("org.fsp.".length()) + "-";
-        try (var jars = Files.list(FspBundleSet.distribution().resolve("bundle/3"))) {
-            return jars.filter(p -> p.getFileName().toString().startsWith(prefix))
-                    .findFirst()
-                    .orElseThrow(() -> new AssertionError("no " + prefix + "*.jar in bundle/3"));
-        }
+        return FspBundleSet.shippedJar(layer.symbolicName().substring("org.fsp.".length()) + "-");
     }
 
     /** A copy of {@code jar} whose Bundle-Version has {@code qualifierSuffix} appended: another version, same code. */
