@@ -79,7 +79,7 @@ public final class SyscallCount {
     }
 
     /** What one traced client run made: all its system calls, its futex calls, and FS Lib's own futex counter. */
-    private record Counts(long total, long futex, long requestPathFutexCalls) {}
+    record Counts(long total, long futex, long requestPathFutexCalls) {}
 
     private static Counts traceClient(Path socket, String op, long ops, long warmup)
             throws IOException, InterruptedException {
@@ -148,7 +148,7 @@ public final class SyscallCount {
         long total = -1;
         long futex = 0;
         for (String l : lines) {
-            if (l.length() < callsEnd || l.startsWith("-") || l == header) {
+            if (l.length() < callsEnd || l.startsWith("-")) {
                 continue;
             }
             String name = l.substring(l.lastIndexOf(' ') + 1);
