@@ -15,9 +15,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One worker thread of the {@link PollingThreadModel}: calls {@code doWork()} on each of its agents in turn, then hands
- * the sum to its idle strategy, until it is retired. Between two rounds (the agent boundary) it checks for a pause the
- * model requested, announces that it stopped, and waits until the model releases it; the model changes the worker's
- * agents and strategy only while it stands there, so an agent is never driven by two threads at once.
+ * the sum to its idle strategy, until it is retired. Between two rounds (the agent boundary) it takes whatever the
+ * model {@linkplain #post posted} (its next set of agents, strategy, or retirement), tells the model, and goes on at
+ * once: only this thread changes what it drives, and only there, so an agent the model moves is given up here before
+ * another worker is posted it.
  *
  * <p>Device waits (managed blocking): the worker is the {@link ManagedBlocking.Blocker} of its thread. When an agent's
  * {@code doWork()} is about to block in a device wait (the block scheduler announces it) and the model's
@@ -46,16 +47,26 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     final String name;
     final Thread thread;
     private final PollingThreadModel model;
-    /** Set only while the worker stands at a pause (or before it starts); read by the worker at every round. */
+    /** The agents this worker drives; written by the worker when it takes a post, read by anyone. */
     volatile Agent[] agents = new Agent[0];
 
+    /** The strategy this worker uses; written by the worker when it takes a post. */
     volatile IdleStrategy idle;
-    /** Set while paused: the worker leaves its loop when released. */
-    volatile boolean retired;
+    /** Worker thread only: set when it takes a post that retires it; it then leaves its loop. */
+    private boolean retired;
     /** True from the start until {@link #join}: the thread runs but waits, driving nothing. */
     private volatile boolean standby = true;
-    /** The pause generation this worker last stood at; the model waits for it to equal the one it requested. */
-    volatile long arrived;
+
+    // The post: written by the model (under its change lock) before it raises posted; read by the worker after.
+    private Agent[] postedAgents = new Agent[0];
+    private IdleStrategy postedIdle;
+    private boolean postedRetire;
+    /** Raised by the model for each post. */
+    private volatile long posted;
+    /** The last post the worker took; the model waits for it to equal {@link #posted}. */
+    private volatile long taken;
+    /** {@link System#nanoTime()} when the worker took its last post. */
+    volatile long takenAtNanos;
     /** Nanoseconds spent in rounds that found work; written by the worker only. */
     volatile long busyNanos;
     /** Work units done; written by the worker only. */
@@ -89,15 +100,48 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         this.standIn = new StandIn(name + "-standin", thread);
     }
 
-    /**
-     * Ends the standby, when the model is not paused (or has just released its workers): the worker starts its rounds
-     * with the agents and strategy it was given, or leaves at once if it was retired.
-     */
+    /** Ends the standby: the worker takes its post and starts its rounds (or leaves, if the post retired it). */
     void join() {
-        arrived = model.pauseGeneration;
-        // Volatile store: the agents, strategy and generation set above happen-before the worker's first round.
         standby = false;
         LockSupport.unpark(thread);
+    }
+
+    /**
+     * Model, under its change lock: from its next agent boundary on the worker drives {@code next} with
+     * {@code strategy}, or leaves if {@code retire}. The model waits for {@link #taken()} before it posts {@code
+     * next}'s agents elsewhere or posts again.
+     */
+    void post(Agent[] next, IdleStrategy strategy, boolean retire) {
+        postedAgents = next;
+        postedIdle = strategy;
+        postedRetire = retire;
+        // Volatile store: the post's fields above happen-before the worker's read of them.
+        posted = posted + 1;
+        wake();
+    }
+
+    /** True once the worker has taken the last post. */
+    boolean taken() {
+        return taken == posted;
+    }
+
+    /** Worker thread, at the agent boundary: takes the post if there is a new one; returns whether it did. */
+    private boolean takePost() {
+        long p = posted;
+        if (p == taken) {
+            return false;
+        }
+        agents = postedAgents;
+        idle = postedIdle;
+        retired = postedRetire;
+        takenAtNanos = System.nanoTime();
+        // Volatile store: everything this thread did in the agents it gave up happens-before their next worker's use.
+        taken = p;
+        Thread changer = model.changer;
+        if (changer != null) {
+            LockSupport.unpark(changer);
+        }
+        return true;
     }
 
     @Override
@@ -109,9 +153,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             while (standby) {
                 LockSupport.park(this);
             }
-            if (!retired) {
-                rounds();
-            }
+            rounds();
         } finally {
             ManagedBlocking.uninstall();
             standIn.stop();
@@ -119,29 +161,16 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     }
 
     private void rounds() {
-        long seen = arrived;
         while (true) {
-            long requested = model.pauseGeneration;
-            if (requested != seen) {
+            if (posted != taken) {
                 if (lent) {
-                    // The model changes agents only when none is lent: take them back before arriving.
+                    // A post may move a lent agent: take them back first, so none is driven by two threads.
                     awaitReturned(true);
-                    continue;
                 }
-                seen = requested;
-                // Volatile store: everything this thread did in its agents happens-before the model's change.
-                arrived = requested;
-                Thread changer = model.changer;
-                if (changer != null) {
-                    LockSupport.unpark(changer);
-                }
-                while (model.releasedGeneration < requested) {
-                    LockSupport.park(this);
-                }
+                takePost();
                 if (retired) {
                     return;
                 }
-                continue;
             }
             if (lent && !awaitReturned(false)) {
                 roundWhileLent();
@@ -158,6 +187,11 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                     done += as[i].doWork();
                 } catch (RuntimeException | Error e) {
                     LOG.error("{}: {} failed; continuing", name, as[i].roleName(), e);
+                }
+                if (lent) {
+                    // That doWork() waited on a device and lent the others, the rest of this round included: they are
+                    // the stand-in's until it returns them.
+                    break;
                 }
             }
             if (done > 0) {

@@ -157,7 +157,9 @@ class PollingThreadModelTest {
             assertEquals(
                     List.of(List.of("a"), List.of("b", "c")),
                     model.workers().stream().map(WorkerInfo::agents).toList());
+            model.detach(b);
             Thread.sleep(100);
+            // Whatever the utilisations (a loaded machine may starve either thread), neither worker has two agents.
             assertEquals(null, model.rebalance(0.25), "a worker with one agent is never a source");
         }
     }
@@ -187,6 +189,33 @@ class PollingThreadModelTest {
             assertEquals(
                     List.of(List.of("fsync", "stat")),
                     model.workers().stream().map(WorkerInfo::agents).toList());
+        }
+    }
+
+    @Test
+    void shouldNeverDriveALentAgentFromTheWorkerAndItsStandInAtOnce() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.SPIN, QUICK, true)) {
+            CountingAgentDouble before = new CountingAgentDouble("before");
+            BlockingAgentDouble fsync = new BlockingAgentDouble("fsync");
+            CountingAgentDouble after = new CountingAgentDouble("after");
+            model.attach(before);
+            model.attach(fsync);
+            model.attach(after);
+            fsync.blockEveryCall(50);
+            for (int i = 1; i <= 200; i++) {
+                before.post(20);
+                after.post(20);
+                if (i % 50 == 0) {
+                    model.idleStrategy(IdleStrategyKind.values()[i / 50 % 3]);
+                }
+            }
+            awaitDone(before, 4_000);
+            awaitDone(after, 4_000);
+            fsync.blockEveryCall(0);
+            assertTrue(model.lendings() > 0, "the device waits were handed off");
+            assertEquals(0, before.violations.get(), "the agent before the waiting one in the round");
+            assertEquals(0, after.violations.get(), "the agent after the waiting one in the round");
+            assertEquals(0, fsync.violations.get());
         }
     }
 
@@ -269,14 +298,40 @@ class PollingThreadModelTest {
     }
 
     @Test
-    void shouldRecordEachSwapWithItsPause() {
-        try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.FUTEX, QUICK)) {
+    void shouldRecordEachSwapWithTheLongestGapOfAMovedAgent() {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK)) {
             model.attach(new CountingAgentDouble("a"));
-            Swap swap = model.idleStrategy(IdleStrategyKind.SPIN);
-            assertEquals("idle spin", swap.change());
-            assertTrue(swap.pauseNanos() > 0);
+            model.attach(new CountingAgentDouble("b"));
+            Swap idle = model.idleStrategy(IdleStrategyKind.SPIN);
+            assertEquals("idle spin", idle.change());
+            assertEquals(0, idle.pauseNanos(), "no agent moves for a change of strategy");
             assertEquals(IdleStrategyKind.SPIN, model.idleStrategy());
-            assertEquals(swap, model.recentSwaps().getLast());
+            Swap grow = model.workers(2);
+            assertTrue(grow.pauseNanos() > 0, "b went undriven from its old worker's boundary to its new one's");
+            assertEquals(grow, model.recentSwaps().getLast());
+        }
+    }
+
+    @Test
+    void shouldChangeOneWorkerWhileAnotherIsBusyInAnAgent() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.FUTEX, QUICK, false)) {
+            BlockingAgentDouble fsync = new BlockingAgentDouble("fsync");
+            CountingAgentDouble stat = new CountingAgentDouble("stat");
+            CountingAgentDouble other = new CountingAgentDouble("other");
+            model.attach(fsync);
+            model.attach(stat);
+            model.attach(other);
+            assertEquals(
+                    List.of(List.of("fsync", "other"), List.of("stat")),
+                    model.workers().stream().map(WorkerInfo::agents).toList());
+            fsync.arm();
+            assertTrue(fsync.blocked.await(10, TimeUnit.SECONDS));
+            model.detach(stat);
+            assertTrue(stat.closed.get(), "detached from the free worker while the other was inside an agent");
+            assertEquals(0, fsync.requestsDone.get());
+            fsync.completeDeviceWait();
+            other.post(3);
+            awaitDone(other, 3);
         }
     }
 

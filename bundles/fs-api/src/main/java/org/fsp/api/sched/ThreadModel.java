@@ -11,10 +11,11 @@ import org.osgi.annotation.versioning.ProviderType;
  * <p>A typical sequence is: {@link #attach} each agent, the shell calls {@link #idleStrategy(IdleStrategyKind)} or
  * {@link #workers(int)} while clients run, {@link #detach} each agent.
  *
- * <p>Every change is made at the agent boundary: each worker finishes the {@code doWork()} it is in and stops, the
- * change is made, the workers resume. Requests in flight therefore finish and new ones wait in their rings; the time
- * the workers stood still is the change's {@link Swap#pauseNanos() pause}. Hence no method that changes something may
- * be called from an agent's {@code doWork()} or {@code sleep}: it would wait for its own worker.
+ * <p>Every change is made at the agent boundary: an agent that moves is given up by its worker between two
+ * {@code doWork()} calls and only then driven by its new one, so requests in flight finish and new ones wait in their
+ * rings; agents that do not move need not stop. The longest time an agent went undriven because of the change is its
+ * {@link Swap#pauseNanos() pause}. No method that changes something may be called from an agent's {@code doWork()} or
+ * {@code sleep}: it would wait for its own worker.
  */
 @ProviderType
 public interface ThreadModel {
@@ -34,7 +35,7 @@ public interface ThreadModel {
         }
     }
 
-    /** A change made at the agent boundary and how long the workers stood still for it. */
+    /** A change made at the agent boundary and the longest time an agent went undriven for it. */
     record Swap(long atMillis, String change, long pauseNanos) {}
 
     /**
