@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.Credentials;
@@ -122,6 +123,8 @@ public final class FsCore implements FileSystemService {
     private volatile boolean quiescing;
     /** Handles taken over from the previous version, or -1 after a plain mount. */
     private final int handlesAdopted;
+    /** Told of creations, data changes and freed inodes ({@link FileObserver#NONE} in the plain file system). */
+    private final FileObserver observer;
 
     /** An open file: the inode, the open flags and the position. */
     private static final class OpenFile {
@@ -152,9 +155,11 @@ public final class FsCore implements FileSystemService {
             LongSupplier clock,
             Journal.Recovery recovery,
             boolean wasClean,
-            FileSystemHandoff adopt)
+            FileSystemHandoff adopt,
+            FileObserver observer)
             throws IOException {
         this.io = io;
+        this.observer = observer;
         this.geometry = g;
         this.options = options;
         this.clock = clock;
@@ -241,6 +246,20 @@ public final class FsCore implements FileSystemService {
      */
     public static FsCore mount(BlockScheduler scheduler, Options options, LongSupplier clock, FileSystemHandoff handoff)
             throws IOException {
+        return mount(scheduler, options, clock, handoff, FileObserver.NONE);
+    }
+
+    /**
+     * {@link #mount(BlockScheduler, Options, LongSupplier, FileSystemHandoff)} telling {@code observer} who creates,
+     * writes and frees each inode from now on (also an orphan freed during this mount).
+     */
+    public static FsCore mount(
+            BlockScheduler scheduler,
+            Options options,
+            LongSupplier clock,
+            FileSystemHandoff handoff,
+            FileObserver observer)
+            throws IOException {
         BlockIo io = new BlockIo(scheduler);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
@@ -269,7 +288,8 @@ public final class FsCore implements FileSystemService {
                             clock,
                             new Journal.Recovery(seq, 0, 0),
                             false,
-                            handoff);
+                            handoff,
+                            observer);
                 }
                 // A hand-off always follows a checkpoint; a journal with transactions means the image changed since.
                 LOG.warn(
@@ -293,7 +313,8 @@ public final class FsCore implements FileSystemService {
                     clock,
                     r,
                     SuperblockDescriptor.clean(sb),
-                    null);
+                    null,
+                    observer);
         }
     }
 
@@ -367,6 +388,14 @@ public final class FsCore implements FileSystemService {
      *     caller should {@link #unmount()}, which leaves a failed device as it is
      */
     public FileSystemHandoff quiesce(Map<String, byte[]> extensions) throws IOException {
+        return quiesce(() -> extensions);
+    }
+
+    /**
+     * {@link #quiesce(Map)} with features' data taken from {@code extensions} once the last call in progress has
+     * finished, so that it includes every change those calls made.
+     */
+    public FileSystemHandoff quiesce(Supplier<Map<String, byte[]>> extensions) throws IOException {
         long quiescedAt = System.nanoTime();
         // Dekker with enter(): it increments activeCalls, then reads quiescing; here the reverse order.
         quiescing = true;
@@ -397,7 +426,7 @@ public final class FsCore implements FileSystemService {
         }
         open.sort((a, b) -> Long.compare(a.handle(), b.handle()));
         FileSystemHandoff handoff =
-                new FileSystemHandoff(deviceIdentity(), open, nextHandle.get(), extensions, quiescedAt);
+                new FileSystemHandoff(deviceIdentity(), open, nextHandle.get(), extensions.get(), quiescedAt);
         unmounted = true;
         handles.clear();
         cache.close();
@@ -609,6 +638,7 @@ public final class FsCore implements FileSystemService {
         i.blocks = 0;
         i.size = 0;
         table.free(tx, i);
+        observer.freed(i.ino);
     }
 
     /** Drops a link's worth of life: frees the inode if no links and no open handles remain. Lock held. */
@@ -682,6 +712,7 @@ public final class FsCore implements FileSystemService {
             dir.nlink++;
         }
         touchDir(tx, dir, now);
+        observer.created(who, n.ino);
         return n;
     }
 
@@ -904,6 +935,7 @@ public final class FsCore implements FileSystemService {
                 target.ctime = now;
                 killPrivs(who, target);
                 table.store(tx, target, true);
+                observer.written(who, target.ino);
             }
             target.openCount++;
         } finally {
@@ -1229,6 +1261,7 @@ public final class FsCore implements FileSystemService {
             i.ctime = now;
             killPrivs(who, i);
             table.store(tx, i, extentsChanged);
+            observer.written(who, i.ino);
             return done;
         } finally {
             i.lock.unlock();
@@ -1295,6 +1328,7 @@ public final class FsCore implements FileSystemService {
             i.ctime = now;
             killPrivs(who, i);
             table.store(tx, i, true);
+            observer.written(who, i.ino);
         } finally {
             i.lock.unlock();
         }

@@ -58,6 +58,10 @@ import org.slf4j.LoggerFactory;
  * data); activation takes a deposit of the same device and mounts from it, so clients' handles stay valid. A deposit
  * that cannot be mounted fails the activation, so that the upgrade is rolled back and the previous version takes the
  * state again.
+ *
+ * <p>Later versions of fs-core reuse this class: their own component (with this PID) delegates its lifecycle and
+ * references to a {@code FsCoreComponent} made with their {@link FsCoreExtension}, which adds its observer, status,
+ * commands and hand-off data to what is described here.
  */
 @Component(
         immediate = true,
@@ -108,8 +112,8 @@ public final class FsCoreComponent {
     }
 
     private final SchedulerGate gate = new SchedulerGate(this::schedulerPause);
+    private final FsCoreExtension extension;
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile HandoffVault vault;
 
     /** Guarded by this. */
@@ -124,11 +128,32 @@ public final class FsCoreComponent {
     private ServiceRegistration<StatusContributor> statusRegistration;
     private ServiceRegistration<Object> commandsRegistration;
 
+    /** The plain file system, as SCR creates it. */
+    public FsCoreComponent() {
+        this(FsCoreExtension.NONE);
+    }
+
+    /** The file system with what {@code extension} adds, for a later version's component to delegate to. */
+    public FsCoreComponent(FsCoreExtension extension) {
+        this.extension = extension;
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    public void bindVault(HandoffVault vault) {
+        this.vault = vault;
+    }
+
+    public void unbindVault(HandoffVault vault) {
+        if (this.vault == vault) {
+            this.vault = null;
+        }
+    }
+
     @Reference(
             cardinality = ReferenceCardinality.OPTIONAL,
             policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindScheduler(BlockScheduler scheduler) {
+    public void bindScheduler(BlockScheduler scheduler) {
         gate.bind(scheduler);
         synchronized (this) {
             if (mountPending) {
@@ -139,7 +164,7 @@ public final class FsCoreComponent {
         }
     }
 
-    void unbindScheduler(BlockScheduler scheduler) {
+    public void unbindScheduler(BlockScheduler scheduler) {
         int left = gate.unbind(scheduler);
         if (left > 0) {
             LOG.warn("block scheduler {} left with {} requests unfinished", scheduler.policy(), left);
@@ -156,7 +181,7 @@ public final class FsCoreComponent {
     }
 
     @Activate
-    synchronized void activate(Config config, BundleContext context) {
+    public synchronized void activate(Config config, BundleContext context) {
         this.config = config;
         this.context = context;
         gate.configure(TimeUnit.MILLISECONDS.toNanos(config.schedulerWaitMillis()));
@@ -178,8 +203,11 @@ public final class FsCoreComponent {
         FileSystemHandoff handoff = v == null ? null : v.take(Layer.FS, FileSystemHandoff.class, context.getBundle());
         try {
             long start = System.nanoTime();
-            fs = open(gate, config, handoff);
+            fs = open(gate, config, handoff, extension.observer());
             if (handoff != null) {
+                if (fs.handlesAdopted() >= 0) {
+                    extension.adopt(handoff.extensions());
+                }
                 long end = System.nanoTime();
                 if (fs.handlesAdopted() >= 0) {
                     LOG.info(
@@ -207,27 +235,29 @@ public final class FsCoreComponent {
             return;
         }
         fsRegistration = context.registerService(FileSystemService.class, fs, null);
-        statusRegistration = context.registerService(StatusContributor.class, new Status(fs, gate), null);
+        statusRegistration = context.registerService(StatusContributor.class, new Status(fs, gate, extension), null);
         Dictionary<String, Object> props = new Hashtable<>();
         props.put("osgi.command.scope", "fsp");
         props.put("osgi.command.function", new String[] {"fsck", "df"});
         commandsRegistration = context.registerService(Object.class, new FsCommands(fs, gate), props);
+        extension.published(fs, context);
     }
 
     @Deactivate
-    synchronized void deactivate(BundleContext context) throws IOException {
+    public synchronized void deactivate(BundleContext context) throws IOException {
         mountPending = false;
         statusRegistration.unregister();
         if (fs == null) {
             return;
         }
+        extension.withdrawn();
         commandsRegistration.unregister();
         fsRegistration.unregister();
         HandoffVault v = vault;
         if (v != null && !frameworkStopping(context)) {
             try {
                 long start = System.nanoTime();
-                FileSystemHandoff handoff = fs.quiesce(Map.of());
+                FileSystemHandoff handoff = fs.quiesce(extension::handOver);
                 v.deposit(Layer.FS, handoff);
                 LOG.info(
                         "file system quiesced for a hand-off in {} us: {} open handles deposited",
@@ -260,6 +290,12 @@ public final class FsCoreComponent {
      * device.
      */
     static FsCore open(BlockScheduler scheduler, Config config, FileSystemHandoff handoff) throws IOException {
+        return open(scheduler, config, handoff, FileObserver.NONE);
+    }
+
+    /** {@link #open(BlockScheduler, Config, FileSystemHandoff)} telling {@code observer} of file changes. */
+    static FsCore open(BlockScheduler scheduler, Config config, FileSystemHandoff handoff, FileObserver observer)
+            throws IOException {
         BlockIo io = new BlockIo(scheduler);
         if (isBlank(io)) {
             if (!config.formatIfBlank()) {
@@ -277,7 +313,7 @@ public final class FsCoreComponent {
         FsCore.Options options = new FsCore.Options(
                 (long) config.cacheSizeMiB() << 20, config.readAheadBlocks(), config.flushIntervalMillis());
         try {
-            FsCore fs = FsCore.mount(scheduler, options, FsCore::wallClockNanos, handoff);
+            FsCore fs = FsCore.mount(scheduler, options, FsCore::wallClockNanos, handoff, observer);
             LOG.info("file system mounted on {}: {}", scheduler.device().describe(), fs.status());
             return fs;
         } catch (IOException e) {
@@ -317,7 +353,7 @@ public final class FsCoreComponent {
     }
 
     /** The {@code "filesystem"} status section: the file system's figures and the block-scheduler swaps under it. */
-    private record Status(FsCore fs, SchedulerGate gate) implements StatusContributor {
+    private record Status(FsCore fs, SchedulerGate gate, FsCoreExtension extension) implements StatusContributor {
         @Override
         public String section() {
             return "filesystem";
@@ -336,6 +372,7 @@ public final class FsCoreComponent {
             status.put(
                     "scheduler.recentPausesMicros",
                     pauses.stream().map(TimeUnit.NANOSECONDS::toMicros).toList());
+            extension.addStatus(status);
             return status;
         }
     }
