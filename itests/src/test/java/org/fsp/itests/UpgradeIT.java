@@ -84,9 +84,6 @@ public class UpgradeIT {
     }
 
     @Test
-    @Ignore(
-            "issue 7: bundles/fs-core-provenance has not landed, so the distribution has no upgrades/fs-core-provenance.jar;"
-                    + " remove this once bundles/fs-core-provenance is in bundles/pom.xml and wired into distribution/upgrades/")
     public void fsCoreShouldGoToTheProvenanceVersionAndBackWhileClientsWrite() throws Exception {
         Path v2 = FspBundleSet.distribution().resolve("upgrades/fs-core-provenance.jar");
         assertTrue("no " + v2 + ": the distribution must ship fs-core-provenance", Files.isRegularFile(v2));
