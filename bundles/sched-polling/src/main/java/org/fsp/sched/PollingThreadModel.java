@@ -26,14 +26,14 @@ import org.slf4j.LoggerFactory;
  * {@link #idleStrategy(IdleStrategyKind)} / {@link #workers(int)} from the shell, {@link #detach}, {@link #close()}.
  *
  * <p>How a change is made (hand-over at each worker's own agent boundary, no global stop): the model computes which
- * agents each worker drives afterwards and posts it to the workers in two phases. First every worker that gives agents
- * up (or changes its strategy, or leaves) is posted its reduced set, and the model waits until each has taken it at
- * its next agent boundary; then every worker that receives agents is posted its full set (new workers, started
- * beforehand in standby, join here) and the model waits again. An agent is therefore never driven by two threads, the
- * agents that do not move are never stopped, and a moved agent goes undriven only from its old worker's boundary to
- * its new worker's. That gap, the longest over the moved agents (0 when none moved, as for a change of idle strategy),
- * is the change's pause, measured with {@link System#nanoTime()} and kept in a bounded history. Changes are
- * serialised; readings are not blocked by them.
+ * agents each worker drives afterwards and posts it to every worker concerned at once. A worker that gives agents up
+ * (or changes its strategy, or leaves) takes its reduced set at its next agent boundary and wakes the workers that
+ * receive those agents; a receiving worker (new ones, started beforehand in standby, join here) takes its full set at
+ * its first boundary after all its givers have taken theirs. The model waits until every post is taken. An agent is
+ * therefore never driven by two threads, the agents that do not move are never stopped, and a moved agent goes
+ * undriven only from its old worker's boundary to its new worker's, one wake-up apart. That gap, the longest over the
+ * moved agents (0 when none moved, as for a change of idle strategy), is the change's pause, measured with
+ * {@link System#nanoTime()} and kept in a bounded history. Changes are serialised; readings are not blocked by them.
  *
  * <p>Stopping every worker for each change, as this model first did, made the pause the sum of three scheduling
  * delays on a loaded machine (wake each sleeping worker, wake the changer when the last one stood still, wake every
@@ -345,7 +345,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         return record(new Swap(System.currentTimeMillis(), what, pause));
     }
 
-    /** The two phases of a change (see the class comment); returns the longest gap of a moved agent, ns. */
+    /** Posts a change to the workers (see the class comment); returns the longest gap of a moved agent, ns. */
     private long hand(
             List<PollingWorker> next,
             Map<PollingWorker, Agent[]> target,
@@ -358,53 +358,86 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 source.put(a, w);
             }
         }
-        // Phase 1: workers give up what moves away (all of it when they leave), and take their new strategy.
+        Map<PollingWorker, List<PollingWorker>> sourcesOf = new IdentityHashMap<>();
+        Map<PollingWorker, List<PollingWorker>> receiversOf = new IdentityHashMap<>();
+        for (PollingWorker w : next) {
+            for (Agent a : target.get(w)) {
+                PollingWorker from = source.get(a);
+                if (from != null && from != w) {
+                    addOnce(sourcesOf, w, from);
+                    addOnce(receiversOf, from, w);
+                }
+            }
+        }
+        // First post: workers that give agents up (all of them when they leave) or change strategy take their reduced
+        // set; workers that receive agents take their full set as soon as the givers have given them up, woken by
+        // them, so that the changing thread's own wake-up is not on the path. A worker that both gives and receives
+        // (not made by the changes above, but cheap to handle) takes its reduced set first and the rest afterwards.
         List<PollingWorker> posted = new ArrayList<>();
+        List<PollingWorker> secondPost = new ArrayList<>();
         for (PollingWorker w : before) {
             boolean leaving = !next.contains(w);
             List<Agent> stays = leaving ? List.of() : Arrays.asList(target.get(w));
             Agent[] keep = Arrays.stream(w.agents).filter(stays::contains).toArray(Agent[]::new);
-            if (leaving || newStrategies || keep.length != w.agents.length) {
-                w.post(keep, newStrategies ? settings.create(kind) : w.idle, leaving);
+            boolean gives = keep.length != w.agents.length;
+            boolean receives = sourcesOf.containsKey(w);
+            if ((leaving || gives || newStrategies) && (!receives || gives)) {
+                IdleStrategy strategy = newStrategies ? settings.create(kind) : w.idle;
+                w.post(keep, strategy, leaving, List.of(), receiversOf.getOrDefault(w, List.of()));
                 posted.add(w);
+                if (receives) {
+                    secondPost.add(w);
+                }
             }
         }
-        awaitTaken(posted);
-        Map<PollingWorker, Long> gaveUpAt = new IdentityHashMap<>();
-        for (PollingWorker w : posted) {
-            gaveUpAt.put(w, w.takenAtNanos);
-        }
-        // Phase 2: workers receive their full set; standby workers join with theirs.
-        posted = new ArrayList<>();
         for (PollingWorker w : next) {
             Agent[] mine = target.get(w);
+            List<PollingWorker> after = sourcesOf.getOrDefault(w, List.of());
             if (spare.contains(w)) {
-                w.post(mine, settings.create(kind), false);
+                w.post(mine, settings.create(kind), false, after, List.of());
                 w.join();
                 posted.add(w);
-            } else if (!Arrays.equals(mine, w.agents)) {
-                w.post(mine, w.idle, false);
+            } else if (!posted.contains(w) && (newStrategies || !Arrays.equals(mine, w.agents))) {
+                w.post(mine, newStrategies ? settings.create(kind) : w.idle, false, after, List.of());
                 posted.add(w);
             }
         }
         for (PollingWorker w : spare) {
             if (!next.contains(w)) {
-                w.post(NO_AGENTS, w.idle, true);
+                w.post(NO_AGENTS, w.idle, true, List.of(), List.of());
                 w.join();
             }
         }
         awaitTaken(posted);
+        Map<PollingWorker, Long> takenAt = new IdentityHashMap<>();
+        for (PollingWorker w : posted) {
+            takenAt.put(w, w.takenAtNanos);
+        }
+        for (PollingWorker w : secondPost) {
+            w.post(target.get(w), w.idle, false, List.of(), List.of());
+        }
+        awaitTaken(secondPost);
+        for (PollingWorker w : secondPost) {
+            takenAt.put(w, w.takenAtNanos);
+        }
         workers = List.copyOf(next);
         long pause = 0;
-        for (PollingWorker w : posted) {
+        for (PollingWorker w : next) {
             for (Agent a : target.get(w)) {
                 PollingWorker from = source.get(a);
-                if (from != null && from != w) {
-                    pause = Math.max(pause, w.takenAtNanos - gaveUpAt.get(from));
+                if (from != null && from != w && !secondPost.contains(from)) {
+                    pause = Math.max(pause, takenAt.get(w) - takenAt.get(from));
                 }
             }
         }
         return pause;
+    }
+
+    private static void addOnce(Map<PollingWorker, List<PollingWorker>> m, PollingWorker key, PollingWorker value) {
+        List<PollingWorker> ws = m.computeIfAbsent(key, k -> new ArrayList<>());
+        if (!ws.contains(value)) {
+            ws.add(value);
+        }
     }
 
     private Swap record(Swap swap) {

@@ -2,6 +2,7 @@ package org.fsp.sched;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.sched.Agent;
 import org.fsp.api.sched.FutexAgent;
@@ -43,6 +44,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     private static final int RECLAIM_SPINS = 1_000;
 
     private static final Logger LOG = LoggerFactory.getLogger(PollingWorker.class);
+    private static final PollingWorker[] NO_WORKERS = new PollingWorker[0];
 
     final String name;
     final Thread thread;
@@ -61,6 +63,10 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     private Agent[] postedAgents = new Agent[0];
     private IdleStrategy postedIdle;
     private boolean postedRetire;
+    /** Workers that must take their posts (give up agents this post gives this one) before this one takes it. */
+    private PollingWorker[] postedAfter = NO_WORKERS;
+    /** Workers to wake once this one has taken its post (those waiting for the agents it gives up). */
+    private PollingWorker[] postedWake = NO_WORKERS;
     /** Raised by the model for each post. */
     private volatile long posted;
     /** The last post the worker took; the model waits for it to equal {@link #posted}. */
@@ -107,14 +113,17 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     }
 
     /**
-     * Model, under its change lock: from its next agent boundary on the worker drives {@code next} with
-     * {@code strategy}, or leaves if {@code retire}. The model waits for {@link #taken()} before it posts {@code
-     * next}'s agents elsewhere or posts again.
+     * Model, under its change lock: from its next agent boundary at which every worker in {@code after} has taken its
+     * own post, the worker drives {@code next} with {@code strategy} (or leaves if {@code retire}), then wakes the
+     * workers in {@code wake}. The model waits for {@link #taken()} before it posts again.
      */
-    void post(Agent[] next, IdleStrategy strategy, boolean retire) {
+    void post(
+            Agent[] next, IdleStrategy strategy, boolean retire, List<PollingWorker> after, List<PollingWorker> wake) {
         postedAgents = next;
         postedIdle = strategy;
         postedRetire = retire;
+        postedAfter = after.toArray(PollingWorker[]::new);
+        postedWake = wake.toArray(PollingWorker[]::new);
         // Volatile store: the post's fields above happen-before the worker's read of them.
         posted = posted + 1;
         wake();
@@ -131,12 +140,21 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         if (p == taken) {
             return false;
         }
+        for (PollingWorker w : postedAfter) {
+            if (!w.taken()) {
+                // An agent posted to us is still another worker's: it wakes us when it gives it up.
+                return false;
+            }
+        }
         agents = postedAgents;
         idle = postedIdle;
         retired = postedRetire;
         takenAtNanos = System.nanoTime();
         // Volatile store: everything this thread did in the agents it gave up happens-before their next worker's use.
         taken = p;
+        for (PollingWorker w : postedWake) {
+            w.wake();
+        }
         Thread changer = model.changer;
         if (changer != null) {
             LockSupport.unpark(changer);
