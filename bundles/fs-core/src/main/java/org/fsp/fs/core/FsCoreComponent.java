@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.fs.FsException;
 import org.fsp.api.handoff.FileSystemHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
@@ -250,11 +251,21 @@ public final class FsCoreComponent {
         if (fs == null) {
             return;
         }
+        HandoffVault v = vault;
+        boolean handOff = v != null && !frameworkStopping(context);
+        if (handOff) {
+            // Still serving: the checkpoint's device flushes happen here rather than in the quiesce, after the IPC
+            // layer has started holding requests.
+            try {
+                fs.checkpoint();
+            } catch (FsException e) {
+                LOG.warn("checkpoint before the hand-off failed ({}); the quiesce will try again", e.getMessage());
+            }
+        }
         extension.withdrawn();
         commandsRegistration.unregister();
         fsRegistration.unregister();
-        HandoffVault v = vault;
-        if (v != null && !frameworkStopping(context)) {
+        if (handOff) {
             try {
                 long start = System.nanoTime();
                 FileSystemHandoff handoff = fs.quiesce(extension::handOver);

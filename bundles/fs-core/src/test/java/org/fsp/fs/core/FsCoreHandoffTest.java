@@ -207,4 +207,50 @@ class FsCoreHandoffTest {
         }
         assertTrue(events >= 10 && states == 4 * events, events + " events, " + states + " crash states");
     }
+
+    /** The live-upgrade path checkpoints while still serving; the quiesce after it then writes and flushes nothing. */
+    @Test
+    void shouldWriteNothingInAQuiesceRightAfterACheckpoint() throws Exception {
+        RecordingBlockDeviceTestDouble d = new RecordingBlockDeviceTestDouble(1024);
+        FsCore fs = TestFs.formatAndMount(d);
+        byte[] data = bytes(20_000, 9);
+        long h = fs.open(ROOT, "/f", RW_CREATE, 0644);
+        fs.write(ROOT, h, MemorySegment.ofArray(data));
+        fs.checkpoint();
+        d.startRecording();
+
+        FileSystemHandoff handoff = fs.quiesce(Map.of());
+
+        assertEquals(0, d.events(), "device writes and flushes in the quiesce");
+        FsCore next = adopt(d, handoff);
+        assertArrayEquals(data, pread(next, h, 0, data.length));
+        next.close(ROOT, h);
+        next.unmount();
+        assertEquals(List.of(), TestFs.fsck(d));
+    }
+
+    /** A write that lands between the checkpoint and the quiesce is still written home by the quiesce. */
+    @Test
+    void shouldStillCheckpointInAQuiesceWhenSomethingChangedAfterTheCheckpoint() throws Exception {
+        RecordingBlockDeviceTestDouble d = new RecordingBlockDeviceTestDouble(1024);
+        FsCore fs = TestFs.formatAndMount(d);
+        long h = fs.open(ROOT, "/f", RW_CREATE, 0644);
+        fs.write(ROOT, h, MemorySegment.ofArray(bytes(5_000, 10)));
+        fs.checkpoint();
+        byte[] late = bytes(7_000, 11);
+        fs.pwrite(ROOT, h, 5_000, MemorySegment.ofArray(late));
+        fs.mkdir(ROOT, "/late-dir", 0755);
+        d.startRecording();
+
+        FileSystemHandoff handoff = fs.quiesce(Map.of());
+
+        assertTrue(d.events() > 0, "the late changes were written");
+        FsCore next = adopt(d, handoff);
+        assertEquals(1, next.handlesAdopted(), "the hand-off was taken, not ignored");
+        assertArrayEquals(late, pread(next, h, 5_000, late.length));
+        assertTrue(next.stat(ROOT, "/late-dir").isDirectory());
+        next.close(ROOT, h);
+        next.unmount();
+        assertEquals(List.of(), TestFs.fsck(d));
+    }
 }

@@ -19,8 +19,11 @@ import org.fsp.fs.core.tools.Formatter;
 
 /**
  * What a live upgrade of fs-core costs inside fs-core (not a test: timings belong to benchmarks): on the RAM device
- * and on an io_uring image file, with 64 open handles and writes since the last commit, the upgrade bundle's pre-flush
- * ({@link FsCore#sync()}) and then {@link FsCore#quiesce} and the next version's mount from the hand-off, repeated.
+ * and on an io_uring image file, with 64 open handles, the upgrade bundle's pre-flush ({@link FsCore#sync()}), writes
+ * since, the component's {@link FsCore#checkpoint()} while still serving, {@code -DwritesInPause=N} writes by calls
+ * that were in progress when the IPC layer began holding requests (default 0), then {@link FsCore#quiesce} and the next
+ * version's mount from the hand-off (the clients' pause), repeated. {@code -DnoCheckpoint=true} leaves out the
+ * checkpoint while serving, as before it existed.
  *
  * <p>Run from bundles/fs-core after {@code mvn test-compile}: {@code java --enable-native-access=ALL-UNNAMED -cp
  * target/classes:target/test-classes:<fs-api, block-nvme, block-sched, native-linux, slf4j jars>
@@ -62,6 +65,8 @@ public final class HandoffTimingMain {
         for (int f = 0; f < 64; f++) {
             handles.add(fs.open(ROOT, "/f" + f, OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644));
         }
+        int writesInPause = Integer.getInteger("writesInPause", 0);
+        boolean checkpointWhileServing = !Boolean.getBoolean("noCheckpoint");
         long[] quiesce = new long[rounds];
         long[] adopt = new long[rounds];
         for (int r = 0; r < rounds; r++) {
@@ -70,6 +75,12 @@ public final class HandoffTimingMain {
             }
             fs.sync();
             for (int k = 0; k < 4; k++) {
+                fs.write(ROOT, handles.get(k), MemorySegment.ofArray(data));
+            }
+            if (checkpointWhileServing) {
+                fs.checkpoint();
+            }
+            for (int k = 0; k < writesInPause; k++) {
                 fs.write(ROOT, handles.get(k), MemorySegment.ofArray(data));
             }
             long t0 = System.nanoTime();
@@ -88,9 +99,17 @@ public final class HandoffTimingMain {
         }
         fs.unmount();
         System.out.printf(
-                "%s, %d rounds: quiesce median %d us max %d us; mount from hand-off median %d us max %d us;"
-                        + " sum median %d us%n",
-                name, rounds, median(quiesce), max(quiesce), median(adopt), max(adopt), median(sum(quiesce, adopt)));
+                "%s, %d rounds, checkpoint while serving %s, %d writes in the pause: quiesce median %d us max %d us;"
+                        + " mount from hand-off median %d us max %d us; sum median %d us%n",
+                name,
+                rounds,
+                checkpointWhileServing,
+                writesInPause,
+                median(quiesce),
+                max(quiesce),
+                median(adopt),
+                max(adopt),
+                median(sum(quiesce, adopt)));
     }
 
     private static long[] sum(long[] a, long[] b) {

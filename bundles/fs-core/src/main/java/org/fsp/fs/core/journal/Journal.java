@@ -209,6 +209,16 @@ public final class Journal {
         return b.txSeq() != 0 || images.containsKey(b.block());
     }
 
+    /**
+     * True if nothing was committed since the last checkpoint and the running transaction is empty: the home blocks
+     * and the superblock's sequence are then the whole state, and a checkpoint would only repeat its flushes. Exact
+     * only while no operation runs.
+     */
+    public boolean isEmpty() {
+        Transaction tx = running;
+        return images.isEmpty() && tx.size() == 0 && tx.orderedData.isEmpty();
+    }
+
     /** Commits whatever is running and writes every committed image home, leaving the journal empty. */
     public void checkpointNow() throws IOException {
         synchronized (commitLock) {
