@@ -92,12 +92,19 @@ public class UpgradeIT {
             List<UpgradeReport> reports = new ArrayList<>();
             for (int round = 0; round < ROUNDS; round++) {
                 reports.add(upgradeAndCheck(Layer.FS, v2, round == 0));
-                String provenance = execute("fsp:provenance /up/fs-core/jvm0-0/log");
+                // v2 knows only writes made since it took over: wait for the client's next one.
                 long writer = load.jvms.getFirst().process.pid();
+                long deadline = System.currentTimeMillis() + WAIT_MILLIS;
+                String provenance;
+                while (!(provenance = execute("fsp:provenance /up/fs-core/jvm0-0/log"))
+                                .contains("last written by pid " + writer + " ")
+                        && System.currentTimeMillis() < deadline) {
+                    Thread.sleep(20);
+                }
                 assertTrue(
                         "fsp:provenance should name the client JVM (pid " + writer + ") that wrote the file: "
                                 + provenance,
-                        provenance.contains(Long.toString(writer)));
+                        provenance.contains("last written by pid " + writer + " "));
                 reports.add(upgradeAndCheck(Layer.FS, v1, false));
             }
             List<String> verdicts = load.finish();
