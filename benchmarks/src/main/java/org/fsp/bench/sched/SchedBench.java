@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import org.fsp.api.sched.IdleStrategyKind;
+import org.fsp.bench.ipc.PingPong;
 import org.fsp.client.FspClient;
 
 /**
@@ -19,7 +20,9 @@ import org.fsp.client.FspClient;
  * connection each), and the daemon's CPU use while a client is connected but idle (utime + stime from
  * {@code /proc/<pid>/stat}). Then, with clients issuing no-ops, it swaps the worker count and the idle strategy through
  * {@code fsp shell -c "fsp:sched ..."} and reports the latency clients saw during the swaps and the pauses the daemon
- * measured. Absolute figures vary between machines and runs; compare strategies within one run.
+ * measured. Between the two it runs the channel floor ({@link PingPong}, a raw shared-memory ping-pong between two JVMs)
+ * and prints the spin strategy's no-op round trip as a ratio of it. Absolute figures vary between machines and runs;
+ * compare strategies within one run.
  *
  * <p>Usage: {@code SchedBench [--dist DIR] [--seconds N] [--idle-seconds N] [--swaps N]}; {@code --dist} is the
  * built distribution ({@code distribution/target/fsp}).
@@ -78,10 +81,19 @@ public final class SchedBench {
             System.out.printf(
                     "%-8s %12s %12s %12s %12s %12s %10s%n",
                     "idle", "rtt p50 us", "rtt p99 us", "1 thr op/s", "2 thr op/s", "4 thr op/s", "idle CPU");
+            double spinP50 = 0;
             for (IdleStrategyKind kind : IdleStrategyKind.values()) {
                 bench.shell("fsp:sched idle " + kind.configName());
-                bench.measure(kind, seconds, idleSeconds);
+                double p50 = bench.measure(kind, seconds, idleSeconds);
+                if (kind == IdleStrategyKind.SPIN) {
+                    spinP50 = p50;
+                }
             }
+            double floorP50 = pingPongFloorP50(work);
+            System.out.printf(
+                    "spin vs channel floor: no-op round trip p50 %.0f ns, raw shared-memory ping-pong p50 %.0f ns"
+                            + " (PingPong, two JVMs, 4 KiB copied each way): ratio %.2f (target: at most 1.10)%n",
+                    spinP50, floorP50, spinP50 / floorP50);
             bench.swapUnderLoad(swaps);
         } finally {
             fspd.destroy();
@@ -91,7 +103,44 @@ public final class SchedBench {
         }
     }
 
-    private void measure(IdleStrategyKind kind, int seconds, int idleSeconds) throws Exception {
+    /**
+     * The channel floor in this run: {@link PingPong} between two fresh JVMs (ponger and pinger) through a file in
+     * /dev/shm, on this bench's class path; returns its round-trip p50 in ns.
+     */
+    private static double pingPongFloorP50(Path work) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        String classPath = System.getProperty("java.class.path");
+        Path shm =
+                Path.of("/dev/shm", "fsp-sched-floor-" + ProcessHandle.current().pid());
+        Process pong = new ProcessBuilder(java, "-cp", classPath, PingPong.class.getName(), "pong", shm.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve("pong.out").toFile())
+                .start();
+        try {
+            Process ping = new ProcessBuilder(
+                            java, "-cp", classPath, PingPong.class.getName(), "ping", shm.toString(), "300000", "50000")
+                    .redirectErrorStream(true)
+                    .start();
+            String out = new String(ping.getInputStream().readAllBytes());
+            if (ping.waitFor() != 0) {
+                throw new IOException("PingPong ping failed: " + out.strip());
+            }
+            // "RESULT pingpong 1 p50ns p99ns meanNs roundTripsPerSecond"
+            for (String line : out.split("\n")) {
+                if (line.startsWith("RESULT pingpong")) {
+                    return Double.parseDouble(line.split(" ")[3]);
+                }
+            }
+            throw new IOException("PingPong printed no result: " + out.strip());
+        } finally {
+            pong.destroy();
+            pong.waitFor(10, TimeUnit.SECONDS);
+            Files.deleteIfExists(shm);
+        }
+    }
+
+    /** Measures one idle strategy and prints its row; returns its no-op round-trip p50 in ns. */
+    private double measure(IdleStrategyKind kind, int seconds, int idleSeconds) throws Exception {
         Histogram rtt = new Histogram(3_600_000_000L, 3);
         try (FspClient c = FspClient.connect(socket)) {
             for (int i = 0; i < 20_000; i++) {
@@ -128,6 +177,7 @@ public final class SchedBench {
                 throughput[1],
                 throughput[2],
                 idleCpu * 100);
+        return rtt.getValueAtPercentile(50);
     }
 
     /** No-ops per second of {@code threads} client threads, each on its own connection. */
@@ -208,7 +258,7 @@ public final class SchedBench {
         }
         pauses.sort(null);
         System.out.printf(
-                "swaps under load: %d swaps; daemon-measured pause p50 %.1f us, p99 %.1f us, max %.1f us;"
+                "swaps under load: %d swaps; daemon-measured pause (longest a moved agent went undriven) p50 %.1f us, p99 %.1f us, max %.1f us;"
                         + " client no-op latency during the swaps (worse of two clients) p50 %.1f us, p99 %.1f us,"
                         + " p99.9 %.1f us, max %.1f us; %d client failures%n",
                 swaps,
