@@ -172,6 +172,16 @@ public final class FsCore implements FileSystemService {
         this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
         this.paths = new PathResolver(cache, alloc, table);
         try {
+            // What the mount reads, all in flight at once rather than one device round trip each: the bitmaps (inode
+            // and block bitmaps lie next to each other), the root inode and, after a hand-off, the open files' inodes.
+            cache.prefetch(g.inodeBitmapStart(), (int) (g.inodeBitmapBlocks() + g.blockBitmapBlocks()));
+            cache.prefetch(g.inodeBlock(Geometry.ROOT_INO), 1);
+            if (adopt != null) {
+                adopt.openFiles().stream()
+                        .mapToLong(f -> g.inodeBlock(f.ino()))
+                        .distinct()
+                        .forEach(block -> cache.prefetch(block, 1));
+            }
             alloc.load();
             if (!table.get(Geometry.ROOT_INO).isDirectory()) {
                 throw new CorruptMetadataException("root inode is not a directory");
@@ -190,14 +200,6 @@ public final class FsCore implements FileSystemService {
             // written. No orphan scan: the unlinked inodes still allocated are exactly the open files taken over.
             this.orphansFreed = 0;
             try {
-                // The open files' inode blocks are read all at once rather than one round trip each.
-                long[] inodeBlocks = adopt.openFiles().stream()
-                        .mapToLong(f -> g.inodeBlock(f.ino()))
-                        .distinct()
-                        .toArray();
-                for (long block : inodeBlocks) {
-                    cache.prefetch(block, 1);
-                }
                 for (FileSystemHandoff.OpenFile f : adopt.openFiles()) {
                     Inode i = table.get(f.ino());
                     i.lock.lock();

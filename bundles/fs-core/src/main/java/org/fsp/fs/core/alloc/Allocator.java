@@ -50,8 +50,6 @@ public final class Allocator {
         }
 
         void load(BufferCache cache) throws IOException {
-            // All reads in flight at once, then taken one by one: one device round trip instead of one per block.
-            cache.prefetch(start, words.length);
             long used = 0;
             for (int gi = 0; gi < words.length; gi++) {
                 // Bitmap blocks stay pinned for the whole mount: an allocation never waits for a read under its
