@@ -457,6 +457,9 @@ public final class FsCore implements FileSystemService {
     public void checkpoint() throws FsException {
         enter();
         try {
+            if (failed) {
+                throw new FsException(Errno.EROFS, "file system stopped writing after an error");
+            }
             cache.writeBackAll();
             journal.checkpointNow();
         } catch (IOException e) {

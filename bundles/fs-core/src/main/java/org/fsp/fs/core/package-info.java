@@ -1,7 +1,9 @@
 /**
  * fs-core, the file system: {@link org.fsp.fs.core.FsCore} implements {@link org.fsp.api.fs.FileSystemService} over
  * a {@link org.fsp.api.block.BlockScheduler}; {@link org.fsp.fs.core.FsCoreComponent} mounts it as a DS component.
- * Nothing here is exported.
+ * Nothing here is exported. Later versions of fs-core (bundles/fs-core-provenance) copy these packages into their
+ * own bundle and add to them through {@link org.fsp.fs.core.FsCoreExtension} and
+ * {@link org.fsp.fs.core.FileObserver}.
  *
  * <h2>Overview of the design</h2>
  * One package per layer, bottom up (xv6 style):
