@@ -25,6 +25,8 @@ public class ChannelRoundTrip {
 
     static final int BLOCK_BYTES = 4096;
     static final int BLOCKS_PER_FILE = 256;
+    /** How long a trial's set-up drives fspd before measuring: nanoseconds. */
+    static final long SERVER_WARMUP_NANOS = Long.getLong("fsp.bench.serverWarmupMillis", 5_000) * 1_000_000;
 
     /** fspd and the one connection that every benchmark thread shares. */
     @State(Scope.Benchmark)
@@ -36,6 +38,27 @@ public class ChannelRoundTrip {
         public void start(BenchmarkParams params) throws IOException, InterruptedException {
             fspd = FspdProcess.startRam();
             client = FspClient.connect(fspd.socket(), params.getThreads());
+            warmUpServer(client);
+        }
+
+        /**
+         * A fresh fspd runs its request path interpreted until its JIT has compiled it, which on a loaded 2-core
+         * machine takes seconds and made the first trials' round trips 200 us (the client's whole spin, then a futex
+         * sleep): every operation is sent for {@link #SERVER_WARMUP_NANOS} before JMH's own warm-up begins.
+         */
+        private static void warmUpServer(FspClient client) throws IOException {
+            String path = "/jmh-server-warmup";
+            long handle = client.open(path, OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_TRUNC, 0644);
+            byte[] block = new byte[BLOCK_BYTES];
+            long deadline = System.nanoTime() + SERVER_WARMUP_NANOS;
+            for (int i = 0; System.nanoTime() < deadline; i++) {
+                long position = (long) (i & (BLOCKS_PER_FILE - 1)) * BLOCK_BYTES;
+                client.noop();
+                client.pwrite(handle, position, block, 0, BLOCK_BYTES);
+                client.pread(handle, position, block, 0, BLOCK_BYTES);
+            }
+            client.close(handle);
+            client.unlink(path);
         }
 
         @TearDown(Level.Trial)
