@@ -24,6 +24,20 @@ record IdleSettings(int spins, int yields, long maxSleepNanos) {
         }
     }
 
+    /** Spins and yields of a stand-in at most, whatever the settings. */
+    static final int STAND_IN_SPINS = 100;
+
+    static final int STAND_IN_YIELDS = 5;
+
+    /**
+     * The settings of a worker's stand-in: a short spin before it sleeps. It runs beside a worker that waits on the
+     * device and the kernel threads that complete the request; on few cores a full spin phase per lending took the CPU
+     * they need.
+     */
+    IdleSettings forStandIn() {
+        return new IdleSettings(Math.min(spins, STAND_IN_SPINS), Math.min(yields, STAND_IN_YIELDS), maxSleepNanos);
+    }
+
     /** A fresh strategy of {@code kind} for one thread. */
     IdleStrategy create(IdleStrategyKind kind) {
         return switch (kind) {

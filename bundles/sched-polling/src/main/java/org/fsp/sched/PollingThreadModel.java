@@ -171,9 +171,9 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         lendings.increment();
     }
 
-    /** A fresh idle strategy of the current kind, for a stand-in. */
+    /** A fresh idle strategy of the current kind for a stand-in, with a short spin ({@link IdleSettings#forStandIn}). */
     IdleStrategy newIdleStrategy() {
-        return settings.create(kind);
+        return settings.forStandIn().create(kind);
     }
 
     @Override

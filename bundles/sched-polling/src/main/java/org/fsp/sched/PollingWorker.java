@@ -95,6 +95,8 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     private int blockingDepth;
     /** Worker thread only: the agents are lent to the stand-in (until it has returned them). */
     private boolean lent;
+    /** Worker thread only: rounds without work while the agents are lent. */
+    private int idleWhileLent;
 
     /** A worker in standby: its thread, once started, waits for {@link #join}. */
     PollingWorker(String name, PollingThreadModel model, IdleStrategy idle) {
@@ -228,8 +230,9 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
 
     /**
      * A round while the stand-in still holds the lent agents (it finishes the round it is in first): only the agent
-     * that blocked is driven, and with nothing to do the worker parks briefly; the stand-in unparks it when it returns
-     * the agents.
+     * that blocked is driven; with nothing to do the worker spins a little (the client that waited for the device
+     * usually posts its next request within microseconds), then parks briefly; the stand-in unparks it when it
+     * returns the agents.
      */
     private void roundWhileLent() {
         Agent mine = round[driving];
@@ -240,7 +243,11 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             LOG.error("{}: {} failed; continuing", name, mine.roleName(), e);
         }
         work += done;
-        if (done == 0) {
+        if (done > 0) {
+            idleWhileLent = 0;
+        } else if (++idleWhileLent < RECLAIM_SPINS) {
+            Thread.onSpinWait();
+        } else {
             LockSupport.parkNanos(SHARED_SLEEP_NANOS);
         }
     }
@@ -283,6 +290,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         }
         standIn.lend(others, model.newIdleStrategy());
         lent = true;
+        idleWhileLent = 0;
         model.lentOnce();
     }
 
@@ -404,6 +412,8 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                         strategy.reset();
                     }
                 }
+                // Forget them while parked: a detached agent (a replaced bundle's) must not stay reachable from here.
+                shared.driving = new Agent[0];
                 // Volatile store: everything done in the agents happens-before the worker's next doWork() of them.
                 lent = null;
                 LockSupport.unpark(worker);
