@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
+import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.sched.IdleStrategyKind;
 import org.fsp.bench.ipc.PingPong;
 import org.fsp.client.FspClient;
@@ -22,7 +23,8 @@ import org.fsp.client.FspClient;
  * {@code fsp shell -c "fsp:sched ..."} and reports the latency clients saw during the swaps and the pauses the daemon
  * measured. Between the two it runs the channel floor ({@link PingPong}, a raw shared-memory ping-pong between two JVMs)
  * and prints the spin strategy's no-op round trip as a ratio of it. Absolute figures vary between machines and runs;
- * compare strategies within one run.
+ * compare strategies within one run. Last, on a second fspd with an io_uring image, it compares device waits handed
+ * off with device waits inline: the stat latency of one client while another fsyncs.
  *
  * <p>Usage: {@code SchedBench [--dist DIR] [--seconds N] [--idle-seconds N] [--swaps N]}; {@code --dist} is the
  * built distribution ({@code distribution/target/fsp}).
@@ -73,7 +75,7 @@ public final class SchedBench {
                 .redirectOutput(work.resolve("fspd.out").toFile())
                 .start();
         try {
-            awaitServer(socket, fspd, work);
+            awaitServer(socket, fspd, work.resolve("fspd.out"));
             SchedBench bench = new SchedBench(bin, socket, fspd.pid());
             System.out.printf(
                     "sched bench: fspd pid %d, RAM driver, %d s per throughput run, %d s idle%n",
@@ -96,11 +98,114 @@ public final class SchedBench {
                     spinP50, floorP50, spinP50 / floorP50);
             bench.swapUnderLoad(swaps);
         } finally {
-            fspd.destroy();
-            if (!fspd.waitFor(60, TimeUnit.SECONDS)) {
-                fspd.destroyForcibly();
-            }
+            stop(fspd);
         }
+        deviceWaits(bin, work, seconds, 3);
+    }
+
+    private static void stop(Process fspd) throws InterruptedException {
+        fspd.destroy();
+        if (!fspd.waitFor(60, TimeUnit.SECONDS)) {
+            fspd.destroyForcibly();
+        }
+    }
+
+    /**
+     * Device waits handed off or waited inline ({@code fsp:sched devicewait handoff|inline}), on a second fspd whose
+     * device is an io_uring image in the work directory (the RAM device answers within the block scheduler's spin, so
+     * nothing would block there): one connection loops a 4 KiB pwrite and an fsync while another loops stat, each with
+     * one lane, so that their lanes go to the two lane workers, which the default single polling worker drives both.
+     * {@code rounds} rounds of each mode, alternating, {@code seconds} each; prints per mode the stat latency, stats
+     * and fsyncs per second.
+     */
+    private static void deviceWaits(Path bin, Path work, int seconds, int rounds) throws Exception {
+        Path socket = work.resolve("dev.sock");
+        Path image = work.resolve("dev.img");
+        Path out = work.resolve("fspd-dev.out");
+        Process fspd = new ProcessBuilder(
+                        bin.resolve("fspd").toString(),
+                        "--headless",
+                        "--device",
+                        image.toString(),
+                        "--size",
+                        "256M",
+                        "--socket",
+                        socket.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
+        try {
+            awaitServer(socket, fspd, out);
+            SchedBench bench = new SchedBench(bin, socket, fspd.pid());
+            String[] modes = {"inline", "handoff"};
+            Histogram[] stat = {new Histogram(3_600_000_000L, 3), new Histogram(3_600_000_000L, 3)};
+            long[] fsyncs = new long[2];
+            double[] wall = new double[2];
+            for (int r = 0; r < rounds; r++) {
+                for (int m = 0; m < modes.length; m++) {
+                    bench.shell("fsp:sched devicewait " + modes[m]);
+                    long t0 = System.nanoTime();
+                    fsyncs[m] += bench.fsyncBesideStat(seconds, stat[m]);
+                    wall[m] += (System.nanoTime() - t0) / 1e9;
+                }
+            }
+            System.out.printf(
+                    "device waits (io_uring image, one fsync loop beside one stat loop, %d x %d s each):%n",
+                    rounds, seconds);
+            for (int m = 0; m < modes.length; m++) {
+                System.out.printf(
+                        "  %-8s stat p50 %.1f us, p99 %.1f us, p99.9 %.1f us, %.0f stats/s; %.0f fsyncs/s%n",
+                        modes[m],
+                        stat[m].getValueAtPercentile(50) / 1e3,
+                        stat[m].getValueAtPercentile(99) / 1e3,
+                        stat[m].getValueAtPercentile(99.9) / 1e3,
+                        stat[m].getTotalCount() / wall[m],
+                        fsyncs[m] / wall[m]);
+            }
+        } finally {
+            stop(fspd);
+            Files.deleteIfExists(image);
+        }
+    }
+
+    /** One connection writes and fsyncs a file in a loop while this thread stats "/" for {@code seconds}. */
+    private long fsyncBesideStat(int seconds, Histogram stat) throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong fsyncs = new AtomicLong();
+        AtomicLong failures = new AtomicLong();
+        CountDownLatch writing = new CountDownLatch(1);
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try (FspClient c = FspClient.connect(socket, 1)) {
+                long h = c.open("/fsync-beside-stat", OpenFlags.O_CREAT | OpenFlags.O_RDWR, 0644);
+                byte[] block = new byte[4096];
+                writing.countDown();
+                while (!stop.get()) {
+                    c.pwrite(h, 0, block, 0, block.length);
+                    c.fsync(h);
+                    fsyncs.incrementAndGet();
+                }
+                c.close(h);
+            } catch (IOException | RuntimeException e) {
+                failures.incrementAndGet();
+                writing.countDown();
+            }
+        });
+        try (FspClient c = FspClient.connect(socket, 1)) {
+            writing.await();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (System.nanoTime() < end) {
+                long t0 = System.nanoTime();
+                c.stat("/");
+                stat.recordValue(System.nanoTime() - t0);
+            }
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
+        if (failures.get() > 0) {
+            throw new IOException("the fsync client failed");
+        }
+        return fsyncs.get();
     }
 
     /**
@@ -300,12 +405,11 @@ public final class SchedBench {
         return out;
     }
 
-    private static void awaitServer(Path socket, Process fspd, Path work) throws Exception {
+    private static void awaitServer(Path socket, Process fspd, Path out) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
             if (!fspd.isAlive()) {
-                throw new IOException("fspd exited: "
-                        + Files.readString(work.resolve("fspd.out")).strip());
+                throw new IOException("fspd exited: " + Files.readString(out).strip());
             }
             if (Files.exists(socket)) {
                 try (FspClient probe = FspClient.connect(socket)) {
@@ -317,6 +421,6 @@ public final class SchedBench {
             }
             Thread.sleep(100);
         }
-        throw new IOException("fspd did not accept clients within 120 s; see " + work.resolve("fspd.out"));
+        throw new IOException("fspd did not accept clients within 120 s; see " + out);
     }
 }
