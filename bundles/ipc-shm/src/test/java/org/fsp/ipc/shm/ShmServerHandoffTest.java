@@ -22,11 +22,11 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.handoff.ChannelHandoff;
+import org.fsp.api.sched.ThreadModel;
 import org.fsp.client.FspClient;
 import org.fsp.client.FspException;
 import org.junit.jupiter.api.AfterEach;
@@ -149,31 +149,39 @@ class ShmServerHandoffTest {
     }
 
     /**
-     * The server runs from classes of a class loader of its own, as a bundle's would; after it quiesced and its
-     * hand-off was adopted by a server of the usual classes, nothing may hold that loader.
+     * The servers run from classes of a class loader of their own each, as bundles' would, on a thread model: a fresh
+     * one, then two that adopt in turn, then one of the usual classes. After each hand-over, nothing may hold the
+     * predecessor's loader.
      */
     @Test
     void shouldLeaveNothingThatHoldsThePredecessorsClassLoader() throws Exception {
         server.close();
-        AtomicReference<ChannelHandoff> handoff = new AtomicReference<>();
-        WeakReference<ClassLoader> loader;
-        try (FspClient c = FspClient.connect(startIsolated())) {
-            loader = isolatedLoader;
-            isolatedLoader = null;
+        ThreadPerAgentModelDouble model = new ThreadPerAgentModelDouble();
+        try (FspClient c = FspClient.connect(startIsolated(null, model))) {
             long h = c.open("/f", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644);
             c.pwrite(h, 0, "before".getBytes(), 0, 6);
-            handoff.set(quiesceIsolated());
-            server = ShmServer.adopt(fs, handoff.get(), ShmServerConfig.DEFAULTS);
-            handoff.set(null);
-            server.start();
-            for (int i = 0; i < 20 && loader.get() != null; i++) {
-                System.gc();
-                Thread.sleep(100);
+            for (int generation = 0; generation < 3; generation++) {
+                WeakReference<ClassLoader> previous = isolatedLoader;
+                isolatedLoader = null;
+                ChannelHandoff handoff = quiesceIsolated();
+                if (generation < 2) {
+                    startIsolated(handoff, model);
+                } else {
+                    server = ShmServer.adopt(fs, handoff, ShmServerConfig.DEFAULTS);
+                    server.driveWith(model);
+                    server.start();
+                }
+                handoff = null;
+                c.pwrite(h, 6 + generation, "!".getBytes(), 0, 1);
+                for (int i = 0; i < 20 && previous.get() != null; i++) {
+                    System.gc();
+                    Thread.sleep(100);
+                }
+                assertNull(previous.get(), "the class loader of server " + generation + " is still reachable");
             }
-            assertNull(loader.get(), "the predecessor's class loader is still reachable");
-            byte[] back = new byte[6];
-            c.pread(h, 0, back, 0, 6);
-            assertEquals("before", new String(back));
+            byte[] back = new byte[9];
+            c.pread(h, 0, back, 0, 9);
+            assertEquals("before!!!", new String(back));
             c.close(h);
         }
         ShmServerTest.awaitTrue(() -> fs.openHandles() == 0);
@@ -182,17 +190,25 @@ class ShmServerHandoffTest {
     private WeakReference<ClassLoader> isolatedLoader;
     private Object isolatedServer;
 
-    /** Starts a server whose org.fsp.ipc.shm classes come from a loader of their own; returns its socket. */
-    private Path startIsolated() throws Exception {
+    /**
+     * Starts a server whose org.fsp.ipc.shm classes come from a loader of their own, fresh or adopting
+     * {@code handoff}, driven by {@code model}; returns its socket.
+     */
+    private Path startIsolated(ChannelHandoff handoff, ThreadModel model) throws Exception {
         URL classes = ShmServer.class.getProtectionDomain().getCodeSource().getLocation();
         ClassLoader own = new ChildFirstLoader(new URL[] {classes}, getClass().getClassLoader());
         Class<?> configType = own.loadClass(ShmServerConfig.class.getName());
         Class<?> serverType = own.loadClass(ShmServer.class.getName());
         assertTrue(serverType != ShmServer.class, "the isolated loader defines its own server class");
         Object config = configType.getField("DEFAULTS").get(null);
-        Object s = serverType
-                .getConstructor(FileSystemService.class, Path.class, configType)
-                .newInstance(fs, socket, config);
+        Object s = handoff == null
+                ? serverType
+                        .getConstructor(FileSystemService.class, Path.class, configType)
+                        .newInstance(fs, socket, config)
+                : serverType
+                        .getMethod("adopt", FileSystemService.class, ChannelHandoff.class, configType)
+                        .invoke(null, fs, handoff, config);
+        serverType.getMethod("driveWith", ThreadModel.class).invoke(s, model);
         serverType.getMethod("start").invoke(s);
         isolatedServer = s;
         isolatedLoader = new WeakReference<>(own);
