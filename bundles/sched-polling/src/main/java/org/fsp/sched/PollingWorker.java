@@ -45,6 +45,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
 
     private static final Logger LOG = LoggerFactory.getLogger(PollingWorker.class);
     private static final PollingWorker[] NO_WORKERS = new PollingWorker[0];
+    private static final Agent[] NO_AGENTS = new Agent[0];
 
     final String name;
     final Thread thread;
@@ -413,7 +414,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                     }
                 }
                 // Forget them while parked: a detached agent (a replaced bundle's) must not stay reachable from here.
-                shared.driving = new Agent[0];
+                shared.driving = NO_AGENTS;
                 // Volatile store: everything done in the agents happens-before the worker's next doWork() of them.
                 lent = null;
                 LockSupport.unpark(worker);
@@ -435,7 +436,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         private int count;
         private boolean full;
         /** The agents the owning thread drives; its thread only. */
-        Agent[] driving = new Agent[0];
+        Agent[] driving = NO_AGENTS;
 
         SharedSleep(String name, Thread owner) {
             this.name = name;
