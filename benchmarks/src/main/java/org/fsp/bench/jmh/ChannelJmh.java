@@ -72,8 +72,10 @@ public final class ChannelJmh {
                 "--enable-native-access=ALL-UNNAMED",
                 "-Xmx512m",
                 "--sun-misc-unsafe-memory-access=allow",
-                "-Dfsp.home=" + FspdProcess.home(),
-                "-Dfsp.client.spinMicros=" + Long.getLong("fsp.client.spinMicros", 200)));
+                "-Dfsp.home=" + FspdProcess.home()));
+        if (System.getProperty("fsp.client.spinMicros") != null) {
+            jvmArgs.add("-Dfsp.client.spinMicros=" + System.getProperty("fsp.client.spinMicros"));
+        }
         List<RunResult> all = new ArrayList<>();
         for (String t : threadList.split(",")) {
             int threads = Integer.parseInt(t.strip());

@@ -95,7 +95,7 @@ public final class SyscallCount {
                 "--enable-native-access=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow",
                 "-Xmx256m",
-                "-Dfsp.client.spinMicros=" + Long.getLong("fsp.client.spinMicros", 200),
+                "-Dfsp.client.spinMicros=" + Long.getLong("fsp.client.spinMicros", 50),
                 "-cp",
                 System.getProperty("java.class.path"),
                 ChannelBenchClient.class.getName(),

@@ -85,7 +85,7 @@ public final class FspClient implements AutoCloseable {
     /**
      * System calls this connection made on the request path so far: futex sleeps of threads that waited longer than
      * their spin, and futex wake-ups of a server worker that had gone to sleep. In steady state under load it stays
-     * flat; it grows when the server answers slower than the spin ({@code -Dfsp.client.spinMicros}, default 200) or
+     * flat; it grows when the server answers slower than the spin ({@code -Dfsp.client.spinMicros}, default 50) or
      * when requests come further apart than the worker's idle spin.
      */
     public long futexCalls() {
