@@ -70,7 +70,7 @@ final class OfflineCommands {
                     "Runs a benchmark suite against its baseline in the same run and prints ratios: "
                             + "device (FSP io_uring driver vs fio), fs (fs-core vs ext4 on a loop device), ipc (JMH: channel round trips "
                             + "vs a raw shared-memory ping-pong), syscalls (the client's system calls under strace for 100k and 1M "
-                            + "requests), sched, eval (FSP vs ext4 and tmpfs: micro, meta, cached, filebench, channel), or all. Arguments after SUITE go to the suite.")
+                            + "requests), sched, upgrade (the pause per layer upgrade under load), eval (FSP vs ext4 and tmpfs: micro, meta, cached, filebench, channel), or all. Arguments after SUITE go to the suite.")
     static final class BenchCommand implements Callable<Integer> {
 
         /** The evaluation against the kernel file systems (issue 8): one main class, told its suite ("eval": all). */
@@ -85,6 +85,7 @@ final class OfflineCommands {
             SUITES.put("ipc", "org.fsp.bench.jmh.ChannelJmh");
             SUITES.put("syscalls", "org.fsp.bench.jmh.SyscallCount");
             SUITES.put("sched", "org.fsp.bench.sched.SchedBench");
+            SUITES.put("upgrade", "org.fsp.bench.upgrade.UpgradeBench");
             for (String s : List.of("eval", "micro", "meta", "cached", "filebench", "channel")) {
                 SUITES.put(s, EVAL);
             }
