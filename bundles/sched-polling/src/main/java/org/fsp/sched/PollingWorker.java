@@ -205,7 +205,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             for (int i = 0; i < as.length; i++) {
                 driving = i;
                 try {
-                    done += as[i].doWork();
+                    done += AgentCalls.doWork(as[i]);
                 } catch (RuntimeException | Error e) {
                     LOG.error("{}: {} failed; continuing", name, as[i].roleName(), e);
                 }
@@ -239,7 +239,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         Agent mine = round[driving];
         int done = 0;
         try {
-            done = mine.doWork();
+            done = AgentCalls.doWork(mine);
         } catch (RuntimeException | Error e) {
             LOG.error("{}: {} failed; continuing", name, mine.roleName(), e);
         }
@@ -307,7 +307,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     void wake() {
         LockSupport.unpark(thread);
         for (Agent a : agents) {
-            a.wakeUp();
+            AgentCalls.wakeUp(a);
         }
     }
 
@@ -362,7 +362,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             if (as != null) {
                 LockSupport.unpark(thread);
                 for (Agent a : as) {
-                    a.wakeUp();
+                    AgentCalls.wakeUp(a);
                 }
             }
         }
@@ -397,7 +397,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                     int done = 0;
                     for (Agent a : as) {
                         try {
-                            done += a.doWork();
+                            done += AgentCalls.doWork(a);
                         } catch (RuntimeException | Error e) {
                             LOG.error("{}: {} failed; continuing", thread.getName(), a.roleName(), e);
                         }
@@ -481,7 +481,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             int begun = 0;
             boolean sleep = true;
             while (sleep && begun < as.length) {
-                sleep = ((FutexAgent) as[begun++]).beginSleep(this);
+                sleep = AgentCalls.beginSleep((FutexAgent) as[begun++], this);
             }
             try {
                 if (sleep) {
@@ -494,7 +494,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                 LockSupport.parkNanos(Math.min(maxNanos, SHARED_SLEEP_NANOS));
             } finally {
                 for (int i = 0; i < begun; i++) {
-                    ((FutexAgent) as[i]).endSleep();
+                    AgentCalls.endSleep((FutexAgent) as[i]);
                 }
             }
         }
