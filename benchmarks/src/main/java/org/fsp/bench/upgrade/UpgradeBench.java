@@ -185,6 +185,7 @@ public final class UpgradeBench {
                     options.spacingMillis,
                     runInfo.get("loadAverageAtStart"));
 
+            Map<String, List<Path>> jarsOfLayers = jarsOfLayers();
             phase(clients, BASELINE);
             for (int i = 0; i < options.upgrades; i++) {
                 windows.add(shellWindow(BASELINE, i, "fsp:upgrades", null));
@@ -192,7 +193,7 @@ public final class UpgradeBench {
             }
             System.out.printf("  %s: %d windows of fsp:upgrades%n", BASELINE, options.upgrades);
             for (String layer : options.layers) {
-                upgradeLayer(clients, layer);
+                upgradeLayer(clients, layer, jarsOfLayers.get(layer));
             }
             phase(clients, "end");
             for (ClientJvm c : clients) {
@@ -206,17 +207,37 @@ public final class UpgradeBench {
         report(runInfo, results);
     }
 
-    private void upgradeLayer(List<ClientJvm> clients, String layer) throws Exception {
-        Path shipped = LayerJars.shipped(options.dist, layer);
-        List<Path> others = new ArrayList<>();
-        for (int round = 0; round < (options.upgrades + 1) / 2; round++) {
-            others.add(
-                    layer.equals("fs-core")
-                            ? options.dist
-                                    .resolve("upgrades/fs-core-provenance.jar")
-                                    .toAbsolutePath()
-                            : LayerJars.reversioned(shipped, work, "bench" + round));
+    /**
+     * Copies of the jars each layer is upgraded between, made before the first upgrade: the distribution's bundle tree
+     * is rewritten by every build, and a jar that vanished in the middle of a run would fail that upgrade. Index 0 is
+     * the shipped jar, then one other version per round.
+     */
+    private Map<String, List<Path>> jarsOfLayers() throws IOException {
+        Path jars = Files.createDirectories(work.resolve("jars"));
+        Map<String, List<Path>> byLayer = new LinkedHashMap<>();
+        for (String layer : options.layers) {
+            Path shipped = LayerJars.shipped(options.dist, layer);
+            Path shippedCopy = Files.copy(shipped, jars.resolve(shipped.getFileName()));
+            List<Path> list = new ArrayList<>(List.of(shippedCopy));
+            if (layer.equals("fs-core")) {
+                Path v2 = options.dist.resolve("upgrades/fs-core-provenance.jar");
+                Path v2Copy = Files.copy(v2, jars.resolve(v2.getFileName()));
+                for (int round = 0; round < (options.upgrades + 1) / 2; round++) {
+                    list.add(v2Copy);
+                }
+            } else {
+                for (int round = 0; round < (options.upgrades + 1) / 2; round++) {
+                    list.add(LayerJars.reversioned(shippedCopy, jars, "bench" + round));
+                }
+            }
+            byLayer.put(layer, list);
         }
+        return byLayer;
+    }
+
+    private void upgradeLayer(List<ClientJvm> clients, String layer, List<Path> jars) throws Exception {
+        Path shipped = jars.getFirst();
+        List<Path> others = jars.subList(1, jars.size());
         phase(clients, layer);
         int failed = 0;
         for (int i = 0; i < options.upgrades; i++) {
@@ -508,11 +529,21 @@ public final class UpgradeBench {
         Files.writeString(options.out.resolve("table.txt"), table);
         Files.writeString(options.out.resolve("results.json"), Json.write(json));
         System.out.println("results: " + options.out.toAbsolutePath());
-        if (anyFailure || clients.stream().anyMatch(c -> c.exitCode() != 0)) {
-            throw new IllegalStateException("upgrade bench: " + failedRequests
-                    + " failed requests or wrong bytes, or failed upgrades: see above");
+        long failedUpgrades = windows.stream()
+                .filter(w -> !w.phase().equals(BASELINE) && !w.upgraded())
+                .count();
+        List<Integer> badExits = clients.stream()
+                .filter(c -> c.exitCode() != 0)
+                .map(ClientResult::id)
+                .toList();
+        if (anyFailure || failedUpgrades > 0 || !badExits.isEmpty()) {
+            throw new IllegalStateException(String.format(
+                    "upgrade bench failed: %d failed requests or wrong bytes, %d upgrades that did not upgrade,"
+                            + " clients with a failed exit %s: see above",
+                    failedRequests, failedUpgrades, badExits));
         }
     }
+
     /** The longest operation of any client that overlapped window {@code w}, milliseconds. */
     static double clientSeenMillis(Window w, List<ClientResult> clients) {
         long longest = 0;
