@@ -32,7 +32,6 @@ import org.fsp.api.handoff.Layer;
 import org.fsp.client.FspClient;
 import org.fsp.upgrade.api.LiveUpgrade;
 import org.fsp.upgrade.api.UpgradeReport;
-import org.junit.Ignore;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
@@ -133,9 +132,6 @@ public class UpgradeIT {
     }
 
     @Test
-    @Ignore(
-            "issue 7: fs-core does not yet deposit/adopt a FileSystemHandoff: the rollback itself passes (outcome, reason,"
-                    + " the same bundle active again) but clients' open handles come back EBADF")
     public void aBrokenFsCoreShouldBeRolledBackWithClientsUnaffected() throws Exception {
         Path broken = FspBundleSet.distribution()
                 .resolve("../../../itests-fixtures/broken-fs-core/target/broken-fs-core-fixture-0.1.0-SNAPSHOT.jar")

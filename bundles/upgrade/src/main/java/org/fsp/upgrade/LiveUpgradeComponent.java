@@ -130,9 +130,14 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
         this.config = config;
     }
 
-    /** {@code fsp:upgrade <layer> <jar-url>}: one line saying what happened. */
+    /** {@code fsp:upgrade <layer> <jar-url>}: one line saying what happened; a rolled-back or refused upgrade fails. */
     public String upgrade(String layer, String location) {
-        return upgrade(Layer.byShellName(layer), location).summary();
+        UpgradeReport report = upgrade(Layer.byShellName(layer), location);
+        if (report.outcome() != Outcome.UPGRADED) {
+            // A failed upgrade is a failed command: the shell prints it on stderr and bin/fsp exits 1.
+            throw new IllegalStateException(report.summary());
+        }
+        return report.summary();
     }
 
     /** {@code fsp:upgrades}: every upgrade since fspd started, then the last pauses each layer reported. */
