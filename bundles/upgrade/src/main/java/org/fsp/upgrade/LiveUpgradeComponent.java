@@ -67,6 +67,8 @@ import org.slf4j.LoggerFactory;
  *   <li>For fs-core, {@link FileSystemService#sync()} while still serving, so the quiesce has little left to write.
  *   <li>Stop the old bundle (its component quiesces and deposits its state in the vault); start the new one (its
  *       component takes the state and resumes; the layer above lets its held requests through and reports the pause).
+ *       The thread model is the exception: two can run at once, so the new one starts before the old one stops and
+ *       the lane agents move straight from the old workers to the new.
  *   <li>Verify within {@link Config#verifyTimeoutMillis()}: every component of the new bundle is active or satisfied
  *       and the layer's service is registered by it.
  *   <li>Success: uninstall the old bundle and refresh it alone, which releases its class loader. Failure: stop and
@@ -309,15 +311,38 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
             preflush();
             long pauseMark = vault.pauseSequence();
             String failure;
-            try {
-                old.stop();
-                fresh.start();
-                failure = awaitUp(fresh);
-            } catch (BundleException | RuntimeException e) {
-                failure = e.toString();
-            }
-            if (failure != null) {
-                return rollBackSideBySide(old, fresh, failure);
+            if (layer == Layer.SCHED) {
+                // Make before break: two thread models can run side by side, so the new one starts first, and when
+                // the old one stops, ipc-shm (a dynamic reference) binds the new one before it lets the old one go:
+                // the lane agents move from worker to worker with no gap in between.
+                try {
+                    fresh.start();
+                    failure = awaitUp(fresh);
+                } catch (BundleException | RuntimeException e) {
+                    failure = e.toString();
+                }
+                if (failure != null) {
+                    LOG.warn("{}: {} did not come up, {} keeps running: {}", layer, toVersion, fromVersion, failure);
+                    uninstallQuietly(fresh);
+                    refreshAlone(fresh);
+                    return report(Outcome.ROLLED_BACK, -1, failure + "; " + fromVersion + " kept running");
+                }
+                try {
+                    old.stop();
+                } catch (BundleException | RuntimeException e) {
+                    notes.add("the old bundle did not stop cleanly: " + e);
+                }
+            } else {
+                try {
+                    old.stop();
+                    fresh.start();
+                    failure = awaitUp(fresh);
+                } catch (BundleException | RuntimeException e) {
+                    failure = e.toString();
+                }
+                if (failure != null) {
+                    return rollBackSideBySide(old, fresh, failure);
+                }
             }
             long pause = observedPause(pauseMark);
             try {
