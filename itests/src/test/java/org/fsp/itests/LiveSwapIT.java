@@ -95,11 +95,16 @@ public class LiveSwapIT {
                     .start(() -> runClient(socket, id, stop, connected, written, requests, failures)));
         }
         assertTrue("clients connected", connected.await(WAIT_MILLIS, TimeUnit.MILLISECONDS));
-        List<ClientJvm> jvms = new ArrayList<>();
+        List<LoadClientJvm> jvms = new ArrayList<>();
         for (int j = 0; j < CLIENT_JVMS; j++) {
-            jvms.add(ClientJvm.start(socket, j, THREADS_PER_JVM));
+            jvms.add(LoadClientJvm.start(
+                    SwapLoadClient.class,
+                    "client-jvm-" + j,
+                    socket.toString(),
+                    Integer.toString(j),
+                    Integer.toString(THREADS_PER_JVM)));
         }
-        for (ClientJvm jvm : jvms) {
+        for (LoadClientJvm jvm : jvms) {
             jvm.awaitLine("connected", 60_000);
         }
 
@@ -133,7 +138,7 @@ public class LiveSwapIT {
             c.join(WAIT_MILLIS);
         }
         List<String> jvmResults = new ArrayList<>();
-        for (ClientJvm jvm : jvms) {
+        for (LoadClientJvm jvm : jvms) {
             jvmResults.add(jvm.finish(60_000));
         }
         assertTrue("requests failed during the swaps: " + failures, failures.isEmpty());
@@ -196,71 +201,6 @@ public class LiveSwapIT {
         } catch (Throwable e) {
             failures.add(e);
             connected.countDown();
-        }
-    }
-
-    /** A {@link SwapLoadClient} process: its output lines, collected by a reader thread. */
-    private record ClientJvm(
-            Process process, java.util.concurrent.BlockingQueue<String> lines, List<String> seen, Thread reader) {
-
-        static ClientJvm start(Path socket, int id, int threads) throws java.io.IOException {
-            String java = ProcessHandle.current().info().command().orElse("java");
-            // The test JVM's class path (Failsafe's booter jar) holds FS Lib, fs-api, native-linux and this class.
-            Process p = new ProcessBuilder(
-                            java,
-                            "--enable-native-access=ALL-UNNAMED",
-                            "-XX:+UseSerialGC",
-                            "-Xmx64m",
-                            "-XX:TieredStopAtLevel=1",
-                            "-cp",
-                            System.getProperty("java.class.path"),
-                            SwapLoadClient.class.getName(),
-                            socket.toString(),
-                            Integer.toString(id),
-                            Integer.toString(threads))
-                    .redirectErrorStream(true)
-                    .start();
-            java.util.concurrent.BlockingQueue<String> lines = new java.util.concurrent.LinkedBlockingQueue<>();
-            Thread reader = Thread.ofPlatform()
-                    .daemon()
-                    .name("client-jvm-" + id)
-                    .start(() -> {
-                        try (java.io.BufferedReader r = p.inputReader(StandardCharsets.UTF_8)) {
-                            for (String line; (line = r.readLine()) != null; ) {
-                                lines.add(line);
-                            }
-                        } catch (java.io.IOException e) {
-                            lines.add("<output lost: " + e + ">");
-                        }
-                    });
-            return new ClientJvm(p, lines, new ArrayList<>(), reader);
-        }
-
-        void awaitLine(String expected, long timeoutMillis) throws InterruptedException {
-            long deadline = System.currentTimeMillis() + timeoutMillis;
-            while (!seen.contains(expected)) {
-                String line = lines.poll(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
-                if (line == null) {
-                    process.destroyForcibly();
-                    throw new AssertionError("client JVM did not print '" + expected + "'; it printed " + seen);
-                }
-                seen.add(line);
-            }
-        }
-
-        /** Closes its standard input (the signal to stop), waits for its verdict and returns its last line. */
-        String finish(long timeoutMillis) throws Exception {
-            process.getOutputStream().close();
-            if (!process.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                process.destroyForcibly();
-                throw new AssertionError("client JVM did not stop; it printed " + seen + lines);
-            }
-            reader.join(timeoutMillis);
-            lines.drainTo(seen);
-            assertEquals("client JVM failed: " + seen, 0, process.exitValue());
-            String verdict = seen.getLast();
-            assertTrue(verdict, verdict.startsWith("verified "));
-            return verdict;
         }
     }
 

@@ -16,9 +16,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Enumeration;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
@@ -92,7 +89,7 @@ public class UpgradeIT {
             for (int round = 0; round < ROUNDS; round++) {
                 reports.add(upgradeAndCheck(Layer.FS, v2, round == 0));
                 // v2 knows only writes made since it took over: wait for the client's next one.
-                long writer = load.jvms.getFirst().process.pid();
+                long writer = load.jvms.getFirst().process().pid();
                 long deadline = System.currentTimeMillis() + WAIT_MILLIS;
                 String provenance;
                 while (!(provenance = execute("fsp:provenance /up/fs-core/jvm0-0/log"))
@@ -367,14 +364,20 @@ public class UpgradeIT {
     }
 
     /** The client JVMs of one test: started connected, finished with their verdicts (or killed on close). */
-    private record Load(List<ClientJvm> jvms) implements AutoCloseable {
+    private record Load(List<LoadClientJvm> jvms) implements AutoCloseable {
 
         static Load start(Path socket, String dir) throws Exception {
-            List<ClientJvm> jvms = new ArrayList<>();
+            List<LoadClientJvm> jvms = new ArrayList<>();
             for (int j = 0; j < CLIENT_JVMS; j++) {
-                jvms.add(ClientJvm.start(socket, dir, j, THREADS_PER_JVM));
+                jvms.add(LoadClientJvm.start(
+                        UpgradeLoadClient.class,
+                        "upgrade-client-jvm-" + j,
+                        socket.toString(),
+                        dir,
+                        Integer.toString(j),
+                        Integer.toString(THREADS_PER_JVM)));
             }
-            for (ClientJvm jvm : jvms) {
+            for (LoadClientJvm jvm : jvms) {
                 jvm.awaitLine("connected", 60_000);
             }
             return new Load(jvms);
@@ -382,7 +385,7 @@ public class UpgradeIT {
 
         List<String> finish() throws Exception {
             List<String> verdicts = new ArrayList<>();
-            for (ClientJvm jvm : jvms) {
+            for (LoadClientJvm jvm : jvms) {
                 verdicts.add(jvm.finish(120_000));
             }
             return verdicts;
@@ -390,72 +393,7 @@ public class UpgradeIT {
 
         @Override
         public void close() {
-            jvms.forEach(j -> j.process.destroyForcibly());
-        }
-    }
-
-    /** An {@link UpgradeLoadClient} process and its output lines, collected by a reader thread. */
-    private record ClientJvm(Process process, BlockingQueue<String> lines, List<String> seen, Thread reader) {
-
-        static ClientJvm start(Path socket, String dir, int id, int threads) throws IOException {
-            String java = ProcessHandle.current().info().command().orElse("java");
-            // The test JVM's class path (Failsafe's booter jar) holds FS Lib, fs-api, native-linux and this class.
-            Process p = new ProcessBuilder(
-                            java,
-                            "--enable-native-access=ALL-UNNAMED",
-                            "-XX:+UseSerialGC",
-                            "-Xmx64m",
-                            "-XX:TieredStopAtLevel=1",
-                            "-cp",
-                            System.getProperty("java.class.path"),
-                            UpgradeLoadClient.class.getName(),
-                            socket.toString(),
-                            dir,
-                            Integer.toString(id),
-                            Integer.toString(threads))
-                    .redirectErrorStream(true)
-                    .start();
-            BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-            Thread reader = Thread.ofPlatform()
-                    .daemon()
-                    .name("upgrade-client-jvm-" + id)
-                    .start(() -> {
-                        try (var r = p.inputReader(StandardCharsets.UTF_8)) {
-                            for (String line; (line = r.readLine()) != null; ) {
-                                lines.add(line);
-                            }
-                        } catch (IOException e) {
-                            lines.add("<output lost: " + e + ">");
-                        }
-                    });
-            return new ClientJvm(p, lines, new ArrayList<>(), reader);
-        }
-
-        void awaitLine(String expected, long timeoutMillis) throws InterruptedException {
-            long deadline = System.currentTimeMillis() + timeoutMillis;
-            while (!seen.contains(expected)) {
-                String line = lines.poll(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
-                if (line == null) {
-                    process.destroyForcibly();
-                    throw new AssertionError("client JVM did not print '" + expected + "'; it printed " + seen);
-                }
-                seen.add(line);
-            }
-        }
-
-        /** Closes its standard input (the signal to stop), waits for its verdict and returns its last line. */
-        String finish(long timeoutMillis) throws Exception {
-            process.getOutputStream().close();
-            if (!process.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                process.destroyForcibly();
-                throw new AssertionError("client JVM did not stop; it printed " + seen + lines);
-            }
-            reader.join(timeoutMillis);
-            lines.drainTo(seen);
-            assertEquals("client JVM failed: " + seen, 0, process.exitValue());
-            String verdict = seen.getLast();
-            assertTrue(verdict, verdict.startsWith("verified "));
-            return verdict;
+            jvms.forEach(j -> j.process().destroyForcibly());
         }
     }
 }
