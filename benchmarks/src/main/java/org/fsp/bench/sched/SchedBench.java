@@ -208,9 +208,13 @@ public final class SchedBench {
         return fsyncs.get();
     }
 
+    /** How long the floor's pinger may run before the floor is given up. */
+    private static final long FLOOR_TIMEOUT_SECONDS = 60;
+
     /**
      * The channel floor in this run: {@link PingPong} between two fresh JVMs (ponger and pinger) through a file in
-     * /dev/shm, on this bench's class path; returns its round-trip p50 in ns.
+     * /dev/shm, on this bench's class path; returns its round-trip p50 in ns, or NaN if the pinger did not finish within
+     * {@value #FLOOR_TIMEOUT_SECONDS} s.
      */
     private static double pingPongFloorP50(Path work) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
@@ -222,12 +226,21 @@ public final class SchedBench {
                 .redirectOutput(work.resolve("pong.out").toFile())
                 .start();
         try {
+            Path pingOut = work.resolve("ping.out");
             Process ping = new ProcessBuilder(
-                            java, "-cp", classPath, PingPong.class.getName(), "ping", shm.toString(), "300000", "50000")
+                            java, "-cp", classPath, PingPong.class.getName(), "ping", shm.toString(), "100000", "20000")
                     .redirectErrorStream(true)
+                    .redirectOutput(pingOut.toFile())
                     .start();
-            String out = new String(ping.getInputStream().readAllBytes());
-            if (ping.waitFor() != 0) {
+            // Both halves spin: on a machine whose cores are taken by others they are rarely on CPU together and a
+            // round trip costs time slices, so the floor is given up rather than left burning two cores.
+            if (!ping.waitFor(FLOOR_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                ping.destroyForcibly();
+                ping.waitFor();
+                return Double.NaN;
+            }
+            String out = Files.readString(pingOut);
+            if (ping.exitValue() != 0) {
                 throw new IOException("PingPong ping failed: " + out.strip());
             }
             // "RESULT pingpong 1 p50ns p99ns meanNs roundTripsPerSecond"
@@ -238,7 +251,7 @@ public final class SchedBench {
             }
             throw new IOException("PingPong printed no result: " + out.strip());
         } finally {
-            pong.destroy();
+            pong.destroyForcibly();
             pong.waitFor(10, TimeUnit.SECONDS);
             Files.deleteIfExists(shm);
         }
