@@ -132,6 +132,8 @@ public final class FsCore implements FileSystemService {
         final int flags;
         long position;
         long nextSequentialBlock = -1;
+        /** Logical block up to which (exclusive) the current sequential run has been read ahead; 0 if none. */
+        long readAheadEnd;
 
         OpenFile(Inode inode, int flags) {
             this.inode = inode;
@@ -595,12 +597,7 @@ public final class FsCore implements FileSystemService {
 
     /** Runs a modifying operation in a transaction, retrying once after a checkpoint if space was short. */
     private <T> T run(Op<T> op) throws FsException {
-        if (failed) {
-            throw new FsException(Errno.EROFS, "file system stopped writing after an error");
-        }
-        if (unmounted) {
-            throw new FsException(Errno.EIO, "file system is unmounted");
-        }
+        checkWritable();
         for (int attempt = 0; ; attempt++) {
             try (Journal.Handle h = journal.begin()) {
                 return op.apply(h.tx());
@@ -618,6 +615,15 @@ public final class FsCore implements FileSystemService {
             } catch (IOException e) {
                 throw ioError(e);
             }
+        }
+    }
+
+    private void checkWritable() throws FsException {
+        if (failed) {
+            throw new FsException(Errno.EROFS, "file system stopped writing after an error");
+        }
+        if (unmounted) {
+            throw new FsException(Errno.EIO, "file system is unmounted");
         }
     }
 
@@ -760,8 +766,10 @@ public final class FsCore implements FileSystemService {
         if (journal.mustJournal(b)) {
             tx.dirty(b);
         } else {
-            cache.markDirty(b);
-            i.dirtyData.add(pblk);
+            // Listed when it turns dirty (a buffer stays listed while dirty): no boxed block number per write.
+            if (cache.markDirty(b)) {
+                i.dirtyData.add(pblk);
+            }
         }
     }
 
@@ -1052,29 +1060,34 @@ public final class FsCore implements FileSystemService {
         int len = (int) Math.min(Math.min(dst.byteSize(), Integer.MAX_VALUE - Layout.BLOCK_SIZE), size - offset);
         long first = offset / Layout.BLOCK_SIZE;
         long last = (offset + len - 1) / Layout.BLOCK_SIZE;
-        long[] map = new long[(int) (last - first + 1)];
+        int blocks = (int) (last - first + 1);
+        // A read within one block (the usual request) maps it into a local: no array per read.
+        long[] map = blocks == 1 ? null : new long[blocks];
+        long onlyBlock = 0;
         i.lock.lock();
         try {
-            for (int k = 0; k < map.length; k++) {
-                map[k] = i.extents.map(first + k);
+            if (map == null) {
+                onlyBlock = i.extents.map(first);
+            } else {
+                for (int k = 0; k < blocks; k++) {
+                    map[k] = i.extents.map(first + k);
+                }
             }
         } finally {
             i.lock.unlock();
         }
-        if (options.readAheadBlocks() > 0 && (f.nextSequentialBlock == first || first == 0)) {
-            prefetch(i, last + 1, options.readAheadBlocks());
-        }
-        f.nextSequentialBlock = last + 1;
+        readAhead(f, i, first, last);
         int done = 0;
         try {
-            for (int k = 0; k < map.length; k++) {
+            for (int k = 0; k < blocks; k++) {
                 long pos = offset + done;
                 int inBlock = (int) (pos % Layout.BLOCK_SIZE);
                 int n = Math.min(len - done, Layout.BLOCK_SIZE - inBlock);
-                if (map[k] == 0) {
+                long pblk = map == null ? onlyBlock : map[k];
+                if (pblk == 0) {
                     dst.asSlice(done, n).fill((byte) 0);
                 } else {
-                    Buffer b = cache.get(map[k], true);
+                    Buffer b = cache.get(pblk, true);
                     try {
                         MemorySegment.copy(b.data(), inBlock, dst, done, n);
                     } finally {
@@ -1120,6 +1133,34 @@ public final class FsCore implements FileSystemService {
             // The access time is advisory: a read that succeeded does not fail because its atime could not be kept.
             LOG.debug("access time of inode {} not updated: {}", i.ino, e.getMessage());
         }
+    }
+
+    /**
+     * Starts reading ahead of a sequential run of reads (one from the start of the file or following the previous):
+     * the window of {@link Options#readAheadBlocks} blocks past the read is topped up once half of it has been
+     * consumed, so a run of small reads asks the cache about each block ahead once, not on every read.
+     */
+    private void readAhead(OpenFile f, Inode i, long first, long last) {
+        int window = options.readAheadBlocks();
+        boolean sequential = f.nextSequentialBlock == first || first == 0;
+        f.nextSequentialBlock = last + 1;
+        if (window <= 0) {
+            return;
+        }
+        if (!sequential) {
+            f.readAheadEnd = 0;
+            return;
+        }
+        long next = last + 1;
+        if (f.readAheadEnd - next >= window / 2 && f.readAheadEnd <= next + window) {
+            return;
+        }
+        long from = Math.max(next, f.readAheadEnd);
+        if (from > next + window) {
+            from = next;
+        }
+        prefetch(i, from, (int) (next + window - from));
+        f.readAheadEnd = next + window;
     }
 
     private void prefetch(Inode i, long from, int count) {
@@ -1187,11 +1228,9 @@ public final class FsCore implements FileSystemService {
         boolean checkpointed = false;
         while (written < total) {
             int chunk = (int) Math.min(total - written, (long) WRITE_CHUNK_BLOCKS * Layout.BLOCK_SIZE);
-            final long chunkAt = at;
-            final int srcOff = written;
             int n;
             try {
-                n = run(tx -> writeChunk(tx, who, i, chunkAt, src.asSlice(srcOff, chunk)));
+                n = writeChunkInTx(who, i, at, written == 0 && chunk == total ? src : src.asSlice(written, chunk));
             } catch (NoSpaceException e) {
                 if (written > 0) {
                     return written;
@@ -1232,6 +1271,32 @@ public final class FsCore implements FileSystemService {
             }
         }
         return written;
+    }
+
+    /**
+     * {@link #run} for one {@link #writeChunk}, spelled out: a write of one slot's data is the hottest path there is,
+     * and a lambda capturing its five arguments was an allocation per write.
+     */
+    private int writeChunkInTx(Credentials who, Inode i, long offset, MemorySegment src) throws FsException {
+        checkWritable();
+        for (int attempt = 0; ; attempt++) {
+            try (Journal.Handle h = journal.begin()) {
+                return writeChunk(h.tx(), who, i, offset, src);
+            } catch (NoSpaceException e) {
+                if (attempt > 0 || alloc.pendingFreeBlocks() == 0) {
+                    throw e;
+                }
+            } catch (FsException e) {
+                throw e;
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+            try {
+                journal.checkpointNow();
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+        }
     }
 
     private int writeChunk(Transaction tx, Credentials who, Inode i, long offset, MemorySegment src)

@@ -6,7 +6,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongFunction;
 import org.fsp.api.block.BlockRequest;
@@ -31,7 +30,7 @@ public final class BufferCache implements AutoCloseable {
 
     private final BlockIo io;
     private final Arena arena = Arena.ofShared();
-    private final ConcurrentHashMap<Long, Buffer> map = new ConcurrentHashMap<>();
+    private final BlockBufferMap map = new BlockBufferMap();
     private final List<Buffer> slots = new ArrayList<>();
     private final Object clockLock = new Object();
     private final int capacity;
@@ -109,14 +108,19 @@ public final class BufferCache implements AutoCloseable {
         }
     }
 
-    /** Marks a data buffer changed; the caller holds it pinned. */
-    public void markDirty(Buffer b) {
+    /**
+     * Marks a data buffer changed; the caller holds it pinned. Returns true if it was clean until now: only then does
+     * the caller have to list the block among its file's dirty blocks (a dirty buffer is listed already).
+     */
+    public boolean markDirty(Buffer b) {
         synchronized (b) {
+            b.version++;
             if (!b.dirty) {
                 b.dirty = true;
                 dirtyCount.incrementAndGet();
+                return true;
             }
-            b.version++;
+            return false;
         }
     }
 
@@ -237,13 +241,13 @@ public final class BufferCache implements AutoCloseable {
     /** Writes every dirty data buffer and waits. */
     public void writeBackAll() throws IOException {
         List<Long> dirty = new ArrayList<>();
-        for (Buffer b : map.values()) {
+        map.forEachBuffer(b -> {
             synchronized (b) {
                 if (b.dirty && b.block >= 0) {
                     dirty.add(b.block);
                 }
             }
-        }
+        });
         writeBack(dirty);
     }
 

@@ -1,6 +1,7 @@
 package org.fsp.fs.core.inode;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +28,9 @@ public final class InodeTable {
     private final BufferCache cache;
     private final Geometry geometry;
     private final Allocator alloc;
+    /** An inode's worth of zeros, copied over a slot before it is rewritten (a slice to fill was one allocation per store). */
+    private static final MemorySegment ZERO_INODE = Arena.global().allocate(InodeDescriptor.INODE_SIZE);
+
     private final ConcurrentHashMap<Long, Inode> inodes = new ConcurrentHashMap<>();
 
     public InodeTable(BufferCache cache, Geometry g, Allocator alloc) {
@@ -175,7 +179,7 @@ public final class InodeTable {
         Buffer b = cache.get(geometry.inodeBlock(i.ino), readBlock);
         try {
             MemorySegment s = b.data();
-            s.asSlice(base, InodeDescriptor.INODE_SIZE).fill((byte) 0);
+            MemorySegment.copy(ZERO_INODE, 0, s, base, InodeDescriptor.INODE_SIZE);
             s.set(Layout.INT, base + InodeDescriptor.MODE_OFFSET, i.mode);
             s.set(Layout.INT, base + InodeDescriptor.NLINK_OFFSET, i.nlink);
             s.set(Layout.INT, base + InodeDescriptor.UID_OFFSET, i.uid);
