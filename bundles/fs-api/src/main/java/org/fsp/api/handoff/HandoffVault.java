@@ -35,6 +35,37 @@ public interface HandoffVault {
     <T extends LayerState> T take(Layer layer, Class<T> type, org.osgi.framework.Bundle taker);
 
     /**
+     * Waits up to {@code timeoutNanos} for a deposit of {@code layer} that nobody has taken yet and takes it as
+     * {@link #take} does (it is then claimed by {@code taker}); null at the time-out, or when the deposit is of another
+     * type. This is the make-before-break hand-over: the new version of a layer starts while the old one still serves,
+     * stands by here, and carries on the moment the old one has deposited. Unlike {@link #take} it never returns the
+     * state of an earlier hand-over (taken once already, by a bundle that has stopped since): only a fresh deposit.
+     *
+     * <p>The default polls {@link #take} (for vaults that cannot wait); the upgrade bundle's vault wakes the caller
+     * as soon as the deposit is made.
+     *
+     * @param taker the bundle taking it, as for {@link #take}
+     * @throws InterruptedException when the waiting thread is interrupted (the taker is being stopped)
+     * @since 0.2.0
+     */
+    default <T extends LayerState> T awaitDeposit(
+            Layer layer, Class<T> type, org.osgi.framework.Bundle taker, long timeoutNanos)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (true) {
+            T state = take(layer, type, taker);
+            if (state != null) {
+                return state;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return null;
+            }
+            Thread.sleep(Math.max(1, Math.min(10, left / 1_000_000)));
+        }
+    }
+
+    /**
      * Records the pause requests saw at {@code layer}'s boundary during its last hand-over, as measured by the layer
      * above (which held them): from the moment it stopped passing requests down to the moment it resumed.
      */

@@ -10,7 +10,11 @@
  * deposits} its state); the new bundle starts (its component {@link org.fsp.api.handoff.HandoffVault#take takes} the
  * state and resumes); the layer above resumes when the new service appears and reports the pause. A new version that
  * fails to start is stopped and the old one started again; it takes the same state back.
+ *
+ * <p>Make before break (0.2.0): a layer whose new version can wait without touching the shared resources (fs-core)
+ * starts the new bundle first; its component stands by in {@link org.fsp.api.handoff.HandoffVault#awaitDeposit} and
+ * takes the state the moment the old version deposits it, so the pause holds only the quiesce and the adoption.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.1.0")
+@org.osgi.annotation.versioning.Version("0.2.0")
 package org.fsp.api.handoff;
