@@ -9,14 +9,22 @@ import java.util.Hashtable;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.fsp.api.block.BlockDevice;
+import org.fsp.api.handoff.DeviceHandoff;
+import org.fsp.api.handoff.HandoffVault;
+import org.fsp.api.handoff.Layer;
 import org.fsp.api.status.StatusContributor;
 import org.fsp.linux.NativeException;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -98,6 +106,25 @@ public final class BlockDeviceComponent {
 
     private ObservableBlockDevice device;
     private String path;
+    private BundleContext context;
+    private volatile HandoffVault vault;
+
+    /**
+     * Live upgrade of the driver: with a vault bound, a RAM device leaves its memory there when this component stops
+     * while the framework runs on, and the next version's RAM device carries on with it (a device on a file or disk
+     * is simply opened again).
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindVault(HandoffVault vault) {
+        this.vault = vault;
+    }
+
+    void unbindVault(HandoffVault vault) {
+        if (this.vault == vault) {
+            this.vault = null;
+        }
+    }
+
     private ServiceRegistration<BlockDevice> deviceRegistration;
     private ServiceRegistration<StatusContributor> statusRegistration;
     private ServiceRegistration<DeviceCommand> commandRegistration;
@@ -106,8 +133,9 @@ public final class BlockDeviceComponent {
     void activate(Config config, BundleContext context) {
         String driver = firstNonEmpty(config.driver(), context.getProperty(FW_DRIVER), "io_uring");
         long sizeBytes = config.size() > 0 ? config.size() : parseSize(context.getProperty(FW_SIZE));
+        this.context = context;
         device = switch (driver) {
-            case "ram" -> openRam(sizeBytes, config.queueDepth());
+            case "ram" -> openRam(sizeBytes, config.queueDepth(), context);
             case "io_uring" -> openIoUring(config, context, sizeBytes);
             default -> fail("unknown block driver '" + driver + "' (expected io_uring or ram)", null);
         };
@@ -139,17 +167,43 @@ public final class BlockDeviceComponent {
                 }
             }
         }
-        if (device != null) {
+        HandoffVault v = vault;
+        if (device instanceof RamBlockDevice ram && v != null && !frameworkStopping(context)) {
+            RamBlockDevice.Memory memory = ram.detachMemory();
+            v.deposit(Layer.DEVICE, new DeviceHandoff(memory.segment(), memory.arena(), System.nanoTime()));
+            LOG.info(
+                    "RAM device memory ({} bytes) left for the next block-nvme",
+                    memory.segment().byteSize());
+        } else if (device != null) {
             device.close();
         }
     }
 
-    private static ObservableBlockDevice openRam(long sizeBytes, int queueDepth) {
+    private ObservableBlockDevice openRam(long sizeBytes, int queueDepth, BundleContext context) {
         long rounded = sizeBytes / RamBlockDevice.BLOCK_SIZE * RamBlockDevice.BLOCK_SIZE;
         if (rounded < MIN_SIZE_BYTES) {
             return fail("RAM device size " + sizeBytes + " bytes is below the minimum of " + MIN_SIZE_BYTES, null);
         }
+        HandoffVault v = vault;
+        DeviceHandoff previous = v == null ? null : v.take(Layer.DEVICE, DeviceHandoff.class, context.getBundle());
+        if (previous != null && previous.memory().byteSize() == rounded) {
+            LOG.info("RAM device carries on with the previous block-nvme's memory ({} bytes)", rounded);
+            return new RamBlockDevice(new RamBlockDevice.Memory(previous.arena(), previous.memory()), queueDepth);
+        }
+        if (previous != null) {
+            LOG.warn(
+                    "the previous RAM device held {} bytes, this one is configured for {}: starting blank",
+                    previous.memory().byteSize(),
+                    rounded);
+            previous.arena().close();
+        }
         return new RamBlockDevice(rounded, queueDepth);
+    }
+
+    /** True while the framework itself stops (daemon shutdown): then the RAM device is freed as usual. */
+    private static boolean frameworkStopping(BundleContext context) {
+        Bundle system = context.getBundle(Constants.SYSTEM_BUNDLE_ID);
+        return system == null || system.getState() == Bundle.STOPPING;
     }
 
     private ObservableBlockDevice openIoUring(Config config, BundleContext context, long sizeBytes) {

@@ -12,7 +12,8 @@ import org.fsp.api.block.BlockDevice;
  *
  * <p>It keeps the asynchronous contract exactly: {@code submit*} queues (false when {@link #queueDepth()} requests are
  * outstanding), {@link #submit()} performs the queued copies, {@link #poll} reports them. A flush completes at once
- * with 0: memory has no volatile cache to drain. Contents are lost on {@link #close()}.
+ * with 0: memory has no volatile cache to drain. Contents are lost on {@link #close()}, and kept by
+ * {@link #detachMemory()} for a successor.
  *
  * <p>Buffers follow the same rules as for the io_uring driver (native, 4 KiB-aligned address and length), so that
  * code tested on RAM runs unchanged on a disk.
@@ -64,6 +65,17 @@ public final class RamBlockDevice implements ObservableBlockDevice {
      * @param queueDepth the most requests outstanding at once
      */
     public RamBlockDevice(long sizeBytes, int queueDepth) {
+        this(newMemory(sizeBytes), queueDepth);
+    }
+
+    /**
+     * A device over memory a previous device {@linkplain #detachMemory() left behind} (a live upgrade of the driver):
+     * the contents are kept.
+     *
+     * @param memory the contents, owned by {@code memory.scope()}'s arena, which this device closes on {@link #close()}
+     */
+    public RamBlockDevice(Memory memory, int queueDepth) {
+        long sizeBytes = memory.segment().byteSize();
         if (sizeBytes <= 0 || sizeBytes % BLOCK_SIZE != 0) {
             throw new IllegalArgumentException(
                     "RAM device size " + sizeBytes + " bytes is not a positive multiple of " + BLOCK_SIZE);
@@ -72,8 +84,8 @@ public final class RamBlockDevice implements ObservableBlockDevice {
             throw new IllegalArgumentException(
                     "queue depth " + queueDepth + " outside 1.." + IoUringBlockDevice.MAX_QUEUE_DEPTH);
         }
-        this.arena = Arena.ofShared();
-        this.memory = arena.allocate(sizeBytes, BLOCK_SIZE);
+        this.arena = memory.arena();
+        this.memory = memory.segment();
         this.blockCount = sizeBytes / BLOCK_SIZE;
         this.queueDepth = queueDepth;
         this.tags = new long[queueDepth];
@@ -88,6 +100,18 @@ public final class RamBlockDevice implements ObservableBlockDevice {
         for (int i = 0; i < queueDepth; i++) {
             freeSlots.offer(i);
         }
+    }
+
+    /** A RAM device's contents and the arena that owns them. */
+    public record Memory(Arena arena, MemorySegment segment) {}
+
+    private static Memory newMemory(long sizeBytes) {
+        if (sizeBytes <= 0 || sizeBytes % BLOCK_SIZE != 0) {
+            throw new IllegalArgumentException(
+                    "RAM device size " + sizeBytes + " bytes is not a positive multiple of " + BLOCK_SIZE);
+        }
+        Arena arena = Arena.ofShared();
+        return new Memory(arena, arena.allocate(sizeBytes, BLOCK_SIZE));
     }
 
     @Override
@@ -236,6 +260,19 @@ public final class RamBlockDevice implements ObservableBlockDevice {
     /** Performs what is queued, drops completions nobody polled, and frees the memory. */
     @Override
     public void close() {
+        shutDown(true);
+    }
+
+    /**
+     * Stops the device as {@link #close()} does but leaves its memory open and returns it, for the next device to
+     * {@linkplain #RamBlockDevice(Memory, int) carry on with} (a live upgrade of the driver). Callers drain first.
+     */
+    public Memory detachMemory() {
+        shutDown(false);
+        return new Memory(arena, memory);
+    }
+
+    private void shutDown(boolean freeMemory) {
         sqLock.lock();
         try {
             if (closed) {
@@ -251,7 +288,9 @@ public final class RamBlockDevice implements ObservableBlockDevice {
             while (completed.poll() >= 0) {
                 outstanding.decrementAndGet();
             }
-            arena.close();
+            if (freeMemory) {
+                arena.close();
+            }
         } finally {
             cqLock.unlock();
         }

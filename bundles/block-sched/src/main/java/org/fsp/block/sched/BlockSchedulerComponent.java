@@ -7,6 +7,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockScheduler;
+import org.fsp.api.handoff.HandoffVault;
+import org.fsp.api.handoff.Layer;
 import org.fsp.api.status.StatusContributor;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -85,6 +87,11 @@ public final class BlockSchedulerComponent {
     /** Guarded by this. */
     private Config config;
 
+    /** Guarded by this: {@link System#nanoTime()} when the bound device went away, 0 while one is bound. */
+    private long deviceGoneAt;
+
+    private volatile HandoffVault vault;
+
     private ServiceRegistration<BlockScheduler> schedulerRegistration;
     private ServiceRegistration<StatusContributor> statusRegistration;
 
@@ -99,6 +106,18 @@ public final class BlockSchedulerComponent {
         }
     }
 
+    /** The device gap (a block-nvme upgrade) is reported to the vault, when there is one, as the device's pause. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindVault(HandoffVault vault) {
+        this.vault = vault;
+    }
+
+    void unbindVault(HandoffVault vault) {
+        if (this.vault == vault) {
+            this.vault = null;
+        }
+    }
+
     void unbindDevice(BlockDevice device) {
         AbstractBlockScheduler old;
         long timeoutMillis;
@@ -106,6 +125,7 @@ public final class BlockSchedulerComponent {
             old = byDevice.remove(device);
             if (latest == device) {
                 latest = null;
+                deviceGoneAt = System.nanoTime();
             }
             timeoutMillis = config == null ? 0 : config.drainTimeoutMillis();
         }
@@ -159,6 +179,16 @@ public final class BlockSchedulerComponent {
         AbstractBlockScheduler s = create(config, device);
         byDevice.put(device, s);
         scheduler.install(s);
+        if (deviceGoneAt != 0) {
+            // Requests waited for a device from the unbind of the old one until now.
+            long pause = System.nanoTime() - deviceGoneAt;
+            deviceGoneAt = 0;
+            HandoffVault v = vault;
+            if (v != null) {
+                v.pauseObserved(Layer.DEVICE, pause);
+            }
+            LOG.info("block device replaced: requests waited {} us for it", pause / 1000);
+        }
         LOG.info("block scheduler {} (queue depth {}) on {}", s.policy(), config.queueDepth(), device.describe());
     }
 
