@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
@@ -36,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * deposit replaced by a newer one of the same layer before anyone took it is released the same way, except for the
  * descriptors and arenas the newer one carries on.
  *
- * <p>Thread-safe: every method holds this object's monitor, which is also what {@link #awaitPause} waits on.
+ * <p>Thread-safe: every method holds this object's monitor, which is also what {@link #awaitPause} and
+ * {@link #awaitDeposit} wait on.
  */
 final class ExpiringHandoffVault implements HandoffVault {
 
@@ -53,6 +55,8 @@ final class ExpiringHandoffVault implements HandoffVault {
         final LayerState state;
         long sinceNanos;
         Bundle claimer;
+        /** Taken at least once: {@link #awaitDeposit} waits for a fresh deposit instead. */
+        boolean taken;
 
         Deposit(LayerState state, long sinceNanos) {
             this.state = state;
@@ -65,6 +69,8 @@ final class ExpiringHandoffVault implements HandoffVault {
     private final Map<Layer, Deposit> deposits = new EnumMap<>(Layer.class);
     private final Map<Layer, ArrayDeque<Pause>> pauses = new EnumMap<>(Layer.class);
     private long pauseSequence;
+    /** Set by {@link #releaseAll}: waiting takers return empty-handed. */
+    private boolean closed;
 
     /**
      * @param expiryNanos how long a deposit stays unclaimed (or claimed) before {@link #expire} releases (or drops) it
@@ -92,6 +98,8 @@ final class ExpiringHandoffVault implements HandoffVault {
             // Nobody took the earlier state: what the new deposit does not carry on would leak.
             release(layer, previous.state, state);
         }
+        // A new version standing by in awaitDeposit takes it at once.
+        notifyAll();
     }
 
     @Override
@@ -114,8 +122,28 @@ final class ExpiringHandoffVault implements HandoffVault {
             return null;
         }
         d.claimer = taker;
+        d.taken = true;
         d.sinceNanos = nanoClock.getAsLong();
         return type.cast(d.state);
+    }
+
+    @Override
+    public synchronized <T extends LayerState> T awaitDeposit(
+            Layer layer, Class<T> type, Bundle taker, long timeoutNanos) throws InterruptedException {
+        // Deadline on the real clock: the settable test clock drives expiry, not waiting.
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (!closed) {
+            Deposit d = deposits.get(layer);
+            if (d != null && (!d.taken || (d.claimer != null && d.claimer.getBundleId() == taker.getBundleId()))) {
+                return take(layer, type, taker);
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return null;
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return null;
     }
 
     @Override
@@ -172,6 +200,8 @@ final class ExpiringHandoffVault implements HandoffVault {
 
     /** Releases every deposit not held by a running claimer: the vault itself is going away. */
     synchronized void releaseAll() {
+        closed = true;
+        notifyAll();
         for (Map.Entry<Layer, Deposit> e : deposits.entrySet()) {
             Deposit d = e.getValue();
             if (d.claimer == null || !isRunning(d.claimer)) {

@@ -87,6 +87,12 @@ public final class HandoffVaultComponent implements HandoffVault {
     }
 
     @Override
+    public <T extends LayerState> T awaitDeposit(Layer layer, Class<T> type, Bundle taker, long timeoutNanos)
+            throws InterruptedException {
+        return vault.awaitDeposit(layer, type, taker, timeoutNanos);
+    }
+
+    @Override
     public void pauseObserved(Layer layer, long pauseNanos) {
         vault.pauseObserved(layer, pauseNanos);
     }

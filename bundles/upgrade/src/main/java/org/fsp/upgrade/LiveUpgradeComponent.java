@@ -31,11 +31,14 @@ import org.fsp.upgrade.api.UpgradeReport.Outcome;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.Version;
 import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.wiring.BundleRevision;
+import org.osgi.framework.wiring.BundleWire;
 import org.osgi.framework.wiring.BundleWiring;
 import org.osgi.framework.wiring.FrameworkWiring;
 import org.osgi.service.component.annotations.Activate;
@@ -68,7 +71,10 @@ import org.slf4j.LoggerFactory;
  *   <li>Stop the old bundle (its component quiesces and deposits its state in the vault); start the new one (its
  *       component takes the state and resumes; the layer above lets its held requests through and reports the pause).
  *       The thread model is the exception: two can run at once, so the new one starts before the old one stops and
- *       the lane agents move straight from the old workers to the new.
+ *       the lane agents move straight from the old workers to the new. fs-core (a version wired to the hand-off
+ *       contract 0.2) is made before it is broken too: the new one starts first and stands by, its component active
+ *       without a FileSystemService; a new version that does not come up that far is removed and the old one never
+ *       stopped; otherwise the old one stops, and the new one adopts its deposit at once.
  *   <li>Verify within {@link Config#verifyTimeoutMillis()}: every component of the new bundle is active or satisfied
  *       and the layer's service is registered by it.
  *   <li>Success: uninstall the old bundle and refresh it alone, which releases its class loader. Failure: stop and
@@ -91,6 +97,9 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
     private static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
     private static final String CLASS_SUFFIX = ".class";
+    private static final String HANDOFF_PACKAGE = "org.fsp.api.handoff";
+    /** The hand-off contract version that brought the blocking take a standing-by version waits in. */
+    private static final Version MAKE_BEFORE_BREAK = new Version(0, 2, 0);
 
     /** The upgrade's configuration. */
     @ObjectClassDefinition(name = "FSP live upgrade", description = "upgrade: fsp:upgrade and its rollback")
@@ -332,6 +341,32 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
                 } catch (BundleException | RuntimeException e) {
                     notes.add("the old bundle did not stop cleanly: " + e);
                 }
+            } else if (layer == Layer.FS && standsBy(fresh)) {
+                // Make before break: the new file system starts while the old one serves, stands by without
+                // mounting (its component is active, registers no FileSystemService) and adopts the deposit the
+                // moment the old one makes it, so the pause holds only the quiesce and the adoption, not Felix
+                // stopping one bundle and starting another.
+                try {
+                    fresh.start();
+                    failure = awaitUp(fresh, false);
+                } catch (BundleException | RuntimeException e) {
+                    failure = e.toString();
+                }
+                if (failure != null) {
+                    LOG.warn("{}: {} did not come up, {} keeps running: {}", layer, toVersion, fromVersion, failure);
+                    uninstallQuietly(fresh);
+                    refreshAlone(fresh);
+                    return report(Outcome.ROLLED_BACK, -1, failure + "; " + fromVersion + " kept running");
+                }
+                try {
+                    old.stop();
+                    failure = awaitUp(fresh);
+                } catch (BundleException | RuntimeException e) {
+                    failure = e.toString();
+                }
+                if (failure != null) {
+                    return rollBackSideBySide(old, fresh, failure);
+                }
             } else {
                 try {
                     old.stop();
@@ -432,11 +467,17 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
             }
         }
 
-        /**
-         * Waits until every enabled component of {@code b} is active or satisfied and the layer's service is registered
-         * by {@code b}; returns null then, or why not (a failed activation at once, anything else at the time-out).
-         */
+        /** {@link #awaitUp(Bundle, boolean)} including the layer's service. */
         private String awaitUp(Bundle b) throws InterruptedException {
+            return awaitUp(b, true);
+        }
+
+        /**
+         * Waits until every enabled component of {@code b} is active or satisfied and, if {@code withService}, the
+         * layer's service is registered by {@code b}; returns null then, or why not (a failed activation at once,
+         * anything else at the time-out). Without the service it is how a file system standing by is seen to be up.
+         */
+        private String awaitUp(Bundle b, boolean withService) throws InterruptedException {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.verifyTimeoutMillis());
             String waitingFor;
             do {
@@ -463,7 +504,7 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
                         }
                     }
                 }
-                if (waitingFor == null && !servesLayer(b)) {
+                if (waitingFor == null && withService && !servesLayer(b)) {
                     waitingFor = serviceOf(layer) + " not registered by " + b.getSymbolicName() + " " + b.getVersion();
                 }
                 if (waitingFor == null) {
@@ -539,6 +580,26 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
                     System.nanoTime() - startNanos,
                     pauseNanos);
         }
+    }
+
+    /**
+     * True if {@code b} (resolved) is a version of fs-core that stands by when it starts next to a serving one: it is
+     * wired to the hand-off contract 0.2 or later, which brought {@code HandoffVault.awaitDeposit}. An older version
+     * would mount the device a second time, so it is swapped the old way (stop, then start).
+     */
+    static boolean standsBy(Bundle b) {
+        BundleWiring wiring = b.adapt(BundleWiring.class);
+        if (wiring == null) {
+            return false;
+        }
+        for (BundleWire wire : wiring.getRequiredWires(BundleRevision.PACKAGE_NAMESPACE)) {
+            Map<String, Object> attrs = wire.getCapability().getAttributes();
+            if (HANDOFF_PACKAGE.equals(attrs.get(BundleRevision.PACKAGE_NAMESPACE))
+                    && attrs.get(Constants.VERSION_ATTRIBUTE) instanceof Version v) {
+                return v.compareTo(MAKE_BEFORE_BREAK) >= 0;
+            }
+        }
+        return false;
     }
 
     private Bundle runningBundle(Layer layer) {

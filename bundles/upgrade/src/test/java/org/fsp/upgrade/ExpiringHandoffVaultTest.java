@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -196,6 +197,65 @@ class ExpiringHandoffVaultTest {
                         .map(ExpiringHandoffVault.Pause::pauseNanos)
                         .toList());
         assertNull(vault.awaitPause(Layer.FS, pause.sequence(), 1), "no later pause");
+    }
+
+    @Test
+    void shouldWakeAStandingByTakerWithTheDepositMadeWhileItWaits() throws Exception {
+        FileSystemHandoff state = fsState();
+        BundleDouble newVersion = new BundleDouble(20);
+        Thread oldVersionStopping = Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            vault.deposit(Layer.FS, state);
+        });
+
+        FileSystemHandoff taken =
+                vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, newVersion.bundle, 30_000_000_000L);
+        oldVersionStopping.join();
+
+        assertSame(state, taken);
+        assertEquals("claimed by " + newVersion.bundle, vault.deposits().get(Layer.FS));
+    }
+
+    @Test
+    void shouldNotHandAStandingByTakerTheStateOfAnEarlierHandOver() throws Exception {
+        // The running version took the previous deposit; while it stops (no longer ACTIVE, not yet deposited) the new
+        // version standing by must not take that stale state, only the deposit about to come.
+        FileSystemHandoff earlier = fsState();
+        BundleDouble running = new BundleDouble(10);
+        BundleDouble newVersion = new BundleDouble(20);
+        vault.deposit(Layer.FS, earlier);
+        assertSame(earlier, vault.take(Layer.FS, FileSystemHandoff.class, running.bundle));
+        running.state(Bundle.STOPPING);
+
+        assertNull(vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, newVersion.bundle, 20_000_000L));
+
+        FileSystemHandoff fresh = fsState();
+        vault.deposit(Layer.FS, fresh);
+        assertSame(fresh, vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, newVersion.bundle, 0));
+    }
+
+    @Test
+    void shouldReleaseAStandingByTakerWhenInterruptedOrWhenTheVaultCloses() throws Exception {
+        Bundle taker = new BundleDouble(20).bundle;
+        Thread.currentThread().interrupt();
+        assertThrows(
+                InterruptedException.class,
+                () -> vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, taker, 30_000_000_000L));
+
+        Thread closer = Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            vault.releaseAll();
+        });
+        assertNull(vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, taker, 30_000_000_000L));
+        closer.join();
     }
 
     @Test
