@@ -22,10 +22,14 @@ import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.Layout;
 import org.fsp.fs.core.layout.SuperblockDescriptor;
 import org.fsp.fs.core.tools.Formatter;
+import org.osgi.annotation.bundle.Header;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
+import org.osgi.framework.wiring.BundleWiring;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -60,6 +64,15 @@ import org.slf4j.LoggerFactory;
  * that cannot be mounted fails the activation, so that the upgrade is rolled back and the previous version takes the
  * state again.
  *
+ * <p>Make before break: a version that activates while another version of this bundle (same symbolic name) still
+ * serves a {@link FileSystemService} does not touch the device: it stands by. Activation returns at once with a
+ * {@code "filesystem"} status that says {@code STANDBY}, and a standby thread initialises the classes a mount uses,
+ * then waits in {@link HandoffVault#awaitDeposit}; when the serving version has quiesced and deposited, it adopts the
+ * deposit and publishes the file system, so the pause clients see holds only the quiesce and the adoption. A deposit
+ * that cannot be mounted leaves it unpublished (the upgrade times out waiting for the service and rolls back).
+ * Deactivation while standing by interrupts the thread and waits for it to end. The manifest header
+ * {@code FSP-Standby: fs-core} tells {@code fsp:upgrade} that this version may be started before the old one stops.
+ *
  * <p>Later versions of fs-core reuse this class: their own component (with this PID) delegates its lifecycle and
  * references to a {@code FsCoreComponent} made with their {@link FsCoreExtension}, which adds its observer, status,
  * commands and hand-off data to what is described here.
@@ -70,6 +83,7 @@ import org.slf4j.LoggerFactory;
         configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {})
 @Designate(ocd = FsCoreComponent.Config.class)
+@Header(name = "FSP-Standby", value = "fs-core")
 public final class FsCoreComponent {
 
     /** Configuration PID. */
@@ -112,6 +126,9 @@ public final class FsCoreComponent {
         long schedulerWaitMillis() default 30_000;
     }
 
+    /** How long one wait in the vault lasts before the standby thread checks it is still wanted. */
+    private static final long STANDBY_WAIT_NANOS = TimeUnit.SECONDS.toNanos(60);
+
     private final SchedulerGate gate = new SchedulerGate(this::schedulerPause);
     private final FsCoreExtension extension;
 
@@ -123,6 +140,10 @@ public final class FsCoreComponent {
     private BundleContext context;
     /** Guarded by this: activated, waiting for the first scheduler to mount. */
     private boolean mountPending;
+    /** Guarded by this: the previous version's state to mount from once a scheduler arrives (mountPending). */
+    private FileSystemHandoff pendingHandoff;
+    /** Guarded by this: the thread waiting for the serving version's deposit, while standing by; else null. */
+    private Thread standby;
 
     private FsCore fs;
     private ServiceRegistration<FileSystemService> fsRegistration;
@@ -148,6 +169,12 @@ public final class FsCoreComponent {
         if (this.vault == vault) {
             this.vault = null;
         }
+        synchronized (this) {
+            if (standby != null) {
+                // It waits in that vault: without it no deposit will come.
+                standby.interrupt();
+            }
+        }
     }
 
     @Reference(
@@ -160,7 +187,9 @@ public final class FsCoreComponent {
             if (mountPending) {
                 mountPending = false;
                 statusRegistration.unregister();
-                mountAndPublish();
+                FileSystemHandoff handoff = pendingHandoff != null ? pendingHandoff : takeDeposit();
+                pendingHandoff = null;
+                mountAndPublish(handoff);
             }
         }
     }
@@ -186,22 +215,151 @@ public final class FsCoreComponent {
         this.config = config;
         this.context = context;
         gate.configure(TimeUnit.MILLISECONDS.toNanos(config.schedulerWaitMillis()));
-        if (!gate.isBound()) {
-            mountPending = true;
+        HandoffVault v = vault;
+        Bundle serving = v == null ? null : otherVersionServing(context);
+        if (serving != null) {
             statusRegistration = context.registerService(
-                    StatusContributor.class, new NotMounted("waiting for a block scheduler service"), null);
+                    StatusContributor.class,
+                    new NotMounted(
+                            NotMounted.STANDBY,
+                            "version " + serving.getVersion() + " (bundle " + serving.getBundleId() + ") serves; "
+                                    + "this one takes over when it deposits its state",
+                            "nothing: fsp:upgrade stops the serving version next"),
+                    null);
+            Bundle self = context.getBundle();
+            standby = Thread.ofPlatform()
+                    .daemon()
+                    .name("fsp-fs-standby-" + self.getBundleId())
+                    .start(() -> standBy(v, self));
+            LOG.info("standing by: version {} serves the file system; waiting for its deposit", serving.getVersion());
             return;
         }
-        mountAndPublish();
+        if (!gate.isBound()) {
+            waitForScheduler(null);
+            return;
+        }
+        mountAndPublish(takeDeposit());
+    }
+
+    /** Guarded by this: no scheduler yet; mount from {@code handoff} (or a deposit then) once one is bound. */
+    private void waitForScheduler(FileSystemHandoff handoff) {
+        mountPending = true;
+        pendingHandoff = handoff;
+        statusRegistration = context.registerService(
+                StatusContributor.class, new NotMounted("waiting for a block scheduler service"), null);
+    }
+
+    /** Guarded by this: the previous version's deposit, now claimed by this bundle, or null. */
+    private FileSystemHandoff takeDeposit() {
+        HandoffVault v = vault;
+        return v == null ? null : v.take(Layer.FS, FileSystemHandoff.class, context.getBundle());
+    }
+
+    /** Another bundle with this bundle's symbolic name that has a {@link FileSystemService} registered, or null. */
+    private static Bundle otherVersionServing(BundleContext context) {
+        Bundle self = context.getBundle();
+        try {
+            for (ServiceReference<FileSystemService> ref :
+                    context.getServiceReferences(FileSystemService.class, null)) {
+                Bundle owner = ref.getBundle();
+                if (owner != null
+                        && owner.getBundleId() != self.getBundleId()
+                        && self.getSymbolicName().equals(owner.getSymbolicName())) {
+                    return owner;
+                }
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new AssertionError("no filter given", e);
+        }
+        return null;
     }
 
     /**
-     * Guarded by this: mounts on the gate (from the previous version's deposit if there is one) and registers the
-     * services, or the reason it could not.
+     * The standby thread: prepares what a mount needs, waits for the serving version's deposit and adopts it. Ends when
+     * it has, or when interrupted (deactivation, or the vault went away).
      */
-    private void mountAndPublish() {
-        HandoffVault v = vault;
-        FileSystemHandoff handoff = v == null ? null : v.take(Layer.FS, FileSystemHandoff.class, context.getBundle());
+    private void standBy(HandoffVault v, Bundle self) {
+        int initialised = initialiseClasses(self);
+        LOG.debug("standby: {} classes initialised before the hand-over", initialised);
+        FileSystemHandoff handoff = null;
+        try {
+            while (handoff == null) {
+                handoff = v.awaitDeposit(Layer.FS, FileSystemHandoff.class, self, STANDBY_WAIT_NANOS);
+                if (handoff == null && Thread.currentThread().isInterrupted()) {
+                    throw new InterruptedException();
+                }
+            }
+        } catch (InterruptedException e) {
+            synchronized (this) {
+                if (standby == Thread.currentThread()) {
+                    // Still activated: the vault went away, so the serving version shuts down instead of handing over.
+                    standby = null;
+                    statusRegistration.unregister();
+                    statusRegistration = context.registerService(
+                            StatusContributor.class,
+                            new NotMounted("the hand-off vault went away while standing by; restart this bundle"),
+                            null);
+                    LOG.warn("standby ended: the hand-off vault went away before the serving version deposited");
+                }
+            }
+            return;
+        }
+        synchronized (this) {
+            if (standby != Thread.currentThread()) {
+                // Deactivated meanwhile: the claim ends when this bundle stops, for the next version to take it.
+                return;
+            }
+            standby = null;
+            statusRegistration.unregister();
+            if (!gate.isBound()) {
+                waitForScheduler(handoff);
+                return;
+            }
+            try {
+                mountAndPublish(handoff);
+            } catch (IllegalStateException e) {
+                // No activation to fail any more: stay unpublished, so that the upgrade waiting for the service rolls
+                // back and the previous version takes the deposit again.
+                LOG.error("standby: {}", e.getMessage());
+                statusRegistration =
+                        context.registerService(StatusContributor.class, new NotMounted(e.getMessage()), null);
+            }
+        }
+    }
+
+    /**
+     * Loads and initialises every class of {@code b} (static initialisers: the layout descriptors' var handles and
+     * the like), so that the adoption does not run them inside the pause; returns how many.
+     */
+    private static int initialiseClasses(Bundle b) {
+        BundleWiring wiring = b.adapt(BundleWiring.class);
+        if (wiring == null) {
+            return 0;
+        }
+        ClassLoader loader = wiring.getClassLoader();
+        int initialised = 0;
+        for (String resource : wiring.listResources(
+                "/", "*.class", BundleWiring.LISTRESOURCES_RECURSE | BundleWiring.LISTRESOURCES_LOCAL)) {
+            String name =
+                    resource.substring(0, resource.length() - ".class".length()).replace('/', '.');
+            if (name.endsWith("package-info") || name.endsWith("module-info") || name.contains(".tools.")) {
+                continue;
+            }
+            try {
+                Class.forName(name, true, loader);
+                initialised++;
+            } catch (ClassNotFoundException | LinkageError e) {
+                LOG.debug("not initialised before the hand-over: {}: {}", name, e.toString());
+            }
+        }
+        return initialised;
+    }
+
+    /**
+     * Guarded by this: mounts on the gate (from {@code handoff}, the previous version's deposit, if not null) and
+     * registers the services, or the reason it could not.
+     */
+    private void mountAndPublish(FileSystemHandoff handoff) {
         try {
             long start = System.nanoTime();
             fs = open(gate, config, handoff, extension.observer());
@@ -245,8 +403,28 @@ public final class FsCoreComponent {
     }
 
     @Deactivate
-    public synchronized void deactivate(BundleContext context) throws IOException {
+    public void deactivate(BundleContext context) throws IOException {
+        Thread standingBy;
+        synchronized (this) {
+            standingBy = standby;
+            standby = null;
+        }
+        if (standingBy != null) {
+            // Outside the monitor: the thread takes it once it has a deposit, and must end before this bundle's class
+            // loader can go.
+            standingBy.interrupt();
+            try {
+                standingBy.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        deactivateMounted(context);
+    }
+
+    private synchronized void deactivateMounted(BundleContext context) throws IOException {
         mountPending = false;
+        pendingHandoff = null;
         statusRegistration.unregister();
         if (fs == null) {
             return;
@@ -342,7 +520,14 @@ public final class FsCoreComponent {
     }
 
     /** The {@code "filesystem"} status section of a device that could not be mounted. */
-    private record NotMounted(String reason) implements StatusContributor {
+    private record NotMounted(String state, String reason, String whatToDo) implements StatusContributor {
+
+        static final String STANDBY = "STANDBY";
+
+        NotMounted(String reason) {
+            this("NOT MOUNTED", reason, "check the image offline with bin/fsp fsck IMAGE; nothing was written to it");
+        }
+
         @Override
         public String section() {
             return "filesystem";
@@ -356,9 +541,9 @@ public final class FsCoreComponent {
         @Override
         public Map<String, Object> status() {
             Map<String, Object> status = new LinkedHashMap<>();
-            status.put("state", "NOT MOUNTED");
+            status.put("state", state);
             status.put("reason", reason);
-            status.put("what to do", "check the image offline with bin/fsp fsck IMAGE; nothing was written to it");
+            status.put("what to do", whatToDo);
             return status;
         }
     }
