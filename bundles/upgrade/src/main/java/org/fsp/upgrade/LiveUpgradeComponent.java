@@ -31,14 +31,11 @@ import org.fsp.upgrade.api.UpgradeReport.Outcome;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
-import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.Version;
 import org.osgi.framework.startlevel.BundleStartLevel;
-import org.osgi.framework.wiring.BundleRevision;
-import org.osgi.framework.wiring.BundleWire;
 import org.osgi.framework.wiring.BundleWiring;
 import org.osgi.framework.wiring.FrameworkWiring;
 import org.osgi.service.component.annotations.Activate;
@@ -71,8 +68,8 @@ import org.slf4j.LoggerFactory;
  *   <li>Stop the old bundle (its component quiesces and deposits its state in the vault); start the new one (its
  *       component takes the state and resumes; the layer above lets its held requests through and reports the pause).
  *       The thread model is the exception: two can run at once, so the new one starts before the old one stops and
- *       the lane agents move straight from the old workers to the new. fs-core (a version wired to the hand-off
- *       contract 0.2) is made before it is broken too: the new one starts first and stands by, its component active
+ *       the lane agents move straight from the old workers to the new. fs-core (a version whose manifest says
+ *       {@code FSP-Standby: fs-core}) is made before it is broken too: the new one starts first and stands by, its component active
  *       without a FileSystemService; a new version that does not come up that far is removed and the old one never
  *       stopped; otherwise the old one stops, and the new one adopts its deposit at once.
  *   <li>Verify within {@link Config#verifyTimeoutMillis()}: every component of the new bundle is active or satisfied
@@ -97,9 +94,8 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
     private static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
     private static final String CLASS_SUFFIX = ".class";
-    private static final String HANDOFF_PACKAGE = "org.fsp.api.handoff";
-    /** The hand-off contract version that brought the blocking take a standing-by version waits in. */
-    private static final Version MAKE_BEFORE_BREAK = new Version(0, 2, 0);
+    /** The manifest header by which a bundle says it can stand by next to the serving version (see standsBy). */
+    static final String STANDBY_HEADER = "FSP-Standby";
 
     /** The upgrade's configuration. */
     @ObjectClassDefinition(name = "FSP live upgrade", description = "upgrade: fsp:upgrade and its rollback")
@@ -341,7 +337,7 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
                 } catch (BundleException | RuntimeException e) {
                     notes.add("the old bundle did not stop cleanly: " + e);
                 }
-            } else if (layer == Layer.FS && standsBy(fresh)) {
+            } else if (layer == Layer.FS && standsBy(fresh, layer)) {
                 // Make before break: the new file system starts while the old one serves, stands by without
                 // mounting (its component is active, registers no FileSystemService) and adopts the deposit the
                 // moment the old one makes it, so the pause holds only the quiesce and the adoption, not Felix
@@ -583,20 +579,19 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
     }
 
     /**
-     * True if {@code b} (resolved) is a version of fs-core that stands by when it starts next to a serving one: it is
-     * wired to the hand-off contract 0.2 or later, which brought {@code HandoffVault.awaitDeposit}. An older version
-     * would mount the device a second time, so it is swapped the old way (stop, then start).
+     * True if {@code b} declares (manifest header {@value #STANDBY_HEADER}, a list of layer names) that its component
+     * stands by when it starts next to a serving version of {@code layer}: it then waits for the deposit instead of
+     * taking the shared resources. A version without it (an older fs-core would mount the device a second time) is
+     * swapped the old way, stop then start.
      */
-    static boolean standsBy(Bundle b) {
-        BundleWiring wiring = b.adapt(BundleWiring.class);
-        if (wiring == null) {
+    static boolean standsBy(Bundle b, Layer layer) {
+        String declared = b.getHeaders("").get(STANDBY_HEADER);
+        if (declared == null) {
             return false;
         }
-        for (BundleWire wire : wiring.getRequiredWires(BundleRevision.PACKAGE_NAMESPACE)) {
-            Map<String, Object> attrs = wire.getCapability().getAttributes();
-            if (HANDOFF_PACKAGE.equals(attrs.get(BundleRevision.PACKAGE_NAMESPACE))
-                    && attrs.get(Constants.VERSION_ATTRIBUTE) instanceof Version v) {
-                return v.compareTo(MAKE_BEFORE_BREAK) >= 0;
+        for (String name : declared.split(",")) {
+            if (name.trim().equals(layer.shellName())) {
+                return true;
             }
         }
         return false;
