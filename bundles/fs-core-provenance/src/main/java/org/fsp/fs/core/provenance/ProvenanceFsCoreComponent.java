@@ -4,6 +4,7 @@ import java.io.IOException;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.fs.core.FsCoreComponent;
+import org.osgi.annotation.bundle.Header;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -26,6 +27,9 @@ import org.osgi.service.metatype.annotations.Designate;
         configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {})
 @Designate(ocd = FsCoreComponent.Config.class)
+// Like fs-core's own component (whose annotation bnd does not see in the classes copied in), it stands by when it
+// starts next to a serving version: fsp:upgrade may start it before the old one stops.
+@Header(name = "FSP-Standby", value = "fs-core")
 public final class ProvenanceFsCoreComponent {
 
     private final FsCoreComponent core = new FsCoreComponent(new ProvenanceFeature(new ProvenanceTracker()));
