@@ -57,6 +57,8 @@ final class ExpiringHandoffVault implements HandoffVault {
         Bundle claimer;
         /** Taken at least once: {@link #awaitDeposit} waits for a fresh deposit instead. */
         boolean taken;
+        /** When it was deposited, on System.nanoTime (the takers' clock, not the expiry clock). */
+        final long depositedNanos = System.nanoTime();
 
         Deposit(LayerState state, long sinceNanos) {
             this.state = state;
@@ -129,12 +131,15 @@ final class ExpiringHandoffVault implements HandoffVault {
 
     @Override
     public synchronized <T extends LayerState> T awaitDeposit(
-            Layer layer, Class<T> type, Bundle taker, long timeoutNanos) throws InterruptedException {
+            Layer layer, Class<T> type, Bundle taker, long depositedAfterNanos, long timeoutNanos)
+            throws InterruptedException {
         // Deadline on the real clock: the settable test clock drives expiry, not waiting.
         long deadline = System.nanoTime() + timeoutNanos;
         while (!closed) {
             Deposit d = deposits.get(layer);
-            if (d != null && (!d.taken || (d.claimer != null && d.claimer.getBundleId() == taker.getBundleId()))) {
+            if (d != null
+                    && d.depositedNanos - depositedAfterNanos > 0
+                    && (!d.taken || (d.claimer != null && d.claimer.getBundleId() == taker.getBundleId()))) {
                 return take(layer, type, taker);
             }
             long left = deadline - System.nanoTime();

@@ -87,9 +87,10 @@ public final class HandoffVaultComponent implements HandoffVault {
     }
 
     @Override
-    public <T extends LayerState> T awaitDeposit(Layer layer, Class<T> type, Bundle taker, long timeoutNanos)
+    public <T extends LayerState> T awaitDeposit(
+            Layer layer, Class<T> type, Bundle taker, long depositedAfterNanos, long timeoutNanos)
             throws InterruptedException {
-        return vault.awaitDeposit(layer, type, taker, timeoutNanos);
+        return vault.awaitDeposit(layer, type, taker, depositedAfterNanos, timeoutNanos);
     }
 
     @Override

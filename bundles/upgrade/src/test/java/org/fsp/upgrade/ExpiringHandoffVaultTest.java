@@ -212,8 +212,8 @@ class ExpiringHandoffVaultTest {
             vault.deposit(Layer.FS, state);
         });
 
-        FileSystemHandoff taken =
-                vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, newVersion.bundle, 30_000_000_000L);
+        FileSystemHandoff taken = vault.awaitDeposit(
+                Layer.FS, FileSystemHandoff.class, newVersion.bundle, System.nanoTime(), 30_000_000_000L);
         oldVersionStopping.join();
 
         assertSame(state, taken);
@@ -224,6 +224,7 @@ class ExpiringHandoffVaultTest {
     void shouldNotHandAStandingByTakerTheStateOfAnEarlierHandOver() throws Exception {
         // The running version took the previous deposit; while it stops (no longer ACTIVE, not yet deposited) the new
         // version standing by must not take that stale state, only the deposit about to come.
+        long standingBySince = System.nanoTime();
         FileSystemHandoff earlier = fsState();
         BundleDouble running = new BundleDouble(10);
         BundleDouble newVersion = new BundleDouble(20);
@@ -231,11 +232,22 @@ class ExpiringHandoffVaultTest {
         assertSame(earlier, vault.take(Layer.FS, FileSystemHandoff.class, running.bundle));
         running.state(Bundle.STOPPING);
 
-        assertNull(vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, newVersion.bundle, 20_000_000L));
+        assertNull(
+                vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, newVersion.bundle, standingBySince, 20_000_000L));
 
         FileSystemHandoff fresh = fsState();
         vault.deposit(Layer.FS, fresh);
-        assertSame(fresh, vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, newVersion.bundle, 0));
+        assertSame(fresh, vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, newVersion.bundle, standingBySince, 0));
+    }
+
+    @Test
+    void shouldNotHandAStandingByTakerADepositLeftBeforeItStartedWaiting() throws Exception {
+        // Left by a version that then mounted afresh elsewhere: not the serving version's state.
+        vault.deposit(Layer.FS, fsState());
+        long standingBySince = System.nanoTime();
+        Bundle taker = new BundleDouble(20).bundle;
+
+        assertNull(vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, taker, standingBySince, 20_000_000L));
     }
 
     @Test
@@ -244,7 +256,7 @@ class ExpiringHandoffVaultTest {
         Thread.currentThread().interrupt();
         assertThrows(
                 InterruptedException.class,
-                () -> vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, taker, 30_000_000_000L));
+                () -> vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, taker, System.nanoTime(), 30_000_000_000L));
 
         Thread closer = Thread.ofPlatform().start(() -> {
             try {
@@ -254,7 +266,7 @@ class ExpiringHandoffVaultTest {
             }
             vault.releaseAll();
         });
-        assertNull(vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, taker, 30_000_000_000L));
+        assertNull(vault.awaitDeposit(Layer.FS, FileSystemHandoff.class, taker, System.nanoTime(), 30_000_000_000L));
         closer.join();
     }
 

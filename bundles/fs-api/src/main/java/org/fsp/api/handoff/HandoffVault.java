@@ -35,21 +35,24 @@ public interface HandoffVault {
     <T extends LayerState> T take(Layer layer, Class<T> type, org.osgi.framework.Bundle taker);
 
     /**
-     * Waits up to {@code timeoutNanos} for a deposit of {@code layer} that nobody has taken yet and takes it as
+     * Waits up to {@code timeoutNanos} for a deposit of {@code layer} made after {@code depositedAfterNanos} (on
+     * {@link System#nanoTime()}) that nobody has taken yet, and takes it as
      * {@link #take} does (it is then claimed by {@code taker}); null at the time-out, or when the deposit is of another
      * type. This is the make-before-break hand-over: the new version of a layer starts while the old one still serves,
      * stands by here, and carries on the moment the old one has deposited. Unlike {@link #take} it never returns the
-     * state of an earlier hand-over (taken once already, by a bundle that has stopped since): only a fresh deposit.
+     * state of an earlier hand-over (taken once already, by a bundle that has stopped since, or left before the
+     * caller started waiting while another version served): only a fresh deposit. A caller passes the time it saw the
+     * serving version still serving.
      *
-     * <p>The default polls {@link #take} (for vaults that cannot wait); the upgrade bundle's vault wakes the caller
-     * as soon as the deposit is made.
+     * <p>The default polls {@link #take} (for vaults that cannot wait, and that do not know when a deposit was made);
+     * the upgrade bundle's vault wakes the caller as soon as the deposit is made.
      *
      * @param taker the bundle taking it, as for {@link #take}
      * @throws InterruptedException when the waiting thread is interrupted (the taker is being stopped)
      * @since 0.2.0
      */
     default <T extends LayerState> T awaitDeposit(
-            Layer layer, Class<T> type, org.osgi.framework.Bundle taker, long timeoutNanos)
+            Layer layer, Class<T> type, org.osgi.framework.Bundle taker, long depositedAfterNanos, long timeoutNanos)
             throws InterruptedException {
         long deadline = System.nanoTime() + timeoutNanos;
         while (true) {

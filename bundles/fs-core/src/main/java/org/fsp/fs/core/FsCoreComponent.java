@@ -216,6 +216,8 @@ public final class FsCoreComponent {
         this.context = context;
         gate.configure(TimeUnit.MILLISECONDS.toNanos(config.schedulerWaitMillis()));
         HandoffVault v = vault;
+        // Before looking: the serving version's deposit comes after this, an older one (not its state) before.
+        long servingSeenAt = System.nanoTime();
         Bundle serving = v == null ? null : otherVersionServing(context);
         if (serving != null) {
             statusRegistration = context.registerService(
@@ -230,7 +232,7 @@ public final class FsCoreComponent {
             standby = Thread.ofPlatform()
                     .daemon()
                     .name("fsp-fs-standby-" + self.getBundleId())
-                    .start(() -> standBy(v, self));
+                    .start(() -> standBy(v, self, servingSeenAt));
             LOG.info("standing by: version {} serves the file system; waiting for its deposit", serving.getVersion());
             return;
         }
@@ -278,13 +280,13 @@ public final class FsCoreComponent {
      * The standby thread: prepares what a mount needs, waits for the serving version's deposit and adopts it. Ends when
      * it has, or when interrupted (deactivation, or the vault went away).
      */
-    private void standBy(HandoffVault v, Bundle self) {
+    private void standBy(HandoffVault v, Bundle self, long servingSeenAt) {
         int initialised = initialiseClasses(self);
         LOG.debug("standby: {} classes initialised before the hand-over", initialised);
         FileSystemHandoff handoff = null;
         try {
             while (handoff == null) {
-                handoff = v.awaitDeposit(Layer.FS, FileSystemHandoff.class, self, STANDBY_WAIT_NANOS);
+                handoff = v.awaitDeposit(Layer.FS, FileSystemHandoff.class, self, servingSeenAt, STANDBY_WAIT_NANOS);
                 if (handoff == null && Thread.currentThread().isInterrupted()) {
                     throw new InterruptedException();
                 }
