@@ -126,6 +126,9 @@ public final class FsCoreComponent {
         long schedulerWaitMillis() default 30_000;
     }
 
+    /** Rehearsals of a hand-over a version standing by runs first, so that its code has run before the pause. */
+    private static final int REHEARSALS = 3;
+
     /** How long one wait in the vault lasts before the standby thread checks it is still wanted. */
     private static final long STANDBY_WAIT_NANOS = TimeUnit.SECONDS.toNanos(60);
 
@@ -229,6 +232,15 @@ public final class FsCoreComponent {
                             "nothing: fsp:upgrade stops the serving version next"),
                     null);
             Bundle self = context.getBundle();
+            // Here rather than on the standby thread: fsp:upgrade stops the serving version as soon as this activation
+            // returns, and everything done before that stays out of the pause.
+            int initialised = initialiseClasses(self);
+            long rehearsal = HandOverRehearsal.run(REHEARSALS);
+            LOG.info(
+                    "standby: {} classes initialised and {} hand-over rehearsals on a scratch image in {} ms",
+                    initialised,
+                    REHEARSALS,
+                    TimeUnit.NANOSECONDS.toMillis(rehearsal));
             standby = Thread.ofPlatform()
                     .daemon()
                     .name("fsp-fs-standby-" + self.getBundleId())
@@ -277,12 +289,10 @@ public final class FsCoreComponent {
     }
 
     /**
-     * The standby thread: prepares what a mount needs, waits for the serving version's deposit and adopts it. Ends when
+     * The standby thread (activation prepared the mount already): waits for the serving version's deposit and adopts it. Ends when
      * it has, or when interrupted (deactivation, or the vault went away).
      */
     private void standBy(HandoffVault v, Bundle self, long servingSeenAt) {
-        int initialised = initialiseClasses(self);
-        LOG.debug("standby: {} classes initialised before the hand-over", initialised);
         FileSystemHandoff handoff = null;
         try {
             while (handoff == null) {
