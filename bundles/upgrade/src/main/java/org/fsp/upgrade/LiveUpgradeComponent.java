@@ -320,17 +320,9 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
                 // Make before break: two thread models can run side by side, so the new one starts first, and when
                 // the old one stops, ipc-shm (a dynamic reference) binds the new one before it lets the old one go:
                 // the lane agents move from worker to worker with no gap in between.
-                try {
-                    fresh.start();
-                    failure = awaitUp(fresh);
-                } catch (BundleException | RuntimeException e) {
-                    failure = e.toString();
-                }
-                if (failure != null) {
-                    LOG.warn("{}: {} did not come up, {} keeps running: {}", layer, toVersion, fromVersion, failure);
-                    uninstallQuietly(fresh);
-                    refreshAlone(fresh);
-                    return report(Outcome.ROLLED_BACK, -1, failure + "; " + fromVersion + " kept running");
+                UpgradeReport notUp = startBesideOrRemove(fresh, true);
+                if (notUp != null) {
+                    return notUp;
                 }
                 try {
                     old.stop();
@@ -342,17 +334,9 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
                 // mounting (its component is active, registers no FileSystemService) and adopts the deposit the
                 // moment the old one makes it, so the pause holds only the quiesce and the adoption, not Felix
                 // stopping one bundle and starting another.
-                try {
-                    fresh.start();
-                    failure = awaitUp(fresh, false);
-                } catch (BundleException | RuntimeException e) {
-                    failure = e.toString();
-                }
-                if (failure != null) {
-                    LOG.warn("{}: {} did not come up, {} keeps running: {}", layer, toVersion, fromVersion, failure);
-                    uninstallQuietly(fresh);
-                    refreshAlone(fresh);
-                    return report(Outcome.ROLLED_BACK, -1, failure + "; " + fromVersion + " kept running");
+                UpgradeReport notUp = startBesideOrRemove(fresh, false);
+                if (notUp != null) {
+                    return notUp;
                 }
                 try {
                     old.stop();
@@ -464,6 +448,28 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
         }
 
         /** {@link #awaitUp(Bundle, boolean)} including the layer's service. */
+        /**
+         * Make before break: starts {@code fresh} beside the version that serves and waits until it is up (with its
+         * layer's service if {@code withService}, else only its components: a version that stands by). Returns null
+         * then; otherwise removes it again and returns the report: the serving version was never stopped.
+         */
+        private UpgradeReport startBesideOrRemove(Bundle fresh, boolean withService) throws InterruptedException {
+            String failure;
+            try {
+                fresh.start();
+                failure = awaitUp(fresh, withService);
+            } catch (BundleException | RuntimeException e) {
+                failure = e.toString();
+            }
+            if (failure == null) {
+                return null;
+            }
+            LOG.warn("{}: {} did not come up, {} keeps running: {}", layer, toVersion, fromVersion, failure);
+            uninstallQuietly(fresh);
+            refreshAlone(fresh);
+            return report(Outcome.ROLLED_BACK, -1, failure + "; " + fromVersion + " kept running");
+        }
+
         private String awaitUp(Bundle b) throws InterruptedException {
             return awaitUp(b, true);
         }
