@@ -153,7 +153,7 @@ final class SwappableBlockScheduler implements BlockScheduler {
                     idleSince = AbstractBlockScheduler.NOT_IDLE;
                     continue;
                 }
-                if (!blocking && AbstractBlockScheduler.spinOver(idleSince)) {
+                if (!blocking && AbstractBlockScheduler.longWait(idleSince)) {
                     ManagedBlocking.begin();
                     blocking = true;
                 }
@@ -163,7 +163,8 @@ final class SwappableBlockScheduler implements BlockScheduler {
                     only = s.device();
                     devices++;
                 }
-                idleSince = AbstractBlockScheduler.backOff(devices == 1 ? only : null, idleSince);
+                idleSince = AbstractBlockScheduler.backOff(
+                        devices == 1 ? only : null, idleSince, AbstractBlockScheduler.parkLimit(idleSince, blocking));
             }
         } finally {
             if (blocking) {
