@@ -258,7 +258,7 @@ public class UpgradeIT {
     }
 
     /** A copy of {@code jar} whose Bundle-Version has {@code qualifierSuffix} appended: another version, same code. */
-    private static Path reversioned(Path jar, Path dir, String qualifierSuffix) throws IOException {
+    static Path reversioned(Path jar, Path dir, String qualifierSuffix) throws IOException {
         Path out = dir.resolve(jar.getFileName().toString().replace(".jar", "-" + qualifierSuffix + ".jar"));
         try (JarFile in = new JarFile(jar.toFile())) {
             Manifest manifest = new Manifest(in.getManifest());
