@@ -329,7 +329,7 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
                     ManagedBlocking.begin();
                     blocking = true;
                 }
-                idleSince = backOff(device, idleSince, parkLimit(idleSince, blocking));
+                idleSince = backOff(device, idleSince);
             }
         } finally {
             if (blocking) {
@@ -359,11 +359,6 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
      * @return the new {@code idleSince}
      */
     static long backOff(BlockDevice device, long idleSince) {
-        return backOff(device, idleSince, PARK_NANOS);
-    }
-
-    /** {@link #backOff(BlockDevice, long)} parking at most {@code parkNanos} at a time. */
-    static long backOff(BlockDevice device, long idleSince, long parkNanos) {
         long now = System.nanoTime();
         if (idleSince == NOT_IDLE) {
             Thread.onSpinWait();
@@ -371,22 +366,10 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
         }
         if (now - idleSince < SPIN_NANOS) {
             Thread.onSpinWait();
-        } else if (device == null || !device.awaitCompletion(parkNanos)) {
+        } else if (device == null || !device.awaitCompletion(PARK_NANOS)) {
             Thread.yield();
         }
         return idleSince;
-    }
-
-    /**
-     * How long a waiter may park in the device now: until the wait becomes {@linkplain #longWait long} (so that it is
-     * announced on time), then {@link #PARK_NANOS} at a time.
-     */
-    static long parkLimit(long idleSince, boolean announced) {
-        if (announced || idleSince == NOT_IDLE) {
-            return PARK_NANOS;
-        }
-        long toLong = LONG_WAIT_NANOS - (System.nanoTime() - idleSince);
-        return Math.min(PARK_NANOS, Math.max(SPIN_NANOS, toLong));
     }
 
     /** Stops accepting requests; those already queued or in flight are still issued and completed. */

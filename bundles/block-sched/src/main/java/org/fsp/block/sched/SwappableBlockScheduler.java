@@ -163,8 +163,7 @@ final class SwappableBlockScheduler implements BlockScheduler {
                     only = s.device();
                     devices++;
                 }
-                idleSince = AbstractBlockScheduler.backOff(
-                        devices == 1 ? only : null, idleSince, AbstractBlockScheduler.parkLimit(idleSince, blocking));
+                idleSince = AbstractBlockScheduler.backOff(devices == 1 ? only : null, idleSince);
             }
         } finally {
             if (blocking) {
