@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongFunction;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.fs.core.layout.Layout;
+import org.jctools.maps.NonBlockingHashMapLong;
 
 /**
  * The buffer cache: a bounded set of 4096-byte native buffers holding device blocks, shared by all threads.
@@ -30,7 +31,12 @@ public final class BufferCache implements AutoCloseable {
 
     private final BlockIo io;
     private final Arena arena = Arena.ofShared();
-    private final BlockBufferMap map = new BlockBufferMap();
+    /**
+     * Block number to buffer. Every data read and write looks blocks up here, so the map is lock-free for readers and
+     * takes primitive keys: a {@code ConcurrentHashMap<Long, Buffer>} allocated a {@code Long} per lookup.
+     */
+    private final NonBlockingHashMapLong<Buffer> map = new NonBlockingHashMapLong<>();
+
     private final List<Buffer> slots = new ArrayList<>();
     private final Object clockLock = new Object();
     private final int capacity;
@@ -241,7 +247,7 @@ public final class BufferCache implements AutoCloseable {
     /** Writes every dirty data buffer and waits. */
     public void writeBackAll() throws IOException {
         List<Long> dirty = new ArrayList<>();
-        map.forEachBuffer(b -> {
+        map.values().forEach(b -> {
             synchronized (b) {
                 if (b.dirty && b.block >= 0) {
                     dirty.add(b.block);
