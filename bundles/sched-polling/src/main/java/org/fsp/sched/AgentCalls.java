@@ -5,14 +5,21 @@ import org.fsp.api.sched.FutexAgent;
 import org.fsp.api.sched.FutexWaitSet;
 
 /**
- * Every call a worker makes into an agent goes through here, and fspd's JVM is told never to inline these methods
- * ({@code -XX:CompileCommand=dontinline,org.fsp.sched.AgentCalls::*}, in bin/fspd and the test JVMs).
+ * Every call, cast and type test this bundle makes on an agent goes through here (AgentCallsBytecodeTest holds the
+ * rest of the bundle to that), and fspd's JVM is told never to compile these methods
+ * ({@code -XX:CompileCommand=exclude,org.fsp.sched.AgentCalls::*} and {@code dontinline}, in bin/fspd and the test
+ * JVMs).
  *
- * <p>Why: a worker's loop runs for the life of the thread, so its compiled frame never leaves the stack, and the JIT
- * would put the agent's class into that frame (inlined, or as the type guard of a devirtualised call). A compiled frame
- * on a stack keeps every class it names alive, so after ipc-shm is upgraded the old version's class loader could never
- * be collected. Behind these trampolines the type guard lives in the trampoline's own small frame, which is on the
- * stack only while the agent runs; the loop's frame names no class of another bundle. The cost is one call.
+ * <p>Why: the code that calls an agent runs on threads that outlive the agent's bundle. A worker's loop never returns,
+ * so its compiled frame never leaves the stack, and an idle worker sleeps inside the agent's {@code sleep} for as long
+ * as no client posts. The JIT writes the classes it has seen at a call, cast or {@code instanceof} into the compiled
+ * code (an inlined callee, the guard of a devirtualised call, the speculated type of a cast), and compiled code on a
+ * stack keeps every class it names alive. A profile taken before an upgrade names the old version's agent class, so
+ * after ipc-shm is replaced its class loader could stay reachable for good: the frame that names it is the one the
+ * worker idles in. Interpreted code names no class: the interpreter dispatches on the receiver it is given. So these
+ * few one-line methods are interpreted, the agent's own methods are compiled as usual (their code goes with their
+ * bundle), and the loops that call in here name no class of another bundle. The cost is an interpreted call per
+ * agent per round (measured by {@code fsp bench ipc}: see the README).
  */
 final class AgentCalls {
 
@@ -22,15 +29,34 @@ final class AgentCalls {
         return agent.doWork();
     }
 
-    static boolean beginSleep(FutexAgent agent, FutexWaitSet set) {
-        return agent.beginSleep(set);
-    }
-
-    static void endSleep(FutexAgent agent) {
-        agent.endSleep();
+    static void sleep(Agent agent, long maxNanos) {
+        agent.sleep(maxNanos);
     }
 
     static void wakeUp(Agent agent) {
         agent.wakeUp();
+    }
+
+    static void onClose(Agent agent) {
+        agent.onClose();
+    }
+
+    static String roleName(Agent agent) {
+        return agent.roleName();
+    }
+
+    /** Whether the agent's work arrives through futex words, so that its thread may sleep on them with others'. */
+    static boolean sleepsOnFutexWords(Agent agent) {
+        return agent instanceof FutexAgent;
+    }
+
+    /** {@link FutexAgent#beginSleep} of an agent for which {@link #sleepsOnFutexWords} is true. */
+    static boolean beginSleep(Agent agent, FutexWaitSet set) {
+        return ((FutexAgent) agent).beginSleep(set);
+    }
+
+    /** {@link FutexAgent#endSleep} of an agent for which {@link #sleepsOnFutexWords} is true. */
+    static void endSleep(Agent agent) {
+        ((FutexAgent) agent).endSleep();
     }
 }

@@ -96,7 +96,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
             PollingWorker least = null;
             for (Map.Entry<PollingWorker, Agent[]> e : target.entrySet()) {
                 if (Arrays.asList(e.getValue()).contains(agent)) {
-                    throw new IllegalArgumentException(agent.roleName() + " is already attached");
+                    throw new IllegalArgumentException(AgentCalls.roleName(agent) + " is already attached");
                 }
                 if (least == null || e.getValue().length < target.get(least).length) {
                     least = e.getKey();
@@ -106,7 +106,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 throw new IllegalStateException("the thread model is stopped");
             }
             target.put(least, append(target.get(least), agent));
-            change("attach " + agent.roleName(), workers, target, false, List.of());
+            change("attach " + AgentCalls.roleName(agent), workers, target, false, List.of());
         }
     }
 
@@ -123,9 +123,9 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
             if (!attached) {
                 return;
             }
-            change("detach " + agent.roleName(), workers, target, false, List.of());
+            change("detach " + AgentCalls.roleName(agent), workers, target, false, List.of());
         }
-        agent.onClose();
+        AgentCalls.onClose(agent);
     }
 
     @Override
@@ -228,7 +228,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                     String.format(
                             Locale.ROOT,
                             "rebalance %s: %s (%.0f%%) -> %s (%.0f%%)",
-                            moved.roleName(),
+                            AgentCalls.roleName(moved),
                             busiest.name,
                             most * 100,
                             idlest.name,

@@ -207,7 +207,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                 try {
                     done += AgentCalls.doWork(as[i]);
                 } catch (RuntimeException | Error e) {
-                    LOG.error("{}: {} failed; continuing", name, as[i].roleName(), e);
+                    LOG.error("{}: {} failed; continuing", name, AgentCalls.roleName(as[i]), e);
                 }
                 if (lent) {
                     // That doWork() waited on a device and lent the others, the rest of this round included: they are
@@ -241,7 +241,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         try {
             done = AgentCalls.doWork(mine);
         } catch (RuntimeException | Error e) {
-            LOG.error("{}: {} failed; continuing", name, mine.roleName(), e);
+            LOG.error("{}: {} failed; continuing", name, AgentCalls.roleName(mine), e);
         }
         work += done;
         if (done > 0) {
@@ -399,7 +399,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                         try {
                             done += AgentCalls.doWork(a);
                         } catch (RuntimeException | Error e) {
-                            LOG.error("{}: {} failed; continuing", thread.getName(), a.roleName(), e);
+                            LOG.error("{}: {} failed; continuing", thread.getName(), AgentCalls.roleName(a), e);
                         }
                     }
                     work += done;
@@ -471,7 +471,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                 return;
             }
             for (Agent a : as) {
-                if (!(a instanceof FutexAgent)) {
+                if (!AgentCalls.sleepsOnFutexWords(a)) {
                     LockSupport.parkNanos(Math.min(maxNanos, SHARED_SLEEP_NANOS));
                     return;
                 }
@@ -481,7 +481,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             int begun = 0;
             boolean sleep = true;
             while (sleep && begun < as.length) {
-                sleep = AgentCalls.beginSleep((FutexAgent) as[begun++], this);
+                sleep = AgentCalls.beginSleep(as[begun++], this);
             }
             try {
                 if (sleep) {
@@ -494,7 +494,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                 LockSupport.parkNanos(Math.min(maxNanos, SHARED_SLEEP_NANOS));
             } finally {
                 for (int i = 0; i < begun; i++) {
-                    AgentCalls.endSleep((FutexAgent) as[i]);
+                    AgentCalls.endSleep(as[i]);
                 }
             }
         }

@@ -35,7 +35,7 @@ final class SpinThenSleepIdleStrategy implements IdleStrategy {
         } else {
             // No reset after a sleep that ended without work: spinning again every maxSleepNanos would cost an idle
             // worker a spin phase per sleep; a doorbell wakes it anyway.
-            agent.sleep(maxSleepNanos);
+            AgentCalls.sleep(agent, maxSleepNanos);
         }
     }
 

@@ -31,7 +31,6 @@ import org.fsp.client.FspClient;
 import org.fsp.client.FspException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -155,10 +154,6 @@ class ShmServerHandoffTest {
      * predecessor's loader.
      */
     @Test
-    @Disabled("intermittent: in some runs (1 in 3 in CI) a predecessor's loader stays reachable for good in this"
-            + " isolated-loader set-up, with no path from a GC root in a heap dump (compiled code is the suspect);"
-            + " the bundle-level check in UpgradeIT (every replaced ipc-shm loader collected) runs instead; see the"
-            + " session 2 notes")
     void shouldLeaveNothingThatHoldsThePredecessorsClassLoader() throws Exception {
         server.close();
         ThreadPerAgentModelDouble model = new ThreadPerAgentModelDouble();

@@ -20,7 +20,8 @@ final class ThreadPerAgentModelDouble implements ThreadModel {
 
     @Override
     public synchronized void attach(Agent agent) {
-        AgentRunner r = new AgentRunner(agent, new BackoffIdleStrategy(100, 5, 10_000_000L));
+        AgentRunner r =
+                new AgentRunner(new InterpretedAgentCallsDouble(agent), new BackoffIdleStrategy(100, 5, 10_000_000L));
         runners.put(agent, r);
         attached++;
         r.start();
