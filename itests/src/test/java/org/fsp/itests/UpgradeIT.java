@@ -173,6 +173,11 @@ public class UpgradeIT {
             reports.add(inPlace);
             List<String> verdicts = load.finish();
             awaitReplacedCollected();
+            if (Boolean.getBoolean("fsp.itests.heapReport")) {
+                // -Dfsp.itests.heapReport=true: what holds the running version's loader (a check of the report itself).
+                System.out.println(HeapRetention.explain(
+                        heapDumpDirectory(), classOfRunning(layer).get().getPackageName() + "."));
+            }
             printPauses(layer, reports, verdicts);
         }
     }
@@ -235,12 +240,21 @@ public class UpgradeIT {
     private static void awaitCollected(WeakReference<Class<?>> ref, String what) throws InterruptedException {
         long deadline = System.currentTimeMillis() + GC_WAIT_MILLIS;
         while (ref.get() != null) {
-            assertTrue(
-                    "the old class loader of " + what + " is still reachable after " + GC_WAIT_MILLIS + " ms of GCs",
-                    System.currentTimeMillis() < deadline);
+            if (System.currentTimeMillis() >= deadline) {
+                Class<?> kept = ref.get();
+                String why = kept == null
+                        ? "(collected while the heap was dumped)"
+                        : HeapRetention.explain(heapDumpDirectory(), kept.getPackageName() + ".");
+                throw new AssertionError("the old class loader of " + what + " is still reachable after "
+                        + GC_WAIT_MILLIS + " ms of GCs; what holds it:\n" + why);
+            }
             System.gc();
             Thread.sleep(50);
         }
+    }
+
+    private static Path heapDumpDirectory() {
+        return Path.of(System.getProperty("fsp.itests.work", "target/it-work"), "heap");
     }
 
     private static void printPauses(Layer layer, List<UpgradeReport> reports, List<String> verdicts) {

@@ -1,0 +1,99 @@
+package org.fsp.itests;
+
+import java.io.File;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.netbeans.lib.profiler.heap.FieldValue;
+import org.netbeans.lib.profiler.heap.GCRoot;
+import org.netbeans.lib.profiler.heap.Heap;
+import org.netbeans.lib.profiler.heap.HeapFactory;
+import org.netbeans.lib.profiler.heap.Instance;
+import org.netbeans.lib.profiler.heap.JavaClass;
+import org.netbeans.lib.profiler.heap.ObjectArrayInstance;
+import org.netbeans.lib.profiler.heap.ObjectFieldValue;
+
+/**
+ * {@code HeapRetentionWalker DUMP PREFIX}: reads a heap dump with NetBeans' profiler library and prints, for every
+ * class loader that defined a class whose name starts with PREFIX, the chain of references from a GC root to it. A
+ * chain that ends without a root means the holder is one a heap dump does not show (compiled code on a stack, a
+ * VM-internal handle). Run by {@link HeapRetention} in a JVM of its own.
+ */
+public final class HeapRetentionWalker {
+
+    private static final int MAX_CHAIN = 40;
+
+    private HeapRetentionWalker() {}
+
+    public static void main(String[] args) throws IOException {
+        Heap heap = HeapFactory.createHeap(new File(args[0]));
+        String prefix = args[1];
+        Map<Long, List<JavaClass>> byLoader = new LinkedHashMap<>();
+        for (Object o : heap.getAllClasses()) {
+            JavaClass c = (JavaClass) o;
+            if (!c.getName().startsWith(prefix) || c.getName().endsWith("[]")) {
+                continue;
+            }
+            Instance loader = c.getClassLoader();
+            if (loader != null) {
+                byLoader.computeIfAbsent(loader.getInstanceId(), k -> new ArrayList<>())
+                        .add(c);
+            }
+        }
+        System.out.println(byLoader.size() + " class loaders define classes of " + prefix);
+        for (Map.Entry<Long, List<JavaClass>> e : byLoader.entrySet()) {
+            Instance loader = heap.getInstanceByID(e.getKey());
+            System.out.println(
+                    "loader " + describe(heap, loader) + ", " + e.getValue().size() + " classes, e.g. "
+                            + e.getValue().getFirst().getName());
+            printChain(heap, loader);
+        }
+    }
+
+    private static void printChain(Heap heap, Instance target) {
+        Instance current = target;
+        for (int i = 0; i < MAX_CHAIN; i++) {
+            if (current.isGCRoot()) {
+                GCRoot root = heap.getGCRoot(current);
+                System.out.println("    = GC root: " + (root == null ? "?" : root.getKind()));
+                return;
+            }
+            Instance holder = current.getNearestGCRootPointer();
+            if (holder == null) {
+                System.out.println("    <- no path from a GC root the heap dump shows");
+                return;
+            }
+            System.out.println("    <- " + describe(heap, holder) + via(holder, current));
+            current = holder;
+        }
+        System.out.println("    <- ...");
+    }
+
+    private static String via(Instance holder, Instance held) {
+        if (holder instanceof ObjectArrayInstance array) {
+            List<?> values = array.getValues();
+            return " [" + values.indexOf(held) + "]";
+        }
+        for (Object o : holder.getFieldValues()) {
+            if (o instanceof ObjectFieldValue v && held.equals(v.getInstance())) {
+                return " ." + v.getField().getName();
+            }
+        }
+        for (Object o : holder.getStaticFieldValues()) {
+            if (o instanceof ObjectFieldValue v && held.equals(v.getInstance())) {
+                return " static ." + ((FieldValue) v).getField().getName();
+            }
+        }
+        return "";
+    }
+
+    private static String describe(Heap heap, Instance i) {
+        JavaClass asClass = heap.getJavaClassByID(i.getInstanceId());
+        if (asClass != null) {
+            return "class " + asClass.getName();
+        }
+        return i.getJavaClass().getName() + "#" + i.getInstanceNumber();
+    }
+}
