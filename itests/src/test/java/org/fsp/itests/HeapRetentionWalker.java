@@ -12,8 +12,11 @@ import org.netbeans.lib.profiler.heap.Heap;
 import org.netbeans.lib.profiler.heap.HeapFactory;
 import org.netbeans.lib.profiler.heap.Instance;
 import org.netbeans.lib.profiler.heap.JavaClass;
+import org.netbeans.lib.profiler.heap.JavaFrameGCRoot;
 import org.netbeans.lib.profiler.heap.ObjectArrayInstance;
 import org.netbeans.lib.profiler.heap.ObjectFieldValue;
+import org.netbeans.lib.profiler.heap.PrimitiveArrayInstance;
+import org.netbeans.lib.profiler.heap.ThreadObjectGCRoot;
 
 /**
  * {@code HeapRetentionWalker DUMP PREFIX}: reads a heap dump with NetBeans' profiler library and prints, for every
@@ -58,6 +61,9 @@ public final class HeapRetentionWalker {
             if (current.isGCRoot()) {
                 GCRoot root = heap.getGCRoot(current);
                 System.out.println("    = GC root: " + (root == null ? "?" : root.getKind()));
+                if (root instanceof JavaFrameGCRoot frame && frame.getThreadGCRoot() != null) {
+                    printThread(heap, frame.getThreadGCRoot(), frame.getFrameNumber());
+                }
                 return;
             }
             Instance holder = current.getNearestGCRootPointer();
@@ -69,6 +75,42 @@ public final class HeapRetentionWalker {
             current = holder;
         }
         System.out.println("    <- ...");
+    }
+
+    /** The thread whose frame {@code frameNumber} holds the chain, and its stack down to a little past that frame. */
+    private static void printThread(Heap heap, ThreadObjectGCRoot thread, int frameNumber) {
+        Object name = thread.getInstance().getValueOfField("name");
+        System.out.println("      in frame " + frameNumber + " of thread "
+                + (name instanceof Instance i ? DetailsOf.string(i) : String.valueOf(name)));
+        StackTraceElement[] stack = thread.getStackTrace();
+        if (stack == null) {
+            return;
+        }
+        for (int i = 0; i < stack.length && i <= frameNumber + 3; i++) {
+            System.out.println("        " + (i == frameNumber ? "> " : "  ") + stack[i]);
+        }
+    }
+
+    /** A java.lang.String instance's text (Latin-1 or UTF-16 coder). */
+    private static final class DetailsOf {
+        static String string(Instance s) {
+            Object value = s.getValueOfField("value");
+            if (!(value instanceof PrimitiveArrayInstance bytes)) {
+                return "?";
+            }
+            List<?> values = bytes.getValues();
+            Object coder = s.getValueOfField("coder");
+            boolean utf16 = coder != null && !"0".equals(String.valueOf(coder));
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < values.size(); i += utf16 ? 2 : 1) {
+                int b = Integer.parseInt(String.valueOf(values.get(i))) & 0xff;
+                if (utf16) {
+                    b |= (Integer.parseInt(String.valueOf(values.get(i + 1))) & 0xff) << 8;
+                }
+                sb.append((char) b);
+            }
+            return sb.toString();
+        }
     }
 
     private static String via(Instance holder, Instance held) {
