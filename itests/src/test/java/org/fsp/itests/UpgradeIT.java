@@ -241,16 +241,19 @@ public class UpgradeIT {
         long deadline = System.currentTimeMillis() + GC_WAIT_MILLIS;
         while (ref.get() != null) {
             if (System.currentTimeMillis() >= deadline) {
-                Class<?> kept = ref.get();
-                String why = kept == null
-                        ? "(collected while the heap was dumped)"
-                        : HeapRetention.explain(heapDumpDirectory(), kept.getPackageName() + ".");
+                String why = HeapRetention.explain(heapDumpDirectory(), packageOf(ref));
                 throw new AssertionError("the old class loader of " + what + " is still reachable after "
                         + GC_WAIT_MILLIS + " ms of GCs; what holds it:\n" + why);
             }
             System.gc();
             Thread.sleep(50);
         }
+    }
+
+    /** The package of the class {@code ref} holds, taken in a frame of its own so that no local keeps the class. */
+    private static String packageOf(WeakReference<Class<?>> ref) {
+        Class<?> c = ref.get();
+        return c == null ? "(collected meanwhile)" : c.getPackageName() + ".";
     }
 
     private static Path heapDumpDirectory() {
