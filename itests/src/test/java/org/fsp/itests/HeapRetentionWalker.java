@@ -2,10 +2,13 @@ package org.fsp.itests;
 
 import java.io.File;
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.netbeans.lib.profiler.heap.ArrayItemValue;
 import org.netbeans.lib.profiler.heap.FieldValue;
 import org.netbeans.lib.profiler.heap.GCRoot;
 import org.netbeans.lib.profiler.heap.Heap;
@@ -17,6 +20,7 @@ import org.netbeans.lib.profiler.heap.ObjectArrayInstance;
 import org.netbeans.lib.profiler.heap.ObjectFieldValue;
 import org.netbeans.lib.profiler.heap.PrimitiveArrayInstance;
 import org.netbeans.lib.profiler.heap.ThreadObjectGCRoot;
+import org.netbeans.lib.profiler.heap.Value;
 
 /**
  * {@code HeapRetentionWalker DUMP PREFIX}: reads a heap dump with NetBeans' profiler library and prints, for every
@@ -27,6 +31,7 @@ import org.netbeans.lib.profiler.heap.ThreadObjectGCRoot;
 public final class HeapRetentionWalker {
 
     private static final int MAX_CHAIN = 40;
+    private static final int MAX_VISITED = 5_000_000;
 
     private HeapRetentionWalker() {}
 
@@ -68,13 +73,114 @@ public final class HeapRetentionWalker {
             }
             Instance holder = current.getNearestGCRootPointer();
             if (holder == null) {
-                System.out.println("    <- no path from a GC root the heap dump shows");
+                System.out.println("    <- no strong path from a GC root the heap dump shows");
+                printAnyPath(heap, current);
                 return;
             }
             System.out.println("    <- " + describe(heap, holder) + via(holder, current));
             current = holder;
         }
         System.out.println("    <- ...");
+    }
+
+    /**
+     * Searches backwards from {@code target} over every reference, weak and soft ones included (the nearest-root
+     * search skips {@code Reference.referent}), and prints the first chain that reaches a GC root: a soft reference
+     * keeps its referent through any number of System.gc() calls while the heap has room.
+     */
+    private static void printAnyPath(Heap heap, Instance target) {
+        Map<Long, Object> cameFrom = new HashMap<>();
+        ArrayDeque<Instance> queue = new ArrayDeque<>();
+        cameFrom.put(target.getInstanceId(), "target");
+        queue.add(target);
+        Map<Long, List<JavaClass>> classesByLoader = new HashMap<>();
+        for (Object o : heap.getAllClasses()) {
+            JavaClass c = (JavaClass) o;
+            Instance l = c.getName().endsWith("[]") ? null : c.getClassLoader();
+            if (l != null) {
+                classesByLoader.computeIfAbsent(l.getInstanceId(), k -> new ArrayList<>()).add(c);
+            }
+        }
+        while (!queue.isEmpty() && cameFrom.size() < MAX_VISITED) {
+            Instance i = queue.poll();
+            // What holds i: the fields and array slots that point at it, and, as the JVM sees it, every class a
+            // loader defined (a class keeps its loader) and every instance of a class (an object keeps its class).
+            List<Map.Entry<Instance, String>> holders = new ArrayList<>();
+            for (Object o : i.getReferences()) {
+                Value v = (Value) o;
+                if (!isWeakReferent(v)) {
+                    holders.add(Map.entry(v.getDefiningInstance(), edgeName(v)));
+                }
+            }
+            for (JavaClass c : classesByLoader.getOrDefault(i.getInstanceId(), List.of())) {
+                Instance mirror = heap.getInstanceByID(c.getJavaClassId());
+                if (mirror != null) {
+                    holders.add(Map.entry(mirror, " (defined by)"));
+                }
+            }
+            JavaClass asClass = heap.getJavaClassByID(i.getInstanceId());
+            if (asClass != null) {
+                for (Object o : asClass.getInstances()) {
+                    holders.add(Map.entry((Instance) o, " (its class)"));
+                }
+            }
+            for (Map.Entry<Instance, String> h : holders) {
+                Instance from = h.getKey();
+                if (from == null || cameFrom.containsKey(from.getInstanceId())) {
+                    continue;
+                }
+                cameFrom.put(from.getInstanceId(), new Step(i, h.getValue()));
+                if (from.isGCRoot()) {
+                    System.out.println("    any-reference chain, root first:");
+                    GCRoot root = heap.getGCRoot(from);
+                    System.out.println("      GC root " + (root == null ? "?" : root.getKind()));
+                    for (Instance at = from; at != null; ) {
+                        Object step = cameFrom.get(at.getInstanceId());
+                        if (!(step instanceof Step next)) {
+                            break;
+                        }
+                        System.out.println("      " + describe(heap, at) + next.edge + " ->");
+                        at = next.to;
+                    }
+                    System.out.println("      " + describe(heap, target));
+                    if (root instanceof JavaFrameGCRoot frame && frame.getThreadGCRoot() != null) {
+                        printThread(heap, frame.getThreadGCRoot(), frame.getFrameNumber());
+                    }
+                    return;
+                }
+                queue.add(from);
+            }
+        }
+        System.out.println("    <- no chain of any references either (" + cameFrom.size() + " objects searched):"
+                + " the holder is outside the heap (compiled code on a stack, a VM-internal handle)");
+    }
+
+    /** A weak or phantom reference's referent field: it keeps nothing alive (a soft one does, until memory is short). */
+    private static boolean isWeakReferent(Value v) {
+        if (!(v instanceof FieldValue f)
+                || !f.getField().getName().equals("referent")
+                || v.getDefiningInstance() == null) {
+            return false;
+        }
+        for (JavaClass c = v.getDefiningInstance().getJavaClass(); c != null; c = c.getSuperClass()) {
+            String name = c.getName();
+            if (name.equals("java.lang.ref.WeakReference") || name.equals("java.lang.ref.PhantomReference")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private record Step(Instance to, String edge) {}
+
+    private static String edgeName(Value v) {
+        if (v instanceof FieldValue f) {
+            return (f.getField().isStatic() ? " static ." : " .") + f.getField().getName();
+        }
+        if (v instanceof ArrayItemValue a) {
+            return " [" + a.getIndex() + "]";
+        }
+        return "";
     }
 
     /** The thread whose frame {@code frameNumber} holds the chain, and its stack down to a little past that frame. */
