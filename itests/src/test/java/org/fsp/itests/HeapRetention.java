@@ -16,7 +16,7 @@ public final class HeapRetention {
 
     private HeapRetention() {}
 
-    /** Dumps this JVM's live heap to {@code dir} and returns the report for classes whose names start with {@code prefix}. */
+    /** Dumps this JVM's live heap to {@code dir}; returns the report on loaders of classes named {@code prefix}*. */
     static String explain(Path dir, String prefix) {
         try {
             Files.createDirectories(dir);

@@ -155,7 +155,7 @@ public final class HeapRetentionWalker {
                 + " the holder is outside the heap (compiled code on a stack, a VM-internal handle)");
     }
 
-    /** A weak or phantom reference's referent field: it keeps nothing alive (a soft one does, until memory is short). */
+    /** A weak or phantom reference's referent: it keeps nothing alive (a soft one does, until memory is short). */
     private static boolean isWeakReferent(Value v) {
         if (!(v instanceof FieldValue f)
                 || !f.getField().getName().equals("referent")

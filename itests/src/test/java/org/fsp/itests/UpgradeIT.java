@@ -237,16 +237,35 @@ public class UpgradeIT {
         replaced.clear();
     }
 
-    private static void awaitCollected(WeakReference<Class<?>> ref, String what) throws InterruptedException {
+    private void awaitCollected(WeakReference<Class<?>> ref, String what) throws InterruptedException {
         long deadline = System.currentTimeMillis() + GC_WAIT_MILLIS;
         while (ref.get() != null) {
             if (System.currentTimeMillis() >= deadline) {
-                String why = HeapRetention.explain(heapDumpDirectory(), packageOf(ref));
+                String why = HeapRetention.explain(heapDumpDirectory(), packageOf(ref))
+                        + freedByReplacingTheWorkers(ref);
                 throw new AssertionError("the old class loader of " + what + " is still reachable after "
                         + GC_WAIT_MILLIS + " ms of GCs; what holds it:\n" + why);
             }
             System.gc();
             Thread.sleep(50);
+        }
+    }
+
+    /**
+     * A diagnosis after the report: replaces the thread model in place (every worker thread ends, new ones start) and
+     * says whether the loader went with the old threads, i.e. whether a worker's stack held it.
+     */
+    private String freedByReplacingTheWorkers(WeakReference<Class<?>> ref) {
+        try {
+            UpgradeReport r = liveUpgrade().upgrade(Layer.SCHED, shippedJar(Layer.SCHED).toUri().toString());
+            for (int i = 0; i < 100 && ref.get() != null; i++) {
+                System.gc();
+                Thread.sleep(100);
+            }
+            return "after replacing the thread model's workers (" + r.summary() + "): "
+                    + (ref.get() == null ? "collected, so a worker thread's stack held it" : "still reachable");
+        } catch (Exception | AssertionError e) {
+            return "replacing the thread model's workers failed: " + e;
         }
     }
 
