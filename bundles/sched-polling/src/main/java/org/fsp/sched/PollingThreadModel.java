@@ -91,41 +91,99 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
 
     @Override
     public void attach(Agent agent) {
+        attachAll(List.of(agent));
+    }
+
+    /** Each agent goes to the worker that drives the fewest at that point; all of them in one change. */
+    @Override
+    public void attachAll(List<? extends Agent> agents) {
+        if (agents.isEmpty()) {
+            return;
+        }
         synchronized (changes) {
             Map<PollingWorker, Agent[]> target = current();
-            PollingWorker least = null;
-            for (Map.Entry<PollingWorker, Agent[]> e : target.entrySet()) {
-                if (Arrays.asList(e.getValue()).contains(agent)) {
-                    throw new IllegalArgumentException(AgentCalls.roleName(agent) + " is already attached");
+            for (Agent agent : agents) {
+                PollingWorker least = null;
+                for (Map.Entry<PollingWorker, Agent[]> e : target.entrySet()) {
+                    if (Arrays.asList(e.getValue()).contains(agent)) {
+                        throw new IllegalArgumentException(AgentCalls.roleName(agent) + " is already attached");
+                    }
+                    if (least == null || e.getValue().length < target.get(least).length) {
+                        least = e.getKey();
+                    }
                 }
-                if (least == null || e.getValue().length < target.get(least).length) {
-                    least = e.getKey();
+                if (least == null) {
+                    throw new IllegalStateException("the thread model is stopped");
                 }
+                target.put(least, append(target.get(least), agent));
             }
-            if (least == null) {
-                throw new IllegalStateException("the thread model is stopped");
-            }
-            target.put(least, append(target.get(least), agent));
-            change("attach " + AgentCalls.roleName(agent), workers, target, false, List.of());
+            change("attach " + roleNames(agents), workers, target, false, List.of());
         }
     }
 
     @Override
     public void detach(Agent agent) {
+        detachAll(List.of(agent));
+    }
+
+    /**
+     * Detaches {@code agents} in one change, and replaces each worker that drove one of them with a fresh thread (its
+     * other agents move to the new thread at their boundary, as in a resize). Why: the JIT may have written a detached
+     * agent's class into compiled code that stays on the worker's stack for as long as its loop runs (a profile taken
+     * while that agent was the one it saw), and compiled code on a stack keeps every class it names alive, so an
+     * upgraded-away ipc-shm's class loader could never be collected (UpgradeIT found one held so, the heap showing no
+     * path to it; ending the thread freed it). A thread that ends takes its frames with it. Detaching is rare (a
+     * layer stopping or being replaced), so a thread start per worker is cheap.
+     */
+    @Override
+    public void detachAll(List<? extends Agent> agents) {
+        List<Agent> gone = new ArrayList<>();
         synchronized (changes) {
-            Map<PollingWorker, Agent[]> target = current();
-            boolean attached = false;
-            for (Map.Entry<PollingWorker, Agent[]> e : target.entrySet()) {
-                Agent[] as = e.getValue();
-                attached |= Arrays.asList(as).contains(agent);
-                e.setValue(Arrays.stream(as).filter(a -> a != agent).toArray(Agent[]::new));
+            Map<PollingWorker, Agent[]> remaining = new LinkedHashMap<>();
+            List<PollingWorker> drove = new ArrayList<>();
+            for (PollingWorker w : workers) {
+                List<Agent> stays = new ArrayList<>();
+                for (Agent a : w.agents) {
+                    if (containsSame(agents, a)) {
+                        gone.add(a);
+                    } else {
+                        stays.add(a);
+                    }
+                }
+                if (stays.size() != w.agents.length) {
+                    drove.add(w);
+                }
+                remaining.put(w, stays.toArray(Agent[]::new));
             }
-            if (!attached) {
+            if (gone.isEmpty()) {
                 return;
             }
-            change("detach " + AgentCalls.roleName(agent), workers, target, false, List.of());
+            List<PollingWorker> fresh = standbyWorkers(drove.size());
+            List<PollingWorker> next = new ArrayList<>();
+            Map<PollingWorker, Agent[]> target = new LinkedHashMap<>();
+            for (PollingWorker w : workers) {
+                PollingWorker in = drove.contains(w) ? fresh.get(drove.indexOf(w)) : w;
+                next.add(in);
+                target.put(in, remaining.get(w));
+            }
+            change("detach " + roleNames(gone) + ", renewing " + drove.size() + " workers", next, target, false, fresh);
         }
-        AgentCalls.onClose(agent);
+        gone.forEach(AgentCalls::onClose);
+    }
+
+    private static boolean containsSame(List<? extends Agent> agents, Agent a) {
+        for (Agent candidate : agents) {
+            if (candidate == a) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String roleNames(List<? extends Agent> agents) {
+        return agents.size() == 1
+                ? AgentCalls.roleName(agents.getFirst())
+                : agents.stream().map(AgentCalls::roleName).toList().toString();
     }
 
     @Override
@@ -272,7 +330,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 w.readAtNanos = now;
                 out.add(new WorkerInfo(
                         w.name,
-                        Arrays.stream(w.agents).map(Agent::roleName).toList(),
+                        Arrays.stream(w.agents).map(AgentCalls::roleName).toList(),
                         utilisation,
                         w.work + w.standInWork()));
             }
@@ -301,7 +359,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                     LOG.warn(
                             "{} stops with agents still attached: {}",
                             w.name,
-                            Arrays.stream(w.agents).map(Agent::roleName).toList());
+                            Arrays.stream(w.agents).map(AgentCalls::roleName).toList());
                 }
             }
             change("stop", List.of(), new LinkedHashMap<>(), false, List.of());

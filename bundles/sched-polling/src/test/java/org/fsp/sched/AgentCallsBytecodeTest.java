@@ -8,8 +8,10 @@ import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassModel;
 import java.lang.classfile.CodeModel;
 import java.lang.classfile.MethodModel;
+import java.lang.classfile.instruction.InvokeDynamicInstruction;
 import java.lang.classfile.instruction.InvokeInstruction;
 import java.lang.classfile.instruction.TypeCheckInstruction;
+import java.lang.constant.DirectMethodHandleDesc;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,7 +65,7 @@ class AgentCallsBytecodeTest {
         for (MethodModel method : model.methods()) {
             method.code().ifPresent(code -> offences.addAll(agentReferences(model, method, code)));
         }
-        assertEquals(2, offences.size(), offences.toString());
+        assertEquals(3, offences.size(), offences.toString());
     }
 
     private static List<String> agentReferences(ClassModel model, MethodModel method, CodeModel code) {
@@ -75,6 +77,14 @@ class AgentCallsBytecodeTest {
                     && AGENT_TYPES.contains(call.owner().asInternalName())) {
                 out.add(where + " calls " + call.owner().asInternalName() + "."
                         + call.name().stringValue());
+            } else if (element instanceof InvokeDynamicInstruction indy) {
+                // A method reference (Agent::roleName) is a handle among the bootstrap arguments, not an invoke.
+                for (var arg : indy.bootstrapArgs()) {
+                    if (arg instanceof DirectMethodHandleDesc handle
+                            && AGENT_TYPES.contains(internalName(handle.owner().descriptorString()))) {
+                        out.add(where + " refers to " + handle.owner().displayName() + "::" + handle.methodName());
+                    }
+                }
             } else if (element instanceof TypeCheckInstruction check
                     && AGENT_TYPES.contains(check.type().asInternalName())
                     && !isErasureCastInTheModel(model, check)) {
@@ -82,6 +92,10 @@ class AgentCallsBytecodeTest {
             }
         });
         return out;
+    }
+
+    private static String internalName(String descriptor) {
+        return descriptor.substring(1, descriptor.length() - 1);
     }
 
     /**
@@ -94,11 +108,12 @@ class AgentCallsBytecodeTest {
                 && check.type().asInternalName().equals("org/fsp/api/sched/Agent");
     }
 
-    /** Two offences the reader must find: a direct call and a type test. */
+    /** Three offences the reader must find: a direct call, a method reference and a type test. */
     @SuppressWarnings("unused")
     private static final class BreaksTheRule {
         static boolean offend(org.fsp.api.sched.Agent agent) {
             agent.wakeUp();
+            java.util.function.Function<org.fsp.api.sched.Agent, String> name = org.fsp.api.sched.Agent::roleName;
             return agent instanceof org.fsp.api.sched.FutexAgent;
         }
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -134,6 +135,81 @@ class PollingThreadModelTest {
             assertEquals(0, a.violations.get());
             model.detach(a);
         }
+    }
+
+    @Test
+    void shouldAttachAndDetachSeveralAgentsInOneChangeEach() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.FUTEX, QUICK)) {
+            List<CountingAgentDouble> agents =
+                    List.of(new CountingAgentDouble("a"), new CountingAgentDouble("b"), new CountingAgentDouble("c"));
+            int before = model.recentSwaps().size();
+            model.attachAll(agents);
+            assertEquals(
+                    before + 1, model.recentSwaps().size(), model.recentSwaps().toString());
+            assertEquals(
+                    List.of(2, 1),
+                    model.workers().stream()
+                            .map(w -> w.agents().size())
+                            .sorted(Comparator.reverseOrder())
+                            .toList());
+            agents.forEach(a -> a.post(100));
+            for (CountingAgentDouble a : agents) {
+                awaitDone(a, 100);
+            }
+            model.detachAll(agents);
+            assertEquals(
+                    before + 2, model.recentSwaps().size(), model.recentSwaps().toString());
+            for (CountingAgentDouble a : agents) {
+                assertTrue(a.closed.get(), a.roleName() + " closed");
+                assertEquals(0, a.violations.get());
+            }
+            assertEquals(
+                    0, model.workers().stream().mapToInt(w -> w.agents().size()).sum());
+        }
+    }
+
+    @Test
+    void shouldReplaceTheThreadThatDroveADetachedAgent() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.FUTEX, QUICK)) {
+            CountingAgentDouble a = new CountingAgentDouble("a");
+            CountingAgentDouble b = new CountingAgentDouble("b");
+            CountingAgentDouble c = new CountingAgentDouble("c");
+            model.attachAll(List.of(a, b, c));
+            String droveA = workerOf(model, "a");
+            String droveC = workerOf(model, "c");
+            Thread threadOfA = threadNamed(droveA);
+            model.detach(a);
+            assertTrue(a.closed.get());
+            assertEquals(2, model.workers().size(), "as many workers as before");
+            String nowB = workerOf(model, "b");
+            assertFalse(nowB.equals(droveA) || workerOf(model, "c").equals(droveA), droveA + " is gone");
+            if (!droveA.equals(droveC)) {
+                assertEquals(droveC, workerOf(model, "c"), "a worker that drove no detached agent stays");
+            }
+            threadOfA.join(5_000);
+            assertFalse(threadOfA.isAlive(), "the thread that drove the detached agent has ended");
+            b.post(100);
+            c.post(100);
+            awaitDone(b, 100);
+            awaitDone(c, 100);
+            assertEquals(0, a.done.get());
+            assertEquals(0, b.violations.get() + c.violations.get());
+        }
+    }
+
+    private static String workerOf(PollingThreadModel model, String agent) {
+        return model.workers().stream()
+                .filter(w -> w.agents().contains(agent))
+                .findFirst()
+                .orElseThrow()
+                .name();
+    }
+
+    private static Thread threadNamed(String name) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals(name))
+                .findFirst()
+                .orElseThrow();
     }
 
     @Test

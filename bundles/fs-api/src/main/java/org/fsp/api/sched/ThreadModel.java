@@ -50,6 +50,22 @@ public interface ThreadModel {
      */
     void detach(Agent agent);
 
+    /**
+     * {@link #attach} of each of {@code agents}, as one change: a layer that moves its agents from one thread model to
+     * another (a live upgrade of the thread model) waits for one agent boundary, not one per agent.
+     */
+    default void attachAll(List<? extends Agent> agents) {
+        agents.forEach(this::attach);
+    }
+
+    /**
+     * {@link #detach} of each of {@code agents}, as one change; when this returns none of them runs and each one's
+     * {@link Agent#onClose()} has been called.
+     */
+    default void detachAll(List<? extends Agent> agents) {
+        agents.forEach(this::detach);
+    }
+
     /** The idle strategy every worker uses. */
     IdleStrategyKind idleStrategy();
 

@@ -390,16 +390,13 @@ public final class ShmServer implements AutoCloseable {
     private void startDrivers() {
         if (threadModel != null) {
             try {
-                for (LaneWorker w : workers) {
-                    threadModel.attach(w);
-                }
+                // One change for all of them: the lanes wait for one agent boundary, not one per worker.
+                threadModel.attachAll(workers);
                 LOG.info("{} lane workers run on the thread model", workers.size());
                 return;
             } catch (RuntimeException e) {
                 LOG.warn("the thread model refused the lane workers; running them on threads of our own", e);
-                for (LaneWorker w : workers) {
-                    threadModel.detach(w);
-                }
+                threadModel.detachAll(workers);
                 threadModel = null;
             }
         }
@@ -414,9 +411,7 @@ public final class ShmServer implements AutoCloseable {
     /** Under this: stops whatever drives the lane workers; when it returns none of them runs. */
     private void stopDrivers() {
         if (threadModel != null) {
-            for (LaneWorker w : workers) {
-                threadModel.detach(w);
-            }
+            threadModel.detachAll(workers);
             return;
         }
         try {
