@@ -204,7 +204,7 @@ public final class FsCoreComponent {
         }
     }
 
-    /** Reports a block-scheduler swap's pause (0 for a replacement without a gap). */
+    /** Reports a block-scheduler swap's pause: how long new requests waited at the gate. */
     private void schedulerPause(long nanos) {
         HandoffVault v = vault;
         if (v != null) {

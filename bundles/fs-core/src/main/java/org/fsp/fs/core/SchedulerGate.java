@@ -11,6 +11,8 @@ import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.Errno;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link BlockScheduler} the file system is mounted on: it forwards to whichever block scheduler service is bound,
@@ -18,16 +20,19 @@ import org.fsp.api.fs.Errno;
  * handles.
  *
  * <p>A typical sequence is: {@link #bind} a scheduler, mount on the gate, then on a swap either {@link #bind} the new one
- * and {@link #unbind} the old one (greedy replacement: no gap), or {@link #unbind} the old one and later {@link #bind}
- * the new one (a bundle update). Between the two, new requests park at the gate's boundary for up to the configured
- * wait and then fail with EIO; requests the old scheduler already took finish on it: {@link #unbind} drives it until
- * it has nothing pending, and returns only once no thread is inside an enqueue on it. The gap from unbind to bind is
- * the pause, handed to the pause listener and kept for the status section.
+ * and {@link #unbind} the old one (greedy replacement, as when a new block-sched starts beside the old one), or
+ * {@link #unbind} the old one and later {@link #bind} the new one (a bundle update). Either way the old scheduler is
+ * closed to new requests and driven until it has nothing pending (and no thread is inside an enqueue on it) before the
+ * new one gets a request; meanwhile new requests park at the gate's boundary, for up to the configured wait, then fail
+ * with EIO. The time they parked is the pause, handed to the pause listener and kept for the status section. In a
+ * greedy replacement it is only the drain of the requests in flight: no bundle stops or starts within it.
  *
  * <p>The enqueue fast path is one volatile read and an increment and decrement of the binding's counter of threads
  * inside it.
  */
 final class SchedulerGate implements BlockScheduler {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SchedulerGate.class);
 
     /** How many recent pauses {@link #recentPauseNanos()} keeps. */
     static final int RECENT_PAUSES = 16;
@@ -56,9 +61,7 @@ final class SchedulerGate implements BlockScheduler {
     private volatile Binding current;
     /** The scheduler that was unbound last, answering {@link #device()} and friends while none is bound. */
     private volatile Binding previous;
-    /** Guarded by monitor: the binding a greedy {@link #bind} replaced while it was current, until its unbind. */
-    private Binding displaced;
-    /** Schedulers being drained by {@link #unbind}: a waiter on one of their requests must drive them. */
+    /** Schedulers drained by {@link #unbind} or a greedy {@link #bind}: waiters on their requests drive them. */
     private final List<Binding> draining = new CopyOnWriteArrayList<>();
     /** Guarded by monitor: {@link System#nanoTime()} of the unbind that left no scheduler, or 0. */
     private long pausedSince;
@@ -68,8 +71,9 @@ final class SchedulerGate implements BlockScheduler {
     private long swaps;
 
     /**
-     * @param pauseListener told each pause in ns (from the unbind that left no scheduler to the next bind; 0 for a
-     *     replacement without a gap), outside the gate's lock
+     * @param pauseListener told each pause in ns (how long new requests parked at the boundary: from the unbind, or the
+     *     greedy bind's closing of the replaced scheduler, to the new scheduler taking requests), outside the gate's
+     *     lock
      */
     SchedulerGate(LongConsumer pauseListener) {
         this.pauseListener = pauseListener;
@@ -84,23 +88,38 @@ final class SchedulerGate implements BlockScheduler {
         this.drainNanos = waitNanos;
     }
 
-    /** Routes new requests to {@code scheduler} and wakes requests waiting at the boundary. */
+    /**
+     * Routes new requests to {@code scheduler} and wakes requests waiting at the boundary. A greedy replacement (a
+     * scheduler is bound already) first finishes the replaced one's requests, new ones waiting at the boundary
+     * meanwhile: two schedulers must not drive one device at once, since each numbers its requests with the device's
+     * tags from 0 and would take the other's completions as its own. The wait is the replacement's pause.
+     */
     void bind(BlockScheduler scheduler) {
         long pause = -1;
+        Binding replacing;
         synchronized (monitor) {
-            Binding replacing = current;
+            replacing = current;
+            if (replacing != null) {
+                // Listed as draining before it stops being current, so that await never misses it.
+                draining.add(replacing);
+                previous = replacing;
+                current = null;
+                pausedSince = Math.max(1, System.nanoTime());
+            }
+        }
+        if (replacing != null) {
+            int left = close(replacing);
+            if (left > 0) {
+                LOG.warn("the replaced block scheduler still had {} requests after the drain time", left);
+            }
+        }
+        synchronized (monitor) {
             current = new Binding(scheduler);
             // Nothing may keep an old block-sched bundle's scheduler (and so its class loader) once a new one is bound.
             previous = null;
-            if (replacing != null) {
-                // Greedy replacement: the old one keeps what it took until its unbind drains it; no gap.
-                displaced = replacing;
-                pause = 0;
-            } else if (pausedSince != 0) {
+            if (pausedSince != 0) {
                 pause = System.nanoTime() - pausedSince;
                 pausedSince = 0;
-            }
-            if (pause >= 0) {
                 swaps++;
                 recentPauses.add(pause);
                 if (recentPauses.size() > RECENT_PAUSES) {
@@ -124,22 +143,22 @@ final class SchedulerGate implements BlockScheduler {
         Binding old;
         synchronized (monitor) {
             Binding c = current;
-            Binding d = displaced;
-            if (c != null && c.scheduler == scheduler) {
-                old = c;
-                // Listed as draining before it stops being current, so that await never misses it.
-                draining.add(old);
-                previous = old;
-                current = null;
-                pausedSince = Math.max(1, System.nanoTime());
-            } else if (d != null && d.scheduler == scheduler) {
-                old = d;
-                draining.add(old);
-                displaced = null;
-            } else {
+            if (c == null || c.scheduler != scheduler) {
+                // Not bound, or already finished by the greedy bind that replaced it.
                 return 0;
             }
+            old = c;
+            // Listed as draining before it stops being current, so that await never misses it.
+            draining.add(old);
+            previous = old;
+            current = null;
+            pausedSince = Math.max(1, System.nanoTime());
         }
+        return close(old);
+    }
+
+    /** Closes {@code old} (already listed as draining) to new requests and finishes its own; returns what is left. */
+    private int close(Binding old) {
         // Dekker with enqueue: it increments inside, then reads closed; here closed is written, then inside read.
         // Either the enqueuer sees closed and goes elsewhere, or this loop sees it inside and waits for it.
         old.closed = true;

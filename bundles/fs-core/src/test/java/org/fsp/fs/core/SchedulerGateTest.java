@@ -115,6 +115,35 @@ class SchedulerGateTest {
     }
 
     @Test
+    void shouldFinishTheReplacedSchedulersRequestsBeforeTheNewOneGetsAny() throws Exception {
+        HeapBlockDeviceTestDouble device = new HeapBlockDeviceTestDouble(16);
+        List<Long> pauses = new CopyOnWriteArrayList<>();
+        SchedulerGate gate = new SchedulerGate(pauses::add);
+        QueueingSchedulerTestDouble old = new QueueingSchedulerTestDouble(device);
+        QueueingSchedulerTestDouble next = new QueueingSchedulerTestDouble(device);
+        gate.bind(old);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buf = arena.allocate(BLOCK, BLOCK);
+            BlockRequest first = BlockRequest.write(3, buf, BlockRequest.Priority.DATA);
+            gate.enqueue(first);
+            assertFalse(first.isDone(), "the test double only queues");
+            gate.bind(next);
+            // Both schedulers number their device requests from tag 0: the old one must be empty before the new one
+            // has anything on the device.
+            assertTrue(first.isDone(), "the greedy bind finished the replaced scheduler's request");
+            assertEquals(0, old.pending());
+            assertEquals(1, pauses.size(), "a greedy replacement reports the time requests waited: " + pauses);
+            BlockRequest second = BlockRequest.write(4, buf, BlockRequest.Priority.DATA);
+            gate.enqueue(second);
+            assertEquals(1, next.pending(), "new requests go to the new scheduler");
+            assertEquals(0, old.pending());
+            assertEquals(0, gate.unbind(old), "the old one's unbind finds it finished");
+            assertEquals(BLOCK, gate.await(second));
+            assertEquals(1, gate.swaps());
+        }
+    }
+
+    @Test
     void shouldFailWithEioWhenNoSchedulerArrivesWithinTheWait() {
         HeapBlockDeviceTestDouble device = new HeapBlockDeviceTestDouble(16);
         SchedulerGate gate = new SchedulerGate(p -> {});
