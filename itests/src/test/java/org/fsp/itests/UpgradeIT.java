@@ -224,11 +224,11 @@ public class UpgradeIT {
     }
 
     /**
-     * Every replaced version's class loader must be collected; checked once the clients have stopped. Under a steady
-     * load it can stay reachable for a while: HotSpot keeps every class that compiled code on a thread's stack names
-     * alive, and the thread-model trampoline that calls the new ipc-shm's lane workers is on a worker's stack almost
-     * all the time while requests keep coming (its type profile still names the old version's class until the first
-     * collection without it on a stack).
+     * Every replaced version's class loader must be collected; checked once the clients have stopped, so that no
+     * request of theirs is on a stack. HotSpot keeps every class that compiled code on a thread's stack names alive,
+     * which a heap dump does not show: this check found an old ipc-shm held by a thread-model worker's stack (hence
+     * sched-polling's interpreted AgentCalls, and its fresh thread for each worker that drove a detached agent). A
+     * failure says what holds the loader (HeapRetention) and whether replacing the workers freed it.
      */
     private void awaitReplacedCollected() throws InterruptedException {
         for (Map.Entry<WeakReference<Class<?>>, String> e : replaced) {
@@ -241,8 +241,8 @@ public class UpgradeIT {
         long deadline = System.currentTimeMillis() + GC_WAIT_MILLIS;
         while (ref.get() != null) {
             if (System.currentTimeMillis() >= deadline) {
-                String why = HeapRetention.explain(heapDumpDirectory(), packageOf(ref))
-                        + freedByReplacingTheWorkers(ref);
+                String why =
+                        HeapRetention.explain(heapDumpDirectory(), packageOf(ref)) + freedByReplacingTheWorkers(ref);
                 throw new AssertionError("the old class loader of " + what + " is still reachable after "
                         + GC_WAIT_MILLIS + " ms of GCs; what holds it:\n" + why);
             }
@@ -257,7 +257,8 @@ public class UpgradeIT {
      */
     private String freedByReplacingTheWorkers(WeakReference<Class<?>> ref) {
         try {
-            UpgradeReport r = liveUpgrade().upgrade(Layer.SCHED, shippedJar(Layer.SCHED).toUri().toString());
+            UpgradeReport r = liveUpgrade()
+                    .upgrade(Layer.SCHED, shippedJar(Layer.SCHED).toUri().toString());
             for (int i = 0; i < 100 && ref.get() != null; i++) {
                 System.gc();
                 Thread.sleep(100);

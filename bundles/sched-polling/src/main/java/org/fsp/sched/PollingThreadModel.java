@@ -127,20 +127,15 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
     }
 
     /**
-     * Detaches {@code agents} in one change, and replaces each worker that drove one of them with a fresh thread (its
-     * other agents move to the new thread at their boundary, as in a resize). Why: the JIT may have written a detached
-     * agent's class into compiled code that stays on the worker's stack for as long as its loop runs (a profile taken
-     * while that agent was the one it saw), and compiled code on a stack keeps every class it names alive, so an
-     * upgraded-away ipc-shm's class loader could never be collected (UpgradeIT found one held so, the heap showing no
-     * path to it; ending the thread freed it). A thread that ends takes its frames with it. Detaching is rare (a
-     * layer stopping or being replaced), so a thread start per worker is cheap.
+     * Detaches {@code agents} in one change; then, off the caller's path, replaces each worker that drove one of them
+     * with a fresh thread ({@link #renew}).
      */
     @Override
     public void detachAll(List<? extends Agent> agents) {
         List<Agent> gone = new ArrayList<>();
+        List<PollingWorker> drove = new ArrayList<>();
         synchronized (changes) {
-            Map<PollingWorker, Agent[]> remaining = new LinkedHashMap<>();
-            List<PollingWorker> drove = new ArrayList<>();
+            Map<PollingWorker, Agent[]> target = new LinkedHashMap<>();
             for (PollingWorker w : workers) {
                 List<Agent> stays = new ArrayList<>();
                 for (Agent a : w.agents) {
@@ -153,22 +148,43 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 if (stays.size() != w.agents.length) {
                     drove.add(w);
                 }
-                remaining.put(w, stays.toArray(Agent[]::new));
+                target.put(w, stays.toArray(Agent[]::new));
             }
             if (gone.isEmpty()) {
                 return;
             }
-            List<PollingWorker> fresh = standbyWorkers(drove.size());
+            change("detach " + roleNames(gone), workers, target, false, List.of());
+        }
+        gone.forEach(AgentCalls::onClose);
+        // Not on the caller's path: a thread-model upgrade measures its pause around detach and attach.
+        Thread.ofPlatform().daemon().name("fsp-sched-renew").start(() -> renew(drove));
+    }
+
+    /**
+     * Replaces each of {@code drove} that still works with a fresh thread; its agents move to the new thread at their
+     * boundary, as in a resize. Why: the JIT may have written a detached agent's class into compiled code that stays on
+     * the worker's stack for as long as its loop runs (a profile taken while that agent was the one it saw), and
+     * compiled code on a stack keeps every class it names alive, so an upgraded-away ipc-shm's class loader could
+     * never be collected (UpgradeIT found one held so, the heap showing no path to it; ending the threads freed it). A
+     * thread that ends takes its frames with it. Detaching is rare (a layer stopping or being replaced), so a thread
+     * start per worker is cheap.
+     */
+    void renew(List<PollingWorker> drove) {
+        synchronized (changes) {
+            List<PollingWorker> old = drove.stream().filter(workers::contains).toList();
+            if (closed || old.isEmpty()) {
+                return;
+            }
+            List<PollingWorker> fresh = standbyWorkers(old.size());
             List<PollingWorker> next = new ArrayList<>();
             Map<PollingWorker, Agent[]> target = new LinkedHashMap<>();
             for (PollingWorker w : workers) {
-                PollingWorker in = drove.contains(w) ? fresh.get(drove.indexOf(w)) : w;
+                PollingWorker in = old.contains(w) ? fresh.get(old.indexOf(w)) : w;
                 next.add(in);
-                target.put(in, remaining.get(w));
+                target.put(in, w.agents);
             }
-            change("detach " + roleNames(gone) + ", renewing " + drove.size() + " workers", next, target, false, fresh);
+            change("renew " + old.stream().map(w -> w.name).toList(), next, target, false, fresh);
         }
-        gone.forEach(AgentCalls::onClose);
     }
 
     private static boolean containsSame(List<? extends Agent> agents, Agent a) {
