@@ -98,7 +98,9 @@ public final class HeapRetentionWalker {
             JavaClass c = (JavaClass) o;
             Instance l = c.getName().endsWith("[]") ? null : c.getClassLoader();
             if (l != null) {
-                classesByLoader.computeIfAbsent(l.getInstanceId(), k -> new ArrayList<>()).add(c);
+                classesByLoader
+                        .computeIfAbsent(l.getInstanceId(), k -> new ArrayList<>())
+                        .add(c);
             }
         }
         while (!queue.isEmpty() && cameFrom.size() < MAX_VISITED) {
