@@ -263,6 +263,13 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
         lock.lock();
         try {
             int before = inFlight;
+            if (before == 0) {
+                // Nothing of ours on the device, so nothing to reap: and what the device would hand over belongs to
+                // another scheduler. A block-sched upgrade runs two on one device for a moment (the old one
+                // drained, a waiter of it still looping), each numbering its requests from tag 0; reaping the new
+                // one's completions here would complete stale entries of this table (EIO) and lose the new ones'.
+                return 0;
+            }
             device.poll(onComplete, device.queueDepth());
             return before - inFlight;
         } finally {

@@ -43,6 +43,26 @@ class FifoBlockSchedulerTest {
     }
 
     @Test
+    void shouldNotReapAnotherSchedulersCompletionsOnTheSameDevice() {
+        try (Arena arena = Arena.ofConfined()) {
+            RecordingBlockDevice device = new RecordingBlockDevice(64, 4);
+            FifoBlockScheduler drained = new FifoBlockScheduler(device, 16);
+            BlockRequest earlier = BlockRequest.write(1, arena.allocate(4096, 4096), Priority.DATA);
+            drained.enqueue(earlier);
+            assertEquals(4096, drained.await(earlier));
+            // A successor on the same device: both number device requests from tag 0.
+            FifoBlockScheduler successor = new FifoBlockScheduler(device, 16);
+            BlockRequest later = BlockRequest.write(2, arena.allocate(8192, 4096), Priority.DATA);
+            successor.enqueue(later);
+            assertEquals(1, successor.issue());
+            assertEquals(0, drained.poll(), "the drained scheduler has nothing of its own to reap");
+            assertEquals(8192, successor.await(later), "the successor's completion reached the successor");
+            assertEquals(4096, earlier.result(), "the drained scheduler's old request kept its result");
+            device.close();
+        }
+    }
+
+    @Test
     void shouldAnnounceAWaitThatOutlastsTheSpinAsManagedBlocking() throws Exception {
         try (Arena arena = Arena.ofShared()) {
             RecordingBlockDevice device = new RecordingBlockDevice(64, 4);
