@@ -61,7 +61,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     private volatile boolean standby = true;
 
     // The post: written by the model (under its change lock) before it raises posted; read by the worker after.
-    private Agent[] postedAgents = new Agent[0];
+    private Agent[] postedAgents = NO_AGENTS;
     private IdleStrategy postedIdle;
     private boolean postedRetire;
     /** Workers that must take their posts (give up agents this post gives this one) before this one takes it. */
@@ -91,7 +91,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     private final StandIn standIn;
 
     // Worker thread only: the round in progress, for a device wait announced from inside one of its doWork() calls.
-    private Agent[] round = new Agent[0];
+    private Agent[] round = NO_AGENTS;
     private int driving;
     private int blockingDepth;
     /** Worker thread only: the agents are lent to the stand-in (until it has returned them). */
@@ -150,6 +150,12 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             }
         }
         agents = postedAgents;
+        // Nothing of the previous set may stay reachable from here (a detached agent's bundle may be on its way out,
+        // and this object outlives its thread for as long as anything holds the Thread): the post, the round and
+        // the shared sleep's set are refilled from agents at the next round and idle step.
+        postedAgents = NO_AGENTS;
+        round = NO_AGENTS;
+        shared.driving = NO_AGENTS;
         idle = postedIdle;
         retired = postedRetire;
         takenAtNanos = System.nanoTime();
@@ -178,6 +184,9 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         } finally {
             ManagedBlocking.uninstall();
             standIn.stop();
+            agents = NO_AGENTS;
+            round = NO_AGENTS;
+            shared.driving = NO_AGENTS;
         }
     }
 

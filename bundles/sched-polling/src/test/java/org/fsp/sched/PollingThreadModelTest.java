@@ -2,9 +2,11 @@ package org.fsp.sched;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -197,6 +199,40 @@ class PollingThreadModelTest {
             assertEquals(0, a.done.get());
             assertEquals(0, b.violations.get() + c.violations.get());
         }
+    }
+
+    @Test
+    void shouldKeepNothingOfAnAgentOnceItsWorkersEnd() throws Exception {
+        // Something may hold a worker's Thread after it ends (UpgradeIT found one in Felix's class-lock map), and with
+        // it the worker, its Runnable: a worker that ends must keep none of the agents it drove, also when the model
+        // stops with them attached (a thread-model bundle stopping before the layer above lets go of its agents).
+        List<Thread> held = new ArrayList<>();
+        WeakReference<CountingAgentDouble> gone = driveAndStop(held);
+        for (Thread t : held) {
+            t.join(5_000);
+        }
+        for (int i = 0; i < 100 && gone.get() != null; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertTrue(held.size() >= 2, "the workers' threads: " + held);
+        assertNull(gone.get(), "an ended worker still holds an agent it drove (and so its bundle's classes)");
+    }
+
+    /** In a frame of its own, so that no local of the caller keeps the agent; adds the model's threads to held. */
+    private static WeakReference<CountingAgentDouble> driveAndStop(List<Thread> held) throws Exception {
+        CountingAgentDouble a = new CountingAgentDouble("gone");
+        PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK);
+        model.attach(a);
+        a.post(100);
+        awaitDone(a, 100);
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("fsp-sched-worker-")) {
+                held.add(t);
+            }
+        }
+        model.close();
+        return new WeakReference<>(a);
     }
 
     /** Recorded changes whose description starts with {@code kind} (the renewal after a detach is one of its own). */
