@@ -107,7 +107,7 @@ public class UpgradeIT {
                         provenance.contains("last written by pid " + writer + " "));
                 reports.add(upgradeAndCheck(Layer.FS, v1, false));
             }
-            List<String> verdicts = load.finish();
+            List<String> verdicts = finish(load);
             awaitReplacedCollected();
             printPauses(Layer.FS, reports, verdicts);
         }
@@ -151,7 +151,7 @@ public class UpgradeIT {
             assertEquals("the same bundle runs again", before.getBundleId(), after.getBundleId());
             assertNull("the broken bundle is gone", installed(Layer.FS.symbolicName(), "9.0.0.broken-fixture"));
             assertEquals(after, awaitService(FileSystemService.class).getBundle());
-            List<String> verdicts = load.finish();
+            List<String> verdicts = finish(load);
             System.out.printf("upgrade: broken fs-core rolled back: %s; clients: %s%n", r.summary(), verdicts);
         }
     }
@@ -171,7 +171,7 @@ public class UpgradeIT {
             UpgradeReport inPlace = upgradeAndCheck(layer, shipped, false);
             assertEquals(inPlace.summary(), UpgradeReport.IN_PLACE, inPlace.method());
             reports.add(inPlace);
-            List<String> verdicts = load.finish();
+            List<String> verdicts = finish(load);
             awaitReplacedCollected();
             if (Boolean.getBoolean("fsp.itests.heapReport")) {
                 // -Dfsp.itests.heapReport=true: what holds the running version's loader (a check of the report itself).
@@ -432,6 +432,21 @@ public class UpgradeIT {
     }
 
     /** Runs one shell command line in a session of its own, as {@code bin/fsp shell -c} does. */
+    /** The clients' verdicts; when one failed, the message carries what fsp:status said (fs-core names its error). */
+    private List<String> finish(Load load) throws Exception {
+        try {
+            return load.finish();
+        } catch (AssertionError e) {
+            String status;
+            try {
+                status = execute("fsp:status");
+            } catch (Exception statusFailed) {
+                status = "<fsp:status failed: " + statusFailed + ">";
+            }
+            throw new AssertionError(e.getMessage() + "\nfsp:status then:\n" + status, e);
+        }
+    }
+
     private String execute(String commandLine) throws Exception {
         CommandProcessor processor = context.getService(awaitService(CommandProcessor.class));
         PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);

@@ -10,8 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -113,7 +115,13 @@ public final class FsCore implements FileSystemService {
     private final long mkfsTime;
     private final long mountCount;
     private final Thread flusher;
+    /** Set to stop the flusher (with an unpark); see {@link #flushLoop}. */
+    private volatile boolean flusherStop;
+
     private volatile boolean failed;
+    /** Why the file system stopped writing (the first error), for fsp:status; null while it writes. */
+    private volatile String failure;
+
     private volatile boolean unmounted;
     private final Journal.Recovery recovery;
     private final int orphansFreed;
@@ -433,7 +441,7 @@ public final class FsCore implements FileSystemService {
                 journal.checkpointNow();
             }
         } catch (IOException e) {
-            failed = true;
+            stopWriting("quiesce for a hand-off", e);
             throw e;
         }
         List<FileSystemHandoff.OpenFile> open = new ArrayList<>();
@@ -473,10 +481,17 @@ public final class FsCore implements FileSystemService {
 
     private void stopFlusher() {
         if (flusher != null) {
-            flusher.interrupt();
-            try {
-                flusher.join();
-            } catch (InterruptedException e) {
+            flusherStop = true;
+            LockSupport.unpark(flusher);
+            boolean interrupted = false;
+            while (flusher.isAlive()) {
+                try {
+                    flusher.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
@@ -530,7 +545,7 @@ public final class FsCore implements FileSystemService {
             io.await(io.write(0, sbBuffer, BlockRequest.Priority.JOURNAL));
             io.flush();
         } catch (IOException e) {
-            failed = true;
+            stopWriting("superblock write", e);
             throw new IllegalStateException("cannot write the superblock", e);
         }
     }
@@ -576,16 +591,25 @@ public final class FsCore implements FileSystemService {
         return freed;
     }
 
+    /**
+     * The flusher's loop. It is stopped by {@link #flusherStop} and an unpark, never by an interrupt: an interrupt
+     * that lands while it waits for I/O would read as an I/O error and stop the file system writing.
+     */
     private void flushLoop() {
-        while (!Thread.currentThread().isInterrupted()) {
+        long interval = TimeUnit.MILLISECONDS.toNanos(options.flushIntervalMillis());
+        while (!flusherStop) {
+            long wakeAt = System.nanoTime() + interval;
+            for (long left = interval; left > 0 && !flusherStop; left = wakeAt - System.nanoTime()) {
+                LockSupport.parkNanos(this, left);
+            }
+            if (flusherStop) {
+                return;
+            }
             try {
-                Thread.sleep(options.flushIntervalMillis());
                 cache.writeBackAll();
                 journal.commitUpTo(journal.runningSeq());
-            } catch (InterruptedException e) {
-                return;
             } catch (IOException e) {
-                failed = true;
+                stopWriting("background flush", e);
                 return;
             }
         }
@@ -632,11 +656,22 @@ public final class FsCore implements FileSystemService {
      * errors=remount-ro): later changes fail with EROFS and unmount leaves the device as it is.
      */
     private FsException ioError(IOException e) {
-        if (!failed) {
-            failed = true;
-            LOG.error("file system stops writing: {}", e.getMessage());
-        }
+        stopWriting("request", e);
         return new FsException(Errno.EIO, e.getMessage());
+    }
+
+    /** Stops writing for good after {@code e} (the first reason is kept for fsp:status and logged with its trace). */
+    private void stopWriting(String during, IOException e) {
+        if (!failed) {
+            failure = during + ": " + e.getMessage() + (e.getCause() != null ? " (" + e.getCause() + ")" : "");
+            failed = true;
+            LOG.error("file system stops writing after an error in a {}", during, e);
+        }
+    }
+
+    /** Why the file system stopped writing (later changes fail with EROFS), or null while it writes. */
+    public String failure() {
+        return failure;
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -2108,6 +2143,10 @@ public final class FsCore implements FileSystemService {
     /** What the status section and the shell show: blocks and inodes, cache, journal. */
     public Map<String, Object> status() {
         Map<String, Object> m = new LinkedHashMap<>();
+        String why = failure;
+        if (why != null) {
+            m.put("state", "READ-ONLY after an error: " + why);
+        }
         long free = alloc.freeBlocks();
         m.put("blocks.total", geometry.totalBlocks());
         m.put("blocks.used", geometry.totalBlocks() - free);

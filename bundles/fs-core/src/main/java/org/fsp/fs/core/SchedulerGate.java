@@ -248,22 +248,32 @@ final class SchedulerGate implements BlockScheduler {
         }
     }
 
-    /** Parks until a scheduler is bound; false if the deadline passed first. */
+    /**
+     * Parks until a scheduler is bound; false if the deadline passed first. An interrupt does not end the wait (it
+     * would fail the request with EIO, and fs-core would stop writing for what is no device error); it is kept for
+     * the caller.
+     */
     private boolean awaitBinding(long deadline) {
-        synchronized (monitor) {
-            while (current == null) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
+        boolean interrupted = false;
+        try {
+            synchronized (monitor) {
+                while (current == null) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(monitor, left);
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
                 }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(monitor, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
+                return true;
             }
-            return true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

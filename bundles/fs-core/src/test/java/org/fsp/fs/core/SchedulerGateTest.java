@@ -144,6 +144,33 @@ class SchedulerGateTest {
     }
 
     @Test
+    void shouldNotFailARequestWhoseThreadIsInterruptedDuringTheGap() throws Exception {
+        HeapBlockDeviceTestDouble device = new HeapBlockDeviceTestDouble(16);
+        SchedulerGate gate = new SchedulerGate(p -> {});
+        DirectBlockScheduler first = new DirectBlockScheduler(device);
+        gate.bind(first);
+        gate.unbind(first);
+        AtomicLong result = new AtomicLong(Long.MIN_VALUE);
+        AtomicBoolean stillInterrupted = new AtomicBoolean();
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(BLOCK, BLOCK);
+                // An interrupt is no device error: the request waits for the next scheduler like any other.
+                Thread.currentThread().interrupt();
+                BlockRequest r = BlockRequest.write(2, buf, BlockRequest.Priority.DATA);
+                gate.enqueue(r);
+                result.set(gate.await(r));
+                stillInterrupted.set(Thread.currentThread().isInterrupted());
+            }
+        });
+        Thread.sleep(50);
+        gate.bind(new DirectBlockScheduler(device));
+        writer.join(5_000);
+        assertEquals(BLOCK, result.get(), "the write waited for the scheduler instead of failing with EIO");
+        assertTrue(stillInterrupted.get(), "the interrupt is kept for the thread's owner");
+    }
+
+    @Test
     void shouldFailWithEioWhenNoSchedulerArrivesWithinTheWait() {
         HeapBlockDeviceTestDouble device = new HeapBlockDeviceTestDouble(16);
         SchedulerGate gate = new SchedulerGate(p -> {});

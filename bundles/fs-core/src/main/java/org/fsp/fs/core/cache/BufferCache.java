@@ -317,13 +317,18 @@ public final class BufferCache implements AutoCloseable {
     private void ensureLoaded(Buffer b) throws IOException {
         BlockRequest r;
         synchronized (b) {
+            boolean interrupted = false;
+            // Not ended by an interrupt: the read finishes anyway, and an error here would stop the file system
+            // writing for what is no device error. The interrupt is kept for the caller.
             while (!b.valid && b.pendingRead == null) {
                 try {
                     b.wait();
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted while block " + b.block + " was loading");
+                    interrupted = true;
                 }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
             if (b.valid) {
                 return;
