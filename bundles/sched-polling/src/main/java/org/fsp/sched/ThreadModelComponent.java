@@ -153,6 +153,16 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
     }
 
     @Override
+    public void attachAll(List<? extends Agent> agents) {
+        model.attachAll(agents);
+    }
+
+    @Override
+    public void detachAll(List<? extends Agent> agents) {
+        model.detachAll(agents);
+    }
+
+    @Override
     public IdleStrategyKind idleStrategy() {
         return model.idleStrategy();
     }
