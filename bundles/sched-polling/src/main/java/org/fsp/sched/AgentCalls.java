@@ -19,9 +19,9 @@ import org.fsp.api.sched.FutexWaitSet;
  * worker idles in. Interpreted code names no class: the interpreter dispatches on the receiver it is given. So these
  * few one-line methods are interpreted, the agent's own methods are compiled as usual (their code goes with their
  * bundle), and the loops that call in here name no class of another bundle. The cost is an interpreted call per
- * agent per round (measured by {@code fsp bench ipc}: see the README). This alone was not enough: UpgradeIT still
- * found an old ipc-shm held by a worker's stack now and then (compiled code the heap does not show), so a worker that
- * drove a detached agent is also replaced by a fresh thread ({@link PollingThreadModel#renew}).
+ * agent per round (within the noise of {@code fsp bench ipc} and {@code fsp bench sched}: see the README). The
+ * thread model also replaces a worker that drove a detached agent with a fresh thread
+ * ({@link PollingThreadModel#renew}) and a worker drops its agents when it ends; UpgradeIT checks the result.
  */
 final class AgentCalls {
 

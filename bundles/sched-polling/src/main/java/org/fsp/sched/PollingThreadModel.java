@@ -162,12 +162,12 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
 
     /**
      * Replaces each of {@code drove} that still works with a fresh thread; its agents move to the new thread at their
-     * boundary, as in a resize. Why: the JIT may have written a detached agent's class into compiled code that stays on
-     * the worker's stack for as long as its loop runs (a profile taken while that agent was the one it saw), and
-     * compiled code on a stack keeps every class it names alive, so an upgraded-away ipc-shm's class loader could
-     * never be collected (UpgradeIT found one held so, the heap showing no path to it; ending the threads freed it). A
-     * thread that ends takes its frames with it. Detaching is rare (a layer stopping or being replaced), so a thread
-     * start per worker is cheap.
+     * boundary, as in a resize. Why: whatever a worker's thread still holds of a detached agent (compiled code on its
+     * stack that names the agent's class, which keeps that class loaded, or anything reachable from its frames) goes
+     * with the thread, so that an upgraded-away ipc-shm is not kept loaded because a worker once drove it. It is a
+     * defence, not the whole cure: UpgradeIT also found an ended worker keeping its agents (hence PollingWorker's
+     * clearing of them) and one holder it could not name (its RESIDUAL report). Detaching is rare (a layer stopping or
+     * being replaced), so a thread start per worker is cheap.
      */
     void renew(List<PollingWorker> drove) {
         synchronized (changes) {
