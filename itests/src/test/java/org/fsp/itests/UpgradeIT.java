@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.lang.ref.WeakReference;
+import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,8 @@ import java.util.ArrayList;
 import java.util.Enumeration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
@@ -27,6 +30,7 @@ import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.handoff.Layer;
+import org.fsp.api.sched.ThreadModel;
 import org.fsp.client.FspClient;
 import org.fsp.upgrade.api.LiveUpgrade;
 import org.fsp.upgrade.api.UpgradeReport;
@@ -249,7 +253,7 @@ public class UpgradeIT {
                     throw new AssertionError("the old class loader of " + what + " is still reachable after "
                             + GC_WAIT_MILLIS + " ms of GCs, and after " + remedy + "; what held it:\n" + report);
                 }
-                // The residual of the session-3 notes: in about one run in five the first ipc-shm version's loader is
+                // The residual of the session-3 notes: in one or two runs in six the first ipc-shm version's loader is
                 // held by something the heap does not show, which goes when sched-polling is replaced. Printed, so
                 // that every occurrence is seen, and still required to be collected then.
                 System.out.printf(
@@ -281,12 +285,12 @@ public class UpgradeIT {
     private String freedByReplacingTheThreadModel(WeakReference<Class<?>> ref) {
         try {
             // First only the rebalancer thread (a JDK scheduled pool's worker).
-            Object component = context.getService(awaitService(org.fsp.api.sched.ThreadModel.class));
-            java.lang.reflect.Field f = component.getClass().getDeclaredField("rebalancer");
+            Object component = context.getService(awaitService(ThreadModel.class));
+            Field f = component.getClass().getDeclaredField("rebalancer");
             f.setAccessible(true);
-            java.util.concurrent.ExecutorService rebalancer = (java.util.concurrent.ExecutorService) f.get(component);
+            ExecutorService rebalancer = (ExecutorService) f.get(component);
             rebalancer.shutdownNow();
-            rebalancer.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+            rebalancer.awaitTermination(5, TimeUnit.SECONDS);
             for (int i = 0; i < 50 && ref.get() != null; i++) {
                 System.gc();
                 Thread.sleep(100);

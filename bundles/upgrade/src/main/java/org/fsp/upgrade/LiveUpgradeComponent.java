@@ -315,7 +315,6 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
             LOG.info("{}: {} classes of {} {} loaded before the pause", layer, preloaded, layer, toVersion);
             preflush();
             long pauseMark = vault.pauseSequence();
-            String failure;
             if (layer == Layer.SCHED || layer == Layer.BLOCK_SCHED) {
                 // Make before break: the new version starts first, beside the old one, and when the old one stops
                 // the layer above (a dynamic greedy reference) binds the new one before it lets the old one go.
@@ -333,28 +332,24 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
                 } catch (BundleException | RuntimeException e) {
                     notes.add("the old bundle did not stop cleanly: " + e);
                 }
-            } else if (layer == Layer.FS && standsBy(fresh, layer)) {
-                // Make before break: the new file system starts while the old one serves, stands by without
-                // mounting (its component is active, registers no FileSystemService) and adopts the deposit the
-                // moment the old one makes it, so the pause holds only the quiesce and the adoption, not Felix
-                // stopping one bundle and starting another.
-                UpgradeReport notUp = startBesideOrRemove(fresh, false);
-                if (notUp != null) {
-                    return notUp;
-                }
-                try {
-                    old.stop();
-                    failure = awaitUp(fresh);
-                } catch (BundleException | RuntimeException e) {
-                    failure = e.toString();
-                }
-                if (failure != null) {
-                    return rollBackSideBySide(old, fresh, failure);
-                }
             } else {
+                // Make before break for a file system that stands by: it starts while the old one serves, stands by
+                // without mounting (its component is active, registers no FileSystemService) and adopts the deposit
+                // the moment the old one makes it, so the pause holds only the quiesce and the adoption, not Felix
+                // stopping one bundle and starting another. Any other layer starts once the old one has stopped.
+                boolean standsBy = layer == Layer.FS && standsBy(fresh, layer);
+                if (standsBy) {
+                    UpgradeReport notUp = startBesideOrRemove(fresh, false);
+                    if (notUp != null) {
+                        return notUp;
+                    }
+                }
+                String failure;
                 try {
                     old.stop();
-                    fresh.start();
+                    if (!standsBy) {
+                        fresh.start();
+                    }
                     failure = awaitUp(fresh);
                 } catch (BundleException | RuntimeException e) {
                     failure = e.toString();

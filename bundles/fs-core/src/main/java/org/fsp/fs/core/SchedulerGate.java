@@ -100,11 +100,7 @@ final class SchedulerGate implements BlockScheduler {
         synchronized (monitor) {
             replacing = current;
             if (replacing != null) {
-                // Listed as draining before it stops being current, so that await never misses it.
-                draining.add(replacing);
-                previous = replacing;
-                current = null;
-                pausedSince = Math.max(1, System.nanoTime());
+                standDown(replacing);
             }
         }
         if (replacing != null) {
@@ -148,13 +144,18 @@ final class SchedulerGate implements BlockScheduler {
                 return 0;
             }
             old = c;
-            // Listed as draining before it stops being current, so that await never misses it.
-            draining.add(old);
-            previous = old;
-            current = null;
-            pausedSince = Math.max(1, System.nanoTime());
+            standDown(old);
         }
         return close(old);
+    }
+
+    /** Under the monitor: {@code b}, the current binding, stops being current; new requests wait from now. */
+    private void standDown(Binding b) {
+        // Listed as draining before it stops being current, so that await never misses it.
+        draining.add(b);
+        previous = b;
+        current = null;
+        pausedSince = Math.max(1, System.nanoTime());
     }
 
     /** Closes {@code old} (already listed as draining) to new requests and finishes its own; returns what is left. */
