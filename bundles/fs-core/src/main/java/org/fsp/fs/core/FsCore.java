@@ -1092,50 +1092,71 @@ public final class FsCore implements FileSystemService {
         if (offset >= size || dst.byteSize() == 0) {
             return 0;
         }
-        int len = (int) Math.min(Math.min(dst.byteSize(), Integer.MAX_VALUE - Layout.BLOCK_SIZE), size - offset);
         long first = offset / Layout.BLOCK_SIZE;
-        long last = (offset + len - 1) / Layout.BLOCK_SIZE;
-        int blocks = (int) (last - first + 1);
-        // A read within one block (the usual request) maps it into a local: no array per read.
-        long[] map = blocks == 1 ? null : new long[blocks];
-        long onlyBlock = 0;
-        i.lock.lock();
-        try {
-            if (map == null) {
-                onlyBlock = i.extents.map(first);
-            } else {
-                for (int k = 0; k < blocks; k++) {
-                    map[k] = i.extents.map(first + k);
-                }
-            }
-        } finally {
-            i.lock.unlock();
-        }
+        long last = (offset + Math.min(dst.byteSize(), size - offset) - 1) / Layout.BLOCK_SIZE;
         readAhead(f, i, first, last);
-        int done = 0;
         try {
-            for (int k = 0; k < blocks; k++) {
-                long pos = offset + done;
-                int inBlock = (int) (pos % Layout.BLOCK_SIZE);
-                int n = Math.min(len - done, Layout.BLOCK_SIZE - inBlock);
-                long pblk = map == null ? onlyBlock : map[k];
-                if (pblk == 0) {
-                    dst.asSlice(done, n).fill((byte) 0);
-                } else {
-                    Buffer b = cache.get(pblk, true);
-                    try {
-                        MemorySegment.copy(b.data(), inBlock, dst, done, n);
-                    } finally {
-                        cache.release(b);
+            // The copy runs under the inode lock: a truncate or a close that frees the blocks cannot run between
+            // mapping a block and copying it, so a freed block that another file reuses is never read. Blocks not
+            // in the cache are loaded with the lock dropped, then the copy starts again.
+            for (int attempt = 0; ; attempt++) {
+                long missing;
+                i.lock.lock();
+                try {
+                    if (i.freed) {
+                        throw new FsException(Errno.EBADF, "the file was closed");
                     }
+                    missing = copyOut(i, offset, dst, attempt >= 2);
+                    if (missing < 0) {
+                        int done = (int) -(missing + 1);
+                        touchAtime(i);
+                        return done;
+                    }
+                } finally {
+                    i.lock.unlock();
                 }
-                done += n;
+                cache.release(cache.get(missing, true));
             }
+        } catch (FsException e) {
+            throw e;
         } catch (IOException e) {
             throw ioError(e);
         }
-        touchAtime(i);
-        return done;
+    }
+
+    /**
+     * Under the inode lock: copies the file's bytes from {@code offset} into {@code dst}. Returns {@code -(n + 1)}
+     * for {@code n} bytes copied, or the first physical block that is not in the cache (only if {@code load} is
+     * false; with it the block is read under the lock).
+     */
+    private long copyOut(Inode i, long offset, MemorySegment dst, boolean load) throws IOException {
+        long size = i.size;
+        if (offset >= size) {
+            return -1;
+        }
+        int len = (int) Math.min(Math.min(dst.byteSize(), Integer.MAX_VALUE - Layout.BLOCK_SIZE), size - offset);
+        int done = 0;
+        while (done < len) {
+            long pos = offset + done;
+            int inBlock = (int) (pos % Layout.BLOCK_SIZE);
+            int n = Math.min(len - done, Layout.BLOCK_SIZE - inBlock);
+            long pblk = i.extents.map(pos / Layout.BLOCK_SIZE);
+            if (pblk == 0) {
+                dst.asSlice(done, n).fill((byte) 0);
+            } else {
+                Buffer b = load ? cache.get(pblk, true) : cache.getIfLoaded(pblk);
+                if (b == null) {
+                    return pblk;
+                }
+                try {
+                    MemorySegment.copy(b.data(), inBlock, dst, done, n);
+                } finally {
+                    cache.release(b);
+                }
+            }
+            done += n;
+        }
+        return -(done + 1L);
     }
 
     /**
@@ -1338,6 +1359,10 @@ public final class FsCore implements FileSystemService {
             throws IOException {
         i.lock.lock();
         try {
+            if (i.freed) {
+                // A close on another lane freed the (unlinked) file after this write found its handle.
+                throw new FsException(Errno.EBADF, "the file was closed");
+            }
             long pos = offset < 0 ? i.size : offset;
             int len = (int) src.byteSize();
             if (pos >= MAX_FILE_SIZE) {
@@ -1840,9 +1865,14 @@ public final class FsCore implements FileSystemService {
     }
 
     /** True if {@code ancestor} is {@code dir} or one of its ancestors. The rename lock is held. */
+    /**
+     * True if {@code ancestor} is {@code dir} or on its parent chain. Like Linux's is_subdir the walk has no depth
+     * limit of its own (a client may build chains as deep as it likes); only a chain longer than the inode table,
+     * which must loop, is corruption.
+     */
     private boolean isAncestorOrSelf(Inode ancestor, Inode dir) throws IOException {
         Inode cur = dir;
-        for (int depth = 0; depth < 1 << 16; depth++) {
+        for (long steps = 0; steps < geometry.inodeCount(); steps++) {
             if (cur.ino == ancestor.ino) {
                 return true;
             }
@@ -1851,7 +1881,7 @@ public final class FsCore implements FileSystemService {
             }
             cur = inode(cur.parent);
         }
-        throw new CorruptMetadataException("directory parent chain from " + dir.ino + " does not reach the root");
+        throw new CorruptMetadataException("directory parent chain from " + dir.ino + " loops");
     }
 
     @Override

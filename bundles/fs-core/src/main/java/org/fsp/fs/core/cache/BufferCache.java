@@ -92,6 +92,35 @@ public final class BufferCache implements AutoCloseable {
         return b;
     }
 
+    /**
+     * Returns the block's buffer pinned if it is cached and loaded, else null: no I/O and no waiting, so a caller
+     * holding a file-system lock can use it.
+     */
+    public Buffer getIfLoaded(long block) {
+        Buffer b = map.get(block);
+        if (b == null) {
+            return null;
+        }
+        synchronized (b) {
+            if (b.block != block) {
+                return null;
+            }
+            if (!b.valid) {
+                // A read-ahead that has completed makes the buffer valid here, as ensureLoaded would.
+                BlockRequest r = b.pendingRead;
+                if (r == null || !r.isDone() || r.result() < 0) {
+                    return null;
+                }
+                b.pendingRead = null;
+                b.valid = true;
+            }
+            b.pins++;
+            b.referenced = true;
+            hits.incrementAndGet();
+            return b;
+        }
+    }
+
     /** Starts reading blocks that are not cached, without waiting: sequential read-ahead. */
     public void prefetch(long block, int count) {
         for (int i = 0; i < count; i++) {
