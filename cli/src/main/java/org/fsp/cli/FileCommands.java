@@ -271,15 +271,16 @@ final class FileCommands {
         void run(FspClient fs) throws IOException {
             FsStats s = fs.statfs();
             long used = s.totalBlocks() - s.freeBlocks();
-            System.out.printf(Locale.ROOT, "%-12s %12s %12s %12s %5s%n", "", "size", "used", "free", "use%");
+            System.out.printf(Locale.ROOT, "%-12s %12s %12s %12s %5s%n", "", "size", "used", "avail", "use%");
+            // As df: avail leaves out the blocks reserved for root, and use% is used / (used + avail).
             System.out.printf(
                     Locale.ROOT,
                     "%-12s %12s %12s %12s %4d%%%n",
                     "blocks",
                     Sizes.human(s.totalBlocks() * s.blockSize()),
                     Sizes.human(used * s.blockSize()),
-                    Sizes.human(s.freeBlocks() * s.blockSize()),
-                    percent(used, s.totalBlocks()));
+                    Sizes.human(s.availableBlocks() * s.blockSize()),
+                    percent(used, used + s.availableBlocks()));
             long inodesUsed = s.totalInodes() - s.freeInodes();
             System.out.printf(
                     Locale.ROOT,

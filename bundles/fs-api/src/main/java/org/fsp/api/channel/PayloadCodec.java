@@ -17,20 +17,20 @@ import org.fsp.api.fs.FsStats;
  * directory entries. All little-endian, at offsets from the start of the data buffer.
  *
  * <pre>
- *  attributes (72 bytes)                  statistics (40 bytes)        directory entry (24 bytes + name, padded to 8)
+ *  attributes (72 bytes)                  statistics (48 bytes)        directory entry (24 bytes + name, padded to 8)
  *   0 ino (64)        40 blockSize         0 blockSize                  0 ino (64)
  *   8 mode            44 padding           4 nameMax                    8 cookie (64)
  *  12 nlink           48 atime ns (64)     8 totalBlocks (64)          16 mode
  *  16 uid             56 mtime ns (64)    16 freeBlocks (64)           20 name length (bytes)
  *  20 gid             64 ctime ns (64)    24 totalInodes (64)          24 name (UTF-8)
  *  24 size (64)                           32 freeInodes (64)
- *  32 blocks (64)
+ *  32 blocks (64)                         40 availableBlocks (64)
  * </pre>
  */
 public final class PayloadCodec {
 
     public static final int ATTRIBUTES_BYTES = 72;
-    public static final int STATS_BYTES = 40;
+    public static final int STATS_BYTES = 48;
     public static final int DIR_ENTRY_HEADER_BYTES = 24;
     /** Largest encoded directory entry: header plus a name of NAME_MAX bytes, padded. */
     public static final int DIR_ENTRY_MAX_BYTES = DIR_ENTRY_HEADER_BYTES + 256;
@@ -77,6 +77,7 @@ public final class PayloadCodec {
         seg.set(JAVA_LONG, offset + 16, s.freeBlocks());
         seg.set(JAVA_LONG, offset + 24, s.totalInodes());
         seg.set(JAVA_LONG, offset + 32, s.freeInodes());
+        seg.set(JAVA_LONG, offset + 40, s.availableBlocks());
         return STATS_BYTES;
     }
 
@@ -87,7 +88,8 @@ public final class PayloadCodec {
                 seg.get(JAVA_LONG, offset + 16),
                 seg.get(JAVA_LONG, offset + 24),
                 seg.get(JAVA_LONG, offset + 32),
-                seg.get(JAVA_INT, offset + 4));
+                seg.get(JAVA_INT, offset + 4),
+                seg.get(JAVA_LONG, offset + 40));
     }
 
     /** Bytes {@code e} takes when encoded. */

@@ -45,8 +45,11 @@ public final class FsCommands {
                         "blocks",
                         s.totalBlocks() * kib,
                         (s.totalBlocks() - s.freeBlocks()) * kib,
-                        s.freeBlocks() * kib,
-                        percent(s.totalBlocks() - s.freeBlocks(), s.totalBlocks()))
+                        s.availableBlocks() * kib,
+                        // As df: Available leaves out root's reserve, and Use% is used / (used + available).
+                        percent(
+                                s.totalBlocks() - s.freeBlocks(),
+                                s.totalBlocks() - s.freeBlocks() + s.availableBlocks()))
                 + String.format(
                         "%-12s %12d %12d %12d %4d%%%n",
                         "inodes",

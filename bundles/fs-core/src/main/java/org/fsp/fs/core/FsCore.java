@@ -29,6 +29,7 @@ import org.fsp.api.fs.FsException;
 import org.fsp.api.fs.FsStats;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.handoff.FileSystemHandoff;
+import org.fsp.api.sched.ManagedBlocking;
 import org.fsp.fs.core.alloc.Allocator;
 import org.fsp.fs.core.alloc.CorruptMetadataException;
 import org.fsp.fs.core.cache.BlockIo;
@@ -79,11 +80,23 @@ public final class FsCore implements FileSystemService {
      * @param cacheBytes buffer cache bound in bytes
      * @param readAheadBlocks blocks read ahead when reads are sequential (0 disables)
      * @param flushIntervalMillis background write-back and commit period (0 disables the flusher thread)
+     * @param linkProtection Linux's protected_symlinks / protected_hardlinks / protected_regular rules
      */
-    public record Options(long cacheBytes, int readAheadBlocks, long flushIntervalMillis) {
-        /** 64 MiB cache, 32 blocks read-ahead, a commit every 5 seconds. */
+    public record Options(
+            long cacheBytes, int readAheadBlocks, long flushIntervalMillis, LinkProtection linkProtection) {
+
+        /** Options with the link protection distributions ship. */
+        public Options(long cacheBytes, int readAheadBlocks, long flushIntervalMillis) {
+            this(cacheBytes, readAheadBlocks, flushIntervalMillis, LinkProtection.DISTRIBUTION_DEFAULTS);
+        }
+
+        /** 64 MiB cache, 32 blocks read-ahead, a commit every 5 seconds, link protection on. */
         public static Options defaults() {
             return new Options(64L << 20, 32, 5000);
+        }
+
+        public Options withLinkProtection(LinkProtection p) {
+            return new Options(cacheBytes, readAheadBlocks, flushIntervalMillis, p);
         }
     }
 
@@ -97,6 +110,8 @@ public final class FsCore implements FileSystemService {
     private static final long RELATIME_NANOS = 24L * 3600 * 1_000_000_000L;
     /** An fsync with at most this many dirty data blocks journals them instead of ordering them. */
     private static final int JOURNALED_DATA_MAX = 16;
+    /** Shortest time between two checkpoints forced by allocations that ran short of space. */
+    private static final long RECLAIM_INTERVAL_NANOS = 20_000_000L;
 
     private final BlockIo io;
     private final Geometry geometry;
@@ -108,12 +123,19 @@ public final class FsCore implements FileSystemService {
     private final LongSupplier clock;
     private final PathResolver paths;
     private final ReentrantLock renameLock = new ReentrantLock();
+    /** Serialises {@link #reclaimFreedBlocks}; guards the field after it. */
+    private final ReentrantLock reclaimLock = new ReentrantLock();
+
+    private long lastReclaimNanos = System.nanoTime() - RECLAIM_INTERVAL_NANOS;
     private final ConcurrentHashMap<Long, OpenFile> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final Arena sbArena = Arena.ofShared();
     private final MemorySegment sbBuffer = sbArena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
     private final long mkfsTime;
     private final long mountCount;
+    /** Data blocks only root may allocate (from the superblock; mkfs -m). */
+    private final long reservedBlocks;
+
     private final Thread flusher;
     /** Set to stop the flusher (with an unpark); see {@link #flushLoop}. */
     private volatile boolean flusherStop;
@@ -161,6 +183,7 @@ public final class FsCore implements FileSystemService {
             long journalSeq,
             long mkfsTime,
             long mountCount,
+            long reservedBlocks,
             Options options,
             LongSupplier clock,
             Journal.Recovery recovery,
@@ -175,12 +198,13 @@ public final class FsCore implements FileSystemService {
         this.clock = clock;
         this.mkfsTime = mkfsTime;
         this.mountCount = mountCount;
+        this.reservedBlocks = reservedBlocks;
         this.recovery = recovery;
         this.cache = new BufferCache(io, options.cacheBytes());
         this.alloc = new Allocator(cache, g);
         this.table = new InodeTable(cache, g, alloc);
         this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
-        this.paths = new PathResolver(cache, alloc, table);
+        this.paths = new PathResolver(cache, alloc, table, options.linkProtection());
         try {
             // What the mount reads, all in flight at once rather than one device round trip each: the bitmaps (inode
             // and block bitmaps lie next to each other), the root inode and, after a hand-off, the open files' inodes.
@@ -304,6 +328,7 @@ public final class FsCore implements FileSystemService {
                             seq,
                             mkfsTime,
                             SuperblockDescriptor.mountCount(sb),
+                            SuperblockDescriptor.reservedBlocks(sb),
                             options,
                             clock,
                             new Journal.Recovery(seq, 0, 0),
@@ -329,6 +354,7 @@ public final class FsCore implements FileSystemService {
                     r.nextSeq(),
                     mkfsTime,
                     SuperblockDescriptor.mountCount(sb) + 1,
+                    SuperblockDescriptor.reservedBlocks(sb),
                     options,
                     clock,
                     r,
@@ -540,7 +566,7 @@ public final class FsCore implements FileSystemService {
     // Superblock and housekeeping
 
     private synchronized void writeSuperblock(long journalSeq, boolean clean) {
-        SuperblockDescriptor.write(sbBuffer, geometry, journalSeq, clean, mkfsTime, mountCount);
+        SuperblockDescriptor.write(sbBuffer, geometry, journalSeq, clean, mkfsTime, mountCount, reservedBlocks);
         try {
             io.await(io.write(0, sbBuffer, BlockRequest.Priority.JOURNAL));
             io.flush();
@@ -626,7 +652,7 @@ public final class FsCore implements FileSystemService {
             try (Journal.Handle h = journal.begin()) {
                 return op.apply(h.tx());
             } catch (NoSpaceException e) {
-                if (attempt > 0 || alloc.pendingFreeBlocks() == 0) {
+                if (attempt > 0 || !reclaimFreedBlocks()) {
                     throw e;
                 }
             } catch (FsException e) {
@@ -634,11 +660,39 @@ public final class FsCore implements FileSystemService {
             } catch (IOException e) {
                 throw ioError(e);
             }
-            try {
-                journal.checkpointNow();
-            } catch (IOException e) {
-                throw ioError(e);
+        }
+    }
+
+    /**
+     * Makes blocks freed since the last checkpoint reusable by checkpointing now, for an allocation that ran short.
+     * Returns false if nothing was waiting. Forced checkpoints are at least {@link #RECLAIM_INTERVAL_NANOS} apart: on
+     * a full device a client alternating unlink and write would otherwise force one per request; within the interval
+     * the caller waits for the next one (back-pressure on whoever keeps the device full), and callers that waited
+     * behind another's checkpoint that freed everything retry without one of their own.
+     */
+    private boolean reclaimFreedBlocks() throws FsException {
+        if (alloc.pendingFreeBlocks() == 0) {
+            return false;
+        }
+        // The wait (for the lock, the interval and the checkpoint's I/O) is a blocking one: a polling worker lends
+        // its other lanes to a stand-in meanwhile, so only this caller waits.
+        ManagedBlocking.begin();
+        reclaimLock.lock();
+        try {
+            for (long wait; (wait = lastReclaimNanos + RECLAIM_INTERVAL_NANOS - System.nanoTime()) > 0; ) {
+                LockSupport.parkNanos(wait);
             }
+            if (alloc.pendingFreeBlocks() == 0) {
+                return true;
+            }
+            journal.checkpointNow();
+            lastReclaimNanos = System.nanoTime();
+            return true;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            reclaimLock.unlock();
+            ManagedBlocking.end();
         }
     }
 
@@ -809,7 +863,15 @@ public final class FsCore implements FileSystemService {
     }
 
     /** Allocates a zeroed data block for {@code lblk}; caller holds the inode lock. */
-    private long allocData(Transaction tx, Inode i, long lblk, int want) throws IOException {
+    private long allocData(Transaction tx, Credentials who, Inode i, long lblk, int want) throws IOException {
+        if (!who.isRoot()) {
+            // Blocks waiting for a checkpoint count as free: run() reclaims them when the bitmap runs short.
+            long free = alloc.freeBlocks() + alloc.pendingFreeBlocks() - reservedBlocks;
+            if (free <= 0) {
+                throw new NoSpaceException();
+            }
+            want = (int) Math.min(want, free);
+        }
         long[] run = alloc.allocBlocks(tx, i.extents.goalFor(lblk), want);
         if (run == null) {
             throw new NoSpaceException();
@@ -965,6 +1027,7 @@ public final class FsCore implements FileSystemService {
                         if (nofollow) {
                             throw new FsException(Errno.ELOOP, path);
                         }
+                        options.linkProtection().checkFollow(who, p.dir(), target, path);
                         String t = paths.readTarget(target);
                         if (t.startsWith("/")) {
                             return t;
@@ -979,6 +1042,7 @@ public final class FsCore implements FileSystemService {
                     if (p.trailingSlash()) {
                         throw new FsException(Errno.ENOTDIR, path);
                     }
+                    options.linkProtection().checkCreateExisting(who, p.dir(), target, path);
                 }
             } finally {
                 p.dir().lock.unlock();
@@ -1306,13 +1370,8 @@ public final class FsCore implements FileSystemService {
                 // A chunk that ran out of space inside its transaction comes back short rather than as ENOSPC, so
                 // run() had no chance to reclaim blocks freed since the last checkpoint: do it here, once per
                 // shortage, before reporting a short write to the caller while space is really there.
-                if (checkpointed || alloc.pendingFreeBlocks() == 0) {
+                if (checkpointed || !reclaimFreedBlocks()) {
                     break;
-                }
-                try {
-                    journal.checkpointNow();
-                } catch (IOException e) {
-                    throw ioError(e);
                 }
                 checkpointed = true;
                 continue;
@@ -1339,16 +1398,11 @@ public final class FsCore implements FileSystemService {
             try (Journal.Handle h = journal.begin()) {
                 return writeChunk(h.tx(), who, i, offset, src);
             } catch (NoSpaceException e) {
-                if (attempt > 0 || alloc.pendingFreeBlocks() == 0) {
+                if (attempt > 0 || !reclaimFreedBlocks()) {
                     throw e;
                 }
             } catch (FsException e) {
                 throw e;
-            } catch (IOException e) {
-                throw ioError(e);
-            }
-            try {
-                journal.checkpointNow();
             } catch (IOException e) {
                 throw ioError(e);
             }
@@ -1382,7 +1436,7 @@ public final class FsCore implements FileSystemService {
                     if (pblk == 0) {
                         long remainingBlocks = (pos + len - 1) / Layout.BLOCK_SIZE - lblk + 1;
                         int want = (int) Math.min(remainingBlocks, Math.min(i.extents.holeLength(lblk), 64));
-                        allocData(tx, i, lblk, want);
+                        allocData(tx, who, i, lblk, want);
                         extentsChanged = true;
                         pblk = i.extents.map(lblk);
                         fresh = true;
@@ -1756,6 +1810,7 @@ public final class FsCore implements FileSystemService {
                     if (src.isDirectory()) {
                         throw new FsException(Errno.EPERM, existing);
                     }
+                    options.linkProtection().checkHardlink(who, src, existing);
                     src.lock.lock();
                     try {
                         if (src.nlink == 0 || src.freed) {
@@ -1812,7 +1867,7 @@ public final class FsCore implements FileSystemService {
                     n.lock.lock();
                     try {
                         try {
-                            allocData(tx, n, 0, 1);
+                            allocData(tx, who, n, 0, 1);
                         } catch (NoSpaceException e) {
                             paths.dir(p.dir()).remove(tx, p.name());
                             n.nlink = 0;
@@ -2151,13 +2206,17 @@ public final class FsCore implements FileSystemService {
     public FsStats statfs(Credentials who) throws FsException {
         enter();
         try {
+            // Blocks freed but waiting for a checkpoint are free to the user (as ext4 counts blocks freed by a
+            // running transaction): allocation reclaims them with a checkpoint when it needs them.
+            long free = alloc.freeBlocks() + alloc.pendingFreeBlocks();
             return new FsStats(
                     Layout.BLOCK_SIZE,
                     geometry.totalBlocks(),
-                    alloc.freeBlocks(),
+                    free,
                     geometry.inodeCount() - 1,
                     alloc.freeInodes(),
-                    NAME_MAX);
+                    NAME_MAX,
+                    Math.max(0, free - reservedBlocks));
         } finally {
             exit();
         }

@@ -124,6 +124,29 @@ public final class FsCoreComponent {
                 description = "How long an I/O waits for a block scheduler while none is bound (during a swap) "
                         + "before it fails with EIO, milliseconds")
         long schedulerWaitMillis() default 30_000;
+
+        @AttributeDefinition(
+                name = "Reserved for root (%)",
+                description = "Percent of the data blocks only root may allocate, when formatting (as mke2fs -m)")
+        int reservedPercent() default 5;
+
+        @AttributeDefinition(
+                name = "protected_symlinks",
+                description = "Follow a symlink in a sticky world-writable directory only if the follower or the "
+                        + "directory's owner owns it (Linux's fs.protected_symlinks)")
+        boolean protectedSymlinks() default true;
+
+        @AttributeDefinition(
+                name = "protected_hardlinks",
+                description = "Hard links only to files the caller owns or may read and write "
+                        + "(Linux's fs.protected_hardlinks)")
+        boolean protectedHardlinks() default true;
+
+        @AttributeDefinition(
+                name = "protected_regular",
+                description = "O_CREAT on another user's file in a sticky world-writable (1) or also group-writable "
+                        + "(2) directory fails; 0 off (Linux's fs.protected_regular)")
+        int protectedRegular() default 1;
     }
 
     /** Rehearsals of a hand-over a version standing by runs first, so that its code has run before the pause. */
@@ -503,7 +526,7 @@ public final class FsCoreComponent {
                 throw new IOException("device " + scheduler.device().describe()
                         + " is blank and formatIfBlank is false: run mkfs first");
             }
-            Geometry g = Formatter.format(io, io.blockCount(), config.journalBlocks());
+            Geometry g = Formatter.format(io, io.blockCount(), config.journalBlocks(), config.reservedPercent());
             LOG.info(
                     "formatted blank device {}: {} blocks, {} inodes, journal {} blocks",
                     scheduler.device().describe(),
@@ -512,7 +535,10 @@ public final class FsCoreComponent {
                     g.journalBlocks());
         }
         FsCore.Options options = new FsCore.Options(
-                (long) config.cacheSizeMiB() << 20, config.readAheadBlocks(), config.flushIntervalMillis());
+                (long) config.cacheSizeMiB() << 20,
+                config.readAheadBlocks(),
+                config.flushIntervalMillis(),
+                new LinkProtection(config.protectedSymlinks(), config.protectedHardlinks(), config.protectedRegular()));
         try {
             FsCore fs = FsCore.mount(scheduler, options, FsCore::wallClockNanos, handoff, observer);
             LOG.info("file system mounted on {}: {}", scheduler.device().describe(), fs.status());

@@ -40,11 +40,13 @@ final class PathResolver {
     private final BufferCache cache;
     private final Allocator alloc;
     private final InodeTable table;
+    private final LinkProtection linkProtection;
 
-    PathResolver(BufferCache cache, Allocator alloc, InodeTable table) {
+    PathResolver(BufferCache cache, Allocator alloc, InodeTable table, LinkProtection linkProtection) {
         this.cache = cache;
         this.alloc = alloc;
         this.table = table;
+        this.linkProtection = linkProtection;
     }
 
     static void checkPath(String path) throws FsException {
@@ -204,6 +206,7 @@ final class PathResolver {
                 if (++links > SYMLOOP_MAX) {
                     throw new FsException(Errno.ELOOP, path);
                 }
+                linkProtection.checkFollow(who, cur, next, path);
                 String target = readTarget(next);
                 pushComponents(comps, target);
                 if (target.startsWith("/")) {

@@ -53,6 +53,26 @@ class FsCoreComponentTest {
             public long schedulerWaitMillis() {
                 return 1000;
             }
+
+            @Override
+            public int reservedPercent() {
+                return 5;
+            }
+
+            @Override
+            public boolean protectedSymlinks() {
+                return true;
+            }
+
+            @Override
+            public boolean protectedHardlinks() {
+                return true;
+            }
+
+            @Override
+            public int protectedRegular() {
+                return 1;
+            }
         };
     }
 

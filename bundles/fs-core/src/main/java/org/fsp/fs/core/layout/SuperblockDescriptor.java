@@ -33,6 +33,8 @@ import java.lang.foreign.MemorySegment;
  * +---------------------------------------------------------------+
  * |     mkfsTimeNanos, mountCount (64 bits each)                  |
  * +---------------------------------------------------------------+
+ * |     reservedBlocks (64 bits; minor version 1, 0 before)       |
+ * +---------------------------------------------------------------+
  * |                    ... zero up to byte 4092 ...               |
  * +---------------------------------------------------------------+
  * |             CRC32C of bytes 0..4091 (offset 4092)             |
@@ -48,7 +50,7 @@ public final class SuperblockDescriptor {
     /** A reader refuses an image whose major version differs. */
     public static final int VERSION_MAJOR = 1;
 
-    public static final int VERSION_MINOR = 0;
+    public static final int VERSION_MINOR = 1;
 
     public static final int MAGIC_OFFSET;
     public static final int VERSION_MAJOR_OFFSET;
@@ -78,6 +80,11 @@ public final class SuperblockDescriptor {
     public static final int MKFS_TIME_OFFSET;
 
     public static final int MOUNT_COUNT_OFFSET;
+    /**
+     * Data blocks only root may allocate, as ext4's reserved blocks (s_r_blocks_count): an ordinary user cannot fill
+     * the device for root. Zero in images of minor version 0, which read as "no reserve".
+     */
+    public static final int RESERVED_BLOCKS_OFFSET;
     /** CRC32C of everything before it. */
     public static final int CHECKSUM_OFFSET = Layout.BLOCK_SIZE - 4;
 
@@ -123,13 +130,21 @@ public final class SuperblockDescriptor {
         MKFS_TIME_OFFSET = offset;
         offset += 8;
         MOUNT_COUNT_OFFSET = offset;
+        offset += 8;
+        RESERVED_BLOCKS_OFFSET = offset;
     }
 
     private SuperblockDescriptor() {}
 
     /** Writes the geometry, journal sequence and clean flag into a zeroed block and seals it with its checksum. */
     public static void write(
-            MemorySegment block, Geometry g, long journalSeq, boolean clean, long mkfsTime, long mountCount) {
+            MemorySegment block,
+            Geometry g,
+            long journalSeq,
+            boolean clean,
+            long mkfsTime,
+            long mountCount,
+            long reservedBlocks) {
         block.fill((byte) 0);
         block.set(Layout.LONG, MAGIC_OFFSET, MAGIC);
         block.set(Layout.SHORT, VERSION_MAJOR_OFFSET, (short) VERSION_MAJOR);
@@ -151,6 +166,7 @@ public final class SuperblockDescriptor {
         block.set(Layout.INT, CLEAN_OFFSET, clean ? 1 : 0);
         block.set(Layout.LONG, MKFS_TIME_OFFSET, mkfsTime);
         block.set(Layout.LONG, MOUNT_COUNT_OFFSET, mountCount);
+        block.set(Layout.LONG, RESERVED_BLOCKS_OFFSET, reservedBlocks);
         Checksums.sealTail(block);
     }
 
@@ -193,6 +209,11 @@ public final class SuperblockDescriptor {
         if (!expected.equals(g)) {
             return "superblock geometry is inconsistent: " + g + " (expected " + expected + ")";
         }
+        long reserved = reservedBlocks(block);
+        if (reserved < 0 || reserved > g.totalBlocks() - g.dataStart()) {
+            return "superblock reserves " + reserved + " blocks of " + (g.totalBlocks() - g.dataStart())
+                    + " data blocks";
+        }
         return null;
     }
 
@@ -226,5 +247,9 @@ public final class SuperblockDescriptor {
 
     public static long mountCount(MemorySegment block) {
         return block.get(Layout.LONG, MOUNT_COUNT_OFFSET);
+    }
+
+    public static long reservedBlocks(MemorySegment block) {
+        return block.get(Layout.LONG, RESERVED_BLOCKS_OFFSET);
     }
 }

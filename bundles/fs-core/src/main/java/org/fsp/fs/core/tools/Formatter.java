@@ -23,18 +23,42 @@ public final class Formatter {
 
     private Formatter() {}
 
+    /** Percent of the data blocks kept for root unless mkfs is told otherwise, as mke2fs's {@code -m 5}. */
+    public static final int DEFAULT_RESERVED_PERCENT = 5;
+
+    /** Formats with the default root reserve ({@value #DEFAULT_RESERVED_PERCENT}%). */
+    public static Geometry format(BlockIo io, long totalBlocks, long journalBlocks) throws IOException {
+        return format(io, totalBlocks, journalBlocks, DEFAULT_RESERVED_PERCENT);
+    }
+
     /**
      * Formats {@code totalBlocks} blocks of the device.
      *
      * @param journalBlocks journal length in blocks, or 0 for the default
+     * @param reservedPercent percent (0-50) of the data blocks only root may allocate
      * @return the geometry written
      */
-    public static Geometry format(BlockIo io, long totalBlocks, long journalBlocks) throws IOException {
+    public static Geometry format(BlockIo io, long totalBlocks, long journalBlocks, int reservedPercent)
+            throws IOException {
+        return format(io, totalBlocks, journalBlocks, reservedPercent, 0);
+    }
+
+    /**
+     * {@link #format(BlockIo, long, long, int)} with {@code inodeCount} inodes (0: one per four blocks), as mke2fs's
+     * {@code -N}.
+     */
+    public static Geometry format(
+            BlockIo io, long totalBlocks, long journalBlocks, int reservedPercent, long inodeCount) throws IOException {
+        if (reservedPercent < 0 || reservedPercent > 50) {
+            throw new IOException("reserved percentage " + reservedPercent + " is outside 0..50");
+        }
         if (totalBlocks < Geometry.MIN_BLOCKS) {
             throw new IOException(
                     "device of " + totalBlocks + " blocks is smaller than the minimum " + Geometry.MIN_BLOCKS);
         }
-        Geometry g = Geometry.defaults(totalBlocks, journalBlocks);
+        Geometry defaults = Geometry.defaults(totalBlocks, journalBlocks);
+        Geometry g =
+                inodeCount > 0 ? Geometry.compute(totalBlocks, inodeCount + 1, defaults.journalBlocks()) : defaults;
         if (g.dataStart() + 16 > totalBlocks) {
             throw new IOException("journal of " + g.journalBlocks() + " blocks leaves no room for data");
         }
@@ -94,7 +118,8 @@ public final class Formatter {
             MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
             // A fresh, never-zero sequence: transactions a previous file system left in the journal cannot match.
             long seq = (System.nanoTime() ^ now) & 0x3fff_ffff_ffff_ffffL | 1L << 40;
-            SuperblockDescriptor.write(sb, g, seq, true, now, 0);
+            long reserved = (g.totalBlocks() - g.dataStart()) * reservedPercent / 100;
+            SuperblockDescriptor.write(sb, g, seq, true, now, 0, reserved);
             io.await(io.write(0, sb, BlockRequest.Priority.METADATA));
             io.flush();
         }

@@ -10,8 +10,9 @@ import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.Layout;
 
 /**
- * {@code fsp mkfs IMAGE [--size BYTES] [--journal-blocks N]}: writes an empty file system into an image file,
- * creating or resizing the file when {@code --size} is given (suffixes K, M, G, T accepted). Returns 0 on success,
+ * {@code fsp mkfs IMAGE [--size BYTES] [--journal-blocks N] [-m PERCENT]}: writes an empty file system into an image file,
+ * creating or resizing the file when {@code --size} is given (suffixes K, M, G, T accepted); {@code -m} (or
+ * {@code --reserved-percent}) keeps that percentage of the data blocks for root (default 5, as mke2fs). Returns 0 on success,
  * 1 on failure, printing what was made or what went wrong.
  *
  * <p>A typical sequence is: the fsp tool calls {@code Mkfs.run(new String[] {"disk.img", "--size", "1G"})}.
@@ -28,11 +29,13 @@ public final class Mkfs {
         String image = null;
         long size = -1;
         long journal = 0;
+        int reservedPercent = Formatter.DEFAULT_RESERVED_PERCENT;
         try {
             for (int k = 0; k < args.length; k++) {
                 switch (args[k]) {
                     case "--size" -> size = parseSize(args[++k]);
                     case "--journal-blocks" -> journal = Long.parseLong(args[++k]);
+                    case "-m", "--reserved-percent" -> reservedPercent = Integer.parseInt(args[++k]);
                     default -> {
                         if (image != null || args[k].startsWith("--")) {
                             throw new IllegalArgumentException("unexpected argument " + args[k]);
@@ -46,7 +49,7 @@ public final class Mkfs {
             }
         } catch (RuntimeException e) {
             out.println("mkfs: " + e.getMessage());
-            out.println("usage: fsp mkfs IMAGE [--size BYTES] [--journal-blocks N]");
+            out.println("usage: fsp mkfs IMAGE [--size BYTES] [--journal-blocks N] [-m RESERVED_PERCENT]");
             return 1;
         }
         Path path = Path.of(image);
@@ -61,15 +64,17 @@ public final class Mkfs {
             }
             try (FileBlockDevice device = new FileBlockDevice(path, false)) {
                 BlockIo io = new BlockIo(new DirectBlockScheduler(device));
-                Geometry g = Formatter.format(io, io.blockCount(), journal);
+                Geometry g = Formatter.format(io, io.blockCount(), journal, reservedPercent);
                 out.printf(
-                        "mkfs: %s: %d blocks of %d bytes, %d inodes, journal %d blocks, data from block %d%n",
+                        "mkfs: %s: %d blocks of %d bytes, %d inodes, journal %d blocks, data from block %d, %d%%"
+                                + " reserved for root%n",
                         image,
                         g.totalBlocks(),
                         Layout.BLOCK_SIZE,
                         g.inodeCount() - 1,
                         g.journalBlocks(),
-                        g.dataStart());
+                        g.dataStart(),
+                        reservedPercent);
             }
             return 0;
         } catch (IOException | RuntimeException e) {
