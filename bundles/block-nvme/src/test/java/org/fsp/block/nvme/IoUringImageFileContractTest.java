@@ -4,6 +4,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.fsp.api.block.BlockDevice;
+import org.fsp.testing.AbstractBlockDeviceContractTest;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The device contract on io_uring over an image file, plain mode. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.fsp.api.block.BlockDevice;
+import org.fsp.testing.AbstractBlockDeviceContractTest;
 import org.junit.jupiter.api.Test;
 
 /** The device contract on the RAM device, and its hand-over of memory to a successor (a live driver upgrade). */

@@ -1,4 +1,4 @@
-package org.fsp.block.nvme;
+package org.fsp.testing;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,10 +30,10 @@ import org.junit.jupiter.api.Test;
  * The {@link BlockDevice} contract, run against every driver: each subclass supplies a fresh device through
  * {@link #createDevice(int)} and, if the device is persistent, a way to reopen it.
  */
-abstract class AbstractBlockDeviceContractTest {
+public abstract class AbstractBlockDeviceContractTest {
 
     /** Capacity every factory provides, bytes. */
-    static final long DEVICE_BYTES = 16L << 20;
+    protected static final long DEVICE_BYTES = 16L << 20;
 
     private static final long SEED = Long.getLong("fsp.test.seed", 0x5eedL);
     private static final long GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(60);
