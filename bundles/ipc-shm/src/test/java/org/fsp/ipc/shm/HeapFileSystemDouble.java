@@ -88,8 +88,10 @@ public final class HeapFileSystemDouble implements FileSystemService {
             return new Parent(null, "/");
         }
         Node dir = root;
+        StringBuilder at = new StringBuilder();
         for (int i = 0; i < parts.length - 1; i++) {
-            dir = step(who, dir, parts[i], 0);
+            dir = step(who, dir, parts[i], 0, at.isEmpty() ? "/" : at.toString());
+            at.append('/').append(parts[i]);
         }
         if (!dir.isDir()) {
             throw new FsException(Errno.ENOTDIR, path);
@@ -100,7 +102,7 @@ public final class HeapFileSystemDouble implements FileSystemService {
         return new Parent(dir, parts[parts.length - 1]);
     }
 
-    private Node step(Credentials who, Node dir, String name, int depth) throws FsException {
+    private Node step(Credentials who, Node dir, String name, int depth, String dirPath) throws FsException {
         if (!dir.isDir()) {
             throw new FsException(Errno.ENOTDIR, name);
         }
@@ -111,18 +113,19 @@ public final class HeapFileSystemDouble implements FileSystemService {
         if (n == null) {
             throw new FsException(Errno.ENOENT, name);
         }
-        return follow(who, n, depth);
+        return follow(who, n, depth, dirPath);
     }
 
-    private Node follow(Credentials who, Node n, int depth) throws FsException {
+    /** Follows {@code n} if it is a symlink; a relative target is taken from {@code dirPath}, the link's directory. */
+    private Node follow(Credentials who, Node n, int depth, String dirPath) throws FsException {
         if (!FileMode.isSymlink(n.mode)) {
             return n;
         }
         if (depth > 40) {
             throw new FsException(Errno.ELOOP, n.target);
         }
-        Node t = lookup(who, n.target, true, depth + 1);
-        return t;
+        String target = n.target.startsWith("/") ? n.target : (dirPath.equals("/") ? "" : dirPath) + "/" + n.target;
+        return lookup(who, target, true, depth + 1);
     }
 
     private Node lookup(Credentials who, String path, boolean followLast, int depth) throws FsException {
@@ -137,7 +140,9 @@ public final class HeapFileSystemDouble implements FileSystemService {
         if (n == null) {
             throw new FsException(Errno.ENOENT, path);
         }
-        return followLast ? follow(who, n, depth) : n;
+        String dirPath =
+                path.substring(0, Math.max(1, path.replaceAll("/+$", "").lastIndexOf('/')));
+        return followLast ? follow(who, n, depth, dirPath) : n;
     }
 
     private Open handle(long h) throws FsException {
@@ -186,7 +191,7 @@ public final class HeapFileSystemDouble implements FileSystemService {
             if ((flags & OpenFlags.O_NOFOLLOW) != 0) {
                 throw new FsException(Errno.ELOOP, path);
             }
-            n = follow(who, n, 0);
+            n = follow(who, n, 0, path.substring(0, Math.max(1, path.lastIndexOf('/'))));
         }
         if (n == null) {
             if ((flags & OpenFlags.O_CREAT) == 0) {
@@ -258,6 +263,9 @@ public final class HeapFileSystemDouble implements FileSystemService {
         if (!OpenFlags.canWrite(o.flags)) {
             throw new FsException(Errno.EBADF, "not open for writing");
         }
+        if ((o.flags & OpenFlags.O_APPEND) != 0) {
+            offset = o.node.size; // as Linux: pwrite on an O_APPEND file appends
+        }
         long end = offset + src.byteSize();
         if (end > Integer.MAX_VALUE - 8) {
             throw new FsException(Errno.EFBIG, "offset " + offset);
@@ -282,6 +290,9 @@ public final class HeapFileSystemDouble implements FileSystemService {
     }
 
     private static void resize(Node n, long size) throws FsException {
+        if (size < 0) {
+            throw new FsException(Errno.EINVAL, "negative size");
+        }
         if (n.isDir()) {
             throw new FsException(Errno.EISDIR, "directory");
         }
@@ -377,6 +388,9 @@ public final class HeapFileSystemDouble implements FileSystemService {
         Node n = a.dir.children.get(a.name);
         if (n == null) {
             throw new FsException(Errno.ENOENT, from);
+        }
+        if (n.isDir() && (to + "/").startsWith(from.replaceAll("/+$", "") + "/")) {
+            throw new FsException(Errno.EINVAL, from + " -> " + to);
         }
         Node old = b.dir.children.get(b.name);
         if (old != null && old.isDir() && !old.children.isEmpty()) {
