@@ -103,6 +103,8 @@ public final class Checker {
     final Map<String, Long> rootEntries = new HashMap<>();
     final Map<Long, Integer> nlinkFixes = new LinkedHashMap<>();
 
+    private Report report;
+
     private Checker(BlockIo io, Map<Long, MemorySegment> pending) {
         this.io = io;
         this.pending = pending;
@@ -112,8 +114,6 @@ public final class Checker {
     public static Report check(BlockIo io) throws IOException {
         return analyze(io, Map.of()).report;
     }
-
-    private Report report;
 
     /**
      * Checks the device as if the blocks in {@code pending} (block number to a 4096-byte image) were written over

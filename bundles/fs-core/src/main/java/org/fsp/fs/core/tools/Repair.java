@@ -1,10 +1,12 @@
 package org.fsp.fs.core.tools;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,9 +52,9 @@ final class Repair {
     private Checker c;
     private Geometry g;
     /** Inodes and blocks taken during the current pass, not yet known to the Checker's findings. */
-    private final java.util.BitSet takenInodes = new java.util.BitSet();
+    private final BitSet takenInodes = new BitSet();
 
-    private final java.util.BitSet takenBlocks = new java.util.BitSet();
+    private final BitSet takenBlocks = new BitSet();
     private long lostAndFound;
     /** Why a fix could not be made, or null. */
     private String stuck;
@@ -62,11 +64,11 @@ final class Repair {
     }
 
     /** Repairs the image behind {@code io}, printing each fix; returns the exit code (see {@link Fsck}). */
-    static int run(BlockIo io, String name, java.io.PrintStream out) throws IOException {
+    static int run(BlockIo io, String name, PrintStream out) throws IOException {
         return new Repair(io).repair(name, out);
     }
 
-    private int repair(String name, java.io.PrintStream out) throws IOException {
+    private int repair(String name, PrintStream out) throws IOException {
         MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
         io.read(0, sb, BlockRequest.Priority.METADATA);
         String bad = SuperblockDescriptor.isBlank(sb)
@@ -147,7 +149,7 @@ final class Repair {
         return Fsck.EXIT_ERRORS_CORRECTED;
     }
 
-    private int leftUnrepaired(String name, java.io.PrintStream out, Checker.Report r, String why) {
+    private int leftUnrepaired(String name, PrintStream out, Checker.Report r, String why) {
         for (String p : r.problems()) {
             out.println(name + ": " + p);
         }

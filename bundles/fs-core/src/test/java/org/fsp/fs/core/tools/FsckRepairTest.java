@@ -489,6 +489,43 @@ class FsckRepairTest {
     }
 
     @Test
+    void shouldGrowLostAndFoundForMoreOrphansThanOneBlockHolds() throws Exception {
+        Path image = tmp.resolve("many.img");
+        Files.copy(base, image);
+        int count = 500; // "#NNN" records of 16 bytes, 255 to a block: two directory blocks
+        Map<String, Long> inos = new TreeMap<>();
+        long many;
+        try (FileBlockDevice d = new FileBlockDevice(image, false)) {
+            FsCore fs = TestFs.mount(d);
+            fs.mkdir(ROOT, "/many", 0755);
+            for (int k = 0; k < count; k++) {
+                TestFs.writeFile(fs, ROOT, "/many/m" + k, new byte[] {(byte) k});
+                inos.put("m" + k, fs.stat(ROOT, "/many/m" + k).ino());
+            }
+            many = fs.stat(ROOT, "/many").ino();
+            fs.unmount();
+        }
+        try (Image im = new Image(image)) {
+            for (String name : inos.keySet()) {
+                im.dropEntry(many, name);
+            }
+        }
+        Run r = fsck(image, true);
+        assertEquals(Fsck.EXIT_ERRORS_CORRECTED, r.code(), r.out());
+        assertEquals(Fsck.EXIT_CLEAN, fsck(image, false).code());
+        try (FileBlockDevice d = new FileBlockDevice(image, false)) {
+            FsCore fs = TestFs.mount(d);
+            assertTrue(fs.stat(ROOT, "/lost+found").size() >= 2L * Layout.BLOCK_SIZE);
+            for (int k = 0; k < count; k++) {
+                assertArrayEquals(
+                        new byte[] {(byte) k}, TestFs.readFile(fs, ROOT, "/lost+found/#" + inos.get("m" + k)));
+            }
+            assertEquals(List.of(), fs.readdir(ROOT, "/many", 0, 10));
+            fs.unmount();
+        }
+    }
+
+    @Test
     void shouldReplayACommittedJournalBeforeCheckingAndRepairing() throws Exception {
         Path image = copy("journal");
         byte[] data = "durable before the crash".getBytes(StandardCharsets.UTF_8);
