@@ -22,7 +22,6 @@ import java.util.Properties;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
-import org.fsp.fs.core.tools.Fsck;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
@@ -279,7 +278,8 @@ public final class Fspd implements Callable<Integer> {
      */
     static FileLock lockDevice(Path devicePath) throws IOException, DeviceCheck.BadDeviceException {
         Path lockFile = Files.isRegularFile(devicePath)
-                ? Fsck.lockFileFor(devicePath) // fsp fsck --repair takes the same lock
+                // The name fsp fsck --repair locks too (Fsck.lockFileFor; fs-core is not on fspd's class path).
+                ? devicePath.resolveSibling(devicePath.getFileName() + ".lock")
                 : Path.of(
                         System.getProperty("java.io.tmpdir"),
                         "fsp-" + devicePath.toString().replace('/', '_') + ".lock");

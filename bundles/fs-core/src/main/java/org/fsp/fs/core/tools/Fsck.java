@@ -98,7 +98,8 @@ public final class Fsck {
 
     /**
      * The side file fspd locks for as long as it serves an image (a lock on the image itself would be dropped when
-     * the driver closes its own descriptor for it); fsck --repair takes the same lock.
+     * the driver closes its own descriptor for it); fsck --repair takes the same lock. {@code Fspd.lockDevice} in the
+     * cli names it the same way.
      */
     public static Path lockFileFor(Path image) {
         return image.resolveSibling(image.getFileName() + ".lock");
