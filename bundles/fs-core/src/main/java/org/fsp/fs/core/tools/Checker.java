@@ -81,14 +81,9 @@ public final class Checker {
     /** Inodes whose slot is not all zeros (in use, or corrupt). */
     final BitSet nonZero = new BitSet();
 
-    BitSet inodeMap = new BitSet();
-    BitSet blockMap = new BitSet();
     /** Blocks the metadata regions and the inodes use. */
     final BitSet used = new BitSet();
-    /** Entries in reachable directories to each inode; for a directory, how many subdirectories it holds. */
-    int[] refs = new int[0];
 
-    int[] subdirs = new int[0];
     boolean inodeZeroDirty;
     boolean bitmapsWrong;
     final List<Entry> danglingEntries = new ArrayList<>();
@@ -257,8 +252,8 @@ public final class Checker {
         }
 
         // Directory tree from the root.
-        refs = new int[inodes.length];
-        subdirs = new int[inodes.length];
+        int[] refs = new int[inodes.length];
+        int[] subdirs = new int[inodes.length];
         BitSet visitedDirs = new BitSet();
         long dirs = 0;
         long files = 0;
