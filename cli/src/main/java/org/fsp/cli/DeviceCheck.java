@@ -5,11 +5,12 @@ import java.io.PrintStream;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Checks a device path before the daemon boots, so that a bad path fails in the terminal with a message that says
  * what is wrong, not later inside a bundle: it must be a regular file or a block device, readable and writable, and
- * at least {@link Fspd#MIN_DEVICE_BYTES}. A missing image is created sparse at the requested size.
+ * at least {@link Fspd#MIN_DEVICE_BYTES}. A missing image is created sparse at the requested size, mode 0600.
  */
 final class DeviceCheck {
 
@@ -36,6 +37,10 @@ final class DeviceCheck {
             }
             try {
                 Files.createDirectories(device.getParent());
+                // Mode 0600 from the first byte: the image holds every user's files, readable to anyone who can
+                // read the image itself, whatever the permissions inside say.
+                Files.createFile(
+                        device, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                 try (RandomAccessFile f = new RandomAccessFile(device.toFile(), "rw")) {
                     f.setLength(sizeBytes); // sparse: blocks are allocated as the file system writes them
                 }

@@ -136,6 +136,12 @@ public final class Fspd implements Callable<Integer> {
             err.println("fspd: cannot create socket directory " + socketPath.getParent() + ": " + e.getMessage());
             return EXIT_BAD_INPUT;
         }
+        int uid = (int) FspPaths.uid();
+        String misplaced = SocketPlacement.check(socketPath, uid);
+        if (misplaced != null) {
+            err.println("fspd: " + misplaced);
+            return EXIT_BAD_INPUT;
+        }
         for (Path s : List.of(socketPath, adminPath)) {
             switch (probeSocket(s)) {
                 case LIVE -> {
@@ -149,6 +155,15 @@ public final class Fspd implements Callable<Integer> {
                 }
                 case ABSENT -> {}
             }
+        }
+
+        Path privateDir;
+        try {
+            privateDir = SocketPlacement.privateDirectory(socketPath, uid);
+        } catch (IOException e) {
+            err.println("fspd: cannot use the private directory for the log and bundle cache: " + e.getMessage()
+                    + "; choose another --socket");
+            return EXIT_BAD_INPUT;
         }
 
         Path devicePath = null;
@@ -167,7 +182,7 @@ public final class Fspd implements Callable<Integer> {
         }
 
         boolean interactive = !headless && System.console() != null;
-        Map<String, String> props = frameworkProperties(home, socketPath);
+        Map<String, String> props = frameworkProperties(home, privateDir);
         props.put(PROP_HOME, home.toString());
         props.putIfAbsent("felix.fileinstall.dir", home.resolve("conf").toString()); // conf/<pid>.cfg -> ConfigAdmin
         props.put(PROP_DRIVER, driver);
@@ -179,7 +194,7 @@ public final class Fspd implements Callable<Integer> {
         }
         // Headless: no console session, and its end must not stop the framework (Gogo stops it by default).
         props.put("gosh.args", interactive ? "" : "--nointeractive --noshutdown");
-        Path logFile = socketPath.resolveSibling(socketPath.getFileName() + ".log");
+        Path logFile = privateDir.resolve("fspd.log");
         System.setProperty("fsp.log.file", logFile.toString()); // read by conf/logback.xml
 
         Path bundleDir = home.resolve("bundle");
@@ -263,6 +278,7 @@ public final class Fspd implements Callable<Integer> {
      */
     static FileLock lockDevice(Path devicePath) throws IOException, DeviceCheck.BadDeviceException {
         Path lockFile = Files.isRegularFile(devicePath)
+                // The name fsp fsck --repair locks too (Fsck.lockFileFor; fs-core is not on fspd's class path).
                 ? devicePath.resolveSibling(devicePath.getFileName() + ".lock")
                 : Path.of(
                         System.getProperty("java.io.tmpdir"),
@@ -282,7 +298,7 @@ public final class Fspd implements Callable<Integer> {
         }
     }
 
-    private static Map<String, String> frameworkProperties(Path home, Path socketPath) throws IOException {
+    private static Map<String, String> frameworkProperties(Path home, Path privateDir) throws IOException {
         Map<String, String> props = new HashMap<>();
         Path conf = home.resolve("conf/config.properties");
         if (Files.exists(conf)) {
@@ -292,8 +308,10 @@ public final class Fspd implements Callable<Integer> {
             }
             p.stringPropertyNames().forEach(k -> props.put(k, p.getProperty(k)));
         }
-        // One private bundle cache per socket, wiped at each start: the bundle/ directory is the source of truth.
-        props.putIfAbsent(Constants.FRAMEWORK_STORAGE, socketPath + ".felix-cache");
+        // One bundle cache per socket, in its private directory, wiped at each start: the bundle/ directory is the
+        // source of truth.
+        props.putIfAbsent(
+                Constants.FRAMEWORK_STORAGE, privateDir.resolve("felix-cache").toString());
         props.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         return props;
     }

@@ -51,16 +51,22 @@ final class OfflineCommands {
 
     @Command(
             name = "fsck",
-            description =
-                    "Checks an FSP image offline; exits 0 when clean, 4 when errors are left, 8 when it could not check.")
+            description = "Checks an FSP image offline (read-only unless --repair); exits 0 when clean, 1 when errors"
+                    + " were corrected, 4 when errors are left, 8 when it could not check.")
     static final class FsckCommand implements Callable<Integer> {
 
-        @Parameters(index = "0", paramLabel = "IMAGE", description = "The image file to check (read-only).")
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "The image file to check.")
         String image;
+
+        @Option(
+                names = {"--repair", "-y"},
+                description = "Replay the journal and fix what e2fsck fixes in preen mode (leaked blocks and inodes,"
+                        + " link counts, sizes, bitmaps; orphans to /lost+found). Refused while fspd serves the image.")
+        boolean repair;
 
         @Override
         public Integer call() {
-            return Fsck.run(new String[] {image});
+            return Fsck.run(repair ? new String[] {"--repair", image} : new String[] {image});
         }
     }
 

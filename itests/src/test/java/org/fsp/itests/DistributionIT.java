@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.jar.Attributes;
@@ -68,6 +69,11 @@ class DistributionIT {
         assertTrue(Files.size(device) == 64L << 20, "image size");
         assertTrue(out.contains("created image " + device), out);
         assertTrue(out.contains("client socket " + socket), out);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(device)));
+        Path privateDir = Path.of(socket + ".d");
+        assertTrue(out.contains("log           " + privateDir.resolve("fspd.log")), out);
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(privateDir)));
+        assertTrue(Files.isDirectory(privateDir.resolve("felix-cache")), "the bundle cache is in " + privateDir);
     }
 
     @Test
@@ -118,6 +124,27 @@ class DistributionIT {
                 work.resolve("second.sock").toString());
         assertEquals(EXIT_ALREADY_RUNNING, second.exitCode(), second.all());
         assertTrue(second.stderr().contains("in use by another fspd"), second.all());
+    }
+
+    @Test
+    @Order(5)
+    void fsckShouldRefuseToRepairTheImageTheDaemonServes() throws Exception {
+        FspProcesses.Result r = FspProcesses.run(
+                List.of(FspProcesses.bin("fsp").toString(), "fsck", "--repair", device.toString()),
+                Duration.ofSeconds(60));
+        assertEquals(8, r.exitCode(), r.all());
+        assertTrue(r.stdout().contains("is in use by fspd"), r.all());
+    }
+
+    @Test
+    @Order(6)
+    void shouldRefuseASocketDirectoryOtherUsersCanWrite() throws Exception {
+        Path shared = Files.createDirectories(work.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        FspProcesses.Result r = FspProcesses.fspdExpectingExit(
+                "--driver", "ram", "--socket", shared.resolve("fsp.sock").toString());
+        assertEquals(EXIT_BAD_INPUT, r.exitCode(), r.all());
+        assertTrue(r.stderr().contains("is writable by other users"), r.all());
     }
 
     @Test
@@ -303,6 +330,10 @@ class DistributionIT {
         FspProcesses.Result fsck = FspProcesses.run(
                 List.of(FspProcesses.bin("fsp").toString(), "fsck", device.toString()), Duration.ofSeconds(60));
         assertEquals(0, fsck.exitCode(), "the image is consistent after a clean stop:\n" + fsck.all());
+        FspProcesses.Result repair = FspProcesses.run(
+                List.of(FspProcesses.bin("fsp").toString(), "fsck", "--repair", device.toString()),
+                Duration.ofSeconds(60));
+        assertEquals(0, repair.exitCode(), "nothing to repair after a clean stop:\n" + repair.all());
     }
 
     private static long bundleId(String symbolicName) throws Exception {

@@ -12,10 +12,12 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import jdk.net.ExtendedSocketOptions;
@@ -93,6 +95,33 @@ public final class AdminShellServer {
         Files.deleteIfExists(socketPath);
     }
 
+    /**
+     * True if {@code peer} may use the shell: it is the socket's owner or root. Principals are compared, not their
+     * names: the JDK's UNIX principals (from SO_PEERCRED and from a file's owner alike) are equal exactly when their
+     * uids are, while names can be missing (a uid with no passwd entry is named by its number) or shared by two uids.
+     *
+     * @param root the principal of uid 0, or null if it cannot be looked up (then only the owner is let in)
+     */
+    static boolean mayUse(UserPrincipal peer, UserPrincipal owner, UserPrincipal root) {
+        return peer.equals(owner) || (root != null && peer.equals(root));
+    }
+
+    /**
+     * The principal of uid 0, or null: by the name root, else by the number 0 (a system with no passwd entry for root;
+     * the JDK then takes the name as the uid).
+     */
+    static UserPrincipal rootPrincipal() {
+        UserPrincipalLookupService users = FileSystems.getDefault().getUserPrincipalLookupService();
+        for (String name : new String[] {ROOT, "0"}) {
+            try {
+                return users.lookupPrincipalByName(name);
+            } catch (IOException e) {
+                LOG.debug("no principal named {}", name, e);
+            }
+        }
+        return null;
+    }
+
     private void acceptLoop() {
         UserPrincipal self;
         try {
@@ -101,12 +130,13 @@ public final class AdminShellServer {
             LOG.error("cannot read the admin socket's owner; refusing all connections", e);
             return;
         }
+        UserPrincipal root = rootPrincipal();
         while (server.isOpen()) {
             try {
                 SocketChannel ch = server.accept();
                 UnixDomainPrincipal peer = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
                 String user = peer.user().getName();
-                if (!user.equals(self.getName()) && !user.equals(ROOT)) {
+                if (!mayUse(peer.user(), self, root)) {
                     LOG.warn("refused admin connection from user {}", user);
                     reply(
                             new DataOutputStream(Channels.newOutputStream(ch)),

@@ -119,6 +119,12 @@ final class ChannelProxy implements AutoCloseable {
         }
         int memfd = -1;
         try (Arena temp = Arena.ofConfined()) {
+            // Who listens there, as the kernel recorded it at listen(): checked before anything is sent.
+            UnixSockets.PeerCredentials server = UnixSockets.peerCredentials(fd);
+            String refusal = ServerTrust.check(socket, server.uid(), server.pid(), Libc.getuid());
+            if (refusal != null) {
+                throw new IOException(refusal);
+            }
             UnixSockets.setTimeouts(fd, 5_000);
             MemorySegment hello = temp.allocate(HELLO_BYTES, 8);
             hello.set(JAVA_LONG, MAGIC_OFFSET, ChannelHeaderDescriptor.MAGIC);

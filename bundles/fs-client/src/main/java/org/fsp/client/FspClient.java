@@ -62,6 +62,11 @@ public final class FspClient implements AutoCloseable {
     /**
      * Connects asking for {@code lanes} lanes (0: the server's default; the server may grant fewer). Use about as many
      * lanes as threads that call at the same time.
+     *
+     * <p>Before anything is sent, the server's uid (SO_PEERCRED) must be root, this process's user, the uid in the
+     * system property {@code fsp.server.uid} when set, or else the socket file's owner when no one but the
+     * directory's owner can write the socket's directory; otherwise this fails with an {@link IOException} that names
+     * the uid, so a socket planted in a shared directory cannot impersonate fspd.
      */
     public static FspClient connect(Path socket, int lanes) throws IOException {
         return new FspClient(ChannelProxy.connect(socket, lanes), socket);

@@ -31,8 +31,28 @@ public final class FsCommands {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
         int code = Fsck.report(new BlockIo(scheduler), scheduler.device().describe(), ps);
-        ps.println("exit code " + code + (code == Fsck.EXIT_CLEAN ? " (clean)" : " (errors left)"));
+        ps.println("exit code " + code + " ("
+                + switch (code) {
+                    case Fsck.EXIT_CLEAN -> "clean";
+                    case Fsck.EXIT_ERRORS_LEFT -> "errors left";
+                    default -> "could not check";
+                }
+                + ")");
         return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * {@code fsp:fsck --repair} (or {@code -y}) is refused: a mounted file system is never repaired under itself, as
+     * e2fsck refuses one. {@code -n} is the read-only check.
+     */
+    public String fsck(String option) throws IOException {
+        return switch (option) {
+            case "-n" -> fsck();
+            case "--repair", "-y", "-p" ->
+                "fsp:fsck does not repair a mounted file system: stop fspd (shutdown) and run"
+                        + " bin/fsp fsck --repair IMAGE\n";
+            default -> "usage: fsp:fsck [-n]   (repair: offline, bin/fsp fsck --repair IMAGE)\n";
+        };
     }
 
     /** Blocks and inodes, total / used / free, as df and df -i print them. */

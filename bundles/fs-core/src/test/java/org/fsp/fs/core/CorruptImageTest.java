@@ -145,8 +145,11 @@ class CorruptImageTest {
         byte[] bytes = Files.readAllBytes(image);
         bytes[SuperblockDescriptor.TOTAL_BLOCKS_OFFSET] ^= 1;
         Files.write(image, bytes);
-        assertEquals(Fsck.EXIT_ERRORS_LEFT, Fsck.run(new String[] {image.toString()}, ps));
+        // A corrupt superblock leaves nothing to check against: "could not check", as e2fsck without a backup.
+        assertEquals(Fsck.EXIT_OPERATIONAL_ERROR, Fsck.run(new String[] {image.toString()}, ps));
         assertArrayEquals(bytes, Files.readAllBytes(image), "fsck wrote to the image");
+        assertEquals(Fsck.EXIT_OPERATIONAL_ERROR, Fsck.run(new String[] {"--repair", image.toString()}, ps));
+        assertArrayEquals(bytes, Files.readAllBytes(image), "fsck --repair wrote to an image it could not check");
         assertEquals(
                 Fsck.EXIT_OPERATIONAL_ERROR,
                 Fsck.run(new String[] {tmp.resolve("nope").toString()}, ps));

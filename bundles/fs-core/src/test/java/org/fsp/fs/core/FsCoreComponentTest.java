@@ -87,6 +87,10 @@ class FsCoreComponentTest {
         FsCommands commands = new FsCommands(fs, new DirectBlockScheduler(d));
         String report = commands.fsck();
         assertTrue(report.contains("clean") && report.contains("exit code 0"), report);
+        assertTrue(commands.fsck("-n").contains("exit code 0"));
+        String repair = commands.fsck("--repair");
+        assertTrue(
+                repair.contains("does not repair a mounted file system") && repair.contains("fsck --repair"), repair);
         assertTrue(commands.df().contains("inodes"), commands.df());
         fs.unmount();
         FsCore again = FsCoreComponent.open(new DirectBlockScheduler(d), config(true));

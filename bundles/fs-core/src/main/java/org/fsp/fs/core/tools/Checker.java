@@ -7,7 +7,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,42 +32,106 @@ import org.fsp.fs.core.layout.SuperblockDescriptor;
  * actually used, directory structure (reachability from the root, one parent per directory, entry types), and link
  * counts.
  *
+ * <p>Each problem is marked repairable or not: {@link Repair} fixes the repairable kinds (the ones e2fsck fixes in
+ * preen mode) from what this pass found, kept in the package-private fields below.
+ *
  * <p>A typical sequence is: {@code Checker.Report r = Checker.check(io)}; {@code r.problems()} is empty for a clean
  * image.
  */
 public final class Checker {
 
-    /** The outcome: problems found (empty when clean) and a few counts for the report. */
+    /**
+     * The outcome: problems found (empty when clean) and a few counts for the report.
+     *
+     * @param unreadable null, or why the image could not be checked at all (no or a corrupt superblock, a journal
+     *     that cannot be read); {@code problems} then holds that sentence alone
+     * @param unrepairable how many of the problems {@link Repair} does not fix
+     * @param cleanlyUnmounted the superblock's clean flag: false while mounted and after a crash
+     */
     public record Report(
             List<String> problems,
             long inodesInUse,
             long blocksInUse,
             long directories,
             long files,
-            int journalTransactions) {
+            int journalTransactions,
+            String unreadable,
+            int unrepairable,
+            boolean cleanlyUnmounted) {
         public boolean clean() {
             return problems.isEmpty();
         }
     }
 
+    /** A directory record of directory {@code dir}, by the block that holds it and its offset in that block. */
+    record Entry(long dir, long block, int rec) {}
+
     private static final int MAX_PROBLEMS = 200;
 
     private final BlockIo io;
+    private final Map<Long, MemorySegment> pending;
     private final Arena arena = Arena.ofAuto();
     private final List<String> problems = new ArrayList<>();
-    private Geometry g;
+    private int unrepairable;
     private Map<Long, MemorySegment> journal = Map.of();
 
-    private Checker(BlockIo io) {
+    // What the pass found, for Repair.
+    Geometry g;
+    InodeInfo[] inodes = new InodeInfo[0];
+    /** Inodes whose slot is not all zeros (in use, or corrupt). */
+    final BitSet nonZero = new BitSet();
+
+    /** Blocks the metadata regions and the inodes use. */
+    final BitSet used = new BitSet();
+
+    boolean inodeZeroDirty;
+    boolean bitmapsWrong;
+    final List<Entry> danglingEntries = new ArrayList<>();
+    final Map<Entry, Integer> wrongTypes = new LinkedHashMap<>();
+    /** Directory inode to the directory it was found in. */
+    final Map<Long, Long> wrongParents = new LinkedHashMap<>();
+    /** Allocated inodes no reachable directory names, ascending. */
+    final List<Long> unreachable = new ArrayList<>();
+    /** Inodes named by an unreachable directory: they come back with it. */
+    final Set<Long> childOfUnreachable = new HashSet<>();
+
+    final Map<String, Long> rootEntries = new HashMap<>();
+    final Map<Long, Integer> nlinkFixes = new LinkedHashMap<>();
+
+    private Report report;
+
+    private Checker(BlockIo io, Map<Long, MemorySegment> pending) {
         this.io = io;
+        this.pending = pending;
     }
 
     /** Checks the file system on the device behind {@code io}. */
     public static Report check(BlockIo io) throws IOException {
-        return new Checker(io).run();
+        return analyze(io, Map.of()).report;
+    }
+
+    /**
+     * Checks the device as if the blocks in {@code pending} (block number to a 4096-byte image) were written over
+     * it: the repair's changes before they reach the device.
+     */
+    static Checker analyze(BlockIo io, Map<Long, MemorySegment> pending) throws IOException {
+        Checker c = new Checker(io, pending);
+        c.report = c.run();
+        return c;
+    }
+
+    Report report() {
+        return report;
     }
 
     private void problem(String p) {
+        problem(p, false);
+    }
+
+    private void problem(String p, boolean repairable) {
+        if (!repairable) {
+            unrepairable++;
+        }
         if (problems.size() < MAX_PROBLEMS) {
             problems.add(p);
         } else if (problems.size() == MAX_PROBLEMS) {
@@ -75,7 +141,7 @@ public final class Checker {
 
     private MemorySegment read(long block) throws IOException {
         MemorySegment s = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
-        MemorySegment img = journal.get(block);
+        MemorySegment img = overlay(block);
         if (img != null) {
             MemorySegment.copy(img, 0, s, 0, Layout.BLOCK_SIZE);
         } else {
@@ -84,12 +150,17 @@ public final class Checker {
         return s;
     }
 
-    /** Reads a run of blocks in one request (blocks the journal overrides are patched in). */
+    private MemorySegment overlay(long block) {
+        MemorySegment img = pending.get(block);
+        return img != null ? img : journal.get(block);
+    }
+
+    /** Reads a run of blocks in one request (blocks the journal or the repair override are patched in). */
     private MemorySegment readRun(long first, int count) throws IOException {
         MemorySegment s = arena.allocate((long) count * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
         io.read(first, s, BlockRequest.Priority.METADATA);
         for (int k = 0; k < count; k++) {
-            MemorySegment img = journal.get(first + k);
+            MemorySegment img = overlay(first + k);
             if (img != null) {
                 MemorySegment.copy(img, 0, s, (long) k * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
             }
@@ -97,8 +168,23 @@ public final class Checker {
         return s;
     }
 
-    private record InodeInfo(
-            int mode, int nlink, long size, long blocks, long parent, List<long[]> extents, long chainBlocks) {}
+    /**
+     * One inode as read.
+     *
+     * @param fixedSize the size Repair sets, or -1 when the size is right
+     * @param fixedBlocks the block count Repair sets, or -1 when it is right
+     */
+    record InodeInfo(
+            int mode,
+            int nlink,
+            long size,
+            long blocks,
+            long parent,
+            List<long[]> extents,
+            long chainBlocks,
+            int extentCount,
+            long fixedSize,
+            long fixedBlocks) {}
 
     private Report run() throws IOException {
         MemorySegment sb = read(0);
@@ -107,15 +193,17 @@ public final class Checker {
                 : SuperblockDescriptor.validate(sb, io.blockCount());
         if (bad != null) {
             problem(bad);
-            return new Report(problems, 0, 0, 0, 0, 0);
+            return new Report(problems, 0, 0, 0, 0, 0, bad, unrepairable, false);
         }
         g = SuperblockDescriptor.read(sb);
+        boolean cleanFlag = SuperblockDescriptor.clean(sb);
         Journal.Contents jc;
         try {
             jc = Journal.read(io, g, SuperblockDescriptor.journalSeq(sb));
         } catch (IOException e) {
-            problem("journal: " + e.getMessage());
-            return new Report(problems, 0, 0, 0, 0, 0);
+            String why = "journal: " + e.getMessage();
+            problem(why);
+            return new Report(problems, 0, 0, 0, 0, 0, why, unrepairable, cleanFlag);
         }
         journal = jc.images();
 
@@ -123,8 +211,7 @@ public final class Checker {
         BitSet blockMap = readBitmap(g.blockBitmapStart(), g.blockBitmapBlocks(), "block");
 
         // Inode table.
-        InodeInfo[] inodes = new InodeInfo[(int) g.inodeCount()];
-        BitSet used = new BitSet();
+        inodes = new InodeInfo[(int) g.inodeCount()];
         used.set(0, (int) g.dataStart());
         long inUse = 0;
         int chunk = 64;
@@ -137,19 +224,23 @@ public final class Checker {
                 boolean zero = InodeDescriptor.isZero(run, base);
                 if (ino == 0) {
                     if (!zero) {
-                        problem("reserved inode 0 is not zero");
+                        problem("reserved inode 0 is not zero", true);
+                        inodeZeroDirty = true;
                     }
                     continue;
                 }
                 boolean allocated = inodeMap.get((int) ino);
                 if (zero) {
                     if (allocated) {
-                        problem("inode " + ino + " is marked in use in the inode bitmap but is free");
+                        problem("inode " + ino + " is marked in use in the inode bitmap but is free", true);
+                        bitmapsWrong = true;
                     }
                     continue;
                 }
+                nonZero.set((int) ino);
                 if (!allocated) {
-                    problem("inode " + ino + " is in use but free in the inode bitmap");
+                    problem("inode " + ino + " is in use but free in the inode bitmap", true);
+                    bitmapsWrong = true;
                 }
                 if (!InodeDescriptor.valid(run, base)) {
                     problem("inode " + ino + " checksum mismatch");
@@ -175,14 +266,16 @@ public final class Checker {
             queue.add(Geometry.ROOT_INO);
             visitedDirs.set((int) Geometry.ROOT_INO);
             if (root.parent() != Geometry.ROOT_INO) {
-                problem("root's parent is " + root.parent());
+                problem("root's parent is " + root.parent(), true);
+                wrongParents.put(Geometry.ROOT_INO, Geometry.ROOT_INO);
             }
             while (!queue.isEmpty()) {
                 long d = queue.poll();
                 dirs++;
                 InodeInfo di = inodes[(int) d];
                 Set<String> names = new HashSet<>();
-                for (long lblk = 0; lblk < di.size() / Layout.BLOCK_SIZE; lblk++) {
+                long blocks = di.fixedSize() >= 0 ? di.fixedSize() : di.size();
+                for (long lblk = 0; lblk < blocks / Layout.BLOCK_SIZE; lblk++) {
                     long pblk = map(di, lblk);
                     if (pblk == 0) {
                         problem("directory " + d + " has a hole at block " + lblk);
@@ -207,13 +300,22 @@ public final class Checker {
                         if (!names.add(name)) {
                             problem(where + ": duplicate name");
                         }
-                        if (ino <= 0 || ino >= inodes.length || inodes[(int) ino] == null) {
-                            problem(where + ": points at free or invalid inode " + ino);
+                        if (ino <= 0 || ino >= inodes.length || !nonZero.get((int) ino)) {
+                            problem(where + ": points at free or invalid inode " + ino, true);
+                            danglingEntries.add(new Entry(d, pblk, rec));
                             continue;
                         }
                         InodeInfo ti = inodes[(int) ino];
-                        if (DirBlockDescriptor.type(s, rec) != ((ti.mode() >>> 12) & 0xF)) {
-                            problem(where + ": type does not match inode " + ino);
+                        if (ti == null) {
+                            continue; // a corrupt inode, reported above
+                        }
+                        if (d == Geometry.ROOT_INO) {
+                            rootEntries.put(name, ino);
+                        }
+                        int type = (ti.mode() >>> 12) & 0xF;
+                        if (DirBlockDescriptor.type(s, rec) != type) {
+                            problem(where + ": type does not match inode " + ino, true);
+                            wrongTypes.put(new Entry(d, pblk, rec), type);
                         }
                         refs[(int) ino]++;
                         if (FileMode.isDirectory(ti.mode())) {
@@ -224,7 +326,10 @@ public final class Checker {
                             }
                             visitedDirs.set((int) ino);
                             if (ti.parent() != d) {
-                                problem("directory " + ino + " records parent " + ti.parent() + " but is in " + d);
+                                problem(
+                                        "directory " + ino + " records parent " + ti.parent() + " but is in " + d,
+                                        true);
+                                wrongParents.put(ino, d);
                             }
                             queue.add(ino);
                         } else {
@@ -240,12 +345,17 @@ public final class Checker {
                 continue;
             }
             if (refs[ino] == 0) {
-                problem("inode " + ino + " (nlink " + i.nlink() + ") is not reachable from the root");
+                problem("inode " + ino + " (nlink " + i.nlink() + ") is not reachable from the root", true);
+                unreachable.add((long) ino);
+                if (FileMode.isDirectory(i.mode())) {
+                    collectChildren(i);
+                }
                 continue;
             }
             int expected = FileMode.isDirectory(i.mode()) ? 2 + subdirs[ino] : refs[ino];
             if (i.nlink() != expected) {
-                problem("inode " + ino + " has link count " + i.nlink() + ", expected " + expected);
+                problem("inode " + ino + " has link count " + i.nlink() + ", expected " + expected, true);
+                nlinkFixes.put((long) ino, expected);
             }
         }
 
@@ -254,13 +364,37 @@ public final class Checker {
             boolean marked = blockMap.get((int) b);
             boolean isUsed = used.get((int) b);
             if (marked != isUsed) {
-                problem("block " + b
-                        + (isUsed
-                                ? " is in use but free in the block bitmap"
-                                : " is marked in use in the block bitmap but nothing uses it"));
+                problem(
+                        "block " + b
+                                + (isUsed
+                                        ? " is in use but free in the block bitmap"
+                                        : " is marked in use in the block bitmap but nothing uses it"),
+                        true);
+                bitmapsWrong = true;
             }
         }
-        return new Report(problems, inUse, used.cardinality(), dirs, files, jc.transactions());
+        return new Report(
+                problems, inUse, used.cardinality(), dirs, files, jc.transactions(), null, unrepairable, cleanFlag);
+    }
+
+    /** Notes the inodes an unreachable directory names; its blocks are checked once it is reachable again. */
+    private void collectChildren(InodeInfo dir) throws IOException {
+        for (long lblk = 0; lblk < dir.size() / Layout.BLOCK_SIZE; lblk++) {
+            long pblk = map(dir, lblk);
+            if (pblk == 0) {
+                continue;
+            }
+            MemorySegment s = read(pblk);
+            if (DirBlockDescriptor.validate(s) != null) {
+                continue;
+            }
+            for (int rec = 0; rec < DirBlockDescriptor.RECORDS_END; rec += DirBlockDescriptor.recLen(s, rec)) {
+                long ino = DirBlockDescriptor.ino(s, rec);
+                if (ino > 0) {
+                    childOfUnreachable.add(ino);
+                }
+            }
+        }
     }
 
     private BitSet readBitmap(long start, long blocks, String what) throws IOException {
@@ -269,7 +403,9 @@ public final class Checker {
             MemorySegment s = read(start + k);
             String p = BitmapDescriptor.validate(s);
             if (p != null) {
-                problem(what + " bitmap block " + (start + k) + ": " + p);
+                // Repair rewrites every bitmap block from what the inodes use.
+                problem(what + " bitmap block " + (start + k) + ": " + p, true);
+                bitmapsWrong = true;
             }
             for (int bit = 0; bit < BitmapDescriptor.BITS_PER_BLOCK; bit++) {
                 if (BitmapDescriptor.get(s, bit)) {
@@ -339,6 +475,7 @@ public final class Checker {
         }
         long mapped = 0;
         long prevEnd = 0;
+        boolean gapless = true;
         for (long[] e : extents) {
             if (e[1] <= 0) {
                 problem(who + " has an empty extent at logical block " + e[0]);
@@ -347,6 +484,7 @@ public final class Checker {
             if (e[0] < prevEnd) {
                 problem(who + " has overlapping or unsorted extents at logical block " + e[0]);
             }
+            gapless &= e[0] == prevEnd;
             prevEnd = e[0] + e[1];
             if (e[2] < g.dataStart() || e[2] + e[1] > g.totalBlocks()) {
                 problem(who + " extent " + e[2] + "+" + e[1] + " lies outside the data region");
@@ -356,19 +494,32 @@ public final class Checker {
             mapped += e[1];
         }
         long sizeBlocks = (size + Layout.BLOCK_SIZE - 1) / Layout.BLOCK_SIZE;
-        if (prevEnd > sizeBlocks) {
-            problem(who + " maps blocks beyond its size " + size);
+        long fixedSize = -1;
+        long fixedBlocks = -1;
+        if (type == FileMode.S_IFDIR) {
+            // A directory's size is exactly its blocks, which lie from logical block 0 with no hole.
+            long expected = prevEnd * Layout.BLOCK_SIZE;
+            if (size != expected) {
+                problem(
+                        who + " is a directory of size " + size + " but maps " + prevEnd + " blocks"
+                                + (gapless ? "" : " with holes"),
+                        gapless);
+                fixedSize = gapless ? expected : -1;
+            }
+        } else if (prevEnd > sizeBlocks) {
+            // As e2fsck does, the size grows to cover the last mapped block; a sparse tail is legal, so a size
+            // beyond the extents is not a problem.
+            problem(who + " maps blocks beyond its size " + size, type == FileMode.S_IFREG);
+            fixedSize = type == FileMode.S_IFREG ? prevEnd * Layout.BLOCK_SIZE : -1;
         }
         if (blocks != mapped + chainBlocks) {
-            problem(who + " counts " + blocks + " blocks but owns " + (mapped + chainBlocks));
-        }
-        if (type == FileMode.S_IFDIR && size % Layout.BLOCK_SIZE != 0) {
-            problem(who + " is a directory of size " + size + ", not a multiple of the block size");
+            problem(who + " counts " + blocks + " blocks but owns " + (mapped + chainBlocks), true);
+            fixedBlocks = mapped + chainBlocks;
         }
         if (type == FileMode.S_IFLNK && (size <= 0 || size >= Layout.BLOCK_SIZE || mapped != 1)) {
             problem(who + " is a symlink of size " + size + " with " + mapped + " blocks");
         }
-        return new InodeInfo(mode, nlink, size, blocks, parent, extents, chainBlocks);
+        return new InodeInfo(mode, nlink, size, blocks, parent, extents, chainBlocks, count, fixedSize, fixedBlocks);
     }
 
     private void claim(BitSet used, long start, long len, String who) {
@@ -380,7 +531,7 @@ public final class Checker {
         }
     }
 
-    private static long map(InodeInfo i, long lblk) {
+    static long map(InodeInfo i, long lblk) {
         for (long[] e : i.extents()) {
             if (lblk >= e[0] && lblk < e[0] + e[1]) {
                 return e[2] + (lblk - e[0]);
