@@ -106,8 +106,10 @@ public final class ShmServerComponent implements StatusContributor {
         @AttributeDefinition(description = "Open files per client at most (more: EMFILE)")
         int maxOpenFilesPerClient() default 1024;
 
-        @AttributeDefinition(description = "Requests of one client executing at once at most (more: EAGAIN)")
-        int maxInFlightPerClient() default 64;
+        @AttributeDefinition(
+                description = "Requests of one client executing at once while other clients are connected (0: half "
+                        + "the workers, at least 1); the rest wait in their slots while the workers serve others")
+        int maxInFlightPerClient() default 0;
 
         @AttributeDefinition(description = "Busy-spin rounds of an idle worker before it yields (own threads only)")
         int idleSpins() default 20_000;
@@ -120,6 +122,23 @@ public final class ShmServerComponent implements StatusContributor {
                 description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
                         + "before they fail with EIO")
         long fileSystemWaitMillis() default 30_000;
+
+        @AttributeDefinition(
+                description = "Connected clients of one user at most (0: half of maxClients); more: EAGAIN")
+        int maxClientsPerUid() default 0;
+
+        @AttributeDefinition(description = "Milliseconds a connection may stay silent before its hello")
+        long helloTimeoutMillis() default 2_000;
+
+        @AttributeDefinition(
+                description = "Connections waiting for their hello at most; beyond it the oldest of the user "
+                        + "holding the most is dropped")
+        int maxPendingHandshakes() default 128;
+
+        @AttributeDefinition(
+                description = "Connections of one user waiting for their hello at most; beyond it that user's "
+                        + "oldest is dropped")
+        int maxPendingHandshakesPerUid() default 16;
     }
 
     /**
@@ -230,7 +249,11 @@ public final class ShmServerComponent implements StatusContributor {
                 config.maxInFlightPerClient(),
                 config.idleSpins(),
                 config.idleYields(),
-                config.fileSystemWaitMillis());
+                config.fileSystemWaitMillis(),
+                config.maxClientsPerUid(),
+                config.helloTimeoutMillis(),
+                config.maxPendingHandshakes(),
+                config.maxPendingHandshakesPerUid());
         synchronized (this) {
             this.context = bundleContext;
             this.socket = socket;
