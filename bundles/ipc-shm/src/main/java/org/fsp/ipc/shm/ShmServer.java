@@ -68,7 +68,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class ShmServer implements AutoCloseable {
 
-    /** A connected client as the shell shows it. */
+    /**
+     * A connected client as the shell shows it.
+     *
+     * @param throttled requests of the client that waited in their slot because it was at its share of the workers
+     *     (a client flooding slow requests shows a growing count; its neighbours are not slowed)
+     */
     public record ClientInfo(
             long id,
             int pid,
@@ -77,6 +82,7 @@ public final class ShmServer implements AutoCloseable {
             int lanes,
             int openFiles,
             long requestsServed,
+            long throttled,
             long connectedAtMillis) {}
 
     static final int POLL_MILLIS = 100;
@@ -102,6 +108,8 @@ public final class ShmServer implements AutoCloseable {
 
     private static final int S_IFSOCK = 0140000;
     private static final int ECONNREFUSED = 111;
+    private static final int EPIPE = 32;
+    private static final int ECONNRESET = 104;
     private static final Logger LOG = LoggerFactory.getLogger(ShmServer.class);
 
     private final FileSystemGate gate;
@@ -492,9 +500,27 @@ public final class ShmServer implements AutoCloseable {
                     s.layout.laneCount(),
                     s.files.size(),
                     s.requestsServed.sum(),
+                    s.throttled.sum(),
                     s.connectedAtMillis));
         }
         out.sort(Comparator.comparingLong(ClientInfo::id));
+        return out;
+    }
+
+    /** Connections accepted that have not said hello yet, per uid (as of the monitor's last round). */
+    public SortedMap<Integer, Integer> pendingHandshakes() {
+        return pendingByUid;
+    }
+
+    /**
+     * Connections refused or dropped since start, per kind: {@code bad-hello}, {@code server-full}, {@code uid-full},
+     * {@code hello-timeout}, {@code pending-per-uid-bound}, {@code pending-total-bound}, {@code descriptor-limit},
+     * {@code setup-failed} (the same names as in the log lines).
+     */
+    public SortedMap<String, Long> refusals() {
+        SortedMap<String, Long> out = refusals.counts();
+        out.remove("monitor-failed");
+        out.remove("accept-failed");
         return out;
     }
 
@@ -537,6 +563,12 @@ public final class ShmServer implements AutoCloseable {
         m.put("clients", sessions.size());
         m.put("clientsAccepted", clientsServed.get());
         m.put("clientsRefused", clientsRefused.get());
+        SortedMap<String, Long> refused = refusals();
+        if (!refused.isEmpty()) {
+            m.put("refusedByKind", refused.toString());
+        }
+        m.put("pendingHandshakes", pendingByUid.isEmpty() ? "none" : "by uid " + pendingByUid);
+        m.put("sharePerClient", share.perClient() + " executing requests beside other clients");
         m.put("openFiles", files);
         m.put("requestsServed", served);
         m.put(
@@ -871,7 +903,10 @@ public final class ShmServer implements AutoCloseable {
             clientsServed.incrementAndGet();
             LOG.info("connected {} with {} lanes", session, lanes);
         } catch (RuntimeException e) {
-            if (session != null) {
+            if (session != null && e instanceof NativeException n && (n.errno() == EPIPE || n.errno() == ECONNRESET)) {
+                LOG.info("{} left during its handshake", session);
+                release(session);
+            } else if (session != null) {
                 refusals.warn(REFUSED_SETUP, "could not set up {}: {}", session, e.toString());
                 clientsRefused.incrementAndGet();
                 release(session);

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.handoff.ChannelHandoff;
 import org.fsp.api.handoff.HandoffVault;
@@ -347,9 +348,13 @@ public final class ShmServerComponent implements StatusContributor {
         return server.status();
     }
 
-    /** {@code fsp:clients}: one line per connected client. */
+    /**
+     * {@code fsp:clients}: one line per connected client, then the connections waiting for their hello per uid and
+     * the refusals per kind, so that an attack on the socket shows here.
+     */
     public String clients() {
-        return format(currentServer().clients());
+        ShmServer s = currentServer();
+        return format(s.clients(), s.pendingHandshakes(), s.refusals());
     }
 
     private synchronized ShmServer currentServer() {
@@ -360,19 +365,44 @@ public final class ShmServerComponent implements StatusContributor {
     }
 
     /** The table {@code fsp:clients} prints. */
-    static String format(List<ShmServer.ClientInfo> clients) {
+    static String format(
+            List<ShmServer.ClientInfo> clients, Map<Integer, Integer> pendingByUid, Map<String, Long> refusals) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(
-                "%6s %8s %6s %6s %5s %6s %12s %10s%n",
-                "id", "pid", "uid", "gid", "lanes", "files", "requests", "connected"));
+                "%6s %8s %6s %6s %5s %6s %12s %10s %10s%n",
+                "id", "pid", "uid", "gid", "lanes", "files", "requests", "throttled", "connected"));
         Instant now = Instant.now();
         for (ShmServer.ClientInfo c : clients) {
             Duration up = Duration.between(Instant.ofEpochMilli(c.connectedAtMillis()), now);
             sb.append(String.format(
-                    "%6d %8d %6d %6d %5d %6d %12d %9ds%n",
-                    c.id(), c.pid(), c.uid(), c.gid(), c.lanes(), c.openFiles(), c.requestsServed(), up.toSeconds()));
+                    "%6d %8d %6d %6d %5d %6d %12d %10d %9ds%n",
+                    c.id(),
+                    c.pid(),
+                    c.uid(),
+                    c.gid(),
+                    c.lanes(),
+                    c.openFiles(),
+                    c.requestsServed(),
+                    c.throttled(),
+                    up.toSeconds()));
         }
         sb.append(clients.size()).append(clients.size() == 1 ? " client" : " clients");
+        sb.append(String.format("%nwaiting for hello: "));
+        if (pendingByUid.isEmpty()) {
+            sb.append("none");
+        } else {
+            StringJoiner j = new StringJoiner(", ");
+            pendingByUid.forEach((uid, n) -> j.add("uid " + uid + ": " + n));
+            sb.append(j);
+        }
+        sb.append(String.format("%nrefused since start: "));
+        if (refusals.isEmpty()) {
+            sb.append("none");
+        } else {
+            StringJoiner j = new StringJoiner(", ");
+            refusals.forEach((kind, n) -> j.add(kind + " " + n));
+            sb.append(j);
+        }
         return sb.toString();
     }
 }
