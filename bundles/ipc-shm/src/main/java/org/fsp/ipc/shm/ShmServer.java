@@ -1040,6 +1040,7 @@ public final class ShmServer implements AutoCloseable {
             return;
         }
         sessions.remove(s.id);
+        share.clientsChanged(sessions.size());
         for (LaneWorker w : List.copyOf(workers)) {
             w.remove(s);
         }
