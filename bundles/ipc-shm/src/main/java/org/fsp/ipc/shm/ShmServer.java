@@ -146,7 +146,7 @@ public final class ShmServer implements AutoCloseable {
     private volatile String adoption;
     /** The lanes' pause across the adoption: from the predecessor's quiesce to the first poll here; -1 if none. */
     private volatile long adoptionPauseNanos = -1;
-    /** Guards the round-robin of lanes over workers (handshake threads assign while the server's lock may be held). */
+    /** Guards the round-robin of lanes over workers (the monitor thread assigns while the server's lock may be held). */
     private final Object laneLock = new Object();
     /** Under {@link #laneLock}. */
     private int nextWorker;
