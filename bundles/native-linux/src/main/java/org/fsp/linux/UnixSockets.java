@@ -258,8 +258,9 @@ public final class UnixSockets {
     }
 
     /**
-     * {@link #receive(int, MemorySegment)} with recvmsg flags such as {@link #MSG_DONTWAIT} (then EAGAIN, nothing
-     * waiting, throws like any other failure).
+     * {@link #receive(int, MemorySegment)} with recvmsg flags. With {@link #MSG_DONTWAIT}, nothing waiting (EAGAIN) is
+     * no failure: it returns {@code bytes} -1 and no descriptor, without the cost of an exception (a server polling
+     * many silent peers meets it all the time). Without it, EAGAIN (a receive time-out) throws as before.
      */
     public static Received receive(int fd, MemorySegment into, int flags) {
         try (Arena arena = Arena.ofConfined()) {
@@ -275,6 +276,9 @@ public final class UnixSockets {
             msg.set(JAVA_LONG, MSG_CONTROL_OFFSET, control.address());
             msg.set(JAVA_LONG, MSG_CONTROLLEN_OFFSET, controlBytes);
             long n = (long) RECVMSG.invokeExact(NativeCall.errnoSegment(), fd, msg, MSG_CMSG_CLOEXEC | flags);
+            if (n == -1 && NativeCall.lastErrno() == Libc.EAGAIN && (flags & MSG_DONTWAIT) != 0) {
+                return new Received(-1, -1);
+            }
             NativeCall.check(n, "recvmsg");
             MemorySegment.copy(buf, 0, into, 0, n);
             long controlLen = msg.get(JAVA_LONG, MSG_CONTROLLEN_OFFSET);

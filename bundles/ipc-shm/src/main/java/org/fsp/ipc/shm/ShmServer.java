@@ -814,12 +814,12 @@ public final class ShmServer implements AutoCloseable {
             try {
                 got = UnixSockets.receive(fd, hello, UnixSockets.MSG_DONTWAIT);
             } catch (NativeException e) {
-                if (e.errno() == Libc.EAGAIN) {
-                    return false;
-                }
                 // EBADMSG: more than one descriptor came (receive closed them all); ECONNRESET and the like.
                 refuse(REFUSED_BAD_HELLO, fd, peer, Errno.EINVAL.code(), "hello failed: " + e.getMessage());
                 return true;
+            }
+            if (got.bytes() == -1) {
+                return false;
             }
             if (got.fd() != -1) {
                 Libc.close(got.fd());
