@@ -235,10 +235,7 @@ final class LaneWorker implements FutexAgent {
                 }
                 empty = 0;
                 if (!share.tryBegin(s)) {
-                    if (c.throttledAt != c.head) {
-                        c.throttledAt = c.head;
-                        s.throttled.increment();
-                    }
+                    countThrottled(lanes);
                     return served;
                 }
                 if (served == 0) {
@@ -265,6 +262,16 @@ final class LaneWorker implements FutexAgent {
             }
         }
         return served;
+    }
+
+    /** The client is at its share: counts each request waiting at the head of its lanes here, once per request. */
+    private static void countThrottled(LaneCursor[] lanes) {
+        for (LaneCursor c : lanes) {
+            if (c.throttledAt != c.head && c.submitted()) {
+                c.throttledAt = c.head;
+                c.session.throttled.increment();
+            }
+        }
     }
 
     @Override
