@@ -63,8 +63,9 @@ import org.slf4j.LoggerFactory;
  * descriptors (EMFILE, ENFILE), a descriptor kept in reserve is closed to accept each new connection and refuse it with
  * that errno, so the backlog drains, connected clients go on, and one line per interval is logged
  * ({@link RateLimitedLog}, as for every kind of refusal). {@code workers} lane workers ({@link LaneWorker} agents)
- * serve the lanes, each client within its {@link FairShare}. The lane workers run on a {@link ThreadModel} when one is handed over with
- * {@link #driveWith}, and otherwise each on a thread of this server's own with a spin-yield-sleep idle strategy.
+ * serve the lanes, each client within its {@link FairShare}. The lane workers run on a {@link ThreadModel} when one is
+ * handed over with {@link #driveWith}, and otherwise each on a thread of this server's own with a spin-yield-sleep idle
+ * strategy.
  */
 public final class ShmServer implements AutoCloseable {
 
@@ -95,9 +96,8 @@ public final class ShmServer implements AutoCloseable {
     /** At quiesce, how long connections that have not said hello yet get to do it before they are closed. */
     static final long QUIESCE_HELLO_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
-    /** Kinds of refusal, as {@code fsp:clients} counts them and the log names them. */
+    // Kinds of refusal, as fsp:clients counts them and the log lines name them.
     static final String REFUSED_BAD_HELLO = "bad-hello";
-
     static final String REFUSED_SERVER_FULL = "server-full";
     static final String REFUSED_UID_FULL = "uid-full";
     static final String REFUSED_HELLO_TIMEOUT = "hello-timeout";
@@ -340,9 +340,8 @@ public final class ShmServer implements AutoCloseable {
      * Stops serving without closing anything, and returns everything a successor needs to carry on
      * ({@link #adopt}): the listening socket stays bound (new connections queue in its backlog), connections accepted
      * but still silent get 200 ms to say hello (those that do are handed over too, the others are closed), the lane
-     * workers stop at the agent boundary (the
-     * request being executed completes), and each client's socket, segment, lane heads and open files are handed over
-     * as they are. Afterwards this server is stopped and owns nothing; no thread of it runs.
+     * workers stop at the agent boundary (the request being executed completes), and each client's socket, segment,
+     * lane heads and open files are handed over as they are. Afterwards this server is stopped and owns nothing; no thread of it runs.
      */
     public synchronized ChannelHandoff quiesce() {
         if (!running) {
