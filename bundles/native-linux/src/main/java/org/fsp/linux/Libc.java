@@ -26,6 +26,10 @@ public final class Libc {
     public static final int O_TRUNC = 01000;
     public static final int O_DIRECT = 040000;
     public static final int O_CLOEXEC = 02000000;
+    public static final int O_NONBLOCK = 04000;
+
+    public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
 
     public static final int PROT_READ = 1;
     public static final int PROT_WRITE = 2;
@@ -41,6 +45,10 @@ public final class Libc {
     public static final int EAGAIN = 11;
 
     private static final MethodHandle OPEN = NativeCall.bind("open", FunctionDescriptor.of(INT, POINTER, INT, INT));
+    /** fcntl is variadic: the third argument is passed as a variadic int. */
+    private static final MethodHandle FCNTL =
+            NativeCall.bindVariadic("fcntl", FunctionDescriptor.of(INT, INT, INT, INT), 2);
+
     private static final MethodHandle CLOSE = NativeCall.bind("close", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle FTRUNCATE = NativeCall.bind("ftruncate", FunctionDescriptor.of(INT, INT, LONG));
     private static final MethodHandle LSEEK = NativeCall.bind("lseek", FunctionDescriptor.of(LONG, INT, LONG, INT));
@@ -76,6 +84,24 @@ public final class Libc {
             if (r == -1 && NativeCall.lastErrno() != EINTR) {
                 throw new NativeException("close(" + fd + ")", NativeCall.lastErrno());
             }
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Sets O_NONBLOCK on {@code fd} (fcntl F_GETFL then F_SETFL), e.g. on a listening socket handed over by another
+     * owner, so that accepting until EAGAIN never blocks.
+     */
+    public static void setNonBlocking(int fd) {
+        try {
+            int flags = NativeCall.check(
+                    (int) FCNTL.invokeExact(NativeCall.errnoSegment(), fd, F_GETFL, 0), "fcntl(F_GETFL)");
+            NativeCall.check(
+                    (int) FCNTL.invokeExact(NativeCall.errnoSegment(), fd, F_SETFL, flags | O_NONBLOCK),
+                    "fcntl(F_SETFL)");
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {

@@ -29,6 +29,7 @@ public final class UnixSockets {
     public static final int AF_UNIX = 1;
     public static final int SOCK_STREAM = 1;
     public static final int SOCK_CLOEXEC = 02000000;
+    public static final int SOCK_NONBLOCK = 04000;
     public static final int SOL_SOCKET = 1;
     public static final int SO_RCVTIMEO = 20;
     public static final int SO_SNDTIMEO = 21;
@@ -36,9 +37,15 @@ public final class UnixSockets {
     public static final int SO_PEERGROUPS = 59;
     public static final int SCM_RIGHTS = 1;
     public static final int MSG_NOSIGNAL = 0x4000;
+    public static final int MSG_PEEK = 0x2;
+    public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_CMSG_CLOEXEC = 0x40000000;
     public static final int MSG_CTRUNC = 0x8;
     public static final int ERANGE = 34;
+    public static final int EMFILE = 24;
+    public static final int ENFILE = 23;
+    public static final int ENOBUFS = 105;
+    public static final int ENOMEM = 12;
 
     public static final short POLLIN = 0x1;
     public static final short POLLERR = 0x8;
@@ -56,6 +63,8 @@ public final class UnixSockets {
             NativeCall.bind("sendmsg", FunctionDescriptor.of(LONG, INT, POINTER, INT));
     private static final MethodHandle RECVMSG =
             NativeCall.bind("recvmsg", FunctionDescriptor.of(LONG, INT, POINTER, INT));
+    private static final MethodHandle RECV =
+            NativeCall.bind("recv", FunctionDescriptor.of(LONG, INT, POINTER, LONG, INT));
     private static final MethodHandle GETSOCKOPT =
             NativeCall.bind("getsockopt", FunctionDescriptor.of(INT, INT, INT, INT, POINTER, POINTER));
     private static final MethodHandle SETSOCKOPT =
@@ -119,6 +128,28 @@ public final class UnixSockets {
                     (int) ACCEPT4.invokeExact(
                             NativeCall.errnoSegment(), listenFd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC),
                     "accept4");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * accept4(2) with SOCK_CLOEXEC | SOCK_NONBLOCK, for a listening socket that is itself non-blocking or known
+     * readable: returns the connected descriptor (non-blocking, so that no later call on it can hold the caller), or
+     * -1 when no connection waits (EAGAIN). Other failures, EMFILE and ENFILE among them, throw.
+     */
+    public static int acceptNonBlocking(int listenFd) {
+        try {
+            int fd = (int) ACCEPT4.invokeExact(
+                    NativeCall.errnoSegment(),
+                    listenFd,
+                    MemorySegment.NULL,
+                    MemorySegment.NULL,
+                    SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd == -1 && NativeCall.lastErrno() == Libc.EAGAIN) {
+                return -1;
+            }
+            return NativeCall.check(fd, "accept4");
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -223,6 +254,15 @@ public final class UnixSockets {
      * refused: any extra descriptors are closed and the call fails with EBADMSG (74).
      */
     public static Received receive(int fd, MemorySegment into) {
+        return receive(fd, into, 0);
+    }
+
+    /**
+     * {@link #receive(int, MemorySegment)} with recvmsg flags. With {@link #MSG_DONTWAIT}, nothing waiting (EAGAIN) is
+     * no failure: it returns {@code bytes} -1 and no descriptor, without the cost of an exception (a server polling
+     * many silent peers meets it all the time). Without it, EAGAIN (a receive time-out) throws as before.
+     */
+    public static Received receive(int fd, MemorySegment into, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(Math.max(1, into.byteSize()), 8);
             MemorySegment iov = arena.allocate(IOVEC_SIZE, 8);
@@ -235,7 +275,10 @@ public final class UnixSockets {
             msg.set(JAVA_LONG, MSG_IOVLEN_OFFSET, 1);
             msg.set(JAVA_LONG, MSG_CONTROL_OFFSET, control.address());
             msg.set(JAVA_LONG, MSG_CONTROLLEN_OFFSET, controlBytes);
-            long n = (long) RECVMSG.invokeExact(NativeCall.errnoSegment(), fd, msg, MSG_CMSG_CLOEXEC);
+            long n = (long) RECVMSG.invokeExact(NativeCall.errnoSegment(), fd, msg, MSG_CMSG_CLOEXEC | flags);
+            if (n == -1 && NativeCall.lastErrno() == Libc.EAGAIN && (flags & MSG_DONTWAIT) != 0) {
+                return new Received(-1, -1);
+            }
             NativeCall.check(n, "recvmsg");
             MemorySegment.copy(buf, 0, into, 0, n);
             long controlLen = msg.get(JAVA_LONG, MSG_CONTROLLEN_OFFSET);
@@ -268,6 +311,24 @@ public final class UnixSockets {
                 throw new NativeException("recvmsg (more than one descriptor)", 74);
             }
             return new Received((int) n, passed);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Whether ordinary data waits on {@code fd} beyond what was received, without taking it or any descriptor sent with
+     * it (recv with MSG_PEEK | MSG_DONTWAIT and no control buffer, so nothing is installed in this process). False at
+     * end of file and when nothing waits.
+     */
+    public static boolean hasPendingData(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment one = arena.allocate(1);
+            long n = (long) RECV.invokeExact(NativeCall.errnoSegment(), fd, one, 1L, MSG_PEEK | MSG_DONTWAIT);
+            if (n == -1 && NativeCall.lastErrno() == Libc.EAGAIN) {
+                return false;
+            }
+            return NativeCall.check(n, "recv(MSG_PEEK)") > 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -4,5 +4,5 @@
  * block-nvme and FS Lib alike.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.1.0")
+@org.osgi.annotation.versioning.Version("0.2.0")
 package org.fsp.linux;

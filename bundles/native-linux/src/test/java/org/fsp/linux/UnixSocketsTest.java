@@ -79,6 +79,44 @@ class UnixSocketsTest {
     }
 
     @Test
+    void shouldAcceptReceiveAndPeekWithoutBlockingOrThrowingWhenNothingWaits() throws Exception {
+        String path = dir.resolve("nb.sock").toString();
+        int listener = UnixSockets.listen(path, 4);
+        try (Arena arena = Arena.ofConfined()) {
+            Libc.setNonBlocking(listener);
+            assertEquals(-1, UnixSockets.acceptNonBlocking(listener), "no connection waits");
+            int client = UnixSockets.connect(path);
+            int server = UnixSockets.acceptNonBlocking(listener);
+            try {
+                assertTrue(server >= 0);
+                MemorySegment buf = arena.allocate(16);
+                assertEquals(
+                        -1,
+                        UnixSockets.receive(server, buf, UnixSockets.MSG_DONTWAIT)
+                                .bytes());
+                assertEquals(false, UnixSockets.hasPendingData(server));
+                MemorySegment msg = arena.allocate(24);
+                UnixSockets.send(client, msg, -1);
+                assertEquals(
+                        16,
+                        UnixSockets.receive(server, buf, UnixSockets.MSG_DONTWAIT)
+                                .bytes());
+                assertTrue(UnixSockets.hasPendingData(server), "8 bytes are left after the first 16");
+                assertEquals(
+                        8,
+                        UnixSockets.receive(server, buf, UnixSockets.MSG_DONTWAIT)
+                                .bytes());
+                assertEquals(false, UnixSockets.hasPendingData(server));
+            } finally {
+                Libc.close(client);
+                Libc.close(server);
+            }
+        } finally {
+            Libc.close(listener);
+        }
+    }
+
+    @Test
     void shouldRefuseConnectWhenNobodyListens() {
         NativeException e = assertThrows(
                 NativeException.class,

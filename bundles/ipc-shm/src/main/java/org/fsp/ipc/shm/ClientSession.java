@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.fs.Credentials;
@@ -24,10 +25,15 @@ final class ClientSession {
     final Arena arena;
     final int socketFd;
     final OpenFileTable files;
-    final int maxInFlight;
     final long connectedAtMillis;
     final LongAdder requestsServed = new LongAdder();
-    final AtomicInteger inFlight = new AtomicInteger();
+    /** Requests of this client executing now, across workers ({@link FairShare}). */
+    final AtomicInteger executing = new AtomicInteger();
+    /** Requests that waited in their slot because the client was at its {@link FairShare} (each counted once). */
+    final LongAdder throttled = new LongAdder();
+    /** Bit i: lane worker i left requests of this client waiting and wants a wake-up when its share frees up. */
+    final AtomicLong waitingWorkers = new AtomicLong();
+
     private final AtomicBoolean released = new AtomicBoolean();
 
     ClientSession(
@@ -38,7 +44,6 @@ final class ClientSession {
             Arena arena,
             int socketFd,
             int maxOpenFiles,
-            int maxInFlight,
             long connectedAtMillis) {
         this.id = id;
         this.connectedAtMillis = connectedAtMillis;
@@ -48,7 +53,6 @@ final class ClientSession {
         this.arena = arena;
         this.socketFd = socketFd;
         this.files = new OpenFileTable(maxOpenFiles);
-        this.maxInFlight = maxInFlight;
     }
 
     /** True until the session is released; workers skip released sessions. */

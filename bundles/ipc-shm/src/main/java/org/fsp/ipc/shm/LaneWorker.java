@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.channel.LaneDescriptor;
@@ -20,15 +21,23 @@ import org.fsp.linux.NativeException;
  * {@link RequestAdapter}. Each lane has exactly one worker, so the lane's head (the next slot to serve) lives here,
  * in the server's memory, where no client can move it.
  *
+ * <p>Fairness, as a kernel scheduler gives it: the worker serves its clients round-robin, starting one further each
+ * round, and each client's lanes round-robin within its turn. A turn ends after {@link #BATCH} requests, after
+ * {@link #QUANTUM_NANOS} of work (so one slow request, a SYNC in a device flush, ends it), or when the client is at
+ * its {@link FairShare} of executing requests; its further requests then wait in their slots, not refused. A client
+ * that floods slow requests therefore slows itself: its neighbours on this worker wait at most one of its requests.
+ *
  * <p>When idle, {@link #sleep} rings in the doorbells of its lanes ({@link LaneDescriptor}) and sleeps on all of them at
- * once with futex_waitv, together with a private word through which the server wakes it when its lanes change. A
- * thread model that drives several lane workers on one thread sleeps on all their words at once through
- * {@link #beginSleep} and {@link #endSleep}.
+ * once with futex_waitv, together with a private word through which the server wakes it when its lanes change (and
+ * {@link FairShare} when a client it left waiting may go on). A thread model that drives several lane workers on one
+ * thread sleeps on all their words at once through {@link #beginSleep} and {@link #endSleep}.
  */
 final class LaneWorker implements FutexAgent {
 
-    /** Requests served from one lane before moving to the next, so that one busy lane cannot starve the others. */
+    /** Requests served from one client in one turn at most, so that one busy client cannot starve the others. */
     static final int BATCH = 16;
+    /** Work time after which a client's turn ends, even before {@link #BATCH} requests. */
+    static final long QUANTUM_NANOS = 50_000;
 
     private static final VarHandle INT = JAVA_INT.varHandle();
 
@@ -38,6 +47,8 @@ final class LaneWorker implements FutexAgent {
         final int lane;
         final int mask;
         long head;
+        /** Driving thread only: the head last counted as throttled, so each waiting request counts once. */
+        long throttledAt = -1;
 
         LaneCursor(ClientSession session, int lane, long head) {
             this.session = session;
@@ -53,18 +64,44 @@ final class LaneWorker implements FutexAgent {
         long doorbellOffset() {
             return session.layout.laneOffset(lane) + LaneDescriptor.DOORBELL_OFFSET;
         }
+
+        /** Whether the head slot holds a request; acquire, so its fields and data are visible once it does. */
+        boolean submitted() {
+            int state = (int) INT.getAcquire(session.segment, headSlotOffset());
+            return (state & SlotDescriptor.STATE_MASK) == SlotDescriptor.SUBMITTED;
+        }
     }
 
+    /** The lanes of one client on this worker, served round-robin from {@link #next}. */
+    static final class ClientLanes {
+        final ClientSession session;
+        final LaneCursor[] lanes;
+        /** Driving thread only: the lane the client's next turn starts with. */
+        int next;
+
+        ClientLanes(ClientSession session, LaneCursor[] lanes) {
+            this.session = session;
+            this.lanes = lanes;
+        }
+    }
+
+    private static final ClientLanes[] NO_CLIENTS = new ClientLanes[0];
+    private static final LaneCursor[] NO_LANES = new LaneCursor[0];
+
     private final String name;
+    private final int index;
     private final FileSystemGate gate;
+    private final FairShare share;
     private final RequestAdapter adapter;
     private final MemorySegment wakeWord;
     private final MemorySegment waitEntries;
-    private static final LaneCursor[] NO_LANES = new LaneCursor[0];
 
-    private volatile LaneCursor[] lanes = NO_LANES;
+    /** Replaced (never changed) under this; the lane cursors inside are shared from one array to the next. */
+    private volatile ClientLanes[] clients = NO_CLIENTS;
     /** The lanes whose doorbells {@link #beginSleep} rang in; driving thread only. */
     private LaneCursor[] sleeping = NO_LANES;
+    /** Driving thread only: the client whose turn comes first in the next round. */
+    private int nextClient;
 
     private final OwnWaitSet own = new OwnWaitSet();
     /** Driving thread only: whether {@link #doWork} ran since the worker was made. */
@@ -72,32 +109,60 @@ final class LaneWorker implements FutexAgent {
     /** {@link System#nanoTime()} of the first {@link #doWork}, 0 before it: an adopting server's pause ends there. */
     private volatile long firstPollNanos;
 
-    LaneWorker(String name, FileSystemGate gate, int maxSlotDataBytes) {
+    /**
+     * @param index this worker's number among the server's workers (0..63), by which {@link FairShare} wakes it
+     * @param slotDataBytes the configured slot data size; the adapter's buffer grows for adopted clients with more
+     */
+    LaneWorker(String name, int index, FileSystemGate gate, int slotDataBytes, FairShare share) {
         this.name = name;
+        this.index = index;
         this.gate = gate;
+        this.share = share;
         Arena arena = Arena.ofAuto();
-        this.adapter = new RequestAdapter(gate, maxSlotDataBytes, arena);
+        this.adapter = new RequestAdapter(gate, slotDataBytes);
         this.wakeWord = arena.allocate(4, 4);
         this.waitEntries = arena.allocate((long) Futex.WAITV_MAX * Futex.WAITV_ENTRY_SIZE, 8);
     }
 
+    int index() {
+        return index;
+    }
+
     /** Starts draining {@code lane} of {@code session} at slot sequence {@code head} (0 for a new client). */
     synchronized void add(ClientSession session, int lane, long head) {
-        List<LaneCursor> next = new ArrayList<>(List.of(lanes));
-        next.add(new LaneCursor(session, lane, head));
-        lanes = next.toArray(LaneCursor[]::new);
+        List<ClientLanes> next = new ArrayList<>(List.of(clients));
+        LaneCursor added = new LaneCursor(session, lane, head);
+        int at = -1;
+        for (int i = 0; i < next.size(); i++) {
+            if (next.get(i).session == session) {
+                at = i;
+            }
+        }
+        if (at < 0) {
+            next.add(new ClientLanes(session, new LaneCursor[] {added}));
+        } else {
+            LaneCursor[] old = next.get(at).lanes;
+            LaneCursor[] grown = Arrays.copyOf(old, old.length + 1);
+            grown[old.length] = added;
+            next.set(at, new ClientLanes(session, grown));
+        }
+        clients = next.toArray(ClientLanes[]::new);
         wakeUp();
     }
 
     synchronized void remove(ClientSession session) {
-        List<LaneCursor> next = new ArrayList<>(List.of(lanes));
+        List<ClientLanes> next = new ArrayList<>(List.of(clients));
         next.removeIf(c -> c.session == session);
-        lanes = next.toArray(LaneCursor[]::new);
+        clients = next.toArray(ClientLanes[]::new);
         wakeUp();
     }
 
     int laneCount() {
-        return lanes.length;
+        int n = 0;
+        for (ClientLanes c : clients) {
+            n += c.lanes.length;
+        }
+        return n;
     }
 
     /**
@@ -105,9 +170,13 @@ final class LaneWorker implements FutexAgent {
      * while the worker is not driven (the head moves with every request).
      */
     long head(ClientSession session, int lane) {
-        for (LaneCursor c : lanes) {
-            if (c.session == session && c.lane == lane) {
-                return c.head;
+        for (ClientLanes cl : clients) {
+            if (cl.session == session) {
+                for (LaneCursor c : cl.lanes) {
+                    if (c.lane == lane) {
+                        return c.head;
+                    }
+                }
             }
         }
         return -1;
@@ -124,34 +193,85 @@ final class LaneWorker implements FutexAgent {
             polled = true;
             firstPollNanos = System.nanoTime();
         }
+        ClientLanes[] cs = clients;
+        int n = cs.length;
+        if (n == 0) {
+            return 0;
+        }
+        int start = nextClient < n ? nextClient : 0;
+        nextClient = start + 1;
         int work = 0;
-        for (LaneCursor c : lanes) {
-            ClientSession s = c.session;
-            if (!s.isOpen()) {
-                continue;
+        for (int i = 0; i < n; i++) {
+            ClientLanes cl = cs[(start + i) % n];
+            int served = turn(cl);
+            if (served < 0) {
+                // The file system gate holds requests: every client would wait the same way.
+                return work - served - 1;
             }
-            try {
-                for (int n = 0; n < BATCH; n++) {
-                    int slot = (int) (c.head & c.mask);
-                    // Acquire: the request fields and data the client wrote before its release store are visible.
-                    int state = (int) INT.getAcquire(s.segment, s.layout.slotOffset(c.lane, slot));
-                    if ((state & SlotDescriptor.STATE_MASK) != SlotDescriptor.SUBMITTED) {
-                        break;
-                    }
-                    if (!adapter.execute(s, c.lane, slot)) {
-                        // The file system gate holds requests: every lane would wait the same way.
-                        return work;
-                    }
-                    c.head++;
-                    work++;
-                }
-            } catch (IllegalStateException e) {
-                if (s.arena.scope().isAlive()) {
-                    throw e;
-                }
-            }
+            work += served;
         }
         return work;
+    }
+
+    /**
+     * One client's turn: its lanes round-robin until {@link #BATCH} requests, {@link #QUANTUM_NANOS} of work, no
+     * request left, or its share used up. Returns the requests served, or {@code -1 - served} if the gate holds.
+     */
+    private int turn(ClientLanes cl) {
+        ClientSession s = cl.session;
+        if (!s.isOpen()) {
+            return 0;
+        }
+        LaneCursor[] lanes = cl.lanes;
+        int served = 0;
+        long started = 0;
+        try {
+            for (int empty = 0; empty < lanes.length && served < BATCH; ) {
+                LaneCursor c = lanes[cl.next];
+                cl.next = cl.next + 1 == lanes.length ? 0 : cl.next + 1;
+                if (!c.submitted()) {
+                    empty++;
+                    continue;
+                }
+                empty = 0;
+                if (!share.tryBegin(s)) {
+                    countThrottled(lanes);
+                    return served;
+                }
+                if (served == 0) {
+                    started = System.nanoTime();
+                }
+                boolean done;
+                try {
+                    done = adapter.execute(s, c.lane, (int) (c.head & c.mask));
+                } finally {
+                    share.end(s);
+                }
+                if (!done) {
+                    return -1 - served;
+                }
+                c.head++;
+                served++;
+                if (System.nanoTime() - started > QUANTUM_NANOS) {
+                    return served;
+                }
+            }
+        } catch (IllegalStateException e) {
+            if (s.arena.scope().isAlive()) {
+                throw e;
+            }
+        }
+        return served;
+    }
+
+    /** The client is at its share: counts each request waiting at the head of its lanes here, once per request. */
+    private static void countThrottled(LaneCursor[] lanes) {
+        for (LaneCursor c : lanes) {
+            if (c.throttledAt != c.head && c.submitted()) {
+                c.throttledAt = c.head;
+                c.session.throttled.increment();
+            }
+        }
     }
 
     @Override
@@ -161,7 +281,7 @@ final class LaneWorker implements FutexAgent {
 
     @Override
     public void sleep(long maxNanos) {
-        if (lanes.length >= Futex.WAITV_MAX) {
+        if (laneCount() >= Futex.WAITV_MAX) {
             LockSupport.parkNanos(Math.min(maxNanos, 1_000_000L));
             return;
         }
@@ -189,32 +309,47 @@ final class LaneWorker implements FutexAgent {
             sleeping = NO_LANES;
             return (int) INT.getVolatile(wakeWord, 0L) == 0 && waitSet.add(wakeWord, 0, true);
         }
-        LaneCursor[] ls = lanes;
-        sleeping = ls;
+        ClientLanes[] cs = clients;
+        List<LaneCursor> rungIn = new ArrayList<>();
         if ((int) INT.getVolatile(wakeWord, 0L) != 0 || !waitSet.add(wakeWord, 0, true)) {
+            sleeping = NO_LANES;
             return false;
         }
-        for (LaneCursor c : ls) {
-            ClientSession s = c.session;
-            try {
-                // Volatile store then the load below: with the client's store-fence-load this is a Dekker pair.
-                INT.setVolatile(s.segment, c.doorbellOffset(), LaneDescriptor.PARKED);
-                VarHandle.fullFence();
-                int state = (int) INT.getAcquire(s.segment, c.headSlotOffset());
-                if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.SUBMITTED
-                        || !waitSet.add(
-                                MemorySegment.ofAddress(s.segment.address() + c.doorbellOffset()),
-                                LaneDescriptor.PARKED,
-                                false)) {
-                    return false;
-                }
-            } catch (IllegalStateException e) {
-                if (s.arena.scope().isAlive()) {
-                    throw e;
+        try {
+            for (ClientLanes cl : cs) {
+                ClientSession s = cl.session;
+                boolean atShare = !share.mayBegin(s);
+                for (LaneCursor c : cl.lanes) {
+                    try {
+                        if (atShare && c.submitted()) {
+                            // Its requests wait for its share: FairShare wakes us when it frees up.
+                            if (!share.noteWaiting(s, this)) {
+                                return false;
+                            }
+                            continue;
+                        }
+                        rungIn.add(c);
+                        // Volatile store then the load below: with the client's store-fence-load this is a Dekker pair.
+                        INT.setVolatile(s.segment, c.doorbellOffset(), LaneDescriptor.PARKED);
+                        VarHandle.fullFence();
+                        if (c.submitted()
+                                || !waitSet.add(
+                                        MemorySegment.ofAddress(s.segment.address() + c.doorbellOffset()),
+                                        LaneDescriptor.PARKED,
+                                        false)) {
+                            return false;
+                        }
+                    } catch (IllegalStateException e) {
+                        if (s.arena.scope().isAlive()) {
+                            throw e;
+                        }
+                    }
                 }
             }
+            return true;
+        } finally {
+            sleeping = rungIn.toArray(LaneCursor[]::new);
         }
-        return true;
     }
 
     /** Marks the doorbells rung in by {@link #beginSleep} awake again and consumes a pending {@link #wakeUp()}. */

@@ -49,7 +49,9 @@ final class RequestAdapter {
     private FileSystemService fs;
 
     private final MemorySegment header;
-    private final MemorySegment data;
+    /** The private copy of a slot's data; as large as the largest slot served (adopted clients may have larger). */
+    private MemorySegment data;
+
     private final RequestFlyweight request = new RequestFlyweight();
     private final ResponseFlyweight response = new ResponseFlyweight();
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8
@@ -58,11 +60,14 @@ final class RequestAdapter {
             .onUnmappableCharacter(CodingErrorAction.REPORT);
     private int payloadLength;
 
-    RequestAdapter(FileSystemGate gate, int maxSlotDataBytes, Arena arena) {
+    /** Failures inside the server that a client's requests can cause at will: logged once per interval. */
+    private final RateLimitedLog failures = new RateLimitedLog(LOG);
+
+    RequestAdapter(FileSystemGate gate, int slotDataBytes) {
         this.gate = gate;
         this.pass = gate.newPass();
-        this.header = arena.allocate(SlotDescriptor.SLOT_HEADER_BYTES, 64);
-        this.data = arena.allocate(maxSlotDataBytes, 4096);
+        this.header = Arena.ofAuto().allocate(SlotDescriptor.SLOT_HEADER_BYTES, 64);
+        this.data = Arena.ofAuto().allocate(slotDataBytes, 4096);
     }
 
     /**
@@ -78,6 +83,10 @@ final class RequestAdapter {
         }
         long slotOffset = s.layout.slotOffset(lane, slot);
         long dataOffset = s.layout.dataOffset(lane, slot);
+        if (data.byteSize() < s.layout.slotDataBytes()) {
+            // A client adopted from a predecessor configured with larger slots keeps its own slot size.
+            data = Arena.ofAuto().allocate(s.layout.slotDataBytes(), 4096);
+        }
         long result;
         try {
             // Copy out before validation: whatever the client writes from now on does not change this request.
@@ -104,29 +113,36 @@ final class RequestAdapter {
         return true;
     }
 
-    /** Runs the copied request against the file system within the client's in-flight limit; returns the result. */
+    /**
+     * Runs the copied request against the file system; returns the result. Whatever escapes the file system becomes
+     * EIO for this request only: an {@link Error} too (a StackOverflowError or OutOfMemoryError a hostile request
+     * provoked, an AssertionError), so that the slot is completed, the request is never run again and the worker goes
+     * on.
+     */
     private long guardedDispatch(ClientSession s, long dataOffset) {
-        long result;
-        if (s.inFlight.incrementAndGet() > s.maxInFlight) {
-            result = -Errno.EAGAIN.code();
-        } else {
-            try {
-                result = dispatch(s, dataOffset);
-            } catch (FsException e) {
-                result = -e.errno().code();
-                payloadLength = 0;
-            } catch (RuntimeException e) {
-                if (!s.arena.scope().isAlive()) {
-                    throw e;
-                }
-                LOG.warn("{}: {} failed inside the server", s, name(request.opcode()), e);
-                result = -Errno.EIO.code();
-                payloadLength = 0;
-            } finally {
-                s.inFlight.decrementAndGet();
+        try {
+            return dispatch(s, dataOffset);
+        } catch (FsException e) {
+            payloadLength = 0;
+            return -e.errno().code();
+        } catch (RuntimeException e) {
+            if (!s.arena.scope().isAlive()) {
+                throw e;
             }
+            failed(s, e);
+            return -Errno.EIO.code();
+        } catch (Error e) {
+            failed(s, e);
+            return -Errno.EIO.code();
         }
-        return result;
+    }
+
+    private void failed(ClientSession s, Throwable e) {
+        payloadLength = 0;
+        String op = name(request.opcode());
+        if (failures.warn(e.getClass().getSimpleName(), "{}: {} failed inside the server: {}", s, op, e.toString())) {
+            LOG.debug("{}: {} failed inside the server", s, op, e);
+        }
     }
 
     private long dispatch(ClientSession s, long dataOffset) throws FsException {

@@ -20,14 +20,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
 import org.fsp.api.channel.ChannelLayout;
+import org.fsp.api.channel.HandshakeDescriptor;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
@@ -54,15 +55,26 @@ import org.slf4j.LoggerFactory;
  * {@link #close()} leaves everything open and returns it as a {@link ChannelHandoff}, and {@link #adopt} then
  * {@link #start()} carries on with it, in this class loader or another one.
  *
- * <p>Threads: one monitor thread polls the listening socket and every client socket (accepts, and notices a client's
- * death within {@value #POLL_MILLIS} ms); a few handshake threads do each accept's blocking exchange (bounded by socket
- * time-outs) so that a silent client cannot stall the monitor; {@code workers} lane workers ({@link LaneWorker}
- * agents) serve the lanes. The lane workers run on a {@link ThreadModel} when one is handed over with
- * {@link #driveWith}, and otherwise each on a thread of this server's own with a spin-yield-sleep idle strategy.
+ * <p>Threads: one monitor thread polls the listening socket, every connection waiting for its hello and every client
+ * socket, all non-blocking: it accepts, reads each hello as it comes and answers it, and notices a client's death
+ * within {@value #POLL_MILLIS} ms. Nothing on it waits for a client, so silent connections cannot delay an honest one:
+ * each must say hello within {@link ShmServerConfig#helloTimeoutMillis()}, and {@link PendingHandshakes} bounds how
+ * many wait, per user and in all, dropping the oldest of the user over its bound. When the process runs out of
+ * descriptors (EMFILE, ENFILE), a descriptor kept in reserve is closed to accept each new connection and refuse it with
+ * that errno, so the backlog drains, connected clients go on, and one line per interval is logged
+ * ({@link RateLimitedLog}, as for every kind of refusal). {@code workers} lane workers ({@link LaneWorker} agents)
+ * serve the lanes, each client within its {@link FairShare}. The lane workers run on a {@link ThreadModel} when one is
+ * handed over with {@link #driveWith}, and otherwise each on a thread of this server's own with a spin-yield-sleep idle
+ * strategy.
  */
 public final class ShmServer implements AutoCloseable {
 
-    /** A connected client as the shell shows it. */
+    /**
+     * A connected client as the shell shows it.
+     *
+     * @param throttled requests of the client that waited in their slot because it was at its share of the workers
+     *     (a client flooding slow requests shows a growing count; its neighbours are not slowed)
+     */
     public record ClientInfo(
             long id,
             int pid,
@@ -71,15 +83,33 @@ public final class ShmServer implements AutoCloseable {
             int lanes,
             int openFiles,
             long requestsServed,
+            long throttled,
             long connectedAtMillis) {}
 
     static final int POLL_MILLIS = 100;
-    private static final int HANDSHAKE_TIMEOUT_MILLIS = 2_000;
-    /** Handshakes in parallel: a few silent connections (each held at most the time-out) do not stall the others. */
-    private static final int HANDSHAKE_THREADS = 4;
+    /** Listen backlog: room for a burst of honest connections beside a flood of silent ones being drained. */
+    static final int BACKLOG = 512;
+    /** Connections accepted in one round at most, so that a flood of connects cannot starve the hellos. */
+    static final int ACCEPT_BATCH = 64;
+    /** How long accepting pauses when the descriptor table is full and no reserve descriptor is left. */
+    static final long ACCEPT_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** At quiesce, how long connections that have not said hello yet get to do it before they are closed. */
+    static final long QUIESCE_HELLO_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
+    // Kinds of refusal, as fsp:clients counts them and the log lines name them.
+    static final String REFUSED_BAD_HELLO = "bad-hello";
+    static final String REFUSED_SERVER_FULL = "server-full";
+    static final String REFUSED_UID_FULL = "uid-full";
+    static final String REFUSED_HELLO_TIMEOUT = "hello-timeout";
+    static final String REFUSED_PENDING_UID = "pending-per-uid-bound";
+    static final String REFUSED_PENDING_TOTAL = "pending-total-bound";
+    static final String REFUSED_DESCRIPTORS = "descriptor-limit";
+    static final String REFUSED_SETUP = "setup-failed";
 
     private static final int S_IFSOCK = 0140000;
     private static final int ECONNREFUSED = 111;
+    private static final int EPIPE = 32;
+    private static final int ECONNRESET = 104;
     private static final Logger LOG = LoggerFactory.getLogger(ShmServer.class);
 
     private final FileSystemGate gate;
@@ -91,10 +121,22 @@ public final class ShmServer implements AutoCloseable {
     private final List<AgentRunner> runners = new ArrayList<>();
     private final AtomicLong clientsServed = new AtomicLong();
     private final AtomicLong clientsRefused = new AtomicLong();
-    private ExecutorService handshakes;
+    /** Refusals and drops of connections, one log line per kind per interval. */
+    private final RateLimitedLog refusals = new RateLimitedLog(LOG);
+    /** Monitor thread only (and the quiescing or closing thread once the monitor has stopped). */
+    private final PendingHandshakes pending;
+    /** Written by the monitor thread when it changes: connections waiting for their hello per uid, for the shell. */
+    private volatile SortedMap<Integer, Integer> pendingByUid = new TreeMap<>();
+    /** Shared with the lane workers: how many requests each client may have executing. */
+    private final FairShare share;
+    /** Monitor thread only: a descriptor of /dev/null kept to be closed when the table is full, or -1. */
+    private int reserveFd = -1;
+    /** Monitor thread only: {@code nanoTime} before which the listening socket is not polled (table full). */
+    private long acceptPausedUntil;
+
     private Thread monitor;
     private volatile boolean running;
-    /** Set by {@link #close()}: handshakes still in progress refuse their client instead of setting it up. */
+    /** Set by {@link #close()}: hellos that come now are refused instead of set up. */
     private volatile boolean closing;
 
     private int listenFd = -1;
@@ -104,7 +146,7 @@ public final class ShmServer implements AutoCloseable {
     private volatile String adoption;
     /** The lanes' pause across the adoption: from the predecessor's quiesce to the first poll here; -1 if none. */
     private volatile long adoptionPauseNanos = -1;
-    /** Guards the round-robin of lanes over workers (handshake threads assign while the server's lock may be held). */
+    /** Guards the round-robin of lanes over workers (the monitor thread assigns while the server's lock may be held). */
     private final Object laneLock = new Object();
     /** Under {@link #laneLock}. */
     private int nextWorker;
@@ -121,6 +163,8 @@ public final class ShmServer implements AutoCloseable {
         this.gate = new FileSystemGate(fs, config.fileSystemWaitMillis());
         this.socketPath = socketPath.toAbsolutePath();
         this.config = config;
+        this.pending = new PendingHandshakes(config.maxPendingHandshakes(), config.maxPendingHandshakesPerUid());
+        this.share = new FairShare(config.inFlightPerClient(), workers);
     }
 
     /**
@@ -206,7 +250,7 @@ public final class ShmServer implements AutoCloseable {
         if (handoff == null) {
             removeStaleSocket();
             try {
-                listenFd = UnixSockets.listen(socketPath.toString(), 128);
+                listenFd = UnixSockets.listen(socketPath.toString(), BACKLOG);
             } catch (NativeException e) {
                 throw new IOException("cannot listen on " + socketPath + ": " + e.getMessage(), e);
             }
@@ -214,19 +258,20 @@ public final class ShmServer implements AutoCloseable {
         } else {
             listenFd = handoff.listenFd();
         }
+        // Accepting until EAGAIN must never block, whoever made the socket.
+        Libc.setNonBlocking(listenFd);
+        reserveFd = openReserve();
         running = true;
         for (int i = 0; i < config.workers(); i++) {
-            workers.add(new LaneWorker("shm-worker-" + i, gate, config.slotDataBytes()));
+            workers.add(new LaneWorker("shm-worker-" + i, i, gate, config.slotDataBytes(), share));
         }
         if (handoff != null) {
             for (ClientSession session : sessionsOf(handoff)) {
                 sessions.put(session.id, session);
             }
+            share.clientsChanged(sessions.size());
         }
         startDrivers();
-        handshakes = Executors.newFixedThreadPool(
-                HANDSHAKE_THREADS,
-                Thread.ofPlatform().daemon().name("fsp-shm-handshake-", 0).factory());
         monitor = Thread.ofPlatform().daemon().name("fsp-shm-monitor").start(this::monitorLoop);
         if (handoff != null) {
             adoptionPauseNanos = awaitFirstPoll() - handoff.quiescedAtNanos();
@@ -256,7 +301,6 @@ public final class ShmServer implements AutoCloseable {
                     c.arena(),
                     c.socketFd(),
                     config.maxOpenFilesPerClient(),
-                    config.maxInFlightPerClient(),
                     c.connectedAtMillis());
             session.files.restore(c.fileGenerations(), c.files());
             session.requestsServed.add(c.requestsServed());
@@ -294,10 +338,10 @@ public final class ShmServer implements AutoCloseable {
 
     /**
      * Stops serving without closing anything, and returns everything a successor needs to carry on
-     * ({@link #adopt}): the listening socket stays bound (new connections queue in its backlog), handshakes in
-     * progress finish first (their clients are handed over too), the lane workers stop at the agent boundary (the
-     * request being executed completes), and each client's socket, segment, lane heads and open files are handed over
-     * as they are. Afterwards this server is stopped and owns nothing; no thread of it runs.
+     * ({@link #adopt}): the listening socket stays bound (new connections queue in its backlog), connections accepted
+     * but still silent get 200 ms to say hello (those that do are handed over too, the others are closed), the lane
+     * workers stop at the agent boundary (the request being executed completes), and each client's socket, segment,
+     * lane heads and open files are handed over as they are. Afterwards this server is stopped and owns nothing; no thread of it runs.
      */
     public synchronized ChannelHandoff quiesce() {
         if (!running) {
@@ -306,13 +350,11 @@ public final class ShmServer implements AutoCloseable {
         running = false;
         try {
             monitor.join();
-            handshakes.shutdown();
-            if (!handshakes.awaitTermination(HANDSHAKE_TIMEOUT_MILLIS * 4L, TimeUnit.MILLISECONDS)) {
-                LOG.warn("handshakes still running after the quiesce time-out");
-            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        finishPendingHellos();
+        closeReserve();
         // From here clients see the pause: their requests wait in the rings until the successor polls.
         long quiescedAt = System.nanoTime();
         stopDrivers();
@@ -457,9 +499,27 @@ public final class ShmServer implements AutoCloseable {
                     s.layout.laneCount(),
                     s.files.size(),
                     s.requestsServed.sum(),
+                    s.throttled.sum(),
                     s.connectedAtMillis));
         }
         out.sort(Comparator.comparingLong(ClientInfo::id));
+        return out;
+    }
+
+    /** Connections accepted that have not said hello yet, per uid (as of the monitor's last round). */
+    public SortedMap<Integer, Integer> pendingHandshakes() {
+        return pendingByUid;
+    }
+
+    /**
+     * Connections refused or dropped since start, per kind: {@code bad-hello}, {@code server-full}, {@code uid-full},
+     * {@code hello-timeout}, {@code pending-per-uid-bound}, {@code pending-total-bound}, {@code descriptor-limit},
+     * {@code setup-failed} (the same names as in the log lines).
+     */
+    public SortedMap<String, Long> refusals() {
+        SortedMap<String, Long> out = refusals.counts();
+        out.remove("monitor-failed");
+        out.remove("accept-failed");
         return out;
     }
 
@@ -502,6 +562,12 @@ public final class ShmServer implements AutoCloseable {
         m.put("clients", sessions.size());
         m.put("clientsAccepted", clientsServed.get());
         m.put("clientsRefused", clientsRefused.get());
+        SortedMap<String, Long> refused = refusals();
+        if (!refused.isEmpty()) {
+            m.put("refusedByKind", refused.toString());
+        }
+        m.put("pendingHandshakes", pendingByUid.isEmpty() ? "none" : "by uid " + pendingByUid);
+        m.put("sharePerClient", share.perClient() + " executing requests beside other clients");
         m.put("openFiles", files);
         m.put("requestsServed", served);
         m.put(
@@ -519,8 +585,10 @@ public final class ShmServer implements AutoCloseable {
         running = false;
         try {
             monitor.join(5_000);
-            handshakes.shutdown();
-            handshakes.awaitTermination(5, TimeUnit.SECONDS);
+            for (PendingHandshakes.Pending p : pending.removeAll()) {
+                Libc.close(p.fd());
+            }
+            closeReserve();
             for (ClientSession s : List.copyOf(sessions.values())) {
                 s.segment.set(
                         JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET, ChannelHeaderDescriptor.SERVER_CLOSED);
@@ -563,83 +631,251 @@ public final class ShmServer implements AutoCloseable {
         Files.delete(socketPath);
     }
 
+    /**
+     * The monitor thread: one poll over the listening socket (unless accepting pauses), the connections waiting for
+     * their hello and the clients' sockets; then hellos, deaths, new connections and expired hellos, in that order.
+     */
     private void monitorLoop() {
         Arena arena = Arena.ofAuto();
         int capacity = 64;
         MemorySegment fds = arena.allocate((long) capacity * SocketStructs.POLLFD_SIZE, 8);
+        long helloTimeout = TimeUnit.MILLISECONDS.toNanos(config.helloTimeoutMillis());
         while (running) {
             try {
                 ClientSession[] list = sessions.values().toArray(ClientSession[]::new);
-                if (list.length + 1 > capacity) {
-                    capacity = Integer.highestOneBit(list.length + 1) * 2;
+                List<PendingHandshakes.Pending> waiting = pending.all();
+                int count = 1 + list.length + waiting.size();
+                if (count > capacity) {
+                    capacity = Integer.highestOneBit(count) * 2;
                     fds = arena.allocate((long) capacity * SocketStructs.POLLFD_SIZE, 8);
                 }
-                UnixSockets.setPollFd(fds, 0, listenFd, UnixSockets.POLLIN);
+                long now = System.nanoTime();
+                boolean accepting = now - acceptPausedUntil >= 0;
+                UnixSockets.setPollFd(fds, 0, accepting ? listenFd : -1, UnixSockets.POLLIN);
                 for (int i = 0; i < list.length; i++) {
-                    UnixSockets.setPollFd(fds, i + 1, list[i].socketFd, UnixSockets.POLLIN);
+                    UnixSockets.setPollFd(fds, 1 + i, list[i].socketFd, UnixSockets.POLLIN);
                 }
-                if (UnixSockets.poll(fds, list.length + 1, POLL_MILLIS) == 0) {
-                    continue;
+                for (int i = 0; i < waiting.size(); i++) {
+                    UnixSockets.setPollFd(
+                            fds, 1 + list.length + i, waiting.get(i).fd(), UnixSockets.POLLIN);
                 }
-                // A client sends nothing after its hello: readable means end of file (death) or a protocol breach.
-                for (int i = 0; i < list.length; i++) {
-                    if (UnixSockets.revents(fds, i + 1) != 0) {
-                        LOG.info("{} disconnected", list[i]);
-                        release(list[i]);
+                long wait = TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS);
+                if (!waiting.isEmpty()) {
+                    wait = Math.min(wait, waiting.get(0).acceptedAtNanos() + helloTimeout - now);
+                }
+                if (!accepting) {
+                    wait = Math.min(wait, acceptPausedUntil - now);
+                }
+                int ready = UnixSockets.poll(fds, count, (int) Math.max(0, (wait + 999_999) / 1_000_000));
+                if (ready > 0) {
+                    for (int i = 0; i < waiting.size(); i++) {
+                        if (UnixSockets.revents(fds, 1 + list.length + i) != 0 && running) {
+                            PendingHandshakes.Pending p = waiting.get(i);
+                            if (hello(p.fd(), p.peer())) {
+                                pending.remove(p.fd());
+                            }
+                        }
+                    }
+                    // A client sends nothing after its hello: readable means end of file (death) or a protocol breach.
+                    for (int i = 0; i < list.length; i++) {
+                        if (UnixSockets.revents(fds, 1 + i) != 0) {
+                            LOG.info("{} disconnected", list[i]);
+                            release(list[i]);
+                        }
+                    }
+                    if (accepting && (UnixSockets.revents(fds, 0) & UnixSockets.POLLIN) != 0 && running) {
+                        acceptBatch();
                     }
                 }
-                if ((UnixSockets.revents(fds, 0) & UnixSockets.POLLIN) != 0 && running) {
-                    int fd = UnixSockets.accept(listenFd);
-                    handshakes.execute(() -> handshake(fd));
+                for (PendingHandshakes.Pending p : pending.expired(System.nanoTime() - helloTimeout)) {
+                    refuse(
+                            REFUSED_HELLO_TIMEOUT,
+                            p.fd(),
+                            p.peer(),
+                            0,
+                            "no hello within " + config.helloTimeoutMillis() + " ms");
                 }
+                publishPending();
             } catch (RuntimeException e) {
-                LOG.error("channel monitor failed; continuing", e);
+                if (refusals.warn("monitor-failed", "channel monitor failed; continuing: {}", e.toString())) {
+                    LOG.debug("channel monitor failure", e);
+                }
             }
         }
     }
 
-    private void handshake(int fd) {
-        ClientSession session = null;
-        int memfd = -1;
-        try (Arena arena = Arena.ofConfined()) {
-            UnixSockets.setTimeouts(fd, HANDSHAKE_TIMEOUT_MILLIS);
-            UnixSockets.PeerCredentials peer = UnixSockets.peerCredentials(fd);
-            int[] groups = UnixSockets.peerGroups(fd);
-            MemorySegment hello = arena.allocate(HELLO_BYTES, 8);
-            UnixSockets.Received got = UnixSockets.receive(fd, hello);
-            if (got.fd() != -1) {
-                Libc.close(got.fd());
+    /**
+     * Accepts what waits in the backlog, at most {@link #ACCEPT_BATCH}: each connection either completes its
+     * handshake at once (an honest client has sent its hello already) or waits in {@link #pending}.
+     */
+    private void acceptBatch() {
+        for (int n = 0; n < ACCEPT_BATCH; n++) {
+            int fd;
+            try {
+                fd = UnixSockets.acceptNonBlocking(listenFd);
+            } catch (NativeException e) {
+                if (e.errno() == UnixSockets.EMFILE || e.errno() == UnixSockets.ENFILE) {
+                    if (!refuseWithReserve(e.errno())) {
+                        return;
+                    }
+                    continue;
+                }
+                if (e.errno() == UnixSockets.ENOBUFS || e.errno() == UnixSockets.ENOMEM) {
+                    refusals.warn(REFUSED_DESCRIPTORS, "accept failed ({}); accepting pauses", e.getMessage());
+                    acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_NANOS;
+                    return;
+                }
+                // ECONNABORTED and the like: that connection is gone, the next may be fine.
+                refusals.warn("accept-failed", "accept failed: {}", e.getMessage());
+                continue;
             }
-            MemorySegment welcome = arena.allocate(WELCOME_BYTES, 8);
-            welcome.set(JAVA_LONG, MAGIC_OFFSET, ChannelHeaderDescriptor.MAGIC);
-            welcome.set(
-                    JAVA_INT,
-                    VERSION_OFFSET,
-                    ChannelHeaderDescriptor.version(
-                            ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
-            int status = 0;
-            if (got.bytes() != HELLO_BYTES
-                    || hello.get(JAVA_LONG, MAGIC_OFFSET) != ChannelHeaderDescriptor.MAGIC
-                    || hello.get(JAVA_INT, VERSION_OFFSET) >>> 16 != ChannelHeaderDescriptor.MAJOR_VERSION) {
-                status = Errno.EINVAL.code();
-            } else if (sessions.size() >= config.maxClients() || closing) {
-                status = Errno.EAGAIN.code();
-            }
-            if (status != 0) {
-                welcome.set(JAVA_INT, WELCOME_STATUS_OFFSET, status);
-                UnixSockets.send(fd, welcome, -1);
-                clientsRefused.incrementAndGet();
-                LOG.info("refused pid {} uid {}: {}", peer.pid(), peer.uid(), Errno.of(status));
-                Libc.close(fd);
+            if (fd == -1) {
                 return;
             }
-            int asked = hello.get(JAVA_INT, HELLO_LANES_OFFSET);
+            onAccepted(fd);
+        }
+    }
+
+    private void onAccepted(int fd) {
+        UnixSockets.PeerCredentials peer;
+        try {
+            peer = UnixSockets.peerCredentials(fd);
+        } catch (NativeException e) {
+            Libc.close(fd);
+            return;
+        }
+        if (hello(fd, peer)) {
+            return;
+        }
+        for (PendingHandshakes.Dropped d : pending.add(new PendingHandshakes.Pending(fd, peer, System.nanoTime()))) {
+            boolean uidBound = d.why() == PendingHandshakes.Eviction.UID_BOUND;
+            refuse(
+                    uidBound ? REFUSED_PENDING_UID : REFUSED_PENDING_TOTAL,
+                    d.pending().fd(),
+                    d.pending().peer(),
+                    0,
+                    uidBound
+                            ? "silent; its uid has " + config.maxPendingHandshakesPerUid() + " connections waiting"
+                            : "silent; " + config.maxPendingHandshakes() + " connections waiting, its uid the most");
+        }
+    }
+
+    /**
+     * The descriptor table is full: closes the reserve descriptor, accepts one connection with the freed slot and
+     * refuses it with {@code errno}, then takes the reserve again. Returns false (and pauses accepting for
+     * {@link #ACCEPT_PAUSE_NANOS}) when there is no reserve to spend.
+     */
+    private boolean refuseWithReserve(int errno) {
+        if (reserveFd < 0) {
+            reserveFd = openReserve();
+        }
+        if (reserveFd < 0) {
+            refusals.warn(
+                    REFUSED_DESCRIPTORS,
+                    "out of file descriptors ({}) and no reserve: accepting pauses; connected clients are still served",
+                    Errno.of(errno));
+            acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_NANOS;
+            return false;
+        }
+        Libc.close(reserveFd);
+        reserveFd = -1;
+        try {
+            int fd = UnixSockets.acceptNonBlocking(listenFd);
+            if (fd != -1) {
+                UnixSockets.PeerCredentials peer = UnixSockets.peerCredentials(fd);
+                refuse(
+                        REFUSED_DESCRIPTORS,
+                        fd,
+                        peer,
+                        errno,
+                        "out of file descriptors; connected clients are still served");
+            }
+        } catch (NativeException e) {
+            LOG.debug("accept with the reserve descriptor failed", e);
+        } finally {
+            reserveFd = openReserve();
+        }
+        return true;
+    }
+
+    /**
+     * Reads the hello on {@code fd} if it has come and answers it: with a segment, or with a refusal (after which the
+     * connection is closed). Returns false, having done nothing, while no byte has come yet.
+     *
+     * <p>A hello is one message of exactly {@link HandshakeDescriptor#HELLO_BYTES} bytes with no descriptor and nothing
+     * after it, as FS Lib sends it; a split hello, a descriptor, trailing bytes, a wrong magic or major version are
+     * refused with EINVAL.
+     */
+    private boolean hello(int fd, UnixSockets.PeerCredentials peer) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment hello = arena.allocate(HELLO_BYTES, 8);
+            UnixSockets.Received got;
+            try {
+                got = UnixSockets.receive(fd, hello, UnixSockets.MSG_DONTWAIT);
+            } catch (NativeException e) {
+                // EBADMSG: more than one descriptor came (receive closed them all); ECONNRESET and the like.
+                refuse(REFUSED_BAD_HELLO, fd, peer, Errno.EINVAL.code(), "hello failed: " + e.getMessage());
+                return true;
+            }
+            if (got.bytes() == -1) {
+                return false;
+            }
+            if (got.fd() != -1) {
+                Libc.close(got.fd());
+                refuse(REFUSED_BAD_HELLO, fd, peer, Errno.EINVAL.code(), "a descriptor came with the hello");
+                return true;
+            }
+            if (got.bytes() == 0) {
+                Libc.close(fd);
+                return true;
+            }
+            String bad = null;
+            if (got.bytes() != HELLO_BYTES) {
+                bad = "hello of " + got.bytes() + " bytes, not " + HELLO_BYTES + " in one message";
+            } else if (UnixSockets.hasPendingData(fd)) {
+                bad = "bytes after the hello";
+            } else if (hello.get(JAVA_LONG, MAGIC_OFFSET) != ChannelHeaderDescriptor.MAGIC
+                    || hello.get(JAVA_INT, VERSION_OFFSET) >>> 16 != ChannelHeaderDescriptor.MAJOR_VERSION) {
+                bad = "not an FSP hello of major version " + ChannelHeaderDescriptor.MAJOR_VERSION;
+            }
+            if (bad != null) {
+                refuse(REFUSED_BAD_HELLO, fd, peer, Errno.EINVAL.code(), bad);
+                return true;
+            }
+            if (closing || sessions.size() >= config.maxClients()) {
+                refuse(REFUSED_SERVER_FULL, fd, peer, Errno.EAGAIN.code(), config.maxClients() + " clients connected");
+                return true;
+            }
+            long ofUid = sessions.values().stream()
+                    .filter(x -> x.credentials.uid() == peer.uid())
+                    .count();
+            if (ofUid >= config.clientsPerUid()) {
+                refuse(REFUSED_UID_FULL, fd, peer, Errno.EAGAIN.code(), "its uid has " + ofUid + " clients connected");
+                return true;
+            }
+            setUp(fd, peer, hello.get(JAVA_INT, HELLO_LANES_OFFSET), arena);
+            return true;
+        }
+    }
+
+    /** Makes the client's segment and session and sends the welcome with the segment's memfd. */
+    private void setUp(int fd, UnixSockets.PeerCredentials peer, int asked, Arena arena) {
+        ClientSession session = null;
+        int memfd = -1;
+        try {
+            int[] groups = UnixSockets.peerGroups(fd);
             int lanes = asked <= 0 ? config.lanesPerClient() : Math.min(asked, config.maxLanesPerClient());
             ChannelLayout layout = ChannelLayout.of(lanes, config.slotsPerLane(), config.slotDataBytes());
             long id = nextClientId.getAndIncrement();
             memfd = MemFd.createSealed("fsp-client-" + id, layout.segmentBytes());
             Arena sessionArena = Arena.ofShared();
-            MemorySegment segment = mapShared(memfd, layout.segmentBytes(), sessionArena);
+            MemorySegment segment;
+            try {
+                segment = mapShared(memfd, layout.segmentBytes(), sessionArena);
+            } catch (RuntimeException e) {
+                sessionArena.close();
+                throw e;
+            }
             ChannelHeaderDescriptor.write(segment, layout, id, Libc.getpid());
             Credentials who = new Credentials(peer.pid(), peer.uid(), peer.gid(), groups);
             session = new ClientSession(
@@ -650,12 +886,13 @@ public final class ShmServer implements AutoCloseable {
                     sessionArena,
                     fd,
                     config.maxOpenFilesPerClient(),
-                    config.maxInFlightPerClient(),
                     System.currentTimeMillis());
             sessions.put(id, session);
+            share.clientsChanged(sessions.size());
             for (int lane = 0; lane < layout.laneCount(); lane++) {
                 assignLane(session, lane, 0);
             }
+            MemorySegment welcome = welcome(arena, 0);
             welcome.set(JAVA_INT, WELCOME_LANE_COUNT_OFFSET, layout.laneCount());
             welcome.set(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET, layout.slotsPerLane());
             welcome.set(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET, layout.slotDataBytes());
@@ -665,16 +902,113 @@ public final class ShmServer implements AutoCloseable {
             clientsServed.incrementAndGet();
             LOG.info("connected {} with {} lanes", session, lanes);
         } catch (RuntimeException e) {
-            LOG.warn("handshake failed", e);
-            if (session != null) {
+            if (session != null && e instanceof NativeException n && (n.errno() == EPIPE || n.errno() == ECONNRESET)) {
+                LOG.info("{} left during its handshake", session);
+                release(session);
+            } else if (session != null) {
+                refusals.warn(REFUSED_SETUP, "could not set up {}: {}", session, e.toString());
+                clientsRefused.incrementAndGet();
                 release(session);
             } else {
-                Libc.close(fd);
+                int errno = e instanceof NativeException n
+                                && (n.errno() == UnixSockets.EMFILE || n.errno() == UnixSockets.ENFILE)
+                        ? n.errno()
+                        : Errno.EIO.code();
+                refuse(errno == Errno.EIO.code() ? REFUSED_SETUP : REFUSED_DESCRIPTORS, fd, peer, errno, e.toString());
             }
         } finally {
             if (memfd != -1) {
                 Libc.close(memfd);
             }
+        }
+    }
+
+    /**
+     * Refuses the connection on {@code fd}: sends a welcome with {@code errno} as its status unless it is 0 (a
+     * connection dropped unanswered), closes it, counts the refusal under {@code kind} and logs it, rate-limited.
+     */
+    private void refuse(String kind, int fd, UnixSockets.PeerCredentials peer, int errno, String why) {
+        if (errno != 0) {
+            try (Arena arena = Arena.ofConfined()) {
+                UnixSockets.send(fd, welcome(arena, errno), -1);
+            } catch (NativeException e) {
+                LOG.debug("refusal not delivered to pid {}", peer.pid(), e);
+            }
+        }
+        Libc.close(fd);
+        clientsRefused.incrementAndGet();
+        refusals.warn(
+                kind,
+                "refused pid {} uid {}{}: {}",
+                peer.pid(),
+                peer.uid(),
+                errno != 0 ? " with " + Errno.of(errno) : "",
+                why);
+    }
+
+    private static MemorySegment welcome(Arena arena, int status) {
+        MemorySegment welcome = arena.allocate(WELCOME_BYTES, 8);
+        welcome.set(JAVA_LONG, MAGIC_OFFSET, ChannelHeaderDescriptor.MAGIC);
+        welcome.set(
+                JAVA_INT,
+                VERSION_OFFSET,
+                ChannelHeaderDescriptor.version(
+                        ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
+        welcome.set(JAVA_INT, WELCOME_STATUS_OFFSET, status);
+        return welcome;
+    }
+
+    /**
+     * At quiesce, on the quiescing thread once the monitor has stopped: the connections still waiting for their
+     * hello get a short grace to say it (an honest client sends it right after connecting); those that stay silent
+     * are closed, since a successor cannot take them over.
+     */
+    private void finishPendingHellos() {
+        long deadline = System.nanoTime() + QUIESCE_HELLO_GRACE_NANOS;
+        try (Arena arena = Arena.ofConfined()) {
+            while (pending.size() > 0 && System.nanoTime() < deadline) {
+                List<PendingHandshakes.Pending> waiting = pending.all();
+                MemorySegment fds = arena.allocate((long) waiting.size() * SocketStructs.POLLFD_SIZE, 8);
+                for (int i = 0; i < waiting.size(); i++) {
+                    UnixSockets.setPollFd(fds, i, waiting.get(i).fd(), UnixSockets.POLLIN);
+                }
+                if (UnixSockets.poll(fds, waiting.size(), 10) == 0) {
+                    continue;
+                }
+                for (int i = 0; i < waiting.size(); i++) {
+                    PendingHandshakes.Pending p = waiting.get(i);
+                    if (UnixSockets.revents(fds, i) != 0 && hello(p.fd(), p.peer())) {
+                        pending.remove(p.fd());
+                    }
+                }
+            }
+        }
+        for (PendingHandshakes.Pending p : pending.removeAll()) {
+            refuse(REFUSED_HELLO_TIMEOUT, p.fd(), p.peer(), 0, "still silent at the hand-over");
+        }
+        publishPending();
+    }
+
+    /** Monitor thread: publishes the pending connections per uid when they changed. */
+    private void publishPending() {
+        SortedMap<Integer, Integer> now = pending.perUid();
+        if (!now.equals(pendingByUid)) {
+            pendingByUid = now;
+        }
+    }
+
+    private static int openReserve() {
+        try {
+            return Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        } catch (NativeException e) {
+            return -1;
+        }
+    }
+
+    private void closeReserve() {
+        if (reserveFd >= 0) {
+            Libc.close(reserveFd);
+            reserveFd = -1;
         }
     }
 
@@ -705,6 +1039,7 @@ public final class ShmServer implements AutoCloseable {
             return;
         }
         sessions.remove(s.id);
+        share.clientsChanged(sessions.size());
         for (LaneWorker w : List.copyOf(workers)) {
             w.remove(s);
         }

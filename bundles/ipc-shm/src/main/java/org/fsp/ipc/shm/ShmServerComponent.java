@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.handoff.ChannelHandoff;
 import org.fsp.api.handoff.HandoffVault;
@@ -106,8 +107,10 @@ public final class ShmServerComponent implements StatusContributor {
         @AttributeDefinition(description = "Open files per client at most (more: EMFILE)")
         int maxOpenFilesPerClient() default 1024;
 
-        @AttributeDefinition(description = "Requests of one client executing at once at most (more: EAGAIN)")
-        int maxInFlightPerClient() default 64;
+        @AttributeDefinition(
+                description = "Requests of one client executing at once while other clients are connected (0: half "
+                        + "the workers, at least 1); the rest wait in their slots while the workers serve others")
+        int maxInFlightPerClient() default 0;
 
         @AttributeDefinition(description = "Busy-spin rounds of an idle worker before it yields (own threads only)")
         int idleSpins() default 20_000;
@@ -120,6 +123,23 @@ public final class ShmServerComponent implements StatusContributor {
                 description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
                         + "before they fail with EIO")
         long fileSystemWaitMillis() default 30_000;
+
+        @AttributeDefinition(
+                description = "Connected clients of one user at most (0: half of maxClients); more: EAGAIN")
+        int maxClientsPerUid() default 0;
+
+        @AttributeDefinition(description = "Milliseconds a connection may stay silent before its hello")
+        long helloTimeoutMillis() default 2_000;
+
+        @AttributeDefinition(
+                description = "Connections waiting for their hello at most; beyond it the oldest of the user "
+                        + "holding the most is dropped")
+        int maxPendingHandshakes() default 128;
+
+        @AttributeDefinition(
+                description = "Connections of one user waiting for their hello at most; beyond it that user's "
+                        + "oldest is dropped")
+        int maxPendingHandshakesPerUid() default 16;
     }
 
     /**
@@ -230,7 +250,11 @@ public final class ShmServerComponent implements StatusContributor {
                 config.maxInFlightPerClient(),
                 config.idleSpins(),
                 config.idleYields(),
-                config.fileSystemWaitMillis());
+                config.fileSystemWaitMillis(),
+                config.maxClientsPerUid(),
+                config.helloTimeoutMillis(),
+                config.maxPendingHandshakes(),
+                config.maxPendingHandshakesPerUid());
         synchronized (this) {
             this.context = bundleContext;
             this.socket = socket;
@@ -324,9 +348,13 @@ public final class ShmServerComponent implements StatusContributor {
         return server.status();
     }
 
-    /** {@code fsp:clients}: one line per connected client. */
+    /**
+     * {@code fsp:clients}: one line per connected client, then the connections waiting for their hello per uid and
+     * the refusals per kind, so that an attack on the socket shows here.
+     */
     public String clients() {
-        return format(currentServer().clients());
+        ShmServer s = currentServer();
+        return format(s.clients(), s.pendingHandshakes(), s.refusals());
     }
 
     private synchronized ShmServer currentServer() {
@@ -337,19 +365,44 @@ public final class ShmServerComponent implements StatusContributor {
     }
 
     /** The table {@code fsp:clients} prints. */
-    static String format(List<ShmServer.ClientInfo> clients) {
+    static String format(
+            List<ShmServer.ClientInfo> clients, Map<Integer, Integer> pendingByUid, Map<String, Long> refusals) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(
-                "%6s %8s %6s %6s %5s %6s %12s %10s%n",
-                "id", "pid", "uid", "gid", "lanes", "files", "requests", "connected"));
+                "%6s %8s %6s %6s %5s %6s %12s %10s %10s%n",
+                "id", "pid", "uid", "gid", "lanes", "files", "requests", "throttled", "connected"));
         Instant now = Instant.now();
         for (ShmServer.ClientInfo c : clients) {
             Duration up = Duration.between(Instant.ofEpochMilli(c.connectedAtMillis()), now);
             sb.append(String.format(
-                    "%6d %8d %6d %6d %5d %6d %12d %9ds%n",
-                    c.id(), c.pid(), c.uid(), c.gid(), c.lanes(), c.openFiles(), c.requestsServed(), up.toSeconds()));
+                    "%6d %8d %6d %6d %5d %6d %12d %10d %9ds%n",
+                    c.id(),
+                    c.pid(),
+                    c.uid(),
+                    c.gid(),
+                    c.lanes(),
+                    c.openFiles(),
+                    c.requestsServed(),
+                    c.throttled(),
+                    up.toSeconds()));
         }
         sb.append(clients.size()).append(clients.size() == 1 ? " client" : " clients");
+        sb.append(String.format("%nwaiting for hello: "));
+        if (pendingByUid.isEmpty()) {
+            sb.append("none");
+        } else {
+            StringJoiner j = new StringJoiner(", ");
+            pendingByUid.forEach((uid, n) -> j.add("uid " + uid + ": " + n));
+            sb.append(j);
+        }
+        sb.append(String.format("%nrefused since start: "));
+        if (refusals.isEmpty()) {
+            sb.append("none");
+        } else {
+            StringJoiner j = new StringJoiner(", ");
+            refusals.forEach((kind, n) -> j.add(kind + " " + n));
+            sb.append(j);
+        }
         return sb.toString();
     }
 }

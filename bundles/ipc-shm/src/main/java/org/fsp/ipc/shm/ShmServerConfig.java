@@ -15,11 +15,21 @@ import org.fsp.api.channel.ChannelLayout;
  *     by FS Lib
  * @param maxClients connected clients at most; more are refused with EAGAIN
  * @param maxOpenFilesPerClient open handles per client; more fail with EMFILE
- * @param maxInFlightPerClient requests of one client executing at the same time; more complete with EAGAIN
+ * @param maxInFlightPerClient requests of one client executing at the same time while other clients are connected
+ *     (0: half the workers, at least 1); the client's further requests wait in their slots while the workers serve
+ *     other clients, so that a client flooding slow requests (SYNC, reads that miss the cache) cannot hold every
+ *     worker. A client alone may use every worker
  * @param idleSpins busy-spin rounds of an idle worker on the server's own threads before it yields
  * @param idleYields yields of an idle worker on the server's own threads before it sleeps on its lanes' doorbells
  * @param fileSystemWaitMillis how long requests wait for a file system while none is attached (one is being replaced)
  *     before they fail with EIO
+ * @param maxClientsPerUid connected clients of one user at most (0: half of {@code maxClients}, at least 1); more
+ *     are refused with EAGAIN, so that one user cannot take every session
+ * @param helloTimeoutMillis how long a connection may stay silent before its hello; then it is dropped
+ * @param maxPendingHandshakes connections waiting for their hello at most; beyond it the oldest of the user holding
+ *     the most is dropped
+ * @param maxPendingHandshakesPerUid connections of one user waiting for their hello at most; beyond it that user's
+ *     oldest is dropped
  */
 public record ShmServerConfig(
         int workers,
@@ -32,14 +42,19 @@ public record ShmServerConfig(
         int maxInFlightPerClient,
         int idleSpins,
         int idleYields,
-        long fileSystemWaitMillis) {
+        long fileSystemWaitMillis,
+        int maxClientsPerUid,
+        long helloTimeoutMillis,
+        int maxPendingHandshakes,
+        int maxPendingHandshakesPerUid) {
 
     /**
-     * The defaults: 2 workers, 4 lanes (at most 16), 64 slots of 16 KiB, 256 clients, 1024 files, 64 in flight,
-     * requests wait 30 s for a file system.
+     * The defaults: 2 workers, 4 lanes (at most 16), 64 slots of 16 KiB, 256 clients (128 per user), 1024 files, one
+     * worker's worth of requests in flight per client beside others, requests wait 30 s for a file system; a hello
+     * within 2 s, at most 128 connections waiting for theirs (16 per user).
      */
     public static final ShmServerConfig DEFAULTS =
-            new ShmServerConfig(2, 4, 16, 64, 16384, 256, 1024, 64, 20_000, 50, 30_000);
+            new ShmServerConfig(2, 4, 16, 64, 16384, 256, 1024, 0, 20_000, 50, 30_000, 0, 2_000, 128, 16);
 
     public ShmServerConfig {
         if (workers < 1 || workers > 64) {
@@ -55,12 +70,26 @@ public record ShmServerConfig(
         ChannelLayout.of(maxLanesPerClient, slotsPerLane, slotDataBytes);
         if (maxClients < 1
                 || maxOpenFilesPerClient < 1
-                || maxInFlightPerClient < 1
+                || maxInFlightPerClient < 0
                 || idleSpins < 0
                 || idleYields < 0
-                || fileSystemWaitMillis < 0) {
+                || fileSystemWaitMillis < 0
+                || maxClientsPerUid < 0
+                || helloTimeoutMillis < 1
+                || maxPendingHandshakes < 1
+                || maxPendingHandshakesPerUid < 1) {
             throw new IllegalArgumentException("limits must be positive: " + this);
         }
+    }
+
+    /** {@link #maxInFlightPerClient()} with 0 resolved: half the workers, at least 1. */
+    public int inFlightPerClient() {
+        return maxInFlightPerClient > 0 ? maxInFlightPerClient : Math.max(1, workers / 2);
+    }
+
+    /** {@link #maxClientsPerUid()} with 0 resolved: half of {@code maxClients}, at least 1. */
+    public int clientsPerUid() {
+        return maxClientsPerUid > 0 ? maxClientsPerUid : Math.max(1, maxClients / 2);
     }
 
     public ShmServerConfig withWorkers(int n) {
@@ -75,7 +104,11 @@ public record ShmServerConfig(
                 maxInFlightPerClient,
                 idleSpins,
                 idleYields,
-                fileSystemWaitMillis);
+                fileSystemWaitMillis,
+                maxClientsPerUid,
+                helloTimeoutMillis,
+                maxPendingHandshakes,
+                maxPendingHandshakesPerUid);
     }
 
     public ShmServerConfig withLanes(int perClient, int max) {
@@ -90,7 +123,11 @@ public record ShmServerConfig(
                 maxInFlightPerClient,
                 idleSpins,
                 idleYields,
-                fileSystemWaitMillis);
+                fileSystemWaitMillis,
+                maxClientsPerUid,
+                helloTimeoutMillis,
+                maxPendingHandshakes,
+                maxPendingHandshakesPerUid);
     }
 
     public ShmServerConfig withSlots(int perLane, int dataBytes) {
@@ -105,7 +142,11 @@ public record ShmServerConfig(
                 maxInFlightPerClient,
                 idleSpins,
                 idleYields,
-                fileSystemWaitMillis);
+                fileSystemWaitMillis,
+                maxClientsPerUid,
+                helloTimeoutMillis,
+                maxPendingHandshakes,
+                maxPendingHandshakesPerUid);
     }
 
     public ShmServerConfig withLimits(int clients, int openFiles, int inFlight) {
@@ -120,7 +161,49 @@ public record ShmServerConfig(
                 inFlight,
                 idleSpins,
                 idleYields,
-                fileSystemWaitMillis);
+                fileSystemWaitMillis,
+                maxClientsPerUid,
+                helloTimeoutMillis,
+                maxPendingHandshakes,
+                maxPendingHandshakesPerUid);
+    }
+
+    public ShmServerConfig withClientsPerUid(int perUid) {
+        return new ShmServerConfig(
+                workers,
+                lanesPerClient,
+                maxLanesPerClient,
+                slotsPerLane,
+                slotDataBytes,
+                maxClients,
+                maxOpenFilesPerClient,
+                maxInFlightPerClient,
+                idleSpins,
+                idleYields,
+                fileSystemWaitMillis,
+                perUid,
+                helloTimeoutMillis,
+                maxPendingHandshakes,
+                maxPendingHandshakesPerUid);
+    }
+
+    public ShmServerConfig withHandshakes(long helloMillis, int pending, int pendingPerUid) {
+        return new ShmServerConfig(
+                workers,
+                lanesPerClient,
+                maxLanesPerClient,
+                slotsPerLane,
+                slotDataBytes,
+                maxClients,
+                maxOpenFilesPerClient,
+                maxInFlightPerClient,
+                idleSpins,
+                idleYields,
+                fileSystemWaitMillis,
+                maxClientsPerUid,
+                helloMillis,
+                pending,
+                pendingPerUid);
     }
 
     public ShmServerConfig withFileSystemWait(long millis) {
@@ -135,6 +218,10 @@ public record ShmServerConfig(
                 maxInFlightPerClient,
                 idleSpins,
                 idleYields,
-                millis);
+                millis,
+                maxClientsPerUid,
+                helloTimeoutMillis,
+                maxPendingHandshakes,
+                maxPendingHandshakesPerUid);
     }
 }

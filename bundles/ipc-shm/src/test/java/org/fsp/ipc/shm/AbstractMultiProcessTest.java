@@ -152,7 +152,7 @@ abstract class AbstractMultiProcessTest {
     }
 
     /** Copies this JVM's class path to {@code into}, readable by everyone (root's Maven repository is not). */
-    private static String worldReadableCopy(Path into) throws IOException {
+    static String worldReadableCopy(Path into) throws IOException {
         Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwxr-xr-x"));
         List<String> entries = new ArrayList<>();
         int n = 0;
@@ -184,7 +184,7 @@ abstract class AbstractMultiProcessTest {
         return String.join(java.io.File.pathSeparator, entries);
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

@@ -23,7 +23,7 @@ import org.fsp.api.fs.OpenFlags;
  * positions). One lock for everything; it also counts open handles so that tests can see a dead client's files
  * released.
  */
-public final class HeapFileSystemDouble implements FileSystemService {
+public class HeapFileSystemDouble implements FileSystemService {
 
     private static final class Node {
         final long ino;

@@ -53,7 +53,8 @@ class ShmServerTest {
     void start() throws Exception {
         fs = new HeapFileSystemDouble();
         socket = dir.resolve("fsp.sock");
-        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS.withLimits(4, 8, 64));
+        server = new ShmServer(
+                fs, socket, ShmServerConfig.DEFAULTS.withLimits(4, 8, 64).withClientsPerUid(4));
         server.start();
     }
 

@@ -1,0 +1,118 @@
+package org.fsp.ipc.shm;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+import org.fsp.api.channel.ChannelHeaderDescriptor;
+import org.fsp.api.channel.ChannelLayout;
+import org.fsp.api.channel.HandshakeDescriptor;
+import org.fsp.api.channel.LaneDescriptor;
+import org.fsp.api.channel.RequestFlyweight;
+import org.fsp.api.channel.SlotDescriptor;
+import org.fsp.linux.Futex;
+import org.fsp.linux.Libc;
+import org.fsp.linux.UnixSockets;
+
+/**
+ * A client made by hand, as a hostile program would make one, for tests: the handshake through {@link UnixSockets}, the
+ * memfd kept open (so that the test can tamper with it), the segment mapped with {@link Libc#mmap}, and requests
+ * posted straight into slots without FS Lib's bookkeeping.
+ */
+final class RawChannel implements AutoCloseable {
+
+    private static final VarHandle INT = JAVA_INT.varHandle();
+
+    final int socketFd;
+    final int memfd;
+    final ChannelLayout layout;
+    final MemorySegment segment;
+
+    private RawChannel(int socketFd, int memfd, ChannelLayout layout, MemorySegment segment) {
+        this.socketFd = socketFd;
+        this.memfd = memfd;
+        this.layout = layout;
+        this.segment = segment;
+    }
+
+    /** Connects and says hello asking for {@code lanes}; fails unless the server welcomes it with a segment. */
+    static RawChannel connect(Path socket, int lanes) {
+        int fd = UnixSockets.connect(socket.toString());
+        try (Arena arena = Arena.ofConfined()) {
+            UnixSockets.send(fd, hello(arena, lanes), -1);
+            MemorySegment welcome = arena.allocate(HandshakeDescriptor.WELCOME_BYTES, 8);
+            UnixSockets.Received r = UnixSockets.receive(fd, welcome);
+            int status = welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_STATUS_OFFSET);
+            if (status != 0 || r.fd() < 0) {
+                throw new IllegalStateException("refused with status " + status);
+            }
+            ChannelLayout layout = ChannelLayout.of(
+                    welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_LANE_COUNT_OFFSET),
+                    welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_SLOTS_PER_LANE_OFFSET),
+                    welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_SLOT_DATA_BYTES_OFFSET));
+            MemorySegment seg =
+                    Libc.mmap(layout.segmentBytes(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
+            return new RawChannel(fd, r.fd(), layout, seg);
+        }
+    }
+
+    /** A well-formed hello asking for {@code lanes}. */
+    static MemorySegment hello(Arena arena, int lanes) {
+        MemorySegment hello = arena.allocate(HandshakeDescriptor.HELLO_BYTES, 8);
+        hello.set(JAVA_LONG, HandshakeDescriptor.MAGIC_OFFSET, ChannelHeaderDescriptor.MAGIC);
+        hello.set(
+                JAVA_INT,
+                HandshakeDescriptor.VERSION_OFFSET,
+                ChannelHeaderDescriptor.version(
+                        ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
+        hello.set(JAVA_INT, HandshakeDescriptor.HELLO_LANES_OFFSET, lanes);
+        return hello;
+    }
+
+    /** Whether slot {@code slot} of {@code lane} is free or completed (may be posted again). */
+    boolean reusable(int lane, int slot) {
+        int state = new RequestFlyweight()
+                        .wrap(segment, layout.slotOffset(lane, slot))
+                        .stateAcquire()
+                & SlotDescriptor.STATE_MASK;
+        return state != SlotDescriptor.SUBMITTED;
+    }
+
+    /** Posts {@code opcode} (no arguments) in {@code slot} of {@code lane} and rings the lane's doorbell if needed. */
+    void post(int lane, int slot, int opcode) {
+        RequestFlyweight req = new RequestFlyweight().wrap(segment, layout.slotOffset(lane, slot));
+        req.clear().opcode(opcode);
+        req.publishSubmitted();
+        VarHandle.fullFence();
+        long doorbell = layout.laneOffset(lane) + LaneDescriptor.DOORBELL_OFFSET;
+        if ((int) INT.getVolatile(segment, doorbell) == LaneDescriptor.PARKED) {
+            INT.setVolatile(segment, doorbell, LaneDescriptor.AWAKE);
+            Futex.wake(segment.asSlice(doorbell, 4), 1);
+        }
+    }
+
+    /** Waits (spinning, at most {@code millis}) until slot {@code slot} of {@code lane} completes; its result. */
+    long await(int lane, int slot, long millis) {
+        RequestFlyweight req = new RequestFlyweight().wrap(segment, layout.slotOffset(lane, slot));
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        while ((req.stateAcquire() & SlotDescriptor.STATE_MASK) != SlotDescriptor.COMPLETED) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("slot " + lane + "/" + slot + " not completed within " + millis);
+            }
+            Thread.onSpinWait();
+        }
+        return new org.fsp.api.channel.ResponseFlyweight()
+                .wrap(segment, layout.slotOffset(lane, slot))
+                .result();
+    }
+
+    @Override
+    public void close() {
+        Libc.munmap(segment);
+        Libc.close(memfd);
+        Libc.close(socketFd);
+    }
+}
