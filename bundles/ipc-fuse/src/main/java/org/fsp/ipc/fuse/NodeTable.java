@@ -25,26 +25,30 @@ final class NodeTable {
     private static final class Node {
         final long id;
         final long ino;
-        String path;
+        /** The names it has now: one, more for a file with hard links, none once removed. */
+        final List<String> paths = new ArrayList<>(1);
+
         long lookups;
         final List<Long> handles = new ArrayList<>(1);
 
-        Node(long id, long ino, String path) {
+        Node(long id, long ino) {
             this.id = id;
             this.ino = ino;
-            this.path = path;
         }
     }
 
     private final Map<Long, Node> byId = new HashMap<>();
     private final Map<String, Node> byPath = new HashMap<>();
+    /** Nodes that still have a name, by inode: a hard link looked up by another name is the same node. */
+    private final Map<Long, Node> byIno = new HashMap<>();
+
     private long nextId = FuseAbi.ROOT_ID + 1;
 
     NodeTable(long rootIno) {
-        Node root = new Node(FuseAbi.ROOT_ID, rootIno, "/");
+        Node root = new Node(FuseAbi.ROOT_ID, rootIno);
         root.lookups = 1;
         byId.put(root.id, root);
-        byPath.put("/", root);
+        name(root, "/");
     }
 
     /** The path of {@code name} inside the directory at {@code dir}. */
@@ -52,30 +56,52 @@ final class NodeTable {
         return dir.equals("/") ? "/" + name : dir + "/" + name;
     }
 
+    /** Under the lock: {@code path} is now one of {@code n}'s names. */
+    private void name(Node n, String path) {
+        n.paths.add(path);
+        byPath.put(path, n);
+        byIno.put(n.ino, n);
+    }
+
+    /** Under the lock: {@code path} is no longer one of its node's names. */
+    private void unname(String path) {
+        Node n = byPath.remove(path);
+        if (n == null) {
+            return;
+        }
+        n.paths.remove(path);
+        if (n.paths.isEmpty() && byIno.get(n.ino) == n) {
+            byIno.remove(n.ino);
+        }
+    }
+
     /**
-     * One more kernel lookup of the file at {@code path} whose inode is {@code ino}; returns its node id. A node at the
-     * path for another inode (the name was replaced behind this mount's back) loses the path to a new node.
+     * One more kernel lookup of the file at {@code path} whose inode is {@code ino}; returns its node id. Another name
+     * of a node that still has one (a hard link) joins that node; a node at the path for another inode (the name was
+     * replaced behind this mount's back) loses the name to the right node.
      */
     synchronized long lookedUp(String path, long ino) {
         Node n = byPath.get(path);
         if (n != null && n.ino != ino && n.id != FuseAbi.ROOT_ID) {
-            n.path = null;
-            byPath.remove(path);
+            unname(path);
             n = null;
         }
         if (n == null) {
-            n = new Node(nextId++, ino, path);
-            byId.put(n.id, n);
-            byPath.put(path, n);
+            n = byIno.get(ino);
+            if (n == null) {
+                n = new Node(nextId++, ino);
+                byId.put(n.id, n);
+            }
+            name(n, path);
         }
         n.lookups++;
         return n.id;
     }
 
-    /** The path the node stands for now; null if unknown or removed. */
+    /** A path the node stands for now; null if unknown or removed. */
     synchronized String path(long nodeId) {
         Node n = byId.get(nodeId);
-        return n == null ? null : n.path;
+        return n == null || n.paths.isEmpty() ? null : n.paths.get(0);
     }
 
     /** True while the kernel holds the node. */
@@ -92,18 +118,15 @@ final class NodeTable {
         n.lookups -= count;
         if (n.lookups <= 0) {
             byId.remove(nodeId);
-            if (n.path != null && byPath.get(n.path) == n) {
-                byPath.remove(n.path);
+            for (String p : List.copyOf(n.paths)) {
+                unname(p);
             }
         }
     }
 
-    /** The name at {@code path} was unlinked or removed: its node keeps only its open files. */
+    /** The name at {@code path} was unlinked or removed: its node keeps its other names and its open files. */
     synchronized void removed(String path) {
-        Node n = byPath.remove(path);
-        if (n != null) {
-            n.path = null;
-        }
+        unname(path);
     }
 
     /**
@@ -111,7 +134,7 @@ final class NodeTable {
      * it (a directory's descendants) now stand for paths under {@code to}.
      */
     synchronized void renamed(String from, String to) {
-        removed(to);
+        unname(to);
         move(from, to);
     }
 
@@ -123,21 +146,22 @@ final class NodeTable {
         move(parking, b);
     }
 
-    /** Under the lock: the nodes at and under {@code from} now stand for the same paths under {@code to}. */
+    /** Under the lock: the names at and under {@code from} become the same names under {@code to}. */
     private void move(String from, String to) {
-        List<Node> moved = new ArrayList<>();
+        List<String> moved = new ArrayList<>();
         String prefix = from + "/";
-        for (Map.Entry<String, Node> e : byPath.entrySet()) {
-            if (e.getKey().equals(from) || e.getKey().startsWith(prefix)) {
-                moved.add(e.getValue());
+        for (String p : byPath.keySet()) {
+            if (p.equals(from) || p.startsWith(prefix)) {
+                moved.add(p);
             }
         }
-        for (Node n : moved) {
-            byPath.remove(n.path);
+        List<Node> owners = new ArrayList<>(moved.size());
+        for (String p : moved) {
+            owners.add(byPath.get(p));
+            unname(p);
         }
-        for (Node n : moved) {
-            n.path = to + n.path.substring(from.length());
-            byPath.put(n.path, n);
+        for (int i = 0; i < moved.size(); i++) {
+            name(owners.get(i), to + moved.get(i).substring(from.length()));
         }
     }
 

@@ -97,6 +97,19 @@ class NodeTableTest {
     }
 
     @Test
+    void shouldMakeHardLinksOneNodeThatKeepsItsOtherNames() {
+        long a = table.lookedUp("/a", 7);
+        long b = table.lookedUp("/dir/b", 7);
+        assertEquals(a, b, "the kernel must see one inode, or its caches of the two names drift apart");
+        assertEquals(2, table.lookups(a));
+        table.removed("/a");
+        assertEquals("/dir/b", table.path(a));
+        table.removed("/dir/b");
+        assertNull(table.path(a));
+        assertNotEquals(a, table.lookedUp("/c", 7), "an inode number reused after its last name went is a new node");
+    }
+
+    @Test
     void shouldIgnoreForgetsOfUnknownNodes() {
         table.forget(12345, 1);
         assertEquals(1, table.size());
