@@ -38,9 +38,11 @@ final class FuseDispatcher {
 
     private static final Logger LOG = LoggerFactory.getLogger(FuseDispatcher.class);
 
-    /** Open flags passed through to fs-core; the others Linux passes (O_LARGEFILE, O_CLOEXEC...) are dropped here. */
-    private static final int PASSED_OPEN_FLAGS =
-            OpenFlags.O_ACCMODE | OpenFlags.O_TRUNC | OpenFlags.O_APPEND | OpenFlags.O_EXCL;
+    /**
+     * Open flags passed to fs-core: what open(2) takes (O_LARGEFILE, O_CLOEXEC, O_NOATIME... included); the kernel's
+     * own bits in f_flags (such as __FMODE_EXEC on an execve) are dropped.
+     */
+    private static final int PASSED_OPEN_FLAGS = OpenFlags.SUPPORTED & ~(OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY);
 
     /** Directory entries asked of fs-core per READDIR page. */
     private static final int READDIR_BATCH = 128;
@@ -273,7 +275,11 @@ final class FuseDispatcher {
                 ? fs.lstat(who, p).isSymbolicLink()
                 : false;
         if ((valid & FATTR_MODE) != 0) {
-            fs.chmod(who, path(node), s.mode() & FileMode.PERMISSION_MASK);
+            if (byHandle) {
+                fs.fchmod(who, s.fh(), s.mode() & FileMode.PERMISSION_MASK);
+            } else {
+                fs.chmod(who, path(node), s.mode() & FileMode.PERMISSION_MASK);
+            }
         }
         if ((valid & (FATTR_UID | FATTR_GID)) != 0) {
             int uid = (valid & FATTR_UID) != 0 ? s.uid() : FileSystemService.ID_UNCHANGED;
@@ -286,6 +292,8 @@ final class FuseDispatcher {
                     // fs-core's chown follows symlinks and has no lchown: refuse rather than change the target.
                     throw new FsException(Errno.EPERM, "lchown of " + p);
                 }
+            } else if (byHandle) {
+                fs.fchown(who, s.fh(), uid, gid);
             } else {
                 fs.chown(who, path(node), uid, gid);
             }
@@ -308,7 +316,11 @@ final class FuseDispatcher {
                     : (valid & FATTR_MTIME_NOW) != 0
                             ? FileSystemService.UTIME_NOW
                             : s.mtimeSeconds() * 1_000_000_000L + s.mtimeNanos();
-            fs.utimens(who, path(node), atime, mtime);
+            if (byHandle) {
+                fs.futimens(who, s.fh(), atime, mtime);
+            } else {
+                fs.utimens(who, path(node), atime, mtime);
+            }
         }
         return attributes(byHandle ? fs.fstat(who, s.fh()) : attrsOf(fs, who, node));
     }
@@ -316,28 +328,12 @@ final class FuseDispatcher {
     private FuseReply rename(FileSystemService fs, Credentials who, Rename m) throws FsException {
         String from = NodeTable.child(path(m.header().nodeId()), m.oldName());
         String to = NodeTable.child(path(m.newDir()), m.newName());
-        int flags = m.flags();
-        if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0
-                || flags == (RENAME_NOREPLACE | RENAME_EXCHANGE)
-                || (flags & RENAME_EXCHANGE) != 0) {
-            // RENAME_EXCHANGE needs fs-core's rename with flags; until then it is refused as by a file system
-            // without it, and RENAME_WHITEOUT is never offered.
-            throw new FsException(Errno.EINVAL, "rename flags " + flags);
+        fs.rename(who, from, to, m.flags());
+        if ((m.flags() & RENAME_EXCHANGE) != 0) {
+            nodes.exchanged(from, to);
+        } else {
+            nodes.renamed(from, to);
         }
-        if ((flags & RENAME_NOREPLACE) != 0) {
-            // The kernel holds both directories locked for this rename, so no request through the mount races it.
-            fs.lstat(who, from);
-            try {
-                fs.lstat(who, to);
-                throw new FsException(Errno.EEXIST, to);
-            } catch (FsException e) {
-                if (e.errno() != Errno.ENOENT) {
-                    throw e;
-                }
-            }
-        }
-        fs.rename(who, from, to);
-        nodes.renamed(from, to);
         return FuseReply.OK;
     }
 
@@ -444,24 +440,9 @@ final class FuseDispatcher {
         return slash <= 0 ? "/" : path.substring(0, slash);
     }
 
-    /**
-     * access(2) from the node's mode bits and the caller's credentials, as fs-core's own checks read them: root may
-     * read and write anything and execute what has an execute bit (or is a directory).
-     */
+    /** access(2): fs-core checks the caller's ids against the node's mode, as for every other call. */
     private FuseReply access(FileSystemService fs, Credentials who, long node, int mask) throws FsException {
-        FileAttributes a = attrsOf(fs, who, node);
-        int want = mask & (R_OK | W_OK | X_OK);
-        if (want == 0) {
-            return FuseReply.OK;
-        }
-        int mode = a.mode();
-        boolean ok;
-        if (who.isRoot()) {
-            ok = (want & X_OK) == 0 || a.isDirectory() || (mode & 0111) != 0;
-        } else {
-            int bits = who.uid() == a.uid() ? (mode >> 6) & 7 : who.inGroup(a.gid()) ? (mode >> 3) & 7 : mode & 7;
-            ok = (want & ~bits) == 0;
-        }
-        return ok ? FuseReply.OK : new FuseReply.Error(Errno.EACCES);
+        fs.access(who, path(node), mask & (R_OK | W_OK | X_OK));
+        return FuseReply.OK;
     }
 }

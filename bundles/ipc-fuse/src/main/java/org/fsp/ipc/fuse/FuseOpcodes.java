@@ -117,8 +117,7 @@ final class FuseOpcodes {
     /** fuse_fsync_in.fsync_flags: data only. */
     static final int FUSE_FSYNC_FDATASYNC = 1;
 
-    // rename2 flags, as renameat2(2)
-    static final int RENAME_NOREPLACE = 1;
+    // rename2 flags, as renameat2(2): RENAME_NOREPLACE (1) goes to fs-core as it is
     static final int RENAME_EXCHANGE = 2;
 
     // access(2) mask bits

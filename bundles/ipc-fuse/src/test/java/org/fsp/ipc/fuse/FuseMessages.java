@@ -48,14 +48,19 @@ final class FuseMessages {
 
     /** A whole request: header (len right, uid 1000, gid 1000, pid 4242) and body, in a native segment. */
     static MemorySegment request(Arena arena, int opcode, long unique, long nodeId, byte[] body) {
+        return request(arena, opcode, unique, nodeId, 1000, body);
+    }
+
+    /** A whole request from {@code uid} (its gid the same, pid 4242). */
+    static MemorySegment request(Arena arena, int opcode, long unique, long nodeId, int uid, byte[] body) {
         MemorySegment m = arena.allocate(FuseAbi.InHeader.SIZE + body.length + 8L, 8);
         ByteBuffer b = m.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(FuseAbi.InHeader.SIZE + body.length)
                 .putInt(opcode)
                 .putLong(unique)
                 .putLong(nodeId)
-                .putInt(1000)
-                .putInt(1000)
+                .putInt(uid)
+                .putInt(uid)
                 .putInt(4242)
                 .putInt(0)
                 .put(body);
