@@ -295,6 +295,24 @@ class FuseMountIT {
 
     @Test
     @Order(10)
+    void shouldMountAndUnmountASecondDirectoryFromTheCommandLine() throws Exception {
+        assumeMounted();
+        Path second = Files.createDirectories(work.resolve("second"));
+        FspProcesses.Result m = FspProcesses.fsp(socket, "mount", second.toString());
+        assertEquals(0, m.exitCode(), m.all());
+        assertTrue(m.stdout().contains("mounted FSP at " + second), m.all());
+        sh("echo both > shared-by-mounts");
+        assertEquals("both\n", Files.readString(second.resolve("shared-by-mounts")));
+        FspProcesses.Result u = FspProcesses.fsp(socket, "umount", second.toString());
+        assertEquals(0, u.exitCode(), u.all());
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + second + " "));
+        FspProcesses.Result again = FspProcesses.fsp(socket, "umount", second.toString());
+        assertEquals(1, again.exitCode(), again.all());
+        assertTrue(again.all().contains("not mounted at " + second), again.all());
+    }
+
+    @Test
+    @Order(11)
     void shouldCleanUpTheMountOfAKilledDaemonAtTheNextStart() throws Exception {
         assumeMounted();
         sh("echo before-kill > survivor");
