@@ -313,6 +313,42 @@ class FuseMountIT {
 
     @Test
     @Order(11)
+    void shouldKeepTheMountAcrossLiveUpgradesOfIpcFuseAndFsCore() throws Exception {
+        assumeMounted();
+        Path writerLog = work.resolve("writer.out");
+        // A program writing and reading back through the mount the whole time; any error ends it with a non-zero code.
+        Process writer = new ProcessBuilder(
+                        "bash",
+                        "-ec",
+                        "cd " + mnt + "; mkdir -p live; i=0; while [ ! -e " + work.resolve("stop-writer") + " ]; do"
+                                + " i=$((i+1)); echo \"record $i\" > live/f$((i % 50)); echo \"record $i\" >> live/log;"
+                                + " grep -q \"record $i\" live/f$((i % 50)); done; echo wrote $i")
+                .redirectErrorStream(true)
+                .redirectOutput(writerLog.toFile())
+                .start();
+        Thread.sleep(500);
+        Path fuseJar = FspBundleSet.shippedJar("ipc-fuse-");
+        FspProcesses.Result up = FspProcesses.fsp(socket, "shell", "-c", "fsp:upgrade ipc-fuse " + fuseJar.toUri());
+        assertEquals(0, up.exitCode(), up.all());
+        Thread.sleep(500);
+        Path fsJar = FspBundleSet.distribution().resolve("upgrades/fs-core-provenance.jar");
+        FspProcesses.Result fsUp = FspProcesses.fsp(socket, "shell", "-c", "fsp:upgrade fs-core " + fsJar.toUri());
+        assertEquals(0, fsUp.exitCode(), fsUp.all());
+        Thread.sleep(500);
+        Files.createFile(work.resolve("stop-writer"));
+        assertTrue(writer.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the writer stops");
+        String wrote = Files.readString(writerLog);
+        assertEquals(0, writer.exitValue(), "the program through the mount saw an error:\n" + wrote);
+        assertTrue(wrote.startsWith("wrote "), wrote);
+        assertTrue(mounted(), "the mount stayed");
+        FspProcesses.Result m = FspProcesses.fsp(socket, "mount");
+        assertTrue(m.stdout().contains(mnt + ": mounted"), m.all());
+        int records = Integer.parseInt(wrote.trim().substring("wrote ".length()));
+        assertEquals(records, Integer.parseInt(sh("wc -l < live/log").trim()), "every append is there once");
+    }
+
+    @Test
+    @Order(12)
     void shouldCleanUpTheMountOfAKilledDaemonAtTheNextStart() throws Exception {
         assumeMounted();
         sh("echo before-kill > survivor");

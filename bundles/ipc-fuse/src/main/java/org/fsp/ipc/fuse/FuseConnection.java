@@ -70,6 +70,21 @@ final class FuseConnection {
         return new FuseReply.Init(minor, init.maxReadahead(), flags, MAX_WRITE, MAX_PAGES, MAX_BACKGROUND);
     }
 
+    /** What a previous version of this front end settled with the kernel (a live upgrade: no second INIT comes). */
+    void restore(int minor, int kernelMinor, int flags) {
+        this.minor = minor;
+        this.kernelMinor = kernelMinor;
+        this.flags = flags;
+    }
+
+    int minor() {
+        return minor;
+    }
+
+    int kernelMinor() {
+        return kernelMinor;
+    }
+
     void destroyed() {
         destroyed = true;
     }

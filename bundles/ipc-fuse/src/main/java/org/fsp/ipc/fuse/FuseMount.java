@@ -16,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
+import org.fsp.api.handoff.FuseHandoff;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.linux.FuseDevice;
 import org.fsp.linux.Libc;
@@ -30,7 +31,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A typical sequence is: {@link #cleanStale} of the directory (a mount left by a killed daemon), {@link #start},
  * {@link #driveWith} whenever the thread model changes, {@link #close} (lazy unmount, then the descriptors close,
- * which ends the connection: programs still inside the mount get ENOTCONN).
+ * which ends the connection: programs still inside the mount get ENOTCONN). In a live upgrade, {@link #quiesce}
+ * instead of close, and the next version {@link #adopt}s what it returns: the mount stays.
  */
 final class FuseMount implements AutoCloseable {
 
@@ -137,9 +139,7 @@ final class FuseMount implements AutoCloseable {
             throw new IOException(mountPoint + " is not a directory");
         }
         nodes = new NodeTable(rootIno);
-        CallerCredentials callers = new CallerCredentials(Path.of("/proc"), System::nanoTime);
-        FuseDispatcher dispatcher = new FuseDispatcher(
-                fs, nodes, callers, connection, settings.entryValidNanos(), settings.attrValidNanos());
+        FuseDispatcher dispatcher = newDispatcher();
         int fd = FuseDevice.open(true);
         try {
             FuseDevice.mount(
@@ -160,6 +160,63 @@ final class FuseMount implements AutoCloseable {
         running = true;
         drive(threadModel);
         LOG.info("FSP mounted at {} through /dev/fuse, {} channels", mountPoint, channels.size());
+    }
+
+    private FuseDispatcher newDispatcher() {
+        return new FuseDispatcher(
+                fs,
+                nodes,
+                new CallerCredentials(Path.of("/proc"), System::nanoTime),
+                connection,
+                settings.entryValidNanos(),
+                settings.attrValidNanos());
+    }
+
+    /**
+     * Stops serving without unmounting and returns the mount as plain data for the next version of this front end:
+     * the descriptors stay open (the kernel queues requests meanwhile), and no request is half done, since a channel
+     * reads, answers and replies within one {@code doWork()}. This object is finished afterwards.
+     */
+    synchronized FuseHandoff.Mount quiesce() {
+        running = false;
+        undrive();
+        List<Integer> fds = new ArrayList<>(channels.size());
+        for (FuseChannel c : channels) {
+            fds.add(c.fd());
+            c.free();
+        }
+        channels.clear();
+        mounted = false;
+        return new FuseHandoff.Mount(
+                mountPoint.toString(),
+                fds,
+                connection.minor(),
+                connection.kernelMinor(),
+                connection.flags(),
+                nodes.nextId(),
+                nodes.export());
+    }
+
+    /** Carries on serving a mount that a previous version {@link #quiesce}d, on {@code threadModel}'s workers. */
+    static FuseMount adopt(FuseHandoff.Mount handed, FileSystemSlot fs, Settings settings, ThreadModel threadModel) {
+        FuseMount m = new FuseMount(Path.of(handed.mountPoint()), fs, settings);
+        synchronized (m) {
+            m.nodes = NodeTable.restore(handed.nodes(), handed.nextNodeId());
+            m.connection.restore(handed.protocolMinor(), handed.kernelMinor(), handed.flags());
+            FuseDispatcher dispatcher = m.newDispatcher();
+            for (int i = 0; i < handed.fds().size(); i++) {
+                m.channels.add(new FuseChannel("fuse-" + i, handed.fds().get(i), dispatcher));
+            }
+            m.mounted = true;
+            m.running = true;
+            m.drive(threadModel);
+        }
+        LOG.info(
+                "took over the FSP mount at {}: {} channels, {} nodes",
+                m.mountPoint,
+                handed.fds().size(),
+                handed.nodes().size());
+        return m;
     }
 
     /** Moves the serving loops to {@code threadModel}'s workers (null: to threads of their own). */

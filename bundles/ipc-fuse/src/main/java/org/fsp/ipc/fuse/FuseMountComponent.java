@@ -7,6 +7,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.handoff.FuseHandoff;
+import org.fsp.api.handoff.HandoffVault;
+import org.fsp.api.handoff.Layer;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.api.status.StatusContributor;
 import org.osgi.framework.Bundle;
@@ -31,6 +34,11 @@ import org.slf4j.LoggerFactory;
  * {@value #MOUNT_PROPERTY} (what {@code fspd --mount DIR} sets), once a {@link FileSystemService} is there; more with
  * the Gogo command {@code fsp:mount DIR}, fewer with {@code fsp:umount DIR}; all of them unmounted when the bundle
  * stops. Publishes the {@code "fuse"} section of {@code fsp:status} (order 55).
+ *
+ * <p>With a {@link HandoffVault} registered, a bundle stop that is not a shutdown (a live upgrade: {@code fsp:upgrade
+ * ipc-fuse URL}) unmounts nothing: each mount is quiesced and deposited as a {@link FuseHandoff} (the {@code /dev/fuse}
+ * descriptors, what INIT settled, the node table), and the next version takes it on activation and carries on; the
+ * kernel queues requests in between, so programs inside see a pause, reported as {@link Layer#FUSE}'s.
  *
  * <p>The file-system reference is dynamic and greedy: while fs-core is replaced, requests through the mount wait (see
  * {@link FileSystemSlot}); when the daemon shuts down, the mounts go first. The thread-model reference is optional,
@@ -82,6 +90,7 @@ public final class FuseMountComponent implements StatusContributor {
     private final Map<Path, FuseMount> mounts = new LinkedHashMap<>();
 
     private FileSystemSlot slot;
+    private HandoffVault vault;
     private FileSystemService fs;
     private ThreadModel threadModel;
     private FuseMount.Settings settings;
@@ -120,6 +129,20 @@ public final class FuseMountComponent implements StatusContributor {
             cardinality = ReferenceCardinality.OPTIONAL,
             policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
+    synchronized void bindVault(HandoffVault v) {
+        vault = v;
+    }
+
+    synchronized void unbindVault(HandoffVault v) {
+        if (vault == v) {
+            vault = null;
+        }
+    }
+
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
     synchronized void bindThreadModel(ThreadModel model) {
         threadModel = model;
         for (FuseMount m : mounts.values()) {
@@ -148,6 +171,17 @@ public final class FuseMountComponent implements StatusContributor {
                 : Path.of(dir).toAbsolutePath().normalize();
         if (fs != null) {
             slot.attach(fs);
+        }
+        FuseHandoff handed =
+                vault != null ? vault.take(Layer.FUSE, FuseHandoff.class, bundleContext.getBundle()) : null;
+        if (handed != null) {
+            for (FuseHandoff.Mount m : handed.mounts()) {
+                FuseMount adopted = FuseMount.adopt(m, slot, settings, threadModel);
+                mounts.put(adopted.mountPoint(), adopted);
+            }
+            vault.pauseObserved(Layer.FUSE, System.nanoTime() - handed.quiescedAtNanos());
+        }
+        if (fs != null) {
             mountConfigured();
         }
     }
@@ -174,7 +208,17 @@ public final class FuseMountComponent implements StatusContributor {
 
     @Deactivate
     synchronized void deactivate() {
-        closeAll();
+        if (vault != null && !shuttingDown() && !mounts.isEmpty()) {
+            // Replaced, not shut down: the next version serves the same mounts; programs inside see a pause.
+            List<FuseHandoff.Mount> handed = new ArrayList<>();
+            for (FuseMount m : mounts.values()) {
+                handed.add(m.quiesce());
+            }
+            mounts.clear();
+            vault.deposit(Layer.FUSE, new FuseHandoff(System.nanoTime(), handed));
+        } else {
+            closeAll();
+        }
         slot = null;
     }
 

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.fsp.api.handoff.FuseHandoff;
 
 /**
  * The kernel's node ids and what each one stands for: a path in the file system, kept current across renames, with
@@ -43,6 +44,8 @@ final class NodeTable {
     private final Map<Long, Node> byIno = new HashMap<>();
 
     private long nextId = FuseAbi.ROOT_ID + 1;
+
+    private NodeTable() {}
 
     NodeTable(long rootIno) {
         Node root = new Node(FuseAbi.ROOT_ID, rootIno);
@@ -98,10 +101,13 @@ final class NodeTable {
         return n.id;
     }
 
-    /** A path the node stands for now; null if unknown or removed. */
+    /**
+     * A path the node stands for now; null if unknown or removed. With several names, the one named last: for a file
+     * they are all right; for a directory moved behind this mount's back the last lookup found it where it is now.
+     */
     synchronized String path(long nodeId) {
         Node n = byId.get(nodeId);
-        return n == null || n.paths.isEmpty() ? null : n.paths.get(0);
+        return n == null || n.paths.isEmpty() ? null : n.paths.getLast();
     }
 
     /** True while the kernel holds the node. */
@@ -194,6 +200,39 @@ final class NodeTable {
             all.addAll(n.handles);
         }
         return all;
+    }
+
+    /** Every node as plain data, for the next version of this front end (a live upgrade). */
+    synchronized List<FuseHandoff.Node> export() {
+        List<FuseHandoff.Node> all = new ArrayList<>(byId.size());
+        for (Node n : byId.values()) {
+            all.add(new FuseHandoff.Node(n.id, n.ino, n.lookups, n.paths, n.handles));
+        }
+        return all;
+    }
+
+    /** The next node id {@link #lookedUp} gives out. */
+    synchronized long nextId() {
+        return nextId;
+    }
+
+    /** The table a previous version exported, with its ids, names, lookup counts and open handles. */
+    static NodeTable restore(List<FuseHandoff.Node> nodes, long nextId) {
+        NodeTable t = new NodeTable();
+        for (FuseHandoff.Node e : nodes) {
+            Node n = new Node(e.id(), e.ino());
+            n.lookups = e.lookups();
+            n.handles.addAll(e.handles());
+            t.byId.put(n.id, n);
+            for (String p : e.paths()) {
+                t.name(n, p);
+            }
+        }
+        if (!t.byId.containsKey(FuseAbi.ROOT_ID)) {
+            throw new IllegalArgumentException("a node table without its root");
+        }
+        t.nextId = nextId;
+        return t;
     }
 
     /** Lookups the kernel holds on the node (0 if unknown). */

@@ -110,6 +110,23 @@ class NodeTableTest {
     }
 
     @Test
+    void shouldCarryIdsNamesCountsAndHandlesAcrossExportAndRestore() {
+        long a = table.lookedUp("/a", 7);
+        table.lookedUp("/d/b", 7);
+        long d = table.lookedUp("/d", 3);
+        table.opened(a, 55);
+        NodeTable next = NodeTable.restore(table.export(), table.nextId());
+        assertEquals(table.size(), next.size());
+        assertEquals(2, next.lookups(a));
+        assertEquals("/d", next.path(d));
+        assertEquals(55, next.anyHandle(a));
+        assertEquals(a, next.lookedUp("/a", 7), "the same name finds the same node");
+        assertTrue(next.lookedUp("/new", 99) >= table.nextId(), "no id given out twice");
+        next.renamed("/d", "/e");
+        assertEquals("/e/b", next.path(a));
+    }
+
+    @Test
     void shouldIgnoreForgetsOfUnknownNodes() {
         table.forget(12345, 1);
         assertEquals(1, table.size());
