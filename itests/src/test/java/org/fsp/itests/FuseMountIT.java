@@ -146,11 +146,30 @@ class FuseMountIT {
                 stat -c %Y a/moved/c/f
                 truncate -s 3 a/hard
                 cat a/moved/c/f; echo
+                echo one > a/x; echo two > a/y
+                python3 -c 'import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); AT = -100
+                for flags in (2, 1):
+                    r = libc.renameat2(AT, b"a/x", AT, b"a/y", flags)
+                    print(r if r == 0 else os.strerror(ctypes.get_errno()))'
+                cat a/x a/y
                 rm -r a
                 test ! -e a && echo gone
                 """);
         assertEquals(
-                List.of("hello", "hello", "moved", "hello", "moved/c/f", "2", "981173106", "hel", "gone"),
+                List.of(
+                        "hello",
+                        "hello",
+                        "moved",
+                        "hello",
+                        "moved/c/f",
+                        "2",
+                        "981173106",
+                        "hel",
+                        "0",
+                        "File exists",
+                        "two",
+                        "one",
+                        "gone"),
                 out.lines().toList());
     }
 

@@ -321,7 +321,11 @@ final class FuseMount implements AutoCloseable {
     synchronized Map<String, Object> status() {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("mountPoint", mountPoint.toString());
-        s.put("state", ended() ? "ended (unmounted from outside or aborted)" : running ? "mounted" : "stopped");
+        s.put(
+                "state",
+                connection.isDestroyed()
+                        ? "destroyed by the kernel"
+                        : ended() ? "ended (unmounted from outside or aborted)" : running ? "mounted" : "stopped");
         s.put(
                 "transport",
                 "/dev/fuse read/write, " + channels.size() + " channels (FUSE_DEV_IOC_CLONE), "

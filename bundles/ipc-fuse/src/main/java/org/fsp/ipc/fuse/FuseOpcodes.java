@@ -99,7 +99,6 @@ final class FuseOpcodes {
     static final int FUSE_PARALLEL_DIROPS = 1 << 18;
     static final int FUSE_HANDLE_KILLPRIV = 1 << 19;
     static final int FUSE_MAX_PAGES = 1 << 22;
-    static final int FUSE_CACHE_SYMLINKS = 1 << 23;
 
     // fuse_setattr_in.valid
     static final int FATTR_MODE = 1;
