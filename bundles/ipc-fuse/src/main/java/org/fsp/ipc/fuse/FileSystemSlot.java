@@ -3,6 +3,7 @@ package org.fsp.ipc.fuse;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
+import org.fsp.api.sched.ManagedBlocking;
 
 /**
  * The file system the serving threads call, replaceable under them: while fs-core is being replaced, requests wait at
@@ -24,17 +25,25 @@ final class FileSystemSlot {
 
     /** The current file system, waiting for one if there is none; pair with {@link #exit}. */
     synchronized FileSystemService enter() throws FsException {
-        long deadline = System.nanoTime() + waitMillis * 1_000_000L;
-        while (fs == null) {
-            long left = (deadline - System.nanoTime()) / 1_000_000L;
-            if (left <= 0) {
-                throw new FsException(Errno.EIO, "no file system for " + waitMillis + " ms");
-            }
+        if (fs == null) {
+            // A wait of up to seconds on a thread-model worker: its other agents are lent out meanwhile.
+            ManagedBlocking.begin();
             try {
-                wait(left);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new FsException(Errno.EIO, "interrupted while waiting for a file system");
+                long deadline = System.nanoTime() + waitMillis * 1_000_000L;
+                while (fs == null) {
+                    long left = (deadline - System.nanoTime()) / 1_000_000L;
+                    if (left <= 0) {
+                        throw new FsException(Errno.EIO, "no file system for " + waitMillis + " ms");
+                    }
+                    try {
+                        wait(left);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new FsException(Errno.EIO, "interrupted while waiting for a file system");
+                    }
+                }
+            } finally {
+                ManagedBlocking.end();
             }
         }
         inside++;

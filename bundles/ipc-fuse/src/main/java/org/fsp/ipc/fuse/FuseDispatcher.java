@@ -332,7 +332,14 @@ final class FuseDispatcher {
         if ((m.flags() & RENAME_EXCHANGE) != 0) {
             nodes.exchanged(from, to);
         } else {
-            nodes.renamed(from, to);
+            boolean directory;
+            try {
+                directory = fs.lstat(who, to).isDirectory();
+            } catch (FsException e) {
+                // Renamed again behind this mount's back already: move whatever the table has under the old name.
+                directory = true;
+            }
+            nodes.renamed(from, to, directory);
         }
         return FuseReply.OK;
     }

@@ -136,12 +136,21 @@ final class NodeTable {
     }
 
     /**
-     * {@code from} was renamed to {@code to}, replacing what was there: the node at {@code from} and every node under
-     * it (a directory's descendants) now stand for paths under {@code to}.
+     * {@code from} was renamed to {@code to}, replacing what was there: the node at {@code from} and, for a
+     * {@code directory}, every node under it now stand for paths under {@code to}.
      */
-    synchronized void renamed(String from, String to) {
+    synchronized void renamed(String from, String to, boolean directory) {
         unname(to);
-        move(from, to);
+        if (directory) {
+            move(from, to);
+        } else {
+            // Nothing lies under a file: its one name moves, without a walk over every name the kernel holds.
+            Node n = byPath.get(from);
+            if (n != null) {
+                unname(from);
+                name(n, to);
+            }
+        }
     }
 
     /** {@code a} and {@code b} swapped places (RENAME_EXCHANGE): so do their nodes and those under them. */

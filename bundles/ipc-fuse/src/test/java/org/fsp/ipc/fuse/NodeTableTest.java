@@ -46,7 +46,7 @@ class NodeTableTest {
         long f = table.lookedUp("/d/f", 3);
         long deep = table.lookedUp("/d/e/g", 4);
         long sibling = table.lookedUp("/dx", 5);
-        table.renamed("/d", "/n");
+        table.renamed("/d", "/n", true);
         assertEquals("/n", table.path(d));
         assertEquals("/n/f", table.path(f));
         assertEquals("/n/e/g", table.path(deep));
@@ -58,7 +58,7 @@ class NodeTableTest {
     void shouldLeaveTheReplacedTargetOfARenameWithoutAPath() {
         long a = table.lookedUp("/a", 2);
         long b = table.lookedUp("/b", 3);
-        table.renamed("/a", "/b");
+        table.renamed("/a", "/b", false);
         assertEquals("/b", table.path(a));
         assertNull(table.path(b));
         assertTrue(table.known(b), "the kernel still holds it until FORGET");
@@ -122,7 +122,7 @@ class NodeTableTest {
         assertEquals(55, next.anyHandle(a));
         assertEquals(a, next.lookedUp("/a", 7), "the same name finds the same node");
         assertTrue(next.lookedUp("/new", 99) >= table.nextId(), "no id given out twice");
-        next.renamed("/d", "/e");
+        next.renamed("/d", "/e", true);
         assertEquals("/e/b", next.path(a));
     }
 
