@@ -19,6 +19,8 @@ import picocli.CommandLine.ParentCommand;
         description = "The FSP command line: attach to the daemon's shell, work with files, format and check images.",
         subcommands = {
             Fsp.Shell.class,
+            MountCommands.Mount.class,
+            MountCommands.Umount.class,
             FileCommands.Ls.class,
             FileCommands.Stat.class,
             FileCommands.Cat.class,
@@ -94,7 +96,7 @@ public final class Fsp {
             }
         }
 
-        private static void print(AdminClient.Reply reply) {
+        static void print(AdminClient.Reply reply) {
             String text = reply.output();
             (reply.failed() ? System.err : System.out)
                     .print(text.endsWith("\n") || text.isEmpty() ? text : text + "\n");

@@ -53,6 +53,9 @@ public final class Fspd implements Callable<Integer> {
     public static final String PROP_DRIVER = "fsp.device.driver";
     public static final String PROP_SOCKET = "fsp.socket.path";
     public static final String PROP_ADMIN_SOCKET = "fsp.admin.socket.path";
+    /** Read by ipc-fuse: the directory FSP is mounted at through FUSE. */
+    public static final String PROP_FUSE_MOUNT = "fsp.fuse.mount";
+
     public static final String PROP_HOME = "fsp.home";
 
     /** Exit codes, also listed in the README. */
@@ -83,6 +86,13 @@ public final class Fspd implements Callable<Integer> {
             paramLabel = "PATH",
             description = "UNIX socket clients connect to (default: fsp.sock under the runtime directory).")
     Path socket;
+
+    @Option(
+            names = "--mount",
+            paramLabel = "DIR",
+            description = "Also mount FSP at this directory through FUSE, for programs that are not Java (needs root"
+                    + " and /dev/fuse; a stale FSP mount left there by a killed daemon is cleaned up).")
+    Path mount;
 
     @Option(
             names = "--driver",
@@ -117,6 +127,10 @@ public final class Fspd implements Callable<Integer> {
         Path adminPath = FspPaths.adminSocketFor(socketPath);
         if (!driver.equals("io_uring") && !driver.equals("ram")) {
             err.println("fspd: unknown driver '" + driver + "': use io_uring or ram");
+            return EXIT_BAD_INPUT;
+        }
+        if (mount != null && !Files.exists(Path.of("/dev/fuse"))) {
+            err.println("fspd: --mount needs /dev/fuse, which this machine lacks (modprobe fuse)");
             return EXIT_BAD_INPUT;
         }
         long sizeBytes;
@@ -192,6 +206,9 @@ public final class Fspd implements Callable<Integer> {
         if (devicePath != null) {
             props.put(PROP_DEVICE, devicePath.toString());
         }
+        if (mount != null) {
+            props.put(PROP_FUSE_MOUNT, mount.toAbsolutePath().normalize().toString());
+        }
         // Headless: no console session, and its end must not stop the framework (Gogo stops it by default).
         props.put("gosh.args", interactive ? "" : "--nointeractive --noshutdown");
         Path logFile = privateDir.resolve("fspd.log");
@@ -226,6 +243,9 @@ public final class Fspd implements Callable<Integer> {
                 + (devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
         out.println("fspd: client socket " + socketPath);
         out.println("fspd: admin shell   " + adminPath + "  (bin/fsp shell)");
+        if (mount != null) {
+            out.println("fspd: FUSE mount    " + mount.toAbsolutePath().normalize() + "  (fsp:mount shows it)");
+        }
         out.println("fspd: log           " + logFile);
         out.println("fspd: pid " + ProcessHandle.current().pid()
                 + (interactive ? ", shell follows; 'shutdown' stops" : ", headless; SIGTERM stops"));

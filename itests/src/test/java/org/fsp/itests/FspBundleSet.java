@@ -29,6 +29,7 @@ final class FspBundleSet {
             "org.fsp.fs-core",
             "org.fsp.sched-polling",
             "org.fsp.ipc-shm",
+            "org.fsp.ipc-fuse",
             "org.fsp.admin",
             "org.fsp.upgrade");
 

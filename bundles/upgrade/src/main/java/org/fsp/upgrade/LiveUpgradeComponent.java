@@ -679,14 +679,14 @@ public final class LiveUpgradeComponent implements LiveUpgrade, StatusContributo
         return loaded;
     }
 
-    /** The service a layer's bundle must register to count as up, or null (ipc-shm: its component being active). */
+    /** The service a layer's bundle must register to count as up, or null (ipc-shm, ipc-fuse: their component being active). */
     static String serviceOf(Layer layer) {
         return switch (layer) {
             case FS -> FileSystemService.class.getName();
             case BLOCK_SCHED -> BlockScheduler.class.getName();
             case DEVICE -> BlockDevice.class.getName();
             case SCHED -> ThreadModel.class.getName();
-            case IPC -> null;
+            case IPC, FUSE -> null;
         };
     }
 

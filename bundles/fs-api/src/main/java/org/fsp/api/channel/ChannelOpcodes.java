@@ -34,6 +34,13 @@ package org.fsp.api.channel;
  *  READDIR     path1, arg0 (cookie), arg1 (max)   entries / the entries
  *  STATFS      -                                  0 / statistics
  *  SYNC        -                                  0
+ *  RENAME2     path1 (from), path2 (to), flags    0
+ *  ACCESS      path1, mode (F_OK or R|W|X_OK)     0
+ *  FCHMOD      handle, mode                       0
+ *  FCHOWN      handle, arg0 (uid), arg1 (gid)     0
+ *  FUTIMENS    handle, arg0 (atime), arg1 (mtime) 0
+ *  SETLK       handle, flags (lock type),         0
+ *              offset (start), length (0: to the end)
  * </pre>
  */
 public final class ChannelOpcodes {
@@ -65,9 +72,17 @@ public final class ChannelOpcodes {
     public static final int READDIR = 24;
     public static final int STATFS = 25;
     public static final int SYNC = 26;
+    /** rename with renameat2 flags; a server without it answers ENOSYS, so a flag is never silently dropped. */
+    public static final int RENAME2 = 27;
+
+    public static final int ACCESS = 28;
+    public static final int FCHMOD = 29;
+    public static final int FCHOWN = 30;
+    public static final int FUTIMENS = 31;
+    public static final int SETLK = 32;
 
     /** One more than the highest opcode: valid opcodes are {@code 0 <= op < COUNT}. */
-    public static final int COUNT = 27;
+    public static final int COUNT = 33;
 
     private static final String[] NAMES = {
         "noop",
@@ -96,7 +111,13 @@ public final class ChannelOpcodes {
         "utimens",
         "readdir",
         "statfs",
-        "sync"
+        "sync",
+        "rename2",
+        "access",
+        "fchmod",
+        "fchown",
+        "futimens",
+        "setlk"
     };
 
     private ChannelOpcodes() {}

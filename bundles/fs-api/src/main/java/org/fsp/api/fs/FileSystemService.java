@@ -30,6 +30,27 @@ public interface FileSystemService {
     /** For {@link #chown}: leave the owner or the group unchanged. */
     int ID_UNCHANGED = -1;
 
+    /** For {@link #rename(Credentials, String, String, int)}: fail with EEXIST if {@code to} exists (Linux's value). */
+    int RENAME_NOREPLACE = 1;
+    /** For {@link #rename(Credentials, String, String, int)}: swap the two names atomically; both must exist. */
+    int RENAME_EXCHANGE = 2;
+
+    /** For {@link #access}: the file exists. */
+    int F_OK = 0;
+    /** For {@link #access}: execute (search) permission. */
+    int X_OK = 1;
+    /** For {@link #access}: write permission. */
+    int W_OK = 2;
+    /** For {@link #access}: read permission. */
+    int R_OK = 4;
+
+    /** For {@link #setlk}: a shared (read) lock (Linux's F_RDLCK). */
+    int F_RDLCK = 0;
+    /** For {@link #setlk}: an exclusive (write) lock (Linux's F_WRLCK). */
+    int F_WRLCK = 1;
+    /** For {@link #setlk}: release (Linux's F_UNLCK). */
+    int F_UNLCK = 2;
+
     FileAttributes stat(Credentials who, String path) throws FsException;
 
     /** Like {@link #stat} but does not follow a final symlink. */
@@ -79,6 +100,13 @@ public interface FileSystemService {
     /** Atomic rename, replacing an existing file or empty directory at {@code to}, as rename(2). */
     void rename(Credentials who, String from, String to) throws FsException;
 
+    /**
+     * rename(2) with renameat2's flags: {@link #RENAME_NOREPLACE} fails with EEXIST when {@code to} exists,
+     * {@link #RENAME_EXCHANGE} swaps two existing names (ENOENT if either is missing). Both together, or any other
+     * bit, is EINVAL. Flags 0 is {@link #rename(Credentials, String, String)}.
+     */
+    void rename(Credentials who, String from, String to, int flags) throws FsException;
+
     /** Makes {@code newPath} a hard link to {@code existing}. */
     void link(Credentials who, String existing, String newPath) throws FsException;
 
@@ -94,6 +122,34 @@ public interface FileSystemService {
 
     /** Sets access and modification times in ns since the epoch, or {@link #UTIME_NOW} / {@link #UTIME_OMIT}. */
     void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException;
+
+    /**
+     * Checks that {@code path} exists ({@link #F_OK}) or that the caller may read, write and/or execute it
+     * ({@link #R_OK} | {@link #W_OK} | {@link #X_OK}), as access(2) with the caller's ids; fails with EACCES, ENOENT,
+     * or EINVAL for other mode bits. A final symlink is followed.
+     */
+    void access(Credentials who, String path, int mode) throws FsException;
+
+    /** {@link #chmod} on an open file; the handle's access mode does not matter, as fchmod(2). */
+    void fchmod(Credentials who, long handle, int mode) throws FsException;
+
+    /** {@link #chown} on an open file, as fchown(2). */
+    void fchown(Credentials who, long handle, int uid, int gid) throws FsException;
+
+    /** {@link #utimens} on an open file, as futimens(2). */
+    void futimens(Credentials who, long handle, long atimeNanos, long mtimeNanos) throws FsException;
+
+    /**
+     * Sets or releases an advisory byte-range lock on the open file's inode without waiting, as fcntl(F_OFD_SETLK):
+     * the owner is the handle, so locks of one handle never conflict with each other, a handle's new lock replaces its
+     * old ones on the same bytes, and {@link #close} releases all of them (so does a client's death, which closes its
+     * handles). {@code length} 0 means up to the largest offset. Fails with EAGAIN on a conflicting lock of another
+     * handle, EBADF for a read lock on a handle not open for reading or a write lock on one not open for writing, and
+     * EINVAL for a bad type or a negative range.
+     *
+     * @param type {@link #F_RDLCK}, {@link #F_WRLCK} or {@link #F_UNLCK}
+     */
+    void setlk(Credentials who, long handle, int type, long start, long length) throws FsException;
 
     /**
      * Lists a directory, in a stable order, starting after {@code cookie} (0 for the start), at most {@code max}

@@ -9,6 +9,8 @@ import java.util.Locale;
 public enum Layer {
     /** The shared-memory front end: client channels, their segments and open-file tables. */
     IPC("ipc-shm", "org.fsp.ipc-shm"),
+    /** The FUSE front end: the mounts, their /dev/fuse connections and node tables. */
+    FUSE("ipc-fuse", "org.fsp.ipc-fuse"),
     /** The thread model: polling workers and idle strategies. */
     SCHED("sched-polling", "org.fsp.sched-polling"),
     /** The file system: layout, journal, cache, open files. */

@@ -14,7 +14,9 @@
  * <p>Make before break (0.2.0): a layer whose new version can wait without touching the shared resources (fs-core)
  * starts the new bundle first; its component stands by in {@link org.fsp.api.handoff.HandoffVault#awaitDeposit} and
  * takes the state the moment the old version deposits it, so the pause holds only the quiesce and the adoption.
+ *
+ * <p>0.3.0: the FUSE front end ({@link org.fsp.api.handoff.Layer#FUSE}, {@link org.fsp.api.handoff.FuseHandoff}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.2.0")
+@org.osgi.annotation.versioning.Version("0.3.0")
 package org.fsp.api.handoff;

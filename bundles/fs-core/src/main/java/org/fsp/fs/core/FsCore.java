@@ -128,6 +128,7 @@ public final class FsCore implements FileSystemService {
 
     private long lastReclaimNanos = System.nanoTime() - RECLAIM_INTERVAL_NANOS;
     private final ConcurrentHashMap<Long, OpenFile> handles = new ConcurrentHashMap<>();
+    private final RangeLocks locks = new RangeLocks();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final Arena sbArena = Arena.ofShared();
     private final MemorySegment sbBuffer = sbArena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
@@ -1096,6 +1097,7 @@ public final class FsCore implements FileSystemService {
             if (f == null) {
                 throw new FsException(Errno.EBADF, "handle " + handle);
             }
+            locks.releaseAll(f.inode.ino, handle);
             Inode i = f.inode;
             run(tx -> {
                 i.lock.lock();
@@ -1941,6 +1943,16 @@ public final class FsCore implements FileSystemService {
 
     @Override
     public void rename(Credentials who, String from, String to) throws FsException {
+        rename(who, from, to, 0);
+    }
+
+    @Override
+    public void rename(Credentials who, String from, String to, int flags) throws FsException {
+        // As renameat2: unknown bits, and NOREPLACE with EXCHANGE, are EINVAL before any lookup. Whiteouts (an
+        // overlayfs device) are not supported: EINVAL, as on file systems without them.
+        if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 || flags == (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+            throw new FsException(Errno.EINVAL, "rename flags " + flags);
+        }
         enter();
         try {
             run(tx -> {
@@ -1954,7 +1966,7 @@ public final class FsCore implements FileSystemService {
                     renameLock.lock();
                 }
                 try {
-                    return renameLocked(tx, who, pf, pt, cross, from, to);
+                    return renameLocked(tx, who, pf, pt, cross, from, to, flags);
                 } finally {
                     if (cross) {
                         renameLock.unlock();
@@ -1973,7 +1985,8 @@ public final class FsCore implements FileSystemService {
             PathResolver.Parent pt,
             boolean cross,
             String from,
-            String to)
+            String to,
+            int flags)
             throws IOException {
         Inode df = pf.dir();
         Inode dt = pt.dir();
@@ -2008,6 +2021,16 @@ public final class FsCore implements FileSystemService {
                 throw new FsException(Errno.ENOTDIR, from);
             }
             Inode dst = paths.child(dt, pt.name());
+            if ((flags & RENAME_NOREPLACE) != 0 && dst != null) {
+                throw new FsException(Errno.EEXIST, to);
+            }
+            if ((flags & RENAME_EXCHANGE) != 0) {
+                if (dst == null) {
+                    throw new FsException(Errno.ENOENT, to);
+                }
+                exchangeLocked(tx, who, pf, pt, src, dst, cross, from, to, locked);
+                return null;
+            }
             if (cross && src.isDirectory() && isAncestorOrSelf(src, dt)) {
                 throw new FsException(Errno.EINVAL, from + " -> " + to);
             }
@@ -2092,6 +2115,87 @@ public final class FsCore implements FileSystemService {
         }
     }
 
+    /**
+     * RENAME_EXCHANGE with both directories locked: swaps the two entries, moving directories' parents and link
+     * counts when they change directory. Neither may be an ancestor of the other's new directory (EINVAL).
+     */
+    private void exchangeLocked(
+            Transaction tx,
+            Credentials who,
+            PathResolver.Parent pf,
+            PathResolver.Parent pt,
+            Inode src,
+            Inode dst,
+            boolean cross,
+            String from,
+            String to,
+            List<Inode> locked)
+            throws IOException {
+        Inode df = pf.dir();
+        Inode dt = pt.dir();
+        if (src.ino == dst.ino) {
+            return;
+        }
+        if (cross && src.isDirectory() && isAncestorOrSelf(src, dt)) {
+            throw new FsException(Errno.EINVAL, from + " <-> " + to);
+        }
+        if (cross && dst.isDirectory() && isAncestorOrSelf(dst, df)) {
+            throw new FsException(Errno.EINVAL, from + " <-> " + to);
+        }
+        Access.check(who, df, Access.WRITE | Access.EXEC, from);
+        Access.check(who, dt, Access.WRITE | Access.EXEC, to);
+        if (!Access.stickyAllows(who, df, src)) {
+            throw new FsException(Errno.EPERM, from);
+        }
+        if (!Access.stickyAllows(who, dt, dst)) {
+            throw new FsException(Errno.EPERM, to);
+        }
+        if (cross && src.isDirectory()) {
+            Access.check(who, src, Access.WRITE, from);
+        }
+        if (cross && dst.isDirectory()) {
+            Access.check(who, dst, Access.WRITE, to);
+        }
+        Inode a = src.ino < dst.ino ? src : dst;
+        Inode b = a == src ? dst : src;
+        a.lock.lock();
+        locked.add(a);
+        b.lock.lock();
+        locked.add(b);
+        if (src.freed || dst.freed) {
+            throw new FsException(Errno.ENOENT, from);
+        }
+        if (cross && src.isDirectory() != dst.isDirectory()) {
+            Inode gains = src.isDirectory() ? dt : df;
+            if (gains.nlink >= LINK_MAX) {
+                throw new FsException(Errno.EMLINK, gains == dt ? to : from);
+            }
+        }
+        long now = now();
+        paths.dir(dt).replace(tx, pt.name(), src.ino, src.mode);
+        paths.dir(df).replace(tx, pf.name(), dst.ino, dst.mode);
+        if (cross) {
+            if (src.isDirectory()) {
+                src.parent = dt.ino;
+                df.nlink--;
+                dt.nlink++;
+            }
+            if (dst.isDirectory()) {
+                dst.parent = df.ino;
+                dt.nlink--;
+                df.nlink++;
+            }
+        }
+        src.ctime = now;
+        dst.ctime = now;
+        table.store(tx, src, false);
+        table.store(tx, dst, false);
+        touchDir(tx, df, now);
+        if (cross) {
+            touchDir(tx, dt, now);
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // attributes
 
@@ -2099,104 +2203,180 @@ public final class FsCore implements FileSystemService {
     public void chmod(Credentials who, String path, int mode) throws FsException {
         enter();
         try {
-            run(tx -> {
-                Inode i = paths.resolve(who, path, true);
-                if (!Access.isOwnerOrRoot(who, i)) {
-                    throw new FsException(Errno.EPERM, path);
-                }
-                i.lock.lock();
-                try {
-                    int m = mode & FileMode.PERMISSION_MASK;
-                    if (!who.isRoot() && !who.inGroup(i.gid)) {
-                        m &= ~FileMode.S_ISGID;
-                    }
-                    i.mode = (i.mode & FileMode.S_IFMT) | m;
-                    i.ctime = now();
-                    table.store(tx, i, false);
-                } finally {
-                    i.lock.unlock();
-                }
-                return null;
-            });
+            run(tx -> chmodInode(tx, who, paths.resolve(who, path, true), mode, path));
         } finally {
             exit();
         }
+    }
+
+    @Override
+    public void fchmod(Credentials who, long handle, int mode) throws FsException {
+        enter();
+        try {
+            Inode i = handle(handle).inode;
+            run(tx -> chmodInode(tx, who, i, mode, "handle " + handle));
+        } finally {
+            exit();
+        }
+    }
+
+    private Void chmodInode(Transaction tx, Credentials who, Inode i, int mode, String path) throws IOException {
+        if (!Access.isOwnerOrRoot(who, i)) {
+            throw new FsException(Errno.EPERM, path);
+        }
+        i.lock.lock();
+        try {
+            int m = mode & FileMode.PERMISSION_MASK;
+            if (!who.isRoot() && !who.inGroup(i.gid)) {
+                m &= ~FileMode.S_ISGID;
+            }
+            i.mode = (i.mode & FileMode.S_IFMT) | m;
+            i.ctime = now();
+            table.store(tx, i, false);
+        } finally {
+            i.lock.unlock();
+        }
+        return null;
     }
 
     @Override
     public void chown(Credentials who, String path, int uid, int gid) throws FsException {
         enter();
         try {
-            run(tx -> {
-                Inode i = paths.resolve(who, path, true);
-                i.lock.lock();
-                try {
-                    if (!who.isRoot()) {
-                        if (uid != ID_UNCHANGED && !(who.uid() == i.uid && uid == i.uid)) {
-                            throw new FsException(Errno.EPERM, path);
-                        }
-                        if (gid != ID_UNCHANGED && !(who.uid() == i.uid && (who.inGroup(gid) || gid == i.gid))) {
-                            throw new FsException(Errno.EPERM, path);
-                        }
-                    }
-                    if (uid != ID_UNCHANGED) {
-                        i.uid = uid;
-                    }
-                    if (gid != ID_UNCHANGED) {
-                        i.gid = gid;
-                    }
-                    if (!i.isDirectory() && (uid != ID_UNCHANGED || gid != ID_UNCHANGED)) {
-                        int m = i.mode & ~FileMode.S_ISUID;
-                        if ((m & 0010) != 0) {
-                            m &= ~FileMode.S_ISGID;
-                        }
-                        i.mode = m;
-                    }
-                    i.ctime = now();
-                    table.store(tx, i, false);
-                } finally {
-                    i.lock.unlock();
-                }
-                return null;
-            });
+            run(tx -> chownInode(tx, who, paths.resolve(who, path, true), uid, gid, path));
         } finally {
             exit();
         }
     }
 
     @Override
+    public void fchown(Credentials who, long handle, int uid, int gid) throws FsException {
+        enter();
+        try {
+            Inode i = handle(handle).inode;
+            run(tx -> chownInode(tx, who, i, uid, gid, "handle " + handle));
+        } finally {
+            exit();
+        }
+    }
+
+    private Void chownInode(Transaction tx, Credentials who, Inode i, int uid, int gid, String path)
+            throws IOException {
+        i.lock.lock();
+        try {
+            if (!who.isRoot()) {
+                if (uid != ID_UNCHANGED && !(who.uid() == i.uid && uid == i.uid)) {
+                    throw new FsException(Errno.EPERM, path);
+                }
+                if (gid != ID_UNCHANGED && !(who.uid() == i.uid && (who.inGroup(gid) || gid == i.gid))) {
+                    throw new FsException(Errno.EPERM, path);
+                }
+            }
+            if (uid != ID_UNCHANGED) {
+                i.uid = uid;
+            }
+            if (gid != ID_UNCHANGED) {
+                i.gid = gid;
+            }
+            if (!i.isDirectory() && (uid != ID_UNCHANGED || gid != ID_UNCHANGED)) {
+                int m = i.mode & ~FileMode.S_ISUID;
+                if ((m & 0010) != 0) {
+                    m &= ~FileMode.S_ISGID;
+                }
+                i.mode = m;
+            }
+            i.ctime = now();
+            table.store(tx, i, false);
+        } finally {
+            i.lock.unlock();
+        }
+        return null;
+    }
+
+    @Override
     public void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
         enter();
         try {
-            run(tx -> {
-                Inode i = paths.resolve(who, path, true);
-                if (atimeNanos == UTIME_OMIT && mtimeNanos == UTIME_OMIT) {
-                    return null;
-                }
-                boolean bothNow = (atimeNanos == UTIME_NOW || atimeNanos == UTIME_OMIT)
-                        && (mtimeNanos == UTIME_NOW || mtimeNanos == UTIME_OMIT);
-                if (!Access.isOwnerOrRoot(who, i)) {
-                    if (!bothNow) {
-                        throw new FsException(Errno.EPERM, path);
-                    }
-                    Access.check(who, i, Access.WRITE, path);
-                }
-                i.lock.lock();
-                try {
-                    long now = now();
-                    if (atimeNanos != UTIME_OMIT) {
-                        i.atime = atimeNanos == UTIME_NOW ? now : atimeNanos;
-                    }
-                    if (mtimeNanos != UTIME_OMIT) {
-                        i.mtime = mtimeNanos == UTIME_NOW ? now : mtimeNanos;
-                    }
-                    i.ctime = now;
-                    table.store(tx, i, false);
-                } finally {
-                    i.lock.unlock();
-                }
-                return null;
-            });
+            run(tx -> utimensInode(tx, who, paths.resolve(who, path, true), atimeNanos, mtimeNanos, path));
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public void futimens(Credentials who, long handle, long atimeNanos, long mtimeNanos) throws FsException {
+        enter();
+        try {
+            Inode i = handle(handle).inode;
+            run(tx -> utimensInode(tx, who, i, atimeNanos, mtimeNanos, "handle " + handle));
+        } finally {
+            exit();
+        }
+    }
+
+    private Void utimensInode(Transaction tx, Credentials who, Inode i, long atimeNanos, long mtimeNanos, String path)
+            throws IOException {
+        if (atimeNanos == UTIME_OMIT && mtimeNanos == UTIME_OMIT) {
+            return null;
+        }
+        boolean bothNow = (atimeNanos == UTIME_NOW || atimeNanos == UTIME_OMIT)
+                && (mtimeNanos == UTIME_NOW || mtimeNanos == UTIME_OMIT);
+        if (!Access.isOwnerOrRoot(who, i)) {
+            if (!bothNow) {
+                throw new FsException(Errno.EPERM, path);
+            }
+            Access.check(who, i, Access.WRITE, path);
+        }
+        i.lock.lock();
+        try {
+            long now = now();
+            if (atimeNanos != UTIME_OMIT) {
+                i.atime = atimeNanos == UTIME_NOW ? now : atimeNanos;
+            }
+            if (mtimeNanos != UTIME_OMIT) {
+                i.mtime = mtimeNanos == UTIME_NOW ? now : mtimeNanos;
+            }
+            i.ctime = now;
+            table.store(tx, i, false);
+        } finally {
+            i.lock.unlock();
+        }
+        return null;
+    }
+
+    @Override
+    public void access(Credentials who, String path, int mode) throws FsException {
+        if ((mode & ~(R_OK | W_OK | X_OK)) != 0) {
+            throw new FsException(Errno.EINVAL, "access mode " + mode);
+        }
+        enter();
+        try {
+            Inode i;
+            try {
+                i = paths.resolve(who, path, true);
+            } catch (FsException e) {
+                throw e;
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+            if ((mode & W_OK) != 0 && failed) {
+                throw new FsException(Errno.EROFS, path);
+            }
+            Access.check(who, i, mode, path);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public void setlk(Credentials who, long handle, int type, long start, long length) throws FsException {
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
+                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
+            }
+            locks.set(f.inode.ino, handle, type, start, length);
         } finally {
             exit();
         }

@@ -403,6 +403,68 @@ public class HeapFileSystemDouble implements FileSystemService {
         b.dir.children.put(b.name, n);
     }
 
+    /** Only NOREPLACE; RENAME_EXCHANGE is fs-core's (ENOSYS here, so that a test cannot mistake the double for it). */
+    @Override
+    public synchronized void rename(Credentials who, String from, String to, int flags) throws FsException {
+        if (flags == RENAME_NOREPLACE) {
+            Parent b = writableParent(who, to);
+            if (b.dir.children.containsKey(b.name)) {
+                throw new FsException(Errno.EEXIST, to);
+            }
+        } else if (flags != 0) {
+            throw new FsException(Errno.ENOSYS, "rename flags " + flags + " in the heap double");
+        }
+        rename(who, from, to);
+    }
+
+    /** Existence only: the double's permission model is root-or-owner, not access(2)'s. */
+    @Override
+    public synchronized void access(Credentials who, String path, int mode) throws FsException {
+        lookup(who, path, true, 0);
+    }
+
+    @Override
+    public synchronized void fchmod(Credentials who, long handle, int mode) throws FsException {
+        Node n = handle(handle).node();
+        if (!who.isRoot() && who.uid() != n.uid) {
+            throw new FsException(Errno.EPERM, "handle " + handle);
+        }
+        n.mode = (n.mode & FileMode.S_IFMT) | (mode & 07777);
+    }
+
+    @Override
+    public synchronized void fchown(Credentials who, long handle, int uid, int gid) throws FsException {
+        Node n = handle(handle).node();
+        if (!who.isRoot()) {
+            throw new FsException(Errno.EPERM, "handle " + handle);
+        }
+        if (uid != ID_UNCHANGED) {
+            n.uid = uid;
+        }
+        if (gid != ID_UNCHANGED) {
+            n.gid = gid;
+        }
+    }
+
+    @Override
+    public synchronized void futimens(Credentials who, long handle, long atimeNanos, long mtimeNanos)
+            throws FsException {
+        Node n = handle(handle).node();
+        if (atimeNanos != UTIME_OMIT) {
+            n.atime = atimeNanos;
+        }
+        if (mtimeNanos != UTIME_OMIT) {
+            n.mtime = mtimeNanos;
+        }
+    }
+
+    /** Byte-range locks are fs-core's; the double has none. */
+    @Override
+    public synchronized void setlk(Credentials who, long handle, int type, long start, long length) throws FsException {
+        handle(handle);
+        throw new FsException(Errno.ENOSYS, "locks in the heap double");
+    }
+
     @Override
     public synchronized void link(Credentials who, String existing, String newPath) throws FsException {
         Node n = lookup(who, existing, false, 0);

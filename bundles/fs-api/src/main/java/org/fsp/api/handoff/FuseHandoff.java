@@ -1,0 +1,69 @@
+package org.fsp.api.handoff;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What ipc-fuse hands to its successor: every FUSE mount it serves, with the {@code /dev/fuse} descriptors (the
+ * kernel's connection, so the mount stays), what INIT settled, and the node table (the node ids the kernel holds and
+ * the names, lookup counts and open file handles behind them), so that programs inside the mount only see a pause.
+ *
+ * @param quiescedAtNanos when the old version stopped serving
+ * @param mounts the mounts, each as it was served
+ */
+public record FuseHandoff(long quiescedAtNanos, List<Mount> mounts) implements LayerState {
+
+    /**
+     * One node of the kernel's.
+     *
+     * @param id the node id the kernel knows it by
+     * @param ino its inode number in the file system
+     * @param lookups lookups the kernel holds on it
+     * @param paths its names now (none once removed)
+     * @param handles file-system handles the kernel holds open on it
+     */
+    public record Node(long id, long ino, long lookups, List<String> paths, List<Long> handles) {
+        public Node {
+            paths = List.copyOf(paths);
+            handles = List.copyOf(handles);
+        }
+    }
+
+    /**
+     * One mount.
+     *
+     * @param mountPoint the directory, absolute
+     * @param fds the serving descriptors: the mount's own first, then its clones
+     * @param protocolMinor the FUSE minor version INIT settled (-1 if INIT had not come)
+     * @param kernelMinor the kernel's minor version
+     * @param flags the INIT flags both sides have
+     * @param nextNodeId the next node id to give out (ids are never reused during a mount)
+     * @param nodes every node the kernel holds, the root included
+     */
+    public record Mount(
+            String mountPoint,
+            List<Integer> fds,
+            int protocolMinor,
+            int kernelMinor,
+            int flags,
+            long nextNodeId,
+            List<Node> nodes) {
+        public Mount {
+            fds = List.copyOf(fds);
+            nodes = List.copyOf(nodes);
+        }
+    }
+
+    public FuseHandoff {
+        mounts = List.copyOf(mounts);
+    }
+
+    @Override
+    public List<Integer> descriptors() {
+        List<Integer> all = new ArrayList<>();
+        for (Mount m : mounts) {
+            all.addAll(m.fds());
+        }
+        return all;
+    }
+}

@@ -1,0 +1,362 @@
+package org.fsp.ipc.fuse;
+
+/**
+ * The wire format of the FUSE kernel protocol (Linux {@code include/uapi/linux/fuse.h}, protocol 7.31): one nested
+ * descriptor per message struct, with the byte offset of each field and the struct's size. All fields are in the
+ * host's byte order (little-endian here); every struct is padded to 8 bytes.
+ *
+ * <p>A request is an {@link InHeader} followed by the opcode's body; a reply is an {@link OutHeader} followed by the
+ * answer's struct (or nothing, for an error). For example, a LOOKUP request and its reply:
+ *
+ * <pre>
+ *   request                                   reply
+ *  +-------------------+                     +-------------------+
+ *  | InHeader (40)     | opcode 1, nodeid    | OutHeader (16)    | error 0, same unique
+ *  +-------------------+                     +-------------------+
+ *  | name, NUL         |                     | EntryOut (128)    | nodeid, valid times, Attr (88)
+ *  +-------------------+                     +-------------------+
+ * </pre>
+ */
+final class FuseAbi {
+
+    private FuseAbi() {}
+
+    /** The protocol major version this front end speaks. */
+    static final int KERNEL_VERSION = 7;
+    /** The newest minor version whose messages this front end decodes; INIT settles on min(kernel's, this). */
+    static final int KERNEL_MINOR_VERSION = 31;
+    /** The oldest minor version accepted: earlier ones lack fields the decoder relies on. */
+    static final int MIN_MINOR_VERSION = 31;
+    /** The node id of the mount's root directory. */
+    static final long ROOT_ID = 1;
+
+    /**
+     * {@code struct fuse_in_header}, before every request.
+     *
+     * <pre>
+     *  0       4       8              16              24      28      32      36      40
+     * +-------+-------+---------------+---------------+-------+-------+-------+-------+
+     * |  len  |opcode |    unique     |    nodeid     |  uid  |  gid  |  pid  | pad   |
+     * +-------+-------+---------------+---------------+-------+-------+-------+-------+
+     * </pre>
+     */
+    static final class InHeader {
+        static final int LEN = 0; // bytes of the whole request, header included
+        static final int OPCODE = 4;
+        static final int UNIQUE = 8;
+        static final int NODE_ID = 16;
+        static final int UID = 24;
+        static final int GID = 28;
+        static final int PID = 32;
+        static final int SIZE = 40;
+
+        private InHeader() {}
+    }
+
+    /** {@code struct fuse_out_header}: len (bytes of the whole reply), error (0 or a negative errno), unique. */
+    static final class OutHeader {
+        static final int LEN = 0;
+        static final int ERROR = 4;
+        static final int UNIQUE = 8;
+        static final int SIZE = 16;
+
+        private OutHeader() {}
+    }
+
+    /** {@code struct fuse_attr}: times in seconds plus nanoseconds, sizes in bytes, blocks of 512 bytes. */
+    static final class Attr {
+        static final int INO = 0;
+        static final int SIZE_BYTES = 8;
+        static final int BLOCKS = 16;
+        static final int ATIME = 24;
+        static final int MTIME = 32;
+        static final int CTIME = 40;
+        static final int ATIME_NSEC = 48;
+        static final int MTIME_NSEC = 52;
+        static final int CTIME_NSEC = 56;
+        static final int MODE = 60;
+        static final int NLINK = 64;
+        static final int UID = 68;
+        static final int GID = 72;
+        static final int RDEV = 76;
+        static final int BLKSIZE = 80;
+        static final int FLAGS = 84;
+        static final int SIZE = 88;
+
+        private Attr() {}
+    }
+
+    /** {@code struct fuse_entry_out}: the answer to LOOKUP, MKNOD, MKDIR, SYMLINK, LINK and (first half) CREATE. */
+    static final class EntryOut {
+        static final int NODE_ID = 0;
+        static final int GENERATION = 8;
+        static final int ENTRY_VALID = 16; // seconds
+        static final int ATTR_VALID = 24; // seconds
+        static final int ENTRY_VALID_NSEC = 32;
+        static final int ATTR_VALID_NSEC = 36;
+        static final int ATTR = 40;
+        static final int SIZE = ATTR + Attr.SIZE;
+
+        private EntryOut() {}
+    }
+
+    /** {@code struct fuse_attr_out}: the answer to GETATTR and SETATTR. */
+    static final class AttrOut {
+        static final int ATTR_VALID = 0; // seconds
+        static final int ATTR_VALID_NSEC = 8;
+        static final int ATTR = 16;
+        static final int SIZE = ATTR + Attr.SIZE;
+
+        private AttrOut() {}
+    }
+
+    /** {@code struct fuse_open_out}: the answer to OPEN, OPENDIR and (second half) CREATE. */
+    static final class OpenOut {
+        static final int FH = 0;
+        static final int OPEN_FLAGS = 8;
+        static final int SIZE = 16;
+
+        private OpenOut() {}
+    }
+
+    /** {@code struct fuse_write_out}: bytes written. */
+    static final class WriteOut {
+        static final int WRITTEN = 0;
+        static final int SIZE = 8;
+
+        private WriteOut() {}
+    }
+
+    /** {@code struct fuse_kstatfs} inside {@code fuse_statfs_out}. */
+    static final class StatfsOut {
+        static final int BLOCKS = 0;
+        static final int BFREE = 8;
+        static final int BAVAIL = 16;
+        static final int FILES = 24;
+        static final int FFREE = 32;
+        static final int BSIZE = 40;
+        static final int NAMELEN = 44;
+        static final int FRSIZE = 48;
+        static final int SIZE = 80;
+
+        private StatfsOut() {}
+    }
+
+    /** {@code struct fuse_dirent}: one READDIR entry, its name right after, the whole padded to 8 bytes. */
+    static final class Dirent {
+        static final int INO = 0;
+        static final int OFF = 8; // the offset a READDIR continuing after this entry passes
+        static final int NAMELEN = 16;
+        static final int TYPE = 20; // DT_* (the S_IFMT bits shifted right by 12)
+        static final int NAME = 24;
+
+        private Dirent() {}
+
+        /** Bytes one entry with a {@code nameLength}-byte name takes. */
+        static int size(int nameLength) {
+            return (NAME + nameLength + 7) & ~7;
+        }
+    }
+
+    /** {@code struct fuse_direntplus}: an {@link EntryOut} and then a {@link Dirent}. */
+    static final class DirentPlus {
+        static final int ENTRY = 0;
+        static final int DIRENT = EntryOut.SIZE;
+
+        private DirentPlus() {}
+
+        static int size(int nameLength) {
+            return (DIRENT + Dirent.NAME + nameLength + 7) & ~7;
+        }
+    }
+
+    /** {@code struct fuse_init_in}: major, minor, max_readahead (bytes), flags; 7.36+ kernels append flags2. */
+    static final class InitIn {
+        static final int MAJOR = 0;
+        static final int MINOR = 4;
+        static final int MAX_READAHEAD = 8;
+        static final int FLAGS = 12;
+        static final int SIZE = 16;
+
+        private InitIn() {}
+    }
+
+    /** {@code struct fuse_init_out}. */
+    static final class InitOut {
+        static final int MAJOR = 0;
+        static final int MINOR = 4;
+        static final int MAX_READAHEAD = 8; // bytes
+        static final int FLAGS = 12;
+        static final int MAX_BACKGROUND = 16; // u16: background requests queued at most
+        static final int CONGESTION_THRESHOLD = 18; // u16
+        static final int MAX_WRITE = 20; // bytes in one WRITE
+        static final int TIME_GRAN = 24; // ns: granularity of the times this file system keeps
+        static final int MAX_PAGES = 28; // u16: pages in one request
+        static final int SIZE = 64;
+
+        private InitOut() {}
+    }
+
+    /** {@code struct fuse_forget_in}: lookups to drop. */
+    static final class ForgetIn {
+        static final int NLOOKUP = 0;
+        static final int SIZE = 8;
+
+        private ForgetIn() {}
+    }
+
+    /** {@code struct fuse_batch_forget_in}, then {@code count} × {@code fuse_forget_one} (nodeid, nlookup). */
+    static final class BatchForgetIn {
+        static final int COUNT = 0;
+        static final int SIZE = 8;
+        static final int ONE_NODE_ID = 0;
+        static final int ONE_NLOOKUP = 8;
+        static final int ONE_SIZE = 16;
+
+        private BatchForgetIn() {}
+    }
+
+    /** {@code struct fuse_getattr_in}. */
+    static final class GetattrIn {
+        static final int FLAGS = 0;
+        static final int FH = 8;
+        static final int SIZE = 16;
+
+        private GetattrIn() {}
+    }
+
+    /** {@code struct fuse_setattr_in}: which fields count is in {@code valid} (FATTR_* bits). */
+    static final class SetattrIn {
+        static final int VALID = 0;
+        static final int FH = 8;
+        static final int SIZE_BYTES = 16;
+        static final int ATIME = 32;
+        static final int MTIME = 40;
+        static final int ATIME_NSEC = 56;
+        static final int MTIME_NSEC = 60;
+        static final int MODE = 68;
+        static final int UID = 76;
+        static final int GID = 80;
+        static final int SIZE = 88;
+
+        private SetattrIn() {}
+    }
+
+    /** {@code struct fuse_mknod_in}, then the name. */
+    static final class MknodIn {
+        static final int MODE = 0;
+        static final int RDEV = 4;
+        static final int UMASK = 8;
+        static final int SIZE = 16;
+
+        private MknodIn() {}
+    }
+
+    /** {@code struct fuse_mkdir_in}, then the name. */
+    static final class MkdirIn {
+        static final int MODE = 0;
+        static final int UMASK = 4;
+        static final int SIZE = 8;
+
+        private MkdirIn() {}
+    }
+
+    /** {@code struct fuse_rename_in} (RENAME) or {@code fuse_rename2_in} (RENAME2), then two names. */
+    static final class RenameIn {
+        static final int NEWDIR = 0;
+        static final int SIZE = 8;
+        static final int FLAGS = 8;
+        static final int SIZE2 = 16;
+
+        private RenameIn() {}
+    }
+
+    /** {@code struct fuse_link_in}, then the new name. */
+    static final class LinkIn {
+        static final int OLD_NODE_ID = 0;
+        static final int SIZE = 8;
+
+        private LinkIn() {}
+    }
+
+    /** {@code struct fuse_open_in}: the open(2) flags the kernel passes on. */
+    static final class OpenIn {
+        static final int FLAGS = 0;
+        static final int SIZE = 8;
+
+        private OpenIn() {}
+    }
+
+    /** {@code struct fuse_create_in}, then the name. */
+    static final class CreateIn {
+        static final int FLAGS = 0;
+        static final int MODE = 4;
+        static final int UMASK = 8;
+        static final int SIZE = 16;
+
+        private CreateIn() {}
+    }
+
+    /** {@code struct fuse_read_in} (READ, READDIR, READDIRPLUS). */
+    static final class ReadIn {
+        static final int FH = 0;
+        static final int OFFSET = 8;
+        static final int SIZE_BYTES = 16;
+        static final int SIZE = 40;
+
+        private ReadIn() {}
+    }
+
+    /** {@code struct fuse_write_in}, then {@code size} bytes of data. */
+    static final class WriteIn {
+        static final int FH = 0;
+        static final int OFFSET = 8;
+        static final int SIZE_BYTES = 16;
+        static final int WRITE_FLAGS = 20;
+        static final int SIZE = 40;
+
+        private WriteIn() {}
+    }
+
+    /** {@code struct fuse_release_in} (RELEASE, RELEASEDIR). */
+    static final class ReleaseIn {
+        static final int FH = 0;
+        static final int FLAGS = 8;
+        static final int SIZE = 24;
+
+        private ReleaseIn() {}
+    }
+
+    /** {@code struct fuse_flush_in}. */
+    static final class FlushIn {
+        static final int FH = 0;
+        static final int SIZE = 24;
+
+        private FlushIn() {}
+    }
+
+    /** {@code struct fuse_fsync_in} (FSYNC, FSYNCDIR). */
+    static final class FsyncIn {
+        static final int FH = 0;
+        static final int FSYNC_FLAGS = 8;
+        static final int SIZE = 16;
+
+        private FsyncIn() {}
+    }
+
+    /** {@code struct fuse_access_in}: R_OK/W_OK/X_OK bits. */
+    static final class AccessIn {
+        static final int MASK = 0;
+        static final int SIZE = 8;
+
+        private AccessIn() {}
+    }
+
+    /** {@code struct fuse_interrupt_in}: the unique of the request to interrupt. */
+    static final class InterruptIn {
+        static final int UNIQUE = 0;
+        static final int SIZE = 8;
+
+        private InterruptIn() {}
+    }
+}

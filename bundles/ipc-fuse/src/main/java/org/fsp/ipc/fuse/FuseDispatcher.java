@@ -1,0 +1,455 @@
+package org.fsp.ipc.fuse;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.fsp.ipc.fuse.FuseOpcodes.*;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.fsp.api.fs.Credentials;
+import org.fsp.api.fs.DirEntry;
+import org.fsp.api.fs.Errno;
+import org.fsp.api.fs.FileAttributes;
+import org.fsp.api.fs.FileMode;
+import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.fs.FsException;
+import org.fsp.api.fs.OpenFlags;
+import org.fsp.ipc.fuse.FuseAbi.Dirent;
+import org.fsp.ipc.fuse.FuseAbi.DirentPlus;
+import org.fsp.ipc.fuse.FuseAbi.OutHeader;
+import org.fsp.ipc.fuse.FuseReply.Entry;
+import org.fsp.ipc.fuse.FuseRequest.*;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs each decoded {@link FuseRequest} against the {@link FileSystemService} with the caller's credentials and
+ * answers with a {@link FuseReply}: the one place where FUSE meets the file system. Node ids become paths through the
+ * {@link NodeTable} (which this class keeps current on every change of the namespace), and every failure becomes the
+ * errno fs-core gave, so permission checks are fs-core's own, not the kernel's.
+ *
+ * <p>The kernel resolves symlinks itself (it reads them with READLINK), so a node's path never passes through one;
+ * opens carry O_NOFOLLOW so that a symlink put in place behind this mount's back is refused (ELOOP) rather than
+ * followed inside FSP's namespace. Safe for many serving threads at once: it keeps no per-request state.
+ */
+final class FuseDispatcher {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FuseDispatcher.class);
+
+    /**
+     * Open flags passed to fs-core: what open(2) takes (O_LARGEFILE, O_CLOEXEC, O_NOATIME... included); the kernel's
+     * own bits in f_flags (such as __FMODE_EXEC on an execve) are dropped.
+     */
+    private static final int PASSED_OPEN_FLAGS = OpenFlags.SUPPORTED & ~(OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY);
+
+    /** Directory entries asked of fs-core per READDIR page. */
+    private static final int READDIR_BATCH = 128;
+
+    private final FileSystemSlot fs;
+    private final NodeTable nodes;
+    private final CallerCredentials callers;
+    private final FuseConnection connection;
+    private final long entryValidNanos;
+    private final long attrValidNanos;
+
+    FuseDispatcher(
+            FileSystemSlot fs,
+            NodeTable nodes,
+            CallerCredentials callers,
+            FuseConnection connection,
+            long entryValidNanos,
+            long attrValidNanos) {
+        this.fs = fs;
+        this.nodes = nodes;
+        this.callers = callers;
+        this.connection = connection;
+        this.entryValidNanos = entryValidNanos;
+        this.attrValidNanos = attrValidNanos;
+    }
+
+    /**
+     * Answers {@code r}; a READ's data or a READDIR's entries are written into {@code out} after the reply header
+     * before the reply is returned.
+     */
+    FuseReply dispatch(FuseRequest r, MemorySegment out) {
+        switch (r) {
+            case Init init -> {
+                return connection.negotiate(init);
+            }
+            case Forget f -> {
+                nodes.forget(f.header().nodeId(), f.nlookup());
+                return FuseReply.NONE;
+            }
+            case BatchForget f -> {
+                for (int i = 0; i < f.nodeIds().length; i++) {
+                    nodes.forget(f.nodeIds()[i], f.nlookups()[i]);
+                }
+                return FuseReply.NONE;
+            }
+            case Interrupt i -> {
+                // Requests here are not cancellable once started; each finishes and is answered normally.
+                return FuseReply.NONE;
+            }
+            case Destroy d -> {
+                connection.destroyed();
+                return FuseReply.OK;
+            }
+            case Unsupported u -> {
+                return new FuseReply.Error(Errno.ENOSYS);
+            }
+            case Malformed m -> {
+                LOG.warn("malformed FUSE request {}: {}", m.header().unique(), m.why());
+                return new FuseReply.Error(m.errno());
+            }
+            default -> {}
+        }
+        Credentials who =
+                callers.of(r.header().pid(), r.header().uid(), r.header().gid());
+        FileSystemService service;
+        try {
+            service = fs.enter();
+        } catch (FsException e) {
+            return new FuseReply.Error(e.errno());
+        }
+        try {
+            return run(service, who, r, out);
+        } catch (FsException e) {
+            return new FuseReply.Error(e.errno());
+        } catch (RuntimeException e) {
+            LOG.error("FUSE {} failed", FuseOpcodes.name(r.header().opcode()), e);
+            return new FuseReply.Error(Errno.EIO);
+        } finally {
+            fs.exit();
+        }
+    }
+
+    private FuseReply run(FileSystemService fs, Credentials who, FuseRequest r, MemorySegment out) throws FsException {
+        long node = r.header().nodeId();
+        return switch (r) {
+            case Lookup l -> entry(fs, who, NodeTable.child(path(node), l.name()));
+            case Getattr g -> {
+                if ((g.flags() & FUSE_GETATTR_FH) != 0) {
+                    yield attributes(fs.fstat(who, g.fh()));
+                }
+                yield attributes(attrsOf(fs, who, node));
+            }
+            case Setattr s -> setattr(fs, who, s);
+            case Readlink l -> new FuseReply.Link(fs.readlink(who, path(node)));
+            case Symlink s -> {
+                String p = NodeTable.child(path(node), s.name());
+                fs.symlink(who, s.target(), p);
+                yield entry(fs, who, p);
+            }
+            case Mknod m -> {
+                int type = m.mode() & FileMode.S_IFMT;
+                if (type != 0 && type != FileMode.S_IFREG) {
+                    // fs-core stores regular files, directories and symlinks only: no FIFOs, sockets or devices.
+                    throw new FsException(Errno.EPERM, "mknod of type " + Integer.toOctalString(type));
+                }
+                String p = NodeTable.child(path(node), m.name());
+                fs.close(
+                        who,
+                        fs.open(
+                                who,
+                                p,
+                                OpenFlags.O_RDONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW,
+                                m.mode() & FileMode.PERMISSION_MASK));
+                yield entry(fs, who, p);
+            }
+            case Mkdir m -> {
+                String p = NodeTable.child(path(node), m.name());
+                fs.mkdir(who, p, m.mode() & FileMode.PERMISSION_MASK);
+                yield entry(fs, who, p);
+            }
+            case Unlink u -> {
+                String p = NodeTable.child(path(node), u.name());
+                fs.unlink(who, p);
+                nodes.removed(p);
+                yield FuseReply.OK;
+            }
+            case Rmdir d -> {
+                String p = NodeTable.child(path(node), d.name());
+                fs.rmdir(who, p);
+                nodes.removed(p);
+                yield FuseReply.OK;
+            }
+            case Rename m -> rename(fs, who, m);
+            case Link l -> {
+                String existing = path(l.oldNodeId());
+                String p = NodeTable.child(path(node), l.newName());
+                fs.link(who, existing, p);
+                yield entry(fs, who, p);
+            }
+            case Open o -> {
+                int flags = o.directory()
+                        ? OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY
+                        : (o.flags() & PASSED_OPEN_FLAGS & ~OpenFlags.O_EXCL) | OpenFlags.O_NOFOLLOW;
+                long fh = fs.open(who, path(node), flags, 0);
+                nodes.opened(node, fh);
+                yield new FuseReply.Opened(fh, 0);
+            }
+            case Create c -> {
+                String p = NodeTable.child(path(node), c.name());
+                int flags = (c.flags() & PASSED_OPEN_FLAGS) | OpenFlags.O_CREAT | OpenFlags.O_NOFOLLOW;
+                long fh = fs.open(who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
+                FileAttributes a;
+                try {
+                    a = fs.fstat(who, fh);
+                } catch (FsException e) {
+                    fs.close(who, fh);
+                    throw e;
+                }
+                long id = nodes.lookedUp(p, a.ino());
+                nodes.opened(id, fh);
+                yield new FuseReply.Created(
+                        new Entry(id, a, entryValidNanos, attrValidNanos), new FuseReply.Opened(fh, 0));
+            }
+            case Read rd -> {
+                int size = (int) Math.min(rd.size(), out.byteSize() - OutHeader.SIZE);
+                int n = fs.pread(who, rd.fh(), rd.offset(), out.asSlice(OutHeader.SIZE, size));
+                yield new FuseReply.InPlace(Math.max(n, 0));
+            }
+            case Write w -> new FuseReply.Written(fs.pwrite(who, w.fh(), w.offset(), w.data()));
+            case Readdir d -> readdir(fs, who, d, out);
+            case Release rl -> {
+                nodes.released(node, rl.fh());
+                fs.close(who, rl.fh());
+                yield FuseReply.OK;
+            }
+            case Flush f -> FuseReply.OK;
+            case Fsync f -> {
+                if (f.directory()) {
+                    fs.sync();
+                } else if (f.dataOnly()) {
+                    fs.fdatasync(who, f.fh());
+                } else {
+                    fs.fsync(who, f.fh());
+                }
+                yield FuseReply.OK;
+            }
+            case Statfs s -> new FuseReply.Statfs(fs.statfs(who));
+            case Access a -> access(fs, who, node, a.mask());
+            default -> new FuseReply.Error(Errno.ENOSYS);
+        };
+    }
+
+    /** The node's path; ENOENT for a node whose name was removed (or one the kernel should not hold). */
+    private String path(long node) throws FsException {
+        String p = nodes.path(node);
+        if (p == null) {
+            throw new FsException(Errno.ENOENT, "node " + node + " has no name");
+        }
+        return p;
+    }
+
+    private FileAttributes attrsOf(FileSystemService fs, Credentials who, long node) throws FsException {
+        String p = nodes.path(node);
+        if (p != null) {
+            return fs.lstat(who, p);
+        }
+        long fh = nodes.anyHandle(node);
+        if (fh < 0) {
+            throw new FsException(Errno.ENOENT, "node " + node + " has no name and no open file");
+        }
+        return fs.fstat(who, fh);
+    }
+
+    /** A LOOKUP-style answer for the file at {@code path}: one more lookup of its node. */
+    private FuseReply entry(FileSystemService fs, Credentials who, String path) throws FsException {
+        FileAttributes a = fs.lstat(who, path);
+        return new Entry(nodes.lookedUp(path, a.ino()), a, entryValidNanos, attrValidNanos);
+    }
+
+    private FuseReply attributes(FileAttributes a) {
+        return new FuseReply.Attributes(a, attrValidNanos);
+    }
+
+    private FuseReply setattr(FileSystemService fs, Credentials who, Setattr s) throws FsException {
+        long node = s.header().nodeId();
+        int valid = s.valid();
+        boolean byHandle = (valid & FATTR_FH) != 0;
+        String p = nodes.path(node);
+        boolean symlink = p != null && (valid & (FATTR_UID | FATTR_GID | FATTR_ATIME | FATTR_MTIME)) != 0
+                ? fs.lstat(who, p).isSymbolicLink()
+                : false;
+        if ((valid & FATTR_MODE) != 0) {
+            if (byHandle) {
+                fs.fchmod(who, s.fh(), s.mode() & FileMode.PERMISSION_MASK);
+            } else {
+                fs.chmod(who, path(node), s.mode() & FileMode.PERMISSION_MASK);
+            }
+        }
+        if ((valid & (FATTR_UID | FATTR_GID)) != 0) {
+            int uid = (valid & FATTR_UID) != 0 ? s.uid() : FileSystemService.ID_UNCHANGED;
+            int gid = (valid & FATTR_GID) != 0 ? s.gid() : FileSystemService.ID_UNCHANGED;
+            if (symlink) {
+                FileAttributes a = fs.lstat(who, p);
+                boolean same = (uid == FileSystemService.ID_UNCHANGED || uid == a.uid())
+                        && (gid == FileSystemService.ID_UNCHANGED || gid == a.gid());
+                if (!same) {
+                    // fs-core's chown follows symlinks and has no lchown: refuse rather than change the target.
+                    throw new FsException(Errno.EPERM, "lchown of " + p);
+                }
+            } else if (byHandle) {
+                fs.fchown(who, s.fh(), uid, gid);
+            } else {
+                fs.chown(who, path(node), uid, gid);
+            }
+        }
+        if ((valid & FATTR_SIZE) != 0) {
+            if (byHandle) {
+                fs.ftruncate(who, s.fh(), s.size());
+            } else {
+                fs.truncate(who, path(node), s.size());
+            }
+        }
+        if ((valid & (FATTR_ATIME | FATTR_MTIME)) != 0 && !symlink) {
+            long atime = (valid & FATTR_ATIME) == 0
+                    ? FileSystemService.UTIME_OMIT
+                    : (valid & FATTR_ATIME_NOW) != 0
+                            ? FileSystemService.UTIME_NOW
+                            : s.atimeSeconds() * 1_000_000_000L + s.atimeNanos();
+            long mtime = (valid & FATTR_MTIME) == 0
+                    ? FileSystemService.UTIME_OMIT
+                    : (valid & FATTR_MTIME_NOW) != 0
+                            ? FileSystemService.UTIME_NOW
+                            : s.mtimeSeconds() * 1_000_000_000L + s.mtimeNanos();
+            if (byHandle) {
+                fs.futimens(who, s.fh(), atime, mtime);
+            } else {
+                fs.utimens(who, path(node), atime, mtime);
+            }
+        }
+        return attributes(byHandle ? fs.fstat(who, s.fh()) : attrsOf(fs, who, node));
+    }
+
+    private FuseReply rename(FileSystemService fs, Credentials who, Rename m) throws FsException {
+        String from = NodeTable.child(path(m.header().nodeId()), m.oldName());
+        String to = NodeTable.child(path(m.newDir()), m.newName());
+        fs.rename(who, from, to, m.flags());
+        if ((m.flags() & RENAME_EXCHANGE) != 0) {
+            nodes.exchanged(from, to);
+        } else {
+            boolean directory;
+            try {
+                directory = fs.lstat(who, to).isDirectory();
+            } catch (FsException e) {
+                // Renamed again behind this mount's back already: move whatever the table has under the old name.
+                directory = true;
+            }
+            nodes.renamed(from, to, directory);
+        }
+        return FuseReply.OK;
+    }
+
+    /**
+     * READDIR and READDIRPLUS. Offsets: 1 after ".", 2 after "..", and fs-core's cookie + 2 after each of its entries
+     * (its cookies start at 1), so a READDIR that continues at offset {@code o} resumes fs-core at cookie
+     * {@code o - 2}. An entry that does not fit ends the page; READDIRPLUS counts a lookup only for entries sent.
+     */
+    private FuseReply readdir(FileSystemService fs, Credentials who, Readdir d, MemorySegment out) throws FsException {
+        String dir = nodes.path(d.header().nodeId());
+        if (dir == null) {
+            return new FuseReply.InPlace(0);
+        }
+        long limit = Math.min(d.size(), out.byteSize() - OutHeader.SIZE);
+        MemorySegment body = out.asSlice(OutHeader.SIZE, limit);
+        int used = 0;
+        long offset = d.offset();
+        if (offset < 2) {
+            FileAttributes self = fs.lstat(who, dir);
+            if (offset == 0) {
+                int n = putDirent(body, used, d.plus(), self.ino(), 1, FileMode.S_IFDIR, DOT);
+                if (n < 0) {
+                    return new FuseReply.InPlace(used);
+                }
+                used += n;
+            }
+            long parentIno =
+                    dir.equals("/") ? self.ino() : fs.lstat(who, parentOf(dir)).ino();
+            int n = putDirent(body, used, d.plus(), parentIno, 2, FileMode.S_IFDIR, DOTDOT);
+            if (n < 0) {
+                return new FuseReply.InPlace(used);
+            }
+            used += n;
+            offset = 2;
+        }
+        long cookie = offset - 2;
+        while (true) {
+            List<DirEntry> page = fs.readdir(who, dir, cookie, READDIR_BATCH);
+            if (page.isEmpty()) {
+                return new FuseReply.InPlace(used);
+            }
+            for (DirEntry e : page) {
+                byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
+                int size = d.plus() ? DirentPlus.size(name.length) : Dirent.size(name.length);
+                if (used + size > limit) {
+                    return new FuseReply.InPlace(used);
+                }
+                if (d.plus()) {
+                    String p = NodeTable.child(dir, e.name());
+                    FileAttributes a;
+                    try {
+                        a = fs.lstat(who, p);
+                    } catch (FsException gone) {
+                        cookie = e.cookie();
+                        continue;
+                    }
+                    FuseReply.putEntry(
+                            body, used, new Entry(nodes.lookedUp(p, a.ino()), a, entryValidNanos, attrValidNanos));
+                }
+                used += putDirentAt(
+                                body,
+                                used + (d.plus() ? DirentPlus.DIRENT : 0),
+                                e.ino(),
+                                e.cookie() + 2,
+                                e.mode(),
+                                name)
+                        + (d.plus() ? DirentPlus.DIRENT : 0);
+                cookie = e.cookie();
+            }
+        }
+    }
+
+    private static final byte[] DOT = {'.'};
+    private static final byte[] DOTDOT = {'.', '.'};
+
+    /** A "." or ".." entry; in READDIRPLUS with node id 0, which the kernel takes as "no attributes". */
+    private static int putDirent(MemorySegment body, int at, boolean plus, long ino, long off, int mode, byte[] name) {
+        int size = plus ? DirentPlus.size(name.length) : Dirent.size(name.length);
+        if (at + size > body.byteSize()) {
+            return -1;
+        }
+        if (plus) {
+            FuseReply.putEntry(body, at, new Entry(0, null, 0, 0));
+            return DirentPlus.DIRENT + putDirentAt(body, at + DirentPlus.DIRENT, ino, off, mode, name);
+        }
+        return putDirentAt(body, at, ino, off, mode, name);
+    }
+
+    /** Writes one {@code fuse_dirent}, zero-padded to 8 bytes; returns its size. */
+    private static int putDirentAt(MemorySegment body, long at, long ino, long off, int mode, byte[] name) {
+        int size = Dirent.size(name.length);
+        body.set(JAVA_LONG, at + Dirent.INO, ino);
+        body.set(JAVA_LONG, at + Dirent.OFF, off);
+        body.set(JAVA_INT, at + Dirent.NAMELEN, name.length);
+        body.set(JAVA_INT, at + Dirent.TYPE, (mode & FileMode.S_IFMT) >>> 12);
+        MemorySegment.copy(name, 0, body, JAVA_BYTE, at + Dirent.NAME, name.length);
+        body.asSlice(at + Dirent.NAME + name.length, size - Dirent.NAME - name.length)
+                .fill((byte) 0);
+        return size;
+    }
+
+    private static String parentOf(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash <= 0 ? "/" : path.substring(0, slash);
+    }
+
+    /** access(2): fs-core checks the caller's ids against the node's mode, as for every other call. */
+    private FuseReply access(FileSystemService fs, Credentials who, long node, int mask) throws FsException {
+        fs.access(who, path(node), mask & (R_OK | W_OK | X_OK));
+        return FuseReply.OK;
+    }
+}

@@ -1,0 +1,343 @@
+package org.fsp.ipc.fuse;
+
+import java.io.IOException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.fsp.api.fs.Credentials;
+import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.fs.FsException;
+import org.fsp.api.handoff.FuseHandoff;
+import org.fsp.api.sched.ThreadModel;
+import org.fsp.linux.FuseDevice;
+import org.fsp.linux.Libc;
+import org.fsp.linux.NativeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One FSP mount through FUSE: the {@code /dev/fuse} connection, the kernel's mount of type {@value #FS_TYPE} at a
+ * directory, the node table, and the serving {@link FuseChannel}s (one per descriptor: the mount's own and its
+ * FUSE_DEV_IOC_CLONEs), driven by the thread model's workers when there is one, else by threads of their own.
+ *
+ * <p>A typical sequence is: {@link #cleanStale} of the directory (a mount left by a killed daemon), {@link #start},
+ * {@link #driveWith} whenever the thread model changes, {@link #close} (lazy unmount, then the descriptors close,
+ * which ends the connection: programs still inside the mount get ENOTCONN). In a live upgrade, {@link #quiesce}
+ * instead of close, and the next version {@link #adopt}s what it returns: the mount stays.
+ */
+final class FuseMount implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FuseMount.class);
+
+    /** The mount's type in /proc/mounts: FUSE's "fuse." and the subtype. */
+    static final String FS_TYPE = "fuse.fsp";
+
+    private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
+
+    /** How the mount is served. */
+    record Settings(int channels, long entryValidNanos, long attrValidNanos) {
+        Settings {
+            if (channels < 1 || channels > 64) {
+                throw new IllegalArgumentException("channels must be 1 to 64, not " + channels);
+            }
+            if (entryValidNanos < 0 || attrValidNanos < 0) {
+                throw new IllegalArgumentException("cache timeouts must not be negative");
+            }
+        }
+    }
+
+    private final Path mountPoint;
+    private final FileSystemSlot fs;
+    private final Settings settings;
+    private final FuseConnection connection = new FuseConnection();
+    private final List<FuseChannel> channels = new ArrayList<>();
+    private final List<Thread> ownThreads = new ArrayList<>();
+    private final long mountedAtMillis = System.currentTimeMillis();
+    private NodeTable nodes;
+    private ThreadModel model;
+    private volatile boolean running;
+    private volatile boolean ownThreadsRun;
+    private boolean mounted;
+
+    FuseMount(Path mountPoint, FileSystemSlot fs, Settings settings) {
+        this.mountPoint = mountPoint.toAbsolutePath().normalize();
+        this.fs = fs;
+        this.settings = settings;
+    }
+
+    Path mountPoint() {
+        return mountPoint;
+    }
+
+    /**
+     * If {@code dir} is the mount point of a {@value #FS_TYPE} mount whose daemon is gone (its accesses fail with
+     * ENOTCONN), detaches it and returns true. A mount there that still answers belongs to a running daemon: refused.
+     */
+    static boolean cleanStale(Path dir) throws IOException {
+        Path d = dir.toAbsolutePath().normalize();
+        boolean ours = false;
+        for (MountTable.Mount m : MountTable.read(MOUNTINFO)) {
+            if (m.mountPoint().equals(d) && m.type().equals(FS_TYPE)) {
+                ours = true;
+            }
+        }
+        if (!ours) {
+            return false;
+        }
+        // A live but hung server would block the probe: it runs on a thread of its own, with a deadline.
+        CompletableFuture<Void> probe = CompletableFuture.runAsync(
+                () -> {
+                    try {
+                        Files.readAttributes(d, "basic:size", LinkOption.NOFOLLOW_LINKS);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                },
+                r -> Thread.ofPlatform().daemon().name("fsp-fuse-stale-probe").start(r));
+        try {
+            probe.get(2, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new IOException(d + " is a " + FS_TYPE + " mount that does not answer; unmount it first");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while probing " + d);
+        } catch (ExecutionException e) {
+            String reason = e.getCause().getCause() instanceof FileSystemException fse ? fse.getReason() : null;
+            if (reason != null && reason.contains("not connected")) {
+                FuseDevice.umount(d.toString(), FuseDevice.MNT_DETACH);
+                LOG.info("removed the stale FSP mount at {} left by a daemon that did not stop cleanly", d);
+                return true;
+            }
+            throw new IOException("cannot probe the " + FS_TYPE + " mount at " + d, e.getCause());
+        }
+        throw new IOException(d + " is already served by a running FSP daemon");
+    }
+
+    /** Mounts and starts serving on {@code threadModel}'s workers (null: on threads of its own). */
+    synchronized void start(ThreadModel threadModel) throws IOException {
+        FileSystemService service = fs.current();
+        if (service == null) {
+            throw new IOException("no file system to mount");
+        }
+        long rootIno;
+        try {
+            rootIno = service.stat(Credentials.ROOT, "/").ino();
+        } catch (FsException e) {
+            throw new IOException("cannot read the root of the file system: " + e.getMessage(), e);
+        }
+        cleanStale(mountPoint);
+        if (!Files.isDirectory(mountPoint)) {
+            throw new IOException(mountPoint + " is not a directory");
+        }
+        nodes = new NodeTable(rootIno);
+        FuseDispatcher dispatcher = newDispatcher();
+        int fd = FuseDevice.open(true);
+        try {
+            FuseDevice.mount(
+                    "fsp",
+                    mountPoint.toString(),
+                    FS_TYPE,
+                    FuseDevice.MS_NOSUID | FuseDevice.MS_NODEV,
+                    FuseDevice.mountOptions(fd, Libc.getuid(), Libc.getgid()));
+            mounted = true;
+            channels.add(new FuseChannel("fuse-0", fd, dispatcher));
+            for (int i = 1; i < settings.channels(); i++) {
+                channels.add(new FuseChannel("fuse-" + i, FuseDevice.cloneOf(fd, true), dispatcher));
+            }
+        } catch (NativeException e) {
+            closeChannels(fd);
+            throw new IOException("cannot mount FSP at " + mountPoint + ": " + e.getMessage(), e);
+        }
+        running = true;
+        drive(threadModel);
+        LOG.info("FSP mounted at {} through /dev/fuse, {} channels", mountPoint, channels.size());
+    }
+
+    private FuseDispatcher newDispatcher() {
+        return new FuseDispatcher(
+                fs,
+                nodes,
+                new CallerCredentials(Path.of("/proc"), System::nanoTime),
+                connection,
+                settings.entryValidNanos(),
+                settings.attrValidNanos());
+    }
+
+    /**
+     * Stops serving without unmounting and returns the mount as plain data for the next version of this front end:
+     * the descriptors stay open (the kernel queues requests meanwhile), and no request is half done, since a channel
+     * reads, answers and replies within one {@code doWork()}. This object is finished afterwards.
+     */
+    synchronized FuseHandoff.Mount quiesce() {
+        running = false;
+        undrive();
+        List<Integer> fds = new ArrayList<>(channels.size());
+        for (FuseChannel c : channels) {
+            fds.add(c.fd());
+            c.free();
+        }
+        channels.clear();
+        mounted = false;
+        return new FuseHandoff.Mount(
+                mountPoint.toString(),
+                fds,
+                connection.minor(),
+                connection.kernelMinor(),
+                connection.flags(),
+                nodes.nextId(),
+                nodes.export());
+    }
+
+    /** Carries on serving a mount that a previous version {@link #quiesce}d, on {@code threadModel}'s workers. */
+    static FuseMount adopt(FuseHandoff.Mount handed, FileSystemSlot fs, Settings settings, ThreadModel threadModel) {
+        FuseMount m = new FuseMount(Path.of(handed.mountPoint()), fs, settings);
+        synchronized (m) {
+            m.nodes = NodeTable.restore(handed.nodes(), handed.nextNodeId());
+            m.connection.restore(handed.protocolMinor(), handed.kernelMinor(), handed.flags());
+            FuseDispatcher dispatcher = m.newDispatcher();
+            for (int i = 0; i < handed.fds().size(); i++) {
+                m.channels.add(new FuseChannel("fuse-" + i, handed.fds().get(i), dispatcher));
+            }
+            m.mounted = true;
+            m.running = true;
+            m.drive(threadModel);
+        }
+        LOG.info(
+                "took over the FSP mount at {}: {} channels, {} nodes",
+                m.mountPoint,
+                handed.fds().size(),
+                handed.nodes().size());
+        return m;
+    }
+
+    /** Moves the serving loops to {@code threadModel}'s workers (null: to threads of their own). */
+    synchronized void driveWith(ThreadModel threadModel) {
+        if (!running || threadModel == model) {
+            return;
+        }
+        undrive();
+        drive(threadModel);
+    }
+
+    private void drive(ThreadModel threadModel) {
+        model = threadModel;
+        if (threadModel != null) {
+            threadModel.attachAll(channels);
+            return;
+        }
+        ownThreadsRun = true;
+        for (FuseChannel c : channels) {
+            Thread t = Thread.ofPlatform().daemon().name("fsp-" + c.roleName()).unstarted(() -> serve(c));
+            ownThreads.add(t);
+            t.start();
+        }
+    }
+
+    /** The loop of a thread of its own: work while there is work, else wait in poll(2). */
+    private void serve(FuseChannel c) {
+        while (ownThreadsRun) {
+            try {
+                if (c.doWork() == 0) {
+                    c.sleep(100_000_000L);
+                }
+            } catch (RuntimeException | Error e) {
+                LOG.error("{} failed; continuing", c.roleName(), e);
+            }
+        }
+    }
+
+    private void undrive() {
+        if (model != null) {
+            model.detachAll(channels);
+            model = null;
+            return;
+        }
+        ownThreadsRun = false;
+        for (Thread t : ownThreads) {
+            try {
+                t.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        ownThreads.clear();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (mounted) {
+            try {
+                FuseDevice.umount(mountPoint.toString(), FuseDevice.MNT_DETACH);
+            } catch (NativeException e) {
+                // EINVAL: someone unmounted it already (umount from a shell); the connection ends all the same.
+                LOG.info("umount of {}: {}", mountPoint, e.getMessage());
+            }
+            mounted = false;
+        }
+        running = false;
+        if (!channels.isEmpty()) {
+            undrive();
+        }
+        closeChannels(-1);
+        FileSystemService service = fs.current();
+        if (service != null && nodes != null) {
+            for (long fh : nodes.allHandles()) {
+                try {
+                    service.close(Credentials.ROOT, fh);
+                } catch (FsException e) {
+                    LOG.debug("close of handle {} left by the kernel: {}", fh, e.getMessage());
+                }
+            }
+        }
+        LOG.info("FSP unmounted from {}", mountPoint);
+    }
+
+    private void closeChannels(int fdWithoutChannel) {
+        for (FuseChannel c : channels) {
+            Libc.close(c.fd());
+            c.free();
+        }
+        if (channels.isEmpty() && fdWithoutChannel >= 0) {
+            Libc.close(fdWithoutChannel);
+        }
+        channels.clear();
+    }
+
+    /** True once the kernel ended the connection (an unmount from outside, or an abort). */
+    synchronized boolean ended() {
+        return !channels.isEmpty() && channels.get(0).ended();
+    }
+
+    /** What {@code fsp:mount} and {@code fsp:status} show. */
+    synchronized Map<String, Object> status() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("mountPoint", mountPoint.toString());
+        s.put(
+                "state",
+                connection.isDestroyed()
+                        ? "destroyed by the kernel"
+                        : ended() ? "ended (unmounted from outside or aborted)" : running ? "mounted" : "stopped");
+        s.put(
+                "transport",
+                "/dev/fuse read/write, " + channels.size() + " channels (FUSE_DEV_IOC_CLONE), "
+                        + (model != null ? "polled by thread-model agents" : "on threads of their own"));
+        s.put("protocol", connection.protocol());
+        s.put("nodes", nodes == null ? 0 : nodes.size());
+        long served = 0;
+        for (FuseChannel c : channels) {
+            served += c.served();
+        }
+        s.put("requests", served);
+        s.put("mountedAtMillis", mountedAtMillis);
+        return s;
+    }
+}

@@ -1,0 +1,92 @@
+package org.fsp.ipc.fuse;
+
+import java.lang.foreign.MemorySegment;
+import org.fsp.api.fs.Errno;
+
+/**
+ * One decoded FUSE request: a typed variant per opcode, made by {@link FuseDecoder} after every length was checked,
+ * so the {@link FuseDispatcher} reads fields, never bytes. Names are whole (NUL-terminated in the message, checked
+ * against NAME_MAX, no slash); a {@link Write}'s data is a slice of the request buffer, valid until the next read.
+ */
+sealed interface FuseRequest {
+
+    /** The request header's fields: who asks (the kernel vouches for uid, gid and pid) about which node. */
+    record Header(int opcode, long unique, long nodeId, int uid, int gid, int pid) {}
+
+    Header header();
+
+    record Init(Header header, int major, int minor, int maxReadahead, int flags) implements FuseRequest {}
+
+    record Lookup(Header header, String name) implements FuseRequest {}
+
+    record Forget(Header header, long nlookup) implements FuseRequest {}
+
+    record BatchForget(Header header, long[] nodeIds, long[] nlookups) implements FuseRequest {}
+
+    record Getattr(Header header, int flags, long fh) implements FuseRequest {}
+
+    record Setattr(
+            Header header,
+            int valid,
+            long fh,
+            long size,
+            long atimeSeconds,
+            int atimeNanos,
+            long mtimeSeconds,
+            int mtimeNanos,
+            int mode,
+            int uid,
+            int gid)
+            implements FuseRequest {}
+
+    record Readlink(Header header) implements FuseRequest {}
+
+    record Symlink(Header header, String name, String target) implements FuseRequest {}
+
+    record Mknod(Header header, int mode, int rdev, String name) implements FuseRequest {}
+
+    record Mkdir(Header header, int mode, String name) implements FuseRequest {}
+
+    record Unlink(Header header, String name) implements FuseRequest {}
+
+    record Rmdir(Header header, String name) implements FuseRequest {}
+
+    /** RENAME ({@code flags} 0) and RENAME2. */
+    record Rename(Header header, long newDir, int flags, String oldName, String newName) implements FuseRequest {}
+
+    record Link(Header header, long oldNodeId, String newName) implements FuseRequest {}
+
+    /** OPEN ({@code directory} false) and OPENDIR. */
+    record Open(Header header, int flags, boolean directory) implements FuseRequest {}
+
+    record Create(Header header, int flags, int mode, String name) implements FuseRequest {}
+
+    record Read(Header header, long fh, long offset, int size) implements FuseRequest {}
+
+    record Write(Header header, long fh, long offset, int writeFlags, MemorySegment data) implements FuseRequest {}
+
+    /** READDIR ({@code plus} false) and READDIRPLUS. */
+    record Readdir(Header header, long fh, long offset, int size, boolean plus) implements FuseRequest {}
+
+    /** RELEASE ({@code directory} false) and RELEASEDIR. */
+    record Release(Header header, long fh, int flags, boolean directory) implements FuseRequest {}
+
+    record Flush(Header header, long fh) implements FuseRequest {}
+
+    /** FSYNC ({@code directory} false) and FSYNCDIR. */
+    record Fsync(Header header, long fh, boolean dataOnly, boolean directory) implements FuseRequest {}
+
+    record Statfs(Header header) implements FuseRequest {}
+
+    record Access(Header header, int mask) implements FuseRequest {}
+
+    record Interrupt(Header header, long interruptedUnique) implements FuseRequest {}
+
+    record Destroy(Header header) implements FuseRequest {}
+
+    /** An opcode this front end does not implement: ENOSYS, so the kernel falls back or remembers. */
+    record Unsupported(Header header) implements FuseRequest {}
+
+    /** A message that failed a check: answered with {@code errno}; {@code why} is for the log. */
+    record Malformed(Header header, Errno errno, String why) implements FuseRequest {}
+}

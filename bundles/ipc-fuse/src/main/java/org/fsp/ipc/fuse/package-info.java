@@ -1,0 +1,2 @@
+/** FSP mounted through FUSE: the kernel protocol over /dev/fuse, served onto the FileSystemService */
+package org.fsp.ipc.fuse;

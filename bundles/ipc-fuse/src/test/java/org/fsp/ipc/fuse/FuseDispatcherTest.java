@@ -1,0 +1,299 @@
+package org.fsp.ipc.fuse;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.fsp.ipc.fuse.FuseMessages.body;
+import static org.fsp.ipc.fuse.FuseMessages.request;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.fsp.api.fs.Credentials;
+import org.fsp.api.fs.Errno;
+import org.fsp.block.nvme.RamBlockDevice;
+import org.fsp.block.sched.BatchingBlockScheduler;
+import org.fsp.fs.core.FsCore;
+import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.tools.Formatter;
+import org.fsp.ipc.fuse.FuseAbi.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Requests as the kernel sends them, decoded and dispatched onto fs-core on a RAM device, replies read back. */
+class FuseDispatcherTest {
+
+    private static final int ROOT = 0;
+    private static final int USER = 1000;
+
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment out = arena.allocate(FuseChannel.BUFFER_BYTES, 8);
+    private RamBlockDevice device;
+    private FsCore fs;
+    private NodeTable nodes;
+    private FuseDispatcher dispatcher;
+    private long unique;
+
+    @BeforeEach
+    void mount() throws Exception {
+        device = new RamBlockDevice(32L << 20, 64);
+        BatchingBlockScheduler scheduler = new BatchingBlockScheduler(device, 256);
+        Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
+        fs = FsCore.mount(scheduler, new FsCore.Options(8L << 20, 8, 5000));
+        FileSystemSlot slot = new FileSystemSlot(1000);
+        slot.attach(fs);
+        nodes = new NodeTable(fs.stat(Credentials.ROOT, "/").ino());
+        dispatcher = new FuseDispatcher(
+                slot,
+                nodes,
+                new CallerCredentials(Path.of("/nonexistent-proc"), System::nanoTime),
+                new FuseConnection(),
+                1_000_000_000L,
+                1_000_000_000L);
+    }
+
+    @AfterEach
+    void unmount() throws Exception {
+        fs.unmount();
+        device.close();
+        arena.close();
+    }
+
+    /** Sends one request; returns the reply's error (0 or a negative errno). The reply stays in {@link #out}. */
+    private int send(int opcode, long node, int uid, byte[] b) {
+        MemorySegment in = request(arena, opcode, ++unique, node, uid, b);
+        FuseRequest r = FuseDecoder.decode(in, FuseAbi.InHeader.SIZE + b.length);
+        int len = dispatcher.dispatch(r, out).encode(out, r.header().unique());
+        assertEquals(len, out.get(JAVA_INT, OutHeader.LEN));
+        assertEquals(unique, out.get(JAVA_LONG, OutHeader.UNIQUE));
+        return out.get(JAVA_INT, OutHeader.ERROR);
+    }
+
+    private int replyBodyBytes() {
+        return out.get(JAVA_INT, OutHeader.LEN) - OutHeader.SIZE;
+    }
+
+    /** CREATE as root with mode 0644; returns {node id, fh}. */
+    private long[] create(long dir, String name, int mode) {
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.CREATE,
+                        dir,
+                        ROOT,
+                        body().u32(2).u32(mode).u32(0).u32(0).name(name).toArray()));
+        return new long[] {
+            out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.NODE_ID),
+            out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.SIZE + OpenOut.FH)
+        };
+    }
+
+    private static byte[] readIn(long fh, long offset, int size) {
+        return body().u64(fh).u64(offset).u32(size).u32(0).u64(0).u32(0).u32(0).toArray();
+    }
+
+    @Test
+    void shouldWriteAndReadBackThroughCreatedHandle() {
+        long[] f = create(FuseAbi.ROOT_ID, "f", 0644);
+        byte[] data = "through fuse".getBytes(StandardCharsets.UTF_8);
+        byte[] w = body().u64(f[1])
+                .u64(0)
+                .u32(data.length)
+                .u32(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .bytes(data)
+                .toArray();
+        assertEquals(0, send(FuseOpcodes.WRITE, f[0], ROOT, w));
+        assertEquals(data.length, out.get(JAVA_INT, OutHeader.SIZE));
+        assertEquals(0, send(FuseOpcodes.READ, f[0], ROOT, readIn(f[1], 8, 100)));
+        assertEquals(
+                "fuse", new String(out.asSlice(OutHeader.SIZE, replyBodyBytes()).toArray(JAVA_BYTE)));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.RELEASE,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u32(0).u32(0).u64(0).toArray()));
+        assertEquals(-Errno.EBADF.code(), send(FuseOpcodes.READ, f[0], ROOT, readIn(f[1], 0, 10)));
+    }
+
+    @Test
+    void shouldPageThroughALargeDirectoryWithoutLosingOrRepeatingAnEntry() throws Exception {
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.MKDIR,
+                        FuseAbi.ROOT_ID,
+                        ROOT,
+                        body().u32(0755).u32(0).name("d").toArray()));
+        long d = out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.NODE_ID);
+        for (int i = 0; i < 300; i++) {
+            long[] f = create(d, "file-" + i, 0644);
+            send(
+                    FuseOpcodes.RELEASE,
+                    f[0],
+                    ROOT,
+                    body().u64(f[1]).u32(0).u32(0).u64(0).toArray());
+        }
+        for (boolean plus : new boolean[] {false, true}) {
+            List<String> names = new ArrayList<>();
+            long offset = 0;
+            while (true) {
+                int op = plus ? FuseOpcodes.READDIRPLUS : FuseOpcodes.READDIR;
+                assertEquals(0, send(op, d, ROOT, readIn(0, offset, 1024)));
+                int n = replyBodyBytes();
+                if (n == 0) {
+                    break;
+                }
+                int at = OutHeader.SIZE;
+                while (at < OutHeader.SIZE + n) {
+                    int dirent = at + (plus ? DirentPlus.DIRENT : 0);
+                    int len = out.get(JAVA_INT, dirent + Dirent.NAMELEN);
+                    names.add(new String(out.asSlice(dirent + Dirent.NAME, len).toArray(JAVA_BYTE)));
+                    offset = out.get(JAVA_LONG, dirent + Dirent.OFF);
+                    at += plus ? DirentPlus.size(len) : Dirent.size(len);
+                }
+            }
+            assertEquals(302, names.size(), "READDIR" + (plus ? "PLUS" : "") + ": " + names);
+            assertEquals(302, names.stream().distinct().count());
+            assertTrue(names.containsAll(List.of(".", "..", "file-0", "file-299")));
+        }
+        long file0 = nodes.lookedUp(
+                "/d/file-0", fs.lstat(Credentials.ROOT, "/d/file-0").ino());
+        assertEquals(3, nodes.lookups(file0), "CREATE, READDIRPLUS's entry and this lookup");
+    }
+
+    @Test
+    void shouldRefuseAnotherUsersWriteWithFsCoresErrno() {
+        long[] f = create(FuseAbi.ROOT_ID, "roots", 0644);
+        assertEquals(
+                -Errno.EACCES.code(),
+                send(FuseOpcodes.OPEN, f[0], USER, body().u32(1).u32(0).toArray()));
+        assertEquals(0, send(FuseOpcodes.OPEN, f[0], USER, body().u32(0).u32(0).toArray()));
+        assertEquals(
+                -Errno.EACCES.code(),
+                send(
+                        FuseOpcodes.MKDIR,
+                        FuseAbi.ROOT_ID,
+                        USER,
+                        body().u32(0755).u32(0).name("x").toArray()));
+        assertEquals(
+                -Errno.EACCES.code(),
+                send(FuseOpcodes.ACCESS, f[0], USER, body().u32(2).u32(0).toArray()));
+    }
+
+    @Test
+    void shouldAcceptTheOpenFlagsLinuxPasses() {
+        long[] f = create(FuseAbi.ROOT_ID, "flags", 0644);
+        int largefileCloexecNoatime = 0100000 | 02000000 | 01000000 | 2;
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.OPEN,
+                        f[0],
+                        ROOT,
+                        body().u32(largefileCloexecNoatime).u32(0).toArray()));
+    }
+
+    @Test
+    void shouldSetTimesWithNowAndOmitAndSizeByHandle() throws Exception {
+        long[] f = create(FuseAbi.ROOT_ID, "t", 0644);
+        long mtime = fs.stat(Credentials.ROOT, "/t").mtimeNanos();
+        MemorySegment s = arena.allocate(SetattrIn.SIZE);
+        s.set(JAVA_INT, SetattrIn.VALID, FuseOpcodes.FATTR_ATIME | FuseOpcodes.FATTR_FH | FuseOpcodes.FATTR_SIZE);
+        s.set(JAVA_LONG, SetattrIn.FH, f[1]);
+        s.set(JAVA_LONG, SetattrIn.SIZE_BYTES, 12345);
+        s.set(JAVA_LONG, SetattrIn.ATIME, 1_000_000_000L);
+        s.set(JAVA_INT, SetattrIn.ATIME_NSEC, 7);
+        assertEquals(0, send(FuseOpcodes.SETATTR, f[0], ROOT, s.toArray(JAVA_BYTE)));
+        assertEquals(12345, out.get(JAVA_LONG, OutHeader.SIZE + AttrOut.ATTR + Attr.SIZE_BYTES));
+        assertEquals(1_000_000_000L, out.get(JAVA_LONG, OutHeader.SIZE + AttrOut.ATTR + Attr.ATIME));
+        assertEquals(7, out.get(JAVA_INT, OutHeader.SIZE + AttrOut.ATTR + Attr.ATIME_NSEC));
+        assertTrue(fs.stat(Credentials.ROOT, "/t").mtimeNanos() >= mtime, "mtime was omitted, then set by truncate");
+    }
+
+    @Test
+    void shouldExchangeTwoNamesAndTheirNodes() throws Exception {
+        long a = create(FuseAbi.ROOT_ID, "a", 0644)[0];
+        long b = create(FuseAbi.ROOT_ID, "b", 0600)[0];
+        byte[] r = body().u64(FuseAbi.ROOT_ID)
+                .u32(FuseOpcodes.RENAME_EXCHANGE)
+                .u32(0)
+                .name("a")
+                .name("b")
+                .toArray();
+        assertEquals(0, send(FuseOpcodes.RENAME2, FuseAbi.ROOT_ID, ROOT, r));
+        assertEquals("/b", nodes.path(a));
+        assertEquals("/a", nodes.path(b));
+        assertEquals(0600, fs.stat(Credentials.ROOT, "/a").mode() & 0777);
+        byte[] noreplace =
+                body().u64(FuseAbi.ROOT_ID).u32(1).u32(0).name("a").name("b").toArray();
+        assertEquals(-Errno.EEXIST.code(), send(FuseOpcodes.RENAME2, FuseAbi.ROOT_ID, ROOT, noreplace));
+    }
+
+    @Test
+    void shouldStillStatAnUnlinkedFileThroughItsOpenHandle() {
+        long[] f = create(FuseAbi.ROOT_ID, "gone", 0644);
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.UNLINK,
+                        FuseAbi.ROOT_ID,
+                        ROOT,
+                        body().name("gone").toArray()));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.GETATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(0).u32(0).u64(0).toArray()));
+        assertEquals(0, out.get(JAVA_INT, OutHeader.SIZE + AttrOut.ATTR + Attr.NLINK));
+    }
+
+    @Test
+    void shouldRefuseSpecialFilesAndAnswerUnimplementedOpcodesWithEnosys() {
+        byte[] fifo = body().u32(0010644).u32(0).u32(0).u32(0).name("fifo").toArray();
+        assertEquals(-Errno.EPERM.code(), send(FuseOpcodes.MKNOD, FuseAbi.ROOT_ID, ROOT, fifo));
+        byte[] reg = body().u32(0100644).u32(0).u32(0).u32(0).name("reg").toArray();
+        assertEquals(0, send(FuseOpcodes.MKNOD, FuseAbi.ROOT_ID, ROOT, reg));
+        assertEquals(
+                -Errno.ENOSYS.code(),
+                send(
+                        FuseOpcodes.GETXATTR,
+                        FuseAbi.ROOT_ID,
+                        ROOT,
+                        body().u32(0).u32(0).name("user.a").toArray()));
+        assertEquals(-Errno.ENOSYS.code(), send(FuseOpcodes.FALLOCATE, FuseAbi.ROOT_ID, ROOT, new byte[32]));
+    }
+
+    @Test
+    void shouldNegotiateTheProtocolAtInit() {
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.INIT,
+                        0,
+                        ROOT,
+                        body().u32(7).u32(45).u32(131072).u32(-1).toArray()));
+        assertEquals(7, out.get(JAVA_INT, OutHeader.SIZE + InitOut.MAJOR));
+        assertEquals(FuseAbi.KERNEL_MINOR_VERSION, out.get(JAVA_INT, OutHeader.SIZE + InitOut.MINOR));
+        assertEquals(1 << 20, out.get(JAVA_INT, OutHeader.SIZE + InitOut.MAX_WRITE));
+        assertEquals(FuseConnection.WANTED, out.get(JAVA_INT, OutHeader.SIZE + InitOut.FLAGS));
+        assertTrue(send(
+                        FuseOpcodes.INIT,
+                        0,
+                        ROOT,
+                        body().u32(7).u32(20).u32(0).u32(0).toArray())
+                < 0);
+    }
+}

@@ -1,0 +1,384 @@
+package org.fsp.itests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Programs that are not Java on FSP through its FUSE mount: the real {@code bin/fspd --mount DIR} (RAM device), then
+ * ordinary programs run in the mount as a user would (coreutils, tar, git, make and cc, sqlite3, rsync, a Python
+ * program writing through an mmap), the same as an unprivileged uid with its permission errors, {@code fsp:mount}
+ * naming the transport, and a mount left by a SIGKILLed daemon cleaned up at the next start.
+ *
+ * <p>Needs root and {@code /dev/fuse} (mount(2) of a FUSE file system); without them every test is skipped with a
+ * message that says so. Programs that are not installed skip their own test only ({@code .ci/run} installs them).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FuseMountIT {
+
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+    private static final Duration PROGRAM_TIMEOUT = Duration.ofSeconds(240);
+    /** The unprivileged user the permission tests run as (nobody). */
+    private static final String NOBODY = "setpriv --reuid=65534 --regid=65534 --clear-groups";
+
+    private static Path work;
+    private static Path mnt;
+    private static Path socket;
+    private static Path log;
+    private static Process daemon;
+    private static String skip;
+
+    @BeforeAll
+    static void mount() throws Exception {
+        skip = skipReason();
+        if (skip != null) {
+            System.err.println("FuseMountIT " + skip);
+            return;
+        }
+        work = FspBundleSet.workDirectory("fuse");
+        mnt = Files.createDirectories(work.resolve("mnt"));
+        socket = work.resolve("fsp.sock");
+        log = work.resolve("fspd.out");
+        startDaemon();
+    }
+
+    private static void startDaemon() throws Exception {
+        daemon = FspProcesses.startDaemon(
+                log, "--driver", "ram", "--size", "512M", "--socket", socket.toString(), "--mount", mnt.toString());
+        FspProcesses.awaitReady(daemon, socket, log, START_TIMEOUT);
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (!mounted() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertTrue(mounted(), "fspd --mount did not mount " + mnt + ":\n" + Files.readString(log));
+    }
+
+    private static String skipReason() throws Exception {
+        Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (!Integer.valueOf(0).equals(uid)) {
+            return "skipped: mounting FUSE needs root (uid is " + uid + ")";
+        }
+        if (!Files.exists(Path.of("/dev/fuse"))) {
+            return "skipped: this machine has no /dev/fuse";
+        }
+        return null;
+    }
+
+    private static boolean mounted() throws Exception {
+        return Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + mnt + " ")
+                && Files.readString(Path.of("/proc/mounts")).contains(mnt + " fuse.fsp ");
+    }
+
+    @AfterAll
+    static void unmount() throws Exception {
+        if (daemon == null) {
+            return;
+        }
+        if (daemon.isAlive()) {
+            assertEquals(0, FspProcesses.stop(daemon, Duration.ofSeconds(60)), "fspd exit code after SIGTERM");
+        }
+        assertFalse(mounted(), "SIGTERM unmounts " + mnt);
+    }
+
+    /** Runs {@code script} with bash in the mount; fails with its output unless it exits 0. */
+    private static String sh(String script) throws Exception {
+        FspProcesses.Result r = FspProcesses.run(List.of("bash", "-ec", "cd " + mnt + "\n" + script), PROGRAM_TIMEOUT);
+        assertEquals(0, r.exitCode(), script + "\n" + r.all());
+        return r.stdout();
+    }
+
+    private static void assumeMounted() {
+        assumeTrue(skip == null, skip);
+    }
+
+    private static void assumeInstalled(String program) throws Exception {
+        assumeMounted();
+        boolean there = FspProcesses.run(List.of("sh", "-c", "command -v " + program), Duration.ofSeconds(10))
+                        .exitCode()
+                == 0;
+        if (!there) {
+            System.err.println("FuseMountIT: skipped a test: " + program + " is not installed (.ci/run installs it)");
+        }
+        assumeTrue(there, program + " is not installed");
+    }
+
+    @Test
+    @Order(1)
+    void shouldReportTheMountAndItsTransportInFspMount() throws Exception {
+        assumeMounted();
+        FspProcesses.Result r = FspProcesses.fsp(socket, "shell", "-c", "fsp:mount");
+        assertEquals(0, r.exitCode(), r.all());
+        assertTrue(r.stdout().contains(mnt + ": mounted"), r.all());
+        assertTrue(r.stdout().contains("/dev/fuse read/write, 4 channels"), r.all());
+        assertTrue(r.stdout().matches("(?s).*protocol:\\s+7\\.3\\d.*"), r.all());
+    }
+
+    @Test
+    @Order(2)
+    void shouldRunCoreutilsThroughTheMount() throws Exception {
+        assumeMounted();
+        String out = sh(
+                """
+                mkdir -p a/b/c
+                echo hello > a/b/c/f
+                cat a/b/c/f
+                mv a/b a/moved
+                cat a/moved/c/f
+                ls a
+                ln -s moved/c/f a/link
+                cat a/link
+                readlink a/link
+                ln a/moved/c/f a/hard
+                stat -c %h a/hard
+                TZ=UTC touch -d '2001-02-03 04:05:06' a/hard
+                stat -c %Y a/moved/c/f
+                truncate -s 3 a/hard
+                cat a/moved/c/f; echo
+                echo one > a/x; echo two > a/y
+                python3 -c 'import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); AT = -100
+                for flags in (2, 1):
+                    r = libc.renameat2(AT, b"a/x", AT, b"a/y", flags)
+                    print(r if r == 0 else os.strerror(ctypes.get_errno()))'
+                cat a/x a/y
+                rm -r a
+                test ! -e a && echo gone
+                """);
+        assertEquals(
+                List.of(
+                        "hello",
+                        "hello",
+                        "moved",
+                        "hello",
+                        "moved/c/f",
+                        "2",
+                        "981173106",
+                        "hel",
+                        "0",
+                        "File exists",
+                        "two",
+                        "one",
+                        "gone"),
+                out.lines().toList());
+    }
+
+    @Test
+    @Order(3)
+    void shouldExtractATarThatComparesEqualToItsSource() throws Exception {
+        assumeInstalled("tar");
+        Path source = Path.of("..").toAbsolutePath().normalize().resolve("bundles");
+        sh("tar -C " + source + " -cf " + work.resolve("src.tar") + " fs-core/src ipc-shm/src\n"
+                + "mkdir untar\n"
+                + "tar -C untar -xf " + work.resolve("src.tar") + "\n"
+                + "diff -r " + source.resolve("fs-core/src") + " untar/fs-core/src\n"
+                + "diff -r " + source.resolve("ipc-shm/src") + " untar/ipc-shm/src\n");
+    }
+
+    @Test
+    @Order(4)
+    void shouldCommitCloneAndFsckAGitRepository() throws Exception {
+        assumeInstalled("git");
+        String out = sh(
+                """
+                git init -q repo
+                cd repo
+                git config user.email it@fsp
+                git config user.name FuseMountIT
+                for i in $(seq 1 50); do echo "line $i" > file$i.txt; done
+                git add -A
+                git commit -qm first
+                echo more >> file1.txt
+                git commit -qam second
+                git fsck --full --strict
+                cd ..
+                git clone -q repo clone
+                cd clone
+                git fsck --full --strict
+                git log --format=%s
+                cat file1.txt
+                """);
+        assertTrue(out.endsWith("second\nfirst\nline 1\nmore\n"), out);
+    }
+
+    @Test
+    @Order(5)
+    void shouldBuildACProgramWithMake() throws Exception {
+        assumeInstalled("make");
+        assumeInstalled("cc");
+        String out = sh(
+                """
+                mkdir cproj && cd cproj
+                cat > main.c <<'EOF'
+                #include <stdio.h>
+                int twice(int);
+                int main(void) { printf("%d\\n", twice(21)); return 0; }
+                EOF
+                echo 'int twice(int x) { return 2 * x; }' > twice.c
+                printf 'prog: main.o twice.o\\n\\tcc -o prog main.o twice.o\\n%%.o: %%.c\\n\\tcc -c $<\\n' > Makefile
+                make -s
+                ./prog
+                make -s -q prog && echo up-to-date
+                """);
+        assertEquals(List.of("42", "up-to-date"), out.lines().toList());
+    }
+
+    @Test
+    @Order(6)
+    void shouldKeepSqliteTransactionsAndPassItsIntegrityCheck() throws Exception {
+        assumeInstalled("sqlite3");
+        String out = sh(
+                """
+                sqlite3 db.sqlite "create table t(k integer primary key, v text);"
+                sqlite3 db.sqlite "begin; $(for i in $(seq 1 500); do printf "insert into t(v) values('v%s');" $i; done) commit;"
+                sqlite3 db.sqlite "begin; delete from t; rollback;"
+                sqlite3 db.sqlite "pragma journal_mode=wal;" >/dev/null
+                sqlite3 db.sqlite "begin; update t set v = 'w' || k where k <= 100; commit;"
+                sqlite3 db.sqlite "select count(*), sum(v like 'w%') from t; pragma integrity_check;"
+                """);
+        assertEquals(List.of("500|100", "ok"), out.lines().toList());
+    }
+
+    @Test
+    @Order(7)
+    void shouldRoundTripATreeWithRsync() throws Exception {
+        assumeInstalled("rsync");
+        Path source = Path.of("..").toAbsolutePath().normalize().resolve("bundles/fs-api");
+        Path back = work.resolve("rsync-back");
+        sh("rsync -a " + source + "/ rs/\n"
+                + "rsync -a rs/ " + back + "/\n"
+                + "diff -r " + source + " " + back + "\n"
+                + "rsync -a --checksum --itemize-changes " + source + "/ rs/ | (! grep .)\n");
+    }
+
+    @Test
+    @Order(8)
+    void shouldSeeWritesMadeThroughAnMmap() throws Exception {
+        assumeInstalled("python3");
+        String out = sh(
+                """
+                python3 - <<'EOF'
+                import mmap, os
+                with open("mapped.bin", "wb") as f:
+                    f.write(b"\\0" * 3 * 4096)
+                with open("mapped.bin", "r+b") as f:
+                    m = mmap.mmap(f.fileno(), 0)
+                    m[5000:5005] = b"fsp!!"
+                    m.flush()
+                    m.close()
+                fd = os.open("mapped.bin", os.O_RDONLY)
+                print(os.pread(fd, 5, 5000).decode())
+                os.close(fd)
+                EOF
+                cmp -n 5 -i 5000:0 mapped.bin <(printf 'fsp!!') && echo same
+                """);
+        assertEquals(List.of("fsp!!", "same"), out.lines().toList());
+    }
+
+    @Test
+    @Order(9)
+    void shouldRefuseAnUnprivilegedUserWhatPermissionsForbid() throws Exception {
+        assumeInstalled("setpriv");
+        String out = sh("mkdir -p shared && chmod 1777 shared\n"
+                + "echo secret > private && chmod 600 private\n"
+                + "touch shared/roots\n"
+                + "(" + NOBODY + " cat private 2>&1 || true)\n"
+                + "(" + NOBODY + " sh -c 'echo x > created-by-nobody' 2>&1 || true)\n"
+                + "(" + NOBODY + " rm -f shared/roots 2>&1 || true)\n"
+                + "(" + NOBODY + " chmod 666 private 2>&1 || true)\n"
+                + NOBODY + " sh -c 'echo mine > shared/nobodys && cat shared/nobodys'\n"
+                + "stat -c '%U %a' shared/nobodys\n"
+                + "(" + NOBODY + " test -r private && echo readable || echo not-readable)\n"
+                + "ls shared | sort | tr '\\n' ' '; echo\n");
+        List<String> lines = out.lines().toList();
+        assertEquals(8, lines.size(), out);
+        assertTrue(lines.get(0).contains("Permission denied"), out);
+        assertTrue(lines.get(1).contains("Permission denied"), out);
+        assertTrue(lines.get(2).contains("Operation not permitted"), out);
+        assertTrue(lines.get(3).contains("Operation not permitted"), out);
+        assertEquals("mine", lines.get(4));
+        assertEquals("nobody 644", lines.get(5));
+        assertEquals("not-readable", lines.get(6));
+        assertEquals("nobodys roots ", lines.get(7));
+    }
+
+    @Test
+    @Order(10)
+    void shouldMountAndUnmountASecondDirectoryFromTheCommandLine() throws Exception {
+        assumeMounted();
+        Path second = Files.createDirectories(work.resolve("second"));
+        FspProcesses.Result m = FspProcesses.fsp(socket, "mount", second.toString());
+        assertEquals(0, m.exitCode(), m.all());
+        assertTrue(m.stdout().contains("mounted FSP at " + second), m.all());
+        sh("echo both > shared-by-mounts");
+        assertEquals("both\n", Files.readString(second.resolve("shared-by-mounts")));
+        FspProcesses.Result u = FspProcesses.fsp(socket, "umount", second.toString());
+        assertEquals(0, u.exitCode(), u.all());
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + second + " "));
+        FspProcesses.Result again = FspProcesses.fsp(socket, "umount", second.toString());
+        assertEquals(1, again.exitCode(), again.all());
+        assertTrue(again.all().contains("not mounted at " + second), again.all());
+    }
+
+    @Test
+    @Order(11)
+    void shouldKeepTheMountAcrossLiveUpgradesOfIpcFuseAndFsCore() throws Exception {
+        assumeMounted();
+        Path writerLog = work.resolve("writer.out");
+        // A program writing and reading back through the mount the whole time; any error ends it with a non-zero code.
+        Process writer = new ProcessBuilder(
+                        "bash",
+                        "-ec",
+                        "cd " + mnt + "; mkdir -p live; i=0; while [ ! -e " + work.resolve("stop-writer") + " ]; do"
+                                + " i=$((i+1)); echo \"record $i\" > live/f$((i % 50)); echo \"record $i\" >> live/log;"
+                                + " grep -q \"record $i\" live/f$((i % 50)); done; echo wrote $i")
+                .redirectErrorStream(true)
+                .redirectOutput(writerLog.toFile())
+                .start();
+        Thread.sleep(500);
+        Path fuseJar = FspBundleSet.shippedJar("ipc-fuse-");
+        FspProcesses.Result up = FspProcesses.fsp(socket, "shell", "-c", "fsp:upgrade ipc-fuse " + fuseJar.toUri());
+        assertEquals(0, up.exitCode(), up.all());
+        Thread.sleep(500);
+        Path fsJar = FspBundleSet.distribution().resolve("upgrades/fs-core-provenance.jar");
+        FspProcesses.Result fsUp = FspProcesses.fsp(socket, "shell", "-c", "fsp:upgrade fs-core " + fsJar.toUri());
+        assertEquals(0, fsUp.exitCode(), fsUp.all());
+        Thread.sleep(500);
+        Files.createFile(work.resolve("stop-writer"));
+        assertTrue(writer.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the writer stops");
+        String wrote = Files.readString(writerLog);
+        assertEquals(0, writer.exitValue(), "the program through the mount saw an error:\n" + wrote);
+        assertTrue(wrote.startsWith("wrote "), wrote);
+        assertTrue(mounted(), "the mount stayed");
+        FspProcesses.Result m = FspProcesses.fsp(socket, "mount");
+        assertTrue(m.stdout().contains(mnt + ": mounted"), m.all());
+        int records = Integer.parseInt(wrote.trim().substring("wrote ".length()));
+        assertEquals(records, Integer.parseInt(sh("wc -l < live/log").trim()), "every append is there once");
+    }
+
+    @Test
+    @Order(12)
+    void shouldCleanUpTheMountOfAKilledDaemonAtTheNextStart() throws Exception {
+        assumeMounted();
+        sh("echo before-kill > survivor");
+        daemon.destroyForcibly().waitFor();
+        FspProcesses.Result dead = FspProcesses.run(List.of("ls", mnt.toString()), Duration.ofSeconds(20));
+        assertTrue(dead.all().contains("Transport endpoint is not connected"), dead.all());
+        startDaemon();
+        assertTrue(
+                Files.readString(socket.resolveSibling("fsp.sock.log"))
+                        .contains("removed the stale FSP mount at " + mnt),
+                "the log says the stale mount was removed");
+        sh("echo after-restart > fresh && cat fresh");
+    }
+}
