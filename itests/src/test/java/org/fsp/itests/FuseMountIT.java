@@ -376,7 +376,7 @@ class FuseMountIT {
         assertTrue(dead.all().contains("Transport endpoint is not connected"), dead.all());
         startDaemon();
         assertTrue(
-                Files.readString(socket.resolveSibling("fsp.sock.log"))
+                Files.readString(Path.of(socket + ".d").resolve("fspd.log"))
                         .contains("removed the stale FSP mount at " + mnt),
                 "the log says the stale mount was removed");
         sh("echo after-restart > fresh && cat fresh");
