@@ -207,6 +207,75 @@ public final class FspClient implements AutoCloseable {
         simple(RENAME, from, to, 0, 0, 0, 0);
     }
 
+    /**
+     * rename with renameat2's flags ({@code FileSystemService.RENAME_NOREPLACE}: EEXIST if {@code to} exists;
+     * {@code RENAME_EXCHANGE}: swap two existing names).
+     */
+    public void rename(String from, String to, int flags) throws IOException {
+        simple(RENAME2, from, to, 0, 0, 0, flags);
+    }
+
+    /**
+     * Checks existence ({@code FileSystemService.F_OK}) or the caller's permission ({@code R_OK | W_OK | X_OK}) as
+     * access(2); throws {@code AccessDeniedException} or {@code NoSuchFileException} otherwise.
+     */
+    public void access(String path, int mode) throws IOException {
+        simple(ACCESS, path, null, 0, 0, mode, 0);
+    }
+
+    public void fchmod(long handle, int mode) throws IOException {
+        simple(FCHMOD, null, null, handle, 0, mode, 0);
+    }
+
+    /** Changes an open file's owner and/or group; -1 leaves one unchanged. */
+    public void fchown(long handle, int uid, int gid) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            c.request.opcode(FCHOWN).handle(handle).arg0(uid).arg1(gid);
+            check(channel.submit(c), null, null);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /** Sets an open file's access and modification times, as {@link #utimens}. */
+    public void futimens(long handle, long atimeNanos, long mtimeNanos) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            c.request.opcode(FUTIMENS).handle(handle).arg0(atimeNanos).arg1(mtimeNanos);
+            check(channel.submit(c), null, null);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /**
+     * Sets ({@code FileSystemService.F_RDLCK}, {@code F_WRLCK}) or releases ({@code F_UNLCK}) an advisory lock on
+     * {@code [start, start + length)} of the open file (length 0: to the end), owned by this handle, without waiting.
+     *
+     * @return true if set or released, false if another handle (of any client) holds a conflicting lock
+     */
+    public boolean setlk(long handle, int type, long start, long length) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            c.request.opcode(SETLK).handle(handle).flags(type).fileOffset(start).length(length);
+            long result = channel.submit(c);
+            if (result == -Errno.EAGAIN.code()) {
+                return false;
+            }
+            check(result, null, null);
+            return true;
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
     /** Makes {@code newPath} a hard link to {@code existing}. */
     public void link(String existing, String newPath) throws IOException {
         simple(LINK, existing, newPath, 0, 0, 0, 0);
