@@ -67,6 +67,43 @@ public final class FspClient implements AutoCloseable {
         return new FspClient(ChannelProxy.connect(socket, lanes), socket);
     }
 
+    /**
+     * The socket a default {@code fspd} listens on, as {@code fspd} and {@code fsp} find it (cli's FspPaths): system
+     * property {@code fsp.socket} if set, else {@code fsp/fsp.sock} under {@code $XDG_RUNTIME_DIR}, else under
+     * {@code /run/user/<uid>} if that exists, else {@code <java.io.tmpdir>/fsp-<uid>/fsp.sock}. Uses java.io only, so
+     * that it is safe to call from a default file system provider.
+     */
+    public static Path defaultSocket() {
+        String configured = System.getProperty("fsp.socket");
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured);
+        }
+        String runtime = System.getenv("XDG_RUNTIME_DIR");
+        if (runtime != null && !runtime.isBlank()) {
+            return Path.of(runtime, "fsp", "fsp.sock");
+        }
+        long uid = uid();
+        if (new java.io.File("/run/user/" + uid).isDirectory()) {
+            return Path.of("/run/user/" + uid, "fsp", "fsp.sock");
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"), "fsp-" + uid, "fsp.sock");
+    }
+
+    /** The real uid from /proc/self/status, or 0 if it cannot be read. */
+    private static long uid() {
+        try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.FileReader("/proc/self/status"))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.startsWith("Uid:")) {
+                    return Long.parseLong(line.substring(4).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // fall through: the same answer cli's FspPaths gives when it cannot tell
+        }
+        return 0;
+    }
+
     /** Lanes granted by the server. */
     public int laneCount() {
         return channel.layout.laneCount();
@@ -153,6 +190,11 @@ public final class FspClient implements AutoCloseable {
     public int write(long handle, byte[] buf, int off, int len) throws IOException {
         Objects.checkFromIndexSize(off, len, buf.length);
         return write(handle, -1, null, buf, off, len);
+    }
+
+    /** Writes all of {@code src} at the handle's position (end of file with O_APPEND); returns bytes written. */
+    public int write(long handle, MemorySegment src) throws IOException {
+        return write(handle, -1, src, null, 0, src.byteSize());
     }
 
     /** Writes at {@code position} without moving the handle's position; returns bytes written. */
