@@ -434,6 +434,9 @@ abstract class AbstractFileSystemContractTest {
             assertEquals(data[100], ro.get(ValueLayout.JAVA_BYTE, 0));
             assertEquals(data[1099], ro.get(ValueLayout.JAVA_BYTE, 999));
             assertTrue(ro.isReadOnly());
+            assertTrue(ro.isMapped(), "a mapped segment, as Lucene's MMapDirectory expects (isLoaded, load)");
+            ro.isLoaded();
+            ro.load();
         }
         try (FileChannel ch = FileChannel.open(f, READ, WRITE)) {
             try (Arena arena = Arena.ofConfined()) {

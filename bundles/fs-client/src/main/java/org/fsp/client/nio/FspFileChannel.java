@@ -26,7 +26,7 @@ import org.fsp.client.FspClient;
  * A FileChannel over one FS Lib handle. Reads and writes at the channel's position are pread/pwrite at a position kept
  * here (one lock orders them, as the platform's channel does), so positional and relative calls never disturb each
  * other; in append mode writes go to the server's end of file. {@code force} is fsync or fdatasync, locks are fs-core's
- * byte-range locks of the handle, and {@code map(mode, position, size, arena)} pages the range into memory from FSP
+ * byte-range locks of the handle, and {@code map(mode, position, size, arena)} pages the range from FSP into a mapped memory file
  * and writes a READ_WRITE mapping back on {@code force} and when the arena closes. The classic {@link MappedByteBuffer}
  * {@link #map(MapMode, long, long)} cannot be built outside the JDK and is unsupported.
  */
@@ -468,10 +468,13 @@ final class FspFileChannel extends FileChannel {
     }
 
     /**
-     * A copy of {@code [position, position + size)} in memory whose lifetime is {@code arena}'s. READ_WRITE and
-     * PRIVATE mappings are writable; READ_WRITE ones are written back on {@link #force} and when the arena closes
-     * (through a handle of the mapping's own, so that closing the channel first loses nothing, as with mmap).
-     * Changes by others after the mapping was made are not seen: FSP has no shared page cache with its clients.
+     * A mapping of {@code [position, position + size)} whose lifetime is {@code arena}'s, paged in from FSP: the range
+     * is copied into an unlinked file in {@code /dev/shm} (memory; {@code java.io.tmpdir} where there is none), and
+     * the platform maps that file, so the segment is a real mapped segment ({@code isLoaded}, {@code load},
+     * {@code force} work, as Lucene's MMapDirectory needs). READ_WRITE mappings are written back to FSP on this
+     * channel's {@link #force} and when the arena closes (through a handle of the mapping's own, so closing the
+     * channel first loses nothing, as with mmap). Changes others make to the file after the mapping was made are not
+     * seen: FSP shares no page cache with its clients.
      */
     @Override
     public MemorySegment map(MapMode mode, long position, long size, Arena arena) throws IOException {
@@ -487,59 +490,100 @@ final class FspFileChannel extends FileChannel {
         } else if (mode != MapMode.READ_ONLY && mode != MapMode.PRIVATE) {
             throw new UnsupportedOperationException("map mode " + mode);
         }
-        Arena backing = Arena.ofShared();
-        MemorySegment copy;
+        FileChannel pages = pageFile();
         try {
-            copy = backing.allocate(Math.max(size, 1), 4096).asSlice(0, size);
+            ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(TRANSFER_CHUNK, Math.max(size, 1)));
             long done = 0;
             while (done < size) {
-                int n = client.pread(handle, position + done, copy.asSlice(done));
+                buf.clear().limit((int) Math.min(buf.capacity(), size - done));
+                int n = client.pread(handle, position + done, MemorySegment.ofBuffer(buf));
                 if (n <= 0) {
                     break;
                 }
+                buf.limit(n);
+                while (buf.hasRemaining()) {
+                    pages.write(buf, done + buf.position());
+                }
                 done += n;
             }
+            if (size > 0 && pages.size() < size) {
+                // Past the end of the FSP file the mapping reads zeros; the page file must be as long as the range.
+                pages.write(ByteBuffer.allocate(1), size - 1);
+            }
+            MemorySegment mapped = pages.map(mode, 0, size, arena);
+            if (mode != MapMode.READ_WRITE) {
+                pages.close();
+                return mapped;
+            }
+            Mapping m = new Mapping(client.open(path, org.fsp.api.fs.OpenFlags.O_WRONLY, 0), position, size, pages);
+            mappings.add(m);
+            MemorySegment.ofAddress(mapped.address()).reinterpret(arena, ignored -> m.release());
+            return mapped;
         } catch (IOException | RuntimeException e) {
-            backing.close();
+            pages.close();
             throw e;
         }
-        Mapping m = null;
-        if (mode == MapMode.READ_WRITE) {
-            m = new Mapping(client.open(path, org.fsp.api.fs.OpenFlags.O_WRONLY, 0), position, copy);
-            mappings.add(m);
+    }
+
+    private static FileChannel pageFile() throws IOException {
+        java.nio.file.Path dir = java.nio.file.Path.of("/dev/shm");
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            dir = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"));
         }
-        Mapping mapping = m;
-        MemorySegment view = copy.reinterpret(arena, ignored -> {
-            try {
-                if (mapping != null) {
-                    mapping.writeBack();
-                    mappings.remove(mapping);
-                    client.close(mapping.handle);
+        java.nio.file.Path f = java.nio.file.Files.createTempFile(dir, "fsp-map-", ".pages");
+        return FileChannel.open(
+                f,
+                java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE,
+                java.nio.file.StandardOpenOption.DELETE_ON_CLOSE);
+    }
+
+    /** A READ_WRITE mapping: the page file it lives in, and where in the FSP file it goes back to. */
+    private final class Mapping {
+        final long handle;
+        final long position;
+        final long size;
+        final FileChannel pages;
+
+        Mapping(long handle, long position, long size, FileChannel pages) {
+            this.handle = handle;
+            this.position = position;
+            this.size = size;
+            this.pages = pages;
+        }
+
+        /** Copies the pages (which a MAP_SHARED mapping writes through to) back into the FSP file. */
+        synchronized void writeBack() throws IOException {
+            ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(TRANSFER_CHUNK, Math.max(size, 1)));
+            long done = 0;
+            while (done < size) {
+                buf.clear().limit((int) Math.min(buf.capacity(), size - done));
+                int n = pages.read(buf, done);
+                if (n <= 0) {
+                    break;
                 }
+                buf.flip();
+                client.pwrite(handle, position + done, MemorySegment.ofBuffer(buf));
+                done += n;
+            }
+        }
+
+        /** The arena closed: write back a last time and let go of the page file and the handle. */
+        void release() {
+            try {
+                writeBack();
+                client.close(handle);
             } catch (IOException e) {
                 System.getLogger(FspFileChannel.class.getName())
                         .log(System.Logger.Level.ERROR, "writing back a mapping of " + path + " failed", e);
             } finally {
-                backing.close();
+                mappings.remove(this);
+                try {
+                    pages.close();
+                } catch (IOException ignored) {
+                    // the page file is unlinked already; closing only frees it
+                }
             }
-        });
-        return mode == MapMode.READ_ONLY ? view.asReadOnly() : view;
-    }
-
-    /** A READ_WRITE mapping: what to write back, and where. */
-    private final class Mapping {
-        final long handle;
-        final long position;
-        final MemorySegment memory;
-
-        Mapping(long handle, long position, MemorySegment memory) {
-            this.handle = handle;
-            this.position = position;
-            this.memory = memory;
-        }
-
-        synchronized void writeBack() throws IOException {
-            client.pwrite(handle, position, memory);
         }
     }
 
