@@ -104,6 +104,14 @@ public final class FspClient implements AutoCloseable {
         return 0;
     }
 
+    /**
+     * The exception FS Lib throws for {@code errno} about {@code file} (and {@code other}): the {@code java.nio.file}
+     * type a Java user expects, also an {@link FspException}. For layers that show a file under another name.
+     */
+    public static java.nio.file.FileSystemException exception(Errno errno, String file, String other) {
+        return FspExceptions.of(errno, file, other);
+    }
+
     /** Lanes granted by the server. */
     public int laneCount() {
         return channel.layout.laneCount();

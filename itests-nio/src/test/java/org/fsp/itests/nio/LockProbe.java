@@ -31,6 +31,13 @@ public final class LockProbe {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        for (String property :
+                new String[] {"java.nio.file.spi.DefaultFileSystemProvider", "fsp.socket", "fsp.prefix"}) {
+            String value = System.getProperty(property);
+            if (value != null) {
+                cmd.add("-D" + property + "=" + value); // the probe sees the files the way this JVM does
+            }
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(LockProbe.class.getName());

@@ -190,16 +190,12 @@ final class Attributes {
 
         @Override
         public void setOwner(UserPrincipal owner) throws IOException {
-            if (owner instanceof GroupPrincipal g && owner instanceof Principals.Principal p && p.isGroup()) {
-                ops.chown(path, -1, Principals.idOf(g));
-            } else {
-                ops.chown(path, Principals.idOf(owner), -1);
-            }
+            ops.chown(path, principals.uidOf(owner), -1);
         }
 
         @Override
         public void setGroup(GroupPrincipal group) throws IOException {
-            ops.chown(path, -1, Principals.idOf(group));
+            ops.chown(path, -1, principals.gidOf(group));
         }
     }
 
@@ -281,7 +277,8 @@ final class Attributes {
 
     /** {@code Files.setAttribute(path, "view:name", value)}. */
     @SuppressWarnings("unchecked")
-    static void set(FileOperations ops, String path, boolean follow, String attribute, Object value)
+    static void set(
+            FileOperations ops, Principals principals, String path, boolean follow, String attribute, Object value)
             throws IOException {
         int colon = attribute.indexOf(':');
         String view = colon < 0 ? "basic" : attribute.substring(0, colon);
@@ -304,8 +301,8 @@ final class Attributes {
                 }
                 ops.chmod(path, toMode((Set<PosixFilePermission>) value));
             }
-            case "owner" -> ops.chown(path, Principals.idOf((UserPrincipal) value), -1);
-            case "group" -> ops.chown(path, -1, Principals.idOf((GroupPrincipal) value));
+            case "owner" -> ops.chown(path, principals.uidOf((UserPrincipal) value), -1);
+            case "group" -> ops.chown(path, -1, principals.gidOf((GroupPrincipal) value));
             case "mode" -> unixOnly(view, attribute, () -> ops.chmod(path, ((Integer) value) & 07777));
             case "uid" -> unixOnly(view, attribute, () -> ops.chown(path, (Integer) value, -1));
             case "gid" -> unixOnly(view, attribute, () -> ops.chown(path, -1, (Integer) value));

@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import org.fsp.client.FspClient;
+import org.fsp.client.FspException;
 
 /**
  * The JVM's default provider for running unmodified programs on FSP: with
@@ -106,6 +107,42 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         return null;
     }
 
+    @FunctionalInterface
+    private interface IoCall<T> {
+        T call() throws IOException;
+    }
+
+    /**
+     * Runs an FSP operation on {@code fspPath}; a failure names the files as the program knows them (under the
+     * prefix), keeping its type and errno.
+     */
+    private <T> T onFsp(String fspPath, IoCall<T> call) throws IOException {
+        try {
+            return call.call();
+        } catch (FileSystemException e) {
+            String file = shown(e.getFile());
+            String other = shown(e.getOtherFile());
+            if (e instanceof FspException f) {
+                throw FspClient.exception(f.errno(), file, other);
+            }
+            throw switch (e) {
+                case FileAlreadyExistsException x -> new FileAlreadyExistsException(file, other, x.getReason());
+                case DirectoryNotEmptyException x -> new DirectoryNotEmptyException(file);
+                case java.nio.file.NotLinkException x -> new java.nio.file.NotLinkException(file, other, x.getReason());
+                case java.nio.file.NoSuchFileException x ->
+                    new java.nio.file.NoSuchFileException(file, other, x.getReason());
+                case AtomicMoveNotSupportedException x ->
+                    new AtomicMoveNotSupportedException(file, other, x.getReason());
+                case java.nio.file.FileSystemLoopException x -> new java.nio.file.FileSystemLoopException(file);
+                default -> e;
+            };
+        }
+    }
+
+    private String shown(String fspPath) {
+        return fspPath == null || !fspPath.startsWith("/") ? fspPath : prefix + (fspPath.equals("/") ? "" : fspPath);
+    }
+
     private static Path platformPath(Path p) {
         return RoutingPath.check(p).delegate;
     }
@@ -140,7 +177,7 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         String f = route(RoutingPath.check(path));
         return f == null
                 ? platform.newByteChannel(platformPath(path), options, attrs)
-                : ops().newFileChannel(f, options, attrs);
+                : onFsp(f, () -> ops().newFileChannel(f, options, attrs));
     }
 
     @Override
@@ -149,7 +186,7 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         String f = route(RoutingPath.check(path));
         return f == null
                 ? platform.newFileChannel(platformPath(path), options, attrs)
-                : ops().newFileChannel(f, options, attrs);
+                : onFsp(f, () -> ops().newFileChannel(f, options, attrs));
     }
 
     @Override
@@ -161,7 +198,8 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
             return platform.newAsynchronousFileChannel(platformPath(path), options, executor, attrs);
         }
         return new FspAsynchronousFileChannel(
-                ops().newFileChannel(f, options, attrs), executor != null ? executor : fsp().executor());
+                onFsp(f, () -> ops().newFileChannel(f, options, attrs)),
+                executor != null ? executor : fsp().executor());
     }
 
     @Override
@@ -184,7 +222,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         RoutingPath r = RoutingPath.check(dir);
         String f = route(r);
         if (f != null) {
-            ops().checkDirectory(f);
+            onFsp(f, () -> {
+                ops().checkDirectory(f);
+                return null;
+            });
             return new FspDirectoryStream(ops(), f, r::resolve, filter);
         }
         DirectoryStream<Path> inner = platform.newDirectoryStream(
@@ -222,7 +263,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (f == null) {
             platform.createDirectory(platformPath(dir), attrs);
         } else {
-            ops().createDirectory(f, attrs);
+            onFsp(f, () -> {
+                ops().createDirectory(f, attrs);
+                return null;
+            });
         }
     }
 
@@ -235,7 +279,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         }
         RoutingPath t = RoutingPath.check(target);
         String inFsp = t.isAbsolute() ? route(t) : null;
-        ops().createSymbolicLink(f, inFsp != null ? inFsp : t.toString(), attrs);
+        onFsp(f, () -> {
+            ops().createSymbolicLink(f, inFsp != null ? inFsp : t.toString(), attrs);
+            return null;
+        });
     }
 
     @Override
@@ -245,7 +292,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (f == null && e == null) {
             platform.createLink(platformPath(link), platformPath(existing));
         } else if (f != null && e != null) {
-            ops().createLink(f, e);
+            onFsp(f, () -> {
+                ops().createLink(f, e);
+                return null;
+            });
         } else {
             throw new FileSystemException(link.toString(), existing.toString(), "Invalid cross-device link");
         }
@@ -257,7 +307,7 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (f == null) {
             return fileSystem.wrap(platform.readSymbolicLink(platformPath(link)));
         }
-        String target = ops().readSymbolicLink(f);
+        String target = onFsp(f, () -> ops().readSymbolicLink(f));
         return fileSystem.getPath(target.startsWith("/") ? prefix + target : target);
     }
 
@@ -267,7 +317,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (f == null) {
             platform.delete(platformPath(path));
         } else {
-            ops().delete(f);
+            onFsp(f, () -> {
+                ops().delete(f);
+                return null;
+            });
         }
     }
 
@@ -278,7 +331,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (s == null && t == null) {
             platform.copy(platformPath(source), platformPath(target), options);
         } else if (s != null && t != null) {
-            ops().copy(s, t, options);
+            onFsp(s, () -> {
+                ops().copy(s, t, options);
+                return null;
+            });
         } else {
             copyAcross(source, target, options);
         }
@@ -291,7 +347,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (s == null && t == null) {
             platform.move(platformPath(source), platformPath(target), options);
         } else if (s != null && t != null) {
-            ops().move(s, t, options);
+            onFsp(s, () -> {
+                ops().move(s, t, options);
+                return null;
+            });
         } else {
             for (CopyOption o : options) {
                 if (o == StandardCopyOption.ATOMIC_MOVE) {
@@ -367,7 +426,7 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (a == null && b == null) {
             return platform.isSameFile(platformPath(path), r2.delegate);
         }
-        return a != null && b != null && ops().isSameFile(a, b);
+        return a != null && b != null && onFsp(a, () -> ops().isSameFile(a, b));
     }
 
     @Override
@@ -386,7 +445,7 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (f == null) {
             return platform.getFileStore(platformPath(path));
         }
-        ops().stat(f, true);
+        onFsp(f, () -> ops().stat(f, true));
         return fsp().store();
     }
 
@@ -396,7 +455,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (f == null) {
             platform.checkAccess(platformPath(path), modes);
         } else {
-            ops().checkAccess(f, modes);
+            onFsp(f, () -> {
+                ops().checkAccess(f, modes);
+                return null;
+            });
         }
     }
 
@@ -425,8 +487,8 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
             throw new UnsupportedOperationException("attributes " + type.getName());
         }
         FspFileSystem fs = fsp();
-        return type.cast(
-                new Attributes.Posix(fs.ops().stat(f, FileOperations.followLinks(options)), fs.dev(), fs.principals()));
+        return type.cast(new Attributes.Posix(
+                onFsp(f, () -> fs.ops().stat(f, FileOperations.followLinks(options))), fs.dev(), fs.principals()));
     }
 
     @Override
@@ -444,7 +506,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (f == null) {
             platform.setAttribute(platformPath(path), attribute, value, options);
         } else {
-            Attributes.set(ops(), f, FileOperations.followLinks(options), attribute, value);
+            onFsp(f, () -> {
+                Attributes.set(ops(), fsp().principals(), f, FileOperations.followLinks(options), attribute, value);
+                return null;
+            });
         }
     }
 

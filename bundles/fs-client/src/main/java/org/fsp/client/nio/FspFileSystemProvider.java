@@ -269,6 +269,8 @@ public final class FspFileSystemProvider extends FileSystemProvider {
 
     @Override
     public void setAttribute(Path path, String attribute, Object value, LinkOption... options) throws IOException {
-        Attributes.set(ops(path), path(path).fspPath(), FileOperations.followLinks(options), attribute, value);
+        FspFileSystem fs = path(path).getFileSystem();
+        Attributes.set(
+                fs.ops(), fs.principals(), path(path).fspPath(), FileOperations.followLinks(options), attribute, value);
     }
 }

@@ -69,12 +69,23 @@ final class Principals extends UserPrincipalLookupService {
         return new Principal(gid, groups.getOrDefault(gid, Integer.toString(gid)), true);
     }
 
-    /** The id of a principal of this lookup service, or of one whose name this machine knows. */
-    static int idOf(UserPrincipal p) throws IOException {
-        if (p instanceof Principal q) {
+    /**
+     * The uid of a principal of this lookup service, or of any other (the platform's, in default-provider mode) by
+     * its name: a user name of this machine, or a number.
+     */
+    int uidOf(UserPrincipal p) throws IOException {
+        if (p instanceof Principal q && !q.isGroup()) {
             return q.id;
         }
-        throw new java.nio.file.ProviderMismatchException("principal not from FSP's lookup service: " + p);
+        return ((Principal) lookupPrincipalByName(p.getName())).id;
+    }
+
+    /** The gid of a group principal, as {@link #uidOf}. */
+    int gidOf(GroupPrincipal p) throws IOException {
+        if (p instanceof Principal q && q.isGroup()) {
+            return q.id;
+        }
+        return ((Principal) lookupPrincipalByGroupName(p.getName())).id;
     }
 
     @Override
