@@ -1,4 +1,4 @@
-# Sourced by bin/fspd and bin/fsp: picks a Java 25 runtime (FSP uses the final FFM API) and the JVM flags FSP needs.
+# Sourced by bin/fspd, bin/fsp and bin/fsp-java: picks a Java 25 runtime (FSP uses the final FFM API) and the JVM flags FSP needs.
 fsp_java_ok() { [ -x "$1/bin/java" ] && "$1/bin/java" -version 2>&1 | grep -Eq 'version "(2[5-9]|[3-9][0-9])'; }
 if [ -n "${JAVA_HOME:-}" ] && fsp_java_ok "$JAVA_HOME"; then
   FSP_JAVA="$JAVA_HOME/bin/java"

@@ -72,6 +72,51 @@ public final class FspClient implements AutoCloseable {
         return new FspClient(ChannelProxy.connect(socket, lanes), socket);
     }
 
+    /**
+     * The socket a default {@code fspd} listens on, as {@code fspd} and {@code fsp} find it (cli's FspPaths): system
+     * property {@code fsp.socket} if set, else {@code fsp/fsp.sock} under {@code $XDG_RUNTIME_DIR}, else under
+     * {@code /run/user/<uid>} if that exists, else {@code <java.io.tmpdir>/fsp-<uid>/fsp.sock}. Uses java.io only, so
+     * that it is safe to call from a default file system provider.
+     */
+    public static Path defaultSocket() {
+        String configured = System.getProperty("fsp.socket");
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured);
+        }
+        String runtime = System.getenv("XDG_RUNTIME_DIR");
+        if (runtime != null && !runtime.isBlank()) {
+            return Path.of(runtime, "fsp", "fsp.sock");
+        }
+        long uid = uid();
+        if (new java.io.File("/run/user/" + uid).isDirectory()) {
+            return Path.of("/run/user/" + uid, "fsp", "fsp.sock");
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"), "fsp-" + uid, "fsp.sock");
+    }
+
+    /** The real uid from /proc/self/status, or 0 if it cannot be read. */
+    private static long uid() {
+        try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.FileReader("/proc/self/status"))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.startsWith("Uid:")) {
+                    return Long.parseLong(line.substring(4).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // fall through: the same answer cli's FspPaths gives when it cannot tell
+        }
+        return 0;
+    }
+
+    /**
+     * The exception FS Lib throws for {@code errno} about {@code file} (and {@code other}): the {@code java.nio.file}
+     * type a Java user expects, also an {@link FspException}. For layers that show a file under another name.
+     */
+    public static java.nio.file.FileSystemException exception(Errno errno, String file, String other) {
+        return FspExceptions.of(errno, file, other);
+    }
+
     /** Lanes granted by the server. */
     public int laneCount() {
         return channel.layout.laneCount();
@@ -160,6 +205,11 @@ public final class FspClient implements AutoCloseable {
         return write(handle, -1, null, buf, off, len);
     }
 
+    /** Writes all of {@code src} at the handle's position (end of file with O_APPEND); returns bytes written. */
+    public int write(long handle, MemorySegment src) throws IOException {
+        return write(handle, -1, src, null, 0, src.byteSize());
+    }
+
     /** Writes at {@code position} without moving the handle's position; returns bytes written. */
     public int pwrite(long handle, long position, byte[] buf, int off, int len) throws IOException {
         Objects.checkFromIndexSize(off, len, buf.length);
@@ -210,6 +260,75 @@ public final class FspClient implements AutoCloseable {
     /** Atomic rename, replacing {@code to} if it exists, as rename(2). */
     public void rename(String from, String to) throws IOException {
         simple(RENAME, from, to, 0, 0, 0, 0);
+    }
+
+    /**
+     * rename with renameat2's flags ({@code FileSystemService.RENAME_NOREPLACE}: EEXIST if {@code to} exists;
+     * {@code RENAME_EXCHANGE}: swap two existing names).
+     */
+    public void rename(String from, String to, int flags) throws IOException {
+        simple(RENAME2, from, to, 0, 0, 0, flags);
+    }
+
+    /**
+     * Checks existence ({@code FileSystemService.F_OK}) or the caller's permission ({@code R_OK | W_OK | X_OK}) as
+     * access(2); throws {@code AccessDeniedException} or {@code NoSuchFileException} otherwise.
+     */
+    public void access(String path, int mode) throws IOException {
+        simple(ACCESS, path, null, 0, 0, mode, 0);
+    }
+
+    public void fchmod(long handle, int mode) throws IOException {
+        simple(FCHMOD, null, null, handle, 0, mode, 0);
+    }
+
+    /** Changes an open file's owner and/or group; -1 leaves one unchanged. */
+    public void fchown(long handle, int uid, int gid) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            c.request.opcode(FCHOWN).handle(handle).arg0(uid).arg1(gid);
+            check(channel.submit(c), null, null);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /** Sets an open file's access and modification times, as {@link #utimens}. */
+    public void futimens(long handle, long atimeNanos, long mtimeNanos) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            c.request.opcode(FUTIMENS).handle(handle).arg0(atimeNanos).arg1(mtimeNanos);
+            check(channel.submit(c), null, null);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /**
+     * Sets ({@code FileSystemService.F_RDLCK}, {@code F_WRLCK}) or releases ({@code F_UNLCK}) an advisory lock on
+     * {@code [start, start + length)} of the open file (length 0: to the end), owned by this handle, without waiting.
+     *
+     * @return true if set or released, false if another handle (of any client) holds a conflicting lock
+     */
+    public boolean setlk(long handle, int type, long start, long length) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            c.request.opcode(SETLK).handle(handle).flags(type).fileOffset(start).length(length);
+            long result = channel.submit(c);
+            if (result == -Errno.EAGAIN.code()) {
+                return false;
+            }
+            check(result, null, null);
+            return true;
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
     }
 
     /** Makes {@code newPath} a hard link to {@code existing}. */

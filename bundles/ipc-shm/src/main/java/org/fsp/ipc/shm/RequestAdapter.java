@@ -217,6 +217,27 @@ final class RequestAdapter {
             case SYNC:
                 fs.sync();
                 return 0;
+            case RENAME2:
+                int renameFlags = request.flags();
+                if ((renameFlags & ~(FileSystemService.RENAME_NOREPLACE | FileSystemService.RENAME_EXCHANGE)) != 0) {
+                    throw new FsException(Errno.EINVAL, "rename flags " + renameFlags);
+                }
+                fs.rename(who, path(s, dataOffset, 1), path(s, dataOffset, 2), renameFlags);
+                return 0;
+            case ACCESS:
+                fs.access(who, path(s, dataOffset, 1), accessMode());
+                return 0;
+            case FCHMOD:
+                fs.fchmod(who, s.files.lookup(request.handle()), mode());
+                return 0;
+            case FCHOWN:
+                fs.fchown(who, s.files.lookup(request.handle()), id(request.arg0()), id(request.arg1()));
+                return 0;
+            case FUTIMENS:
+                fs.futimens(who, s.files.lookup(request.handle()), time(request.arg0()), time(request.arg1()));
+                return 0;
+            case SETLK:
+                return setlk(s);
             default:
                 throw new FsException(Errno.ENOSYS, "opcode " + op);
         }
@@ -270,6 +291,22 @@ final class RequestAdapter {
         return positioned
                 ? fs.pwrite(s.credentials, fsHandle, position, from)
                 : fs.write(s.credentials, fsHandle, from);
+    }
+
+    private long setlk(ClientSession s) throws FsException {
+        int type = request.flags();
+        if (type != FileSystemService.F_RDLCK
+                && type != FileSystemService.F_WRLCK
+                && type != FileSystemService.F_UNLCK) {
+            throw new FsException(Errno.EINVAL, "lock type " + type);
+        }
+        long start = request.fileOffset();
+        long length = request.length();
+        if (start < 0 || length < 0) {
+            throw new FsException(Errno.EINVAL, "lock range " + start + "+" + length);
+        }
+        fs.setlk(s.credentials, s.files.lookup(request.handle()), type, start, length);
+        return 0;
     }
 
     private long readlink(ClientSession s, long dataOffset) throws FsException {
@@ -367,6 +404,14 @@ final class RequestAdapter {
         int mode = request.mode();
         if ((mode & ~07777) != 0) {
             throw new FsException(Errno.EINVAL, "mode 0" + Integer.toOctalString(mode));
+        }
+        return mode;
+    }
+
+    private int accessMode() throws FsException {
+        int mode = request.mode();
+        if ((mode & ~(FileSystemService.R_OK | FileSystemService.W_OK | FileSystemService.X_OK)) != 0) {
+            throw new FsException(Errno.EINVAL, "access mode " + mode);
         }
         return mode;
     }

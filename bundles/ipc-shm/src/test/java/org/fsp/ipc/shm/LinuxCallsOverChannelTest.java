@@ -1,0 +1,105 @@
+package org.fsp.ipc.shm;
+
+import static org.fsp.api.fs.FileSystemService.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.fsp.api.fs.Errno;
+import org.fsp.api.fs.OpenFlags;
+import org.fsp.block.nvme.RamBlockDevice;
+import org.fsp.block.sched.BatchingBlockScheduler;
+import org.fsp.client.FspClient;
+import org.fsp.client.FspException;
+import org.fsp.fs.core.FsCore;
+import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.tools.Formatter;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** rename2, access, the handle-based attribute calls and byte-range locks through the channel onto fs-core. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class LinuxCallsOverChannelTest {
+
+    @TempDir
+    Path dir;
+
+    private RamBlockDevice device;
+    private FsCore fs;
+    private ShmServer server;
+    private Path socket;
+
+    @BeforeEach
+    void start() throws Exception {
+        device = new RamBlockDevice(32L << 20, 64);
+        BatchingBlockScheduler scheduler = new BatchingBlockScheduler(device, 256);
+        Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
+        fs = FsCore.mount(scheduler, new FsCore.Options(8L << 20, 8, 5000));
+        socket = dir.resolve("fsp.sock");
+        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        server.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        server.close();
+        fs.unmount();
+        device.close();
+    }
+
+    @Test
+    void shouldCarryTheNewCallsAndTheirErrnos() throws Exception {
+        try (FspClient c = FspClient.connect(socket)) {
+            c.writeAll("/a", new byte[] {1});
+            c.writeAll("/b", new byte[] {2, 2});
+            assertThrows(FileAlreadyExistsException.class, () -> c.rename("/a", "/b", RENAME_NOREPLACE));
+            c.rename("/a", "/b", RENAME_EXCHANGE);
+            assertEquals(2, c.stat("/a").size());
+            FileSystemException bad =
+                    assertThrows(FileSystemException.class, () -> c.rename("/a", "/b", RENAME_EXCHANGE | 8));
+            assertEquals(Errno.EINVAL, ((FspException) bad).errno());
+            c.access("/a", F_OK);
+            c.access("/a", R_OK | W_OK);
+            assertThrows(NoSuchFileException.class, () -> c.access("/none", F_OK));
+            long h = c.open("/a", OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC | OpenFlags.O_NOATIME, 0);
+            c.fchmod(h, 0600);
+            c.futimens(h, 3_000_000_000L, 4_000_000_000L);
+            c.fchown(h, 1234, -1);
+            assertEquals(0600, c.fstat(h).mode() & 07777);
+            assertEquals(4_000_000_000L, c.fstat(h).mtimeNanos());
+            assertEquals(1234, c.fstat(h).uid());
+            c.close(h);
+            // The server owns the file now that uid 1234 has it; as root the client may still do anything.
+            assertThrows(AccessDeniedException.class, () -> c.access("/a", X_OK));
+        }
+    }
+
+    @Test
+    void shouldReleaseADeadClientsLocks() throws Exception {
+        try (FspClient first = FspClient.connect(socket);
+                FspClient second = FspClient.connect(socket)) {
+            first.writeAll("/db", new byte[100]);
+            long h1 = first.open("/db", OpenFlags.O_RDWR, 0);
+            long h2 = second.open("/db", OpenFlags.O_RDWR, 0);
+            assertTrue(first.setlk(h1, F_WRLCK, 0, 0));
+            assertFalse(second.setlk(h2, F_RDLCK, 10, 1));
+            first.close(); // the server closes its handles, and the locks go with them
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            boolean got;
+            while (!(got = second.setlk(h2, F_WRLCK, 0, 0)) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(got, "the lock of a disconnected client is released");
+        }
+    }
+}
