@@ -16,10 +16,23 @@ import org.fsp.api.fs.Credentials;
  * @param nextClientId the next client id to hand out
  * @param clients the connected clients
  * @param quiescedAtNanos {@link System#nanoTime()} when the outgoing version stopped polling the lanes
+ * @param pendingFds connections accepted but not yet past their hello: the successor goes on waiting for it, so a
+ *     client that connects during the hand-over is not cut off
  */
 public record ChannelHandoff(
-        String socketPath, int listenFd, long nextClientId, List<Client> clients, long quiescedAtNanos)
+        String socketPath,
+        int listenFd,
+        long nextClientId,
+        List<Client> clients,
+        long quiescedAtNanos,
+        List<Integer> pendingFds)
         implements LayerState {
+
+    /** A hand-off with no connection waiting for its hello. */
+    public ChannelHandoff(
+            String socketPath, int listenFd, long nextClientId, List<Client> clients, long quiescedAtNanos) {
+        this(socketPath, listenFd, nextClientId, clients, quiescedAtNanos, List.of());
+    }
 
     /**
      * One connected client.
@@ -66,6 +79,7 @@ public record ChannelHandoff(
 
     public ChannelHandoff {
         clients = List.copyOf(clients);
+        pendingFds = List.copyOf(pendingFds);
     }
 
     @Override
@@ -75,6 +89,7 @@ public record ChannelHandoff(
         for (Client c : clients) {
             fds.add(c.socketFd());
         }
+        fds.addAll(pendingFds);
         return fds;
     }
 

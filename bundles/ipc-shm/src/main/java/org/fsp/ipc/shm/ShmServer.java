@@ -93,8 +93,6 @@ public final class ShmServer implements AutoCloseable {
     static final int ACCEPT_BATCH = 64;
     /** How long accepting pauses when the descriptor table is full and no reserve descriptor is left. */
     static final long ACCEPT_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    /** At quiesce, how long connections that have not said hello yet get to do it before they are closed. */
-    static final long QUIESCE_HELLO_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
     // Kinds of refusal, as fsp:clients counts them and the log lines name them.
     static final String REFUSED_BAD_HELLO = "bad-hello";
@@ -270,6 +268,10 @@ public final class ShmServer implements AutoCloseable {
                 sessions.put(session.id, session);
             }
             share.clientsChanged(sessions.size());
+            // Connections the predecessor accepted whose hello had not come: their wait starts again here.
+            for (int fd : handoff.pendingFds()) {
+                onAccepted(fd);
+            }
         }
         startDrivers();
         monitor = Thread.ofPlatform().daemon().name("fsp-shm-monitor").start(this::monitorLoop);
@@ -339,7 +341,7 @@ public final class ShmServer implements AutoCloseable {
     /**
      * Stops serving without closing anything, and returns everything a successor needs to carry on
      * ({@link #adopt}): the listening socket stays bound (new connections queue in its backlog), connections accepted
-     * but still silent get 200 ms to say hello (those that do are handed over too, the others are closed), the lane
+     * but not yet past their hello are handed over as they are (the successor goes on waiting for it), the lane
      * workers stop at the agent boundary (the request being executed completes), and each client's socket, segment,
      * lane heads and open files are handed over as they are. Afterwards this server is stopped and owns nothing; no thread of it runs.
      */
@@ -353,7 +355,11 @@ public final class ShmServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        finishPendingHellos();
+        List<Integer> silent = new ArrayList<>();
+        for (PendingHandshakes.Pending p : pending.removeAll()) {
+            silent.add(p.fd());
+        }
+        publishPending();
         closeReserve();
         // From here clients see the pause: their requests wait in the rings until the successor polls.
         long quiescedAt = System.nanoTime();
@@ -387,7 +393,7 @@ public final class ShmServer implements AutoCloseable {
         }
         clients.sort(Comparator.comparingLong(ChannelHandoff.Client::id));
         ChannelHandoff handoff =
-                new ChannelHandoff(socketPath.toString(), listenFd, nextClientId.get(), clients, quiescedAt);
+                new ChannelHandoff(socketPath.toString(), listenFd, nextClientId.get(), clients, quiescedAt, silent);
         sessions.clear();
         runners.clear();
         workers.clear();
@@ -956,37 +962,6 @@ public final class ShmServer implements AutoCloseable {
                         ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
         welcome.set(JAVA_INT, WELCOME_STATUS_OFFSET, status);
         return welcome;
-    }
-
-    /**
-     * At quiesce, on the quiescing thread once the monitor has stopped: the connections still waiting for their
-     * hello get a short grace to say it (an honest client sends it right after connecting); those that stay silent
-     * are closed, since a successor cannot take them over.
-     */
-    private void finishPendingHellos() {
-        long deadline = System.nanoTime() + QUIESCE_HELLO_GRACE_NANOS;
-        try (Arena arena = Arena.ofConfined()) {
-            while (pending.size() > 0 && System.nanoTime() < deadline) {
-                List<PendingHandshakes.Pending> waiting = pending.all();
-                MemorySegment fds = arena.allocate((long) waiting.size() * SocketStructs.POLLFD_SIZE, 8);
-                for (int i = 0; i < waiting.size(); i++) {
-                    UnixSockets.setPollFd(fds, i, waiting.get(i).fd(), UnixSockets.POLLIN);
-                }
-                if (UnixSockets.poll(fds, waiting.size(), 10) == 0) {
-                    continue;
-                }
-                for (int i = 0; i < waiting.size(); i++) {
-                    PendingHandshakes.Pending p = waiting.get(i);
-                    if (UnixSockets.revents(fds, i) != 0 && hello(p.fd(), p.peer())) {
-                        pending.remove(p.fd());
-                    }
-                }
-            }
-        }
-        for (PendingHandshakes.Pending p : pending.removeAll()) {
-            refuse(REFUSED_HELLO_TIMEOUT, p.fd(), p.peer(), 0, "still silent at the hand-over");
-        }
-        publishPending();
     }
 
     /** Monitor thread: publishes the pending connections per uid when they changed. */

@@ -425,6 +425,43 @@ class HostileClientTest {
         }
     }
 
+    /**
+     * A client that has connected but not yet said hello when ipc-shm is handed over (an honest client whose process
+     * was not scheduled in between) finishes its handshake with the successor: the connection crosses in the hand-off
+     * instead of being closed, so the client never sees EPIPE.
+     */
+    @Test
+    void shouldHandAConnectionThatHasNotSaidHelloYetToTheSuccessor() throws Throwable {
+        HeapFileSystemDouble fs = new HeapFileSystemDouble();
+        Path socket = dir.resolve("fsp.sock");
+        ShmServer first = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        first.start();
+        ShmServer second = null;
+        int fd = UnixSockets.connect(socket.toString());
+        try (Arena arena = Arena.ofConfined()) {
+            ShmServerTest.awaitTrue(() -> !first.pendingHandshakes().isEmpty());
+            ChannelHandoff handoff = first.quiesce();
+            assertEquals(1, handoff.pendingFds().size(), "the silent connection crosses in the hand-off");
+            second = ShmServer.adopt(fs, handoff, ShmServerConfig.DEFAULTS);
+            second.start();
+            UnixSockets.send(fd, RawChannel.hello(arena, 1), -1);
+            MemorySegment welcome = arena.allocate(HandshakeDescriptor.WELCOME_BYTES, 8);
+            UnixSockets.Received r = UnixSockets.receive(fd, welcome);
+            assertEquals(0, welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_STATUS_OFFSET), "welcomed");
+            assertTrue(r.fd() >= 0, "the successor passed a segment");
+            Libc.close(r.fd());
+            ShmServer s = second;
+            ShmServerTest.awaitTrue(() -> s.clients().size() == 1);
+        } finally {
+            Libc.close(fd);
+            if (second != null) {
+                second.close();
+            } else if (first.isRunning()) {
+                first.close();
+            }
+        }
+    }
+
     private static final int EPERM = 1;
     private static final int FALLOC_FL_KEEP_SIZE = 0x01;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
