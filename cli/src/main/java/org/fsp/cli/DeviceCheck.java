@@ -6,6 +6,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import org.fsp.api.launch.FrameworkProperties;
 
 /**
  * Checks a device path before the daemon boots, so that a bad path fails in the terminal with a message that says
@@ -29,10 +30,10 @@ final class DeviceCheck {
 
     static void prepare(Path device, long sizeBytes, boolean isDefault, PrintStream out) throws BadDeviceException {
         if (!Files.exists(device)) {
-            if (sizeBytes < Fspd.MIN_DEVICE_BYTES) {
+            if (sizeBytes < FrameworkProperties.MIN_DEVICE_BYTES) {
                 throw new BadDeviceException(
                         "--size " + Sizes.human(sizeBytes) + " is too small; FSP needs at least "
-                                + Sizes.human(Fspd.MIN_DEVICE_BYTES),
+                                + Sizes.human(FrameworkProperties.MIN_DEVICE_BYTES),
                         false);
             }
             try {
@@ -65,10 +66,10 @@ final class DeviceCheck {
         } catch (IOException e) {
             throw new BadDeviceException("cannot read the size of " + device + ": " + describe(e), false);
         }
-        if (actual < Fspd.MIN_DEVICE_BYTES) {
+        if (actual < FrameworkProperties.MIN_DEVICE_BYTES) {
             throw new BadDeviceException(
                     device + " holds " + Sizes.human(actual) + ", too small; FSP needs at least "
-                            + Sizes.human(Fspd.MIN_DEVICE_BYTES),
+                            + Sizes.human(FrameworkProperties.MIN_DEVICE_BYTES),
                     false);
         }
     }

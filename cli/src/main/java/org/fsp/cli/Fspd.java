@@ -22,6 +22,7 @@ import java.util.Properties;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.fsp.api.launch.FrameworkProperties;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
@@ -38,7 +39,7 @@ import sun.misc.Signal;
  * bundles of the distribution's {@code bundle/<start level>/} directories and serves until SIGTERM or
  * {@code shutdown}.
  *
- * <p>Choices made here reach the bundles as framework properties ({@link #PROP_DEVICE}, {@link #PROP_SOCKET}, …),
+ * <p>Choices made here reach the bundles as framework properties ({@link #FrameworkProperties.DEVICE_PATH}, {@link #FrameworkProperties.SOCKET_PATH}, …),
  * which the layers' components read when their own configuration leaves a value unset.
  */
 @Command(
@@ -48,25 +49,12 @@ import sun.misc.Signal;
         description = "Starts the FSP file-system process on a device (by default an image it creates and formats).")
 public final class Fspd implements Callable<Integer> {
 
-    public static final String PROP_DEVICE = "fsp.device.path";
-    public static final String PROP_DEVICE_SIZE = "fsp.device.size";
-    public static final String PROP_DRIVER = "fsp.device.driver";
-    public static final String PROP_SOCKET = "fsp.socket.path";
-    public static final String PROP_ADMIN_SOCKET = "fsp.admin.socket.path";
-    /** Read by ipc-fuse: the directory FSP is mounted at through FUSE. */
-    public static final String PROP_FUSE_MOUNT = "fsp.fuse.mount";
-
-    public static final String PROP_HOME = "fsp.home";
-
     /** Exit codes, also listed in the README. */
     static final int EXIT_OK = 0;
 
     static final int EXIT_FAILED = 1;
     static final int EXIT_BAD_INPUT = 2;
     static final int EXIT_ALREADY_RUNNING = 3;
-
-    /** Smallest device FSP will format: superblock, maps, inode table and journal need room. */
-    static final long MIN_DEVICE_BYTES = 16L << 20;
 
     @Option(
             names = "--device",
@@ -122,7 +110,9 @@ public final class Fspd implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         FspPaths paths = FspPaths.fromEnvironment();
-        Path home = Path.of(System.getProperty(PROP_HOME, ".")).toAbsolutePath().normalize();
+        Path home = Path.of(System.getProperty(FrameworkProperties.HOME, "."))
+                .toAbsolutePath()
+                .normalize();
         Path socketPath = (socket != null ? socket : paths.defaultClientSocket()).toAbsolutePath();
         Path adminPath = FspPaths.adminSocketFor(socketPath);
         if (!driver.equals("io_uring") && !driver.equals("ram")) {
@@ -197,17 +187,19 @@ public final class Fspd implements Callable<Integer> {
 
         boolean interactive = !headless && System.console() != null;
         Map<String, String> props = frameworkProperties(home, privateDir);
-        props.put(PROP_HOME, home.toString());
+        props.put(FrameworkProperties.HOME, home.toString());
         props.putIfAbsent("felix.fileinstall.dir", home.resolve("conf").toString()); // conf/<pid>.cfg -> ConfigAdmin
-        props.put(PROP_DRIVER, driver);
-        props.put(PROP_DEVICE_SIZE, Long.toString(sizeBytes));
-        props.put(PROP_SOCKET, socketPath.toString());
-        props.put(PROP_ADMIN_SOCKET, adminPath.toString());
+        props.put(FrameworkProperties.DEVICE_DRIVER, driver);
+        props.put(FrameworkProperties.DEVICE_SIZE, Long.toString(sizeBytes));
+        props.put(FrameworkProperties.SOCKET_PATH, socketPath.toString());
+        props.put(FrameworkProperties.ADMIN_SOCKET_PATH, adminPath.toString());
         if (devicePath != null) {
-            props.put(PROP_DEVICE, devicePath.toString());
+            props.put(FrameworkProperties.DEVICE_PATH, devicePath.toString());
         }
         if (mount != null) {
-            props.put(PROP_FUSE_MOUNT, mount.toAbsolutePath().normalize().toString());
+            props.put(
+                    FrameworkProperties.FUSE_MOUNT,
+                    mount.toAbsolutePath().normalize().toString());
         }
         // Headless: no console session, and its end must not stop the framework (Gogo stops it by default).
         props.put("gosh.args", interactive ? "" : "--nointeractive --noshutdown");

@@ -25,6 +25,7 @@ import jdk.net.UnixDomainPrincipal;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
+import org.fsp.api.launch.FrameworkProperties;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -68,8 +69,9 @@ public final class AdminShellServer {
 
     @Activate
     void activate(BundleContext context, Config config) throws IOException {
-        String configured =
-                config.socket_path().isEmpty() ? context.getProperty("fsp.admin.socket.path") : config.socket_path();
+        String configured = config.socket_path().isEmpty()
+                ? context.getProperty(FrameworkProperties.ADMIN_SOCKET_PATH)
+                : config.socket_path();
         if (configured == null || configured.isEmpty()) {
             LOG.warn("no admin socket configured (fsp.admin.socket.path); bin/fsp shell cannot attach");
             return;

@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.api.status.StatusContributor;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -64,10 +65,10 @@ public final class SystemCommands {
         row(
                 sb,
                 "device",
-                orDash(context.getProperty("fsp.device.path")) + "  (driver "
-                        + orDash(context.getProperty("fsp.device.driver")) + ")");
-        row(sb, "client socket", orDash(context.getProperty("fsp.socket.path")));
-        row(sb, "admin socket", orDash(context.getProperty("fsp.admin.socket.path")));
+                orDash(context.getProperty(FrameworkProperties.DEVICE_PATH)) + "  (driver "
+                        + orDash(context.getProperty(FrameworkProperties.DEVICE_DRIVER)) + ")");
+        row(sb, "client socket", orDash(context.getProperty(FrameworkProperties.SOCKET_PATH)));
+        row(sb, "admin socket", orDash(context.getProperty(FrameworkProperties.ADMIN_SOCKET_PATH)));
         sb.append(String.format("%nlayers%n"));
         for (Bundle b : fspBundles()) {
             sb.append(String.format(

@@ -12,6 +12,7 @@ import org.fsp.api.block.BlockDevice;
 import org.fsp.api.handoff.DeviceHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
+import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.api.status.StatusContributor;
 import org.fsp.linux.NativeException;
 import org.osgi.framework.Bundle;
@@ -36,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * of {@code fsp:status}, and the {@code fsp:device} shell command.
  *
  * <p>Configuration (PID {@value #PID}) comes from Configuration Admin; any attribute left at its empty default falls
- * back to the framework property the launcher sets from its command line ({@value #FW_DRIVER}, {@value #FW_PATH},
- * {@value #FW_SIZE}). A missing image file is created sparse; a target that is too small, unwritable or unopenable
+ * back to the framework property the launcher sets from its command line ({@value FrameworkProperties#DEVICE_DRIVER}, {@value FrameworkProperties#DEVICE_PATH},
+ * {@value FrameworkProperties#DEVICE_SIZE}). A missing image file is created sparse; a target that is too small, unwritable or unopenable
  * fails activation with a logged message that names it.
  *
  * <p>The services are registered by this component rather than by SCR because their properties (the driver kind and
@@ -53,13 +54,6 @@ public final class BlockDeviceComponent {
 
     /** Configuration PID. */
     public static final String PID = "org.fsp.block.device";
-
-    /** Framework property: driver kind, {@code io_uring} (default) or {@code ram}. */
-    public static final String FW_DRIVER = "fsp.device.driver";
-    /** Framework property: image file or block device path. */
-    public static final String FW_PATH = "fsp.device.path";
-    /** Framework property: size in bytes of an image created by FSP, or of the RAM device. */
-    public static final String FW_SIZE = "fsp.device.size";
 
     /** Service property on the BlockDevice: the mode running, e.g. {@code SQPOLL}, {@code plain}, {@code memory}. */
     public static final String PROP_MODE = "fsp.block.mode";
@@ -131,8 +125,10 @@ public final class BlockDeviceComponent {
 
     @Activate
     void activate(Config config, BundleContext context) {
-        String driver = firstNonEmpty(config.driver(), context.getProperty(FW_DRIVER), "io_uring");
-        long sizeBytes = config.size() > 0 ? config.size() : parseSize(context.getProperty(FW_SIZE));
+        String driver =
+                firstNonEmpty(config.driver(), context.getProperty(FrameworkProperties.DEVICE_DRIVER), "io_uring");
+        long sizeBytes =
+                config.size() > 0 ? config.size() : parseSize(context.getProperty(FrameworkProperties.DEVICE_SIZE));
         this.context = context;
         device = switch (driver) {
             case "ram" -> openRam(sizeBytes, config.queueDepth(), context);
@@ -207,9 +203,12 @@ public final class BlockDeviceComponent {
     }
 
     private ObservableBlockDevice openIoUring(Config config, BundleContext context, long sizeBytes) {
-        String configured = firstNonEmpty(config.path(), context.getProperty(FW_PATH), "");
+        String configured = firstNonEmpty(config.path(), context.getProperty(FrameworkProperties.DEVICE_PATH), "");
         if (configured.isEmpty()) {
-            return fail("no device path: set the configuration's 'path' or the framework property " + FW_PATH, null);
+            return fail(
+                    "no device path: set the configuration's 'path' or the framework property "
+                            + FrameworkProperties.DEVICE_PATH,
+                    null);
         }
         Path target = Path.of(configured).toAbsolutePath();
         path = target.toString();
@@ -287,7 +286,10 @@ public final class BlockDeviceComponent {
         try {
             return Long.parseLong(value.trim());
         } catch (NumberFormatException e) {
-            return fail("framework property " + FW_SIZE + "='" + value + "' is not a number of bytes", e);
+            return fail(
+                    "framework property " + FrameworkProperties.DEVICE_SIZE + "='" + value
+                            + "' is not a number of bytes",
+                    e);
         }
     }
 

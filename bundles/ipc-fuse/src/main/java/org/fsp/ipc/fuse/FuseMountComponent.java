@@ -10,6 +10,7 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.handoff.FuseHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
+import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.api.status.StatusContributor;
 import org.osgi.framework.Bundle;
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Mounts FSP through FUSE inside fspd: the directory from the configuration, or else from the framework property
- * {@value #MOUNT_PROPERTY} (what {@code fspd --mount DIR} sets), once a {@link FileSystemService} is there; more with
+ * {@value FrameworkProperties#FUSE_MOUNT} (what {@code fspd --mount DIR} sets), once a {@link FileSystemService} is there; more with
  * the Gogo command {@code fsp:mount DIR}, fewer with {@code fsp:umount DIR}; all of them unmounted when the bundle
  * stops. Publishes the {@code "fuse"} section of {@code fsp:status} (order 55).
  *
@@ -57,8 +58,6 @@ public final class FuseMountComponent implements StatusContributor {
 
     /** Configuration PID. */
     public static final String PID = "org.fsp.ipc.fuse";
-    /** Framework property naming the directory to mount at start. */
-    public static final String MOUNT_PROPERTY = "fsp.fuse.mount";
 
     /** The FUSE front end's configuration. */
     @ObjectClassDefinition(
@@ -165,7 +164,9 @@ public final class FuseMountComponent implements StatusContributor {
         settings = new FuseMount.Settings(
                 config.channels(), config.entryTimeoutMillis() * 1_000_000L, config.attrTimeoutMillis() * 1_000_000L);
         slot = new FileSystemSlot(config.fileSystemWaitMillis());
-        String dir = !config.mountPoint().isEmpty() ? config.mountPoint() : bundleContext.getProperty(MOUNT_PROPERTY);
+        String dir = !config.mountPoint().isEmpty()
+                ? config.mountPoint()
+                : bundleContext.getProperty(FrameworkProperties.FUSE_MOUNT);
         configured = dir == null || dir.isEmpty()
                 ? null
                 : Path.of(dir).toAbsolutePath().normalize();

@@ -13,6 +13,7 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.handoff.ChannelHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
+import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.api.status.StatusContributor;
 import org.osgi.framework.Bundle;
@@ -70,8 +71,6 @@ public final class ShmServerComponent implements StatusContributor {
 
     /** Configuration PID. */
     public static final String PID = "org.fsp.ipc.shm";
-    /** Framework property naming the client socket. */
-    public static final String SOCKET_PROPERTY = "fsp.socket.path";
     /** Socket used when neither the configuration nor the framework names one. */
     public static final String DEFAULT_SOCKET = "/run/fsp/fsp.sock";
 
@@ -231,7 +230,7 @@ public final class ShmServerComponent implements StatusContributor {
     @Activate
     void activate(Config config, BundleContext bundleContext) throws IOException {
         String configured = config.socketPath();
-        String framework = bundleContext.getProperty(SOCKET_PROPERTY);
+        String framework = bundleContext.getProperty(FrameworkProperties.SOCKET_PATH);
         Path socket = Path.of(
                 !configured.isEmpty()
                         ? configured

@@ -1,5 +1,7 @@
 package org.fsp.fs.core.layout;
 
+import org.fsp.api.launch.FrameworkProperties;
+
 /**
  * Where each region of the device starts and how long it is, in blocks; see {@link SuperblockDescriptor} for the
  * picture. Computed once by mkfs from the device size and recorded in the superblock.
@@ -31,8 +33,8 @@ public record Geometry(
 
     /** The root directory's inode number. */
     public static final long ROOT_INO = 1;
-    /** Smallest device mkfs accepts, in blocks (1 MiB). */
-    public static final long MIN_BLOCKS = 256;
+    /** Smallest device mkfs formats, in blocks: the one minimum FSP has, {@link FrameworkProperties#MIN_DEVICE_BYTES}. */
+    public static final long MIN_BLOCKS = FrameworkProperties.MIN_DEVICE_BYTES / Layout.BLOCK_SIZE;
 
     /** Lays out a device of {@code totalBlocks} with the given inode count and journal length. */
     public static Geometry compute(long totalBlocks, long inodeCount, long journalBlocks) {

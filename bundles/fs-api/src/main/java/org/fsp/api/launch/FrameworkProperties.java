@@ -1,0 +1,29 @@
+package org.fsp.api.launch;
+
+/**
+ * The framework properties {@code bin/fspd} sets from its command line, one name each for the launcher that writes
+ * them and the components that read them. A component uses such a property when its own configuration leaves the value
+ * unset, so {@code conf/<pid>.cfg} still wins.
+ */
+public final class FrameworkProperties {
+
+    /** Image file or block device the driver opens ({@code --device}). */
+    public static final String DEVICE_PATH = "fsp.device.path";
+    /** Size of an image created on first start, bytes ({@code --size}). */
+    public static final String DEVICE_SIZE = "fsp.device.size";
+    /** Driver kind ({@code --driver}): {@code io_uring} or {@code ram}. */
+    public static final String DEVICE_DRIVER = "fsp.device.driver";
+    /** The client socket ({@code --socket}). */
+    public static final String SOCKET_PATH = "fsp.socket.path";
+    /** The admin socket {@code bin/fsp shell} attaches to ({@code PATH.admin}). */
+    public static final String ADMIN_SOCKET_PATH = "fsp.admin.socket.path";
+    /** The directory ipc-fuse mounts FSP at ({@code --mount}). */
+    public static final String FUSE_MOUNT = "fsp.fuse.mount";
+    /** The distribution's directory ({@code bin/}, {@code conf/}, {@code upgrades/}). */
+    public static final String HOME = "fsp.home";
+
+    /** Smallest device fspd serves, bytes: room for the journal, the metadata regions and some data. */
+    public static final long MIN_DEVICE_BYTES = 16L << 20;
+
+    private FrameworkProperties() {}
+}
