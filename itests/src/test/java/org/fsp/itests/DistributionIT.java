@@ -151,7 +151,7 @@ class DistributionIT {
     @Order(6)
     void shouldRefuseATooSmallDevice() throws Exception {
         Path small = work.resolve("small.img");
-        Files.write(small, new byte[1 << 20]);
+        Files.write(small, new byte[1 << 19]);
         FspProcesses.Result r = FspProcesses.fspdExpectingExit(
                 "--device",
                 small.toString(),

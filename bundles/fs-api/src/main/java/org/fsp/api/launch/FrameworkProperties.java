@@ -22,8 +22,11 @@ public final class FrameworkProperties {
     /** The distribution's directory ({@code bin/}, {@code conf/}, {@code upgrades/}). */
     public static final String HOME = "fsp.home";
 
-    /** Smallest device fspd serves, bytes: room for the journal, the metadata regions and some data. */
-    public static final long MIN_DEVICE_BYTES = 16L << 20;
+    /**
+     * Smallest device FSP formats and serves, bytes (256 blocks: the superblock, the shortest journal, the bitmaps, an
+     * inode table of 64 inodes and some data). mkfs and fspd both refuse anything smaller.
+     */
+    public static final long MIN_DEVICE_BYTES = 1L << 20;
 
     private FrameworkProperties() {}
 }

@@ -749,6 +749,19 @@ public final class FsCore implements FileSystemService {
         }
     }
 
+    /**
+     * Locks an inode found by path or through a handle and checks it is still live: a close or unlink on another lane
+     * may have freed it since, and a freed inode must never be stored again (its number may be someone else's now).
+     * Fails with {@code gone} (ENOENT for a path, EBADF for a handle).
+     */
+    private static void lockLive(Inode i, Errno gone, String subject) throws FsException {
+        i.lock.lock();
+        if (i.freed) {
+            i.lock.unlock();
+            throw new FsException(gone, subject);
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // Inode helpers
 
@@ -1413,12 +1426,9 @@ public final class FsCore implements FileSystemService {
 
     private int writeChunk(Transaction tx, Credentials who, Inode i, long offset, MemorySegment src)
             throws IOException {
-        i.lock.lock();
+        // A close on another lane may have freed the (unlinked) file after this write found its handle.
+        lockLive(i, Errno.EBADF, "the file was closed");
         try {
-            if (i.freed) {
-                // A close on another lane freed the (unlinked) file after this write found its handle.
-                throw new FsException(Errno.EBADF, "the file was closed");
-            }
             long pos = offset < 0 ? i.size : offset;
             int len = (int) src.byteSize();
             if (pos >= MAX_FILE_SIZE) {
@@ -1533,11 +1543,8 @@ public final class FsCore implements FileSystemService {
         if (size > MAX_FILE_SIZE) {
             throw new FsException(Errno.EFBIG, subject);
         }
-        i.lock.lock();
+        lockLive(i, Errno.ENOENT, subject);
         try {
-            if (i.freed) {
-                throw new FsException(Errno.ENOENT, subject);
-            }
             setSize(tx, i, size);
             long now = now();
             i.mtime = now;
@@ -2203,7 +2210,7 @@ public final class FsCore implements FileSystemService {
     public void chmod(Credentials who, String path, int mode) throws FsException {
         enter();
         try {
-            run(tx -> chmodInode(tx, who, paths.resolve(who, path, true), mode, path));
+            run(tx -> chmodInode(tx, who, paths.resolve(who, path, true), mode, Errno.ENOENT, path));
         } finally {
             exit();
         }
@@ -2214,17 +2221,18 @@ public final class FsCore implements FileSystemService {
         enter();
         try {
             Inode i = handle(handle).inode;
-            run(tx -> chmodInode(tx, who, i, mode, "handle " + handle));
+            run(tx -> chmodInode(tx, who, i, mode, Errno.EBADF, "handle " + handle));
         } finally {
             exit();
         }
     }
 
-    private Void chmodInode(Transaction tx, Credentials who, Inode i, int mode, String path) throws IOException {
+    private Void chmodInode(Transaction tx, Credentials who, Inode i, int mode, Errno gone, String path)
+            throws IOException {
         if (!Access.isOwnerOrRoot(who, i)) {
             throw new FsException(Errno.EPERM, path);
         }
-        i.lock.lock();
+        lockLive(i, gone, path);
         try {
             int m = mode & FileMode.PERMISSION_MASK;
             if (!who.isRoot() && !who.inGroup(i.gid)) {
@@ -2243,7 +2251,7 @@ public final class FsCore implements FileSystemService {
     public void chown(Credentials who, String path, int uid, int gid) throws FsException {
         enter();
         try {
-            run(tx -> chownInode(tx, who, paths.resolve(who, path, true), uid, gid, path));
+            run(tx -> chownInode(tx, who, paths.resolve(who, path, true), uid, gid, Errno.ENOENT, path));
         } finally {
             exit();
         }
@@ -2254,15 +2262,15 @@ public final class FsCore implements FileSystemService {
         enter();
         try {
             Inode i = handle(handle).inode;
-            run(tx -> chownInode(tx, who, i, uid, gid, "handle " + handle));
+            run(tx -> chownInode(tx, who, i, uid, gid, Errno.EBADF, "handle " + handle));
         } finally {
             exit();
         }
     }
 
-    private Void chownInode(Transaction tx, Credentials who, Inode i, int uid, int gid, String path)
+    private Void chownInode(Transaction tx, Credentials who, Inode i, int uid, int gid, Errno gone, String path)
             throws IOException {
-        i.lock.lock();
+        lockLive(i, gone, path);
         try {
             if (!who.isRoot()) {
                 if (uid != ID_UNCHANGED && !(who.uid() == i.uid && uid == i.uid)) {
@@ -2297,7 +2305,8 @@ public final class FsCore implements FileSystemService {
     public void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
         enter();
         try {
-            run(tx -> utimensInode(tx, who, paths.resolve(who, path, true), atimeNanos, mtimeNanos, path));
+            run(tx ->
+                    utimensInode(tx, who, paths.resolve(who, path, true), atimeNanos, mtimeNanos, Errno.ENOENT, path));
         } finally {
             exit();
         }
@@ -2308,13 +2317,14 @@ public final class FsCore implements FileSystemService {
         enter();
         try {
             Inode i = handle(handle).inode;
-            run(tx -> utimensInode(tx, who, i, atimeNanos, mtimeNanos, "handle " + handle));
+            run(tx -> utimensInode(tx, who, i, atimeNanos, mtimeNanos, Errno.EBADF, "handle " + handle));
         } finally {
             exit();
         }
     }
 
-    private Void utimensInode(Transaction tx, Credentials who, Inode i, long atimeNanos, long mtimeNanos, String path)
+    private Void utimensInode(
+            Transaction tx, Credentials who, Inode i, long atimeNanos, long mtimeNanos, Errno gone, String path)
             throws IOException {
         if (atimeNanos == UTIME_OMIT && mtimeNanos == UTIME_OMIT) {
             return null;
@@ -2327,7 +2337,7 @@ public final class FsCore implements FileSystemService {
             }
             Access.check(who, i, Access.WRITE, path);
         }
-        i.lock.lock();
+        lockLive(i, gone, path);
         try {
             long now = now();
             if (atimeNanos != UTIME_OMIT) {

@@ -39,7 +39,7 @@ class CorruptImageTest {
     Path tmp;
 
     private static HeapBlockDeviceTestDouble populated() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
         FsCore fs = TestFs.formatAndMount(d);
         fs.mkdir(ROOT, "/dir", 0755);
         TestFs.writeFile(fs, ROOT, "/dir/file", new byte[10_000]);

@@ -27,7 +27,7 @@ class FileObserverTest {
 
     @Test
     void shouldReportCreationsWritesTruncatesAndFreesWithTheCallersPid() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         TestFs.format(d);
         RecordingFileObserverTestDouble seen = new RecordingFileObserverTestDouble();
         FsCore fs = mount(d, seen, null);
@@ -70,7 +70,7 @@ class FileObserverTest {
 
     @Test
     void shouldReportAFileReplacedByRenameAsFreed() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         TestFs.format(d);
         RecordingFileObserverTestDouble seen = new RecordingFileObserverTestDouble();
         FsCore fs = mount(d, seen, null);
@@ -87,7 +87,7 @@ class FileObserverTest {
 
     @Test
     void shouldPassTheObserverOnToAMountFromAHandoff() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         TestFs.format(d);
         FsCore first = mount(d, FileObserver.NONE, null);
         long h = first.open(ALICE, "/kept", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644);

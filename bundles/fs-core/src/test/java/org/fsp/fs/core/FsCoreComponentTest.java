@@ -78,7 +78,7 @@ class FsCoreComponentTest {
 
     @Test
     void shouldFormatABlankDeviceThenMountIt() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         FsCore fs = FsCoreComponent.open(new DirectBlockScheduler(d), config(true));
         fs.mkdir(Credentials.ROOT, "/made", 0755);
         Map<String, Object> status = fs.status();
@@ -100,7 +100,7 @@ class FsCoreComponentTest {
 
     @Test
     void shouldRefuseABlankDeviceWhenNotAllowedToFormat() {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         IOException e =
                 assertThrows(IOException.class, () -> FsCoreComponent.open(new DirectBlockScheduler(d), config(false)));
         assertTrue(e.getMessage().contains("blank"), e.getMessage());
@@ -108,7 +108,7 @@ class FsCoreComponentTest {
 
     @Test
     void shouldRefuseACorruptDeviceWithoutWritingToIt() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         TestFs.format(d);
         d.storage().set(ValueLayout.JAVA_BYTE, 40, (byte) 0x77);
         byte[] before = d.storage().toArray(ValueLayout.JAVA_BYTE);

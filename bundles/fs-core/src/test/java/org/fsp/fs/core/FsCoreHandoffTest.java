@@ -47,7 +47,7 @@ class FsCoreHandoffTest {
 
     @Test
     void shouldKeepOpenHandlesWithTheirNumbersFlagsAndPositions() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         FsCore fs = TestFs.formatAndMount(d);
         TestFs.writeFile(fs, ROOT, "/read-me", TestFs.utf8("0123456789"));
         long writer = fs.open(ROOT, "/log", RW_CREATE | OpenFlags.O_APPEND, 0644);
@@ -81,7 +81,7 @@ class FsCoreHandoffTest {
 
     @Test
     void shouldKeepDataWrittenWithAndWithoutFsync() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         FsCore fs = TestFs.formatAndMount(d);
         byte[] synced = bytes(50_000, 1);
         byte[] unsynced = bytes(70_000, 2);
@@ -106,7 +106,7 @@ class FsCoreHandoffTest {
 
     @Test
     void shouldKeepAFileUnlinkedWhileOpenUntilItsLastCloseAfterTheHandoff() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         FsCore fs = TestFs.formatAndMount(d);
         long freeInodes = fs.statfs(ROOT).freeInodes();
         byte[] data = bytes(40_000, 3);
@@ -138,12 +138,12 @@ class FsCoreHandoffTest {
 
     @Test
     void shouldIgnoreAHandoffOfAnotherDevice() throws Exception {
-        HeapBlockDeviceTestDouble first = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble first = new HeapBlockDeviceTestDouble(2048);
         FsCore fs = TestFs.formatAndMount(first);
         long h = fs.open(ROOT, "/open", RW_CREATE, 0644);
         FileSystemHandoff handoff = fs.quiesce(Map.of());
 
-        HeapBlockDeviceTestDouble other = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble other = new HeapBlockDeviceTestDouble(2048);
         TestFs.format(other);
         FsCore elsewhere = adopt(other, handoff);
         assertEquals(-1, elsewhere.handlesAdopted());

@@ -58,7 +58,7 @@ class FsCoreTest {
 
     @Test
     void shouldReturnLinuxErrnos() throws Exception {
-        FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(4096));
+        FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(2048));
         fs.mkdir(ROOT, "/d", 0755);
         TestFs.writeFile(fs, ROOT, "/d/f", TestFs.utf8("x"));
         assertEquals(Errno.ENOENT, errno(() -> fs.stat(ROOT, "/nope")));
@@ -122,7 +122,7 @@ class FsCoreTest {
 
     @Test
     void shouldReuseSpaceAfterDeletesAndReportEnospcWhenFull() throws Exception {
-        FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(4096));
+        FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(1024));
         byte[] chunk = new byte[1 << 20];
         List<String> files = new ArrayList<>();
         Errno last = null;
@@ -146,7 +146,7 @@ class FsCoreTest {
 
     @Test
     void shouldNotShortenAWriteWhileFreedBlocksAwaitACheckpoint() throws Exception {
-        FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(4096));
+        FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(1024));
         byte[] data = new byte[2 << 20];
         new Random(11).nextBytes(data);
         TestFs.writeFile(fs, ROOT, "/first", data);
@@ -226,7 +226,7 @@ class FsCoreTest {
 
     @Test
     void shouldUpdateAccessTimesTheRelatimeWay() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
         TestFs.format(d);
         java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(1_000);
         FsCore fs = FsCore.mount(new org.fsp.fs.core.tools.DirectBlockScheduler(d), TestFs.options(), clock::get);
@@ -246,7 +246,7 @@ class FsCoreTest {
 
     @Test
     void shouldFreeFilesUnlinkedWhileOpenWhenTheyCloseOrAtUnmount() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
         FsCore fs = TestFs.formatAndMount(d);
         long free = fs.statfs(ROOT).freeBlocks();
         long h = fs.open(ROOT, "/gone", OpenFlags.O_CREAT | OpenFlags.O_RDWR, 0644);

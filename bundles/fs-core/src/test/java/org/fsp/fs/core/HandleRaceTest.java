@@ -106,6 +106,60 @@ class HandleRaceTest {
 
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void shouldNeverStoreAFreedInodeWhenAttributeChangesRaceTheCloseOfAnUnlinkedFile() throws Exception {
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(65536);
+        TestFs.format(d);
+        FsCore fs = FsCore.mount(new DirectBlockScheduler(d), TestFs.options());
+        fs.mkdir(Credentials.ROOT, "/tmp", 01777);
+        fs.chmod(Credentials.ROOT, "/tmp", 01777);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CyclicBarrier go = new CyclicBarrier(2);
+        CyclicBarrier done = new CyclicBarrier(2);
+        long[] handle = new long[1];
+        int rounds = Math.max(2000, ROUNDS / 20);
+        Thread closer = Thread.ofPlatform().start(() -> {
+            try {
+                for (int r = 0; r < rounds; r++) {
+                    go.await();
+                    fs.close(CLIENT, handle[0]);
+                    done.await();
+                }
+            } catch (Throwable t) {
+                failure.compareAndSet(null, t);
+            }
+        });
+        for (int r = 0; r < rounds && failure.get() == null; r++) {
+            handle[0] = fs.open(CLIENT, "/tmp/victim", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0600);
+            fs.unlink(CLIENT, "/tmp/victim");
+            go.await();
+            try {
+                fs.fchmod(CLIENT, handle[0], 04777);
+                fs.futimens(CLIENT, handle[0], 1L, 1L);
+                fs.fchown(CLIENT, handle[0], CLIENT.uid(), CLIENT.gid());
+            } catch (FsException e) {
+                assertEquals(Errno.EBADF, e.errno(), "a call racing close may only see EBADF: " + e);
+            }
+            done.await();
+            // Root's new file may get the number just freed: on disk it must keep root's attributes.
+            TestFs.writeFile(fs, Credentials.ROOT, "/tmp/b" + r, new byte[] {1});
+        }
+        closer.join();
+        if (failure.get() != null) {
+            throw new AssertionError("closer failed", failure.get());
+        }
+        fs.unmount();
+        assertEquals(List.of(), TestFs.fsck(d));
+        FsCore again = TestFs.mount(d);
+        for (int r = 0; r < rounds; r++) {
+            var a = again.stat(Credentials.ROOT, "/tmp/b" + r);
+            assertEquals(0, a.uid(), "owner of /tmp/b" + r + ", which may reuse a freed number");
+            assertEquals(0644, a.mode() & 07777, "mode of /tmp/b" + r + ", which may reuse a freed number");
+        }
+        again.unmount();
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void shouldNeverReturnAnotherFilesBytesToAReadRacingATruncate() throws Exception {
         HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(16384);
         TestFs.format(d);

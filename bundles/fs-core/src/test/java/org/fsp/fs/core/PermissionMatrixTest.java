@@ -151,7 +151,7 @@ class PermissionMatrixTest {
     }
 
     private static FsCore setUp() throws Exception {
-        FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(4096));
+        FsCore fs = TestFs.formatAndMount(new HeapBlockDeviceTestDouble(1024));
         fs.mkdir(ROOT, "/d", 0750);
         fs.chown(ROOT, "/d", 1000, 100);
         TestFs.writeFile(fs, ROOT, "/d/f", TestFs.utf8("data"));

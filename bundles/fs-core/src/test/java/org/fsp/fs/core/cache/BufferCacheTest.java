@@ -20,7 +20,7 @@ class BufferCacheTest {
 
     @Test
     void shouldStayWithinItsMemoryBoundWhileReadingMoreBlocksThanFit() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
         for (int b = 0; b < 1024; b++) {
             d.storage().set(ValueLayout.JAVA_INT, (long) b * Layout.BLOCK_SIZE, b);
         }
@@ -39,7 +39,7 @@ class BufferCacheTest {
 
     @Test
     void shouldWriteDirtyDataBackBeforeReusingItsMemory() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
         BufferCache c = cache(d);
         Buffer buf = c.get(500, false);
         buf.data().set(ValueLayout.JAVA_INT, 0, 0xC0FFEE);
@@ -56,7 +56,7 @@ class BufferCacheTest {
 
     @Test
     void shouldReadAheadWithoutWaiting() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
         d.storage().set(ValueLayout.JAVA_INT, 105L * Layout.BLOCK_SIZE, 105);
         BufferCache c = cache(d);
         c.prefetch(100, 8);
@@ -73,7 +73,7 @@ class BufferCacheTest {
 
     @Test
     void shouldGrowPastItsBoundRatherThanWaitWhenEverythingIsPinned() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
         BufferCache c = cache(d);
         List<Buffer> pinned = new java.util.ArrayList<>();
         for (int b = 0; b < CAPACITY_BLOCKS + 5; b++) {

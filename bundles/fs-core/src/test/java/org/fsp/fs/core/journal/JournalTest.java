@@ -96,7 +96,7 @@ class JournalTest {
 
     @Test
     void shouldIgnoreATransactionWhoseImageIsStaleEvenIfThatBlockIsSelfConsistent() throws Exception {
-        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(2048);
         FsCore fs = TestFs.formatAndMount(d);
         fs.mkdir(ROOT, "/a", 0755);
         fs.sync();
