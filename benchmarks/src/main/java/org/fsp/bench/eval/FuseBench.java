@@ -203,34 +203,39 @@ public final class FuseBench {
             Path tarball = o.work.resolve("tree.tar");
             Shell.run("git", "--git-dir=" + repo, "archive", "--format=tar", "-o", tarball.toString(), "HEAD");
             String tree = o.files + " files of 1-8 KiB in 100 directories";
-            timedCommand(
+            attempt(
                     "git clone",
-                    "git clone --no-hardlinks of a local repository: " + tree + ", " + o.commits + " commits",
-                    targets,
-                    (t, round) -> timed(
-                            "git",
-                            "clone",
-                            "-q",
-                            "--no-hardlinks",
-                            repo.toString(),
-                            t.dir.resolve("clone-" + round).toString()));
-            timedCommand(
+                    () -> timedCommand(
+                            "git clone",
+                            "git clone --no-hardlinks of a local repository: " + tree + ", " + o.commits + " commits",
+                            targets,
+                            (t, round) -> timed(
+                                    "git",
+                                    "clone",
+                                    "-q",
+                                    "--no-hardlinks",
+                                    repo.toString(),
+                                    t.dir.resolve("clone-" + round).toString())));
+            attempt(
                     "untar",
-                    "tar -xf of the same tree (" + Files.size(tarball) / 1024 + " KiB tarball)",
-                    targets,
-                    (t, round) -> {
-                        Path dir = Files.createDirectories(t.dir.resolve("untar-" + round));
-                        return timed("tar", "-xf", tarball.toString(), "-C", dir.toString());
-                    });
+                    () -> timedCommand(
+                            "untar",
+                            "tar -xf of the same tree (" + Files.size(tarball) / 1024 + " KiB tarball)",
+                            targets,
+                            (t, round) -> {
+                                Path dir = Files.createDirectories(t.dir.resolve("untar-" + round));
+                                return timed("tar", "-xf", tarball.toString(), "-C", dir.toString());
+                            }));
             if (onPath("fio")) {
-                fio(targets, "randread", 1);
-                fio(targets, "randread", 32);
-                fio(targets, "randwrite", 1);
-                fio(targets, "randwrite", 32);
+                for (String rw : List.of("randread", "randwrite")) {
+                    for (int depth : new int[] {1, 32}) {
+                        attempt("fio " + rw + " QD" + depth, () -> fio(targets, rw, depth));
+                    }
+                }
             } else {
                 note("fio is not installed (apt-get install -y fio): the fio rows are left out");
             }
-            varmail(targets);
+            attempt("varmail", () -> varmail(targets));
         } finally {
             closer.closeAll();
             if (closer.interrupted) {
@@ -240,6 +245,22 @@ public final class FuseBench {
             EvalBench.deleteTree(o.work);
         }
         write();
+    }
+
+    /** A workload of the run; one that fails is reported beside the table and the run goes on. */
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    private void attempt(String name, Step step) {
+        try {
+            step.run();
+        } catch (Exception e) {
+            if (closer.interrupted) {
+                throw new IllegalStateException("interrupted: everything started has been stopped", e);
+            }
+            note(name + " failed: " + e.getMessage());
+        }
     }
 
     /** Starts ext4, fspd with its FUSE mount, and bindfs over a directory of that ext4 (if installed). */
@@ -423,7 +444,8 @@ public final class FuseBench {
         }
         results.add(new Result(
                 name,
-                "fio --ioengine=" + engine + " --iodepth=" + depth + " --direct=0, 256 MiB file, " + fioSeconds()
+                "fio --ioengine=" + engine + " --iodepth=" + depth
+                        + " --direct=0 (fio drops the file's cached pages at its start), 256 MiB file, " + fioSeconds()
                         + " s",
                 Metric.OPS_PER_SECOND,
                 null,
