@@ -93,6 +93,7 @@ final class OfflineCommands {
             SUITES.put("sched", "org.fsp.bench.sched.SchedBench");
             SUITES.put("upgrade", "org.fsp.bench.upgrade.UpgradeBench");
             SUITES.put("fairness", "org.fsp.bench.fairness.FairnessBench");
+            SUITES.put("fuse", "org.fsp.bench.eval.FuseBench");
             for (String s : List.of("eval", "micro", "meta", "cached", "filebench", "channel")) {
                 SUITES.put(s, EVAL);
             }

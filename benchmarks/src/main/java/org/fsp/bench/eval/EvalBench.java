@@ -6,11 +6,9 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -328,7 +326,7 @@ public final class EvalBench {
                 "targets: " + met + " met, " + missed + " missed (load average at the end: " + loadAverage() + ")");
     }
 
-    private static String loadAverage() {
+    static String loadAverage() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).strip();
         } catch (IOException e) {
@@ -353,7 +351,7 @@ public final class EvalBench {
         return Long.parseLong(unit == 1 ? t : t.substring(0, t.length() - 1)) * unit;
     }
 
-    private static void deleteTree(Path dir) {
+    static void deleteTree(Path dir) {
         if (!Files.exists(dir)) {
             return;
         }
@@ -363,43 +361,6 @@ public final class EvalBench {
             }
         } catch (IOException e) {
             System.err.println("eval: could not remove " + dir + ": " + e.getMessage());
-        }
-    }
-
-    /**
-     * Closes what the run started, last first, once; also from the shutdown hook when the run is interrupted (Ctrl-C,
-     * SIGTERM), after which nothing new may be started.
-     */
-    private static final class Closer {
-        private final Deque<AutoCloseable> open = new ArrayDeque<>();
-        volatile boolean interrupted;
-
-        synchronized <T extends AutoCloseable> T add(T resource) {
-            if (interrupted) {
-                try {
-                    resource.close();
-                } catch (Exception e) {
-                    System.err.println("eval: clean-up: " + e);
-                }
-                throw new IllegalStateException("interrupted: everything started has been stopped");
-            }
-            open.push(resource);
-            return resource;
-        }
-
-        void interrupted() {
-            interrupted = true;
-            closeAll();
-        }
-
-        synchronized void closeAll() {
-            while (!open.isEmpty()) {
-                try {
-                    open.pop().close();
-                } catch (Exception e) {
-                    System.err.println("eval: clean-up: " + e);
-                }
-            }
         }
     }
 

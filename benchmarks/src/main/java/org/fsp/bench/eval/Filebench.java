@@ -75,6 +75,11 @@ final class Filebench {
         return all;
     }
 
+    /** One personality at one thread count, with a file set of its own. */
+    static Workload one(Personality p, int files, int threads, double seconds) {
+        return workload(p, files, threads, seconds, new ConcurrentHashMap<>());
+    }
+
     private static Workload workload(Personality p, int files, int threads, double seconds, Map<String, FileSet> sets) {
         return new Workload.Described(
                 "filebench",

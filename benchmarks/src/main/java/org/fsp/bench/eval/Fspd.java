@@ -29,9 +29,10 @@ final class Fspd implements AutoCloseable {
 
     /**
      * Starts {@code fspd} with {@code driver} ("io_uring" on a new image file of {@code size}, or "ram") and waits
-     * until a client can connect.
+     * until a client can connect; {@code extra} are further fspd options ({@code --mount DIR}).
      */
-    static Fspd start(Path fspdBin, Path workDir, String name, String driver, String size) throws IOException {
+    static Fspd start(Path fspdBin, Path workDir, String name, String driver, String size, String... extra)
+            throws IOException {
         Path image = workDir.resolve(name + ".img");
         Path socket = workDir.resolve(name + ".sock");
         Path out = workDir.resolve(name + ".out");
@@ -47,6 +48,7 @@ final class Fspd implements AutoCloseable {
                 socket.toString(),
                 "--driver",
                 driver));
+        command.addAll(List.of(extra));
         Process p = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(out.toFile())

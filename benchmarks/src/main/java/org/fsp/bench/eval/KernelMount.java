@@ -52,6 +52,18 @@ final class KernelMount implements AutoCloseable {
         return new KernelMount("tmpfs", mnt, null);
     }
 
+    /**
+     * bindfs (a FUSE passthrough through libfuse, from Debian's bindfs package) of {@code source} at {@code workDir/bindfs},
+     * with its defaults: the reference FUSE file system {@code fsp bench fuse} compares FSP's mount against.
+     */
+    static KernelMount bindfs(Path workDir, Path source) throws IOException {
+        Path mnt = workDir.resolve("bindfs");
+        Files.createDirectories(mnt);
+        Files.createDirectories(source);
+        Shell.run("bindfs", source.toString(), mnt.toString());
+        return new KernelMount("bindfs", mnt, null);
+    }
+
     FileApi api() {
         return new NioFileApi(mountPoint, name);
     }

@@ -1,0 +1,665 @@
+package org.fsp.bench.eval;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code fsp bench fuse} (issue 14): programs that are not Java, the same ones on three file systems in one run: FSP
+ * through its FUSE mount ({@code bin/fspd --headless --mount DIR} on a fresh image), bindfs (a libfuse passthrough,
+ * the reference FUSE file system) over ext4, and that ext4 directly (a loop-mounted image of the same size on the same
+ * disk). Workloads: {@code git clone --no-hardlinks} of a generated repository, {@code tar -xf} of its tree, fio 4 KiB
+ * random read and write at QD1 (psync) and QD32 (io_uring), buffered, on a 256 MiB file, and Filebench's varmail
+ * through java.nio. Prints a table of the three figures with FSP / bindfs and FSP / ext4 against the issue's targets
+ * and the FUSE requests FSP served per operation, writes {@code results.json} and {@code table.md} to {@code --out},
+ * and unmounts and stops everything it started, also on Ctrl-C (the helpers of {@link EvalBench}). Needs root; a
+ * missing bindfs or fio is reported and its column or rows are left out.
+ *
+ * <p>Usage: {@code FuseBench [--out DIR] [--rounds N] [--seconds S] [--files N] [--commits N] [--size 2G]
+ * [--fspd PATH] [--work DIR]}.
+ */
+public final class FuseBench {
+
+    private static final Pattern REQUESTS = Pattern.compile("requests:\\s+(\\d+)");
+
+    private final Options o;
+    private final Closer closer = new Closer();
+    private final long began = System.nanoTime();
+    private final String loadAtStart = EvalBench.loadAverage();
+    private final List<String> notes = new ArrayList<>();
+    private final List<Result> results = new ArrayList<>();
+    private Fspd fspd;
+
+    private FuseBench(Options o) {
+        this.o = o;
+    }
+
+    static final class Options {
+        Path out;
+        Path work;
+        Path fspd;
+        int rounds = 3;
+        double seconds = 3;
+        int files = 3000;
+        int commits = 200;
+        String size = "2G";
+        String command;
+
+        static Options parse(String[] args) {
+            Options o = new Options();
+            o.command = "fsp bench fuse" + (args.length == 0 ? "" : " " + String.join(" ", args));
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException(a + " needs a value");
+                }
+                String v = args[++i];
+                switch (a) {
+                    case "--out" -> o.out = Path.of(v);
+                    case "--work" -> o.work = Path.of(v);
+                    case "--fspd" -> o.fspd = Path.of(v);
+                    case "--rounds" -> o.rounds = positive(a, v);
+                    case "--seconds" -> o.seconds = Double.parseDouble(v);
+                    case "--files" -> o.files = positive(a, v);
+                    case "--commits" -> o.commits = positive(a, v);
+                    case "--size" -> o.size = v;
+                    default -> throw new IllegalArgumentException("unknown option " + a);
+                }
+            }
+            if (o.out == null) {
+                o.out = Path.of(
+                        "fsp-bench-results",
+                        "fuse-"
+                                + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+                                        .withZone(ZoneOffset.UTC)
+                                        .format(Instant.now()));
+            }
+            if (o.work == null) {
+                o.work = Path.of(
+                        "/var/tmp", "fsp-fuse-bench-" + ProcessHandle.current().pid());
+            }
+            if (o.fspd == null) {
+                String home = System.getProperty("fsp.home");
+                o.fspd = (home != null ? Path.of(home) : Path.of("distribution", "target", "fsp")).resolve("bin/fspd");
+            }
+            return o;
+        }
+
+        private static int positive(String option, String v) {
+            int n = Integer.parseInt(v);
+            if (n < 1) {
+                throw new IllegalArgumentException(option + " must be at least 1, not " + v);
+            }
+            return n;
+        }
+    }
+
+    /** A file system under test: a directory to work in, and (FSP only) a way to read the FUSE requests served. */
+    private record Target(String name, Path dir) {}
+
+    /** One workload's figures: per target the rounds' measurements, and FSP's FUSE requests per operation. */
+    private record Result(
+            String workload,
+            String params,
+            Metric metric,
+            Goal vsBindfs,
+            Goal vsExt4,
+            Map<String, List<Measurement>> runs,
+            double requestsPerOp) {}
+
+    /** A workload run as programs: one timed run on one target. */
+    private interface Run {
+        Measurement on(Target t, int round) throws Exception;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options o;
+        try {
+            o = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("fsp bench fuse: " + e.getMessage());
+            System.err.println("usage: fsp bench fuse [--out DIR] [--rounds N] [--seconds S] [--files N] [--commits N]"
+                    + " [--size 2G] [--fspd PATH] [--work DIR]");
+            System.exit(2);
+            return;
+        }
+        String missing = missingPrerequisite(o);
+        if (missing != null) {
+            System.err.println("fsp bench fuse: " + missing);
+            System.exit(2);
+        }
+        new FuseBench(o).run();
+    }
+
+    /** What the run cannot do without, or null: root, /dev/fuse, fspd, git, tar, mkfs.ext4, losetup. */
+    private static String missingPrerequisite(Options o) throws IOException {
+        if (!isRoot()) {
+            return "needs root (mount(2) of FUSE and ext4, losetup); run it with sudo";
+        }
+        if (!Files.exists(Path.of("/dev/fuse"))) {
+            return "needs /dev/fuse (modprobe fuse)";
+        }
+        if (!Files.isExecutable(o.fspd)) {
+            return "no fspd at " + o.fspd + " (build with 'mvn -q install -DskipTests' or pass --fspd)";
+        }
+        for (String tool : List.of("git", "tar", "mkfs.ext4", "losetup")) {
+            if (!onPath(tool)) {
+                return "needs " + tool + " on the PATH";
+            }
+        }
+        return null;
+    }
+
+    private static boolean isRoot() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("Uid:")) {
+                return line.split("\\s+")[2].equals("0"); // the effective uid
+            }
+        }
+        return false;
+    }
+
+    private static boolean onPath(String tool) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) {
+                return true;
+            }
+        }
+        for (String dir : List.of("/usr/sbin", "/sbin")) {
+            if (Files.isExecutable(Path.of(dir, tool))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void run() throws Exception {
+        Files.createDirectories(o.out);
+        Files.createDirectories(o.work);
+        Thread hook = new Thread(
+                () -> {
+                    closer.interrupted();
+                    EvalBench.deleteTree(o.work);
+                },
+                "fuse-bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            List<Target> targets = start();
+            Path repo = generateRepository();
+            Path tarball = o.work.resolve("tree.tar");
+            Shell.run("git", "--git-dir=" + repo, "archive", "--format=tar", "-o", tarball.toString(), "HEAD");
+            String tree = o.files + " files of 1-8 KiB in 100 directories";
+            attempt(
+                    "git clone",
+                    () -> timedCommand(
+                            "git clone",
+                            "git clone --no-hardlinks of a local repository: " + tree + ", " + o.commits + " commits",
+                            targets,
+                            (t, round) -> timed(
+                                    "git",
+                                    "clone",
+                                    "-q",
+                                    "--no-hardlinks",
+                                    repo.toString(),
+                                    t.dir.resolve("clone-" + round).toString())));
+            attempt(
+                    "untar",
+                    () -> timedCommand(
+                            "untar",
+                            "tar -xf of the same tree (" + Files.size(tarball) / 1024 + " KiB tarball)",
+                            targets,
+                            (t, round) -> {
+                                Path dir = Files.createDirectories(t.dir.resolve("untar-" + round));
+                                return timed("tar", "-xf", tarball.toString(), "-C", dir.toString());
+                            }));
+            if (onPath("fio")) {
+                for (String rw : List.of("randread", "randwrite")) {
+                    for (int depth : new int[] {1, 32}) {
+                        attempt("fio " + rw + " QD" + depth, () -> fio(targets, rw, depth));
+                    }
+                }
+            } else {
+                note("fio is not installed (apt-get install -y fio): the fio rows are left out");
+            }
+            attempt("varmail", () -> varmail(targets));
+        } finally {
+            closer.closeAll();
+            if (closer.interrupted) {
+                return; // the hook cleans up; the JVM is going down
+            }
+            Runtime.getRuntime().removeShutdownHook(hook);
+            EvalBench.deleteTree(o.work);
+        }
+        write();
+    }
+
+    /** A workload of the run; one that fails is reported beside the table and the run goes on. */
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    private void attempt(String name, Step step) {
+        try {
+            step.run();
+        } catch (Exception e) {
+            if (closer.interrupted) {
+                throw new IllegalStateException("interrupted: everything started has been stopped", e);
+            }
+            note(name + " failed: " + e.getMessage());
+        }
+    }
+
+    /** Starts ext4, fspd with its FUSE mount, and bindfs over a directory of that ext4 (if installed). */
+    private List<Target> start() throws Exception {
+        progress("starting ext4 (loop, " + o.size + "), fspd --mount (io_uring, fresh " + o.size
+                + " image) and bindfs in " + o.work);
+        KernelMount ext4 = closer.add(KernelMount.ext4(o.work, EvalBench.parseSize(o.size)));
+        Path mnt = Files.createDirectories(o.work.resolve("fsp-mnt"));
+        fspd = closer.add(Fspd.start(o.fspd, o.work, "fsp-fuse", "io_uring", o.size, "--mount", mnt.toString()));
+        awaitMount(mnt);
+        List<Target> targets = new ArrayList<>();
+        targets.add(new Target("FSP", mnt));
+        if (onPath("bindfs")) {
+            KernelMount bindfs = closer.add(KernelMount.bindfs(o.work, ext4.mountPoint.resolve("bindfs-src")));
+            targets.add(new Target("bindfs", bindfs.mountPoint));
+        } else {
+            note(
+                    "bindfs is not installed (apt-get install -y bindfs): the reference FUSE passthrough column is left out");
+        }
+        targets.add(new Target("ext4", Files.createDirectories(ext4.mountPoint.resolve("direct"))));
+        return targets;
+    }
+
+    /** Waits until the kernel lists a fuse.fsp mount at {@code mnt} (fspd mounts after its socket accepts clients). */
+    private static void awaitMount(Path mnt) throws IOException, InterruptedException {
+        String where = " " + mnt.toAbsolutePath().normalize() + " ";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                if (line.contains(where) && line.contains(" - fuse.fsp ")) {
+                    return;
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new IOException("fspd did not mount FSP at " + mnt + " within 60 s");
+    }
+
+    /**
+     * A repository of {@code files} text files in 100 directories, built with git fast-import: the first commit adds
+     * them all, each further one changes 10, so that the history has as many versions of the tree.
+     */
+    private Path generateRepository() throws IOException, InterruptedException {
+        Path repo = o.work.resolve("source.git");
+        progress("generating the source repository (" + o.files + " files, " + o.commits + " commits)");
+        Shell.run("git", "init", "-q", "--bare", repo.toString());
+        Process p = new ProcessBuilder("git", "--git-dir=" + repo, "fast-import", "--quiet")
+                .redirectErrorStream(true)
+                .redirectOutput(o.work.resolve("fast-import.out").toFile())
+                .start();
+        SplittableRandom random = new SplittableRandom(14);
+        int[] versions = new int[o.files];
+        try (OutputStream in = p.getOutputStream()) {
+            for (int c = 0; c < o.commits; c++) {
+                StringBuilder cmd = new StringBuilder();
+                cmd.append("commit refs/heads/main\n")
+                        .append("committer Bench <bench@fsp.invalid> ")
+                        .append(1_700_000_000L + c * 60L)
+                        .append(" +0000\n");
+                String message = "commit " + c + "\n";
+                cmd.append("data ").append(message.length()).append('\n').append(message);
+                in.write(cmd.toString().getBytes(StandardCharsets.UTF_8));
+                int changes = c == 0 ? o.files : Math.min(10, o.files);
+                for (int k = 0; k < changes; k++) {
+                    int f = c == 0 ? k : random.nextInt(o.files);
+                    versions[f]++;
+                    byte[] content = content(f, versions[f], 1024 + (f * 7919) % 7168);
+                    in.write(("M 100644 inline d" + (f % 100) + "/file-" + f + ".txt\ndata " + content.length + "\n")
+                            .getBytes(StandardCharsets.UTF_8));
+                    in.write(content);
+                    in.write('\n');
+                }
+            }
+        }
+        if (p.waitFor() != 0) {
+            throw new IOException("git fast-import failed: " + Files.readString(o.work.resolve("fast-import.out")));
+        }
+        Shell.run("git", "--git-dir=" + repo, "symbolic-ref", "HEAD", "refs/heads/main");
+        return repo;
+    }
+
+    /** Text of about {@code bytes}, different per file and version, so that git stores each blob. */
+    private static byte[] content(int file, int version, int bytes) {
+        StringBuilder b = new StringBuilder(bytes + 80);
+        int line = 0;
+        while (b.length() < bytes) {
+            b.append("file ")
+                    .append(file)
+                    .append(" version ")
+                    .append(version)
+                    .append(" line ")
+                    .append(line++)
+                    .append(": the quick brown fox jumps over the lazy dog\n");
+        }
+        return b.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A workload timed as one command: a warm-up run on each target (dropped), then {@code rounds} rounds with the
+     * order rotating; FSP's FUSE requests are counted over its first timed run and divided by the files in the tree.
+     */
+    private void timedCommand(String name, String params, List<Target> targets, Run run) throws Exception {
+        Map<String, List<Measurement>> runs = new LinkedHashMap<>();
+        for (Target t : targets) {
+            progress(name + ": warm-up on " + t.name);
+            sync();
+            run.on(t, -1);
+            runs.put(t.name, new ArrayList<>());
+        }
+        double perOp = Double.NaN;
+        for (int round = 0; round < o.rounds; round++) {
+            for (int k = 0; k < targets.size(); k++) {
+                Target t = targets.get((k + round) % targets.size());
+                sync();
+                boolean count = round == 0 && t.name.equals("FSP");
+                long before = count ? requests() : 0;
+                Measurement m = run.on(t, round);
+                if (count) {
+                    perOp = (requests() - before) / (double) o.files;
+                }
+                runs.get(t.name).add(m);
+                progress(String.format(
+                        Locale.ROOT,
+                        "%s: round %d/%d on %-6s %.2f s",
+                        name,
+                        round + 1,
+                        o.rounds,
+                        t.name,
+                        m.nanos() / 1e9));
+            }
+        }
+        results.add(new Result(name, params, Metric.MILLIS_PER_OP, Goal.atMost(0.5), Goal.atMost(1.5), runs, perOp));
+    }
+
+    /** fio, 4 KiB random I/O on a 256 MiB file per target, buffered; one run of {@code --seconds} per target. */
+    private void fio(List<Target> targets, String rw, int depth) throws Exception {
+        String name = "fio " + rw + " 4K QD" + depth;
+        String engine = depth == 1 ? "psync" : "io_uring";
+        Map<String, List<Measurement>> runs = new LinkedHashMap<>();
+        double perOp = Double.NaN;
+        for (Target t : targets) {
+            Path file = t.dir.resolve("fio.dat");
+            if (!Files.exists(file)) {
+                progress("fio: laying out 256 MiB on " + t.name);
+                Shell.run(
+                        "fio",
+                        "--name=layout",
+                        "--filename=" + file,
+                        "--size=256m",
+                        "--rw=write",
+                        "--bs=1m",
+                        "--direct=0",
+                        "--end_fsync=1",
+                        "--output-format=terse");
+            }
+            sync();
+            boolean count = t.name.equals("FSP");
+            long before = count ? requests() : 0;
+            String terse = Shell.run(
+                    "fio",
+                    "--name=bench",
+                    "--filename=" + file,
+                    "--size=256m",
+                    "--rw=" + rw,
+                    "--bs=4k",
+                    "--direct=0",
+                    "--ioengine=" + engine,
+                    "--iodepth=" + depth,
+                    "--time_based",
+                    "--runtime=" + fioSeconds(),
+                    "--randrepeat=1",
+                    "--norandommap",
+                    "--output-format=terse",
+                    "--terse-version=3");
+            Measurement m = fioMeasurement(terse, rw.equals("randread"));
+            if (count) {
+                perOp = (requests() - before) / (double) m.ops();
+            }
+            runs.put(t.name, List.of(m));
+            progress(String.format(Locale.ROOT, "%s on %-6s %,.0f IOPS", name, t.name, m.opsPerSecond()));
+        }
+        results.add(new Result(
+                name,
+                "fio --ioengine=" + engine + " --iodepth=" + depth
+                        + " --direct=0 (fio drops the file's cached pages at its start), 256 MiB file, " + fioSeconds()
+                        + " s",
+                Metric.OPS_PER_SECOND,
+                null,
+                null,
+                runs,
+                perOp));
+    }
+
+    private String fioSeconds() {
+        return Long.toString(Math.max(1, Math.round(o.seconds)));
+    }
+
+    /** The I/Os and runtime of fio's terse (version 3) line: read IOPS and runtime in fields 8 and 9, write 49, 50. */
+    static Measurement fioMeasurement(String terse, boolean read) throws IOException {
+        String line = terse.lines()
+                .filter(l -> l.startsWith("3;"))
+                .reduce((a, b) -> b)
+                .orElse(null);
+        if (line == null) {
+            throw new IOException("fio printed no terse result: " + terse);
+        }
+        String[] f = line.split(";");
+        int iops = read ? 7 : 48;
+        double rate = Double.parseDouble(f[iops]);
+        long millis = Long.parseLong(f[iops + 1]);
+        if (millis <= 0) {
+            throw new IOException("fio ran no I/O: " + line);
+        }
+        return new Measurement(
+                Math.round(rate * millis / 1e3), TimeUnit.MILLISECONDS.toNanos(millis), Measurement.newHistogram());
+    }
+
+    /** Filebench's varmail, one thread, 400 files, through java.nio on each target (the mount's directory). */
+    private void varmail(List<Target> targets) throws Exception {
+        Workload w = Filebench.one(Filebench.Personality.VARMAIL, 400, 1, o.seconds);
+        Map<String, List<Measurement>> runs = new LinkedHashMap<>();
+        double perOp = Double.NaN;
+        for (Target t : targets) {
+            progress("varmail: preparing and warming up on " + t.name);
+            FileApi api = new NioFileApi(Files.createDirectories(t.dir.resolve("varmail")), t.name);
+            w.prepare(api);
+            w.run(api, -1);
+            sync();
+            boolean count = t.name.equals("FSP");
+            long before = count ? requests() : 0;
+            Measurement m = w.run(api, 0);
+            if (count) {
+                perOp = (requests() - before) / (double) m.ops();
+            }
+            runs.put(t.name, List.of(m));
+            progress(String.format(Locale.ROOT, "varmail on %-6s %,.0f flowops/s", t.name, m.opsPerSecond()));
+        }
+        results.add(new Result(
+                "varmail",
+                w.params() + " (Filebench's 13 flowops, fsync)",
+                Metric.OPS_PER_SECOND,
+                null,
+                null,
+                runs,
+                perOp));
+    }
+
+    /** The FUSE requests fspd's mount has served so far ({@code fsp:mount}, through the admin socket). */
+    private long requests() throws IOException {
+        String out = Shell.run(
+                o.fspd.resolveSibling("fsp").toString(),
+                "--socket",
+                fspd.socket.toString(),
+                "shell",
+                "-c",
+                "fsp:mount");
+        Matcher m = REQUESTS.matcher(out);
+        if (!m.find()) {
+            throw new IOException("fsp:mount printed no request count: " + out);
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    /** One run of a command, timed from start to exit: one operation. */
+    private static Measurement timed(String... command) throws IOException {
+        long start = System.nanoTime();
+        Shell.run(command);
+        long nanos = System.nanoTime() - start;
+        var latency = Measurement.newHistogram();
+        latency.recordValue(nanos);
+        return new Measurement(1, nanos, latency);
+    }
+
+    /** Writes back what earlier runs left dirty, so that a run does not pay for the one before it. */
+    private static void sync() throws IOException {
+        Shell.run("sync");
+    }
+
+    private void write() throws IOException {
+        List<Row> rows = new ArrayList<>();
+        for (Result r : results) {
+            for (String base : List.of("bindfs", "ext4")) {
+                if (r.runs.containsKey(base)) {
+                    rows.add(new Row(
+                            "fuse",
+                            r.workload,
+                            r.params,
+                            r.metric,
+                            base,
+                            r.runs.get("FSP"),
+                            r.runs.get(base),
+                            base.equals("bindfs") ? r.vsBindfs : r.vsExt4));
+                }
+            }
+        }
+        String table = table();
+        Map<String, String> run = new LinkedHashMap<>();
+        run.put("command", o.command);
+        run.put("finished", Instant.now().toString());
+        run.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        run.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        run.put("rounds", Integer.toString(o.rounds));
+        run.put("seconds", Double.toString(o.seconds));
+        run.put(
+                "transport",
+                "/dev/fuse read/write, 4 channels; FUSE-over-io_uring is not implemented, so the"
+                        + " io_uring-vs-classic target (1.3x QD1 IOPS) cannot be measured");
+        StringBuilder perOp = new StringBuilder();
+        for (Result r : results) {
+            perOp.append(perOp.isEmpty() ? "" : "; ")
+                    .append(r.workload)
+                    .append(": ")
+                    .append(Report.number(r.requestsPerOp));
+        }
+        run.put("fspFuseRequestsPerOp", perOp.toString());
+        run.put("loadavg", EvalBench.loadAverage());
+        run.put("loadavgAtStart", loadAtStart);
+        run.put("notes", String.join("; ", notes));
+        Files.writeString(
+                o.out.resolve("table.md"),
+                "Command: `" + o.command + "`\n\nLoad average at start " + loadAtStart + ", at the end "
+                        + EvalBench.loadAverage() + ".\n\n" + table);
+        Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));
+        System.out.println();
+        System.out.println(table);
+        System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
+        long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
+        long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
+        System.out.println("targets: " + met + " met, " + missed + " missed (load average at the end: "
+                + EvalBench.loadAverage() + ")");
+    }
+
+    /** The three figures per workload, FSP / bindfs and FSP / ext4 with their targets, FSP's FUSE requests per op. */
+    private String table() {
+        StringBuilder b = new StringBuilder();
+        b.append("| workload | unit | FSP | bindfs | ext4 | FSP / bindfs | target | FSP / ext4 | target"
+                + " | FUSE requests per op (FSP) |\n");
+        b.append("|---|---|--:|--:|--:|--:|---|--:|---|--:|\n");
+        for (Result r : results) {
+            double fsp = Row.median(r.runs.get("FSP"), r.metric);
+            b.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                    r.workload,
+                    r.metric.unit,
+                    Report.number(fsp),
+                    figure(r, "bindfs"),
+                    figure(r, "ext4"),
+                    ratio(r, fsp, "bindfs"),
+                    verdict(r, fsp, "bindfs", r.vsBindfs),
+                    ratio(r, fsp, "ext4"),
+                    verdict(r, fsp, "ext4", r.vsExt4),
+                    Report.number(r.requestsPerOp)));
+        }
+        b.append("\nTimes (ms) are medians of ")
+                .append(o.rounds)
+                .append(
+                        " rounds after a warm-up; ops/s are one run"
+                                + " each. Ratios are FSP / other: below 1 is FSP faster for times, above 1 for ops/s. FUSE requests"
+                                + " per op: per file of the tree for git clone and untar, per I/O for fio, per flowop for varmail.\n");
+        b.append("Transport: /dev/fuse read/write, 4 channels. FUSE-over-io_uring is not implemented, so the issue's"
+                + " io_uring-vs-classic target (1.3x the classic transport's 4 KiB QD1 IOPS) is not measured.\n");
+        b.append("\nParameters:\n");
+        for (Result r : results) {
+            b.append("- ").append(r.workload).append(": ").append(r.params).append('\n');
+        }
+        for (String n : notes) {
+            b.append("\nNote: ").append(n).append('\n');
+        }
+        return b.toString();
+    }
+
+    private static String figure(Result r, String target) {
+        List<Measurement> m = r.runs.get(target);
+        return m == null ? "-" : Report.number(Row.median(m, r.metric));
+    }
+
+    private static String ratio(Result r, double fsp, String target) {
+        List<Measurement> m = r.runs.get(target);
+        return m == null ? "-" : String.format(Locale.ROOT, "%.2fx", fsp / Row.median(m, r.metric));
+    }
+
+    private static String verdict(Result r, double fsp, String target, Goal goal) {
+        List<Measurement> m = r.runs.get(target);
+        if (goal == null) {
+            return "";
+        }
+        if (m == null) {
+            return goal.label() + " not measured";
+        }
+        return goal.label() + (goal.met(fsp / Row.median(m, r.metric)) ? " PASS" : " MISS");
+    }
+
+    private void note(String message) {
+        notes.add(message);
+        progress(message);
+    }
+
+    private void progress(String message) {
+        System.err.printf(Locale.ROOT, "[%6.1fs] %s%n", (System.nanoTime() - began) / 1e9, message);
+    }
+}
