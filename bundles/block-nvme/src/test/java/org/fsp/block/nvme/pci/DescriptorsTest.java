@@ -75,4 +75,11 @@ class DescriptorsTest {
         assertEquals(0x3B71, VfioDescriptor.IOMMU_MAP_DMA);
         assertEquals(0x3B72, VfioDescriptor.IOMMU_UNMAP_DMA);
     }
+
+    @Test
+    void shouldEncodeTheNvmeUringCommandAsLinuxDoes() {
+        assertEquals(0xC0484E80, NvmeUringCommandDescriptor.NVME_URING_CMD_IO);
+        assertEquals(40, NvmeUringCommandDescriptor.CDW10_OFFSET);
+        assertEquals(72, NvmeUringCommandDescriptor.LENGTH);
+    }
 }
