@@ -51,6 +51,7 @@ public final class Fspd implements Callable<Integer> {
     public static final String PROP_DEVICE = "fsp.device.path";
     public static final String PROP_DEVICE_SIZE = "fsp.device.size";
     public static final String PROP_DRIVER = "fsp.device.driver";
+    public static final String PROP_PCI = "fsp.device.pci";
     public static final String PROP_SOCKET = "fsp.socket.path";
     public static final String PROP_ADMIN_SOCKET = "fsp.admin.socket.path";
     public static final String PROP_HOME = "fsp.home";
@@ -88,8 +89,17 @@ public final class Fspd implements Callable<Integer> {
             names = "--driver",
             paramLabel = "KIND",
             defaultValue = "io_uring",
-            description = "Block driver: io_uring or ram (default: ${DEFAULT-VALUE}).")
+            description = "Block driver: io_uring, ram, nvme (user-space NVMe over VFIO, needs --pci) or"
+                    + " nvme-passthru (io_uring NVMe passthrough, needs --device /dev/ngXnY)"
+                    + " (default: ${DEFAULT-VALUE}).")
     String driver;
+
+    @Option(
+            names = "--pci",
+            paramLabel = "ADDRESS",
+            description =
+                    "PCI address of the NVMe controller for --driver nvme, bound to vfio-pci (e.g. 0000:00:04.0).")
+    String pci;
 
     @Option(
             names = "--headless",
@@ -115,9 +125,29 @@ public final class Fspd implements Callable<Integer> {
         Path home = Path.of(System.getProperty(PROP_HOME, ".")).toAbsolutePath().normalize();
         Path socketPath = (socket != null ? socket : paths.defaultClientSocket()).toAbsolutePath();
         Path adminPath = FspPaths.adminSocketFor(socketPath);
-        if (!driver.equals("io_uring") && !driver.equals("ram")) {
-            err.println("fspd: unknown driver '" + driver + "': use io_uring or ram");
+        if (!List.of("io_uring", "ram", "nvme", "nvme-passthru").contains(driver)) {
+            err.println("fspd: unknown driver '" + driver + "': use io_uring, ram, nvme or nvme-passthru");
             return EXIT_BAD_INPUT;
+        }
+        String pciAddress = null;
+        if (driver.equals("nvme")) {
+            try {
+                pciAddress = NvmePreflight.check(pci, Path.of("/sys"), Path.of("/dev"));
+            } catch (NvmePreflight.NotReadyException e) {
+                err.println("fspd: " + e.getMessage());
+                return EXIT_BAD_INPUT;
+            }
+        } else if (pci != null) {
+            err.println("fspd: --pci applies to --driver nvme only");
+            return EXIT_BAD_INPUT;
+        }
+        if (driver.equals("nvme-passthru")) {
+            try {
+                NvmePreflight.checkGenericDevice(device);
+            } catch (NvmePreflight.NotReadyException e) {
+                err.println("fspd: " + e.getMessage());
+                return EXIT_BAD_INPUT;
+            }
         }
         long sizeBytes;
         try {
@@ -177,6 +207,13 @@ public final class Fspd implements Callable<Integer> {
         if (devicePath != null) {
             props.put(PROP_DEVICE, devicePath.toString());
         }
+        if (pciAddress != null) {
+            props.put(PROP_PCI, pciAddress);
+        }
+        if (driver.equals("nvme-passthru")) {
+            devicePath = device.toAbsolutePath();
+            props.put(PROP_DEVICE, devicePath.toString());
+        }
         // Headless: no console session, and its end must not stop the framework (Gogo stops it by default).
         props.put("gosh.args", interactive ? "" : "--nointeractive --noshutdown");
         Path logFile = socketPath.resolveSibling(socketPath.getFileName() + ".log");
@@ -208,7 +245,9 @@ public final class Fspd implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stopQuietly(framework), "fspd-shutdown"));
         int problems = installBundles(framework, levels);
         out.println("fspd: device "
-                + (devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
+                + (pciAddress != null
+                        ? "NVMe controller " + pciAddress + " (user-space driver over VFIO)"
+                        : devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
         out.println("fspd: client socket " + socketPath);
         out.println("fspd: admin shell   " + adminPath + "  (bin/fsp shell)");
         out.println("fspd: log           " + logFile);
