@@ -19,16 +19,23 @@ else
   expect_exit2 "a missing device" "no PCI device" --driver nvme --pci 0000:00:1f.7
   expect_exit2 "a missing --pci" "needs --pci" --driver nvme
 
+  # Ready once the log says the file system serves clients; under TCG emulation Felix takes a minute or two.
   start_fspd() {
+    rm -f $XDG_RUNTIME_DIR/fsp/fsp.sock.log
     $D/bin/fspd --headless --driver nvme --pci $VFIO_PCI > /tmp/fspd-$1.log 2>&1 &
     fspd_pid=$!
-    i=0
-    while [ $i -lt 300 ]; do
-      $D/bin/fsp df > /dev/null 2>&1 && return 0
+    deadline=$(( $(date +%s) + 420 ))
+    while [ $(date +%s) -lt $deadline ]; do
+      if grep -q -i 'block device ready' $XDG_RUNTIME_DIR/fsp/fsp.sock.log 2>/dev/null \
+          && $D/bin/fsp df > /tmp/df.log 2>&1; then
+        return 0
+      fi
       kill -0 $fspd_pid 2>/dev/null || break
-      sleep 1; i=$((i+1))
+      sleep 5
     done
-    cat /tmp/fspd-$1.log; tail -30 $XDG_RUNTIME_DIR/fsp/fsp.sock.log 2>/dev/null
+    echo "INFO fspd did not come up; its output and log follow"
+    cat /tmp/fspd-$1.log /tmp/df.log 2>/dev/null
+    grep -E 'ERROR|WARN|Exception|ready' $XDG_RUNTIME_DIR/fsp/fsp.sock.log 2>/dev/null | head -40
     return 1
   }
   t0=$(date +%s)
