@@ -39,7 +39,7 @@ import sun.misc.Signal;
  * bundles of the distribution's {@code bundle/<start level>/} directories and serves until SIGTERM or
  * {@code shutdown}.
  *
- * <p>Choices made here reach the bundles as framework properties ({@link #FrameworkProperties.DEVICE_PATH}, {@link #FrameworkProperties.SOCKET_PATH}, …),
+ * <p>Choices made here reach the bundles as framework properties ({@link FrameworkProperties#DEVICE_PATH}, {@link FrameworkProperties#SOCKET_PATH}, …),
  * which the layers' components read when their own configuration leaves a value unset.
  */
 @Command(
@@ -86,8 +86,17 @@ public final class Fspd implements Callable<Integer> {
             names = "--driver",
             paramLabel = "KIND",
             defaultValue = "io_uring",
-            description = "Block driver: io_uring or ram (default: ${DEFAULT-VALUE}).")
+            description = "Block driver: io_uring, ram, nvme (user-space NVMe over VFIO, needs --pci) or"
+                    + " nvme-passthru (io_uring NVMe passthrough, needs --device /dev/ngXnY)"
+                    + " (default: ${DEFAULT-VALUE}).")
     String driver;
+
+    @Option(
+            names = "--pci",
+            paramLabel = "ADDRESS",
+            description =
+                    "PCI address of the NVMe controller for --driver nvme, bound to vfio-pci (e.g. 0000:00:04.0).")
+    String pci;
 
     @Option(
             names = "--headless",
@@ -115,13 +124,33 @@ public final class Fspd implements Callable<Integer> {
                 .normalize();
         Path socketPath = (socket != null ? socket : paths.defaultClientSocket()).toAbsolutePath();
         Path adminPath = FspPaths.adminSocketFor(socketPath);
-        if (!driver.equals("io_uring") && !driver.equals("ram")) {
-            err.println("fspd: unknown driver '" + driver + "': use io_uring or ram");
+        if (!List.of("io_uring", "ram", "nvme", "nvme-passthru").contains(driver)) {
+            err.println("fspd: unknown driver '" + driver + "': use io_uring, ram, nvme or nvme-passthru");
             return EXIT_BAD_INPUT;
         }
         if (mount != null && !Files.exists(Path.of("/dev/fuse"))) {
             err.println("fspd: --mount needs /dev/fuse, which this machine lacks (modprobe fuse)");
             return EXIT_BAD_INPUT;
+        }
+        String pciAddress = null;
+        if (driver.equals("nvme")) {
+            try {
+                pciAddress = NvmePreflight.check(pci, Path.of("/sys"), Path.of("/dev"));
+            } catch (NvmePreflight.NotReadyException e) {
+                err.println("fspd: " + e.getMessage());
+                return EXIT_BAD_INPUT;
+            }
+        } else if (pci != null) {
+            err.println("fspd: --pci applies to --driver nvme only");
+            return EXIT_BAD_INPUT;
+        }
+        if (driver.equals("nvme-passthru")) {
+            try {
+                NvmePreflight.checkGenericDevice(device);
+            } catch (NvmePreflight.NotReadyException e) {
+                err.println("fspd: " + e.getMessage());
+                return EXIT_BAD_INPUT;
+            }
         }
         long sizeBytes;
         try {
@@ -201,6 +230,13 @@ public final class Fspd implements Callable<Integer> {
                     FrameworkProperties.FUSE_MOUNT,
                     mount.toAbsolutePath().normalize().toString());
         }
+        if (pciAddress != null) {
+            props.put(FrameworkProperties.DEVICE_PCI, pciAddress);
+        }
+        if (driver.equals("nvme-passthru")) {
+            devicePath = device.toAbsolutePath();
+            props.put(FrameworkProperties.DEVICE_PATH, devicePath.toString());
+        }
         // Headless: no console session, and its end must not stop the framework (Gogo stops it by default).
         props.put("gosh.args", interactive ? "" : "--nointeractive --noshutdown");
         Path logFile = privateDir.resolve("fspd.log");
@@ -232,7 +268,9 @@ public final class Fspd implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stopQuietly(framework), "fspd-shutdown"));
         int problems = installBundles(framework, levels);
         out.println("fspd: device "
-                + (devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
+                + (pciAddress != null
+                        ? "NVMe controller " + pciAddress + " (user-space driver over VFIO)"
+                        : devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
         out.println("fspd: client socket " + socketPath);
         out.println("fspd: admin shell   " + adminPath + "  (bin/fsp shell)");
         if (mount != null) {

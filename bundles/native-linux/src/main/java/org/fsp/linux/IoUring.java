@@ -31,6 +31,8 @@ public final class IoUring {
     public static final byte IORING_OP_WRITE_FIXED = 5;
     public static final byte IORING_OP_READ = 22;
     public static final byte IORING_OP_WRITE = 23;
+    /** A command for the file's driver (Linux 5.19+), e.g. NVMe passthrough on /dev/ngXnY. */
+    public static final byte IORING_OP_URING_CMD = 46;
 
     // SQE flags (sqe->flags).
     /** sqe->fd is an index into the registered files. */
@@ -52,6 +54,10 @@ public final class IoUring {
     public static final int IORING_SETUP_CQSIZE = 1 << 3;
     /** Clamp entries to the kernel's maximum instead of failing. */
     public static final int IORING_SETUP_CLAMP = 1 << 4;
+    /** 128-byte SQEs, room for an 80-byte IORING_OP_URING_CMD payload (Linux 5.19+). */
+    public static final int IORING_SETUP_SQE128 = 1 << 10;
+    /** 32-byte CQEs, with 16 bytes of driver result after the usual fields (Linux 5.19+). */
+    public static final int IORING_SETUP_CQE32 = 1 << 11;
 
     // Features (io_uring_params.features).
     /** SQ and CQ rings share one mapping. */

@@ -44,6 +44,10 @@ public final class IoUringRing implements AutoCloseable {
     private final int cqEntries;
     private final int sqMask;
     private final int cqMask;
+    /** Bytes per SQE: 64, or 128 with {@link IoUring#IORING_SETUP_SQE128}. */
+    private final int sqeBytes;
+    /** Bytes per CQE: 16, or 32 with {@link IoUring#IORING_SETUP_CQE32}. */
+    private final int cqeBytes;
 
     private final MemorySegment sqRing;
     private final MemorySegment cqRing;
@@ -72,10 +76,15 @@ public final class IoUringRing implements AutoCloseable {
         this.features = params.get(U32, IoUringParamsDescriptor.FEATURES_OFFSET);
         this.sqEntries = params.get(U32, IoUringParamsDescriptor.SQ_ENTRIES_OFFSET);
         this.cqEntries = params.get(U32, IoUringParamsDescriptor.CQ_ENTRIES_OFFSET);
+        this.sqeBytes = (setupFlags & IoUring.IORING_SETUP_SQE128) != 0
+                ? 2 * SubmissionQueueEntryDescriptor.LENGTH
+                : SubmissionQueueEntryDescriptor.LENGTH;
+        this.cqeBytes = (setupFlags & IoUring.IORING_SETUP_CQE32) != 0
+                ? 2 * CompletionQueueEntryDescriptor.LENGTH
+                : CompletionQueueEntryDescriptor.LENGTH;
 
         long sqRingBytes = params.get(U32, IoUringParamsDescriptor.SQ_OFF_ARRAY) + (long) sqEntries * Integer.BYTES;
-        long cqRingBytes = params.get(U32, IoUringParamsDescriptor.CQ_OFF_CQES)
-                + (long) cqEntries * CompletionQueueEntryDescriptor.LENGTH;
+        long cqRingBytes = params.get(U32, IoUringParamsDescriptor.CQ_OFF_CQES) + (long) cqEntries * cqeBytes;
         int prot = Libc.PROT_READ | Libc.PROT_WRITE;
         int mapFlags = Libc.MAP_SHARED | Libc.MAP_POPULATE;
         MemorySegment sq;
@@ -94,12 +103,7 @@ public final class IoUringRing implements AutoCloseable {
             }
         }
         try {
-            entries = Libc.mmap(
-                    (long) sqEntries * SubmissionQueueEntryDescriptor.LENGTH,
-                    prot,
-                    mapFlags,
-                    ringFd,
-                    IoUring.IORING_OFF_SQES);
+            entries = Libc.mmap((long) sqEntries * sqeBytes, prot, mapFlags, ringFd, IoUring.IORING_OFF_SQES);
         } catch (NativeException e) {
             Libc.munmap(sq);
             if (cq != sq) {
@@ -235,6 +239,28 @@ public final class IoUringRing implements AutoCloseable {
         sqes.set(ValueLayout.JAVA_LONG, sqe + USER_DATA_OFFSET, userData);
     }
 
+    /**
+     * Fills the next SQE with {@link IoUring#IORING_OP_URING_CMD}: a command for the file's driver ({@code cmd_op},
+     * e.g. NVME_URING_CMD_IO) whose payload is copied into the SQE. The ring must have been set up with
+     * {@link IoUring#IORING_SETUP_SQE128} for payloads longer than 16 bytes.
+     *
+     * @param payload the driver's command structure, at most {@link SubmissionQueueEntryDescriptor#CMD_BYTES_SQE128}
+     *     bytes
+     */
+    public void prepareUringCmd(int fd, int cmdOp, MemorySegment payload, long userData) {
+        long room = sqeBytes - SubmissionQueueEntryDescriptor.CMD_OFFSET;
+        if (payload.byteSize() > room) {
+            throw new IllegalArgumentException("uring_cmd payload of " + payload.byteSize() + " bytes exceeds the "
+                    + room + " bytes of this ring's SQEs (IORING_SETUP_SQE128?)");
+        }
+        long sqe = nextSqe();
+        sqes.set(ValueLayout.JAVA_BYTE, sqe + OPCODE_OFFSET, IoUring.IORING_OP_URING_CMD);
+        sqes.set(ValueLayout.JAVA_INT, sqe + FD_OFFSET, fd);
+        sqes.set(ValueLayout.JAVA_INT, sqe + SubmissionQueueEntryDescriptor.CMD_OP_OFFSET, cmdOp);
+        sqes.set(ValueLayout.JAVA_LONG, sqe + USER_DATA_OFFSET, userData);
+        MemorySegment.copy(payload, 0, sqes, sqe + SubmissionQueueEntryDescriptor.CMD_OFFSET, payload.byteSize());
+    }
+
     /** Fills the next SQE with a no-op. */
     public void prepareNop(long userData) {
         long sqe = nextSqe();
@@ -243,8 +269,8 @@ public final class IoUringRing implements AutoCloseable {
     }
 
     private long nextSqe() {
-        long sqe = (long) (sqeTail & sqMask) * SubmissionQueueEntryDescriptor.LENGTH;
-        for (int i = 0; i < SubmissionQueueEntryDescriptor.LENGTH; i += Long.BYTES) {
+        long sqe = (long) (sqeTail & sqMask) * sqeBytes;
+        for (int i = 0; i < sqeBytes; i += Long.BYTES) {
             sqes.set(ValueLayout.JAVA_LONG, sqe + i, 0L);
         }
         sqeTail++;
@@ -339,7 +365,7 @@ public final class IoUringRing implements AutoCloseable {
     }
 
     private long cqeOffset(int i) {
-        return cqesOffset + (long) ((cqHead + i) & cqMask) * CompletionQueueEntryDescriptor.LENGTH;
+        return cqesOffset + (long) ((cqHead + i) & cqMask) * cqeBytes;
     }
 
     /** Hands {@code n} consumed CQEs back to the kernel. */

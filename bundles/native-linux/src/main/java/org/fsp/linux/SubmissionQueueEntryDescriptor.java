@@ -61,6 +61,12 @@ public final class SubmissionQueueEntryDescriptor {
     public static final int ADDR3_OFFSET;
     /** Size of one SQE, bytes (without IORING_SETUP_SQE128). */
     public static final int LENGTH;
+    /** u32: {@code cmd_op} of IORING_OP_URING_CMD, overlaying the low half of {@code off}. */
+    public static final int CMD_OP_OFFSET = 8;
+    /** {@code cmd[]}: the IORING_OP_URING_CMD payload, overlaying {@code addr3} and what follows. */
+    public static final int CMD_OFFSET = 48;
+    /** Payload bytes of IORING_OP_URING_CMD in a 128-byte SQE (IORING_SETUP_SQE128). */
+    public static final int CMD_BYTES_SQE128 = 128 - CMD_OFFSET;
 
     static {
         int offset = 0;

@@ -53,6 +53,32 @@ class IoUringRingTest {
     }
 
     @Test
+    void shouldStrideBigEntriesWithSqe128AndCqe32() {
+        // Big SQEs and CQEs: every user_data must come back from its own 128-byte SQE in its own 32-byte CQE.
+        try (IoUringRing ring = IoUringRing.setup(4, IoUring.IORING_SETUP_SQE128 | IoUring.IORING_SETUP_CQE32, 0)) {
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < 4; i++) {
+                    ring.prepareNop(round * 10 + i);
+                }
+                assertEquals(4, ring.submit());
+                while (ring.completionsReady() < 4) {
+                    ring.getEvents(4 - ring.completionsReady());
+                }
+                for (int i = 0; i < 4; i++) {
+                    assertEquals(round * 10 + i, ring.completionUserData(i));
+                }
+                ring.advanceCompletions(4);
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> ring.prepareUringCmd(0, 0, arena.allocate(81), 0),
+                        "more than the 80 payload bytes of a 128-byte SQE");
+            }
+        }
+    }
+
+    @Test
     void shouldWriteAndFsyncAFileThroughTheRing() throws Exception {
         Path file = dir.resolve("data");
         int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_DIRECT | Libc.O_CLOEXEC, 0600);

@@ -14,6 +14,7 @@ import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.api.status.StatusContributor;
+import org.fsp.block.nvme.pci.NvmeSetupException;
 import org.fsp.linux.NativeException;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -72,11 +73,17 @@ public final class BlockDeviceComponent {
     public @interface Config {
 
         @AttributeDefinition(
-                description = "io_uring or ram; empty: framework property fsp.device.driver, else io_uring")
+                description =
+                        "io_uring, ram, nvme or nvme-passthru; empty: framework property fsp.device.driver, else io_uring")
         String driver() default "";
 
         @AttributeDefinition(description = "Image file or block device; empty: framework property fsp.device.path")
         String path() default "";
+
+        @AttributeDefinition(
+                description = "PCI address of the NVMe controller (nvme driver, bound to vfio-pci); empty: framework"
+                        + " property fsp.device.pci")
+        String pci() default "";
 
         @AttributeDefinition(
                 description = "Bytes of a created image or of the RAM device; 0: fsp.device.size, else 1 GiB")
@@ -133,7 +140,10 @@ public final class BlockDeviceComponent {
         device = switch (driver) {
             case "ram" -> openRam(sizeBytes, config.queueDepth(), context);
             case "io_uring" -> openIoUring(config, context, sizeBytes);
-            default -> fail("unknown block driver '" + driver + "' (expected io_uring or ram)", null);
+            case "nvme" -> openNvme(config, context);
+            case "nvme-passthru" -> openPassthrough(config, context);
+            default ->
+                fail("unknown block driver '" + driver + "' (expected io_uring, ram, nvme or nvme-passthru)", null);
         };
         Dictionary<String, Object> props = new Hashtable<>();
         props.put(BlockDevice.PROP_DRIVER, device.driver());
@@ -252,6 +262,46 @@ public final class BlockDeviceComponent {
                     null);
         }
         return opened;
+    }
+
+    private ObservableBlockDevice openNvme(Config config, BundleContext context) {
+        String pci = firstNonEmpty(config.pci(), context.getProperty(FrameworkProperties.DEVICE_PCI), "");
+        if (pci.isEmpty()) {
+            return fail(
+                    "no PCI address for the NVMe driver: set the configuration's 'pci' or the framework property "
+                            + FrameworkProperties.DEVICE_PCI,
+                    null);
+        }
+        path = "pci:" + pci;
+        NvmeBlockDevice opened;
+        try {
+            opened = NvmeBlockDevice.open(NvmeBlockDevice.Options.of(pci, config.queueDepth()));
+        } catch (NvmeSetupException e) {
+            return fail("cannot open NVMe controller " + pci + " (" + e.reason() + "): " + e.getMessage(), e);
+        } catch (NativeException | IllegalArgumentException e) {
+            return fail("cannot open NVMe controller " + pci + ": " + e.getMessage(), e);
+        }
+        if (opened.blockCount() * opened.blockSize() < MIN_SIZE_BYTES) {
+            opened.close();
+            return fail("NVMe namespace on " + pci + " is below the minimum of " + MIN_SIZE_BYTES + " bytes", null);
+        }
+        return opened;
+    }
+
+    private ObservableBlockDevice openPassthrough(Config config, BundleContext context) {
+        String configured = firstNonEmpty(config.path(), context.getProperty(FrameworkProperties.DEVICE_PATH), "");
+        if (configured.isEmpty()) {
+            return fail(
+                    "no NVMe generic device (/dev/ngXnY) for nvme-passthru: set the configuration's 'path' or the"
+                            + " framework property " + FrameworkProperties.DEVICE_PATH,
+                    null);
+        }
+        path = configured;
+        try {
+            return NvmePassthroughBlockDevice.open(Path.of(configured), config.queueDepth());
+        } catch (NvmeSetupException e) {
+            return fail("cannot open " + configured + " (" + e.reason() + "): " + e.getMessage(), e);
+        }
     }
 
     private static void createImage(Path target, long sizeBytes) {

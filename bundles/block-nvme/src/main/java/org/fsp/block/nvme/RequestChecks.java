@@ -5,6 +5,12 @@ import java.lang.foreign.MemorySegment;
 /** The argument checks every driver applies before it queues a request, with messages that say what was wrong. */
 final class RequestChecks {
 
+    /**
+     * All of memory, so that copies go by a caller's buffer address as a disk's DMA would: the buffer's owner may be
+     * a confined arena of another thread, and the copy may run on any thread.
+     */
+    static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
     private RequestChecks() {}
 
     /**

@@ -13,6 +13,8 @@ public final class FrameworkProperties {
     public static final String DEVICE_SIZE = "fsp.device.size";
     /** Driver kind ({@code --driver}): {@code io_uring} or {@code ram}. */
     public static final String DEVICE_DRIVER = "fsp.device.driver";
+    /** PCI address of the NVMe controller for the {@code nvme} driver ({@code --pci}). */
+    public static final String DEVICE_PCI = "fsp.device.pci";
     /** The client socket ({@code --socket}). */
     public static final String SOCKET_PATH = "fsp.socket.path";
     /** The admin socket {@code bin/fsp shell} attaches to ({@code PATH.admin}). */

@@ -1,0 +1,63 @@
+# Sourced by guest-init: fspd on the NVMe driver: clear errors (exit 2), format on first mount, a client writes
+# and fsyncs, SIGKILL, restart, the data is there.
+D=/opt/fsp
+export JAVA_HOME=/opt/jdk XDG_RUNTIME_DIR=/tmp/run
+mkdir -p $XDG_RUNTIME_DIR && chmod 700 $XDG_RUNTIME_DIR
+if [ ! -x $D/bin/fspd ]; then
+  fail "no FSP distribution in the guest"
+else
+  expect_exit2() { # $1: what, $2: text the message must contain, rest: fspd arguments
+    what=$1 text=$2; shift 2
+    $D/bin/fspd --headless "$@" > /tmp/fspd-err.log 2>&1; rc=$?
+    if [ $rc -eq 2 ] && grep -q "$text" /tmp/fspd-err.log; then
+      echo "PASS fspd exits 2 for $what: $(grep fspd: /tmp/fspd-err.log | head -1)"
+    else
+      cat /tmp/fspd-err.log; fail "fspd for $what exited $rc"
+    fi
+  }
+  expect_exit2 "a controller bound to another driver" "bound to nvme" --driver nvme --pci 0000:00:05.0
+  expect_exit2 "a missing device" "no PCI device" --driver nvme --pci 0000:00:1f.7
+  expect_exit2 "a missing --pci" "needs --pci" --driver nvme
+
+  # Ready once the log says the file system serves clients; under TCG emulation Felix takes a minute or two.
+  start_fspd() {
+    rm -f $XDG_RUNTIME_DIR/fsp/fsp.sock.log
+    $D/bin/fspd --headless --driver nvme --pci $VFIO_PCI > /tmp/fspd-$1.log 2>&1 &
+    fspd_pid=$!
+    deadline=$(( $(date +%s) + 420 ))
+    while [ $(date +%s) -lt $deadline ]; do
+      if grep -q -i 'block device ready' $XDG_RUNTIME_DIR/fsp/fsp.sock.log 2>/dev/null \
+          && $D/bin/fsp df > /tmp/df.log 2>&1; then
+        return 0
+      fi
+      kill -0 $fspd_pid 2>/dev/null || break
+      sleep 5
+    done
+    echo "INFO fspd did not come up; its output and log follow"
+    cat /tmp/fspd-$1.log /tmp/df.log 2>/dev/null
+    grep -E 'ERROR|WARN|Exception|ready' $XDG_RUNTIME_DIR/fsp/fsp.sock.log 2>/dev/null | head -40
+    return 1
+  }
+  t0=$(date +%s)
+  if start_fspd first; then
+    echo "PASS fspd --driver nvme --pci $VFIO_PCI serves clients after $(( $(date +%s) - t0 )) s: $(grep 'fspd: device' /tmp/fspd-first.log)"
+    head -c 3000000 /dev/urandom > /tmp/data
+    if $D/bin/fsp put /tmp/data /crash-test.bin && $D/bin/fsp get /crash-test.bin /tmp/back && cmp -s /tmp/data /tmp/back; then
+      echo "PASS client wrote 3000000 bytes (put fsyncs) and read them back"
+    else
+      fail "client write/read on fspd --driver nvme"
+    fi
+    kill -9 $fspd_pid; wait $fspd_pid 2>/dev/null
+    echo "INFO fspd SIGKILLed"
+    rm -f /tmp/back
+    if start_fspd second && $D/bin/fsp get /crash-test.bin /tmp/back && cmp -s /tmp/data /tmp/back; then
+      echo "PASS after SIGKILL and restart the fsynced file is intact"
+    else
+      fail "fsynced data after SIGKILL and restart"
+    fi
+    kill -TERM $fspd_pid; wait $fspd_pid; rc=$?
+    [ $rc -eq 0 ] && echo "PASS fspd on nvme stops cleanly on SIGTERM" || fail "fspd on nvme exited $rc on SIGTERM"
+  else
+    fail "fspd --driver nvme did not come up"
+  fi
+fi
