@@ -13,6 +13,7 @@ import org.fsp.api.fs.Errno;
 import org.fsp.block.nvme.pci.IdentityDmaMappingTestDouble;
 import org.fsp.block.nvme.pci.NvmeControllerTestDouble;
 import org.fsp.block.nvme.pci.NvmeSetupException;
+import org.fsp.testing.AbstractBlockDeviceContractTest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import org.fsp.api.block.BlockDevice;
+import org.fsp.testing.AbstractBlockDeviceContractTest;
 import org.junit.jupiter.api.BeforeAll;
 
 /**

@@ -3,6 +3,7 @@ package org.fsp.block.nvme;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.fsp.api.block.BlockDevice;
+import org.fsp.testing.AbstractBlockDeviceContractTest;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
