@@ -328,7 +328,7 @@ public final class EvalBench {
                 "targets: " + met + " met, " + missed + " missed (load average at the end: " + loadAverage() + ")");
     }
 
-    private static String loadAverage() {
+    static String loadAverage() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).strip();
         } catch (IOException e) {
@@ -353,7 +353,7 @@ public final class EvalBench {
         return Long.parseLong(unit == 1 ? t : t.substring(0, t.length() - 1)) * unit;
     }
 
-    private static void deleteTree(Path dir) {
+    static void deleteTree(Path dir) {
         if (!Files.exists(dir)) {
             return;
         }
@@ -370,7 +370,7 @@ public final class EvalBench {
      * Closes what the run started, last first, once; also from the shutdown hook when the run is interrupted (Ctrl-C,
      * SIGTERM), after which nothing new may be started.
      */
-    private static final class Closer {
+    static final class Closer {
         private final Deque<AutoCloseable> open = new ArrayDeque<>();
         volatile boolean interrupted;
 
