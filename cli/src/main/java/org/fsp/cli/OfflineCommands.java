@@ -76,7 +76,7 @@ final class OfflineCommands {
                     "Runs a benchmark suite against its baseline in the same run and prints ratios: "
                             + "device (FSP io_uring driver vs fio), fs (fs-core vs ext4 on a loop device), ipc (JMH: channel round trips "
                             + "vs a raw shared-memory ping-pong), syscalls (the client's system calls under strace for 100k and 1M "
-                            + "requests), sched, upgrade (the pause per layer upgrade under load), fairness (an honest client beside a SYNC flood and silent connections), eval (FSP vs ext4 and tmpfs: micro, meta, cached, filebench, channel), or all. Arguments after SUITE go to the suite.")
+                            + "requests), sched, upgrade (the pause per layer upgrade under load), fairness (an honest client beside a SYNC flood and silent connections), apps (H2, Lucene and Files calls through the java.nio provider vs ext4 and tmpfs), eval (FSP vs ext4 and tmpfs: micro, meta, cached, filebench, channel), or all. Arguments after SUITE go to the suite.")
     static final class BenchCommand implements Callable<Integer> {
 
         /** The evaluation against the kernel file systems (issue 8): one main class, told its suite ("eval": all). */
@@ -94,6 +94,7 @@ final class OfflineCommands {
             SUITES.put("upgrade", "org.fsp.bench.upgrade.UpgradeBench");
             SUITES.put("fairness", "org.fsp.bench.fairness.FairnessBench");
             SUITES.put("fuse", "org.fsp.bench.eval.FuseBench");
+            SUITES.put("apps", "org.fsp.bench.eval.AppsBench");
             for (String s : List.of("eval", "micro", "meta", "cached", "filebench", "channel")) {
                 SUITES.put(s, EVAL);
             }
@@ -103,7 +104,7 @@ final class OfflineCommands {
                 index = "0",
                 paramLabel = "SUITE",
                 description =
-                        "device, fs, ipc, syscalls, sched, upgrade, fairness, eval (micro, meta, cached, filebench, "
+                        "device, fs, ipc, syscalls, sched, upgrade, fairness, apps, eval (micro, meta, cached, filebench, "
                                 + "channel) or all")
         String suite;
 

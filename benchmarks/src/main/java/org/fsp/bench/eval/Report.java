@@ -154,6 +154,14 @@ final class Report {
 
     /** Writes the charts for the rows there are; returns the files written. */
     static List<Path> charts(List<Row> rows, Path dir) throws IOException {
+        return charts(rows, dir, "ratios.png", "issue 8");
+    }
+
+    /**
+     * Writes the charts for the rows there are, the ratio chart as {@code ratiosFile} with its targets labelled as
+     * those of {@code issue}; returns the files written.
+     */
+    static List<Path> charts(List<Row> rows, Path dir, String ratiosFile, String issue) throws IOException {
         List<Path> written = new ArrayList<>();
         if (rows.isEmpty()) {
             return written;
@@ -180,8 +188,8 @@ final class Report {
         style(ratios);
         ratios.getStyler().setXAxisLabelRotation(90);
         ratios.addSeries("FSP speed-up", labels, speed);
-        ratios.addSeries("target (issue 8)", labels, target);
-        written.add(save(ratios, dir.resolve("ratios.png")));
+        ratios.addSeries("target (" + issue + ")", labels, target);
+        written.add(save(ratios, dir.resolve(ratiosFile)));
 
         List<Row> fb = rows.stream().filter(r -> r.suite().equals("filebench")).toList();
         if (!fb.isEmpty()) {
