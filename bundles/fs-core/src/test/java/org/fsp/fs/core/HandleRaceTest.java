@@ -48,8 +48,6 @@ class HandleRaceTest {
         fs.unlink(Credentials.ROOT, "/tmp/bystander");
         fs.checkpoint();
         FsStats start = fs.statfs(CLIENT);
-        System.out.println("tmp blocks at start " + fs.stat(CLIENT, "/tmp").blocks() + " size "
-                + fs.stat(CLIENT, "/tmp").size());
         MemorySegment data = MemorySegment.ofArray(new byte[WRITE_BYTES]);
         AtomicReference<Throwable> failure = new AtomicReference<>();
         CyclicBarrier go = new CyclicBarrier(2);
@@ -96,8 +94,6 @@ class HandleRaceTest {
         System.out.println("HandleRaceTest: " + ROUNDS + " rounds, " + ebadf + " writes saw EBADF");
         fs.checkpoint();
         FsStats end = fs.statfs(CLIENT);
-        System.out.println("tmp blocks at end " + fs.stat(CLIENT, "/tmp").blocks() + " size "
-                + fs.stat(CLIENT, "/tmp").size());
         assertEquals(start.freeBlocks(), end.freeBlocks(), "free blocks after " + ROUNDS + " rounds");
         assertEquals(start.freeInodes(), end.freeInodes(), "free inodes after " + ROUNDS + " rounds");
         fs.unmount();
