@@ -153,7 +153,7 @@ final class SwappableBlockScheduler implements BlockScheduler {
                     idleSince = AbstractBlockScheduler.NOT_IDLE;
                     continue;
                 }
-                if (!blocking && AbstractBlockScheduler.longWait(idleSince)) {
+                if (!blocking && AbstractBlockScheduler.longWait(request, idleSince)) {
                     ManagedBlocking.begin();
                     blocking = true;
                 }

@@ -1,6 +1,7 @@
 package org.fsp.block.sched;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -89,6 +90,23 @@ class FifoBlockSchedulerTest {
             assertEquals(4096, waiter.get(10, TimeUnit.SECONDS));
             assertEquals(1, blocker.ended.get(), "the announcement is ended when the request is done");
             device.close();
+        }
+    }
+
+    @Test
+    void shouldAnnounceAFlushThatDoesNotCompleteAtOnceBeforeTheLongWaitThreshold() {
+        assertFalse(AbstractBlockScheduler.longWait(BlockRequest.flush(), AbstractBlockScheduler.NOT_IDLE));
+        long justIdle = System.nanoTime();
+        assertTrue(
+                AbstractBlockScheduler.longWait(BlockRequest.flush(), justIdle),
+                "a flush still pending after one idle step is a blocking wait at once");
+        try (Arena arena = Arena.ofConfined()) {
+            BlockRequest write = BlockRequest.write(1, arena.allocate(4096, 4096), Priority.DATA);
+            assertFalse(
+                    AbstractBlockScheduler.longWait(write, System.nanoTime()),
+                    "other requests wait the threshold first");
+            assertTrue(AbstractBlockScheduler.longWait(
+                    write, System.nanoTime() - AbstractBlockScheduler.LONG_WAIT_NANOS - 1));
         }
     }
 
