@@ -29,6 +29,7 @@ import javax.inject.Inject;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.handoff.HandoverMethod;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.client.FspClient;
@@ -206,6 +207,18 @@ public class UpgradeIT {
         assertEquals(report.summary(), UpgradeReport.Outcome.UPGRADED, report.outcome());
         Bundle now = running(layer);
         assertEquals(report.summary(), expectedVersion, now.getVersion().toString());
+        // The layers that can hand over without stopping first say so; without the header fsp:upgrade stops, then
+        // starts.
+        HandoverMethod expectedHandover =
+                switch (layer) {
+                    case SCHED, BLOCK_SCHED -> HandoverMethod.MAKE_BEFORE_BREAK;
+                    case FS -> HandoverMethod.STANDBY;
+                    default -> HandoverMethod.STOP_START;
+                };
+        assertEquals(
+                layer + " hand-over",
+                expectedHandover,
+                HandoverMethod.ofHeader(now.getHeaders("").get(HandoverMethod.HEADER)));
         assertEquals(
                 "one " + layer.symbolicName() + " installed after " + report.summary(), 1, count(layer.symbolicName()));
         replaced.add(Map.entry(oldClass, layer + " before " + report.summary()));

@@ -8,10 +8,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.fsp.api.handoff.HandoverMethod;
 import org.fsp.api.sched.Agent;
 import org.fsp.api.sched.IdleStrategyKind;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.api.status.StatusContributor;
+import org.osgi.annotation.bundle.Header;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -29,6 +31,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * <p>Every {@link Config#rebalanceMillis()} a rebalancer thread moves an agent from an overloaded worker to the least
  * loaded one ({@link PollingThreadModel#rebalance}); each move is a swap like any other, with its pause recorded.
  */
+@Header(name = HandoverMethod.HEADER, value = "make-before-break")
 @Component(
         immediate = true,
         configurationPid = ThreadModelComponent.PID,

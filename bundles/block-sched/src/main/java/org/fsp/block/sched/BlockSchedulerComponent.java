@@ -8,8 +8,10 @@ import java.util.concurrent.TimeUnit;
 import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.handoff.HandoffVault;
+import org.fsp.api.handoff.HandoverMethod;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.status.StatusContributor;
+import org.osgi.annotation.bundle.Header;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -39,6 +41,7 @@ import org.slf4j.LoggerFactory;
  * <p>The services are registered by this component rather than by SCR so that the policy service property
  * ({@link BlockScheduler#PROP_POLICY}) carries the configured value.
  */
+@Header(name = HandoverMethod.HEADER, value = "make-before-break")
 @Component(
         immediate = true,
         configurationPid = BlockSchedulerComponent.PID,

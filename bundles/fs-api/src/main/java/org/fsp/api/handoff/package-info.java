@@ -16,7 +16,10 @@
  * takes the state the moment the old version deposits it, so the pause holds only the quiesce and the adoption.
  *
  * <p>0.3.0: the FUSE front end ({@link org.fsp.api.handoff.Layer#FUSE}, {@link org.fsp.api.handoff.FuseHandoff}).
+ *
+ * <p>0.4.0: a bundle names its hand-over method in its manifest ({@link org.fsp.api.handoff.HandoverMethod}), so the
+ * upgrade has no per-layer rules.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.3.0")
+@org.osgi.annotation.versioning.Version("0.4.0")
 package org.fsp.api.handoff;

@@ -15,6 +15,7 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
 import org.fsp.api.handoff.FileSystemHandoff;
 import org.fsp.api.handoff.HandoffVault;
+import org.fsp.api.handoff.HandoverMethod;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.status.StatusContributor;
 import org.fsp.fs.core.cache.BlockIo;
@@ -71,7 +72,7 @@ import org.slf4j.LoggerFactory;
  * deposit and publishes the file system, so the pause clients see holds only the quiesce and the adoption. A deposit
  * that cannot be mounted leaves it unpublished (the upgrade times out waiting for the service and rolls back).
  * Deactivation while standing by interrupts the thread and waits for it to end. The manifest header
- * {@code FSP-Standby: fs-core} tells {@code fsp:upgrade} that this version may be started before the old one stops.
+ * {@code FSP-Handover: standby} tells {@code fsp:upgrade} that this version may be started before the old one stops.
  *
  * <p>Later versions of fs-core reuse this class: their own component (with this PID) delegates its lifecycle and
  * references to a {@code FsCoreComponent} made with their {@link FsCoreExtension}, which adds its observer, status,
@@ -83,7 +84,7 @@ import org.slf4j.LoggerFactory;
         configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {})
 @Designate(ocd = FsCoreComponent.Config.class)
-@Header(name = "FSP-Standby", value = "fs-core")
+@Header(name = HandoverMethod.HEADER, value = "standby")
 public final class FsCoreComponent {
 
     /** Configuration PID. */

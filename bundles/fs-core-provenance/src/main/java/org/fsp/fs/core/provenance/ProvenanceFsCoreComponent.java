@@ -3,6 +3,7 @@ package org.fsp.fs.core.provenance;
 import java.io.IOException;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.handoff.HandoffVault;
+import org.fsp.api.handoff.HandoverMethod;
 import org.fsp.fs.core.FsCoreComponent;
 import org.osgi.annotation.bundle.Header;
 import org.osgi.framework.BundleContext;
@@ -29,7 +30,7 @@ import org.osgi.service.metatype.annotations.Designate;
 @Designate(ocd = FsCoreComponent.Config.class)
 // Like fs-core's own component (whose annotation bnd does not see in the classes copied in), it stands by when it
 // starts next to a serving version: fsp:upgrade may start it before the old one stops.
-@Header(name = "FSP-Standby", value = "fs-core")
+@Header(name = HandoverMethod.HEADER, value = "standby")
 public final class ProvenanceFsCoreComponent {
 
     private final FsCoreComponent core = new FsCoreComponent(new ProvenanceFeature(new ProvenanceTracker()));
