@@ -139,7 +139,10 @@ public final class Allocator {
                 locks[g].lock();
                 try {
                     for (int i = 0; i < n; i++) {
-                        if ((words[g][(bit + i) >>> 6] & (1L << (bit + i))) == 0) {
+                        // The bitmap block is checked too: a block freed earlier and not yet released is still set
+                        // in memory, and freeing it twice would count it free twice.
+                        if ((words[g][(bit + i) >>> 6] & (1L << (bit + i))) == 0
+                                || !BitmapDescriptor.get(buffers[g].data(), bit + i)) {
                             throw new CorruptMetadataException("freeing item " + (item + i) + " that is not in use");
                         }
                     }
