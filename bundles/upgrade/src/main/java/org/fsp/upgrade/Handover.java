@@ -3,6 +3,7 @@ package org.fsp.upgrade;
 import java.util.List;
 import org.fsp.api.handoff.HandoverMethod;
 import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleException;
 
 /**
  * One way for a new version of a layer to take over from the serving one, as the new bundle's
@@ -35,6 +36,19 @@ sealed interface Handover permits StopStartHandover, MakeBeforeBreakHandover, St
      * {@code notes} what the report should mention without failing the upgrade.
      */
     Result handOver(Bundle old, Bundle fresh, Readiness readiness, List<String> notes) throws InterruptedException;
+
+    /**
+     * Starts {@code fresh} beside the serving version and waits until it is up (serving if {@code withService}, else
+     * standing by); null then, or why not.
+     */
+    static String startBeside(Bundle fresh, Readiness readiness, boolean withService) throws InterruptedException {
+        try {
+            fresh.start();
+            return readiness.awaitUp(fresh, withService);
+        } catch (BundleException | RuntimeException e) {
+            return e.toString();
+        }
+    }
 
     /** The strategy for {@code method}. */
     static Handover of(HandoverMethod method) {

@@ -17,13 +17,7 @@ final class MakeBeforeBreakHandover implements Handover {
     @Override
     public Result handOver(Bundle old, Bundle fresh, Readiness readiness, List<String> notes)
             throws InterruptedException {
-        String failure;
-        try {
-            fresh.start();
-            failure = readiness.awaitUp(fresh, true);
-        } catch (BundleException | RuntimeException e) {
-            failure = e.toString();
-        }
+        String failure = Handover.startBeside(fresh, readiness, true);
         if (failure != null) {
             return new Result(failure, false);
         }

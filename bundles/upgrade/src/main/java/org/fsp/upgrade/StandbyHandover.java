@@ -16,13 +16,7 @@ final class StandbyHandover implements Handover {
     @Override
     public Result handOver(Bundle old, Bundle fresh, Readiness readiness, List<String> notes)
             throws InterruptedException {
-        String failure;
-        try {
-            fresh.start();
-            failure = readiness.awaitUp(fresh, false);
-        } catch (BundleException | RuntimeException e) {
-            failure = e.toString();
-        }
+        String failure = Handover.startBeside(fresh, readiness, false);
         if (failure != null) {
             return new Result(failure, false);
         }

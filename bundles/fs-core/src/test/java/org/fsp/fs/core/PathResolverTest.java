@@ -25,17 +25,11 @@ import java.util.Random;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FsException;
-import org.fsp.fs.core.alloc.Allocator;
-import org.fsp.fs.core.cache.BlockIo;
-import org.fsp.fs.core.cache.BufferCache;
 import org.fsp.fs.core.inode.Inode;
-import org.fsp.fs.core.inode.InodeTable;
 import org.fsp.fs.core.layout.Geometry;
-import org.fsp.fs.core.layout.Layout;
-import org.fsp.fs.core.layout.SuperblockDescriptor;
+import org.fsp.fs.core.testing.FsPieces;
 import org.fsp.fs.core.testing.HeapBlockDeviceTestDouble;
 import org.fsp.fs.core.testing.TestFs;
-import org.fsp.fs.core.tools.DirectBlockScheduler;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -112,18 +106,8 @@ class PathResolverTest {
 
     /** A resolver over its own cache on the unmounted image, as FsCore wires one. */
     private static PathResolver resolverOn(HeapBlockDeviceTestDouble d) throws IOException {
-        BlockIo io = new BlockIo(new DirectBlockScheduler(d));
-        Geometry g;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
-            io.read(0, sb, org.fsp.api.block.BlockRequest.Priority.METADATA);
-            g = SuperblockDescriptor.read(sb);
-        }
-        BufferCache cache = new BufferCache(io, 1L << 20);
-        Allocator alloc = new Allocator(cache, g);
-        alloc.load();
-        InodeTable table = new InodeTable(cache, g, alloc);
-        return new PathResolver(cache, alloc, table, LinkProtection.OFF);
+        FsPieces p = FsPieces.open(d);
+        return new PathResolver(p.cache(), p.alloc(), p.table(), LinkProtection.OFF);
     }
 
     private static String fsp(String path, boolean follow) {

@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -17,16 +15,12 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.fsp.api.block.BlockRequest;
-import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.cache.BufferCache;
 import org.fsp.fs.core.journal.Journal;
 import org.fsp.fs.core.layout.Geometry;
-import org.fsp.fs.core.layout.Layout;
-import org.fsp.fs.core.layout.SuperblockDescriptor;
+import org.fsp.fs.core.testing.FsPieces;
 import org.fsp.fs.core.testing.HeapBlockDeviceTestDouble;
 import org.fsp.fs.core.testing.TestFs;
-import org.fsp.fs.core.tools.DirectBlockScheduler;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -51,17 +45,11 @@ class AllocatorTest {
     }
 
     private void open() throws IOException {
-        BlockIo io = new BlockIo(new DirectBlockScheduler(device));
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
-            io.read(0, sb, BlockRequest.Priority.METADATA);
-            g = SuperblockDescriptor.read(sb);
-            cache = new BufferCache(io, 1L << 20);
-            alloc = new Allocator(cache, g);
-            alloc.load();
-            journal = new Journal(
-                    io, cache, g, SuperblockDescriptor.journalSeq(sb), seq -> {}, seq -> alloc.releaseFreed(seq));
-        }
+        FsPieces p = FsPieces.open(device);
+        g = p.geometry();
+        cache = p.cache();
+        alloc = p.alloc();
+        journal = p.journal();
     }
 
     private long[] allocate(long goal, int max) throws IOException {

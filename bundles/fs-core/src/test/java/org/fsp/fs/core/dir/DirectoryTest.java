@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -15,21 +13,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import org.fsp.api.block.BlockRequest;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.FileMode;
 import org.fsp.fs.core.alloc.Allocator;
-import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.cache.BufferCache;
 import org.fsp.fs.core.inode.Inode;
 import org.fsp.fs.core.inode.InodeTable;
 import org.fsp.fs.core.journal.Journal;
 import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.Layout;
-import org.fsp.fs.core.layout.SuperblockDescriptor;
+import org.fsp.fs.core.testing.FsPieces;
 import org.fsp.fs.core.testing.HeapBlockDeviceTestDouble;
 import org.fsp.fs.core.testing.TestFs;
-import org.fsp.fs.core.tools.DirectBlockScheduler;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -41,6 +36,7 @@ import org.junit.jupiter.api.Test;
 class DirectoryTest {
 
     private HeapBlockDeviceTestDouble device;
+    private FsPieces pieces;
     private BufferCache cache;
     private Allocator alloc;
     private InodeTable table;
@@ -58,17 +54,12 @@ class DirectoryTest {
     }
 
     private void open() throws IOException {
-        BlockIo io = new BlockIo(new DirectBlockScheduler(device));
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
-            io.read(0, sb, BlockRequest.Priority.METADATA);
-            Geometry g = SuperblockDescriptor.read(sb);
-            cache = new BufferCache(io, 4L << 20);
-            alloc = new Allocator(cache, g);
-            alloc.load();
-            table = new InodeTable(cache, g, alloc);
-            journal = new Journal(io, cache, g, SuperblockDescriptor.journalSeq(sb), seq -> {}, alloc::releaseFreed);
-        }
+        pieces = FsPieces.open(device);
+        FsPieces p = pieces;
+        cache = p.cache();
+        alloc = p.alloc();
+        table = p.table();
+        journal = p.journal();
     }
 
     private Directory dir() throws IOException {
@@ -93,9 +84,7 @@ class DirectoryTest {
     }
 
     private void checkpointAndReload() throws IOException {
-        journal.commitUpTo(journal.runningSeq());
-        journal.checkpointNow();
-        cache.writeBackAll();
+        pieces.checkpoint();
         open();
     }
 

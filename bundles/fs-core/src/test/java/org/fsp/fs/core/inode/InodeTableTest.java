@@ -7,22 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import org.fsp.api.block.BlockRequest;
 import org.fsp.api.fs.FileMode;
 import org.fsp.fs.core.alloc.Allocator;
 import org.fsp.fs.core.alloc.CorruptMetadataException;
-import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.cache.BufferCache;
 import org.fsp.fs.core.journal.Journal;
 import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.InodeDescriptor;
-import org.fsp.fs.core.layout.Layout;
-import org.fsp.fs.core.layout.SuperblockDescriptor;
+import org.fsp.fs.core.testing.FsPieces;
 import org.fsp.fs.core.testing.HeapBlockDeviceTestDouble;
 import org.fsp.fs.core.testing.TestFs;
-import org.fsp.fs.core.tools.DirectBlockScheduler;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -33,6 +27,7 @@ import org.junit.jupiter.api.Test;
 class InodeTableTest {
 
     private HeapBlockDeviceTestDouble device;
+    private FsPieces pieces;
     private Geometry g;
     private BufferCache cache;
     private Allocator alloc;
@@ -47,23 +42,17 @@ class InodeTableTest {
     }
 
     private void open() throws IOException {
-        BlockIo io = new BlockIo(new DirectBlockScheduler(device));
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
-            io.read(0, sb, BlockRequest.Priority.METADATA);
-            g = SuperblockDescriptor.read(sb);
-            cache = new BufferCache(io, 4L << 20);
-            alloc = new Allocator(cache, g);
-            alloc.load();
-            table = new InodeTable(cache, g, alloc);
-            journal = new Journal(io, cache, g, SuperblockDescriptor.journalSeq(sb), seq -> {}, alloc::releaseFreed);
-        }
+        pieces = FsPieces.open(device);
+        FsPieces p = pieces;
+        g = p.geometry();
+        cache = p.cache();
+        alloc = p.alloc();
+        table = p.table();
+        journal = p.journal();
     }
 
     private void checkpointAndReload() throws IOException {
-        journal.commitUpTo(journal.runningSeq());
-        journal.checkpointNow();
-        cache.writeBackAll();
+        pieces.checkpoint();
         open();
     }
 
