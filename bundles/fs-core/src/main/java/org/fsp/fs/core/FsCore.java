@@ -255,6 +255,7 @@ public final class FsCore implements FileSystemService {
             nextHandle.set(adopt.nextHandle());
             this.handlesAdopted = adopt.openFiles().size();
         }
+        journal.startBackground("fsp-journal");
         if (options.flushIntervalMillis() > 0) {
             flusher = Thread.ofPlatform().daemon().name("fsp-fs-flusher").start(this::flushLoop);
         } else {
@@ -454,6 +455,7 @@ public final class FsCore implements FileSystemService {
             }
         }
         stopFlusher();
+        journal.stopBackground();
         if (failed || unmounted) {
             throw new IOException(
                     "file system " + (failed ? "stopped after an error" : "is unmounted") + ": nothing to hand over");
@@ -554,6 +556,7 @@ public final class FsCore implements FileSystemService {
         handles.clear();
         unmounted = true;
         stopFlusher();
+        journal.stopBackground();
         if (!failed) {
             cache.writeBackAll();
             journal.checkpointNow();
@@ -2445,6 +2448,8 @@ public final class FsCore implements FileSystemService {
         m.put("journal.committedSeq", journal.committedSeq());
         m.put("journal.commits", journal.commits());
         m.put("journal.checkpoints", journal.checkpoints());
+        m.put("journal.backgroundCheckpoints", journal.backgroundCheckpoints());
+        m.put("journal.groupedWaits", journal.groupedWaits());
         m.put("recovery.replayed", recovery.replayed());
         m.put("recovery.orphansFreed", orphansFreed);
         m.put("openFiles", handles.size());
