@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -40,10 +41,10 @@ import org.fsp.fs.core.layout.Layout;
  * once; a commit takes the write side only long enough to copy the buffers (no device I/O under it), then writes
  * while new operations fill the next transaction. Commits and checkpoints are serialised by one lock.
  *
- * <p>Background threads ({@link #startBackground}): a commit thread runs every commit that a caller waits for, so
- * the caller (a polling worker serving other lanes) only parks, announced as a blocking wait at once
- * ({@link ManagedBlocking}), and everyone who asked while a commit was in flight is carried by the next one (group
- * commit across clients, one write and one flush for all of them). A checkpoint thread writes committed images home
+ * <p>Background threads ({@link #startBackground}): commits run in rounds. A caller that finds no round in flight
+ * runs one itself (nobody to group with); everyone who asks while a round is in flight parks, announced as a blocking
+ * wait at once ({@link ManagedBlocking}) so a polling worker lends its other lanes, and the commit thread's next round
+ * carries all of them (group commit across clients, one write and one flush for all). A checkpoint thread writes committed images home
  * once the journal is half full, without the commit lock, so commits go on meanwhile; only its last step (images
  * committed during it, the superblock's new sequence) holds commits back. Without the threads (tools, before
  * {@link #startBackground}, after {@link #stopBackground}) callers commit and checkpoint themselves.
@@ -108,6 +109,9 @@ public final class Journal {
     private final AtomicLong roundsWanted = new AtomicLong();
 
     private volatile long roundsBegun;
+    /** Set while a caller runs a round itself (nothing was in flight); others then wait for the commit thread. */
+    private final AtomicBoolean leading = new AtomicBoolean();
+
     private volatile long roundsDone;
     /** Threads parked in {@link #awaitRound}; the commit thread unparks them after each round. */
     private final Queue<Thread> waiting = new ConcurrentLinkedQueue<>();
@@ -198,7 +202,7 @@ public final class Journal {
         return backgroundCheckpoints;
     }
 
-    /** Commit waits that found a commit in flight and rode on the next one with the others who arrived meanwhile. */
+    /** Commit waits that found a round in flight and rode on the commit thread's next one with the others. */
     public long groupedWaits() {
         return groupedWaits.get();
     }
@@ -249,28 +253,42 @@ public final class Journal {
     }
 
     /**
-     * Has the commit thread make everything done so far durable and waits for it; false if there is no commit thread
-     * (the caller commits itself). The wait is announced as blocking before it starts: it lasts at least a device
-     * write and flush, so a polling worker lends its other lanes to a stand-in at once instead of after the
-     * scheduler's 200 us threshold, and those lanes' requests (other clients' fsyncs among them) go on meanwhile.
+     * Makes everything done so far durable through a commit round and waits for it; false if there is no commit
+     * thread (the caller then commits the old way). With no round in flight and nobody waiting the caller runs the
+     * round itself, as there is nobody to group with and the commit thread would cost two thread hand-offs; whoever
+     * arrives while a round is in flight parks and rides on the commit thread's next round with everyone else who
+     * arrives meanwhile. Either wait is announced as blocking before it starts: it lasts at least a device write and
+     * flush, so a polling worker lends its other lanes to a stand-in at once instead of after the scheduler's 200 us
+     * threshold (or not at all, behind the commit lock's monitor), and those lanes' requests go on meanwhile.
      */
     private boolean awaitCommitThread(long seq) throws IOException {
         Thread c = committer;
         if (c == null || Thread.currentThread() == c || Thread.currentThread() == checkpointer) {
             return false;
         }
+        IOException failed = backgroundFailure;
+        if (failed != null) {
+            throw new IOException("journal commit failed: " + failed.getMessage(), failed);
+        }
+        if (roundsBegun == roundsDone && waiting.isEmpty() && leading.compareAndSet(false, true)) {
+            ManagedBlocking.begin();
+            try {
+                commitRound();
+            } finally {
+                leading.set(false);
+                ManagedBlocking.end();
+            }
+            return true;
+        }
         // Read after this caller's operations ended: a round that begins later covers them.
         long round = roundsBegun + 1;
         roundsWanted.accumulateAndGet(round, Math::max);
-        if (roundsBegun >= round || roundsDone < round - 1) {
-            // A round is already in flight: this caller rides on the next one with everyone else who arrives now.
-            groupedWaits.incrementAndGet();
-        }
-        LockSupport.unpark(c);
+        groupedWaits.incrementAndGet();
         Thread me = Thread.currentThread();
         boolean interrupted = false;
         ManagedBlocking.begin();
         waiting.add(me);
+        LockSupport.unpark(c);
         try {
             while (roundsDone < round && committedSeq < seq) {
                 IOException failure = backgroundFailure;
@@ -293,6 +311,18 @@ public final class Journal {
                 me.interrupt();
             }
         }
+    }
+
+    /** One commit round: commits what runs, then wakes the waiters. Rounds are serialised by the commit lock. */
+    private void commitRound() throws IOException {
+        synchronized (commitLock) {
+            long round = roundsBegun + 1;
+            // Before the freeze: callers that read roundsBegun from here on wait for the next round.
+            roundsBegun = round;
+            commit();
+            roundsDone = round;
+        }
+        waiting.forEach(LockSupport::unpark);
     }
 
     /**
@@ -340,25 +370,17 @@ public final class Journal {
 
     private void commitLoop() {
         while (!backgroundStop) {
-            long wanted = roundsWanted.get();
-            if (wanted <= roundsDone) {
+            if (roundsWanted.get() <= roundsDone) {
                 LockSupport.park(this);
                 continue;
             }
-            long round = roundsBegun + 1;
             try {
-                synchronized (commitLock) {
-                    // Before the freeze: callers that read roundsBegun from here on wait for the next round.
-                    roundsBegun = round;
-                    commit();
-                }
+                commitRound();
             } catch (IOException | RuntimeException e) {
                 backgroundFailure = e instanceof IOException io ? io : new IOException(e.toString(), e);
                 waiting.forEach(LockSupport::unpark);
                 return;
             }
-            roundsDone = round;
-            waiting.forEach(LockSupport::unpark);
         }
     }
 
