@@ -26,8 +26,15 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
     /** Name of this policy, as in {@link org.fsp.api.block.BlockScheduler#PROP_POLICY}. */
     public static final String POLICY = "batching";
 
-    /** Default merge limit, bytes. */
-    public static final int DEFAULT_MAX_MERGE_BYTES = 128 * 1024;
+    /**
+     * Default merge limit, bytes: a 1 MiB run of dirty blocks leaves in two device requests (the drivers split what
+     * their device cannot take in one command). The bounce buffer behind a merged request is this large and allocated
+     * only for the tags that carry one.
+     */
+    public static final int DEFAULT_MAX_MERGE_BYTES = 512 * 1024;
+
+    /** Default most requests per merge: the 4 KiB blocks of {@link #DEFAULT_MAX_MERGE_BYTES}. */
+    public static final int DEFAULT_MAX_MERGE_REQUESTS = DEFAULT_MAX_MERGE_BYTES / 4096;
 
     /** Groups that may overtake a waiting lower class in a row before that class gets one turn. */
     public static final int MAX_OVERTAKES = 16;
@@ -49,9 +56,9 @@ public final class BatchingBlockScheduler extends AbstractBlockScheduler {
         }
     }
 
-    /** With a merge limit of {@value #DEFAULT_MAX_MERGE_BYTES} bytes and at most 32 requests per merge. */
+    /** With the default merge limits ({@value #DEFAULT_MAX_MERGE_BYTES} bytes, 4 KiB blocks of it). */
     public BatchingBlockScheduler(BlockDevice device, int maxQueuedRequests) {
-        this(device, maxQueuedRequests, DEFAULT_MAX_MERGE_BYTES, 32);
+        this(device, maxQueuedRequests, DEFAULT_MAX_MERGE_BYTES, DEFAULT_MAX_MERGE_REQUESTS);
     }
 
     @Override

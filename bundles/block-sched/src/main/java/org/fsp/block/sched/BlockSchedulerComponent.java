@@ -72,7 +72,7 @@ public final class BlockSchedulerComponent {
         int maxMergeBytes() default BatchingBlockScheduler.DEFAULT_MAX_MERGE_BYTES;
 
         @AttributeDefinition(description = "Most requests merged into one device request (batching)")
-        int maxMergeRequests() default 32;
+        int maxMergeRequests() default BatchingBlockScheduler.DEFAULT_MAX_MERGE_REQUESTS;
 
         @AttributeDefinition(description = "How long a device swap waits for the old device's requests, milliseconds")
         long drainTimeoutMillis() default 30_000;

@@ -157,13 +157,14 @@ final class SwappableBlockScheduler implements BlockScheduler {
                     ManagedBlocking.begin();
                     blocking = true;
                 }
-                BlockDevice only = null;
+                AbstractBlockScheduler only = null;
                 int devices = 0;
                 for (AbstractBlockScheduler s : live) {
-                    only = s.device();
+                    only = s;
                     devices++;
                 }
-                idleSince = AbstractBlockScheduler.backOff(devices == 1 ? only : null, idleSince);
+                idleSince =
+                        devices == 1 ? only.idle(request, idleSince) : AbstractBlockScheduler.backOff(null, idleSince);
             }
         } finally {
             if (blocking) {

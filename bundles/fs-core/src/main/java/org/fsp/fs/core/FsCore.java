@@ -35,6 +35,7 @@ import org.fsp.fs.core.alloc.CorruptMetadataException;
 import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.cache.Buffer;
 import org.fsp.fs.core.cache.BufferCache;
+import org.fsp.fs.core.cache.WriteBack;
 import org.fsp.fs.core.dir.Directory;
 import org.fsp.fs.core.inode.Inode;
 import org.fsp.fs.core.inode.InodeTable;
@@ -77,9 +78,10 @@ public final class FsCore implements FileSystemService {
     /**
      * Mount options.
      *
-     * @param cacheBytes buffer cache bound in bytes
+     * @param cacheBytes buffer cache bound in bytes ({@link BufferCache#defaultCapacityBytes()} follows the machine)
      * @param readAheadBlocks blocks read ahead when reads are sequential (0 disables)
-     * @param flushIntervalMillis background write-back and commit period (0 disables the flusher thread)
+     * @param flushIntervalMillis background commit period; 0 disables the flusher and the write-back thread (writers
+     *     over the dirty limit then write back themselves)
      * @param linkProtection Linux's protected_symlinks / protected_hardlinks / protected_regular rules
      */
     public record Options(
@@ -90,9 +92,12 @@ public final class FsCore implements FileSystemService {
             this(cacheBytes, readAheadBlocks, flushIntervalMillis, LinkProtection.DISTRIBUTION_DEFAULTS);
         }
 
-        /** 64 MiB cache, 32 blocks read-ahead, a commit every 5 seconds, link protection on. */
+        /**
+         * A cache of a quarter of the machine's memory (allocated as it fills), 32 blocks read-ahead, a commit every
+         * 5 seconds, link protection on.
+         */
         public static Options defaults() {
-            return new Options(64L << 20, 32, 5000);
+            return new Options(BufferCache.defaultCapacityBytes(), 32, 5000);
         }
 
         public Options withLinkProtection(LinkProtection p) {
@@ -116,6 +121,9 @@ public final class FsCore implements FileSystemService {
     private final BlockIo io;
     private final Geometry geometry;
     private final BufferCache cache;
+    /** Background write-back of dirty data and the dirty limit writers wait on. */
+    private final WriteBack writeBack;
+
     private final Allocator alloc;
     private final InodeTable table;
     private final Journal journal;
@@ -202,6 +210,7 @@ public final class FsCore implements FileSystemService {
         this.reservedBlocks = reservedBlocks;
         this.recovery = recovery;
         this.cache = new BufferCache(io, options.cacheBytes());
+        this.writeBack = WriteBack.forCapacity(cache, e -> stopWriting("background write-back", e));
         this.alloc = new Allocator(cache, g);
         this.table = new InodeTable(cache, g, alloc);
         this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
@@ -255,7 +264,9 @@ public final class FsCore implements FileSystemService {
             nextHandle.set(adopt.nextHandle());
             this.handlesAdopted = adopt.openFiles().size();
         }
+        journal.startBackground("fsp-journal");
         if (options.flushIntervalMillis() > 0) {
+            writeBack.start("fsp-fs-writeback");
             flusher = Thread.ofPlatform().daemon().name("fsp-fs-flusher").start(this::flushLoop);
         } else {
             flusher = null;
@@ -454,6 +465,8 @@ public final class FsCore implements FileSystemService {
             }
         }
         stopFlusher();
+        writeBack.close();
+        journal.stopBackground();
         if (failed || unmounted) {
             throw new IOException(
                     "file system " + (failed ? "stopped after an error" : "is unmounted") + ": nothing to hand over");
@@ -554,6 +567,8 @@ public final class FsCore implements FileSystemService {
         handles.clear();
         unmounted = true;
         stopFlusher();
+        writeBack.close();
+        journal.stopBackground();
         if (!failed) {
             cache.writeBackAll();
             journal.checkpointNow();
@@ -1393,12 +1408,10 @@ public final class FsCore implements FileSystemService {
             }
             checkpointed = false;
         }
-        if (cache.dirtyBuffers() > cache.capacity() / 2) {
-            try {
-                cache.writeBack(List.copyOf(i.dirtyData));
-            } catch (IOException e) {
-                throw ioError(e);
-            }
+        try {
+            writeBack.throttle(i.dirtyData);
+        } catch (IOException e) {
+            throw ioError(e);
         }
         return written;
     }
@@ -1447,7 +1460,8 @@ public final class FsCore implements FileSystemService {
                     boolean fresh = false;
                     if (pblk == 0) {
                         long remainingBlocks = (pos + len - 1) / Layout.BLOCK_SIZE - lblk + 1;
-                        int want = (int) Math.min(remainingBlocks, Math.min(i.extents.holeLength(lblk), 64));
+                        int want = (int)
+                                Math.min(remainingBlocks, Math.min(i.extents.holeLength(lblk), WRITE_CHUNK_BLOCKS));
                         allocData(tx, who, i, lblk, want);
                         extentsChanged = true;
                         pblk = i.extents.map(lblk);
@@ -1600,8 +1614,15 @@ public final class FsCore implements FileSystemService {
             } else if (seq > journal.committedSeq()) {
                 journal.commitWithData(dirty, seq);
             } else {
-                cache.writeBack(dirty);
-                io.flush();
+                // A write and a flush: a blocking wait from the start, so a polling worker lends its other lanes at
+                // once rather than after the scheduler's 200 us threshold.
+                ManagedBlocking.begin();
+                try {
+                    cache.writeBack(dirty);
+                    io.flush();
+                } finally {
+                    ManagedBlocking.end();
+                }
             }
             // Under the lock: writers mark a block dirty and list it in one step, so none is dropped here.
             i.lock.lock();
@@ -1619,12 +1640,15 @@ public final class FsCore implements FileSystemService {
     public void sync() throws FsException {
         enter();
         try {
+            ManagedBlocking.begin();
             try {
                 cache.writeBackAll();
                 journal.commitUpTo(journal.runningSeq());
                 io.flush();
             } catch (IOException e) {
                 throw ioError(e);
+            } finally {
+                ManagedBlocking.end();
             }
         } finally {
             exit();
@@ -2439,12 +2463,18 @@ public final class FsCore implements FileSystemService {
         m.put("cache.blocks", cache.capacity());
         m.put("cache.hitRate", hits + misses == 0 ? 1.0 : (double) hits / (hits + misses));
         m.put("cache.dirty", cache.dirtyBuffers());
+        m.put("cache.dirtyBackground", writeBack.backgroundDirty());
+        m.put("cache.dirtyLimit", writeBack.dirtyLimit());
+        m.put("cache.writeBackRounds", writeBack.backgroundRounds());
+        m.put("cache.throttledWrites", writeBack.throttledWrites());
         m.put("cache.overflow", cache.overflowBuffers());
         m.put("journal.blocks", journal.length());
         m.put("journal.head", journal.head());
         m.put("journal.committedSeq", journal.committedSeq());
         m.put("journal.commits", journal.commits());
         m.put("journal.checkpoints", journal.checkpoints());
+        m.put("journal.backgroundCheckpoints", journal.backgroundCheckpoints());
+        m.put("journal.groupedWaits", journal.groupedWaits());
         m.put("recovery.replayed", recovery.replayed());
         m.put("recovery.orphansFreed", orphansFreed);
         m.put("openFiles", handles.size());

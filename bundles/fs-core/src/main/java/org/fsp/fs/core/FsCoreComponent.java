@@ -19,6 +19,7 @@ import org.fsp.api.handoff.HandoverMethod;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.status.StatusContributor;
 import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.cache.BufferCache;
 import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.Layout;
 import org.fsp.fs.core.layout.SuperblockDescriptor;
@@ -96,8 +97,11 @@ public final class FsCoreComponent {
     @ObjectClassDefinition(name = "FSP file system", description = "fs-core: cache, journal, formatting")
     public @interface Config {
 
-        @AttributeDefinition(name = "Cache size (MiB)", description = "Buffer cache memory bound, MiB")
-        int cacheSizeMiB() default 64;
+        @AttributeDefinition(
+                name = "Cache size (MiB)",
+                description = "Buffer cache memory bound, MiB; 0 = a quarter of the machine's memory (or of the "
+                        + "cgroup's limit), at least 64, taken as the cache fills")
+        int cacheSizeMiB() default 0;
 
         @AttributeDefinition(
                 name = "Journal blocks",
@@ -117,7 +121,7 @@ public final class FsCoreComponent {
 
         @AttributeDefinition(
                 name = "Flush interval (ms)",
-                description = "Background write-back and commit period, milliseconds (0 disables)")
+                description = "Background commit period, milliseconds; 0 also disables background write-back")
         long flushIntervalMillis() default 5000;
 
         @AttributeDefinition(
@@ -536,7 +540,7 @@ public final class FsCoreComponent {
                     g.journalBlocks());
         }
         FsCore.Options options = new FsCore.Options(
-                (long) config.cacheSizeMiB() << 20,
+                config.cacheSizeMiB() > 0 ? (long) config.cacheSizeMiB() << 20 : BufferCache.defaultCapacityBytes(),
                 config.readAheadBlocks(),
                 config.flushIntervalMillis(),
                 new LinkProtection(config.protectedSymlinks(), config.protectedHardlinks(), config.protectedRegular()));

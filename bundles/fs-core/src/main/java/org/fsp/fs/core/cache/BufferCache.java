@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,6 +63,49 @@ public final class BufferCache implements AutoCloseable {
         this.capacity = (int) Math.max(64, Math.min(Integer.MAX_VALUE / 2, capacityBytes / Layout.BLOCK_SIZE));
         // The memory is allocated a slab at a time as buffers are needed, not all at once: zeroing a 64 MiB cache
         // up front made a mount (a live upgrade's in particular) take about 200 ms instead of a few.
+    }
+
+    /** The smallest default bound, bytes. */
+    static final long MIN_DEFAULT_BYTES = 64L << 20;
+
+    /**
+     * The default bound, as the kernel's page cache has the machine's memory: a quarter of the physical memory (or of
+     * the cgroup's memory limit if that is lower), at least 64 MiB. Memory is taken a slab at a time as the cache
+     * fills, so a large bound costs nothing until it is used.
+     */
+    public static long defaultCapacityBytes() {
+        long total = memTotalBytes();
+        long cgroup = cgroupLimitBytes();
+        if (cgroup > 0 && (total <= 0 || cgroup < total)) {
+            total = cgroup;
+        }
+        return total <= 0 ? MIN_DEFAULT_BYTES : Math.max(MIN_DEFAULT_BYTES, total / 4);
+    }
+
+    /** MemTotal from /proc/meminfo, bytes, or -1. */
+    private static long memTotalBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    String[] f = line.trim().split("\\s+");
+                    return Long.parseLong(f[1]) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Not Linux, or /proc not mounted: the minimum applies.
+        }
+        return -1;
+    }
+
+    /** The cgroup v2 memory limit of this process, bytes, or -1 (none, "max", or not readable). */
+    private static long cgroupLimitBytes() {
+        try {
+            String v = java.nio.file.Files.readString(java.nio.file.Path.of("/sys/fs/cgroup/memory.max"))
+                    .strip();
+            return v.equals("max") ? -1 : Long.parseLong(v);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /** Buffers per slab the cache grows by until it reaches its capacity (1 MiB). */
@@ -235,12 +279,31 @@ public final class BufferCache implements AutoCloseable {
         return overflow.get();
     }
 
-    /** Writes the dirty ones among {@code blocks} and waits for them (no flush). */
+    /**
+     * Writes the dirty ones among {@code blocks} and waits for them (no flush). They are queued in block order, so
+     * that the block scheduler merges the runs of adjacent blocks into large device requests instead of sending one
+     * request per 4 KiB block in whatever order a hash set keeps them.
+     */
     public void writeBack(Collection<Long> blocks) throws IOException {
+        long[] sorted = new long[blocks.size()];
+        int count = 0;
+        for (long block : blocks) {
+            if (count == sorted.length) {
+                sorted = Arrays.copyOf(sorted, count * 2 + 1);
+            }
+            sorted[count++] = block;
+        }
+        Arrays.sort(sorted, 0, count);
+        writeBackSorted(sorted, count);
+    }
+
+    /** Writes the dirty ones among {@code blocks[0..count)} (in that order) and waits; returns how many it wrote. */
+    private int writeBackSorted(long[] blocks, int count) throws IOException {
         List<Buffer> pinned = new ArrayList<>();
         List<BlockRequest> requests = new ArrayList<>();
         List<Long> versions = new ArrayList<>();
-        for (long block : blocks) {
+        for (int k = 0; k < count; k++) {
+            long block = blocks[k];
             Buffer b = map.get(block);
             if (b == null) {
                 continue;
@@ -271,19 +334,53 @@ public final class BufferCache implements AutoCloseable {
                 }
             }
         }
+        return pinned.size();
     }
 
     /** Writes every dirty data buffer and waits. */
     public void writeBackAll() throws IOException {
-        List<Long> dirty = new ArrayList<>();
-        map.values().forEach(b -> {
+        writeBackDirty(Integer.MAX_VALUE, -1);
+    }
+
+    /**
+     * Writes dirty data buffers in block order, {@code batch} blocks at a time, until no more than {@code target}
+     * remain dirty (-1: all that were dirty when it started). Background write-back calls it; writers waiting on the
+     * dirty limit go on after each batch. Returns how many blocks it wrote.
+     */
+    public long writeBackDirty(int batch, long target) throws IOException {
+        long[] dirty = new long[64];
+        int n = 0;
+        for (Buffer b : map.values()) {
             synchronized (b) {
                 if (b.dirty && b.block >= 0) {
-                    dirty.add(b.block);
+                    if (n == dirty.length) {
+                        dirty = Arrays.copyOf(dirty, n * 2);
+                    }
+                    dirty[n++] = b.block;
                 }
             }
-        });
-        writeBack(dirty);
+        }
+        Arrays.sort(dirty, 0, n);
+        long written = 0;
+        for (int from = 0; from < n; from += batch) {
+            if (target >= 0 && dirtyCount.get() <= target) {
+                break;
+            }
+            int len = (int) Math.min(batch, (long) n - from);
+            written += writeBackSorted(Arrays.copyOfRange(dirty, from, from + len), len);
+            Runnable r = onBatchWritten;
+            if (r != null) {
+                r.run();
+            }
+        }
+        return written;
+    }
+
+    /** Told after each batch of {@link #writeBackDirty}: the write-back thread wakes writers waiting for room. */
+    private volatile Runnable onBatchWritten;
+
+    void onBatchWritten(Runnable r) {
+        onBatchWritten = r;
     }
 
     private Buffer pin(long block, boolean read, BlockRequest.Priority priority) {

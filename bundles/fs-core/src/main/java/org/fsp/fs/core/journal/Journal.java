@@ -5,13 +5,21 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongConsumer;
 import java.util.zip.CRC32;
 import org.fsp.api.block.BlockRequest;
+import org.fsp.api.sched.ManagedBlocking;
 import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.cache.Buffer;
 import org.fsp.fs.core.cache.BufferCache;
@@ -31,9 +39,18 @@ import org.fsp.fs.core.layout.Layout;
  *
  * <p>Concurrency: operations hold the gate's read side from {@link #begin} to {@link Handle#close}, so many run at
  * once; a commit takes the write side only long enough to copy the buffers (no device I/O under it), then writes
- * while new operations fill the next transaction. Commits and checkpoints are serialised by one lock: callers that
- * arrive while a commit is in flight wait, and the next commit carries all of them (group commit). Lock order:
- * gate before any inode or directory lock; never {@link #commitUpTo} while holding the gate or those locks.
+ * while new operations fill the next transaction. Commits and checkpoints are serialised by one lock.
+ *
+ * <p>Background threads ({@link #startBackground}): commits run in rounds. A caller that finds no round in flight
+ * runs one itself (nobody to group with); everyone who asks while a round is in flight parks, announced as a blocking
+ * wait at once ({@link ManagedBlocking}) so a polling worker lends its other lanes, and the commit thread's next round
+ * carries all of them (group commit across clients, one write and one flush for all). A checkpoint thread writes committed images home
+ * once the journal is half full, without the commit lock, so commits go on meanwhile; only its last step (images
+ * committed during it, the superblock's new sequence) holds commits back. Without the threads (tools, before
+ * {@link #startBackground}, after {@link #stopBackground}) callers commit and checkpoint themselves.
+ *
+ * <p>Lock order: gate before any inode or directory lock; commit lock before the checkpoint lock; never
+ * {@link #commitUpTo} while holding the gate or those locks.
  *
  * <p>A typical sequence is: {@code try (Handle h = journal.begin()) { ...change buffers, h.tx().dirty(b)... }};
  * then, for fsync, {@code journal.commitUpTo(h.tx().seq())}.
@@ -69,7 +86,41 @@ public final class Journal {
     private final LongConsumer onCheckpoint;
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
     private final Object commitLock = new Object();
+    /**
+     * Held while images are written home: by the checkpoint thread's first phase alone (without commitLock), and by
+     * every checkpoint under commitLock, so that an older image written home in the background never lands after a
+     * newer one a full checkpoint wrote.
+     */
+    private final ReentrantLock checkpointLock = new ReentrantLock();
+
     private final Map<Long, Image> images = new ConcurrentHashMap<>();
+
+    /** The commit thread, or null while callers commit themselves. */
+    private volatile Thread committer;
+    /** The checkpoint thread, or null while checkpoints run inside commits. */
+    private volatile Thread checkpointer;
+
+    private volatile boolean backgroundStop;
+    /**
+     * Commit rounds: a round that begins (freezes the running transaction) after a caller's operations ended makes
+     * them durable. {@code roundsBegun} counts rounds that have begun, {@code roundsWanted} the highest round a
+     * caller waits for, {@code roundsDone} rounds whose flush has completed.
+     */
+    private final AtomicLong roundsWanted = new AtomicLong();
+
+    private volatile long roundsBegun;
+    /** Set while a caller runs a round itself (nothing was in flight); others then wait for the commit thread. */
+    private final AtomicBoolean leading = new AtomicBoolean();
+
+    private volatile long roundsDone;
+    /** Threads parked in {@link #awaitRound}; the commit thread unparks them after each round. */
+    private final Queue<Thread> waiting = new ConcurrentLinkedQueue<>();
+    /** Set when a background commit or checkpoint failed: every later commit fails with it. */
+    private volatile IOException backgroundFailure;
+
+    private volatile boolean checkpointWanted;
+    /** Counts checkpoints that emptied the journal; the background one checks that none came between its phases. */
+    private volatile long checkpointGeneration;
 
     private volatile Transaction running;
     private volatile long committedSeq;
@@ -78,6 +129,8 @@ public final class Journal {
 
     private volatile long commits;
     private volatile long checkpoints;
+    private volatile long backgroundCheckpoints;
+    private final AtomicLong groupedWaits = new AtomicLong();
 
     /**
      * @param firstSeq sequence number of the next transaction (the superblock's journalSeq after recovery)
@@ -144,6 +197,16 @@ public final class Journal {
         return checkpoints;
     }
 
+    /** Checkpoints whose home writes ran on the checkpoint thread while commits went on. */
+    public long backgroundCheckpoints() {
+        return backgroundCheckpoints;
+    }
+
+    /** Commit waits that found a round in flight and rode on the commit thread's next one with the others. */
+    public long groupedWaits() {
+        return groupedWaits.get();
+    }
+
     /**
      * Returns once transaction {@code seq} and all before it are durable. Callers arriving while another commit is
      * in flight wait for it and are then usually covered by it or by the next one (group commit).
@@ -152,10 +215,12 @@ public final class Journal {
         if (committedSeq >= seq) {
             return;
         }
-        synchronized (commitLock) {
-            while (committedSeq < seq) {
-                if (!commit()) {
-                    return;
+        if (!awaitCommitThread(seq)) {
+            synchronized (commitLock) {
+                while (committedSeq < seq) {
+                    if (!commit()) {
+                        return;
+                    }
                 }
             }
         }
@@ -176,12 +241,203 @@ public final class Journal {
         } finally {
             gate.readLock().unlock();
         }
-        synchronized (commitLock) {
-            while (committedSeq < target) {
-                if (!commit()) {
-                    return;
+        if (!awaitCommitThread(target)) {
+            synchronized (commitLock) {
+                while (committedSeq < target) {
+                    if (!commit()) {
+                        return;
+                    }
                 }
             }
+        }
+    }
+
+    /**
+     * Makes everything done so far durable through a commit round and waits for it; false if there is no commit
+     * thread (the caller then commits the old way). With no round in flight and nobody waiting the caller runs the
+     * round itself, as there is nobody to group with and the commit thread would cost two thread hand-offs; whoever
+     * arrives while a round is in flight parks and rides on the commit thread's next round with everyone else who
+     * arrives meanwhile. Either wait is announced as blocking before it starts: it lasts at least a device write and
+     * flush, so a polling worker lends its other lanes to a stand-in at once instead of after the scheduler's 200 us
+     * threshold (or not at all, behind the commit lock's monitor), and those lanes' requests go on meanwhile.
+     */
+    private boolean awaitCommitThread(long seq) throws IOException {
+        Thread c = committer;
+        if (c == null || Thread.currentThread() == c || Thread.currentThread() == checkpointer) {
+            return false;
+        }
+        IOException failed = backgroundFailure;
+        if (failed != null) {
+            throw new IOException("journal commit failed: " + failed.getMessage(), failed);
+        }
+        if (roundsBegun == roundsDone && waiting.isEmpty() && leading.compareAndSet(false, true)) {
+            ManagedBlocking.begin();
+            try {
+                commitRound();
+            } finally {
+                leading.set(false);
+                ManagedBlocking.end();
+            }
+            return true;
+        }
+        // Read after this caller's operations ended: a round that begins later covers them.
+        long round = roundsBegun + 1;
+        roundsWanted.accumulateAndGet(round, Math::max);
+        groupedWaits.incrementAndGet();
+        Thread me = Thread.currentThread();
+        boolean interrupted = false;
+        ManagedBlocking.begin();
+        waiting.add(me);
+        LockSupport.unpark(c);
+        try {
+            while (roundsDone < round && committedSeq < seq) {
+                IOException failure = backgroundFailure;
+                if (failure != null) {
+                    throw new IOException("journal commit failed: " + failure.getMessage(), failure);
+                }
+                if (committer == null) {
+                    // Stopped under us (unmount, hand-off): the stopping thread commits what is left.
+                    return false;
+                }
+                LockSupport.park(this);
+                // An interrupt is kept for the caller, not an error: the commit completes anyway.
+                interrupted |= Thread.interrupted();
+            }
+            return true;
+        } finally {
+            waiting.remove(me);
+            ManagedBlocking.end();
+            if (interrupted) {
+                me.interrupt();
+            }
+        }
+    }
+
+    /** One commit round: commits what runs, then wakes the waiters. Rounds are serialised by the commit lock. */
+    private void commitRound() throws IOException {
+        synchronized (commitLock) {
+            long round = roundsBegun + 1;
+            // Before the freeze: callers that read roundsBegun from here on wait for the next round.
+            roundsBegun = round;
+            commit();
+            roundsDone = round;
+        }
+        waiting.forEach(LockSupport::unpark);
+    }
+
+    /**
+     * Starts the commit and checkpoint threads (named after {@code name}). Until then, and after
+     * {@link #stopBackground}, callers commit and checkpoint themselves.
+     */
+    public synchronized void startBackground(String name) {
+        if (committer != null) {
+            return;
+        }
+        backgroundStop = false;
+        checkpointer = Thread.ofPlatform().daemon().name(name + "-checkpoint").start(this::checkpointLoop);
+        committer = Thread.ofPlatform().daemon().name(name + "-commit").start(this::commitLoop);
+    }
+
+    /**
+     * Stops the background threads after the work they have begun, waking every waiter (who then commits itself).
+     * They are stopped by a flag and an unpark, never by an interrupt, which would read as an I/O error.
+     */
+    public synchronized void stopBackground() {
+        Thread c = committer;
+        Thread k = checkpointer;
+        if (c == null) {
+            return;
+        }
+        backgroundStop = true;
+        boolean interrupted = false;
+        for (Thread t : new Thread[] {c, k}) {
+            LockSupport.unpark(t);
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        committer = null;
+        checkpointer = null;
+        waiting.forEach(LockSupport::unpark);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void commitLoop() {
+        while (!backgroundStop) {
+            if (roundsWanted.get() <= roundsDone) {
+                LockSupport.park(this);
+                continue;
+            }
+            try {
+                commitRound();
+            } catch (IOException | RuntimeException e) {
+                backgroundFailure = e instanceof IOException io ? io : new IOException(e.toString(), e);
+                waiting.forEach(LockSupport::unpark);
+                return;
+            }
+        }
+    }
+
+    private void checkpointLoop() {
+        while (!backgroundStop) {
+            if (!checkpointWanted) {
+                LockSupport.park(this);
+                continue;
+            }
+            checkpointWanted = false;
+            try {
+                backgroundCheckpoint();
+            } catch (IOException | RuntimeException e) {
+                backgroundFailure = e instanceof IOException io ? io : new IOException(e.toString(), e);
+                waiting.forEach(LockSupport::unpark);
+                return;
+            }
+        }
+    }
+
+    /**
+     * The checkpoint thread's checkpoint: first, without the commit lock, every image committed so far is written
+     * home and flushed while commits go on; then, under the commit lock, only the images committed meanwhile are
+     * written before the superblock records an empty journal. An image is written home only once its commit is
+     * durable (write-ahead).
+     */
+    private void backgroundCheckpoint() throws IOException {
+        Map<Long, Image> written = new HashMap<>();
+        long generation;
+        checkpointLock.lock();
+        try {
+            generation = checkpointGeneration;
+            long durable = committedSeq;
+            List<BlockRequest> requests = new ArrayList<>();
+            for (Map.Entry<Long, Image> e : images.entrySet()) {
+                Image img = e.getValue();
+                if (img.seq() <= durable) {
+                    written.put(e.getKey(), img);
+                    requests.add(io.write(e.getKey(), img.data(), BlockRequest.Priority.METADATA));
+                }
+            }
+            if (requests.isEmpty()) {
+                return;
+            }
+            io.awaitAll(requests);
+            io.flush();
+        } finally {
+            checkpointLock.unlock();
+        }
+        synchronized (commitLock) {
+            if (checkpointGeneration != generation) {
+                // Another checkpoint emptied the journal in between: what was written home is older than what it
+                // wrote, and nothing is left to finish here.
+                return;
+            }
+            checkpoint(written);
+            backgroundCheckpoints++;
         }
     }
 
@@ -223,7 +479,7 @@ public final class Journal {
     public void checkpointNow() throws IOException {
         synchronized (commitLock) {
             commit();
-            checkpoint();
+            checkpoint(Map.of());
         }
     }
 
@@ -279,7 +535,7 @@ public final class Journal {
             } finally {
                 gate.writeLock().unlock();
             }
-            checkpoint();
+            checkpoint(Map.of());
         }
         if (dataOnly != null) {
             // Nothing to journal: only data that an fsync asked for, written and flushed.
@@ -336,30 +592,52 @@ public final class Journal {
         committedSeq = seq;
         commits++;
         if (head > length / 2) {
-            checkpoint();
+            Thread k = checkpointer;
+            if (k == null) {
+                checkpoint(Map.of());
+            } else if (!checkpointWanted) {
+                // The checkpoint thread writes the images home while the next commits go on; a commit that finds
+                // the journal full before it is done checkpoints itself above.
+                checkpointWanted = true;
+                LockSupport.unpark(k);
+            }
         }
         return true;
     }
 
-    /** Writes every committed image home, then records in the superblock that the journal is empty. */
-    private void checkpoint() throws IOException {
-        long upTo = committedSeq;
-        List<Map.Entry<Long, Image>> entries = new ArrayList<>(images.entrySet());
-        List<BlockRequest> requests = new ArrayList<>();
-        for (Map.Entry<Long, Image> e : entries) {
-            requests.add(io.write(e.getKey(), e.getValue().data(), BlockRequest.Priority.METADATA));
+    /**
+     * Writes every committed image home, then records in the superblock that the journal is empty. Caller holds
+     * commitLock. Images in {@code alreadyHome} (the very image objects, written and flushed by the background
+     * checkpoint's first phase) are not written again.
+     */
+    private void checkpoint(Map<Long, Image> alreadyHome) throws IOException {
+        checkpointLock.lock();
+        try {
+            long upTo = committedSeq;
+            List<Map.Entry<Long, Image>> entries = new ArrayList<>(images.entrySet());
+            List<BlockRequest> requests = new ArrayList<>();
+            for (Map.Entry<Long, Image> e : entries) {
+                if (alreadyHome.get(e.getKey()) != e.getValue()) {
+                    requests.add(io.write(e.getKey(), e.getValue().data(), BlockRequest.Priority.METADATA));
+                }
+            }
+            io.awaitAll(requests);
+            if (!requests.isEmpty() || alreadyHome.isEmpty()) {
+                io.flush();
+            }
+            // Home blocks are durable; now the journal may be declared empty. The next transaction (running.seq)
+            // will be written at the journal's first block.
+            superblockSeqWriter.accept(running.seq());
+            head = 0;
+            for (Map.Entry<Long, Image> e : entries) {
+                images.remove(e.getKey(), e.getValue());
+            }
+            checkpoints++;
+            checkpointGeneration++;
+            onCheckpoint.accept(upTo);
+        } finally {
+            checkpointLock.unlock();
         }
-        io.awaitAll(requests);
-        io.flush();
-        // Home blocks are durable; now the journal may be declared empty. The next transaction (running.seq) will be
-        // written at the journal's first block.
-        superblockSeqWriter.accept(running.seq());
-        head = 0;
-        for (Map.Entry<Long, Image> e : entries) {
-            images.remove(e.getKey(), e.getValue());
-        }
-        checkpoints++;
-        onCheckpoint.accept(upTo);
     }
 
     /** Result of {@link #recover}: the next sequence number and how many transactions were replayed. */

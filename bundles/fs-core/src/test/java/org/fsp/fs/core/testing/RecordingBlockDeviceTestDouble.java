@@ -28,6 +28,7 @@ public final class RecordingBlockDeviceTestDouble extends HeapBlockDeviceTestDou
     private boolean recording;
     private MemorySegment durable;
     private int durableUpTo;
+    private volatile long flushDelayNanos;
 
     public RecordingBlockDeviceTestDouble(long blocks) {
         super(blocks);
@@ -59,10 +60,19 @@ public final class RecordingBlockDeviceTestDouble extends HeapBlockDeviceTestDou
         }
     }
 
+    /** Makes every flush take {@code nanos} (the device is held meanwhile), as a real device's flush does. */
+    public void setFlushDelay(long nanos) {
+        flushDelayNanos = nanos;
+    }
+
     @Override
     protected void onFlush() {
         if (recording) {
             events.add(new Event(-1, null));
+        }
+        long delay = flushDelayNanos;
+        if (delay > 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(delay);
         }
     }
 
