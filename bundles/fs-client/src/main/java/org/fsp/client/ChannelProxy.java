@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
@@ -88,6 +89,11 @@ final class ChannelProxy implements AutoCloseable {
     /** Per slot, the ring position whose claim may use it next (client-private). */
     private final AtomicLongArray turns;
 
+    /** Bit i set: bulk buffer i (of {@link ChannelLayout#BULK_IO_BYTES}, from the bulk area's start) is free. */
+    private final AtomicLong freeBulk;
+
+    private final int bulkBuffers;
+
     private final AtomicInteger nextLane = new AtomicInteger();
     private final ThreadLocal<Call> calls;
     private volatile boolean closed;
@@ -107,6 +113,40 @@ final class ChannelProxy implements AutoCloseable {
             turns.set(i, i % layout.slotsPerLane());
         }
         this.calls = ThreadLocal.withInitial(() -> new Call(nextLane.getAndIncrement() % layout.laneCount()));
+        this.bulkBuffers = layout.bulkBytes() / ChannelLayout.BULK_IO_BYTES;
+        this.freeBulk = new AtomicLong(bulkBuffers == 64 ? -1L : (1L << bulkBuffers) - 1);
+    }
+
+    /**
+     * Takes a free bulk buffer for one large read or write: its index (its bytes are {@link #bulkBufferOffset} in
+     * the segment, {@link ChannelLayout#BULK_IO_BYTES} long), or -1 if the server gave no bulk area or every buffer is
+     * in use (the caller then moves the data through its slots). Give it back with {@link #releaseBulk}.
+     */
+    int claimBulk() {
+        while (true) {
+            long free = freeBulk.get();
+            if (free == 0) {
+                return -1;
+            }
+            int i = Long.numberOfTrailingZeros(free);
+            if (freeBulk.compareAndSet(free, free & ~(1L << i))) {
+                return i;
+            }
+        }
+    }
+
+    void releaseBulk(int buffer) {
+        freeBulk.getAndUpdate(free -> free | (1L << buffer));
+    }
+
+    /** Offset of bulk buffer {@code buffer} in the bulk area (what a bulk request's arg0 carries). */
+    static long bulkAreaOffset(int buffer) {
+        return (long) buffer * ChannelLayout.BULK_IO_BYTES;
+    }
+
+    /** Offset of bulk buffer {@code buffer} in the segment. */
+    long bulkBufferOffset(int buffer) {
+        return layout.bulkOffset() + bulkAreaOffset(buffer);
     }
 
     /** Connects, says hello asking for {@code lanes} (0: the server's default), maps the segment it passes. */
@@ -158,9 +198,12 @@ final class ChannelProxy implements AutoCloseable {
                     welcome.get(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET),
                     welcome.get(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET));
             long bytes = welcome.get(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET);
-            if (bytes != layout.segmentBytes()) {
+            // What the segment holds beyond the lanes is its bulk area (none from a server of minor version 0).
+            long bulk = bytes - layout.segmentBytes();
+            if (bulk < 0 || bulk > ChannelLayout.MAX_BULK_BYTES) {
                 throw new IOException("FSP server declares " + bytes + " bytes for geometry " + layout);
             }
+            layout = layout.withBulkBytes((int) bulk);
             MemorySegment raw = Libc.mmap(bytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
             Arena arena = Arena.ofShared();
             MemorySegment segment = raw.reinterpret(arena, Libc::munmap);
