@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
@@ -54,6 +55,21 @@ final class ChannelProxy implements AutoCloseable {
      */
     static final long SPIN_NANOS = Long.getLong("fsp.client.spinMicros", 50) * 1000;
 
+    /**
+     * The shortest spin the adaptation goes down to: about what a round trip costs when the server's worker is
+     * running, so that a waiter on a machine without spare cores sleeps almost at once and leaves its core to the
+     * worker.
+     */
+    static final long MIN_SPIN_NANOS = Math.min(SPIN_NANOS, 2_000);
+
+    /**
+     * Threads of this channel that may spin at once: one fewer than the cores (at least one), the rest being the
+     * server's. A waiter beyond that sleeps after its first few polls: more spinning threads than cores only take
+     * turns on them with the worker that would answer them.
+     */
+    static final int MAX_SPINNERS = Math.max(
+            1, Integer.getInteger("fsp.client.maxSpinners", Runtime.getRuntime().availableProcessors() - 1));
+
     /** Polls of the state word between two reads of the clock while spinning. */
     private static final int SPINS_PER_CLOCK_READ = 64;
 
@@ -88,11 +104,27 @@ final class ChannelProxy implements AutoCloseable {
     /** Per slot, the ring position whose claim may use it next (client-private). */
     private final AtomicLongArray turns;
 
+    /** Bit i set: bulk buffer i (of {@link ChannelLayout#BULK_IO_BYTES}, from the bulk area's start) is free. */
+    private final AtomicLong freeBulk;
+
+    private final int bulkBuffers;
+
     private final AtomicInteger nextLane = new AtomicInteger();
     private final ThreadLocal<Call> calls;
     private volatile boolean closed;
     /** System calls made on the request path: futex sleeps of waiting threads and doorbell wake-ups of workers. */
     final LongAdder futexCalls = new LongAdder();
+
+    /**
+     * How long a waiter spins before it sleeps, between {@link #MIN_SPIN_NANOS} and {@link #SPIN_NANOS}, adapted by
+     * every wait (two-phase waiting, as Shenango's and Karlin's competitive spinning): halved when an answer comes long
+     * after the spin gave up (the worker is not running: spinning only took its core), doubled when it comes just
+     * after (a little more spin would have caught it), nudged up when the spin caught it. Written racily by the
+     * waiting threads; any recent value will do.
+     */
+    private volatile long spinNanos = SPIN_NANOS;
+    /** Waiters of this channel spinning now, at most {@link #MAX_SPINNERS}. */
+    private final AtomicInteger spinners = new AtomicInteger();
 
     private ChannelProxy(ChannelLayout layout, MemorySegment segment, Arena arena, int socketFd, long clientId) {
         this.layout = layout;
@@ -107,6 +139,40 @@ final class ChannelProxy implements AutoCloseable {
             turns.set(i, i % layout.slotsPerLane());
         }
         this.calls = ThreadLocal.withInitial(() -> new Call(nextLane.getAndIncrement() % layout.laneCount()));
+        this.bulkBuffers = layout.bulkBytes() / ChannelLayout.BULK_IO_BYTES;
+        this.freeBulk = new AtomicLong(bulkBuffers == 64 ? -1L : (1L << bulkBuffers) - 1);
+    }
+
+    /**
+     * Takes a free bulk buffer for one large read or write: its index (its bytes are {@link #bulkBufferOffset} in
+     * the segment, {@link ChannelLayout#BULK_IO_BYTES} long), or -1 if the server gave no bulk area or every buffer is
+     * in use (the caller then moves the data through its slots). Give it back with {@link #releaseBulk}.
+     */
+    int claimBulk() {
+        while (true) {
+            long free = freeBulk.get();
+            if (free == 0) {
+                return -1;
+            }
+            int i = Long.numberOfTrailingZeros(free);
+            if (freeBulk.compareAndSet(free, free & ~(1L << i))) {
+                return i;
+            }
+        }
+    }
+
+    void releaseBulk(int buffer) {
+        freeBulk.getAndUpdate(free -> free | (1L << buffer));
+    }
+
+    /** Offset of bulk buffer {@code buffer} in the bulk area (what a bulk request's arg0 carries). */
+    static long bulkAreaOffset(int buffer) {
+        return (long) buffer * ChannelLayout.BULK_IO_BYTES;
+    }
+
+    /** Offset of bulk buffer {@code buffer} in the segment. */
+    long bulkBufferOffset(int buffer) {
+        return layout.bulkOffset() + bulkAreaOffset(buffer);
     }
 
     /** Connects, says hello asking for {@code lanes} (0: the server's default), maps the segment it passes. */
@@ -158,9 +224,12 @@ final class ChannelProxy implements AutoCloseable {
                     welcome.get(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET),
                     welcome.get(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET));
             long bytes = welcome.get(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET);
-            if (bytes != layout.segmentBytes()) {
+            // What the segment holds beyond the lanes is its bulk area (none from a server of minor version 0).
+            long bulk = bytes - layout.segmentBytes();
+            if (bulk < 0 || bulk > ChannelLayout.MAX_BULK_BYTES) {
                 throw new IOException("FSP server declares " + bytes + " bytes for geometry " + layout);
             }
+            layout = layout.withBulkBytes((int) bulk);
             MemorySegment raw = Libc.mmap(bytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
             Arena arena = Arena.ofShared();
             MemorySegment segment = raw.reinterpret(arena, Libc::munmap);
@@ -280,39 +349,95 @@ final class ChannelProxy implements AutoCloseable {
 
     private void await(Call c) throws IOException {
         // The clock is read once per SPINS_PER_CLOCK_READ polls, not on every poll: a poll is then one load and one
-        // pause, so an answer is seen sooner, and the common sub-microsecond wait reads no clock at all.
+        // pause, so an answer is seen sooner, and the common sub-microsecond wait reads no clock and touches no
+        // shared counter at all.
         long spinStart = 0;
-        for (int polls = 1; ; polls++) {
-            // Acquire: the result and payload the server wrote before its release swap are visible after this.
-            int state = c.request.stateAcquire();
-            if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.COMPLETED) {
-                return;
+        long budget = 0;
+        boolean spinner = false;
+        boolean slept = false;
+        try {
+            for (int polls = 1; ; polls++) {
+                // Acquire: the result and payload the server wrote before its release swap are visible after this.
+                int state = c.request.stateAcquire();
+                if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.COMPLETED) {
+                    if (spinStart != 0) {
+                        adapt(budget, slept, System.nanoTime() - spinStart);
+                    }
+                    return;
+                }
+                if (polls % SPINS_PER_CLOCK_READ != 0 && !slept) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                long now = System.nanoTime();
+                if (spinStart == 0) {
+                    spinStart = now;
+                    spinner = spinners.incrementAndGet() <= MAX_SPINNERS;
+                    if (!spinner) {
+                        spinners.decrementAndGet();
+                    }
+                    budget = spinner ? spinNanos : 0;
+                }
+                if (now - spinStart < budget) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                if (spinner) {
+                    spinner = false;
+                    spinners.decrementAndGet();
+                }
+                if ((state & SlotDescriptor.WAITER) == 0
+                        && !c.request.compareAndSetState(state, state | SlotDescriptor.WAITER)) {
+                    continue;
+                }
+                futexCalls.increment();
+                slept = true;
+                boolean woken = Futex.await(
+                        MemorySegment.ofAddress(segment.address() + c.slotOffset),
+                        state | SlotDescriptor.WAITER,
+                        SLEEP_NANOS);
+                if (!woken) {
+                    checkServerAlive();
+                }
             }
-            if (polls % SPINS_PER_CLOCK_READ != 0) {
-                Thread.onSpinWait();
-                continue;
-            }
-            long now = System.nanoTime();
-            if (spinStart == 0) {
-                spinStart = now;
-            }
-            if (now - spinStart < SPIN_NANOS) {
-                Thread.onSpinWait();
-                continue;
-            }
-            if ((state & SlotDescriptor.WAITER) == 0
-                    && !c.request.compareAndSetState(state, state | SlotDescriptor.WAITER)) {
-                continue;
-            }
-            futexCalls.increment();
-            boolean woken = Futex.await(
-                    MemorySegment.ofAddress(segment.address() + c.slotOffset),
-                    state | SlotDescriptor.WAITER,
-                    SLEEP_NANOS);
-            if (!woken) {
-                checkServerAlive();
+        } finally {
+            if (spinner) {
+                spinners.decrementAndGet();
             }
         }
+    }
+
+    /** Adapts {@link #spinNanos} after a wait of {@code waited} ns that spun for {@code budget} (see the field). */
+    private void adapt(long budget, boolean slept, long waited) {
+        long now = spinNanos;
+        long next = nextSpinNanos(now, budget, slept, waited);
+        if (next != now) {
+            spinNanos = next;
+        }
+    }
+
+    /**
+     * The spin budget after a wait of {@code waited} ns by a thread that spun for {@code budget} ns (0: it was not
+     * allowed to spin, which says nothing) and then {@code slept} or not.
+     */
+    static long nextSpinNanos(long current, long budget, boolean slept, long waited) {
+        if (budget == 0) {
+            return current;
+        }
+        long next;
+        if (!slept) {
+            next = current + (current >> 4);
+        } else if (waited < 2 * budget) {
+            next = current * 2;
+        } else {
+            next = current / 2;
+        }
+        return Math.max(MIN_SPIN_NANOS, Math.min(SPIN_NANOS, next));
+    }
+
+    /** The spin budget waiters use now, nanoseconds (for tests and statistics). */
+    long spinNanos() {
+        return spinNanos;
     }
 
     /**

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.PayloadCodec;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
@@ -453,6 +454,10 @@ public final class FspClient implements AutoCloseable {
                 }
                 out.write(buf, 0, n);
                 position += n;
+                if (n == buf.length && buf.length < ChannelLayout.BULK_IO_BYTES && channel.layout.bulkBytes() > 0) {
+                    // A file larger than a slot: read the rest 1 MiB per round trip through a bulk buffer.
+                    buf = new byte[ChannelLayout.BULK_IO_BYTES];
+                }
             }
         } finally {
             close(h);
@@ -484,6 +489,16 @@ public final class FspClient implements AutoCloseable {
      */
     private int read(long handle, long position, MemorySegment dst, byte[] array, int arrayOffset, long size)
             throws IOException {
+        if (size > slotDataBytes()) {
+            int bulk = channel.claimBulk();
+            if (bulk >= 0) {
+                try {
+                    return readBulk(handle, position, dst, array, arrayOffset, size, bulk);
+                } finally {
+                    channel.releaseBulk(bulk);
+                }
+            }
+        }
         long total = 0;
         int chunkMax = slotDataBytes();
         do {
@@ -522,6 +537,16 @@ public final class FspClient implements AutoCloseable {
     /** Writes {@code size} bytes from {@code src} or, when it is null, from {@code array}; as {@link #read}. */
     private int write(long handle, long position, MemorySegment src, byte[] array, int arrayOffset, long size)
             throws IOException {
+        if (size > slotDataBytes()) {
+            int bulk = channel.claimBulk();
+            if (bulk >= 0) {
+                try {
+                    return writeBulk(handle, position, src, array, arrayOffset, size, bulk);
+                } finally {
+                    channel.releaseBulk(bulk);
+                }
+            }
+        }
         long total = 0;
         int chunkMax = slotDataBytes();
         do {
@@ -546,6 +571,85 @@ public final class FspClient implements AutoCloseable {
                         .length(chunk)
                         .fileOffset(position < 0 ? 0 : position + total);
                 n = (int) check(channel.submit(c), null, null);
+            } catch (IllegalStateException e) {
+                throw channel.closedOr(e);
+            } finally {
+                channel.end(c);
+            }
+            total += n;
+            if (n < chunk) {
+                break;
+            }
+        } while (total < size);
+        return (int) total;
+    }
+
+    /** {@link #read} through bulk buffer {@code bulk}: up to 1 MiB per round trip. */
+    private int readBulk(
+            long handle, long position, MemorySegment dst, byte[] array, int arrayOffset, long size, int bulk)
+            throws IOException {
+        long at = channel.bulkBufferOffset(bulk);
+        long total = 0;
+        do {
+            int chunk = (int) Math.min(size - total, ChannelLayout.BULK_IO_BYTES);
+            ChannelProxy.Call c = channel.begin();
+            int n;
+            try {
+                c.request
+                        .opcode(position < 0 ? READ_BULK : PREAD_BULK)
+                        .handle(handle)
+                        .length(chunk)
+                        .fileOffset(position < 0 ? 0 : position + total)
+                        .arg0(ChannelProxy.bulkAreaOffset(bulk));
+                n = (int) check(channel.submit(c), null, null);
+                if (n > chunk) {
+                    throw new IOException("server returned " + n + " bytes for " + chunk);
+                }
+                if (dst != null) {
+                    MemorySegment.copy(channel.segment, at, dst, total, n);
+                } else {
+                    MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, at, array, arrayOffset + (int) total, n);
+                }
+            } catch (IllegalStateException e) {
+                throw channel.closedOr(e);
+            } finally {
+                channel.end(c);
+            }
+            total += n;
+            if (n < chunk) {
+                break;
+            }
+        } while (total < size);
+        return (int) total;
+    }
+
+    /** {@link #write} through bulk buffer {@code bulk}: up to 1 MiB per round trip. */
+    private int writeBulk(
+            long handle, long position, MemorySegment src, byte[] array, int arrayOffset, long size, int bulk)
+            throws IOException {
+        long at = channel.bulkBufferOffset(bulk);
+        long total = 0;
+        do {
+            int chunk = (int) Math.min(size - total, ChannelLayout.BULK_IO_BYTES);
+            ChannelProxy.Call c = channel.begin();
+            int n;
+            try {
+                if (src != null) {
+                    MemorySegment.copy(src, total, channel.segment, at, chunk);
+                } else {
+                    MemorySegment.copy(
+                            array, arrayOffset + (int) total, channel.segment, ValueLayout.JAVA_BYTE, at, chunk);
+                }
+                c.request
+                        .opcode(position < 0 ? WRITE_BULK : PWRITE_BULK)
+                        .handle(handle)
+                        .length(chunk)
+                        .fileOffset(position < 0 ? 0 : position + total)
+                        .arg0(ChannelProxy.bulkAreaOffset(bulk));
+                n = (int) check(channel.submit(c), null, null);
+                if (n > chunk) {
+                    throw new IOException("server wrote " + n + " bytes of " + chunk);
+                }
             } catch (IllegalStateException e) {
                 throw channel.closedOr(e);
             } finally {

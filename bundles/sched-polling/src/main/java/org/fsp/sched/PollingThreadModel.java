@@ -314,6 +314,58 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         }
     }
 
+    /**
+     * The load manager's step (uFS's dynamic thread scaling): from the workers' utilisation since the previous call,
+     * adds a worker when every worker was busier than {@code addAbove} (0 to 1) and there are more agents than
+     * workers, up to {@code maxWorkers}; removes one when the others could have carried the whole load below
+     * {@code removeBelow} each, once that has held for {@code calmSteps} calls in a row, down to one. Returns the
+     * change, or null when the count stays.
+     */
+    Swap scale(int maxWorkers, double addAbove, double removeBelow, int calmSteps) {
+        int target;
+        String why;
+        synchronized (changes) {
+            if (closed) {
+                return null;
+            }
+            long now = System.nanoTime();
+            List<PollingWorker> ws = workers;
+            double total = 0;
+            double least = 2;
+            int agents = 0;
+            for (PollingWorker w : ws) {
+                long busy = w.busyNanos;
+                double u = Math.min(1.0, (double) (busy - w.scaleBusyNanos) / Math.max(1, now - w.scaleAtNanos));
+                w.scaleBusyNanos = busy;
+                w.scaleAtNanos = now;
+                total += u;
+                least = Math.min(least, u);
+                agents += w.agents.length;
+            }
+            int n = ws.size();
+            if (n < maxWorkers && n < agents && least > addAbove) {
+                calm = 0;
+                target = n + 1;
+            } else if (n > 1 && total < removeBelow * (n - 1)) {
+                if (++calm < calmSteps) {
+                    return null;
+                }
+                calm = 0;
+                target = n - 1;
+            } else {
+                calm = 0;
+                return null;
+            }
+            why = String.format(Locale.ROOT, " (load %.0f%% of %d)", total * 100, n);
+            List<PollingWorker> spare = standbyWorkers(target - n);
+            Map<PollingWorker, Agent[]> next = resized(target, spare);
+            return change("scale workers " + target + why, List.copyOf(next.keySet()), next, false, spare);
+        }
+    }
+
+    /** Consecutive {@link #scale} steps that found the load low enough to remove a worker; under {@link #changes}. */
+    private int calm;
+
     /** Applies a whole configuration in one change: strategy settings, strategy, worker count and device waits. */
     Swap configure(int count, IdleStrategyKind next, IdleSettings nextSettings, boolean handoff) {
         checkWorkers(count);

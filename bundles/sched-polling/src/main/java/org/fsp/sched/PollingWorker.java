@@ -86,6 +86,10 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     long balanceBusyNanos;
 
     long balanceAtNanos = System.nanoTime();
+    /** For the load manager's period ({@link PollingThreadModel#scale}); guarded by the model's change lock. */
+    long scaleBusyNanos;
+
+    long scaleAtNanos = System.nanoTime();
 
     private final SharedSleep shared;
     private final StandIn standIn;

@@ -22,6 +22,8 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publishes the {@link PollingThreadModel} as the {@link ThreadModel} service, its {@code "threads"} section of
@@ -30,6 +32,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  *
  * <p>Every {@link Config#rebalanceMillis()} a rebalancer thread moves an agent from an overloaded worker to the least
  * loaded one ({@link PollingThreadModel#rebalance}); each move is a swap like any other, with its pause recorded.
+ * With {@code workers=0} (the default) the same thread is the load manager: every {@link Config#loadManagerMillis()}
+ * it adds or removes a worker by the measured load ({@link PollingThreadModel#scale}), between one and
+ * {@link Config#maxWorkers()}, so the default fits 2 cores as well as 64.
  */
 @Header(name = HandoverMethod.HEADER, value = "make-before-break")
 @Component(
@@ -51,8 +56,19 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
                     "sched-polling: polling worker threads that drive the layers' agents, and their idle strategy")
     public @interface Config {
 
-        @AttributeDefinition(description = "Worker threads (1..64); 0 = half the available cores, at least 1")
+        @AttributeDefinition(
+                description = "Worker threads (1..64); 0 = managed by load, from 1 up to maxWorkers (the load "
+                        + "manager adds a worker when every worker is busy and removes one when the others could "
+                        + "carry the load)")
         int workers() default 0;
+
+        @AttributeDefinition(
+                description = "With workers=0: the most worker threads the load manager starts (0 = half the "
+                        + "available cores, at least 1: the other half is the clients')")
+        int maxWorkers() default 0;
+
+        @AttributeDefinition(description = "With workers=0: how often the load manager looks at the load, milliseconds")
+        long loadManagerMillis() default 100;
 
         @AttributeDefinition(
                 description = "spin (lowest latency), backoff (spin, yield, park) or futex (spin, yield, "
@@ -85,11 +101,15 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
         int rebalanceThresholdPercent() default 25;
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(ThreadModelComponent.class);
+
     private volatile PollingThreadModel model;
     private final ScheduledExecutorService rebalancer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("fsp-sched-rebalancer").factory());
     /** Guarded by this. */
     private ScheduledFuture<?> rebalancing;
+    /** The load manager's periodic step while workers=0; guarded by this. */
+    private ScheduledFuture<?> managing;
 
     @Activate
     void activate(Config config) {
@@ -101,16 +121,29 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
         scheduleRebalancing(config);
     }
 
-    /**
-     * The configured worker count, or by default half the cores: polling workers compete with the clients' own threads
-     * for the same cores, and on a 2-core machine two workers made 2-thread clients 18x slower than one worker did
-     * (fsp bench channel, p99 1.4 ms against 5.6 us).
-     */
+    /** The configured worker count, or 1 to start with when the load manager decides (workers=0). */
     static int workerCount(Config config) {
-        return config.workers() > 0
-                ? config.workers()
-                : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+        return config.workers() > 0 ? config.workers() : 1;
     }
+
+    /**
+     * The most workers the load manager starts: by default half the cores, because polling workers compete with the
+     * clients' own threads for the same cores (on a 2-core machine two workers made 2-thread clients 18x slower than
+     * one worker did, fsp bench channel, p99 1.4 ms against 5.6 us).
+     */
+    static int maxWorkers(Config config) {
+        int max = config.maxWorkers() > 0
+                ? config.maxWorkers()
+                : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+        return Math.min(max, PollingThreadModel.MAX_WORKERS);
+    }
+
+    /** Utilisation above which every worker must be for the load manager to add one. */
+    static final double ADD_ABOVE = 0.75;
+    /** The others' utilisation each, had they carried the whole load, below which a worker is removed. */
+    static final double REMOVE_BELOW = 0.5;
+    /** Load-manager steps in a row the load must stay that low before a worker goes: against flapping. */
+    static final int CALM_STEPS = 10;
 
     @Modified
     void modified(Config config) {
@@ -132,6 +165,24 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
         if (rebalancing != null) {
             rebalancing.cancel(false);
             rebalancing = null;
+        }
+        if (managing != null) {
+            managing.cancel(false);
+            managing = null;
+        }
+        if (config.workers() == 0 && config.loadManagerMillis() > 0) {
+            int max = maxWorkers(config);
+            managing = rebalancer.scheduleWithFixedDelay(
+                    () -> {
+                        try {
+                            model.scale(max, ADD_ABOVE, REMOVE_BELOW, CALM_STEPS);
+                        } catch (RuntimeException e) {
+                            LOG.warn("load manager step failed; it goes on", e);
+                        }
+                    },
+                    config.loadManagerMillis(),
+                    config.loadManagerMillis(),
+                    TimeUnit.MILLISECONDS);
         }
         long period = config.rebalanceMillis();
         if (period > 0) {

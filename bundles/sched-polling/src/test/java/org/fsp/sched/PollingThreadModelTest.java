@@ -2,6 +2,7 @@ package org.fsp.sched;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -282,6 +283,52 @@ class PollingThreadModelTest {
             Thread.sleep(100);
             // Whatever the utilisations (a loaded machine may starve either thread), neither worker has two agents.
             assertEquals(null, model.rebalance(0.25), "a worker with one agent is never a source");
+        }
+    }
+
+    @Test
+    void shouldAddAWorkerWhenEveryWorkerIsBusyAndRemoveItOnceTheLoadHasStayedLow() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK)) {
+            BusyAgentDouble a = new BusyAgentDouble("a");
+            BusyAgentDouble b = new BusyAgentDouble("b");
+            model.attachAll(List.of(a, b));
+            Swap grow = null;
+            // A few steps at most: on a loaded machine the first period may be mostly the model's start.
+            for (int step = 0; step < 20 && grow == null; step++) {
+                Thread.sleep(100);
+                grow = model.scale(2, 0.75, 0.5, 3);
+            }
+            assertNotNull(grow, "one worker busy all the time: a second one");
+            assertTrue(grow.change().startsWith("scale workers 2"), grow.change());
+            assertEquals(2, model.workers().size());
+            assertEquals(
+                    List.of(1, 1),
+                    model.workers().stream().map(w -> w.agents().size()).toList());
+            Thread.sleep(100);
+            assertNull(model.scale(2, 0.75, 0.5, 3), "never beyond the maximum");
+
+            CountingAgentDouble quiet = new CountingAgentDouble("quiet");
+            model.attach(quiet);
+            model.detachAll(List.of(a, b));
+            assertNull(model.scale(2, 0.75, 0.5, 3), "one low step is not enough");
+            Swap shrink = null;
+            int steps = 1;
+            for (; steps < 30 && shrink == null; steps++) {
+                Thread.sleep(50);
+                shrink = model.scale(2, 0.75, 0.5, 3);
+            }
+            assertNotNull(shrink, "low load steps in a row: one worker goes");
+            assertTrue(shrink.change().startsWith("scale workers 1"), shrink.change());
+            assertEquals(1, model.workers().size());
+            assertEquals(List.of("quiet"), model.workers().getFirst().agents());
+            quiet.post(100);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (quiet.done.get() < 100 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(100, quiet.done.get(), "the agent is still driven after the worker that drove it left");
+            assertNull(model.scale(2, 0.75, 0.5, 3), "never below one");
+            assertEquals(0, quiet.violations.get());
         }
     }
 

@@ -31,7 +31,9 @@ import java.lang.foreign.MemorySegment;
  *  +---------------------------------------------------------------+
  *  |                          Server pid                           | 40
  *  +---------------------------------------------------------------+
- *  |                        ... padding ...                        | 44..63
+ *  |           Bulk bytes (minor 1; 0 from a minor-0 server)        | 44
+ *  +---------------------------------------------------------------+
+ *  |                        ... padding ...                        | 48..63
  *  +---------------------------------------------------------------+
  *  |      Server state (own cache line; written by the server)     | 64
  *  +---------------------------------------------------------------+
@@ -45,8 +47,8 @@ public final class ChannelHeaderDescriptor {
     public static final long MAGIC = 0x4653_5043_4841_4E31L;
     /** The major version of this format: a reader refuses any other major. */
     public static final int MAJOR_VERSION = 1;
-    /** The minor version: additions a reader of the same major may ignore. */
-    public static final int MINOR_VERSION = 0;
+    /** The minor version: additions a reader of the same major may ignore. 1 added the bulk area. */
+    public static final int MINOR_VERSION = 1;
 
     public static final int MAGIC_OFFSET;
     public static final int VERSION_OFFSET;
@@ -56,6 +58,8 @@ public final class ChannelHeaderDescriptor {
     public static final int SEGMENT_BYTES_OFFSET;
     public static final int CLIENT_ID_OFFSET;
     public static final int SERVER_PID_OFFSET;
+    /** Bytes of the bulk area ({@link ChannelLayout#bulkBytes()}); zero in the padding of a minor-0 header. */
+    public static final int BULK_BYTES_OFFSET;
     /** Server state word: {@link #SERVER_SERVING} or {@link #SERVER_CLOSED}; its own cache line. */
     public static final int SERVER_STATE_OFFSET;
     /** Bytes of the header: one page, so that lanes start page-aligned. */
@@ -82,6 +86,8 @@ public final class ChannelHeaderDescriptor {
         offset += 8;
         SERVER_PID_OFFSET = offset;
         offset += 4;
+        BULK_BYTES_OFFSET = offset;
+        offset += 4;
         offset = ChannelLayout.CACHE_LINE_BYTES;
         SERVER_STATE_OFFSET = offset;
     }
@@ -103,6 +109,7 @@ public final class ChannelHeaderDescriptor {
         segment.set(JAVA_LONG, SEGMENT_BYTES_OFFSET, layout.segmentBytes());
         segment.set(JAVA_LONG, CLIENT_ID_OFFSET, clientId);
         segment.set(JAVA_INT, SERVER_PID_OFFSET, serverPid);
+        segment.set(JAVA_INT, BULK_BYTES_OFFSET, layout.bulkBytes());
         segment.set(JAVA_INT, SERVER_STATE_OFFSET, SERVER_SERVING);
     }
 
@@ -124,7 +131,8 @@ public final class ChannelHeaderDescriptor {
         ChannelLayout layout = ChannelLayout.of(
                 segment.get(JAVA_INT, LANE_COUNT_OFFSET),
                 segment.get(JAVA_INT, SLOTS_PER_LANE_OFFSET),
-                segment.get(JAVA_INT, SLOT_DATA_BYTES_OFFSET));
+                segment.get(JAVA_INT, SLOT_DATA_BYTES_OFFSET),
+                segment.get(JAVA_INT, BULK_BYTES_OFFSET));
         long declared = segment.get(JAVA_LONG, SEGMENT_BYTES_OFFSET);
         if (declared != layout.segmentBytes() || segment.byteSize() < declared) {
             throw new IllegalStateException("channel segment declares " + declared + " bytes, geometry needs "

@@ -41,7 +41,16 @@ package org.fsp.api.channel;
  *  FUTIMENS    handle, arg0 (atime), arg1 (mtime) 0
  *  SETLK       handle, flags (lock type),         0
  *              offset (start), length (0: to the end)
+ *  READ_BULK   handle, length, arg0 (bulk offset) bytes read / the data in the bulk area at arg0
+ *  PREAD_BULK  handle, offset, length, arg0       bytes read / the data in the bulk area at arg0
+ *  WRITE_BULK  handle, length, arg0 (bulk offset) bytes written; the data is in the bulk area at arg0
+ *  PWRITE_BULK handle, offset, length, arg0       bytes written; the data is in the bulk area at arg0
  * </pre>
+ *
+ * <p>The bulk opcodes move up to {@link ChannelLayout#BULK_IO_BYTES} through the segment's bulk area
+ * ({@link ChannelLayout#bulkOffset()}); arg0 and length must name a range inside it
+ * ({@link ChannelLayout#bulkRangeValid}), else EINVAL. A server without a bulk area answers them with EINVAL, one
+ * of minor version 0 with ENOSYS.
  */
 public final class ChannelOpcodes {
 
@@ -80,9 +89,13 @@ public final class ChannelOpcodes {
     public static final int FCHOWN = 30;
     public static final int FUTIMENS = 31;
     public static final int SETLK = 32;
+    public static final int READ_BULK = 33;
+    public static final int PREAD_BULK = 34;
+    public static final int WRITE_BULK = 35;
+    public static final int PWRITE_BULK = 36;
 
     /** One more than the highest opcode: valid opcodes are {@code 0 <= op < COUNT}. */
-    public static final int COUNT = 33;
+    public static final int COUNT = 37;
 
     private static final String[] NAMES = {
         "noop",
@@ -117,7 +130,11 @@ public final class ChannelOpcodes {
         "fchmod",
         "fchown",
         "futimens",
-        "setlk"
+        "setlk",
+        "read_bulk",
+        "pread_bulk",
+        "write_bulk",
+        "pwrite_bulk"
     };
 
     private ChannelOpcodes() {}

@@ -1,6 +1,7 @@
 package org.fsp.api.channel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,6 +56,45 @@ class ChannelLayoutTest {
             assertTrue(e.getMessage().contains("version 2.3 is not supported"), e.getMessage());
             seg.set(ValueLayout.JAVA_LONG, 0, 42L);
             assertThrows(IllegalStateException.class, () -> ChannelHeaderDescriptor.check(seg));
+        }
+    }
+
+    @Test
+    void shouldPlaceTheBulkAreaAfterTheLanesAndCheckRangesAgainstItOnly() {
+        ChannelLayout l = ChannelLayout.of(2, 64, 8192, 2 * ChannelLayout.BULK_IO_BYTES);
+        assertEquals(ChannelLayout.of(2, 64, 8192).segmentBytes(), l.bulkOffset());
+        assertEquals(0, l.bulkOffset() % 4096);
+        assertEquals(l.bulkOffset() + 2L * ChannelLayout.BULK_IO_BYTES, l.segmentBytes());
+        assertTrue(l.bulkRangeValid(0, ChannelLayout.BULK_IO_BYTES));
+        assertTrue(l.bulkRangeValid(ChannelLayout.BULK_IO_BYTES, ChannelLayout.BULK_IO_BYTES));
+        assertTrue(l.bulkRangeValid(l.bulkBytes(), 0));
+        assertFalse(l.bulkRangeValid(l.bulkBytes() - 4096, 4097), "past the end");
+        assertFalse(l.bulkRangeValid(0, ChannelLayout.BULK_IO_BYTES + 1), "more than one bulk request moves");
+        assertFalse(l.bulkRangeValid(-1, 1));
+        assertFalse(l.bulkRangeValid(1, -1));
+        assertFalse(l.bulkRangeValid(Long.MAX_VALUE, 4096), "an offset that overflows with its length");
+        assertFalse(ChannelLayout.of(1, 64, 8192).bulkRangeValid(0, 1), "no bulk area, no range");
+        assertThrows(IllegalArgumentException.class, () -> ChannelLayout.of(1, 64, 8192, 100));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ChannelLayout.of(1, 64, 8192, ChannelLayout.MAX_BULK_BYTES + 4096));
+    }
+
+    @Test
+    void shouldCarryTheBulkAreaInTheHeaderAndReadAMinorZeroHeaderAsHavingNone() {
+        ChannelLayout l = ChannelLayout.of(1, 64, 8192, ChannelLayout.BULK_IO_BYTES);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(l.segmentBytes(), 4096);
+            ChannelHeaderDescriptor.write(seg, l, 7, 1);
+            assertEquals(l, ChannelHeaderDescriptor.check(seg));
+            ChannelLayout old = ChannelLayout.of(1, 64, 8192);
+            MemorySegment before = arena.allocate(old.segmentBytes(), 4096);
+            ChannelHeaderDescriptor.write(before, old, 7, 1);
+            before.set(
+                    ValueLayout.JAVA_INT,
+                    ChannelHeaderDescriptor.VERSION_OFFSET,
+                    ChannelHeaderDescriptor.version(1, 0));
+            assertEquals(old, ChannelHeaderDescriptor.check(before), "a minor-0 header: zero padding, no bulk area");
         }
     }
 }

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.fs.Credentials;
 
@@ -55,9 +56,45 @@ final class ClientSession {
         this.files = new OpenFileTable(maxOpenFiles);
     }
 
+    /**
+     * Bulk requests whose data the file system is copying into or out of this segment right now. The segment is not
+     * unmapped while any is (a copy that met an unmapped segment would fail inside the file system, mid-operation).
+     */
+    private final AtomicInteger bulkCopies = new AtomicInteger();
+
     /** True until the session is released; workers skip released sessions. */
     boolean isOpen() {
         return !released.get();
+    }
+
+    /**
+     * Before the file system touches the segment itself: false (nothing held) if the session is released already.
+     * The increment before the check, and {@link #markReleased} before {@link #awaitNoBulkCopies}'s read: one of the
+     * two sides always sees the other.
+     */
+    boolean beginBulkCopy() {
+        bulkCopies.incrementAndGet();
+        if (released.get()) {
+            bulkCopies.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    void endBulkCopy() {
+        bulkCopies.decrementAndGet();
+    }
+
+    /** After {@link #markReleased}: waits until no bulk copy runs, at most {@code maxNanos}; false if one still does. */
+    boolean awaitNoBulkCopies(long maxNanos) {
+        long deadline = System.nanoTime() + maxNanos;
+        while (bulkCopies.get() != 0) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            LockSupport.parkNanos(50_000);
+        }
+        return true;
     }
 
     /** Marks the session released; true only for the one caller that does it. */

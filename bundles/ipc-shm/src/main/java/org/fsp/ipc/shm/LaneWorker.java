@@ -234,7 +234,8 @@ final class LaneWorker implements FutexAgent {
                     continue;
                 }
                 empty = 0;
-                if (!share.tryBegin(s)) {
+                int admitted = share.tryBegin(s);
+                if (admitted == FairShare.WAIT) {
                     countThrottled(lanes);
                     return served;
                 }
@@ -245,7 +246,7 @@ final class LaneWorker implements FutexAgent {
                 try {
                     done = adapter.execute(s, c.lane, (int) (c.head & c.mask));
                 } finally {
-                    share.end(s);
+                    share.end(s, admitted);
                 }
                 if (!done) {
                     return -1 - served;

@@ -35,7 +35,11 @@ import org.slf4j.LoggerFactory;
  * path or data block it uses, into its own memory, and reads every field from that copy exactly once. Offsets into
  * the segment come from the session's geometry only; lengths, handles, paths, flags and modes are checked before use,
  * and a bad one completes the request with the errno Linux would give (EINVAL, EBADF, ENAMETOOLONG, ENOSYS...). The
- * file system never sees the shared segment.
+ * file system never sees the shared segment, with one exception: the data of a bulk request (up to 1 MiB), which the
+ * file system copies once, straight between its cache and the range of the segment's bulk area that the request
+ * names, after that range was checked against the server's own geometry. The client can change those bytes meanwhile,
+ * which only tears its own data, and the segment stays mapped until the copy is done
+ * ({@link ClientSession#beginBulkCopy}).
  */
 final class RequestAdapter {
 
@@ -238,6 +242,12 @@ final class RequestAdapter {
                 return 0;
             case SETLK:
                 return setlk(s);
+            case READ_BULK:
+            case PREAD_BULK:
+                return readBulk(s, op == PREAD_BULK);
+            case WRITE_BULK:
+            case PWRITE_BULK:
+                return writeBulk(s, op == PWRITE_BULK);
             default:
                 throw new FsException(Errno.ENOSYS, "opcode " + op);
         }
@@ -291,6 +301,59 @@ final class RequestAdapter {
         return positioned
                 ? fs.pwrite(s.credentials, fsHandle, position, from)
                 : fs.write(s.credentials, fsHandle, from);
+    }
+
+    /** Reads up to 1 MiB straight from the file system's cache into the bulk range the request names. */
+    private long readBulk(ClientSession s, boolean positioned) throws FsException {
+        MemorySegment into = bulkRange(s);
+        long position = positioned ? position() : 0;
+        long fsHandle = s.files.lookup(request.handle());
+        if (!s.beginBulkCopy()) {
+            throw new FsException(Errno.EBADF, "client gone");
+        }
+        int n;
+        try {
+            n = positioned ? fs.pread(s.credentials, fsHandle, position, into) : fs.read(s.credentials, fsHandle, into);
+        } finally {
+            s.endBulkCopy();
+        }
+        if (n < 0 || n > into.byteSize()) {
+            throw new FsException(Errno.EIO, "file system returned " + n + " of " + into.byteSize() + " bytes");
+        }
+        return n;
+    }
+
+    /** Writes up to 1 MiB that the file system copies straight from the bulk range the request names. */
+    private long writeBulk(ClientSession s, boolean positioned) throws FsException {
+        MemorySegment from = bulkRange(s);
+        long position = positioned ? position() : 0;
+        long fsHandle = s.files.lookup(request.handle());
+        if (!s.beginBulkCopy()) {
+            throw new FsException(Errno.EBADF, "client gone");
+        }
+        try {
+            return positioned
+                    ? fs.pwrite(s.credentials, fsHandle, position, from)
+                    : fs.write(s.credentials, fsHandle, from);
+        } finally {
+            s.endBulkCopy();
+        }
+    }
+
+    /**
+     * The range of the client's bulk area that arg0 (offset in the area) and length name, checked against the
+     * session's own geometry (never against anything in shared memory): EINVAL unless it lies inside the area and is
+     * at most 1 MiB.
+     */
+    private MemorySegment bulkRange(ClientSession s) throws FsException {
+        long offset = request.arg0();
+        long length = request.length();
+        if (!s.layout.bulkRangeValid(offset, length)) {
+            throw new FsException(
+                    Errno.EINVAL,
+                    "bulk range " + offset + "+" + length + " outside the bulk area of " + s.layout.bulkBytes());
+        }
+        return s.segment.asSlice(s.layout.bulkOffset() + offset, length);
     }
 
     private long setlk(ClientSession s) throws FsException {

@@ -859,19 +859,27 @@ public final class ShmServer implements AutoCloseable {
                 refuse(REFUSED_UID_FULL, fd, peer, Errno.EAGAIN.code(), "its uid has " + ofUid + " clients connected");
                 return true;
             }
-            setUp(fd, peer, hello.get(JAVA_INT, HELLO_LANES_OFFSET), arena);
+            // A client of minor version 0 computes the segment's size without a bulk area: it gets none.
+            boolean bulk = (hello.get(JAVA_INT, VERSION_OFFSET) & 0xFFFF) >= 1;
+            setUp(fd, peer, hello.get(JAVA_INT, HELLO_LANES_OFFSET), bulk, arena);
             return true;
         }
     }
 
     /** Makes the client's segment and session and sends the welcome with the segment's memfd. */
-    private void setUp(int fd, UnixSockets.PeerCredentials peer, int asked, Arena arena) {
+    private void setUp(int fd, UnixSockets.PeerCredentials peer, int asked, boolean bulk, Arena arena) {
         ClientSession session = null;
         int memfd = -1;
         try {
             int[] groups = UnixSockets.peerGroups(fd);
             int lanes = asked <= 0 ? config.lanesPerClient() : Math.min(asked, config.maxLanesPerClient());
-            ChannelLayout layout = ChannelLayout.of(lanes, config.slotsPerLane(), config.slotDataBytes());
+            // One bulk buffer per lane: every thread of a client with a lane of its own can move 1 MiB at once. The
+            // memfd is sparse, so only the pages a client touches cost memory.
+            ChannelLayout layout = ChannelLayout.of(
+                    lanes,
+                    config.slotsPerLane(),
+                    config.slotDataBytes(),
+                    bulk ? lanes * ChannelLayout.BULK_IO_BYTES : 0);
             long id = nextClientId.getAndIncrement();
             memfd = MemFd.createSealed("fsp-client-" + id, layout.segmentBytes());
             Arena sessionArena = Arena.ofShared();
@@ -1019,6 +1027,7 @@ public final class ShmServer implements AutoCloseable {
             w.remove(s);
         }
         gate.closeHandles(s.credentials, s.files.closeAll());
+        s.awaitNoBulkCopies(TimeUnit.SECONDS.toNanos(5));
         closeArena(s);
         Libc.close(s.socketFd);
         LOG.info("released {} after {} requests", s, s.requestsServed.sum());

@@ -85,8 +85,9 @@ public final class ShmServerComponent implements StatusContributor {
 
         @AttributeDefinition(
                 description = "Lane workers (agents); they run on the thread model's threads when one is "
-                        + "registered (sched-polling), else one thread each")
-        int workers() default 2;
+                        + "registered (sched-polling), else one thread each. 0: one per core, at least 2, so that "
+                        + "the thread model's load manager has agents to spread over as many threads as it starts")
+        int workers() default 0;
 
         @AttributeDefinition(description = "Lanes a client gets when it asks for none")
         int lanesPerClient() default 4;
@@ -239,7 +240,7 @@ public final class ShmServerComponent implements StatusContributor {
             Files.createDirectories(socket.toAbsolutePath().getParent());
         }
         ShmServerConfig shape = new ShmServerConfig(
-                config.workers(),
+                laneWorkers(config.workers()),
                 config.lanesPerClient(),
                 config.maxLanesPerClient(),
                 config.slotsPerLane(),
@@ -361,6 +362,13 @@ public final class ShmServerComponent implements StatusContributor {
             throw new IllegalStateException("the shared-memory front end is not running");
         }
         return server;
+    }
+
+    /** The configured lane-worker count, or for 0 one per core (at least 2, at most 64). */
+    static int laneWorkers(int configured) {
+        return configured > 0
+                ? configured
+                : Math.min(64, Math.max(2, Runtime.getRuntime().availableProcessors()));
     }
 
     /** The table {@code fsp:clients} prints. */

@@ -25,16 +25,21 @@ class FairShareTest {
             ClientSession s = new ClientSession(
                     1, Credentials.ROOT, layout, arena.allocate(layout.segmentBytes(), 4096), arena, -1, 4, 0);
             share.clientsChanged(1);
-            assertTrue(share.tryBegin(s));
-            assertTrue(share.tryBegin(s), "alone, a client is not held to its share");
-            share.end(s);
-            share.end(s);
+            int first = share.tryBegin(s);
+            assertEquals(FairShare.ALONE, first);
+            assertEquals(FairShare.ALONE, share.tryBegin(s), "alone, a client is not held to its share");
+            assertEquals(0, s.executing.get(), "alone, nothing is counted");
 
             share.clientsChanged(2);
-            assertTrue(share.tryBegin(s));
-            assertFalse(share.tryBegin(s), "beside another client, one executing request is its share");
-            assertEquals(1, s.executing.get());
-            share.end(s);
+            int counted = share.tryBegin(s);
+            assertEquals(FairShare.COUNTED, counted);
+            assertEquals(
+                    FairShare.WAIT, share.tryBegin(s), "beside another client, one executing request is its share");
+            share.end(s, first);
+            assertEquals(1, s.executing.get(), "a request that began alone frees no share when it ends");
+            assertFalse(share.mayBegin(s));
+            share.end(s, counted);
+            assertEquals(0, s.executing.get());
             assertTrue(share.mayBegin(s));
         }
     }
@@ -52,11 +57,12 @@ class FairShareTest {
             ClientSession s = new ClientSession(
                     1, Credentials.ROOT, layout, arena.allocate(layout.segmentBytes(), 4096), arena, -1, 4, 0);
             share.clientsChanged(2);
-            assertTrue(share.tryBegin(s));
+            int admitted = share.tryBegin(s);
+            assertEquals(FairShare.COUNTED, admitted);
             assertTrue(share.noteWaiting(s, w1), "at its share: worker 1 may sleep");
             w0.endSleep();
             w1.endSleep();
-            share.end(s);
+            share.end(s, admitted);
             assertFalse(w1.beginSleep(ANY), "worker 1 was woken when the share freed up");
             w1.endSleep();
             assertTrue(w0.beginSleep(ANY), "worker 0 left nothing waiting and was not woken");

@@ -34,6 +34,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
+import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.ChannelOpcodes;
 import org.fsp.api.channel.HandshakeDescriptor;
 import org.fsp.api.fs.Credentials;
@@ -515,6 +516,56 @@ class HostileClientTest {
 
             assertTrue(honest.stat("/").isDirectory());
             assertEquals(2, server.clients().size(), "the tampering client is still served");
+        }
+    }
+
+    /**
+     * Bulk requests whose range leaves the bulk area (past its end, negative, longer than 1 MiB, an offset that
+     * overflows with its length) are refused with EINVAL before the handle is even looked up; a range inside it gets
+     * as far as the handle (EBADF for a handle never opened). The honest client's large transfers go on beside.
+     */
+    @Test
+    void shouldRefuseBulkRangesOutsideTheBulkArea() throws Throwable {
+        HeapFileSystemDouble fs = new HeapFileSystemDouble();
+        Path socket = dir.resolve("fsp.sock");
+        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+                FspClient honest = startAndConnect(server, socket);
+                RawChannel raw = RawChannel.connect(socket, 2)) {
+            long area = raw.layout.bulkBytes();
+            assertEquals(2L * ChannelLayout.BULK_IO_BYTES, area, "one bulk buffer per lane");
+            long[][] outside = {
+                {area - 4096, 8192},
+                {-4096, 4096},
+                {0, ChannelLayout.BULK_IO_BYTES + 1},
+                {Long.MAX_VALUE - 10, 4096},
+                {4096, -1},
+                {area, 1}
+            };
+            int slot = 0;
+            for (int opcode : new int[] {ChannelOpcodes.PREAD_BULK, ChannelOpcodes.PWRITE_BULK}) {
+                for (long[] range : outside) {
+                    int at = slot++;
+                    raw.post(
+                            0,
+                            at,
+                            req -> req.opcode(opcode).handle(1).length(range[1]).arg0(range[0]));
+                    assertEquals(
+                            -Errno.EINVAL.code(),
+                            raw.await(0, at, 5_000),
+                            ChannelOpcodes.name(opcode) + " " + range[0] + "+" + range[1]);
+                }
+                int at = slot++;
+                raw.post(0, at, req -> req.opcode(opcode)
+                        .handle(77)
+                        .length(ChannelLayout.BULK_IO_BYTES)
+                        .arg0(area - ChannelLayout.BULK_IO_BYTES));
+                assertEquals(-Errno.EBADF.code(), raw.await(0, at, 5_000), "a range inside reaches the handle check");
+            }
+            byte[] big = new byte[3 * ChannelLayout.BULK_IO_BYTES + 5];
+            new Random(11).nextBytes(big);
+            honest.writeAll("/big", big);
+            assertArrayEquals(big, honest.readAll("/big"));
+            assertEquals(2, server.clients().size(), "the client that sent bad ranges is still served");
         }
     }
 

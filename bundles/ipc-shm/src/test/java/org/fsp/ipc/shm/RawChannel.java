@@ -49,10 +49,12 @@ final class RawChannel implements AutoCloseable {
             if (status != 0 || r.fd() < 0) {
                 throw new IllegalStateException("refused with status " + status);
             }
-            ChannelLayout layout = ChannelLayout.of(
+            ChannelLayout geometry = ChannelLayout.of(
                     welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_LANE_COUNT_OFFSET),
                     welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_SLOTS_PER_LANE_OFFSET),
                     welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_SLOT_DATA_BYTES_OFFSET));
+            long bytes = welcome.get(JAVA_LONG, HandshakeDescriptor.WELCOME_SEGMENT_BYTES_OFFSET);
+            ChannelLayout layout = geometry.withBulkBytes((int) (bytes - geometry.segmentBytes()));
             MemorySegment seg =
                     Libc.mmap(layout.segmentBytes(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
             return new RawChannel(fd, r.fd(), layout, seg);
@@ -83,8 +85,14 @@ final class RawChannel implements AutoCloseable {
 
     /** Posts {@code opcode} (no arguments) in {@code slot} of {@code lane} and rings the lane's doorbell if needed. */
     void post(int lane, int slot, int opcode) {
+        post(lane, slot, req -> req.opcode(opcode));
+    }
+
+    /** Posts the request {@code fill} writes (into a cleared slot) and rings the lane's doorbell if needed. */
+    void post(int lane, int slot, java.util.function.Consumer<RequestFlyweight> fill) {
         RequestFlyweight req = new RequestFlyweight().wrap(segment, layout.slotOffset(lane, slot));
-        req.clear().opcode(opcode);
+        req.clear();
+        fill.accept(req);
         req.publishSubmitted();
         VarHandle.fullFence();
         long doorbell = layout.laneOffset(lane) + LaneDescriptor.DOORBELL_OFFSET;

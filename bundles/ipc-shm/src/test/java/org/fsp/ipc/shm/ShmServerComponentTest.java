@@ -35,4 +35,11 @@ class ShmServerComponentTest {
         assertEquals("waiting for hello: uid 1000: 16, uid 1001: 2", lines[2], table);
         assertEquals("refused since start: hello-timeout 3, pending-per-uid-bound 984", lines[3], table);
     }
+
+    @Test
+    void shouldMakeOneLaneWorkerPerCoreByDefaultAndAtLeastTwo() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        assertEquals(Math.min(64, Math.max(2, cores)), ShmServerComponent.laneWorkers(0));
+        assertEquals(3, ShmServerComponent.laneWorkers(3), "a configured count stands");
+    }
 }

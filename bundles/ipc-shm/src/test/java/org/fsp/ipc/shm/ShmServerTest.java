@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
+import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.HandshakeDescriptor;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
@@ -184,6 +185,78 @@ class ShmServerTest {
                 assertEquals(data[data.length - 1], seg.get(ValueLayout.JAVA_BYTE, data.length - 1));
             }
             c.close(h);
+        }
+    }
+
+    @Test
+    void shouldMoveLargeTransfersThroughTheBulkAreaInOneRoundTripPerMebibyte() throws Exception {
+        try (FspClient c = FspClient.connect(socket, 2)) {
+            int mib = ChannelLayout.BULK_IO_BYTES;
+            byte[] data = new byte[3 * mib + 4096 + 7];
+            new Random(5).nextBytes(data);
+            long h = c.open("/bulk", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644);
+            long before = server.clients().getFirst().requestsServed();
+            assertEquals(data.length, c.pwrite(h, 0, data, 0, data.length));
+            assertEquals(4, servedSince(before, 4), "3 MiB and a tail: 4 round trips, not 194 of 16 KiB");
+            byte[] back = new byte[data.length + 100];
+            before = server.clients().getFirst().requestsServed();
+            assertEquals(data.length, c.pread(h, 0, back, 0, back.length));
+            assertEquals(4, servedSince(before, 4));
+            assertArrayEquals(data, java.util.Arrays.copyOf(back, data.length));
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment seg = arena.allocate(2 * mib);
+                seg.fill((byte) 0x5A);
+                assertEquals(2 * mib, c.write(h, seg), "at the handle's position (0: pwrite does not move it)");
+                MemorySegment in = arena.allocate(2 * mib);
+                assertEquals(2 * mib, c.pread(h, 0, in));
+                assertEquals(-1, seg.mismatch(in));
+            }
+            c.close(h);
+        }
+    }
+
+    /** Requests served since {@code before}, once at least {@code expected} are (the count follows each completion). */
+    private long servedSince(long before, long expected) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long served;
+        while ((served = server.clients().getFirst().requestsServed() - before) < expected
+                && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        Thread.sleep(20);
+        return server.clients().getFirst().requestsServed() - before;
+    }
+
+    @Test
+    void shouldServeLargeTransfersOfManyThreadsAtOnceWhenBulkBuffersRunOut() throws Exception {
+        try (FspClient c = FspClient.connect(socket, 1)) {
+            int threads = 4;
+            int size = ChannelLayout.BULK_IO_BYTES + 3 * c.slotDataBytes();
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                List<Future<?>> done = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int id = t;
+                    done.add(pool.submit(() -> {
+                        byte[] out = new byte[size];
+                        byte[] in = new byte[size];
+                        long h = c.open("/b" + id, OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644);
+                        for (int i = 0; i < 20; i++) {
+                            java.util.Arrays.fill(out, (byte) (id * 17 + i));
+                            assertEquals(size, c.pwrite(h, 0, out, 0, size));
+                            assertEquals(size, c.pread(h, 0, in, 0, size));
+                            assertArrayEquals(out, in);
+                        }
+                        c.close(h);
+                        return null;
+                    }));
+                }
+                for (Future<?> f : done) {
+                    f.get(50, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
         }
     }
 
