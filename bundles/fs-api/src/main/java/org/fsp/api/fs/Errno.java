@@ -8,6 +8,8 @@ public enum Errno {
     EPERM(1),
     ENOENT(2),
     EIO(5),
+    ENXIO(6),
+    E2BIG(7),
     EBADF(9),
     EAGAIN(11),
     ENOMEM(12),
@@ -31,7 +33,11 @@ public enum Errno {
     ENOSYS(38),
     ENOTEMPTY(39),
     ELOOP(40),
+    /** No such extended attribute (Linux's ENOATTR). */
+    ENODATA(61),
     EOVERFLOW(75),
+    /** Operation not supported: an extended attribute namespace the file system does not keep. */
+    EOPNOTSUPP(95),
     EUCLEAN(117),
     ECANCELED(125);
 

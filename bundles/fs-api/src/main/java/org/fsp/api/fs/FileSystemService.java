@@ -51,6 +51,15 @@ public interface FileSystemService {
     /** For {@link #setlk}: release (Linux's F_UNLCK). */
     int F_UNLCK = 2;
 
+    /** For {@link #setxattr}: fail with EEXIST if the attribute exists (Linux's XATTR_CREATE). */
+    int XATTR_CREATE = 1;
+    /** For {@link #setxattr}: fail with ENODATA unless the attribute exists (Linux's XATTR_REPLACE). */
+    int XATTR_REPLACE = 2;
+    /** Longest extended attribute name, prefix included, in bytes of UTF-8 (Linux's XATTR_NAME_MAX). */
+    int XATTR_NAME_MAX = 255;
+    /** Largest extended attribute value the call accepts, bytes (Linux's XATTR_SIZE_MAX); E2BIG beyond. */
+    int XATTR_SIZE_MAX = 65536;
+
     FileAttributes stat(Credentials who, String path) throws FsException;
 
     /** Like {@link #stat} but does not follow a final symlink. */
@@ -158,6 +167,42 @@ public interface FileSystemService {
     List<DirEntry> readdir(Credentials who, String path, long cookie, int max) throws FsException;
 
     FsStats statfs(Credentials who) throws FsException;
+
+    /**
+     * The value of extended attribute {@code name} ("user.x", "trusted.x", "security.x") of the file at {@code path}
+     * (a final symlink followed when {@code follow}), as getxattr(2) / lgetxattr(2). Fails with ENODATA if it has no
+     * such attribute, EOPNOTSUPP for a namespace the file system does not keep, ERANGE for an empty name or one longer
+     * than {@link #XATTR_NAME_MAX}, EACCES without read permission for user.* and ENODATA for trusted.* asked by
+     * anyone but root, as Linux does. A file system that keeps no extended attributes fails with EOPNOTSUPP.
+     */
+    default byte[] getxattr(Credentials who, String path, String name, boolean follow) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /**
+     * Sets extended attribute {@code name} to {@code value}, as setxattr(2): {@link #XATTR_CREATE} fails with EEXIST
+     * if it exists, {@link #XATTR_REPLACE} with ENODATA if it does not; any other flag bit is EINVAL. user.* needs
+     * write permission and a regular file or directory (EPERM otherwise, and for a sticky directory not the caller's);
+     * trusted.* and security.* need root (EPERM). E2BIG for a value over {@link #XATTR_SIZE_MAX}, ENOSPC when the
+     * file's attributes no longer fit where the file system keeps them. Changes the file's ctime.
+     */
+    default void setxattr(Credentials who, String path, String name, byte[] value, int flags, boolean follow)
+            throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /**
+     * The names of the file's extended attributes, as listxattr(2): every user.* and security.* name, trusted.* names
+     * only for root. No permission on the file itself is needed.
+     */
+    default List<String> listxattr(Credentials who, String path, boolean follow) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /** Removes extended attribute {@code name}, as removexattr(2): ENODATA if absent; permissions as {@link #setxattr}. */
+    default void removexattr(Credentials who, String path, String name, boolean follow) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
+    }
 
     /** Makes everything written so far durable, as sync(2). */
     void sync() throws FsException;

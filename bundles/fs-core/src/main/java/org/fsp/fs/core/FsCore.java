@@ -122,6 +122,7 @@ public final class FsCore implements FileSystemService {
     private final Options options;
     private final LongSupplier clock;
     private final PathResolver paths;
+    private final ExtendedAttributes xattrs;
     private final ReentrantLock renameLock = new ReentrantLock();
     /** Serialises {@link #reclaimFreedBlocks}; guards the field after it. */
     private final ReentrantLock reclaimLock = new ReentrantLock();
@@ -206,6 +207,7 @@ public final class FsCore implements FileSystemService {
         this.table = new InodeTable(cache, g, alloc);
         this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
         this.paths = new PathResolver(cache, alloc, table, options.linkProtection());
+        this.xattrs = new ExtendedAttributes(cache, alloc, table, g, clock, reservedBlocks);
         try {
             // What the mount reads, all in flight at once rather than one device round trip each: the bitmaps (inode
             // and block bitmaps lie next to each other), the root inode and, after a hand-off, the open files' inodes.
@@ -779,6 +781,7 @@ public final class FsCore implements FileSystemService {
             alloc.freeBlocks(tx, b, 1);
         }
         i.chain = new long[0];
+        xattrs.release(tx, i);
         i.blocks = 0;
         i.size = 0;
         table.free(tx, i);
@@ -2387,6 +2390,67 @@ public final class FsCore implements FileSystemService {
                 throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
             }
             locks.set(f.inode.ino, handle, type, start, length);
+        } finally {
+            exit();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // extended attributes (ExtendedAttributes keeps them; here the path, the transaction and the live check)
+
+    @Override
+    public byte[] getxattr(Credentials who, String path, String name, boolean follow) throws FsException {
+        enter();
+        try {
+            return xattrs.get(who, paths.resolve(who, path, follow), name, path);
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public List<String> listxattr(Credentials who, String path, boolean follow) throws FsException {
+        enter();
+        try {
+            return xattrs.list(who, paths.resolve(who, path, follow));
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public void setxattr(Credentials who, String path, String name, byte[] value, int flags, boolean follow)
+            throws FsException {
+        changeXattr(who, path, name, value == null ? new byte[0] : value, flags, follow);
+    }
+
+    @Override
+    public void removexattr(Credentials who, String path, String name, boolean follow) throws FsException {
+        changeXattr(who, path, name, null, 0, follow);
+    }
+
+    private void changeXattr(Credentials who, String path, String name, byte[] value, int flags, boolean follow)
+            throws FsException {
+        enter();
+        try {
+            run(tx -> {
+                Inode i = paths.resolve(who, path, follow);
+                lockLive(i, Errno.ENOENT, path);
+                try {
+                    xattrs.change(tx, who, i, name, value, flags, path);
+                } finally {
+                    i.lock.unlock();
+                }
+                return null;
+            });
         } finally {
             exit();
         }
