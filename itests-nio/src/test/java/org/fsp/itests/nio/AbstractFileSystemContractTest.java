@@ -616,4 +616,32 @@ abstract class AbstractFileSystemContractTest {
         }
         assertEquals(2, Files.size(f));
     }
+
+    @Test
+    void shouldKeepUserDefinedAttributes() throws Exception {
+        Path f = Files.writeString(dir.resolve("x.txt"), "x");
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                Files.getFileStore(f)
+                        .supportsFileAttributeView(java.nio.file.attribute.UserDefinedFileAttributeView.class),
+                "this file store keeps no user extended attributes");
+        var view = Files.getFileAttributeView(f, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        assertEquals("user", view.name());
+        assertEquals(List.of(), view.list());
+        assertEquals(5, view.write("mime", UTF_8.encode("text!")));
+        view.write("empty", ByteBuffer.allocate(0));
+        assertEquals(Set.of("mime", "empty"), Set.copyOf(view.list()));
+        assertEquals(5, view.size("mime"));
+        ByteBuffer in = ByteBuffer.allocate(16);
+        assertEquals(5, view.read("mime", in));
+        assertEquals("text!", UTF_8.decode(in.flip()).toString());
+        assertThrows(java.nio.file.FileSystemException.class, () -> view.read("mime", ByteBuffer.allocate(2)));
+        assertThrows(java.nio.file.FileSystemException.class, () -> view.size("none"));
+        assertArrayEquals("text!".getBytes(UTF_8), (byte[]) Files.getAttribute(f, "user:mime"));
+        Files.setAttribute(f, "user:other", "o".getBytes(UTF_8));
+        assertArrayEquals("o".getBytes(UTF_8), (byte[])
+                Files.readAttributes(f, "user:other").get("other"));
+        view.delete("mime");
+        assertThrows(java.nio.file.FileSystemException.class, () -> view.delete("mime"));
+        assertEquals(Set.of("empty", "other"), Set.copyOf(view.list()));
+    }
 }

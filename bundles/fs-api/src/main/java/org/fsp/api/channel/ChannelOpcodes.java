@@ -41,6 +41,14 @@ package org.fsp.api.channel;
  *  FUTIMENS    handle, arg0 (atime), arg1 (mtime) 0
  *  SETLK       handle, flags (lock type),         0
  *              offset (start), length (0: to the end)
+ *  GETXATTR    path1, path2 (name), flags          value bytes / the value
+ *              ({@link #XATTR_NOFOLLOW})
+ *  SETXATTR    path1, path2 (name), flags          0
+ *              (XATTR_CREATE | XATTR_REPLACE | {@link #XATTR_NOFOLLOW}),
+ *              length, data after the two paths (the value)
+ *  LISTXATTR   path1, flags ({@link #XATTR_NOFOLLOW}) names / each name, NUL-terminated
+ *  REMOVEXATTR path1, path2 (name), flags          0
+ *              ({@link #XATTR_NOFOLLOW})
  * </pre>
  */
 public final class ChannelOpcodes {
@@ -81,8 +89,16 @@ public final class ChannelOpcodes {
     public static final int FUTIMENS = 31;
     public static final int SETLK = 32;
 
+    public static final int GETXATTR = 33;
+    public static final int SETXATTR = 34;
+    public static final int LISTXATTR = 35;
+    public static final int REMOVEXATTR = 36;
+
+    /** In the flags of the xattr opcodes: do not follow a final symlink (lgetxattr and friends). */
+    public static final int XATTR_NOFOLLOW = 0x100;
+
     /** One more than the highest opcode: valid opcodes are {@code 0 <= op < COUNT}. */
-    public static final int COUNT = 33;
+    public static final int COUNT = 37;
 
     private static final String[] NAMES = {
         "noop",
@@ -117,7 +133,11 @@ public final class ChannelOpcodes {
         "fchmod",
         "fchown",
         "futimens",
-        "setlk"
+        "setlk",
+        "getxattr",
+        "setxattr",
+        "listxattr",
+        "removexattr"
     };
 
     private ChannelOpcodes() {}

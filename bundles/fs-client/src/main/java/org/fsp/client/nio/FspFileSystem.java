@@ -158,7 +158,7 @@ public final class FspFileSystem extends FileSystem {
 
     @Override
     public Set<String> supportedFileAttributeViews() {
-        return Attributes.VIEWS;
+        return Attributes.VIEWS_WITH_USER;
     }
 
     @Override
