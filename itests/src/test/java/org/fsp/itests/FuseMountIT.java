@@ -286,6 +286,84 @@ class FuseMountIT {
     }
 
     @Test
+    @Order(8)
+    void shouldKeepExtendedAttributesWithLinuxsErrnos() throws Exception {
+        assumeInstalled("python3");
+        assumeInstalled("setpriv");
+        String out = sh("echo data > xa && chmod 644 xa\n"
+                + "python3 - <<'EOF'\n"
+                + "import errno, os\n"
+                + "os.setxattr('xa', 'user.mime', b'text/plain')\n"
+                + "os.setxattr('xa', 'user.empty', b'')\n"
+                + "os.setxattr('xa', 'trusted.t', b'root only')\n"
+                + "print(os.getxattr('xa', 'user.mime').decode())\n"
+                + "print(sorted(os.listxattr('xa')))\n"
+                + "def err(f):\n"
+                + "    try:\n"
+                + "        f()\n"
+                + "        return 'ok'\n"
+                + "    except OSError as e:\n"
+                + "        return errno.errorcode[e.errno]\n"
+                + "print(err(lambda: os.getxattr('xa', 'user.none')))\n"
+                + "print(err(lambda: os.setxattr('xa', 'user.mime', b'x', os.XATTR_CREATE)))\n"
+                + "print(err(lambda: os.setxattr('xa', 'user.new', b'x', os.XATTR_REPLACE)))\n"
+                + "print(err(lambda: os.setxattr('xa', 'user.big', b'x' * 5000)))\n"
+                + "print(err(lambda: os.getxattr('xa', 'system.posix_acl_access')))\n"
+                + "os.removexattr('xa', 'user.empty')\n"
+                + "print(sorted(os.listxattr('xa')))\n"
+                + "EOF\n"
+                + NOBODY + " python3 -c \"import os, errno\n"
+                + "def err(f):\n"
+                + "    try:\n"
+                + "        f()\n"
+                + "        return 'ok'\n"
+                + "    except OSError as e:\n"
+                + "        return errno.errorcode[e.errno]\n"
+                + "print(os.getxattr('xa', 'user.mime').decode(), sorted(os.listxattr('xa')))\n"
+                + "print(err(lambda: os.setxattr('xa', 'user.x', b'1')), err(lambda: os.getxattr('xa', 'trusted.t')))\n"
+                + "\"\n");
+        assertEquals(
+                List.of(
+                        "text/plain",
+                        "['trusted.t', 'user.empty', 'user.mime']",
+                        "ENODATA",
+                        "EEXIST",
+                        "ENODATA",
+                        "ENOSPC",
+                        "EOPNOTSUPP",
+                        "['trusted.t', 'user.mime']",
+                        "text/plain ['user.mime']",
+                        "EACCES ENODATA"),
+                out.lines().toList());
+    }
+
+    @Test
+    @Order(8)
+    void shouldSeekHolesPreallocateAndCopyFileRanges() throws Exception {
+        assumeInstalled("python3");
+        String out = sh(
+                """
+                python3 - <<'EOF'
+                import os
+                fd = os.open("sparse", os.O_RDWR | os.O_CREAT, 0o644)
+                os.pwrite(fd, b"x" * 10, 3 * 4096)
+                os.ftruncate(fd, 8 * 4096)
+                print(os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 3 * 4096, os.SEEK_HOLE))
+                os.posix_fallocate(fd, 0, 10 * 4096)
+                print(os.fstat(fd).st_size, os.lseek(fd, 0, os.SEEK_HOLE))
+                out = os.open("copy", os.O_RDWR | os.O_CREAT, 0o644)
+                print(os.copy_file_range(fd, out, 20, 3 * 4096, 0))
+                print(os.pread(out, 10, 0).decode())
+                os.close(out)
+                os.close(fd)
+                EOF
+                """);
+        assertEquals(
+                List.of((3 * 4096) + " " + (4 * 4096), (10 * 4096) + " " + (10 * 4096), "20", "xxxxxxxxxx"),
+                out.lines().toList());
+    }
+
+    @Test
     @Order(9)
     void shouldRefuseAnUnprivilegedUserWhatPermissionsForbid() throws Exception {
         assumeInstalled("setpriv");

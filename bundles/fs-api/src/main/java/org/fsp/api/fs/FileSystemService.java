@@ -168,6 +168,43 @@ public interface FileSystemService {
 
     FsStats statfs(Credentials who) throws FsException;
 
+    /** For {@link #lseek}: the next offset at or after the given one that holds data (Linux's SEEK_DATA). */
+    int SEEK_DATA = 3;
+    /** For {@link #lseek}: the next offset at or after the given one in a hole or at the end (Linux's SEEK_HOLE). */
+    int SEEK_HOLE = 4;
+    /** For {@link #fallocate}: allocate without changing the size (Linux's FALLOC_FL_KEEP_SIZE). */
+    int FALLOC_FL_KEEP_SIZE = 1;
+    /** For {@link #fallocate}: free the range, leaving a hole; with KEEP_SIZE (Linux's FALLOC_FL_PUNCH_HOLE). */
+    int FALLOC_FL_PUNCH_HOLE = 2;
+
+    /**
+     * lseek(2) with {@link #SEEK_DATA} or {@link #SEEK_HOLE} on an open file: the offset of the next data or hole at or
+     * after {@code offset} (the end of the file counts as a hole). ENXIO when {@code offset} is at or past the end, or
+     * no data follows it; EINVAL for another {@code whence} or a negative offset. The default treats the whole file as
+     * data, as Linux's generic_file_llseek does for file systems that do not report holes.
+     */
+    default long lseek(Credentials who, long handle, long offset, int whence) throws FsException {
+        long size = fstat(who, handle).size();
+        if (offset < 0 || (whence != SEEK_DATA && whence != SEEK_HOLE)) {
+            throw new FsException(Errno.EINVAL, "lseek whence " + whence + " offset " + offset);
+        }
+        if (offset >= size) {
+            throw new FsException(Errno.ENXIO, "offset " + offset + " at or past the end");
+        }
+        return whence == SEEK_DATA ? offset : size;
+    }
+
+    /**
+     * fallocate(2) on a file open for writing: mode 0 allocates zeroed blocks for the holes of
+     * {@code [offset, offset + length)} and extends the size to cover it, so later writes there cannot fail for
+     * space. Fails with ENOSPC (nothing allocated stays allocated beyond what fits), EBADF for a handle not open for
+     * writing, ENODEV for a directory, EINVAL for a negative offset or a length below 1, EFBIG past the largest
+     * file, and EOPNOTSUPP for a mode the file system does not implement (the default for every mode).
+     */
+    default void fallocate(Credentials who, long handle, int mode, long offset, long length) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "fallocate mode " + mode);
+    }
+
     /**
      * The value of extended attribute {@code name} ("user.x", "trusted.x", "security.x") of the file at {@code path}
      * (a final symlink followed when {@code follow}), as getxattr(2) / lgetxattr(2). Fails with ENODATA if it has no

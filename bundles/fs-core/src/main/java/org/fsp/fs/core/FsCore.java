@@ -2396,6 +2396,127 @@ public final class FsCore implements FileSystemService {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // holes and preallocation
+
+    @Override
+    public long lseek(Credentials who, long handle, long offset, int whence) throws FsException {
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if ((whence != SEEK_DATA && whence != SEEK_HOLE) || offset < 0) {
+                throw new FsException(Errno.EINVAL, "lseek whence " + whence + " offset " + offset);
+            }
+            Inode i = f.inode;
+            i.lock.lock();
+            try {
+                long size = i.size;
+                if (offset >= size) {
+                    throw new FsException(Errno.ENXIO, "offset " + offset + " at or past the end");
+                }
+                return whence == SEEK_DATA
+                        ? Holes.nextData(i.extents, offset, size)
+                        : Holes.nextHole(i.extents, offset, size);
+            } finally {
+                i.lock.unlock();
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public void fallocate(Credentials who, long handle, int mode, long offset, long length) throws FsException {
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if (offset < 0 || length <= 0) {
+                throw new FsException(Errno.EINVAL, "fallocate offset " + offset + " length " + length);
+            }
+            if (mode != 0) {
+                // Blocks past the end (KEEP_SIZE) and holes in the middle (PUNCH_HOLE) are not kept by this layout.
+                throw new FsException(Errno.EOPNOTSUPP, "fallocate mode " + mode);
+            }
+            if (!OpenFlags.canWrite(f.flags)) {
+                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for writing");
+            }
+            if (!f.inode.isRegular()) {
+                throw new FsException(Errno.ENODEV, "fallocate of a file that is not regular");
+            }
+            long end = offset + length;
+            if (end < 0 || end > MAX_FILE_SIZE) {
+                throw new FsException(Errno.EFBIG, "fallocate up to " + end);
+            }
+            long last = (end - 1) / Layout.BLOCK_SIZE;
+            for (long lblk = offset / Layout.BLOCK_SIZE; lblk <= last; ) {
+                long from = lblk;
+                long upTo = Math.min(last + 1, from + WRITE_CHUNK_BLOCKS);
+                run(tx -> allocateRange(tx, who, f.inode, from, upTo, end, handle));
+                lblk = upTo;
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Allocates zeroed blocks for the holes of logical blocks {@code [from, upTo)} and grows the size to cover them
+     * (never past {@code end}), so no block lies beyond the size. Idempotent, so run()'s retry after a reclaim is safe.
+     */
+    private Void allocateRange(Transaction tx, Credentials who, Inode i, long from, long upTo, long end, long handle)
+            throws IOException {
+        lockLive(i, Errno.EBADF, "handle " + handle);
+        try {
+            boolean extentsChanged = false;
+            boolean completed = false;
+            try {
+                for (long lblk = from; lblk < upTo; ) {
+                    if (i.extents.map(lblk) != 0) {
+                        lblk += i.extents.runLength(lblk);
+                        continue;
+                    }
+                    int want = (int) Math.min(upTo - lblk, Math.min(i.extents.holeLength(lblk), 64));
+                    long got = allocData(tx, who, i, lblk, want);
+                    extentsChanged = true;
+                    for (long k = lblk; k < lblk + got; k++) {
+                        long pblk = i.extents.map(k);
+                        Buffer b = cache.get(pblk, false);
+                        try {
+                            b.data().fill((byte) 0);
+                            dataChanged(tx, i, b, pblk);
+                        } finally {
+                            cache.release(b);
+                        }
+                    }
+                    lblk += got;
+                }
+                completed = true;
+            } finally {
+                // Also after ENOSPC part way: the blocks allocated so far stay, and the size must cover them.
+                boolean grown = false;
+                if (completed || extentsChanged) {
+                    long covered = Math.min(end, upTo * Layout.BLOCK_SIZE);
+                    if (covered > i.size) {
+                        i.size = covered;
+                        grown = true;
+                    }
+                }
+                if (extentsChanged || grown) {
+                    long now = now();
+                    if (grown) {
+                        i.mtime = now;
+                    }
+                    i.ctime = now;
+                    i.dataSeq = tx.seq();
+                    table.store(tx, i, extentsChanged);
+                }
+            }
+            return null;
+        } finally {
+            i.lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // extended attributes (ExtendedAttributes keeps them; here the path, the transaction and the live check)
 
     @Override

@@ -359,4 +359,72 @@ final class FuseAbi {
 
         private InterruptIn() {}
     }
+
+    /** {@code struct fuse_setxattr_in} (7.31: without the 7.33 extension), then the name, NUL, and the value. */
+    static final class SetxattrIn {
+        static final int SIZE_BYTES = 0; // bytes of the value
+        static final int FLAGS = 4; // XATTR_CREATE, XATTR_REPLACE
+        static final int SIZE = 8;
+
+        private SetxattrIn() {}
+    }
+
+    /** {@code struct fuse_getxattr_in} (GETXATTR, then the name; LISTXATTR): the caller's buffer size. */
+    static final class GetxattrIn {
+        static final int SIZE_BYTES = 0; // 0: only ask how large the answer is
+        static final int SIZE = 8;
+
+        private GetxattrIn() {}
+    }
+
+    /** {@code struct fuse_getxattr_out}: the answer's size, for a GETXATTR or LISTXATTR of size 0. */
+    static final class GetxattrOut {
+        static final int SIZE_BYTES = 0;
+        static final int SIZE = 8;
+
+        private GetxattrOut() {}
+    }
+
+    /** {@code struct fuse_lseek_in}. */
+    static final class LseekIn {
+        static final int FH = 0;
+        static final int OFFSET = 8;
+        static final int WHENCE = 16; // SEEK_DATA (3) or SEEK_HOLE (4)
+        static final int SIZE = 24;
+
+        private LseekIn() {}
+    }
+
+    /** {@code struct fuse_lseek_out}: the offset found. */
+    static final class LseekOut {
+        static final int OFFSET = 0;
+        static final int SIZE = 8;
+
+        private LseekOut() {}
+    }
+
+    /** {@code struct fuse_fallocate_in}. */
+    static final class FallocateIn {
+        static final int FH = 0;
+        static final int OFFSET = 8;
+        static final int LENGTH = 16;
+        static final int MODE = 24; // FALLOC_FL_* bits
+        static final int SIZE = 32;
+
+        private FallocateIn() {}
+    }
+
+    /** {@code struct fuse_copy_file_range_in}; the answer is a {@link WriteOut}. */
+    static final class CopyFileRangeIn {
+        static final int FH_IN = 0;
+        static final int OFF_IN = 8;
+        static final int NODE_ID_OUT = 16;
+        static final int FH_OUT = 24;
+        static final int OFF_OUT = 32;
+        static final int LEN = 40;
+        static final int FLAGS = 48;
+        static final int SIZE = 56;
+
+        private CopyFileRangeIn() {}
+    }
 }

@@ -231,8 +231,82 @@ final class FuseDispatcher {
             }
             case Statfs s -> new FuseReply.Statfs(fs.statfs(who));
             case Access a -> access(fs, who, node, a.mask());
+            case Setxattr x -> {
+                fs.setxattr(who, path(node), x.name(), x.value().toArray(JAVA_BYTE), x.flags(), false);
+                yield FuseReply.OK;
+            }
+            case Getxattr g -> sized(fs.getxattr(who, path(node), g.name(), false), g.size());
+            case Listxattr l -> sized(names(fs.listxattr(who, path(node), false)), l.size());
+            case Removexattr x -> {
+                fs.removexattr(who, path(node), x.name(), false);
+                yield FuseReply.OK;
+            }
+            case Lseek l -> new FuseReply.Offset(fs.lseek(who, l.fh(), l.offset(), l.whence()));
+            case Fallocate f -> {
+                fs.fallocate(who, f.fh(), f.mode(), f.offset(), f.length());
+                yield FuseReply.OK;
+            }
+            case CopyFileRange c -> copyFileRange(fs, who, c, out);
             default -> new FuseReply.Error(Errno.ENOSYS);
         };
+    }
+
+    /**
+     * A GETXATTR or LISTXATTR answer: the size alone when the caller's buffer is 0 bytes (it asks how much to
+     * allocate), ERANGE when the buffer is too small, else the bytes.
+     */
+    private static FuseReply sized(byte[] bytes, int callerSize) {
+        if (callerSize == 0) {
+            return new FuseReply.XattrSize(bytes.length);
+        }
+        if (Integer.toUnsignedLong(callerSize) < bytes.length) {
+            return new FuseReply.Error(Errno.ERANGE);
+        }
+        return new FuseReply.Data(bytes);
+    }
+
+    /** Extended attribute names as listxattr(2) returns them: each NUL-terminated. */
+    private static byte[] names(List<String> names) {
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        for (String n : names) {
+            all.writeBytes(n.getBytes(StandardCharsets.UTF_8));
+            all.write(0);
+        }
+        return all.toByteArray();
+    }
+
+    /** Bytes one COPY_FILE_RANGE copies at most; the caller's copy_file_range(2) loops for the rest. */
+    static final long COPY_MAX = 64L << 20;
+
+    /**
+     * copy_file_range(2) inside FSP: reads and writes through fs-core in chunks of the reply buffer's spare room, so
+     * the data never crosses to the kernel and back. Stops short at the end of the input, as the call does.
+     */
+    private FuseReply copyFileRange(FileSystemService fs, Credentials who, CopyFileRange c, MemorySegment out)
+            throws FsException {
+        if (c.flags() != 0) {
+            throw new FsException(Errno.EINVAL, "copy_file_range flags " + c.flags());
+        }
+        if (c.offsetIn() < 0 || c.offsetOut() < 0 || c.length() < 0) {
+            throw new FsException(Errno.EINVAL, "copy_file_range offsets " + c.offsetIn() + ", " + c.offsetOut());
+        }
+        // The reply (header and fuse_write_out) lies in the first bytes of out; the copy goes through the rest.
+        MemorySegment scratch = out.asSlice(4096, out.byteSize() - 4096);
+        long want = Math.min(c.length(), COPY_MAX);
+        long done = 0;
+        while (done < want) {
+            int chunk = (int) Math.min(want - done, scratch.byteSize());
+            int n = fs.pread(who, c.fhIn(), c.offsetIn() + done, scratch.asSlice(0, chunk));
+            if (n <= 0) {
+                break;
+            }
+            int w = fs.pwrite(who, c.fhOut(), c.offsetOut() + done, scratch.asSlice(0, n));
+            done += w;
+            if (w < n) {
+                break;
+            }
+        }
+        return new FuseReply.Written((int) done);
     }
 
     /** The node's path; ENOENT for a node whose name was removed (or one the kernel should not hold). */

@@ -84,6 +84,19 @@ final class FuseOpcodes {
             case BATCH_FORGET -> "BATCH_FORGET";
             case READDIRPLUS -> "READDIRPLUS";
             case RENAME2 -> "RENAME2";
+            case SETXATTR -> "SETXATTR";
+            case GETXATTR -> "GETXATTR";
+            case LISTXATTR -> "LISTXATTR";
+            case REMOVEXATTR -> "REMOVEXATTR";
+            case GETLK -> "GETLK";
+            case SETLK -> "SETLK";
+            case SETLKW -> "SETLKW";
+            case POLL -> "POLL";
+            case FALLOCATE -> "FALLOCATE";
+            case LSEEK -> "LSEEK";
+            case COPY_FILE_RANGE -> "COPY_FILE_RANGE";
+            case IOCTL -> "IOCTL";
+            case BMAP -> "BMAP";
             default -> "opcode " + opcode;
         };
     }

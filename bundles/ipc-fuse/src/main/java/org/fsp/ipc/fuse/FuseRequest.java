@@ -80,6 +80,32 @@ sealed interface FuseRequest {
 
     record Access(Header header, int mask) implements FuseRequest {}
 
+    /** SETXATTR: the value is a slice of the request buffer, valid until the next read. */
+    record Setxattr(Header header, String name, MemorySegment value, int flags) implements FuseRequest {}
+
+    /** GETXATTR; {@code size} 0 asks only for the value's size. */
+    record Getxattr(Header header, String name, int size) implements FuseRequest {}
+
+    /** LISTXATTR; {@code size} 0 asks only for the list's size. */
+    record Listxattr(Header header, int size) implements FuseRequest {}
+
+    record Removexattr(Header header, String name) implements FuseRequest {}
+
+    record Lseek(Header header, long fh, long offset, int whence) implements FuseRequest {}
+
+    record Fallocate(Header header, long fh, long offset, long length, int mode) implements FuseRequest {}
+
+    record CopyFileRange(
+            Header header,
+            long fhIn,
+            long offsetIn,
+            long nodeIdOut,
+            long fhOut,
+            long offsetOut,
+            long length,
+            long flags)
+            implements FuseRequest {}
+
     record Interrupt(Header header, long interruptedUnique) implements FuseRequest {}
 
     record Destroy(Header header) implements FuseRequest {}

@@ -266,14 +266,135 @@ class FuseDispatcherTest {
         assertEquals(-Errno.EPERM.code(), send(FuseOpcodes.MKNOD, FuseAbi.ROOT_ID, ROOT, fifo));
         byte[] reg = body().u32(0100644).u32(0).u32(0).u32(0).name("reg").toArray();
         assertEquals(0, send(FuseOpcodes.MKNOD, FuseAbi.ROOT_ID, ROOT, reg));
+        assertEquals(-Errno.ENOSYS.code(), send(FuseOpcodes.POLL, FuseAbi.ROOT_ID, ROOT, new byte[24]));
+    }
+
+    @Test
+    void shouldKeepExtendedAttributesWithTheSizeProtocolOfGetxattr() {
+        long[] f = create(FuseAbi.ROOT_ID, "x", 0644);
+        byte[] value = "v4lue".getBytes(StandardCharsets.UTF_8);
         assertEquals(
-                -Errno.ENOSYS.code(),
+                0,
+                send(
+                        FuseOpcodes.SETXATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(value.length)
+                                .u32(0)
+                                .name("user.k")
+                                .bytes(value)
+                                .toArray()));
+        assertEquals(
+                0,
                 send(
                         FuseOpcodes.GETXATTR,
-                        FuseAbi.ROOT_ID,
+                        f[0],
                         ROOT,
-                        body().u32(0).u32(0).name("user.a").toArray()));
-        assertEquals(-Errno.ENOSYS.code(), send(FuseOpcodes.FALLOCATE, FuseAbi.ROOT_ID, ROOT, new byte[32]));
+                        body().u32(0).u32(0).name("user.k").toArray()));
+        assertEquals(value.length, out.get(JAVA_INT, OutHeader.SIZE + GetxattrOut.SIZE_BYTES));
+        assertEquals(
+                -Errno.ERANGE.code(),
+                send(
+                        FuseOpcodes.GETXATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(2).u32(0).name("user.k").toArray()));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.GETXATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(64).u32(0).name("user.k").toArray()));
+        assertEquals(
+                "v4lue",
+                new String(out.asSlice(OutHeader.SIZE, replyBodyBytes()).toArray(JAVA_BYTE)));
+        assertEquals(
+                0, send(FuseOpcodes.LISTXATTR, f[0], ROOT, body().u32(64).u32(0).toArray()));
+        assertEquals(
+                "user.k\0",
+                new String(out.asSlice(OutHeader.SIZE, replyBodyBytes()).toArray(JAVA_BYTE)));
+        // fs-core's rules, with the caller's uid from the request: another user may not write root's file.
+        assertEquals(
+                -Errno.EACCES.code(),
+                send(
+                        FuseOpcodes.SETXATTR,
+                        f[0],
+                        USER,
+                        body().u32(1).u32(0).name("user.u").bytes(new byte[1]).toArray()));
+        assertEquals(
+                -Errno.ENODATA.code(),
+                send(
+                        FuseOpcodes.GETXATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(64).u32(0).name("user.none").toArray()));
+        assertEquals(
+                0,
+                send(FuseOpcodes.REMOVEXATTR, f[0], ROOT, body().name("user.k").toArray()));
+        assertEquals(
+                0, send(FuseOpcodes.LISTXATTR, f[0], ROOT, body().u32(0).u32(0).toArray()));
+        assertEquals(0, out.get(JAVA_INT, OutHeader.SIZE + GetxattrOut.SIZE_BYTES));
+    }
+
+    @Test
+    void shouldSeekHolesPreallocateAndCopyRangesInsideFsp() {
+        long[] f = create(FuseAbi.ROOT_ID, "src", 0644);
+        byte[] data = "0123456789".getBytes(StandardCharsets.UTF_8);
+        byte[] w = body().u64(f[1])
+                .u64(8192)
+                .u32(data.length)
+                .u32(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .bytes(data)
+                .toArray();
+        assertEquals(0, send(FuseOpcodes.WRITE, f[0], ROOT, w));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.LSEEK,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u64(0).u32(3).u32(0).toArray()));
+        assertEquals(8192, out.get(JAVA_LONG, OutHeader.SIZE + LseekOut.OFFSET));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.LSEEK,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u64(8192).u32(4).u32(0).toArray()));
+        assertEquals(8192 + data.length, out.get(JAVA_LONG, OutHeader.SIZE + LseekOut.OFFSET));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.FALLOCATE,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u64(0).u64(20_000).u32(0).u32(0).toArray()));
+        assertEquals(
+                -Errno.EOPNOTSUPP.code(),
+                send(
+                        FuseOpcodes.FALLOCATE,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u64(0).u64(10).u32(1).u32(0).toArray()));
+        long[] g = create(FuseAbi.ROOT_ID, "dst", 0644);
+        byte[] copy = body().u64(f[1])
+                .u64(8192)
+                .u64(g[0])
+                .u64(g[1])
+                .u64(3)
+                .u64(1000)
+                .u64(0)
+                .toArray();
+        assertEquals(0, send(FuseOpcodes.COPY_FILE_RANGE, f[0], ROOT, copy));
+        // The source is 20 000 bytes now (fallocate): the copy stops at its end.
+        assertEquals(1000, out.get(JAVA_INT, OutHeader.SIZE + WriteOut.WRITTEN));
+        assertEquals(0, send(FuseOpcodes.READ, g[0], ROOT, readIn(g[1], 3, 10)));
+        assertEquals("0123456789", new String(out.asSlice(OutHeader.SIZE, 10).toArray(JAVA_BYTE)));
     }
 
     @Test
