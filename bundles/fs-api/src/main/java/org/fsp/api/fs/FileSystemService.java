@@ -241,6 +241,15 @@ public interface FileSystemService {
         throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
     }
 
+    /**
+     * From now on tells {@code listener} of every change, made by any caller ({@link ChangeListener} says when and
+     * how). The default keeps no listeners: a file system that does not publish changes.
+     */
+    default void addChangeListener(ChangeListener listener) {}
+
+    /** Stops telling {@code listener}; it may still see a call that was under way. */
+    default void removeChangeListener(ChangeListener listener) {}
+
     /** Makes everything written so far durable, as sync(2). */
     void sync() throws FsException;
 }

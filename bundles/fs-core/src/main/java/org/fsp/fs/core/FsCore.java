@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -19,6 +20,7 @@ import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
+import org.fsp.api.fs.ChangeListener;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
@@ -123,6 +125,9 @@ public final class FsCore implements FileSystemService {
     private final LongSupplier clock;
     private final PathResolver paths;
     private final ExtendedAttributes xattrs;
+    /** Told of every change once it is made ({@link #addChangeListener}); empty unless a front end caches. */
+    private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
+
     private final ReentrantLock renameLock = new ReentrantLock();
     /** Serialises {@link #reclaimFreedBlocks}; guards the field after it. */
     private final ReentrantLock reclaimLock = new ReentrantLock();
@@ -799,6 +804,7 @@ public final class FsCore implements FileSystemService {
         dir.mtime = now;
         dir.ctime = now;
         table.store(tx, dir, false);
+        changed(dir);
     }
 
     /** Linux's file_remove_privs: a write or truncate by a non-root caller clears set-user-ID and set-group-ID. */
@@ -1330,6 +1336,7 @@ public final class FsCore implements FileSystemService {
                 boolean append = (f.flags & OpenFlags.O_APPEND) != 0;
                 int n = writeAt(who, f, append ? -1 : f.position, src);
                 f.position = append ? f.inode.size : f.position + n;
+                changed(f.inode);
                 return n;
             }
         } finally {
@@ -1345,7 +1352,9 @@ public final class FsCore implements FileSystemService {
             if (offset < 0) {
                 throw new FsException(Errno.EINVAL, "negative offset");
             }
-            return writeAt(who, f, (f.flags & OpenFlags.O_APPEND) != 0 ? -1 : offset, src);
+            int n = writeAt(who, f, (f.flags & OpenFlags.O_APPEND) != 0 ? -1 : offset, src);
+            changed(f.inode);
+            return n;
         } finally {
             exit();
         }
@@ -1514,6 +1523,7 @@ public final class FsCore implements FileSystemService {
                 }
                 Access.check(who, i, Access.WRITE, path);
                 truncateLocked(tx, who, i, size, path);
+                changed(i);
                 return null;
             });
         } finally {
@@ -1536,6 +1546,7 @@ public final class FsCore implements FileSystemService {
                 truncateLocked(tx, who, f.inode, size, "handle " + handle);
                 return null;
             });
+            changed(f.inode);
         } finally {
             exit();
         }
@@ -1715,6 +1726,7 @@ public final class FsCore implements FileSystemService {
                 } finally {
                     p.dir().lock.unlock();
                 }
+                removed(p.dir(), p.name());
                 return null;
             });
         } finally {
@@ -1785,6 +1797,7 @@ public final class FsCore implements FileSystemService {
                         c.ctime = now;
                         if (c.nlink > 0 || c.openCount > 0) {
                             table.store(tx, c, false);
+                            changed(c);
                         }
                         maybeDestroy(tx, c);
                     } finally {
@@ -1793,6 +1806,7 @@ public final class FsCore implements FileSystemService {
                 } finally {
                     p.dir().lock.unlock();
                 }
+                removed(p.dir(), p.name());
                 return null;
             });
         } finally {
@@ -1837,6 +1851,7 @@ public final class FsCore implements FileSystemService {
                         src.ctime = now;
                         table.store(tx, src, false);
                         touchDir(tx, p.dir(), now);
+                        changed(src);
                     } finally {
                         src.lock.unlock();
                     }
@@ -1976,7 +1991,9 @@ public final class FsCore implements FileSystemService {
                     renameLock.lock();
                 }
                 try {
-                    return renameLocked(tx, who, pf, pt, cross, from, to, flags);
+                    Void done = renameLocked(tx, who, pf, pt, cross, from, to, flags);
+                    renamed(pf, pt, (flags & RENAME_EXCHANGE) != 0);
+                    return done;
                 } finally {
                     if (cross) {
                         renameLock.unlock();
@@ -2244,6 +2261,7 @@ public final class FsCore implements FileSystemService {
             i.mode = (i.mode & FileMode.S_IFMT) | m;
             i.ctime = now();
             table.store(tx, i, false);
+            changed(i);
         } finally {
             i.lock.unlock();
         }
@@ -2298,6 +2316,7 @@ public final class FsCore implements FileSystemService {
             }
             i.ctime = now();
             table.store(tx, i, false);
+            changed(i);
         } finally {
             i.lock.unlock();
         }
@@ -2351,6 +2370,7 @@ public final class FsCore implements FileSystemService {
             }
             i.ctime = now;
             table.store(tx, i, false);
+            changed(i);
         } finally {
             i.lock.unlock();
         }
@@ -2392,6 +2412,58 @@ public final class FsCore implements FileSystemService {
             locks.set(f.inode.ino, handle, type, start, length);
         } finally {
             exit();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // change listeners
+
+    @Override
+    public void addChangeListener(ChangeListener listener) {
+        listeners.addIfAbsent(listener);
+    }
+
+    @Override
+    public void removeChangeListener(ChangeListener listener) {
+        listeners.remove(listener);
+    }
+
+    /** Tells the listeners that {@code i}'s data or attributes changed; one volatile read when there are none. */
+    private void changed(Inode i) {
+        if (listeners.isEmpty()) {
+            return;
+        }
+        for (ChangeListener l : listeners) {
+            try {
+                l.changed(i.ino);
+            } catch (RuntimeException e) {
+                LOG.warn("change listener {} failed", l, e);
+            }
+        }
+    }
+
+    private void removed(Inode dir, String name) {
+        for (ChangeListener l : listeners) {
+            try {
+                l.removed(dir.ino, name);
+            } catch (RuntimeException e) {
+                LOG.warn("change listener {} failed", l, e);
+            }
+        }
+    }
+
+    private void renamed(PathResolver.Parent from, PathResolver.Parent to, boolean exchange) throws IOException {
+        if (listeners.isEmpty()) {
+            return;
+        }
+        Inode moved = paths.child(to.dir(), to.name());
+        boolean directory = moved != null && moved.isDirectory();
+        for (ChangeListener l : listeners) {
+            try {
+                l.renamed(from.dir().ino, from.name(), to.dir().ino, to.name(), directory, exchange);
+            } catch (RuntimeException e) {
+                LOG.warn("change listener {} failed", l, e);
+            }
         }
     }
 
@@ -2453,6 +2525,7 @@ public final class FsCore implements FileSystemService {
                 run(tx -> allocateRange(tx, who, f.inode, from, upTo, end, handle));
                 lblk = upTo;
             }
+            changed(f.inode);
         } finally {
             exit();
         }
@@ -2567,6 +2640,7 @@ public final class FsCore implements FileSystemService {
                 lockLive(i, Errno.ENOENT, path);
                 try {
                     xattrs.change(tx, who, i, name, value, flags, path);
+                    changed(i);
                 } finally {
                     i.lock.unlock();
                 }

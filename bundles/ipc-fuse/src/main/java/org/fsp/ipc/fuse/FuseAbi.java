@@ -427,4 +427,24 @@ final class FuseAbi {
 
         private CopyFileRangeIn() {}
     }
+
+    /** {@code struct fuse_notify_inval_inode_out}: after an {@link OutHeader} with unique 0, error = the notice code. */
+    static final class NotifyInvalInodeOut {
+        static final int INO = 0; // the node id
+        static final int OFF = 8; // first byte of cached data to drop; negative: attributes only
+        static final int LEN = 16; // bytes; 0 or less: to the end
+        static final int SIZE = 24;
+
+        private NotifyInvalInodeOut() {}
+    }
+
+    /** {@code struct fuse_notify_inval_entry_out}, then the name and a NUL. */
+    static final class NotifyInvalEntryOut {
+        static final int PARENT = 0; // the directory's node id
+        static final int NAMELEN = 8; // bytes of the name, without the NUL
+        static final int FLAGS = 12; // 0 (7.38's FUSE_EXPIRE_ONLY is not used)
+        static final int SIZE = 16;
+
+        private NotifyInvalEntryOut() {}
+    }
 }

@@ -47,6 +47,12 @@ final class FuseDispatcher {
     /** Directory entries asked of fs-core per READDIR page. */
     private static final int READDIR_BATCH = 128;
 
+    /**
+     * The node table of the request the current thread serves, while it runs: so that fs-core's change listener of
+     * the same mount ({@link FuseNotifier}) can tell this mount's own changes from others'.
+     */
+    private static final ThreadLocal<NodeTable> SERVING = new ThreadLocal<>();
+
     private final FileSystemSlot fs;
     private final NodeTable nodes;
     private final CallerCredentials callers;
@@ -113,6 +119,7 @@ final class FuseDispatcher {
         } catch (FsException e) {
             return new FuseReply.Error(e.errno());
         }
+        SERVING.set(nodes);
         try {
             return run(service, who, r, out);
         } catch (FsException e) {
@@ -121,8 +128,14 @@ final class FuseDispatcher {
             LOG.error("FUSE {} failed", FuseOpcodes.name(r.header().opcode()), e);
             return new FuseReply.Error(Errno.EIO);
         } finally {
+            SERVING.remove();
             fs.exit();
         }
+    }
+
+    /** The node table of the mount whose request the calling thread serves now, or null. */
+    static NodeTable servingTable() {
+        return SERVING.get();
     }
 
     private FuseReply run(FileSystemService fs, Credentials who, FuseRequest r, MemorySegment out) throws FsException {

@@ -63,6 +63,9 @@ final class FuseMount implements AutoCloseable {
     private final List<Thread> ownThreads = new ArrayList<>();
     private final long mountedAtMillis = System.currentTimeMillis();
     private NodeTable nodes;
+    /** Tells the kernel of changes others make; null until serving. */
+    private FuseNotifier notifier;
+
     private ThreadModel model;
     private volatile boolean running;
     private volatile boolean ownThreadsRun;
@@ -159,6 +162,7 @@ final class FuseMount implements AutoCloseable {
         }
         running = true;
         drive(threadModel);
+        startNotifier();
         LOG.info("FSP mounted at {} through /dev/fuse, {} channels", mountPoint, channels.size());
     }
 
@@ -179,6 +183,7 @@ final class FuseMount implements AutoCloseable {
      */
     synchronized FuseHandoff.Mount quiesce() {
         running = false;
+        stopNotifier();
         undrive();
         List<Integer> fds = new ArrayList<>(channels.size());
         for (FuseChannel c : channels) {
@@ -210,6 +215,7 @@ final class FuseMount implements AutoCloseable {
             m.mounted = true;
             m.running = true;
             m.drive(threadModel);
+            m.startNotifier();
         }
         LOG.info(
                 "took over the FSP mount at {}: {} channels, {} nodes",
@@ -272,8 +278,24 @@ final class FuseMount implements AutoCloseable {
         ownThreads.clear();
     }
 
+    /** Under this, serving: fs-core's changes by others reach the kernel from now on. */
+    private void startNotifier() {
+        notifier = new FuseNotifier(nodes, channels.get(0).fd());
+        notifier.start("fsp-fuse-notify");
+        fs.listen(notifier);
+    }
+
+    private void stopNotifier() {
+        if (notifier != null) {
+            fs.unlisten(notifier);
+            notifier.stop();
+            notifier = null;
+        }
+    }
+
     @Override
     public synchronized void close() {
+        stopNotifier();
         if (mounted) {
             try {
                 FuseDevice.umount(mountPoint.toString(), FuseDevice.MNT_DETACH);

@@ -73,11 +73,16 @@ public final class FuseMountComponent implements StatusContributor {
         @AttributeDefinition(description = "Serving loops per mount, each on its own /dev/fuse descriptor (1 to 64)")
         int channels() default 4;
 
-        @AttributeDefinition(description = "Milliseconds the kernel may cache a name (0: ask every time)")
-        long entryTimeoutMillis() default 1000;
+        @AttributeDefinition(
+                description = "Milliseconds the kernel may cache a name (0: ask every time); changes by other "
+                        + "clients are invalidated at once (FUSE_NOTIFY_INVAL_ENTRY), so this bounds only what a "
+                        + "lost notice could leave stale")
+        long entryTimeoutMillis() default 30_000;
 
-        @AttributeDefinition(description = "Milliseconds the kernel may cache attributes (0: ask every time)")
-        long attrTimeoutMillis() default 1000;
+        @AttributeDefinition(
+                description = "Milliseconds the kernel may cache attributes (0: ask every time); changes by other "
+                        + "clients are invalidated at once (FUSE_NOTIFY_INVAL_INODE)")
+        long attrTimeoutMillis() default 30_000;
 
         @AttributeDefinition(
                 description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
