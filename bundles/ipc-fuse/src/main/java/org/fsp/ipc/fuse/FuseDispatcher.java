@@ -199,14 +199,15 @@ final class FuseDispatcher {
                 int flags = o.directory()
                         ? OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY
                         : (o.flags() & PASSED_OPEN_FLAGS & ~OpenFlags.O_EXCL) | OpenFlags.O_NOFOLLOW;
-                long fh = fs.open(who, path(node), flags, 0);
+                long fh =
+                        o.directory() ? fs.open(who, path(node), flags, 0) : openCached(fs, who, path(node), flags, 0);
                 nodes.opened(node, fh);
                 yield new FuseReply.Opened(fh, 0);
             }
             case Create c -> {
                 String p = NodeTable.child(path(node), c.name());
                 int flags = (c.flags() & PASSED_OPEN_FLAGS) | OpenFlags.O_CREAT | OpenFlags.O_NOFOLLOW;
-                long fh = fs.open(who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
+                long fh = openCached(fs, who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
                 FileAttributes a;
                 try {
                     a = fs.fstat(who, fh);
@@ -320,6 +321,30 @@ final class FuseDispatcher {
             }
         }
         return new FuseReply.Written((int) done);
+    }
+
+    /**
+     * Opens a file for the kernel. With the writeback cache the kernel places appends itself (O_APPEND would move
+     * them to fs-core's end of file, which lags the kernel's) and may read pages of a write-only file to complete a
+     * partial write, so O_APPEND is dropped and O_WRONLY asked as O_RDWR, falling back to O_WRONLY for a caller who
+     * may not read (as libfuse's passthrough_ll does; such a file's partial-page writes then fail).
+     */
+    private long openCached(FileSystemService fs, Credentials who, String path, int flags, int mode)
+            throws FsException {
+        if (!connection.writebackCache()) {
+            return fs.open(who, path, flags, mode);
+        }
+        int cached = flags & ~OpenFlags.O_APPEND;
+        if ((cached & OpenFlags.O_ACCMODE) == OpenFlags.O_WRONLY) {
+            try {
+                return fs.open(who, path, (cached & ~OpenFlags.O_ACCMODE) | OpenFlags.O_RDWR, mode);
+            } catch (FsException e) {
+                if (e.errno() != Errno.EACCES) {
+                    throw e;
+                }
+            }
+        }
+        return fs.open(who, path, cached, mode);
     }
 
     /** The node's path; ENOENT for a node whose name was removed (or one the kernel should not hold). */

@@ -44,7 +44,13 @@ final class FuseMount implements AutoCloseable {
     private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
 
     /** How the mount is served. */
-    record Settings(int channels, long entryValidNanos, long attrValidNanos) {
+    record Settings(int channels, long entryValidNanos, long attrValidNanos, boolean writebackCache) {
+
+        /** Without the writeback cache. */
+        Settings(int channels, long entryValidNanos, long attrValidNanos) {
+            this(channels, entryValidNanos, attrValidNanos, false);
+        }
+
         Settings {
             if (channels < 1 || channels > 64) {
                 throw new IllegalArgumentException("channels must be 1 to 64, not " + channels);
@@ -58,7 +64,7 @@ final class FuseMount implements AutoCloseable {
     private final Path mountPoint;
     private final FileSystemSlot fs;
     private final Settings settings;
-    private final FuseConnection connection = new FuseConnection();
+    private final FuseConnection connection;
     private final List<FuseChannel> channels = new ArrayList<>();
     private final List<Thread> ownThreads = new ArrayList<>();
     private final long mountedAtMillis = System.currentTimeMillis();
@@ -75,6 +81,7 @@ final class FuseMount implements AutoCloseable {
         this.mountPoint = mountPoint.toAbsolutePath().normalize();
         this.fs = fs;
         this.settings = settings;
+        this.connection = new FuseConnection(settings.writebackCache());
     }
 
     Path mountPoint() {
@@ -353,6 +360,7 @@ final class FuseMount implements AutoCloseable {
                 "/dev/fuse read/write, " + channels.size() + " channels (FUSE_DEV_IOC_CLONE), "
                         + (model != null ? "polled by thread-model agents" : "on threads of their own"));
         s.put("protocol", connection.protocol());
+        s.put("writebackCache", connection.writebackCache() ? "on" : "off");
         s.put("nodes", nodes == null ? 0 : nodes.size());
         long served = 0;
         for (FuseChannel c : channels) {

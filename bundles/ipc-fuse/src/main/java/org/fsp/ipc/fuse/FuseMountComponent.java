@@ -85,6 +85,13 @@ public final class FuseMountComponent implements StatusContributor {
         long attrTimeoutMillis() default 30_000;
 
         @AttributeDefinition(
+                description = "Let the kernel cache writes (FUSE_WRITEBACK_CACHE): small writes are gathered into "
+                        + "large WRITEs, but the kernel then owns file sizes, so FS Lib clients see data only after "
+                        + "the kernel writes it back (fsync, close, or its write-back) and a size an FS Lib client "
+                        + "changes is not seen by the mount. For mounts whose files FS Lib clients do not write")
+        boolean writebackCache() default false;
+
+        @AttributeDefinition(
                 description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
                         + "before they fail with EIO")
         long fileSystemWaitMillis() default 30_000;
@@ -167,7 +174,10 @@ public final class FuseMountComponent implements StatusContributor {
     synchronized void activate(Config config, BundleContext bundleContext) {
         context = bundleContext;
         settings = new FuseMount.Settings(
-                config.channels(), config.entryTimeoutMillis() * 1_000_000L, config.attrTimeoutMillis() * 1_000_000L);
+                config.channels(),
+                config.entryTimeoutMillis() * 1_000_000L,
+                config.attrTimeoutMillis() * 1_000_000L,
+                config.writebackCache());
         slot = new FileSystemSlot(config.fileSystemWaitMillis());
         String dir = !config.mountPoint().isEmpty()
                 ? config.mountPoint()

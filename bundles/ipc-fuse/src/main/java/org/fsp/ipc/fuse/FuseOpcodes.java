@@ -109,6 +109,7 @@ final class FuseOpcodes {
     static final int FUSE_DO_READDIRPLUS = 1 << 13;
     static final int FUSE_READDIRPLUS_AUTO = 1 << 14;
     static final int FUSE_ASYNC_DIO = 1 << 15;
+    static final int FUSE_WRITEBACK_CACHE = 1 << 16;
     static final int FUSE_PARALLEL_DIROPS = 1 << 18;
     static final int FUSE_HANDLE_KILLPRIV = 1 << 19;
     static final int FUSE_MAX_PAGES = 1 << 22;

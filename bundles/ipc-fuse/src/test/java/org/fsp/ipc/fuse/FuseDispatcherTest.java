@@ -398,6 +398,74 @@ class FuseDispatcherTest {
     }
 
     @Test
+    void shouldOpenWriteOnlyFilesReadableAndWithoutAppendUnderTheWritebackCache() {
+        dispatcher = new FuseDispatcher(
+                slotOf(fs),
+                nodes,
+                new CallerCredentials(Path.of("/nonexistent-proc"), System::nanoTime),
+                new FuseConnection(true),
+                1_000_000_000L,
+                1_000_000_000L);
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.INIT,
+                        0,
+                        ROOT,
+                        body().u32(7).u32(45).u32(131072).u32(-1).toArray()));
+        assertEquals(
+                FuseConnection.WANTED | FuseOpcodes.FUSE_WRITEBACK_CACHE,
+                out.get(JAVA_INT, OutHeader.SIZE + InitOut.FLAGS));
+        long[] f = create(FuseAbi.ROOT_ID, "wb", 0644);
+        byte[] data = "abc".getBytes(StandardCharsets.UTF_8);
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.WRITE,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1])
+                                .u64(0)
+                                .u32(3)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .bytes(data)
+                                .toArray()));
+        assertEquals(
+                0,
+                send(FuseOpcodes.OPEN, f[0], ROOT, body().u32(01 | 02000).u32(0).toArray()));
+        long fh = out.get(JAVA_LONG, OutHeader.SIZE + OpenOut.FH);
+        // Written where the kernel says, not at the end; and readable, for the kernel's partial-page reads.
+        byte[] x = "X".getBytes(StandardCharsets.UTF_8);
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.WRITE,
+                        f[0],
+                        ROOT,
+                        body().u64(fh)
+                                .u64(1)
+                                .u32(1)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .bytes(x)
+                                .toArray()));
+        assertEquals(0, send(FuseOpcodes.READ, f[0], ROOT, readIn(fh, 0, 10)));
+        assertEquals(
+                "aXc", new String(out.asSlice(OutHeader.SIZE, replyBodyBytes()).toArray(JAVA_BYTE)));
+    }
+
+    private static FileSystemSlot slotOf(FsCore fs) {
+        FileSystemSlot slot = new FileSystemSlot(1000);
+        slot.attach(fs);
+        return slot;
+    }
+
+    @Test
     void shouldNegotiateTheProtocolAtInit() {
         assertEquals(
                 0,
