@@ -369,6 +369,39 @@ class FuseMountIT {
 
     @Test
     @Order(8)
+    void shouldHoldPosixAndFlockLocksInFsCoreBetweenProcesses() throws Exception {
+        assumeInstalled("python3");
+        String out = sh(
+                """
+                echo data > locked
+                python3 - <<'EOF'
+                import fcntl, os, subprocess, sys, time
+                fd = os.open("locked", os.O_RDWR)
+                fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)
+                probe = "import fcntl, os\\nfd = os.open('locked', os.O_RDWR)\\n"
+                def other(code):
+                    return subprocess.run([sys.executable, "-c", probe + code], capture_output=True, text=True).stdout.strip()
+                print(other("try:\\n    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)\\n    print('got it')\\nexcept OSError as e:\\n    print('busy', e.errno in (11, 13))"))
+                print(other("fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 20)\\nprint('other bytes free')"))
+                waiter = subprocess.Popen([sys.executable, "-c", probe + "fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)\\nprint('waited')"], stdout=subprocess.PIPE, text=True)
+                time.sleep(0.5)
+                print('still waiting' if waiter.poll() is None else 'did not wait')
+                os.close(fd)
+                print(waiter.communicate(timeout=30)[0].strip())
+                f2 = os.open("locked", os.O_RDWR)
+                fcntl.flock(f2, fcntl.LOCK_EX)
+                print(other("try:\\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\\n    print('got it')\\nexcept OSError as e:\\n    print('flock busy', e.errno)"))
+                os.close(f2)
+                print(other("fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\\nprint('flock free')"))
+                EOF
+                """);
+        assertEquals(
+                List.of("busy True", "other bytes free", "still waiting", "waited", "flock busy 11", "flock free"),
+                out.lines().toList());
+    }
+
+    @Test
+    @Order(8)
     void shouldSeekHolesPreallocateAndCopyFileRanges() throws Exception {
         assumeInstalled("python3");
         String out = sh(

@@ -7,6 +7,7 @@ package org.fsp.api.fs;
 public enum Errno {
     EPERM(1),
     ENOENT(2),
+    EINTR(4),
     EIO(5),
     ENXIO(6),
     E2BIG(7),

@@ -161,6 +161,32 @@ public interface FileSystemService {
     void setlk(Credentials who, long handle, int type, long start, long length) throws FsException;
 
     /**
+     * {@link #setlk} with POSIX record-lock owners, for a front end whose callers own locks by process rather than by
+     * open file (FUSE's lock_owner): the locks belong to {@code owner}, never conflict with its other locks whatever
+     * handle set them, conflict with every other owner's and every handle's own locks, and are released by
+     * {@link #releaseLocks} (a process closing any descriptor of the file) or when {@code handle} closes. Owners are a
+     * namespace of their own: no owner number is ever a handle. Default: EOPNOTSUPP.
+     */
+    default void setlk(Credentials who, long handle, long owner, int type, long start, long length) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "lock owners");
+    }
+
+    /**
+     * fcntl(F_GETLK) for {@code owner}: the first lock of someone else that a lock of {@code type} on the range would
+     * conflict with, as {@code {type, start, length}} (length 0: to the end), or null if it could be set. Default:
+     * EOPNOTSUPP.
+     */
+    default long[] getlk(Credentials who, long handle, long owner, int type, long start, long length)
+            throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "lock owners");
+    }
+
+    /** Releases every lock {@code owner} holds on the handle's file. Default: EOPNOTSUPP. */
+    default void releaseLocks(Credentials who, long handle, long owner) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "lock owners");
+    }
+
+    /**
      * Lists a directory, in a stable order, starting after {@code cookie} (0 for the start), at most {@code max}
      * entries. "." and ".." are not listed. An empty list means the end.
      */

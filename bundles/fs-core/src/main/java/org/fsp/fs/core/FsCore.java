@@ -2651,6 +2651,50 @@ public final class FsCore implements FileSystemService {
         }
     }
 
+    /** The key of a lock owner that is not a handle: handles are positive, owners are kept negative. */
+    private static long ownerKey(long owner) {
+        return Long.MIN_VALUE | owner;
+    }
+
+    @Override
+    public void setlk(Credentials who, long handle, long owner, int type, long start, long length) throws FsException {
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
+                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
+            }
+            locks.set(f.inode.ino, ownerKey(owner), handle, type, start, length);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public long[] getlk(Credentials who, long handle, long owner, int type, long start, long length)
+            throws FsException {
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if ((type != F_RDLCK && type != F_WRLCK) || start < 0 || length < 0) {
+                throw new FsException(Errno.EINVAL, "getlk type " + type + " range " + start + "+" + length);
+            }
+            return locks.conflicting(f.inode.ino, ownerKey(owner), type, start, length);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public void releaseLocks(Credentials who, long handle, long owner) throws FsException {
+        enter();
+        try {
+            locks.releaseAll(handle(handle).inode.ino, ownerKey(owner));
+        } finally {
+            exit();
+        }
+    }
+
     @Override
     public FsStats statfs(Credentials who) throws FsException {
         enter();

@@ -322,6 +322,8 @@ final class FuseAbi {
     static final class ReleaseIn {
         static final int FH = 0;
         static final int FLAGS = 8;
+        static final int RELEASE_FLAGS = 12; // FUSE_RELEASE_FLOCK_UNLOCK
+        static final int LOCK_OWNER = 16;
         static final int SIZE = 24;
 
         private ReleaseIn() {}
@@ -330,6 +332,7 @@ final class FuseAbi {
     /** {@code struct fuse_flush_in}. */
     static final class FlushIn {
         static final int FH = 0;
+        static final int LOCK_OWNER = 16; // the closing process's POSIX lock owner
         static final int SIZE = 24;
 
         private FlushIn() {}
@@ -383,6 +386,34 @@ final class FuseAbi {
         static final int SIZE = 8;
 
         private GetxattrOut() {}
+    }
+
+    /**
+     * {@code struct fuse_lk_in} (GETLK, SETLK, SETLKW): the file, the lock owner (a process for POSIX locks, an open
+     * file for flock), a {@code fuse_file_lock} and the flags (FUSE_LK_FLOCK).
+     */
+    static final class LkIn {
+        static final int FH = 0;
+        static final int OWNER = 8;
+        static final int START = 16; // first byte
+        static final int END = 24; // last byte, inclusive; OFFSET_MAX: to the end
+        static final int TYPE = 32; // F_RDLCK, F_WRLCK, F_UNLCK
+        static final int PID = 36;
+        static final int LK_FLAGS = 40;
+        static final int SIZE = 48;
+
+        private LkIn() {}
+    }
+
+    /** {@code struct fuse_lk_out}: GETLK's answer, a {@code fuse_file_lock}. */
+    static final class LkOut {
+        static final int START = 0;
+        static final int END = 8;
+        static final int TYPE = 16;
+        static final int PID = 20;
+        static final int SIZE = 24;
+
+        private LkOut() {}
     }
 
     /** {@code struct fuse_lseek_in}. */

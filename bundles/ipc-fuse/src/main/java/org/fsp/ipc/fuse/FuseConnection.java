@@ -37,6 +37,8 @@ final class FuseConnection {
             | FUSE_ASYNC_DIO
             | FUSE_PARALLEL_DIROPS
             | FUSE_HANDLE_KILLPRIV
+            | FUSE_POSIX_LOCKS
+            | FUSE_FLOCK_LOCKS
             | FUSE_MAX_PAGES;
 
     private final int wanted;

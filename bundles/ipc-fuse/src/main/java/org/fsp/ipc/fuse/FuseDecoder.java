@@ -162,9 +162,32 @@ final class FuseDecoder {
                             h,
                             s.get(JAVA_LONG, ReleaseIn.FH),
                             s.get(JAVA_INT, ReleaseIn.FLAGS),
-                            h.opcode() == RELEASEDIR);
+                            h.opcode() == RELEASEDIR,
+                            s.get(JAVA_INT, ReleaseIn.RELEASE_FLAGS),
+                            s.get(JAVA_LONG, ReleaseIn.LOCK_OWNER));
                 }
-                case FLUSH -> new Flush(h, fixed(FlushIn.SIZE, false).get(JAVA_LONG, FlushIn.FH));
+                case FLUSH -> {
+                    MemorySegment s = fixed(FlushIn.SIZE, false);
+                    yield new Flush(h, s.get(JAVA_LONG, FlushIn.FH), s.get(JAVA_LONG, FlushIn.LOCK_OWNER));
+                }
+                case GETLK, SETLK, SETLKW -> {
+                    MemorySegment s = fixed(LkIn.SIZE, false);
+                    long start = s.get(JAVA_LONG, LkIn.START);
+                    long end = s.get(JAVA_LONG, LkIn.END);
+                    if (start < 0 || end < start) {
+                        throw new BadMessage(Errno.EINVAL, "lock range " + start + " to " + end);
+                    }
+                    yield new Lock(
+                            h,
+                            s.get(JAVA_LONG, LkIn.FH),
+                            s.get(JAVA_LONG, LkIn.OWNER),
+                            start,
+                            end,
+                            s.get(JAVA_INT, LkIn.TYPE),
+                            s.get(JAVA_INT, LkIn.LK_FLAGS),
+                            h.opcode() == GETLK,
+                            h.opcode() == SETLKW);
+                }
                 case FSYNC, FSYNCDIR -> {
                     MemorySegment s = fixed(FsyncIn.SIZE, false);
                     yield new Fsync(

@@ -5,9 +5,12 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.fsp.ipc.fuse.FuseOpcodes.*;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
@@ -21,6 +24,8 @@ import org.fsp.ipc.fuse.FuseAbi.DirentPlus;
 import org.fsp.ipc.fuse.FuseAbi.OutHeader;
 import org.fsp.ipc.fuse.FuseReply.Entry;
 import org.fsp.ipc.fuse.FuseRequest.*;
+import org.fsp.linux.FuseDevice;
+import org.fsp.linux.NativeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +85,15 @@ final class FuseDispatcher {
      * before the reply is returned.
      */
     FuseReply dispatch(FuseRequest r, MemorySegment out) {
+        return dispatch(r, out, -1);
+    }
+
+    /**
+     * {@link #dispatch(FuseRequest, MemorySegment)} for a request read from descriptor {@code fd}: a SETLKW that has
+     * to wait is answered later on that descriptor (the kernel matches a reply to the descriptor that read the
+     * request), from a thread of its own, so that the serving loop goes on; with {@code fd} -1 it waits in place.
+     */
+    FuseReply dispatch(FuseRequest r, MemorySegment out, int fd) {
         switch (r) {
             case Init init -> {
                 return connection.negotiate(init);
@@ -95,7 +109,11 @@ final class FuseDispatcher {
                 return FuseReply.NONE;
             }
             case Interrupt i -> {
-                // Requests here are not cancellable once started; each finishes and is answered normally.
+                // Only a SETLKW waiting for a lock can be cancelled (it answers EINTR); every other request runs to
+                // completion and is answered normally.
+                if (waitingLocks.contains(i.interruptedUnique())) {
+                    interruptedLocks.add(i.interruptedUnique());
+                }
                 return FuseReply.NONE;
             }
             case Destroy d -> {
@@ -121,6 +139,9 @@ final class FuseDispatcher {
         }
         SERVING.set(nodes);
         try {
+            if (r instanceof Lock l) {
+                return lock(service, who, l, fd);
+            }
             return run(service, who, r, out);
         } catch (FsException e) {
             return new FuseReply.Error(e.errno());
@@ -232,7 +253,17 @@ final class FuseDispatcher {
                 fs.close(who, rl.fh());
                 yield FuseReply.OK;
             }
-            case Flush f -> FuseReply.OK;
+            case Flush f -> {
+                // close(2) of any descriptor drops the process's POSIX locks on the file.
+                try {
+                    fs.releaseLocks(who, f.fh(), f.lockOwner());
+                } catch (FsException e) {
+                    if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EBADF) {
+                        throw e;
+                    }
+                }
+                yield FuseReply.OK;
+            }
             case Fsync f -> {
                 if (f.directory()) {
                     fs.sync();
@@ -263,6 +294,89 @@ final class FuseDispatcher {
             case CopyFileRange c -> copyFileRange(fs, who, c, out);
             default -> new FuseReply.Error(Errno.ENOSYS);
         };
+    }
+
+    /** Longest pause between two tries of a waiting SETLKW, ns. */
+    private static final long LOCK_RETRY_MAX_NANOS = 20_000_000L;
+
+    /** Uniques of SETLKW requests waiting for their lock. */
+    private final Set<Long> waitingLocks = ConcurrentHashMap.newKeySet();
+    /** Uniques of waiting SETLKWs the kernel interrupted (a signal to the caller): they answer EINTR. */
+    private final Set<Long> interruptedLocks = ConcurrentHashMap.newKeySet();
+
+    /**
+     * GETLK, SETLK and SETLKW on fs-core's byte-range locks, owned by FUSE's lock owner (the process for fcntl locks,
+     * the open file for flock, which locks the whole file), so locks through the mount and FS Lib clients' locks
+     * exclude each other. Ranges are inclusive here and {start, length} in fs-core.
+     */
+    private FuseReply lock(FileSystemService fs, Credentials who, Lock l, int fd) throws FsException {
+        boolean flock = (l.lkFlags() & FUSE_LK_FLOCK) != 0;
+        long start = flock ? 0 : l.start();
+        long length = flock || l.end() == OFFSET_MAX ? 0 : l.end() - l.start() + 1;
+        if (l.get()) {
+            long[] c = fs.getlk(who, l.fh(), l.owner(), l.type(), start, length);
+            if (c == null) {
+                return new FuseReply.Lk(l.start(), l.end(), FileSystemService.F_UNLCK);
+            }
+            return new FuseReply.Lk(c[1], c[2] == 0 ? OFFSET_MAX : c[1] + c[2] - 1, (int) c[0]);
+        }
+        try {
+            fs.setlk(who, l.fh(), l.owner(), l.type(), start, length);
+            return FuseReply.OK;
+        } catch (FsException e) {
+            if (e.errno() != Errno.EAGAIN || !l.blocking()) {
+                throw e;
+            }
+        }
+        long unique = l.header().unique();
+        waitingLocks.add(unique);
+        if (fd < 0) {
+            return waitForLock(who, l, start, length);
+        }
+        Thread.ofVirtual().name("fsp-fuse-setlkw-" + unique).start(() -> {
+            FuseReply reply = waitForLock(who, l, start, length);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(OutHeader.SIZE + 8, 8);
+                FuseDevice.write(fd, buf.asSlice(0, reply.encode(buf, unique)));
+            } catch (NativeException e) {
+                LOG.debug("late SETLKW reply {} not delivered", unique, e);
+            }
+        });
+        return FuseReply.NONE;
+    }
+
+    /** Tries the lock again, with growing pauses, until it is set, fails otherwise, or the kernel interrupts it. */
+    private FuseReply waitForLock(Credentials who, Lock l, long start, long length) {
+        long unique = l.header().unique();
+        long pause = 100_000L;
+        try {
+            while (true) {
+                if (interruptedLocks.remove(unique)) {
+                    return new FuseReply.Error(Errno.EINTR);
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(pause);
+                pause = Math.min(pause * 2, LOCK_RETRY_MAX_NANOS);
+                FileSystemService service;
+                try {
+                    service = fs.enter();
+                } catch (FsException e) {
+                    return new FuseReply.Error(e.errno());
+                }
+                try {
+                    service.setlk(who, l.fh(), l.owner(), l.type(), start, length);
+                    return FuseReply.OK;
+                } catch (FsException e) {
+                    if (e.errno() != Errno.EAGAIN) {
+                        return new FuseReply.Error(e.errno());
+                    }
+                } finally {
+                    fs.exit();
+                }
+            }
+        } finally {
+            waitingLocks.remove(unique);
+            interruptedLocks.remove(unique);
+        }
     }
 
     /**

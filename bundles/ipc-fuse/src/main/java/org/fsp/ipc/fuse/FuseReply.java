@@ -188,6 +188,18 @@ sealed interface FuseReply {
         }
     }
 
+    /** GETLK's answer: the conflicting lock, or type F_UNLCK for none; bytes inclusive, as in {@code struct flock}. */
+    record Lk(long start, long end, int type) implements FuseReply {
+        @Override
+        public int encode(MemorySegment out, long unique) {
+            out.set(JAVA_LONG, OutHeader.SIZE + LkOut.START, start);
+            out.set(JAVA_LONG, OutHeader.SIZE + LkOut.END, end);
+            out.set(JAVA_INT, OutHeader.SIZE + LkOut.TYPE, type);
+            out.set(JAVA_INT, OutHeader.SIZE + LkOut.PID, 0);
+            return header(out, unique, 0, LkOut.SIZE);
+        }
+    }
+
     /** LSEEK's answer. */
     record Offset(long offset) implements FuseReply {
         @Override

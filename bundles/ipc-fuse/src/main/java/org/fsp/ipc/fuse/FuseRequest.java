@@ -69,9 +69,26 @@ sealed interface FuseRequest {
     record Readdir(Header header, long fh, long offset, int size, boolean plus) implements FuseRequest {}
 
     /** RELEASE ({@code directory} false) and RELEASEDIR. */
-    record Release(Header header, long fh, int flags, boolean directory) implements FuseRequest {}
+    record Release(Header header, long fh, int flags, boolean directory, int releaseFlags, long lockOwner)
+            implements FuseRequest {}
 
-    record Flush(Header header, long fh) implements FuseRequest {}
+    record Flush(Header header, long fh, long lockOwner) implements FuseRequest {}
+
+    /**
+     * GETLK ({@code get}), SETLK, SETLKW ({@code blocking}): bytes {@code start} to {@code end} inclusive
+     * ({@link FuseOpcodes#OFFSET_MAX}: to the end), with lk_flags (FUSE_LK_FLOCK).
+     */
+    record Lock(
+            Header header,
+            long fh,
+            long owner,
+            long start,
+            long end,
+            int type,
+            int lkFlags,
+            boolean get,
+            boolean blocking)
+            implements FuseRequest {}
 
     /** FSYNC ({@code directory} false) and FSYNCDIR. */
     record Fsync(Header header, long fh, boolean dataOnly, boolean directory) implements FuseRequest {}

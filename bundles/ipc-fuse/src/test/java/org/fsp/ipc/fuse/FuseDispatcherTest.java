@@ -465,6 +465,57 @@ class FuseDispatcherTest {
         return slot;
     }
 
+    private static byte[] lk(long fh, long owner, long start, long end, int type, int flags) {
+        return body().u64(fh)
+                .u64(owner)
+                .u64(start)
+                .u64(end)
+                .u32(type)
+                .u32(4242)
+                .u32(flags)
+                .u32(0)
+                .toArray();
+    }
+
+    @Test
+    void shouldLockByOwnerAndAnswerGetlkAndReleaseOnFlush() throws Exception {
+        long[] f = create(FuseAbi.ROOT_ID, "locked", 0644);
+        long a = 0xAAAAL;
+        long b = 0xBBBBL;
+        assertEquals(0, send(FuseOpcodes.SETLK, f[0], ROOT, lk(f[1], a, 0, 99, 1, 0)));
+        assertEquals(-Errno.EAGAIN.code(), send(FuseOpcodes.SETLK, f[0], ROOT, lk(f[1], b, 50, 50, 0, 0)));
+        assertEquals(0, send(FuseOpcodes.GETLK, f[0], ROOT, lk(f[1], b, 10, FuseOpcodes.OFFSET_MAX, 0, 0)));
+        assertEquals(1, out.get(JAVA_INT, OutHeader.SIZE + LkOut.TYPE));
+        assertEquals(0, out.get(JAVA_LONG, OutHeader.SIZE + LkOut.START));
+        assertEquals(99, out.get(JAVA_LONG, OutHeader.SIZE + LkOut.END));
+        // flock on the whole file conflicts too: one table of locks.
+        assertEquals(
+                -Errno.EAGAIN.code(),
+                send(FuseOpcodes.SETLK, f[0], ROOT, lk(f[1], b, 0, 0, 0, FuseOpcodes.FUSE_LK_FLOCK)));
+        // A SETLKW of b waits until a's close of a descriptor (FLUSH with its lock owner) drops a's locks.
+        java.util.concurrent.CompletableFuture<Integer> waited =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    MemorySegment o = Arena.ofAuto().allocate(FuseChannel.BUFFER_BYTES, 8);
+                    byte[] req = lk(f[1], b, 0, 10, 1, 0);
+                    MemorySegment in = request(Arena.ofAuto(), FuseOpcodes.SETLKW, 999, f[0], ROOT, req);
+                    FuseRequest r = FuseDecoder.decode(in, FuseAbi.InHeader.SIZE + req.length);
+                    dispatcher.dispatch(r, o).encode(o, 999);
+                    return o.get(JAVA_INT, OutHeader.ERROR);
+                });
+        Thread.sleep(50);
+        assertTrue(!waited.isDone(), "SETLKW waits while the lock is held");
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.FLUSH,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u32(0).u32(0).u64(a).toArray()));
+        assertEquals(0, waited.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, send(FuseOpcodes.GETLK, f[0], ROOT, lk(f[1], a, 0, 5, 0, 0)));
+        assertEquals(1, out.get(JAVA_INT, OutHeader.SIZE + LkOut.TYPE), "b holds bytes 0-10 now");
+    }
+
     @Test
     void shouldNegotiateTheProtocolAtInit() {
         assertEquals(
