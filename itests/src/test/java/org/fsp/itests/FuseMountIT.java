@@ -286,6 +286,147 @@ class FuseMountIT {
     }
 
     @Test
+    @Order(8)
+    void shouldSeeRenamesRemovalsAndNewDirectoriesOfAnFsLibClientAtOnce() throws Exception {
+        assumeMounted();
+        // The kernel caches these names and attributes for 30 s (entryTimeoutMillis, attrTimeoutMillis).
+        sh("mkdir -p fresh/sub && echo one > fresh/a && echo two > fresh/b && echo three > fresh/sub/x\n"
+                + "cat fresh/a fresh/b fresh/sub/x > /dev/null && stat -c %h fresh > /dev/null\n");
+        for (String[] cmd : List.of(
+                new String[] {"mv", "/fresh/a", "/fresh/c"},
+                new String[] {"mv", "/fresh/sub", "/fresh/moved"},
+                new String[] {"rm", "/fresh/b"},
+                new String[] {"mkdir", "/fresh/new"})) {
+            FspProcesses.Result r = FspProcesses.fsp(socket, cmd);
+            assertEquals(0, r.exitCode(), String.join(" ", cmd) + "\n" + r.all());
+        }
+        String out = sh("test -e fresh/a && echo a-cached || echo a-gone\n"
+                + "cat fresh/c\n"
+                + "test -e fresh/b && echo b-cached || echo b-gone\n"
+                + "cat fresh/moved/x\n"
+                + "test -e fresh/sub/x && echo sub-cached || echo sub-gone\n"
+                + "stat -c %h fresh\n"
+                + "ls fresh | tr '\\n' ' '; echo\n");
+        assertEquals(
+                List.of("a-gone", "one", "b-gone", "three", "sub-gone", "4", "c moved new "),
+                out.lines().toList());
+    }
+
+    @Test
+    @Order(8)
+    void shouldKeepExtendedAttributesWithLinuxsErrnos() throws Exception {
+        assumeInstalled("python3");
+        assumeInstalled("setpriv");
+        String out = sh("echo data > xa && chmod 644 xa\n"
+                + "python3 - <<'EOF'\n"
+                + "import errno, os\n"
+                + "os.setxattr('xa', 'user.mime', b'text/plain')\n"
+                + "os.setxattr('xa', 'user.empty', b'')\n"
+                + "os.setxattr('xa', 'trusted.t', b'root only')\n"
+                + "print(os.getxattr('xa', 'user.mime').decode())\n"
+                + "print(sorted(os.listxattr('xa')))\n"
+                + "def err(f):\n"
+                + "    try:\n"
+                + "        f()\n"
+                + "        return 'ok'\n"
+                + "    except OSError as e:\n"
+                + "        return errno.errorcode[e.errno]\n"
+                + "print(err(lambda: os.getxattr('xa', 'user.none')))\n"
+                + "print(err(lambda: os.setxattr('xa', 'user.mime', b'x', os.XATTR_CREATE)))\n"
+                + "print(err(lambda: os.setxattr('xa', 'user.new', b'x', os.XATTR_REPLACE)))\n"
+                + "print(err(lambda: os.setxattr('xa', 'user.big', b'x' * 5000)))\n"
+                + "print(err(lambda: os.getxattr('xa', 'system.posix_acl_access')))\n"
+                + "os.removexattr('xa', 'user.empty')\n"
+                + "print(sorted(os.listxattr('xa')))\n"
+                + "EOF\n"
+                // A system python: a root-only interpreter (pyenv's shims under /root) is not one nobody can run.
+                + "PY=$(command -v /usr/bin/python3 || command -v python3)\n"
+                + NOBODY + " $PY -c \"import os, errno\n"
+                + "def err(f):\n"
+                + "    try:\n"
+                + "        f()\n"
+                + "        return 'ok'\n"
+                + "    except OSError as e:\n"
+                + "        return errno.errorcode[e.errno]\n"
+                + "print(os.getxattr('xa', 'user.mime').decode(), sorted(os.listxattr('xa')))\n"
+                + "print(err(lambda: os.setxattr('xa', 'user.x', b'1')), err(lambda: os.getxattr('xa', 'trusted.t')))\n"
+                + "\"\n");
+        assertEquals(
+                List.of(
+                        "text/plain",
+                        "['trusted.t', 'user.empty', 'user.mime']",
+                        "ENODATA",
+                        "EEXIST",
+                        "ENODATA",
+                        "ENOSPC",
+                        // Python names errno 95 ENOTSUP (EOPNOTSUPP on Linux, the same number).
+                        "ENOTSUP",
+                        "['trusted.t', 'user.mime']",
+                        "text/plain ['user.mime']",
+                        "EACCES ENODATA"),
+                out.lines().toList());
+    }
+
+    @Test
+    @Order(8)
+    void shouldHoldPosixAndFlockLocksInFsCoreBetweenProcesses() throws Exception {
+        assumeInstalled("python3");
+        String out = sh(
+                """
+                echo data > locked
+                python3 - <<'EOF'
+                import fcntl, os, subprocess, sys, time
+                fd = os.open("locked", os.O_RDWR)
+                fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)
+                probe = "import fcntl, os\\nfd = os.open('locked', os.O_RDWR)\\n"
+                def other(code):
+                    return subprocess.run([sys.executable, "-c", probe + code], capture_output=True, text=True).stdout.strip()
+                print(other("try:\\n    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)\\n    print('got it')\\nexcept OSError as e:\\n    print('busy', e.errno in (11, 13))"))
+                print(other("fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 20)\\nprint('other bytes free')"))
+                waiter = subprocess.Popen([sys.executable, "-c", probe + "fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)\\nprint('waited')"], stdout=subprocess.PIPE, text=True)
+                time.sleep(0.5)
+                print('still waiting' if waiter.poll() is None else 'did not wait')
+                os.close(fd)
+                print(waiter.communicate(timeout=30)[0].strip())
+                f2 = os.open("locked", os.O_RDWR)
+                fcntl.flock(f2, fcntl.LOCK_EX)
+                print(other("try:\\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\\n    print('got it')\\nexcept OSError as e:\\n    print('flock busy', e.errno)"))
+                os.close(f2)
+                print(other("fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\\nprint('flock free')"))
+                EOF
+                """);
+        assertEquals(
+                List.of("busy True", "other bytes free", "still waiting", "waited", "flock busy 11", "flock free"),
+                out.lines().toList());
+    }
+
+    @Test
+    @Order(8)
+    void shouldSeekHolesPreallocateAndCopyFileRanges() throws Exception {
+        assumeInstalled("python3");
+        String out = sh(
+                """
+                python3 - <<'EOF'
+                import os
+                fd = os.open("sparse", os.O_RDWR | os.O_CREAT, 0o644)
+                os.pwrite(fd, b"x" * 10, 3 * 4096)
+                os.ftruncate(fd, 8 * 4096)
+                print(os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 3 * 4096, os.SEEK_HOLE))
+                os.posix_fallocate(fd, 0, 10 * 4096)
+                print(os.fstat(fd).st_size, os.lseek(fd, 0, os.SEEK_HOLE))
+                out = os.open("copy", os.O_RDWR | os.O_CREAT, 0o644)
+                print(os.copy_file_range(fd, out, 20, 3 * 4096, 0))
+                print(os.pread(out, 10, 0).decode())
+                os.close(out)
+                os.close(fd)
+                EOF
+                """);
+        assertEquals(
+                List.of((3 * 4096) + " " + (4 * 4096), (10 * 4096) + " " + (10 * 4096), "20", "xxxxxxxxxx"),
+                out.lines().toList());
+    }
+
+    @Test
     @Order(9)
     void shouldRefuseAnUnprivilegedUserWhatPermissionsForbid() throws Exception {
         assumeInstalled("setpriv");

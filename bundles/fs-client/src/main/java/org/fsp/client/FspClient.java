@@ -332,6 +332,102 @@ public final class FspClient implements AutoCloseable {
         }
     }
 
+    /**
+     * The value of extended attribute {@code name} ("user.x") of the file at {@code path}, a final symlink followed
+     * if {@code follow}, as getxattr(2); ENODATA ({@link FspException#errno()}) if it has none by that name.
+     */
+    public byte[] getxattr(String path, String name, boolean follow) throws IOException {
+        checkXattrName(path, name);
+        ChannelProxy.Call c = channel.begin();
+        try {
+            channel.putPath(c, path, false);
+            channel.putPath(c, name, true);
+            c.request.opcode(GETXATTR).flags(follow ? 0 : XATTR_NOFOLLOW);
+            long n = check(channel.submit(c), path, null);
+            byte[] value = new byte[(int) Math.min(n, c.response.payloadLength())];
+            MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset, value, 0, value.length);
+            return value;
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /**
+     * Sets extended attribute {@code name} to {@code value}, as setxattr(2) with {@code flags}
+     * {@code FileSystemService.XATTR_CREATE} or {@code XATTR_REPLACE} (or 0).
+     */
+    public void setxattr(String path, String name, byte[] value, int flags, boolean follow) throws IOException {
+        checkXattrName(path, name);
+        if (value.length > org.fsp.api.fs.FileSystemService.XATTR_SIZE_MAX) {
+            throw FspExceptions.of(Errno.E2BIG, path, null);
+        }
+        if ((flags & ~(org.fsp.api.fs.FileSystemService.XATTR_CREATE | org.fsp.api.fs.FileSystemService.XATTR_REPLACE))
+                != 0) {
+            throw FspExceptions.of(Errno.EINVAL, path, null);
+        }
+        ChannelProxy.Call c = channel.begin();
+        try {
+            channel.putPath(c, path, false);
+            channel.putPath(c, name, true);
+            long names = c.request.path1Length() + c.request.path2Length();
+            if (names + value.length > slotDataBytes()) {
+                // Larger than any one request carries, so larger than the file system's block for attributes
+                // (slots are at least two blocks): the answer the file system would give.
+                throw FspExceptions.of(Errno.ENOSPC, path, null);
+            }
+            MemorySegment.copy(value, 0, channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset + names, value.length);
+            c.request
+                    .opcode(SETXATTR)
+                    .flags(flags | (follow ? 0 : XATTR_NOFOLLOW))
+                    .length(value.length);
+            check(channel.submit(c), path, null);
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /** The names of the file's extended attributes that this process may see, as listxattr(2). */
+    public List<String> listxattr(String path, boolean follow) throws IOException {
+        ChannelProxy.Call c = channel.begin();
+        try {
+            channel.putPath(c, path, false);
+            c.request.opcode(LISTXATTR).flags(follow ? 0 : XATTR_NOFOLLOW);
+            long count = check(channel.submit(c), path, null);
+            byte[] bytes = new byte[c.response.payloadLength()];
+            MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset, bytes, 0, bytes.length);
+            List<String> names = new ArrayList<>((int) count);
+            int start = 0;
+            for (int i = 0; i < bytes.length && names.size() < count; i++) {
+                if (bytes[i] == 0) {
+                    names.add(new String(bytes, start, i - start, StandardCharsets.UTF_8));
+                    start = i + 1;
+                }
+            }
+            return names;
+        } catch (IllegalStateException e) {
+            throw channel.closedOr(e);
+        } finally {
+            channel.end(c);
+        }
+    }
+
+    /** Removes extended attribute {@code name}, as removexattr(2). */
+    public void removexattr(String path, String name, boolean follow) throws IOException {
+        checkXattrName(path, name);
+        simple(REMOVEXATTR, path, name, 0, 0, 0, follow ? 0 : XATTR_NOFOLLOW);
+    }
+
+    /** An empty name is ERANGE, as Linux says, before it reaches the channel (where an empty path means ENOENT). */
+    private static void checkXattrName(String path, String name) throws IOException {
+        if (name.isEmpty()) {
+            throw FspExceptions.of(Errno.ERANGE, path, null);
+        }
+    }
+
     /** Makes {@code newPath} a hard link to {@code existing}. */
     public void link(String existing, String newPath) throws IOException {
         simple(LINK, existing, newPath, 0, 0, 0, 0);

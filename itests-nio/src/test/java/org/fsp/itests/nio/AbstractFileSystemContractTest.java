@@ -616,4 +616,91 @@ abstract class AbstractFileSystemContractTest {
         }
         assertEquals(2, Files.size(f));
     }
+
+    @Test
+    void shouldKeepUserDefinedAttributes() throws Exception {
+        Path f = Files.writeString(dir.resolve("x.txt"), "x");
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                Files.getFileStore(f)
+                        .supportsFileAttributeView(java.nio.file.attribute.UserDefinedFileAttributeView.class),
+                "this file store keeps no user extended attributes");
+        var view = Files.getFileAttributeView(f, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        assertEquals("user", view.name());
+        assertEquals(List.of(), view.list());
+        assertEquals(5, view.write("mime", UTF_8.encode("text!")));
+        view.write("empty", ByteBuffer.allocate(0));
+        assertEquals(Set.of("mime", "empty"), Set.copyOf(view.list()));
+        assertEquals(5, view.size("mime"));
+        ByteBuffer in = ByteBuffer.allocate(16);
+        assertEquals(5, view.read("mime", in));
+        assertEquals("text!", UTF_8.decode(in.flip()).toString());
+        assertThrows(java.nio.file.FileSystemException.class, () -> view.read("mime", ByteBuffer.allocate(2)));
+        assertThrows(java.nio.file.FileSystemException.class, () -> view.size("none"));
+        assertArrayEquals("text!".getBytes(UTF_8), (byte[]) Files.getAttribute(f, "user:mime"));
+        Files.setAttribute(f, "user:other", "o".getBytes(UTF_8));
+        assertArrayEquals("o".getBytes(UTF_8), (byte[])
+                Files.readAttributes(f, "user:other").get("other"));
+        view.delete("mime");
+        assertThrows(java.nio.file.FileSystemException.class, () -> view.delete("mime"));
+        assertEquals(Set.of("empty", "other"), Set.copyOf(view.list()));
+    }
+
+    /** Events of one key until {@code until} holds for them or 15 s pass; the key is reset after each batch. */
+    private static List<String> eventsUntil(
+            java.nio.file.WatchService watcher, java.util.function.Predicate<List<String>> until) throws Exception {
+        List<String> seen = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (!until.test(seen) && System.nanoTime() < deadline) {
+            java.nio.file.WatchKey key = watcher.poll(200, TimeUnit.MILLISECONDS);
+            if (key == null) {
+                continue;
+            }
+            for (java.nio.file.WatchEvent<?> e : key.pollEvents()) {
+                seen.add(e.kind().name() + " " + e.context());
+            }
+            key.reset();
+        }
+        return seen;
+    }
+
+    @Test
+    void shouldReportCreatedModifiedAndDeletedEntriesToAWatchService() throws Exception {
+        Path watched = Files.createDirectory(dir.resolve("watched"));
+        try (java.nio.file.WatchService watcher = dir.getFileSystem().newWatchService()) {
+            java.nio.file.WatchKey key = watched.register(
+                    watcher,
+                    java.nio.file.StandardWatchEventKinds.ENTRY_CREATE,
+                    java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY,
+                    java.nio.file.StandardWatchEventKinds.ENTRY_DELETE);
+            assertEquals(watched, key.watchable());
+            Files.writeString(watched.resolve("a"), "a");
+            Files.createDirectory(watched.resolve("sub"));
+            List<String> created =
+                    eventsUntil(watcher, seen -> seen.contains("ENTRY_CREATE a") && seen.contains("ENTRY_CREATE sub"));
+            assertTrue(created.contains("ENTRY_CREATE a") && created.contains("ENTRY_CREATE sub"), created.toString());
+            Files.writeString(watched.resolve("a"), "longer now", APPEND);
+            List<String> modified = eventsUntil(watcher, seen -> seen.contains("ENTRY_MODIFY a"));
+            assertTrue(modified.contains("ENTRY_MODIFY a"), modified.toString());
+            Files.delete(watched.resolve("a"));
+            List<String> deleted = eventsUntil(watcher, seen -> seen.contains("ENTRY_DELETE a"));
+            assertTrue(deleted.contains("ENTRY_DELETE a"), deleted.toString());
+            assertTrue(key.isValid());
+            key.cancel();
+            assertFalse(key.isValid());
+        }
+    }
+
+    @Test
+    void shouldRefuseToWatchAFileAndCloseTheWatchService() throws Exception {
+        Path f = Files.writeString(dir.resolve("plain"), "x");
+        java.nio.file.WatchService watcher = dir.getFileSystem().newWatchService();
+        assertThrows(
+                NotDirectoryException.class,
+                () -> f.register(watcher, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE));
+        watcher.close();
+        assertThrows(java.nio.file.ClosedWatchServiceException.class, watcher::poll);
+        assertThrows(
+                java.nio.file.ClosedWatchServiceException.class,
+                () -> dir.register(watcher, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE));
+    }
 }

@@ -45,6 +45,14 @@ package org.fsp.api.channel;
  *  PREAD_BULK  handle, offset, length, arg0       bytes read / the data in the bulk area at arg0
  *  WRITE_BULK  handle, length, arg0 (bulk offset) bytes written; the data is in the bulk area at arg0
  *  PWRITE_BULK handle, offset, length, arg0       bytes written; the data is in the bulk area at arg0
+ *  GETXATTR    path1, path2 (name), flags          value bytes / the value
+ *              ({@link #XATTR_NOFOLLOW})
+ *  SETXATTR    path1, path2 (name), flags          0
+ *              (XATTR_CREATE | XATTR_REPLACE | {@link #XATTR_NOFOLLOW}),
+ *              length, data after the two paths (the value)
+ *  LISTXATTR   path1, flags ({@link #XATTR_NOFOLLOW}) names / each name, NUL-terminated
+ *  REMOVEXATTR path1, path2 (name), flags          0
+ *              ({@link #XATTR_NOFOLLOW})
  * </pre>
  *
  * <p>The bulk opcodes move up to {@link ChannelLayout#BULK_IO_BYTES} through the segment's bulk area
@@ -94,8 +102,16 @@ public final class ChannelOpcodes {
     public static final int WRITE_BULK = 35;
     public static final int PWRITE_BULK = 36;
 
+    public static final int GETXATTR = 37;
+    public static final int SETXATTR = 38;
+    public static final int LISTXATTR = 39;
+    public static final int REMOVEXATTR = 40;
+
+    /** In the flags of the xattr opcodes: do not follow a final symlink (lgetxattr and friends). */
+    public static final int XATTR_NOFOLLOW = 0x100;
+
     /** One more than the highest opcode: valid opcodes are {@code 0 <= op < COUNT}. */
-    public static final int COUNT = 37;
+    public static final int COUNT = 41;
 
     private static final String[] NAMES = {
         "noop",
@@ -134,7 +150,11 @@ public final class ChannelOpcodes {
         "read_bulk",
         "pread_bulk",
         "write_bulk",
-        "pwrite_bulk"
+        "pwrite_bulk",
+        "getxattr",
+        "setxattr",
+        "listxattr",
+        "removexattr"
     };
 
     private ChannelOpcodes() {}

@@ -7,7 +7,10 @@ package org.fsp.api.fs;
 public enum Errno {
     EPERM(1),
     ENOENT(2),
+    EINTR(4),
     EIO(5),
+    ENXIO(6),
+    E2BIG(7),
     EBADF(9),
     EAGAIN(11),
     ENOMEM(12),
@@ -16,6 +19,7 @@ public enum Errno {
     EBUSY(16),
     EEXIST(17),
     EXDEV(18),
+    ENODEV(19),
     ENOTDIR(20),
     EISDIR(21),
     EINVAL(22),
@@ -31,7 +35,11 @@ public enum Errno {
     ENOSYS(38),
     ENOTEMPTY(39),
     ELOOP(40),
+    /** No such extended attribute (Linux's ENOATTR). */
+    ENODATA(61),
     EOVERFLOW(75),
+    /** Operation not supported: an extended attribute namespace the file system does not keep. */
+    EOPNOTSUPP(95),
     EUCLEAN(117),
     ECANCELED(125);
 

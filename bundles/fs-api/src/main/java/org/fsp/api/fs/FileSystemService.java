@@ -51,6 +51,15 @@ public interface FileSystemService {
     /** For {@link #setlk}: release (Linux's F_UNLCK). */
     int F_UNLCK = 2;
 
+    /** For {@link #setxattr}: fail with EEXIST if the attribute exists (Linux's XATTR_CREATE). */
+    int XATTR_CREATE = 1;
+    /** For {@link #setxattr}: fail with ENODATA unless the attribute exists (Linux's XATTR_REPLACE). */
+    int XATTR_REPLACE = 2;
+    /** Longest extended attribute name, prefix included, in bytes of UTF-8 (Linux's XATTR_NAME_MAX). */
+    int XATTR_NAME_MAX = 255;
+    /** Largest extended attribute value the call accepts, bytes (Linux's XATTR_SIZE_MAX); E2BIG beyond. */
+    int XATTR_SIZE_MAX = 65536;
+
     FileAttributes stat(Credentials who, String path) throws FsException;
 
     /** Like {@link #stat} but does not follow a final symlink. */
@@ -152,12 +161,120 @@ public interface FileSystemService {
     void setlk(Credentials who, long handle, int type, long start, long length) throws FsException;
 
     /**
+     * {@link #setlk} with POSIX record-lock owners, for a front end whose callers own locks by process rather than by
+     * open file (FUSE's lock_owner): the locks belong to {@code owner}, never conflict with its other locks whatever
+     * handle set them, conflict with every other owner's and every handle's own locks, and are released by
+     * {@link #releaseLocks} (a process closing any descriptor of the file) or when {@code handle} closes. Owners are a
+     * namespace of their own: no owner number is ever a handle. Default: EOPNOTSUPP.
+     */
+    default void setlk(Credentials who, long handle, long owner, int type, long start, long length) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "lock owners");
+    }
+
+    /**
+     * fcntl(F_GETLK) for {@code owner}: the first lock of someone else that a lock of {@code type} on the range would
+     * conflict with, as {@code {type, start, length}} (length 0: to the end), or null if it could be set. Default:
+     * EOPNOTSUPP.
+     */
+    default long[] getlk(Credentials who, long handle, long owner, int type, long start, long length)
+            throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "lock owners");
+    }
+
+    /** Releases every lock {@code owner} holds on the handle's file. Default: EOPNOTSUPP. */
+    default void releaseLocks(Credentials who, long handle, long owner) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "lock owners");
+    }
+
+    /**
      * Lists a directory, in a stable order, starting after {@code cookie} (0 for the start), at most {@code max}
      * entries. "." and ".." are not listed. An empty list means the end.
      */
     List<DirEntry> readdir(Credentials who, String path, long cookie, int max) throws FsException;
 
     FsStats statfs(Credentials who) throws FsException;
+
+    /** For {@link #lseek}: the next offset at or after the given one that holds data (Linux's SEEK_DATA). */
+    int SEEK_DATA = 3;
+    /** For {@link #lseek}: the next offset at or after the given one in a hole or at the end (Linux's SEEK_HOLE). */
+    int SEEK_HOLE = 4;
+    /** For {@link #fallocate}: allocate without changing the size (Linux's FALLOC_FL_KEEP_SIZE). */
+    int FALLOC_FL_KEEP_SIZE = 1;
+    /** For {@link #fallocate}: free the range, leaving a hole; with KEEP_SIZE (Linux's FALLOC_FL_PUNCH_HOLE). */
+    int FALLOC_FL_PUNCH_HOLE = 2;
+
+    /**
+     * lseek(2) with {@link #SEEK_DATA} or {@link #SEEK_HOLE} on an open file: the offset of the next data or hole at or
+     * after {@code offset} (the end of the file counts as a hole). ENXIO when {@code offset} is at or past the end, or
+     * no data follows it; EINVAL for another {@code whence} or a negative offset. The default treats the whole file as
+     * data, as Linux's generic_file_llseek does for file systems that do not report holes.
+     */
+    default long lseek(Credentials who, long handle, long offset, int whence) throws FsException {
+        long size = fstat(who, handle).size();
+        if (offset < 0 || (whence != SEEK_DATA && whence != SEEK_HOLE)) {
+            throw new FsException(Errno.EINVAL, "lseek whence " + whence + " offset " + offset);
+        }
+        if (offset >= size) {
+            throw new FsException(Errno.ENXIO, "offset " + offset + " at or past the end");
+        }
+        return whence == SEEK_DATA ? offset : size;
+    }
+
+    /**
+     * fallocate(2) on a file open for writing: mode 0 allocates zeroed blocks for the holes of
+     * {@code [offset, offset + length)} and extends the size to cover it, so later writes there cannot fail for
+     * space. Fails with ENOSPC (nothing allocated stays allocated beyond what fits), EBADF for a handle not open for
+     * writing, ENODEV for a directory, EINVAL for a negative offset or a length below 1, EFBIG past the largest
+     * file, and EOPNOTSUPP for a mode the file system does not implement (the default for every mode).
+     */
+    default void fallocate(Credentials who, long handle, int mode, long offset, long length) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "fallocate mode " + mode);
+    }
+
+    /**
+     * The value of extended attribute {@code name} ("user.x", "trusted.x", "security.x") of the file at {@code path}
+     * (a final symlink followed when {@code follow}), as getxattr(2) / lgetxattr(2). Fails with ENODATA if it has no
+     * such attribute, EOPNOTSUPP for a namespace the file system does not keep, ERANGE for an empty name or one longer
+     * than {@link #XATTR_NAME_MAX}, EACCES without read permission for user.* and ENODATA for trusted.* asked by
+     * anyone but root, as Linux does. A file system that keeps no extended attributes fails with EOPNOTSUPP.
+     */
+    default byte[] getxattr(Credentials who, String path, String name, boolean follow) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /**
+     * Sets extended attribute {@code name} to {@code value}, as setxattr(2): {@link #XATTR_CREATE} fails with EEXIST
+     * if it exists, {@link #XATTR_REPLACE} with ENODATA if it does not; any other flag bit is EINVAL. user.* needs
+     * write permission and a regular file or directory (EPERM otherwise, and for a sticky directory not the caller's);
+     * trusted.* and security.* need root (EPERM). E2BIG for a value over {@link #XATTR_SIZE_MAX}, ENOSPC when the
+     * file's attributes no longer fit where the file system keeps them. Changes the file's ctime.
+     */
+    default void setxattr(Credentials who, String path, String name, byte[] value, int flags, boolean follow)
+            throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /**
+     * The names of the file's extended attributes, as listxattr(2): every user.* and security.* name, trusted.* names
+     * only for root. No permission on the file itself is needed.
+     */
+    default List<String> listxattr(Credentials who, String path, boolean follow) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /** Removes extended attribute {@code name}, as removexattr(2): ENODATA if absent; permissions as {@link #setxattr}. */
+    default void removexattr(Credentials who, String path, String name, boolean follow) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /**
+     * From now on tells {@code listener} of every change, made by any caller ({@link ChangeListener} says when and
+     * how). The default keeps no listeners: a file system that does not publish changes.
+     */
+    default void addChangeListener(ChangeListener listener) {}
+
+    /** Stops telling {@code listener}; it may still see a call that was under way. */
+    default void removeChangeListener(ChangeListener listener) {}
 
     /** Makes everything written so far durable, as sync(2). */
     void sync() throws FsException;

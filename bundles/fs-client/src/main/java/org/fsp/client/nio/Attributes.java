@@ -25,6 +25,8 @@ import org.fsp.api.fs.FileAttributes;
 final class Attributes {
 
     static final Set<String> VIEWS = Set.of("basic", "posix", "owner", "unix");
+    /** Every view a file system offers: these and {@code user} ({@link UserAttributes}). */
+    static final Set<String> VIEWS_WITH_USER = Set.of("basic", "posix", "owner", "unix", "user");
 
     private static final List<String> BASIC = List.of(
             "lastModifiedTime",
@@ -208,6 +210,8 @@ final class Attributes {
             name = "posix";
         } else if (type == FileOwnerAttributeView.class) {
             name = "owner";
+        } else if (type == java.nio.file.attribute.UserDefinedFileAttributeView.class) {
+            return type.cast(new UserAttributes(ops.client, path, follow));
         } else {
             return null;
         }

@@ -497,6 +497,10 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         if (f == null) {
             return platform.readAttributes(platformPath(path), attributes, options);
         }
+        if (attributes.startsWith(UserAttributes.VIEW_PREFIX)) {
+            return onFsp(f, () -> new UserAttributes(ops().client, f, FileOperations.followLinks(options))
+                    .read(attributes.substring(UserAttributes.VIEW_PREFIX.length())));
+        }
         return Attributes.read(attributes, (Attributes.Posix) readAttributes(path, PosixFileAttributes.class, options));
     }
 
@@ -507,6 +511,11 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
             platform.setAttribute(platformPath(path), attribute, value, options);
         } else {
             onFsp(f, () -> {
+                if (attribute.startsWith(UserAttributes.VIEW_PREFIX)) {
+                    new UserAttributes(ops().client, f, FileOperations.followLinks(options))
+                            .set(attribute.substring(UserAttributes.VIEW_PREFIX.length()), value);
+                    return null;
+                }
                 Attributes.set(ops(), fsp().principals(), f, FileOperations.followLinks(options), attribute, value);
                 return null;
             });

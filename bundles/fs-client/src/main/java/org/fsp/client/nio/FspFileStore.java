@@ -62,12 +62,13 @@ final class FspFileStore extends FileStore {
     public boolean supportsFileAttributeView(Class<? extends FileAttributeView> type) {
         return type == BasicFileAttributeView.class
                 || type == PosixFileAttributeView.class
-                || type == FileOwnerAttributeView.class;
+                || type == FileOwnerAttributeView.class
+                || type == java.nio.file.attribute.UserDefinedFileAttributeView.class;
     }
 
     @Override
     public boolean supportsFileAttributeView(String name) {
-        return Attributes.VIEWS.contains(name);
+        return Attributes.VIEWS.contains(name) || name.equals("user");
     }
 
     @Override

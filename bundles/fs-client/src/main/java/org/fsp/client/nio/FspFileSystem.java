@@ -58,6 +58,7 @@ public final class FspFileSystem extends FileSystem {
     private final FspPath root;
     private volatile boolean open = true;
     private ExecutorService executor;
+    private final java.util.List<FspWatchService> watchers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     FspFileSystem(FspFileSystemProvider provider, Path socket, boolean defaultSocket, FspClient client, int umask) {
         this.provider = provider;
@@ -126,6 +127,9 @@ public final class FspFileSystem extends FileSystem {
             if (executor != null) {
                 executor.shutdown();
             }
+            for (FspWatchService w : watchers) {
+                w.close();
+            }
         }
         provider.forget(this);
         client.close();
@@ -158,7 +162,7 @@ public final class FspFileSystem extends FileSystem {
 
     @Override
     public Set<String> supportedFileAttributeViews() {
-        return Attributes.VIEWS;
+        return Attributes.VIEWS_WITH_USER;
     }
 
     @Override
@@ -176,9 +180,15 @@ public final class FspFileSystem extends FileSystem {
         return principals;
     }
 
+    /** A polling watch service ({@link FspWatchService} says how it sees changes); closed with this file system. */
     @Override
     public WatchService newWatchService() {
-        throw new UnsupportedOperationException("FSP does not provide a WatchService yet (issue 13)");
+        if (!open) {
+            throw new ClosedFileSystemException();
+        }
+        FspWatchService w = new FspWatchService(this);
+        watchers.add(w);
+        return w;
     }
 
     @Override

@@ -264,12 +264,22 @@ public final class FspFileSystemProvider extends FileSystemProvider {
 
     @Override
     public Map<String, Object> readAttributes(Path path, String attributes, LinkOption... options) throws IOException {
+        if (attributes.startsWith(UserAttributes.VIEW_PREFIX)) {
+            FspPath p = path(path);
+            return new UserAttributes(p.getFileSystem().ops().client, p.fspPath(), FileOperations.followLinks(options))
+                    .read(attributes.substring(UserAttributes.VIEW_PREFIX.length()));
+        }
         return Attributes.read(attributes, (Attributes.Posix) readAttributes(path, PosixFileAttributes.class, options));
     }
 
     @Override
     public void setAttribute(Path path, String attribute, Object value, LinkOption... options) throws IOException {
         FspFileSystem fs = path(path).getFileSystem();
+        if (attribute.startsWith(UserAttributes.VIEW_PREFIX)) {
+            new UserAttributes(fs.ops().client, path(path).fspPath(), FileOperations.followLinks(options))
+                    .set(attribute.substring(UserAttributes.VIEW_PREFIX.length()), value);
+            return;
+        }
         Attributes.set(
                 fs.ops(), fs.principals(), path(path).fspPath(), FileOperations.followLinks(options), attribute, value);
     }

@@ -262,9 +262,13 @@ final class FspPath implements Path {
     }
 
     @Override
-    public WatchKey register(WatchService watcher, WatchEvent.Kind<?>[] events, WatchEvent.Modifier... modifiers) {
+    public WatchKey register(WatchService watcher, WatchEvent.Kind<?>[] events, WatchEvent.Modifier... modifiers)
+            throws IOException {
         Objects.requireNonNull(watcher);
-        throw new UnsupportedOperationException("FSP does not provide a WatchService yet (issue 13)");
+        if (!(watcher instanceof FspWatchService w) || w.fs != fs) {
+            throw new ProviderMismatchException("not a WatchService of this FSP file system: " + watcher);
+        }
+        return w.register(this, events, modifiers);
     }
 
     @Override

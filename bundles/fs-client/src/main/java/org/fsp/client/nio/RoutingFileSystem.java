@@ -87,6 +87,6 @@ final class RoutingFileSystem extends FileSystem {
 
     @Override
     public WatchService newWatchService() throws IOException {
-        return platform.newWatchService();
+        return new RoutingWatchService(this, platform.newWatchService());
     }
 }

@@ -125,10 +125,7 @@ final class RoutingPath implements Path {
     @Override
     public WatchKey register(WatchService watcher, WatchEvent.Kind<?>[] events, WatchEvent.Modifier... modifiers)
             throws IOException {
-        if (fs.provider().route(this) != null) {
-            throw new UnsupportedOperationException("FSP does not provide a WatchService yet (issue 13)");
-        }
-        return delegate.register(watcher, events, modifiers);
+        return RoutingWatchService.check(watcher).register(this, events, modifiers);
     }
 
     @Override

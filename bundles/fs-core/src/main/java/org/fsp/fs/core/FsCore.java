@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -19,6 +20,7 @@ import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
+import org.fsp.api.fs.ChangeListener;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
@@ -130,6 +132,10 @@ public final class FsCore implements FileSystemService {
     private final Options options;
     private final LongSupplier clock;
     private final PathResolver paths;
+    private final ExtendedAttributes xattrs;
+    /** Told of every change once it is made ({@link #addChangeListener}); empty unless a front end caches. */
+    private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
+
     private final ReentrantLock renameLock = new ReentrantLock();
     /** Serialises {@link #reclaimFreedBlocks}; guards the field after it. */
     private final ReentrantLock reclaimLock = new ReentrantLock();
@@ -215,6 +221,7 @@ public final class FsCore implements FileSystemService {
         this.table = new InodeTable(cache, g, alloc);
         this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
         this.paths = new PathResolver(cache, alloc, table, options.linkProtection());
+        this.xattrs = new ExtendedAttributes(cache, alloc, table, g, clock, reservedBlocks);
         try {
             // What the mount reads, all in flight at once rather than one device round trip each: the bitmaps (inode
             // and block bitmaps lie next to each other), the root inode and, after a hand-off, the open files' inodes.
@@ -794,6 +801,7 @@ public final class FsCore implements FileSystemService {
             alloc.freeBlocks(tx, b, 1);
         }
         i.chain = new long[0];
+        xattrs.release(tx, i);
         i.blocks = 0;
         i.size = 0;
         table.free(tx, i);
@@ -811,6 +819,7 @@ public final class FsCore implements FileSystemService {
         dir.mtime = now;
         dir.ctime = now;
         table.store(tx, dir, false);
+        changed(dir);
     }
 
     /** Linux's file_remove_privs: a write or truncate by a non-root caller clears set-user-ID and set-group-ID. */
@@ -1342,6 +1351,7 @@ public final class FsCore implements FileSystemService {
                 boolean append = (f.flags & OpenFlags.O_APPEND) != 0;
                 int n = writeAt(who, f, append ? -1 : f.position, src);
                 f.position = append ? f.inode.size : f.position + n;
+                changed(f.inode);
                 return n;
             }
         } finally {
@@ -1357,7 +1367,9 @@ public final class FsCore implements FileSystemService {
             if (offset < 0) {
                 throw new FsException(Errno.EINVAL, "negative offset");
             }
-            return writeAt(who, f, (f.flags & OpenFlags.O_APPEND) != 0 ? -1 : offset, src);
+            int n = writeAt(who, f, (f.flags & OpenFlags.O_APPEND) != 0 ? -1 : offset, src);
+            changed(f.inode);
+            return n;
         } finally {
             exit();
         }
@@ -1525,6 +1537,7 @@ public final class FsCore implements FileSystemService {
                 }
                 Access.check(who, i, Access.WRITE, path);
                 truncateLocked(tx, who, i, size, path);
+                changed(i);
                 return null;
             });
         } finally {
@@ -1547,6 +1560,7 @@ public final class FsCore implements FileSystemService {
                 truncateLocked(tx, who, f.inode, size, "handle " + handle);
                 return null;
             });
+            changed(f.inode);
         } finally {
             exit();
         }
@@ -1736,6 +1750,7 @@ public final class FsCore implements FileSystemService {
                 } finally {
                     p.dir().lock.unlock();
                 }
+                removed(p.dir(), p.name());
                 return null;
             });
         } finally {
@@ -1806,6 +1821,7 @@ public final class FsCore implements FileSystemService {
                         c.ctime = now;
                         if (c.nlink > 0 || c.openCount > 0) {
                             table.store(tx, c, false);
+                            changed(c);
                         }
                         maybeDestroy(tx, c);
                     } finally {
@@ -1814,6 +1830,7 @@ public final class FsCore implements FileSystemService {
                 } finally {
                     p.dir().lock.unlock();
                 }
+                removed(p.dir(), p.name());
                 return null;
             });
         } finally {
@@ -1858,6 +1875,7 @@ public final class FsCore implements FileSystemService {
                         src.ctime = now;
                         table.store(tx, src, false);
                         touchDir(tx, p.dir(), now);
+                        changed(src);
                     } finally {
                         src.lock.unlock();
                     }
@@ -1997,7 +2015,9 @@ public final class FsCore implements FileSystemService {
                     renameLock.lock();
                 }
                 try {
-                    return renameLocked(tx, who, pf, pt, cross, from, to, flags);
+                    Void done = renameLocked(tx, who, pf, pt, cross, from, to, flags);
+                    renamed(pf, pt, (flags & RENAME_EXCHANGE) != 0);
+                    return done;
                 } finally {
                     if (cross) {
                         renameLock.unlock();
@@ -2265,6 +2285,7 @@ public final class FsCore implements FileSystemService {
             i.mode = (i.mode & FileMode.S_IFMT) | m;
             i.ctime = now();
             table.store(tx, i, false);
+            changed(i);
         } finally {
             i.lock.unlock();
         }
@@ -2319,6 +2340,7 @@ public final class FsCore implements FileSystemService {
             }
             i.ctime = now();
             table.store(tx, i, false);
+            changed(i);
         } finally {
             i.lock.unlock();
         }
@@ -2372,6 +2394,7 @@ public final class FsCore implements FileSystemService {
             }
             i.ctime = now;
             table.store(tx, i, false);
+            changed(i);
         } finally {
             i.lock.unlock();
         }
@@ -2411,6 +2434,286 @@ public final class FsCore implements FileSystemService {
                 throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
             }
             locks.set(f.inode.ino, handle, type, start, length);
+        } finally {
+            exit();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // change listeners
+
+    @Override
+    public void addChangeListener(ChangeListener listener) {
+        listeners.addIfAbsent(listener);
+    }
+
+    @Override
+    public void removeChangeListener(ChangeListener listener) {
+        listeners.remove(listener);
+    }
+
+    /** Tells the listeners that {@code i}'s data or attributes changed; one volatile read when there are none. */
+    private void changed(Inode i) {
+        if (listeners.isEmpty()) {
+            return;
+        }
+        for (ChangeListener l : listeners) {
+            try {
+                l.changed(i.ino);
+            } catch (RuntimeException e) {
+                LOG.warn("change listener {} failed", l, e);
+            }
+        }
+    }
+
+    private void removed(Inode dir, String name) {
+        for (ChangeListener l : listeners) {
+            try {
+                l.removed(dir.ino, name);
+            } catch (RuntimeException e) {
+                LOG.warn("change listener {} failed", l, e);
+            }
+        }
+    }
+
+    private void renamed(PathResolver.Parent from, PathResolver.Parent to, boolean exchange) throws IOException {
+        if (listeners.isEmpty()) {
+            return;
+        }
+        Inode moved = paths.child(to.dir(), to.name());
+        boolean directory = moved != null && moved.isDirectory();
+        for (ChangeListener l : listeners) {
+            try {
+                l.renamed(from.dir().ino, from.name(), to.dir().ino, to.name(), directory, exchange);
+            } catch (RuntimeException e) {
+                LOG.warn("change listener {} failed", l, e);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // holes and preallocation
+
+    @Override
+    public long lseek(Credentials who, long handle, long offset, int whence) throws FsException {
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if ((whence != SEEK_DATA && whence != SEEK_HOLE) || offset < 0) {
+                throw new FsException(Errno.EINVAL, "lseek whence " + whence + " offset " + offset);
+            }
+            Inode i = f.inode;
+            i.lock.lock();
+            try {
+                long size = i.size;
+                if (offset >= size) {
+                    throw new FsException(Errno.ENXIO, "offset " + offset + " at or past the end");
+                }
+                return whence == SEEK_DATA
+                        ? Holes.nextData(i.extents, offset, size)
+                        : Holes.nextHole(i.extents, offset, size);
+            } finally {
+                i.lock.unlock();
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public void fallocate(Credentials who, long handle, int mode, long offset, long length) throws FsException {
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if (offset < 0 || length <= 0) {
+                throw new FsException(Errno.EINVAL, "fallocate offset " + offset + " length " + length);
+            }
+            if (mode != 0) {
+                // Blocks past the end (KEEP_SIZE) and holes in the middle (PUNCH_HOLE) are not kept by this layout.
+                throw new FsException(Errno.EOPNOTSUPP, "fallocate mode " + mode);
+            }
+            if (!OpenFlags.canWrite(f.flags)) {
+                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for writing");
+            }
+            if (!f.inode.isRegular()) {
+                throw new FsException(Errno.ENODEV, "fallocate of a file that is not regular");
+            }
+            long end = offset + length;
+            if (end < 0 || end > MAX_FILE_SIZE) {
+                throw new FsException(Errno.EFBIG, "fallocate up to " + end);
+            }
+            long last = (end - 1) / Layout.BLOCK_SIZE;
+            for (long lblk = offset / Layout.BLOCK_SIZE; lblk <= last; ) {
+                long from = lblk;
+                long upTo = Math.min(last + 1, from + WRITE_CHUNK_BLOCKS);
+                run(tx -> allocateRange(tx, who, f.inode, from, upTo, end, handle));
+                lblk = upTo;
+            }
+            changed(f.inode);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Allocates zeroed blocks for the holes of logical blocks {@code [from, upTo)} and grows the size to cover them
+     * (never past {@code end}), so no block lies beyond the size. Idempotent, so run()'s retry after a reclaim is safe.
+     */
+    private Void allocateRange(Transaction tx, Credentials who, Inode i, long from, long upTo, long end, long handle)
+            throws IOException {
+        lockLive(i, Errno.EBADF, "handle " + handle);
+        try {
+            boolean extentsChanged = false;
+            boolean completed = false;
+            try {
+                for (long lblk = from; lblk < upTo; ) {
+                    if (i.extents.map(lblk) != 0) {
+                        lblk += i.extents.runLength(lblk);
+                        continue;
+                    }
+                    int want = (int) Math.min(upTo - lblk, Math.min(i.extents.holeLength(lblk), 64));
+                    long got = allocData(tx, who, i, lblk, want);
+                    extentsChanged = true;
+                    for (long k = lblk; k < lblk + got; k++) {
+                        long pblk = i.extents.map(k);
+                        Buffer b = cache.get(pblk, false);
+                        try {
+                            b.data().fill((byte) 0);
+                            dataChanged(tx, i, b, pblk);
+                        } finally {
+                            cache.release(b);
+                        }
+                    }
+                    lblk += got;
+                }
+                completed = true;
+            } finally {
+                // Also after ENOSPC part way: the blocks allocated so far stay, and the size must cover them.
+                boolean grown = false;
+                if (completed || extentsChanged) {
+                    long covered = Math.min(end, upTo * Layout.BLOCK_SIZE);
+                    if (covered > i.size) {
+                        i.size = covered;
+                        grown = true;
+                    }
+                }
+                if (extentsChanged || grown) {
+                    long now = now();
+                    if (grown) {
+                        i.mtime = now;
+                    }
+                    i.ctime = now;
+                    i.dataSeq = tx.seq();
+                    table.store(tx, i, extentsChanged);
+                }
+            }
+            return null;
+        } finally {
+            i.lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // extended attributes (ExtendedAttributes keeps them; here the path, the transaction and the live check)
+
+    @Override
+    public byte[] getxattr(Credentials who, String path, String name, boolean follow) throws FsException {
+        enter();
+        try {
+            return xattrs.get(who, paths.resolve(who, path, follow), name, path);
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public List<String> listxattr(Credentials who, String path, boolean follow) throws FsException {
+        enter();
+        try {
+            return xattrs.list(who, paths.resolve(who, path, follow));
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public void setxattr(Credentials who, String path, String name, byte[] value, int flags, boolean follow)
+            throws FsException {
+        changeXattr(who, path, name, value == null ? new byte[0] : value, flags, follow);
+    }
+
+    @Override
+    public void removexattr(Credentials who, String path, String name, boolean follow) throws FsException {
+        changeXattr(who, path, name, null, 0, follow);
+    }
+
+    private void changeXattr(Credentials who, String path, String name, byte[] value, int flags, boolean follow)
+            throws FsException {
+        enter();
+        try {
+            run(tx -> {
+                Inode i = paths.resolve(who, path, follow);
+                lockLive(i, Errno.ENOENT, path);
+                try {
+                    xattrs.change(tx, who, i, name, value, flags, path);
+                    changed(i);
+                } finally {
+                    i.lock.unlock();
+                }
+                return null;
+            });
+        } finally {
+            exit();
+        }
+    }
+
+    /** The key of a lock owner that is not a handle: handles are positive, owners are kept negative. */
+    private static long ownerKey(long owner) {
+        return Long.MIN_VALUE | owner;
+    }
+
+    @Override
+    public void setlk(Credentials who, long handle, long owner, int type, long start, long length) throws FsException {
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
+                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
+            }
+            locks.set(f.inode.ino, ownerKey(owner), handle, type, start, length);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public long[] getlk(Credentials who, long handle, long owner, int type, long start, long length)
+            throws FsException {
+        enter();
+        try {
+            OpenFile f = handle(handle);
+            if ((type != F_RDLCK && type != F_WRLCK) || start < 0 || length < 0) {
+                throw new FsException(Errno.EINVAL, "getlk type " + type + " range " + start + "+" + length);
+            }
+            return locks.conflicting(f.inode.ino, ownerKey(owner), type, start, length);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public void releaseLocks(Credentials who, long handle, long owner) throws FsException {
+        enter();
+        try {
+            locks.releaseAll(handle(handle).inode.ino, ownerKey(owner));
         } finally {
             exit();
         }

@@ -19,8 +19,11 @@ import org.fsp.api.fs.FsException;
  */
 final class RangeLocks {
 
-    /** One lock: bytes {@code [start, end)} ({@code end == Long.MAX_VALUE}: to the end), shared or not. */
-    private record Range(long owner, long start, long end, boolean exclusive) {
+    /**
+     * One lock: bytes {@code [start, end)} ({@code end == Long.MAX_VALUE}: to the end), shared or not, set through
+     * handle {@code via} (the owner itself for a handle's own locks).
+     */
+    private record Range(long owner, long via, long start, long end, boolean exclusive) {
         boolean overlaps(long s, long e) {
             return start < e && s < end;
         }
@@ -33,6 +36,15 @@ final class RangeLocks {
      * {@code [start, start + length)} of inode {@code ino}; length 0 means to the end of any file.
      */
     synchronized void set(long ino, long owner, int type, long start, long length) throws FsException {
+        set(ino, owner, owner, type, start, length);
+    }
+
+    /**
+     * {@link #set} for a lock {@code owner} that is not a handle (a process, through a front end that keeps POSIX
+     * record-lock owners), set through handle {@code via}: the lock also goes when that handle is closed, so a front
+     * end that vanishes without releasing leaves nothing behind.
+     */
+    synchronized void set(long ino, long owner, long via, int type, long start, long length) throws FsException {
         if (type != FileSystemService.F_RDLCK
                 && type != FileSystemService.F_WRLCK
                 && type != FileSystemService.F_UNLCK) {
@@ -58,14 +70,14 @@ final class RangeLocks {
                 continue;
             }
             if (r.start < start) {
-                kept.add(new Range(owner, r.start, start, r.exclusive));
+                kept.add(new Range(owner, r.via, r.start, start, r.exclusive));
             }
             if (r.end > end) {
-                kept.add(new Range(owner, end, r.end, r.exclusive));
+                kept.add(new Range(owner, r.via, end, r.end, r.exclusive));
             }
         }
         if (type != FileSystemService.F_UNLCK) {
-            kept.add(new Range(owner, start, end, exclusive));
+            kept.add(new Range(owner, via, start, end, exclusive));
         }
         if (kept.isEmpty()) {
             byInode.remove(ino);
@@ -74,13 +86,35 @@ final class RangeLocks {
         }
     }
 
-    /** Drops every lock {@code owner} holds on inode {@code ino} (the handle is being closed). */
+    /**
+     * The first lock of another owner on inode {@code ino} that a lock of {@code type} on {@code [start, start +
+     * length)} would conflict with, as {@code {type, start, length}} (length 0: to the end); null if none.
+     */
+    synchronized long[] conflicting(long ino, long owner, int type, long start, long length) {
+        long end = length == 0 || start + length < 0 ? Long.MAX_VALUE : start + length;
+        boolean exclusive = type == FileSystemService.F_WRLCK;
+        for (Range r : byInode.getOrDefault(ino, List.of())) {
+            if (r.owner != owner && r.overlaps(start, end) && (exclusive || r.exclusive)) {
+                return new long[] {
+                    r.exclusive ? FileSystemService.F_WRLCK : FileSystemService.F_RDLCK,
+                    r.start,
+                    r.end == Long.MAX_VALUE ? 0 : r.end - r.start
+                };
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Drops every lock {@code owner} holds on inode {@code ino}, and every lock set through it (the handle is being
+     * closed).
+     */
     synchronized void releaseAll(long ino, long owner) {
         List<Range> ranges = byInode.get(ino);
         if (ranges == null) {
             return;
         }
-        ranges.removeIf(r -> r.owner == owner);
+        ranges.removeIf(r -> r.owner == owner || r.via == owner);
         if (ranges.isEmpty()) {
             byInode.remove(ino);
         }

@@ -1,5 +1,8 @@
 package org.fsp.ipc.fuse;
 
+import java.util.ArrayList;
+import java.util.List;
+import org.fsp.api.fs.ChangeListener;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
@@ -18,6 +21,8 @@ final class FileSystemSlot {
     private FileSystemService fs;
 
     private int inside;
+    /** Guarded by this: registered with whichever file system is attached. */
+    private final List<ChangeListener> listeners = new ArrayList<>();
 
     FileSystemSlot(long waitMillis) {
         this.waitMillis = waitMillis;
@@ -56,16 +61,42 @@ final class FileSystemSlot {
         }
     }
 
-    /** The file system requests go to from now on. */
+    /** The file system requests go to from now on; the listeners are moved to it. */
     synchronized void attach(FileSystemService service) {
+        if (fs != null && fs != service) {
+            for (ChangeListener l : listeners) {
+                fs.removeChangeListener(l);
+            }
+        }
         fs = service;
+        for (ChangeListener l : listeners) {
+            service.addChangeListener(l);
+        }
         notifyAll();
+    }
+
+    /** Registers {@code l} with the file system now and with every one attached later, until {@link #unlisten}. */
+    synchronized void listen(ChangeListener l) {
+        listeners.add(l);
+        if (fs != null) {
+            fs.addChangeListener(l);
+        }
+    }
+
+    synchronized void unlisten(ChangeListener l) {
+        listeners.remove(l);
+        if (fs != null) {
+            fs.removeChangeListener(l);
+        }
     }
 
     /** Stops sending requests to {@code service}; returns once none is inside it. */
     synchronized void detach(FileSystemService service) {
         if (fs != service) {
             return;
+        }
+        for (ChangeListener l : listeners) {
+            service.removeChangeListener(l);
         }
         fs = null;
         boolean interrupted = false;

@@ -322,6 +322,8 @@ final class FuseAbi {
     static final class ReleaseIn {
         static final int FH = 0;
         static final int FLAGS = 8;
+        static final int RELEASE_FLAGS = 12; // FUSE_RELEASE_FLOCK_UNLOCK
+        static final int LOCK_OWNER = 16;
         static final int SIZE = 24;
 
         private ReleaseIn() {}
@@ -330,6 +332,7 @@ final class FuseAbi {
     /** {@code struct fuse_flush_in}. */
     static final class FlushIn {
         static final int FH = 0;
+        static final int LOCK_OWNER = 16; // the closing process's POSIX lock owner
         static final int SIZE = 24;
 
         private FlushIn() {}
@@ -358,5 +361,121 @@ final class FuseAbi {
         static final int SIZE = 8;
 
         private InterruptIn() {}
+    }
+
+    /** {@code struct fuse_setxattr_in} (7.31: without the 7.33 extension), then the name, NUL, and the value. */
+    static final class SetxattrIn {
+        static final int SIZE_BYTES = 0; // bytes of the value
+        static final int FLAGS = 4; // XATTR_CREATE, XATTR_REPLACE
+        static final int SIZE = 8;
+
+        private SetxattrIn() {}
+    }
+
+    /** {@code struct fuse_getxattr_in} (GETXATTR, then the name; LISTXATTR): the caller's buffer size. */
+    static final class GetxattrIn {
+        static final int SIZE_BYTES = 0; // 0: only ask how large the answer is
+        static final int SIZE = 8;
+
+        private GetxattrIn() {}
+    }
+
+    /** {@code struct fuse_getxattr_out}: the answer's size, for a GETXATTR or LISTXATTR of size 0. */
+    static final class GetxattrOut {
+        static final int SIZE_BYTES = 0;
+        static final int SIZE = 8;
+
+        private GetxattrOut() {}
+    }
+
+    /**
+     * {@code struct fuse_lk_in} (GETLK, SETLK, SETLKW): the file, the lock owner (a process for POSIX locks, an open
+     * file for flock), a {@code fuse_file_lock} and the flags (FUSE_LK_FLOCK).
+     */
+    static final class LkIn {
+        static final int FH = 0;
+        static final int OWNER = 8;
+        static final int START = 16; // first byte
+        static final int END = 24; // last byte, inclusive; OFFSET_MAX: to the end
+        static final int TYPE = 32; // F_RDLCK, F_WRLCK, F_UNLCK
+        static final int PID = 36;
+        static final int LK_FLAGS = 40;
+        static final int SIZE = 48;
+
+        private LkIn() {}
+    }
+
+    /** {@code struct fuse_lk_out}: GETLK's answer, a {@code fuse_file_lock}. */
+    static final class LkOut {
+        static final int START = 0;
+        static final int END = 8;
+        static final int TYPE = 16;
+        static final int PID = 20;
+        static final int SIZE = 24;
+
+        private LkOut() {}
+    }
+
+    /** {@code struct fuse_lseek_in}. */
+    static final class LseekIn {
+        static final int FH = 0;
+        static final int OFFSET = 8;
+        static final int WHENCE = 16; // SEEK_DATA (3) or SEEK_HOLE (4)
+        static final int SIZE = 24;
+
+        private LseekIn() {}
+    }
+
+    /** {@code struct fuse_lseek_out}: the offset found. */
+    static final class LseekOut {
+        static final int OFFSET = 0;
+        static final int SIZE = 8;
+
+        private LseekOut() {}
+    }
+
+    /** {@code struct fuse_fallocate_in}. */
+    static final class FallocateIn {
+        static final int FH = 0;
+        static final int OFFSET = 8;
+        static final int LENGTH = 16;
+        static final int MODE = 24; // FALLOC_FL_* bits
+        static final int SIZE = 32;
+
+        private FallocateIn() {}
+    }
+
+    /** {@code struct fuse_copy_file_range_in}; the answer is a {@link WriteOut}. */
+    static final class CopyFileRangeIn {
+        static final int FH_IN = 0;
+        static final int OFF_IN = 8;
+        static final int NODE_ID_OUT = 16;
+        static final int FH_OUT = 24;
+        static final int OFF_OUT = 32;
+        static final int LEN = 40;
+        static final int FLAGS = 48;
+        static final int SIZE = 56;
+
+        private CopyFileRangeIn() {}
+    }
+
+    /** {@code struct fuse_notify_inval_inode_out}: after an {@link OutHeader} with unique 0, error = the notice code. */
+    static final class NotifyInvalInodeOut {
+        static final int INO = 0; // the node id
+        static final int OFF = 8; // first byte of cached data to drop; negative: attributes only
+        static final int LEN = 16; // bytes; 0 or less: to the end
+        static final int SIZE = 24;
+
+        private NotifyInvalInodeOut() {}
+    }
+
+    /** {@code struct fuse_notify_inval_entry_out}, then the name and a NUL. */
+    static final class NotifyInvalEntryOut {
+        static final int PARENT = 0; // the directory's node id
+        static final int NAMELEN = 8; // bytes of the name, without the NUL
+        static final int FLAGS = 12; // 0 (7.38's FUSE_EXPIRE_ONLY is not used)
+        static final int SIZE = 16;
+
+        private NotifyInvalEntryOut() {}
     }
 }

@@ -74,7 +74,7 @@ final class FuseChannel implements Agent {
             LOG.warn("{}: a {}-byte message without a header, dropped", role, n);
             return 1;
         }
-        FuseReply reply = dispatcher.dispatch(request, out);
+        FuseReply reply = dispatcher.dispatch(request, out, fd);
         int len = reply.encode(out, request.header().unique());
         if (len > 0) {
             try {

@@ -37,12 +37,24 @@ final class FuseConnection {
             | FUSE_ASYNC_DIO
             | FUSE_PARALLEL_DIROPS
             | FUSE_HANDLE_KILLPRIV
+            | FUSE_POSIX_LOCKS
+            | FUSE_FLOCK_LOCKS
             | FUSE_MAX_PAGES;
 
+    private final int wanted;
     private volatile int kernelMinor = -1;
     private volatile int minor = -1;
     private volatile int flags;
     private volatile boolean destroyed;
+
+    /** Asks for {@link #WANTED}, and with {@code writebackCache} also for FUSE_WRITEBACK_CACHE. */
+    FuseConnection(boolean writebackCache) {
+        this.wanted = WANTED | (writebackCache ? FUSE_WRITEBACK_CACHE : 0);
+    }
+
+    FuseConnection() {
+        this(false);
+    }
 
     FuseReply negotiate(Init init) {
         if (init.major() > FuseAbi.KERNEL_VERSION) {
@@ -59,7 +71,7 @@ final class FuseConnection {
         }
         kernelMinor = init.minor();
         minor = Math.min(init.minor(), FuseAbi.KERNEL_MINOR_VERSION);
-        flags = init.flags() & WANTED;
+        flags = init.flags() & wanted;
         LOG.info(
                 "FUSE {}.{} (kernel {}.{}), flags {}",
                 FuseAbi.KERNEL_VERSION,
@@ -100,5 +112,13 @@ final class FuseConnection {
 
     int flags() {
         return flags;
+    }
+
+    /**
+     * True once INIT settled on the kernel's writeback cache: the kernel then owns the file size and O_APPEND
+     * positions, and may read a page of a file opened write-only to fill it before a partial write.
+     */
+    boolean writebackCache() {
+        return (flags & FUSE_WRITEBACK_CACHE) != 0;
     }
 }

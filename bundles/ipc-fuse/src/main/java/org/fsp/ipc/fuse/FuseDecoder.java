@@ -162,9 +162,32 @@ final class FuseDecoder {
                             h,
                             s.get(JAVA_LONG, ReleaseIn.FH),
                             s.get(JAVA_INT, ReleaseIn.FLAGS),
-                            h.opcode() == RELEASEDIR);
+                            h.opcode() == RELEASEDIR,
+                            s.get(JAVA_INT, ReleaseIn.RELEASE_FLAGS),
+                            s.get(JAVA_LONG, ReleaseIn.LOCK_OWNER));
                 }
-                case FLUSH -> new Flush(h, fixed(FlushIn.SIZE, false).get(JAVA_LONG, FlushIn.FH));
+                case FLUSH -> {
+                    MemorySegment s = fixed(FlushIn.SIZE, false);
+                    yield new Flush(h, s.get(JAVA_LONG, FlushIn.FH), s.get(JAVA_LONG, FlushIn.LOCK_OWNER));
+                }
+                case GETLK, SETLK, SETLKW -> {
+                    MemorySegment s = fixed(LkIn.SIZE, false);
+                    long start = s.get(JAVA_LONG, LkIn.START);
+                    long end = s.get(JAVA_LONG, LkIn.END);
+                    if (start < 0 || end < start) {
+                        throw new BadMessage(Errno.EINVAL, "lock range " + start + " to " + end);
+                    }
+                    yield new Lock(
+                            h,
+                            s.get(JAVA_LONG, LkIn.FH),
+                            s.get(JAVA_LONG, LkIn.OWNER),
+                            start,
+                            end,
+                            s.get(JAVA_INT, LkIn.TYPE),
+                            s.get(JAVA_INT, LkIn.LK_FLAGS),
+                            h.opcode() == GETLK,
+                            h.opcode() == SETLKW);
+                }
                 case FSYNC, FSYNCDIR -> {
                     MemorySegment s = fixed(FsyncIn.SIZE, false);
                     yield new Fsync(
@@ -176,6 +199,51 @@ final class FuseDecoder {
                 case ACCESS -> new Access(h, fixed(AccessIn.SIZE, false).get(JAVA_INT, AccessIn.MASK));
                 case INTERRUPT ->
                     new Interrupt(h, fixed(InterruptIn.SIZE, false).get(JAVA_LONG, InterruptIn.UNIQUE));
+                case SETXATTR -> {
+                    MemorySegment in = fixed(SetxattrIn.SIZE, true);
+                    long size = Integer.toUnsignedLong(in.get(JAVA_INT, SetxattrIn.SIZE_BYTES));
+                    String name = xattrName();
+                    if (body.byteSize() - pos != size) {
+                        throw new BadMessage(
+                                Errno.EINVAL, "SETXATTR of " + size + " bytes carries " + (body.byteSize() - pos));
+                    }
+                    yield new Setxattr(h, name, body.asSlice(pos), in.get(JAVA_INT, SetxattrIn.FLAGS));
+                }
+                case GETXATTR -> {
+                    int size = fixed(GetxattrIn.SIZE, true).get(JAVA_INT, GetxattrIn.SIZE_BYTES);
+                    yield new Getxattr(h, xattrName(), size);
+                }
+                case LISTXATTR -> new Listxattr(h, fixed(GetxattrIn.SIZE, false).get(JAVA_INT, GetxattrIn.SIZE_BYTES));
+                case REMOVEXATTR -> new Removexattr(h, xattrName());
+                case LSEEK -> {
+                    MemorySegment s = fixed(LseekIn.SIZE, false);
+                    yield new Lseek(
+                            h,
+                            s.get(JAVA_LONG, LseekIn.FH),
+                            s.get(JAVA_LONG, LseekIn.OFFSET),
+                            s.get(JAVA_INT, LseekIn.WHENCE));
+                }
+                case FALLOCATE -> {
+                    MemorySegment s = fixed(FallocateIn.SIZE, false);
+                    yield new Fallocate(
+                            h,
+                            s.get(JAVA_LONG, FallocateIn.FH),
+                            s.get(JAVA_LONG, FallocateIn.OFFSET),
+                            s.get(JAVA_LONG, FallocateIn.LENGTH),
+                            s.get(JAVA_INT, FallocateIn.MODE));
+                }
+                case COPY_FILE_RANGE -> {
+                    MemorySegment s = fixed(CopyFileRangeIn.SIZE, false);
+                    yield new CopyFileRange(
+                            h,
+                            s.get(JAVA_LONG, CopyFileRangeIn.FH_IN),
+                            s.get(JAVA_LONG, CopyFileRangeIn.OFF_IN),
+                            s.get(JAVA_LONG, CopyFileRangeIn.NODE_ID_OUT),
+                            s.get(JAVA_LONG, CopyFileRangeIn.FH_OUT),
+                            s.get(JAVA_LONG, CopyFileRangeIn.OFF_OUT),
+                            s.get(JAVA_LONG, CopyFileRangeIn.LEN),
+                            s.get(JAVA_LONG, CopyFileRangeIn.FLAGS));
+                }
                 case DESTROY -> new Destroy(h);
                 default -> new Unsupported(h);
             };
@@ -224,6 +292,23 @@ final class FuseDecoder {
             }
             return new Write(
                     h, s.get(JAVA_LONG, WriteIn.FH), offset, s.get(JAVA_INT, WriteIn.WRITE_FLAGS), body.asSlice(pos));
+        }
+
+        /**
+         * An extended attribute name: NUL-terminated, not empty, at most XATTR_NAME_MAX bytes (ERANGE beyond, as
+         * Linux's VFS answers), any byte but NUL allowed (a slash too).
+         */
+        private String xattrName() throws BadMessage {
+            String n;
+            try {
+                n = string(FileSystemService.XATTR_NAME_MAX);
+            } catch (BadMessage e) {
+                throw e.errno == Errno.ENAMETOOLONG ? new BadMessage(Errno.ERANGE, e.getMessage()) : e;
+            }
+            if (n.isEmpty()) {
+                throw new BadMessage(Errno.ERANGE, "empty extended attribute name");
+            }
+            return n;
         }
 
         /** A NUL-terminated file name, then more of the message. */

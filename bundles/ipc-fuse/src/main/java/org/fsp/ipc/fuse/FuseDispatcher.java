@@ -5,9 +5,12 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.fsp.ipc.fuse.FuseOpcodes.*;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
@@ -21,6 +24,8 @@ import org.fsp.ipc.fuse.FuseAbi.DirentPlus;
 import org.fsp.ipc.fuse.FuseAbi.OutHeader;
 import org.fsp.ipc.fuse.FuseReply.Entry;
 import org.fsp.ipc.fuse.FuseRequest.*;
+import org.fsp.linux.FuseDevice;
+import org.fsp.linux.NativeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +51,12 @@ final class FuseDispatcher {
 
     /** Directory entries asked of fs-core per READDIR page. */
     private static final int READDIR_BATCH = 128;
+
+    /**
+     * The node table of the request the current thread serves, while it runs: so that fs-core's change listener of
+     * the same mount ({@link FuseNotifier}) can tell this mount's own changes from others'.
+     */
+    private static final ThreadLocal<NodeTable> SERVING = new ThreadLocal<>();
 
     private final FileSystemSlot fs;
     private final NodeTable nodes;
@@ -74,6 +85,15 @@ final class FuseDispatcher {
      * before the reply is returned.
      */
     FuseReply dispatch(FuseRequest r, MemorySegment out) {
+        return dispatch(r, out, -1);
+    }
+
+    /**
+     * {@link #dispatch(FuseRequest, MemorySegment)} for a request read from descriptor {@code fd}: a SETLKW that has
+     * to wait is answered later on that descriptor (the kernel matches a reply to the descriptor that read the
+     * request), from a thread of its own, so that the serving loop goes on; with {@code fd} -1 it waits in place.
+     */
+    FuseReply dispatch(FuseRequest r, MemorySegment out, int fd) {
         switch (r) {
             case Init init -> {
                 return connection.negotiate(init);
@@ -89,7 +109,11 @@ final class FuseDispatcher {
                 return FuseReply.NONE;
             }
             case Interrupt i -> {
-                // Requests here are not cancellable once started; each finishes and is answered normally.
+                // Only a SETLKW waiting for a lock can be cancelled (it answers EINTR); every other request runs to
+                // completion and is answered normally.
+                if (waitingLocks.contains(i.interruptedUnique())) {
+                    interruptedLocks.add(i.interruptedUnique());
+                }
                 return FuseReply.NONE;
             }
             case Destroy d -> {
@@ -113,7 +137,11 @@ final class FuseDispatcher {
         } catch (FsException e) {
             return new FuseReply.Error(e.errno());
         }
+        SERVING.set(nodes);
         try {
+            if (r instanceof Lock l) {
+                return lock(service, who, l, fd);
+            }
             return run(service, who, r, out);
         } catch (FsException e) {
             return new FuseReply.Error(e.errno());
@@ -121,8 +149,14 @@ final class FuseDispatcher {
             LOG.error("FUSE {} failed", FuseOpcodes.name(r.header().opcode()), e);
             return new FuseReply.Error(Errno.EIO);
         } finally {
+            SERVING.remove();
             fs.exit();
         }
+    }
+
+    /** The node table of the mount whose request the calling thread serves now, or null. */
+    static NodeTable servingTable() {
+        return SERVING.get();
     }
 
     private FuseReply run(FileSystemService fs, Credentials who, FuseRequest r, MemorySegment out) throws FsException {
@@ -186,14 +220,15 @@ final class FuseDispatcher {
                 int flags = o.directory()
                         ? OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY
                         : (o.flags() & PASSED_OPEN_FLAGS & ~OpenFlags.O_EXCL) | OpenFlags.O_NOFOLLOW;
-                long fh = fs.open(who, path(node), flags, 0);
+                long fh =
+                        o.directory() ? fs.open(who, path(node), flags, 0) : openCached(fs, who, path(node), flags, 0);
                 nodes.opened(node, fh);
                 yield new FuseReply.Opened(fh, 0);
             }
             case Create c -> {
                 String p = NodeTable.child(path(node), c.name());
                 int flags = (c.flags() & PASSED_OPEN_FLAGS) | OpenFlags.O_CREAT | OpenFlags.O_NOFOLLOW;
-                long fh = fs.open(who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
+                long fh = openCached(fs, who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
                 FileAttributes a;
                 try {
                     a = fs.fstat(who, fh);
@@ -218,7 +253,17 @@ final class FuseDispatcher {
                 fs.close(who, rl.fh());
                 yield FuseReply.OK;
             }
-            case Flush f -> FuseReply.OK;
+            case Flush f -> {
+                // close(2) of any descriptor drops the process's POSIX locks on the file.
+                try {
+                    fs.releaseLocks(who, f.fh(), f.lockOwner());
+                } catch (FsException e) {
+                    if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EBADF) {
+                        throw e;
+                    }
+                }
+                yield FuseReply.OK;
+            }
             case Fsync f -> {
                 if (f.directory()) {
                     fs.sync();
@@ -231,8 +276,189 @@ final class FuseDispatcher {
             }
             case Statfs s -> new FuseReply.Statfs(fs.statfs(who));
             case Access a -> access(fs, who, node, a.mask());
+            case Setxattr x -> {
+                fs.setxattr(who, path(node), x.name(), x.value().toArray(JAVA_BYTE), x.flags(), false);
+                yield FuseReply.OK;
+            }
+            case Getxattr g -> sized(fs.getxattr(who, path(node), g.name(), false), g.size());
+            case Listxattr l -> sized(names(fs.listxattr(who, path(node), false)), l.size());
+            case Removexattr x -> {
+                fs.removexattr(who, path(node), x.name(), false);
+                yield FuseReply.OK;
+            }
+            case Lseek l -> new FuseReply.Offset(fs.lseek(who, l.fh(), l.offset(), l.whence()));
+            case Fallocate f -> {
+                fs.fallocate(who, f.fh(), f.mode(), f.offset(), f.length());
+                yield FuseReply.OK;
+            }
+            case CopyFileRange c -> copyFileRange(fs, who, c, out);
             default -> new FuseReply.Error(Errno.ENOSYS);
         };
+    }
+
+    /** Longest pause between two tries of a waiting SETLKW, ns. */
+    private static final long LOCK_RETRY_MAX_NANOS = 20_000_000L;
+
+    /** Uniques of SETLKW requests waiting for their lock. */
+    private final Set<Long> waitingLocks = ConcurrentHashMap.newKeySet();
+    /** Uniques of waiting SETLKWs the kernel interrupted (a signal to the caller): they answer EINTR. */
+    private final Set<Long> interruptedLocks = ConcurrentHashMap.newKeySet();
+
+    /**
+     * GETLK, SETLK and SETLKW on fs-core's byte-range locks, owned by FUSE's lock owner (the process for fcntl locks,
+     * the open file for flock, which locks the whole file), so locks through the mount and FS Lib clients' locks
+     * exclude each other. Ranges are inclusive here and {start, length} in fs-core.
+     */
+    private FuseReply lock(FileSystemService fs, Credentials who, Lock l, int fd) throws FsException {
+        boolean flock = (l.lkFlags() & FUSE_LK_FLOCK) != 0;
+        long start = flock ? 0 : l.start();
+        long length = flock || l.end() == OFFSET_MAX ? 0 : l.end() - l.start() + 1;
+        if (l.get()) {
+            long[] c = fs.getlk(who, l.fh(), l.owner(), l.type(), start, length);
+            if (c == null) {
+                return new FuseReply.Lk(l.start(), l.end(), FileSystemService.F_UNLCK);
+            }
+            return new FuseReply.Lk(c[1], c[2] == 0 ? OFFSET_MAX : c[1] + c[2] - 1, (int) c[0]);
+        }
+        try {
+            fs.setlk(who, l.fh(), l.owner(), l.type(), start, length);
+            return FuseReply.OK;
+        } catch (FsException e) {
+            if (e.errno() != Errno.EAGAIN || !l.blocking()) {
+                throw e;
+            }
+        }
+        long unique = l.header().unique();
+        waitingLocks.add(unique);
+        if (fd < 0) {
+            return waitForLock(who, l, start, length);
+        }
+        Thread.ofVirtual().name("fsp-fuse-setlkw-" + unique).start(() -> {
+            FuseReply reply = waitForLock(who, l, start, length);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(OutHeader.SIZE + 8, 8);
+                FuseDevice.write(fd, buf.asSlice(0, reply.encode(buf, unique)));
+            } catch (NativeException e) {
+                LOG.debug("late SETLKW reply {} not delivered", unique, e);
+            }
+        });
+        return FuseReply.NONE;
+    }
+
+    /** Tries the lock again, with growing pauses, until it is set, fails otherwise, or the kernel interrupts it. */
+    private FuseReply waitForLock(Credentials who, Lock l, long start, long length) {
+        long unique = l.header().unique();
+        long pause = 100_000L;
+        try {
+            while (true) {
+                if (interruptedLocks.remove(unique)) {
+                    return new FuseReply.Error(Errno.EINTR);
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(pause);
+                pause = Math.min(pause * 2, LOCK_RETRY_MAX_NANOS);
+                FileSystemService service;
+                try {
+                    service = fs.enter();
+                } catch (FsException e) {
+                    return new FuseReply.Error(e.errno());
+                }
+                try {
+                    service.setlk(who, l.fh(), l.owner(), l.type(), start, length);
+                    return FuseReply.OK;
+                } catch (FsException e) {
+                    if (e.errno() != Errno.EAGAIN) {
+                        return new FuseReply.Error(e.errno());
+                    }
+                } finally {
+                    fs.exit();
+                }
+            }
+        } finally {
+            waitingLocks.remove(unique);
+            interruptedLocks.remove(unique);
+        }
+    }
+
+    /**
+     * A GETXATTR or LISTXATTR answer: the size alone when the caller's buffer is 0 bytes (it asks how much to
+     * allocate), ERANGE when the buffer is too small, else the bytes.
+     */
+    private static FuseReply sized(byte[] bytes, int callerSize) {
+        if (callerSize == 0) {
+            return new FuseReply.XattrSize(bytes.length);
+        }
+        if (Integer.toUnsignedLong(callerSize) < bytes.length) {
+            return new FuseReply.Error(Errno.ERANGE);
+        }
+        return new FuseReply.Data(bytes);
+    }
+
+    /** Extended attribute names as listxattr(2) returns them: each NUL-terminated. */
+    private static byte[] names(List<String> names) {
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        for (String n : names) {
+            all.writeBytes(n.getBytes(StandardCharsets.UTF_8));
+            all.write(0);
+        }
+        return all.toByteArray();
+    }
+
+    /** Bytes one COPY_FILE_RANGE copies at most; the caller's copy_file_range(2) loops for the rest. */
+    static final long COPY_MAX = 64L << 20;
+
+    /**
+     * copy_file_range(2) inside FSP: reads and writes through fs-core in chunks of the reply buffer's spare room, so
+     * the data never crosses to the kernel and back. Stops short at the end of the input, as the call does.
+     */
+    private FuseReply copyFileRange(FileSystemService fs, Credentials who, CopyFileRange c, MemorySegment out)
+            throws FsException {
+        if (c.flags() != 0) {
+            throw new FsException(Errno.EINVAL, "copy_file_range flags " + c.flags());
+        }
+        if (c.offsetIn() < 0 || c.offsetOut() < 0 || c.length() < 0) {
+            throw new FsException(Errno.EINVAL, "copy_file_range offsets " + c.offsetIn() + ", " + c.offsetOut());
+        }
+        // The reply (header and fuse_write_out) lies in the first bytes of out; the copy goes through the rest.
+        MemorySegment scratch = out.asSlice(4096, out.byteSize() - 4096);
+        long want = Math.min(c.length(), COPY_MAX);
+        long done = 0;
+        while (done < want) {
+            int chunk = (int) Math.min(want - done, scratch.byteSize());
+            int n = fs.pread(who, c.fhIn(), c.offsetIn() + done, scratch.asSlice(0, chunk));
+            if (n <= 0) {
+                break;
+            }
+            int w = fs.pwrite(who, c.fhOut(), c.offsetOut() + done, scratch.asSlice(0, n));
+            done += w;
+            if (w < n) {
+                break;
+            }
+        }
+        return new FuseReply.Written((int) done);
+    }
+
+    /**
+     * Opens a file for the kernel. With the writeback cache the kernel places appends itself (O_APPEND would move
+     * them to fs-core's end of file, which lags the kernel's) and may read pages of a write-only file to complete a
+     * partial write, so O_APPEND is dropped and O_WRONLY asked as O_RDWR, falling back to O_WRONLY for a caller who
+     * may not read (as libfuse's passthrough_ll does; such a file's partial-page writes then fail).
+     */
+    private long openCached(FileSystemService fs, Credentials who, String path, int flags, int mode)
+            throws FsException {
+        if (!connection.writebackCache()) {
+            return fs.open(who, path, flags, mode);
+        }
+        int cached = flags & ~OpenFlags.O_APPEND;
+        if ((cached & OpenFlags.O_ACCMODE) == OpenFlags.O_WRONLY) {
+            try {
+                return fs.open(who, path, (cached & ~OpenFlags.O_ACCMODE) | OpenFlags.O_RDWR, mode);
+            } catch (FsException e) {
+                if (e.errno() != Errno.EACCES) {
+                    throw e;
+                }
+            }
+        }
+        return fs.open(who, path, cached, mode);
     }
 
     /** The node's path; ENOENT for a node whose name was removed (or one the kernel should not hold). */

@@ -44,7 +44,13 @@ final class FuseMount implements AutoCloseable {
     private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
 
     /** How the mount is served. */
-    record Settings(int channels, long entryValidNanos, long attrValidNanos) {
+    record Settings(int channels, long entryValidNanos, long attrValidNanos, boolean writebackCache) {
+
+        /** Without the writeback cache. */
+        Settings(int channels, long entryValidNanos, long attrValidNanos) {
+            this(channels, entryValidNanos, attrValidNanos, false);
+        }
+
         Settings {
             if (channels < 1 || channels > 64) {
                 throw new IllegalArgumentException("channels must be 1 to 64, not " + channels);
@@ -58,11 +64,14 @@ final class FuseMount implements AutoCloseable {
     private final Path mountPoint;
     private final FileSystemSlot fs;
     private final Settings settings;
-    private final FuseConnection connection = new FuseConnection();
+    private final FuseConnection connection;
     private final List<FuseChannel> channels = new ArrayList<>();
     private final List<Thread> ownThreads = new ArrayList<>();
     private final long mountedAtMillis = System.currentTimeMillis();
     private NodeTable nodes;
+    /** Tells the kernel of changes others make; null until serving. */
+    private FuseNotifier notifier;
+
     private ThreadModel model;
     private volatile boolean running;
     private volatile boolean ownThreadsRun;
@@ -72,6 +81,7 @@ final class FuseMount implements AutoCloseable {
         this.mountPoint = mountPoint.toAbsolutePath().normalize();
         this.fs = fs;
         this.settings = settings;
+        this.connection = new FuseConnection(settings.writebackCache());
     }
 
     Path mountPoint() {
@@ -159,6 +169,7 @@ final class FuseMount implements AutoCloseable {
         }
         running = true;
         drive(threadModel);
+        startNotifier();
         LOG.info("FSP mounted at {} through /dev/fuse, {} channels", mountPoint, channels.size());
     }
 
@@ -179,6 +190,7 @@ final class FuseMount implements AutoCloseable {
      */
     synchronized FuseHandoff.Mount quiesce() {
         running = false;
+        stopNotifier();
         undrive();
         List<Integer> fds = new ArrayList<>(channels.size());
         for (FuseChannel c : channels) {
@@ -210,6 +222,7 @@ final class FuseMount implements AutoCloseable {
             m.mounted = true;
             m.running = true;
             m.drive(threadModel);
+            m.startNotifier();
         }
         LOG.info(
                 "took over the FSP mount at {}: {} channels, {} nodes",
@@ -272,8 +285,24 @@ final class FuseMount implements AutoCloseable {
         ownThreads.clear();
     }
 
+    /** Under this, serving: fs-core's changes by others reach the kernel from now on. */
+    private void startNotifier() {
+        notifier = new FuseNotifier(nodes, channels.get(0).fd());
+        notifier.start("fsp-fuse-notify");
+        fs.listen(notifier);
+    }
+
+    private void stopNotifier() {
+        if (notifier != null) {
+            fs.unlisten(notifier);
+            notifier.stop();
+            notifier = null;
+        }
+    }
+
     @Override
     public synchronized void close() {
+        stopNotifier();
         if (mounted) {
             try {
                 FuseDevice.umount(mountPoint.toString(), FuseDevice.MNT_DETACH);
@@ -331,6 +360,7 @@ final class FuseMount implements AutoCloseable {
                 "/dev/fuse read/write, " + channels.size() + " channels (FUSE_DEV_IOC_CLONE), "
                         + (model != null ? "polled by thread-model agents" : "on threads of their own"));
         s.put("protocol", connection.protocol());
+        s.put("writebackCache", connection.writebackCache() ? "on" : "off");
         s.put("nodes", nodes == null ? 0 : nodes.size());
         long served = 0;
         for (FuseChannel c : channels) {

@@ -73,11 +73,23 @@ public final class FuseMountComponent implements StatusContributor {
         @AttributeDefinition(description = "Serving loops per mount, each on its own /dev/fuse descriptor (1 to 64)")
         int channels() default 4;
 
-        @AttributeDefinition(description = "Milliseconds the kernel may cache a name (0: ask every time)")
-        long entryTimeoutMillis() default 1000;
+        @AttributeDefinition(
+                description = "Milliseconds the kernel may cache a name (0: ask every time); changes by other "
+                        + "clients are invalidated at once (FUSE_NOTIFY_INVAL_ENTRY), so this bounds only what a "
+                        + "lost notice could leave stale")
+        long entryTimeoutMillis() default 30_000;
 
-        @AttributeDefinition(description = "Milliseconds the kernel may cache attributes (0: ask every time)")
-        long attrTimeoutMillis() default 1000;
+        @AttributeDefinition(
+                description = "Milliseconds the kernel may cache attributes (0: ask every time); changes by other "
+                        + "clients are invalidated at once (FUSE_NOTIFY_INVAL_INODE)")
+        long attrTimeoutMillis() default 30_000;
+
+        @AttributeDefinition(
+                description = "Let the kernel cache writes (FUSE_WRITEBACK_CACHE): small writes are gathered into "
+                        + "large WRITEs, but the kernel then owns file sizes, so FS Lib clients see data only after "
+                        + "the kernel writes it back (fsync, close, or its write-back) and a size an FS Lib client "
+                        + "changes is not seen by the mount. For mounts whose files FS Lib clients do not write")
+        boolean writebackCache() default false;
 
         @AttributeDefinition(
                 description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
@@ -162,7 +174,10 @@ public final class FuseMountComponent implements StatusContributor {
     synchronized void activate(Config config, BundleContext bundleContext) {
         context = bundleContext;
         settings = new FuseMount.Settings(
-                config.channels(), config.entryTimeoutMillis() * 1_000_000L, config.attrTimeoutMillis() * 1_000_000L);
+                config.channels(),
+                config.entryTimeoutMillis() * 1_000_000L,
+                config.attrTimeoutMillis() * 1_000_000L,
+                config.writebackCache());
         slot = new FileSystemSlot(config.fileSystemWaitMillis());
         String dir = !config.mountPoint().isEmpty()
                 ? config.mountPoint()

@@ -84,18 +84,34 @@ final class FuseOpcodes {
             case BATCH_FORGET -> "BATCH_FORGET";
             case READDIRPLUS -> "READDIRPLUS";
             case RENAME2 -> "RENAME2";
+            case SETXATTR -> "SETXATTR";
+            case GETXATTR -> "GETXATTR";
+            case LISTXATTR -> "LISTXATTR";
+            case REMOVEXATTR -> "REMOVEXATTR";
+            case GETLK -> "GETLK";
+            case SETLK -> "SETLK";
+            case SETLKW -> "SETLKW";
+            case POLL -> "POLL";
+            case FALLOCATE -> "FALLOCATE";
+            case LSEEK -> "LSEEK";
+            case COPY_FILE_RANGE -> "COPY_FILE_RANGE";
+            case IOCTL -> "IOCTL";
+            case BMAP -> "BMAP";
             default -> "opcode " + opcode;
         };
     }
 
     // INIT flags (fuse_init_in.flags / fuse_init_out.flags)
     static final int FUSE_ASYNC_READ = 1;
+    static final int FUSE_POSIX_LOCKS = 1 << 1;
     static final int FUSE_ATOMIC_O_TRUNC = 1 << 3;
     static final int FUSE_BIG_WRITES = 1 << 5;
+    static final int FUSE_FLOCK_LOCKS = 1 << 10;
     static final int FUSE_AUTO_INVAL_DATA = 1 << 12;
     static final int FUSE_DO_READDIRPLUS = 1 << 13;
     static final int FUSE_READDIRPLUS_AUTO = 1 << 14;
     static final int FUSE_ASYNC_DIO = 1 << 15;
+    static final int FUSE_WRITEBACK_CACHE = 1 << 16;
     static final int FUSE_PARALLEL_DIROPS = 1 << 18;
     static final int FUSE_HANDLE_KILLPRIV = 1 << 19;
     static final int FUSE_MAX_PAGES = 1 << 22;
@@ -113,6 +129,13 @@ final class FuseOpcodes {
 
     /** fuse_getattr_in.getattr_flags: the fh field names an open file. */
     static final int FUSE_GETATTR_FH = 1;
+    /** fuse_lk_in.lk_flags: a flock(2) lock (whole file, owned by the open file). */
+    static final int FUSE_LK_FLOCK = 1;
+    /** fuse_release_in.release_flags: drop the open file's flock lock. */
+    static final int FUSE_RELEASE_FLOCK_UNLOCK = 1 << 1;
+    /** The largest offset: a lock "to the end". */
+    static final long OFFSET_MAX = Long.MAX_VALUE;
+
     /** fuse_fsync_in.fsync_flags: data only. */
     static final int FUSE_FSYNC_FDATASYNC = 1;
 

@@ -169,6 +169,46 @@ sealed interface FuseReply {
         }
     }
 
+    /** Bytes as they are (GETXATTR's value, LISTXATTR's NUL-terminated names). */
+    record Data(byte[] bytes) implements FuseReply {
+        @Override
+        public int encode(MemorySegment out, long unique) {
+            MemorySegment.copy(bytes, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, OutHeader.SIZE, bytes.length);
+            return header(out, unique, 0, bytes.length);
+        }
+    }
+
+    /** GETXATTR's or LISTXATTR's answer to a size-0 request: how many bytes the answer takes. */
+    record XattrSize(int bytes) implements FuseReply {
+        @Override
+        public int encode(MemorySegment out, long unique) {
+            out.set(JAVA_INT, OutHeader.SIZE + GetxattrOut.SIZE_BYTES, bytes);
+            out.set(JAVA_INT, OutHeader.SIZE + GetxattrOut.SIZE_BYTES + 4, 0);
+            return header(out, unique, 0, GetxattrOut.SIZE);
+        }
+    }
+
+    /** GETLK's answer: the conflicting lock, or type F_UNLCK for none; bytes inclusive, as in {@code struct flock}. */
+    record Lk(long start, long end, int type) implements FuseReply {
+        @Override
+        public int encode(MemorySegment out, long unique) {
+            out.set(JAVA_LONG, OutHeader.SIZE + LkOut.START, start);
+            out.set(JAVA_LONG, OutHeader.SIZE + LkOut.END, end);
+            out.set(JAVA_INT, OutHeader.SIZE + LkOut.TYPE, type);
+            out.set(JAVA_INT, OutHeader.SIZE + LkOut.PID, 0);
+            return header(out, unique, 0, LkOut.SIZE);
+        }
+    }
+
+    /** LSEEK's answer. */
+    record Offset(long offset) implements FuseReply {
+        @Override
+        public int encode(MemorySegment out, long unique) {
+            out.set(JAVA_LONG, OutHeader.SIZE + LseekOut.OFFSET, offset);
+            return header(out, unique, 0, LseekOut.SIZE);
+        }
+    }
+
     /** A body already written after the header (READ's data, READDIR's entries): only the header is added. */
     record InPlace(int bodyBytes) implements FuseReply {
         @Override

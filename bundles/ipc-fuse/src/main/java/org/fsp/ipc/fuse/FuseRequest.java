@@ -69,9 +69,26 @@ sealed interface FuseRequest {
     record Readdir(Header header, long fh, long offset, int size, boolean plus) implements FuseRequest {}
 
     /** RELEASE ({@code directory} false) and RELEASEDIR. */
-    record Release(Header header, long fh, int flags, boolean directory) implements FuseRequest {}
+    record Release(Header header, long fh, int flags, boolean directory, int releaseFlags, long lockOwner)
+            implements FuseRequest {}
 
-    record Flush(Header header, long fh) implements FuseRequest {}
+    record Flush(Header header, long fh, long lockOwner) implements FuseRequest {}
+
+    /**
+     * GETLK ({@code get}), SETLK, SETLKW ({@code blocking}): bytes {@code start} to {@code end} inclusive
+     * ({@link FuseOpcodes#OFFSET_MAX}: to the end), with lk_flags (FUSE_LK_FLOCK).
+     */
+    record Lock(
+            Header header,
+            long fh,
+            long owner,
+            long start,
+            long end,
+            int type,
+            int lkFlags,
+            boolean get,
+            boolean blocking)
+            implements FuseRequest {}
 
     /** FSYNC ({@code directory} false) and FSYNCDIR. */
     record Fsync(Header header, long fh, boolean dataOnly, boolean directory) implements FuseRequest {}
@@ -79,6 +96,32 @@ sealed interface FuseRequest {
     record Statfs(Header header) implements FuseRequest {}
 
     record Access(Header header, int mask) implements FuseRequest {}
+
+    /** SETXATTR: the value is a slice of the request buffer, valid until the next read. */
+    record Setxattr(Header header, String name, MemorySegment value, int flags) implements FuseRequest {}
+
+    /** GETXATTR; {@code size} 0 asks only for the value's size. */
+    record Getxattr(Header header, String name, int size) implements FuseRequest {}
+
+    /** LISTXATTR; {@code size} 0 asks only for the list's size. */
+    record Listxattr(Header header, int size) implements FuseRequest {}
+
+    record Removexattr(Header header, String name) implements FuseRequest {}
+
+    record Lseek(Header header, long fh, long offset, int whence) implements FuseRequest {}
+
+    record Fallocate(Header header, long fh, long offset, long length, int mode) implements FuseRequest {}
+
+    record CopyFileRange(
+            Header header,
+            long fhIn,
+            long offsetIn,
+            long nodeIdOut,
+            long fhOut,
+            long offsetOut,
+            long length,
+            long flags)
+            implements FuseRequest {}
 
     record Interrupt(Header header, long interruptedUnique) implements FuseRequest {}
 

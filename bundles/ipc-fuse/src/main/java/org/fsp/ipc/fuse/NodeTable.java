@@ -110,6 +110,18 @@ final class NodeTable {
         return n == null || n.paths.isEmpty() ? null : n.paths.getLast();
     }
 
+    /** The node id of the named node for inode {@code ino}, or 0 if the kernel holds no name of it. */
+    synchronized long idOfIno(long ino) {
+        Node n = byIno.get(ino);
+        return n == null ? 0 : n.id;
+    }
+
+    /** A path of the named node for inode {@code ino}, as {@link #path}; null if the kernel holds no name of it. */
+    synchronized String pathOfIno(long ino) {
+        Node n = byIno.get(ino);
+        return n == null || n.paths.isEmpty() ? null : n.paths.getLast();
+    }
+
     /** True while the kernel holds the node. */
     synchronized boolean known(long nodeId) {
         return byId.containsKey(nodeId);

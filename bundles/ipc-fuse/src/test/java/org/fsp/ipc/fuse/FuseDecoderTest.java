@@ -202,8 +202,48 @@ class FuseDecoderTest {
     void shouldTreatAnUnknownOpcodeAsUnsupported() {
         assertInstanceOf(
                 Unsupported.class,
-                decode(FuseOpcodes.GETXATTR, body().u32(0).u32(0).name("user.x").toArray()));
+                decode(FuseOpcodes.POLL, body().u64(1).u64(2).u32(0).u32(0).toArray()));
         assertInstanceOf(Unsupported.class, decode(9999, new byte[0]));
+    }
+
+    @Test
+    void shouldDecodeExtendedAttributeRequestsAndCheckTheirLengths() {
+        FuseRequest.Setxattr set = (FuseRequest.Setxattr) decode(
+                FuseOpcodes.SETXATTR,
+                body().u32(3)
+                        .u32(1)
+                        .name("user.a/b")
+                        .bytes(new byte[] {1, 2, 3})
+                        .toArray());
+        assertEquals("user.a/b", set.name());
+        assertEquals(3, set.value().byteSize());
+        assertEquals(1, set.flags());
+        Malformed shortValue = assertInstanceOf(
+                Malformed.class,
+                decode(
+                        FuseOpcodes.SETXATTR,
+                        body().u32(5)
+                                .u32(0)
+                                .name("user.a")
+                                .bytes(new byte[] {1})
+                                .toArray()));
+        assertEquals(org.fsp.api.fs.Errno.EINVAL, shortValue.errno());
+        Malformed longName = assertInstanceOf(
+                Malformed.class,
+                decode(
+                        FuseOpcodes.GETXATTR,
+                        body().u32(0).u32(0).name("user." + "n".repeat(251)).toArray()));
+        assertEquals(org.fsp.api.fs.Errno.ERANGE, longName.errno());
+        assertEquals(
+                100,
+                ((FuseRequest.Listxattr) decode(
+                                FuseOpcodes.LISTXATTR, body().u32(100).u32(0).toArray()))
+                        .size());
+        assertEquals(
+                "user.x",
+                ((FuseRequest.Removexattr) decode(
+                                FuseOpcodes.REMOVEXATTR, body().name("user.x").toArray()))
+                        .name());
     }
 
     @Test

@@ -266,14 +266,254 @@ class FuseDispatcherTest {
         assertEquals(-Errno.EPERM.code(), send(FuseOpcodes.MKNOD, FuseAbi.ROOT_ID, ROOT, fifo));
         byte[] reg = body().u32(0100644).u32(0).u32(0).u32(0).name("reg").toArray();
         assertEquals(0, send(FuseOpcodes.MKNOD, FuseAbi.ROOT_ID, ROOT, reg));
+        assertEquals(-Errno.ENOSYS.code(), send(FuseOpcodes.POLL, FuseAbi.ROOT_ID, ROOT, new byte[24]));
+    }
+
+    @Test
+    void shouldKeepExtendedAttributesWithTheSizeProtocolOfGetxattr() {
+        long[] f = create(FuseAbi.ROOT_ID, "x", 0644);
+        byte[] value = "v4lue".getBytes(StandardCharsets.UTF_8);
         assertEquals(
-                -Errno.ENOSYS.code(),
+                0,
+                send(
+                        FuseOpcodes.SETXATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(value.length)
+                                .u32(0)
+                                .name("user.k")
+                                .bytes(value)
+                                .toArray()));
+        assertEquals(
+                0,
                 send(
                         FuseOpcodes.GETXATTR,
-                        FuseAbi.ROOT_ID,
+                        f[0],
                         ROOT,
-                        body().u32(0).u32(0).name("user.a").toArray()));
-        assertEquals(-Errno.ENOSYS.code(), send(FuseOpcodes.FALLOCATE, FuseAbi.ROOT_ID, ROOT, new byte[32]));
+                        body().u32(0).u32(0).name("user.k").toArray()));
+        assertEquals(value.length, out.get(JAVA_INT, OutHeader.SIZE + GetxattrOut.SIZE_BYTES));
+        assertEquals(
+                -Errno.ERANGE.code(),
+                send(
+                        FuseOpcodes.GETXATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(2).u32(0).name("user.k").toArray()));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.GETXATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(64).u32(0).name("user.k").toArray()));
+        assertEquals(
+                "v4lue",
+                new String(out.asSlice(OutHeader.SIZE, replyBodyBytes()).toArray(JAVA_BYTE)));
+        assertEquals(
+                0, send(FuseOpcodes.LISTXATTR, f[0], ROOT, body().u32(64).u32(0).toArray()));
+        assertEquals(
+                "user.k\0",
+                new String(out.asSlice(OutHeader.SIZE, replyBodyBytes()).toArray(JAVA_BYTE)));
+        // fs-core's rules, with the caller's uid from the request: another user may not write root's file.
+        assertEquals(
+                -Errno.EACCES.code(),
+                send(
+                        FuseOpcodes.SETXATTR,
+                        f[0],
+                        USER,
+                        body().u32(1).u32(0).name("user.u").bytes(new byte[1]).toArray()));
+        assertEquals(
+                -Errno.ENODATA.code(),
+                send(
+                        FuseOpcodes.GETXATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(64).u32(0).name("user.none").toArray()));
+        assertEquals(
+                0,
+                send(FuseOpcodes.REMOVEXATTR, f[0], ROOT, body().name("user.k").toArray()));
+        assertEquals(
+                0, send(FuseOpcodes.LISTXATTR, f[0], ROOT, body().u32(0).u32(0).toArray()));
+        assertEquals(0, out.get(JAVA_INT, OutHeader.SIZE + GetxattrOut.SIZE_BYTES));
+    }
+
+    @Test
+    void shouldSeekHolesPreallocateAndCopyRangesInsideFsp() {
+        long[] f = create(FuseAbi.ROOT_ID, "src", 0644);
+        byte[] data = "0123456789".getBytes(StandardCharsets.UTF_8);
+        byte[] w = body().u64(f[1])
+                .u64(8192)
+                .u32(data.length)
+                .u32(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .bytes(data)
+                .toArray();
+        assertEquals(0, send(FuseOpcodes.WRITE, f[0], ROOT, w));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.LSEEK,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u64(0).u32(3).u32(0).toArray()));
+        assertEquals(8192, out.get(JAVA_LONG, OutHeader.SIZE + LseekOut.OFFSET));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.LSEEK,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u64(8192).u32(4).u32(0).toArray()));
+        assertEquals(8192 + data.length, out.get(JAVA_LONG, OutHeader.SIZE + LseekOut.OFFSET));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.FALLOCATE,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u64(0).u64(20_000).u32(0).u32(0).toArray()));
+        assertEquals(
+                -Errno.EOPNOTSUPP.code(),
+                send(
+                        FuseOpcodes.FALLOCATE,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u64(0).u64(10).u32(1).u32(0).toArray()));
+        long[] g = create(FuseAbi.ROOT_ID, "dst", 0644);
+        byte[] copy = body().u64(f[1])
+                .u64(8192)
+                .u64(g[0])
+                .u64(g[1])
+                .u64(3)
+                .u64(1000)
+                .u64(0)
+                .toArray();
+        assertEquals(0, send(FuseOpcodes.COPY_FILE_RANGE, f[0], ROOT, copy));
+        // The source is 20 000 bytes now (fallocate): the copy stops at its end.
+        assertEquals(1000, out.get(JAVA_INT, OutHeader.SIZE + WriteOut.WRITTEN));
+        assertEquals(0, send(FuseOpcodes.READ, g[0], ROOT, readIn(g[1], 3, 10)));
+        assertEquals("0123456789", new String(out.asSlice(OutHeader.SIZE, 10).toArray(JAVA_BYTE)));
+    }
+
+    @Test
+    void shouldOpenWriteOnlyFilesReadableAndWithoutAppendUnderTheWritebackCache() {
+        dispatcher = new FuseDispatcher(
+                slotOf(fs),
+                nodes,
+                new CallerCredentials(Path.of("/nonexistent-proc"), System::nanoTime),
+                new FuseConnection(true),
+                1_000_000_000L,
+                1_000_000_000L);
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.INIT,
+                        0,
+                        ROOT,
+                        body().u32(7).u32(45).u32(131072).u32(-1).toArray()));
+        assertEquals(
+                FuseConnection.WANTED | FuseOpcodes.FUSE_WRITEBACK_CACHE,
+                out.get(JAVA_INT, OutHeader.SIZE + InitOut.FLAGS));
+        long[] f = create(FuseAbi.ROOT_ID, "wb", 0644);
+        byte[] data = "abc".getBytes(StandardCharsets.UTF_8);
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.WRITE,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1])
+                                .u64(0)
+                                .u32(3)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .bytes(data)
+                                .toArray()));
+        assertEquals(
+                0,
+                send(FuseOpcodes.OPEN, f[0], ROOT, body().u32(01 | 02000).u32(0).toArray()));
+        long fh = out.get(JAVA_LONG, OutHeader.SIZE + OpenOut.FH);
+        // Written where the kernel says, not at the end; and readable, for the kernel's partial-page reads.
+        byte[] x = "X".getBytes(StandardCharsets.UTF_8);
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.WRITE,
+                        f[0],
+                        ROOT,
+                        body().u64(fh)
+                                .u64(1)
+                                .u32(1)
+                                .u32(0)
+                                .u64(0)
+                                .u32(0)
+                                .u32(0)
+                                .bytes(x)
+                                .toArray()));
+        assertEquals(0, send(FuseOpcodes.READ, f[0], ROOT, readIn(fh, 0, 10)));
+        assertEquals(
+                "aXc", new String(out.asSlice(OutHeader.SIZE, replyBodyBytes()).toArray(JAVA_BYTE)));
+    }
+
+    private static FileSystemSlot slotOf(FsCore fs) {
+        FileSystemSlot slot = new FileSystemSlot(1000);
+        slot.attach(fs);
+        return slot;
+    }
+
+    private static byte[] lk(long fh, long owner, long start, long end, int type, int flags) {
+        return body().u64(fh)
+                .u64(owner)
+                .u64(start)
+                .u64(end)
+                .u32(type)
+                .u32(4242)
+                .u32(flags)
+                .u32(0)
+                .toArray();
+    }
+
+    @Test
+    void shouldLockByOwnerAndAnswerGetlkAndReleaseOnFlush() throws Exception {
+        long[] f = create(FuseAbi.ROOT_ID, "locked", 0644);
+        long a = 0xAAAAL;
+        long b = 0xBBBBL;
+        assertEquals(0, send(FuseOpcodes.SETLK, f[0], ROOT, lk(f[1], a, 0, 99, 1, 0)));
+        assertEquals(-Errno.EAGAIN.code(), send(FuseOpcodes.SETLK, f[0], ROOT, lk(f[1], b, 50, 50, 0, 0)));
+        assertEquals(0, send(FuseOpcodes.GETLK, f[0], ROOT, lk(f[1], b, 10, FuseOpcodes.OFFSET_MAX, 0, 0)));
+        assertEquals(1, out.get(JAVA_INT, OutHeader.SIZE + LkOut.TYPE));
+        assertEquals(0, out.get(JAVA_LONG, OutHeader.SIZE + LkOut.START));
+        assertEquals(99, out.get(JAVA_LONG, OutHeader.SIZE + LkOut.END));
+        // flock on the whole file conflicts too: one table of locks.
+        assertEquals(
+                -Errno.EAGAIN.code(),
+                send(FuseOpcodes.SETLK, f[0], ROOT, lk(f[1], b, 0, 0, 0, FuseOpcodes.FUSE_LK_FLOCK)));
+        // A SETLKW of b waits until a's close of a descriptor (FLUSH with its lock owner) drops a's locks.
+        java.util.concurrent.CompletableFuture<Integer> waited =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    MemorySegment o = Arena.ofAuto().allocate(FuseChannel.BUFFER_BYTES, 8);
+                    byte[] req = lk(f[1], b, 0, 10, 1, 0);
+                    MemorySegment in = request(Arena.ofAuto(), FuseOpcodes.SETLKW, 999, f[0], ROOT, req);
+                    FuseRequest r = FuseDecoder.decode(in, FuseAbi.InHeader.SIZE + req.length);
+                    dispatcher.dispatch(r, o).encode(o, 999);
+                    return o.get(JAVA_INT, OutHeader.ERROR);
+                });
+        Thread.sleep(50);
+        assertTrue(!waited.isDone(), "SETLKW waits while the lock is held");
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.FLUSH,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u32(0).u32(0).u64(a).toArray()));
+        assertEquals(0, waited.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, send(FuseOpcodes.GETLK, f[0], ROOT, lk(f[1], a, 0, 5, 0, 0)));
+        assertEquals(1, out.get(JAVA_INT, OutHeader.SIZE + LkOut.TYPE), "b holds bytes 0-10 now");
     }
 
     @Test

@@ -248,6 +248,15 @@ final class RequestAdapter {
             case WRITE_BULK:
             case PWRITE_BULK:
                 return writeBulk(s, op == PWRITE_BULK);
+            case GETXATTR:
+                return getxattr(s, dataOffset);
+            case SETXATTR:
+                return setxattr(s, dataOffset);
+            case LISTXATTR:
+                return listxattr(s, dataOffset);
+            case REMOVEXATTR:
+                fs.removexattr(who, path(s, dataOffset, 1), path(s, dataOffset, 2), follow(0));
+                return 0;
             default:
                 throw new FsException(Errno.ENOSYS, "opcode " + op);
         }
@@ -370,6 +379,63 @@ final class RequestAdapter {
         }
         fs.setlk(s.credentials, s.files.lookup(request.handle()), type, start, length);
         return 0;
+    }
+
+    /** The xattr opcodes' follow flag; any flag bit but {@code allowed} and XATTR_NOFOLLOW is EINVAL. */
+    private boolean follow(int allowed) throws FsException {
+        int flags = request.flags();
+        if ((flags & ~(allowed | XATTR_NOFOLLOW)) != 0) {
+            throw new FsException(Errno.EINVAL, "xattr flags " + flags);
+        }
+        return (flags & XATTR_NOFOLLOW) == 0;
+    }
+
+    private long getxattr(ClientSession s, long dataOffset) throws FsException {
+        byte[] value = fs.getxattr(s.credentials, path(s, dataOffset, 1), path(s, dataOffset, 2), follow(0));
+        if (value.length > s.layout.slotDataBytes()) {
+            throw new FsException(Errno.E2BIG, "extended attribute value of " + value.length + " bytes");
+        }
+        MemorySegment.copy(value, 0, s.segment, ValueLayout.JAVA_BYTE, dataOffset, value.length);
+        payloadLength = value.length;
+        return value.length;
+    }
+
+    private long setxattr(ClientSession s, long dataOffset) throws FsException {
+        boolean follow = follow(FileSystemService.XATTR_CREATE | FileSystemService.XATTR_REPLACE);
+        String path = path(s, dataOffset, 1);
+        String name = path(s, dataOffset, 2);
+        long names = (long) request.path1Length() + request.path2Length();
+        long length = request.length();
+        if (length < 0 || names + length > s.layout.slotDataBytes()) {
+            throw new FsException(Errno.EINVAL, "extended attribute value of " + length + " bytes");
+        }
+        byte[] value = new byte[(int) length];
+        MemorySegment.copy(s.segment, ValueLayout.JAVA_BYTE, dataOffset + names, value, 0, value.length);
+        fs.setxattr(
+                s.credentials,
+                path,
+                name,
+                value,
+                request.flags() & (FileSystemService.XATTR_CREATE | FileSystemService.XATTR_REPLACE),
+                follow);
+        return 0;
+    }
+
+    private long listxattr(ClientSession s, long dataOffset) throws FsException {
+        List<String> names = fs.listxattr(s.credentials, path(s, dataOffset, 1), follow(0));
+        int pos = 0;
+        for (String n : names) {
+            byte[] bytes = n.getBytes(StandardCharsets.UTF_8);
+            if (pos + bytes.length + 1 > s.layout.slotDataBytes()) {
+                throw new FsException(Errno.E2BIG, "extended attribute names do not fit one reply");
+            }
+            MemorySegment.copy(bytes, 0, data, ValueLayout.JAVA_BYTE, pos, bytes.length);
+            data.set(ValueLayout.JAVA_BYTE, pos + bytes.length, (byte) 0);
+            pos += bytes.length + 1;
+        }
+        MemorySegment.copy(data, 0, s.segment, dataOffset, pos);
+        payloadLength = pos;
+        return names.size();
     }
 
     private long readlink(ClientSession s, long dataOffset) throws FsException {

@@ -58,6 +58,35 @@ class LinuxCallsOverChannelTest {
     }
 
     @Test
+    void shouldCarryExtendedAttributesAndTheirErrnos() throws Exception {
+        try (FspClient c = FspClient.connect(socket)) {
+            c.writeAll("/f", new byte[] {1});
+            c.symlink("/f", "/link");
+            byte[] value = new byte[3000];
+            java.util.Arrays.fill(value, (byte) 7);
+            c.setxattr("/f", "user.big", value, XATTR_CREATE, true);
+            c.setxattr("/link", "user.small", new byte[] {1, 2}, 0, true);
+            assertEquals(java.util.List.of("user.big", "user.small"), c.listxattr("/f", true));
+            assertEquals(java.util.List.of(), c.listxattr("/link", false));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(value, c.getxattr("/f", "user.big", true));
+            assertEquals(Errno.EEXIST, errno(() -> c.setxattr("/f", "user.big", new byte[1], XATTR_CREATE, true)));
+            assertEquals(Errno.ENODATA, errno(() -> c.getxattr("/f", "user.none", true)));
+            assertEquals(Errno.ENODATA, errno(() -> c.getxattr("/link", "user.small", false)));
+            assertEquals(Errno.EPERM, errno(() -> c.setxattr("/link", "user.x", new byte[1], 0, false)));
+            assertEquals(Errno.EOPNOTSUPP, errno(() -> c.getxattr("/f", "system.x", true)));
+            assertEquals(Errno.ERANGE, errno(() -> c.getxattr("/f", "", true)));
+            assertEquals(Errno.E2BIG, errno(() -> c.setxattr("/f", "user.x", new byte[70_000], 0, true)));
+            assertEquals(Errno.ENOSPC, errno(() -> c.setxattr("/f", "user.x", new byte[2000], 0, true)));
+            c.removexattr("/f", "user.big", true);
+            assertEquals(java.util.List.of("user.small"), c.listxattr("/f", true));
+        }
+    }
+
+    private static Errno errno(org.junit.jupiter.api.function.Executable e) {
+        return ((FspException) assertThrows(FileSystemException.class, e)).errno();
+    }
+
+    @Test
     void shouldCarryTheNewCallsAndTheirErrnos() throws Exception {
         try (FspClient c = FspClient.connect(socket)) {
             c.writeAll("/a", new byte[] {1});

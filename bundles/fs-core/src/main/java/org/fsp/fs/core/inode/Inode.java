@@ -34,6 +34,8 @@ public final class Inode {
     public volatile int generation;
     /** Directories: inode of the parent (".."). */
     public volatile long parent;
+    /** The block holding the extended attributes, 0 if none; changes under {@link #lock}. */
+    public volatile long xattrBlock;
 
     /** Guarded by {@link #lock}. */
     public final ExtentMap extents = new ExtentMap();

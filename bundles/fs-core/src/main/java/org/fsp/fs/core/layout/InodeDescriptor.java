@@ -22,13 +22,16 @@ import java.lang.foreign.MemorySegment;
  * |                    Parent directory inode (dirs only)         | 72
  * |        Inline extents: 10 x (logical u32, length u32,         | 80
  * |                                 physical u64)                 |
- * |                    Reserved                                   | 240
+ * |     Extended attribute block (64 bits, 0 = none; minor 2)     | 240
+ * |                    Reserved                                   | 248
  * |                    CRC32C of bytes 0..251                     | 252
  * +---------------------------------------------------------------+
  * </pre>
  * A free inode is all zeros (mode 0, checksum 0). Files map logical blocks to physical runs through extents sorted
  * by logical block; the first 10 live inline, the rest in a chain of {@link ExtentBlockDescriptor} blocks. A symlink
- * keeps its target in its data blocks like a file.
+ * keeps its target in its data blocks like a file. Extended attributes live in one {@link XattrBlockDescriptor} block
+ * of the inode's own, counted in its blocks as ext4 counts its xattr block; images before superblock minor version 2
+ * have zeros there (no attributes).
  */
 public final class InodeDescriptor {
 
@@ -56,6 +59,9 @@ public final class InodeDescriptor {
     public static final int EXTENT_CHAIN_OFFSET;
     public static final int PARENT_OFFSET;
     public static final int EXTENTS_OFFSET;
+    /** block number of the inode's extended attribute block, 0 if it has none. */
+    public static final int XATTR_BLOCK_OFFSET;
+
     public static final int CHECKSUM_OFFSET = INODE_SIZE - 4;
 
     static {
@@ -88,6 +94,8 @@ public final class InodeDescriptor {
         offset += 8;
         EXTENTS_OFFSET = offset;
         offset += INLINE_EXTENTS * EXTENT_SIZE;
+        XATTR_BLOCK_OFFSET = offset;
+        offset += 8;
         if (offset > CHECKSUM_OFFSET) {
             throw new ExceptionInInitializerError("inode fields overflow the inode");
         }

@@ -50,7 +50,11 @@ public final class SuperblockDescriptor {
     /** A reader refuses an image whose major version differs. */
     public static final int VERSION_MAJOR = 1;
 
-    public static final int VERSION_MINOR = 1;
+    /**
+     * 1: the root reserve ({@link #RESERVED_BLOCKS_OFFSET}). 2: inodes may point at an extended attribute block
+     * ({@link InodeDescriptor#XATTR_BLOCK_OFFSET}); older images have zeros there, so they read unchanged.
+     */
+    public static final int VERSION_MINOR = 2;
 
     public static final int MAGIC_OFFSET;
     public static final int VERSION_MAJOR_OFFSET;

@@ -24,6 +24,7 @@ import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.InodeDescriptor;
 import org.fsp.fs.core.layout.Layout;
 import org.fsp.fs.core.layout.SuperblockDescriptor;
+import org.fsp.fs.core.layout.XattrBlockDescriptor;
 
 /**
  * The consistency checker behind fsck: reads the whole image (through the journal's committed transactions, as
@@ -473,6 +474,7 @@ public final class Checker {
                 break;
             }
         }
+        long xattrBlocks = xattrBlock(ino, s.get(Layout.LONG, base + InodeDescriptor.XATTR_BLOCK_OFFSET), used);
         long mapped = 0;
         long prevEnd = 0;
         boolean gapless = true;
@@ -512,14 +514,35 @@ public final class Checker {
             problem(who + " maps blocks beyond its size " + size, type == FileMode.S_IFREG);
             fixedSize = type == FileMode.S_IFREG ? prevEnd * Layout.BLOCK_SIZE : -1;
         }
-        if (blocks != mapped + chainBlocks) {
-            problem(who + " counts " + blocks + " blocks but owns " + (mapped + chainBlocks), true);
-            fixedBlocks = mapped + chainBlocks;
+        if (blocks != mapped + chainBlocks + xattrBlocks) {
+            problem(who + " counts " + blocks + " blocks but owns " + (mapped + chainBlocks + xattrBlocks), true);
+            fixedBlocks = mapped + chainBlocks + xattrBlocks;
         }
         if (type == FileMode.S_IFLNK && (size <= 0 || size >= Layout.BLOCK_SIZE || mapped != 1)) {
             problem(who + " is a symlink of size " + size + " with " + mapped + " blocks");
         }
         return new InodeInfo(mode, nlink, size, blocks, parent, extents, chainBlocks, count, fixedSize, fixedBlocks);
+    }
+
+    /**
+     * Checks inode {@code ino}'s extended attribute block {@code block} (0: none) and claims it; returns the blocks it
+     * counts toward the inode's (1 or 0). A block out of range or corrupt is reported and not counted.
+     */
+    private long xattrBlock(long ino, long block, BitSet used) throws IOException {
+        if (block == 0) {
+            return 0;
+        }
+        String who = "inode " + ino;
+        if (block < g.dataStart() || block >= g.totalBlocks()) {
+            problem(who + " points at extended attribute block " + block + " outside the data region");
+            return 0;
+        }
+        claim(used, block, 1, who + " extended attribute block");
+        String p = XattrBlockDescriptor.validate(read(block), ino);
+        if (p != null) {
+            problem(who + " extended attribute block " + block + ": " + p);
+        }
+        return 1;
     }
 
     private void claim(BitSet used, long start, long len, String who) {
