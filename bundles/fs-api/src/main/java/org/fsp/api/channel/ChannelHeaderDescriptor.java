@@ -46,7 +46,7 @@ public final class ChannelHeaderDescriptor {
     /** The major version of this format: a reader refuses any other major. */
     public static final int MAJOR_VERSION = 1;
     /** The minor version: additions a reader of the same major may ignore. */
-    public static final int MINOR_VERSION = 0;
+    public static final int MINOR_VERSION = 1;
 
     public static final int MAGIC_OFFSET;
     public static final int VERSION_OFFSET;

@@ -41,7 +41,13 @@ package org.fsp.api.channel;
  *  FUTIMENS    handle, arg0 (atime), arg1 (mtime) 0
  *  SETLK       handle, flags (lock type),         0
  *              offset (start), length (0: to the end)
+ *  REOPEN      flags, offset (position),          handle / a re-open token
+ *              data (the handle's re-open token)
  * </pre>
+ *
+ * <p>OPEN and REOPEN put the new handle's re-open token in the payload ({@link PayloadCodec#REOPEN_TOKEN_BYTES}):
+ * after a restart of the server, REOPEN with it gives the same session an equivalent handle. READ, PREAD, WRITE and
+ * PWRITE answer the handle's position after them in the slot's position field.
  */
 public final class ChannelOpcodes {
 
@@ -80,9 +86,11 @@ public final class ChannelOpcodes {
     public static final int FCHOWN = 30;
     public static final int FUTIMENS = 31;
     public static final int SETLK = 32;
+    /** Opens the file a re-open token names again, for the session it was issued to (channel minor version 1). */
+    public static final int REOPEN = 33;
 
     /** One more than the highest opcode: valid opcodes are {@code 0 <= op < COUNT}. */
-    public static final int COUNT = 33;
+    public static final int COUNT = 34;
 
     private static final String[] NAMES = {
         "noop",
@@ -117,7 +125,8 @@ public final class ChannelOpcodes {
         "fchmod",
         "fchown",
         "futimens",
-        "setlk"
+        "setlk",
+        "reopen"
     };
 
     private ChannelOpcodes() {}

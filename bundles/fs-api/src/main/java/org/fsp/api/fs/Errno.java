@@ -32,6 +32,7 @@ public enum Errno {
     ENOTEMPTY(39),
     ELOOP(40),
     EOVERFLOW(75),
+    ESTALE(116),
     EUCLEAN(117),
     ECANCELED(125);
 

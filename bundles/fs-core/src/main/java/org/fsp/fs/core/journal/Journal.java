@@ -330,7 +330,9 @@ public final class Journal {
             io.await(io.write(start + head, slab, BlockRequest.Priority.JOURNAL));
         }
         long pos = head + body + 1;
+        HaltPoints.reach("commit-before-flush");
         io.flush();
+        HaltPoints.reach("commit-after-flush");
         // DURABILITY POINT: the flush after the commit block has completed; transaction seq survives any crash.
         head = pos;
         committedSeq = seq;
@@ -350,6 +352,7 @@ public final class Journal {
             requests.add(io.write(e.getKey(), e.getValue().data(), BlockRequest.Priority.METADATA));
         }
         io.awaitAll(requests);
+        HaltPoints.reach("checkpoint");
         io.flush();
         // Home blocks are durable; now the journal may be declared empty. The next transaction (running.seq) will be
         // written at the journal's first block.
