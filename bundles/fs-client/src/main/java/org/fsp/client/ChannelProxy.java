@@ -81,6 +81,11 @@ final class ChannelProxy implements AutoCloseable {
     final ChannelLayout layout;
     final MemorySegment segment;
     final long clientId;
+    /** The server keeps exactly-once records for this session ({@link HandshakeDescriptor#FEATURE_RECORDS}). */
+    final boolean recordsKept;
+    /** Set once the server is known gone: every call on this channel then fails with {@link ServerGoneException}. */
+    private volatile boolean gone;
+
     private final Arena arena;
     private final int socketFd;
     private final int mask;
@@ -94,7 +99,14 @@ final class ChannelProxy implements AutoCloseable {
     /** System calls made on the request path: futex sleeps of waiting threads and doorbell wake-ups of workers. */
     final LongAdder futexCalls = new LongAdder();
 
-    private ChannelProxy(ChannelLayout layout, MemorySegment segment, Arena arena, int socketFd, long clientId) {
+    private ChannelProxy(
+            ChannelLayout layout,
+            MemorySegment segment,
+            Arena arena,
+            int socketFd,
+            long clientId,
+            boolean recordsKept) {
+        this.recordsKept = recordsKept;
         this.layout = layout;
         this.segment = segment;
         this.arena = arena;
@@ -111,6 +123,11 @@ final class ChannelProxy implements AutoCloseable {
 
     /** Connects, says hello asking for {@code lanes} (0: the server's default), maps the segment it passes. */
     static ChannelProxy connect(Path socket, int lanes) throws IOException {
+        return connect(socket, lanes, 0, 0);
+    }
+
+    /** {@link #connect(Path, int)} presenting a session token (both zero: none). */
+    static ChannelProxy connect(Path socket, int lanes, long tokenHigh, long tokenLow) throws IOException {
         int fd;
         try {
             fd = UnixSockets.connect(socket.toAbsolutePath().toString());
@@ -134,6 +151,8 @@ final class ChannelProxy implements AutoCloseable {
                     ChannelHeaderDescriptor.version(
                             ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
             hello.set(JAVA_INT, HELLO_LANES_OFFSET, lanes);
+            hello.set(JAVA_LONG, HELLO_TOKEN_HIGH_OFFSET, tokenHigh);
+            hello.set(JAVA_LONG, HELLO_TOKEN_LOW_OFFSET, tokenLow);
             UnixSockets.send(fd, hello, -1);
             MemorySegment welcome = temp.allocate(WELCOME_BYTES, 8);
             UnixSockets.Received got = UnixSockets.receive(fd, welcome);
@@ -173,7 +192,13 @@ final class ChannelProxy implements AutoCloseable {
                 arena.close();
                 throw e instanceof IOException io ? io : new IOException(e.getMessage());
             }
-            return new ChannelProxy(layout, segment, arena, fd, welcome.get(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET));
+            return new ChannelProxy(
+                    layout,
+                    segment,
+                    arena,
+                    fd,
+                    welcome.get(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET),
+                    (welcome.get(JAVA_INT, WELCOME_FEATURES_OFFSET) & FEATURE_RECORDS) != 0);
         } catch (IOException | RuntimeException e) {
             Libc.close(fd);
             if (e instanceof NativeException n) {
@@ -194,6 +219,9 @@ final class ChannelProxy implements AutoCloseable {
      * threads than slots use one lane). The request is cleared.
      */
     Call begin() throws IOException {
+        if (gone) {
+            throw new ServerGoneException("the FSP server of this channel is gone");
+        }
         if (closed) {
             throw new ClosedChannelException();
         }
@@ -217,6 +245,10 @@ final class ChannelProxy implements AutoCloseable {
             } else {
                 Thread.onSpinWait();
             }
+            if (gone) {
+                passTurn(c);
+                throw new ServerGoneException("the FSP server of this channel is gone");
+            }
             if (closed) {
                 passTurn(c);
                 throw new ClosedChannelException();
@@ -225,7 +257,8 @@ final class ChannelProxy implements AutoCloseable {
         try {
             if ((c.request.stateAcquire() & SlotDescriptor.STATE_MASK) != SlotDescriptor.EMPTY) {
                 passTurn(c);
-                throw new IOException("FSP channel broken: a slot was never completed (server gone?)");
+                checkServerAlive();
+                throw new IOException("FSP channel broken: a slot was never completed");
             }
             c.request.clear();
         } catch (IllegalStateException e) {
@@ -278,6 +311,11 @@ final class ChannelProxy implements AutoCloseable {
         }
     }
 
+    /** True once the server of this channel is known gone. */
+    boolean isGone() {
+        return gone;
+    }
+
     private void await(Call c) throws IOException {
         // The clock is read once per SPINS_PER_CLOCK_READ polls, not on every poll: a poll is then one load and one
         // pause, so an answer is seen sooner, and the common sub-microsecond wait reads no clock at all.
@@ -312,6 +350,9 @@ final class ChannelProxy implements AutoCloseable {
             if (!woken) {
                 checkServerAlive();
             }
+            if (gone) {
+                throw new ServerGoneException("the FSP server of this channel is gone");
+            }
         }
     }
 
@@ -341,24 +382,37 @@ final class ChannelProxy implements AutoCloseable {
     private void checkServerAlive() throws IOException {
         if (segment.get(JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET)
                 == ChannelHeaderDescriptor.SERVER_CLOSED) {
-            throw new IOException("the FSP server closed this channel");
+            gone = true;
+            throw new ServerGoneException("the FSP server closed this channel");
         }
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment fds = temp.allocate(SocketStructs.POLLFD_SIZE, 8);
             UnixSockets.setPollFd(fds, 0, socketFd, UnixSockets.POLLIN);
             if (UnixSockets.poll(fds, 1, 0) > 0) {
-                throw new IOException("the FSP server is gone (channel socket closed)");
+                gone = true;
+                throw new ServerGoneException("the FSP server is gone (channel socket closed)");
             }
         }
     }
 
     IOException closedOr(IllegalStateException e) {
+        if (gone) {
+            ServerGoneException g = new ServerGoneException("the FSP server of this channel is gone");
+            g.initCause(e);
+            return g;
+        }
         if (closed || !arena.scope().isAlive()) {
             ClosedChannelException c = new ClosedChannelException();
             c.initCause(e);
             return c;
         }
         throw e;
+    }
+
+    /** Closes a channel whose server is gone: calls still on it fail with {@link ServerGoneException}. */
+    void abandon() {
+        gone = true;
+        close();
     }
 
     @Override

@@ -50,6 +50,9 @@ public interface SessionRecords {
      */
     <T> T recording(long tokenHigh, long tokenLow, int key, long seq, RecordedCall<T> call) throws FsException;
 
+    /** What the calling thread's last {@link #recording} recorded, or null if it recorded nothing. */
+    Outcome lastRecording();
+
     /** Returns once the last {@link #recording} of the calling thread, and so its change, is durable. */
     void commitRecording() throws FsException;
 

@@ -185,6 +185,8 @@ public final class FsCore implements FileSystemService, SessionRecords {
         long writeEnd = -1;
         /** The transaction the record joined, 0 before it did. */
         long txSeq;
+        /** What the record says, null before it was written. */
+        Outcome outcome;
 
         Recording(long high, long low, int key, long seq) {
             this.high = high;
@@ -194,8 +196,8 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
-    /** The transaction of the current thread's last recorded call, for {@link #commitRecording}. */
-    private static final ThreadLocal<long[]> LAST_RECORDED_TX = ThreadLocal.withInitial(() -> new long[1]);
+    /** The current thread's last recorded call, for {@link #commitRecording} and {@link #lastRecording}. */
+    private static final ThreadLocal<Recording[]> LAST_RECORDING = ThreadLocal.withInitial(() -> new Recording[1]);
 
     /** An open file: the inode, the open flags and the position. */
     private static final class OpenFile {
@@ -2598,6 +2600,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
             LOG.warn("session table full ({} records): the oldest record gave way", sessions.capacity());
         }
         r.txSeq = tx.seq();
+        r.outcome = o;
     }
 
     @Override
@@ -2625,8 +2628,8 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public <T> T recording(long tokenHigh, long tokenLow, int key, long seq, RecordedCall<T> call) throws FsException {
-        long[] last = LAST_RECORDED_TX.get();
-        last[0] = 0;
+        Recording[] last = LAST_RECORDING.get();
+        last[0] = null;
         if (sessions == null) {
             return call.call();
         }
@@ -2636,13 +2639,20 @@ public final class FsCore implements FileSystemService, SessionRecords {
             return call.call();
         } finally {
             RECORDING.remove();
-            last[0] = r.txSeq;
+            last[0] = r;
         }
     }
 
     @Override
+    public Outcome lastRecording() {
+        Recording r = LAST_RECORDING.get()[0];
+        return r == null ? null : r.outcome;
+    }
+
+    @Override
     public void commitRecording() throws FsException {
-        long seq = LAST_RECORDED_TX.get()[0];
+        Recording r = LAST_RECORDING.get()[0];
+        long seq = r == null ? 0 : r.txSeq;
         if (seq == 0 || journal.committedSeq() >= seq) {
             return;
         }
