@@ -673,6 +673,8 @@ public final class FspClient implements AutoCloseable {
                 ChannelProxy fresh = null;
                 try {
                     fresh = ChannelProxy.connect(socket, lanes, tokenHigh, tokenLow);
+                    // A server answered: the limit counts from here again if it goes away during the re-attach.
+                    deadline = System.nanoTime() + RECONNECT_TIMEOUT_NANOS;
                     reattach(fresh);
                     channel = fresh;
                     reconnects.incrementAndGet();

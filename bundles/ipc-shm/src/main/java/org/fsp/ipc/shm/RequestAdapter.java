@@ -170,6 +170,8 @@ final class RequestAdapter {
         claim(s, rs);
         SessionRecords.Outcome done = rs.recorded(s.tokenHigh, s.tokenLow, key, seq);
         if (done != null) {
+            // Rare (only requests in flight when the previous server died): worth a line each.
+            LOG.info("{}: {} of sequence {} answered from its record", s, name(op), seq);
             return answer(s, rs, dataOffset, done);
         }
         long result = rs.recording(s.tokenHigh, s.tokenLow, key, seq, () -> apply(s, dataOffset));
