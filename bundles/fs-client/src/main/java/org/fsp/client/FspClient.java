@@ -14,8 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.fsp.api.channel.PayloadCodec;
@@ -103,7 +103,12 @@ public final class FspClient implements AutoCloseable {
     private final long tokenLow;
     private final Object reconnectLock = new Object();
     private final AtomicLong sequences = new AtomicLong();
-    private final ArrayBlockingQueue<Integer> keys = new ArrayBlockingQueue<>(KEYS);
+    /**
+     * Free record keys, lowest first and given back to the front: a client uses only as many keys (and so server
+     * records) as it has recorded calls in flight at once.
+     */
+    private final LinkedBlockingDeque<Integer> keys = new LinkedBlockingDeque<>(KEYS);
+
     private final Map<Long, OpenHandle> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final AtomicLong unsyncedBytes = new AtomicLong();
@@ -629,7 +634,7 @@ public final class FspClient implements AutoCloseable {
         }
         Integer key;
         try {
-            key = keys.take();
+            key = keys.takeFirst();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted waiting for a record key");
@@ -638,7 +643,7 @@ public final class FspClient implements AutoCloseable {
             long seq = sequences.incrementAndGet();
             return retrying(ch -> a.run(ch, seq, key));
         } finally {
-            keys.add(key);
+            keys.addFirst(key);
         }
     }
 

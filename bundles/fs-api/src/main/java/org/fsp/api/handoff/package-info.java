@@ -18,5 +18,5 @@
  * <p>0.3.0: the FUSE front end ({@link org.fsp.api.handoff.Layer#FUSE}, {@link org.fsp.api.handoff.FuseHandoff}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.3.0")
+@org.osgi.annotation.versioning.Version("0.4.0")
 package org.fsp.api.handoff;

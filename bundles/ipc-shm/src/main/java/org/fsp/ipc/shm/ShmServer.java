@@ -307,7 +307,9 @@ public final class ShmServer implements AutoCloseable {
                     c.arena(),
                     c.socketFd(),
                     config.maxOpenFilesPerClient(),
-                    c.connectedAtMillis());
+                    c.connectedAtMillis(),
+                    c.tokenHigh(),
+                    c.tokenLow());
             session.files.restore(c.fileGenerations(), c.files());
             session.requestsServed.add(c.requestsServed());
             if (!workers.isEmpty()) {
@@ -393,7 +395,9 @@ public final class ShmServer implements AutoCloseable {
                     s.files.entries(),
                     s.files.generations(),
                     s.requestsServed.sum(),
-                    s.connectedAtMillis));
+                    s.connectedAtMillis,
+                    s.tokenHigh,
+                    s.tokenLow));
         }
         clients.sort(Comparator.comparingLong(ChannelHandoff.Client::id));
         ChannelHandoff handoff =
