@@ -165,6 +165,9 @@ class CrashRecoveryIT {
         private static final int RECORD = 16;
 
         public static void main(String[] args) throws Exception {
+            // The test keeps fspd down for an fsck and a JVM start, sometimes twice in a row (a halt right after a
+            // restart): on a loaded machine longer than the default 30 s.
+            System.setProperty("fsp.client.reconnectTimeout", "180s");
             FspClient fs = FspClient.connect(Path.of(args[0]), 2);
             String dir = args[1];
             fs.mkdir(dir, 0755);

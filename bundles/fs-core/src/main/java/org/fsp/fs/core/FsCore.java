@@ -2669,7 +2669,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void forget(long tokenHigh, long tokenLow) {
-        if (sessions == null || failed || unmounted) {
+        if (sessions == null || failed || unmounted || !sessions.knows(tokenHigh, tokenLow)) {
             return;
         }
         try (Journal.Handle h = journal.begin()) {

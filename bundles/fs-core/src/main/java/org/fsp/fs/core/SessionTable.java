@@ -190,6 +190,11 @@ final class SessionTable {
         return room;
     }
 
+    /** True if the token has records or an owner: only then is there anything to {@link #erase}. */
+    synchronized boolean knows(long high, long low) {
+        return owners.containsKey(new Token(high, low));
+    }
+
     /** Erases every record of the token in {@code tx} and forgets its owner; returns how many there were. */
     synchronized int erase(Transaction tx, long high, long low) throws IOException {
         Token token = new Token(high, low);
