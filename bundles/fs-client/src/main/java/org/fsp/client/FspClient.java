@@ -58,6 +58,11 @@ public final class FspClient implements AutoCloseable {
     static final long RECONNECT_TIMEOUT_NANOS = parseDuration(System.getProperty("fsp.client.reconnectTimeout", "30s"));
     /** Bytes of unsynced writes kept per client to write again after a restart of the server. */
     static final long REPLAY_BYTES = Long.getLong("fsp.client.replayBytes", 64L << 20);
+    /**
+     * {@code -Dfsp.client.recoverable=false}: no session token, so no exactly-once records and no re-open tokens (and no
+     * commit before each namespace change's answer); FS Lib still reconnects, but its handles do not survive a restart.
+     */
+    static final boolean RECOVERABLE = Boolean.parseBoolean(System.getProperty("fsp.client.recoverable", "true"));
     /** Record keys this client uses at most (calls in flight with a sequence). */
     private static final int KEYS = Math.min(1024, SlotDescriptor.RECORD_KEYS);
 
@@ -145,10 +150,14 @@ public final class FspClient implements AutoCloseable {
      * {@code fsp.client.reconnectTimeout} (default 30s).
      */
     public static FspClient connect(Path socket, int lanes) throws IOException {
-        byte[] t = new byte[16];
-        new SecureRandom().nextBytes(t);
-        long high = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 0) | 1;
-        long low = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 8);
+        long high = 0;
+        long low = 0;
+        if (RECOVERABLE) {
+            byte[] t = new byte[16];
+            new SecureRandom().nextBytes(t);
+            high = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 0) | 1;
+            low = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 8);
+        }
         return new FspClient(ChannelProxy.connect(socket, lanes, high, low), socket, lanes, high, low);
     }
 
