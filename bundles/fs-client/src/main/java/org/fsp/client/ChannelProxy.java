@@ -97,6 +97,11 @@ final class ChannelProxy implements AutoCloseable {
     final ChannelLayout layout;
     final MemorySegment segment;
     final long clientId;
+    /** The server keeps exactly-once records for this session ({@link HandshakeDescriptor#FEATURE_RECORDS}). */
+    final boolean recordsKept;
+    /** Set once the server is known gone: every call on this channel then fails with {@link ServerGoneException}. */
+    private volatile boolean gone;
+
     private final Arena arena;
     private final int socketFd;
     private final int mask;
@@ -126,7 +131,14 @@ final class ChannelProxy implements AutoCloseable {
     /** Waiters of this channel spinning now, at most {@link #MAX_SPINNERS}. */
     private final AtomicInteger spinners = new AtomicInteger();
 
-    private ChannelProxy(ChannelLayout layout, MemorySegment segment, Arena arena, int socketFd, long clientId) {
+    private ChannelProxy(
+            ChannelLayout layout,
+            MemorySegment segment,
+            Arena arena,
+            int socketFd,
+            long clientId,
+            boolean recordsKept) {
+        this.recordsKept = recordsKept;
         this.layout = layout;
         this.segment = segment;
         this.arena = arena;
@@ -177,6 +189,11 @@ final class ChannelProxy implements AutoCloseable {
 
     /** Connects, says hello asking for {@code lanes} (0: the server's default), maps the segment it passes. */
     static ChannelProxy connect(Path socket, int lanes) throws IOException {
+        return connect(socket, lanes, 0, 0);
+    }
+
+    /** {@link #connect(Path, int)} presenting a session token (both zero: none). */
+    static ChannelProxy connect(Path socket, int lanes, long tokenHigh, long tokenLow) throws IOException {
         int fd;
         try {
             fd = UnixSockets.connect(socket.toAbsolutePath().toString());
@@ -200,6 +217,8 @@ final class ChannelProxy implements AutoCloseable {
                     ChannelHeaderDescriptor.version(
                             ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
             hello.set(JAVA_INT, HELLO_LANES_OFFSET, lanes);
+            hello.set(JAVA_LONG, HELLO_TOKEN_HIGH_OFFSET, tokenHigh);
+            hello.set(JAVA_LONG, HELLO_TOKEN_LOW_OFFSET, tokenLow);
             UnixSockets.send(fd, hello, -1);
             MemorySegment welcome = temp.allocate(WELCOME_BYTES, 8);
             UnixSockets.Received got = UnixSockets.receive(fd, welcome);
@@ -242,7 +261,13 @@ final class ChannelProxy implements AutoCloseable {
                 arena.close();
                 throw e instanceof IOException io ? io : new IOException(e.getMessage());
             }
-            return new ChannelProxy(layout, segment, arena, fd, welcome.get(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET));
+            return new ChannelProxy(
+                    layout,
+                    segment,
+                    arena,
+                    fd,
+                    welcome.get(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET),
+                    (welcome.get(JAVA_INT, WELCOME_FEATURES_OFFSET) & FEATURE_RECORDS) != 0);
         } catch (IOException | RuntimeException e) {
             Libc.close(fd);
             if (e instanceof NativeException n) {
@@ -263,6 +288,9 @@ final class ChannelProxy implements AutoCloseable {
      * threads than slots use one lane). The request is cleared.
      */
     Call begin() throws IOException {
+        if (gone) {
+            throw new ServerGoneException("the FSP server of this channel is gone");
+        }
         if (closed) {
             throw new ClosedChannelException();
         }
@@ -286,6 +314,10 @@ final class ChannelProxy implements AutoCloseable {
             } else {
                 Thread.onSpinWait();
             }
+            if (gone) {
+                passTurn(c);
+                throw new ServerGoneException("the FSP server of this channel is gone");
+            }
             if (closed) {
                 passTurn(c);
                 throw new ClosedChannelException();
@@ -294,7 +326,8 @@ final class ChannelProxy implements AutoCloseable {
         try {
             if ((c.request.stateAcquire() & SlotDescriptor.STATE_MASK) != SlotDescriptor.EMPTY) {
                 passTurn(c);
-                throw new IOException("FSP channel broken: a slot was never completed (server gone?)");
+                checkServerAlive();
+                throw new IOException("FSP channel broken: a slot was never completed");
             }
             c.request.clear();
         } catch (IllegalStateException e) {
@@ -345,6 +378,11 @@ final class ChannelProxy implements AutoCloseable {
         } catch (IllegalStateException e) {
             throw closedOr(e);
         }
+    }
+
+    /** True once the server of this channel is known gone. */
+    boolean isGone() {
+        return gone;
     }
 
     private void await(Call c) throws IOException {
@@ -398,6 +436,9 @@ final class ChannelProxy implements AutoCloseable {
                         SLEEP_NANOS);
                 if (!woken) {
                     checkServerAlive();
+                }
+                if (gone) {
+                    throw new ServerGoneException("the FSP server of this channel is gone");
                 }
             }
         } finally {
@@ -466,24 +507,37 @@ final class ChannelProxy implements AutoCloseable {
     private void checkServerAlive() throws IOException {
         if (segment.get(JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET)
                 == ChannelHeaderDescriptor.SERVER_CLOSED) {
-            throw new IOException("the FSP server closed this channel");
+            gone = true;
+            throw new ServerGoneException("the FSP server closed this channel");
         }
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment fds = temp.allocate(SocketStructs.POLLFD_SIZE, 8);
             UnixSockets.setPollFd(fds, 0, socketFd, UnixSockets.POLLIN);
             if (UnixSockets.poll(fds, 1, 0) > 0) {
-                throw new IOException("the FSP server is gone (channel socket closed)");
+                gone = true;
+                throw new ServerGoneException("the FSP server is gone (channel socket closed)");
             }
         }
     }
 
     IOException closedOr(IllegalStateException e) {
+        if (gone) {
+            ServerGoneException g = new ServerGoneException("the FSP server of this channel is gone");
+            g.initCause(e);
+            return g;
+        }
         if (closed || !arena.scope().isAlive()) {
             ClosedChannelException c = new ClosedChannelException();
             c.initCause(e);
             return c;
         }
         throw e;
+    }
+
+    /** Closes a channel whose server is gone: calls still on it fail with {@link ServerGoneException}. */
+    void abandon() {
+        gone = true;
+        close();
     }
 
     @Override

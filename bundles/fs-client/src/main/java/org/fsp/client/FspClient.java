@@ -6,13 +6,21 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.PayloadCodec;
+import org.fsp.api.channel.SlotDescriptor;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileAttributes;
@@ -47,12 +55,81 @@ public final class FspClient implements AutoCloseable {
     /** Entries asked for per readdir request when listing a whole directory. */
     private static final int READDIR_BATCH = 1024;
 
-    private final ChannelProxy channel;
-    private final Path socket;
+    /** How long calls wait for a server that is gone to come back before they fail with EIO. */
+    static final long RECONNECT_TIMEOUT_NANOS = parseDuration(System.getProperty("fsp.client.reconnectTimeout", "30s"));
+    /** Bytes of unsynced writes kept per client to write again after a restart of the server. */
+    static final long REPLAY_BYTES = Long.getLong("fsp.client.replayBytes", 64L << 20);
+    /**
+     * {@code -Dfsp.client.recoverable=false}: no session token, so no exactly-once records and no re-open tokens (and no
+     * commit before each namespace change's answer); FS Lib still reconnects, but its handles do not survive a restart.
+     */
+    static final boolean RECOVERABLE = Boolean.parseBoolean(System.getProperty("fsp.client.recoverable", "true"));
+    /** Record keys this client uses at most (calls in flight with a sequence). */
+    private static final int KEYS = Math.min(1024, SlotDescriptor.RECORD_KEYS);
 
-    private FspClient(ChannelProxy channel, Path socket) {
+    /** A write not yet covered by an fsync of its handle: where it landed and its bytes. */
+    private record Unsynced(long offset, byte[] bytes) {}
+
+    /** What FS Lib holds for one open handle, to re-open it on a restarted server. */
+    private static final class OpenHandle {
+        /** The server's number for the handle now (changes when it is re-opened). */
+        volatile long server;
+        /** The re-open token from the last OPEN or REOPEN; null if the server gave none. */
+        volatile byte[] token;
+
+        final int flags;
+        /** The handle's position after its last read or write, bytes. */
+        volatile long position;
+        /** Lock requests in the order they succeeded: type, start, length. */
+        final List<long[]> locks = new ArrayList<>();
+
+        final List<Unsynced> unsynced = new ArrayList<>();
+        /** Unsynced writes were dropped (past {@link #REPLAY_BYTES}) or could not be written again. */
+        boolean unsyncedLost;
+        /** The server lost the file across a restart (its creation was not durable): calls fail with EIO. */
+        volatile boolean stale;
+
+        OpenHandle(long server, byte[] token, int flags) {
+            this.server = server;
+            this.token = token;
+            this.flags = flags;
+        }
+    }
+
+    /** One attempt of a call on a channel; retried on the next channel if the server went away. */
+    @FunctionalInterface
+    private interface Attempt<T> {
+        T run(ChannelProxy ch) throws IOException;
+    }
+
+    private volatile ChannelProxy channel;
+    private final Path socket;
+    private final int lanes;
+    private final long tokenHigh;
+    private final long tokenLow;
+    private final Object reconnectLock = new Object();
+    private final AtomicLong sequences = new AtomicLong();
+    /**
+     * Free record keys, lowest first and given back to the front: a client uses only as many keys (and so server
+     * records) as it has recorded calls in flight at once.
+     */
+    private final LinkedBlockingDeque<Integer> keys = new LinkedBlockingDeque<>(KEYS);
+
+    private final Map<Long, OpenHandle> handles = new ConcurrentHashMap<>();
+    private final AtomicLong nextHandle = new AtomicLong(1);
+    private final AtomicLong unsyncedBytes = new AtomicLong();
+    private final AtomicLong reconnects = new AtomicLong();
+    private volatile boolean closed;
+
+    private FspClient(ChannelProxy channel, Path socket, int lanes, long tokenHigh, long tokenLow) {
         this.channel = channel;
         this.socket = socket;
+        this.lanes = lanes;
+        this.tokenHigh = tokenHigh;
+        this.tokenLow = tokenLow;
+        for (int k = 0; k < KEYS; k++) {
+            keys.add(k);
+        }
     }
 
     /** Connects to the FS process listening on {@code socket}, with the server's default number of lanes. */
@@ -68,9 +145,21 @@ public final class FspClient implements AutoCloseable {
      * system property {@code fsp.server.uid} when set, or else the socket file's owner when no one but the
      * directory's owner can write the socket's directory; otherwise this fails with an {@link IOException} that names
      * the uid, so a socket planted in a shared directory cannot impersonate fspd.
+     *
+     * <p>The connection carries on across a crash and restart of the server (see {@code docs/recovery.md}): calls
+     * pause while it is gone and fail with EIO only if no server answers on the socket within
+     * {@code fsp.client.reconnectTimeout} (default 30s).
      */
     public static FspClient connect(Path socket, int lanes) throws IOException {
-        return new FspClient(ChannelProxy.connect(socket, lanes), socket);
+        long high = 0;
+        long low = 0;
+        if (RECOVERABLE) {
+            byte[] t = new byte[16];
+            new SecureRandom().nextBytes(t);
+            high = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 0) | 1;
+            low = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 8);
+        }
+        return new FspClient(ChannelProxy.connect(socket, lanes, high, low), socket, lanes, high, low);
     }
 
     /**
@@ -128,9 +217,14 @@ public final class FspClient implements AutoCloseable {
         return channel.layout.slotDataBytes();
     }
 
-    /** The number the server knows this connection by (as in {@code fsp:clients}). */
+    /** The number the server knows this connection by (as in {@code fsp:clients}); changes when it reconnects. */
     public long clientId() {
         return channel.clientId;
+    }
+
+    /** Times this connection re-attached to a restarted server. */
+    public long reconnects() {
+        return reconnects.get();
     }
 
     /**
@@ -169,16 +263,23 @@ public final class FspClient implements AutoCloseable {
      * @return a handle for this connection; release it with {@link #close(long)}
      */
     public long open(String path, int flags, int mode) throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            channel.putPath(c, path, false);
-            c.request.opcode(OPEN).flags(flags).mode(mode);
-            return check(channel.submit(c), path, null);
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        boolean recorded = (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0;
+        return invoke(recorded, (ch, seq, key) -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, path, false);
+                c.request.opcode(OPEN).flags(flags).mode(mode).sequence(seq).recordKey(key);
+                long server = check(ch.submit(c), path, null);
+                byte[] token = tokenOf(ch, c);
+                long h = nextHandle.getAndIncrement();
+                handles.put(h, new OpenHandle(server, token, flags));
+                return h;
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     /** Reads at the handle's position into {@code buf[off, off+len)}; returns bytes read, 0 at end of file. */
@@ -234,33 +335,39 @@ public final class FspClient implements AutoCloseable {
 
     /** Returns once the file's data and metadata are on the device. */
     public void fsync(long handle) throws IOException {
-        simple(FSYNC, null, null, handle, 0, 0, 0);
+        synced(handle, FSYNC);
     }
 
     public void fdatasync(long handle) throws IOException {
-        simple(FDATASYNC, null, null, handle, 0, 0, 0);
+        synced(handle, FDATASYNC);
     }
 
     /** Releases a handle from {@link #open}. */
     public void close(long handle) throws IOException {
+        OpenHandle o = handles.get(handle);
+        if (o != null && o.stale) {
+            forgetHandle(handle);
+            return;
+        }
         simple(CLOSE, null, null, handle, 0, 0, 0);
+        forgetHandle(handle);
     }
 
     public void mkdir(String path, int mode) throws IOException {
-        simple(MKDIR, path, null, 0, 0, mode, 0);
+        recorded(MKDIR, path, null, mode, 0);
     }
 
     public void rmdir(String path) throws IOException {
-        simple(RMDIR, path, null, 0, 0, 0, 0);
+        recorded(RMDIR, path, null, 0, 0);
     }
 
     public void unlink(String path) throws IOException {
-        simple(UNLINK, path, null, 0, 0, 0, 0);
+        recorded(UNLINK, path, null, 0, 0);
     }
 
     /** Atomic rename, replacing {@code to} if it exists, as rename(2). */
     public void rename(String from, String to) throws IOException {
-        simple(RENAME, from, to, 0, 0, 0, 0);
+        recorded(RENAME, from, to, 0, 0);
     }
 
     /**
@@ -268,7 +375,7 @@ public final class FspClient implements AutoCloseable {
      * {@code RENAME_EXCHANGE}: swap two existing names).
      */
     public void rename(String from, String to, int flags) throws IOException {
-        simple(RENAME2, from, to, 0, 0, 0, flags);
+        recorded(RENAME2, from, to, 0, flags);
     }
 
     /**
@@ -285,50 +392,70 @@ public final class FspClient implements AutoCloseable {
 
     /** Changes an open file's owner and/or group; -1 leaves one unchanged. */
     public void fchown(long handle, int uid, int gid) throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            c.request.opcode(FCHOWN).handle(handle).arg0(uid).arg1(gid);
-            check(channel.submit(c), null, null);
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                c.request.opcode(FCHOWN).handle(server(handle)).arg0(uid).arg1(gid);
+                return check(ch.submit(c), null, null);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     /** Sets an open file's access and modification times, as {@link #utimens}. */
     public void futimens(long handle, long atimeNanos, long mtimeNanos) throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            c.request.opcode(FUTIMENS).handle(handle).arg0(atimeNanos).arg1(mtimeNanos);
-            check(channel.submit(c), null, null);
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                c.request
+                        .opcode(FUTIMENS)
+                        .handle(server(handle))
+                        .arg0(atimeNanos)
+                        .arg1(mtimeNanos);
+                return check(ch.submit(c), null, null);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     /**
      * Sets ({@code FileSystemService.F_RDLCK}, {@code F_WRLCK}) or releases ({@code F_UNLCK}) an advisory lock on
      * {@code [start, start + length)} of the open file (length 0: to the end), owned by this handle, without waiting.
+     * Locks are set again on a restarted server.
      *
      * @return true if set or released, false if another handle (of any client) holds a conflicting lock
      */
     public boolean setlk(long handle, int type, long start, long length) throws IOException {
-        ChannelProxy.Call c = channel.begin();
+        boolean set = retrying(ch -> setlkOn(ch, server(handle), type, start, length));
+        OpenHandle o = handles.get(handle);
+        if (set && o != null) {
+            synchronized (o) {
+                o.locks.add(new long[] {type, start, length});
+            }
+        }
+        return set;
+    }
+
+    private static boolean setlkOn(ChannelProxy ch, long server, int type, long start, long length) throws IOException {
+        ChannelProxy.Call c = ch.begin();
         try {
-            c.request.opcode(SETLK).handle(handle).flags(type).fileOffset(start).length(length);
-            long result = channel.submit(c);
+            c.request.opcode(SETLK).handle(server).flags(type).fileOffset(start).length(length);
+            long result = ch.submit(c);
             if (result == -Errno.EAGAIN.code()) {
                 return false;
             }
             check(result, null, null);
             return true;
         } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
+            throw ch.closedOr(e);
         } finally {
-            channel.end(c);
+            ch.end(c);
         }
     }
 
@@ -430,28 +557,30 @@ public final class FspClient implements AutoCloseable {
 
     /** Makes {@code newPath} a hard link to {@code existing}. */
     public void link(String existing, String newPath) throws IOException {
-        simple(LINK, existing, newPath, 0, 0, 0, 0);
+        recorded(LINK, existing, newPath, 0, 0);
     }
 
     /** Creates a symlink at {@code linkPath} pointing to {@code target}. */
     public void symlink(String target, String linkPath) throws IOException {
-        simple(SYMLINK, target, linkPath, 0, 0, 0, 0);
+        recorded(SYMLINK, target, linkPath, 0, 0);
     }
 
     public String readlink(String path) throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            channel.putPath(c, path, false);
-            c.request.opcode(READLINK);
-            long n = check(channel.submit(c), path, null);
-            byte[] bytes = new byte[(int) Math.min(n, c.response.payloadLength())];
-            MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset, bytes, 0, bytes.length);
-            return new String(bytes, StandardCharsets.UTF_8);
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        return retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, path, false);
+                c.request.opcode(READLINK);
+                long n = check(ch.submit(c), path, null);
+                byte[] bytes = new byte[(int) Math.min(n, c.response.payloadLength())];
+                MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset, bytes, 0, bytes.length);
+                return new String(bytes, StandardCharsets.UTF_8);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     public void chmod(String path, int mode) throws IOException {
@@ -460,30 +589,34 @@ public final class FspClient implements AutoCloseable {
 
     /** Changes owner and/or group; -1 leaves one unchanged. */
     public void chown(String path, int uid, int gid) throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            channel.putPath(c, path, false);
-            c.request.opcode(CHOWN).arg0(uid).arg1(gid);
-            check(channel.submit(c), path, null);
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, path, false);
+                c.request.opcode(CHOWN).arg0(uid).arg1(gid);
+                return check(ch.submit(c), path, null);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     /** Sets access and modification times (ns since the epoch, or UTIME_NOW / UTIME_OMIT of FileSystemService). */
     public void utimens(String path, long atimeNanos, long mtimeNanos) throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            channel.putPath(c, path, false);
-            c.request.opcode(UTIMENS).arg0(atimeNanos).arg1(mtimeNanos);
-            check(channel.submit(c), path, null);
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, path, false);
+                c.request.opcode(UTIMENS).arg0(atimeNanos).arg1(mtimeNanos);
+                return check(ch.submit(c), path, null);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     /**
@@ -491,17 +624,19 @@ public final class FspClient implements AutoCloseable {
      * server may return fewer); an empty list means the end. "." and ".." are not listed.
      */
     public List<DirEntry> readdir(String path, long cookie, int max) throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            channel.putPath(c, path, false);
-            c.request.opcode(READDIR).arg0(cookie).arg1(max);
-            long count = check(channel.submit(c), path, null);
-            return PayloadCodec.getDirEntries(channel.segment, c.dataOffset, (int) count, c.response.payloadLength());
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        return retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, path, false);
+                c.request.opcode(READDIR).arg0(cookie).arg1(max);
+                long count = check(ch.submit(c), path, null);
+                return PayloadCodec.getDirEntries(ch.segment, c.dataOffset, (int) count, c.response.payloadLength());
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     /** The whole listing of a directory, in the file system's order. */
@@ -519,21 +654,33 @@ public final class FspClient implements AutoCloseable {
     }
 
     public FsStats statfs() throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            c.request.opcode(STATFS);
-            check(channel.submit(c), socket.toString(), null);
-            return PayloadCodec.getStats(channel.segment, c.dataOffset);
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        return retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                c.request.opcode(STATFS);
+                check(ch.submit(c), socket.toString(), null);
+                return PayloadCodec.getStats(ch.segment, c.dataOffset);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     /** Makes everything written so far durable, as sync(2). */
     public void sync() throws IOException {
+        List<OpenHandle> open = List.copyOf(handles.values());
+        int[] before = new int[open.size()];
+        for (int i = 0; i < before.length; i++) {
+            synchronized (open.get(i)) {
+                before[i] = open.get(i).unsynced.size();
+            }
+        }
         simple(SYNC, null, null, 0, 0, 0, 0);
+        for (int i = 0; i < before.length; i++) {
+            dropUnsynced(open.get(i), before[i]);
+        }
     }
 
     /** The whole content of a regular file. */
@@ -576,7 +723,285 @@ public final class FspClient implements AutoCloseable {
     /** Disconnects: the server releases every handle this connection held. Calls in progress fail. */
     @Override
     public void close() {
+        closed = true;
         channel.close();
+    }
+
+    /** A call that carries a sequence and key when {@code recorded} (see {@code docs/recovery.md}). */
+    @FunctionalInterface
+    private interface RecordedAttempt<T> {
+        T run(ChannelProxy ch, long seq, int key) throws IOException;
+    }
+
+    /**
+     * Runs {@code a}, with a fresh sequence and a record key if {@code recorded} and the server keeps records, until
+     * it gets an answer: a server that goes away meanwhile is waited for and the same request (same sequence and key)
+     * is sent to the next one.
+     */
+    private <T> T invoke(boolean recorded, RecordedAttempt<T> a) throws IOException {
+        if (!recorded || !channel.recordsKept) {
+            return retrying(ch -> a.run(ch, 0, 0));
+        }
+        Integer key;
+        try {
+            key = keys.takeFirst();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted waiting for a record key");
+        }
+        try {
+            long seq = sequences.incrementAndGet();
+            return retrying(ch -> a.run(ch, seq, key));
+        } finally {
+            keys.addFirst(key);
+        }
+    }
+
+    private <T> T retrying(Attempt<T> a) throws IOException {
+        while (true) {
+            ChannelProxy ch = channel;
+            try {
+                return a.run(ch);
+            } catch (ServerGoneException e) {
+                reconnect(ch, e);
+            }
+        }
+    }
+
+    /**
+     * Replaces {@code dead} by a channel to the next server on the same socket, unless another thread did already:
+     * retries the connection with back-off (10 ms doubling to 500 ms) until {@link #RECONNECT_TIMEOUT_NANOS}, then
+     * re-opens every handle on the new server.
+     */
+    private void reconnect(ChannelProxy dead, ServerGoneException cause) throws IOException {
+        synchronized (reconnectLock) {
+            if (channel != dead) {
+                return;
+            }
+            if (closed) {
+                throw new ClosedChannelException();
+            }
+            dead.abandon();
+            long deadline = System.nanoTime() + RECONNECT_TIMEOUT_NANOS;
+            long backoffMillis = 10;
+            while (true) {
+                ChannelProxy fresh = null;
+                try {
+                    fresh = ChannelProxy.connect(socket, lanes, tokenHigh, tokenLow);
+                    // A server answered: the limit counts from here again if it goes away during the re-attach.
+                    deadline = System.nanoTime() + RECONNECT_TIMEOUT_NANOS;
+                    reattach(fresh);
+                    channel = fresh;
+                    reconnects.incrementAndGet();
+                    return;
+                } catch (IOException e) {
+                    if (fresh != null) {
+                        fresh.abandon();
+                    }
+                    if (System.nanoTime() > deadline) {
+                        IOException eio = FspExceptions.of(
+                                Errno.EIO,
+                                socket.toString(),
+                                null,
+                                "the FSP server went away (" + cause.getMessage() + ") and did not come back within "
+                                        + TimeUnit.NANOSECONDS.toMillis(RECONNECT_TIMEOUT_NANOS) + " ms");
+                        eio.addSuppressed(e);
+                        throw eio;
+                    }
+                    try {
+                        Thread.sleep(backoffMillis);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted waiting for the FSP server");
+                    }
+                    backoffMillis = Math.min(backoffMillis * 2, 500);
+                }
+            }
+        }
+    }
+
+    /**
+     * Re-opens every handle on {@code fresh} with its token at its position, sets its locks again and writes its
+     * unsynced data again where it landed. A handle the server cannot re-open (its file is gone) becomes stale.
+     */
+    private void reattach(ChannelProxy fresh) throws IOException {
+        for (OpenHandle o : handles.values()) {
+            if (o.stale) {
+                continue;
+            }
+            byte[] token = o.token;
+            if (token == null) {
+                o.stale = true;
+                continue;
+            }
+            int flags = MemorySegment.ofArray(token).get(ValueLayout.JAVA_INT_UNALIGNED, 12);
+            long server = reopenOn(fresh, token, flags, o.position, o);
+            if (server < 0) {
+                o.stale = true;
+                continue;
+            }
+            o.server = server;
+            synchronized (o) {
+                for (long[] l : o.locks) {
+                    setlkOn(fresh, server, (int) l[0], l[1], l[2]);
+                }
+                if (o.unsyncedLost || o.unsynced.isEmpty()) {
+                    continue;
+                }
+                // Written again through a handle without O_APPEND: each at the offset where it landed the first time.
+                boolean append = (flags & OpenFlags.O_APPEND) != 0;
+                long target = append ? reopenOn(fresh, token, flags & ~OpenFlags.O_APPEND, 0, null) : server;
+                if (target < 0) {
+                    o.unsyncedLost = true;
+                    continue;
+                }
+                for (Unsynced u : o.unsynced) {
+                    pwriteOn(fresh, target, u.offset(), u.bytes());
+                }
+                if (append) {
+                    closeOn(fresh, target);
+                }
+            }
+        }
+    }
+
+    /** REOPEN on {@code ch}: the server's new handle, or minus the errno; {@code o} takes the new token if not null. */
+    private static long reopenOn(ChannelProxy ch, byte[] token, int flags, long position, OpenHandle o)
+            throws IOException {
+        ChannelProxy.Call c = ch.begin();
+        try {
+            MemorySegment.copy(token, 0, ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset, token.length);
+            c.request.opcode(REOPEN).flags(flags).fileOffset(position).length(token.length);
+            long result = ch.submit(c);
+            if (result >= 0 && o != null) {
+                byte[] next = tokenOf(ch, c);
+                if (next != null) {
+                    o.token = next;
+                }
+            }
+            return result;
+        } catch (IllegalStateException e) {
+            throw ch.closedOr(e);
+        } finally {
+            ch.end(c);
+        }
+    }
+
+    private static void pwriteOn(ChannelProxy ch, long server, long offset, byte[] bytes) throws IOException {
+        int done = 0;
+        while (done < bytes.length) {
+            int chunk = Math.min(bytes.length - done, ch.layout.slotDataBytes());
+            ChannelProxy.Call c = ch.begin();
+            try {
+                MemorySegment.copy(bytes, done, ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset, chunk);
+                c.request
+                        .opcode(PWRITE)
+                        .handle(server)
+                        .fileOffset(offset + done)
+                        .length(chunk);
+                check(ch.submit(c), null, null);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+            done += chunk;
+        }
+    }
+
+    private static void closeOn(ChannelProxy ch, long server) throws IOException {
+        ChannelProxy.Call c = ch.begin();
+        try {
+            c.request.opcode(CLOSE).handle(server);
+            ch.submit(c);
+        } catch (IllegalStateException e) {
+            throw ch.closedOr(e);
+        } finally {
+            ch.end(c);
+        }
+    }
+
+    /** The re-open token an OPEN or REOPEN answered, or null. */
+    private static byte[] tokenOf(ChannelProxy ch, ChannelProxy.Call c) {
+        if (c.response.payloadLength() != PayloadCodec.REOPEN_TOKEN_BYTES) {
+            return null;
+        }
+        byte[] token = new byte[PayloadCodec.REOPEN_TOKEN_BYTES];
+        MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset, token, 0, token.length);
+        return token;
+    }
+
+    /** The server's number for a handle of this client; EIO for a handle the restarted server lost. */
+    private long server(long handle) throws IOException {
+        OpenHandle o = handles.get(handle);
+        if (o == null) {
+            throw FspExceptions.of(Errno.EBADF, "handle " + handle, null);
+        }
+        if (o.stale) {
+            throw FspExceptions.of(
+                    Errno.EIO, "handle " + handle, null, "its file was lost when the FSP server restarted");
+        }
+        return o.server;
+    }
+
+    private void forgetHandle(long handle) {
+        OpenHandle o = handles.remove(handle);
+        if (o != null) {
+            synchronized (o) {
+                dropUnsynced(o, o.unsynced.size());
+            }
+        }
+    }
+
+    /** Forgets the first {@code count} unsynced writes of {@code o}: an fsync or sync covered them. */
+    private void dropUnsynced(OpenHandle o, int count) {
+        synchronized (o) {
+            List<Unsynced> done = o.unsynced.subList(0, Math.min(count, o.unsynced.size()));
+            for (Unsynced u : done) {
+                unsyncedBytes.addAndGet(-u.bytes().length);
+            }
+            done.clear();
+        }
+    }
+
+    /** fsync or fdatasync: EIO once if unsynced data of the handle was lost with a server; then truthful. */
+    private void synced(long handle, int opcode) throws IOException {
+        OpenHandle o = handles.get(handle);
+        int before = 0;
+        if (o != null) {
+            synchronized (o) {
+                before = o.unsynced.size();
+                if (o.unsyncedLost && reconnects.get() > 0) {
+                    o.unsyncedLost = false;
+                    throw FspExceptions.of(
+                            Errno.EIO,
+                            "handle " + handle,
+                            null,
+                            "unsynced data was lost when the FSP server restarted");
+                }
+            }
+        }
+        simple(opcode, null, null, handle, 0, 0, 0);
+        if (o != null) {
+            dropUnsynced(o, before);
+        }
+    }
+
+    /** Keeps a copy of written bytes until an fsync covers them, within {@link #REPLAY_BYTES}. */
+    private void keepUnsynced(OpenHandle o, long offset, MemorySegment from, long at, int n) {
+        if (n <= 0) {
+            return;
+        }
+        synchronized (o) {
+            if (unsyncedBytes.addAndGet(n) > REPLAY_BYTES) {
+                unsyncedBytes.addAndGet(-n);
+                o.unsyncedLost = true;
+                return;
+            }
+            byte[] copy = new byte[n];
+            MemorySegment.copy(from, ValueLayout.JAVA_BYTE, at, copy, 0, n);
+            o.unsynced.add(new Unsynced(offset, copy));
+        }
     }
 
     /**
@@ -585,174 +1010,120 @@ public final class FspClient implements AutoCloseable {
      */
     private int read(long handle, long position, MemorySegment dst, byte[] array, int arrayOffset, long size)
             throws IOException {
-        if (size > slotDataBytes()) {
-            int bulk = channel.claimBulk();
-            if (bulk >= 0) {
-                try {
-                    return readBulk(handle, position, dst, array, arrayOffset, size, bulk);
-                } finally {
-                    channel.releaseBulk(bulk);
-                }
-            }
-        }
+        OpenHandle o = handles.get(handle);
+        boolean large = size > slotDataBytes();
         long total = 0;
-        int chunkMax = slotDataBytes();
         do {
-            int chunk = (int) Math.min(size - total, chunkMax);
-            ChannelProxy.Call c = channel.begin();
-            int n;
-            try {
-                c.request
-                        .opcode(position < 0 ? READ : PREAD)
-                        .handle(handle)
-                        .length(chunk)
-                        .fileOffset(position < 0 ? 0 : position + total);
-                n = (int) check(channel.submit(c), null, null);
-                if (n > chunk) {
-                    throw new IOException("server returned " + n + " bytes for " + chunk);
+            long done = total;
+            long want = size - total;
+            // The length asked for in this round trip: up to 1 MiB through a bulk buffer, else a slot's data.
+            int[] asked = new int[1];
+            int n = retrying(ch -> {
+                int bulk = large ? ch.claimBulk() : -1;
+                int chunk = (int) Math.min(want, bulk >= 0 ? ChannelLayout.BULK_IO_BYTES : slotDataBytes());
+                asked[0] = chunk;
+                ChannelProxy.Call c = ch.begin();
+                try {
+                    c.request.handle(server(handle)).length(chunk).fileOffset(position < 0 ? 0 : position + done);
+                    if (bulk >= 0) {
+                        c.request.opcode(position < 0 ? READ_BULK : PREAD_BULK).arg0(ChannelProxy.bulkAreaOffset(bulk));
+                    } else {
+                        c.request.opcode(position < 0 ? READ : PREAD);
+                    }
+                    int got = (int) check(ch.submit(c), null, null);
+                    if (got > chunk) {
+                        throw new IOException("server returned " + got + " bytes for " + chunk);
+                    }
+                    long from = bulk >= 0 ? ch.bulkBufferOffset(bulk) : c.dataOffset;
+                    if (dst != null) {
+                        MemorySegment.copy(ch.segment, from, dst, done, got);
+                    } else {
+                        MemorySegment.copy(
+                                ch.segment, ValueLayout.JAVA_BYTE, from, array, arrayOffset + (int) done, got);
+                    }
+                    if (position < 0 && o != null) {
+                        o.position = c.response.position();
+                    }
+                    return got;
+                } catch (IllegalStateException e) {
+                    throw ch.closedOr(e);
+                } finally {
+                    ch.end(c);
+                    if (bulk >= 0) {
+                        ch.releaseBulk(bulk);
+                    }
                 }
-                if (dst != null) {
-                    MemorySegment.copy(channel.segment, c.dataOffset, dst, total, n);
-                } else {
-                    MemorySegment.copy(
-                            channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset, array, arrayOffset + (int) total, n);
-                }
-            } catch (IllegalStateException e) {
-                throw channel.closedOr(e);
-            } finally {
-                channel.end(c);
-            }
+            });
             total += n;
-            if (n < chunk) {
+            if (n < asked[0]) {
                 break;
             }
         } while (total < size);
         return (int) total;
     }
 
-    /** Writes {@code size} bytes from {@code src} or, when it is null, from {@code array}; as {@link #read}. */
+    /**
+     * Writes {@code size} bytes from {@code src} or, when it is null, from {@code array}; as {@link #read}. An
+     * appending write carries a sequence so that a re-issue after a restart is applied once.
+     */
     private int write(long handle, long position, MemorySegment src, byte[] array, int arrayOffset, long size)
             throws IOException {
-        if (size > slotDataBytes()) {
-            int bulk = channel.claimBulk();
-            if (bulk >= 0) {
+        OpenHandle o = handles.get(handle);
+        boolean append = o != null && (o.flags & OpenFlags.O_APPEND) != 0;
+        MemorySegment from = src != null ? src : MemorySegment.ofArray(array);
+        long base = src != null ? 0 : arrayOffset;
+        boolean large = size > slotDataBytes();
+        long total = 0;
+        do {
+            long done = total;
+            long want = size - total;
+            long[] landed = new long[1];
+            int[] asked = new int[1];
+            int n = invoke(append, (ch, seq, key) -> {
+                int bulk = large ? ch.claimBulk() : -1;
+                int chunk = (int) Math.min(want, bulk >= 0 ? ChannelLayout.BULK_IO_BYTES : slotDataBytes());
+                asked[0] = chunk;
+                ChannelProxy.Call c = ch.begin();
                 try {
-                    return writeBulk(handle, position, src, array, arrayOffset, size, bulk);
+                    MemorySegment.copy(
+                            from, base + done, ch.segment, bulk >= 0 ? ch.bulkBufferOffset(bulk) : c.dataOffset, chunk);
+                    c.request
+                            .handle(server(handle))
+                            .length(chunk)
+                            .fileOffset(position < 0 ? 0 : position + done)
+                            .sequence(seq)
+                            .recordKey(key);
+                    if (bulk >= 0) {
+                        c.request
+                                .opcode(position < 0 ? WRITE_BULK : PWRITE_BULK)
+                                .arg0(ChannelProxy.bulkAreaOffset(bulk));
+                    } else {
+                        c.request.opcode(position < 0 ? WRITE : PWRITE);
+                    }
+                    int wrote = (int) check(ch.submit(c), null, null);
+                    if (wrote > chunk) {
+                        throw new IOException("server wrote " + wrote + " bytes of " + chunk);
+                    }
+                    long after = c.response.position();
+                    landed[0] = position >= 0 && !append ? position + done : after - wrote;
+                    if (position < 0 && o != null) {
+                        o.position = after;
+                    }
+                    return wrote;
+                } catch (IllegalStateException e) {
+                    throw ch.closedOr(e);
                 } finally {
-                    channel.releaseBulk(bulk);
+                    ch.end(c);
+                    if (bulk >= 0) {
+                        ch.releaseBulk(bulk);
+                    }
                 }
-            }
-        }
-        long total = 0;
-        int chunkMax = slotDataBytes();
-        do {
-            int chunk = (int) Math.min(size - total, chunkMax);
-            ChannelProxy.Call c = channel.begin();
-            int n;
-            try {
-                if (src != null) {
-                    MemorySegment.copy(src, total, channel.segment, c.dataOffset, chunk);
-                } else {
-                    MemorySegment.copy(
-                            array,
-                            arrayOffset + (int) total,
-                            channel.segment,
-                            ValueLayout.JAVA_BYTE,
-                            c.dataOffset,
-                            chunk);
-                }
-                c.request
-                        .opcode(position < 0 ? WRITE : PWRITE)
-                        .handle(handle)
-                        .length(chunk)
-                        .fileOffset(position < 0 ? 0 : position + total);
-                n = (int) check(channel.submit(c), null, null);
-            } catch (IllegalStateException e) {
-                throw channel.closedOr(e);
-            } finally {
-                channel.end(c);
+            });
+            if (o != null && REPLAY_BYTES > 0) {
+                keepUnsynced(o, landed[0], from, base + done, n);
             }
             total += n;
-            if (n < chunk) {
-                break;
-            }
-        } while (total < size);
-        return (int) total;
-    }
-
-    /** {@link #read} through bulk buffer {@code bulk}: up to 1 MiB per round trip. */
-    private int readBulk(
-            long handle, long position, MemorySegment dst, byte[] array, int arrayOffset, long size, int bulk)
-            throws IOException {
-        long at = channel.bulkBufferOffset(bulk);
-        long total = 0;
-        do {
-            int chunk = (int) Math.min(size - total, ChannelLayout.BULK_IO_BYTES);
-            ChannelProxy.Call c = channel.begin();
-            int n;
-            try {
-                c.request
-                        .opcode(position < 0 ? READ_BULK : PREAD_BULK)
-                        .handle(handle)
-                        .length(chunk)
-                        .fileOffset(position < 0 ? 0 : position + total)
-                        .arg0(ChannelProxy.bulkAreaOffset(bulk));
-                n = (int) check(channel.submit(c), null, null);
-                if (n > chunk) {
-                    throw new IOException("server returned " + n + " bytes for " + chunk);
-                }
-                if (dst != null) {
-                    MemorySegment.copy(channel.segment, at, dst, total, n);
-                } else {
-                    MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, at, array, arrayOffset + (int) total, n);
-                }
-            } catch (IllegalStateException e) {
-                throw channel.closedOr(e);
-            } finally {
-                channel.end(c);
-            }
-            total += n;
-            if (n < chunk) {
-                break;
-            }
-        } while (total < size);
-        return (int) total;
-    }
-
-    /** {@link #write} through bulk buffer {@code bulk}: up to 1 MiB per round trip. */
-    private int writeBulk(
-            long handle, long position, MemorySegment src, byte[] array, int arrayOffset, long size, int bulk)
-            throws IOException {
-        long at = channel.bulkBufferOffset(bulk);
-        long total = 0;
-        do {
-            int chunk = (int) Math.min(size - total, ChannelLayout.BULK_IO_BYTES);
-            ChannelProxy.Call c = channel.begin();
-            int n;
-            try {
-                if (src != null) {
-                    MemorySegment.copy(src, total, channel.segment, at, chunk);
-                } else {
-                    MemorySegment.copy(
-                            array, arrayOffset + (int) total, channel.segment, ValueLayout.JAVA_BYTE, at, chunk);
-                }
-                c.request
-                        .opcode(position < 0 ? WRITE_BULK : PWRITE_BULK)
-                        .handle(handle)
-                        .length(chunk)
-                        .fileOffset(position < 0 ? 0 : position + total)
-                        .arg0(ChannelProxy.bulkAreaOffset(bulk));
-                n = (int) check(channel.submit(c), null, null);
-                if (n > chunk) {
-                    throw new IOException("server wrote " + n + " bytes of " + chunk);
-                }
-            } catch (IllegalStateException e) {
-                throw channel.closedOr(e);
-            } finally {
-                channel.end(c);
-            }
-            total += n;
-            if (n < chunk) {
+            if (n < asked[0]) {
                 break;
             }
         } while (total < size);
@@ -760,37 +1131,66 @@ public final class FspClient implements AutoCloseable {
     }
 
     private FileAttributes attributes(int opcode, String path, long handle) throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            if (path != null) {
-                channel.putPath(c, path, false);
+        return retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                if (path != null) {
+                    ch.putPath(c, path, false);
+                }
+                c.request.opcode(opcode).handle(handle != 0 ? server(handle) : 0);
+                check(ch.submit(c), path, null);
+                return PayloadCodec.getAttributes(ch.segment, c.dataOffset);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
             }
-            c.request.opcode(opcode).handle(handle);
-            check(channel.submit(c), path, null);
-            return PayloadCodec.getAttributes(channel.segment, c.dataOffset);
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        });
     }
 
     private long simple(int opcode, String path1, String path2, long handle, long length, int mode, int flags)
             throws IOException {
-        ChannelProxy.Call c = channel.begin();
+        return retrying(ch -> fill(ch, opcode, path1, path2, handle, length, mode, flags, 0, 0));
+    }
+
+    /** A namespace change: recorded, so that a re-issue after a restart is answered at most once. */
+    private void recorded(int opcode, String path1, String path2, int mode, int flags) throws IOException {
+        invoke(true, (ch, seq, key) -> fill(ch, opcode, path1, path2, 0, 0, mode, flags, seq, key));
+    }
+
+    private long fill(
+            ChannelProxy ch,
+            int opcode,
+            String path1,
+            String path2,
+            long handle,
+            long length,
+            int mode,
+            int flags,
+            long seq,
+            int key)
+            throws IOException {
+        ChannelProxy.Call c = ch.begin();
         try {
             if (path1 != null) {
-                channel.putPath(c, path1, false);
+                ch.putPath(c, path1, false);
             }
             if (path2 != null) {
-                channel.putPath(c, path2, true);
+                ch.putPath(c, path2, true);
             }
-            c.request.opcode(opcode).handle(handle).length(length).mode(mode).flags(flags);
-            return check(channel.submit(c), path1, path2);
+            c.request
+                    .opcode(opcode)
+                    .handle(handle != 0 ? server(handle) : 0)
+                    .length(length)
+                    .mode(mode)
+                    .flags(flags)
+                    .sequence(seq)
+                    .recordKey(key);
+            return check(ch.submit(c), path1, path2);
         } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
+            throw ch.closedOr(e);
         } finally {
-            channel.end(c);
+            ch.end(c);
         }
     }
 
@@ -804,6 +1204,24 @@ public final class FspClient implements AutoCloseable {
     private static void checkPosition(long position) throws IOException {
         if (position < 0) {
             throw FspExceptions.of(Errno.EINVAL, "position " + position, null);
+        }
+    }
+
+    /** "30s", "500ms" or a number of seconds, in ns. */
+    static long parseDuration(String text) {
+        String t = text.trim();
+        try {
+            if (t.endsWith("ms")) {
+                return TimeUnit.MILLISECONDS.toNanos(
+                        Long.parseLong(t.substring(0, t.length() - 2).trim()));
+            }
+            if (t.endsWith("s")) {
+                t = t.substring(0, t.length() - 1).trim();
+            }
+            return TimeUnit.SECONDS.toNanos(Long.parseLong(t));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    "fsp.client.reconnectTimeout: '" + text + "' is not a duration such as 30s or 500ms", e);
         }
     }
 }

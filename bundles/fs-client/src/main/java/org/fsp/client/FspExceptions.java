@@ -32,6 +32,11 @@ final class FspExceptions {
         };
     }
 
+    /** An EIO-like failure with a sentence on why, for failures FS Lib itself decides (a server that stayed away). */
+    static FileSystemException of(Errno errno, String file, String other, String why) {
+        return new Other(errno, file, other, errno.name() + ": " + why);
+    }
+
     static final class NoSuchFile extends NoSuchFileException implements FspException {
         private static final long serialVersionUID = 1L;
         private final Errno errno;

@@ -47,7 +47,7 @@ public final class ChannelHeaderDescriptor {
     public static final long MAGIC = 0x4653_5043_4841_4E31L;
     /** The major version of this format: a reader refuses any other major. */
     public static final int MAJOR_VERSION = 1;
-    /** The minor version: additions a reader of the same major may ignore. 1 added the bulk area. */
+    /** The minor version: additions a reader of the same major may ignore. 1 added the bulk area and the session token. */
     public static final int MINOR_VERSION = 1;
 
     public static final int MAGIC_OFFSET;

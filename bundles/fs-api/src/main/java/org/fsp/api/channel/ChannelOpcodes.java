@@ -53,12 +53,18 @@ package org.fsp.api.channel;
  *  LISTXATTR   path1, flags ({@link #XATTR_NOFOLLOW}) names / each name, NUL-terminated
  *  REMOVEXATTR path1, path2 (name), flags          0
  *              ({@link #XATTR_NOFOLLOW})
+ *  REOPEN      flags, offset (position),          handle / a re-open token
+ *              data (the handle's re-open token)
  * </pre>
  *
  * <p>The bulk opcodes move up to {@link ChannelLayout#BULK_IO_BYTES} through the segment's bulk area
  * ({@link ChannelLayout#bulkOffset()}); arg0 and length must name a range inside it
  * ({@link ChannelLayout#bulkRangeValid}), else EINVAL. A server without a bulk area answers them with EINVAL, one
  * of minor version 0 with ENOSYS.
+ *
+ * <p>OPEN and REOPEN put the new handle's re-open token in the payload ({@link PayloadCodec#REOPEN_TOKEN_BYTES}):
+ * after a restart of the server, REOPEN with it gives the same session an equivalent handle. READ, PREAD, WRITE and
+ * PWRITE answer the handle's position after them in the slot's position field.
  */
 public final class ChannelOpcodes {
 
@@ -110,8 +116,11 @@ public final class ChannelOpcodes {
     /** In the flags of the xattr opcodes: do not follow a final symlink (lgetxattr and friends). */
     public static final int XATTR_NOFOLLOW = 0x100;
 
+    /** Opens the file a re-open token names again, for the session it was issued to (channel minor version 1). */
+    public static final int REOPEN = 41;
+
     /** One more than the highest opcode: valid opcodes are {@code 0 <= op < COUNT}. */
-    public static final int COUNT = 41;
+    public static final int COUNT = 42;
 
     private static final String[] NAMES = {
         "noop",
@@ -154,7 +163,8 @@ public final class ChannelOpcodes {
         "getxattr",
         "setxattr",
         "listxattr",
-        "removexattr"
+        "removexattr",
+        "reopen"
     };
 
     private ChannelOpcodes() {}

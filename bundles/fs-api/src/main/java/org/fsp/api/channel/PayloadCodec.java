@@ -34,6 +34,11 @@ public final class PayloadCodec {
     public static final int DIR_ENTRY_HEADER_BYTES = 24;
     /** Largest encoded directory entry: header plus a name of NAME_MAX bytes, padded. */
     public static final int DIR_ENTRY_MAX_BYTES = DIR_ENTRY_HEADER_BYTES + 256;
+    /**
+     * A re-open token, as OPEN and REOPEN answer it: inode (64 bits), generation, open flags, and 16 bytes of MAC over
+     * them and the session token. The client keeps it as opaque bytes and gives it back in a REOPEN.
+     */
+    public static final int REOPEN_TOKEN_BYTES = 32;
 
     private PayloadCodec() {}
 

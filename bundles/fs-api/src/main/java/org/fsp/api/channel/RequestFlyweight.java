@@ -151,9 +151,31 @@ public final class RequestFlyweight {
         return this;
     }
 
+    /** Client sequence of a recorded request; 0 when the request is not recorded. */
+    public long sequence() {
+        return segment.get(JAVA_LONG, base + SEQUENCE_OFFSET);
+    }
+
+    public RequestFlyweight sequence(long v) {
+        segment.set(JAVA_LONG, base + SEQUENCE_OFFSET, v);
+        return this;
+    }
+
+    /** The client's record key for {@link #sequence()}. */
+    public int recordKey() {
+        return segment.get(JAVA_INT, base + RECORD_KEY_OFFSET);
+    }
+
+    public RequestFlyweight recordKey(int v) {
+        segment.set(JAVA_INT, base + RECORD_KEY_OFFSET, v);
+        return this;
+    }
+
     /** Zeroes every request field, so that a reused slot carries nothing from its last request. */
     public RequestFlyweight clear() {
         segment.asSlice(base + OPCODE_OFFSET, REQUEST_BYTES - OPCODE_OFFSET).fill((byte) 0);
+        segment.set(JAVA_LONG, base + SEQUENCE_OFFSET, 0L);
+        segment.set(JAVA_INT, base + RECORD_KEY_OFFSET, 0);
         return this;
     }
 }

@@ -46,6 +46,16 @@ public final class ResponseFlyweight {
         return this;
     }
 
+    /** The handle's position after a read or write, bytes. */
+    public long position() {
+        return segment.get(JAVA_LONG, base + POSITION_OFFSET);
+    }
+
+    public ResponseFlyweight position(long v) {
+        segment.set(JAVA_LONG, base + POSITION_OFFSET, v);
+        return this;
+    }
+
     /**
      * Publishes the response: an atomic swap to COMPLETED, which is a release (the client that reads COMPLETED reads
      * the result and payload written before) and returns the previous word, so the caller learns whether a client

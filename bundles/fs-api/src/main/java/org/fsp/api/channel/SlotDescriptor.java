@@ -35,6 +35,18 @@ package org.fsp.api.channel;
  *  +---------------------------------------------------------------+
  *  |               Payload length (bytes in data)                  | 72
  *  +---------------------------------------------------------------+
+ *  |                   padding                                     | 76
+ *  +===============================================================+
+ *  |    Sequence (64 bits: client sequence of a recorded request,  | 80
+ *  |              0 for a request that is not recorded)            |
+ *  +---------------------------------------------------------------+
+ *  |    Record key (the client's key for the sequence's record)    | 88
+ *  +---------------------------------------------------------------+
+ *  |                   padding                                     | 92
+ *  +===============================================================+
+ *  |    Position (64 bits: the handle's position after a read or   | 96
+ *  |              write; for an O_APPEND write where it ended)     |
+ *  +---------------------------------------------------------------+
  *  |                   ... padding to 128 bytes ...                |
  *  +---------------------------------------------------------------+
  * </pre>
@@ -45,6 +57,10 @@ package org.fsp.api.channel;
  * returns the slot to {@link #EMPTY}. A client that stops spinning sets {@link #WAITER} in the state word and sleeps
  * on it; the server's swap returns the old word, and only when it holds WAITER does the server call futex wake.
  * Request and response share the slot but are never in use at the same time, so they need no separate cache lines.
+ *
+ * <p>Sequence and record key (channel minor version 1) belong to the request although they lie after the response
+ * fields: a server copies them out with the rest ({@link #REQUEST_COPY_BYTES}). A request whose sequence is not zero
+ * is answered at most once per (session token, key, sequence): see {@code docs/recovery.md}.
  */
 public final class SlotDescriptor {
 
@@ -64,6 +80,17 @@ public final class SlotDescriptor {
 
     public static final int RESULT_OFFSET;
     public static final int PAYLOAD_LENGTH_OFFSET;
+    /** Client sequence number of a recorded request (64 bits), 0 when not recorded. */
+    public static final int SEQUENCE_OFFSET;
+    /** The client's record key for {@link #SEQUENCE_OFFSET} (32 bits, 0 to {@link #RECORD_KEYS} - 1). */
+    public static final int RECORD_KEY_OFFSET;
+    /** Response: the handle's position after a read or write, bytes (64 bits). */
+    public static final int POSITION_OFFSET;
+    /** Bytes of the header a server copies out before reading any request field: request, sequence and key. */
+    public static final int REQUEST_COPY_BYTES;
+    /** Record keys one session may use. */
+    public static final int RECORD_KEYS = 4096;
+
     public static final int SLOT_HEADER_BYTES = 2 * ChannelLayout.CACHE_LINE_BYTES;
 
     public static final int EMPTY = 0;
@@ -102,6 +129,15 @@ public final class SlotDescriptor {
         RESULT_OFFSET = offset;
         offset += 8;
         PAYLOAD_LENGTH_OFFSET = offset;
+        offset += 4;
+        offset += 4; // padding to 8
+        SEQUENCE_OFFSET = offset;
+        offset += 8;
+        RECORD_KEY_OFFSET = offset;
+        offset += 4;
+        offset += 4; // padding to 8
+        REQUEST_COPY_BYTES = offset;
+        POSITION_OFFSET = offset;
     }
 
     private SlotDescriptor() {}

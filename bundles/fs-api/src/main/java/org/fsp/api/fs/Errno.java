@@ -40,6 +40,7 @@ public enum Errno {
     EOVERFLOW(75),
     /** Operation not supported: an extended attribute namespace the file system does not keep. */
     EOPNOTSUPP(95),
+    ESTALE(116),
     EUCLEAN(117),
     ECANCELED(125);
 

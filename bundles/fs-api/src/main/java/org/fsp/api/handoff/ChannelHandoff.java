@@ -49,6 +49,8 @@ public record ChannelHandoff(
      *     that a number the client closed before the hand-over is not given out again
      * @param requestsServed counter carried on for {@code fsp:clients}
      * @param connectedAtMillis when the client connected
+     * @param tokenHigh the client's session token, high half (both halves zero: none; see {@code docs/recovery.md})
+     * @param tokenLow the client's session token, low half
      */
     public record Client(
             long id,
@@ -61,10 +63,41 @@ public record ChannelHandoff(
             List<ClientFile> files,
             int[] fileGenerations,
             long requestsServed,
-            long connectedAtMillis) {
+            long connectedAtMillis,
+            long tokenHigh,
+            long tokenLow) {
 
         public Client {
             files = List.copyOf(files);
+        }
+
+        /** A client without a session token. */
+        public Client(
+                long id,
+                Credentials credentials,
+                int socketFd,
+                ChannelLayout layout,
+                MemorySegment segment,
+                Arena arena,
+                long[] laneHeads,
+                List<ClientFile> files,
+                int[] fileGenerations,
+                long requestsServed,
+                long connectedAtMillis) {
+            this(
+                    id,
+                    credentials,
+                    socketFd,
+                    layout,
+                    segment,
+                    arena,
+                    laneHeads,
+                    files,
+                    fileGenerations,
+                    requestsServed,
+                    connectedAtMillis,
+                    0,
+                    0);
         }
     }
 

@@ -25,6 +25,12 @@ public final class FrameworkProperties {
     public static final String HOME = "fsp.home";
 
     /**
+     * After a crash, how long the mount keeps files unlinked while open, and the exactly-once records of clients that
+     * have not come back, for their clients to re-attach; ms, default 30000 (see {@code docs/recovery.md}).
+     */
+    public static final String RECOVERY_GRACE_MILLIS = "fsp.recovery.graceMillis";
+
+    /**
      * Smallest device FSP formats and serves, bytes (256 blocks: the superblock, the shortest journal, the bitmaps, an
      * inode table of 64 inodes and some data). mkfs and fspd both refuse anything smaller.
      */

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +31,9 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
 import org.fsp.api.fs.FsStats;
 import org.fsp.api.fs.OpenFlags;
+import org.fsp.api.fs.SessionRecords;
 import org.fsp.api.handoff.FileSystemHandoff;
+import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.api.sched.ManagedBlocking;
 import org.fsp.fs.core.alloc.Allocator;
 import org.fsp.fs.core.alloc.CorruptMetadataException;
@@ -42,6 +45,7 @@ import org.fsp.fs.core.dir.Directory;
 import org.fsp.fs.core.inode.Inode;
 import org.fsp.fs.core.inode.InodeTable;
 import org.fsp.fs.core.inode.NoSpaceException;
+import org.fsp.fs.core.journal.HaltPoints;
 import org.fsp.fs.core.journal.Journal;
 import org.fsp.fs.core.journal.Transaction;
 import org.fsp.fs.core.layout.BitmapDescriptor;
@@ -73,7 +77,7 @@ import org.slf4j.LoggerFactory;
  * parents before children, and never across a commit. Reads and stat take no lock: attributes are volatile and
  * directory indexes are concurrent maps.
  */
-public final class FsCore implements FileSystemService {
+public final class FsCore implements FileSystemService, SessionRecords {
 
     private static final Logger LOG = LoggerFactory.getLogger(FsCore.class);
 
@@ -171,6 +175,44 @@ public final class FsCore implements FileSystemService {
     /** Told of creations, data changes and freed inodes ({@link FileObserver#NONE} in the plain file system). */
     private final FileObserver observer;
 
+    /** The exactly-once records (null on an image without a session table: minor version below 2). */
+    private final SessionTable sessions;
+
+    private final long sessionTableStart;
+    private final long sessionTableBlocks;
+    /** How long a mount after a crash keeps orphans and awaited sessions' records for re-attaching clients, ms. */
+    private final long graceMillis = Long.getLong(FrameworkProperties.RECOVERY_GRACE_MILLIS, 30_000);
+    /** Files unlinked while open that this mount kept for their clients; freed when the grace period ends. */
+    private final Set<Long> keptOrphans = ConcurrentHashMap.newKeySet();
+
+    private final Thread graceTimer;
+    /** The recorded call the current thread runs ({@link #recording}), or null. */
+    private static final ThreadLocal<Recording> RECORDING = new ThreadLocal<>();
+
+    /** A call being recorded: its identity, and what the transaction that holds its change learnt. */
+    private static final class Recording {
+        final long high;
+        final long low;
+        final int key;
+        final long seq;
+        /** Where the last write chunk of the call ended, bytes; -1 before one. */
+        long writeEnd = -1;
+        /** The transaction the record joined, 0 before it did. */
+        long txSeq;
+        /** What the record says, null before it was written. */
+        Outcome outcome;
+
+        Recording(long high, long low, int key, long seq) {
+            this.high = high;
+            this.low = low;
+            this.key = key;
+            this.seq = seq;
+        }
+    }
+
+    /** The current thread's last recorded call, for {@link #commitRecording} and {@link #lastRecording}. */
+    private static final ThreadLocal<Recording[]> LAST_RECORDING = ThreadLocal.withInitial(() -> new Recording[1]);
+
     /** An open file: the inode, the open flags and the position. */
     private static final class OpenFile {
         final Inode inode;
@@ -222,6 +264,10 @@ public final class FsCore implements FileSystemService {
         this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
         this.paths = new PathResolver(cache, alloc, table, options.linkProtection());
         this.xattrs = new ExtendedAttributes(cache, alloc, table, g, clock, reservedBlocks);
+        io.read(0, sbBuffer, BlockRequest.Priority.METADATA);
+        this.sessionTableStart = SuperblockDescriptor.sessionTableStart(sbBuffer);
+        this.sessionTableBlocks = SuperblockDescriptor.sessionTableBlocks(sbBuffer);
+        SessionTable loaded = null;
         try {
             // What the mount reads, all in flight at once rather than one device round trip each: the bitmaps (inode
             // and block bitmaps lie next to each other), the root inode and, after a hand-off, the open files' inodes.
@@ -237,14 +283,18 @@ public final class FsCore implements FileSystemService {
             if (!table.get(Geometry.ROOT_INO).isDirectory()) {
                 throw new CorruptMetadataException("root inode is not a directory");
             }
+            if (sessionTableBlocks > 0) {
+                loaded = SessionTable.load(cache, sessionTableStart, (int) sessionTableBlocks);
+            }
         } catch (IOException | RuntimeException e) {
             cache.close();
             sbArena.close();
             throw e;
         }
+        this.sessions = loaded;
         if (adopt == null) {
             writeSuperblock(journalSeq, false);
-            this.orphansFreed = wasClean ? 0 : freeOrphans();
+            this.orphansFreed = wasClean ? 0 : keepOrFreeOrphans();
             this.handlesAdopted = -1;
         } else {
             // The previous version left the superblock marked in use with this journal sequence, so nothing is
@@ -277,6 +327,16 @@ public final class FsCore implements FileSystemService {
             flusher = Thread.ofPlatform().daemon().name("fsp-fs-flusher").start(this::flushLoop);
         } else {
             flusher = null;
+        }
+        if (!keptOrphans.isEmpty() || (sessions != null && sessions.awaited() > 0)) {
+            LOG.info(
+                    "keeping {} files unlinked while open and the records of {} sessions for {} ms",
+                    keptOrphans.size(),
+                    sessions == null ? 0 : sessions.awaited(),
+                    graceMillis);
+            graceTimer = Thread.ofPlatform().daemon().name("fsp-recovery-grace").start(this::graceLoop);
+        } else {
+            graceTimer = null;
         }
     }
 
@@ -572,6 +632,12 @@ public final class FsCore implements FileSystemService {
             }
         }
         handles.clear();
+        if (graceTimer != null) {
+            graceTimer.interrupt();
+        }
+        if (!failed) {
+            freeKeptOrphans();
+        }
         unmounted = true;
         stopFlusher();
         writeBack.close();
@@ -589,7 +655,16 @@ public final class FsCore implements FileSystemService {
     // Superblock and housekeeping
 
     private synchronized void writeSuperblock(long journalSeq, boolean clean) {
-        SuperblockDescriptor.write(sbBuffer, geometry, journalSeq, clean, mkfsTime, mountCount, reservedBlocks);
+        SuperblockDescriptor.write(
+                sbBuffer,
+                geometry,
+                journalSeq,
+                clean,
+                mkfsTime,
+                mountCount,
+                reservedBlocks,
+                sessionTableStart,
+                sessionTableBlocks);
         try {
             io.await(io.write(0, sbBuffer, BlockRequest.Priority.JOURNAL));
             io.flush();
@@ -673,7 +748,12 @@ public final class FsCore implements FileSystemService {
         checkWritable();
         for (int attempt = 0; ; attempt++) {
             try (Journal.Handle h = journal.begin()) {
-                return op.apply(h.tx());
+                T result = op.apply(h.tx());
+                Recording r = RECORDING.get();
+                if (r != null) {
+                    record(h.tx(), r, result);
+                }
+                return result;
             } catch (NoSpaceException e) {
                 if (attempt > 0 || !reclaimFreedBlocks()) {
                     throw e;
@@ -1436,7 +1516,12 @@ public final class FsCore implements FileSystemService {
         checkWritable();
         for (int attempt = 0; ; attempt++) {
             try (Journal.Handle h = journal.begin()) {
-                return writeChunk(h.tx(), who, i, offset, src);
+                int n = writeChunk(h.tx(), who, i, offset, src);
+                Recording r = RECORDING.get();
+                if (r != null) {
+                    record(h.tx(), r, n);
+                }
+                return n;
             } catch (NoSpaceException e) {
                 if (attempt > 0 || !reclaimFreedBlocks()) {
                     throw e;
@@ -1501,6 +1586,10 @@ public final class FsCore implements FileSystemService {
                 }
             }
             long end = pos + done;
+            Recording r = RECORDING.get();
+            if (r != null) {
+                r.writeEnd = end;
+            }
             if (end > i.size) {
                 i.size = end;
                 i.dataSeq = tx.seq();
@@ -2015,6 +2104,7 @@ public final class FsCore implements FileSystemService {
                     renameLock.lock();
                 }
                 try {
+                    HaltPoints.reach("rename");
                     Void done = renameLocked(tx, who, pf, pt, cross, from, to, flags);
                     renamed(pf, pt, (flags & RENAME_EXCHANGE) != 0);
                     return done;
@@ -2740,6 +2830,267 @@ public final class FsCore implements FileSystemService {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // Sessions across a restart (SessionRecords; docs/recovery.md)
+
+    /**
+     * After a crash: with a session table and a grace period, files unlinked while open are kept for the clients that
+     * will re-attach to them ({@link #graceLoop} frees those not re-opened); otherwise freed now. Returns how many
+     * were freed.
+     */
+    private int keepOrFreeOrphans() throws IOException {
+        if (sessions == null || graceMillis <= 0) {
+            return freeOrphans();
+        }
+        for (long ino = Geometry.ROOT_INO + 1; ino < geometry.inodeCount(); ino++) {
+            if (!alloc.inodeInUse(ino)) {
+                continue;
+            }
+            Buffer b = cache.get(geometry.inodeBlock(ino), true);
+            try {
+                int base = geometry.inodeOffset(ino);
+                if (!InodeDescriptor.isZero(b.data(), base)
+                        && b.data().get(Layout.INT, base + InodeDescriptor.NLINK_OFFSET) == 0) {
+                    keptOrphans.add(ino);
+                }
+            } finally {
+                cache.release(b);
+            }
+        }
+        return 0;
+    }
+
+    /** Waits out the grace period, then frees the kept orphans nobody re-opened and erases the awaited records. */
+    private void graceLoop() {
+        try {
+            Thread.sleep(graceMillis);
+        } catch (InterruptedException e) {
+            return;
+        }
+        try {
+            int freed = freeKeptOrphans();
+            int erased = 0;
+            if (sessions != null) {
+                for (long[] t : sessions.awaitedTokens()) {
+                    try (Journal.Handle h = journal.begin()) {
+                        erased += sessions.erase(h.tx(), t[0], t[1]);
+                    }
+                }
+            }
+            journal.commitUpTo(journal.runningSeq());
+            LOG.info(
+                    "grace period over: freed {} unclaimed orphans, erased {} records of sessions gone", freed, erased);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not end the grace period cleanly: {}", e.toString());
+        }
+    }
+
+    /** Frees the kept orphans that no handle holds; returns how many. */
+    private int freeKeptOrphans() throws FsException {
+        int freed = 0;
+        for (long ino : List.copyOf(keptOrphans)) {
+            keptOrphans.remove(ino);
+            if (!alloc.inodeInUse(ino)) {
+                continue; // re-opened, closed and freed already
+            }
+            Boolean gone = run(tx -> {
+                Inode i = table.get(ino);
+                i.lock.lock();
+                try {
+                    boolean free = i.nlink == 0 && i.openCount == 0 && !i.freed;
+                    maybeDestroy(tx, i);
+                    return free;
+                } finally {
+                    i.lock.unlock();
+                }
+            });
+            if (gone) {
+                freed++;
+            }
+        }
+        return freed;
+    }
+
+    /** Writes the record of {@code r} with what the call returned in {@code tx}, the transaction of its change. */
+    private void record(Transaction tx, Recording r, Object result) throws IOException {
+        if (sessions == null) {
+            return;
+        }
+        Outcome o;
+        if (result instanceof Long h && handles.get(h) instanceof OpenFile f) {
+            o = new Outcome(0, f.inode.ino, f.inode.generation, reopenFlags(f.flags));
+        } else if (result instanceof Integer n) {
+            o = new Outcome(n, r.writeEnd, 0, 0);
+        } else {
+            o = new Outcome(0, 0, 0, 0);
+        }
+        if (!sessions.write(tx, r.high, r.low, r.key, r.seq, o, System.currentTimeMillis())) {
+            LOG.warn("session table full ({} records): the oldest record gave way", sessions.capacity());
+        }
+        r.txSeq = tx.seq();
+        r.outcome = o;
+    }
+
+    @Override
+    public boolean recordsKept() {
+        return sessions != null;
+    }
+
+    @Override
+    public boolean claim(long tokenHigh, long tokenLow, int uid) {
+        return sessions == null || sessions.claim(tokenHigh, tokenLow, uid);
+    }
+
+    @Override
+    public Outcome recorded(long tokenHigh, long tokenLow, int key, long seq) {
+        if (sessions == null) {
+            return null;
+        }
+        try {
+            return sessions.recorded(tokenHigh, tokenLow, key, seq);
+        } catch (IOException e) {
+            stopWriting("session record read", e);
+            return null;
+        }
+    }
+
+    @Override
+    public <T> T recording(long tokenHigh, long tokenLow, int key, long seq, RecordedCall<T> call) throws FsException {
+        Recording[] last = LAST_RECORDING.get();
+        last[0] = null;
+        if (sessions == null) {
+            return call.call();
+        }
+        Recording r = new Recording(tokenHigh, tokenLow, key, seq);
+        RECORDING.set(r);
+        try {
+            return call.call();
+        } finally {
+            RECORDING.remove();
+            last[0] = r;
+        }
+    }
+
+    @Override
+    public Outcome lastRecording() {
+        Recording r = LAST_RECORDING.get()[0];
+        return r == null ? null : r.outcome;
+    }
+
+    @Override
+    public void commitRecording() throws FsException {
+        Recording r = LAST_RECORDING.get()[0];
+        long seq = r == null ? 0 : r.txSeq;
+        if (seq == 0 || journal.committedSeq() >= seq) {
+            return;
+        }
+        // A blocking wait: a polling worker lends its other lanes to a stand-in meanwhile.
+        ManagedBlocking.begin();
+        try {
+            journal.commitUpTo(seq);
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            ManagedBlocking.end();
+        }
+    }
+
+    @Override
+    public void forget(long tokenHigh, long tokenLow) {
+        if (sessions == null || failed || unmounted || !sessions.knows(tokenHigh, tokenLow)) {
+            return;
+        }
+        try (Journal.Handle h = journal.begin()) {
+            sessions.erase(h.tx(), tokenHigh, tokenLow);
+        } catch (IOException e) {
+            stopWriting("session record erase", e);
+        }
+    }
+
+    @Override
+    public void reopenToken(long tokenHigh, long tokenLow, long handle, MemorySegment at) throws FsException {
+        OpenFile f = handle(handle);
+        int flags = reopenFlags(f.flags);
+        at.set(Layout.LONG, 0, f.inode.ino);
+        at.set(Layout.INT, 8, f.inode.generation);
+        at.set(Layout.INT, 12, flags);
+        byte[] mac = sessions == null
+                ? new byte[16]
+                : sessions.mac(tokenHigh, tokenLow, f.inode.ino, f.inode.generation, flags);
+        MemorySegment.copy(mac, 0, at, Layout.BYTE, 16, 16);
+    }
+
+    @Override
+    public long reopen(Credentials who, long tokenHigh, long tokenLow, MemorySegment token, int flags, long position)
+            throws FsException {
+        if (sessions == null) {
+            throw new FsException(Errno.ENOSYS, "this image has no session table");
+        }
+        long ino = token.get(Layout.LONG, 0);
+        int generation = token.get(Layout.INT, 8);
+        int granted = token.get(Layout.INT, 12);
+        byte[] mac = new byte[16];
+        MemorySegment.copy(token, Layout.BYTE, 16, mac, 0, 16);
+        if (!SessionTable.same(mac, sessions.mac(tokenHigh, tokenLow, ino, generation, granted))) {
+            throw new FsException(Errno.EACCES, "re-open token not issued to this session");
+        }
+        if (flags != granted && flags != (granted & ~OpenFlags.O_APPEND)) {
+            throw new FsException(Errno.EINVAL, "re-open flags 0" + Integer.toOctalString(flags));
+        }
+        if (position < 0) {
+            throw new FsException(Errno.EINVAL, "position " + position);
+        }
+        return openInode(ino, generation, flags, position);
+    }
+
+    @Override
+    public long reopenRecorded(Credentials who, Outcome opened) throws FsException {
+        return openInode(opened.inoOrPosition(), opened.generation(), opened.flags(), 0);
+    }
+
+    @Override
+    public long position(long handle) throws FsException {
+        OpenFile f = handle(handle);
+        synchronized (f) {
+            return f.position;
+        }
+    }
+
+    /** The flags a re-opened handle gets: the open's, without those that act only at open (create, truncate). */
+    private static int reopenFlags(int flags) {
+        return flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC);
+    }
+
+    /** A new handle on inode {@code ino} if it is still the one of {@code generation}; ESTALE if not. */
+    private long openInode(long ino, int generation, int flags, long position) throws FsException {
+        enter();
+        try {
+            checkWritable();
+            if (ino <= Geometry.ROOT_INO || ino >= geometry.inodeCount() || !alloc.inodeInUse(ino)) {
+                throw new FsException(Errno.ESTALE, "inode " + ino);
+            }
+            Inode i = table.get(ino);
+            i.lock.lock();
+            try {
+                if (i.freed || i.mode == 0 || i.generation != generation) {
+                    throw new FsException(Errno.ESTALE, "inode " + ino + " generation " + generation);
+                }
+                i.openCount++;
+            } finally {
+                i.lock.unlock();
+            }
+            long h = nextHandle.getAndIncrement();
+            OpenFile f = new OpenFile(i, flags);
+            f.position = position;
+            handles.put(h, f);
+            return h;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            exit();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // status
 
     public Geometry geometry() {
@@ -2780,6 +3131,12 @@ public final class FsCore implements FileSystemService {
         m.put("journal.groupedWaits", journal.groupedWaits());
         m.put("recovery.replayed", recovery.replayed());
         m.put("recovery.orphansFreed", orphansFreed);
+        m.put("recovery.orphansKept", keptOrphans.size());
+        if (sessions != null) {
+            m.put("sessions.records", sessions.inUse());
+            m.put("sessions.capacity", sessions.capacity());
+            m.put("sessions.awaited", sessions.awaited());
+        }
         m.put("openFiles", handles.size());
         if (handlesAdopted >= 0) {
             m.put("handoff.handlesAdopted", handlesAdopted);

@@ -27,6 +27,13 @@ final class ClientSession {
     final int socketFd;
     final OpenFileTable files;
     final long connectedAtMillis;
+    /** The client's session token (both zero: none, the client is not recoverable). */
+    final long tokenHigh;
+
+    final long tokenLow;
+    /** Set once the file system confirmed the token belongs to this client's uid. */
+    volatile boolean tokenClaimed;
+
     final LongAdder requestsServed = new LongAdder();
     /** Requests of this client executing now, across workers ({@link FairShare}). */
     final AtomicInteger executing = new AtomicInteger();
@@ -46,6 +53,22 @@ final class ClientSession {
             int socketFd,
             int maxOpenFiles,
             long connectedAtMillis) {
+        this(id, credentials, layout, segment, arena, socketFd, maxOpenFiles, connectedAtMillis, 0, 0);
+    }
+
+    ClientSession(
+            long id,
+            Credentials credentials,
+            ChannelLayout layout,
+            MemorySegment segment,
+            Arena arena,
+            int socketFd,
+            int maxOpenFiles,
+            long connectedAtMillis,
+            long tokenHigh,
+            long tokenLow) {
+        this.tokenHigh = tokenHigh;
+        this.tokenLow = tokenLow;
         this.id = id;
         this.connectedAtMillis = connectedAtMillis;
         this.credentials = credentials;
@@ -61,6 +84,11 @@ final class ClientSession {
      * unmapped while any is (a copy that met an unmapped segment would fail inside the file system, mid-operation).
      */
     private final AtomicInteger bulkCopies = new AtomicInteger();
+
+    /** True if the client presented a session token: its recorded requests are answered at most once. */
+    boolean hasToken() {
+        return tokenHigh != 0 || tokenLow != 0;
+    }
 
     /** True until the session is released; workers skip released sessions. */
     boolean isOpen() {

@@ -91,6 +91,11 @@ final class FileSystemGate {
     private final List<Pass> passes = new CopyOnWriteArrayList<>();
     /** Written under this; null while the gate is closed. */
     private volatile FileSystemService current;
+
+    /** The file system attached now, or null: for calls outside requests (a hello, a client's departure). */
+    FileSystemService current() {
+        return current;
+    }
     /** {@link System#nanoTime()} when the gate last closed (or was created closed); written under this. */
     private volatile long closedAtNanos;
     /** Whether the time-out of the current closing was logged; racy on purpose (at worst one line per worker). */

@@ -22,6 +22,7 @@ import org.fsp.api.fs.FileAttributes;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
 import org.fsp.api.fs.OpenFlags;
+import org.fsp.api.fs.SessionRecords;
 import org.fsp.linux.Futex;
 import org.fsp.linux.NativeException;
 import org.slf4j.Logger;
@@ -63,6 +64,8 @@ final class RequestAdapter {
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
     private int payloadLength;
+    /** The position field of the response: where a read or write left the handle. */
+    private long responsePosition;
 
     /** Failures inside the server that a client's requests can cause at will: logged once per interval. */
     private final RateLimitedLog failures = new RateLimitedLog(LOG);
@@ -94,9 +97,10 @@ final class RequestAdapter {
         long result;
         try {
             // Copy out before validation: whatever the client writes from now on does not change this request.
-            MemorySegment.copy(s.segment, slotOffset, header, 0, SlotDescriptor.REQUEST_BYTES);
+            MemorySegment.copy(s.segment, slotOffset, header, 0, SlotDescriptor.REQUEST_COPY_BYTES);
             request.wrap(header, 0);
             payloadLength = 0;
+            responsePosition = 0;
             result = fs == null ? -Errno.EIO.code() : guardedDispatch(s, dataOffset);
         } finally {
             if (fs != null) {
@@ -104,7 +108,10 @@ final class RequestAdapter {
                 fs = null;
             }
         }
-        response.wrap(s.segment, slotOffset).result(result).payloadLength(payloadLength);
+        response.wrap(s.segment, slotOffset)
+                .result(result)
+                .payloadLength(payloadLength)
+                .position(responsePosition);
         int before = response.complete();
         s.requestsServed.increment();
         if ((before & SlotDescriptor.WAITER) != 0) {
@@ -149,7 +156,115 @@ final class RequestAdapter {
         }
     }
 
+    /**
+     * Runs a request, at most once if it carries a sequence (see {@code docs/recovery.md}): one the file system
+     * recorded before a restart is answered from its record, any other is applied with its record in the same
+     * transaction, and a namespace change is durable before its answer.
+     */
     private long dispatch(ClientSession s, long dataOffset) throws FsException {
+        long seq = request.sequence();
+        int op = request.opcode();
+        if (seq == 0 || !isRecorded(op) || !s.hasToken() || !(fs instanceof SessionRecords rs) || !rs.recordsKept()) {
+            return apply(s, dataOffset);
+        }
+        int key = request.recordKey();
+        if (seq < 0 || key < 0 || key >= SlotDescriptor.RECORD_KEYS) {
+            throw new FsException(Errno.EINVAL, "sequence " + seq + " key " + key);
+        }
+        claim(s, rs);
+        SessionRecords.Outcome done = rs.recorded(s.tokenHigh, s.tokenLow, key, seq);
+        if (done != null) {
+            // Rare (only requests in flight when the previous server died): worth a line each.
+            LOG.info("{}: {} of sequence {} answered from its record", s, name(op), seq);
+            return answer(s, rs, dataOffset, done);
+        }
+        long result = rs.recording(s.tokenHigh, s.tokenLow, key, seq, () -> apply(s, dataOffset));
+        SessionRecords.Outcome recorded = rs.lastRecording();
+        if (isWrite(op) && recorded != null) {
+            responsePosition = recorded.inoOrPosition();
+        }
+        if (!isWrite(op)) {
+            rs.commitRecording();
+        }
+        return result;
+    }
+
+    /** Requests that change the namespace or append: the ones a second application would answer differently. */
+    private static boolean isRecorded(int op) {
+        return switch (op) {
+            case OPEN, MKDIR, RMDIR, UNLINK, RENAME, RENAME2, LINK, SYMLINK, WRITE, PWRITE, WRITE_BULK, PWRITE_BULK ->
+                true;
+            default -> false;
+        };
+    }
+
+    private static boolean isWrite(int op) {
+        return op == WRITE || op == PWRITE || op == WRITE_BULK || op == PWRITE_BULK;
+    }
+
+    /** Confirms once per session that its token is its uid's (a hello that came before the file system could not). */
+    private static void claim(ClientSession s, SessionRecords rs) throws FsException {
+        if (!s.tokenClaimed) {
+            if (!rs.claim(s.tokenHigh, s.tokenLow, s.credentials.uid())) {
+                throw new FsException(Errno.EACCES, "session token of another uid");
+            }
+            s.tokenClaimed = true;
+        }
+    }
+
+    /** The answer a request applied before a restart gave, from its record: for an open an equivalent new handle. */
+    private long answer(ClientSession s, SessionRecords rs, long dataOffset, SessionRecords.Outcome done)
+            throws FsException {
+        int op = request.opcode();
+        if (op == OPEN) {
+            return addHandle(s, rs, dataOffset, rs.reopenRecorded(s.credentials, done));
+        }
+        if (isWrite(op)) {
+            responsePosition = done.inoOrPosition();
+        }
+        return done.result();
+    }
+
+    /** Gives the client a number for {@code fsHandle} and, for a session with a token, its re-open token. */
+    private long addHandle(ClientSession s, SessionRecords rs, long dataOffset, long fsHandle) throws FsException {
+        long clientHandle;
+        try {
+            clientHandle = s.files.add(fsHandle);
+        } catch (FsException e) {
+            fs.close(s.credentials, fsHandle);
+            throw e;
+        }
+        if (clientHandle < 0) {
+            fs.close(s.credentials, fsHandle);
+            throw new FsException(Errno.EBADF, "client gone");
+        }
+        if (rs != null && s.hasToken() && rs.recordsKept()) {
+            rs.reopenToken(
+                    s.tokenHigh, s.tokenLow, fsHandle, s.segment.asSlice(dataOffset, PayloadCodec.REOPEN_TOKEN_BYTES));
+            payloadLength = PayloadCodec.REOPEN_TOKEN_BYTES;
+        }
+        return clientHandle;
+    }
+
+    private long reopen(ClientSession s, long dataOffset) throws FsException {
+        if (!s.hasToken() || !(fs instanceof SessionRecords rs) || !rs.recordsKept()) {
+            throw new FsException(Errno.ENOSYS, "no session records");
+        }
+        claim(s, rs);
+        if (request.length() != PayloadCodec.REOPEN_TOKEN_BYTES || s.layout.slotDataBytes() < request.length()) {
+            throw new FsException(Errno.EINVAL, "re-open token of " + request.length() + " bytes");
+        }
+        if (s.files.size() >= s.files.limit()) {
+            throw new FsException(Errno.EMFILE, "re-open");
+        }
+        MemorySegment token = data.asSlice(0, PayloadCodec.REOPEN_TOKEN_BYTES);
+        MemorySegment.copy(s.segment, dataOffset, token, 0, PayloadCodec.REOPEN_TOKEN_BYTES);
+        long position = request.fileOffset();
+        long fsHandle = rs.reopen(s.credentials, s.tokenHigh, s.tokenLow, token, request.flags(), position);
+        return addHandle(s, rs, dataOffset, fsHandle);
+    }
+
+    private long apply(ClientSession s, long dataOffset) throws FsException {
         Credentials who = s.credentials;
         int op = request.opcode();
         switch (op) {
@@ -257,6 +372,8 @@ final class RequestAdapter {
             case REMOVEXATTR:
                 fs.removexattr(who, path(s, dataOffset, 1), path(s, dataOffset, 2), follow(0));
                 return 0;
+            case REOPEN:
+                return reopen(s, dataOffset);
             default:
                 throw new FsException(Errno.ENOSYS, "opcode " + op);
         }
@@ -273,18 +390,7 @@ final class RequestAdapter {
             throw new FsException(Errno.EMFILE, path);
         }
         long fsHandle = fs.open(s.credentials, path, flags, mode);
-        long clientHandle;
-        try {
-            clientHandle = s.files.add(fsHandle);
-        } catch (FsException e) {
-            fs.close(s.credentials, fsHandle);
-            throw e;
-        }
-        if (clientHandle < 0) {
-            fs.close(s.credentials, fsHandle);
-            throw new FsException(Errno.EBADF, "client gone");
-        }
-        return clientHandle;
+        return addHandle(s, fs instanceof SessionRecords rs ? rs : null, dataOffset, fsHandle);
     }
 
     private long read(ClientSession s, long dataOffset, boolean positioned) throws FsException {
@@ -296,6 +402,7 @@ final class RequestAdapter {
         if (n < 0 || n > length) {
             throw new FsException(Errno.EIO, "file system returned " + n + " of " + length + " bytes");
         }
+        responsePosition = positioned ? position + n : positionOf(fsHandle);
         MemorySegment.copy(data, 0, s.segment, dataOffset, n);
         payloadLength = n;
         return n;
@@ -307,9 +414,16 @@ final class RequestAdapter {
         long fsHandle = s.files.lookup(request.handle());
         MemorySegment.copy(s.segment, dataOffset, data, 0, length);
         MemorySegment from = data.asSlice(0, length);
-        return positioned
+        int n = positioned
                 ? fs.pwrite(s.credentials, fsHandle, position, from)
                 : fs.write(s.credentials, fsHandle, from);
+        responsePosition = positioned ? position + n : positionOf(fsHandle);
+        return n;
+    }
+
+    /** The handle's position after a read or write, where the file system tells it (else 0). */
+    private long positionOf(long fsHandle) throws FsException {
+        return fs instanceof SessionRecords rs ? rs.position(fsHandle) : 0;
     }
 
     /** Reads up to 1 MiB straight from the file system's cache into the bulk range the request names. */
@@ -329,6 +443,7 @@ final class RequestAdapter {
         if (n < 0 || n > into.byteSize()) {
             throw new FsException(Errno.EIO, "file system returned " + n + " of " + into.byteSize() + " bytes");
         }
+        responsePosition = positioned ? position + n : positionOf(fsHandle);
         return n;
     }
 
@@ -340,13 +455,16 @@ final class RequestAdapter {
         if (!s.beginBulkCopy()) {
             throw new FsException(Errno.EBADF, "client gone");
         }
+        int n;
         try {
-            return positioned
+            n = positioned
                     ? fs.pwrite(s.credentials, fsHandle, position, from)
                     : fs.write(s.credentials, fsHandle, from);
         } finally {
             s.endBulkCopy();
         }
+        responsePosition = positioned ? position + n : positionOf(fsHandle);
+        return n;
     }
 
     /**

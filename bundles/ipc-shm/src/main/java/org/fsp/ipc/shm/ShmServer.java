@@ -32,6 +32,7 @@ import org.fsp.api.channel.HandshakeDescriptor;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
+import org.fsp.api.fs.SessionRecords;
 import org.fsp.api.handoff.ChannelHandoff;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.linux.Libc;
@@ -99,6 +100,9 @@ public final class ShmServer implements AutoCloseable {
     static final String REFUSED_SERVER_FULL = "server-full";
     static final String REFUSED_UID_FULL = "uid-full";
     static final String REFUSED_HELLO_TIMEOUT = "hello-timeout";
+    /** A session token presented by another uid than the one that presented it first. */
+    static final String REFUSED_TOKEN = "token-of-another-uid";
+
     static final String REFUSED_PENDING_UID = "pending-per-uid-bound";
     static final String REFUSED_PENDING_TOTAL = "pending-total-bound";
     static final String REFUSED_DESCRIPTORS = "descriptor-limit";
@@ -303,7 +307,9 @@ public final class ShmServer implements AutoCloseable {
                     c.arena(),
                     c.socketFd(),
                     config.maxOpenFilesPerClient(),
-                    c.connectedAtMillis());
+                    c.connectedAtMillis(),
+                    c.tokenHigh(),
+                    c.tokenLow());
             session.files.restore(c.fileGenerations(), c.files());
             session.requestsServed.add(c.requestsServed());
             if (!workers.isEmpty()) {
@@ -389,7 +395,9 @@ public final class ShmServer implements AutoCloseable {
                     s.files.entries(),
                     s.files.generations(),
                     s.requestsServed.sum(),
-                    s.connectedAtMillis));
+                    s.connectedAtMillis,
+                    s.tokenHigh,
+                    s.tokenLow));
         }
         clients.sort(Comparator.comparingLong(ChannelHandoff.Client::id));
         ChannelHandoff handoff =
@@ -687,6 +695,7 @@ public final class ShmServer implements AutoCloseable {
                         if (UnixSockets.revents(fds, 1 + i) != 0) {
                             LOG.info("{} disconnected", list[i]);
                             release(list[i]);
+                            forgetRecords(list[i]);
                         }
                     }
                     if (accepting && (UnixSockets.revents(fds, 0) & UnixSockets.POLLIN) != 0 && running) {
@@ -815,6 +824,7 @@ public final class ShmServer implements AutoCloseable {
     private boolean hello(int fd, UnixSockets.PeerCredentials peer) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment hello = arena.allocate(HELLO_BYTES, 8);
+            hello.fill((byte) 0);
             UnixSockets.Received got;
             try {
                 got = UnixSockets.receive(fd, hello, UnixSockets.MSG_DONTWAIT);
@@ -836,7 +846,7 @@ public final class ShmServer implements AutoCloseable {
                 return true;
             }
             String bad = null;
-            if (got.bytes() != HELLO_BYTES) {
+            if (got.bytes() != HELLO_BYTES && got.bytes() != HELLO_V0_BYTES) {
                 bad = "hello of " + got.bytes() + " bytes, not " + HELLO_BYTES + " in one message";
             } else if (UnixSockets.hasPendingData(fd)) {
                 bad = "bytes after the hello";
@@ -861,13 +871,32 @@ public final class ShmServer implements AutoCloseable {
             }
             // A client of minor version 0 computes the segment's size without a bulk area: it gets none.
             boolean bulk = (hello.get(JAVA_INT, VERSION_OFFSET) & 0xFFFF) >= 1;
-            setUp(fd, peer, hello.get(JAVA_INT, HELLO_LANES_OFFSET), bulk, arena);
+            long tokenHigh = hello.get(JAVA_LONG, HELLO_TOKEN_HIGH_OFFSET);
+            long tokenLow = hello.get(JAVA_LONG, HELLO_TOKEN_LOW_OFFSET);
+            boolean hasToken = tokenHigh != 0 || tokenLow != 0;
+            boolean claimed = false;
+            if (hasToken && gate.current() instanceof SessionRecords rs) {
+                if (!rs.claim(tokenHigh, tokenLow, peer.uid())) {
+                    refuse(REFUSED_TOKEN, fd, peer, Errno.EACCES.code(), "its session token belongs to another uid");
+                    return true;
+                }
+                claimed = true;
+            }
+            setUp(fd, peer, hello.get(JAVA_INT, HELLO_LANES_OFFSET), bulk, arena, tokenHigh, tokenLow, claimed);
             return true;
         }
     }
 
     /** Makes the client's segment and session and sends the welcome with the segment's memfd. */
-    private void setUp(int fd, UnixSockets.PeerCredentials peer, int asked, boolean bulk, Arena arena) {
+    private void setUp(
+            int fd,
+            UnixSockets.PeerCredentials peer,
+            int asked,
+            boolean bulk,
+            Arena arena,
+            long tokenHigh,
+            long tokenLow,
+            boolean claimed) {
         ClientSession session = null;
         int memfd = -1;
         try {
@@ -900,7 +929,10 @@ public final class ShmServer implements AutoCloseable {
                     sessionArena,
                     fd,
                     config.maxOpenFilesPerClient(),
-                    System.currentTimeMillis());
+                    System.currentTimeMillis(),
+                    tokenHigh,
+                    tokenLow);
+            session.tokenClaimed = claimed;
             sessions.put(id, session);
             share.clientsChanged(sessions.size());
             for (int lane = 0; lane < layout.laneCount(); lane++) {
@@ -912,6 +944,9 @@ public final class ShmServer implements AutoCloseable {
             welcome.set(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET, layout.slotDataBytes());
             welcome.set(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET, layout.segmentBytes());
             welcome.set(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET, id);
+            if (session.hasToken() && gate.current() instanceof SessionRecords rs && rs.recordsKept()) {
+                welcome.set(JAVA_INT, WELCOME_FEATURES_OFFSET, FEATURE_RECORDS);
+            }
             UnixSockets.send(fd, welcome, memfd);
             clientsServed.incrementAndGet();
             LOG.info("connected {} with {} lanes", session, lanes);
@@ -1031,6 +1066,16 @@ public final class ShmServer implements AutoCloseable {
         closeArena(s);
         Libc.close(s.socketFd);
         LOG.info("released {} after {} requests", s, s.requestsServed.sum());
+    }
+
+    /**
+     * The client left while this server runs: it will not re-issue anything, so its exactly-once records can go. (A
+     * client whose server dies keeps them: the next server finds them in the journal.)
+     */
+    private void forgetRecords(ClientSession s) {
+        if (s.hasToken() && s.tokenClaimed && gate.current() instanceof SessionRecords rs) {
+            rs.forget(s.tokenHigh, s.tokenLow);
+        }
     }
 
     private static void closeArena(ClientSession s) {

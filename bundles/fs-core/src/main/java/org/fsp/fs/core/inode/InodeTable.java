@@ -5,6 +5,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import org.fsp.fs.core.alloc.Allocator;
 import org.fsp.fs.core.alloc.CorruptMetadataException;
 import org.fsp.fs.core.cache.Buffer;
@@ -152,6 +153,8 @@ public final class InodeTable {
         i.mtime = now;
         i.ctime = now;
         i.parent = parent;
+        // A fresh generation tells this inode from earlier ones with the same number: a re-open token names both.
+        i.generation = 1 + ThreadLocalRandom.current().nextInt(Integer.MAX_VALUE - 1);
         i.lock.lock();
         try {
             store(tx, i, true, !allocated.tableBlockWasEmpty());

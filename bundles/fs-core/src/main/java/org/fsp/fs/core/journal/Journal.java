@@ -586,7 +586,9 @@ public final class Journal {
             io.await(io.write(start + head, slab, BlockRequest.Priority.JOURNAL));
         }
         long pos = head + body + 1;
+        HaltPoints.reach("commit-before-flush");
         io.flush();
+        HaltPoints.reach("commit-after-flush");
         // DURABILITY POINT: the flush after the commit block has completed; transaction seq survives any crash.
         head = pos;
         committedSeq = seq;
@@ -622,6 +624,7 @@ public final class Journal {
                 }
             }
             io.awaitAll(requests);
+            HaltPoints.reach("checkpoint");
             if (!requests.isEmpty() || alreadyHome.isEmpty()) {
                 io.flush();
             }

@@ -35,6 +35,9 @@ import java.lang.foreign.MemorySegment;
  * +---------------------------------------------------------------+
  * |     reservedBlocks (64 bits; minor version 1, 0 before)       |
  * +---------------------------------------------------------------+
+ * |  sessionTableStart, sessionTableBlocks (64 bits each; minor   |
+ * |  version 3, 0 before: no session table)                       |
+ * +---------------------------------------------------------------+
  * |                    ... zero up to byte 4092 ...               |
  * +---------------------------------------------------------------+
  * |             CRC32C of bytes 0..4091 (offset 4092)             |
@@ -52,9 +55,10 @@ public final class SuperblockDescriptor {
 
     /**
      * 1: the root reserve ({@link #RESERVED_BLOCKS_OFFSET}). 2: inodes may point at an extended attribute block
-     * ({@link InodeDescriptor#XATTR_BLOCK_OFFSET}); older images have zeros there, so they read unchanged.
+     * ({@link InodeDescriptor#XATTR_BLOCK_OFFSET}); older images have zeros there, so they read unchanged. 3: the
+     * session table ({@link SessionTableDescriptor}).
      */
-    public static final int VERSION_MINOR = 2;
+    public static final int VERSION_MINOR = 3;
 
     public static final int MAGIC_OFFSET;
     public static final int VERSION_MAJOR_OFFSET;
@@ -89,6 +93,10 @@ public final class SuperblockDescriptor {
      * the device for root. Zero in images of minor version 0, which read as "no reserve".
      */
     public static final int RESERVED_BLOCKS_OFFSET;
+    /** First block of the session table, in the data region; 0 when the image has none (minor version below 3). */
+    public static final int SESSION_TABLE_START_OFFSET;
+
+    public static final int SESSION_TABLE_BLOCKS_OFFSET;
     /** CRC32C of everything before it. */
     public static final int CHECKSUM_OFFSET = Layout.BLOCK_SIZE - 4;
 
@@ -136,6 +144,10 @@ public final class SuperblockDescriptor {
         MOUNT_COUNT_OFFSET = offset;
         offset += 8;
         RESERVED_BLOCKS_OFFSET = offset;
+        offset += 8;
+        SESSION_TABLE_START_OFFSET = offset;
+        offset += 8;
+        SESSION_TABLE_BLOCKS_OFFSET = offset;
     }
 
     private SuperblockDescriptor() {}
@@ -149,6 +161,20 @@ public final class SuperblockDescriptor {
             long mkfsTime,
             long mountCount,
             long reservedBlocks) {
+        write(block, g, journalSeq, clean, mkfsTime, mountCount, reservedBlocks, 0, 0);
+    }
+
+    /** {@link #write(MemorySegment, Geometry, long, boolean, long, long, long)} with a session table. */
+    public static void write(
+            MemorySegment block,
+            Geometry g,
+            long journalSeq,
+            boolean clean,
+            long mkfsTime,
+            long mountCount,
+            long reservedBlocks,
+            long sessionTableStart,
+            long sessionTableBlocks) {
         block.fill((byte) 0);
         block.set(Layout.LONG, MAGIC_OFFSET, MAGIC);
         block.set(Layout.SHORT, VERSION_MAJOR_OFFSET, (short) VERSION_MAJOR);
@@ -171,6 +197,8 @@ public final class SuperblockDescriptor {
         block.set(Layout.LONG, MKFS_TIME_OFFSET, mkfsTime);
         block.set(Layout.LONG, MOUNT_COUNT_OFFSET, mountCount);
         block.set(Layout.LONG, RESERVED_BLOCKS_OFFSET, reservedBlocks);
+        block.set(Layout.LONG, SESSION_TABLE_START_OFFSET, sessionTableStart);
+        block.set(Layout.LONG, SESSION_TABLE_BLOCKS_OFFSET, sessionTableBlocks);
         Checksums.sealTail(block);
     }
 
@@ -218,6 +246,15 @@ public final class SuperblockDescriptor {
             return "superblock reserves " + reserved + " blocks of " + (g.totalBlocks() - g.dataStart())
                     + " data blocks";
         }
+        long sessionStart = sessionTableStart(block);
+        long sessionBlocks = sessionTableBlocks(block);
+        if (sessionBlocks != 0
+                && (sessionBlocks < 2
+                        || sessionStart < g.dataStart()
+                        || sessionStart + sessionBlocks > g.totalBlocks())) {
+            return "superblock places the session table at " + sessionStart + "+" + sessionBlocks
+                    + ", outside the data region";
+        }
         return null;
     }
 
@@ -255,5 +292,17 @@ public final class SuperblockDescriptor {
 
     public static long reservedBlocks(MemorySegment block) {
         return block.get(Layout.LONG, RESERVED_BLOCKS_OFFSET);
+    }
+
+    /** 0 in an image without a session table. */
+    public static long sessionTableStart(MemorySegment block) {
+        int minor = Short.toUnsignedInt(block.get(Layout.SHORT, VERSION_MINOR_OFFSET));
+        return minor >= 3 ? block.get(Layout.LONG, SESSION_TABLE_START_OFFSET) : 0;
+    }
+
+    /** 0 in an image without a session table. */
+    public static long sessionTableBlocks(MemorySegment block) {
+        int minor = Short.toUnsignedInt(block.get(Layout.SHORT, VERSION_MINOR_OFFSET));
+        return minor >= 3 ? block.get(Layout.LONG, SESSION_TABLE_BLOCKS_OFFSET) : 0;
     }
 }

@@ -23,6 +23,7 @@ import org.fsp.fs.core.layout.ExtentBlockDescriptor;
 import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.InodeDescriptor;
 import org.fsp.fs.core.layout.Layout;
+import org.fsp.fs.core.layout.SessionTableDescriptor;
 import org.fsp.fs.core.layout.SuperblockDescriptor;
 import org.fsp.fs.core.layout.XattrBlockDescriptor;
 
@@ -214,6 +215,11 @@ public final class Checker {
         // Inode table.
         inodes = new InodeInfo[(int) g.inodeCount()];
         used.set(0, (int) g.dataStart());
+        // The session table's blocks are metadata the superblock points to, not any inode's.
+        long sessionStart = SuperblockDescriptor.sessionTableStart(sb);
+        long sessionBlocks = SuperblockDescriptor.sessionTableBlocks(sb);
+        used.set((int) sessionStart, (int) (sessionStart + sessionBlocks));
+        checkSessionTable(sessionStart, sessionBlocks);
         long inUse = 0;
         int chunk = 64;
         for (long tb = 0; tb < g.inodeTableBlocks(); tb += chunk) {
@@ -345,6 +351,11 @@ public final class Checker {
             if (i == null) {
                 continue;
             }
+            if (refs[ino] == 0 && i.nlink() == 0 && !cleanFlag && !FileMode.isDirectory(i.mode())) {
+                // A file unlinked while open when the system stopped: the next mount keeps it for its grace period
+                // (a client may re-attach to it) and then frees it.
+                continue;
+            }
             if (refs[ino] == 0) {
                 problem("inode " + ino + " (nlink " + i.nlink() + ") is not reachable from the root", true);
                 unreachable.add((long) ino);
@@ -394,6 +405,16 @@ public final class Checker {
                 if (ino > 0) {
                     childOfUnreachable.add(ino);
                 }
+            }
+        }
+    }
+
+    private void checkSessionTable(long start, long blocks) throws IOException {
+        for (long k = 0; k < blocks; k++) {
+            MemorySegment s = read(start + k);
+            String p = k == 0 ? SessionTableDescriptor.validateHeader(s) : SessionTableDescriptor.validateRecords(s);
+            if (p != null) {
+                problem("block " + (start + k) + ": " + p);
             }
         }
     }

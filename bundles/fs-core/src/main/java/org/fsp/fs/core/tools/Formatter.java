@@ -3,6 +3,7 @@ package org.fsp.fs.core.tools;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import org.fsp.api.block.BlockRequest;
@@ -12,11 +13,12 @@ import org.fsp.fs.core.layout.BitmapDescriptor;
 import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.InodeDescriptor;
 import org.fsp.fs.core.layout.Layout;
+import org.fsp.fs.core.layout.SessionTableDescriptor;
 import org.fsp.fs.core.layout.SuperblockDescriptor;
 
 /**
  * Writes an empty file system: zeroed inode table and journal head, bitmaps with the metadata regions in use, the
- * root directory (inode 1, mode 0755, owned by root) and, last, the superblock, followed by a flush. Used by
+ * root directory (inode 1, mode 0755, owned by root), the session table with its key at the start of the data region and, last, the superblock, followed by a flush. Used by
  * {@link Mkfs} and by the service when it finds a blank device.
  */
 public final class Formatter {
@@ -63,6 +65,9 @@ public final class Formatter {
             throw new IOException("journal of " + g.journalBlocks() + " blocks leaves no room for data");
         }
         long now = System.currentTimeMillis() * 1_000_000L;
+        // The session table takes the first data blocks: marked in use below, header written with the HMAC key.
+        long sessionStart = g.dataStart();
+        long sessionBlocks = SessionTableDescriptor.blocksFor(g.dataBlocks());
         try (Arena arena = Arena.ofConfined()) {
             int chunk = 256;
             MemorySegment zeros = arena.allocate((long) chunk * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
@@ -95,7 +100,7 @@ public final class Formatter {
                 long first = (long) k * BitmapDescriptor.BITS_PER_BLOCK;
                 for (int bit = 0; bit < BitmapDescriptor.BITS_PER_BLOCK; bit++) {
                     long item = first + bit;
-                    if (item < g.dataStart() || item >= g.totalBlocks()) {
+                    if (item < sessionStart + sessionBlocks || item >= g.totalBlocks()) {
                         BitmapDescriptor.set(m, bit, true);
                     }
                 }
@@ -113,13 +118,18 @@ public final class Formatter {
             it.set(Layout.LONG, base + InodeDescriptor.PARENT_OFFSET, Geometry.ROOT_INO);
             InodeDescriptor.seal(it, base);
             writes.add(io.write(g.inodeBlock(Geometry.ROOT_INO), it, BlockRequest.Priority.METADATA));
+            MemorySegment records = arena.allocate(sessionBlocks * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+            byte[] key = new byte[SessionTableDescriptor.KEY_BYTES];
+            new SecureRandom().nextBytes(key);
+            SessionTableDescriptor.writeHeader(records.asSlice(0, Layout.BLOCK_SIZE), key);
+            writes.add(io.write(sessionStart, records, BlockRequest.Priority.METADATA));
             io.awaitAll(writes);
             io.flush();
             MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
             // A fresh, never-zero sequence: transactions a previous file system left in the journal cannot match.
             long seq = (System.nanoTime() ^ now) & 0x3fff_ffff_ffff_ffffL | 1L << 40;
             long reserved = (g.totalBlocks() - g.dataStart()) * reservedPercent / 100;
-            SuperblockDescriptor.write(sb, g, seq, true, now, 0, reserved);
+            SuperblockDescriptor.write(sb, g, seq, true, now, 0, reserved, sessionStart, sessionBlocks);
             io.await(io.write(0, sb, BlockRequest.Priority.METADATA));
             io.flush();
         }

@@ -166,7 +166,16 @@ final class Repair {
         long mkfs = SuperblockDescriptor.mkfsTime(sb);
         long mounts = SuperblockDescriptor.mountCount(sb);
         long reserved = SuperblockDescriptor.reservedBlocks(sb);
-        SuperblockDescriptor.write(sb, g, seq, clean, mkfs, mounts, reserved);
+        SuperblockDescriptor.write(
+                sb,
+                g,
+                seq,
+                clean,
+                mkfs,
+                mounts,
+                reserved,
+                SuperblockDescriptor.sessionTableStart(sb),
+                SuperblockDescriptor.sessionTableBlocks(sb));
         io.await(io.write(0, sb, BlockRequest.Priority.METADATA));
         io.flush();
     }
