@@ -64,6 +64,8 @@ final class FuseDispatcher {
     private final FuseConnection connection;
     private final long entryValidNanos;
     private final long attrValidNanos;
+    /** False: the xattr opcodes answer ENOSYS, so the kernel stops asking (and stops its per-write GETXATTR). */
+    private final boolean xattrs;
 
     FuseDispatcher(
             FileSystemSlot fs,
@@ -72,6 +74,18 @@ final class FuseDispatcher {
             FuseConnection connection,
             long entryValidNanos,
             long attrValidNanos) {
+        this(fs, nodes, callers, connection, entryValidNanos, attrValidNanos, true);
+    }
+
+    FuseDispatcher(
+            FileSystemSlot fs,
+            NodeTable nodes,
+            CallerCredentials callers,
+            FuseConnection connection,
+            long entryValidNanos,
+            long attrValidNanos,
+            boolean xattrs) {
+        this.xattrs = xattrs;
         this.fs = fs;
         this.nodes = nodes;
         this.callers = callers;
@@ -121,6 +135,22 @@ final class FuseDispatcher {
                 return FuseReply.OK;
             }
             case Unsupported u -> {
+                return new FuseReply.Error(Errno.ENOSYS);
+            }
+            case Setxattr x
+            when !xattrs -> {
+                return new FuseReply.Error(Errno.ENOSYS);
+            }
+            case Getxattr x
+            when !xattrs -> {
+                return new FuseReply.Error(Errno.ENOSYS);
+            }
+            case Listxattr x
+            when !xattrs -> {
+                return new FuseReply.Error(Errno.ENOSYS);
+            }
+            case Removexattr x
+            when !xattrs -> {
                 return new FuseReply.Error(Errno.ENOSYS);
             }
             case Malformed m -> {

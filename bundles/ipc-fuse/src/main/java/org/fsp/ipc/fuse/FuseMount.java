@@ -44,11 +44,11 @@ final class FuseMount implements AutoCloseable {
     private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
 
     /** How the mount is served. */
-    record Settings(int channels, long entryValidNanos, long attrValidNanos, boolean writebackCache) {
+    record Settings(int channels, long entryValidNanos, long attrValidNanos, boolean writebackCache, boolean xattrs) {
 
-        /** Without the writeback cache. */
+        /** Without the writeback cache, with extended attributes. */
         Settings(int channels, long entryValidNanos, long attrValidNanos) {
-            this(channels, entryValidNanos, attrValidNanos, false);
+            this(channels, entryValidNanos, attrValidNanos, false, true);
         }
 
         Settings {
@@ -180,7 +180,8 @@ final class FuseMount implements AutoCloseable {
                 new CallerCredentials(Path.of("/proc"), System::nanoTime),
                 connection,
                 settings.entryValidNanos(),
-                settings.attrValidNanos());
+                settings.attrValidNanos(),
+                settings.xattrs());
     }
 
     /**

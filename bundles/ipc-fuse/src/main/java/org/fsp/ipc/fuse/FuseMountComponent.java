@@ -92,6 +92,12 @@ public final class FuseMountComponent implements StatusContributor {
         boolean writebackCache() default false;
 
         @AttributeDefinition(
+                description = "Serve extended attributes; false answers the xattr requests ENOSYS, after which the "
+                        + "kernel sends none, saving the GETXATTR security.capability it sends before every write "
+                        + "to a file system that keeps xattrs")
+        boolean xattrs() default true;
+
+        @AttributeDefinition(
                 description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
                         + "before they fail with EIO")
         long fileSystemWaitMillis() default 30_000;
@@ -177,7 +183,8 @@ public final class FuseMountComponent implements StatusContributor {
                 config.channels(),
                 config.entryTimeoutMillis() * 1_000_000L,
                 config.attrTimeoutMillis() * 1_000_000L,
-                config.writebackCache());
+                config.writebackCache(),
+                config.xattrs());
         slot = new FileSystemSlot(config.fileSystemWaitMillis());
         String dir = !config.mountPoint().isEmpty()
                 ? config.mountPoint()

@@ -338,6 +338,29 @@ class FuseDispatcherTest {
     }
 
     @Test
+    void shouldAnswerXattrRequestsEnosysWhenXattrsAreOff() {
+        dispatcher = new FuseDispatcher(
+                slotOf(fs),
+                nodes,
+                new CallerCredentials(Path.of("/nonexistent-proc"), System::nanoTime),
+                new FuseConnection(),
+                1_000_000_000L,
+                1_000_000_000L,
+                false);
+        long[] f = create(FuseAbi.ROOT_ID, "nox", 0644);
+        assertEquals(
+                -Errno.ENOSYS.code(),
+                send(
+                        FuseOpcodes.GETXATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(0).u32(0).name("security.capability").toArray()));
+        assertEquals(
+                -Errno.ENOSYS.code(),
+                send(FuseOpcodes.LISTXATTR, f[0], ROOT, body().u32(0).u32(0).toArray()));
+    }
+
+    @Test
     void shouldSeekHolesPreallocateAndCopyRangesInsideFsp() {
         long[] f = create(FuseAbi.ROOT_ID, "src", 0644);
         byte[] data = "0123456789".getBytes(StandardCharsets.UTF_8);
