@@ -268,6 +268,13 @@ public final class Fspd implements Callable<Integer> {
             if (deviceLock != null) {
                 deviceLock.channel().close(); // checked free; each fspd the supervisor starts takes it in turn
             }
+            printWhereThingsAre(
+                    pciAddress,
+                    driver.equals("nvme-passthru") ? device.toAbsolutePath() : devicePath,
+                    sizeBytes,
+                    socketPath,
+                    adminPath,
+                    privateDir.resolve("fspd.log"));
             return new Supervisor(
                             home.resolve("bin/fspd"),
                             childArguments(socketPath, devicePath),
@@ -371,20 +378,11 @@ public final class Fspd implements Callable<Integer> {
                 return EXIT_OK; // the supervisor stops
             }
         }
-        out.println("fspd: device "
-                + (pciAddress != null
-                        ? "NVMe controller " + pciAddress + " (user-space driver over VFIO)"
-                        : devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
-        out.println("fspd: client socket " + socketPath);
-        out.println("fspd: admin shell   " + adminPath + "  (bin/fsp shell)");
-        if (mount != null) {
-            out.println("fspd: FUSE mount    " + mount.toAbsolutePath().normalize() + "  (fsp:mount shows it)");
+        if (!supervised) { // the supervisor said where things are, once; each restart is one line of its own
+            printWhereThingsAre(pciAddress, devicePath, sizeBytes, socketPath, adminPath, logFile);
+            out.println("fspd: pid " + ProcessHandle.current().pid()
+                    + (interactive ? ", shell follows; 'shutdown' stops" : ", headless; SIGTERM stops"));
         }
-        out.println("fspd: log           " + logFile);
-        out.println("fspd: pid " + ProcessHandle.current().pid()
-                + (interactive
-                        ? ", shell follows; 'shutdown' stops"
-                        : supervised ? ", supervised; SIGTERM to the supervisor stops" : ", headless; SIGTERM stops"));
         if (standby != null) {
             standby.takeOver();
         } else {
@@ -402,6 +400,20 @@ public final class Fspd implements Callable<Integer> {
         }
         out.println("fspd: stopped");
         return problems > 0 ? EXIT_FAILED : EXIT_OK;
+    }
+
+    private void printWhereThingsAre(
+            String pciAddress, Path devicePath, long sizeBytes, Path socketPath, Path adminPath, Path logFile) {
+        out.println("fspd: device "
+                + (pciAddress != null
+                        ? "NVMe controller " + pciAddress + " (user-space driver over VFIO)"
+                        : devicePath == null ? "RAM (" + Sizes.human(sizeBytes) + ", lost at exit)" : devicePath));
+        out.println("fspd: client socket " + socketPath);
+        out.println("fspd: admin shell   " + adminPath + "  (bin/fsp shell)");
+        if (mount != null) {
+            out.println("fspd: FUSE mount    " + mount.toAbsolutePath().normalize() + "  (fsp:mount shows it)");
+        }
+        out.println("fspd: log           " + logFile);
     }
 
     /** The options of the fspd the supervisor starts: this one's, with the defaults resolved. */

@@ -48,9 +48,8 @@ final class Standby {
     private final int topLevel;
     private volatile boolean tookOver;
     private final CountDownLatch acknowledged = new CountDownLatch(1);
+    /** When the device lock came: the predecessor's death, within the time the kernel takes to wake us. */
     private long lockedNanos;
-    /** From {@link #lockedNanos} (the predecessor's death, within the time the kernel takes to wake us) to serving. */
-    private volatile long recoveryMillis;
 
     private final boolean holdAtStart;
 
@@ -131,7 +130,6 @@ final class Standby {
             } else if (line.startsWith("restart ")) {
                 // BundleContext.getProperty falls back to system properties: fsp:status reads these.
                 System.setProperty(FrameworkProperties.SUPERVISOR_RESTARTS, line.substring("restart ".length()));
-                System.setProperty(FrameworkProperties.SUPERVISOR_LAST_RECOVERY_MILLIS, Long.toString(recoveryMillis));
             } else if (line.equals("ack")) {
                 acknowledged.countDown();
             }
@@ -168,7 +166,10 @@ final class Standby {
         if (Boolean.getBoolean(TRACE_PROPERTY)) {
             trace(serving() ? "serving" : "top start level reached without serving", now);
         }
-        recoveryMillis = TimeUnit.NANOSECONDS.toMillis(now - lockedNanos);
+        long recoveryMillis = TimeUnit.NANOSECONDS.toMillis(now - lockedNanos);
+        // Shown by fsp:status only with a restart count (the supervisor's restart line): after a cold start, it is
+        // the time from the free lock to serving.
+        System.setProperty(FrameworkProperties.SUPERVISOR_LAST_RECOVERY_MILLIS, Long.toString(recoveryMillis));
         sendQuietly("serving " + TimeUnit.NANOSECONDS.toMillis(now - start) + " " + recoveryMillis);
     }
 
