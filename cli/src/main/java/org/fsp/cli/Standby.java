@@ -33,6 +33,9 @@ final class Standby {
 
     private static final String FSP_PREFIX = "org.fsp.";
 
+    /** The clients waiting in the backlog are served first; the admin shell can wait this long. */
+    private static final long TOP_LEVEL_DELAY_MILLIS = 200;
+
     /** How long the layers may take to start and serve after the start level is raised. */
     private static final long TAKE_OVER_TIMEOUT_SECONDS = 120;
 
@@ -151,26 +154,36 @@ final class Standby {
                 }
             });
         }
-        CountDownLatch levelReached = new CountDownLatch(1);
-        framework.adapt(FrameworkStartLevel.class).setStartLevel(topLevel, e -> {
-            if (e.getType() == FrameworkEvent.STARTLEVEL_CHANGED) {
-                levelReached.countDown();
-            }
-        });
-        // Serving starts before the top level is reached (the admin shell comes last, clients do not need it).
+        // The layers first; the top level (the admin shell and live upgrade, which clients do not need) once they
+        // serve, so that its start does not compete with the first requests.
         long deadline = start + TimeUnit.SECONDS.toNanos(TAKE_OVER_TIMEOUT_SECONDS);
-        while (!serving() && levelReached.getCount() > 0 && System.nanoTime() < deadline) {
+        CountDownLatch layersUp = raiseTo(topLevel - 1);
+        while (!serving() && layersUp.getCount() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(1);
         }
         long now = System.nanoTime();
         if (Boolean.getBoolean(TRACE_PROPERTY)) {
-            trace(serving() ? "serving" : "top start level reached without serving", now);
+            trace(serving() ? "serving" : "layers started without serving", now);
         }
         long recoveryMillis = TimeUnit.NANOSECONDS.toMillis(now - lockedNanos);
         // Shown by fsp:status only with a restart count (the supervisor's restart line): after a cold start, it is
         // the time from the free lock to serving.
         System.setProperty(FrameworkProperties.SUPERVISOR_LAST_RECOVERY_MILLIS, Long.toString(recoveryMillis));
         sendQuietly("serving " + TimeUnit.NANOSECONDS.toMillis(now - start) + " " + recoveryMillis);
+        layersUp.await(TAKE_OVER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        Thread.sleep(TOP_LEVEL_DELAY_MILLIS);
+        raiseTo(topLevel);
+    }
+
+    /** Asks Felix for {@code level}; the latch opens when it is reached. */
+    private CountDownLatch raiseTo(int level) {
+        CountDownLatch reached = new CountDownLatch(1);
+        framework.adapt(FrameworkStartLevel.class).setStartLevel(level, e -> {
+            if (e.getType() == FrameworkEvent.STARTLEVEL_CHANGED) {
+                reached.countDown();
+            }
+        });
+        return reached;
     }
 
     /**

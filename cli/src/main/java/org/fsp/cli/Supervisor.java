@@ -57,6 +57,9 @@ final class Supervisor {
     /** Clients that may wait for an fspd to accept them; the kernel caps it at net.core.somaxconn. */
     static final int BACKLOG = 4096;
 
+    /** How long after an fspd starts serving its standby is started. */
+    static final Duration STANDBY_DELAY = Duration.ofSeconds(1);
+
     /** How long a primary that was sent SIGTERM may take to stop before it is killed. */
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
 
@@ -199,6 +202,7 @@ final class Supervisor {
 
     private long goNotBeforeNanos;
     private long killPrimaryAtNanos = Long.MAX_VALUE;
+    private long spawnStandbyAtNanos = Long.MAX_VALUE;
 
     Supervisor(
             Path fspdBin,
@@ -240,7 +244,10 @@ final class Supervisor {
         try {
             while (!(stopping && children.isEmpty())) {
                 Event e = events.poll(nextTimerMillis(), TimeUnit.MILLISECONDS);
-                handle(e == null ? new Tick() : e);
+                if (e != null) {
+                    handle(e);
+                }
+                handle(new Tick()); // the timers, whether or not anything else happened
             }
         } finally {
             closeSockets();
@@ -250,7 +257,9 @@ final class Supervisor {
 
     private long nextTimerMillis() {
         long now = System.nanoTime();
-        long next = Math.min(killPrimaryAtNanos, goNotBeforeNanos > now ? goNotBeforeNanos : Long.MAX_VALUE);
+        long next = Math.min(
+                Math.min(killPrimaryAtNanos, spawnStandbyAtNanos),
+                goNotBeforeNanos > now ? goNotBeforeNanos : Long.MAX_VALUE);
         return next == Long.MAX_VALUE ? 1_000 : Math.max(1, TimeUnit.NANOSECONDS.toMillis(next - now) + 1);
     }
 
@@ -280,6 +289,12 @@ final class Supervisor {
                             + " s of SIGTERM; killing it");
                     primary.process.destroyForcibly();
                     killPrimaryAtNanos = Long.MAX_VALUE;
+                }
+                if (System.nanoTime() >= spawnStandbyAtNanos) {
+                    spawnStandbyAtNanos = Long.MAX_VALUE;
+                    if (standby == null && !stopping) {
+                        spawnStandby();
+                    }
                 }
                 updateHold();
                 tryGo();
@@ -395,7 +410,8 @@ final class Supervisor {
             logRestartWhenComplete(r);
         }
         if (standby == null && !stopping) {
-            spawnStandby(); // only now: a JVM booting beside the take-over would slow it down
+            // Not at once: a JVM booting beside the first requests would slow them down.
+            spawnStandbyAtNanos = c.servingSinceNanos + STANDBY_DELAY.toNanos();
         }
     }
 
