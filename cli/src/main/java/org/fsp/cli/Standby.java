@@ -1,6 +1,8 @@
 package org.fsp.cli;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.net.URL;
 import java.nio.channels.FileLock;
 import java.nio.file.Path;
@@ -10,6 +12,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.linux.NativeException;
+import org.fsp.linux.SocketStructs;
+import org.fsp.linux.UnixSockets;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleEvent;
 import org.osgi.framework.Constants;
@@ -46,6 +50,9 @@ final class Standby {
     /** System property: print when each bundle starts during a take-over, relative to the death (to measure it). */
     static final String TRACE_PROPERTY = "fsp.takeover.trace";
 
+    /** System property: skip {@link NativeWarmUp} (to measure what it saves). */
+    static final String NO_NATIVE_WARM_UP_PROPERTY = "fsp.standby.noNativeWarmUp";
+
     private final Framework framework;
     private final ControlChannel control;
     private final int topLevel;
@@ -77,7 +84,11 @@ final class Standby {
     FileLock awaitTurn(Path devicePath) throws IOException {
         long start = System.nanoTime();
         int classes = warmClasses();
+        if (!Boolean.getBoolean(NO_NATIVE_WARM_UP_PROPERTY)) {
+            NativeWarmUp.run();
+        }
         control.send("standby " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " " + classes);
+        Thread.ofPlatform().daemon().name("fspd-standby-watch").start(this::exitWhenOrphaned);
         FileLock lock = devicePath != null ? Fspd.awaitDeviceLock(devicePath) : null;
         lockedNanos = System.nanoTime();
         // The supervisor's latest word while we waited: it says hold before any orderly stop lets the lock go, and
@@ -112,6 +123,29 @@ final class Standby {
         tookOver = true;
         Thread.ofPlatform().daemon().name("fspd-supervisor-link").start(this::listen);
         return lock;
+    }
+
+    /**
+     * While a standby: exits when the supervisor is gone (its end of the control connection closed), instead of
+     * waiting for a device lock it would then take without anyone to restart it. Polls for the hang-up only, so the
+     * lines waiting for the main thread stay where they are.
+     */
+    private void exitWhenOrphaned() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fds = arena.allocate(SocketStructs.POLLFD_SIZE, 8);
+            while (!tookOver) {
+                UnixSockets.setPollFd(fds, 0, control.fd(), (short) 0);
+                if (UnixSockets.poll(fds, 1, 500) > 0
+                        && (UnixSockets.revents(fds, 0) & (UnixSockets.POLLHUP | UnixSockets.POLLERR)) != 0
+                        && !tookOver) {
+                    System.err.println(
+                            "fspd: standby pid " + ProcessHandle.current().pid() + ": the supervisor is gone; exiting");
+                    System.exit(Fspd.EXIT_OK);
+                }
+            }
+        } catch (NativeException e) {
+            // the control socket was closed here: the main thread ends the standby
+        }
     }
 
     private static FileLock release(FileLock lock) throws IOException {
