@@ -24,6 +24,7 @@ import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.fsp.api.launch.FrameworkProperties;
+import org.fsp.linux.NativeException;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
@@ -291,9 +292,15 @@ public final class Fspd implements Callable<Integer> {
         int listenFd = -1;
         boolean holdAtStart = false;
         if (supervised) {
-            control = ControlChannel.connect(supervisedBy.toString());
-            control.send("hello " + ProcessHandle.current().pid());
-            String reply = control.receive();
+            String reply;
+            try {
+                control = ControlChannel.connect(supervisedBy.toString());
+                control.send("hello " + ProcessHandle.current().pid());
+                reply = control.receive();
+            } catch (NativeException e) {
+                err.println("fspd: cannot reach the supervisor at " + supervisedBy + ": " + e.getMessage());
+                return EXIT_FAILED;
+            }
             listenFd = control.takeDescriptor();
             if (reply == null || !reply.startsWith("socket ") || listenFd < 0) {
                 err.println("fspd: the supervisor at " + supervisedBy + " did not hand over the client socket");

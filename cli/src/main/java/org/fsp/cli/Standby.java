@@ -1,6 +1,7 @@
 package org.fsp.cli;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.URL;
@@ -10,6 +11,8 @@ import java.util.Enumeration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import javax.xml.parsers.ParserConfigurationException;
+import javax.xml.parsers.SAXParserFactory;
 import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.linux.NativeException;
 import org.fsp.linux.SocketStructs;
@@ -22,6 +25,8 @@ import org.osgi.framework.SynchronousBundleListener;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.startlevel.FrameworkStartLevel;
 import org.osgi.framework.wiring.FrameworkWiring;
+import org.xml.sax.SAXException;
+import org.xml.sax.helpers.DefaultHandler;
 
 /**
  * The supervised side of {@code fspd --supervise}: an fspd that boots as a warm standby and takes over when the one
@@ -293,6 +298,30 @@ final class Standby {
                 }
             }
         }
+        warmComponentParsing();
         return loaded;
+    }
+
+    /**
+     * Parses the layers' component descriptions (OSGI-INF/*.xml) once with the JDK's SAX parser, which SCR uses when
+     * each of them starts: the parser's classes (many, and shared by the whole JVM) are then loaded and its code has
+     * run. The result is thrown away; SCR parses again for itself.
+     */
+    private void warmComponentParsing() {
+        SAXParserFactory factory = SAXParserFactory.newInstance();
+        factory.setNamespaceAware(true);
+        for (Bundle b : framework.getBundleContext().getBundles()) {
+            if (b.getState() != Bundle.RESOLVED) {
+                continue;
+            }
+            Enumeration<URL> xml = b.findEntries("OSGI-INF", "*.xml", false);
+            while (xml != null && xml.hasMoreElements()) {
+                try (InputStream in = xml.nextElement().openStream()) {
+                    factory.newSAXParser().parse(in, new DefaultHandler());
+                } catch (IOException | SAXException | ParserConfigurationException e) {
+                    // SCR will report it when the bundle starts; the warm-up only costs nothing more
+                }
+            }
+        }
     }
 }
