@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -23,6 +24,7 @@ import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.fsp.api.launch.FrameworkProperties;
+import org.fsp.linux.NativeException;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
@@ -55,6 +57,9 @@ public final class Fspd implements Callable<Integer> {
     static final int EXIT_FAILED = 1;
     static final int EXIT_BAD_INPUT = 2;
     static final int EXIT_ALREADY_RUNNING = 3;
+
+    /** A supervised fspd's bundle cache, {@code felix-cache-PID} in the private directory, one per process. */
+    static final String SUPERVISED_CACHE_PREFIX = "felix-cache-";
 
     @Option(
             names = "--device",
@@ -102,6 +107,40 @@ public final class Fspd implements Callable<Integer> {
             names = "--headless",
             description = "No interactive shell even in a terminal (the default when stdin is not a terminal).")
     boolean headless;
+
+    @Option(
+            names = "--supervise",
+            description = "Run fspd as a child and restart it when it dies, with a warm standby and the client socket"
+                    + " kept open across restarts (headless; SIGTERM stops both).")
+    boolean supervise;
+
+    @Option(
+            names = "--crash-limit",
+            paramLabel = "N",
+            defaultValue = "5",
+            description = "With --supervise: this many crashes within --crash-window start a back-off (1 s, 2 s, 4 s,"
+                    + " ... before each restart); 0: never back off (default: ${DEFAULT-VALUE}).")
+    int crashLimit;
+
+    @Option(
+            names = "--crash-window",
+            paramLabel = "SECONDS",
+            defaultValue = "10",
+            description = "With --supervise: the window of --crash-limit, and how long an fspd must serve to end a"
+                    + " back-off (default: ${DEFAULT-VALUE}).")
+    int crashWindowSeconds;
+
+    @Option(
+            names = "--max-backoff",
+            paramLabel = "SECONDS",
+            defaultValue = "8",
+            description = "With --supervise: the longest wait before a restart; a crash loop that would need a longer"
+                    + " one makes the supervisor give up with exit code 4 (default: ${DEFAULT-VALUE}).")
+    int maxBackoffSeconds;
+
+    /** Set by the supervisor on the fspd it starts: its control socket. */
+    @Option(names = "--supervised-by", paramLabel = "PATH", hidden = true)
+    Path supervisedBy;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -175,7 +214,18 @@ public final class Fspd implements Callable<Integer> {
             err.println("fspd: " + misplaced);
             return EXIT_BAD_INPUT;
         }
-        for (Path s : List.of(socketPath, adminPath)) {
+        boolean supervised = supervisedBy != null;
+        if (supervise && supervised) {
+            err.println("fspd: --supervise and --supervised-by do not go together");
+            return EXIT_BAD_INPUT;
+        }
+        if (crashLimit < 0 || crashWindowSeconds < 1 || maxBackoffSeconds < 1) {
+            err.println("fspd: --crash-limit must be 0 or more, --crash-window and --max-backoff 1 or more");
+            return EXIT_BAD_INPUT;
+        }
+        // A supervised fspd meets the supervisor's live socket and, as a standby, its predecessor's admin socket:
+        // the supervisor checked both, and the device lock keeps two from serving.
+        for (Path s : supervised ? List.<Path>of() : List.of(socketPath, adminPath)) {
             switch (probeSocket(s)) {
                 case LIVE -> {
                     err.println("fspd: a daemon is already serving " + s + "; stop it first (bin/fsp shell -c shutdown)"
@@ -207,15 +257,69 @@ public final class Fspd implements Callable<Integer> {
                     .normalize();
             try {
                 DeviceCheck.prepare(devicePath, sizeBytes, device == null, out);
-                deviceLock = lockDevice(devicePath);
+                if (!supervised) {
+                    deviceLock = lockDevice(devicePath);
+                }
             } catch (DeviceCheck.BadDeviceException e) {
                 err.println("fspd: " + e.getMessage());
                 return e.alreadyInUse ? EXIT_ALREADY_RUNNING : EXIT_BAD_INPUT;
             }
         }
+        if (supervise) {
+            if (deviceLock != null) {
+                deviceLock.channel().close(); // checked free; each fspd the supervisor starts takes it in turn
+            }
+            printWhereThingsAre(
+                    pciAddress,
+                    driver.equals("nvme-passthru") ? device.toAbsolutePath() : devicePath,
+                    sizeBytes,
+                    socketPath,
+                    adminPath,
+                    privateDir.resolve("fspd.log"));
+            return new Supervisor(
+                            home.resolve("bin/fspd"),
+                            childArguments(socketPath, devicePath),
+                            socketPath,
+                            privateDir,
+                            new Supervisor.CrashPolicy(
+                                    crashLimit,
+                                    Duration.ofSeconds(crashWindowSeconds),
+                                    Duration.ofSeconds(maxBackoffSeconds)),
+                            out)
+                    .run();
+        }
+        ControlChannel control = null;
+        int listenFd = -1;
+        boolean holdAtStart = false;
+        if (supervised) {
+            String reply;
+            try {
+                control = ControlChannel.connect(supervisedBy.toString());
+                control.send("hello " + ProcessHandle.current().pid());
+                reply = control.receive();
+            } catch (NativeException e) {
+                err.println("fspd: cannot reach the supervisor at " + supervisedBy + ": " + e.getMessage());
+                return EXIT_FAILED;
+            }
+            listenFd = control.takeDescriptor();
+            if (reply == null || !reply.startsWith("socket ") || listenFd < 0) {
+                err.println("fspd: the supervisor at " + supervisedBy + " did not hand over the client socket");
+                return EXIT_FAILED;
+            }
+            holdAtStart = reply.equals("socket hold");
+        }
 
-        boolean interactive = !headless && System.console() != null;
+        boolean interactive = !headless && !supervised && System.console() != null;
         Map<String, String> props = frameworkProperties(home, privateDir);
+        if (supervised) {
+            props.put(
+                    Constants.FRAMEWORK_STORAGE,
+                    privateDir
+                            .resolve(SUPERVISED_CACHE_PREFIX
+                                    + ProcessHandle.current().pid())
+                            .toString());
+            props.put(FrameworkProperties.SOCKET_LISTEN_FD, Integer.toString(listenFd));
+        }
         props.put(FrameworkProperties.HOME, home.toString());
         props.putIfAbsent("felix.fileinstall.dir", home.resolve("conf").toString()); // conf/<pid>.cfg -> ConfigAdmin
         props.put(FrameworkProperties.DEVICE_DRIVER, driver);
@@ -248,10 +352,10 @@ public final class Fspd implements Callable<Integer> {
             err.println("fspd: no bundles under " + bundleDir + "; is fsp.home (" + home + ") a built distribution?");
             return EXIT_FAILED;
         }
-        // The framework climbs to this level when it starts, starting bundle/1, then bundle/2, ...
-        props.put(
-                Constants.FRAMEWORK_BEGINNING_STARTLEVEL,
-                levels.getLast().getFileName().toString());
+        // The framework climbs to this level when it starts, starting bundle/1, then bundle/2, ...; a standby stops
+        // below FSP's layers and climbs the rest when it takes over.
+        int topLevel = Integer.parseInt(levels.getLast().getFileName().toString());
+        props.put(Constants.FRAMEWORK_BEGINNING_STARTLEVEL, Integer.toString(supervised ? Standby.LEVEL : topLevel));
 
         Framework framework = ServiceLoader.load(FrameworkFactory.class)
                 .findFirst()
@@ -260,13 +364,53 @@ public final class Fspd implements Callable<Integer> {
         framework.init();
         // SIGTERM and SIGINT stop the framework and let main return, so an orderly stop exits 0 (a bare shutdown
         // hook would leave the JVM's 143). The hook still covers other ways the JVM may exit.
+        Standby standby = supervised ? new Standby(framework, control, topLevel, holdAtStart) : null;
         for (String signal : List.of("TERM", "INT")) {
             Signal.handle(
                     new Signal(signal),
-                    s -> Thread.ofPlatform().name("fspd-" + s.getName()).start(() -> stopQuietly(framework)));
+                    s -> Thread.ofPlatform().name("fspd-" + s.getName()).start(() -> {
+                        if (standby != null && !standby.tookOver()) {
+                            System.exit(EXIT_OK); // blocked on the device lock or the supervisor's word
+                        }
+                        stopQuietly(framework);
+                    }));
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stopQuietly(framework), "fspd-shutdown"));
         int problems = installBundles(framework, levels);
+        if (standby != null) {
+            framework.start();
+            deviceLock = standby.awaitTurn(devicePath);
+            if (deviceLock == null && !standby.tookOver()) {
+                stopQuietly(framework);
+                return EXIT_OK; // the supervisor stops
+            }
+        }
+        if (!supervised) { // the supervisor said where things are, once; each restart is one line of its own
+            printWhereThingsAre(pciAddress, devicePath, sizeBytes, socketPath, adminPath, logFile);
+            out.println("fspd: pid " + ProcessHandle.current().pid()
+                    + (interactive ? ", shell follows; 'shutdown' stops" : ", headless; SIGTERM stops"));
+        }
+        if (standby != null) {
+            standby.takeOver();
+        } else {
+            framework.start();
+        }
+        if (problems > 0) {
+            err.println("fspd: " + problems + " bundle(s) failed to install or start; see the log and 'lb'");
+        }
+        framework.waitForStop(0);
+        if (standby != null) {
+            standby.stopped(); // before the lock goes, so that the supervisor lets no standby take over
+        }
+        if (deviceLock != null) {
+            deviceLock.channel().close();
+        }
+        out.println("fspd: stopped");
+        return problems > 0 ? EXIT_FAILED : EXIT_OK;
+    }
+
+    private void printWhereThingsAre(
+            String pciAddress, Path devicePath, long sizeBytes, Path socketPath, Path adminPath, Path logFile) {
         out.println("fspd: device "
                 + (pciAddress != null
                         ? "NVMe controller " + pciAddress + " (user-space driver over VFIO)"
@@ -277,21 +421,25 @@ public final class Fspd implements Callable<Integer> {
             out.println("fspd: FUSE mount    " + mount.toAbsolutePath().normalize() + "  (fsp:mount shows it)");
         }
         out.println("fspd: log           " + logFile);
-        out.println("fspd: pid " + ProcessHandle.current().pid()
-                + (interactive ? ", shell follows; 'shutdown' stops" : ", headless; SIGTERM stops"));
-        framework.start();
-        if (problems > 0) {
-            err.println("fspd: " + problems + " bundle(s) failed to install or start; see the log and 'lb'");
-        }
-        framework.waitForStop(0);
-        if (deviceLock != null) {
-            deviceLock.channel().close();
-        }
-        out.println("fspd: stopped");
-        return problems > 0 ? EXIT_FAILED : EXIT_OK;
     }
 
-    private static void stopQuietly(Framework framework) {
+    /** The options of the fspd the supervisor starts: this one's, with the defaults resolved. */
+    private List<String> childArguments(Path socketPath, Path devicePath) {
+        List<String> args = new ArrayList<>(
+                List.of("--headless", "--socket", socketPath.toString(), "--driver", driver, "--size", size));
+        if (devicePath != null || device != null) {
+            args.addAll(List.of("--device", (devicePath != null ? devicePath : device.toAbsolutePath()).toString()));
+        }
+        if (pci != null) {
+            args.addAll(List.of("--pci", pci));
+        }
+        if (mount != null) {
+            args.addAll(List.of("--mount", mount.toAbsolutePath().normalize().toString()));
+        }
+        return args;
+    }
+
+    static void stopQuietly(Framework framework) {
         try {
             if ((framework.getState() & (Bundle.ACTIVE | Bundle.STARTING)) != 0) {
                 framework.stop();
@@ -327,12 +475,7 @@ public final class Fspd implements Callable<Integer> {
      * own descriptor for it.
      */
     static FileLock lockDevice(Path devicePath) throws IOException, DeviceCheck.BadDeviceException {
-        Path lockFile = Files.isRegularFile(devicePath)
-                // The name fsp fsck --repair locks too (Fsck.lockFileFor; fs-core is not on fspd's class path).
-                ? devicePath.resolveSibling(devicePath.getFileName() + ".lock")
-                : Path.of(
-                        System.getProperty("java.io.tmpdir"),
-                        "fsp-" + devicePath.toString().replace('/', '_') + ".lock");
+        Path lockFile = lockFileFor(devicePath);
         FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try {
             FileLock lock = ch.tryLock();
@@ -346,6 +489,29 @@ public final class Fspd implements Callable<Integer> {
             ch.close();
             throw new DeviceCheck.BadDeviceException("device " + devicePath + " is already open in this process", true);
         }
+    }
+
+    /**
+     * The lock of {@link #lockDevice}, waited for: a standby blocks here until the fspd serving the device dies (the
+     * kernel drops a dead process's locks at once) or stops.
+     */
+    static FileLock awaitDeviceLock(Path devicePath) throws IOException {
+        FileChannel ch = FileChannel.open(lockFileFor(devicePath), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            return ch.lock();
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    private static Path lockFileFor(Path devicePath) {
+        return Files.isRegularFile(devicePath)
+                // The name fsp fsck --repair locks too (Fsck.lockFileFor; fs-core is not on fspd's class path).
+                ? devicePath.resolveSibling(devicePath.getFileName() + ".lock")
+                : Path.of(
+                        System.getProperty("java.io.tmpdir"),
+                        "fsp-" + devicePath.toString().replace('/', '_') + ".lock");
     }
 
     private static Map<String, String> frameworkProperties(Path home, Path privateDir) throws IOException {

@@ -95,6 +95,7 @@ final class OfflineCommands {
             SUITES.put("fairness", "org.fsp.bench.fairness.FairnessBench");
             SUITES.put("fuse", "org.fsp.bench.eval.FuseBench");
             SUITES.put("apps", "org.fsp.bench.eval.AppsBench");
+            SUITES.put("recovery", "org.fsp.bench.recovery.RecoveryBench");
             for (String s : List.of("eval", "micro", "meta", "cached", "filebench", "channel")) {
                 SUITES.put(s, EVAL);
             }
@@ -104,8 +105,8 @@ final class OfflineCommands {
                 index = "0",
                 paramLabel = "SUITE",
                 description =
-                        "device, fs, ipc, syscalls, sched, upgrade, fairness, apps, eval (micro, meta, cached, filebench, "
-                                + "channel) or all")
+                        "device, fs, ipc, syscalls, sched, upgrade, fairness, apps, recovery, eval (micro, meta, cached,"
+                                + " filebench, channel) or all")
         String suite;
 
         @Unmatched

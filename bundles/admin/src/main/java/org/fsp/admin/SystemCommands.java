@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.api.status.StatusContributor;
 import org.osgi.framework.Bundle;
@@ -19,7 +20,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
- * {@code fsp:status} (the whole live system on one page) and {@code fsp:shutdown} (a clean stop: every layer
+ * {@code fsp:status} (the whole live system on one page, with the restarts when a supervisor runs fspd) and {@code fsp:shutdown} (a clean stop: every layer
  * deactivates in order, the file system flushes and marks itself clean).
  */
 @Component(
@@ -69,6 +70,7 @@ public final class SystemCommands {
                         + orDash(context.getProperty(FrameworkProperties.DEVICE_DRIVER)) + ")");
         row(sb, "client socket", orDash(context.getProperty(FrameworkProperties.SOCKET_PATH)));
         row(sb, "admin socket", orDash(context.getProperty(FrameworkProperties.ADMIN_SOCKET_PATH)));
+        supervisorSection(sb, context::getProperty);
         sb.append(String.format("%nlayers%n"));
         for (Bundle b : fspBundles()) {
             sb.append(String.format(
@@ -103,6 +105,27 @@ public final class SystemCommands {
             }
         });
         return "fspd is stopping";
+    }
+
+    /**
+     * The {@code supervisor} section when fspd runs under {@code bin/fspd --supervise}: the supervisor's pid, how many
+     * times a dead fspd was replaced, why the last one ended and how long from its death until this one served. The
+     * supervised launcher sets these as system properties when it takes over, which {@code getProperty} reads.
+     */
+    static void supervisorSection(StringBuilder sb, Function<String, String> property) {
+        String pid = property.apply(FrameworkProperties.SUPERVISOR_PID);
+        if (pid == null) {
+            return;
+        }
+        sb.append(String.format("%nsupervisor%n"));
+        row(sb, "pid", pid);
+        String restarts = property.apply(FrameworkProperties.SUPERVISOR_RESTARTS);
+        row(sb, "restarts", restarts == null ? "0" : restarts);
+        if (restarts != null) {
+            row(sb, "last cause", orDash(property.apply(FrameworkProperties.SUPERVISOR_LAST_CAUSE)));
+            String millis = property.apply(FrameworkProperties.SUPERVISOR_LAST_RECOVERY_MILLIS);
+            row(sb, "last recovery", millis == null ? "-" : millis + " ms from the death to serving");
+        }
     }
 
     List<Bundle> fspBundles() {

@@ -31,6 +31,26 @@ public final class FrameworkProperties {
     public static final String RECOVERY_GRACE_MILLIS = "fsp.recovery.graceMillis";
 
     /**
+     * A listening UNIX socket already bound to {@link #SOCKET_PATH}, as a descriptor number of this process, which
+     * ipc-shm accepts on instead of binding its own (the supervisor of {@code bin/fspd --supervise} owns the socket, so
+     * that clients wait in its backlog while one fspd replaces another). Unset: ipc-shm makes its own socket.
+     */
+    public static final String SOCKET_LISTEN_FD = "fsp.socket.listenFd";
+
+    /**
+     * How many times the supervisor has replaced a dead fspd ({@code bin/fspd --supervise}); unset when fspd runs on
+     * its own. This and the next three are set as system properties when a standby takes over, which
+     * {@code BundleContext.getProperty} reads too.
+     */
+    public static final String SUPERVISOR_RESTARTS = "fsp.supervisor.restarts";
+    /** Why the previous fspd ended: {@code signal 9 (KILL)}, {@code exit code 1}. */
+    public static final String SUPERVISOR_LAST_CAUSE = "fsp.supervisor.lastCause";
+    /** Milliseconds from the previous fspd's death to this one serving. */
+    public static final String SUPERVISOR_LAST_RECOVERY_MILLIS = "fsp.supervisor.lastRecoveryMillis";
+    /** The supervisor's process id. */
+    public static final String SUPERVISOR_PID = "fsp.supervisor.pid";
+
+    /**
      * Smallest device FSP formats and serves, bytes (256 blocks: the superblock, the shortest journal, the bitmaps, an
      * inode table of 64 inodes and some data). mkfs and fspd both refuse anything smaller.
      */

@@ -142,6 +142,11 @@ public final class ShmServer implements AutoCloseable {
     private volatile boolean closing;
 
     private int listenFd = -1;
+    /**
+     * Under this, set before {@link #start()}: a listening socket bound by someone else (the supervisor of
+     * {@code bin/fspd --supervise}) to accept on, or -1 to bind one; when set, the socket file is not ours to remove.
+     */
+    private int inheritedListenFd = -1;
     /** The state this server takes over in {@link #start()}, or null for a fresh start; under this. */
     private ChannelHandoff adopted;
     /** What the adoption carried over and how long the lanes went unpolled, for {@code status()}; null if none. */
@@ -209,6 +214,21 @@ public final class ShmServer implements AutoCloseable {
     }
 
     /**
+     * Makes {@link #start()} accept on {@code fd}, a socket already listening on this server's path, instead of binding
+     * one, and {@link #close()} leave the socket file in place: its owner (the supervisor that keeps the socket across
+     * restarts of fspd) decides when it goes. For an adopted server only the latter applies.
+     */
+    public synchronized void useInheritedSocket(int fd) {
+        if (running) {
+            throw new IllegalStateException("already started");
+        }
+        if (fd < 0) {
+            throw new IllegalArgumentException("not a descriptor: " + fd);
+        }
+        inheritedListenFd = fd;
+    }
+
+    /**
      * Leads requests to {@code fs} from now on: when there was none (after {@link #detachFileSystem}), the requests
      * held meanwhile run now. Returns the pause the clients saw, from the detach to now, or -1 if a file system was
      * attached already (it is replaced without a pause: the requests inside it finish there).
@@ -249,7 +269,9 @@ public final class ShmServer implements AutoCloseable {
         }
         ChannelHandoff handoff = adopted;
         adopted = null;
-        if (handoff == null) {
+        if (handoff == null && inheritedListenFd >= 0) {
+            listenFd = inheritedListenFd;
+        } else if (handoff == null) {
             removeStaleSocket();
             try {
                 listenFd = UnixSockets.listen(socketPath.toString(), BACKLOG);
@@ -614,7 +636,9 @@ public final class ShmServer implements AutoCloseable {
         } finally {
             Libc.close(listenFd);
             try {
-                Files.deleteIfExists(socketPath);
+                if (inheritedListenFd < 0) {
+                    Files.deleteIfExists(socketPath);
+                }
             } catch (IOException e) {
                 LOG.warn("cannot remove {}", socketPath, e);
             }

@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * {@code osgi.command.*} service properties).
  *
  * <p>The socket path comes from the configuration, or else from the framework property {@code fsp.socket.path} (the
- * launcher passes its command-line choice that way), or else {@value #DEFAULT_SOCKET}.
+ * launcher passes its command-line choice that way), or else {@value #DEFAULT_SOCKET}. When the framework property
+ * {@code fsp.socket.listenFd} names a descriptor, the server accepts on that socket (already listening on the path,
+ * owned by the supervisor of {@code bin/fspd --supervise}) instead of binding its own, and leaves the file at close.
  *
  * <p>The {@link FileSystemService} reference is dynamic and greedy, so that fs-core can be replaced under running
  * clients: when it goes, the server's file system gate holds new requests at the boundary (clients see a pause) and
@@ -154,6 +156,8 @@ public final class ShmServerComponent implements StatusContributor {
     private BundleContext context;
     private Path socket;
     private ShmServerConfig shape;
+    /** The listening socket the launcher handed over ({@link FrameworkProperties#SOCKET_LISTEN_FD}), or -1. */
+    private int inheritedListenFd = -1;
 
     @Reference(
             cardinality = ReferenceCardinality.OPTIONAL,
@@ -255,9 +259,11 @@ public final class ShmServerComponent implements StatusContributor {
                 config.helloTimeoutMillis(),
                 config.maxPendingHandshakes(),
                 config.maxPendingHandshakesPerUid());
+        int listenFd = inheritedListenFd(bundleContext.getProperty(FrameworkProperties.SOCKET_LISTEN_FD));
         synchronized (this) {
             this.context = bundleContext;
             this.socket = socket;
+            this.inheritedListenFd = listenFd;
             this.shape = shape;
             ChannelHandoff handed =
                     vault != null ? vault.take(Layer.IPC, ChannelHandoff.class, bundleContext.getBundle()) : null;
@@ -268,6 +274,23 @@ public final class ShmServerComponent implements StatusContributor {
                 startServer();
             }
         }
+    }
+
+    /** The descriptor in {@link FrameworkProperties#SOCKET_LISTEN_FD}, or -1 when the property is unset. */
+    static int inheritedListenFd(String property) {
+        if (property == null || property.isBlank()) {
+            return -1;
+        }
+        try {
+            int fd = Integer.parseInt(property.strip());
+            if (fd >= 0) {
+                return fd;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(
+                FrameworkProperties.SOCKET_LISTEN_FD + " is not a descriptor number: '" + property + "'");
     }
 
     /**
@@ -281,6 +304,9 @@ public final class ShmServerComponent implements StatusContributor {
             return;
         }
         ShmServer s = ShmServer.adopt(fs, handed, shape);
+        if (inheritedListenFd >= 0) {
+            s.useInheritedSocket(inheritedListenFd);
+        }
         s.driveWith(threadModel);
         try {
             s.start();
@@ -297,6 +323,9 @@ public final class ShmServerComponent implements StatusContributor {
     /** Under this: starts listening on the socket with the bound file system. */
     private void startServer() {
         ShmServer s = new ShmServer(fs, socket, shape);
+        if (inheritedListenFd >= 0) {
+            s.useInheritedSocket(inheritedListenFd);
+        }
         s.driveWith(threadModel);
         try {
             s.start();
