@@ -316,6 +316,19 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
     }
 
     /**
+     * Brings the controller up, identifies its namespace and shuts it down again: what {@code fspd} checks before it
+     * starts, so that a namespace the driver cannot use ends with a message rather than a failed bundle.
+     *
+     * @return the device's one-line description
+     * @throws org.fsp.block.nvme.pci.NvmeSetupException what is wrong, e.g. {@code UNSUPPORTED_LBA_SIZE}
+     */
+    public static String probe(String pciAddress) {
+        try (NvmeBlockDevice device = open(new Options(pciAddress, 1, 0, 1L << 20, TimeUnit.SECONDS.toNanos(5), 1))) {
+            return device.describe();
+        }
+    }
+
+    /**
      * A driver over any register file and DMA mapping (the VFIO ones, or a test's controller double).
      *
      * @param resources closed after the controller is shut down and the mapping removed
