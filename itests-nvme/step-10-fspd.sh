@@ -18,19 +18,24 @@ else
       cat /tmp/fspd-err.log; fail "fspd for $what exited $rc"
     fi
   }
+  # The checks that need no device (a missing --pci, no such PCI address) are NvmePreflightTest's; these two need
+  # the guest's controllers.
   expect_exit2 "a controller bound to another driver" "bound to nvme" --driver nvme --pci 0000:00:05.0
-  expect_exit2 "a missing device" "no PCI device" --driver nvme --pci 0000:00:1f.7
-  expect_exit2 "a missing --pci" "needs --pci" --driver nvme
   expect_exit2 "a namespace formatted with metadata" "metadata" --driver nvme --pci $META_PCI
 
+  # Under emulation a new block-nvme takes longer than the default 10 s to bring the controller up and register.
+  printf 'verifyTimeoutMillis=120000\npauseWaitMillis=10000\n' > $D/conf/org.fsp.upgrade.cfg
+
   # Ready once the log says the file system serves clients; under TCG emulation Felix takes a minute or two.
+  # fspd names its log file on standard output ('fspd: log  PATH').
   start_fspd() {
-    rm -f $XDG_RUNTIME_DIR/fsp/fsp.sock.log
     $D/bin/fspd --headless --driver nvme --pci $VFIO_PCI > /tmp/fspd-$1.log 2>&1 &
     fspd_pid=$!
-    deadline=$(( $(date +%s) + 420 ))
+    fspd_log=
+    deadline=$(( $(date +%s) + 600 ))
     while [ $(date +%s) -lt $deadline ]; do
-      if grep -q -i 'block device ready' $XDG_RUNTIME_DIR/fsp/fsp.sock.log 2>/dev/null \
+      [ -n "$fspd_log" ] || fspd_log=$(sed -n 's/^fspd: log *//p' /tmp/fspd-$1.log)
+      if [ -n "$fspd_log" ] && grep -q -i 'block device ready' "$fspd_log" 2>/dev/null \
           && $D/bin/fsp df > /tmp/df.log 2>&1; then
         return 0
       fi
@@ -39,7 +44,9 @@ else
     done
     echo "INFO fspd did not come up; its output and log follow"
     cat /tmp/fspd-$1.log /tmp/df.log 2>/dev/null
-    grep -E 'ERROR|WARN|Exception|ready' $XDG_RUNTIME_DIR/fsp/fsp.sock.log 2>/dev/null | head -40
+    [ -n "$fspd_log" ] && tail -40 "$fspd_log"
+    # It must not keep the controller: the contract suite needs it next.
+    kill -9 $fspd_pid 2>/dev/null; wait $fspd_pid 2>/dev/null
     return 1
   }
   t0=$(date +%s)
@@ -84,7 +91,7 @@ else
         "$(grep ': upgraded in' /tmp/upgrade.out | head -1); client $(grep '^RESULT' /tmp/load.out)"
     else
       cat /tmp/upgrade.out /tmp/load.out
-      grep -E 'ERROR|WARN' $XDG_RUNTIME_DIR/fsp/fsp.sock.log 2>/dev/null | tail -20
+      grep -E 'ERROR|WARN' "$fspd_log" 2>/dev/null | tail -20
       fail "live upgrade of block-nvme on the NVMe driver (client exit $load_rc)"
     fi
     kill -TERM $fspd_pid; wait $fspd_pid; rc=$?
