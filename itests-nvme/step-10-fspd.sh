@@ -23,8 +23,10 @@ else
   expect_exit2 "a controller bound to another driver" "bound to nvme" --driver nvme --pci 0000:00:05.0
   expect_exit2 "a namespace formatted with metadata" "metadata" --driver nvme --pci $META_PCI
 
-  # Under emulation a new block-nvme takes longer than the default 10 s to bring the controller up and register.
+  # Under emulation a new block-nvme takes longer than the default 10 s to bring the controller up and register,
+  # and a client JVM longer than the default 2 s from connect to its hello.
   printf 'verifyTimeoutMillis=120000\npauseWaitMillis=10000\n' > $D/conf/org.fsp.upgrade.cfg
+  printf 'helloTimeoutMillis=60000\n' > $D/conf/org.fsp.ipc.shm.cfg
 
   # Ready once the log says the file system serves clients; under TCG emulation Felix takes a minute or two.
   # fspd names its log file on standard output ('fspd: log  PATH').
