@@ -175,6 +175,7 @@ public final class Fspd implements Callable<Integer> {
         if (driver.equals("nvme")) {
             try {
                 pciAddress = NvmePreflight.check(pci, Path.of("/sys"), Path.of("/dev"));
+                NvmePreflight.checkNamespace(pciAddress, home);
             } catch (NvmePreflight.NotReadyException e) {
                 err.println("fspd: " + e.getMessage());
                 return EXIT_BAD_INPUT;

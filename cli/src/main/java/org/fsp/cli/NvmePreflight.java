@@ -1,6 +1,10 @@
 package org.fsp.cli;
 
 import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -10,7 +14,8 @@ import java.util.regex.Pattern;
  * What {@code fspd --driver nvme} checks before it starts the framework, so that the mistakes an operator makes
  * when handing a controller to the user-space driver end with a message and exit status 2 rather than a failed
  * bundle: the PCI function exists, is bound to vfio-pci, VFIO and an IOMMU group (or no-IOMMU mode) are there, and
- * this user may open them. The namespace's LBA size is checked by the driver itself, which reads Identify.
+ * this user may open them; then {@link #checkNamespace} lets the driver read Identify once, for the namespace's LBA
+ * format.
  */
 final class NvmePreflight {
 
@@ -70,6 +75,44 @@ final class NvmePreflight {
             }
         }
         return address;
+    }
+
+    /**
+     * Brings the controller up with the driver of {@code home/lib/tools} (block-nvme, not on the launcher's class
+     * path), identifies the namespace and shuts the controller down: a namespace formatted with an LBA size other
+     * than 512 or 4096 bytes, or with metadata, or a controller VFIO will not hand over, fails here with the driver's
+     * message.
+     *
+     * @return the device's one-line description
+     */
+    static String checkNamespace(String address, Path home) throws NotReadyException {
+        Path tools = home.resolve("lib/tools");
+        URL[] jars;
+        try (var list = Files.list(tools)) {
+            jars = list.filter(p -> p.toString().endsWith(".jar"))
+                    .map(NvmePreflight::url)
+                    .toArray(URL[]::new);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new NotReadyException("cannot read the NVMe driver from " + tools + ": " + e.getMessage());
+        }
+        try (URLClassLoader loader = new URLClassLoader(jars, ClassLoader.getPlatformClassLoader())) {
+            Class<?> driver = Class.forName("org.fsp.block.nvme.NvmeBlockDevice", true, loader);
+            return (String) driver.getMethod("probe", String.class).invoke(null, address);
+        } catch (InvocationTargetException e) {
+            Throwable cause = e.getCause();
+            throw new NotReadyException("cannot use NVMe controller " + address + ": " + cause.getMessage());
+        } catch (ReflectiveOperationException | IOException e) {
+            throw new NotReadyException(
+                    "no NVMe driver in " + tools + " (" + e + "); is fsp.home a built distribution?");
+        }
+    }
+
+    private static URL url(Path jar) {
+        try {
+            return jar.toUri().toURL();
+        } catch (MalformedURLException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     /** For {@code --driver nvme-passthru}: the device is an NVMe generic character device this user may open. */

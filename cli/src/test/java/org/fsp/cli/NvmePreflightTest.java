@@ -66,4 +66,19 @@ class NvmePreflightTest {
                 .getMessage()
                 .contains("--pci"));
     }
+
+    @Test
+    void shouldSayWhereTheDriverIsMissingWhenTheNamespaceCannotBeChecked() throws Exception {
+        Files.createDirectories(dir.resolve("home/lib/tools"));
+        String noJars = assertThrows(
+                        NvmePreflight.NotReadyException.class,
+                        () -> NvmePreflight.checkNamespace(PCI, dir.resolve("home")))
+                .getMessage();
+        assertTrue(noJars.contains("no NVMe driver in"), noJars);
+        String noTools = assertThrows(
+                        NvmePreflight.NotReadyException.class,
+                        () -> NvmePreflight.checkNamespace(PCI, dir.resolve("x")))
+                .getMessage();
+        assertTrue(noTools.contains("cannot read the NVMe driver from"), noTools);
+    }
 }

@@ -83,6 +83,11 @@ public final class DeviceBench {
                 case "--image" -> image = Path.of(args[++i]);
                 case "--size" -> sizeBytes = Long.parseLong(args[++i]);
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
+                case "--driver" -> {
+                    // The NVMe comparison (user-space driver, passthrough, io_uring, fio on one controller).
+                    NvmeDeviceBench.main(args);
+                    return;
+                }
                 case "--worker" -> {
                     worker(args, i + 1);
                     return;
@@ -90,7 +95,8 @@ public final class DeviceBench {
                 case "--help", "-h" -> {
                     System.out.println(
                             "usage: fsp bench device [--image PATH] [--size BYTES] [--seconds N] [--rounds N]"
-                                    + " [--spin-us N] [--only TEXT (e.g. 'randwrite 4k QD32')]");
+                                    + " [--spin-us N] [--only TEXT (e.g. 'randwrite 4k QD32')]; or fsp bench device"
+                                    + " --driver nvme --pci ADDRESS [--seconds N] [--region-mib N]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -526,7 +532,7 @@ public final class DeviceBench {
         return cmd;
     }
 
-    private static Map<?, ?> fioJob(String json) {
+    static Map<?, ?> fioJob(String json) {
         int start = json.indexOf('{');
         Map<?, ?> root = (Map<?, ?>) new Json(json.substring(start)).value();
         return (Map<?, ?>) ((List<?>) root.get("jobs")).get(0);
@@ -591,7 +597,7 @@ public final class DeviceBench {
     }
 
     /** Runs a command, returns its standard output; throws if it fails or exceeds the timeout. */
-    private static String run(List<String> cmd, long timeoutSeconds) throws IOException, InterruptedException {
+    static String run(List<String> cmd, long timeoutSeconds) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd)
                 .redirectError(ProcessBuilder.Redirect.PIPE)
                 .start();

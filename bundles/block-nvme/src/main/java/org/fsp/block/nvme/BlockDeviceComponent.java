@@ -103,6 +103,11 @@ public final class BlockDeviceComponent {
 
         @AttributeDefinition(description = "Bytes of driver memory registered as fixed buffers (io_uring); 0 for none")
         long registeredBufferBytes() default 0;
+
+        @AttributeDefinition(
+                description =
+                        "I/O queue pairs of the nvme driver, one per submitting thread; 0: one per core, at most 4")
+        int ioQueues() default 0;
     }
 
     private ObservableBlockDevice device;
@@ -275,7 +280,17 @@ public final class BlockDeviceComponent {
         path = "pci:" + pci;
         NvmeBlockDevice opened;
         try {
-            opened = NvmeBlockDevice.open(NvmeBlockDevice.Options.of(pci, config.queueDepth()));
+            NvmeBlockDevice.Options options = NvmeBlockDevice.Options.of(pci, config.queueDepth());
+            if (config.ioQueues() > 0) {
+                options = new NvmeBlockDevice.Options(
+                        pci,
+                        options.queueDepth(),
+                        options.nsid(),
+                        options.dmaPoolBytes(),
+                        options.timeoutNanos(),
+                        config.ioQueues());
+            }
+            opened = NvmeBlockDevice.open(options);
         } catch (NvmeSetupException e) {
             return fail("cannot open NVMe controller " + pci + " (" + e.reason() + "): " + e.getMessage(), e);
         } catch (NativeException | IllegalArgumentException e) {

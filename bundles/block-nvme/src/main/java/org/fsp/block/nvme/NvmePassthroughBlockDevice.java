@@ -1,5 +1,6 @@
 package org.fsp.block.nvme;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -48,10 +49,6 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
     private static final MethodHandle IOCTL =
             NativeCall.bindVariadic("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
 
-    private static final byte KIND_READ = 0;
-    private static final byte KIND_WRITE = 1;
-    private static final byte KIND_FLUSH = 2;
-
     private final Path path;
     private final int fd;
     private final int nsid;
@@ -64,23 +61,9 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment command;
 
-    private final long[] tags;
-    private final byte[] kinds;
-    private final long[] blocks;
-    private final long[] addresses;
-    private final int[] lengths;
-    private final long[] queuedNanos;
-    private final int[] commandsTotal;
-    private final int[] commandsIssued;
-    private final int[] commandsDone;
-    private final int[] results;
-    private final OneToOneIntQueue freeSlots;
-    private final OneToOneIntQueue done;
-    private final int[] queued;
-    private int queuedCount;
-    private final int[] handedOver;
-    private int handedOverHead;
-    private int handedOverCount;
+    /** Guarded by lock, submission and completion side alike. */
+    private final RequestSlots slots;
+
     private int commandsInFlight;
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -106,23 +89,7 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
         this.ring = ring;
         this.stats = new DeviceStats(ring::enterCalls);
         this.command = arena.allocate(NvmeUringCommandDescriptor.LENGTH, 8);
-        tags = new long[queueDepth];
-        kinds = new byte[queueDepth];
-        blocks = new long[queueDepth];
-        addresses = new long[queueDepth];
-        lengths = new int[queueDepth];
-        queuedNanos = new long[queueDepth];
-        commandsTotal = new int[queueDepth];
-        commandsIssued = new int[queueDepth];
-        commandsDone = new int[queueDepth];
-        results = new int[queueDepth];
-        freeSlots = new OneToOneIntQueue(queueDepth);
-        done = new OneToOneIntQueue(queueDepth);
-        queued = new int[queueDepth];
-        handedOver = new int[queueDepth];
-        for (int i = 0; i < queueDepth; i++) {
-            freeSlots.offer(i);
-        }
+        this.slots = new RequestSlots(queueDepth, outstanding, stats);
     }
 
     /**
@@ -221,45 +188,28 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
     @Override
     public boolean submitRead(long block, MemorySegment buffer, long tag) {
         int length = RequestChecks.checkTransfer(block, buffer, blockSize, blockCount, ALIGNMENT);
-        return queue(KIND_READ, block, buffer.address(), length, tag);
+        return queue(RequestSlots.READ, block, buffer.address(), length, tag);
     }
 
     @Override
     public boolean submitWrite(long block, MemorySegment buffer, long tag) {
         int length = RequestChecks.checkTransfer(block, buffer, blockSize, blockCount, ALIGNMENT);
-        return queue(KIND_WRITE, block, buffer.address(), length, tag);
+        return queue(RequestSlots.WRITE, block, buffer.address(), length, tag);
     }
 
     @Override
     public boolean submitFlush(long tag) {
-        return queue(KIND_FLUSH, 0, 0, 0, tag);
+        return queue(RequestSlots.FLUSH, 0, 0, 0, tag);
     }
 
     private boolean queue(byte kind, long block, long address, int length, long tag) {
-        long now = System.nanoTime();
+        int commands = kind == RequestSlots.FLUSH ? 1 : (length + maxCommandBytes - 1) / maxCommandBytes;
         lock.lock();
         try {
             if (closed) {
                 throw new IllegalStateException("NVMe passthrough device " + path + " is closed");
             }
-            int slot = freeSlots.poll();
-            if (slot < 0) {
-                stats.recordQueueFull();
-                return false;
-            }
-            outstanding.incrementAndGet();
-            tags[slot] = tag;
-            kinds[slot] = kind;
-            blocks[slot] = block;
-            addresses[slot] = address;
-            lengths[slot] = length;
-            queuedNanos[slot] = now;
-            commandsTotal[slot] = kind == KIND_FLUSH ? 1 : (length + maxCommandBytes - 1) / maxCommandBytes;
-            commandsIssued[slot] = 0;
-            commandsDone[slot] = 0;
-            results[slot] = 0;
-            queued[queuedCount++] = slot;
-            return true;
+            return slots.take(kind, block, address, length, tag, commands, queueDepth) >= 0;
         } finally {
             lock.unlock();
         }
@@ -269,11 +219,7 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
     public int submit() {
         lock.lock();
         try {
-            int n = queuedCount;
-            for (int i = 0; i < n; i++) {
-                handedOver[(handedOverHead + handedOverCount++) % queueDepth] = queued[i];
-            }
-            queuedCount = 0;
+            int n = slots.handOver();
             issue();
             return n;
         } finally {
@@ -284,20 +230,19 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
     /** Prepares commands for handed-over requests while the SQ has room and the CQ cannot overflow. */
     private void issue() {
         boolean any = false;
-        while (handedOverCount > 0) {
-            int slot = handedOver[handedOverHead];
-            while (commandsIssued[slot] < commandsTotal[slot]
+        int slot;
+        while ((slot = slots.nextHandedOver()) >= 0) {
+            while (slots.commandsIssued[slot] < slots.commandsTotal[slot]
                     && ring.sqSpace() > 0
                     && commandsInFlight < ring.cqEntries()) {
-                prepare(slot, commandsIssued[slot]++);
+                prepare(slot, slots.commandsIssued[slot]++);
                 commandsInFlight++;
                 any = true;
             }
-            if (commandsIssued[slot] < commandsTotal[slot]) {
+            if (slots.commandsIssued[slot] < slots.commandsTotal[slot]) {
                 break;
             }
-            handedOverHead = (handedOverHead + 1) % queueDepth;
-            handedOverCount--;
+            slots.retireHandedOver();
         }
         if (any) {
             int r = ring.submit();
@@ -309,22 +254,19 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
 
     private void prepare(int slot, int index) {
         command.fill((byte) 0);
-        byte kind = kinds[slot];
+        byte kind = slots.kinds[slot];
         command.set(JAVA_INT, NvmeUringCommandDescriptor.NSID_OFFSET, nsid);
-        if (kind == KIND_FLUSH) {
-            command.set(
-                    java.lang.foreign.ValueLayout.JAVA_BYTE,
-                    NvmeUringCommandDescriptor.OPCODE_OFFSET,
-                    NvmeOpcodes.NVM_FLUSH);
+        if (kind == RequestSlots.FLUSH) {
+            command.set(JAVA_BYTE, NvmeUringCommandDescriptor.OPCODE_OFFSET, NvmeOpcodes.NVM_FLUSH);
         } else {
             int offset = index * maxCommandBytes;
-            int bytes = Math.min(maxCommandBytes, lengths[slot] - offset);
-            long lba = blocks[slot] + offset / blockSize;
+            int bytes = Math.min(maxCommandBytes, slots.lengths[slot] - offset);
+            long lba = slots.blocks[slot] + offset / blockSize;
             command.set(
-                    java.lang.foreign.ValueLayout.JAVA_BYTE,
+                    JAVA_BYTE,
                     NvmeUringCommandDescriptor.OPCODE_OFFSET,
-                    kind == KIND_READ ? NvmeOpcodes.NVM_READ : NvmeOpcodes.NVM_WRITE);
-            command.set(JAVA_LONG, NvmeUringCommandDescriptor.ADDR_OFFSET, addresses[slot] + offset);
+                    kind == RequestSlots.READ ? NvmeOpcodes.NVM_READ : NvmeOpcodes.NVM_WRITE);
+            command.set(JAVA_LONG, NvmeUringCommandDescriptor.ADDR_OFFSET, slots.addresses[slot] + offset);
             command.set(JAVA_INT, NvmeUringCommandDescriptor.DATA_LEN_OFFSET, bytes);
             command.set(JAVA_INT, NvmeUringCommandDescriptor.CDW10_OFFSET, (int) lba);
             command.set(JAVA_INT, NvmeUringCommandDescriptor.CDW11_OFFSET, (int) (lba >>> 32));
@@ -348,38 +290,14 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
                 int slot = (int) ring.completionUserData(i);
                 int res = ring.completionResult(i);
                 commandsInFlight--;
-                if (res != 0 && results[slot] == 0) {
-                    results[slot] = res < 0 ? res : -Errno.EIO.code();
-                }
-                if (++commandsDone[slot] == commandsTotal[slot]) {
-                    if (results[slot] == 0) {
-                        results[slot] = kinds[slot] == KIND_FLUSH ? 0 : lengths[slot];
-                    }
-                    done.offer(slot);
-                }
+                // An NVMe status (> 0) is a device error: EIO, as the block layer would report it.
+                slots.commandDone(slot, res == 0 ? 0 : res < 0 ? res : -Errno.EIO.code(), slots.successResult(slot));
             }
             if (ready > 0) {
                 ring.advanceCompletions(ready);
                 issue();
             }
-            int reported = 0;
-            int slot;
-            while (reported < max && (slot = done.poll()) >= 0) {
-                long tag = tags[slot];
-                byte kind = kinds[slot];
-                int result = results[slot];
-                stats.recordCompletion(
-                        kind == KIND_READ
-                                ? DeviceStats.Kind.READ
-                                : kind == KIND_WRITE ? DeviceStats.Kind.WRITE : DeviceStats.Kind.FLUSH,
-                        result,
-                        System.nanoTime() - queuedNanos[slot]);
-                freeSlots.offer(slot);
-                outstanding.decrementAndGet();
-                handler.onComplete(tag, result);
-                reported++;
-            }
-            return reported;
+            return slots.report(handler, max);
         } finally {
             lock.unlock();
         }
@@ -420,12 +338,9 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
                 return;
             }
             closed = true;
-            for (int i = 0; i < queuedCount; i++) {
-                handedOver[(handedOverHead + handedOverCount++) % queueDepth] = queued[i];
-            }
-            queuedCount = 0;
+            slots.handOver();
             long deadline = System.nanoTime() + 30_000_000_000L;
-            while ((handedOverCount > 0 || commandsInFlight > 0) && System.nanoTime() < deadline) {
+            while ((slots.handedOverCount() > 0 || commandsInFlight > 0) && System.nanoTime() < deadline) {
                 issue();
                 int ready = ring.completionsReady();
                 if (ready > 0) {
@@ -435,9 +350,7 @@ public final class NvmePassthroughBlockDevice implements ObservableBlockDevice {
                     ring.getEvents(0);
                 }
             }
-            while (done.poll() >= 0) {
-                outstanding.decrementAndGet();
-            }
+            slots.dropDone();
             outstanding.set(0);
             ring.close();
             Libc.close(fd);

@@ -23,10 +23,6 @@ public final class RamBlockDevice implements ObservableBlockDevice {
     /** Block size and buffer alignment, bytes. */
     public static final int BLOCK_SIZE = 4096;
 
-    private static final byte KIND_READ = 0;
-    private static final byte KIND_WRITE = 1;
-    private static final byte KIND_FLUSH = 2;
-
     /**
      * All of memory, so that copies go by the caller's buffer address as a disk's DMA would: the buffer's owner may
      * be a confined arena of another thread, and {@link #submit()} may run on any thread.
@@ -39,24 +35,12 @@ public final class RamBlockDevice implements ObservableBlockDevice {
     private final int queueDepth;
     private final DeviceStats stats = new DeviceStats(() -> 0L);
 
-    private final long[] tags;
-    private final byte[] kinds;
-    private final long[] offsetBytes;
-    private final long[] addresses;
-    private final int[] lengthBytes;
-    private final long[] queuedNanos;
-    private final int[] queued;
-
     private final ReentrantLock sqLock = new ReentrantLock();
     private final ReentrantLock cqLock = new ReentrantLock();
-    /** Free slots, from the poll side (producer) to the submit side (consumer). */
-    private final OneToOneIntQueue freeSlots;
-    /** Performed requests, from the submit side (producer) to the poll side (consumer). */
-    private final OneToOneIntQueue completed;
+    /** Submission side under sqLock (which also performs the copies), completion side under cqLock. */
+    private final RequestSlots slots;
 
     private final AtomicInteger outstanding = new AtomicInteger();
-    /** Guarded by sqLock. */
-    private int queuedCount;
     /** Guarded by sqLock. */
     private boolean closed;
 
@@ -88,18 +72,7 @@ public final class RamBlockDevice implements ObservableBlockDevice {
         this.memory = memory.segment();
         this.blockCount = sizeBytes / BLOCK_SIZE;
         this.queueDepth = queueDepth;
-        this.tags = new long[queueDepth];
-        this.kinds = new byte[queueDepth];
-        this.offsetBytes = new long[queueDepth];
-        this.addresses = new long[queueDepth];
-        this.lengthBytes = new int[queueDepth];
-        this.queuedNanos = new long[queueDepth];
-        this.queued = new int[queueDepth];
-        this.freeSlots = new OneToOneIntQueue(queueDepth);
-        this.completed = new OneToOneIntQueue(queueDepth);
-        for (int i = 0; i < queueDepth; i++) {
-            freeSlots.offer(i);
-        }
+        this.slots = new RequestSlots(queueDepth, outstanding, stats);
     }
 
     /** A RAM device's contents and the arena that owns them. */
@@ -137,41 +110,27 @@ public final class RamBlockDevice implements ObservableBlockDevice {
     @Override
     public boolean submitRead(long block, MemorySegment buffer, long tag) {
         int length = RequestChecks.checkTransfer(block, buffer, BLOCK_SIZE, blockCount, BLOCK_SIZE);
-        return queue(KIND_READ, block * BLOCK_SIZE, buffer.address(), length, tag);
+        return queue(RequestSlots.READ, block, buffer.address(), length, tag);
     }
 
     @Override
     public boolean submitWrite(long block, MemorySegment buffer, long tag) {
         int length = RequestChecks.checkTransfer(block, buffer, BLOCK_SIZE, blockCount, BLOCK_SIZE);
-        return queue(KIND_WRITE, block * BLOCK_SIZE, buffer.address(), length, tag);
+        return queue(RequestSlots.WRITE, block, buffer.address(), length, tag);
     }
 
     @Override
     public boolean submitFlush(long tag) {
-        return queue(KIND_FLUSH, 0, 0, 0, tag);
+        return queue(RequestSlots.FLUSH, 0, 0, 0, tag);
     }
 
-    private boolean queue(byte kind, long offset, long address, int length, long tag) {
-        long now = System.nanoTime();
+    private boolean queue(byte kind, long block, long address, int length, long tag) {
         sqLock.lock();
         try {
             if (closed) {
                 throw new IllegalStateException("RAM device is closed");
             }
-            int slot = freeSlots.poll();
-            if (slot < 0) {
-                stats.recordQueueFull();
-                return false;
-            }
-            outstanding.incrementAndGet();
-            tags[slot] = tag;
-            kinds[slot] = kind;
-            offsetBytes[slot] = offset;
-            addresses[slot] = address;
-            lengthBytes[slot] = length;
-            queuedNanos[slot] = now;
-            queued[queuedCount++] = slot;
-            return true;
+            return slots.take(kind, block, address, length, tag, 1, queueDepth) >= 0;
         } finally {
             sqLock.unlock();
         }
@@ -182,21 +141,22 @@ public final class RamBlockDevice implements ObservableBlockDevice {
     public int submit() {
         sqLock.lock();
         try {
-            int n = queuedCount;
-            for (int i = 0; i < n; i++) {
-                int slot = queued[i];
-                switch (kinds[slot]) {
-                    case KIND_READ ->
-                        MemorySegment.copy(memory, offsetBytes[slot], ALL_MEMORY, addresses[slot], lengthBytes[slot]);
-                    case KIND_WRITE ->
-                        MemorySegment.copy(ALL_MEMORY, addresses[slot], memory, offsetBytes[slot], lengthBytes[slot]);
+            int n = slots.handOver();
+            int slot;
+            while ((slot = slots.nextHandedOver()) >= 0) {
+                slots.retireHandedOver();
+                long offset = slots.blocks[slot] * BLOCK_SIZE;
+                switch (slots.kinds[slot]) {
+                    case RequestSlots.READ ->
+                        MemorySegment.copy(memory, offset, ALL_MEMORY, slots.addresses[slot], slots.lengths[slot]);
+                    case RequestSlots.WRITE ->
+                        MemorySegment.copy(ALL_MEMORY, slots.addresses[slot], memory, offset, slots.lengths[slot]);
                     default -> {
                         // A flush: nothing to drain.
                     }
                 }
-                completed.offer(slot);
+                slots.complete(slot, slots.successResult(slot));
             }
-            queuedCount = 0;
             return n;
         } finally {
             sqLock.unlock();
@@ -209,24 +169,7 @@ public final class RamBlockDevice implements ObservableBlockDevice {
             return 0;
         }
         try {
-            int reported = 0;
-            int slot;
-            while (reported < max && (slot = completed.poll()) >= 0) {
-                long tag = tags[slot];
-                byte kind = kinds[slot];
-                int result = lengthBytes[slot];
-                stats.recordCompletion(
-                        kind == KIND_READ
-                                ? DeviceStats.Kind.READ
-                                : kind == KIND_WRITE ? DeviceStats.Kind.WRITE : DeviceStats.Kind.FLUSH,
-                        result,
-                        System.nanoTime() - queuedNanos[slot]);
-                freeSlots.offer(slot);
-                outstanding.decrementAndGet();
-                handler.onComplete(tag, result);
-                reported++;
-            }
-            return reported;
+            return slots.report(handler, max);
         } finally {
             cqLock.unlock();
         }
@@ -285,9 +228,7 @@ public final class RamBlockDevice implements ObservableBlockDevice {
         submit();
         cqLock.lock();
         try {
-            while (completed.poll() >= 0) {
-                outstanding.decrementAndGet();
-            }
+            slots.dropDone();
             if (freeMemory) {
                 arena.close();
             }

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The device contract on the NVMe driver over {@link NvmeControllerTestDouble} (MDTS of 16 KiB, so that larger
- * transfers are split and PRP lists are used), plus the driver's own behaviour: Write Zeroes, deallocate, and reset
- * after a hung command.
+ * transfers are split and PRP lists are used) and two I/O queue pairs, plus the driver's own behaviour: a queue pair
+ * per submitting thread, Write Zeroes, deallocate, and reset after a hung command.
  */
 class NvmeBlockDeviceContractTest extends AbstractBlockDeviceContractTest {
 
@@ -42,7 +42,7 @@ class NvmeBlockDeviceContractTest extends AbstractBlockDeviceContractTest {
                 controller,
                 new IdentityDmaMappingTestDouble(8L << 20),
                 () -> {},
-                new NvmeBlockDevice.Options("test-double", queueDepth, 0, 8L << 20, timeoutNanos));
+                new NvmeBlockDevice.Options("test-double", queueDepth, 0, 8L << 20, timeoutNanos, 2));
     }
 
     @Override
@@ -118,5 +118,68 @@ class NvmeBlockDeviceContractTest extends AbstractBlockDeviceContractTest {
         assertEquals(NvmeSetupException.Reason.UNSUPPORTED_LBA_SIZE, e.reason());
         assertTrue(e.getMessage().contains("2048-byte blocks"), e.getMessage());
         device = new RamBlockDevice(4096, 1); // for the shared tear-down
+    }
+
+    @Test
+    void shouldGiveEachSubmittingThreadItsOwnQueuePair() throws Exception {
+        assertEquals(2, nvme().ioQueues());
+        controller.writes.clear();
+        int threads = 2;
+        int perThread = 200;
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+        java.util.List<Thread> workers = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            workers.add(Thread.ofPlatform().start(() -> {
+                try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                    MemorySegment b = arena.allocate(4096, 4096);
+                    start.await();
+                    for (int i = 0; i < perThread; i++) {
+                        b.fill((byte) (id * 16 + i % 16));
+                        long block = id * 1000L + i;
+                        int[] result = new int[1];
+                        while (!device.submitWrite(block, b, i)) {
+                            device.poll((tag, r) -> {}, 1);
+                        }
+                        device.submit();
+                        boolean[] got = {false};
+                        while (!got[0]) {
+                            device.poll(
+                                    (tag, r) -> {
+                                        got[0] = true;
+                                        result[0] = r;
+                                    },
+                                    1);
+                        }
+                        if (result[0] != 4096) {
+                            failures.incrementAndGet();
+                        }
+                    }
+                } catch (Exception e) {
+                    failures.incrementAndGet();
+                }
+            }));
+        }
+        for (Thread w : workers) {
+            w.join();
+        }
+        assertEquals(0, failures.get());
+        java.util.Set<String> doorbells = new java.util.HashSet<>();
+        synchronized (controller) {
+            for (String w : controller.writes) {
+                if (w.startsWith("SQ1=") || w.startsWith("SQ2=")) {
+                    doorbells.add(w.substring(0, 3));
+                }
+            }
+        }
+        assertEquals(java.util.Set.of("SQ1", "SQ2"), doorbells, "both I/O submission queues carried requests");
+        for (int t = 0; t < threads; t++) {
+            MemorySegment back = buffer(1);
+            int[] results = new int[1];
+            assertTrue(device.submitRead(t * 1000L + perThread - 1, back, 0));
+            drain(device, 1, results);
+            assertEquals((byte) (t * 16 + (perThread - 1) % 16), back.get(ValueLayout.JAVA_BYTE, 0));
+        }
     }
 }
