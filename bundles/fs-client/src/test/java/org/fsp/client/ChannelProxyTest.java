@@ -37,6 +37,13 @@ class ChannelProxyTest {
     }
 
     @Test
+    void shouldGrowBackFromTheFloorWhenTheAnswerCameWithinAWakeUpOfTheSpin() {
+        // The worker slept too: the answer took a wake-up (about 10 us) longer than the spin, not milliseconds.
+        assertEquals(2 * MIN, ChannelProxy.nextSpinNanos(MIN, MIN, true, 12_000));
+        assertEquals(MIN, ChannelProxy.nextSpinNanos(MIN, MIN, true, 2 * MIN + ChannelProxy.WAKE_NANOS + 1));
+    }
+
+    @Test
     void shouldLearnNothingFromAWaiterThatWasNotAllowedToSpin() {
         assertEquals(10_000, ChannelProxy.nextSpinNanos(10_000, 0, true, 5_000_000));
     }

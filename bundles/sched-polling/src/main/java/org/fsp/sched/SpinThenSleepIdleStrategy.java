@@ -18,6 +18,12 @@ import org.fsp.api.sched.IdleStrategy;
  */
 final class SpinThenSleepIdleStrategy implements IdleStrategy {
 
+    /**
+     * What a futex wake-up and the scheduler add before a slept worker sees work, about: work that came within this of
+     * the spin's end counts as "just after", so that a short spin grows back where clients sleep too.
+     */
+    static final long WAKE_NANOS = 50_000;
+
     private final int maxSpins;
     private final int minSpins;
     private final int yields;
@@ -77,7 +83,7 @@ final class SpinThenSleepIdleStrategy implements IdleStrategy {
         long next;
         if (spunNanos == 0) {
             next = spins + Math.max(1, spins >> 4);
-        } else if (clock.getAsLong() - idleSince < 2 * spunNanos) {
+        } else if (clock.getAsLong() - idleSince < 2 * spunNanos + WAKE_NANOS) {
             next = 2L * spins;
         } else {
             next = spins / 2;
