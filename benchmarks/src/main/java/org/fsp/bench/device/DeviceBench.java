@@ -47,8 +47,6 @@ public final class DeviceBench {
     /** How long the FSP poller spins on an empty CQ before it parks in the kernel (plain mode); --spin-us sets it. */
     private static long spinNanos = TimeUnit.MICROSECONDS.toNanos(50);
 
-    private static final long PARK_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
-
     /** One workload: fio's {@code rw} name, transfer size in bytes, queue depth, and SQPOLL on or off. */
     record Workload(String rw, int bs, int qd, boolean sqPoll) {
         String label() {
@@ -276,7 +274,18 @@ public final class DeviceBench {
             if (pool.byteSize() == 0) {
                 pool = arena.allocate((long) w.qd() * w.bs(), BLOCK);
             }
-            Driver driver = new Driver(device, pool, w);
+            long slots = device.blockCount() / (w.bs() / BLOCK);
+            SplittableRandom random = new SplittableRandom(42);
+            long[] nextSequential = {0};
+            ClosedLoop driver = new ClosedLoop(
+                    device,
+                    pool,
+                    w.qd(),
+                    w.bs(),
+                    w.write(),
+                    () -> (w.random() ? random.nextLong(slots) : nextSequential[0]++ % slots) * (w.bs() / BLOCK),
+                    // SQPOLL runs never park: the point of that mode is no system call at all.
+                    w.sqPoll() ? Long.MAX_VALUE : spinNanos);
             driver.run(TimeUnit.SECONDS.toNanos(warmupSeconds), false);
             long callsBefore = device.stats().systemCalls();
             long elapsed = driver.run(TimeUnit.SECONDS.toNanos(seconds), true);
@@ -289,100 +298,6 @@ public final class DeviceBench {
                     driver.ios == 0 ? Double.NaN : (double) calls / driver.ios,
                     driver.ios,
                     driver.errors);
-        }
-    }
-
-    /** One submitting and polling thread keeping {@code qd} requests in flight; also the completion handler. */
-    private static final class Driver implements BlockDevice.CompletionHandler {
-        private final IoUringBlockDevice device;
-        private final Workload w;
-        private final MemorySegment[] buffers;
-        private final long[] startNanos;
-        private final int[] free;
-        private int freeCount;
-        private final SplittableRandom random = new SplittableRandom(42);
-        private final long slots;
-        private long nextSequential;
-        private boolean measuring;
-        final Histogram latencyNanos = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-        long ios;
-        long errors;
-
-        Driver(IoUringBlockDevice device, MemorySegment pool, Workload w) {
-            this.device = device;
-            this.w = w;
-            this.buffers = new MemorySegment[w.qd()];
-            this.startNanos = new long[w.qd()];
-            this.free = new int[w.qd()];
-            for (int i = 0; i < w.qd(); i++) {
-                buffers[i] = pool.asSlice((long) i * w.bs(), w.bs());
-                buffers[i].fill((byte) (i + 1));
-                free[freeCount++] = i;
-            }
-            this.slots = device.blockCount() / (w.bs() / BLOCK);
-        }
-
-        private long nextBlock() {
-            long slot = w.random() ? random.nextLong(slots) : nextSequential++ % slots;
-            return slot * (w.bs() / BLOCK);
-        }
-
-        /** Runs for {@code durationNanos}, then drains; returns the measured span in nanoseconds. */
-        long run(long durationNanos, boolean measure) {
-            measuring = measure;
-            ios = 0;
-            errors = 0;
-            latencyNanos.reset();
-            long start = System.nanoTime();
-            long end = start + durationNanos;
-            long idleSince = 0;
-            while (System.nanoTime() < end) {
-                while (freeCount > 0) {
-                    int tag = free[--freeCount];
-                    startNanos[tag] = System.nanoTime();
-                    boolean queued = w.write()
-                            ? device.submitWrite(nextBlock(), buffers[tag], tag)
-                            : device.submitRead(nextBlock(), buffers[tag], tag);
-                    if (!queued) {
-                        free[freeCount++] = tag;
-                        break;
-                    }
-                }
-                device.submit();
-                if (device.poll(this, w.qd()) > 0) {
-                    idleSince = 0;
-                } else if (idleSince == 0) {
-                    idleSince = System.nanoTime();
-                } else if (w.sqPoll() || System.nanoTime() - idleSince < spinNanos) {
-                    // SQPOLL runs never park: the point of that mode is no system call at all.
-                    Thread.onSpinWait();
-                } else {
-                    // Spun long enough: park in the kernel until a completion arrives (spin-then-park).
-                    device.awaitCompletion(PARK_TIMEOUT_NANOS);
-                    idleSince = 0;
-                }
-            }
-            long elapsed = System.nanoTime() - start;
-            measuring = false;
-            while (device.inFlight() > 0) {
-                device.submit();
-                device.poll(this, w.qd());
-            }
-            return elapsed;
-        }
-
-        @Override
-        public void onComplete(long tag, int result) {
-            int t = (int) tag;
-            if (measuring) {
-                latencyNanos.recordValue(
-                        Math.min(System.nanoTime() - startNanos[t], latencyNanos.getHighestTrackableValue()));
-                ios++;
-                if (result < 0) {
-                    errors++;
-                }
-            }
-            free[freeCount++] = t;
         }
     }
 

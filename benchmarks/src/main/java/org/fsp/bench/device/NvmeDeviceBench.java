@@ -41,7 +41,6 @@ public final class NvmeDeviceBench {
 
     private static final int BLOCK = 4096;
     private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
-    private static final long PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     private static final List<String> ENGINES = List.of("nvme", "passthru", "io_uring", "fio");
 
     /** One workload: random reads or writes of 4 KiB at a queue depth. */
@@ -258,7 +257,11 @@ public final class NvmeDeviceBench {
                             && u.registeredBuffers().byteSize() > 0
                     ? u.registeredBuffers()
                     : arena.allocate((long) w.qd() * BLOCK, BLOCK);
-            Loop loop = new Loop(device, pool, w, Math.min(regionBytes, device.blockCount() * device.blockSize()));
+            int perIo = BLOCK / device.blockSize();
+            long slots = Math.min(regionBytes, device.blockCount() * device.blockSize()) / BLOCK;
+            SplittableRandom random = new SplittableRandom(42);
+            ClosedLoop loop = new ClosedLoop(
+                    device, pool, w.qd(), BLOCK, w.write(), () -> random.nextLong(slots) * perIo, SPIN_NANOS);
             loop.run(TimeUnit.SECONDS.toNanos(1), false);
             ThreadMXBean threads = ManagementFactory.getThreadMXBean();
             long cpu0 = threads.getCurrentThreadCpuTime();
@@ -272,95 +275,6 @@ public final class NvmeDeviceBench {
                     loop.ios == 0 ? Double.NaN : cpu / 1e3 / loop.ios,
                     loop.ios,
                     loop.errors);
-        }
-    }
-
-    /** The submit-and-poll loop of one engine; also its completion handler. */
-    private static final class Loop implements BlockDevice.CompletionHandler {
-        private final BlockDevice device;
-        private final Workload w;
-        private final MemorySegment[] buffers;
-        private final long[] startNanos;
-        private final int[] free;
-        private final long blocks;
-        private final SplittableRandom random = new SplittableRandom(42);
-        private int freeCount;
-        private boolean measuring;
-        final Histogram latencyNanos = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-        long ios;
-        long errors;
-
-        Loop(BlockDevice device, MemorySegment pool, Workload w, long regionBytes) {
-            this.device = device;
-            this.w = w;
-            this.buffers = new MemorySegment[w.qd()];
-            this.startNanos = new long[w.qd()];
-            this.free = new int[w.qd()];
-            this.blocks = regionBytes / device.blockSize();
-            for (int i = 0; i < w.qd(); i++) {
-                buffers[i] = pool.asSlice((long) i * BLOCK, BLOCK);
-                buffers[i].fill((byte) (i + 1));
-                free[freeCount++] = i;
-            }
-        }
-
-        long run(long durationNanos, boolean measure) {
-            measuring = measure;
-            ios = 0;
-            errors = 0;
-            latencyNanos.reset();
-            long start = System.nanoTime();
-            long end = start + durationNanos;
-            long idleSince = 0;
-            int perIo = BLOCK / device.blockSize();
-            while (System.nanoTime() < end) {
-                while (freeCount > 0) {
-                    int tag = free[--freeCount];
-                    long block = random.nextLong(blocks / perIo) * perIo;
-                    startNanos[tag] = System.nanoTime();
-                    boolean queued = w.write()
-                            ? device.submitWrite(block, buffers[tag], tag)
-                            : device.submitRead(block, buffers[tag], tag);
-                    if (!queued) {
-                        free[freeCount++] = tag;
-                        break;
-                    }
-                }
-                device.submit();
-                if (device.poll(this, w.qd()) > 0) {
-                    idleSince = 0;
-                } else if (idleSince == 0) {
-                    idleSince = System.nanoTime();
-                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
-                    Thread.onSpinWait();
-                } else {
-                    // Spin-then-park: the kernel engines sleep in io_uring_enter; the NVMe driver has no kernel to
-                    // wait in, so its awaitCompletion only yields and it keeps polling.
-                    device.awaitCompletion(PARK_NANOS);
-                    idleSince = 0;
-                }
-            }
-            long elapsed = System.nanoTime() - start;
-            measuring = false;
-            while (device.inFlight() > 0) {
-                device.submit();
-                device.poll(this, w.qd());
-            }
-            return elapsed;
-        }
-
-        @Override
-        public void onComplete(long tag, int result) {
-            int t = (int) tag;
-            if (measuring) {
-                latencyNanos.recordValue(
-                        Math.min(System.nanoTime() - startNanos[t], latencyNanos.getHighestTrackableValue()));
-                ios++;
-                if (result < 0) {
-                    errors++;
-                }
-            }
-            free[freeCount++] = t;
         }
     }
 

@@ -61,8 +61,8 @@ public final class FspClient implements AutoCloseable {
      * Bytes of unsynced writes kept per client to write again after a restart of the server: by default a sixteenth
      * of the heap, at most 64 MiB, so that keeping them never costs an application its heap.
      */
-    static final long REPLAY_BYTES =
-            Long.getLong("fsp.client.replayBytes", Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 16));
+    static final long REPLAY_BYTES = Long.getLong(
+            "fsp.client.replayBytes", Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 16));
     /**
      * {@code -Dfsp.client.recoverable=false}: no session token, so no exactly-once records and no re-open tokens (and no
      * commit before each namespace change's answer); FS Lib still reconnects, but its handles do not survive a restart.
