@@ -43,7 +43,11 @@ public final class BufferCache implements AutoCloseable {
     private final int capacity;
     /** Guarded by clockLock: buffers of the regular slabs allocated so far, up to {@link #capacity}. */
     private int allocated;
-    /** Guarded by clockLock: buffers of the newest slab not handed out yet (the clock may take them first). */
+    /**
+     * Guarded by clockLock: buffers holding no block, taken before the cache grows: the newest slab's unused buffers
+     * and buffers of freed blocks. Without the freed ones a large bound made every new block take fresh memory (a
+     * page fault and zeroing per 4 KiB), since the clock that would find them only runs once the bound is reached.
+     */
     private final java.util.ArrayDeque<Buffer> fresh = new java.util.ArrayDeque<>();
 
     private int hand;
@@ -222,7 +226,12 @@ public final class BufferCache implements AutoCloseable {
                 b.block = -1;
                 b.valid = false;
                 b.pendingRead = null;
+            } else {
+                return;
             }
+        }
+        synchronized (clockLock) {
+            fresh.addLast(b);
         }
     }
 
