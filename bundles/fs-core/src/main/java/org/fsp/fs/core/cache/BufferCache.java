@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.LongFunction;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.fs.core.layout.Layout;
 import org.jctools.maps.NonBlockingHashMapLong;
@@ -51,7 +50,14 @@ public final class BufferCache implements AutoCloseable {
     private final java.util.ArrayDeque<Buffer> fresh = new java.util.ArrayDeque<>();
 
     private int hand;
-    private volatile LongFunction<MemorySegment> overlay = b -> null;
+    private volatile Overlay overlay = (block, dst) -> false;
+
+    /** Where committed-but-not-checkpointed metadata images come from (the journal). */
+    @FunctionalInterface
+    public interface Overlay {
+        /** Copies the newest image of {@code block} into {@code dst} (one block); false if there is none. */
+        boolean copy(long block, MemorySegment dst);
+    }
 
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong misses = new AtomicLong();
@@ -120,7 +126,7 @@ public final class BufferCache implements AutoCloseable {
     }
 
     /** Sets where committed-but-not-checkpointed metadata images come from (the journal). */
-    public void setOverlay(LongFunction<MemorySegment> overlay) {
+    public void setOverlay(Overlay overlay) {
         this.overlay = overlay;
     }
 
@@ -425,9 +431,7 @@ public final class BufferCache implements AutoCloseable {
             misses.incrementAndGet();
             // Others may find the buffer in the map from here on; they wait in ensureLoaded until it is valid or
             // its read is under way.
-            MemorySegment image = overlay.apply(block);
-            if (image != null) {
-                MemorySegment.copy(image, 0, victim.data, 0, Layout.BLOCK_SIZE);
+            if (overlay.copy(block, victim.data)) {
                 synchronized (victim) {
                     victim.valid = true;
                     victim.notifyAll();

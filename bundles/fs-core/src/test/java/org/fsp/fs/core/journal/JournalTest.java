@@ -12,6 +12,8 @@ import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.fs.core.FsCore;
 import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.cache.Buffer;
+import org.fsp.fs.core.cache.BufferCache;
 import org.fsp.fs.core.layout.Checksums;
 import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.Layout;
@@ -114,5 +116,59 @@ class JournalTest {
         assertEquals(0, torn.transactions());
         assertEquals(seq, torn.nextSeq());
         fs.unmount();
+    }
+
+    /**
+     * Commits reuse the journal's mirror memory after a checkpoint: an image evicted from the cache is read back from
+     * the journal before the checkpoint and from its home after it, never from a later commit's blocks.
+     */
+    @Test
+    void shouldReadEvictedImagesFromTheJournalAndThenFromHomeAcrossMirrorReuse() throws Exception {
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        BlockIo io = new BlockIo(new DirectBlockScheduler(d));
+        Geometry g = Geometry.compute(4096, 64, 64);
+        BufferCache cache = new BufferCache(io, 64L * Layout.BLOCK_SIZE);
+        Journal journal = new Journal(io, cache, g, 1, seq -> {}, upTo -> {});
+        long first = 1000;
+        long second = 1001;
+        commitFilled(journal, cache, first, (byte) 0x11);
+        evictAll(cache);
+        assertEquals(0x11, firstByte(cache, first), "image before the checkpoint, from the journal");
+        assertEquals(0, d.storage().get(Layout.BYTE, first * Layout.BLOCK_SIZE), "not home yet");
+        journal.checkpointNow();
+        // The next commit lays its blocks at the start of the mirror again, where the first image lay.
+        commitFilled(journal, cache, second, (byte) 0x22);
+        evictAll(cache);
+        assertEquals(0x11, firstByte(cache, first), "after the checkpoint, from home");
+        assertEquals(0x22, firstByte(cache, second), "the new image");
+        cache.close();
+    }
+
+    private static void commitFilled(Journal journal, BufferCache cache, long block, byte value) throws Exception {
+        long seq;
+        try (Journal.Handle h = journal.begin()) {
+            Buffer b = cache.get(block, false);
+            b.data().fill(value);
+            h.tx().dirty(b);
+            cache.release(b);
+            seq = h.tx().seq();
+        }
+        journal.commitUpTo(seq);
+    }
+
+    /** Pins and releases more other blocks than the cache holds, so every earlier block is evicted. */
+    private static void evictAll(BufferCache cache) throws Exception {
+        for (long b = 2000; b < 2000 + 2L * cache.capacity(); b++) {
+            cache.release(cache.get(b, false));
+        }
+    }
+
+    private static int firstByte(BufferCache cache, long block) throws Exception {
+        Buffer b = cache.get(block, true);
+        try {
+            return b.data().get(Layout.BYTE, 0);
+        } finally {
+            cache.release(b);
+        }
     }
 }
