@@ -12,7 +12,10 @@ import java.lang.invoke.VarHandle;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -46,6 +49,7 @@ import org.fsp.linux.UnixSockets;
 final class ChannelProxy implements AutoCloseable {
 
     private static final VarHandle INT = JAVA_INT.varHandle();
+    private static final VarHandle LONG = JAVA_LONG.varHandle();
     /**
      * How long a waiting thread spins before it sleeps on the slot's futex word. Long enough for any answer from a
      * server that keeps up (round trips are about 1 us), short because on a busy machine the kernel may wake the
@@ -75,6 +79,13 @@ final class ChannelProxy implements AutoCloseable {
      */
     static final long WAKE_NANOS = 50_000;
 
+    /**
+     * Whether spinning threads wake this channel's sleepers in the server's stead
+     * ({@link ChannelHeaderDescriptor#CLIENT_WAKERS_OFFSET}); {@code -Dfsp.client.wakeSleepers=false} leaves every
+     * wake to the server, for comparison.
+     */
+    static final boolean WAKE_SLEEPERS = !"false".equals(System.getProperty("fsp.client.wakeSleepers"));
+
     static final int MAX_SPINNERS = Math.max(
             1, Integer.getInteger("fsp.client.maxSpinners", Runtime.getRuntime().availableProcessors() - 1));
 
@@ -96,6 +107,8 @@ final class ChannelProxy implements AutoCloseable {
         boolean submitted;
         long seq;
         int turn;
+        /** Set by a waker that made the futex wake for this call's current sleep (so that it makes only one). */
+        final AtomicBoolean woken = new AtomicBoolean();
 
         Call(int lane) {
             this.lane = lane;
@@ -127,6 +140,8 @@ final class ChannelProxy implements AutoCloseable {
     private volatile boolean closed;
     /** System calls made on the request path: futex sleeps of waiting threads and doorbell wake-ups of workers. */
     final LongAdder futexCalls = new LongAdder();
+    /** Sleeps that ended by their timeout with the answer already there: each a wake that neither side made. */
+    final LongAdder missedWakes = new LongAdder();
 
     /**
      * How long a waiter spins before it sleeps, between {@link #MIN_SPIN_NANOS} and {@link #SPIN_NANOS}, adapted by
@@ -138,6 +153,12 @@ final class ChannelProxy implements AutoCloseable {
     private volatile long spinNanos = SPIN_NANOS;
     /** Waiters of this channel spinning now, at most {@link #MAX_SPINNERS}. */
     private final AtomicInteger spinners = new AtomicInteger();
+    /**
+     * This channel's threads asleep on their slot. A spinning thread is a waker
+     * ({@link ChannelHeaderDescriptor#CLIENT_WAKERS_OFFSET}): it wakes those whose answer has come, so that the
+     * server's worker need not make the system call.
+     */
+    private final Queue<Call> sleepers = new ConcurrentLinkedQueue<>();
 
     private ChannelProxy(
             ChannelLayout layout,
@@ -419,30 +440,47 @@ final class ChannelProxy implements AutoCloseable {
                 if (spinStart == 0) {
                     spinStart = now;
                     spinner = spinners.incrementAndGet() <= MAX_SPINNERS;
-                    if (!spinner) {
+                    if (spinner) {
+                        if (WAKE_SLEEPERS) {
+                            LONG.setRelease(segment, (long) ChannelHeaderDescriptor.CLIENT_WAKER_HEARTBEAT_OFFSET, now);
+                            INT.getAndAdd(segment, (long) ChannelHeaderDescriptor.CLIENT_WAKERS_OFFSET, 1);
+                        }
+                    } else {
                         spinners.decrementAndGet();
                     }
                     budget = spinner ? spinNanos : 0;
                 }
                 if (now - spinStart < budget) {
+                    if (spinner && WAKE_SLEEPERS) {
+                        LONG.setRelease(segment, (long) ChannelHeaderDescriptor.CLIENT_WAKER_HEARTBEAT_OFFSET, now);
+                        wakeAnswered();
+                    }
                     Thread.onSpinWait();
                     continue;
                 }
                 if (spinner) {
                     spinner = false;
-                    spinners.decrementAndGet();
+                    stopWaking();
                 }
+                if (!slept) {
+                    slept = true;
+                    sleepers.add(c);
+                }
+                // Listed before WAITER is set: a waker that sees WAITER with the answer finds the call in its scan.
+                c.woken.set(false);
                 if ((state & SlotDescriptor.WAITER) == 0
                         && !c.request.compareAndSetState(state, state | SlotDescriptor.WAITER)) {
                     continue;
                 }
                 futexCalls.increment();
-                slept = true;
                 boolean woken = Futex.await(
                         MemorySegment.ofAddress(segment.address() + c.slotOffset),
                         state | SlotDescriptor.WAITER,
                         SLEEP_NANOS);
                 if (!woken) {
+                    if ((c.request.stateAcquire() & SlotDescriptor.STATE_MASK) == SlotDescriptor.COMPLETED) {
+                        missedWakes.increment();
+                    }
                     checkServerAlive();
                 }
                 if (gone) {
@@ -451,7 +489,38 @@ final class ChannelProxy implements AutoCloseable {
             }
         } finally {
             if (spinner) {
-                spinners.decrementAndGet();
+                stopWaking();
+            }
+            if (slept) {
+                sleepers.remove(c);
+            }
+        }
+    }
+
+    /**
+     * A spinning thread stops being a waker: after the decrement (a full fence, as the server's completing swap is)
+     * it wakes whoever's answer came meanwhile, since the server may have read the count before it fell and left
+     * those wakes to it.
+     */
+    private void stopWaking() {
+        spinners.decrementAndGet();
+        if (WAKE_SLEEPERS) {
+            INT.getAndAdd(segment, (long) ChannelHeaderDescriptor.CLIENT_WAKERS_OFFSET, -1);
+            wakeAnswered();
+        }
+    }
+
+    /** Wakes the listed sleepers of this channel whose answer has come (each once per sleep). */
+    private void wakeAnswered() {
+        if (sleepers.isEmpty()) {
+            return;
+        }
+        for (Call s : sleepers) {
+            int state = (int) INT.getAcquire(segment, s.slotOffset + SlotDescriptor.STATE_OFFSET);
+            // The server's completing swap clears WAITER: a listed call whose slot is complete is one to wake.
+            if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.COMPLETED && s.woken.compareAndSet(false, true)) {
+                futexCalls.increment();
+                Futex.wake(MemorySegment.ofAddress(segment.address() + s.slotOffset), 1);
             }
         }
     }

@@ -241,6 +241,14 @@ public final class FspClient implements AutoCloseable {
         return channel.futexCalls.sum();
     }
 
+    /**
+     * Sleeps of this client's threads that ended by their timeout although the answer had come: wakes that neither
+     * the server nor a spinning thread of this client made. Zero unless something is wrong.
+     */
+    public long missedWakes() {
+        return channel.missedWakes.sum();
+    }
+
     /** A request that does nothing: the channel's round trip, for measurements and liveness checks. */
     public void noop() throws IOException {
         simple(NOOP, null, null, 0, 0, 0, 0);

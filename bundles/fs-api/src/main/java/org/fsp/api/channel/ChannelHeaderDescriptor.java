@@ -37,6 +37,10 @@ import java.lang.foreign.MemorySegment;
  *  +---------------------------------------------------------------+
  *  |      Server state (own cache line; written by the server)     | 64
  *  +---------------------------------------------------------------+
+ *  |   Client wakers (own cache line; written by the client)       | 128
+ *  +---------------------------------------------------------------+
+ *  |   Client waker heartbeat (64 bits, CLOCK_MONOTONIC ns)         | 136
+ *  +---------------------------------------------------------------+
  *  |                   ... padding to 4096 bytes ...               |
  *  +---------------------------------------------------------------+
  * </pre>
@@ -62,6 +66,23 @@ public final class ChannelHeaderDescriptor {
     public static final int BULK_BYTES_OFFSET;
     /** Server state word: {@link #SERVER_SERVING} or {@link #SERVER_CLOSED}; its own cache line. */
     public static final int SERVER_STATE_OFFSET;
+    /**
+     * Client waker count: how many of the client's threads are spinning now and wake the client's sleeping threads
+     * themselves. While it is above zero the server does not make the futex wake for a completed slot whose waiter
+     * sleeps: that system call would run on the server's worker, which on a machine with few cores is the scarce one,
+     * while the spinning client thread has nothing better to do. Zero in the padding of an older client's header, so
+     * the server then wakes as before; a client that leaves it set wrongly only delays its own sleepers until their
+     * sleep times out.
+     */
+    public static final int CLIENT_WAKERS_OFFSET;
+    /**
+     * When a client waker last scanned for answered sleepers, {@code System.nanoTime()} (CLOCK_MONOTONIC, the same
+     * clock in both processes). The server leaves a wake to the client only while this is recent
+     * ({@link #WAKER_STALE_NANOS}): a waker the scheduler has taken off its core would otherwise hold the sleepers up.
+     */
+    public static final int CLIENT_WAKER_HEARTBEAT_OFFSET;
+    /** A waker heartbeat older than this does not count: the server wakes the sleeper itself. */
+    public static final long WAKER_STALE_NANOS = 20_000;
     /** Bytes of the header: one page, so that lanes start page-aligned. */
     public static final int HEADER_BYTES = 4096;
 
@@ -90,6 +111,10 @@ public final class ChannelHeaderDescriptor {
         offset += 4;
         offset = ChannelLayout.CACHE_LINE_BYTES;
         SERVER_STATE_OFFSET = offset;
+        offset += ChannelLayout.CACHE_LINE_BYTES;
+        CLIENT_WAKERS_OFFSET = offset;
+        offset += 8;
+        CLIENT_WAKER_HEARTBEAT_OFFSET = offset;
     }
 
     private ChannelHeaderDescriptor() {}

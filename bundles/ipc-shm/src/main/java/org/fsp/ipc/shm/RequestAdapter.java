@@ -5,12 +5,14 @@ import static org.fsp.api.channel.ChannelOpcodes.*;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.fsp.api.channel.ChannelHeaderDescriptor;
 import org.fsp.api.channel.PayloadCodec;
 import org.fsp.api.channel.RequestFlyweight;
 import org.fsp.api.channel.ResponseFlyweight;
@@ -45,6 +47,8 @@ import org.slf4j.LoggerFactory;
 final class RequestAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(RequestAdapter.class);
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     /** Longest path in bytes, without the NUL that PATH_MAX counts. */
     static final int PATH_BYTES_MAX = FileSystemService.PATH_MAX - 1;
 
@@ -114,7 +118,9 @@ final class RequestAdapter {
                 .position(responsePosition);
         int before = response.complete();
         s.requestsServed.increment();
-        if ((before & SlotDescriptor.WAITER) != 0) {
+        // The swap above is a full fence, so this read cannot pass it: either a client waker still spinning sees the
+        // completion in its scan, or this read sees that none is left (the waker's mirror image: decrement, scan).
+        if ((before & SlotDescriptor.WAITER) != 0 && !clientWakes(s)) {
             try {
                 Futex.wake(MemorySegment.ofAddress(s.segment.address() + slotOffset), 1);
             } catch (NativeException e) {
@@ -122,6 +128,15 @@ final class RequestAdapter {
             }
         }
         return true;
+    }
+
+    /** True if a thread of the client is spinning and scanned for answered sleepers just now, so it makes the wake. */
+    private static boolean clientWakes(ClientSession s) {
+        if ((int) INT.getVolatile(s.segment, (long) ChannelHeaderDescriptor.CLIENT_WAKERS_OFFSET) <= 0) {
+            return false;
+        }
+        long beat = (long) LONG.getVolatile(s.segment, (long) ChannelHeaderDescriptor.CLIENT_WAKER_HEARTBEAT_OFFSET);
+        return System.nanoTime() - beat < ChannelHeaderDescriptor.WAKER_STALE_NANOS;
     }
 
     /**

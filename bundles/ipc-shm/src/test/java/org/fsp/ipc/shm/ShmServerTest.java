@@ -292,6 +292,9 @@ class ShmServerTest {
             }
             assertEquals(2, c.laneCount());
             assertTrue(server.clients().getFirst().requestsServed() >= 6 * 6000);
+            // Six threads and one spinner: most waits sleep, and each sleeper is woken by the server or by the
+            // spinning thread of this client, never by its sleep's timeout.
+            assertEquals(0, c.missedWakes(), "sleeps that had to time out");
         }
     }
 
