@@ -37,6 +37,12 @@ public final class BufferCache implements AutoCloseable {
      */
     private final NonBlockingHashMapLong<Buffer> map = new NonBlockingHashMapLong<>();
 
+    /**
+     * The dirty data buffers by block, kept with each buffer's dirty flag under its monitor: write-back and sync
+     * visit these instead of scanning every buffer of a cache that may hold millions.
+     */
+    private final NonBlockingHashMapLong<Buffer> dirtyIndex = new NonBlockingHashMapLong<>();
+
     private final List<Buffer> slots = new ArrayList<>();
     private final Object clockLock = new Object();
     private final int capacity;
@@ -207,6 +213,7 @@ public final class BufferCache implements AutoCloseable {
             if (!b.dirty) {
                 b.dirty = true;
                 dirtyCount.incrementAndGet();
+                dirtyIndex.put(b.block, b);
                 return true;
             }
             return false;
@@ -226,6 +233,7 @@ public final class BufferCache implements AutoCloseable {
             if (b.dirty) {
                 b.dirty = false;
                 dirtyCount.decrementAndGet();
+                dirtyIndex.remove(block, b);
             }
             if (b.pins == 0 && !b.writing && b.txSeq() == 0 && (b.pendingRead == null || b.pendingRead.isDone())) {
                 map.remove(block, b);
@@ -257,6 +265,7 @@ public final class BufferCache implements AutoCloseable {
             }
             b.dirty = false;
             dirtyCount.decrementAndGet();
+            dirtyIndex.remove(block, b);
             b.pins++;
             return b;
         }
@@ -270,6 +279,13 @@ public final class BufferCache implements AutoCloseable {
         }
         synchronized (b) {
             return b.block == block && b.dirty;
+        }
+    }
+
+    /** Buffers of the regular slabs allocated so far (memory taken, at most {@link #capacity}). */
+    int allocatedBuffers() {
+        synchronized (clockLock) {
+            return allocated;
         }
     }
 
@@ -344,6 +360,7 @@ public final class BufferCache implements AutoCloseable {
                     if (b.version == versions.get(i) && b.dirty) {
                         b.dirty = false;
                         dirtyCount.decrementAndGet();
+                        dirtyIndex.remove(b.block, b);
                     }
                     b.pins--;
                 }
@@ -365,7 +382,7 @@ public final class BufferCache implements AutoCloseable {
     public long writeBackDirty(int batch, long target) throws IOException {
         long[] dirty = new long[64];
         int n = 0;
-        for (Buffer b : map.values()) {
+        for (Buffer b : dirtyIndex.values()) {
             synchronized (b) {
                 if (b.dirty && b.block >= 0) {
                     if (n == dirty.length) {
@@ -580,6 +597,7 @@ public final class BufferCache implements AutoCloseable {
     @Override
     public void close() {
         map.clear();
+        dirtyIndex.clear();
         arena.close();
     }
 }

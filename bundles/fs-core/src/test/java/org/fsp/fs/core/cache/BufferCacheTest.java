@@ -83,4 +83,49 @@ class BufferCacheTest {
         pinned.forEach(c::release);
         c.close();
     }
+
+    @Test
+    void shouldReuseTheBuffersOfFreedBlocksBeforeTakingMoreMemory() throws Exception {
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(4096);
+        BufferCache c = new BufferCache(new BlockIo(new DirectBlockScheduler(d)), 4096L * Layout.BLOCK_SIZE);
+        // Ten files of 100 blocks each written and deleted in turn, on new block numbers every time.
+        for (int file = 0; file < 10; file++) {
+            for (int k = 0; k < 100; k++) {
+                long block = file * 100L + k;
+                Buffer buf = c.get(block, false);
+                c.markDirty(buf);
+                c.release(buf);
+            }
+            for (int k = 0; k < 100; k++) {
+                c.forget(file * 100L + k);
+            }
+        }
+        assertEquals(256, c.allocatedBuffers(), "one slab: 1,000 blocks passed through 100 buffers at a time");
+        assertEquals(0, c.dirtyBuffers());
+        c.close();
+    }
+
+    @Test
+    void shouldWriteBackExactlyTheDirtyBlocksAmongManyCleanOnes() throws Exception {
+        HeapBlockDeviceTestDouble d = new HeapBlockDeviceTestDouble(1024);
+        BufferCache c = new BufferCache(new BlockIo(new DirectBlockScheduler(d)), 1024L * Layout.BLOCK_SIZE);
+        for (int b = 0; b < 600; b++) {
+            c.release(c.get(b, true));
+        }
+        for (long b : List.of(7L, 300L, 599L)) {
+            Buffer buf = c.get(b, true);
+            buf.data().set(ValueLayout.JAVA_INT, 0, (int) b + 1);
+            c.markDirty(buf);
+            c.release(buf);
+        }
+        c.forget(300);
+        assertEquals(2, c.dirtyBuffers());
+        c.writeBackAll();
+        assertEquals(0, c.dirtyBuffers());
+        assertEquals(8, d.storage().get(ValueLayout.JAVA_INT, 7L * Layout.BLOCK_SIZE));
+        assertEquals(600, d.storage().get(ValueLayout.JAVA_INT, 599L * Layout.BLOCK_SIZE));
+        assertEquals(
+                0, d.storage().get(ValueLayout.JAVA_INT, 300L * Layout.BLOCK_SIZE), "a freed block is not written");
+        c.close();
+    }
 }
