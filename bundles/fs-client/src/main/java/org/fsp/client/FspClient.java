@@ -24,6 +24,7 @@ import org.fsp.api.channel.SlotDescriptor;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileAttributes;
+import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsStats;
 import org.fsp.api.fs.OpenFlags;
 
@@ -267,6 +268,52 @@ public final class FspClient implements AutoCloseable {
         return attributes(FSTAT, null, handle);
     }
 
+    /** {@link #stat} (or, not following a final symlink, {@link #lstat}) of a path relative to directory handle dir. */
+    public FileAttributes fstatat(long dir, String path, boolean follow) throws IOException {
+        int flags = follow ? 0 : FileSystemService.AT_SYMLINK_NOFOLLOW;
+        return retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, path, false);
+                c.request.opcode(FSTATAT).handle(server(dir)).flags(flags);
+                check(ch.submit(c), path, null);
+                return PayloadCodec.getAttributes(ch.segment, c.dataOffset);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
+    }
+
+    /** unlink, or with {@code FileSystemService.AT_REMOVEDIR} rmdir, of a path relative to directory handle dir. */
+    public void unlinkat(long dir, String path, int flags) throws IOException {
+        invoke(true, (ch, seq, key) -> fill(ch, UNLINKAT, path, null, dir, 0, 0, flags, seq, key));
+    }
+
+    /** {@link #rename(String, String, int)} with {@code from} relative to directory handle fromDir, to to toDir. */
+    public void renameat(long fromDir, String from, long toDir, String to, int flags) throws IOException {
+        invoke(true, (ch, seq, key) -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, from, false);
+                ch.putPath(c, to, true);
+                c.request
+                        .opcode(RENAMEAT)
+                        .handle(server(fromDir))
+                        .arg0(server(toDir))
+                        .flags(flags)
+                        .sequence(seq)
+                        .recordKey(key);
+                return check(ch.submit(c), from, to);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
+    }
+
     /**
      * Opens (with {@link OpenFlags#O_CREAT} possibly creating) a file, or a directory for reading.
      *
@@ -275,12 +322,33 @@ public final class FspClient implements AutoCloseable {
      * @return a handle for this connection; release it with {@link #close(long)}
      */
     public long open(String path, int flags, int mode) throws IOException {
+        return open(0, path, flags, mode);
+    }
+
+    /**
+     * {@link #open} of a path relative to the directory open on handle {@code dir} (as openat(2)): the directory is
+     * the one the handle was opened on, whatever it is called now. An absolute path ignores {@code dir}.
+     */
+    public long openat(long dir, String path, int flags, int mode) throws IOException {
+        if (dir == 0) {
+            throw FspExceptions.of(Errno.EBADF, "handle 0", null);
+        }
+        return open(dir, path, flags, mode);
+    }
+
+    private long open(long dir, String path, int flags, int mode) throws IOException {
         boolean recorded = (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0;
         return invoke(recorded, (ch, seq, key) -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 ch.putPath(c, path, false);
-                c.request.opcode(OPEN).flags(flags).mode(mode).sequence(seq).recordKey(key);
+                c.request
+                        .opcode(dir == 0 ? OPEN : OPENAT)
+                        .handle(dir == 0 ? 0 : server(dir))
+                        .flags(flags)
+                        .mode(mode)
+                        .sequence(seq)
+                        .recordKey(key);
                 long server = check(ch.submit(c), path, null);
                 byte[] token = tokenOf(ch, c);
                 long h = nextHandle.getAndIncrement();
@@ -642,6 +710,22 @@ public final class FspClient implements AutoCloseable {
                 ch.putPath(c, path, false);
                 c.request.opcode(READDIR).arg0(cookie).arg1(max);
                 long count = check(ch.submit(c), path, null);
+                return PayloadCodec.getDirEntries(ch.segment, c.dataOffset, (int) count, c.response.payloadLength());
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
+    }
+
+    /** {@link #readdir(String, long, int)} of the directory open on handle {@code dir}, whatever it is called now. */
+    public List<DirEntry> readdir(long dir, long cookie, int max) throws IOException {
+        return retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                c.request.opcode(READDIRAT).handle(server(dir)).arg0(cookie).arg1(max);
+                long count = check(ch.submit(c), null, null);
                 return PayloadCodec.getDirEntries(ch.segment, c.dataOffset, (int) count, c.response.payloadLength());
             } catch (IllegalStateException e) {
                 throw ch.closedOr(e);

@@ -645,6 +645,186 @@ abstract class AbstractFileSystemContractTest {
         assertEquals(Set.of("empty", "other"), Set.copyOf(view.list()));
     }
 
+    // ------------------------------------------------------------------------------------------------------------
+    // secure directory streams
+
+    private static java.nio.file.SecureDirectoryStream<Path> secure(Path d) throws IOException {
+        DirectoryStream<Path> s = Files.newDirectoryStream(d);
+        assertInstanceOf(java.nio.file.SecureDirectoryStream.class, s, "Linux's provider gives secure streams");
+        return (java.nio.file.SecureDirectoryStream<Path>) s;
+    }
+
+    private static List<String> names(DirectoryStream<Path> s) {
+        List<String> out = new ArrayList<>();
+        s.forEach(p -> out.add(p.getFileName().toString()));
+        return out.stream().sorted().toList();
+    }
+
+    @Test
+    void shouldWorkRelativeToTheOpenedDirectoryAfterItIsRenamedAndReplaced() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("d"));
+        Files.writeString(d.resolve("a"), "a");
+        Files.createDirectory(d.resolve("sub"));
+        Files.writeString(d.resolve("sub/deep"), "deep");
+        try (java.nio.file.SecureDirectoryStream<Path> s = secure(d)) {
+            Path moved = dir.resolve("moved");
+            Files.move(d, moved);
+            Files.createDirectory(d);
+            Files.writeString(d.resolve("impostor"), "not this one");
+            try (SeekableByteChannel ch = s.newByteChannel(fs().getPath("new"), Set.of(CREATE_NEW, WRITE))) {
+                ch.write(ByteBuffer.wrap("x".getBytes(UTF_8)));
+            }
+            assertEquals("x", Files.readString(moved.resolve("new")));
+            try (SeekableByteChannel ch = s.newByteChannel(fs().getPath("sub/deep"), Set.of(READ))) {
+                assertEquals(4, ch.size());
+            }
+            var attrs = s.getFileAttributeView(fs().getPath("a"), java.nio.file.attribute.BasicFileAttributeView.class)
+                    .readAttributes();
+            assertEquals(1, attrs.size());
+            assertTrue(attrs.isRegularFile());
+            s.move(fs().getPath("a"), s, fs().getPath("b"));
+            assertEquals("a", Files.readString(moved.resolve("b")));
+            s.deleteFile(fs().getPath("b"));
+            assertFalse(Files.exists(moved.resolve("b")));
+            s.deleteFile(fs().getPath("sub/deep"));
+            s.deleteDirectory(fs().getPath("sub"));
+            assertFalse(Files.exists(moved.resolve("sub")));
+            List<Path> entries = new ArrayList<>();
+            s.forEach(entries::add);
+            assertEquals(List.of(d.resolve("new")), entries, "entries are the given path resolved with each name");
+            assertTrue(Files.exists(d.resolve("impostor")));
+        }
+    }
+
+    @Test
+    void shouldFailAsThePlatformOnTheWrongKindOfEntry() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("d"));
+        Files.writeString(d.resolve("file"), "f");
+        Files.createDirectory(d.resolve("full"));
+        Files.writeString(d.resolve("full/x"), "x");
+        try (java.nio.file.SecureDirectoryStream<Path> s = secure(d)) {
+            assertThrows(NoSuchFileException.class, () -> s.deleteFile(fs().getPath("none")));
+            assertThrows(NoSuchFileException.class, () -> s.deleteDirectory(fs().getPath("none")));
+            assertThrows(DirectoryNotEmptyException.class, () -> s.deleteDirectory(fs().getPath("full")));
+            assertThrows(java.nio.file.FileSystemException.class, () -> s.deleteFile(fs().getPath("full")));
+            assertThrows(java.nio.file.FileSystemException.class, () -> s.deleteDirectory(fs().getPath("file")));
+            assertThrows(
+                    FileAlreadyExistsException.class,
+                    () -> s.newByteChannel(fs().getPath("file"), Set.of(CREATE_NEW, WRITE)));
+            assertThrows(java.nio.file.FileSystemException.class, () -> s.newDirectoryStream(fs().getPath("file")));
+            assertNull(s.getFileAttributeView(java.nio.file.attribute.AclFileAttributeView.class));
+        }
+    }
+
+    @Test
+    void shouldNotFollowASymlinkWhenToldAndRefuseOperationsAfterClose() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("d"));
+        Path target = Files.createDirectory(dir.resolve("target"));
+        Files.writeString(target.resolve("keep"), "k");
+        Files.createSymbolicLink(d.resolve("link"), target);
+        java.nio.file.SecureDirectoryStream<Path> s = secure(d);
+        Path link = fs().getPath("link");
+        assertThrows(
+                java.nio.file.FileSystemException.class, () -> s.newDirectoryStream(link, LinkOption.NOFOLLOW_LINKS));
+        try (java.nio.file.SecureDirectoryStream<Path> followed = s.newDirectoryStream(link)) {
+            assertEquals(List.of("keep"), names(followed));
+        }
+        var view = s.getFileAttributeView(
+                link, java.nio.file.attribute.BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        assertTrue(view.readAttributes().isSymbolicLink());
+        s.deleteFile(link);
+        assertTrue(Files.exists(target.resolve("keep")), "deleting a link leaves its target");
+        s.close();
+        s.close();
+        assertThrows(java.nio.file.ClosedDirectoryStreamException.class, () -> s.deleteFile(fs().getPath("x")));
+        assertThrows(
+                java.nio.file.ClosedDirectoryStreamException.class,
+                () -> s.newByteChannel(fs().getPath("x"), Set.of(CREATE, WRITE)));
+        assertThrows(IllegalStateException.class, s::iterator);
+    }
+
+    @Test
+    void shouldSetAttributesThroughTheViewsOfASecureStream() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("d"));
+        Path f = Files.writeString(d.resolve("f"), "f");
+        try (java.nio.file.SecureDirectoryStream<Path> s = secure(d)) {
+            PosixFileAttributeView self = s.getFileAttributeView(PosixFileAttributeView.class);
+            self.setPermissions(PosixFilePermissions.fromString("rwx------"));
+            assertEquals(
+                    "rwx------",
+                    PosixFilePermissions.toString(self.readAttributes().permissions()));
+            assertTrue(self.readAttributes().isDirectory());
+            PosixFileAttributeView view = s.getFileAttributeView(fs().getPath("f"), PosixFileAttributeView.class);
+            assertEquals("posix", view.name());
+            view.setPermissions(PosixFilePermissions.fromString("rw-r-----"));
+            FileTime t = FileTime.from(Instant.parse("2020-01-02T03:04:05Z"));
+            view.setTimes(t, null, null);
+            PosixFileAttributes a = Files.readAttributes(f, PosixFileAttributes.class);
+            assertEquals("rw-r-----", PosixFilePermissions.toString(a.permissions()));
+            assertEquals(t, a.lastModifiedTime());
+            assertEquals(view.readAttributes().owner(), view.getOwner());
+        }
+    }
+
+    /** A recursive delete as Guava's MoreFiles.deleteRecursively does it: through secure streams, never following links. */
+    private static void deleteRecursively(java.nio.file.SecureDirectoryStream<Path> s) throws IOException {
+        for (Path p : s) {
+            Path name = p.getFileName();
+            var a = s.getFileAttributeView(
+                            name, java.nio.file.attribute.BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .readAttributes();
+            if (a.isDirectory()) {
+                try (java.nio.file.SecureDirectoryStream<Path> sub =
+                        s.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+                    deleteRecursively(sub);
+                }
+                s.deleteDirectory(name);
+            } else {
+                s.deleteFile(name);
+            }
+        }
+    }
+
+    @Test
+    void shouldDeleteATreeRecursivelyThroughSecureStreamsAndWithWalkFileTree() throws Exception {
+        Path outside = Files.createDirectory(dir.resolve("outside"));
+        Files.writeString(outside.resolve("safe"), "s");
+        for (String root : List.of("tree1", "tree2")) {
+            Path t = Files.createDirectories(dir.resolve(root + "/a/b/c"));
+            for (int i = 0; i < 300; i++) {
+                Files.writeString(t.resolve("f" + i), "x");
+            }
+            Files.writeString(dir.resolve(root + "/a/top"), "t");
+            Files.createSymbolicLink(dir.resolve(root + "/a/out"), outside);
+        }
+        Path tree1 = dir.resolve("tree1");
+        try (java.nio.file.SecureDirectoryStream<Path> s = secure(tree1)) {
+            deleteRecursively(s);
+        }
+        Files.delete(tree1);
+        assertFalse(Files.exists(tree1, LinkOption.NOFOLLOW_LINKS));
+        Path tree2 = dir.resolve("tree2");
+        Files.walkFileTree(tree2, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                Files.delete(d);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+        assertFalse(Files.exists(tree2, LinkOption.NOFOLLOW_LINKS));
+        assertFalse(Files.deleteIfExists(tree2));
+        assertEquals("s", Files.readString(outside.resolve("safe")), "links were not followed");
+        try (DirectoryStream<Path> left = Files.newDirectoryStream(dir)) {
+            assertEquals(List.of("outside"), names(left));
+        }
+    }
+
     /** Events of one key until {@code until} holds for them or 15 s pass; the key is reset after each batch. */
     private static List<String> eventsUntil(
             java.nio.file.WatchService watcher, java.util.function.Predicate<List<String>> until) throws Exception {

@@ -55,7 +55,19 @@ package org.fsp.api.channel;
  *              ({@link #XATTR_NOFOLLOW})
  *  REOPEN      flags, offset (position),          handle / a re-open token
  *              data (the handle's re-open token)
+ *  OPENAT      handle (directory), path1, flags, mode   handle / a re-open token
+ *  FSTATAT     handle (directory), path1, flags       0 / attributes
+ *              ({@link org.fsp.api.fs.FileSystemService#AT_SYMLINK_NOFOLLOW})
+ *  UNLINKAT    handle (directory), path1, flags       0
+ *              ({@link org.fsp.api.fs.FileSystemService#AT_REMOVEDIR})
+ *  RENAMEAT    handle (from directory), path1 (from), 0
+ *              arg0 (to directory handle), path2 (to), flags (as RENAME2)
+ *  READDIRAT   handle (directory), arg0 (cookie),     entries / the entries
+ *              arg1 (max)
  * </pre>
+ *
+ * <p>The *at opcodes resolve a relative path1 (and path2) from the directory the handle is open on, whatever its
+ * names are now; an absolute path ignores the handle. A server without them answers ENOSYS.
  *
  * <p>The bulk opcodes move up to {@link ChannelLayout#BULK_IO_BYTES} through the segment's bulk area
  * ({@link ChannelLayout#bulkOffset()}); arg0 and length must name a range inside it
@@ -119,8 +131,19 @@ public final class ChannelOpcodes {
     /** Opens the file a re-open token names again, for the session it was issued to (channel minor version 1). */
     public static final int REOPEN = 41;
 
+    /** openat(2) from a directory handle. */
+    public static final int OPENAT = 42;
+    /** fstatat(2) from a directory handle. */
+    public static final int FSTATAT = 43;
+    /** unlinkat(2) from a directory handle. */
+    public static final int UNLINKAT = 44;
+    /** renameat2(2) between two directory handles. */
+    public static final int RENAMEAT = 45;
+    /** readdir of the directory a handle is open on (getdents). */
+    public static final int READDIRAT = 46;
+
     /** One more than the highest opcode: valid opcodes are {@code 0 <= op < COUNT}. */
-    public static final int COUNT = 42;
+    public static final int COUNT = 47;
 
     private static final String[] NAMES = {
         "noop",
@@ -164,7 +187,12 @@ public final class ChannelOpcodes {
         "setxattr",
         "listxattr",
         "removexattr",
-        "reopen"
+        "reopen",
+        "openat",
+        "fstatat",
+        "unlinkat",
+        "renameat",
+        "readdirat"
     };
 
     private ChannelOpcodes() {}

@@ -267,6 +267,47 @@ public interface FileSystemService {
         throw new FsException(Errno.EOPNOTSUPP, "extended attributes");
     }
 
+    /** For {@link #fstatat}: do not follow a final symlink (Linux's AT_SYMLINK_NOFOLLOW). */
+    int AT_SYMLINK_NOFOLLOW = 0x100;
+    /** For {@link #unlinkat}: remove a directory, as rmdir (Linux's AT_REMOVEDIR). */
+    int AT_REMOVEDIR = 0x200;
+
+    /*
+     * The *at family: a relative path starts at the directory a handle is open on (as openat(2) with a directory
+     * descriptor), found by its inode, so a rename or removal of the directory's names meanwhile does not change what
+     * the path means; an absolute path ignores the handle. EBADF for no such handle, ENOTDIR if it is not a directory;
+     * otherwise each behaves as its path-based call. The defaults: a file system without them (EOPNOTSUPP).
+     */
+
+    /** {@link #open} of {@code path} from the directory open on {@code dirHandle}, as openat(2). */
+    default long openat(Credentials who, long dirHandle, String path, int flags, int mode) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "openat");
+    }
+
+    /** {@link #stat} (or with {@link #AT_SYMLINK_NOFOLLOW} {@link #lstat}) from a directory, as fstatat(2). */
+    default FileAttributes fstatat(Credentials who, long dirHandle, String path, int flags) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "fstatat");
+    }
+
+    /** {@link #unlink} (or with {@link #AT_REMOVEDIR} {@link #rmdir}) from a directory, as unlinkat(2). */
+    default void unlinkat(Credentials who, long dirHandle, String path, int flags) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "unlinkat");
+    }
+
+    /** {@link #rename(Credentials, String, String, int)} with each path from its own directory, as renameat2(2). */
+    default void renameat(Credentials who, long fromDir, String from, long toDir, String to, int flags)
+            throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "renameat");
+    }
+
+    /**
+     * {@link #readdir(Credentials, String, long, int)} of the directory open on {@code dirHandle}, as getdents(2):
+     * no permission check (the open made it), and nothing for a directory removed since.
+     */
+    default List<DirEntry> readdir(Credentials who, long dirHandle, long cookie, int max) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "readdir of a handle");
+    }
+
     /**
      * From now on tells {@code listener} of every change, made by any caller ({@link ChangeListener} says when and
      * how). The default keeps no listeners: a file system that does not publish changes.

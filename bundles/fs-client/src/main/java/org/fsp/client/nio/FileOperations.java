@@ -44,6 +44,9 @@ final class FileOperations {
 
     final FspClient client;
     final LockRegistry locks = new LockRegistry();
+    /** Whether the server lists a directory handle (READDIRAT): 0 not known yet, 1 yes, -1 no (an older server). */
+    volatile int handleReaddir;
+
     private final int umask;
 
     FileOperations(FspClient client, int umask) {
@@ -83,6 +86,17 @@ final class FileOperations {
     // channels
 
     FspFileChannel newFileChannel(String path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
+            throws IOException {
+        return newFileChannel(0, path, path, options, attrs);
+    }
+
+    /**
+     * {@link #newFileChannel(String, Set, FileAttribute[])} of {@code name} relative to directory handle {@code dir}
+     * (0: {@code name} is an absolute path); {@code path} is the file's absolute path as the caller knows it, for
+     * messages and for write-back handles of mappings.
+     */
+    FspFileChannel newFileChannel(
+            long dir, String name, String path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
             throws IOException {
         boolean read = options.contains(StandardOpenOption.READ);
         boolean write = options.contains(StandardOpenOption.WRITE);
@@ -125,12 +139,18 @@ final class FileOperations {
         int sync = options.contains(StandardOpenOption.SYNC)
                 ? FspFileChannel.SYNC_ALL
                 : options.contains(StandardOpenOption.DSYNC) ? FspFileChannel.SYNC_DATA : FspFileChannel.SYNC_NONE;
-        long handle = client.open(path, flags | OpenFlags.O_CLOEXEC, mode);
+        long handle = dir == 0
+                ? client.open(name, flags | OpenFlags.O_CLOEXEC, mode)
+                : client.openat(dir, name, flags | OpenFlags.O_CLOEXEC, mode);
         if (options.contains(StandardOpenOption.DELETE_ON_CLOSE)) {
             // As the platform provider on Linux: unlink right away; fs-core frees the file when the handle closes,
             // and a crash leaves nothing behind.
             try {
-                client.unlink(path);
+                if (dir == 0) {
+                    client.unlink(name);
+                } else {
+                    client.unlinkat(dir, name, 0);
+                }
             } catch (IOException e) {
                 client.close(handle);
                 throw e;

@@ -27,7 +27,6 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.spi.FileSystemProvider;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -222,6 +221,20 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         RoutingPath r = RoutingPath.check(dir);
         String f = route(r);
         if (f != null) {
+            FspFileSystem fs = fsp();
+            DirectoryStream<Path> s = onFsp(
+                    f,
+                    () -> FspSecureDirectoryStream.open(
+                            fs.ops(),
+                            f,
+                            r,
+                            FspSecureDirectoryStream.routingNames(this::route),
+                            filter,
+                            fs.dev(),
+                            fs.principals()));
+            if (s != null) {
+                return s;
+            }
             onFsp(f, () -> {
                 ops().checkDirectory(f);
                 return null;
@@ -230,28 +243,7 @@ public final class FspDefaultFileSystemProvider extends FileSystemProvider {
         }
         DirectoryStream<Path> inner = platform.newDirectoryStream(
                 r.delegate, filter == null ? null : entry -> filter.accept(fileSystem.wrap(entry)));
-        return new DirectoryStream<>() {
-            @Override
-            public Iterator<Path> iterator() {
-                Iterator<Path> it = inner.iterator();
-                return new Iterator<>() {
-                    @Override
-                    public boolean hasNext() {
-                        return it.hasNext();
-                    }
-
-                    @Override
-                    public Path next() {
-                        return fileSystem.wrap(it.next());
-                    }
-                };
-            }
-
-            @Override
-            public void close() throws IOException {
-                inner.close();
-            }
-        };
+        return RoutingDirectoryStream.of(fileSystem, inner);
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -21,18 +21,30 @@ final class FspDirectoryStream implements DirectoryStream<Path> {
 
     private static final int BATCH = 256;
 
-    private final FileOperations ops;
-    private final String dir;
+    /** Where the names come from: one batch after a cookie (readdir by path or of a directory handle). */
+    @FunctionalInterface
+    interface Reader {
+        List<DirEntry> read(long cookie, int max) throws IOException;
+    }
+
+    private final Reader reader;
     private final Function<String, Path> child;
     private final Filter<? super Path> filter;
     private volatile boolean closed;
     private boolean iterated;
 
     FspDirectoryStream(FileOperations ops, String dir, Function<String, Path> child, Filter<? super Path> filter) {
-        this.ops = ops;
-        this.dir = dir;
+        this((cookie, max) -> ops.readdir(dir, cookie, max), child, filter);
+    }
+
+    FspDirectoryStream(Reader reader, Function<String, Path> child, Filter<? super Path> filter) {
+        this.reader = reader;
         this.child = child;
         this.filter = filter;
+    }
+
+    boolean isClosed() {
+        return closed;
     }
 
     @Override
@@ -75,7 +87,7 @@ final class FspDirectoryStream implements DirectoryStream<Path> {
 
             private void fill() {
                 try {
-                    List<DirEntry> got = ops.readdir(dir, cookie, BATCH);
+                    List<DirEntry> got = reader.read(cookie, BATCH);
                     if (got.isEmpty()) {
                         end = true;
                     } else {

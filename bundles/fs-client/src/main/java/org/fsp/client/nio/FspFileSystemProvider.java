@@ -167,6 +167,12 @@ public final class FspFileSystemProvider extends FileSystemProvider {
     public DirectoryStream<Path> newDirectoryStream(Path dir, DirectoryStream.Filter<? super Path> filter)
             throws IOException {
         FspPath p = path(dir);
+        FspFileSystem fs = p.getFileSystem();
+        DirectoryStream<Path> s = FspSecureDirectoryStream.open(
+                fs.ops(), p.fspPath(), p, FspSecureDirectoryStream.fspNames(), filter, fs.dev(), fs.principals());
+        if (s != null) {
+            return s;
+        }
         ops(p).checkDirectory(p.fspPath());
         return new FspDirectoryStream(ops(p), p.fspPath(), p::resolve, filter);
     }

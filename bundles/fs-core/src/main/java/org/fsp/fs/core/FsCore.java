@@ -1044,10 +1044,14 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public FileAttributes stat(Credentials who, String path) throws FsException {
+        return statAt(who, null, path, true);
+    }
+
+    private FileAttributes statAt(Credentials who, Inode base, String path, boolean follow) throws FsException {
         enter();
         try {
             try {
-                return paths.resolve(who, path, true).attributes();
+                return paths.resolve(who, base, path, follow).attributes();
             } catch (FsException e) {
                 throw e;
             } catch (IOException e) {
@@ -1060,15 +1064,29 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public FileAttributes lstat(Credentials who, String path) throws FsException {
+        return statAt(who, null, path, false);
+    }
+
+    @Override
+    public FileAttributes fstatat(Credentials who, long dirHandle, String path, int flags) throws FsException {
+        if ((flags & ~AT_SYMLINK_NOFOLLOW) != 0) {
+            throw new FsException(Errno.EINVAL, "fstatat flags " + flags);
+        }
+        return statAt(who, baseOf(dirHandle), path, (flags & AT_SYMLINK_NOFOLLOW) == 0);
+    }
+
+    /**
+     * The directory a handle is open on, as the base of an *at call: EBADF for no such handle, ENOTDIR for a file.
+     * Enters and leaves on its own: the call it serves enters again.
+     */
+    private Inode baseOf(long dirHandle) throws FsException {
         enter();
         try {
-            try {
-                return paths.resolve(who, path, false).attributes();
-            } catch (FsException e) {
-                throw e;
-            } catch (IOException e) {
-                throw ioError(e);
+            Inode d = handle(dirHandle).inode;
+            if (!d.isDirectory()) {
+                throw new FsException(Errno.ENOTDIR, "handle " + dirHandle);
             }
+            return d;
         } finally {
             exit();
         }
@@ -1089,6 +1107,15 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public long open(Credentials who, String path, int flags, int mode) throws FsException {
+        return openAt(who, null, path, flags, mode);
+    }
+
+    @Override
+    public long openat(Credentials who, long dirHandle, String path, int flags, int mode) throws FsException {
+        return openAt(who, baseOf(dirHandle), path, flags, mode);
+    }
+
+    private long openAt(Credentials who, Inode base, String path, int flags, int mode) throws FsException {
         enter();
         try {
             // O_CREAT | O_DIRECTORY is EINVAL as in Linux 6.4 and later (it used to create a regular file).
@@ -1101,7 +1128,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
             return run(tx -> {
                 String p = path;
                 for (int links = 0; ; links++) {
-                    Object r = openOnce(tx, who, p, flags, mode);
+                    Object r = openOnce(tx, who, base, p, flags, mode);
                     if (r instanceof Long h) {
                         return h;
                     }
@@ -1117,13 +1144,14 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** One attempt: returns a handle, or the path to retry at when O_CREAT met a symlink as the last component. */
-    private Object openOnce(Transaction tx, Credentials who, String path, int flags, int mode) throws IOException {
+    private Object openOnce(Transaction tx, Credentials who, Inode base, String path, int flags, int mode)
+            throws IOException {
         boolean creat = (flags & OpenFlags.O_CREAT) != 0;
         boolean nofollow = (flags & OpenFlags.O_NOFOLLOW) != 0;
         Inode target;
         boolean created = false;
         if (creat) {
-            PathResolver.Parent p = paths.resolveParent(who, path);
+            PathResolver.Parent p = paths.resolveParent(who, base, path);
             if (isDotName(p.name())) {
                 throw new FsException(Errno.EISDIR, path);
             }
@@ -1150,9 +1178,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
                         if (t.startsWith("/")) {
                             return t;
                         }
-                        String parentPath = path.substring(
-                                0, path.lastIndexOf('/', path.length() - 1 - (p.trailingSlash() ? 1 : 0)));
-                        return (parentPath.isEmpty() ? "" : parentPath) + "/" + t;
+                        int slash = path.lastIndexOf('/', path.length() - 1 - (p.trailingSlash() ? 1 : 0));
+                        if (slash < 0) {
+                            // A bare name from a base directory: the target is relative to that base.
+                            return t;
+                        }
+                        return path.substring(0, slash) + "/" + t;
                     }
                     if (target.isDirectory()) {
                         throw new FsException(Errno.EISDIR, path);
@@ -1166,7 +1197,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 p.dir().lock.unlock();
             }
         } else {
-            target = paths.resolve(who, path, !nofollow);
+            target = paths.resolve(who, base, path, !nofollow);
             if (nofollow && target.isSymlink()) {
                 throw new FsException(Errno.ELOOP, path);
             }
@@ -1792,10 +1823,27 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void rmdir(Credentials who, String path) throws FsException {
+        rmdirAt(who, null, path);
+    }
+
+    @Override
+    public void unlinkat(Credentials who, long dirHandle, String path, int flags) throws FsException {
+        if ((flags & ~AT_REMOVEDIR) != 0) {
+            throw new FsException(Errno.EINVAL, "unlinkat flags " + flags);
+        }
+        Inode base = baseOf(dirHandle);
+        if ((flags & AT_REMOVEDIR) != 0) {
+            rmdirAt(who, base, path);
+        } else {
+            unlinkAt(who, base, path);
+        }
+    }
+
+    private void rmdirAt(Credentials who, Inode base, String path) throws FsException {
         enter();
         try {
             run(tx -> {
-                PathResolver.Parent p = paths.resolveParent(who, path);
+                PathResolver.Parent p = paths.resolveParent(who, base, path);
                 if (p.name().isEmpty()) {
                     throw new FsException(Errno.EBUSY, path);
                 }
@@ -1855,14 +1903,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
             }
             try {
-                Inode d = paths.resolve(who, path, true);
-                if (!d.isDirectory()) {
-                    throw new FsException(Errno.ENOTDIR, path);
-                }
-                Access.check(who, d, Access.READ, path);
-                List<DirEntry> page = paths.dir(d).readdir(cookie, max);
-                touchAtime(d);
-                return page;
+                return readdirOf(who, paths.resolve(who, path, true), path, cookie, max, true);
             } catch (FsException e) {
                 throw e;
             } catch (IOException e) {
@@ -1873,15 +1914,57 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
+    @Override
+    public List<DirEntry> readdir(Credentials who, long dirHandle, long cookie, int max) throws FsException {
+        enter();
+        try {
+            if (max <= 0 || cookie < 0) {
+                throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
+            }
+            Inode d = handle(dirHandle).inode;
+            try {
+                return readdirOf(who, d, "handle " + dirHandle, cookie, max, false);
+            } catch (FsException e) {
+                throw e;
+            } catch (IOException e) {
+                throw ioError(e);
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    /** One page of {@code d}; {@code checkRead}: a lookup by path (a handle was checked when it was opened). */
+    private List<DirEntry> readdirOf(Credentials who, Inode d, String path, long cookie, int max, boolean checkRead)
+            throws IOException {
+        if (!d.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, path);
+        }
+        if (checkRead) {
+            Access.check(who, d, Access.READ, path);
+        }
+        if (d.freed || d.nlink == 0) {
+            // Removed while open: Linux lists nothing, and its blocks may be gone.
+            return List.of();
+        }
+        List<DirEntry> page = paths.dir(d).readdir(cookie, max);
+        touchAtime(d);
+        return page;
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // unlink, link, symlink, rename
 
     @Override
     public void unlink(Credentials who, String path) throws FsException {
+        unlinkAt(who, null, path);
+    }
+
+    private void unlinkAt(Credentials who, Inode base, String path) throws FsException {
         enter();
         try {
             run(tx -> {
-                PathResolver.Parent p = paths.resolveParent(who, path);
+                PathResolver.Parent p = paths.resolveParent(who, base, path);
                 if (isDotName(p.name())) {
                     throw new FsException(Errno.EISDIR, path);
                 }
@@ -2086,6 +2169,17 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void rename(Credentials who, String from, String to, int flags) throws FsException {
+        renameAt(who, null, from, null, to, flags);
+    }
+
+    @Override
+    public void renameat(Credentials who, long fromDir, String from, long toDir, String to, int flags)
+            throws FsException {
+        renameAt(who, baseOf(fromDir), from, baseOf(toDir), to, flags);
+    }
+
+    private void renameAt(Credentials who, Inode fromBase, String from, Inode toBase, String to, int flags)
+            throws FsException {
         // As renameat2: unknown bits, and NOREPLACE with EXCHANGE, are EINVAL before any lookup. Whiteouts (an
         // overlayfs device) are not supported: EINVAL, as on file systems without them.
         if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 || flags == (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
@@ -2094,8 +2188,8 @@ public final class FsCore implements FileSystemService, SessionRecords {
         enter();
         try {
             run(tx -> {
-                PathResolver.Parent pf = paths.resolveParent(who, from);
-                PathResolver.Parent pt = paths.resolveParent(who, to);
+                PathResolver.Parent pf = paths.resolveParent(who, fromBase, from);
+                PathResolver.Parent pt = paths.resolveParent(who, toBase, to);
                 if (isDotName(pf.name()) || isDotName(pt.name())) {
                     throw new FsException(Errno.EBUSY, from + " -> " + to);
                 }

@@ -50,13 +50,18 @@ final class PathResolver {
     }
 
     static void checkPath(String path) throws FsException {
+        checkPath(path, false);
+    }
+
+    /** As {@link #checkPath(String)}; {@code relative}: a path not starting with "/" is one from a base directory. */
+    static void checkPath(String path, boolean relative) throws FsException {
         if (path == null || path.isEmpty()) {
             throw new FsException(Errno.ENOENT, "empty path");
         }
         if (path.indexOf('\0') >= 0) {
             throw new FsException(Errno.EINVAL, "NUL in path");
         }
-        if (path.charAt(0) != '/') {
+        if (path.charAt(0) != '/' && !relative) {
             throw new FsException(Errno.EINVAL, "path must be absolute: " + path);
         }
         if (isShortAscii(path)) {
@@ -137,15 +142,29 @@ final class PathResolver {
 
     /** Resolves a whole path, following symlinks in every component and, if {@code followLast}, the last. */
     Inode resolve(Credentials who, String path, boolean followLast) throws IOException {
-        checkPath(path);
-        Inode fast = resolveFast(who, path, followLast);
-        if (fast != null) {
-            return fast;
+        return resolve(who, null, path, followLast);
+    }
+
+    /**
+     * As {@link #resolve(Credentials, String, boolean)}, a relative path starting at directory {@code base} (as
+     * openat(2) with a directory descriptor): the base is found by its inode, whatever names it has now. An absolute
+     * path, or a null base, starts at the root.
+     */
+    Inode resolve(Credentials who, Inode base, String path, boolean followLast) throws IOException {
+        boolean relative = base != null && !path.isEmpty() && path.charAt(0) != '/';
+        checkPath(path, relative);
+        if (!relative) {
+            Inode fast = resolveFast(who, path, followLast);
+            if (fast != null) {
+                return fast;
+            }
+        } else if (!base.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, path);
         }
         Deque<String> comps = new ArrayDeque<>();
         pushComponents(comps, path);
         boolean trailing = path.length() > 1 && path.endsWith("/");
-        return walk(who, inode(Geometry.ROOT_INO), comps, followLast, trailing, path);
+        return walk(who, relative ? base : inode(Geometry.ROOT_INO), comps, followLast, trailing, path);
     }
 
     /**
@@ -224,7 +243,17 @@ final class PathResolver {
 
     /** Resolves all but the last component; the last is returned as a name ("" for "/"). */
     Parent resolveParent(Credentials who, String path) throws IOException {
-        checkPath(path);
+        return resolveParent(who, null, path);
+    }
+
+    /** As {@link #resolveParent(Credentials, String)}, a relative path from directory {@code base} (see resolve). */
+    Parent resolveParent(Credentials who, Inode base, String path) throws IOException {
+        boolean relative = base != null && !path.isEmpty() && path.charAt(0) != '/';
+        checkPath(path, relative);
+        if (relative && !base.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, path);
+        }
+        Inode start = relative ? base : inode(Geometry.ROOT_INO);
         int end = path.length();
         while (end > 1 && path.charAt(end - 1) == '/') {
             end--;
@@ -237,8 +266,8 @@ final class PathResolver {
         int slash = p.lastIndexOf('/');
         String name = p.substring(slash + 1);
         Deque<String> comps = new ArrayDeque<>();
-        pushComponents(comps, p.substring(0, slash));
-        Inode dir = walk(who, inode(Geometry.ROOT_INO), comps, true, false, path);
+        pushComponents(comps, p.substring(0, Math.max(slash, 0)));
+        Inode dir = walk(who, start, comps, true, false, path);
         if (!dir.isDirectory()) {
             throw new FsException(Errno.ENOTDIR, path);
         }

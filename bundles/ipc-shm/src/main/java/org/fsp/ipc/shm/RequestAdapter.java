@@ -207,8 +207,21 @@ final class RequestAdapter {
     /** Requests that change the namespace or append: the ones a second application would answer differently. */
     private static boolean isRecorded(int op) {
         return switch (op) {
-            case OPEN, MKDIR, RMDIR, UNLINK, RENAME, RENAME2, LINK, SYMLINK, WRITE, PWRITE, WRITE_BULK, PWRITE_BULK ->
-                true;
+            case OPEN,
+                    MKDIR,
+                    RMDIR,
+                    UNLINK,
+                    RENAME,
+                    RENAME2,
+                    LINK,
+                    SYMLINK,
+                    WRITE,
+                    PWRITE,
+                    WRITE_BULK,
+                    PWRITE_BULK,
+                    OPENAT,
+                    UNLINKAT,
+                    RENAMEAT -> true;
             default -> false;
         };
     }
@@ -231,7 +244,7 @@ final class RequestAdapter {
     private long answer(ClientSession s, SessionRecords rs, long dataOffset, SessionRecords.Outcome done)
             throws FsException {
         int op = request.opcode();
-        if (op == OPEN) {
+        if (op == OPEN || op == OPENAT) {
             return addHandle(s, rs, dataOffset, rs.reopenRecorded(s.credentials, done));
         }
         if (isWrite(op)) {
@@ -389,6 +402,37 @@ final class RequestAdapter {
                 return 0;
             case REOPEN:
                 return reopen(s, dataOffset);
+            case OPENAT:
+                return open(s, dataOffset);
+            case FSTATAT:
+                if ((request.flags() & ~FileSystemService.AT_SYMLINK_NOFOLLOW) != 0) {
+                    throw new FsException(Errno.EINVAL, "fstatat flags " + request.flags());
+                }
+                return attributes(
+                        s,
+                        dataOffset,
+                        fs.fstatat(who, s.files.lookup(request.handle()), path(s, dataOffset, 1), request.flags()));
+            case UNLINKAT:
+                if ((request.flags() & ~FileSystemService.AT_REMOVEDIR) != 0) {
+                    throw new FsException(Errno.EINVAL, "unlinkat flags " + request.flags());
+                }
+                fs.unlinkat(who, s.files.lookup(request.handle()), path(s, dataOffset, 1), request.flags());
+                return 0;
+            case RENAMEAT:
+                int atFlags = request.flags();
+                if ((atFlags & ~(FileSystemService.RENAME_NOREPLACE | FileSystemService.RENAME_EXCHANGE)) != 0) {
+                    throw new FsException(Errno.EINVAL, "rename flags " + atFlags);
+                }
+                fs.renameat(
+                        who,
+                        s.files.lookup(request.handle()),
+                        path(s, dataOffset, 1),
+                        s.files.lookup(request.arg0()),
+                        path(s, dataOffset, 2),
+                        atFlags);
+                return 0;
+            case READDIRAT:
+                return readdir(s, dataOffset);
             default:
                 throw new FsException(Errno.ENOSYS, "opcode " + op);
         }
@@ -404,7 +448,9 @@ final class RequestAdapter {
         if (s.files.size() >= s.files.limit()) {
             throw new FsException(Errno.EMFILE, path);
         }
-        long fsHandle = fs.open(s.credentials, path, flags, mode);
+        long fsHandle = request.opcode() == OPENAT
+                ? fs.openat(s.credentials, s.files.lookup(request.handle()), path, flags, mode)
+                : fs.open(s.credentials, path, flags, mode);
         return addHandle(s, fs instanceof SessionRecords rs ? rs : null, dataOffset, fsHandle);
     }
 
@@ -588,7 +634,9 @@ final class RequestAdapter {
         }
         int capacity = s.layout.slotDataBytes();
         int fit = (int) Math.min(max, capacity / PayloadCodec.DIR_ENTRY_MAX_BYTES);
-        List<DirEntry> entries = fs.readdir(s.credentials, path(s, dataOffset, 1), request.arg0(), fit);
+        List<DirEntry> entries = request.opcode() == READDIRAT
+                ? fs.readdir(s.credentials, s.files.lookup(request.handle()), request.arg0(), fit)
+                : fs.readdir(s.credentials, path(s, dataOffset, 1), request.arg0(), fit);
         int pos = 0;
         int count = 0;
         for (DirEntry e : entries) {
