@@ -75,6 +75,13 @@ public interface SessionRecords {
     /** Opens the file an open's recorded outcome names, as {@link #reopen} does for a token, at position 0. */
     long reopenRecorded(Credentials who, Outcome opened) throws FsException;
 
+    /**
+     * The generation of inode {@code ino} while it is in use (a file unlinked while open included), so that a front
+     * end that names files by inode number (FUSE's node ids) can tell a reused number from the file it knew. ESTALE
+     * for a number that is free.
+     */
+    int generation(long ino) throws FsException;
+
     /** The handle's position, bytes. */
     long position(long handle) throws FsException;
 }
