@@ -69,6 +69,7 @@ final class FuseMount implements AutoCloseable {
     private final List<Thread> ownThreads = new ArrayList<>();
     private final long mountedAtMillis = System.currentTimeMillis();
     private NodeTable nodes;
+    private FileHandles handles = new FileHandles(0);
     /** Tells the kernel of changes others make; null until serving. */
     private FuseNotifier notifier;
 
@@ -177,6 +178,7 @@ final class FuseMount implements AutoCloseable {
         return new FuseDispatcher(
                 fs,
                 nodes,
+                handles,
                 new CallerCredentials(Path.of("/proc"), System::nanoTime),
                 connection,
                 settings.entryValidNanos(),
@@ -206,15 +208,20 @@ final class FuseMount implements AutoCloseable {
                 connection.minor(),
                 connection.kernelMinor(),
                 connection.flags(),
-                nodes.nextId(),
-                nodes.export());
+                0,
+                nodes.export(),
+                handles.export(),
+                handles.epoch());
     }
 
     /** Carries on serving a mount that a previous version {@link #quiesce}d, on {@code threadModel}'s workers. */
     static FuseMount adopt(FuseHandoff.Mount handed, FileSystemSlot fs, Settings settings, ThreadModel threadModel) {
         FuseMount m = new FuseMount(Path.of(handed.mountPoint()), fs, settings);
         synchronized (m) {
-            m.nodes = NodeTable.restore(handed.nodes(), handed.nextNodeId());
+            m.nodes = NodeTable.restore(handed.nodes());
+            m.handles = handed.fileHandles().isEmpty() && !handed.nodes().isEmpty()
+                    ? legacyHandles(handed)
+                    : FileHandles.restore(handed.handleEpoch(), handed.fileHandles());
             m.connection.restore(handed.protocolMinor(), handed.kernelMinor(), handed.flags());
             FuseDispatcher dispatcher = m.newDispatcher();
             for (int i = 0; i < handed.fds().size(); i++) {
@@ -231,6 +238,17 @@ final class FuseMount implements AutoCloseable {
                 handed.fds().size(),
                 handed.nodes().size());
         return m;
+    }
+
+    /** A previous version gave fs-core's handles as fh: each stands for itself, and new ones get epoch 1. */
+    private static FileHandles legacyHandles(FuseHandoff.Mount handed) {
+        java.util.Map<Long, Long> same = new java.util.HashMap<>();
+        for (FuseHandoff.Node n : handed.nodes()) {
+            for (long fh : n.handles()) {
+                same.put(fh, fh);
+            }
+        }
+        return FileHandles.restore(1, same);
     }
 
     /** Moves the serving loops to {@code threadModel}'s workers (null: to threads of their own). */
@@ -319,12 +337,12 @@ final class FuseMount implements AutoCloseable {
         }
         closeChannels(-1);
         FileSystemService service = fs.current();
-        if (service != null && nodes != null) {
-            for (long fh : nodes.allHandles()) {
+        if (service != null) {
+            for (long h : handles.all()) {
                 try {
-                    service.close(Credentials.ROOT, fh);
+                    service.close(Credentials.ROOT, h);
                 } catch (FsException e) {
-                    LOG.debug("close of handle {} left by the kernel: {}", fh, e.getMessage());
+                    LOG.debug("close of handle {} left by the kernel: {}", h, e.getMessage());
                 }
             }
         }
