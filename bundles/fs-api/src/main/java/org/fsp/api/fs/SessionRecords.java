@@ -56,6 +56,14 @@ public interface SessionRecords {
     /** Returns once the last {@link #recording} of the calling thread, and so its change, is durable. */
     void commitRecording() throws FsException;
 
+    /**
+     * Returns once every change made so far is durable (the journal committed up to its running transaction, with
+     * group commit: concurrent callers share a flush). For a front end that answers a change only once a crash of
+     * this process can no longer lose it (the FUSE mount under {@code fspd --supervise}); file data not journaled
+     * needs the handle's fdatasync.
+     */
+    void commitChanges() throws FsException;
+
     /** Erases the token's records: its client went away while this file system ran. */
     void forget(long tokenHigh, long tokenLow);
 

@@ -2995,6 +2995,27 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     @Override
+    public void commitChanges() throws FsException {
+        enter();
+        try {
+            long seq = journal.runningSeq();
+            if (journal.committedSeq() >= seq) {
+                return;
+            }
+            ManagedBlocking.begin();
+            try {
+                journal.commitUpTo(seq);
+            } catch (IOException e) {
+                throw ioError(e);
+            } finally {
+                ManagedBlocking.end();
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
     public void forget(long tokenHigh, long tokenLow) {
         if (sessions == null || failed || unmounted || !sessions.knows(tokenHigh, tokenLow)) {
             return;

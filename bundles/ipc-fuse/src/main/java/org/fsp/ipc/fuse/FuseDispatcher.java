@@ -67,6 +67,13 @@ final class FuseDispatcher {
     private final FuseConnection connection;
     private final long entryValidNanos;
     private final long attrValidNanos;
+    /**
+     * True: a change is durable before it is answered (a WRITE's data by the handle's fdatasync, every other change
+     * by a journal commit), so that a kill of this process loses nothing the kernel was told is done; see
+     * {@link #setCommitBeforeAnswer}.
+     */
+    private volatile boolean commitBeforeAnswer;
+
     /** False: the xattr opcodes answer ENOSYS, so the kernel stops asking (and stops its per-write GETXATTR). */
     private final boolean xattrs;
 
@@ -188,7 +195,11 @@ final class FuseDispatcher {
             if (r instanceof Lock l) {
                 return lock(service, who, l, fd);
             }
-            return run(service, who, r, out);
+            FuseReply reply = run(service, who, r, out);
+            if (commitBeforeAnswer && !(reply instanceof FuseReply.Error)) {
+                commit(service, who, r);
+            }
+            return reply;
         } catch (FsException e) {
             return new FuseReply.Error(e.errno());
         } catch (RuntimeException e) {
@@ -198,6 +209,20 @@ final class FuseDispatcher {
             SERVING.remove();
             fs.exit();
         }
+    }
+
+    /**
+     * Whether changes are made durable before they are answered. On under {@code fspd --supervise}: the kernel keeps
+     * no copy of what it wrote (no FS Lib to replay it), so a WRITE answered from the buffer cache of a process that
+     * is then killed would be lost while the program reads on, and its next fsync, on the process that took over,
+     * would claim durability for data that never reached the device.
+     */
+    void setCommitBeforeAnswer(boolean on) {
+        commitBeforeAnswer = on;
+    }
+
+    boolean commitsBeforeAnswer() {
+        return commitBeforeAnswer;
     }
 
     /** The node table of the mount whose request the calling thread serves now, or null. */
@@ -353,6 +378,35 @@ final class FuseDispatcher {
             case CopyFileRange c -> copyFileRange(fs, who, c, out);
             default -> new FuseReply.Error(Errno.ENOSYS);
         };
+    }
+
+    /** Makes the change {@code r} made durable (nothing for a request that changes nothing). */
+    private void commit(FileSystemService fs, Credentials who, FuseRequest r) throws FsException {
+        switch (r) {
+            case Write w -> fs.fdatasync(who, handles.handle(fs, w.fh()));
+            case CopyFileRange c -> fs.fdatasync(who, handles.handle(fs, c.fhOut()));
+            case Create c -> commitChanges(fs);
+            case Setattr s -> commitChanges(fs);
+            case Mknod m -> commitChanges(fs);
+            case Mkdir m -> commitChanges(fs);
+            case Unlink u -> commitChanges(fs);
+            case Rmdir d -> commitChanges(fs);
+            case Rename m -> commitChanges(fs);
+            case Link l -> commitChanges(fs);
+            case Symlink l -> commitChanges(fs);
+            case Setxattr x -> commitChanges(fs);
+            case Removexattr x -> commitChanges(fs);
+            case Fallocate f -> commitChanges(fs);
+            default -> {}
+        }
+    }
+
+    private static void commitChanges(FileSystemService fs) throws FsException {
+        if (fs instanceof SessionRecords records) {
+            records.commitChanges();
+        } else {
+            fs.sync();
+        }
     }
 
     /** Longest pause between two tries of a waiting SETLKW, ns. */
