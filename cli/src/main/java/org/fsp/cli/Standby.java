@@ -126,8 +126,51 @@ final class Standby {
                 .parent()
                 .ifPresent(p -> System.setProperty(FrameworkProperties.SUPERVISOR_PID, Long.toString(p.pid())));
         tookOver = true;
+        receiveHandover();
+        // ipc-fuse sends each new mount's /dev/fuse descriptors on it (single sendmsgs, as ours are).
+        System.setProperty(FrameworkProperties.SUPERVISOR_CONTROL_FD, Integer.toString(control.fd()));
         Thread.ofPlatform().daemon().name("fspd-supervisor-link").start(this::listen);
         return lock;
+    }
+
+    /**
+     * What the supervisor hands the new primary before its layers start: the FUSE mounts a dead fspd left (each
+     * {@code /dev/fuse} descriptor as a {@code fuse-fd DIR} line with the descriptor attached, then {@code fuse-mount
+     * EPOCH MINOR KERNEL_MINOR FLAGS ROOT_INO N DIR}), ending with {@code handover-end}. The mounts go to ipc-fuse in
+     * {@link FrameworkProperties#FUSE_HANDOVER}.
+     */
+    private void receiveHandover() {
+        StringBuilder mounts = new StringBuilder();
+        List<Integer> pending = new java.util.ArrayList<>();
+        String line;
+        while ((line = control.receive()) != null && !line.equals("handover-end")) {
+            if (line.startsWith("fuse-fd ")) {
+                int fd = control.takeDescriptor();
+                if (fd >= 0) {
+                    pending.add(fd);
+                }
+            } else if (line.startsWith("fuse-mount ")) {
+                String[] w = line.split(" ", 8);
+                int n = Integer.parseInt(w[6]);
+                if (pending.size() != n) {
+                    System.err.println("fspd: the supervisor handed " + pending.size() + " of the " + n
+                            + " descriptors of the FUSE mount at " + w[7] + "; not serving it");
+                } else {
+                    StringBuilder fds = new StringBuilder();
+                    for (int fd : pending) {
+                        fds.append(fds.isEmpty() ? "" : ",").append(fd);
+                    }
+                    mounts.append(String.join(" ", w[1], w[2], w[3], w[4], w[5], fds, w[7]))
+                            .append('\n');
+                }
+                pending.clear();
+            } else {
+                heard(line);
+            }
+        }
+        if (!mounts.isEmpty()) {
+            System.setProperty(FrameworkProperties.FUSE_HANDOVER, mounts.toString());
+        }
     }
 
     /**
@@ -167,16 +210,20 @@ final class Standby {
     private void listen() {
         String line;
         while ((line = control.receive()) != null) {
-            if (line.startsWith("cause ")) {
-                System.setProperty(FrameworkProperties.SUPERVISOR_LAST_CAUSE, line.substring("cause ".length()));
-            } else if (line.startsWith("restart ")) {
-                // BundleContext.getProperty falls back to system properties: fsp:status reads these.
-                System.setProperty(FrameworkProperties.SUPERVISOR_RESTARTS, line.substring("restart ".length()));
-            } else if (line.equals("ack")) {
-                acknowledged.countDown();
-            }
+            heard(line);
         }
         acknowledged.countDown(); // nobody left to wait for
+    }
+
+    private void heard(String line) {
+        if (line.startsWith("cause ")) {
+            System.setProperty(FrameworkProperties.SUPERVISOR_LAST_CAUSE, line.substring("cause ".length()));
+        } else if (line.startsWith("restart ")) {
+            // BundleContext.getProperty falls back to system properties: fsp:status reads these.
+            System.setProperty(FrameworkProperties.SUPERVISOR_RESTARTS, line.substring("restart ".length()));
+        } else if (line.equals("ack")) {
+            acknowledged.countDown();
+        }
     }
 
     /** Raises the start level, waits until the file system is mounted and the channels accept, tells the supervisor. */

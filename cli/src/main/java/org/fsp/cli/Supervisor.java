@@ -165,13 +165,44 @@ final class Supervisor {
         }
     }
 
+    /**
+     * A FUSE mount's {@code /dev/fuse} descriptors, kept here so that the kernel's connection (and the requests the
+     * serving fspd had read) outlives that fspd, and what INIT settled. Event thread only.
+     */
+    private static final class HeldMount {
+        final String mountPoint;
+        final int expected;
+        final long rootIno;
+        final List<Integer> fds = new ArrayList<>();
+        int minor = -1;
+        int kernelMinor = -1;
+        int flags;
+        /** The file-handle epoch of the fspd serving it now. */
+        int epoch;
+
+        HeldMount(String mountPoint, int expected, long rootIno, int epoch) {
+            this.mountPoint = mountPoint;
+            this.expected = expected;
+            this.rootIno = rootIno;
+            this.epoch = epoch;
+        }
+
+        void close() {
+            for (int fd : fds) {
+                Libc.close(fd);
+            }
+            fds.clear();
+        }
+    }
+
     private sealed interface Event {}
 
     private record Disconnected(Child child) implements Event {}
 
     private record Attached(Child child, ControlChannel channel) implements Event {}
 
-    private record Message(Child child, String line) implements Event {}
+    /** A line from a child, with the descriptor that came with it or -1. */
+    private record Message(Child child, String line, int fd) implements Event {}
 
     private record Exited(Child child, int exitValue) implements Event {}
 
@@ -188,6 +219,8 @@ final class Supervisor {
     private final PrintStream out;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final Map<Long, Child> children = new ConcurrentHashMap<>();
+    /** The FUSE mounts whose descriptors are kept here, by mount point. Event thread only. */
+    private final Map<String, HeldMount> fuseMounts = new java.util.LinkedHashMap<>();
 
     private int listenFd = -1;
     private int controlFd = -1;
@@ -279,7 +312,7 @@ final class Supervisor {
                     // it died: its exit event follows
                 }
             }
-            case Message m -> onMessage(m.child(), m.line());
+            case Message m -> onMessage(m.child(), m.line(), m.fd());
             case Disconnected d -> onDisconnect(d.child());
             case Exited x -> onExit(x.child(), x.exitValue());
             case Stop s -> stop(s.signal());
@@ -323,9 +356,10 @@ final class Supervisor {
         }
     }
 
-    private void onMessage(Child c, String line) {
+    private void onMessage(Child c, String line, int fd) {
         String[] words = line.split(" ");
         switch (words[0]) {
+            case "fuse-fd", "fuse-init", "fuse-umount" -> onFuse(c, line, fd);
             case "standby" -> logFileOnly("standby fspd pid " + c.pid() + " warm after " + words[1] + " ms");
             case "locked" -> {
                 c.locked = true;
@@ -347,6 +381,86 @@ final class Supervisor {
             }
             default -> log("unexpected line from fspd pid " + c.pid() + ": " + line);
         }
+    }
+
+    /**
+     * A serving fspd's FUSE mount: {@code fuse-fd I N ROOT_INO DIR} with descriptor I of N (0 starts the mount anew),
+     * {@code fuse-init MINOR KERNEL_MINOR FLAGS DIR}, {@code fuse-umount DIR} (unmounted on purpose: let go).
+     */
+    private void onFuse(Child c, String line, int fd) {
+        String[] w = line.split(" ", line.startsWith("fuse-umount") ? 2 : 5);
+        if (c != primary) {
+            if (fd >= 0) {
+                Libc.close(fd);
+            }
+            return;
+        }
+        switch (w[0]) {
+            case "fuse-fd" -> {
+                if (fd < 0) {
+                    log("fspd pid " + c.pid() + " sent no descriptor with '" + line + "'");
+                    return;
+                }
+                int i = Integer.parseInt(w[1]);
+                HeldMount m = fuseMounts.get(w[4]);
+                if (i == 0) {
+                    if (m != null) {
+                        m.close();
+                    }
+                    m = new HeldMount(w[4], Integer.parseInt(w[2]), Long.parseLong(w[3]), 0);
+                    fuseMounts.put(w[4], m);
+                } else if (m == null) {
+                    Libc.close(fd);
+                    return;
+                }
+                m.fds.add(fd);
+                if (m.fds.size() == m.expected) {
+                    logFileOnly("keeping the /dev/fuse descriptors of the FUSE mount at " + w[4] + " (" + m.expected
+                            + ") for the next fspd");
+                }
+            }
+            case "fuse-init" -> {
+                HeldMount m = fuseMounts.get(w[4]);
+                if (m != null) {
+                    m.minor = Integer.parseInt(w[1]);
+                    m.kernelMinor = Integer.parseInt(w[2]);
+                    m.flags = Integer.parseInt(w[3]);
+                }
+            }
+            default -> {
+                HeldMount m = fuseMounts.remove(w[1]);
+                if (m != null) {
+                    m.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Hands the new primary what the dead one left, before its layers start: the FUSE mounts (each descriptor with a
+     * line of its own, then the mount's line, in the next file-handle epoch), then {@code handover-end}.
+     */
+    private void handOver(Child c) {
+        for (HeldMount m : fuseMounts.values()) {
+            if (m.fds.size() != m.expected) {
+                continue;
+            }
+            m.epoch = (m.epoch + 1) % 128;
+            try {
+                for (int fd : m.fds) {
+                    c.channel.send("fuse-fd " + m.mountPoint, fd);
+                }
+            } catch (NativeException e) {
+                return; // it died: its exit event follows
+            }
+            tell(
+                    c,
+                    "fuse-mount " + m.epoch + " " + m.minor + " " + m.kernelMinor + " " + m.flags + " " + m.rootIno
+                            + " " + m.fds.size() + " " + m.mountPoint);
+            logFileOnly("handed the FUSE mount at " + m.mountPoint + " to fspd pid " + c.pid() + " (epoch " + m.epoch
+                    + ")");
+        }
+        tell(c, "handover-end");
     }
 
     /** Lets the locked standby take over when no primary is alive, the back-off allows it, and we are not stopping. */
@@ -388,6 +502,7 @@ final class Supervisor {
     private void promote(Child c, long lockedNanos) {
         primary = c;
         standby = null;
+        handOver(c);
         Restart r = lastRestart;
         if (r != null && r.successor == null) {
             r.successor = c;
@@ -612,13 +727,18 @@ final class Supervisor {
             Thread.ofPlatform().daemon().name("fspd-supervise-" + c.pid()).start(() -> {
                 String line;
                 while ((line = ch.receive()) != null) {
-                    events.add(new Message(c, line));
+                    // A descriptor comes with its own line: taken here, where the channel is read.
+                    events.add(new Message(c, line, line.startsWith("fuse-fd ") ? ch.takeDescriptor() : -1));
                 }
             });
         }
     }
 
     private void closeSockets() {
+        for (HeldMount m : fuseMounts.values()) {
+            m.close(); // the kernel's connection ends with the last descriptor: the mount then answers ENOTCONN
+        }
+        fuseMounts.clear();
         if (controlFd >= 0) {
             Libc.close(controlFd);
             controlFd = -1;

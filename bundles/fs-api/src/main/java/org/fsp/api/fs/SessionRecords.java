@@ -56,6 +56,14 @@ public interface SessionRecords {
     /** Returns once the last {@link #recording} of the calling thread, and so its change, is durable. */
     void commitRecording() throws FsException;
 
+    /**
+     * Returns once every change made so far is durable (the journal committed up to its running transaction, with
+     * group commit: concurrent callers share a flush). For a front end that answers a change only once a crash of
+     * this process can no longer lose it (the FUSE mount under {@code fspd --supervise}); file data not journaled
+     * needs the handle's fdatasync.
+     */
+    void commitChanges() throws FsException;
+
     /** Erases the token's records: its client went away while this file system ran. */
     void forget(long tokenHigh, long tokenLow);
 
@@ -74,6 +82,13 @@ public interface SessionRecords {
 
     /** Opens the file an open's recorded outcome names, as {@link #reopen} does for a token, at position 0. */
     long reopenRecorded(Credentials who, Outcome opened) throws FsException;
+
+    /**
+     * The generation of inode {@code ino} while it is in use (a file unlinked while open included), so that a front
+     * end that names files by inode number (FUSE's node ids) can tell a reused number from the file it knew. ESTALE
+     * for a number that is free.
+     */
+    int generation(long ino) throws FsException;
 
     /** The handle's position, bytes. */
     long position(long handle) throws FsException;

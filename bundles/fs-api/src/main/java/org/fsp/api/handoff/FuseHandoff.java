@@ -2,6 +2,7 @@ package org.fsp.api.handoff;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What ipc-fuse hands to its successor: every FUSE mount it serves, with the {@code /dev/fuse} descriptors (the
@@ -20,7 +21,7 @@ public record FuseHandoff(long quiescedAtNanos, List<Mount> mounts) implements L
      * @param ino its inode number in the file system
      * @param lookups lookups the kernel holds on it
      * @param paths its names now (none once removed)
-     * @param handles file-system handles the kernel holds open on it
+     * @param handles the file handles (fh) the kernel holds open on it
      */
     public record Node(long id, long ino, long lookups, List<String> paths, List<Long> handles) {
         public Node {
@@ -37,8 +38,11 @@ public record FuseHandoff(long quiescedAtNanos, List<Mount> mounts) implements L
      * @param protocolMinor the FUSE minor version INIT settled (-1 if INIT had not come)
      * @param kernelMinor the kernel's minor version
      * @param flags the INIT flags both sides have
-     * @param nextNodeId the next node id to give out (ids are never reused during a mount)
+     * @param nextNodeId the next node id to give out by a version that counts them (0: ids are inode numbers)
      * @param nodes every node the kernel holds, the root included
+     * @param fileHandles each file handle (fh) the kernel holds with the file-system handle behind it (empty from a
+     *     version whose fh were the file system's handles)
+     * @param handleEpoch the epoch in the fh the version gave out
      */
     public record Mount(
             String mountPoint,
@@ -47,10 +51,25 @@ public record FuseHandoff(long quiescedAtNanos, List<Mount> mounts) implements L
             int kernelMinor,
             int flags,
             long nextNodeId,
-            List<Node> nodes) {
+            List<Node> nodes,
+            Map<Long, Long> fileHandles,
+            int handleEpoch) {
         public Mount {
             fds = List.copyOf(fds);
             nodes = List.copyOf(nodes);
+            fileHandles = Map.copyOf(fileHandles);
+        }
+
+        /** From a version whose fh were the file system's own handles. */
+        public Mount(
+                String mountPoint,
+                List<Integer> fds,
+                int protocolMinor,
+                int kernelMinor,
+                int flags,
+                long nextNodeId,
+                List<Node> nodes) {
+            this(mountPoint, fds, protocolMinor, kernelMinor, flags, nextNodeId, nodes, Map.of(), 0);
         }
     }
 

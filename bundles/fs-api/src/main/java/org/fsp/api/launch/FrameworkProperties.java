@@ -51,6 +51,21 @@ public final class FrameworkProperties {
     public static final String SUPERVISOR_PID = "fsp.supervisor.pid";
 
     /**
+     * The control connection to the supervisor, as a descriptor number of this process (set when a standby takes
+     * over): ipc-fuse sends it each FUSE mount's {@code /dev/fuse} descriptors with SCM_RIGHTS and what INIT settled,
+     * so that the mount outlives this process (lines {@code fuse-fd I N ROOT_INO DIR}, {@code fuse-init MINOR
+     * KERNEL_MINOR FLAGS DIR}, {@code fuse-umount DIR}; see {@code docs/recovery.md}).
+     */
+    public static final String SUPERVISOR_CONTROL_FD = "fsp.supervisor.controlFd";
+
+    /**
+     * The FUSE mounts a dead fspd left to the supervisor, for this one to serve on: one line per mount, {@code EPOCH
+     * MINOR KERNEL_MINOR FLAGS ROOT_INO FD,FD,... DIR} (MINOR -1 if INIT had not been answered). Set by the launcher
+     * before the layers start; ipc-fuse takes it (and clears it) when it activates.
+     */
+    public static final String FUSE_HANDOVER = "fsp.fuse.handover";
+
+    /**
      * Smallest device FSP formats and serves, bytes (256 blocks: the superblock, the shortest journal, the bitmaps, an
      * inode table of 64 inodes and some data). mkfs and fspd both refuse anything smaller.
      */

@@ -3089,6 +3089,27 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     @Override
+    public void commitChanges() throws FsException {
+        enter();
+        try {
+            long seq = journal.runningSeq();
+            if (journal.committedSeq() >= seq) {
+                return;
+            }
+            ManagedBlocking.begin();
+            try {
+                journal.commitUpTo(seq);
+            } catch (IOException e) {
+                throw ioError(e);
+            } finally {
+                ManagedBlocking.end();
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
     public void forget(long tokenHigh, long tokenLow) {
         if (sessions == null || failed || unmounted || !sessions.knows(tokenHigh, tokenLow)) {
             return;
@@ -3142,6 +3163,27 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     @Override
+    public int generation(long ino) throws FsException {
+        enter();
+        try {
+            if (ino < Geometry.ROOT_INO || ino >= geometry.inodeCount() || !alloc.inodeInUse(ino)) {
+                throw new FsException(Errno.ESTALE, "inode " + ino);
+            }
+            Inode i = table.get(ino);
+            if (i.freed || i.mode == 0) {
+                throw new FsException(Errno.ESTALE, "inode " + ino);
+            }
+            return i.generation;
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
     public long position(long handle) throws FsException {
         OpenFile f = handle(handle);
         synchronized (f) {
@@ -3177,6 +3219,8 @@ public final class FsCore implements FileSystemService, SessionRecords {
             f.position = position;
             handles.put(h, f);
             return h;
+        } catch (FsException e) {
+            throw e; // ESTALE is the answer, not a device error
         } catch (IOException e) {
             throw ioError(e);
         } finally {

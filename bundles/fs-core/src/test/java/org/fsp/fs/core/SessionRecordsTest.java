@@ -94,6 +94,33 @@ class SessionRecordsTest {
     }
 
     @Test
+    void shouldGiveTheGenerationOfAnInodeInUseAndRefuseAFreeOne() throws Exception {
+        HeapBlockDeviceTestDouble dev = new HeapBlockDeviceTestDouble(4096);
+        FsCore fs = TestFs.formatAndMount(dev);
+        long h = fs.open(ROOT, "/g", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0600);
+        long ino = fs.fstat(ROOT, h).ino();
+        int gen = fs.generation(ino);
+        fs.unlink(ROOT, "/g");
+        assertEquals(gen, fs.generation(ino), "a file unlinked while open keeps its number and generation");
+        long again = fs.reopenRecorded(ROOT, new Outcome(0, ino, gen, OpenFlags.O_RDWR));
+        fs.close(ROOT, again);
+        fs.close(ROOT, h);
+        FsException freed = assertThrows(FsException.class, () -> fs.generation(ino));
+        assertEquals(Errno.ESTALE, freed.errno(), "a free inode number has no generation: " + freed.getMessage());
+        long h2 = fs.open(ROOT, "/g2", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0600);
+        if (fs.fstat(ROOT, h2).ino() == ino) {
+            assertNotEquals(gen, fs.generation(ino), "a reused number has another generation");
+        }
+        fs.close(ROOT, h2);
+        FsException zero = assertThrows(FsException.class, () -> fs.generation(0));
+        assertEquals(Errno.ESTALE, zero.errno());
+        FsException stale = assertThrows(
+                FsException.class, () -> fs.reopenRecorded(ROOT, new Outcome(0, ino, gen + 1, OpenFlags.O_RDWR)));
+        assertEquals(Errno.ESTALE, stale.errno(), "a stale re-open is ESTALE");
+        fs.mkdir(ROOT, "/still-writable", 0755);
+    }
+
+    @Test
     void shouldReopenAFileUnlinkedWhileOpenWithItsTokenAndRefuseAForgedOne() throws Exception {
         HeapBlockDeviceTestDouble dev = new HeapBlockDeviceTestDouble(4096);
         FsCore fs = TestFs.formatAndMount(dev);

@@ -46,6 +46,7 @@ final class FuseConnection {
     private volatile int minor = -1;
     private volatile int flags;
     private volatile boolean destroyed;
+    private volatile Runnable onInit;
 
     /** Asks for {@link #WANTED}, and with {@code writebackCache} also for FUSE_WRITEBACK_CACHE. */
     FuseConnection(boolean writebackCache) {
@@ -79,7 +80,16 @@ final class FuseConnection {
                 init.major(),
                 init.minor(),
                 Integer.toHexString(flags));
+        Runnable r = onInit;
+        if (r != null) {
+            r.run();
+        }
         return new FuseReply.Init(minor, init.maxReadahead(), flags, MAX_WRITE, MAX_PAGES, MAX_BACKGROUND);
+    }
+
+    /** Runs {@code r} each time INIT settles (before the answer goes out): the supervisor is told what it settled. */
+    void onInit(Runnable r) {
+        onInit = r;
     }
 
     /** What a previous version of this front end settled with the kernel (a live upgrade: no second INIT comes). */

@@ -19,6 +19,7 @@ import org.fsp.api.fs.FileMode;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
 import org.fsp.api.fs.OpenFlags;
+import org.fsp.api.fs.SessionRecords;
 import org.fsp.ipc.fuse.FuseAbi.Dirent;
 import org.fsp.ipc.fuse.FuseAbi.DirentPlus;
 import org.fsp.ipc.fuse.FuseAbi.OutHeader;
@@ -60,10 +61,19 @@ final class FuseDispatcher {
 
     private final FileSystemSlot fs;
     private final NodeTable nodes;
+    private final FileHandles handles;
+    private final NodeResolver resolver = new NodeResolver();
     private final CallerCredentials callers;
     private final FuseConnection connection;
     private final long entryValidNanos;
     private final long attrValidNanos;
+    /**
+     * True: a change is durable before it is answered (a WRITE's data by the handle's fdatasync, every other change
+     * by a journal commit), so that a kill of this process loses nothing the kernel was told is done; see
+     * {@link #setCommitBeforeAnswer}.
+     */
+    private volatile boolean commitBeforeAnswer;
+
     /** False: the xattr opcodes answer ENOSYS, so the kernel stops asking (and stops its per-write GETXATTR). */
     private final boolean xattrs;
 
@@ -85,9 +95,22 @@ final class FuseDispatcher {
             long entryValidNanos,
             long attrValidNanos,
             boolean xattrs) {
+        this(fs, nodes, new FileHandles(0), callers, connection, entryValidNanos, attrValidNanos, xattrs);
+    }
+
+    FuseDispatcher(
+            FileSystemSlot fs,
+            NodeTable nodes,
+            FileHandles handles,
+            CallerCredentials callers,
+            FuseConnection connection,
+            long entryValidNanos,
+            long attrValidNanos,
+            boolean xattrs) {
         this.xattrs = xattrs;
         this.fs = fs;
         this.nodes = nodes;
+        this.handles = handles;
         this.callers = callers;
         this.connection = connection;
         this.entryValidNanos = entryValidNanos;
@@ -172,7 +195,11 @@ final class FuseDispatcher {
             if (r instanceof Lock l) {
                 return lock(service, who, l, fd);
             }
-            return run(service, who, r, out);
+            FuseReply reply = run(service, who, r, out);
+            if (commitBeforeAnswer && !(reply instanceof FuseReply.Error)) {
+                commit(service, who, r);
+            }
+            return reply;
         } catch (FsException e) {
             return new FuseReply.Error(e.errno());
         } catch (RuntimeException e) {
@@ -184,6 +211,20 @@ final class FuseDispatcher {
         }
     }
 
+    /**
+     * Whether changes are made durable before they are answered. On under {@code fspd --supervise}: the kernel keeps
+     * no copy of what it wrote (no FS Lib to replay it), so a WRITE answered from the buffer cache of a process that
+     * is then killed would be lost while the program reads on, and its next fsync, on the process that took over,
+     * would claim durability for data that never reached the device.
+     */
+    void setCommitBeforeAnswer(boolean on) {
+        commitBeforeAnswer = on;
+    }
+
+    boolean commitsBeforeAnswer() {
+        return commitBeforeAnswer;
+    }
+
     /** The node table of the mount whose request the calling thread serves now, or null. */
     static NodeTable servingTable() {
         return SERVING.get();
@@ -192,17 +233,17 @@ final class FuseDispatcher {
     private FuseReply run(FileSystemService fs, Credentials who, FuseRequest r, MemorySegment out) throws FsException {
         long node = r.header().nodeId();
         return switch (r) {
-            case Lookup l -> entry(fs, who, NodeTable.child(path(node), l.name()));
+            case Lookup l -> entry(fs, who, NodeTable.child(path(fs, node), l.name()));
             case Getattr g -> {
-                if ((g.flags() & FUSE_GETATTR_FH) != 0) {
-                    yield attributes(fs.fstat(who, g.fh()));
+                if ((g.flags() & FUSE_GETATTR_FH) != 0 && !FileHandles.directory(g.fh())) {
+                    yield attributes(fs.fstat(who, handles.handle(fs, g.fh())));
                 }
                 yield attributes(attrsOf(fs, who, node));
             }
             case Setattr s -> setattr(fs, who, s);
-            case Readlink l -> new FuseReply.Link(fs.readlink(who, path(node)));
+            case Readlink l -> new FuseReply.Link(fs.readlink(who, path(fs, node)));
             case Symlink s -> {
-                String p = NodeTable.child(path(node), s.name());
+                String p = NodeTable.child(path(fs, node), s.name());
                 fs.symlink(who, s.target(), p);
                 yield entry(fs, who, p);
             }
@@ -212,7 +253,7 @@ final class FuseDispatcher {
                     // fs-core stores regular files, directories and symlinks only: no FIFOs, sockets or devices.
                     throw new FsException(Errno.EPERM, "mknod of type " + Integer.toOctalString(type));
                 }
-                String p = NodeTable.child(path(node), m.name());
+                String p = NodeTable.child(path(fs, node), m.name());
                 fs.close(
                         who,
                         fs.open(
@@ -223,26 +264,26 @@ final class FuseDispatcher {
                 yield entry(fs, who, p);
             }
             case Mkdir m -> {
-                String p = NodeTable.child(path(node), m.name());
+                String p = NodeTable.child(path(fs, node), m.name());
                 fs.mkdir(who, p, m.mode() & FileMode.PERMISSION_MASK);
                 yield entry(fs, who, p);
             }
             case Unlink u -> {
-                String p = NodeTable.child(path(node), u.name());
+                String p = NodeTable.child(path(fs, node), u.name());
                 fs.unlink(who, p);
                 nodes.removed(p);
                 yield FuseReply.OK;
             }
             case Rmdir d -> {
-                String p = NodeTable.child(path(node), d.name());
+                String p = NodeTable.child(path(fs, node), d.name());
                 fs.rmdir(who, p);
                 nodes.removed(p);
                 yield FuseReply.OK;
             }
             case Rename m -> rename(fs, who, m);
             case Link l -> {
-                String existing = path(l.oldNodeId());
-                String p = NodeTable.child(path(node), l.newName());
+                String existing = path(fs, l.oldNodeId());
+                String p = NodeTable.child(path(fs, node), l.newName());
                 fs.link(who, existing, p);
                 yield entry(fs, who, p);
             }
@@ -250,43 +291,56 @@ final class FuseDispatcher {
                 int flags = o.directory()
                         ? OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY
                         : (o.flags() & PASSED_OPEN_FLAGS & ~OpenFlags.O_EXCL) | OpenFlags.O_NOFOLLOW;
-                long fh =
-                        o.directory() ? fs.open(who, path(node), flags, 0) : openCached(fs, who, path(node), flags, 0);
+                String p = path(fs, node);
+                long[] opened = o.directory()
+                        ? new long[] {fs.open(who, p, flags, 0), flags}
+                        : openCached(fs, who, p, flags, 0);
+                long fh = register(fs, who, nodes.inoOf(node), opened, o.directory());
                 nodes.opened(node, fh);
                 yield new FuseReply.Opened(fh, 0);
             }
             case Create c -> {
-                String p = NodeTable.child(path(node), c.name());
+                String p = NodeTable.child(path(fs, node), c.name());
                 int flags = (c.flags() & PASSED_OPEN_FLAGS) | OpenFlags.O_CREAT | OpenFlags.O_NOFOLLOW;
-                long fh = openCached(fs, who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
+                long[] opened = openCached(fs, who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
                 FileAttributes a;
                 try {
-                    a = fs.fstat(who, fh);
+                    a = fs.fstat(who, opened[0]);
                 } catch (FsException e) {
-                    fs.close(who, fh);
+                    fs.close(who, opened[0]);
                     throw e;
                 }
+                long fh = register(fs, who, a.ino(), opened, false);
                 long id = nodes.lookedUp(p, a.ino());
                 nodes.opened(id, fh);
                 yield new FuseReply.Created(
-                        new Entry(id, a, entryValidNanos, attrValidNanos), new FuseReply.Opened(fh, 0));
+                        new Entry(id, generation(fs, a.ino()), a, entryValidNanos, attrValidNanos),
+                        new FuseReply.Opened(fh, 0));
             }
             case Read rd -> {
                 int size = (int) Math.min(rd.size(), out.byteSize() - OutHeader.SIZE);
-                int n = fs.pread(who, rd.fh(), rd.offset(), out.asSlice(OutHeader.SIZE, size));
+                int n = fs.pread(who, handles.handle(fs, rd.fh()), rd.offset(), out.asSlice(OutHeader.SIZE, size));
                 yield new FuseReply.InPlace(Math.max(n, 0));
             }
-            case Write w -> new FuseReply.Written(fs.pwrite(who, w.fh(), w.offset(), w.data()));
+            case Write w -> new FuseReply.Written(fs.pwrite(who, handles.handle(fs, w.fh()), w.offset(), w.data()));
             case Readdir d -> readdir(fs, who, d, out);
             case Release rl -> {
                 nodes.released(node, rl.fh());
-                fs.close(who, rl.fh());
+                // A handle of a process that died and was never used here has nothing open to close.
+                long h = handles.remove(rl.fh());
+                if (h >= 0) {
+                    fs.close(who, h);
+                }
                 yield FuseReply.OK;
             }
             case Flush f -> {
                 // close(2) of any descriptor drops the process's POSIX locks on the file.
+                // A handle this process never used holds no lock here: the dead process's locks died with it.
+                long h = handles.known(f.fh());
                 try {
-                    fs.releaseLocks(who, f.fh(), f.lockOwner());
+                    if (h >= 0) {
+                        fs.releaseLocks(who, h, f.lockOwner());
+                    }
                 } catch (FsException e) {
                     if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EBADF) {
                         throw e;
@@ -298,32 +352,61 @@ final class FuseDispatcher {
                 if (f.directory()) {
                     fs.sync();
                 } else if (f.dataOnly()) {
-                    fs.fdatasync(who, f.fh());
+                    fs.fdatasync(who, handles.handle(fs, f.fh()));
                 } else {
-                    fs.fsync(who, f.fh());
+                    fs.fsync(who, handles.handle(fs, f.fh()));
                 }
                 yield FuseReply.OK;
             }
             case Statfs s -> new FuseReply.Statfs(fs.statfs(who));
             case Access a -> access(fs, who, node, a.mask());
             case Setxattr x -> {
-                fs.setxattr(who, path(node), x.name(), x.value().toArray(JAVA_BYTE), x.flags(), false);
+                fs.setxattr(who, path(fs, node), x.name(), x.value().toArray(JAVA_BYTE), x.flags(), false);
                 yield FuseReply.OK;
             }
-            case Getxattr g -> sized(fs.getxattr(who, path(node), g.name(), false), g.size());
-            case Listxattr l -> sized(names(fs.listxattr(who, path(node), false)), l.size());
+            case Getxattr g -> sized(fs.getxattr(who, path(fs, node), g.name(), false), g.size());
+            case Listxattr l -> sized(names(fs.listxattr(who, path(fs, node), false)), l.size());
             case Removexattr x -> {
-                fs.removexattr(who, path(node), x.name(), false);
+                fs.removexattr(who, path(fs, node), x.name(), false);
                 yield FuseReply.OK;
             }
-            case Lseek l -> new FuseReply.Offset(fs.lseek(who, l.fh(), l.offset(), l.whence()));
+            case Lseek l -> new FuseReply.Offset(fs.lseek(who, handles.handle(fs, l.fh()), l.offset(), l.whence()));
             case Fallocate f -> {
-                fs.fallocate(who, f.fh(), f.mode(), f.offset(), f.length());
+                fs.fallocate(who, handles.handle(fs, f.fh()), f.mode(), f.offset(), f.length());
                 yield FuseReply.OK;
             }
             case CopyFileRange c -> copyFileRange(fs, who, c, out);
             default -> new FuseReply.Error(Errno.ENOSYS);
         };
+    }
+
+    /** Makes the change {@code r} made durable (nothing for a request that changes nothing). */
+    private void commit(FileSystemService fs, Credentials who, FuseRequest r) throws FsException {
+        switch (r) {
+            case Write w -> fs.fdatasync(who, handles.handle(fs, w.fh()));
+            case CopyFileRange c -> fs.fdatasync(who, handles.handle(fs, c.fhOut()));
+            case Create c -> commitChanges(fs);
+            case Setattr s -> commitChanges(fs);
+            case Mknod m -> commitChanges(fs);
+            case Mkdir m -> commitChanges(fs);
+            case Unlink u -> commitChanges(fs);
+            case Rmdir d -> commitChanges(fs);
+            case Rename m -> commitChanges(fs);
+            case Link l -> commitChanges(fs);
+            case Symlink l -> commitChanges(fs);
+            case Setxattr x -> commitChanges(fs);
+            case Removexattr x -> commitChanges(fs);
+            case Fallocate f -> commitChanges(fs);
+            default -> {}
+        }
+    }
+
+    private static void commitChanges(FileSystemService fs) throws FsException {
+        if (fs instanceof SessionRecords records) {
+            records.commitChanges();
+        } else {
+            fs.sync();
+        }
     }
 
     /** Longest pause between two tries of a waiting SETLKW, ns. */
@@ -344,14 +427,14 @@ final class FuseDispatcher {
         long start = flock ? 0 : l.start();
         long length = flock || l.end() == OFFSET_MAX ? 0 : l.end() - l.start() + 1;
         if (l.get()) {
-            long[] c = fs.getlk(who, l.fh(), l.owner(), l.type(), start, length);
+            long[] c = fs.getlk(who, handles.handle(fs, l.fh()), l.owner(), l.type(), start, length);
             if (c == null) {
                 return new FuseReply.Lk(l.start(), l.end(), FileSystemService.F_UNLCK);
             }
             return new FuseReply.Lk(c[1], c[2] == 0 ? OFFSET_MAX : c[1] + c[2] - 1, (int) c[0]);
         }
         try {
-            fs.setlk(who, l.fh(), l.owner(), l.type(), start, length);
+            fs.setlk(who, handles.handle(fs, l.fh()), l.owner(), l.type(), start, length);
             return FuseReply.OK;
         } catch (FsException e) {
             if (e.errno() != Errno.EAGAIN || !l.blocking()) {
@@ -393,7 +476,7 @@ final class FuseDispatcher {
                     return new FuseReply.Error(e.errno());
                 }
                 try {
-                    service.setlk(who, l.fh(), l.owner(), l.type(), start, length);
+                    service.setlk(who, handles.handle(service, l.fh()), l.owner(), l.type(), start, length);
                     return FuseReply.OK;
                 } catch (FsException e) {
                     if (e.errno() != Errno.EAGAIN) {
@@ -454,11 +537,11 @@ final class FuseDispatcher {
         long done = 0;
         while (done < want) {
             int chunk = (int) Math.min(want - done, scratch.byteSize());
-            int n = fs.pread(who, c.fhIn(), c.offsetIn() + done, scratch.asSlice(0, chunk));
+            int n = fs.pread(who, handles.handle(fs, c.fhIn()), c.offsetIn() + done, scratch.asSlice(0, chunk));
             if (n <= 0) {
                 break;
             }
-            int w = fs.pwrite(who, c.fhOut(), c.offsetOut() + done, scratch.asSlice(0, n));
+            int w = fs.pwrite(who, handles.handle(fs, c.fhOut()), c.offsetOut() + done, scratch.asSlice(0, n));
             done += w;
             if (w < n) {
                 break;
@@ -473,27 +556,67 @@ final class FuseDispatcher {
      * partial write, so O_APPEND is dropped and O_WRONLY asked as O_RDWR, falling back to O_WRONLY for a caller who
      * may not read (as libfuse's passthrough_ll does; such a file's partial-page writes then fail).
      */
-    private long openCached(FileSystemService fs, Credentials who, String path, int flags, int mode)
+    private long[] openCached(FileSystemService fs, Credentials who, String path, int flags, int mode)
             throws FsException {
         if (!connection.writebackCache()) {
-            return fs.open(who, path, flags, mode);
+            return new long[] {fs.open(who, path, flags, mode), flags};
         }
         int cached = flags & ~OpenFlags.O_APPEND;
         if ((cached & OpenFlags.O_ACCMODE) == OpenFlags.O_WRONLY) {
+            int rw = (cached & ~OpenFlags.O_ACCMODE) | OpenFlags.O_RDWR;
             try {
-                return fs.open(who, path, (cached & ~OpenFlags.O_ACCMODE) | OpenFlags.O_RDWR, mode);
+                return new long[] {fs.open(who, path, rw, mode), rw};
             } catch (FsException e) {
                 if (e.errno() != Errno.EACCES) {
                     throw e;
                 }
             }
         }
-        return fs.open(who, path, cached, mode);
+        return new long[] {fs.open(who, path, cached, mode), cached};
+    }
+
+    /** The fh for fs-core's handle {@code opened[0]}, opened on inode {@code ino} with flags {@code opened[1]}. */
+    private long register(FileSystemService fs, Credentials who, long ino, long[] opened, boolean directory)
+            throws FsException {
+        try {
+            return handles.add(ino, generation(fs, ino), (int) opened[1], directory, opened[0]);
+        } catch (FsException e) {
+            fs.close(who, opened[0]);
+            throw e;
+        }
+    }
+
+    /** The generation of inode {@code ino} (0 if the file system has none to tell, or the file has just gone). */
+    private static int generation(FileSystemService fs, long ino) {
+        if (fs instanceof SessionRecords records) {
+            try {
+                return records.generation(ino);
+            } catch (FsException e) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * A path of the node, or null for a node whose name was removed. A node this table does not know (learned by a
+     * process that died, or forgotten too early) is found again by its inode number.
+     */
+    private String pathOrNull(FileSystemService fs, long node) throws FsException {
+        String p = nodes.path(node);
+        if (p != null || nodes.known(node)) {
+            return p;
+        }
+        p = resolver.find(fs, nodes.inoOf(node));
+        if (p != null) {
+            nodes.relearned(node, p);
+        }
+        return p;
     }
 
     /** The node's path; ENOENT for a node whose name was removed (or one the kernel should not hold). */
-    private String path(long node) throws FsException {
-        String p = nodes.path(node);
+    private String path(FileSystemService fs, long node) throws FsException {
+        String p = pathOrNull(fs, node);
         if (p == null) {
             throw new FsException(Errno.ENOENT, "node " + node + " has no name");
         }
@@ -501,7 +624,7 @@ final class FuseDispatcher {
     }
 
     private FileAttributes attrsOf(FileSystemService fs, Credentials who, long node) throws FsException {
-        String p = nodes.path(node);
+        String p = pathOrNull(fs, node);
         if (p != null) {
             return fs.lstat(who, p);
         }
@@ -509,13 +632,13 @@ final class FuseDispatcher {
         if (fh < 0) {
             throw new FsException(Errno.ENOENT, "node " + node + " has no name and no open file");
         }
-        return fs.fstat(who, fh);
+        return fs.fstat(who, handles.handle(fs, fh));
     }
 
     /** A LOOKUP-style answer for the file at {@code path}: one more lookup of its node. */
     private FuseReply entry(FileSystemService fs, Credentials who, String path) throws FsException {
         FileAttributes a = fs.lstat(who, path);
-        return new Entry(nodes.lookedUp(path, a.ino()), a, entryValidNanos, attrValidNanos);
+        return new Entry(nodes.lookedUp(path, a.ino()), generation(fs, a.ino()), a, entryValidNanos, attrValidNanos);
     }
 
     private FuseReply attributes(FileAttributes a) {
@@ -525,16 +648,17 @@ final class FuseDispatcher {
     private FuseReply setattr(FileSystemService fs, Credentials who, Setattr s) throws FsException {
         long node = s.header().nodeId();
         int valid = s.valid();
-        boolean byHandle = (valid & FATTR_FH) != 0;
-        String p = nodes.path(node);
+        boolean byHandle = (valid & FATTR_FH) != 0 && !FileHandles.directory(s.fh());
+        long h = byHandle ? handles.handle(fs, s.fh()) : -1;
+        String p = pathOrNull(fs, node);
         boolean symlink = p != null && (valid & (FATTR_UID | FATTR_GID | FATTR_ATIME | FATTR_MTIME)) != 0
                 ? fs.lstat(who, p).isSymbolicLink()
                 : false;
         if ((valid & FATTR_MODE) != 0) {
             if (byHandle) {
-                fs.fchmod(who, s.fh(), s.mode() & FileMode.PERMISSION_MASK);
+                fs.fchmod(who, h, s.mode() & FileMode.PERMISSION_MASK);
             } else {
-                fs.chmod(who, path(node), s.mode() & FileMode.PERMISSION_MASK);
+                fs.chmod(who, path(fs, node), s.mode() & FileMode.PERMISSION_MASK);
             }
         }
         if ((valid & (FATTR_UID | FATTR_GID)) != 0) {
@@ -549,16 +673,16 @@ final class FuseDispatcher {
                     throw new FsException(Errno.EPERM, "lchown of " + p);
                 }
             } else if (byHandle) {
-                fs.fchown(who, s.fh(), uid, gid);
+                fs.fchown(who, h, uid, gid);
             } else {
-                fs.chown(who, path(node), uid, gid);
+                fs.chown(who, path(fs, node), uid, gid);
             }
         }
         if ((valid & FATTR_SIZE) != 0) {
             if (byHandle) {
-                fs.ftruncate(who, s.fh(), s.size());
+                fs.ftruncate(who, h, s.size());
             } else {
-                fs.truncate(who, path(node), s.size());
+                fs.truncate(who, path(fs, node), s.size());
             }
         }
         if ((valid & (FATTR_ATIME | FATTR_MTIME)) != 0 && !symlink) {
@@ -573,17 +697,17 @@ final class FuseDispatcher {
                             ? FileSystemService.UTIME_NOW
                             : s.mtimeSeconds() * 1_000_000_000L + s.mtimeNanos();
             if (byHandle) {
-                fs.futimens(who, s.fh(), atime, mtime);
+                fs.futimens(who, h, atime, mtime);
             } else {
-                fs.utimens(who, path(node), atime, mtime);
+                fs.utimens(who, path(fs, node), atime, mtime);
             }
         }
-        return attributes(byHandle ? fs.fstat(who, s.fh()) : attrsOf(fs, who, node));
+        return attributes(byHandle ? fs.fstat(who, h) : attrsOf(fs, who, node));
     }
 
     private FuseReply rename(FileSystemService fs, Credentials who, Rename m) throws FsException {
-        String from = NodeTable.child(path(m.header().nodeId()), m.oldName());
-        String to = NodeTable.child(path(m.newDir()), m.newName());
+        String from = NodeTable.child(path(fs, m.header().nodeId()), m.oldName());
+        String to = NodeTable.child(path(fs, m.newDir()), m.newName());
         fs.rename(who, from, to, m.flags());
         if ((m.flags() & RENAME_EXCHANGE) != 0) {
             nodes.exchanged(from, to);
@@ -606,7 +730,7 @@ final class FuseDispatcher {
      * {@code o - 2}. An entry that does not fit ends the page; READDIRPLUS counts a lookup only for entries sent.
      */
     private FuseReply readdir(FileSystemService fs, Credentials who, Readdir d, MemorySegment out) throws FsException {
-        String dir = nodes.path(d.header().nodeId());
+        String dir = pathOrNull(fs, d.header().nodeId());
         if (dir == null) {
             return new FuseReply.InPlace(0);
         }
@@ -654,7 +778,14 @@ final class FuseDispatcher {
                         continue;
                     }
                     FuseReply.putEntry(
-                            body, used, new Entry(nodes.lookedUp(p, a.ino()), a, entryValidNanos, attrValidNanos));
+                            body,
+                            used,
+                            new Entry(
+                                    nodes.lookedUp(p, a.ino()),
+                                    generation(fs, a.ino()),
+                                    a,
+                                    entryValidNanos,
+                                    attrValidNanos));
                 }
                 used += putDirentAt(
                                 body,
@@ -705,7 +836,7 @@ final class FuseDispatcher {
 
     /** access(2): fs-core checks the caller's ids against the node's mode, as for every other call. */
     private FuseReply access(FileSystemService fs, Credentials who, long node, int mask) throws FsException {
-        fs.access(who, path(node), mask & (R_OK | W_OK | X_OK));
+        fs.access(who, path(fs, node), mask & (R_OK | W_OK | X_OK));
         return FuseReply.OK;
     }
 }

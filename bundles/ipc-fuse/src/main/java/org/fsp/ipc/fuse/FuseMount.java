@@ -43,12 +43,30 @@ final class FuseMount implements AutoCloseable {
 
     private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
 
+    /** When a change is made durable before it is answered (see {@code FuseDispatcher#setCommitBeforeAnswer}). */
+    enum Commit {
+        /** Only under {@code fspd --supervise}, where the mount outlives the process. */
+        SUPERVISED,
+        ALWAYS,
+        NEVER
+    }
+
     /** How the mount is served. */
-    record Settings(int channels, long entryValidNanos, long attrValidNanos, boolean writebackCache, boolean xattrs) {
+    record Settings(
+            int channels,
+            long entryValidNanos,
+            long attrValidNanos,
+            boolean writebackCache,
+            boolean xattrs,
+            Commit commitBeforeAnswer) {
 
         /** Without the writeback cache, with extended attributes. */
         Settings(int channels, long entryValidNanos, long attrValidNanos) {
             this(channels, entryValidNanos, attrValidNanos, false, true);
+        }
+
+        Settings(int channels, long entryValidNanos, long attrValidNanos, boolean writebackCache, boolean xattrs) {
+            this(channels, entryValidNanos, attrValidNanos, writebackCache, xattrs, Commit.SUPERVISED);
         }
 
         Settings {
@@ -69,8 +87,15 @@ final class FuseMount implements AutoCloseable {
     private final List<Thread> ownThreads = new ArrayList<>();
     private final long mountedAtMillis = System.currentTimeMillis();
     private NodeTable nodes;
+    private FileHandles handles = new FileHandles(0);
+    private FuseDispatcher dispatcher;
     /** Tells the kernel of changes others make; null until serving. */
     private FuseNotifier notifier;
+
+    /** The supervisor that keeps the descriptors across a crash, or null. */
+    private SupervisorLink link;
+    /** How this process came to serve the mount: "mounted", or the take-over from a process that died. */
+    private String origin = "mounted here";
 
     private ThreadModel model;
     private volatile boolean running;
@@ -168,20 +193,103 @@ final class FuseMount implements AutoCloseable {
             throw new IOException("cannot mount FSP at " + mountPoint + ": " + e.getMessage(), e);
         }
         running = true;
+        if (link != null) {
+            List<Integer> fds = new ArrayList<>(channels.size());
+            for (FuseChannel c : channels) {
+                fds.add(c.fd());
+            }
+            // Before serving: INIT's answer, which the supervisor must learn, is the first request.
+            tellSupervisorOnInit();
+            link.deposit(mountPoint, fds, rootIno);
+            origin = "mounted here; descriptors kept by the supervisor";
+        }
         drive(threadModel);
         startNotifier();
         LOG.info("FSP mounted at {} through /dev/fuse, {} channels", mountPoint, channels.size());
     }
 
+    /** With {@code fspd --supervise}: the descriptors go to the supervisor, so the mount outlives this process. */
+    synchronized void supervisedBy(SupervisorLink supervisor) {
+        link = supervisor;
+        applyCommitPolicy();
+    }
+
+    private void tellSupervisorOnInit() {
+        SupervisorLink l = link;
+        connection.onInit(
+                () -> l.initialised(mountPoint, connection.minor(), connection.kernelMinor(), connection.flags()));
+    }
+
+    /**
+     * Serves a mount whose fspd died, on the descriptors the supervisor kept ({@code handed}): INIT as the dead
+     * process settled it, node ids and file handles found again by inode (no table comes from the dead process), and,
+     * on kernels that have it, FUSE_NOTIFY_RESEND so that the requests the dead process had read and not answered are
+     * read again here.
+     */
+    static FuseMount takeOver(
+            SupervisorLink.Handed handed,
+            FileSystemSlot fs,
+            Settings settings,
+            ThreadModel threadModel,
+            SupervisorLink link) {
+        FuseMount m = new FuseMount(handed.mountPoint(), fs, settings);
+        boolean resent;
+        synchronized (m) {
+            m.link = link;
+            m.nodes = new NodeTable(handed.rootIno());
+            m.handles = new FileHandles(handed.epoch());
+            if (handed.minor() >= 0) {
+                m.connection.restore(handed.minor(), handed.kernelMinor(), handed.flags());
+            }
+            if (link != null) {
+                m.tellSupervisorOnInit(); // INIT itself may be among the requests re-sent
+            }
+            FuseDispatcher dispatcher = m.newDispatcher();
+            for (int i = 0; i < handed.fds().size(); i++) {
+                m.channels.add(new FuseChannel("fuse-" + i, handed.fds().get(i), dispatcher));
+            }
+            m.mounted = true;
+            m.running = true;
+            m.drive(threadModel);
+            m.startNotifier();
+            // The minor is unknown (-1) when the dead process had not answered INIT: then try, the kernel says no
+            // if it cannot.
+            resent = (handed.minor() < 0 || handed.kernelMinor() >= FuseNotifier.RESEND_MINOR)
+                    && FuseNotifier.resend(handed.fds().get(0));
+            m.origin = "taken over from a process that died (file-handle epoch " + handed.epoch() + "; "
+                    + (resent
+                            ? "its unanswered requests re-sent by the kernel"
+                            : "its unanswered requests lost: kernel 7." + handed.kernelMinor() + " cannot re-send")
+                    + ")";
+        }
+        LOG.info(
+                "took over the FSP mount at {} from a process that died: {} channels, protocol {}, {}",
+                m.mountPoint,
+                handed.fds().size(),
+                m.connection.protocol(),
+                resent ? "its unanswered requests re-sent (FUSE_NOTIFY_RESEND)" : "no requests re-sent");
+        return m;
+    }
+
     private FuseDispatcher newDispatcher() {
-        return new FuseDispatcher(
+        dispatcher = new FuseDispatcher(
                 fs,
                 nodes,
+                handles,
                 new CallerCredentials(Path.of("/proc"), System::nanoTime),
                 connection,
                 settings.entryValidNanos(),
                 settings.attrValidNanos(),
                 settings.xattrs());
+        applyCommitPolicy();
+        return dispatcher;
+    }
+
+    private void applyCommitPolicy() {
+        if (dispatcher != null) {
+            dispatcher.setCommitBeforeAnswer(settings.commitBeforeAnswer() == Commit.ALWAYS
+                    || (settings.commitBeforeAnswer() == Commit.SUPERVISED && link != null));
+        }
     }
 
     /**
@@ -206,15 +314,20 @@ final class FuseMount implements AutoCloseable {
                 connection.minor(),
                 connection.kernelMinor(),
                 connection.flags(),
-                nodes.nextId(),
-                nodes.export());
+                0,
+                nodes.export(),
+                handles.export(),
+                handles.epoch());
     }
 
     /** Carries on serving a mount that a previous version {@link #quiesce}d, on {@code threadModel}'s workers. */
     static FuseMount adopt(FuseHandoff.Mount handed, FileSystemSlot fs, Settings settings, ThreadModel threadModel) {
         FuseMount m = new FuseMount(Path.of(handed.mountPoint()), fs, settings);
         synchronized (m) {
-            m.nodes = NodeTable.restore(handed.nodes(), handed.nextNodeId());
+            m.nodes = NodeTable.restore(handed.nodes());
+            m.handles = handed.fileHandles().isEmpty() && !handed.nodes().isEmpty()
+                    ? legacyHandles(handed)
+                    : FileHandles.restore(handed.handleEpoch(), handed.fileHandles());
             m.connection.restore(handed.protocolMinor(), handed.kernelMinor(), handed.flags());
             FuseDispatcher dispatcher = m.newDispatcher();
             for (int i = 0; i < handed.fds().size(); i++) {
@@ -231,6 +344,17 @@ final class FuseMount implements AutoCloseable {
                 handed.fds().size(),
                 handed.nodes().size());
         return m;
+    }
+
+    /** A previous version gave fs-core's handles as fh: each stands for itself, and new ones get epoch 1. */
+    private static FileHandles legacyHandles(FuseHandoff.Mount handed) {
+        java.util.Map<Long, Long> same = new java.util.HashMap<>();
+        for (FuseHandoff.Node n : handed.nodes()) {
+            for (long fh : n.handles()) {
+                same.put(fh, fh);
+            }
+        }
+        return FileHandles.restore(1, same);
     }
 
     /** Moves the serving loops to {@code threadModel}'s workers (null: to threads of their own). */
@@ -304,6 +428,9 @@ final class FuseMount implements AutoCloseable {
     @Override
     public synchronized void close() {
         stopNotifier();
+        if (link != null) {
+            link.withdraw(mountPoint);
+        }
         if (mounted) {
             try {
                 FuseDevice.umount(mountPoint.toString(), FuseDevice.MNT_DETACH);
@@ -319,12 +446,12 @@ final class FuseMount implements AutoCloseable {
         }
         closeChannels(-1);
         FileSystemService service = fs.current();
-        if (service != null && nodes != null) {
-            for (long fh : nodes.allHandles()) {
+        if (service != null) {
+            for (long h : handles.all()) {
                 try {
-                    service.close(Credentials.ROOT, fh);
+                    service.close(Credentials.ROOT, h);
                 } catch (FsException e) {
-                    LOG.debug("close of handle {} left by the kernel: {}", fh, e.getMessage());
+                    LOG.debug("close of handle {} left by the kernel: {}", h, e.getMessage());
                 }
             }
         }
@@ -361,7 +488,9 @@ final class FuseMount implements AutoCloseable {
                 "/dev/fuse read/write, " + channels.size() + " channels (FUSE_DEV_IOC_CLONE), "
                         + (model != null ? "polled by thread-model agents" : "on threads of their own"));
         s.put("protocol", connection.protocol());
+        s.put("origin", origin);
         s.put("writebackCache", connection.writebackCache() ? "on" : "off");
+        s.put("commitBeforeAnswer", dispatcher != null && dispatcher.commitsBeforeAnswer() ? "on" : "off");
         s.put("nodes", nodes == null ? 0 : nodes.size());
         long served = 0;
         for (FuseChannel c : channels) {

@@ -98,6 +98,14 @@ public final class FuseMountComponent implements StatusContributor {
         boolean xattrs() default true;
 
         @AttributeDefinition(
+                description =
+                        "When a change through the mount is made durable before it is answered (a WRITE by "
+                                + "fdatasync, others by a journal commit): SUPERVISED (under fspd --supervise, where the mount "
+                                + "outlives a killed fspd and nothing answered may be lost), ALWAYS, NEVER (answered from the "
+                                + "buffer cache; a kill of a supervised fspd may then lose data the program was told is written)")
+        String commitBeforeAnswer() default "SUPERVISED";
+
+        @AttributeDefinition(
                 description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
                         + "before they fail with EIO")
         long fileSystemWaitMillis() default 30_000;
@@ -114,6 +122,8 @@ public final class FuseMountComponent implements StatusContributor {
     private Path configured;
     private BundleContext context;
     private String lastError;
+    /** With {@code fspd --supervise}: where each mount's descriptors go, so that the mount outlives this process. */
+    private SupervisorLink supervisor;
 
     @Reference(
             cardinality = ReferenceCardinality.OPTIONAL,
@@ -184,7 +194,8 @@ public final class FuseMountComponent implements StatusContributor {
                 config.entryTimeoutMillis() * 1_000_000L,
                 config.attrTimeoutMillis() * 1_000_000L,
                 config.writebackCache(),
-                config.xattrs());
+                config.xattrs(),
+                FuseMount.Commit.valueOf(config.commitBeforeAnswer().trim().toUpperCase(java.util.Locale.ROOT)));
         slot = new FileSystemSlot(config.fileSystemWaitMillis());
         String dir = !config.mountPoint().isEmpty()
                 ? config.mountPoint()
@@ -197,15 +208,43 @@ public final class FuseMountComponent implements StatusContributor {
         }
         FuseHandoff handed =
                 vault != null ? vault.take(Layer.FUSE, FuseHandoff.class, bundleContext.getBundle()) : null;
+        supervisor = SupervisorLink.of(bundleContext.getProperty(FrameworkProperties.SUPERVISOR_CONTROL_FD));
         if (handed != null) {
             for (FuseHandoff.Mount m : handed.mounts()) {
                 FuseMount adopted = FuseMount.adopt(m, slot, settings, threadModel);
+                adopted.supervisedBy(supervisor);
                 mounts.put(adopted.mountPoint(), adopted);
             }
             vault.pauseObserved(Layer.FUSE, System.nanoTime() - handed.quiescedAtNanos());
         }
+        takeOverFromTheDead(bundleContext);
         if (fs != null) {
             mountConfigured();
+        }
+    }
+
+    /**
+     * Under this: serves the mounts a dead fspd left to the supervisor (the launcher put them in
+     * {@link FrameworkProperties#FUSE_HANDOVER} before the layers started), once; the property is cleared so that a
+     * later start of this bundle in the same process does not take them again.
+     */
+    private void takeOverFromTheDead(BundleContext bundleContext) {
+        String value = bundleContext.getProperty(FrameworkProperties.FUSE_HANDOVER);
+        if (value == null || value.isBlank()) {
+            return;
+        }
+        System.clearProperty(FrameworkProperties.FUSE_HANDOVER);
+        for (SupervisorLink.Handed h : SupervisorLink.Handed.parse(value)) {
+            if (mounts.containsKey(h.mountPoint())) {
+                continue;
+            }
+            try {
+                FuseMount m = FuseMount.takeOver(h, slot, settings, threadModel, supervisor);
+                mounts.put(m.mountPoint(), m);
+            } catch (RuntimeException e) {
+                lastError = e.getMessage();
+                LOG.error("cannot take over the FSP mount at {}", h.mountPoint(), e);
+            }
         }
     }
 
@@ -224,6 +263,7 @@ public final class FuseMountComponent implements StatusContributor {
 
     private void mountAt(Path dir) throws IOException {
         FuseMount m = new FuseMount(dir, slot, settings);
+        m.supervisedBy(supervisor);
         m.start(threadModel);
         mounts.put(m.mountPoint(), m);
         lastError = null;
@@ -279,8 +319,9 @@ public final class FuseMountComponent implements StatusContributor {
             Map<String, Object> ms = m.status();
             s.put(
                     m.mountPoint().toString(),
-                    ms.get("state") + "; " + ms.get("transport") + "; protocol " + ms.get("protocol") + "; "
-                            + ms.get("nodes") + " nodes; " + ms.get("requests") + " requests");
+                    ms.get("state") + "; " + ms.get("origin") + "; " + ms.get("transport") + "; protocol "
+                            + ms.get("protocol") + "; " + ms.get("nodes") + " nodes; " + ms.get("requests")
+                            + " requests");
         }
         if (lastError != null) {
             s.put("lastError", lastError);
@@ -296,7 +337,8 @@ public final class FuseMountComponent implements StatusContributor {
         List<String> lines = new ArrayList<>();
         for (FuseMount m : mounts.values()) {
             Map<String, Object> ms = m.status();
-            lines.add(m.mountPoint() + ": " + ms.get("state") + "\n  transport: " + ms.get("transport")
+            lines.add(m.mountPoint() + ": " + ms.get("state") + "\n  origin:    " + ms.get("origin")
+                    + "\n  transport: " + ms.get("transport")
                     + "\n  protocol:  " + ms.get("protocol") + "\n  nodes:     " + ms.get("nodes")
                     + "\n  requests:  " + ms.get("requests"));
         }

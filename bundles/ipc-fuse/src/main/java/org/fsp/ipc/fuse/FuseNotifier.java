@@ -40,6 +40,14 @@ final class FuseNotifier implements ChangeListener {
     static final int FUSE_NOTIFY_INVAL_INODE = 2;
 
     static final int FUSE_NOTIFY_INVAL_ENTRY = 3;
+    /**
+     * Protocol 7.40 (Linux 6.9): the kernel puts every request that was read from the connection and not answered
+     * back into its pending queue, with bit 63 of the unique set, to be read again.
+     */
+    static final int FUSE_NOTIFY_RESEND = 7;
+
+    /** The first protocol minor whose kernels know {@link #FUSE_NOTIFY_RESEND}. */
+    static final int RESEND_MINOR = 40;
 
     private sealed interface Notice {}
 
@@ -191,6 +199,25 @@ final class FuseNotifier implements ChangeListener {
             if (e.errno() != FuseDevice.ENOENT && e.errno() != FuseDevice.ENODEV) {
                 LOG.debug("FUSE notice {} failed", n, e);
             }
+        }
+    }
+
+    /**
+     * Asks the kernel to send again every request it had given to a process that died before answering
+     * ({@link #FUSE_NOTIFY_RESEND}) on {@code fd}, any descriptor of the connection. False if the kernel does not
+     * know the notice (EINVAL: older than 6.9).
+     */
+    static boolean resend(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(OutHeader.SIZE, 8);
+            buf.set(JAVA_INT, OutHeader.LEN, OutHeader.SIZE);
+            buf.set(JAVA_INT, OutHeader.ERROR, FUSE_NOTIFY_RESEND);
+            buf.set(JAVA_LONG, OutHeader.UNIQUE, 0L);
+            FuseDevice.write(fd, buf);
+            return true;
+        } catch (NativeException e) {
+            LOG.info("the kernel does not re-send requests (FUSE_NOTIFY_RESEND): {}", e.getMessage());
+            return false;
         }
     }
 }

@@ -57,7 +57,7 @@ sealed interface FuseReply {
     /** Writes a {@code fuse_entry_out} at {@code at}. */
     static void putEntry(MemorySegment out, long at, Entry e) {
         out.set(JAVA_LONG, at + EntryOut.NODE_ID, e.nodeId());
-        out.set(JAVA_LONG, at + EntryOut.GENERATION, 0L);
+        out.set(JAVA_LONG, at + EntryOut.GENERATION, e.generation());
         out.set(JAVA_LONG, at + EntryOut.ENTRY_VALID, e.entryValidNanos() / 1_000_000_000L);
         out.set(JAVA_LONG, at + EntryOut.ATTR_VALID, e.attrValidNanos() / 1_000_000_000L);
         out.set(JAVA_INT, at + EntryOut.ENTRY_VALID_NSEC, (int) (e.entryValidNanos() % 1_000_000_000L));
@@ -89,7 +89,14 @@ sealed interface FuseReply {
      * A node the kernel may now hold (one more lookup of it), with how long the name and the attributes may be
      * cached, in nanoseconds. Node id 0 with null attributes is the READDIRPLUS entry for "." and "..".
      */
-    record Entry(long nodeId, FileAttributes attrs, long entryValidNanos, long attrValidNanos) implements FuseReply {
+    record Entry(long nodeId, long generation, FileAttributes attrs, long entryValidNanos, long attrValidNanos)
+            implements FuseReply {
+
+        /** With generation 0. */
+        Entry(long nodeId, FileAttributes attrs, long entryValidNanos, long attrValidNanos) {
+            this(nodeId, 0, attrs, entryValidNanos, attrValidNanos);
+        }
+
         @Override
         public int encode(MemorySegment out, long unique) {
             putEntry(out, OutHeader.SIZE, this);

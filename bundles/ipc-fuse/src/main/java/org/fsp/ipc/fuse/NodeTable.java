@@ -18,8 +18,13 @@ import org.fsp.api.handoff.FuseHandoff;
  * the files the kernel opened on it ({@link #anyHandle}). A typical sequence is: {@code lookedUp("/a", ino)} gives
  * the node id for the LOOKUP reply; {@code path(id)} for each later request on it; {@code forget(id, n)}.
  *
- * <p>Node ids are never reused during a mount (a counter), so the kernel never confuses a new file with a forgotten
- * one; the generation is always 0. Thread-safe: every method holds the table's lock, briefly.
+ * <p>Node ids are inode numbers ({@link #idOf}: the root's inode is {@link FuseAbi#ROOT_ID} and the inode numbered
+ * {@link FuseAbi#ROOT_ID}, if any, takes the root inode's number), so a process that takes over a mount from one that
+ * died ({@code fspd --supervise}) knows what every id the kernel holds stands for without a table from the dead one:
+ * a request on an id this table does not know is answered after {@link #relearned} gave it its path again. The lookup
+ * counts of such a node are not known (the kernel's FORGET of them is harmless: a node forgotten too early is
+ * re-learned at its next request). The kernel tells a reused inode number from the file it knew by the generation in
+ * LOOKUP answers. Thread-safe: every method holds the table's lock, briefly.
  */
 final class NodeTable {
 
@@ -40,18 +45,28 @@ final class NodeTable {
 
     private final Map<Long, Node> byId = new HashMap<>();
     private final Map<String, Node> byPath = new HashMap<>();
-    /** Nodes that still have a name, by inode: a hard link looked up by another name is the same node. */
-    private final Map<Long, Node> byIno = new HashMap<>();
 
-    private long nextId = FuseAbi.ROOT_ID + 1;
+    /** The file system's root inode: its node id is {@link FuseAbi#ROOT_ID}. */
+    private long rootIno;
 
     private NodeTable() {}
 
     NodeTable(long rootIno) {
+        this.rootIno = rootIno;
         Node root = new Node(FuseAbi.ROOT_ID, rootIno);
         root.lookups = 1;
         byId.put(root.id, root);
         name(root, "/");
+    }
+
+    /** The node id of inode {@code ino}: its number, with the root's and {@link FuseAbi#ROOT_ID}'s swapped. */
+    long idOf(long ino) {
+        return ino == rootIno ? FuseAbi.ROOT_ID : ino == FuseAbi.ROOT_ID ? rootIno : ino;
+    }
+
+    /** The inode of node id {@code id}: {@link #idOf} is its own inverse. */
+    long inoOf(long id) {
+        return idOf(id);
     }
 
     /** The path of {@code name} inside the directory at {@code dir}. */
@@ -63,7 +78,6 @@ final class NodeTable {
     private void name(Node n, String path) {
         n.paths.add(path);
         byPath.put(path, n);
-        byIno.put(n.ino, n);
     }
 
     /** Under the lock: {@code path} is no longer one of its node's names. */
@@ -73,15 +87,12 @@ final class NodeTable {
             return;
         }
         n.paths.remove(path);
-        if (n.paths.isEmpty() && byIno.get(n.ino) == n) {
-            byIno.remove(n.ino);
-        }
     }
 
     /**
      * One more kernel lookup of the file at {@code path} whose inode is {@code ino}; returns its node id. Another name
-     * of a node that still has one (a hard link) joins that node; a node at the path for another inode (the name was
-     * replaced behind this mount's back) loses the name to the right node.
+     * of an inode (a hard link) joins its node; a node at the path for another inode (the name was replaced behind
+     * this mount's back) loses the name to the right node.
      */
     synchronized long lookedUp(String path, long ino) {
         Node n = byPath.get(path);
@@ -90,15 +101,38 @@ final class NodeTable {
             n = null;
         }
         if (n == null) {
-            n = byIno.get(ino);
-            if (n == null) {
-                n = new Node(nextId++, ino);
-                byId.put(n.id, n);
-            }
+            n = node(ino);
             name(n, path);
         }
         n.lookups++;
         return n.id;
+    }
+
+    /** Under the lock: the node of inode {@code ino}, made (with no lookups yet) if the table has none. */
+    private Node node(long ino) {
+        long id = idOf(ino);
+        Node n = byId.get(id);
+        if (n == null || n.ino != ino) {
+            n = new Node(id, ino);
+            byId.put(id, n);
+        }
+        return n;
+    }
+
+    /**
+     * The kernel holds node {@code id}, which this table did not know (it was learned by a process that died, or
+     * forgotten here too early), and {@code path} names its inode now: the node has that name again, with no lookups
+     * counted (the kernel's count is not known).
+     */
+    synchronized void relearned(long id, String path) {
+        Node n = node(inoOf(id));
+        if (n.paths.contains(path)) {
+            return;
+        }
+        if (byPath.containsKey(path)) {
+            unname(path);
+        }
+        name(n, path);
     }
 
     /**
@@ -110,16 +144,16 @@ final class NodeTable {
         return n == null || n.paths.isEmpty() ? null : n.paths.getLast();
     }
 
-    /** The node id of the named node for inode {@code ino}, or 0 if the kernel holds no name of it. */
+    /** The node id of the named node for inode {@code ino}, or 0 if the table holds no name of it. */
     synchronized long idOfIno(long ino) {
-        Node n = byIno.get(ino);
-        return n == null ? 0 : n.id;
+        Node n = byId.get(idOf(ino));
+        return n == null || n.ino != ino || n.paths.isEmpty() ? 0 : n.id;
     }
 
-    /** A path of the named node for inode {@code ino}, as {@link #path}; null if the kernel holds no name of it. */
+    /** A path of the named node for inode {@code ino}, as {@link #path}; null if the table holds no name of it. */
     synchronized String pathOfIno(long ino) {
-        Node n = byIno.get(ino);
-        return n == null || n.paths.isEmpty() ? null : n.paths.getLast();
+        Node n = byId.get(idOf(ino));
+        return n == null || n.ino != ino || n.paths.isEmpty() ? null : n.paths.getLast();
     }
 
     /** True while the kernel holds the node. */
@@ -232,13 +266,11 @@ final class NodeTable {
         return all;
     }
 
-    /** The next node id {@link #lookedUp} gives out. */
-    synchronized long nextId() {
-        return nextId;
-    }
-
-    /** The table a previous version exported, with its ids, names, lookup counts and open handles. */
-    static NodeTable restore(List<FuseHandoff.Node> nodes, long nextId) {
+    /**
+     * The table a previous version exported, with its ids, names, lookup counts and open handles (a version that gave
+     * ids from a counter instead of inode numbers included: its ids stay what they were).
+     */
+    static NodeTable restore(List<FuseHandoff.Node> nodes) {
         NodeTable t = new NodeTable();
         for (FuseHandoff.Node e : nodes) {
             Node n = new Node(e.id(), e.ino());
@@ -249,10 +281,11 @@ final class NodeTable {
                 t.name(n, p);
             }
         }
-        if (!t.byId.containsKey(FuseAbi.ROOT_ID)) {
+        Node root = t.byId.get(FuseAbi.ROOT_ID);
+        if (root == null) {
             throw new IllegalArgumentException("a node table without its root");
         }
-        t.nextId = nextId;
+        t.rootIno = root.ino;
         return t;
     }
 

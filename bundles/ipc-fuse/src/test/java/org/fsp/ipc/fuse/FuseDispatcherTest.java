@@ -127,6 +127,74 @@ class FuseDispatcherTest {
     }
 
     @Test
+    void shouldServeTheNodesAndHandlesOfAProcessThatDiedWithoutItsTables() throws Exception {
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.MKDIR,
+                        FuseAbi.ROOT_ID,
+                        ROOT,
+                        body().u32(0755).u32(0).name("d").toArray()));
+        long dir = out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.NODE_ID);
+        long[] f = create(dir, "f", 0644);
+        assertEquals(
+                fs.generation(f[0]),
+                out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.GENERATION),
+                "the entry carries the inode's generation");
+        assertEquals(f[0], fs.stat(Credentials.ROOT, "/d/f").ino(), "a node id is the inode number");
+        byte[] data = "before".getBytes(StandardCharsets.UTF_8);
+        assertEquals(0, send(FuseOpcodes.WRITE, f[0], ROOT, writeIn(f[1], 0, data)));
+
+        // The process that takes the mount over: new tables, the next epoch, the kernel's ids and fh as they were.
+        FileSystemSlot slot = new FileSystemSlot(1000);
+        slot.attach(fs);
+        nodes = new NodeTable(fs.stat(Credentials.ROOT, "/").ino());
+        dispatcher = new FuseDispatcher(
+                slot,
+                nodes,
+                new FileHandles(1),
+                new CallerCredentials(Path.of("/nonexistent-proc"), System::nanoTime),
+                new FuseConnection(),
+                1_000_000_000L,
+                1_000_000_000L,
+                true);
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.GETATTR,
+                        f[0],
+                        ROOT,
+                        body().u32(0).u32(0).u64(0).toArray()));
+        assertEquals(0, send(FuseOpcodes.LOOKUP, dir, ROOT, body().name("f").toArray()), "a directory it never saw");
+        assertEquals(f[0], out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.NODE_ID));
+        byte[] more = "after".getBytes(StandardCharsets.UTF_8);
+        assertEquals(0, send(FuseOpcodes.WRITE, f[0], ROOT, writeIn(f[1], 6, more)), "an fh of the dead process");
+        assertEquals(0, send(FuseOpcodes.READ, f[0], ROOT, readIn(f[1], 0, 100)));
+        assertEquals(
+                "beforeafter",
+                new String(out.asSlice(OutHeader.SIZE, replyBodyBytes()).toArray(JAVA_BYTE)));
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.RELEASE,
+                        f[0],
+                        ROOT,
+                        body().u64(f[1]).u32(0).u32(0).u64(0).toArray()));
+    }
+
+    private static byte[] writeIn(long fh, long offset, byte[] data) {
+        return body().u64(fh)
+                .u64(offset)
+                .u32(data.length)
+                .u32(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .bytes(data)
+                .toArray();
+    }
+
+    @Test
     void shouldPageThroughALargeDirectoryWithoutLosingOrRepeatingAnEntry() throws Exception {
         assertEquals(
                 0,

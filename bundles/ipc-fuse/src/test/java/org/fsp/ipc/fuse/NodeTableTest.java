@@ -30,8 +30,30 @@ class NodeTableTest {
         table.forget(a, 1);
         assertFalse(table.known(a));
         assertNull(table.path(a));
-        long again = table.lookedUp("/a", 10);
-        assertNotEquals(a, again, "node ids are not reused");
+        assertEquals(a, table.lookedUp("/a", 10), "a node id is its inode number: the same again");
+    }
+
+    @Test
+    void shouldMakeNodeIdsTheInodeNumbersWithTheRootsSwapped() {
+        assertEquals(10, table.lookedUp("/a", 10));
+        NodeTable other = new NodeTable(5);
+        assertEquals(FuseAbi.ROOT_ID, other.idOf(5));
+        assertEquals(5, other.idOf(FuseAbi.ROOT_ID), "inode 1 takes the root inode's number");
+        assertEquals(7, other.idOf(7));
+        assertEquals(5, other.inoOf(FuseAbi.ROOT_ID));
+    }
+
+    @Test
+    void shouldRelearnANodeTheKernelHoldsFromAnotherProcessWithoutCountingLookups() {
+        assertFalse(table.known(42), "a fresh table after a take-over knows only the root");
+        table.relearned(42, "/d/x");
+        assertEquals("/d/x", table.path(42));
+        assertEquals(0, table.lookups(42));
+        assertEquals(42, table.lookedUp("/d/x", 42), "the kernel's next lookup finds the same node");
+        table.forget(42, 5); // the kernel's count from before the take-over: more than this table saw
+        assertFalse(table.known(42), "a FORGET of a count not known here drops the node");
+        table.relearned(42, "/d/x");
+        assertEquals("/d/x", table.path(42), "and its next request learns it again");
     }
 
     @Test
@@ -106,7 +128,7 @@ class NodeTableTest {
         assertEquals("/dir/b", table.path(a));
         table.removed("/dir/b");
         assertNull(table.path(a));
-        assertNotEquals(a, table.lookedUp("/c", 7), "an inode number reused after its last name went is a new node");
+        assertEquals(a, table.lookedUp("/c", 7), "the inode's number is its id; its generation tells reuse apart");
     }
 
     @Test
@@ -115,13 +137,13 @@ class NodeTableTest {
         table.lookedUp("/d/b", 7);
         long d = table.lookedUp("/d", 3);
         table.opened(a, 55);
-        NodeTable next = NodeTable.restore(table.export(), table.nextId());
+        NodeTable next = NodeTable.restore(table.export());
         assertEquals(table.size(), next.size());
         assertEquals(2, next.lookups(a));
         assertEquals("/d", next.path(d));
         assertEquals(55, next.anyHandle(a));
         assertEquals(a, next.lookedUp("/a", 7), "the same name finds the same node");
-        assertTrue(next.lookedUp("/new", 99) >= table.nextId(), "no id given out twice");
+        assertEquals(99, next.lookedUp("/new", 99));
         next.renamed("/d", "/e", true);
         assertEquals("/e/b", next.path(a));
     }
