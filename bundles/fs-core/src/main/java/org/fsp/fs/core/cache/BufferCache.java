@@ -50,8 +50,8 @@ public final class BufferCache implements AutoCloseable {
     private int allocated;
     /**
      * Guarded by clockLock: buffers holding no block, taken before the cache grows: the newest slab's unused buffers
-     * and buffers of freed blocks. Without the freed ones a large bound made every new block take fresh memory (a
-     * page fault and zeroing per 4 KiB), since the clock that would find them only runs once the bound is reached.
+     * and buffers of freed blocks. The clock only runs once the bound is reached, so without this list a large bound
+     * would give every new block fresh memory (a page fault and zeroing per 4 KiB) while freed buffers sat idle.
      */
     private final java.util.ArrayDeque<Buffer> fresh = new java.util.ArrayDeque<>();
 

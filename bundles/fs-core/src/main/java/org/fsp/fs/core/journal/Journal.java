@@ -128,9 +128,8 @@ public final class Journal {
     /**
      * Guarded by commitLock: memory mirroring the journal area, from which each commit slices the blocks it writes
      * (descriptors, images, commit block) at its journal position. The images then stay in it as the committed state
-     * of their home blocks until the checkpoint; after one, commits reuse it from the start. A fresh allocation per
-     * commit cost page faults and zeroing of every block (a third of a commit's time on a RAM device). It grows to
-     * the highest journal position used; a replaced mirror lives on as long as images slice it.
+     * of their home blocks until the checkpoint; after one, commits reuse it from the start, so a commit takes no
+     * fresh memory (page faults and zeroing per block). It grows to the highest journal position used; a replaced mirror lives on as long as images slice it.
      */
     private MemorySegment mirror = MemorySegment.NULL;
 
