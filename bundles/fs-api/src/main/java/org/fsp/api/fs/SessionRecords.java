@@ -53,12 +53,16 @@ public interface SessionRecords {
     /** What the calling thread's last {@link #recording} recorded, or null if it recorded nothing. */
     Outcome lastRecording();
 
-    /** Returns once the last {@link #recording} of the calling thread, and so its change, is durable. */
+    /**
+     * Returns once the last {@link #recording} of the calling thread, and so its change, survives a crash of this
+     * process (written to the device; a power loss needs a later sync, as for any unsynced change).
+     */
     void commitRecording() throws FsException;
 
     /**
-     * Returns once every change made so far is durable (the journal committed up to its running transaction, with
-     * group commit: concurrent callers share a flush). For a front end that answers a change only once a crash of
+     * Returns once every change made so far survives a crash of this process (the journal written up to its running
+     * transaction, with group commit: concurrent callers share a write; the flush comes with the next sync or the
+     * flusher's period). For a front end that answers a change only once a crash of
      * this process can no longer lose it (the FUSE mount under {@code fspd --supervise}); file data not journaled
      * needs the handle's fdatasync.
      */

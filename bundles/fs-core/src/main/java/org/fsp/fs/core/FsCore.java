@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,6 +48,7 @@ import org.fsp.fs.core.inode.InodeTable;
 import org.fsp.fs.core.inode.NoSpaceException;
 import org.fsp.fs.core.journal.HaltPoints;
 import org.fsp.fs.core.journal.Journal;
+import org.fsp.fs.core.journal.JournalShadow;
 import org.fsp.fs.core.journal.Transaction;
 import org.fsp.fs.core.layout.BitmapDescriptor;
 import org.fsp.fs.core.layout.Geometry;
@@ -89,13 +91,23 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * @param flushIntervalMillis background commit period; 0 disables the flusher and the write-back thread (writers
      *     over the dirty limit then write back themselves)
      * @param linkProtection Linux's protected_symlinks / protected_hardlinks / protected_regular rules
+     * @param journalShadowDir where the journal's copy that outlives this process lives ({@link JournalShadow}),
+     *     e.g. {@code /dev/shm}; null for none (commits that must survive this process then wait for the device)
      */
     public record Options(
-            long cacheBytes, int readAheadBlocks, long flushIntervalMillis, LinkProtection linkProtection) {
+            long cacheBytes,
+            int readAheadBlocks,
+            long flushIntervalMillis,
+            LinkProtection linkProtection,
+            Path journalShadowDir) {
 
-        /** Options with the link protection distributions ship. */
+        /** Options with the link protection distributions ship and no journal shadow. */
         public Options(long cacheBytes, int readAheadBlocks, long flushIntervalMillis) {
-            this(cacheBytes, readAheadBlocks, flushIntervalMillis, LinkProtection.DISTRIBUTION_DEFAULTS);
+            this(cacheBytes, readAheadBlocks, flushIntervalMillis, LinkProtection.DISTRIBUTION_DEFAULTS, null);
+        }
+
+        public Options(long cacheBytes, int readAheadBlocks, long flushIntervalMillis, LinkProtection linkProtection) {
+            this(cacheBytes, readAheadBlocks, flushIntervalMillis, linkProtection, null);
         }
 
         /**
@@ -107,7 +119,11 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
 
         public Options withLinkProtection(LinkProtection p) {
-            return new Options(cacheBytes, readAheadBlocks, flushIntervalMillis, p);
+            return new Options(cacheBytes, readAheadBlocks, flushIntervalMillis, p, journalShadowDir);
+        }
+
+        public Options withJournalShadow(Path dir) {
+            return new Options(cacheBytes, readAheadBlocks, flushIntervalMillis, linkProtection, dir);
         }
     }
 
@@ -133,6 +149,9 @@ public final class FsCore implements FileSystemService, SessionRecords {
     private final Allocator alloc;
     private final InodeTable table;
     private final Journal journal;
+    /** The journal's copy that outlives this process, or null; removed by a clean unmount. */
+    private final JournalShadow shadow;
+
     private final Options options;
     private final LongSupplier clock;
     private final PathResolver paths;
@@ -246,9 +265,11 @@ public final class FsCore implements FileSystemService, SessionRecords {
             Journal.Recovery recovery,
             boolean wasClean,
             FileSystemHandoff adopt,
-            FileObserver observer)
+            FileObserver observer,
+            JournalShadow shadow)
             throws IOException {
         this.io = io;
+        this.shadow = shadow;
         this.observer = observer;
         this.geometry = g;
         this.options = options;
@@ -261,7 +282,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         this.writeBack = WriteBack.forCapacity(cache, e -> stopWriting("background write-back", e));
         this.alloc = new Allocator(cache, g);
         this.table = new InodeTable(cache, g, alloc);
-        this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed);
+        this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed, shadow);
         this.paths = new PathResolver(cache, alloc, table, options.linkProtection());
         this.xattrs = new ExtendedAttributes(cache, alloc, table, g, clock, reservedBlocks);
         io.read(0, sbBuffer, BlockRequest.Priority.METADATA);
@@ -395,52 +416,91 @@ public final class FsCore implements FileSystemService, SessionRecords {
             }
             Geometry g = SuperblockDescriptor.read(sb);
             long mkfsTime = SuperblockDescriptor.mkfsTime(sb);
-            if (handoff != null
-                    && handoff.deviceIdentity().equals(deviceIdentity(g, mkfsTime))
-                    && !SuperblockDescriptor.clean(sb)) {
-                long seq = SuperblockDescriptor.journalSeq(sb);
-                Journal.Contents committed = Journal.read(io, g, seq);
-                if (committed.transactions() == 0) {
-                    return new FsCore(
-                            io,
-                            g,
-                            seq,
-                            mkfsTime,
-                            SuperblockDescriptor.mountCount(sb),
-                            SuperblockDescriptor.reservedBlocks(sb),
-                            options,
-                            clock,
-                            new Journal.Recovery(seq, 0, 0),
-                            false,
-                            handoff,
-                            observer);
+            JournalShadow shadow = options.journalShadowDir() == null
+                    ? null
+                    : JournalShadow.open(options.journalShadowDir(), mkfsTime, g);
+            try {
+                return mount(io, sb, g, mkfsTime, shadow, options, clock, handoff, observer, scheduler);
+            } catch (IOException | RuntimeException e) {
+                if (shadow != null) {
+                    shadow.close();
                 }
-                // A hand-off always follows a checkpoint; a journal with transactions means the image changed since.
-                LOG.warn(
-                        "hand-off ignored: the journal of {} is not empty",
+                throw e;
+            }
+        }
+    }
+
+    private static FsCore mount(
+            BlockIo io,
+            MemorySegment sb,
+            Geometry g,
+            long mkfsTime,
+            JournalShadow shadow,
+            Options options,
+            LongSupplier clock,
+            FileSystemHandoff handoff,
+            FileObserver observer,
+            BlockScheduler scheduler)
+            throws IOException {
+        if (shadow != null) {
+            // What a crashed process answered but whose device writes had not completed goes onto the device's
+            // journal first; recovery then treats it like any committed transaction.
+            long restored = shadow.restore(io, SuperblockDescriptor.journalSeq(sb));
+            if (restored > 0) {
+                LOG.info(
+                        "journal shadow {}: {} journal blocks restored onto {}",
+                        shadow.file(),
+                        restored,
                         scheduler.device().describe());
             }
-            // Everything is checked before anything is written: a corrupt image is left exactly as it was.
-            Journal.Contents committed = Journal.read(io, g, SuperblockDescriptor.journalSeq(sb));
-            problem = precheck(io, g, committed.images());
-            if (problem != null) {
-                throw new CorruptMetadataException("refusing to mount: " + problem);
-            }
-            Journal.Recovery r = Journal.replay(io, committed);
-            return new FsCore(
-                    io,
-                    g,
-                    r.nextSeq(),
-                    mkfsTime,
-                    SuperblockDescriptor.mountCount(sb) + 1,
-                    SuperblockDescriptor.reservedBlocks(sb),
-                    options,
-                    clock,
-                    r,
-                    SuperblockDescriptor.clean(sb),
-                    null,
-                    observer);
         }
+        if (handoff != null
+                && handoff.deviceIdentity().equals(deviceIdentity(g, mkfsTime))
+                && !SuperblockDescriptor.clean(sb)) {
+            long seq = SuperblockDescriptor.journalSeq(sb);
+            Journal.Contents committed = Journal.read(io, g, seq);
+            if (committed.transactions() == 0) {
+                return new FsCore(
+                        io,
+                        g,
+                        seq,
+                        mkfsTime,
+                        SuperblockDescriptor.mountCount(sb),
+                        SuperblockDescriptor.reservedBlocks(sb),
+                        options,
+                        clock,
+                        new Journal.Recovery(seq, 0, 0),
+                        false,
+                        handoff,
+                        observer,
+                        shadow);
+            }
+            // A hand-off always follows a checkpoint; a journal with transactions means the image changed since.
+            LOG.warn(
+                    "hand-off ignored: the journal of {} is not empty",
+                    scheduler.device().describe());
+        }
+        // Everything is checked before anything is written: a corrupt image is left exactly as it was.
+        Journal.Contents committed = Journal.read(io, g, SuperblockDescriptor.journalSeq(sb));
+        String problem = precheck(io, g, committed.images());
+        if (problem != null) {
+            throw new CorruptMetadataException("refusing to mount: " + problem);
+        }
+        Journal.Recovery r = Journal.replay(io, committed);
+        return new FsCore(
+                io,
+                g,
+                r.nextSeq(),
+                mkfsTime,
+                SuperblockDescriptor.mountCount(sb) + 1,
+                SuperblockDescriptor.reservedBlocks(sb),
+                options,
+                clock,
+                r,
+                SuperblockDescriptor.clean(sb),
+                null,
+                observer,
+                shadow);
     }
 
     /** What identifies an image for a hand-off: its format time (ns) and geometry. */
@@ -646,6 +706,13 @@ public final class FsCore implements FileSystemService, SessionRecords {
             cache.writeBackAll();
             journal.checkpointNow();
             writeSuperblock(journal.runningSeq(), true);
+            if (shadow != null) {
+                // The device now holds everything.
+                shadow.delete();
+            }
+        } else if (shadow != null) {
+            // Kept: the next mount restores from it what the device may lack.
+            shadow.close();
         }
         cache.close();
         sbArena.close();
@@ -3074,13 +3141,14 @@ public final class FsCore implements FileSystemService, SessionRecords {
     public void commitRecording() throws FsException {
         Recording r = LAST_RECORDING.get()[0];
         long seq = r == null ? 0 : r.txSeq;
-        if (seq == 0 || journal.committedSeq() >= seq) {
+        if (seq == 0 || journal.writtenSeq() >= seq) {
             return;
         }
-        // A blocking wait: a polling worker lends its other lanes to a stand-in meanwhile.
+        // A blocking wait: a polling worker lends its other lanes to a stand-in meanwhile. Written is enough: the
+        // record must outlive this process, and a power loss may lose an unsynced change as POSIX allows.
         ManagedBlocking.begin();
         try {
-            journal.commitUpTo(seq);
+            journal.writeUpTo(seq);
         } catch (IOException e) {
             throw ioError(e);
         } finally {
@@ -3093,12 +3161,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
         enter();
         try {
             long seq = journal.runningSeq();
-            if (journal.committedSeq() >= seq) {
+            if (journal.writtenSeq() >= seq) {
                 return;
             }
             ManagedBlocking.begin();
             try {
-                journal.commitUpTo(seq);
+                journal.writeUpTo(seq);
             } catch (IOException e) {
                 throw ioError(e);
             } finally {

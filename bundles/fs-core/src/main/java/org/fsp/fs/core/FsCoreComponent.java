@@ -125,6 +125,13 @@ public final class FsCoreComponent {
         long flushIntervalMillis() default 5000;
 
         @AttributeDefinition(
+                name = "Journal shadow directory",
+                description = "A tmpfs directory for the journal's copy that outlives fspd: commits that only have to "
+                        + "survive a crash of fspd (a recoverable client's namespace change) are a memory copy "
+                        + "there, not a device write; empty for none")
+        String journalShadowDir() default "/dev/shm";
+
+        @AttributeDefinition(
                 name = "Scheduler wait (ms)",
                 description = "How long an I/O waits for a block scheduler while none is bound (during a swap) "
                         + "before it fails with EIO, milliseconds")
@@ -543,7 +550,10 @@ public final class FsCoreComponent {
                 config.cacheSizeMiB() > 0 ? (long) config.cacheSizeMiB() << 20 : BufferCache.defaultCapacityBytes(),
                 config.readAheadBlocks(),
                 config.flushIntervalMillis(),
-                new LinkProtection(config.protectedSymlinks(), config.protectedHardlinks(), config.protectedRegular()));
+                new LinkProtection(config.protectedSymlinks(), config.protectedHardlinks(), config.protectedRegular()),
+                config.journalShadowDir().isBlank()
+                        ? null
+                        : java.nio.file.Path.of(config.journalShadowDir().trim()));
         try {
             FsCore fs = FsCore.mount(scheduler, options, FsCore::wallClockNanos, handoff, observer);
             LOG.info("file system mounted on {}: {}", scheduler.device().describe(), fs.status());

@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.fsp.api.fs.SessionRecords.Outcome;
@@ -44,6 +45,14 @@ final class SessionTable {
     private final long start;
     private final int blocks;
     private final SecretKeySpec key;
+
+    /**
+     * Initialised MACs for re-use: {@code Mac.getInstance} plus {@code init} costs far more than the MAC itself, and
+     * every open by a recoverable client signs a token. A pool rather than a thread-local, so that no thread keeps
+     * anything of this bundle after it is replaced.
+     */
+    private final ConcurrentLinkedQueue<Mac> macs = new ConcurrentLinkedQueue<>();
+
     private final Map<Slot, Integer> index = new HashMap<>();
     private final Map<Token, Integer> owners = new HashMap<>();
     /** Tokens found on the device at mount that have not said hello since: erased when the grace period ends. */
@@ -225,9 +234,12 @@ final class SessionTable {
 
     /** The 16-byte MAC of a re-open token's fields for the session token. */
     byte[] mac(long high, long low, long ino, int generation, int flags) {
+        Mac m = macs.poll();
         try {
-            Mac m = Mac.getInstance("HmacSHA256");
-            m.init(key);
+            if (m == null) {
+                m = Mac.getInstance("HmacSHA256");
+                m.init(key);
+            }
             byte[] msg = new byte[40];
             MemorySegment w = MemorySegment.ofArray(msg);
             w.set(Layout.LONG, 0, high);
@@ -236,6 +248,7 @@ final class SessionTable {
             w.set(Layout.INT, 24, generation);
             w.set(Layout.INT, 28, flags);
             byte[] full = m.doFinal(msg);
+            macs.offer(m);
             byte[] out = new byte[16];
             System.arraycopy(full, 0, out, 0, 16);
             return out;

@@ -50,6 +50,11 @@ class FsCoreComponentTest {
             }
 
             @Override
+            public String journalShadowDir() {
+                return "";
+            }
+
+            @Override
             public long schedulerWaitMillis() {
                 return 1000;
             }

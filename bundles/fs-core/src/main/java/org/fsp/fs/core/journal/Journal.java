@@ -3,6 +3,7 @@ package org.fsp.fs.core.journal;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -34,9 +35,15 @@ import org.fsp.fs.core.layout.Layout;
  * inside the running {@link Transaction}; a commit writes images of those buffers to the journal and then a commit
  * block; a checkpoint later writes the images to their home blocks and empties the journal.
  *
- * <p>Guarantees: a transaction is durable exactly when {@link #commitUpTo} returns for its sequence; after a crash,
- * {@link #recover} replays every committed transaction and none that is torn; data blocks newly allocated in a
- * transaction reach the device before its commit block (ordered data).
+ * <p>Guarantees: a transaction survives any crash (a power loss too) once {@link #commitUpTo} returns for its
+ * sequence, and a crash of this process once {@link #writeUpTo} returns: its blocks and commit block are then written,
+ * though not yet flushed from the device's volatile cache, and the device outlives the process. After a crash,
+ * {@link #recover} replays every committed transaction and none that is torn (the commit block's CRC covers the body,
+ * so a power loss that keeps the commit block of an unflushed transaction but not its body shows as torn, and replay
+ * stops there: what survives is always a prefix). Data blocks newly allocated in a transaction reach the medium before
+ * its commit block (ordered data), flushed or not. An image is written home only once its transaction is flushed
+ * (write-ahead), and a checkpoint first flushes what is only written; blocks freed by a transaction are reused only
+ * after its checkpoint ({@code onCheckpoint}), so an unflushed free never exposes a block's new contents.
  *
  * <p>Concurrency: operations hold the gate's read side from {@link #begin} to {@link Handle#close}, so many run at
  * once; a commit takes the write side only long enough to copy the buffers (no device I/O under it), then writes
@@ -57,6 +64,16 @@ import org.fsp.fs.core.layout.Layout;
  * then, for fsync, {@code journal.commitUpTo(h.tx().seq())}.
  */
 public final class Journal {
+
+    private static final VarHandle COMMITTED_SEQ;
+
+    static {
+        try {
+            COMMITTED_SEQ = MethodHandles.lookup().findVarHandle(Journal.class, "committedSeq", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** An operation's membership in the running transaction; closing it lets commits proceed. */
     public final class Handle implements AutoCloseable {
@@ -96,6 +113,14 @@ public final class Journal {
 
     private final Map<Long, Image> images = new ConcurrentHashMap<>();
 
+    /** The copy of the journal that outlives this process, or null. Written under commitLock. */
+    private final JournalShadow shadow;
+    /**
+     * Journal writes of transactions already counted as written (the shadow holds them) whose device writes may not
+     * have completed: a flush covers them only once they have.
+     */
+    private final Queue<BlockRequest> journalWritesInFlight = new ConcurrentLinkedQueue<>();
+
     /** The commit thread, or null while callers commit themselves. */
     private volatile Thread committer;
     /** The checkpoint thread, or null while checkpoints run inside commits. */
@@ -105,9 +130,16 @@ public final class Journal {
     /**
      * Commit rounds: a round that begins (freezes the running transaction) after a caller's operations ended makes
      * them durable. {@code roundsBegun} counts rounds that have begun, {@code roundsWanted} the highest round a
-     * caller waits for, {@code roundsDone} rounds whose flush has completed.
+     * caller waits for, {@code roundsDone} rounds whose writes have completed.
      */
     private final AtomicLong roundsWanted = new AtomicLong();
+    /**
+     * Rounds whose callers also want the flush ({@link #commitUpTo}); a round flushes when this is past
+     * {@code lastFlushedRound}, so a caller that asks just after a round began rides on the next one.
+     */
+    private final AtomicLong flushRoundsWanted = new AtomicLong();
+
+    private volatile long lastFlushedRound;
 
     private volatile long roundsBegun;
     /** Set while a caller runs a round itself (nothing was in flight); others then wait for the commit thread. */
@@ -124,7 +156,10 @@ public final class Journal {
     private volatile long checkpointGeneration;
 
     private volatile Transaction running;
+    /** The newest transaction that survives any crash: written and flushed. Only raised, by {@link #markFlushed}. */
     private volatile long committedSeq;
+    /** The newest transaction whose blocks are written (it survives a crash of this process); >= committedSeq. */
+    private volatile long writtenSeq;
     /**
      * Guarded by commitLock: memory mirroring the journal area, from which each commit slices the blocks it writes
      * (descriptors, images, commit block) at its journal position. The images then stay in it as the committed state
@@ -153,6 +188,25 @@ public final class Journal {
             long firstSeq,
             LongConsumer superblockSeqWriter,
             LongConsumer onCheckpoint) {
+        this(io, cache, g, firstSeq, superblockSeqWriter, onCheckpoint, null);
+    }
+
+    /**
+     * @param shadow where commits are laid down as well, so that {@link #writeUpTo} is a memory copy and the device
+     *     write completes in the background; null to wait for the device write instead
+     */
+    public Journal(
+            BlockIo io,
+            BufferCache cache,
+            Geometry g,
+            long firstSeq,
+            LongConsumer superblockSeqWriter,
+            LongConsumer onCheckpoint,
+            JournalShadow shadow) {
+        this.shadow = shadow;
+        if (shadow != null) {
+            shadow.reset(firstSeq);
+        }
         this.io = io;
         this.cache = cache;
         this.start = g.journalStart();
@@ -161,6 +215,7 @@ public final class Journal {
         this.onCheckpoint = onCheckpoint;
         this.running = new Transaction(firstSeq);
         this.committedSeq = firstSeq - 1;
+        this.writtenSeq = firstSeq - 1;
         cache.setOverlay(this::copyImage);
     }
 
@@ -170,7 +225,7 @@ public final class Journal {
      */
     public Handle begin() throws IOException {
         if (running.size() > length / 4) {
-            commitUpTo(running.seq());
+            writeUpTo(running.seq());
         }
         gate.readLock().lock();
         return new Handle(running);
@@ -181,9 +236,14 @@ public final class Journal {
         return running.seq();
     }
 
-    /** The newest durable transaction. */
+    /** The newest transaction that survives any crash. */
     public long committedSeq() {
         return committedSeq;
+    }
+
+    /** The newest transaction that survives a crash of this process (written, perhaps not flushed yet). */
+    public long writtenSeq() {
+        return writtenSeq;
     }
 
     /** Journal blocks in use since the last checkpoint. */
@@ -221,10 +281,32 @@ public final class Journal {
         if (committedSeq >= seq) {
             return;
         }
-        if (!awaitCommitThread(seq)) {
+        if (!awaitCommitThread(seq, true)) {
             synchronized (commitLock) {
                 while (committedSeq < seq) {
-                    if (!commit()) {
+                    if (!commit(true)) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Returns once transaction {@code seq} and all before it are written to the journal, commit block included, but
+     * perhaps not flushed: they then survive a crash of this process (the device, or the kernel holding an image
+     * file's pages, outlives it), and a power loss only once a later flush (fsync, the flusher's period, a
+     * checkpoint) covers them. For answers that must outlive the process, not the machine: a recoverable client's
+     * namespace change. Group commit as {@link #commitUpTo}.
+     */
+    public void writeUpTo(long seq) throws IOException {
+        if (writtenSeq >= seq) {
+            return;
+        }
+        if (!awaitCommitThread(seq, false)) {
+            synchronized (commitLock) {
+                while (writtenSeq < seq) {
+                    if (!commit(false)) {
                         return;
                     }
                 }
@@ -247,10 +329,10 @@ public final class Journal {
         } finally {
             gate.readLock().unlock();
         }
-        if (!awaitCommitThread(target)) {
+        if (!awaitCommitThread(target, true)) {
             synchronized (commitLock) {
                 while (committedSeq < target) {
-                    if (!commit()) {
+                    if (!commit(true)) {
                         return;
                     }
                 }
@@ -266,8 +348,9 @@ public final class Journal {
      * arrives meanwhile. Either wait is announced as blocking before it starts: it lasts at least a device write and
      * flush, so a polling worker lends its other lanes to a stand-in at once instead of after the scheduler's 200 us
      * threshold (or not at all, behind the commit lock's monitor), and those lanes' requests go on meanwhile.
+     * {@code flush}: the caller needs the flush as well as the writes.
      */
-    private boolean awaitCommitThread(long seq) throws IOException {
+    private boolean awaitCommitThread(long seq, boolean flush) throws IOException {
         Thread c = committer;
         if (c == null || Thread.currentThread() == c || Thread.currentThread() == checkpointer) {
             return false;
@@ -279,7 +362,7 @@ public final class Journal {
         if (roundsBegun == roundsDone && waiting.isEmpty() && leading.compareAndSet(false, true)) {
             ManagedBlocking.begin();
             try {
-                commitRound();
+                commitRound(flush);
             } finally {
                 leading.set(false);
                 ManagedBlocking.end();
@@ -289,6 +372,9 @@ public final class Journal {
         // Read after this caller's operations ended: a round that begins later covers them.
         long round = roundsBegun + 1;
         roundsWanted.accumulateAndGet(round, Math::max);
+        if (flush) {
+            flushRoundsWanted.accumulateAndGet(round, Math::max);
+        }
         groupedWaits.incrementAndGet();
         Thread me = Thread.currentThread();
         boolean interrupted = false;
@@ -296,7 +382,8 @@ public final class Journal {
         waiting.add(me);
         LockSupport.unpark(c);
         try {
-            while (roundsDone < round && committedSeq < seq) {
+            while (!(flush ? committedSeq >= seq : writtenSeq >= seq)
+                    && !(roundsDone >= round && (!flush || lastFlushedRound >= round))) {
                 IOException failure = backgroundFailure;
                 if (failure != null) {
                     throw new IOException("journal commit failed: " + failure.getMessage(), failure);
@@ -319,13 +406,20 @@ public final class Journal {
         }
     }
 
-    /** One commit round: commits what runs, then wakes the waiters. Rounds are serialised by the commit lock. */
-    private void commitRound() throws IOException {
+    /**
+     * One commit round: commits what runs, flushing if {@code flush} or a waiter asked for it, then wakes the waiters.
+     * Rounds are serialised by the commit lock.
+     */
+    private void commitRound(boolean flush) throws IOException {
         synchronized (commitLock) {
             long round = roundsBegun + 1;
             // Before the freeze: callers that read roundsBegun from here on wait for the next round.
             roundsBegun = round;
-            commit();
+            boolean flushing = flush || flushRoundsWanted.get() > lastFlushedRound;
+            commit(flushing);
+            if (flushing) {
+                lastFlushedRound = round;
+            }
             roundsDone = round;
         }
         waiting.forEach(LockSupport::unpark);
@@ -376,12 +470,12 @@ public final class Journal {
 
     private void commitLoop() {
         while (!backgroundStop) {
-            if (roundsWanted.get() <= roundsDone) {
+            if (roundsWanted.get() <= roundsDone && flushRoundsWanted.get() <= lastFlushedRound) {
                 LockSupport.park(this);
                 continue;
             }
             try {
-                commitRound();
+                commitRound(false);
             } catch (IOException | RuntimeException e) {
                 backgroundFailure = e instanceof IOException io ? io : new IOException(e.toString(), e);
                 waiting.forEach(LockSupport::unpark);
@@ -419,6 +513,7 @@ public final class Journal {
         checkpointLock.lock();
         try {
             generation = checkpointGeneration;
+            flushWritten();
             long durable = committedSeq;
             List<BlockRequest> requests = new ArrayList<>();
             for (Map.Entry<Long, Image> e : images.entrySet()) {
@@ -484,7 +579,7 @@ public final class Journal {
     /** Commits whatever is running and writes every committed image home, leaving the journal empty. */
     public void checkpointNow() throws IOException {
         synchronized (commitLock) {
-            commit();
+            commit(true);
             checkpoint(Map.of());
         }
     }
@@ -522,11 +617,13 @@ public final class Journal {
     }
 
     /**
-     * Commits the running transaction. Caller holds commitLock.
+     * Commits the running transaction; with {@code flush} it and every transaction written before it are flushed
+     * (they survive any crash), else they are written (they survive a crash of this process). Caller holds
+     * commitLock.
      *
      * @return false if there was nothing to commit
      */
-    private boolean commit() throws IOException {
+    private boolean commit(boolean flush) throws IOException {
         Transaction tx;
         List<Long> dataOnly = null;
         List<Long> homes = new ArrayList<>();
@@ -573,10 +670,16 @@ public final class Journal {
             checkpoint(Map.of());
         }
         if (dataOnly != null) {
-            // Nothing to journal: only data that an fsync asked for, written and flushed.
+            // Nothing to journal: only data that an fsync asked for, written and flushed, and transactions written
+            // earlier without their flush.
             if (!dataOnly.isEmpty()) {
+                long written = writtenSeq;
                 cache.writeBack(dataOnly);
+                awaitJournalWrites();
                 io.flush();
+                markFlushed(written);
+            } else if (flush) {
+                flushWritten();
             }
             return false;
         }
@@ -587,6 +690,9 @@ public final class Journal {
         // below puts them on the medium before the commit block can be.
         cache.writeBack(tx.orderedData);
         boolean hasData = !tx.orderedData.isEmpty();
+        // Ordered data must be on the medium before the commit block even without a flush after it, or a power loss
+        // could keep the commit block and expose the blocks' old contents: such a commit flushes in between anyway.
+        flush |= hasData;
         // Step 3: descriptors and images, checksummed as they are laid down. The commit checksum is CRC32, not the
         // CRC32C metadata blocks seal themselves with: a running CRC over blocks that end in their own CRC of the same
         // polynomial returns to a constant after each of them, and so would not notice a missing or stale block.
@@ -612,21 +718,38 @@ public final class Journal {
         // The transaction's blocks lie next to each other in the slab and in the journal, so each step below is one
         // device write, not one per block for the scheduler to merge again through a bounce buffer.
         if (hasData) {
-            // Step 4a: data and journal body on the medium first, then the commit block.
+            // Step 4a: data and journal body on the medium first, then the commit block; the shadow gets the
+            // transaction only once its data is on the medium, as the device's journal does.
             io.await(io.write(start + head, slab.asSlice(0, body * Layout.BLOCK_SIZE), BlockRequest.Priority.JOURNAL));
             io.flush();
+            if (shadow != null) {
+                shadow.append(head, slab);
+            }
             io.await(io.write(start + head + body, commitBlock, BlockRequest.Priority.JOURNAL));
+        } else if (shadow != null) {
+            // Step 4b with a shadow: the copy in memory that outlives this process is the write that counts for it;
+            // the device's write goes on in the background and a flush waits for it.
+            shadow.append(head, slab);
+            journalWritesInFlight.add(io.write(start + head, slab, BlockRequest.Priority.JOURNAL));
         } else {
             // Step 4b: metadata only: the commit block's CRC covers the body, so one flush orders nothing else.
             io.await(io.write(start + head, slab, BlockRequest.Priority.JOURNAL));
         }
         long pos = head + body + 1;
         HaltPoints.reach("commit-before-flush");
-        io.flush();
+        if (flush) {
+            // The journal must reach the medium as a prefix: transactions written before this one, first.
+            awaitJournalWrites();
+            io.flush();
+        }
         HaltPoints.reach("commit-after-flush");
-        // DURABILITY POINT: the flush after the commit block has completed; transaction seq survives any crash.
+        // DURABILITY POINTS: the commit block's write has completed, so transaction seq survives a crash of this
+        // process; once the flush after it has completed, it survives any crash.
         head = pos;
-        committedSeq = seq;
+        writtenSeq = seq;
+        if (flush) {
+            markFlushed(seq);
+        }
         commits++;
         if (head > length / 2) {
             Thread k = checkpointer;
@@ -642,6 +765,32 @@ public final class Journal {
         return true;
     }
 
+    /** Flushes transactions that are written but not flushed, if any. Safe without commitLock. */
+    private void flushWritten() throws IOException {
+        long written = writtenSeq;
+        if (written > committedSeq) {
+            // Every device write of transactions up to `written` was queued before writtenSeq was raised.
+            awaitJournalWrites();
+            io.flush();
+            markFlushed(written);
+        }
+    }
+
+    /** Waits until the device writes of every transaction counted as written have completed. */
+    private void awaitJournalWrites() throws IOException {
+        for (BlockRequest r; (r = journalWritesInFlight.poll()) != null; ) {
+            io.await(r);
+        }
+    }
+
+    /** Raises committedSeq to {@code seq}; the commit thread and the checkpoint thread both raise it. */
+    private void markFlushed(long seq) {
+        long c;
+        while ((c = committedSeq) < seq && !COMMITTED_SEQ.compareAndSet(this, c, seq)) {
+            Thread.onSpinWait();
+        }
+    }
+
     /**
      * Writes every committed image home, then records in the superblock that the journal is empty. Caller holds
      * commitLock. Images in {@code alreadyHome} (the very image objects, written and flushed by the background
@@ -650,6 +799,8 @@ public final class Journal {
     private void checkpoint(Map<Long, Image> alreadyHome) throws IOException {
         checkpointLock.lock();
         try {
+            // Write-ahead: every image goes home below, so every transaction written so far must be flushed first.
+            flushWritten();
             long upTo = committedSeq;
             List<Map.Entry<Long, Image>> entries = new ArrayList<>(images.entrySet());
             List<BlockRequest> requests = new ArrayList<>();
@@ -666,6 +817,9 @@ public final class Journal {
             // Home blocks are durable; now the journal may be declared empty. The next transaction (running.seq)
             // will be written at the journal's first block.
             superblockSeqWriter.accept(running.seq());
+            if (shadow != null) {
+                shadow.reset(running.seq());
+            }
             head = 0;
             for (Map.Entry<Long, Image> e : entries) {
                 images.remove(e.getKey(), e.getValue());

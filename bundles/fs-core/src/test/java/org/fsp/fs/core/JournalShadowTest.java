@@ -1,0 +1,152 @@
+package org.fsp.fs.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.fsp.api.fs.Credentials;
+import org.fsp.api.fs.Errno;
+import org.fsp.api.fs.FsException;
+import org.fsp.fs.core.testing.HeapBlockDeviceTestDouble;
+import org.fsp.fs.core.testing.TestFs;
+import org.fsp.fs.core.tools.DirectBlockScheduler;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The journal's shadow: a change that only has to survive a crash of this process is answered once it is in the
+ * shadow, before its device write, and the next mount restores it; a flush is needed only for a power loss.
+ */
+class JournalShadowTest {
+
+    private static final Credentials ROOT = Credentials.ROOT;
+
+    @TempDir
+    Path shadowDir;
+
+    /** A device that can stop storing writes (it still completes them), as if the process died before they landed. */
+    private static final class LosingWritesDeviceTestDouble extends HeapBlockDeviceTestDouble {
+        volatile boolean losing;
+        final AtomicInteger flushes = new AtomicInteger();
+
+        LosingWritesDeviceTestDouble(long blocks) {
+            super(blocks);
+        }
+
+        @Override
+        public synchronized boolean submitWrite(long block, MemorySegment buffer, long tag) {
+            if (!losing) {
+                return super.submitWrite(block, buffer, tag);
+            }
+            // Completes without storing: the write was in flight when the process died.
+            MemorySegment discard = MemorySegment.ofArray(new byte[(int) buffer.byteSize()]);
+            return super.submitRead(block, discard, tag);
+        }
+
+        @Override
+        protected void onFlush() {
+            flushes.incrementAndGet();
+        }
+
+        /** The device as the next process finds it. */
+        HeapBlockDeviceTestDouble afterCrash() {
+            HeapBlockDeviceTestDouble copy = new HeapBlockDeviceTestDouble(blockCount());
+            MemorySegment.copy(storage, 0, copy.storage(), 0, storage.byteSize());
+            return copy;
+        }
+    }
+
+    private FsCore mount(HeapBlockDeviceTestDouble d, Path shadow) throws Exception {
+        return FsCore.mount(new DirectBlockScheduler(d), TestFs.options().withJournalShadow(shadow));
+    }
+
+    @Test
+    void shouldRestoreAChangeWhoseDeviceWriteWasLostFromTheShadow() throws Exception {
+        LosingWritesDeviceTestDouble d = new LosingWritesDeviceTestDouble(4096);
+        TestFs.format(d);
+        FsCore fs = mount(d, shadowDir);
+        fs.mkdir(ROOT, "/kept", 0755);
+        fs.sync();
+        d.losing = true;
+        int flushesBefore = d.flushes.get();
+        fs.mkdir(ROOT, "/answered", 0755);
+        fs.commitChanges();
+        assertEquals(flushesBefore, d.flushes.get(), "a change that must only outlive the process needs no flush");
+
+        // Without the shadow the next process would not find the change (the test can fail)...
+        FsCore withoutShadow = TestFs.mount(d.afterCrash());
+        assertEquals(Errno.ENOENT, errno(() -> withoutShadow.stat(ROOT, "/answered")));
+        withoutShadow.unmount();
+        // ...with it, it does, and the image is consistent.
+        HeapBlockDeviceTestDouble next = d.afterCrash();
+        FsCore recovered = mount(next, shadowDir);
+        assertTrue(recovered.stat(ROOT, "/answered").isDirectory());
+        assertTrue(recovered.stat(ROOT, "/kept").isDirectory());
+        recovered.unmount();
+        assertEquals(java.util.List.of(), TestFs.fsck(next));
+        assertFalse(Files.exists(JournalShadowFiles.only(shadowDir)), "a clean unmount removes the shadow");
+        fs.unmount();
+    }
+
+    @Test
+    void shouldFlushOnlyWhenASyncAsksForIt() throws Exception {
+        LosingWritesDeviceTestDouble d = new LosingWritesDeviceTestDouble(4096);
+        TestFs.format(d);
+        FsCore fs = mount(d, shadowDir);
+        int before = d.flushes.get();
+        for (int i = 0; i < 3; i++) {
+            fs.mkdir(ROOT, "/d" + i, 0755);
+            fs.commitChanges();
+        }
+        assertEquals(before, d.flushes.get(), "changes that must outlive the process, no flush");
+        fs.sync();
+        assertTrue(d.flushes.get() > before, "sync flushes what was only written");
+        fs.unmount();
+        assertEquals(java.util.List.of(), TestFs.fsck(d));
+    }
+
+    @Test
+    void shouldRefuseAShadowOthersMayWrite() throws Exception {
+        LosingWritesDeviceTestDouble d = new LosingWritesDeviceTestDouble(4096);
+        TestFs.format(d);
+        FsCore first = mount(d, shadowDir);
+        d.losing = true;
+        first.mkdir(ROOT, "/x", 0755);
+        first.commitChanges();
+        Path file = JournalShadowFiles.only(shadowDir);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-rw-rw-"));
+        // Anyone could have written it, so it is not written onto the device: the mount goes on without it.
+        HeapBlockDeviceTestDouble next = d.afterCrash();
+        FsCore second = mount(next, shadowDir);
+        assertEquals(Errno.ENOENT, errno(() -> second.stat(ROOT, "/x")));
+        second.unmount();
+        assertEquals(java.util.List.of(), TestFs.fsck(next));
+        d.losing = false;
+        first.unmount();
+    }
+
+    private static Errno errno(ThrowingCall c) {
+        FsException e = assertThrows(FsException.class, c::run);
+        return e.errno();
+    }
+
+    @FunctionalInterface
+    private interface ThrowingCall {
+        void run() throws Exception;
+    }
+
+    /** The one shadow file a test's directory holds. */
+    private static final class JournalShadowFiles {
+        static Path only(Path dir) throws java.io.IOException {
+            try (var s = Files.list(dir)) {
+                return s.findFirst().orElse(dir.resolve("none"));
+            }
+        }
+    }
+}
