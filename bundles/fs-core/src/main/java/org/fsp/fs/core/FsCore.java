@@ -3144,15 +3144,13 @@ public final class FsCore implements FileSystemService, SessionRecords {
         if (seq == 0 || journal.writtenSeq() >= seq) {
             return;
         }
-        // A blocking wait: a polling worker lends its other lanes to a stand-in meanwhile. Written is enough: the
-        // record must outlive this process, and a power loss may lose an unsynced change as POSIX allows.
-        ManagedBlocking.begin();
+        // Written is enough: the record must outlive this process, and a power loss may lose an unsynced change as
+        // POSIX allows. The journal announces the waits that block (ManagedBlocking) itself: with a shadow this is
+        // usually a memory copy, too short to hand the worker's other lanes to a stand-in and back.
         try {
             journal.writeUpTo(seq);
         } catch (IOException e) {
             throw ioError(e);
-        } finally {
-            ManagedBlocking.end();
         }
     }
 
@@ -3164,13 +3162,10 @@ public final class FsCore implements FileSystemService, SessionRecords {
             if (journal.writtenSeq() >= seq) {
                 return;
             }
-            ManagedBlocking.begin();
             try {
                 journal.writeUpTo(seq);
             } catch (IOException e) {
                 throw ioError(e);
-            } finally {
-                ManagedBlocking.end();
             }
         } finally {
             exit();

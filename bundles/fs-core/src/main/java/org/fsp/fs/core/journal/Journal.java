@@ -360,12 +360,19 @@ public final class Journal {
             throw new IOException("journal commit failed: " + failed.getMessage(), failed);
         }
         if (roundsBegun == roundsDone && waiting.isEmpty() && leading.compareAndSet(false, true)) {
-            ManagedBlocking.begin();
+            // A round that only copies into the shadow is too short to announce; device waits inside it are
+            // announced by the block scheduler.
+            boolean blocking = flush || shadow == null;
+            if (blocking) {
+                ManagedBlocking.begin();
+            }
             try {
                 commitRound(flush);
             } finally {
                 leading.set(false);
-                ManagedBlocking.end();
+                if (blocking) {
+                    ManagedBlocking.end();
+                }
             }
             return true;
         }
