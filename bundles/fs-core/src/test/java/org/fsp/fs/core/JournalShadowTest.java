@@ -95,6 +95,40 @@ class JournalShadowTest {
     }
 
     @Test
+    void shouldAnswerAChangeWithOrderedDataWithoutAFlushAndRestoreItWithTheData() throws Exception {
+        LosingWritesDeviceTestDouble d = new LosingWritesDeviceTestDouble(4096);
+        TestFs.format(d);
+        FsCore fs = mount(d, shadowDir);
+        byte[] data = new byte[3 * 4096 + 100];
+        new java.util.Random(7).nextBytes(data);
+        int before = d.flushes.get();
+        // The file's new blocks are ordered data of the running transaction, which the mkdir's commit carries.
+        TestFs.writeFile(fs, ROOT, "/data", data);
+        fs.mkdir(ROOT, "/after-data", 0755);
+        fs.commitChanges();
+        assertEquals(before, d.flushes.get(), "ordered data that must only outlive the process needs no flush");
+
+        // The device's journal does not have the transaction yet (it waits for a flush behind its data)...
+        FsCore withoutShadow = TestFs.mount(d.afterCrash());
+        assertEquals(Errno.ENOENT, errno(() -> withoutShadow.stat(ROOT, "/after-data")));
+        withoutShadow.unmount();
+        // ...the shadow does, and the data it points at was written before the answer.
+        HeapBlockDeviceTestDouble next = d.afterCrash();
+        FsCore recovered = mount(next, shadowDir);
+        assertTrue(recovered.stat(ROOT, "/after-data").isDirectory());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(data, TestFs.readFile(recovered, ROOT, "/data"));
+        recovered.unmount();
+        assertEquals(java.util.List.of(), TestFs.fsck(next));
+
+        // A sync puts the deferred transaction on the device's journal, behind a flush of its data.
+        fs.sync();
+        FsCore afterSync = TestFs.mount(d.afterCrash());
+        assertTrue(afterSync.stat(ROOT, "/after-data").isDirectory());
+        afterSync.unmount();
+        fs.unmount();
+    }
+
+    @Test
     void shouldFlushOnlyWhenASyncAsksForIt() throws Exception {
         LosingWritesDeviceTestDouble d = new LosingWritesDeviceTestDouble(4096);
         TestFs.format(d);

@@ -121,6 +121,14 @@ public final class Journal {
      */
     private final Queue<BlockRequest> journalWritesInFlight = new ConcurrentLinkedQueue<>();
 
+    /** Journal blocks at a device block, held back until their transaction's ordered data is on the medium. */
+    private record Deferred(long block, MemorySegment blocks) {}
+
+    /** Transactions with ordered data that only the shadow has yet, in commit order. */
+    private final Queue<Deferred> journalDeferred = new ConcurrentLinkedQueue<>();
+    /** Serialises {@link #flushThrough}. */
+    private final Object flushLock = new Object();
+
     /** The commit thread, or null while callers commit themselves. */
     private volatile Thread committer;
     /** The checkpoint thread, or null while checkpoints run inside commits. */
@@ -682,9 +690,7 @@ public final class Journal {
             if (!dataOnly.isEmpty()) {
                 long written = writtenSeq;
                 cache.writeBack(dataOnly);
-                awaitJournalWrites();
-                io.flush();
-                markFlushed(written);
+                flushThrough(written);
             } else if (flush) {
                 flushWritten();
             }
@@ -697,9 +703,6 @@ public final class Journal {
         // below puts them on the medium before the commit block can be.
         cache.writeBack(tx.orderedData);
         boolean hasData = !tx.orderedData.isEmpty();
-        // Ordered data must be on the medium before the commit block even without a flush after it, or a power loss
-        // could keep the commit block and expose the blocks' old contents: such a commit flushes in between anyway.
-        flush |= hasData;
         // Step 3: descriptors and images, checksummed as they are laid down. The commit checksum is CRC32, not the
         // CRC32C metadata blocks seal themselves with: a running CRC over blocks that end in their own CRC of the same
         // polynomial returns to a constant after each of them, and so would not notice a missing or stale block.
@@ -724,7 +727,14 @@ public final class Journal {
         Checksums.sealTail(commitBlock);
         // The transaction's blocks lie next to each other in the slab and in the journal, so each step below is one
         // device write, not one per block for the scheduler to merge again through a bounce buffer.
-        if (hasData) {
+        if (hasData && !flush && shadow != null) {
+            // Step 4c: ordered data, only to outlive this process. The data is written (above), so a transaction
+            // restored from the shadow points at blocks that hold it; the device's journal gets the transaction only
+            // at the next flush, after the data is on the medium (flushThrough), so a power loss can never keep a
+            // commit block whose data it lost.
+            shadow.append(head, slab);
+            journalDeferred.add(new Deferred(start + head, slab));
+        } else if (hasData) {
             // Step 4a: data and journal body on the medium first, then the commit block; the shadow gets the
             // transaction only once its data is on the medium, as the device's journal does.
             io.await(io.write(start + head, slab.asSlice(0, body * Layout.BLOCK_SIZE), BlockRequest.Priority.JOURNAL));
@@ -733,6 +743,7 @@ public final class Journal {
                 shadow.append(head, slab);
             }
             io.await(io.write(start + head + body, commitBlock, BlockRequest.Priority.JOURNAL));
+            flush = true;
         } else if (shadow != null) {
             // Step 4b with a shadow: the copy in memory that outlives this process is the write that counts for it;
             // the device's write goes on in the background and a flush waits for it.
@@ -746,17 +757,13 @@ public final class Journal {
         HaltPoints.reach("commit-before-flush");
         if (flush) {
             // The journal must reach the medium as a prefix: transactions written before this one, first.
-            awaitJournalWrites();
-            io.flush();
+            flushThrough(seq);
         }
         HaltPoints.reach("commit-after-flush");
-        // DURABILITY POINTS: the commit block's write has completed, so transaction seq survives a crash of this
-        // process; once the flush after it has completed, it survives any crash.
+        // DURABILITY POINTS: the commit block is written (or in the shadow), so transaction seq survives a crash of
+        // this process; once flushThrough has returned, it survives any crash.
         head = pos;
         writtenSeq = seq;
-        if (flush) {
-            markFlushed(seq);
-        }
         commits++;
         if (head > length / 2) {
             Thread k = checkpointer;
@@ -776,17 +783,31 @@ public final class Journal {
     private void flushWritten() throws IOException {
         long written = writtenSeq;
         if (written > committedSeq) {
-            // Every device write of transactions up to `written` was queued before writtenSeq was raised.
-            awaitJournalWrites();
-            io.flush();
-            markFlushed(written);
+            flushThrough(written);
         }
     }
 
-    /** Waits until the device writes of every transaction counted as written have completed. */
-    private void awaitJournalWrites() throws IOException {
-        for (BlockRequest r; (r = journalWritesInFlight.poll()) != null; ) {
-            io.await(r);
+    /**
+     * Makes every transaction up to {@code seq}, all of them written or in the shadow, survive any crash: their
+     * device writes complete, the journal blocks deferred behind ordered data are written after a flush that puts that
+     * data on the medium, and a flush covers it all. One caller at a time, so that none declares flushed a write
+     * another is still waiting for. Safe without commitLock.
+     */
+    private void flushThrough(long seq) throws IOException {
+        synchronized (flushLock) {
+            for (BlockRequest r; (r = journalWritesInFlight.poll()) != null; ) {
+                io.await(r);
+            }
+            if (!journalDeferred.isEmpty()) {
+                io.flush();
+                List<BlockRequest> writes = new ArrayList<>();
+                for (Deferred d; (d = journalDeferred.poll()) != null; ) {
+                    writes.add(io.write(d.block(), d.blocks(), BlockRequest.Priority.JOURNAL));
+                }
+                io.awaitAll(writes);
+            }
+            io.flush();
+            markFlushed(seq);
         }
     }
 
