@@ -124,10 +124,12 @@ public final class UnixSockets {
     /** accept4(2) with SOCK_CLOEXEC; returns the connected descriptor. */
     public static int accept(int listenFd) {
         try {
-            return NativeCall.check(
-                    (int) ACCEPT4.invokeExact(
-                            NativeCall.errnoSegment(), listenFd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC),
-                    "accept4");
+            int fd;
+            do {
+                fd = (int) ACCEPT4.invokeExact(
+                        NativeCall.errnoSegment(), listenFd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC);
+            } while (fd == -1 && NativeCall.lastErrno() == Libc.EINTR);
+            return NativeCall.check(fd, "accept4");
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -241,7 +243,11 @@ public final class UnixSockets {
                 msg.set(JAVA_LONG, MSG_CONTROL_OFFSET, control.address());
                 msg.set(JAVA_LONG, MSG_CONTROLLEN_OFFSET, CMSG_SPACE_ONE_FD);
             }
-            long n = (long) SENDMSG.invokeExact(NativeCall.errnoSegment(), fd, msg, MSG_NOSIGNAL);
+            long n;
+            do {
+                // A signal (a profiler's, a debugger's) interrupts a blocking send before anything went: send again.
+                n = (long) SENDMSG.invokeExact(NativeCall.errnoSegment(), fd, msg, MSG_NOSIGNAL);
+            } while (n == -1 && NativeCall.lastErrno() == Libc.EINTR);
             return (int) NativeCall.check(n, "sendmsg");
         } catch (Throwable t) {
             throw rethrow(t);
@@ -250,7 +256,8 @@ public final class UnixSockets {
 
     /**
      * Receives one message into {@code into} (up to its size), with a descriptor if the peer passed one; a received
-     * descriptor is close-on-exec. Returns 0 bytes when the peer has closed. Control data beyond one descriptor is
+     * descriptor is close-on-exec. Returns 0 bytes when the peer has closed; a signal that interrupts the wait (EINTR)
+     * is retried. Control data beyond one descriptor is
      * refused: any extra descriptors are closed and the call fails with EBADMSG (74).
      */
     public static Received receive(int fd, MemorySegment into) {
@@ -275,7 +282,11 @@ public final class UnixSockets {
             msg.set(JAVA_LONG, MSG_IOVLEN_OFFSET, 1);
             msg.set(JAVA_LONG, MSG_CONTROL_OFFSET, control.address());
             msg.set(JAVA_LONG, MSG_CONTROLLEN_OFFSET, controlBytes);
-            long n = (long) RECVMSG.invokeExact(NativeCall.errnoSegment(), fd, msg, MSG_CMSG_CLOEXEC | flags);
+            long n;
+            do {
+                // Interrupted by a signal before anything arrived: nothing was taken, so wait again.
+                n = (long) RECVMSG.invokeExact(NativeCall.errnoSegment(), fd, msg, MSG_CMSG_CLOEXEC | flags);
+            } while (n == -1 && NativeCall.lastErrno() == Libc.EINTR);
             if (n == -1 && NativeCall.lastErrno() == Libc.EAGAIN && (flags & MSG_DONTWAIT) != 0) {
                 return new Received(-1, -1);
             }
