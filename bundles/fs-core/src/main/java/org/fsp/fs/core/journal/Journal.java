@@ -126,6 +126,9 @@ public final class Journal {
 
     /** Transactions with ordered data that only the shadow has yet, in commit order. */
     private final Queue<Deferred> journalDeferred = new ConcurrentLinkedQueue<>();
+    /** Passes of the background checkpoint's first phase, each writing home what commits added during the last. */
+    private static final int CATCH_UP_PASSES = 3;
+
     /** Serialises {@link #flushThrough}. */
     private final Object flushLock = new Object();
 
@@ -528,21 +531,28 @@ public final class Journal {
         checkpointLock.lock();
         try {
             generation = checkpointGeneration;
-            flushWritten();
-            long durable = committedSeq;
-            List<BlockRequest> requests = new ArrayList<>();
-            for (Map.Entry<Long, Image> e : images.entrySet()) {
-                Image img = e.getValue();
-                if (img.seq() <= durable) {
-                    written.put(e.getKey(), img);
-                    requests.add(io.write(e.getKey(), img.data(), BlockRequest.Priority.METADATA));
+            // Catch-up passes: commits go on meanwhile, so each pass writes home what the ones before it missed, and
+            // the last step under the commit lock (which holds every commit back) is left with little or nothing.
+            for (int pass = 0; pass < CATCH_UP_PASSES; pass++) {
+                flushWritten();
+                long durable = committedSeq;
+                List<BlockRequest> requests = new ArrayList<>();
+                for (Map.Entry<Long, Image> e : images.entrySet()) {
+                    Image img = e.getValue();
+                    if (img.seq() <= durable && written.get(e.getKey()) != img) {
+                        written.put(e.getKey(), img);
+                        requests.add(io.write(e.getKey(), img.data(), BlockRequest.Priority.METADATA));
+                    }
                 }
+                if (requests.isEmpty()) {
+                    break;
+                }
+                io.awaitAll(requests);
+                io.flush();
             }
-            if (requests.isEmpty()) {
+            if (written.isEmpty()) {
                 return;
             }
-            io.awaitAll(requests);
-            io.flush();
         } finally {
             checkpointLock.unlock();
         }
