@@ -200,6 +200,12 @@ public final class RamBlockDevice implements ObservableBlockDevice {
         return "ram mode=memory blocks=" + blockCount + "x" + BLOCK_SIZE + " qd=" + queueDepth;
     }
 
+    /** Memory: it dies with the process. */
+    @Override
+    public boolean outlivesProcess() {
+        return false;
+    }
+
     /** Performs what is queued, drops completions nobody polled, and frees the memory. */
     @Override
     public void close() {

@@ -85,6 +85,15 @@ public interface BlockDevice extends AutoCloseable {
     /** A one-line description for operators: driver, path, mode (e.g. SQPOLL, IOPOLL, plain), geometry. */
     String describe();
 
+    /**
+     * Whether what was written (completed, not yet flushed) outlives this process: true for an image file, a block
+     * device or a controller; false for memory that dies with the process (then nothing is worth keeping for the
+     * next process, such as fs-core's journal shadow).
+     */
+    default boolean outlivesProcess() {
+        return true;
+    }
+
     /** Waits for in-flight requests, releases the device. Further submissions throw {@link IllegalStateException}. */
     @Override
     void close();

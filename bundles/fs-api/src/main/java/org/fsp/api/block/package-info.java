@@ -6,5 +6,5 @@
  * crossing at most), and later polls for completions. No callback thread and no interrupt is involved.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.2.0")
+@org.osgi.annotation.versioning.Version("0.3.0")
 package org.fsp.api.block;

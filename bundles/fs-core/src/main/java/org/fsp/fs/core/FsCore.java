@@ -416,9 +416,11 @@ public final class FsCore implements FileSystemService, SessionRecords {
             }
             Geometry g = SuperblockDescriptor.read(sb);
             long mkfsTime = SuperblockDescriptor.mkfsTime(sb);
-            JournalShadow shadow = options.journalShadowDir() == null
-                    ? null
-                    : JournalShadow.open(options.journalShadowDir(), mkfsTime, g);
+            // A device that dies with the process (RAM) leaves nothing for a shadow to complete.
+            JournalShadow shadow =
+                    options.journalShadowDir() == null || !scheduler.device().outlivesProcess()
+                            ? null
+                            : JournalShadow.open(options.journalShadowDir(), mkfsTime, g);
             try {
                 return mount(io, sb, g, mkfsTime, shadow, options, clock, handoff, observer, scheduler);
             } catch (IOException | RuntimeException e) {
