@@ -289,18 +289,7 @@ public final class Journal {
      * in flight wait for it and are then usually covered by it or by the next one (group commit).
      */
     public void commitUpTo(long seq) throws IOException {
-        if (committedSeq >= seq) {
-            return;
-        }
-        if (!awaitCommitThread(seq, true)) {
-            synchronized (commitLock) {
-                while (committedSeq < seq) {
-                    if (!commit(true)) {
-                        return;
-                    }
-                }
-            }
-        }
+        reach(seq, true);
     }
 
     /**
@@ -311,13 +300,18 @@ public final class Journal {
      * namespace change. Group commit as {@link #commitUpTo}.
      */
     public void writeUpTo(long seq) throws IOException {
-        if (writtenSeq >= seq) {
+        reach(seq, false);
+    }
+
+    /** {@link #commitUpTo} with {@code flush}, else {@link #writeUpTo}. */
+    private void reach(long seq, boolean flush) throws IOException {
+        if ((flush ? committedSeq : writtenSeq) >= seq) {
             return;
         }
-        if (!awaitCommitThread(seq, false)) {
+        if (!awaitCommitThread(seq, flush)) {
             synchronized (commitLock) {
-                while (writtenSeq < seq) {
-                    if (!commit(false)) {
+                while ((flush ? committedSeq : writtenSeq) < seq) {
+                    if (!commit(flush)) {
                         return;
                     }
                 }
