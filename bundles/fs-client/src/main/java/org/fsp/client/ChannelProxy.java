@@ -222,6 +222,23 @@ final class ChannelProxy implements AutoCloseable {
     }
 
     /** {@link #connect(Path, int)} presenting a session token (both zero: none). */
+    /**
+     * The server closed the connection before its welcome (a server stopping, or handing its socket to the next one,
+     * while this connect was in its backlog): connecting again reaches the server that now listens.
+     */
+    static final class HandshakeCutException extends IOException {
+        HandshakeCutException(String message) {
+            super(message);
+        }
+
+        HandshakeCutException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private static final int EPIPE = 32;
+    private static final int ECONNRESET = 104;
+
     static ChannelProxy connect(Path socket, int lanes, long tokenHigh, long tokenLow) throws IOException {
         int fd;
         try {
@@ -252,6 +269,10 @@ final class ChannelProxy implements AutoCloseable {
             MemorySegment welcome = temp.allocate(WELCOME_BYTES, 8);
             UnixSockets.Received got = UnixSockets.receive(fd, welcome);
             memfd = got.fd();
+            if (got.bytes() == 0) {
+                throw new HandshakeCutException(
+                        "handshake with " + socket + " failed: the server closed the connection");
+            }
             if (got.bytes() != WELCOME_BYTES || welcome.get(JAVA_LONG, MAGIC_OFFSET) != ChannelHeaderDescriptor.MAGIC) {
                 throw new IOException("the peer at " + socket + " is not an FSP server (" + got.bytes() + " bytes)");
             }
@@ -300,7 +321,10 @@ final class ChannelProxy implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             Libc.close(fd);
             if (e instanceof NativeException n) {
-                throw new IOException("handshake with " + socket + " failed: " + n.getMessage(), n);
+                String why = "handshake with " + socket + " failed: " + n.getMessage();
+                throw n.errno() == EPIPE || n.errno() == ECONNRESET
+                        ? new HandshakeCutException(why, n)
+                        : new IOException(why, n);
             }
             throw e;
         } finally {

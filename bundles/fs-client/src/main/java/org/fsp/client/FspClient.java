@@ -164,7 +164,26 @@ public final class FspClient implements AutoCloseable {
             high = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 0) | 1;
             low = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 8);
         }
-        return new FspClient(ChannelProxy.connect(socket, lanes, high, low), socket, lanes, high, low);
+        return new FspClient(connectAcrossHandOff(socket, lanes, high, low), socket, lanes, high, low);
+    }
+
+    /** Connects, again a few times (10 ms doubling) while a server going away cuts the handshake. */
+    private static ChannelProxy connectAcrossHandOff(Path socket, int lanes, long high, long low) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return ChannelProxy.connect(socket, lanes, high, low);
+            } catch (ChannelProxy.HandshakeCutException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(10L << attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted reconnecting to " + socket);
+                }
+            }
+        }
     }
 
     /**
