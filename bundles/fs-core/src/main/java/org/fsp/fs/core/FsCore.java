@@ -540,6 +540,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 Thread.yield();
             }
         }
+        stopGraceTimer();
         stopFlusher();
         writeBack.close();
         journal.stopBackground();
@@ -610,6 +611,29 @@ public final class FsCore implements FileSystemService, SessionRecords {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /**
+     * Ends the grace period's thread before a hand-over. Left running, it would wake after the hand-over, write through
+     * a scheduler gate that no longer leads to a scheduler, wait there until the gate's limit and fail, and keep this
+     * version's classes loaded all the while; what it would have freed is the next version's to decide.
+     */
+    private void stopGraceTimer() {
+        if (graceTimer == null) {
+            return;
+        }
+        graceTimer.interrupt();
+        boolean interrupted = false;
+        while (graceTimer.isAlive()) {
+            try {
+                graceTimer.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
