@@ -241,8 +241,8 @@ public class UpgradeIT {
      * Every replaced version's class loader must be collected, within {@value #GC_WAIT_MILLIS} ms of GCs; checked once
      * the clients have stopped, so that no request of theirs is on a stack. No remedy is tried first: the thread
      * model ends every thread that ran a detached agent (its ownership rule), so nothing on a thread's stack or in a
-     * thread-local keeps a replaced layer. When a loader survives, the test fails with what held it (HeapRetention's
-     * report from a heap dump, and the live FSP threads, for compiled code on a stack that a heap dump does not show).
+     * thread-local keeps a replaced layer. When a loader survives, the test fails with the live FSP threads and, with
+     * {@code -Dfsp.itests.heapReport=true}, what held it (HeapRetention's walk of a heap dump).
      */
     private void awaitReplacedCollected() throws InterruptedException {
         for (Map.Entry<WeakReference<Class<?>>, String> e : replaced) {
@@ -255,7 +255,11 @@ public class UpgradeIT {
         long deadline = System.currentTimeMillis() + GC_WAIT_MILLIS;
         while (ref.get() != null) {
             if (System.currentTimeMillis() >= deadline) {
-                String report = HeapRetention.explain(heapDumpDirectory(), packageOf(ref)) + fspThreads();
+                // The heap walk is an opt-in diagnostic: it dumps the heap and reads it in a JVM of its own.
+                String report = (Boolean.getBoolean("fsp.itests.heapReport")
+                                ? HeapRetention.explain(heapDumpDirectory(), packageOf(ref))
+                                : "(run with -Dfsp.itests.heapReport=true for a heap walk from the GC roots)\n")
+                        + fspThreads();
                 throw new AssertionError("the old class loader of " + what + " is still reachable after "
                         + GC_WAIT_MILLIS + " ms of GCs; what held it:\n" + report);
             }
