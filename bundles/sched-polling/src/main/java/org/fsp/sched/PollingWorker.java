@@ -127,8 +127,9 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
      * A thread of this bundle's that keeps nothing of {@code task} once it ends: it runs it through a
      * {@link FutureTask}, which drops the task when it completes. Something may hold a Thread after it ended (UpgradeIT
      * found Felix keeping one), and a Thread keeps its task; a worker's task reaches the agents it drove, and through
-     * them their bundle's classes. It inherits no inheritable thread-locals and takes this bundle's class loader as
-     * its context loader, so that it holds nothing of the thread that asked for it (often another layer's).
+     * them their bundle's classes. It inherits no inheritable thread-locals, and its context loader is the system
+     * class loader rather than the asking thread's, so that it holds no class loader of a bundle (another layer's,
+     * which asked for it, or this one's, which an upgrade replaces).
      */
     static Thread ownedThread(String name, Runnable task) {
         Thread t = Thread.ofPlatform()
@@ -136,7 +137,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                 .name(name)
                 .inheritInheritableThreadLocals(false)
                 .unstarted(new FutureTask<Void>(task, null));
-        t.setContextClassLoader(PollingWorker.class.getClassLoader());
+        t.setContextClassLoader(ClassLoader.getSystemClassLoader());
         return t;
     }
 

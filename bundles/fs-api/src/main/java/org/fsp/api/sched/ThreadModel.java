@@ -22,7 +22,7 @@ import org.osgi.annotation.versioning.ProviderType;
  * again: the model ends every thread that ran it (new threads serve the agents that stay), so that nothing on such a
  * thread's stack (a frame, compiled code that names the agent's classes) keeps the agent's bundle loaded after the
  * bundle is replaced. The model's threads hold nothing of the threads that asked for them (no inherited
- * thread-locals, no context class loader of the caller's bundle), and an ended thread keeps no reference to the agents
+ * thread-locals, no context class loader of a bundle), and an ended thread keeps no reference to the agents
  * it ran.
  */
 @ProviderType
