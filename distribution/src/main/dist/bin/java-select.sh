@@ -9,8 +9,4 @@ else
   exit 2
 fi
 # FFM from bundle classes (unnamed modules), and Felix's single use of sun.misc.Unsafe.
-# The CompileCommands keep the JIT from writing an agent's class into the compiled code of a polling worker's loop or
-# of the sleep it idles in: such a frame (almost) never leaves the stack, so it would keep the class loader of an
-# upgraded-away ipc-shm alive for good (see sched-polling's AgentCalls: its one-line methods stay interpreted).
-FSP_JVM_FLAGS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:CompileCommand=quiet"
-FSP_JVM_FLAGS="$FSP_JVM_FLAGS -XX:CompileCommand=exclude,org.fsp.sched.AgentCalls::* -XX:CompileCommand=dontinline,org.fsp.sched.AgentCalls::*"
+FSP_JVM_FLAGS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"

@@ -1,10 +1,13 @@
 package org.fsp.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,7 +23,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The {@link ThreadModel} contract, run against every thread model (sched-polling's and the test doubles layers use
  * in its place): an attached agent is driven; once {@code detach} or {@code detachAll} returns, no thread runs the
- * agent again and its {@code onClose} has run exactly once; no agent ever runs on two threads at once, also while the
+ * agent again, every thread that ran it has ended (the ownership rule) and its {@code onClose} has run exactly once;
+ * the agents that stay keep being driven; no agent ever runs on two threads at once, also while the
  * worker count and the idle strategy change; agents keep being driven across those changes; detaching an unknown
  * agent is ignored.
  *
@@ -61,6 +65,9 @@ public abstract class AbstractThreadModelContractTest {
         final AtomicInteger closes = new AtomicInteger();
         final AtomicInteger overlaps = new AtomicInteger();
         final AtomicLong callsAfterClose = new AtomicLong();
+        /** Every thread that ever ran {@code doWork()}. */
+        final Set<Thread> threads = ConcurrentHashMap.newKeySet();
+
         private final AtomicBoolean inside = new AtomicBoolean();
 
         CountingAgent(String name) {
@@ -77,6 +84,7 @@ public abstract class AbstractThreadModelContractTest {
                 if (closes.get() > 0) {
                     callsAfterClose.incrementAndGet();
                 }
+                threads.add(Thread.currentThread());
                 calls.incrementAndGet();
                 return 1;
             } finally {
@@ -120,6 +128,39 @@ public abstract class AbstractThreadModelContractTest {
         assertEquals(at, a.calls.get(), a.roleName() + " ran after detach returned");
         assertEquals(0, a.callsAfterClose.get(), a.roleName() + " ran after onClose");
         assertEquals(0, a.overlaps.get(), a.roleName() + " ran on two threads at once");
+        for (Thread t : a.threads) {
+            assertFalse(
+                    t.isAlive(), t.getName() + " ran " + a.roleName() + " and still runs after its detach returned");
+        }
+    }
+
+    @Test
+    void shouldEndEveryThreadThatRanADetachedAgentAndKeepDrivingTheOthersOnNewThreads() throws Exception {
+        List<CountingAgent> all = agents(4);
+        model.attachAll(all);
+        for (CountingAgent a : all) {
+            a.awaitProgress(10);
+        }
+        if (reconfigurable()) {
+            // Moves agents between threads, so that some threads ran agents they no longer drive.
+            model.workers(3);
+            model.workers(2);
+            for (CountingAgent a : all) {
+                a.awaitProgress(a.calls.get() + 10);
+            }
+        }
+        CountingAgent leaving = all.getFirst();
+        model.detach(leaving);
+        assertDetachedForGood(leaving);
+        List<CountingAgent> staying = all.subList(1, all.size());
+        for (CountingAgent a : staying) {
+            a.awaitProgress(a.calls.get() + 10);
+            assertEquals(0, a.overlaps.get(), a.roleName() + " ran on two threads at once");
+        }
+        model.detachAll(staying);
+        for (CountingAgent a : staying) {
+            assertDetachedForGood(a);
+        }
     }
 
     @Test

@@ -35,9 +35,10 @@ import org.slf4j.LoggerFactory;
  * moved agents (0 when none moved, as for a change of idle strategy), is the change's pause, measured with
  * {@link System#nanoTime()} and kept in a bounded history. Changes are serialised; readings are not blocked by them.
  *
- * <p>Stopping every worker for each change, as this model first did, made the pause the sum of three scheduling
- * delays on a loaded machine (wake each sleeping worker, wake the changer when the last one stood still, wake every
- * worker again): 1.5 ms at p50 and 5.8 ms at p99 over 20 swaps of {@code fsp bench sched}.
+ * <p>Ownership: a worker thread that drove an agent ends when that agent is detached ({@link #detachAll}); fresh
+ * threads serve the agents that stay. Stopping every worker for each change instead would make the pause the sum of
+ * three scheduling delays on a loaded machine (wake each sleeping worker, wake the changer when the last one stood
+ * still, wake every worker again).
  */
 final class PollingThreadModel implements ThreadModel, AutoCloseable {
 
@@ -49,6 +50,9 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PollingThreadModel.class);
     private static final long REWAKE_NANOS = 1_000_000;
     private static final int SPINS_BEFORE_PARK = 200;
+    /** How long a change waits at most for the threads of the workers it retired to end, ms. */
+    private static final long END_WAIT_MILLIS = 5_000;
+
     private static final Agent[] NO_AGENTS = new Agent[0];
 
     /** The thread waiting for workers to take a posted change, which each worker unparks; null between changes. */
@@ -106,7 +110,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 PollingWorker least = null;
                 for (Map.Entry<PollingWorker, Agent[]> e : target.entrySet()) {
                     if (Arrays.asList(e.getValue()).contains(agent)) {
-                        throw new IllegalArgumentException(AgentCalls.roleName(agent) + " is already attached");
+                        throw new IllegalArgumentException(AgentDispatch.roleName(agent) + " is already attached");
                     }
                     if (least == null || e.getValue().length < target.get(least).length) {
                         least = e.getKey();
@@ -127,63 +131,60 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
     }
 
     /**
-     * Detaches {@code agents} in one change; then, off the caller's path, replaces each worker that drove one of them
-     * with a fresh thread ({@link #renew}).
+     * Detaches {@code agents} in one change and ends every worker thread that ever drove one of them (and its
+     * stand-in): a fresh worker, started beforehand in standby, takes over the agents each of them drives that stay,
+     * at its agent boundary as in a resize. Returns once those threads have ended, then calls each agent's
+     * {@link Agent#onClose()} here. This is the ownership rule of the {@link ThreadModel} contract: a thread that ran
+     * an agent of a bundle that goes never runs anything again, so nothing on its stack (frames, compiled code that
+     * names the agent's classes) can keep that bundle's class loader alive. Detaching is rare (a layer stopping or
+     * being replaced), so a thread start per worker concerned is cheap.
      */
     @Override
     public void detachAll(List<? extends Agent> agents) {
         List<Agent> gone = new ArrayList<>();
-        List<PollingWorker> drove = new ArrayList<>();
+        List<PollingWorker> ending = new ArrayList<>();
         synchronized (changes) {
-            Map<PollingWorker, Agent[]> target = new LinkedHashMap<>();
             for (PollingWorker w : workers) {
-                List<Agent> stays = new ArrayList<>();
                 for (Agent a : w.agents) {
                     if (containsSame(agents, a)) {
                         gone.add(a);
-                    } else {
-                        stays.add(a);
                     }
                 }
-                if (stays.size() != w.agents.length) {
-                    drove.add(w);
+                if (agents.stream().anyMatch(w::drove)) {
+                    ending.add(w);
                 }
-                target.put(w, stays.toArray(Agent[]::new));
             }
             if (gone.isEmpty()) {
                 return;
             }
-            change("detach " + roleNames(gone), workers, target, false, List.of());
-        }
-        gone.forEach(AgentCalls::onClose);
-        // Not on the caller's path: a thread-model upgrade measures its pause around detach and attach.
-        Thread.ofPlatform().daemon().name("fsp-sched-renew").start(() -> renew(drove));
-    }
-
-    /**
-     * Replaces each of {@code drove} that still works with a fresh thread; its agents move to the new thread at their
-     * boundary, as in a resize. Why: whatever a worker's thread still holds of a detached agent (compiled code on its
-     * stack that names the agent's class, which keeps that class loaded, or anything reachable from its frames) goes
-     * with the thread, so that an upgraded-away ipc-shm is not kept loaded because a worker once drove it. It is a
-     * defence, not the whole cure: UpgradeIT also found an ended worker keeping its agents (hence PollingWorker's
-     * clearing of them) and one holder it could not name (its RESIDUAL report). Detaching is rare (a layer stopping or
-     * being replaced), so a thread start per worker is cheap.
-     */
-    void renew(List<PollingWorker> drove) {
-        synchronized (changes) {
-            List<PollingWorker> old = drove.stream().filter(workers::contains).toList();
-            if (closed || old.isEmpty()) {
-                return;
-            }
-            List<PollingWorker> fresh = standbyWorkers(old.size());
+            List<PollingWorker> fresh = standbyWorkers(ending.size());
             List<PollingWorker> next = new ArrayList<>();
             Map<PollingWorker, Agent[]> target = new LinkedHashMap<>();
             for (PollingWorker w : workers) {
-                PollingWorker in = old.contains(w) ? fresh.get(old.indexOf(w)) : w;
+                PollingWorker in = ending.contains(w) ? fresh.get(ending.indexOf(w)) : w;
                 next.add(in);
-                target.put(in, w.agents);
+                target.put(
+                        in,
+                        Arrays.stream(w.agents)
+                                .filter(a -> !containsSame(agents, a))
+                                .toArray(Agent[]::new));
             }
-            change("renew " + old.stream().map(w -> w.name).toList(), next, target, false, fresh);
+            change("detach " + roleNames(gone), next, target, false, fresh);
+        }
+        awaitEnded(ending);
+        gone.forEach(AgentDispatch::onClose);
+    }
+
+    /** Waits for the threads of retired workers to end; one that does not within the bound is logged. */
+    private static void awaitEnded(List<PollingWorker> retired) {
+        try {
+            for (PollingWorker w : retired) {
+                if (!w.awaitEnded(END_WAIT_MILLIS)) {
+                    LOG.warn("{} has not ended {} ms after it was retired", w.name, END_WAIT_MILLIS);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -198,8 +199,8 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
 
     private static String roleNames(List<? extends Agent> agents) {
         return agents.size() == 1
-                ? AgentCalls.roleName(agents.getFirst())
-                : agents.stream().map(AgentCalls::roleName).toList().toString();
+                ? AgentDispatch.roleName(agents.getFirst())
+                : agents.stream().map(AgentDispatch::roleName).toList().toString();
     }
 
     @Override
@@ -302,7 +303,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                     String.format(
                             Locale.ROOT,
                             "rebalance %s: %s (%.0f%%) -> %s (%.0f%%)",
-                            AgentCalls.roleName(moved),
+                            AgentDispatch.roleName(moved),
                             busiest.name,
                             most * 100,
                             idlest.name,
@@ -398,7 +399,7 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                 w.readAtNanos = now;
                 out.add(new WorkerInfo(
                         w.name,
-                        Arrays.stream(w.agents).map(AgentCalls::roleName).toList(),
+                        Arrays.stream(w.agents).map(AgentDispatch::roleName).toList(),
                         utilisation,
                         w.work + w.standInWork()));
             }
@@ -427,20 +428,13 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
                     LOG.warn(
                             "{} stops with agents still attached: {}",
                             w.name,
-                            Arrays.stream(w.agents).map(AgentCalls::roleName).toList());
+                            Arrays.stream(w.agents).map(AgentDispatch::roleName).toList());
                 }
             }
             change("stop", List.of(), new LinkedHashMap<>(), false, List.of());
             closed = true;
         }
-        for (PollingWorker w : stopped) {
-            try {
-                w.thread.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
+        awaitEnded(stopped);
     }
 
     /** Under {@link #changes}: the agents each worker drives now, in worker order (a copy to edit into a target). */
@@ -545,6 +539,9 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         awaitTaken(secondPost);
         for (PollingWorker w : secondPost) {
             takenAt.put(w, w.takenAtNanos);
+        }
+        for (PollingWorker w : next) {
+            w.driving(target.get(w));
         }
         workers = List.copyOf(next);
         long pause = 0;

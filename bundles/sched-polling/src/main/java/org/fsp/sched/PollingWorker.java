@@ -2,7 +2,12 @@ package org.fsp.sched;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.sched.Agent;
 import org.fsp.api.sched.FutexAgent;
@@ -55,6 +60,11 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
 
     /** The strategy this worker uses; written by the worker when it takes a post. */
     volatile IdleStrategy idle;
+    /**
+     * Every agent this worker has been handed since it started (by identity), so that the detach of any of them ends
+     * it; under the model's change lock.
+     */
+    private final Set<Agent> drove = Collections.newSetFromMap(new IdentityHashMap<>());
     /** Worker thread only: set when it takes a post that retires it; it then leaves its loop. */
     private boolean retired;
     /** True from the start until {@link #join}: the thread runs but waits, driving nothing. */
@@ -108,9 +118,48 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         this.name = name;
         this.model = model;
         this.idle = idle;
-        this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
+        this.thread = ownedThread(name, this);
         this.shared = new SharedSleep(name, thread);
         this.standIn = new StandIn(name + "-standin", thread);
+    }
+
+    /**
+     * A thread of this bundle's that keeps nothing of {@code task} once it ends: it runs it through a
+     * {@link FutureTask}, which drops the task when it completes. Something may hold a Thread after it ended (UpgradeIT
+     * found Felix keeping one), and a Thread keeps its task; a worker's task reaches the agents it drove, and through
+     * them their bundle's classes. It inherits no inheritable thread-locals, and its context loader is the system
+     * class loader rather than the asking thread's, so that it holds no class loader of a bundle (another layer's,
+     * which asked for it, or this one's, which an upgrade replaces).
+     */
+    static Thread ownedThread(String name, Runnable task) {
+        Thread t = Thread.ofPlatform()
+                .daemon()
+                .name(name)
+                .inheritInheritableThreadLocals(false)
+                .unstarted(new FutureTask<Void>(task, null));
+        t.setContextClassLoader(ClassLoader.getSystemClassLoader());
+        return t;
+    }
+
+    /**
+     * Waits until this worker's thread and its stand-in's have ended (the worker was retired), at most
+     * {@code millis}; returns whether they have.
+     */
+    boolean awaitEnded(long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        thread.join(Math.max(1, millis));
+        standIn.thread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+        return !thread.isAlive() && !standIn.thread.isAlive();
+    }
+
+    /** Model, under its change lock: this worker drives {@code next} from the change being made. */
+    void driving(Agent[] next) {
+        drove.addAll(Arrays.asList(next));
+    }
+
+    /** Model, under its change lock: whether this worker was ever handed {@code agent}. */
+    boolean drove(Agent agent) {
+        return drove.contains(agent);
     }
 
     /** Ends the standby: the worker takes its post and starts its rounds (or leaves, if the post retired it). */
@@ -154,12 +203,6 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             }
         }
         agents = postedAgents;
-        // Nothing of the previous set may stay reachable from here (a detached agent's bundle may be on its way out,
-        // and this object outlives its thread for as long as anything holds the Thread): the post, the round and
-        // the shared sleep's set are refilled from agents at the next round and idle step.
-        postedAgents = NO_AGENTS;
-        round = NO_AGENTS;
-        shared.driving = NO_AGENTS;
         idle = postedIdle;
         retired = postedRetire;
         takenAtNanos = System.nanoTime();
@@ -188,9 +231,6 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         } finally {
             ManagedBlocking.uninstall();
             standIn.stop();
-            agents = NO_AGENTS;
-            round = NO_AGENTS;
-            shared.driving = NO_AGENTS;
         }
     }
 
@@ -218,9 +258,9 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             for (int i = 0; i < as.length; i++) {
                 driving = i;
                 try {
-                    done += AgentCalls.doWork(as[i]);
+                    done += AgentDispatch.doWork(as[i]);
                 } catch (RuntimeException | Error e) {
-                    LOG.error("{}: {} failed; continuing", name, AgentCalls.roleName(as[i]), e);
+                    LOG.error("{}: {} failed; continuing", name, AgentDispatch.roleName(as[i]), e);
                 }
                 if (lent) {
                     // That doWork() waited on a device and lent the others, the rest of this round included: they are
@@ -252,9 +292,9 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
         Agent mine = round[driving];
         int done = 0;
         try {
-            done = AgentCalls.doWork(mine);
+            done = AgentDispatch.doWork(mine);
         } catch (RuntimeException | Error e) {
-            LOG.error("{}: {} failed; continuing", name, AgentCalls.roleName(mine), e);
+            LOG.error("{}: {} failed; continuing", name, AgentDispatch.roleName(mine), e);
         }
         work += done;
         if (done > 0) {
@@ -320,7 +360,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     void wake() {
         LockSupport.unpark(thread);
         for (Agent a : agents) {
-            AgentCalls.wakeUp(a);
+            AgentDispatch.wakeUp(a);
         }
     }
 
@@ -351,7 +391,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
 
         StandIn(String name, Thread worker) {
             this.worker = worker;
-            this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
+            this.thread = ownedThread(name, this);
             this.shared = new SharedSleep(name, thread);
         }
 
@@ -375,7 +415,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             if (as != null) {
                 LockSupport.unpark(thread);
                 for (Agent a : as) {
-                    AgentCalls.wakeUp(a);
+                    AgentDispatch.wakeUp(a);
                 }
             }
         }
@@ -410,9 +450,9 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                     int done = 0;
                     for (Agent a : as) {
                         try {
-                            done += AgentCalls.doWork(a);
+                            done += AgentDispatch.doWork(a);
                         } catch (RuntimeException | Error e) {
-                            LOG.error("{}: {} failed; continuing", thread.getName(), AgentCalls.roleName(a), e);
+                            LOG.error("{}: {} failed; continuing", thread.getName(), AgentDispatch.roleName(a), e);
                         }
                     }
                     work += done;
@@ -426,8 +466,6 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                         strategy.reset();
                     }
                 }
-                // Forget them while parked: a detached agent (a replaced bundle's) must not stay reachable from here.
-                shared.driving = NO_AGENTS;
                 // Volatile store: everything done in the agents happens-before the worker's next doWork() of them.
                 lent = null;
                 LockSupport.unpark(worker);
@@ -484,7 +522,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                 return;
             }
             for (Agent a : as) {
-                if (!AgentCalls.sleepsOnFutexWords(a)) {
+                if (!AgentDispatch.sleepsOnFutexWords(a)) {
                     LockSupport.parkNanos(Math.min(maxNanos, SHARED_SLEEP_NANOS));
                     return;
                 }
@@ -494,7 +532,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             int begun = 0;
             boolean sleep = true;
             while (sleep && begun < as.length) {
-                sleep = AgentCalls.beginSleep(as[begun++], this);
+                sleep = AgentDispatch.beginSleep(as[begun++], this);
             }
             try {
                 if (sleep) {
@@ -507,7 +545,7 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                 LockSupport.parkNanos(Math.min(maxNanos, SHARED_SLEEP_NANOS));
             } finally {
                 for (int i = 0; i < begun; i++) {
-                    AgentCalls.endSleep(as[i]);
+                    AgentDispatch.endSleep(as[i]);
                 }
             }
         }

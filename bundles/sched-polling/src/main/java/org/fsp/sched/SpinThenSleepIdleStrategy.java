@@ -74,7 +74,7 @@ final class SpinThenSleepIdleStrategy implements IdleStrategy {
             }
             // No reset after a sleep that ended without work: spinning again every maxSleepNanos would cost an idle
             // worker a spin phase per sleep; a doorbell wakes it anyway.
-            AgentCalls.sleep(agent, maxSleepNanos);
+            AgentDispatch.sleep(agent, maxSleepNanos);
         }
     }
 

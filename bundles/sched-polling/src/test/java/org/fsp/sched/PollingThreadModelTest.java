@@ -169,7 +169,7 @@ class PollingThreadModelTest {
     }
 
     @Test
-    void shouldReplaceTheThreadThatDroveADetachedAgent() throws Exception {
+    void shouldEndTheThreadThatDroveADetachedAgentBeforeDetachReturns() throws Exception {
         try (PollingThreadModel model = new PollingThreadModel(2, IdleStrategyKind.FUTEX, QUICK)) {
             CountingAgentDouble a = new CountingAgentDouble("a");
             CountingAgentDouble b = new CountingAgentDouble("b");
@@ -178,16 +178,11 @@ class PollingThreadModelTest {
             String droveA = workerOf(model, "a");
             String droveC = workerOf(model, "c");
             Thread threadOfA = threadNamed(droveA);
+            Thread standInOfA = threadNamed(droveA + "-standin");
             model.detach(a);
             assertTrue(a.closed.get());
-            threadOfA.join(5_000);
             assertFalse(threadOfA.isAlive(), "the thread that drove the detached agent has ended");
-            // The renewal's change ends (and the list shows it) just after the old thread took its last post.
-            for (int i = 0;
-                    i < 500 && model.workers().stream().anyMatch(w -> w.name().equals(droveA));
-                    i++) {
-                Thread.sleep(10);
-            }
+            assertFalse(standInOfA.isAlive(), "so has its stand-in");
             assertEquals(2, model.workers().size(), "as many workers as before");
             assertFalse(model.workers().stream().anyMatch(w -> w.name().equals(droveA)), droveA + " is gone");
             if (!droveA.equals(droveC)) {
@@ -203,10 +198,29 @@ class PollingThreadModelTest {
     }
 
     @Test
+    void shouldEndAWorkerThatOnceDroveADetachedAgentThatMovedAway() throws Exception {
+        try (PollingThreadModel model = new PollingThreadModel(1, IdleStrategyKind.FUTEX, QUICK)) {
+            CountingAgentDouble a = new CountingAgentDouble("a");
+            CountingAgentDouble b = new CountingAgentDouble("b");
+            model.attachAll(List.of(a, b));
+            Thread first = threadNamed(workerOf(model, "a"));
+            model.workers(2);
+            assertEquals(1, model.workers().get(1).agents().size(), "the resize moved one agent to the new worker");
+            String moved = model.workers().get(1).agents().getFirst();
+            CountingAgentDouble stays = moved.equals("a") ? b : a;
+            model.detach(moved.equals("a") ? a : b);
+            assertFalse(first.isAlive(), "the first worker drove the detached agent before the resize moved it");
+            stays.post(100);
+            awaitDone(stays, 100);
+            assertEquals(0, stays.violations.get());
+        }
+    }
+
+    @Test
     void shouldKeepNothingOfAnAgentOnceItsWorkersEnd() throws Exception {
-        // Something may hold a worker's Thread after it ends (UpgradeIT found one in Felix's class-lock map), and with
-        // it the worker, its Runnable: a worker that ends must keep none of the agents it drove, also when the model
-        // stops with them attached (a thread-model bundle stopping before the layer above lets go of its agents).
+        // Something may hold a worker's Thread after it ends (UpgradeIT found one in Felix's class-lock map): an ended
+        // Thread must reach none of the agents it drove, also when the model stops with them attached (a thread-model
+        // bundle stopping before the layer above lets go of its agents).
         List<Thread> held = new ArrayList<>();
         WeakReference<CountingAgentDouble> gone = driveAndStop(held);
         for (Thread t : held) {
@@ -236,7 +250,7 @@ class PollingThreadModelTest {
         return new WeakReference<>(a);
     }
 
-    /** Recorded changes whose description starts with {@code kind} (the renewal after a detach is one of its own). */
+    /** Recorded changes whose description starts with {@code kind}. */
     private static long changes(PollingThreadModel model, String kind) {
         return model.recentSwaps().stream()
                 .filter(s -> s.change().startsWith(kind))

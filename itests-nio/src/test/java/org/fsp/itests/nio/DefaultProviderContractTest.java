@@ -18,6 +18,7 @@ import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.tools.Formatter;
 import org.fsp.ipc.shm.ShmServer;
 import org.fsp.ipc.shm.ShmServerConfig;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,7 +48,7 @@ class DefaultProviderContractTest extends AbstractFileSystemContractTest {
         Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
         core = FsCore.mount(scheduler, new FsCore.Options(32L << 20, 8, 5000));
         Path socket = Files.createTempDirectory("fsp-default-provider").resolve("fsp.sock");
-        server = new ShmServer(core, socket, ShmServerConfig.DEFAULTS);
+        server = new ShmServer(core, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
         server.start();
         // Read by the provider when it first connects (on the first path under /fsp).
         System.setProperty("fsp.socket", socket.toString());

@@ -19,6 +19,7 @@ import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.tools.Formatter;
 import org.fsp.ipc.shm.ShmServer;
 import org.fsp.ipc.shm.ShmServerConfig;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,7 +45,7 @@ class FspProviderContractTest extends AbstractFileSystemContractTest {
         Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
         core = FsCore.mount(scheduler, new FsCore.Options(32L << 20, 8, 5000));
         Path socket = temp.resolve("fsp.sock");
-        server = new ShmServer(core, socket, ShmServerConfig.DEFAULTS);
+        server = new ShmServer(core, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
         server.start();
         fsp = FileSystems.newFileSystem(URI.create("fsp:///?socket=" + socket), Map.of());
         return Files.createDirectory(fsp.getPath("/work"));

@@ -16,6 +16,14 @@ import org.osgi.annotation.versioning.ProviderType;
  * rings; agents that do not move need not stop. The longest time an agent went undriven because of the change is its
  * {@link Swap#pauseNanos() pause}. No method that changes something may be called from an agent's {@code doWork()} or
  * {@code sleep}: it would wait for its own worker.
+ *
+ * <p>Ownership: the thread model owns its threads, and a thread that ran an agent never outlives that agent's
+ * detach. {@link #detach} and {@link #detachAll} return only once no thread that ran a detached agent can run it
+ * again: the model ends every thread that ran it (new threads serve the agents that stay), so that nothing on such a
+ * thread's stack (a frame, compiled code that names the agent's classes) keeps the agent's bundle loaded after the
+ * bundle is replaced. The model's threads hold nothing of the threads that asked for them (no inherited
+ * thread-locals, no context class loader of a bundle), and an ended thread keeps no reference to the agents
+ * it ran.
  */
 @ProviderType
 public interface ThreadModel {
@@ -45,8 +53,8 @@ public interface ThreadModel {
     void attach(Agent agent);
 
     /**
-     * Stops driving {@code agent}: when this returns, no {@code doWork()} of it runs and none will, and
-     * {@link Agent#onClose()} has been called on the calling thread. Unknown agents are ignored.
+     * Stops driving {@code agent}: when this returns, no {@code doWork()} of it runs and none will, every thread that
+     * ran it has ended, and {@link Agent#onClose()} has been called on the calling thread. Unknown agents are ignored.
      */
     void detach(Agent agent);
 
@@ -59,8 +67,8 @@ public interface ThreadModel {
     }
 
     /**
-     * {@link #detach} of each of {@code agents}, as one change; when this returns none of them runs and each one's
-     * {@link Agent#onClose()} has been called.
+     * {@link #detach} of each of {@code agents}, as one change; when this returns none of them runs, every thread that
+     * ran one of them has ended, and each one's {@link Agent#onClose()} has been called.
      */
     default void detachAll(List<? extends Agent> agents) {
         agents.forEach(this::detach);

@@ -229,8 +229,17 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
-    /** The current thread's last recorded call, for {@link #commitRecording} and {@link #lastRecording}. */
-    private static final ThreadLocal<Recording[]> LAST_RECORDING = ThreadLocal.withInitial(() -> new Recording[1]);
+    /**
+     * What the current thread's last recorded call left for {@link #lastRecording} and {@link #commitRecording}: its
+     * {@link Outcome} (fs-api's type) at {@link #LAST_OUTCOME} and the sequence of the transaction that holds it (a
+     * {@code Long}) at {@link #LAST_TX_SEQ}; no entry when that call recorded nothing. Only JDK and fs-api types: the
+     * value of a thread-local stays in every thread that set it (the lane workers' threads, which outlive this
+     * bundle when it is replaced), and a value of a class of this bundle would keep its class loader alive there.
+     */
+    private static final ThreadLocal<Object[]> LAST_RECORDING = new ThreadLocal<>();
+
+    private static final int LAST_OUTCOME = 0;
+    private static final int LAST_TX_SEQ = 1;
 
     /** An open file: the inode, the open flags and the position. */
     private static final class OpenFile {
@@ -593,6 +602,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 Thread.yield();
             }
         }
+        stopGraceTimer();
         stopFlusher();
         writeBack.close();
         journal.stopBackground();
@@ -663,6 +673,29 @@ public final class FsCore implements FileSystemService, SessionRecords {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /**
+     * Ends the grace period's thread before a hand-over. Left running, it would wake after the hand-over, write through
+     * a scheduler gate that no longer leads to a scheduler, wait there until the gate's limit and fail, and keep this
+     * version's classes loaded all the while; what it would have freed is the next version's to decide.
+     */
+    private void stopGraceTimer() {
+        if (graceTimer == null) {
+            return;
+        }
+        graceTimer.interrupt();
+        boolean interrupted = false;
+        while (graceTimer.isAlive()) {
+            try {
+                graceTimer.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -3118,8 +3151,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public <T> T recording(long tokenHigh, long tokenLow, int key, long seq, RecordedCall<T> call) throws FsException {
-        Recording[] last = LAST_RECORDING.get();
-        last[0] = null;
+        LAST_RECORDING.remove();
         if (sessions == null) {
             return call.call();
         }
@@ -3129,20 +3161,20 @@ public final class FsCore implements FileSystemService, SessionRecords {
             return call.call();
         } finally {
             RECORDING.remove();
-            last[0] = r;
+            LAST_RECORDING.set(new Object[] {r.outcome, r.txSeq});
         }
     }
 
     @Override
     public Outcome lastRecording() {
-        Recording r = LAST_RECORDING.get()[0];
-        return r == null ? null : r.outcome;
+        Object[] last = LAST_RECORDING.get();
+        return last == null ? null : (Outcome) last[LAST_OUTCOME];
     }
 
     @Override
     public void commitRecording() throws FsException {
-        Recording r = LAST_RECORDING.get()[0];
-        long seq = r == null ? 0 : r.txSeq;
+        Object[] last = LAST_RECORDING.get();
+        long seq = last == null ? 0 : (Long) last[LAST_TX_SEQ];
         if (seq == 0 || journal.writtenSeq() >= seq) {
             return;
         }

@@ -20,10 +20,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
@@ -48,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * channel per client, serves the channels with polling workers and releases everything a client held when its socket
  * closes.
  *
- * <p>A typical sequence is: {@code new ShmServer(fs, socket, config)}, {@link #start()}, clients connect with FS Lib,
+ * <p>A typical sequence is: {@code new ShmServer(fs, socket, config, threadModel)}, {@link #start()}, clients connect
+ * with FS Lib,
  * {@link #clients()} for the shell, {@link #close()}.
  *
  * <p>Live replacement, of the file system below: {@link #detachFileSystem} holds requests at the boundary until
@@ -64,9 +67,11 @@ import org.slf4j.LoggerFactory;
  * descriptors (EMFILE, ENFILE), a descriptor kept in reserve is closed to accept each new connection and refuse it with
  * that errno, so the backlog drains, connected clients go on, and one line per interval is logged
  * ({@link RateLimitedLog}, as for every kind of refusal). {@code workers} lane workers ({@link LaneWorker} agents)
- * serve the lanes, each client within its {@link FairShare}. The lane workers run on a {@link ThreadModel} when one is
- * handed over with {@link #driveWith}, and otherwise each on a thread of this server's own with a spin-yield-sleep idle
- * strategy.
+ * serve the lanes, each client within its {@link FairShare}. The lane workers run on the {@link ThreadModel} the
+ * server is made with (another one takes them over with {@link #driveWith}): the server runs no thread of its own for
+ * them, so the thread model's ownership rule (a thread that ran an agent ends when the agent is detached) covers them.
+ * The monitor is the one thread of the server's own; it runs through a {@link FutureTask}, which drops the server once
+ * the monitor ends, so that a Thread kept by someone else (the framework) does not keep this bundle loaded.
  */
 public final class ShmServer implements AutoCloseable {
 
@@ -120,7 +125,6 @@ public final class ShmServer implements AutoCloseable {
     private final Map<Long, ClientSession> sessions = new ConcurrentHashMap<>();
     private final AtomicLong nextClientId = new AtomicLong(1);
     private final List<LaneWorker> workers = new CopyOnWriteArrayList<>();
-    private final List<AgentRunner> runners = new ArrayList<>();
     private final AtomicLong clientsServed = new AtomicLong();
     private final AtomicLong clientsRefused = new AtomicLong();
     /** Refusals and drops of connections, one log line per kind per interval. */
@@ -157,16 +161,23 @@ public final class ShmServer implements AutoCloseable {
     private final Object laneLock = new Object();
     /** Under {@link #laneLock}. */
     private int nextWorker;
-    /** Written under this: the thread model driving the lane workers, or null when this server's runners do. */
+    /** Written under this: the thread model driving the lane workers. */
     private volatile ThreadModel threadModel;
     /** The last hand-over of the lane workers, as {@code status()} shows it; null before the first. */
     private volatile String lastHandOver;
 
     /**
      * A server on {@code fs}, or with null on no file system yet: clients may connect, and their requests wait (at most
-     * {@link ShmServerConfig#fileSystemWaitMillis()}) until {@link #attachFileSystem} brings one.
+     * {@link ShmServerConfig#fileSystemWaitMillis()}) until {@link #attachFileSystem} brings one. Its lane workers run
+     * on {@code threadModel} from {@link #start()} on.
      */
-    public ShmServer(FileSystemService fs, Path socketPath, ShmServerConfig config) {
+    public ShmServer(FileSystemService fs, Path socketPath, ShmServerConfig config, ThreadModel threadModel) {
+        this(fs, socketPath, config);
+        this.threadModel = Objects.requireNonNull(threadModel, "threadModel");
+    }
+
+    /** A server that never starts: {@link #discard} ends a hand-over with it. */
+    private ShmServer(FileSystemService fs, Path socketPath, ShmServerConfig config) {
         this.gate = new FileSystemGate(fs, config.fileSystemWaitMillis());
         this.socketPath = socketPath.toAbsolutePath();
         this.config = config;
@@ -179,8 +190,9 @@ public final class ShmServer implements AutoCloseable {
      * takes over its listening socket and every client with its segment, lane heads and open files, instead of binding
      * a socket. {@code fs} may be null, as for the constructor.
      */
-    public static ShmServer adopt(FileSystemService fs, ChannelHandoff handoff, ShmServerConfig config) {
-        ShmServer s = new ShmServer(fs, Path.of(handoff.socketPath()), config);
+    public static ShmServer adopt(
+            FileSystemService fs, ChannelHandoff handoff, ShmServerConfig config, ThreadModel threadModel) {
+        ShmServer s = new ShmServer(fs, Path.of(handoff.socketPath()), config, threadModel);
         s.adopted = handoff;
         s.nextClientId.set(handoff.nextClientId());
         return s;
@@ -192,7 +204,8 @@ public final class ShmServer implements AutoCloseable {
      * socket released; the listening socket is closed and its file removed.
      */
     public static void discard(FileSystemService fs, ChannelHandoff handoff, ShmServerConfig config) {
-        ShmServer s = adopt(fs, handoff, config);
+        ShmServer s = new ShmServer(fs, Path.of(handoff.socketPath()), config);
+        s.adopted = handoff;
         synchronized (s) {
             for (ClientSession session : s.sessionsOf(handoff)) {
                 session.segment.set(
@@ -300,7 +313,11 @@ public final class ShmServer implements AutoCloseable {
             }
         }
         startDrivers();
-        monitor = Thread.ofPlatform().daemon().name("fsp-shm-monitor").start(this::monitorLoop);
+        monitor = Thread.ofPlatform()
+                .daemon()
+                .name("fsp-shm-monitor")
+                .inheritInheritableThreadLocals(false)
+                .start(new FutureTask<Void>(this::monitorLoop, null));
         if (handoff != null) {
             adoptionPauseNanos = awaitFirstPoll() - handoff.quiescedAtNanos();
             adoption = String.format(
@@ -425,7 +442,6 @@ public final class ShmServer implements AutoCloseable {
         ChannelHandoff handoff =
                 new ChannelHandoff(socketPath.toString(), listenFd, nextClientId.get(), clients, quiescedAt, silent);
         sessions.clear();
-        runners.clear();
         workers.clear();
         listenFd = -1;
         if (gate.deferredHandles() > 0) {
@@ -438,12 +454,13 @@ public final class ShmServer implements AutoCloseable {
     }
 
     /**
-     * Hands the lane workers to {@code model}, or with {@code null} takes them back onto this server's own threads.
-     * Callable before or after {@link #start()}. While they change hands no lane is polled for a moment (the old
-     * driver finishes its current round first): requests wait in their rings, none fails. Returns how long the lanes
-     * went unpolled at most, or -1 when nothing changed hands (the same model, or the server is not running).
+     * Hands the lane workers to {@code model} (a thread model that replaces the one they run on). Callable before or
+     * after {@link #start()}. While they change hands no lane is polled for a moment (the old model detaches them at
+     * their agent boundary first): requests wait in their rings, none fails. Returns how long the lanes went unpolled
+     * at most, or -1 when nothing changed hands (the same model, or the server is not running).
      */
     public synchronized long driveWith(ThreadModel model) {
+        Objects.requireNonNull(model, "model");
         if (model == threadModel) {
             return -1;
         }
@@ -457,49 +474,21 @@ public final class ShmServer implements AutoCloseable {
         }
         startDrivers();
         long pause = System.nanoTime() - start;
-        lastHandOver = String.format(
-                "to %s, lanes unpolled at most %d us",
-                threadModel != null ? "the thread model" : "own threads", pause / 1_000);
+        lastHandOver = String.format("to another thread model, lanes unpolled at most %d us", pause / 1_000);
         LOG.info("lane workers handed over {}", lastHandOver);
         return pause;
     }
 
-    /** Under this: attaches the lane workers to the thread model, or starts a runner for each without one. */
+    /** Under this: attaches the lane workers to the thread model. */
     private void startDrivers() {
-        if (threadModel != null) {
-            try {
-                // One change for all of them: the lanes wait for one agent boundary, not one per worker.
-                threadModel.attachAll(workers);
-                LOG.info("{} lane workers run on the thread model", workers.size());
-                return;
-            } catch (RuntimeException e) {
-                LOG.warn("the thread model refused the lane workers; running them on threads of our own", e);
-                threadModel.detachAll(workers);
-                threadModel = null;
-            }
-        }
-        for (LaneWorker w : workers) {
-            AgentRunner r =
-                    new AgentRunner(w, new BackoffIdleStrategy(config.idleSpins(), config.idleYields(), 100_000_000L));
-            runners.add(r);
-            r.start();
-        }
+        // One change for all of them: the lanes wait for one agent boundary, not one per worker.
+        threadModel.attachAll(workers);
+        LOG.info("{} lane workers run on the thread model", workers.size());
     }
 
-    /** Under this: stops whatever drives the lane workers; when it returns none of them runs. */
+    /** Under this: detaches the lane workers from the thread model; when it returns none of them runs. */
     private void stopDrivers() {
-        if (threadModel != null) {
-            threadModel.detachAll(workers);
-            return;
-        }
-        try {
-            for (AgentRunner r : runners) {
-                r.close();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        runners.clear();
+        threadModel.detachAll(workers);
     }
 
     /**
@@ -573,7 +562,6 @@ public final class ShmServer implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("socket", socketPath.toString());
         m.put("workers", config.workers());
-        m.put("drivenBy", threadModel != null ? "thread model" : "own threads");
         if (lastHandOver != null) {
             m.put("lastHandOver", lastHandOver);
         }
@@ -642,7 +630,6 @@ public final class ShmServer implements AutoCloseable {
             } catch (IOException e) {
                 LOG.warn("cannot remove {}", socketPath, e);
             }
-            runners.clear();
             workers.clear();
         }
         LOG.info("stopped serving on {}", socketPath);

@@ -56,9 +56,10 @@ import org.slf4j.LoggerFactory;
  * version takes it on activation ({@link ShmServer#adopt}), so clients keep their connection, segment and open files
  * and see only a pause, which it reports as {@link Layer#IPC}'s.
  *
- * <p>The {@link ThreadModel} reference is optional, dynamic and greedy: while a thread model is registered (bundle
- * sched-polling) the lane workers run on its threads, and a better or updated one takes them over; without one they run
- * on the server's own threads. Clients see a short pause at each hand-over, never an error.
+ * <p>The {@link ThreadModel} reference is mandatory, dynamic and greedy: the lane workers run on the thread model's
+ * threads (bundle sched-polling), never on threads of this bundle's, and a better or updated one takes them over.
+ * Clients see a short pause at each hand-over, never an error. Without a thread model the component is not active
+ * (during an upgrade its state waits in the vault meanwhile).
  */
 @Component(
         immediate = true,
@@ -86,9 +87,9 @@ public final class ShmServerComponent implements StatusContributor {
         String socketPath() default "";
 
         @AttributeDefinition(
-                description = "Lane workers (agents); they run on the thread model's threads when one is "
-                        + "registered (sched-polling), else one thread each. 0: one per core, at least 2, so that "
-                        + "the thread model's load manager has agents to spread over as many threads as it starts")
+                description = "Lane workers (agents); they run on the thread model's threads (sched-polling). "
+                        + "0: one per core, at least 2, so that the thread model's load manager has agents to "
+                        + "spread over as many threads as it starts")
         int workers() default 0;
 
         @AttributeDefinition(description = "Lanes a client gets when it asks for none")
@@ -113,13 +114,6 @@ public final class ShmServerComponent implements StatusContributor {
                 description = "Requests of one client executing at once while other clients are connected (0: half "
                         + "the workers, at least 1); the rest wait in their slots while the workers serve others")
         int maxInFlightPerClient() default 0;
-
-        @AttributeDefinition(description = "Busy-spin rounds of an idle worker before it yields (own threads only)")
-        int idleSpins() default 20_000;
-
-        @AttributeDefinition(
-                description = "Yields of an idle worker before it sleeps on futex words (own threads only)")
-        int idleYields() default 50;
 
         @AttributeDefinition(
                 description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
@@ -206,7 +200,7 @@ public final class ShmServerComponent implements StatusContributor {
     }
 
     @Reference(
-            cardinality = ReferenceCardinality.OPTIONAL,
+            cardinality = ReferenceCardinality.MANDATORY,
             policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     synchronized void bindThreadModel(ThreadModel model) {
@@ -216,12 +210,10 @@ public final class ShmServerComponent implements StatusContributor {
         }
     }
 
+    /** A replacement is bound before the one it replaces goes; the last one goes only after {@link #deactivate}. */
     synchronized void unbindThreadModel(ThreadModel model) {
         if (threadModel == model) {
             threadModel = null;
-            if (server != null) {
-                reportThreadModelPause(server.driveWith(null));
-            }
         }
     }
 
@@ -252,8 +244,6 @@ public final class ShmServerComponent implements StatusContributor {
                 config.maxClients(),
                 config.maxOpenFilesPerClient(),
                 config.maxInFlightPerClient(),
-                config.idleSpins(),
-                config.idleYields(),
                 config.fileSystemWaitMillis(),
                 config.maxClientsPerUid(),
                 config.helloTimeoutMillis(),
@@ -303,11 +293,10 @@ public final class ShmServerComponent implements StatusContributor {
             ShmServer.discard(fs, handed, shape);
             return;
         }
-        ShmServer s = ShmServer.adopt(fs, handed, shape);
+        ShmServer s = ShmServer.adopt(fs, handed, shape, threadModel);
         if (inheritedListenFd >= 0) {
             s.useInheritedSocket(inheritedListenFd);
         }
-        s.driveWith(threadModel);
         try {
             s.start();
         } catch (IOException | RuntimeException e) {
@@ -322,11 +311,10 @@ public final class ShmServerComponent implements StatusContributor {
 
     /** Under this: starts listening on the socket with the bound file system. */
     private void startServer() {
-        ShmServer s = new ShmServer(fs, socket, shape);
+        ShmServer s = new ShmServer(fs, socket, shape, threadModel);
         if (inheritedListenFd >= 0) {
             s.useInheritedSocket(inheritedListenFd);
         }
-        s.driveWith(threadModel);
         try {
             s.start();
         } catch (IOException e) {

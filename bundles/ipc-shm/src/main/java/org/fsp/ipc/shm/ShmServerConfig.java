@@ -6,8 +6,8 @@ import org.fsp.api.channel.ChannelLayout;
  * How the shared-memory front end is shaped and what each client may take. The defaults suit a small machine; every
  * value is also a configuration key of the OSGi component ({@link ShmServerComponent.Config}).
  *
- * @param workers lane workers (agents); each lane is drained by exactly one of them. They run on the thread model
- *     when one is handed over ({@link ShmServer#driveWith}), else on one thread each
+ * @param workers lane workers (agents); each lane is drained by exactly one of them. They run on the server's
+ *     thread model
  * @param lanesPerClient lanes a client gets when it asks for none
  * @param maxLanesPerClient lanes a client gets at most (a bigger request is cut to this)
  * @param slotsPerLane slots in each lane's ring (power of two, at least 64)
@@ -19,8 +19,6 @@ import org.fsp.api.channel.ChannelLayout;
  *     (0: half the workers, at least 1); the client's further requests wait in their slots while the workers serve
  *     other clients, so that a client flooding slow requests (SYNC, reads that miss the cache) cannot hold every
  *     worker. A client alone may use every worker
- * @param idleSpins busy-spin rounds of an idle worker on the server's own threads before it yields
- * @param idleYields yields of an idle worker on the server's own threads before it sleeps on its lanes' doorbells
  * @param fileSystemWaitMillis how long requests wait for a file system while none is attached (one is being replaced)
  *     before they fail with EIO
  * @param maxClientsPerUid connected clients of one user at most (0: half of {@code maxClients}, at least 1); more
@@ -40,8 +38,6 @@ public record ShmServerConfig(
         int maxClients,
         int maxOpenFilesPerClient,
         int maxInFlightPerClient,
-        int idleSpins,
-        int idleYields,
         long fileSystemWaitMillis,
         int maxClientsPerUid,
         long helloTimeoutMillis,
@@ -54,7 +50,7 @@ public record ShmServerConfig(
      * within 2 s, at most 128 connections waiting for theirs (16 per user).
      */
     public static final ShmServerConfig DEFAULTS =
-            new ShmServerConfig(2, 4, 16, 64, 16384, 256, 1024, 0, 20_000, 50, 30_000, 0, 2_000, 128, 16);
+            new ShmServerConfig(2, 4, 16, 64, 16384, 256, 1024, 0, 30_000, 0, 2_000, 128, 16);
 
     public ShmServerConfig {
         if (workers < 1 || workers > 64) {
@@ -71,8 +67,6 @@ public record ShmServerConfig(
         if (maxClients < 1
                 || maxOpenFilesPerClient < 1
                 || maxInFlightPerClient < 0
-                || idleSpins < 0
-                || idleYields < 0
                 || fileSystemWaitMillis < 0
                 || maxClientsPerUid < 0
                 || helloTimeoutMillis < 1
@@ -102,8 +96,6 @@ public record ShmServerConfig(
                 maxClients,
                 maxOpenFilesPerClient,
                 maxInFlightPerClient,
-                idleSpins,
-                idleYields,
                 fileSystemWaitMillis,
                 maxClientsPerUid,
                 helloTimeoutMillis,
@@ -121,8 +113,6 @@ public record ShmServerConfig(
                 maxClients,
                 maxOpenFilesPerClient,
                 maxInFlightPerClient,
-                idleSpins,
-                idleYields,
                 fileSystemWaitMillis,
                 maxClientsPerUid,
                 helloTimeoutMillis,
@@ -140,8 +130,6 @@ public record ShmServerConfig(
                 maxClients,
                 maxOpenFilesPerClient,
                 maxInFlightPerClient,
-                idleSpins,
-                idleYields,
                 fileSystemWaitMillis,
                 maxClientsPerUid,
                 helloTimeoutMillis,
@@ -159,8 +147,6 @@ public record ShmServerConfig(
                 clients,
                 openFiles,
                 inFlight,
-                idleSpins,
-                idleYields,
                 fileSystemWaitMillis,
                 maxClientsPerUid,
                 helloTimeoutMillis,
@@ -178,8 +164,6 @@ public record ShmServerConfig(
                 maxClients,
                 maxOpenFilesPerClient,
                 maxInFlightPerClient,
-                idleSpins,
-                idleYields,
                 fileSystemWaitMillis,
                 perUid,
                 helloTimeoutMillis,
@@ -197,8 +181,6 @@ public record ShmServerConfig(
                 maxClients,
                 maxOpenFilesPerClient,
                 maxInFlightPerClient,
-                idleSpins,
-                idleYields,
                 fileSystemWaitMillis,
                 maxClientsPerUid,
                 helloMillis,
@@ -216,8 +198,6 @@ public record ShmServerConfig(
                 maxClients,
                 maxOpenFilesPerClient,
                 maxInFlightPerClient,
-                idleSpins,
-                idleYields,
                 millis,
                 maxClientsPerUid,
                 helloTimeoutMillis,

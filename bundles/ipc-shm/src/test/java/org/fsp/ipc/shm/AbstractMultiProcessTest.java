@@ -18,6 +18,7 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.client.FspClient;
 import org.fsp.linux.Libc;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -50,7 +51,7 @@ abstract class AbstractMultiProcessTest {
     void start() throws Exception {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         socket = dir.resolve("fsp.sock");
-        server = new ShmServer(newFileSystem(), socket, ShmServerConfig.DEFAULTS);
+        server = new ShmServer(newFileSystem(), socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
         server.start();
     }
 

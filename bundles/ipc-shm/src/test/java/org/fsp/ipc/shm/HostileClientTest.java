@@ -52,6 +52,7 @@ import org.fsp.linux.NativeCall;
 import org.fsp.linux.NativeException;
 import org.fsp.linux.SocketStructs;
 import org.fsp.linux.UnixSockets;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -74,7 +75,7 @@ class HostileClientTest {
         HeapFileSystemDouble fs = new HeapFileSystemDouble();
         Path socket = dir.resolve("fsp.sock");
         ShmServerConfig config = ShmServerConfig.DEFAULTS.withLanes(2, 4);
-        try (ShmServer server = new ShmServer(fs, socket, config);
+        try (ShmServer server = new ShmServer(fs, socket, config, new ThreadPerAgentModelDouble());
                 FspClient honest = startAndConnect(server, socket)) {
             honest.mkdir("/dir", 0755);
             long h = honest.open("/dir/honest", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644);
@@ -131,7 +132,7 @@ class HostileClientTest {
         HeapFileSystemDouble fs = new HeapFileSystemDouble();
         Path socket = dir.resolve("fsp.sock");
         ShmServerConfig config = ShmServerConfig.DEFAULTS;
-        try (ShmServer server = new ShmServer(fs, socket, config)) {
+        try (ShmServer server = new ShmServer(fs, socket, config, new ThreadPerAgentModelDouble())) {
             server.start();
             long[] alone = new long[10];
             for (int i = 0; i < alone.length; i++) {
@@ -184,7 +185,7 @@ class HostileClientTest {
         Path socket = dir.resolve("fsp.sock");
         Path go = dir.resolve("go");
         ListAppender<ILoggingEvent> lines = captureWarnings();
-        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
                 FspClient honest = startAndConnect(server, socket);
                 ChildJvm flood = ChildJvm.start(SilentConnectionsMain.class, socket.toString(), "300", go.toString())) {
             honest.writeAll("/f", new byte[4096]);
@@ -236,7 +237,8 @@ class HostileClientTest {
         Path socket = dir.resolve("fsp.sock");
         List<FspClient> mine = new ArrayList<>();
         Path cp = Files.createTempDirectory("fsp-cp-");
-        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS.withLimits(4, 1024, 0))) {
+        try (ShmServer server = new ShmServer(
+                fs, socket, ShmServerConfig.DEFAULTS.withLimits(4, 1024, 0), new ThreadPerAgentModelDouble())) {
             server.start();
             FileSystemException full = assertThrows(FileSystemException.class, () -> {
                 for (int i = 0; i < 4; i++) {
@@ -298,7 +300,7 @@ class HostileClientTest {
     void shouldServeAnHonestClientBetweenTheSyncsOfAFloodingNeighbour() throws Exception {
         SlowSyncFileSystemDouble fs = new SlowSyncFileSystemDouble();
         Path socket = dir.resolve("fsp.sock");
-        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
                 FspClient honest = startAndConnect(server, socket);
                 RawChannel flooder = RawChannel.connect(socket, 16)) {
             assertEquals(16, flooder.layout.laneCount());
@@ -379,7 +381,8 @@ class HostileClientTest {
     void shouldAnswerEioOnceWhenAnErrorEscapesTheFileSystem() throws Exception {
         ErrorThrowingFileSystemDouble fs = new ErrorThrowingFileSystemDouble();
         Path socket = dir.resolve("fsp.sock");
-        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS.withWorkers(1));
+        try (ShmServer server = new ShmServer(
+                        fs, socket, ShmServerConfig.DEFAULTS.withWorkers(1), new ThreadPerAgentModelDouble());
                 FspClient c = startAndConnect(server, socket)) {
             for (String path : List.of("/stack", "/memory", "/assert")) {
                 FileSystemException e = assertTimeoutPreemptively(
@@ -399,13 +402,14 @@ class HostileClientTest {
     void shouldServeFullSizeRequestsOfAClientAdoptedByAServerWithSmallerSlots() throws Exception {
         HeapFileSystemDouble fs = new HeapFileSystemDouble();
         Path socket = dir.resolve("fsp.sock");
-        ShmServer first = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        ShmServer first = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
         first.start();
         ShmServer second = null;
         try (FspClient c = FspClient.connect(socket)) {
             long h = c.open("/big", OpenFlags.O_RDWR | OpenFlags.O_CREAT, 0644);
             ChannelHandoff handoff = first.quiesce();
-            second = ShmServer.adopt(fs, handoff, ShmServerConfig.DEFAULTS.withSlots(64, 8192));
+            second = ShmServer.adopt(
+                    fs, handoff, ShmServerConfig.DEFAULTS.withSlots(64, 8192), new ThreadPerAgentModelDouble());
             second.start();
             byte[] out = new byte[3 * 16384];
             new Random(3).nextBytes(out);
@@ -435,7 +439,7 @@ class HostileClientTest {
     void shouldHandAConnectionThatHasNotSaidHelloYetToTheSuccessor() throws Throwable {
         HeapFileSystemDouble fs = new HeapFileSystemDouble();
         Path socket = dir.resolve("fsp.sock");
-        ShmServer first = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        ShmServer first = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
         first.start();
         ShmServer second = null;
         int fd = UnixSockets.connect(socket.toString());
@@ -443,7 +447,7 @@ class HostileClientTest {
             ShmServerTest.awaitTrue(() -> !first.pendingHandshakes().isEmpty());
             ChannelHandoff handoff = first.quiesce();
             assertEquals(1, handoff.pendingFds().size(), "the silent connection crosses in the hand-off");
-            second = ShmServer.adopt(fs, handoff, ShmServerConfig.DEFAULTS);
+            second = ShmServer.adopt(fs, handoff, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
             second.start();
             UnixSockets.send(fd, RawChannel.hello(arena, 1), -1);
             MemorySegment welcome = arena.allocate(HandshakeDescriptor.WELCOME_BYTES, 8);
@@ -482,7 +486,7 @@ class HostileClientTest {
     void shouldNotNoticeWhatAClientDoesToItsOwnMemfd() throws Throwable {
         HeapFileSystemDouble fs = new HeapFileSystemDouble();
         Path socket = dir.resolve("fsp.sock");
-        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
                 FspClient honest = startAndConnect(server, socket);
                 RawChannel raw = RawChannel.connect(socket, 1)) {
             long size = raw.layout.segmentBytes();
@@ -528,7 +532,7 @@ class HostileClientTest {
     void shouldRefuseBulkRangesOutsideTheBulkArea() throws Throwable {
         HeapFileSystemDouble fs = new HeapFileSystemDouble();
         Path socket = dir.resolve("fsp.sock");
-        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
                 FspClient honest = startAndConnect(server, socket);
                 RawChannel raw = RawChannel.connect(socket, 2)) {
             long area = raw.layout.bulkBytes();
@@ -578,7 +582,7 @@ class HostileClientTest {
     void shouldRefuseMalformedHellosAndLeakNoDescriptor() throws Throwable {
         HeapFileSystemDouble fs = new HeapFileSystemDouble();
         Path socket = dir.resolve("fsp.sock");
-        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        try (ShmServer server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
                 FspClient honest = startAndConnect(server, socket);
                 Arena arena = Arena.ofConfined()) {
             MemorySegment hello = RawChannel.hello(arena, 1);

@@ -21,6 +21,7 @@ import org.fsp.client.FspException;
 import org.fsp.fs.core.FsCore;
 import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.tools.Formatter;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -46,7 +47,7 @@ class LinuxCallsOverChannelTest {
         Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
         fs = FsCore.mount(scheduler, new FsCore.Options(8L << 20, 8, 5000));
         socket = dir.resolve("fsp.sock");
-        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
         server.start();
     }
 

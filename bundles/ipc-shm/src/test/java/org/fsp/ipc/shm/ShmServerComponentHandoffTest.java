@@ -20,6 +20,7 @@ import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.handoff.LayerState;
 import org.fsp.client.FspClient;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +39,8 @@ class ShmServerComponentHandoffTest {
     Path dir;
 
     private int systemBundleState = Bundle.ACTIVE;
+
+    private final ThreadPerAgentModelDouble threads = new ThreadPerAgentModelDouble();
 
     @Test
     void shouldDepositOnReplacementAndLetTheNextVersionCarryOnWithTheClients() throws Exception {
@@ -88,6 +91,8 @@ class ShmServerComponentHandoffTest {
         HeapFileSystemDouble fs = new HeapFileSystemDouble();
         Path socket = dir.resolve("late.sock");
         ShmServerComponent c = new ShmServerComponent();
+        // A mandatory reference: SCR binds the thread model before it activates.
+        c.bindThreadModel(threads);
         c.activate(config(socket), context());
         assertThrows(IOException.class, () -> FspClient.connect(socket), "no server without a file system");
         assertEquals("not listening: waiting for a file system", c.status().get("state"));
@@ -100,6 +105,7 @@ class ShmServerComponentHandoffTest {
 
     private ShmServerComponent component(HeapFileSystemDouble fs, VaultDouble vault, Path socket) throws IOException {
         ShmServerComponent c = new ShmServerComponent();
+        c.bindThreadModel(threads);
         c.bindFileSystem(fs);
         c.bindVault(vault);
         c.activate(config(socket), context());

@@ -29,6 +29,7 @@ import org.fsp.api.handoff.ChannelHandoff;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.client.FspClient;
 import org.fsp.client.FspException;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -54,7 +55,7 @@ class ShmServerHandoffTest {
     void start() throws Exception {
         fs = new HeapFileSystemDouble();
         socket = dir.resolve("fsp.sock");
-        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
         server.start();
     }
 
@@ -95,7 +96,7 @@ class ShmServerHandoffTest {
                 if (handOver == 1) {
                     Thread.sleep(300);
                 }
-                server = ShmServer.adopt(fs, handoff, ShmServerConfig.DEFAULTS);
+                server = ShmServer.adopt(fs, handoff, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
                 server.start();
                 System.out.printf(
                         "hand-over %d: lanes unpolled %.3f ms%n", handOver, server.adoptionPauseNanos() / 1e6);
@@ -167,8 +168,7 @@ class ShmServerHandoffTest {
                 if (generation < 2) {
                     startIsolated(handoff, model);
                 } else {
-                    server = ShmServer.adopt(fs, handoff, ShmServerConfig.DEFAULTS);
-                    server.driveWith(model);
+                    server = ShmServer.adopt(fs, handoff, ShmServerConfig.DEFAULTS, model);
                     server.start();
                 }
                 handoff = null;
@@ -203,12 +203,12 @@ class ShmServerHandoffTest {
         Object config = configType.getField("DEFAULTS").get(null);
         Object s = handoff == null
                 ? serverType
-                        .getConstructor(FileSystemService.class, Path.class, configType)
-                        .newInstance(fs, socket, config)
+                        .getConstructor(FileSystemService.class, Path.class, configType, ThreadModel.class)
+                        .newInstance(fs, socket, config, model)
                 : serverType
-                        .getMethod("adopt", FileSystemService.class, ChannelHandoff.class, configType)
-                        .invoke(null, fs, handoff, config);
-        serverType.getMethod("driveWith", ThreadModel.class).invoke(s, model);
+                        .getMethod(
+                                "adopt", FileSystemService.class, ChannelHandoff.class, configType, ThreadModel.class)
+                        .invoke(null, fs, handoff, config, model);
         serverType.getMethod("start").invoke(s);
         isolatedServer = s;
         isolatedLoader = new WeakReference<>(own);
@@ -270,7 +270,7 @@ class ShmServerHandoffTest {
             assertEquals(3, Arrays.stream(client.laneHeads()).sum(), Arrays.toString(client.laneHeads()));
             assertTrue(h.descriptors().contains(h.listenFd()));
             assertTrue(h.descriptors().contains(client.socketFd()));
-            server = ShmServer.adopt(fs, h, ShmServerConfig.DEFAULTS);
+            server = ShmServer.adopt(fs, h, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
             server.start();
             long again = c.open("/a", OpenFlags.O_RDONLY, 0);
             ChannelHandoff second = server.quiesce();
@@ -281,7 +281,7 @@ class ShmServerHandoffTest {
             assertTrue(
                     reused.generation() != client.fileGenerations()[reused.index()],
                     "the number closed before the hand-over is not given out again");
-            server = ShmServer.adopt(fs, second, ShmServerConfig.DEFAULTS);
+            server = ShmServer.adopt(fs, second, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
             server.start();
             assertTrue(again != a);
             assertEquals(0, c.fstat(b).size());

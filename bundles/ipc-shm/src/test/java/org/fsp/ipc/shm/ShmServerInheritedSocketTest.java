@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.fsp.client.FspClient;
 import org.fsp.linux.UnixSockets;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,7 +39,8 @@ class ShmServerInheritedSocketTest {
             }
         });
         Thread.sleep(200);
-        ShmServer server = new ShmServer(new HeapFileSystemDouble(), socket, ShmServerConfig.DEFAULTS);
+        ShmServer server = new ShmServer(
+                new HeapFileSystemDouble(), socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
         server.useInheritedSocket(listenFd);
         server.start();
         try (FspClient c = FspClient.connect(socket);
@@ -55,7 +57,11 @@ class ShmServerInheritedSocketTest {
 
     @Test
     void shouldRefuseToChangeTheSocketOfARunningServer() throws Exception {
-        ShmServer server = new ShmServer(new HeapFileSystemDouble(), dir.resolve("own.sock"), ShmServerConfig.DEFAULTS);
+        ShmServer server = new ShmServer(
+                new HeapFileSystemDouble(),
+                dir.resolve("own.sock"),
+                ShmServerConfig.DEFAULTS,
+                new ThreadPerAgentModelDouble());
         server.start();
         try {
             assertThrows(IllegalStateException.class, () -> server.useInheritedSocket(3));

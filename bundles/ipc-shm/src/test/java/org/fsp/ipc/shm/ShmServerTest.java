@@ -34,6 +34,7 @@ import org.fsp.client.FspClient;
 import org.fsp.client.FspException;
 import org.fsp.linux.Libc;
 import org.fsp.linux.UnixSockets;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,7 +56,10 @@ class ShmServerTest {
         fs = new HeapFileSystemDouble();
         socket = dir.resolve("fsp.sock");
         server = new ShmServer(
-                fs, socket, ShmServerConfig.DEFAULTS.withLimits(4, 8, 64).withClientsPerUid(4));
+                fs,
+                socket,
+                ShmServerConfig.DEFAULTS.withLimits(4, 8, 64).withClientsPerUid(4),
+                new ThreadPerAgentModelDouble());
         server.start();
     }
 
@@ -65,8 +69,9 @@ class ShmServerTest {
     }
 
     @Test
-    void shouldKeepServingWhileTheLaneWorkersMoveBetweenDrivers() throws Exception {
-        ThreadPerAgentModelDouble model = new ThreadPerAgentModelDouble();
+    void shouldKeepServingWhileTheLaneWorkersMoveBetweenThreadModels() throws Exception {
+        ThreadPerAgentModelDouble one = new ThreadPerAgentModelDouble();
+        ThreadPerAgentModelDouble other = new ThreadPerAgentModelDouble();
         byte[] data = new byte[40_000];
         new Random(3).nextBytes(data);
         try (FspClient c = FspClient.connect(socket)) {
@@ -80,22 +85,22 @@ class ShmServerTest {
                 return n;
             });
             for (int i = 0; i < 10; i++) {
-                server.driveWith(model);
-                assertEquals("thread model", server.status().get("drivenBy"));
+                assertTrue(server.driveWith(one) >= 0, "the lane workers changed hands");
                 Thread.sleep(2);
-                server.driveWith(null);
-                assertEquals("own threads", server.status().get("drivenBy"));
+                assertTrue(server.driveWith(other) >= 0, "the lane workers changed hands");
             }
-            server.driveWith(model);
+            assertEquals(-1, server.driveWith(other), "the same model: nothing changes hands");
             assertTrue(
-                    String.valueOf(server.status().get("lastHandOver")).startsWith("to the thread model, lanes"),
+                    String.valueOf(server.status().get("lastHandOver")).startsWith("to another thread model, lanes"),
                     String.valueOf(server.status()));
             assertEquals(200, rounds.get(30, TimeUnit.SECONDS));
             load.shutdown();
         }
-        assertEquals(11 * ShmServerConfig.DEFAULTS.workers(), model.attached);
+        assertEquals(10 * ShmServerConfig.DEFAULTS.workers(), one.attached());
+        assertEquals(10 * ShmServerConfig.DEFAULTS.workers(), one.detached());
+        assertTrue(one.agents().isEmpty(), "the lane workers left the first model");
         server.close();
-        assertTrue(model.runners.isEmpty(), "closing the server detaches its lane workers");
+        assertTrue(other.agents().isEmpty(), "closing the server detaches its lane workers");
     }
 
     @Test
@@ -405,13 +410,14 @@ class ShmServerTest {
 
     @Test
     void shouldRefuseToStartWhileAnotherServerAnswersAndReplaceAStaleSocket() throws Exception {
-        ShmServer second = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS);
+        ShmServer second = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
         java.io.IOException e = assertThrows(java.io.IOException.class, second::start);
         assertTrue(e.getMessage().contains("another server"), e.getMessage());
         Path stale = dir.resolve("stale.sock");
         Libc.close(UnixSockets.listen(stale.toString(), 1));
         assertTrue(Files.exists(stale));
-        ShmServer third = new ShmServer(fs, stale, ShmServerConfig.DEFAULTS.withWorkers(1));
+        ShmServer third =
+                new ShmServer(fs, stale, ShmServerConfig.DEFAULTS.withWorkers(1), new ThreadPerAgentModelDouble());
         third.start();
         try (FspClient c = FspClient.connect(stale)) {
             c.noop();
@@ -420,7 +426,9 @@ class ShmServerTest {
         }
         Path regular = dir.resolve("regular");
         Files.writeString(regular, "keep");
-        assertThrows(java.io.IOException.class, () -> new ShmServer(fs, regular, ShmServerConfig.DEFAULTS).start());
+        assertThrows(
+                java.io.IOException.class,
+                () -> new ShmServer(fs, regular, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble()).start());
         assertEquals("keep", Files.readString(regular));
     }
 
@@ -461,7 +469,8 @@ class ShmServerTest {
     @Test
     void shouldFailHeldRequestsWithEioOnceTheWaitLimitHasPassed() throws Exception {
         server.close();
-        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS.withFileSystemWait(200));
+        server = new ShmServer(
+                fs, socket, ShmServerConfig.DEFAULTS.withFileSystemWait(200), new ThreadPerAgentModelDouble());
         server.start();
         try (FspClient c = FspClient.connect(socket)) {
             c.writeAll("/f", "abc".getBytes());

@@ -1,14 +1,18 @@
-package org.fsp.ipc.shm;
+package org.fsp.testing;
 
 import org.fsp.api.sched.ThreadModel;
-import org.fsp.testing.AbstractThreadModelContractTest;
 
-/** The thread-model contract on the test double ipc-shm's tests run their lanes on: it must behave as the real one. */
+/** The thread-model contract on the test double other layers' tests run their agents on: it must behave as the real one. */
 class ThreadPerAgentModelDoubleContractTest extends AbstractThreadModelContractTest {
 
     @Override
     protected ThreadModel createThreadModel() {
         return new ThreadPerAgentModelDouble();
+    }
+
+    @Override
+    protected void closeThreadModel(ThreadModel m) {
+        ((ThreadPerAgentModelDouble) m).close();
     }
 
     @Override
