@@ -27,11 +27,11 @@ final class FspProcesses {
 
     /** Starts {@code bin/fspd} headless with its output going to {@code log}. */
     static Process startDaemon(Path log, String... args) throws IOException {
-        return startDaemon(log, "", args);
+        return startDaemonWithJvmOptions(log, "", args);
     }
 
     /** {@link #startDaemon(Path, String...)} with {@code jvmOptions} in FSP_OPTS (e.g. framework properties). */
-    static Process startDaemon(Path log, String jvmOptions, String... args) throws IOException {
+    static Process startDaemonWithJvmOptions(Path log, String jvmOptions, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(bin("fspd").toString(), "--headless"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);

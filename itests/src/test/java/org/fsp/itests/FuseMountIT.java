@@ -63,7 +63,7 @@ class FuseMountIT {
     }
 
     private static void startDaemon() throws Exception {
-        daemon = FspProcesses.startDaemon(
+        daemon = FspProcesses.startDaemonWithJvmOptions(
                 log,
                 "-Dfsp.fuse.transport=" + transport,
                 "--driver",

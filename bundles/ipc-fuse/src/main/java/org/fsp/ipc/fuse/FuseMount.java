@@ -280,17 +280,22 @@ final class FuseMount implements AutoCloseable {
 
     /** Called by the channel that wrote INIT's answer; the queues start on a thread of their own. */
     private void startUringSoon() {
+        startUringSoon(false);
+    }
+
+    /** With {@code nudge}, requests that queued while no entry was registered (a live upgrade) are fetched too. */
+    private void startUringSoon(boolean nudge) {
         if (!connection.overIoUring()) {
             return;
         }
-        Thread.ofPlatform().daemon().name("fsp-fuse-uring-start").start(this::startUring);
+        Thread.ofPlatform().daemon().name("fsp-fuse-uring-start").start(() -> startUring(nudge));
     }
 
     /**
      * Registers one queue per possible CPU on the mount's descriptor. If one cannot be set up, the others stop and the
      * connection is turned back to {@code /dev/fuse} reads, with one log line.
      */
-    private void startUring() {
+    private void startUring(boolean nudge) {
         int fd;
         FuseDispatcher d;
         synchronized (this) {
@@ -312,7 +317,7 @@ final class FuseMount implements AutoCloseable {
                 if (failure == null) {
                     queues.add(queue);
                 } else {
-                    queue.stop();
+                    queue.stop(false);
                     failure = "queue " + q + ": " + failure;
                 }
             }
@@ -323,10 +328,13 @@ final class FuseMount implements AutoCloseable {
                         mountPoint,
                         queues.size(),
                         settings.uringQueueDepth());
+                if (nudge) {
+                    nudgeQueues(cpus);
+                }
                 return;
             }
             for (FuseUringQueue q : queues) {
-                q.stop();
+                q.stop(false);
             }
             queues.clear();
             boolean back = FuseUringQueue.fallBackToClassic(fd);
@@ -338,6 +346,35 @@ final class FuseMount implements AutoCloseable {
                     back
                             ? "serving by /dev/fuse read/write instead"
                             : "and the kernel did not take the connection back: requests may wait until unmount");
+        }
+    }
+
+    /**
+     * Makes the kernel look at the requests that queued while no entry was registered. A new entry only takes requests
+     * that arrive after it; those already waiting in its queue are fetched by the next COMMIT_AND_FETCH of that queue.
+     * So one STATFS (never cached by the kernel) is sent from each CPU, by a thread pinned to it: its answer's commit
+     * fetches whatever waits behind it.
+     */
+    private void nudgeQueues(int cpus) {
+        for (int q = 0; q < cpus; q++) {
+            int cpu = q;
+            Thread t = Thread.ofPlatform()
+                    .daemon()
+                    .name("fsp-fuse-uring-nudge-" + q)
+                    .start(() -> {
+                        try {
+                            Libc.pinCurrentThreadTo(cpu);
+                            Files.getFileStore(mountPoint).getTotalSpace();
+                        } catch (IOException | RuntimeException e) {
+                            LOG.info("nudge of io_uring queue {} at {}: {}", cpu, mountPoint, e.getMessage());
+                        }
+                    });
+            try {
+                t.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
@@ -357,11 +394,15 @@ final class FuseMount implements AutoCloseable {
         }
     }
 
-    /** Stops the io_uring queues (each drains and closes its ring); the connection itself stays. */
-    private void stopUring() {
+    /**
+     * Stops the io_uring queues; each closes its ring. With {@code drain} (a hand-over: the connection lives on) each
+     * first answers until its ring is quiet, which narrows the instant in which the kernel can hand a request to an
+     * entry being cancelled.
+     */
+    private void stopUring(boolean drain) {
         synchronized (queues) {
             for (FuseUringQueue q : queues) {
-                q.stop();
+                q.stop(drain);
             }
             queues.clear();
         }
@@ -459,7 +500,7 @@ final class FuseMount implements AutoCloseable {
     synchronized FuseHandoff.Mount quiesce() {
         running = false;
         stopNotifier();
-        stopUring();
+        stopUring(true);
         undrive();
         List<Integer> fds = new ArrayList<>(channels.size());
         for (FuseChannel c : channels) {
@@ -500,7 +541,7 @@ final class FuseMount implements AutoCloseable {
         }
         // INIT settled io_uring with the previous version: the kernel serves from ring entries only, so they come back
         // at once (the kernel takes registrations: the connection is initialised).
-        m.startUringSoon();
+        m.startUringSoon(true);
         LOG.info(
                 "took over the FSP mount at {}: {} channels, {} nodes",
                 m.mountPoint,
@@ -604,7 +645,7 @@ final class FuseMount implements AutoCloseable {
             mounted = false;
         }
         running = false;
-        stopUring();
+        stopUring(false);
         if (!channels.isEmpty()) {
             undrive();
         }

@@ -55,6 +55,9 @@ final class FuseUringQueue {
     /** While stopping for a hand-over: this many quiet waits in a row end the drain. */
     private static final int QUIET_WAITS_TO_STOP = 3;
 
+    /** A drain ends after this long even if requests keep coming. */
+    private static final long MAX_DRAIN_NANOS = 1_000_000_000L;
+
     private static final int ECONNABORTED = 103;
     private static final int ENOTCONN = 107;
     private static final int ECANCELED = 125;
@@ -82,6 +85,8 @@ final class FuseUringQueue {
     private final CountDownLatch registered = new CountDownLatch(1);
     private volatile String failure;
     private volatile boolean stopping;
+    private volatile boolean drain;
+    private volatile long stopAskedNanos;
     private volatile String state = "not started";
     private Thread thread;
 
@@ -122,12 +127,12 @@ final class FuseUringQueue {
         thread.start();
         try {
             if (!registered.await(5, TimeUnit.SECONDS)) {
-                stop();
+                stop(false);
                 return "the kernel did not answer the registration within 5 s";
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            stop();
+            stop(false);
             return "interrupted while registering";
         }
         return failure;
@@ -179,6 +184,9 @@ final class FuseUringQueue {
         int quiet = 0;
         while (live > 0) {
             commitLateAnswers(ring);
+            if (stopping && (!drain || System.nanoTime() - stopAskedNanos > MAX_DRAIN_NANOS)) {
+                return;
+            }
             if (!ring.awaitCompletion(WAIT_NANOS, waitArg)) {
                 if (stopping && ++quiet >= QUIET_WAITS_TO_STOP && late.isEmpty()) {
                     return;
@@ -309,10 +317,13 @@ final class FuseUringQueue {
     }
 
     /**
-     * Stops the thread: it answers what it has already read, waits until its ring has been quiet for a moment, then
-     * closes the ring (which cancels the armed entries). Frees the buffers once the thread is gone.
+     * Stops the thread: it answers what it has already read and, with {@code drain} (a hand-over to the next version,
+     * the connection lives on), goes on answering until its ring has been quiet for a moment (at most a second); then
+     * it closes the ring, which cancels the armed entries. Frees the buffers once the thread is gone.
      */
-    void stop() {
+    void stop(boolean drain) {
+        this.drain = drain;
+        stopAskedNanos = System.nanoTime();
         stopping = true;
         Thread t = thread;
         if (t != null) {
