@@ -259,7 +259,7 @@ final class FuseMount implements AutoCloseable {
      */
     private boolean chooseUring() {
         FuseTransport t = settings.transport();
-        String why = null;
+        String why;
         if (t == FuseTransport.CLASSIC) {
             why = "transport=classic";
         } else if (link != null) {
@@ -286,6 +286,11 @@ final class FuseMount implements AutoCloseable {
     /** With {@code nudge}, requests that queued while no entry was registered (a live upgrade) are fetched too. */
     private void startUringSoon(boolean nudge) {
         if (!connection.overIoUring()) {
+            synchronized (queues) {
+                if (transportInUse.startsWith("classic until")) {
+                    transportInUse = "classic (the kernel did not settle FUSE_OVER_IO_URING at INIT)";
+                }
+            }
             return;
         }
         Thread.ofPlatform().daemon().name("fsp-fuse-uring-start").start(() -> startUring(nudge));
