@@ -149,7 +149,10 @@ class FuseMountIT {
         assertEquals(0, r.exitCode(), r.all());
         assertTrue(r.stdout().contains(mnt + ": mounted"), r.all());
         if (transport.equals("uring")) {
-            assertTrue(r.stdout().contains("transport: io_uring (FUSE-over-io_uring), "), r.all());
+            assertTrue(
+                    r.stdout().contains("transport: io_uring (FUSE-over-io_uring), ")
+                            && r.stdout().contains(" CPU queues, each served by "),
+                    r.all());
         } else {
             assertTrue(r.stdout().contains("transport: /dev/fuse read/write, 4 channels"), r.all());
         }

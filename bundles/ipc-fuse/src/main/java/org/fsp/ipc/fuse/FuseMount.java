@@ -68,9 +68,13 @@ final class FuseMount implements AutoCloseable {
             boolean xattrs,
             Commit commitBeforeAnswer,
             FuseTransport transport,
+            int uringThreadsPerQueue,
             int uringQueueDepth) {
 
-        /** With the transport chosen by the kernel's setting ({@link FuseTransport#AUTO}), 4 entries a queue. */
+        /**
+         * With the transport chosen by the kernel's setting ({@link FuseTransport#AUTO}); with io_uring, two threads
+         * per CPU queue with two entries each.
+         */
         Settings(
                 int channels,
                 long entryValidNanos,
@@ -86,7 +90,8 @@ final class FuseMount implements AutoCloseable {
                     xattrs,
                     commitBeforeAnswer,
                     FuseTransport.AUTO,
-                    4);
+                    2,
+                    2);
         }
 
         /** Without the writeback cache, with extended attributes. */
@@ -104,6 +109,9 @@ final class FuseMount implements AutoCloseable {
             }
             if (entryValidNanos < 0 || attrValidNanos < 0) {
                 throw new IllegalArgumentException("cache timeouts must not be negative");
+            }
+            if (uringThreadsPerQueue < 1 || uringThreadsPerQueue > 16) {
+                throw new IllegalArgumentException("uringThreadsPerQueue must be 1 to 16, not " + uringThreadsPerQueue);
             }
             if (uringQueueDepth < 1 || uringQueueDepth > 64) {
                 throw new IllegalArgumentException("uringQueueDepth must be 1 to 64, not " + uringQueueDepth);
@@ -316,22 +324,28 @@ final class FuseMount implements AutoCloseable {
             }
             int cpus = possibleCpus();
             String failure = null;
+            // Several rings may serve one CPU queue: the kernel hands a request to any free entry of the queue, so
+            // a request that waits on the device holds one thread and not the whole queue.
             for (int q = 0; q < cpus && failure == null; q++) {
-                FuseUringQueue queue = new FuseUringQueue("fuse-uring-" + q, q, fd, settings.uringQueueDepth(), d);
-                failure = queue.start();
-                if (failure == null) {
-                    queues.add(queue);
-                } else {
-                    queue.stop(false);
-                    failure = "queue " + q + ": " + failure;
+                for (int k = 0; k < settings.uringThreadsPerQueue() && failure == null; k++) {
+                    FuseUringQueue queue =
+                            new FuseUringQueue("fuse-uring-" + q + "." + k, q, fd, settings.uringQueueDepth(), d);
+                    failure = queue.start();
+                    if (failure == null) {
+                        queues.add(queue);
+                    } else {
+                        queue.stop(false);
+                        failure = "queue " + q + ": " + failure;
+                    }
                 }
             }
             if (failure == null) {
                 transportInUse = "io_uring";
                 LOG.info(
-                        "FSP at {} served by FUSE-over-io_uring: {} queues of {} entries",
+                        "FSP at {} served by FUSE-over-io_uring: {} CPU queues, each served by {} threads of {} entries",
                         mountPoint,
-                        queues.size(),
+                        cpus,
+                        settings.uringThreadsPerQueue(),
                         settings.uringQueueDepth());
                 if (nudge) {
                     nudgeQueues(cpus);
@@ -720,15 +734,17 @@ final class FuseMount implements AutoCloseable {
         synchronized (queues) {
             if (!queues.isEmpty()) {
                 StringBuilder b = new StringBuilder("io_uring (FUSE-over-io_uring), ")
-                        .append(queues.size())
-                        .append(" queues of ")
+                        .append(queues.size() / settings.uringThreadsPerQueue())
+                        .append(" CPU queues, each served by ")
+                        .append(settings.uringThreadsPerQueue())
+                        .append(" threads of ")
                         .append(settings.uringQueueDepth())
                         .append(" entries, ");
                 long[] served = new long[queues.size()];
                 for (int q = 0; q < queues.size(); q++) {
                     served[q] = queues.get(q).served();
                 }
-                return b.append("requests per queue ")
+                return b.append("requests per thread ")
                         .append(java.util.Arrays.toString(served))
                         .append("; /dev/fuse read/write for FORGET, INTERRUPT and notices on ")
                         .append(classic)

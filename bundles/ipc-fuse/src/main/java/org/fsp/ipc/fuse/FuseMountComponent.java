@@ -122,8 +122,11 @@ public final class FuseMountComponent implements StatusContributor {
         String transport() default "";
 
         @AttributeDefinition(
-                description = "With io_uring: ring entries per CPU queue, each with a 1 MiB buffer (1 to 64)")
-        int uringQueueDepth() default 4;
+                description = "With io_uring: threads (each with a ring of its own) serving each CPU queue (1 to 16)")
+        int uringThreadsPerQueue() default 2;
+
+        @AttributeDefinition(description = "With io_uring: ring entries per thread, each with a 1 MiB buffer (1 to 64)")
+        int uringQueueDepth() default 2;
     }
 
     /** Guarded by this. */
@@ -215,6 +218,7 @@ public final class FuseMountComponent implements StatusContributor {
                         !config.transport().isBlank()
                                 ? config.transport()
                                 : bundleContext.getProperty(TRANSPORT_PROPERTY)),
+                config.uringThreadsPerQueue(),
                 config.uringQueueDepth());
         slot = new FileSystemSlot(config.fileSystemWaitMillis());
         String dir = !config.mountPoint().isEmpty()

@@ -78,6 +78,8 @@ final class FuseUringQueue {
     private final MemorySegment out;
     private final MemorySegment waitArg;
     private final FuseDispatcher.LateReply[] lateFor;
+    /** Entries with a command in flight (armed for the next request); only the queue's thread touches this. */
+    private final boolean[] armed;
     /** Answers given after dispatch returned (a SETLKW that had to wait), committed by the queue's thread. */
     private final ConcurrentLinkedQueue<Late> late = new ConcurrentLinkedQueue<>();
 
@@ -106,6 +108,7 @@ final class FuseUringQueue {
         this.out = arena.allocate(FuseChannel.BUFFER_BYTES, 4096);
         this.waitArg = arena.allocate(IoUring.GETEVENTS_ARG_BYTES, 8);
         this.lateFor = new FuseDispatcher.LateReply[depth];
+        this.armed = new boolean[depth];
         for (int e = 0; e < depth; e++) {
             long iov = (long) e * 2 * IOVEC_BYTES;
             iovecs.set(JAVA_LONG, iov, header(e).address());
@@ -173,8 +176,62 @@ final class FuseUringQueue {
         } finally {
             // Closing the ring cancels the armed entries, so that it no longer holds the /dev/fuse file.
             ring.close();
+            if (drain && "serving".equals(state)) {
+                answerWhatArrivedWhileClosing();
+            }
             if (!"failed".equals(state)) {
                 state = "stopped";
+            }
+        }
+    }
+
+    /**
+     * For a hand-over, where the connection lives on: until the kernel has cancelled a closed ring's armed entries, it
+     * may still hand them requests, and copies each into the entry's buffers on this thread; the completion goes to
+     * the closed ring, unseen. Such a request is found by its commit id, which {@link #prepare} cleared when it armed
+     * the entry, and answered through a ring of its own (COMMIT_AND_FETCH finds the request by that id), which is then
+     * closed in turn; a few rounds, each far less likely than the one before to catch a request.
+     */
+    private void answerWhatArrivedWhileClosing() {
+        for (int round = 0; round < 4; round++) {
+            try {
+                Thread.sleep(50); // the cancellation runs in the kernel's own worker; its task work runs here
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            java.util.List<Integer> arrived = new java.util.ArrayList<>();
+            for (int e = 0; e < depth; e++) {
+                if (armed[e] && header(e).get(JAVA_LONG, UringReqHeader.ENT_COMMIT_ID) != 0) {
+                    arrived.add(e);
+                }
+            }
+            if (arrived.isEmpty()) {
+                return;
+            }
+            LOG.info("{}: {} requests reached entries while the ring closed; answering them", role, arrived.size());
+            try (IoUringRing rescue = IoUringRing.setup(2 * depth, IoUring.IORING_SETUP_SQE128, 0)) {
+                for (int e : arrived) {
+                    armed[e] = false;
+                    answer(rescue, e);
+                }
+                rescue.submit();
+                // The commit may fetch the next request at once (inline): answer those too before closing.
+                int n;
+                while ((n = rescue.completionsReady()) > 0) {
+                    for (int i = 0; i < n; i++) {
+                        int e = (int) rescue.completionUserData(i);
+                        armed[e] = false;
+                        if (rescue.completionResult(i) >= 0) {
+                            answer(rescue, e);
+                        }
+                    }
+                    rescue.advanceCompletions(n);
+                    rescue.submit();
+                }
+            } catch (NativeException | IllegalArgumentException e) {
+                LOG.warn("{}: cannot answer the requests that arrived while the ring closed: {}", role, e.getMessage());
+                return;
             }
         }
     }
@@ -198,6 +255,7 @@ final class FuseUringQueue {
             for (int i = 0; i < n; i++) {
                 int entry = (int) ring.completionUserData(i);
                 int res = ring.completionResult(i);
+                armed[entry] = false;
                 if (res < 0) {
                     live--;
                     if (res != -ENOTCONN && res != -ECANCELED && res != -ECONNABORTED) {
@@ -279,6 +337,9 @@ final class FuseUringQueue {
     }
 
     private void prepare(IoUringRing ring, int cmdOp, int e, long commitId) {
+        // Cleared before the entry is armed: a request the kernel copies in sets it (answerWhatArrivedWhileClosing).
+        header(e).set(JAVA_LONG, UringReqHeader.ENT_COMMIT_ID, 0L);
+        armed[e] = true;
         cmd.fill((byte) 0);
         cmd.set(JAVA_LONG, UringCmdReq.COMMIT_ID, commitId);
         cmd.set(JAVA_SHORT, UringCmdReq.QID, (short) qid);
