@@ -27,10 +27,18 @@ final class FspProcesses {
 
     /** Starts {@code bin/fspd} headless with its output going to {@code log}. */
     static Process startDaemon(Path log, String... args) throws IOException {
+        return startDaemonWithJvmOptions(log, "", args);
+    }
+
+    /** {@link #startDaemon(Path, String...)} with {@code jvmOptions} in FSP_OPTS (e.g. framework properties). */
+    static Process startDaemonWithJvmOptions(Path log, String jvmOptions, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(bin("fspd").toString(), "--headless"));
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd)
-                .redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        if (!jvmOptions.isEmpty()) {
+            pb.environment().merge("FSP_OPTS", jvmOptions, (a, b) -> a + " " + b);
+        }
+        return pb.redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .start();

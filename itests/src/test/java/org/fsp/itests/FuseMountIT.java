@@ -20,7 +20,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Programs that are not Java on FSP through its FUSE mount: the real {@code bin/fspd --mount DIR} (RAM device), then
  * ordinary programs run in the mount as a user would (coreutils, tar, git, make and cc, sqlite3, rsync, a Python
  * program writing through an mmap), the same as an unprivileged uid with its permission errors, {@code fsp:mount}
- * naming the transport, and a mount left by a SIGKILLed daemon cleaned up at the next start.
+ * naming the transport, and a mount left by a SIGKILLed daemon cleaned up at the next start, with no thread of it
+ * left hanging. It runs with the classic transport ({@code /dev/fuse} read/write); {@link FuseMountUringIT} runs the
+ * same with FUSE-over-io_uring forced.
  *
  * <p>Needs root and {@code /dev/fuse} (mount(2) of a FUSE file system); without them every test is skipped with a
  * message that says so. Programs that are not installed skip their own test only ({@code .ci/run} installs them).
@@ -33,6 +35,10 @@ class FuseMountIT {
     /** The unprivileged user the permission tests run as (nobody). */
     private static final String NOBODY = "setpriv --reuid=65534 --regid=65534 --clear-groups";
 
+    /** The transport this class forces (fsp.fuse.transport); a subclass declares its own. */
+    static final String TRANSPORT = "classic";
+
+    private static String transport;
     private static Path work;
     private static Path mnt;
     private static Path socket;
@@ -41,13 +47,15 @@ class FuseMountIT {
     private static String skip;
 
     @BeforeAll
-    static void mount() throws Exception {
+    static void mount(org.junit.jupiter.api.TestInfo info) throws Exception {
+        Class<?> test = info.getTestClass().orElseThrow();
+        transport = (String) test.getDeclaredField("TRANSPORT").get(null);
         skip = skipReason();
         if (skip != null) {
-            System.err.println("FuseMountIT " + skip);
+            System.err.println(test.getSimpleName() + " " + skip);
             return;
         }
-        work = FspBundleSet.workDirectory("fuse");
+        work = FspBundleSet.workDirectory("fuse-" + transport);
         mnt = Files.createDirectories(work.resolve("mnt"));
         socket = work.resolve("fsp.sock");
         log = work.resolve("fspd.out");
@@ -55,8 +63,17 @@ class FuseMountIT {
     }
 
     private static void startDaemon() throws Exception {
-        daemon = FspProcesses.startDaemon(
-                log, "--driver", "ram", "--size", "512M", "--socket", socket.toString(), "--mount", mnt.toString());
+        daemon = FspProcesses.startDaemonWithJvmOptions(
+                log,
+                "-Dfsp.fuse.transport=" + transport,
+                "--driver",
+                "ram",
+                "--size",
+                "512M",
+                "--socket",
+                socket.toString(),
+                "--mount",
+                mnt.toString());
         FspProcesses.awaitReady(daemon, socket, log, START_TIMEOUT);
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (!mounted() && System.nanoTime() < deadline) {
@@ -72,6 +89,16 @@ class FuseMountIT {
         }
         if (!Files.exists(Path.of("/dev/fuse"))) {
             return "skipped: this machine has no /dev/fuse";
+        }
+        if (transport.equals("uring")) {
+            Path enable = Path.of("/sys/module/fuse/parameters/enable_uring");
+            if (!Files.exists(enable)) {
+                return "skipped: this kernel has no FUSE-over-io_uring";
+            }
+            if (!Files.readString(enable).trim().equals("Y")) {
+                // Root may switch it on; .ci/run does so too, and nothing turns it off again.
+                Files.writeString(enable, "Y");
+            }
         }
         return null;
     }
@@ -121,7 +148,14 @@ class FuseMountIT {
         FspProcesses.Result r = FspProcesses.fsp(socket, "shell", "-c", "fsp:mount");
         assertEquals(0, r.exitCode(), r.all());
         assertTrue(r.stdout().contains(mnt + ": mounted"), r.all());
-        assertTrue(r.stdout().contains("/dev/fuse read/write, 4 channels"), r.all());
+        if (transport.equals("uring")) {
+            assertTrue(
+                    r.stdout().contains("transport: io_uring (FUSE-over-io_uring), ")
+                            && r.stdout().contains(" CPU queues, each served by "),
+                    r.all());
+        } else {
+            assertTrue(r.stdout().contains("transport: /dev/fuse read/write, 4 channels"), r.all());
+        }
         assertTrue(r.stdout().matches("(?s).*protocol:\\s+7\\.3\\d.*"), r.all());
     }
 
@@ -512,9 +546,13 @@ class FuseMountIT {
     void shouldCleanUpTheMountOfAKilledDaemonAtTheNextStart() throws Exception {
         assumeMounted();
         sh("echo before-kill > survivor");
-        daemon.destroyForcibly().waitFor();
+        long pid = daemon.pid();
+        daemon.destroyForcibly();
+        assertTrue(daemon.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "a SIGKILLed fspd is reaped");
+        HungTasks.assertGone(pid, Duration.ofSeconds(20));
         FspProcesses.Result dead = FspProcesses.run(List.of("ls", mnt.toString()), Duration.ofSeconds(20));
         assertTrue(dead.all().contains("Transport endpoint is not connected"), dead.all());
+        HungTasks.assertNone(Duration.ofSeconds(10));
         startDaemon();
         assertTrue(
                 Files.readString(Path.of(socket + ".d").resolve("fspd.log"))

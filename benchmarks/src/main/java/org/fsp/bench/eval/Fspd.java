@@ -33,6 +33,13 @@ final class Fspd implements AutoCloseable {
      */
     static Fspd start(Path fspdBin, Path workDir, String name, String driver, String size, String... extra)
             throws IOException {
+        return startWithJvmOptions(fspdBin, workDir, name, driver, size, "", extra);
+    }
+
+    /** {@link #start} with {@code jvmOptions} in FSP_OPTS (framework properties such as fsp.fuse.transport). */
+    static Fspd startWithJvmOptions(
+            Path fspdBin, Path workDir, String name, String driver, String size, String jvmOptions, String... extra)
+            throws IOException {
         Path image = workDir.resolve(name + ".img");
         Path socket = workDir.resolve(name + ".sock");
         Path out = workDir.resolve(name + ".out");
@@ -49,10 +56,11 @@ final class Fspd implements AutoCloseable {
                 "--driver",
                 driver));
         command.addAll(List.of(extra));
-        Process p = new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(out.toFile())
-                .start();
+        ProcessBuilder pb = new ProcessBuilder(command);
+        if (!jvmOptions.isEmpty()) {
+            pb.environment().merge("FSP_OPTS", jvmOptions, (a, b) -> a + " " + b);
+        }
+        Process p = pb.redirectErrorStream(true).redirectOutput(out.toFile()).start();
         Fspd fspd = new Fspd(name, socket, out, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (true) {

@@ -248,6 +248,15 @@ public final class IoUringRing implements AutoCloseable {
      *     bytes
      */
     public void prepareUringCmd(int fd, int cmdOp, MemorySegment payload, long userData) {
+        prepareUringCmd(fd, cmdOp, payload, 0L, 0, userData);
+    }
+
+    /**
+     * {@link #prepareUringCmd(int, int, MemorySegment, long)} with the SQE's {@code addr} and {@code len} set too, for
+     * drivers that take a buffer beside the command (FUSE-over-io_uring: {@code addr} points to an iovec array,
+     * {@code len} counts its elements).
+     */
+    public void prepareUringCmd(int fd, int cmdOp, MemorySegment payload, long address, int length, long userData) {
         long room = sqeBytes - SubmissionQueueEntryDescriptor.CMD_OFFSET;
         if (payload.byteSize() > room) {
             throw new IllegalArgumentException("uring_cmd payload of " + payload.byteSize() + " bytes exceeds the "
@@ -257,6 +266,8 @@ public final class IoUringRing implements AutoCloseable {
         sqes.set(ValueLayout.JAVA_BYTE, sqe + OPCODE_OFFSET, IoUring.IORING_OP_URING_CMD);
         sqes.set(ValueLayout.JAVA_INT, sqe + FD_OFFSET, fd);
         sqes.set(ValueLayout.JAVA_INT, sqe + SubmissionQueueEntryDescriptor.CMD_OP_OFFSET, cmdOp);
+        sqes.set(ValueLayout.JAVA_LONG, sqe + ADDR_OFFSET, address);
+        sqes.set(ValueLayout.JAVA_INT, sqe + LEN_OFFSET, length);
         sqes.set(ValueLayout.JAVA_LONG, sqe + USER_DATA_OFFSET, userData);
         MemorySegment.copy(payload, 0, sqes, sqe + SubmissionQueueEntryDescriptor.CMD_OFFSET, payload.byteSize());
     }

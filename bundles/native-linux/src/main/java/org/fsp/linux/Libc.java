@@ -50,6 +50,8 @@ public final class Libc {
             NativeCall.bindVariadic("fcntl", FunctionDescriptor.of(INT, INT, INT, INT), 2);
 
     private static final MethodHandle CLOSE = NativeCall.bind("close", FunctionDescriptor.of(INT, INT));
+    private static final MethodHandle SCHED_SETAFFINITY =
+            NativeCall.bind("sched_setaffinity", FunctionDescriptor.of(INT, INT, LONG, POINTER));
     private static final MethodHandle FTRUNCATE = NativeCall.bind("ftruncate", FunctionDescriptor.of(INT, INT, LONG));
     private static final MethodHandle LSEEK = NativeCall.bind("lseek", FunctionDescriptor.of(LONG, INT, LONG, INT));
     private static final MethodHandle FSYNC = NativeCall.bind("fsync", FunctionDescriptor.of(INT, INT));
@@ -110,6 +112,27 @@ public final class Libc {
     }
 
     /** ftruncate(2): sets the size of a file (or memfd), in bytes. */
+    /**
+     * sched_setaffinity(2) of the calling thread to CPU {@code cpu} alone (0 to 1023), so that what the thread asks of
+     * the kernel next is counted on that CPU (FUSE-over-io_uring queues a request on its caller's CPU).
+     */
+    public static void pinCurrentThreadTo(int cpu) {
+        if (cpu < 0 || cpu >= 1024) {
+            throw new IllegalArgumentException("cpu " + cpu + " is outside 0-1023");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mask = arena.allocate(128, 8);
+            mask.set(java.lang.foreign.ValueLayout.JAVA_LONG, (cpu / 64) * 8L, 1L << (cpu % 64));
+            NativeCall.check(
+                    (int) SCHED_SETAFFINITY.invokeExact(NativeCall.errnoSegment(), 0, 128L, mask),
+                    "sched_setaffinity(" + cpu + ")");
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
     public static void ftruncate(int fd, long sizeBytes) {
         try {
             NativeCall.check((int) FTRUNCATE.invokeExact(NativeCall.errnoSegment(), fd, sizeBytes), "ftruncate");

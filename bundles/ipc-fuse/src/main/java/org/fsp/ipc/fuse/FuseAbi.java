@@ -177,6 +177,8 @@ final class FuseAbi {
         static final int MAX_READAHEAD = 8;
         static final int FLAGS = 12;
         static final int SIZE = 16;
+        /** u32, present when FLAGS has FUSE_INIT_EXT: the flags' bits 32 to 63. */
+        static final int FLAGS2 = 16;
 
         private InitIn() {}
     }
@@ -192,6 +194,8 @@ final class FuseAbi {
         static final int MAX_WRITE = 20; // bytes in one WRITE
         static final int TIME_GRAN = 24; // ns: granularity of the times this file system keeps
         static final int MAX_PAGES = 28; // u16: pages in one request
+        static final int MAP_ALIGNMENT = 30; // u16
+        static final int FLAGS2 = 32; // the flags' bits 32 to 63, read by the kernel when FLAGS has FUSE_INIT_EXT
         static final int SIZE = 64;
 
         private InitOut() {}
@@ -477,5 +481,85 @@ final class FuseAbi {
         static final int SIZE = 16;
 
         private NotifyInvalEntryOut() {}
+    }
+
+    /**
+     * {@code struct fuse_uring_req_header} (288 bytes): the first of a ring entry's two buffers (iov[0] of its
+     * REGISTER). The kernel writes a request's {@code fuse_in_header} into {@code in_out} and its first argument (the
+     * opcode's fixed struct, when it has one) into {@code op_in}; the rest of the request (names, WRITE data) goes to
+     * the payload buffer (iov[1]). The answer goes back the same way: {@code fuse_out_header} into {@code in_out}, the
+     * reply's body into the payload, its length into {@code payload_sz}.
+     *
+     * <pre>
+     *   0                 128                256        264          272          276      280          288
+     *  +------------------+------------------+----------+------------+------------+--------+------------+
+     *  |  in_out (128)    |  op_in (128)     | flags u64| commit_id  | payload_sz | padding| reserved   |
+     *  |  in/out header   |  opcode's struct |          | u64        | u32, bytes | u32    | u64        |
+     *  +------------------+------------------+----------+------------+------------+--------+------------+
+     *                                         \______ struct fuse_uring_ent_in_out (32) ______________/
+     * </pre>
+     */
+    static final class UringReqHeader {
+        static final int IN_OUT;
+        static final int IN_OUT_BYTES = 128;
+        static final int OP_IN;
+        static final int OP_IN_BYTES = 128;
+        static final int ENT_FLAGS;
+        /** u64: the request's unique, which COMMIT_AND_FETCH names. */
+        static final int ENT_COMMIT_ID;
+        /** u32: bytes of the payload buffer in use, in either direction. */
+        static final int ENT_PAYLOAD_SZ;
+
+        static final int SIZE;
+
+        static {
+            int offset = 0;
+            IN_OUT = offset;
+            offset += IN_OUT_BYTES;
+            OP_IN = offset;
+            offset += OP_IN_BYTES;
+            ENT_FLAGS = offset;
+            offset += Long.BYTES;
+            ENT_COMMIT_ID = offset;
+            offset += Long.BYTES;
+            ENT_PAYLOAD_SZ = offset;
+            offset += Integer.BYTES;
+            offset += Integer.BYTES; // padding
+            offset += Long.BYTES; // reserved
+            SIZE = offset;
+        }
+
+        private UringReqHeader() {}
+    }
+
+    /**
+     * {@code struct fuse_uring_cmd_req} (24 bytes), in the 80-byte command area of a 128-byte SQE
+     * ({@code IORING_OP_URING_CMD} on the {@code /dev/fuse} descriptor): flags (u64, 0), commit_id (u64: the unique
+     * answered, 0 for REGISTER), qid (u16: the CPU queue), 6 bytes of padding.
+     */
+    static final class UringCmdReq {
+        static final int FLAGS;
+        static final int COMMIT_ID;
+        static final int QID;
+        static final int SIZE;
+
+        static {
+            int offset = 0;
+            FLAGS = offset;
+            offset += Long.BYTES;
+            COMMIT_ID = offset;
+            offset += Long.BYTES;
+            QID = offset;
+            offset += Short.BYTES;
+            offset += 6; // padding
+            SIZE = offset;
+        }
+
+        /** cmd_op of the SQE: register an entry's buffers and wait for a request. */
+        static final int CMD_REGISTER = 1;
+        /** cmd_op of the SQE: answer the entry's request and wait for the next. */
+        static final int CMD_COMMIT_AND_FETCH = 2;
+
+        private UringCmdReq() {}
     }
 }

@@ -37,6 +37,7 @@ final class FuseChannel implements Agent {
     private final MemorySegment in;
     private final MemorySegment out;
     private final MemorySegment pollfd;
+    private final FuseDispatcher.LateReply late;
     private final AtomicLong served = new AtomicLong();
     private volatile boolean ended;
 
@@ -47,6 +48,7 @@ final class FuseChannel implements Agent {
         this.in = arena.allocate(BUFFER_BYTES, 4096);
         this.out = arena.allocate(BUFFER_BYTES, 4096);
         this.pollfd = arena.allocate(8, 8);
+        this.late = FuseDispatcher.onDescriptor(fd);
     }
 
     @Override
@@ -74,7 +76,7 @@ final class FuseChannel implements Agent {
             LOG.warn("{}: a {}-byte message without a header, dropped", role, n);
             return 1;
         }
-        FuseReply reply = dispatcher.dispatch(request, out, fd);
+        FuseReply reply = dispatcher.dispatch(request, out, late);
         int len = reply.encode(out, request.header().unique());
         if (len > 0) {
             try {
@@ -89,6 +91,9 @@ final class FuseChannel implements Agent {
                             e);
                 }
             }
+        }
+        if (request instanceof FuseRequest.Init) {
+            dispatcher.initAnswered();
         }
         served.incrementAndGet();
         return 1;

@@ -12,6 +12,12 @@ import org.slf4j.LoggerFactory;
  * {@link FuseAbi#KERNEL_MINOR_VERSION}), the capability flags both sides have, and the largest WRITE. Refuses a kernel
  * older than {@link FuseAbi#MIN_MINOR_VERSION} (an error: the kernel then fails the mount's first access) and answers a
  * newer major version with ours alone, so that the kernel retries INIT with it.
+ *
+ * <p>FUSE-over-io_uring is asked for (FUSE_INIT_EXT with FUSE_OVER_IO_URING in flags2) only when the transport wants
+ * it and the kernel offered it; once settled, the kernel serves requests from ring entries as soon as every CPU queue
+ * has one, and a settled connection cannot go back. The 32-bit {@link #flags()} that a live upgrade hands on keep
+ * FUSE_INIT_EXT exactly when FUSE_OVER_IO_URING was settled ({@link #overIoUring()}), since the hand-off carries no
+ * flags2.
  */
 final class FuseConnection {
 
@@ -42,15 +48,25 @@ final class FuseConnection {
             | FUSE_MAX_PAGES;
 
     private final int wanted;
+    private volatile boolean wantsIoUring;
     private volatile int kernelMinor = -1;
     private volatile int minor = -1;
     private volatile int flags;
     private volatile boolean destroyed;
     private volatile Runnable onInit;
+    private volatile Runnable onInitAnswered;
 
-    /** Asks for {@link #WANTED}, and with {@code writebackCache} also for FUSE_WRITEBACK_CACHE. */
-    FuseConnection(boolean writebackCache) {
+    /**
+     * Asks for {@link #WANTED}, with {@code writebackCache} also for FUSE_WRITEBACK_CACHE, and with {@code ioUring}
+     * for FUSE_OVER_IO_URING when the kernel offers it.
+     */
+    FuseConnection(boolean writebackCache, boolean ioUring) {
         this.wanted = WANTED | (writebackCache ? FUSE_WRITEBACK_CACHE : 0);
+        this.wantsIoUring = ioUring;
+    }
+
+    FuseConnection(boolean writebackCache) {
+        this(writebackCache, false);
     }
 
     FuseConnection() {
@@ -72,19 +88,57 @@ final class FuseConnection {
         }
         kernelMinor = init.minor();
         minor = Math.min(init.minor(), FuseAbi.KERNEL_MINOR_VERSION);
-        flags = init.flags() & wanted;
+        boolean uring =
+                wantsIoUring && (init.flags() & FUSE_INIT_EXT) != 0 && (init.flags2() & FUSE_OVER_IO_URING_FLAGS2) != 0;
+        flags = (init.flags() & wanted) | (uring ? FUSE_INIT_EXT : 0);
         LOG.info(
-                "FUSE {}.{} (kernel {}.{}), flags {}",
+                "FUSE {}.{} (kernel {}.{}), flags {}{}",
                 FuseAbi.KERNEL_VERSION,
                 minor,
                 init.major(),
                 init.minor(),
-                Integer.toHexString(flags));
+                Integer.toHexString(flags),
+                uring
+                        ? ", FUSE_OVER_IO_URING"
+                        : wantsIoUring ? "; the kernel does not offer FUSE_OVER_IO_URING (enable_uring is N)" : "");
         Runnable r = onInit;
         if (r != null) {
             r.run();
         }
-        return new FuseReply.Init(minor, init.maxReadahead(), flags, MAX_WRITE, MAX_PAGES, MAX_BACKGROUND);
+        return new FuseReply.Init(
+                minor,
+                init.maxReadahead(),
+                flags,
+                uring ? FUSE_OVER_IO_URING_FLAGS2 : 0,
+                MAX_WRITE,
+                MAX_PAGES,
+                MAX_BACKGROUND);
+    }
+
+    /**
+     * Runs {@code r} once INIT's answer has been written: the kernel takes io_uring registrations only from then on
+     * (before, they fail with EAGAIN).
+     */
+    void onInitAnswered(Runnable r) {
+        onInitAnswered = r;
+    }
+
+    /** Called by the serving loop that wrote INIT's answer. */
+    void initAnswered() {
+        Runnable r = onInitAnswered;
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    /** True once INIT settled on FUSE-over-io_uring: requests then come from ring entries, not from reads. */
+    boolean overIoUring() {
+        return minor >= 0 && (flags & FUSE_INIT_EXT) != 0;
+    }
+
+    /** Whether the next INIT asks for FUSE-over-io_uring (when the kernel offers it). */
+    void wantIoUring(boolean want) {
+        wantsIoUring = want;
     }
 
     /** Runs {@code r} each time INIT settles (before the answer goes out): the supervisor is told what it settled. */

@@ -83,12 +83,15 @@ final class FuseDecoder {
             return switch (h.opcode()) {
                 case INIT -> {
                     MemorySegment s = fixed(InitIn.SIZE, true);
+                    int flags = s.get(JAVA_INT, InitIn.FLAGS);
+                    boolean ext = (flags & FUSE_INIT_EXT) != 0 && body.byteSize() >= InitIn.FLAGS2 + Integer.BYTES;
                     yield new Init(
                             h,
                             s.get(JAVA_INT, InitIn.MAJOR),
                             s.get(JAVA_INT, InitIn.MINOR),
                             s.get(JAVA_INT, InitIn.MAX_READAHEAD),
-                            s.get(JAVA_INT, InitIn.FLAGS));
+                            flags,
+                            ext ? body.get(JAVA_INT, InitIn.FLAGS2) : 0);
                 }
                 case LOOKUP -> new Lookup(h, name());
                 case FORGET -> new Forget(h, fixed(ForgetIn.SIZE, false).get(JAVA_LONG, ForgetIn.NLOOKUP));

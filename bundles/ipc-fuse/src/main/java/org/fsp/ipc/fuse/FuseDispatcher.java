@@ -122,15 +122,39 @@ final class FuseDispatcher {
      * before the reply is returned.
      */
     FuseReply dispatch(FuseRequest r, MemorySegment out) {
-        return dispatch(r, out, -1);
+        return dispatch(r, out, null);
+    }
+
+    /** How an answer given after {@code dispatch} returned reaches the kernel: the transport the request came by. */
+    @FunctionalInterface
+    interface LateReply {
+        /** Sends {@code reply} to request {@code unique}; called from a thread of the dispatcher's own. */
+        void send(FuseReply reply, long unique);
+    }
+
+    /** A late answer written on descriptor {@code fd} (the kernel matches it to the descriptor that read the request). */
+    static LateReply onDescriptor(int fd) {
+        return (reply, unique) -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(OutHeader.SIZE + 8, 8);
+                FuseDevice.write(fd, buf.asSlice(0, reply.encode(buf, unique)));
+            } catch (NativeException e) {
+                LOG.debug("late reply {} not delivered", unique, e);
+            }
+        };
+    }
+
+    /** The serving loop wrote INIT's answer. */
+    void initAnswered() {
+        connection.initAnswered();
     }
 
     /**
-     * {@link #dispatch(FuseRequest, MemorySegment)} for a request read from descriptor {@code fd}: a SETLKW that has
-     * to wait is answered later on that descriptor (the kernel matches a reply to the descriptor that read the
-     * request), from a thread of its own, so that the serving loop goes on; with {@code fd} -1 it waits in place.
+     * {@link #dispatch(FuseRequest, MemorySegment)} for a request that came by a transport: a SETLKW that has to wait
+     * is answered later through {@code late}, from a thread of its own, so that the serving loop goes on; with
+     * {@code late} null it waits in place.
      */
-    FuseReply dispatch(FuseRequest r, MemorySegment out, int fd) {
+    FuseReply dispatch(FuseRequest r, MemorySegment out, LateReply late) {
         switch (r) {
             case Init init -> {
                 return connection.negotiate(init);
@@ -193,7 +217,7 @@ final class FuseDispatcher {
         SERVING.set(nodes);
         try {
             if (r instanceof Lock l) {
-                return lock(service, who, l, fd);
+                return lock(service, who, l, late);
             }
             FuseReply reply = run(service, who, r, out);
             if (commitBeforeAnswer && !(reply instanceof FuseReply.Error)) {
@@ -422,7 +446,7 @@ final class FuseDispatcher {
      * the open file for flock, which locks the whole file), so locks through the mount and FS Lib clients' locks
      * exclude each other. Ranges are inclusive here and {start, length} in fs-core.
      */
-    private FuseReply lock(FileSystemService fs, Credentials who, Lock l, int fd) throws FsException {
+    private FuseReply lock(FileSystemService fs, Credentials who, Lock l, LateReply late) throws FsException {
         boolean flock = (l.lkFlags() & FUSE_LK_FLOCK) != 0;
         long start = flock ? 0 : l.start();
         long length = flock || l.end() == OFFSET_MAX ? 0 : l.end() - l.start() + 1;
@@ -443,18 +467,12 @@ final class FuseDispatcher {
         }
         long unique = l.header().unique();
         waitingLocks.add(unique);
-        if (fd < 0) {
+        if (late == null) {
             return waitForLock(who, l, start, length);
         }
-        Thread.ofVirtual().name("fsp-fuse-setlkw-" + unique).start(() -> {
-            FuseReply reply = waitForLock(who, l, start, length);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(OutHeader.SIZE + 8, 8);
-                FuseDevice.write(fd, buf.asSlice(0, reply.encode(buf, unique)));
-            } catch (NativeException e) {
-                LOG.debug("late SETLKW reply {} not delivered", unique, e);
-            }
-        });
+        Thread.ofVirtual()
+                .name("fsp-fuse-setlkw-" + unique)
+                .start(() -> late.send(waitForLock(who, l, start, length), unique));
         return FuseReply.NONE;
     }
 

@@ -33,6 +33,14 @@ import org.slf4j.LoggerFactory;
  * {@link #driveWith} whenever the thread model changes, {@link #close} (lazy unmount, then the descriptors close,
  * which ends the connection: programs still inside the mount get ENOTCONN). In a live upgrade, {@link #quiesce}
  * instead of close, and the next version {@link #adopt}s what it returns: the mount stays.
+ *
+ * <p>With the io_uring transport ({@link FuseTransport}), INIT still comes by {@code /dev/fuse}; once its answer
+ * (which asked for FUSE_OVER_IO_URING) is written, one {@link FuseUringQueue} per possible CPU registers its entries,
+ * and the kernel moves to them when every queue has one. FORGET, INTERRUPT and the notices keep using the descriptor,
+ * so one classic channel stays. Teardown order, so that nothing waits on a ring nobody serves: unmount, stop the
+ * queues (each closes its ring, which cancels its armed entries and drops their hold on the {@code /dev/fuse} file),
+ * then close the descriptors, whose release ends the connection and every request still inside it. A killed fspd
+ * gets the same from the kernel: the rings close with the process, then the descriptors.
  */
 final class FuseMount implements AutoCloseable {
 
@@ -58,7 +66,33 @@ final class FuseMount implements AutoCloseable {
             long attrValidNanos,
             boolean writebackCache,
             boolean xattrs,
-            Commit commitBeforeAnswer) {
+            Commit commitBeforeAnswer,
+            FuseTransport transport,
+            int uringThreadsPerQueue,
+            int uringQueueDepth) {
+
+        /**
+         * With the transport chosen by the kernel's setting ({@link FuseTransport#AUTO}); with io_uring, two threads
+         * per CPU queue with two entries each.
+         */
+        Settings(
+                int channels,
+                long entryValidNanos,
+                long attrValidNanos,
+                boolean writebackCache,
+                boolean xattrs,
+                Commit commitBeforeAnswer) {
+            this(
+                    channels,
+                    entryValidNanos,
+                    attrValidNanos,
+                    writebackCache,
+                    xattrs,
+                    commitBeforeAnswer,
+                    FuseTransport.AUTO,
+                    2,
+                    2);
+        }
 
         /** Without the writeback cache, with extended attributes. */
         Settings(int channels, long entryValidNanos, long attrValidNanos) {
@@ -75,6 +109,12 @@ final class FuseMount implements AutoCloseable {
             }
             if (entryValidNanos < 0 || attrValidNanos < 0) {
                 throw new IllegalArgumentException("cache timeouts must not be negative");
+            }
+            if (uringThreadsPerQueue < 1 || uringThreadsPerQueue > 16) {
+                throw new IllegalArgumentException("uringThreadsPerQueue must be 1 to 16, not " + uringThreadsPerQueue);
+            }
+            if (uringQueueDepth < 1 || uringQueueDepth > 64) {
+                throw new IllegalArgumentException("uringQueueDepth must be 1 to 64, not " + uringQueueDepth);
             }
         }
     }
@@ -97,6 +137,11 @@ final class FuseMount implements AutoCloseable {
     /** How this process came to serve the mount: "mounted", or the take-over from a process that died. */
     private String origin = "mounted here";
 
+    /** The FUSE-over-io_uring queues, empty while classic; guarded by itself (not by this, see startUring). */
+    private final List<FuseUringQueue> queues = new ArrayList<>();
+    /** Which transport serves, in words for fsp:mount; guarded by {@link #queues}. */
+    private String transportInUse = "classic";
+
     private ThreadModel model;
     private volatile boolean running;
     private volatile boolean ownThreadsRun;
@@ -106,7 +151,8 @@ final class FuseMount implements AutoCloseable {
         this.mountPoint = mountPoint.toAbsolutePath().normalize();
         this.fs = fs;
         this.settings = settings;
-        this.connection = new FuseConnection(settings.writebackCache());
+        this.connection = new FuseConnection(settings.writebackCache(), settings.transport() != FuseTransport.CLASSIC);
+        connection.onInitAnswered(this::startUringSoon);
     }
 
     Path mountPoint() {
@@ -175,6 +221,8 @@ final class FuseMount implements AutoCloseable {
         }
         nodes = new NodeTable(rootIno);
         FuseDispatcher dispatcher = newDispatcher();
+        boolean uring = chooseUring();
+        int classicChannels = uring ? 1 : settings.channels();
         int fd = FuseDevice.open(true);
         try {
             FuseDevice.mount(
@@ -185,7 +233,7 @@ final class FuseMount implements AutoCloseable {
                     FuseDevice.mountOptions(fd, Libc.getuid(), Libc.getgid()));
             mounted = true;
             channels.add(new FuseChannel("fuse-0", fd, dispatcher));
-            for (int i = 1; i < settings.channels(); i++) {
+            for (int i = 1; i < classicChannels; i++) {
                 channels.add(new FuseChannel("fuse-" + i, FuseDevice.cloneOf(fd, true), dispatcher));
             }
         } catch (NativeException e) {
@@ -205,7 +253,178 @@ final class FuseMount implements AutoCloseable {
         }
         drive(threadModel);
         startNotifier();
-        LOG.info("FSP mounted at {} through /dev/fuse, {} channels", mountPoint, channels.size());
+        LOG.info(
+                "FSP mounted at {} through /dev/fuse, {} channels{}",
+                mountPoint,
+                channels.size(),
+                uring ? "; FUSE-over-io_uring asked for at INIT" : "");
+    }
+
+    /**
+     * Decides, before INIT, whether INIT asks for FUSE-over-io_uring: the configured transport, the kernel's
+     * {@code enable_uring}, and classic under a supervisor (the supervisor keeps {@code /dev/fuse} descriptors across a
+     * crash; ring entries die with the process that registered them, so a standby could not take them over).
+     */
+    private boolean chooseUring() {
+        FuseTransport t = settings.transport();
+        String why;
+        if (t == FuseTransport.CLASSIC) {
+            why = "transport=classic";
+        } else if (link != null) {
+            why = "supervised mounts are served classic: io_uring entries cannot be handed to the standby";
+        } else {
+            why = FuseTransport.uringUnavailable(FuseTransport.ENABLE_URING);
+        }
+        boolean uring = why == null;
+        connection.wantIoUring(uring);
+        synchronized (queues) {
+            transportInUse = uring ? "classic until INIT settles io_uring" : "classic (" + why + ")";
+        }
+        if (!uring && t == FuseTransport.URING) {
+            LOG.warn("FUSE-over-io_uring unavailable at {}: {}; serving by /dev/fuse read/write", mountPoint, why);
+        }
+        return uring;
+    }
+
+    /** Called by the channel that wrote INIT's answer; the queues start on a thread of their own. */
+    private void startUringSoon() {
+        startUringSoon(false);
+    }
+
+    /** With {@code nudge}, requests that queued while no entry was registered (a live upgrade) are fetched too. */
+    private void startUringSoon(boolean nudge) {
+        if (!connection.overIoUring()) {
+            synchronized (queues) {
+                if (transportInUse.startsWith("classic until")) {
+                    transportInUse = "classic (the kernel did not settle FUSE_OVER_IO_URING at INIT)";
+                }
+            }
+            return;
+        }
+        Thread.ofPlatform().daemon().name("fsp-fuse-uring-start").start(() -> startUring(nudge));
+    }
+
+    /**
+     * Registers one queue per possible CPU on the mount's descriptor. If one cannot be set up, the others stop and the
+     * connection is turned back to {@code /dev/fuse} reads, with one log line.
+     */
+    private void startUring(boolean nudge) {
+        int fd;
+        FuseDispatcher d;
+        synchronized (this) {
+            if (!running || channels.isEmpty()) {
+                return;
+            }
+            fd = channels.get(0).fd();
+            d = dispatcher;
+        }
+        synchronized (queues) {
+            if (!queues.isEmpty()) {
+                return;
+            }
+            int cpus = possibleCpus();
+            String failure = null;
+            // Several rings may serve one CPU queue: the kernel hands a request to any free entry of the queue, so
+            // a request that waits on the device holds one thread and not the whole queue.
+            for (int q = 0; q < cpus && failure == null; q++) {
+                for (int k = 0; k < settings.uringThreadsPerQueue() && failure == null; k++) {
+                    FuseUringQueue queue =
+                            new FuseUringQueue("fuse-uring-" + q + "." + k, q, fd, settings.uringQueueDepth(), d);
+                    failure = queue.start();
+                    if (failure == null) {
+                        queues.add(queue);
+                    } else {
+                        queue.stop(false);
+                        failure = "queue " + q + ": " + failure;
+                    }
+                }
+            }
+            if (failure == null) {
+                transportInUse = "io_uring";
+                LOG.info(
+                        "FSP at {} served by FUSE-over-io_uring: {} CPU queues, each served by {} threads of {} entries",
+                        mountPoint,
+                        cpus,
+                        settings.uringThreadsPerQueue(),
+                        settings.uringQueueDepth());
+                if (nudge) {
+                    nudgeQueues(cpus);
+                }
+                return;
+            }
+            for (FuseUringQueue q : queues) {
+                q.stop(false);
+            }
+            queues.clear();
+            boolean back = FuseUringQueue.fallBackToClassic(fd);
+            transportInUse = "classic (io_uring setup failed: " + failure + ")";
+            LOG.warn(
+                    "FUSE-over-io_uring could not be set up at {} ({}); {}",
+                    mountPoint,
+                    failure,
+                    back
+                            ? "serving by /dev/fuse read/write instead"
+                            : "and the kernel did not take the connection back: requests may wait until unmount");
+        }
+    }
+
+    /**
+     * Makes the kernel look at the requests that queued while no entry was registered. A new entry only takes requests
+     * that arrive after it; those already waiting in its queue are fetched by the next COMMIT_AND_FETCH of that queue.
+     * So one STATFS (never cached by the kernel) is sent from each CPU, by a thread pinned to it: its answer's commit
+     * fetches whatever waits behind it.
+     */
+    private void nudgeQueues(int cpus) {
+        for (int q = 0; q < cpus; q++) {
+            int cpu = q;
+            Thread t = Thread.ofPlatform()
+                    .daemon()
+                    .name("fsp-fuse-uring-nudge-" + q)
+                    .start(() -> {
+                        try {
+                            Libc.pinCurrentThreadTo(cpu);
+                            Files.getFileStore(mountPoint).getTotalSpace();
+                        } catch (IOException | RuntimeException e) {
+                            LOG.info("nudge of io_uring queue {} at {}: {}", cpu, mountPoint, e.getMessage());
+                        }
+                    });
+            try {
+                t.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** The kernel's FUSE queues: one per possible CPU ({@code /sys/devices/system/cpu/possible}, e.g. "0-1"). */
+    static int possibleCpus() {
+        try {
+            String s = Files.readString(Path.of("/sys/devices/system/cpu/possible"))
+                    .trim();
+            int n = 0;
+            for (String range : s.split(",")) {
+                String[] ends = range.split("-");
+                n += ends.length == 1 ? 1 : Integer.parseInt(ends[1]) - Integer.parseInt(ends[0]) + 1;
+            }
+            return n;
+        } catch (IOException | RuntimeException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+
+    /**
+     * Stops the io_uring queues; each closes its ring. With {@code drain} (a hand-over: the connection lives on) each
+     * first answers until its ring is quiet, which narrows the instant in which the kernel can hand a request to an
+     * entry being cancelled.
+     */
+    private void stopUring(boolean drain) {
+        synchronized (queues) {
+            for (FuseUringQueue q : queues) {
+                q.stop(drain);
+            }
+            queues.clear();
+        }
     }
 
     /** With {@code fspd --supervise}: the descriptors go to the supervisor, so the mount outlives this process. */
@@ -300,6 +519,7 @@ final class FuseMount implements AutoCloseable {
     synchronized FuseHandoff.Mount quiesce() {
         running = false;
         stopNotifier();
+        stopUring(true);
         undrive();
         List<Integer> fds = new ArrayList<>(channels.size());
         for (FuseChannel c : channels) {
@@ -338,6 +558,9 @@ final class FuseMount implements AutoCloseable {
             m.drive(threadModel);
             m.startNotifier();
         }
+        // INIT settled io_uring with the previous version: the kernel serves from ring entries only, so they come back
+        // at once (the kernel takes registrations: the connection is initialised).
+        m.startUringSoon(true);
         LOG.info(
                 "took over the FSP mount at {}: {} channels, {} nodes",
                 m.mountPoint,
@@ -441,6 +664,7 @@ final class FuseMount implements AutoCloseable {
             mounted = false;
         }
         running = false;
+        stopUring(false);
         if (!channels.isEmpty()) {
             undrive();
         }
@@ -483,10 +707,7 @@ final class FuseMount implements AutoCloseable {
                 connection.isDestroyed()
                         ? "destroyed by the kernel"
                         : ended() ? "ended (unmounted from outside or aborted)" : running ? "mounted" : "stopped");
-        s.put(
-                "transport",
-                "/dev/fuse read/write, " + channels.size() + " channels (FUSE_DEV_IOC_CLONE), "
-                        + (model != null ? "polled by thread-model agents" : "on threads of their own"));
+        s.put("transport", transport());
         s.put("protocol", connection.protocol());
         s.put("origin", origin);
         s.put("writebackCache", connection.writebackCache() ? "on" : "off");
@@ -496,8 +717,40 @@ final class FuseMount implements AutoCloseable {
         for (FuseChannel c : channels) {
             served += c.served();
         }
+        synchronized (queues) {
+            for (FuseUringQueue q : queues) {
+                served += q.served();
+            }
+        }
         s.put("requests", served);
         s.put("mountedAtMillis", mountedAtMillis);
         return s;
+    }
+
+    /** The transport in use, in words: "io_uring, 2 queues ..." or "/dev/fuse read/write, 4 channels ...". */
+    private String transport() {
+        String classic = channels.size() + " channels (FUSE_DEV_IOC_CLONE), "
+                + (model != null ? "polled by thread-model agents" : "on threads of their own");
+        synchronized (queues) {
+            if (!queues.isEmpty()) {
+                StringBuilder b = new StringBuilder("io_uring (FUSE-over-io_uring), ")
+                        .append(queues.size() / settings.uringThreadsPerQueue())
+                        .append(" CPU queues, each served by ")
+                        .append(settings.uringThreadsPerQueue())
+                        .append(" threads of ")
+                        .append(settings.uringQueueDepth())
+                        .append(" entries, ");
+                long[] served = new long[queues.size()];
+                for (int q = 0; q < queues.size(); q++) {
+                    served[q] = queues.get(q).served();
+                }
+                return b.append("requests per thread ")
+                        .append(java.util.Arrays.toString(served))
+                        .append("; /dev/fuse read/write for FORGET, INTERRUPT and notices on ")
+                        .append(classic)
+                        .toString();
+            }
+            return "/dev/fuse read/write, " + classic + "; " + transportInUse;
+        }
     }
 }

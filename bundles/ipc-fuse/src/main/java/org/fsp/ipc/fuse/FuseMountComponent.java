@@ -59,6 +59,9 @@ public final class FuseMountComponent implements StatusContributor {
     /** Configuration PID. */
     public static final String PID = "org.fsp.ipc.fuse";
 
+    /** Framework property with the transport when the configuration leaves it empty: auto, uring or classic. */
+    public static final String TRANSPORT_PROPERTY = "fsp.fuse.transport";
+
     /** The FUSE front end's configuration. */
     @ObjectClassDefinition(
             name = "FSP FUSE mount",
@@ -109,6 +112,21 @@ public final class FuseMountComponent implements StatusContributor {
                 description = "Milliseconds requests wait for a file system while fs-core is being replaced, "
                         + "before they fail with EIO")
         long fileSystemWaitMillis() default 30_000;
+
+        @AttributeDefinition(
+                description = "How requests reach fspd: auto (FUSE-over-io_uring when "
+                        + "/sys/module/fuse/parameters/enable_uring is Y, else classic), uring, or classic "
+                        + "(/dev/fuse read/write); empty = framework property fsp.fuse.transport, else auto. A uring "
+                        + "that cannot be set up falls back to classic with one log line; supervised mounts are "
+                        + "always classic")
+        String transport() default "";
+
+        @AttributeDefinition(
+                description = "With io_uring: threads (each with a ring of its own) serving each CPU queue (1 to 16)")
+        int uringThreadsPerQueue() default 2;
+
+        @AttributeDefinition(description = "With io_uring: ring entries per thread, each with a 1 MiB buffer (1 to 64)")
+        int uringQueueDepth() default 2;
     }
 
     /** Guarded by this. */
@@ -195,7 +213,13 @@ public final class FuseMountComponent implements StatusContributor {
                 config.attrTimeoutMillis() * 1_000_000L,
                 config.writebackCache(),
                 config.xattrs(),
-                FuseMount.Commit.valueOf(config.commitBeforeAnswer().trim().toUpperCase(java.util.Locale.ROOT)));
+                FuseMount.Commit.valueOf(config.commitBeforeAnswer().trim().toUpperCase(java.util.Locale.ROOT)),
+                FuseTransport.parse(
+                        !config.transport().isBlank()
+                                ? config.transport()
+                                : bundleContext.getProperty(TRANSPORT_PROPERTY)),
+                config.uringThreadsPerQueue(),
+                config.uringQueueDepth());
         slot = new FileSystemSlot(config.fileSystemWaitMillis());
         String dir = !config.mountPoint().isEmpty()
                 ? config.mountPoint()

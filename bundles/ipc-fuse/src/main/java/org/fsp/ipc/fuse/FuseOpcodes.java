@@ -115,6 +115,10 @@ final class FuseOpcodes {
     static final int FUSE_PARALLEL_DIROPS = 1 << 18;
     static final int FUSE_HANDLE_KILLPRIV = 1 << 19;
     static final int FUSE_MAX_PAGES = 1 << 22;
+    /** INIT carries flags2 (the flags' bits 32 to 63) in both directions. */
+    static final int FUSE_INIT_EXT = 1 << 30;
+    /** In flags2: bit 41 of the 64-bit flags, the daemon serves requests over io_uring (FUSE_OVER_IO_URING). */
+    static final int FUSE_OVER_IO_URING_FLAGS2 = 1 << (41 - 32);
 
     // fuse_setattr_in.valid
     static final int FATTR_MODE = 1;

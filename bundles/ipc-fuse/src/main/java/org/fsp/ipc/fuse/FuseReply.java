@@ -225,7 +225,7 @@ sealed interface FuseReply {
     }
 
     /** INIT's answer: the settled version and what this file system does. */
-    record Init(int minor, int maxReadahead, int flags, int maxWrite, int maxPages, int maxBackground)
+    record Init(int minor, int maxReadahead, int flags, int flags2, int maxWrite, int maxPages, int maxBackground)
             implements FuseReply {
         @Override
         public int encode(MemorySegment out, long unique) {
@@ -240,6 +240,7 @@ sealed interface FuseReply {
             b.set(JAVA_INT, InitOut.MAX_WRITE, maxWrite);
             b.set(JAVA_INT, InitOut.TIME_GRAN, 1);
             b.set(JAVA_SHORT, InitOut.MAX_PAGES, (short) maxPages);
+            b.set(JAVA_INT, InitOut.FLAGS2, flags2);
             return header(out, unique, 0, InitOut.SIZE);
         }
     }

@@ -15,7 +15,13 @@ sealed interface FuseRequest {
 
     Header header();
 
-    record Init(Header header, int major, int minor, int maxReadahead, int flags) implements FuseRequest {}
+    /** {@code flags2}: the flags' bits 32 to 63, 0 unless {@code flags} has FUSE_INIT_EXT. */
+    record Init(Header header, int major, int minor, int maxReadahead, int flags, int flags2) implements FuseRequest {
+
+        Init(Header header, int major, int minor, int maxReadahead, int flags) {
+            this(header, major, minor, maxReadahead, flags, 0);
+        }
+    }
 
     record Lookup(Header header, String name) implements FuseRequest {}
 

@@ -43,6 +43,28 @@ class FuseDecoderTest {
     }
 
     @Test
+    void shouldReadInitsFlags2OnlyWhenFlagsSayFuseInitExt() {
+        Init ext = assertInstanceOf(
+                Init.class,
+                decode(
+                        FuseOpcodes.INIT,
+                        body().u32(7)
+                                .u32(45)
+                                .u32(0)
+                                .u32(FuseOpcodes.FUSE_INIT_EXT)
+                                .u32(0x200)
+                                .u32(0)
+                                .toArray()));
+        assertEquals(0x200, ext.flags2());
+        Init plain = assertInstanceOf(
+                Init.class,
+                decode(
+                        FuseOpcodes.INIT,
+                        body().u32(7).u32(45).u32(0).u32(0).u32(0x200).u32(0).toArray()));
+        assertEquals(0, plain.flags2());
+    }
+
+    @Test
     void shouldGiveNothingToAnswerForAMessageShorterThanItsHeader() {
         MemorySegment m = request(arena, FuseOpcodes.GETATTR, 1, 1, new byte[0]);
         for (int n = 0; n < FuseAbi.InHeader.SIZE; n++) {

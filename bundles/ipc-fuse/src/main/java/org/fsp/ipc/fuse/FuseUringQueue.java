@@ -1,0 +1,416 @@
+package org.fsp.ipc.fuse;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.fsp.api.fs.Errno;
+import org.fsp.ipc.fuse.FuseAbi.InHeader;
+import org.fsp.ipc.fuse.FuseAbi.OutHeader;
+import org.fsp.ipc.fuse.FuseAbi.UringCmdReq;
+import org.fsp.ipc.fuse.FuseAbi.UringReqHeader;
+import org.fsp.linux.IoUring;
+import org.fsp.linux.IoUringRing;
+import org.fsp.linux.NativeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One FUSE-over-io_uring queue (the kernel keeps one per possible CPU and hands a request to the queue of the CPU its
+ * caller runs on): an io_uring with 128-byte SQEs, {@code depth} ring entries (each a 288-byte header buffer and a
+ * payload buffer as large as the largest request), and one thread of its own that owns the ring.
+ *
+ * <p>A typical sequence is: {@link #start} (the thread creates the ring, submits one FUSE_IO_URING_CMD_REGISTER per
+ * entry and reports whether the kernel took them), then per completion: the request is copied out of its entry into
+ * one contiguous message, decoded and dispatched exactly as a {@code /dev/fuse} read would be, and its answer goes back
+ * with FUSE_IO_URING_CMD_COMMIT_AND_FETCH, which also re-arms the entry for the next request; finally {@link #stop}.
+ *
+ * <p>Why a thread of its own and not a thread-model agent: io_uring runs the work that fills an entry ("task work") on
+ * the thread that submitted the entry's command, and only when that thread enters the kernel. An agent that moved
+ * between workers would leave requests waiting on a thread that no longer looks at this ring.
+ *
+ * <p>Teardown: the thread closes the ring itself when it stops. Closing it cancels every armed entry (the kernel's
+ * IO_URING_F_CANCEL), after which the ring holds no reference to the {@code /dev/fuse} file, so the descriptors' close
+ * ends the connection. A request the kernel had already handed to an entry and this queue had not read is answered
+ * by the kernel with ECONNABORTED when the connection ends (unmount, abort, or the death of the process); it is not
+ * answered while the connection lives on (see {@link FuseMount#quiesce}).
+ */
+final class FuseUringQueue {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FuseUringQueue.class);
+
+    /** Bytes of an entry's payload buffer: the kernel refuses less than its largest request (max_write, max_pages). */
+    static final int PAYLOAD_BYTES =
+            Math.max(8192, Math.max(FuseConnection.MAX_WRITE, FuseConnection.MAX_PAGES * 4096));
+
+    /** How long the thread waits in the kernel before it looks at its stop flag and at late answers. */
+    private static final long WAIT_NANOS = 20_000_000L;
+
+    /** While stopping for a hand-over: this many quiet waits in a row end the drain. */
+    private static final int QUIET_WAITS_TO_STOP = 3;
+
+    /** A drain ends after this long even if requests keep coming. */
+    private static final long MAX_DRAIN_NANOS = 1_000_000_000L;
+
+    private static final int ECONNABORTED = 103;
+    private static final int ENOTCONN = 107;
+    private static final int ECANCELED = 125;
+
+    private static final int IOVEC_BYTES = 16;
+
+    private final String role;
+    private final int qid;
+    private final int devFd;
+    private final int depth;
+    private final FuseDispatcher dispatcher;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment headers;
+    private final MemorySegment payloads;
+    private final MemorySegment iovecs;
+    private final MemorySegment cmd;
+    private final MemorySegment in;
+    private final MemorySegment out;
+    private final MemorySegment waitArg;
+    private final FuseDispatcher.LateReply[] lateFor;
+    /** Entries with a command in flight (armed for the next request); only the queue's thread touches this. */
+    private final boolean[] armed;
+    /** Answers given after dispatch returned (a SETLKW that had to wait), committed by the queue's thread. */
+    private final ConcurrentLinkedQueue<Late> late = new ConcurrentLinkedQueue<>();
+
+    private final AtomicLong served = new AtomicLong();
+    private final CountDownLatch registered = new CountDownLatch(1);
+    private volatile String failure;
+    private volatile boolean stopping;
+    private volatile boolean drain;
+    private volatile long stopAskedNanos;
+    private volatile String state = "not started";
+    private Thread thread;
+
+    private record Late(int entry, long unique, FuseReply reply) {}
+
+    FuseUringQueue(String role, int qid, int devFd, int depth, FuseDispatcher dispatcher) {
+        this.role = role;
+        this.qid = qid;
+        this.devFd = devFd;
+        this.depth = depth;
+        this.dispatcher = dispatcher;
+        this.headers = arena.allocate((long) depth * UringReqHeader.SIZE, 4096);
+        this.payloads = arena.allocate((long) depth * PAYLOAD_BYTES, 4096);
+        this.iovecs = arena.allocate((long) depth * 2 * IOVEC_BYTES, 8);
+        this.cmd = arena.allocate(UringCmdReq.SIZE, 8);
+        this.in = arena.allocate(FuseChannel.BUFFER_BYTES, 4096);
+        this.out = arena.allocate(FuseChannel.BUFFER_BYTES, 4096);
+        this.waitArg = arena.allocate(IoUring.GETEVENTS_ARG_BYTES, 8);
+        this.lateFor = new FuseDispatcher.LateReply[depth];
+        this.armed = new boolean[depth];
+        for (int e = 0; e < depth; e++) {
+            long iov = (long) e * 2 * IOVEC_BYTES;
+            iovecs.set(JAVA_LONG, iov, header(e).address());
+            iovecs.set(JAVA_LONG, iov + 8, UringReqHeader.SIZE);
+            iovecs.set(JAVA_LONG, iov + IOVEC_BYTES, payload(e).address());
+            iovecs.set(JAVA_LONG, iov + IOVEC_BYTES + 8, PAYLOAD_BYTES);
+            int entry = e;
+            lateFor[e] = (reply, unique) -> late.add(new Late(entry, unique, reply));
+        }
+    }
+
+    /**
+     * Starts the thread and waits until the kernel took (or refused) the registrations.
+     *
+     * @return null once every entry is registered, else why not (the queue has then stopped)
+     */
+    String start() {
+        thread = Thread.ofPlatform().daemon().name("fsp-" + role).unstarted(this::run);
+        thread.start();
+        try {
+            if (!registered.await(5, TimeUnit.SECONDS)) {
+                stop(false);
+                return "the kernel did not answer the registration within 5 s";
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stop(false);
+            return "interrupted while registering";
+        }
+        return failure;
+    }
+
+    private void run() {
+        IoUringRing ring;
+        try {
+            ring = IoUringRing.setup(2 * depth, IoUring.IORING_SETUP_SQE128, 0);
+        } catch (NativeException | IllegalArgumentException e) {
+            failure = "cannot create an io_uring with 128-byte SQEs: " + e.getMessage();
+            state = "failed";
+            registered.countDown();
+            return;
+        }
+        try {
+            for (int e = 0; e < depth; e++) {
+                prepare(ring, UringCmdReq.CMD_REGISTER, e, 0L);
+            }
+            ring.submit();
+            // A REGISTER the kernel takes stays in flight; one it refuses completes at once, during the submit.
+            if (ring.completionsReady() > 0) {
+                int res = ring.completionResult(0);
+                ring.advanceCompletions(ring.completionsReady());
+                failure = "FUSE_IO_URING_CMD_REGISTER failed: errno " + -res;
+                state = "failed";
+                registered.countDown();
+                return;
+            }
+            state = "serving";
+            registered.countDown();
+            serve(ring);
+        } catch (RuntimeException | Error e) {
+            LOG.error("{} failed; its ring is closed", role, e);
+            failure = String.valueOf(e.getMessage());
+            state = "failed";
+            registered.countDown();
+        } finally {
+            // Closing the ring cancels the armed entries, so that it no longer holds the /dev/fuse file.
+            ring.close();
+            if (drain && "serving".equals(state)) {
+                answerWhatArrivedWhileClosing();
+            }
+            if (!"failed".equals(state)) {
+                state = "stopped";
+            }
+        }
+    }
+
+    /**
+     * For a hand-over, where the connection lives on: until the kernel has cancelled a closed ring's armed entries, it
+     * may still hand them requests, and copies each into the entry's buffers on this thread; the completion goes to
+     * the closed ring, unseen. Such a request is found by its commit id, which {@link #prepare} cleared when it armed
+     * the entry, and answered through a ring of its own (COMMIT_AND_FETCH finds the request by that id), which is then
+     * closed in turn; a few rounds, each far less likely than the one before to catch a request.
+     */
+    private void answerWhatArrivedWhileClosing() {
+        for (int round = 0; round < 4; round++) {
+            try {
+                Thread.sleep(50); // the cancellation runs in the kernel's own worker; its task work runs here
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            java.util.List<Integer> arrived = new java.util.ArrayList<>();
+            for (int e = 0; e < depth; e++) {
+                if (armed[e] && header(e).get(JAVA_LONG, UringReqHeader.ENT_COMMIT_ID) != 0) {
+                    arrived.add(e);
+                }
+            }
+            if (arrived.isEmpty()) {
+                return;
+            }
+            LOG.info("{}: {} requests reached entries while the ring closed; answering them", role, arrived.size());
+            try (IoUringRing rescue = IoUringRing.setup(2 * depth, IoUring.IORING_SETUP_SQE128, 0)) {
+                for (int e : arrived) {
+                    armed[e] = false;
+                    answer(rescue, e);
+                }
+                rescue.submit();
+                // The commit may fetch the next request at once (inline): answer those too before closing.
+                int n;
+                while ((n = rescue.completionsReady()) > 0) {
+                    for (int i = 0; i < n; i++) {
+                        int e = (int) rescue.completionUserData(i);
+                        armed[e] = false;
+                        if (rescue.completionResult(i) >= 0) {
+                            answer(rescue, e);
+                        }
+                    }
+                    rescue.advanceCompletions(n);
+                    rescue.submit();
+                }
+            } catch (NativeException | IllegalArgumentException e) {
+                LOG.warn("{}: cannot answer the requests that arrived while the ring closed: {}", role, e.getMessage());
+                return;
+            }
+        }
+    }
+
+    private void serve(IoUringRing ring) {
+        int live = depth;
+        int quiet = 0;
+        while (live > 0) {
+            commitLateAnswers(ring);
+            if (stopping && (!drain || System.nanoTime() - stopAskedNanos > MAX_DRAIN_NANOS)) {
+                return;
+            }
+            if (!ring.awaitCompletion(WAIT_NANOS, waitArg)) {
+                if (stopping && ++quiet >= QUIET_WAITS_TO_STOP && late.isEmpty()) {
+                    return;
+                }
+                continue;
+            }
+            quiet = 0;
+            int n = ring.completionsReady();
+            for (int i = 0; i < n; i++) {
+                int entry = (int) ring.completionUserData(i);
+                int res = ring.completionResult(i);
+                armed[entry] = false;
+                if (res < 0) {
+                    live--;
+                    if (res != -ENOTCONN && res != -ECANCELED && res != -ECONNABORTED) {
+                        LOG.warn("{}: entry {} ended with errno {}", role, entry, -res);
+                    }
+                } else {
+                    answer(ring, entry);
+                }
+            }
+            ring.advanceCompletions(n);
+            ring.submit();
+        }
+        state = "ended (the connection ended)";
+        LOG.info("{}: the FUSE connection ended", role);
+    }
+
+    /** Copies entry {@code e}'s request into one message as {@code /dev/fuse} would give it, and answers it. */
+    private void answer(IoUringRing ring, int e) {
+        MemorySegment h = header(e);
+        long len = Integer.toUnsignedLong(h.get(JAVA_INT, UringReqHeader.IN_OUT + InHeader.LEN));
+        long payloadBytes = Integer.toUnsignedLong(h.get(JAVA_INT, UringReqHeader.ENT_PAYLOAD_SZ));
+        long unique = h.get(JAVA_LONG, UringReqHeader.ENT_COMMIT_ID);
+        long opBytes = len - InHeader.SIZE - payloadBytes;
+        if (opBytes < 0 || opBytes > UringReqHeader.OP_IN_BYTES || len > in.byteSize()) {
+            LOG.warn(
+                    "{}: a ring entry whose lengths do not add up ({} = {} + op + {}), answered EINVAL",
+                    role,
+                    len,
+                    InHeader.SIZE,
+                    payloadBytes);
+            commit(ring, e, unique, new FuseReply.Error(Errno.EINVAL).encode(out, unique));
+            return;
+        }
+        MemorySegment.copy(h, UringReqHeader.IN_OUT, in, 0, InHeader.SIZE);
+        MemorySegment.copy(h, UringReqHeader.OP_IN, in, InHeader.SIZE, opBytes);
+        MemorySegment.copy(payload(e), 0, in, InHeader.SIZE + opBytes, payloadBytes);
+        FuseRequest request = FuseDecoder.decode(in, len);
+        if (request == null) {
+            commit(ring, e, unique, new FuseReply.Error(Errno.EINVAL).encode(out, unique));
+            return;
+        }
+        FuseReply reply = dispatcher.dispatch(request, out, lateFor[e]);
+        int n = reply.encode(out, unique);
+        served.incrementAndGet();
+        if (n == 0) {
+            // A SETLKW that waits: the entry is held until its late answer comes (commitLateAnswers).
+            if (request.header().opcode() != FuseOpcodes.SETLKW) {
+                LOG.warn(
+                        "{}: {} came by io_uring without an answer; answered EIO",
+                        role,
+                        FuseOpcodes.name(request.header().opcode()));
+                commit(ring, e, unique, new FuseReply.Error(Errno.EIO).encode(out, unique));
+            }
+            return;
+        }
+        commit(ring, e, unique, n);
+    }
+
+    private void commitLateAnswers(IoUringRing ring) {
+        Late l;
+        boolean any = false;
+        while ((l = late.poll()) != null) {
+            commit(ring, l.entry(), l.unique(), l.reply().encode(out, l.unique()));
+            any = true;
+        }
+        if (any) {
+            ring.submit();
+        }
+    }
+
+    /** Puts the {@code n}-byte answer in {@link #out} into entry {@code e} and queues its COMMIT_AND_FETCH. */
+    private void commit(IoUringRing ring, int e, long unique, int n) {
+        MemorySegment h = header(e);
+        MemorySegment.copy(out, 0, h, UringReqHeader.IN_OUT, OutHeader.SIZE);
+        long body = n - OutHeader.SIZE;
+        MemorySegment.copy(out, OutHeader.SIZE, payload(e), 0, body);
+        h.set(JAVA_INT, UringReqHeader.ENT_PAYLOAD_SZ, (int) body);
+        prepare(ring, UringCmdReq.CMD_COMMIT_AND_FETCH, e, unique);
+    }
+
+    private void prepare(IoUringRing ring, int cmdOp, int e, long commitId) {
+        // Cleared before the entry is armed: a request the kernel copies in sets it (answerWhatArrivedWhileClosing).
+        header(e).set(JAVA_LONG, UringReqHeader.ENT_COMMIT_ID, 0L);
+        armed[e] = true;
+        cmd.fill((byte) 0);
+        cmd.set(JAVA_LONG, UringCmdReq.COMMIT_ID, commitId);
+        cmd.set(JAVA_SHORT, UringCmdReq.QID, (short) qid);
+        ring.prepareUringCmd(devFd, cmdOp, cmd, iovecs.address() + (long) e * 2 * IOVEC_BYTES, 2, e);
+    }
+
+    /**
+     * Turns a connection that settled FUSE-over-io_uring back to {@code /dev/fuse} reads, for when its queues cannot be
+     * set up: the kernel holds every new request until all its queues have an entry, unless a registration fails,
+     * which clears the connection's io_uring mode. So this submits one REGISTER the kernel must refuse (a queue id
+     * beyond its queues) and waits for that refusal.
+     *
+     * @return true if the kernel refused it as meant
+     */
+    static boolean fallBackToClassic(int devFd) {
+        try (IoUringRing ring = IoUringRing.setup(2, IoUring.IORING_SETUP_SQE128, 0);
+                Arena a = Arena.ofConfined()) {
+            MemorySegment req = a.allocate(UringCmdReq.SIZE, 8);
+            req.set(JAVA_SHORT, UringCmdReq.QID, (short) 0xffff);
+            ring.prepareUringCmd(devFd, UringCmdReq.CMD_REGISTER, req, 0L, 2, 0L);
+            ring.submit();
+            MemorySegment arg = a.allocate(IoUring.GETEVENTS_ARG_BYTES, 8);
+            return ring.awaitCompletion(1_000_000_000L, arg) && ring.completionResult(0) < 0;
+        } catch (NativeException | IllegalArgumentException e) {
+            LOG.error("cannot turn the FUSE connection back to /dev/fuse reads: {}", e.getMessage());
+            return false;
+        }
+    }
+
+    private MemorySegment header(int e) {
+        return headers.asSlice((long) e * UringReqHeader.SIZE, UringReqHeader.SIZE);
+    }
+
+    private MemorySegment payload(int e) {
+        return payloads.asSlice((long) e * PAYLOAD_BYTES, PAYLOAD_BYTES);
+    }
+
+    /**
+     * Stops the thread: it answers what it has already read and, with {@code drain} (a hand-over to the next version,
+     * the connection lives on), goes on answering until its ring has been quiet for a moment (at most a second); then
+     * it closes the ring, which cancels the armed entries. Frees the buffers once the thread is gone.
+     */
+    void stop(boolean drain) {
+        this.drain = drain;
+        stopAskedNanos = System.nanoTime();
+        stopping = true;
+        Thread t = thread;
+        if (t != null) {
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) {
+                // Its buffers stay allocated: the kernel may still write into them.
+                LOG.warn("{} did not stop within 10 s", role);
+                return;
+            }
+        }
+        arena.close();
+    }
+
+    long served() {
+        return served.get();
+    }
+
+    String state() {
+        return state;
+    }
+
+    int depth() {
+        return depth;
+    }
+}
