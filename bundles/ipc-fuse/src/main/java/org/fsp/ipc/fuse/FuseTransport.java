@@ -21,13 +21,16 @@ enum FuseTransport {
     /** The kernel's switch for FUSE-over-io_uring; root may write Y to it. */
     static final Path ENABLE_URING = Path.of("/sys/module/fuse/parameters/enable_uring");
 
-    /** "auto", "uring", "io_uring" or "classic", any case. */
+    /**
+     * "auto", "uring", "io_uring" or "classic", any case; unset is classic: an upgrade of ipc-fuse can still strand a
+     * request of a program writing without pause on an io_uring mount (the entries are not handed over yet).
+     */
     static FuseTransport parse(String s) {
         String v = s == null ? "" : s.trim().toLowerCase(Locale.ROOT);
         return switch (v) {
-            case "", "auto" -> AUTO;
+            case "auto" -> AUTO;
             case "uring", "io_uring", "io-uring" -> URING;
-            case "classic", "dev", "read/write" -> CLASSIC;
+            case "", "classic", "dev", "read/write" -> CLASSIC;
             default -> throw new IllegalArgumentException("transport must be auto, uring or classic, not '" + s + "'");
         };
     }

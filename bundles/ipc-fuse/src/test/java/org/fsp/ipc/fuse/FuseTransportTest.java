@@ -16,7 +16,8 @@ class FuseTransportTest {
 
     @Test
     void shouldParseTheThreeChoicesAndEmptyAsAuto() {
-        assertEquals(FuseTransport.AUTO, FuseTransport.parse(""));
+        assertEquals(FuseTransport.CLASSIC, FuseTransport.parse(""));
+        assertEquals(FuseTransport.AUTO, FuseTransport.parse("auto"));
         assertEquals(FuseTransport.AUTO, FuseTransport.parse(null));
         assertEquals(FuseTransport.URING, FuseTransport.parse(" io_uring "));
         assertEquals(FuseTransport.URING, FuseTransport.parse("URING"));
