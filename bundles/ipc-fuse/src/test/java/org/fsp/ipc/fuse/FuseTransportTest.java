@@ -15,10 +15,10 @@ class FuseTransportTest {
     Path dir;
 
     @Test
-    void shouldParseTheThreeChoicesAndEmptyAsAuto() {
+    void shouldParseTheThreeChoicesAndUnsetAsClassic() {
         assertEquals(FuseTransport.CLASSIC, FuseTransport.parse(""));
         assertEquals(FuseTransport.AUTO, FuseTransport.parse("auto"));
-        assertEquals(FuseTransport.AUTO, FuseTransport.parse(null));
+        assertEquals(FuseTransport.CLASSIC, FuseTransport.parse(null));
         assertEquals(FuseTransport.URING, FuseTransport.parse(" io_uring "));
         assertEquals(FuseTransport.URING, FuseTransport.parse("URING"));
         assertEquals(FuseTransport.CLASSIC, FuseTransport.parse("classic"));
