@@ -30,12 +30,20 @@ class FuseExactlyOnceIT {
     private static final Pattern SERVING = Pattern.compile("(?:fspd|standby) pid (\\d+) serving");
 
     private final List<Process> supervisors = new ArrayList<>();
+    private Path mountPoint;
 
     @AfterEach
-    void killLeftovers() throws InterruptedException {
+    void killLeftovers() throws Exception {
         for (Process p : supervisors) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly().waitFor();
+        }
+        // A failed run leaves the mount without a daemon: detach it, so that nothing hangs on it later.
+        if (mountPoint != null && mounted(mountPoint)) {
+            new ProcessBuilder("umount", "-l", mountPoint.toString())
+                    .inheritIO()
+                    .start()
+                    .waitFor(30, TimeUnit.SECONDS);
         }
     }
 
@@ -49,6 +57,7 @@ class FuseExactlyOnceIT {
 
         Path work = FspBundleSet.workDirectory("fuse-exactly-once");
         Path mnt = Files.createDirectories(work.resolve("mnt"));
+        mountPoint = mnt;
         Path device = work.resolve("dev.img");
         Path socket = work.resolve("fsp.sock");
         Path log = work.resolve("supervisor.out");
