@@ -27,7 +27,8 @@ import org.fsp.client.FspException;
  * the clients reconnect and reopen their files by hand when a call fails because the server is gone; with FS Lib's own
  * reconnect they simply see a slow call); and the pause each client saw (its last call before the crash to its first
  * after). Then the old path for comparison, in the same run: fspd without a supervisor, killed and started again as a
- * new JVM, (a) measured the same way.
+ * new JVM, (a) measured the same way. A FUSE row beside them ({@link FuseRecoveryPhase}): the same kills under a
+ * supervised mount, (a) and the pause a program doing file I/O in the mount saw.
  *
  * <p>Usage: {@code RecoveryBench [--dist DIR] [--crashes N] [--quick] [--clients N] [--cold N]}; defaults: 100 crashes
  * ({@code --quick}: 10), 4 clients, 5 cold restarts ({@code --quick}: 2). Target (issue 18): p99 of (a) under 400 ms.
@@ -180,6 +181,8 @@ public final class RecoveryBench {
                 supervisor.destroyForcibly();
             }
         }
+        Histogram fuseServed = new Histogram(TIMEOUT_NANOS, 3);
+        rows.add(new FuseRecoveryPhase(bin, work).run(Math.max(3, crashes / 3), fuseServed));
         Histogram coldServed = bench.coldRestarts(bin, image, work, cold);
         System.out.println();
         System.out.println("| open files per client | crashes | (a) kill to first served p50 ms | p99 ms"
@@ -194,6 +197,14 @@ public final class RecoveryBench {
                 ms(firstServed, 50),
                 ms(firstServed, 99),
                 ms(firstServed, 99) < 400 ? "met" : "missed");
+        System.out.printf(
+                Locale.ROOT,
+                "FUSE mount, %d crashes: (a) kill to first FUSE request served p50 %.1f ms, p99 %.1f ms (target: p99"
+                        + " under 400 ms: %s)%n",
+                fuseServed.getTotalCount(),
+                ms(fuseServed, 50),
+                ms(fuseServed, 99),
+                fuseServed.getTotalCount() == 0 ? "not measured" : ms(fuseServed, 99) < 400 ? "met" : "missed");
         System.out.printf(
                 Locale.ROOT,
                 "cold restart (new JVM, %d times): (a) p50 %.1f ms, p99 %.1f ms; warm standby / cold p50 ratio %.3f"

@@ -74,6 +74,8 @@ final class FuseDispatcher {
      */
     private volatile boolean commitBeforeAnswer;
 
+    private volatile ResendRecords resendRecords;
+
     /** False: the xattr opcodes answer ENOSYS, so the kernel stops asking (and stops its per-write GETXATTR). */
     private final boolean xattrs;
 
@@ -219,9 +221,23 @@ final class FuseDispatcher {
             if (r instanceof Lock l) {
                 return lock(service, who, l, late);
             }
-            FuseReply reply = run(service, who, r, out);
+            ResendRecords resend = commitBeforeAnswer ? resendRecords : null;
+            SessionRecords records = resend == null ? null : resend.recordsFor(service, r);
+            if (records != null && resend.applied(records, r)) {
+                LOG.info(
+                        "re-sent FUSE {} {} answered from its record: the process before this one applied it",
+                        FuseOpcodes.name(r.header().opcode()),
+                        ResendRecords.sequence(r));
+                return answerApplied(service, who, r);
+            }
+            FuseReply reply = records == null
+                    ? run(service, who, r, out)
+                    : resend.recording(records, r, () -> run(service, who, r, out));
             if (commitBeforeAnswer && !(reply instanceof FuseReply.Error)) {
                 commit(service, who, r);
+                if (records != null) {
+                    FuseHaltPoints.reach(FuseHaltPoints.BEFORE_ANSWER);
+                }
             }
             return reply;
         } catch (FsException e) {
@@ -243,6 +259,14 @@ final class FuseDispatcher {
      */
     void setCommitBeforeAnswer(boolean on) {
         commitBeforeAnswer = on;
+    }
+
+    /**
+     * The records that make re-sent namespace changes exactly-once; used only while changes are committed before they
+     * are answered (a record not yet durable would not outlive the crash it is there for).
+     */
+    void setResendRecords(ResendRecords records) {
+        resendRecords = records;
     }
 
     boolean commitsBeforeAnswer() {
@@ -304,7 +328,7 @@ final class FuseDispatcher {
                 nodes.removed(p);
                 yield FuseReply.OK;
             }
-            case Rename m -> rename(fs, who, m);
+            case Rename m -> renamed(fs, who, m, true);
             case Link l -> {
                 String existing = path(fs, l.oldNodeId());
                 String p = NodeTable.child(path(fs, node), l.newName());
@@ -323,24 +347,7 @@ final class FuseDispatcher {
                 nodes.opened(node, fh);
                 yield new FuseReply.Opened(fh, 0);
             }
-            case Create c -> {
-                String p = NodeTable.child(path(fs, node), c.name());
-                int flags = (c.flags() & PASSED_OPEN_FLAGS) | OpenFlags.O_CREAT | OpenFlags.O_NOFOLLOW;
-                long[] opened = openCached(fs, who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
-                FileAttributes a;
-                try {
-                    a = fs.fstat(who, opened[0]);
-                } catch (FsException e) {
-                    fs.close(who, opened[0]);
-                    throw e;
-                }
-                long fh = register(fs, who, a.ino(), opened, false);
-                long id = nodes.lookedUp(p, a.ino());
-                nodes.opened(id, fh);
-                yield new FuseReply.Created(
-                        new Entry(id, generation(fs, a.ino()), a, entryValidNanos, attrValidNanos),
-                        new FuseReply.Opened(fh, 0));
-            }
+            case Create c -> create(fs, who, c, (c.flags() & PASSED_OPEN_FLAGS) | OpenFlags.O_CREAT);
             case Read rd -> {
                 int size = (int) Math.min(rd.size(), out.byteSize() - OutHeader.SIZE);
                 int n = fs.pread(who, handles.handle(fs, rd.fh()), rd.offset(), out.asSlice(OutHeader.SIZE, size));
@@ -401,6 +408,54 @@ final class FuseDispatcher {
             }
             case CopyFileRange c -> copyFileRange(fs, who, c, out);
             default -> new FuseReply.Error(Errno.ENOSYS);
+        };
+    }
+
+    /** CREATE with {@code flags} (O_NOFOLLOW added): the new file's entry and its open handle. */
+    private FuseReply create(FileSystemService fs, Credentials who, Create c, int openFlags) throws FsException {
+        String p = NodeTable.child(path(fs, c.header().nodeId()), c.name());
+        int flags = openFlags | OpenFlags.O_NOFOLLOW;
+        long[] opened = openCached(fs, who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
+        FileAttributes a;
+        try {
+            a = fs.fstat(who, opened[0]);
+        } catch (FsException e) {
+            fs.close(who, opened[0]);
+            throw e;
+        }
+        long fh = register(fs, who, a.ino(), opened, false);
+        long id = nodes.lookedUp(p, a.ino());
+        nodes.opened(id, fh);
+        return new FuseReply.Created(
+                new Entry(id, generation(fs, a.ino()), a, entryValidNanos, attrValidNanos),
+                new FuseReply.Opened(fh, 0));
+    }
+
+    /**
+     * The answer to a re-sent namespace change that the process before this one applied and made durable: what the
+     * request would have been answered had that process lived, found in the state it left, the node table brought up
+     * to date as applying it would have.
+     */
+    private FuseReply answerApplied(FileSystemService fs, Credentials who, FuseRequest r) throws FsException {
+        long node = r.header().nodeId();
+        return switch (r) {
+            case Mkdir m -> entry(fs, who, NodeTable.child(path(fs, node), m.name()));
+            case Mknod m -> entry(fs, who, NodeTable.child(path(fs, node), m.name()));
+            case Symlink s -> entry(fs, who, NodeTable.child(path(fs, node), s.name()));
+            case Link l -> entry(fs, who, NodeTable.child(path(fs, node), l.newName()));
+            case Unlink u -> {
+                nodes.removed(NodeTable.child(path(fs, node), u.name()));
+                yield FuseReply.OK;
+            }
+            case Rmdir d -> {
+                nodes.removed(NodeTable.child(path(fs, node), d.name()));
+                yield FuseReply.OK;
+            }
+            case Rename m -> renamed(fs, who, m, false);
+            // The file exists now: open it as the create did, without creating or truncating it again.
+            case Create c ->
+                create(fs, who, c, c.flags() & PASSED_OPEN_FLAGS & ~(OpenFlags.O_EXCL | OpenFlags.O_TRUNC));
+            default -> throw new IllegalStateException("not a recorded request: " + r);
         };
     }
 
@@ -723,10 +778,13 @@ final class FuseDispatcher {
         return attributes(byHandle ? fs.fstat(who, h) : attrsOf(fs, who, node));
     }
 
-    private FuseReply rename(FileSystemService fs, Credentials who, Rename m) throws FsException {
+    /** RENAME: applied if {@code apply}, else already applied by the process before this one (a re-send). */
+    private FuseReply renamed(FileSystemService fs, Credentials who, Rename m, boolean apply) throws FsException {
         String from = NodeTable.child(path(fs, m.header().nodeId()), m.oldName());
         String to = NodeTable.child(path(fs, m.newDir()), m.newName());
-        fs.rename(who, from, to, m.flags());
+        if (apply) {
+            fs.rename(who, from, to, m.flags());
+        }
         if ((m.flags() & RENAME_EXCHANGE) != 0) {
             nodes.exchanged(from, to);
         } else {

@@ -220,7 +220,7 @@ final class FuseMount implements AutoCloseable {
             throw new IOException(mountPoint + " is not a directory");
         }
         nodes = new NodeTable(rootIno);
-        FuseDispatcher dispatcher = newDispatcher();
+        FuseDispatcher dispatcher = newDispatcher(true);
         boolean uring = chooseUring();
         int classicChannels = uring ? 1 : settings.channels();
         int fd = FuseDevice.open(true);
@@ -463,7 +463,7 @@ final class FuseMount implements AutoCloseable {
             if (link != null) {
                 m.tellSupervisorOnInit(); // INIT itself may be among the requests re-sent
             }
-            FuseDispatcher dispatcher = m.newDispatcher();
+            FuseDispatcher dispatcher = m.newDispatcher(false);
             for (int i = 0; i < handed.fds().size(); i++) {
                 m.channels.add(new FuseChannel("fuse-" + i, handed.fds().get(i), dispatcher));
             }
@@ -490,7 +490,8 @@ final class FuseMount implements AutoCloseable {
         return m;
     }
 
-    private FuseDispatcher newDispatcher() {
+    /** {@code freshConnection}: this process mounted (not taken over or adopted from another that served it). */
+    private FuseDispatcher newDispatcher(boolean freshConnection) {
         dispatcher = new FuseDispatcher(
                 fs,
                 nodes,
@@ -500,6 +501,7 @@ final class FuseMount implements AutoCloseable {
                 settings.entryValidNanos(),
                 settings.attrValidNanos(),
                 settings.xattrs());
+        dispatcher.setResendRecords(new ResendRecords(mountPoint, freshConnection));
         applyCommitPolicy();
         return dispatcher;
     }
@@ -549,7 +551,7 @@ final class FuseMount implements AutoCloseable {
                     ? legacyHandles(handed)
                     : FileHandles.restore(handed.handleEpoch(), handed.fileHandles());
             m.connection.restore(handed.protocolMinor(), handed.kernelMinor(), handed.flags());
-            FuseDispatcher dispatcher = m.newDispatcher();
+            FuseDispatcher dispatcher = m.newDispatcher(false);
             for (int i = 0; i < handed.fds().size(); i++) {
                 m.channels.add(new FuseChannel("fuse-" + i, handed.fds().get(i), dispatcher));
             }
