@@ -1,5 +1,6 @@
 package org.fsp.itests;
 
+import static org.fsp.itests.SupervisedFspd.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -10,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -28,8 +28,6 @@ import org.junit.jupiter.api.Test;
  */
 class FuseCrashIT {
 
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
-    private static final Pattern SERVING = Pattern.compile("(?:fspd|standby) pid (\\d+) serving");
     private static final int KILLS = 4;
 
     private final List<Process> supervisors = new ArrayList<>();
@@ -123,51 +121,5 @@ class FuseCrashIT {
         FspProcesses.Result fsck = FspProcesses.run(
                 List.of(FspProcesses.bin("fsp").toString(), "fsck", device.toString()), Duration.ofSeconds(60));
         assertEquals(0, fsck.exitCode(), "the image is consistent after " + KILLS + " kills:\n" + fsck.all());
-    }
-
-    private static boolean mounted(Path mnt) throws Exception {
-        return Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + mnt + " ");
-    }
-
-    private static void awaitMounted(Path mnt, Path log) throws Exception {
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!mounted(mnt) && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertTrue(mounted(mnt), "fspd --mount did not mount " + mnt + ":\n" + Files.readString(log));
-    }
-
-    /** Waits for the {@code n}-th "serving" line of the supervisor and returns that fspd's pid. */
-    private static long awaitServing(Process supervisor, Path log, int n) throws Exception {
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            String out = Files.readString(log);
-            Matcher m = SERVING.matcher(out);
-            int seen = 0;
-            while (m.find()) {
-                if (++seen == n) {
-                    return Long.parseLong(m.group(1));
-                }
-            }
-            if (!supervisor.isAlive()) {
-                throw new AssertionError("the supervisor exited with " + supervisor.exitValue() + ":\n" + out);
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no serving line number " + n + ":\n" + Files.readString(log));
-    }
-
-    /** Waits until {@code n} fspds have reported warm as standbys (the supervisor logs each in fspd.log). */
-    private static void awaitWarmStandbys(Process supervisor, Path socket, int n) throws Exception {
-        Path log = Path.of(socket + ".d", "fspd.log");
-        Pattern warm = Pattern.compile("standby fspd pid \\d+ warm");
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline && supervisor.isAlive()) {
-            if (warm.matcher(Files.readString(log)).results().count() >= n) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("fewer than " + n + " warm standbys in " + log);
     }
 }

@@ -1,5 +1,6 @@
 package org.fsp.itests;
 
+import static org.fsp.itests.SupervisedFspd.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,7 +20,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.fsp.api.fs.OpenFlags;
@@ -36,11 +36,8 @@ import org.junit.jupiter.api.Test;
  */
 class SupervisorIT {
 
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
     private static final Duration RECOVERY_BOUND = Duration.ofSeconds(10);
     private static final int EXIT_GAVE_UP = 4;
-    /** The supervisor's line when an fspd serves: after its cold start, or after taking over from a dead one. */
-    private static final Pattern SERVING = Pattern.compile("(?:fspd|standby) pid (\\d+) serving");
 
     private final List<Process> supervisors = new ArrayList<>();
 
@@ -59,7 +56,7 @@ class SupervisorIT {
         Path socket = work.resolve("fsp.sock");
         Path log = work.resolve("supervisor.out");
         Process supervisor = startSupervisor(log, device, socket, "--crash-limit", "0");
-        long primary = awaitServing(supervisor, log, 1, START_TIMEOUT);
+        long primary = awaitServing(supervisor, log, 1);
         byte[] data = "kept across every crash\n".repeat(500).getBytes(StandardCharsets.UTF_8);
         try (FspClient c = FspClient.connect(socket)) {
             writeFsynced(c, "/kept", data);
@@ -82,7 +79,7 @@ class SupervisorIT {
             long recoveredMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
             assertArrayEquals(data, read, "fsynced data after kill " + i);
             assertTrue(recoveredMillis < RECOVERY_BOUND.toMillis(), "served again after " + recoveredMillis + " ms");
-            primary = awaitServing(supervisor, log, i + 1, START_TIMEOUT);
+            primary = awaitServing(supervisor, log, i + 1);
             assertTrue(fspds.add(primary), "a new fspd serves after kill " + i + ": pid " + primary);
             try (FspClient c = FspClient.connect(socket)) {
                 writeFsynced(c, "/after-" + i, ("restart " + i).getBytes(StandardCharsets.UTF_8));
@@ -129,7 +126,7 @@ class SupervisorIT {
                 "1");
         Set<Long> fspds = new LinkedHashSet<>();
         for (int serving = 1; serving <= 3; serving++) {
-            long pid = awaitServing(supervisor, log, serving, START_TIMEOUT);
+            long pid = awaitServing(supervisor, log, serving);
             fspds.add(pid);
             ProcessHandle.of(pid).orElseThrow().destroyForcibly();
         }
@@ -148,45 +145,6 @@ class SupervisorIT {
         Process p = FspProcesses.startDaemon(log, args.toArray(String[]::new));
         supervisors.add(p);
         return p;
-    }
-
-    /** Waits for the {@code n}-th "serving" line of the supervisor and returns that fspd's pid. */
-    private static long awaitServing(Process supervisor, Path log, int n, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            String out = Files.readString(log);
-            Matcher m = SERVING.matcher(out);
-            int seen = 0;
-            while (m.find()) {
-                if (++seen == n) {
-                    return Long.parseLong(m.group(1));
-                }
-            }
-            if (!supervisor.isAlive()) {
-                throw new AssertionError("the supervisor exited with " + supervisor.exitValue() + ":\n" + out);
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no serving line number " + n + " within " + timeout + ":\n" + Files.readString(log));
-    }
-
-    /** Waits until {@code n} fspds have reported warm as standbys (the supervisor logs each in fspd.log). */
-    private static void awaitWarmStandbys(Process supervisor, Path socket, int n) throws Exception {
-        Path log = Path.of(socket + ".d", "fspd.log");
-        Pattern warm = Pattern.compile("standby fspd pid \\d+ warm");
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline && supervisor.isAlive()) {
-            Matcher m = warm.matcher(Files.readString(log));
-            int seen = 0;
-            while (m.find()) {
-                seen++;
-            }
-            if (seen >= n) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("fewer than " + n + " warm standbys in " + log);
     }
 
     private static void writeFsynced(FspClient c, String path, byte[] data) throws IOException {
