@@ -10,8 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -23,8 +21,6 @@ import org.HdrHistogram.Histogram;
  */
 final class FuseRecoveryPhase {
 
-    private static final Pattern SERVING = Pattern.compile("(?:fspd|standby) pid (\\d+) serving");
-    private static final Pattern WARM = Pattern.compile("standby fspd pid \\d+ warm");
     private static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(120);
     private static final int BLOCK = 4096;
     private static final int BLOCKS = 256;
@@ -70,12 +66,12 @@ final class FuseRecoveryPhase {
         Program program = null;
         try {
             int served = 1;
-            long primary = awaitServing(supervisor, out, served);
+            long primary = RecoveryBench.awaitServing(supervisor, out, served);
             awaitMounted(mnt);
             program = new Program(mnt.resolve("program"));
             program.start();
             for (int k = 0; k < kills; k++) {
-                awaitWarm(supervisor, log, served + 1);
+                RecoveryBench.awaitWarmStandbys(supervisor, log, served + 1);
                 program.awaitProgress();
                 Thread.sleep(100);
                 long killedAt = System.nanoTime();
@@ -87,7 +83,7 @@ final class FuseRecoveryPhase {
                 a.recordValue(first - killedAt);
                 firstServed.recordValue(first - killedAt);
                 pause.recordValue(program.firstOkAfter(killedAt) - lastBefore);
-                primary = awaitServing(supervisor, out, ++served);
+                primary = RecoveryBench.awaitServing(supervisor, out, ++served);
             }
         } finally {
             if (program != null) {
@@ -124,38 +120,6 @@ final class FuseRecoveryPhase {
             Thread.sleep(20);
         }
         throw new IOException("fspd --mount did not mount " + mnt + " within 120 s");
-    }
-
-    private static long awaitServing(Process supervisor, Path out, int n) throws Exception {
-        long deadline = System.nanoTime() + TIMEOUT_NANOS;
-        while (System.nanoTime() < deadline) {
-            Matcher m = SERVING.matcher(Files.readString(out));
-            int seen = 0;
-            while (m.find()) {
-                if (++seen == n) {
-                    return Long.parseLong(m.group(1));
-                }
-            }
-            if (!supervisor.isAlive()) {
-                throw new IOException("the supervisor exited: " + Files.readString(out));
-            }
-            Thread.sleep(10);
-        }
-        throw new IOException("no fspd serving within 120 s; see " + out);
-    }
-
-    private static void awaitWarm(Process supervisor, Path log, int n) throws Exception {
-        long deadline = System.nanoTime() + TIMEOUT_NANOS;
-        while (System.nanoTime() < deadline && supervisor.isAlive()) {
-            if (WARM.matcher(Files.exists(log) ? Files.readString(log) : "")
-                            .results()
-                            .count()
-                    >= n) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-        throw new IOException("no warm standby within 120 s; see " + log);
     }
 
     /** The program in the mount: one thread of ordinary file I/O; errors are counted, not fatal. */

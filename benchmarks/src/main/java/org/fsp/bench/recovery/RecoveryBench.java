@@ -116,7 +116,7 @@ public final class RecoveryBench {
         try {
             Path out = work.resolve("supervisor.out");
             int served = 1;
-            long primary = bench.awaitServing(supervisor, out, served);
+            long primary = awaitServing(supervisor, out, served);
             int[] files = {1, 8, 64};
             for (int f = 0; f < files.length; f++) {
                 int kills = crashes / files.length + (f < crashes % files.length ? 1 : 0);
@@ -129,7 +129,7 @@ public final class RecoveryBench {
                 }
                 try {
                     for (int k = 0; k < kills; k++) {
-                        bench.awaitWarmStandbys(supervisor, Path.of(socket + ".d", "fspd.log"), served + 1);
+                        awaitWarmStandbys(supervisor, Path.of(socket + ".d", "fspd.log"), served + 1);
                         for (Client c : running) {
                             c.awaitProgress();
                         }
@@ -151,7 +151,7 @@ public final class RecoveryBench {
                             b.recordValue(Math.max(0, back - killedAt));
                             pause.recordValue(c.lastPauseNanos());
                         }
-                        primary = bench.awaitServing(supervisor, out, ++served);
+                        primary = awaitServing(supervisor, out, ++served);
                     }
                 } finally {
                     for (Client c : running) {
@@ -263,7 +263,8 @@ public final class RecoveryBench {
         throw new IOException("nothing served on " + socket + " within 120 s of the kill");
     }
 
-    private long awaitServing(Process supervisor, Path out, int n) throws Exception {
+    /** Waits for the supervisor's {@code n}-th "serving" line in {@code out}; returns that fspd's pid. */
+    static long awaitServing(Process supervisor, Path out, int n) throws Exception {
         long deadline = System.nanoTime() + TIMEOUT_NANOS;
         while (System.nanoTime() < deadline) {
             Matcher m = SERVING.matcher(Files.readString(out));
@@ -281,7 +282,8 @@ public final class RecoveryBench {
         throw new IOException("no fspd serving within 120 s; see " + out);
     }
 
-    private void awaitWarmStandbys(Process supervisor, Path log, int n) throws Exception {
+    /** Waits until {@code n} standbys have reported warm in fspd's {@code log}. */
+    static void awaitWarmStandbys(Process supervisor, Path log, int n) throws Exception {
         long deadline = System.nanoTime() + TIMEOUT_NANOS;
         while (System.nanoTime() < deadline && supervisor.isAlive()) {
             Matcher m = WARM.matcher(Files.exists(log) ? Files.readString(log) : "");
