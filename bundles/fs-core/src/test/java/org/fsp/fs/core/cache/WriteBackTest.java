@@ -20,6 +20,8 @@ class WriteBackTest {
     private static final class ThreadRecordingDeviceTestDouble extends HeapBlockDeviceTestDouble {
         final Set<String> writers = ConcurrentHashMap.newKeySet();
         final List<Long> writeBlocks = java.util.Collections.synchronizedList(new ArrayList<>());
+        /** Writes wait for it: lets a test hold the write-back thread until a writer is waiting for it. */
+        volatile java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(0);
 
         ThreadRecordingDeviceTestDouble(long blocks) {
             super(blocks);
@@ -27,6 +29,11 @@ class WriteBackTest {
 
         @Override
         protected void onWrite(long block, MemorySegment buffer) {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             writers.add(Thread.currentThread().getName());
             writeBlocks.add(block / (Layout.BLOCK_SIZE / BLOCK));
         }
@@ -52,10 +59,21 @@ class WriteBackTest {
         WriteBack wb = new WriteBack(c, 64, 128, e -> {
             throw new AssertionError(e);
         });
+        // The write-back thread may wake as soon as buffers turn dirty; held at the device until the writer waits, it
+        // cannot have brought the count under the limit before throttle looks.
+        d.gate = new java.util.concurrent.CountDownLatch(1);
+        Thread opener = Thread.ofPlatform().daemon().start(() -> {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (wb.throttledWrites() == 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            d.gate.countDown();
+        });
         wb.start("test-writeback");
         try {
             dirty(c, 100, 400);
             wb.throttle(List.of());
+            opener.join();
             assertTrue(c.dirtyBuffers() <= 128, "throttle returned with " + c.dirtyBuffers() + " dirty");
             assertEquals(1, wb.throttledWrites());
             assertEquals(Set.of("test-writeback"), d.writers, "only the write-back thread writes");
