@@ -161,7 +161,7 @@ final class FuseMount implements AutoCloseable {
 
     /**
      * If {@code dir} is the mount point of a {@value #FS_TYPE} mount whose daemon is gone (its accesses fail with
-     * ENOTCONN), detaches it and returns true. A mount there that still answers belongs to a running daemon: refused.
+     * ENOTCONN or ECONNABORTED), detaches it and returns true. A mount there that still answers belongs to a running daemon: refused.
      */
     static boolean cleanStale(Path dir) throws IOException {
         Path d = dir.toAbsolutePath().normalize();
@@ -193,7 +193,8 @@ final class FuseMount implements AutoCloseable {
             throw new IOException("interrupted while probing " + d);
         } catch (ExecutionException e) {
             String reason = e.getCause().getCause() instanceof FileSystemException fse ? fse.getReason() : null;
-            if (reason != null && reason.contains("not connected")) {
+            // ENOTCONN, or ECONNABORTED when the dead daemon's connection was served over io_uring.
+            if (reason != null && (reason.contains("not connected") || reason.contains("connection abort"))) {
                 FuseDevice.umount(d.toString(), FuseDevice.MNT_DETACH);
                 LOG.info("removed the stale FSP mount at {} left by a daemon that did not stop cleanly", d);
                 return true;
