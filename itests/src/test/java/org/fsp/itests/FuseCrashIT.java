@@ -52,24 +52,7 @@ class FuseCrashIT {
         Path device = work.resolve("dev.img");
         Path socket = work.resolve("fsp.sock");
         Path log = work.resolve("supervisor.out");
-        Process supervisor = new ProcessBuilder(List.of(
-                        FspProcesses.bin("fspd").toString(),
-                        "--headless",
-                        "--supervise",
-                        "--crash-limit",
-                        "0",
-                        "--device",
-                        device.toString(),
-                        "--size",
-                        "256M",
-                        "--socket",
-                        socket.toString(),
-                        "--mount",
-                        mnt.toString()))
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .start();
+        Process supervisor = supervisedMount(device, socket, mnt, log).start();
         supervisors.add(supervisor);
         long primary = awaitServing(supervisor, log, 1);
         awaitMounted(mnt, log);

@@ -57,23 +57,7 @@ class FuseExactlyOnceIT {
         Path device = work.resolve("dev.img");
         Path socket = work.resolve("fsp.sock");
         Path log = work.resolve("supervisor.out");
-        ProcessBuilder pb = new ProcessBuilder(List.of(
-                        FspProcesses.bin("fspd").toString(),
-                        "--headless",
-                        "--supervise",
-                        "--crash-limit",
-                        "0",
-                        "--device",
-                        device.toString(),
-                        "--size",
-                        "256M",
-                        "--socket",
-                        socket.toString(),
-                        "--mount",
-                        mnt.toString()))
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+        ProcessBuilder pb = supervisedMount(device, socket, mnt, log);
         // Every fspd the supervisor starts has it: the first halts at its first recorded change; the standby answers
         // the re-sent one from its record, which does not reach the point, and the test makes no other change.
         pb.environment().put("FSP_OPTS", "-Dfsp.test.haltAt=fuse-before-answer:1");

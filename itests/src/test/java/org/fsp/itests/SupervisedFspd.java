@@ -24,6 +24,30 @@ final class SupervisedFspd {
 
     private SupervisedFspd() {}
 
+    /**
+     * {@code fspd --supervise --mount mnt} on a 256 MiB image, never backing off, its output in {@code log} and no
+     * standard input; the caller may add to its environment before starting it.
+     */
+    static ProcessBuilder supervisedMount(Path device, Path socket, Path mnt, Path log) {
+        return new ProcessBuilder(java.util.List.of(
+                        FspProcesses.bin("fspd").toString(),
+                        "--headless",
+                        "--supervise",
+                        "--crash-limit",
+                        "0",
+                        "--device",
+                        device.toString(),
+                        "--size",
+                        "256M",
+                        "--socket",
+                        socket.toString(),
+                        "--mount",
+                        mnt.toString()))
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+    }
+
     /** Waits for the {@code n}-th "serving" line of the supervisor's log and returns that fspd's pid. */
     static long awaitServing(Process supervisor, Path log, int n) throws Exception {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
