@@ -13,6 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
+import org.fsp.api.block.TagSpace;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.sched.ManagedBlocking;
 
@@ -45,6 +46,9 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
     static final long NOT_IDLE = 0;
 
     protected final BlockDevice device;
+    /** Held while this scheduler has requests on the device (another scheduler may share it during an upgrade). */
+    private final TagSpace tags;
+
     private final int maxQueuedRequests;
     private final int maxMergeBytes;
     private final ReentrantLock lock = new ReentrantLock();
@@ -79,6 +83,9 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
     private final LongAdder errors = new LongAdder();
     private final LongAdder backPressureWaits = new LongAdder();
     private final LongAdder issueBatches = new LongAdder();
+    /** Issue rounds that found the device's tag space held by another scheduler. */
+    private final LongAdder tagWaits = new LongAdder();
+
     private int maxQueuedSeen;
     /** Guarded by lock: set when this scheduler is being replaced; it accepts no new requests. */
     private boolean retired;
@@ -98,6 +105,7 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
                     + " bytes must be a multiple of the device alignment " + device.bufferAlignment());
         }
         this.device = device;
+        this.tags = TagSpace.of(device);
         this.maxQueuedRequests = maxQueuedRequests;
         this.maxMergeBytes = maxMergeBytes;
         int tags = device.queueDepth();
@@ -191,6 +199,15 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
         lock.lock();
         try {
             int handed = 0;
+            if (queued == 0) {
+                return 0;
+            }
+            if (inFlight == 0 && !tags.tryHold(this)) {
+                // Another scheduler's requests are on the device (an upgrade's old or new version): ours wait until
+                // its last completes, or each would take the other's completions.
+                tagWaits.increment();
+                return 0;
+            }
             while (freeTagCount > 0) {
                 int n = takeGroup(group, maxMergeBytes);
                 if (n == 0) {
@@ -208,6 +225,8 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
             if (handed > 0) {
                 device.submit();
                 issueBatches.increment();
+            } else if (inFlight == 0) {
+                tags.release(this);
             }
             return handed;
         } finally {
@@ -275,14 +294,15 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
         try {
             int before = inFlight;
             if (before == 0) {
-                // Nothing of ours on the device, so nothing to reap: and what the device would hand over belongs to
-                // another scheduler. A block-sched upgrade runs two on one device for a moment (the old one
-                // drained, a waiter of it still looping), each numbering its requests from tag 0; reaping the new
-                // one's completions here would complete stale entries of this table (EIO) and lose the new ones'.
+                // Nothing of ours on the device, so we do not hold its tag space: what the device would hand over
+                // belongs to the scheduler that does (see TagSpace).
                 return 0;
             }
             device.poll(onComplete, device.queueDepth());
             reaped = before - inFlight;
+            if (inFlight == 0) {
+                tags.release(this);
+            }
         } finally {
             lock.unlock();
         }
@@ -512,6 +532,7 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
         m.put("mergedAway", mergedAway.sum());
         m.put("issueBatches", issueBatches.sum());
         m.put("backPressureWaits", backPressureWaits.sum());
+        m.put("tagSpaceWaits", tagWaits.sum());
         m.put("waiterSleeps", sleeps.sum());
         m.put("device", device.describe());
         return m;

@@ -5,10 +5,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
+import org.fsp.api.handoff.LayerGate;
 import org.fsp.api.sched.ManagedBlocking;
 
 /**
@@ -18,8 +18,9 @@ import org.fsp.api.sched.ManagedBlocking;
  * device closes. Until then, {@link #issue()}, {@link #poll()} and {@link #await} drive both, so a request waited on
  * across the swap still completes.
  *
- * <p>Between the old device leaving and the new one arriving (a device bundle update stops one component before it
- * starts the next), requests wait for a device for up to the configured time instead of failing: callers see a pause.
+ * <p>The boundary is a {@link LayerGate}: between the old device leaving and the new one arriving (a device bundle
+ * update stops one component before it starts the next), requests wait there for a device for up to the configured
+ * time instead of failing: callers see a pause.
  */
 final class SwappableBlockScheduler implements BlockScheduler {
 
@@ -27,10 +28,7 @@ final class SwappableBlockScheduler implements BlockScheduler {
     private final List<AbstractBlockScheduler> live = new CopyOnWriteArrayList<>();
 
     private final String policy;
-    private final long deviceWaitNanos;
-    private volatile AbstractBlockScheduler current;
-    /** False once the owning component is deactivated: nothing waits for a device any more. */
-    private volatile boolean open = true;
+    private final LayerGate<AbstractBlockScheduler> gate;
 
     /**
      * @param policy the configured policy name
@@ -38,33 +36,30 @@ final class SwappableBlockScheduler implements BlockScheduler {
      */
     SwappableBlockScheduler(String policy, long deviceWaitNanos) {
         this.policy = policy;
-        this.deviceWaitNanos = deviceWaitNanos;
+        this.gate = new LayerGate<>("block device", deviceWaitNanos);
     }
 
     /** Stops waiting for devices: requests that find none fail at once. */
     void close() {
-        open = false;
+        gate.shutDown();
     }
 
     /** Makes {@code next} the target of new requests. */
     synchronized void install(AbstractBlockScheduler next) {
         live.add(0, next);
-        current = next;
+        gate.bind(next);
     }
 
     /**
-     * Stops {@code old} taking requests, drives it until it has nothing pending (or the timeout passed), and forgets
-     * it.
+     * Stops {@code old} taking requests (returning once no thread is inside its enqueue), drives it until it has
+     * nothing pending (or the timeout passed), and forgets it.
      *
      * @return requests abandoned because the timeout passed (0 normally)
      */
     int retire(AbstractBlockScheduler old, long timeoutNanos) {
+        gate.unbind(old);
+        // Nothing can reach it through the gate any more; refusing is what a stray caller would now get.
         old.retire();
-        synchronized (this) {
-            if (current == old) {
-                current = null;
-            }
-        }
         int left = old.drain(timeoutNanos);
         live.remove(old);
         return left;
@@ -72,51 +67,44 @@ final class SwappableBlockScheduler implements BlockScheduler {
 
     /** The scheduler taking new requests, or null while no device is bound. */
     AbstractBlockScheduler current() {
-        return current;
+        return gate.current();
     }
 
     /** Schedulers still draining after a swap. */
     int retiring() {
-        return live.size() - (current == null ? 0 : 1);
+        return live.size() - (gate.isOpen() ? 1 : 0);
     }
 
-    private AbstractBlockScheduler requireCurrent() {
-        AbstractBlockScheduler s = current;
-        if (s != null) {
-            return s;
+    /** Enters the current scheduler, waiting for a device while none is bound. */
+    private LayerGate.Entry<AbstractBlockScheduler> enterCurrent() {
+        LayerGate.Entry<AbstractBlockScheduler> in = gate.enter();
+        if (in != null) {
+            return in;
         }
-        long deadline = System.nanoTime() + deviceWaitNanos;
-        while ((s = current) == null) {
-            if (!open) {
-                throw new IllegalStateException("the block scheduler is stopped");
-            }
-            if (System.nanoTime() - deadline > 0) {
-                throw new IllegalStateException("no block device bound to the scheduler within "
-                        + TimeUnit.NANOSECONDS.toMillis(deviceWaitNanos) + " ms");
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        if (gate.isShutDown()) {
+            throw new IllegalStateException("the block scheduler is stopped");
         }
-        return s;
+        throw new IllegalStateException("no block device bound to the scheduler within "
+                + TimeUnit.NANOSECONDS.toMillis(gate.waitLimitNanos()) + " ms");
     }
 
     @Override
     public BlockDevice device() {
-        return requireCurrent().device();
+        LayerGate.Entry<AbstractBlockScheduler> in = enterCurrent();
+        try {
+            return in.service().device();
+        } finally {
+            in.exit();
+        }
     }
 
     @Override
     public void enqueue(BlockRequest request) {
-        while (true) {
-            AbstractBlockScheduler s = requireCurrent();
-            try {
-                s.enqueue(request);
-                return;
-            } catch (SchedulerRetiredException e) {
-                if (current == s) {
-                    throw e;
-                }
-                // Swapped under us: retry on the new scheduler.
-            }
+        LayerGate.Entry<AbstractBlockScheduler> in = enterCurrent();
+        try {
+            in.service().enqueue(request);
+        } finally {
+            in.exit();
         }
     }
 
@@ -190,7 +178,7 @@ final class SwappableBlockScheduler implements BlockScheduler {
 
     /** Status of the current scheduler plus the number still draining. */
     Map<String, Object> status() {
-        AbstractBlockScheduler s = current;
+        AbstractBlockScheduler s = gate.current();
         Map<String, Object> m = s == null ? new LinkedHashMap<>() : s.status();
         if (s == null) {
             m.put("policy", policy);

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockRequest.Priority;
+import org.fsp.api.block.TagSpace;
 import org.fsp.api.sched.ManagedBlocking;
 import org.junit.jupiter.api.Test;
 
@@ -59,6 +60,36 @@ class FifoBlockSchedulerTest {
             assertEquals(0, drained.poll(), "the drained scheduler has nothing of its own to reap");
             assertEquals(8192, successor.await(later), "the successor's completion reached the successor");
             assertEquals(4096, earlier.result(), "the drained scheduler's old request kept its result");
+            device.close();
+        }
+    }
+
+    /**
+     * Two schedulers on one device, the first with a request still on it: the second submits nothing until the
+     * first's last completion has handed the device's tag space on, so neither can take the other's completion.
+     */
+    @Test
+    void shouldWaitForTheTagSpaceWhileAnotherSchedulerHasRequestsOnTheDevice() {
+        try (Arena arena = Arena.ofConfined()) {
+            RecordingBlockDevice device = new RecordingBlockDevice(64, 4);
+            FifoBlockScheduler first = new FifoBlockScheduler(device, 16);
+            FifoBlockScheduler second = new FifoBlockScheduler(device, 16);
+            device.holdCompletions();
+            BlockRequest early = BlockRequest.write(1, arena.allocate(4096, 4096), Priority.DATA);
+            first.enqueue(early);
+            assertEquals(1, first.issue());
+            BlockRequest late = BlockRequest.write(2, arena.allocate(8192, 4096), Priority.DATA);
+            second.enqueue(late);
+            assertEquals(0, second.issue(), "the first scheduler holds the device's tags");
+            assertEquals(0, second.poll());
+            assertTrue(TagSpace.of(device).heldBy(first));
+            device.releaseCompletions();
+            assertEquals(1, first.poll());
+            assertTrue(TagSpace.of(device).isFree(), "its last completion let the tag space go");
+            assertEquals(1, second.issue());
+            assertEquals(8192, second.await(late));
+            assertEquals(4096, early.result());
+            assertEquals(1L, second.status().get("tagSpaceWaits"));
             device.close();
         }
     }

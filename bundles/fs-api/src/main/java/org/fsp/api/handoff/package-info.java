@@ -19,7 +19,9 @@
  *
  * <p>0.4.0: a bundle names its hand-over method in its manifest ({@link org.fsp.api.handoff.HandoverMethod}), so the
  * upgrade has no per-layer rules.
+ *
+ * <p>0.5.0: {@link org.fsp.api.handoff.LayerGate}, the one boundary where requests wait while a layer is replaced.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.4.0")
+@org.osgi.annotation.versioning.Version("0.5.0")
 package org.fsp.api.handoff;

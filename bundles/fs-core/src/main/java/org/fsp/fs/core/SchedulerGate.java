@@ -1,16 +1,15 @@
 package org.fsp.fs.core;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 import org.fsp.api.block.BlockDevice;
 import org.fsp.api.block.BlockRequest;
 import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.Errno;
+import org.fsp.api.handoff.LayerGate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,48 +26,27 @@ import org.slf4j.LoggerFactory;
  * with EIO. The time they parked is the pause, handed to the pause listener and kept for the status section. In a
  * greedy replacement it is only the drain of the requests in flight: no bundle stops or starts within it.
  *
- * <p>The enqueue fast path is one volatile read and an increment and decrement of the binding's counter of threads
- * inside it.
+ * <p>The boundary itself is a {@link LayerGate}: the enqueue fast path is its entry and exit.
  */
 final class SchedulerGate implements BlockScheduler {
 
     private static final Logger LOG = LoggerFactory.getLogger(SchedulerGate.class);
 
-    /** How many recent pauses {@link #recentPauseNanos()} keeps. */
+    /** How many recent pauses {@link #recentPauseNanos()} keeps (as many as the gate keeps). */
     static final int RECENT_PAUSES = 16;
-
-    /** One bound scheduler and the threads currently inside its enqueue. */
-    private static final class Binding {
-        final BlockScheduler scheduler;
-        /** Threads between the closed check and the end of enqueue. */
-        final AtomicInteger inside = new AtomicInteger();
-        /** Set by unbind before it waits for {@link #inside} to drain. */
-        volatile boolean closed;
-
-        Binding(BlockScheduler scheduler) {
-            this.scheduler = scheduler;
-        }
-    }
 
     /** Default of both waits: 30 s, as block-sched's own device wait. */
     static final long DEFAULT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(30);
 
-    private volatile long waitNanos = DEFAULT_WAIT_NANOS;
+    private final LayerGate<BlockScheduler> gate = new LayerGate<>("block scheduler", DEFAULT_WAIT_NANOS);
     private volatile long drainNanos = DEFAULT_WAIT_NANOS;
     private final LongConsumer pauseListener;
-    private final Object monitor = new Object();
-    /** The scheduler new requests go to; null between an unbind and the next bind. */
-    private volatile Binding current;
+    /** Serialises binds and unbinds (each may drain a scheduler for a while; requests do not take it). */
+    private final Object swapLock = new Object();
     /** The scheduler that was unbound last, answering {@link #device()} and friends while none is bound. */
-    private volatile Binding previous;
+    private volatile BlockScheduler previous;
     /** Schedulers drained by {@link #unbind} or a greedy {@link #bind}: waiters on their requests drive them. */
-    private final List<Binding> draining = new CopyOnWriteArrayList<>();
-    /** Guarded by monitor: {@link System#nanoTime()} of the unbind that left no scheduler, or 0. */
-    private long pausedSince;
-    /** Guarded by monitor: the most recent pauses, oldest first. */
-    private final List<Long> recentPauses = new ArrayList<>();
-    /** Guarded by monitor. */
-    private long swaps;
+    private final List<BlockScheduler> draining = new CopyOnWriteArrayList<>();
 
     /**
      * @param pauseListener told each pause in ns (how long new requests parked at the boundary: from the unbind, or the
@@ -84,45 +62,32 @@ final class SchedulerGate implements BlockScheduler {
      * {@link #unbind} drives the old scheduler for its pending requests.
      */
     void configure(long waitNanos) {
-        this.waitNanos = waitNanos;
+        gate.waitLimit(waitNanos);
         this.drainNanos = waitNanos;
     }
 
     /**
      * Routes new requests to {@code scheduler} and wakes requests waiting at the boundary. A greedy replacement (a
      * scheduler is bound already) first finishes the replaced one's requests, new ones waiting at the boundary
-     * meanwhile: two schedulers must not drive one device at once, since each numbers its requests with the device's
-     * tags from 0 and would take the other's completions as its own. The wait is the replacement's pause.
+     * meanwhile, so that the new one finds the device's {@link org.fsp.api.block.TagSpace} free at its first request
+     * instead of waiting for it request by request. The wait is the replacement's pause.
      */
     void bind(BlockScheduler scheduler) {
-        long pause = -1;
-        Binding replacing;
-        synchronized (monitor) {
-            replacing = current;
+        long pause;
+        synchronized (swapLock) {
+            BlockScheduler replacing = gate.current();
+            if (replacing == scheduler) {
+                return;
+            }
             if (replacing != null) {
-                standDown(replacing);
-            }
-        }
-        if (replacing != null) {
-            int left = close(replacing);
-            if (left > 0) {
-                LOG.warn("the replaced block scheduler still had {} requests after the drain time", left);
-            }
-        }
-        synchronized (monitor) {
-            current = new Binding(scheduler);
-            // Nothing may keep an old block-sched bundle's scheduler (and so its class loader) once a new one is bound.
-            previous = null;
-            if (pausedSince != 0) {
-                pause = System.nanoTime() - pausedSince;
-                pausedSince = 0;
-                swaps++;
-                recentPauses.add(pause);
-                if (recentPauses.size() > RECENT_PAUSES) {
-                    recentPauses.removeFirst();
+                int left = close(replacing);
+                if (left > 0) {
+                    LOG.warn("the replaced block scheduler still had {} requests after the drain time", left);
                 }
             }
-            monitor.notifyAll();
+            pause = gate.bind(scheduler);
+            // Nothing may keep an old block-sched bundle's scheduler (and so its class loader) once a new one is bound.
+            previous = null;
         }
         if (pause >= 0) {
             pauseListener.accept(pause);
@@ -136,38 +101,26 @@ final class SchedulerGate implements BlockScheduler {
      * @return requests still pending on it when the drain time passed (0 normally)
      */
     int unbind(BlockScheduler scheduler) {
-        Binding old;
-        synchronized (monitor) {
-            Binding c = current;
-            if (c == null || c.scheduler != scheduler) {
+        synchronized (swapLock) {
+            if (gate.current() != scheduler) {
                 // Not bound, or already finished by the greedy bind that replaced it.
                 return 0;
             }
-            old = c;
-            standDown(old);
+            return close(scheduler);
         }
-        return close(old);
     }
 
-    /** Under the monitor: {@code b}, the current binding, stops being current; new requests wait from now. */
-    private void standDown(Binding b) {
-        // Listed as draining before it stops being current, so that await never misses it.
-        draining.add(b);
-        previous = b;
-        current = null;
-        pausedSince = Math.max(1, System.nanoTime());
-    }
-
-    /** Closes {@code old} (already listed as draining) to new requests and finishes its own; returns what is left. */
-    private int close(Binding old) {
-        // Dekker with enqueue: it increments inside, then reads closed; here closed is written, then inside read.
-        // Either the enqueuer sees closed and goes elsewhere, or this loop sees it inside and waits for it.
-        old.closed = true;
+    /**
+     * Under the swap lock: {@code old}, the bound scheduler, stops taking requests (new ones wait at the gate from now),
+     * and is driven until it has finished its own; returns what is left.
+     */
+    private int close(BlockScheduler old) {
+        // Listed as draining before it leaves the gate, so that await never misses it.
+        draining.add(old);
+        previous = old;
         try {
-            while (old.inside.get() > 0) {
-                Thread.onSpinWait();
-            }
-            return drain(old.scheduler);
+            gate.unbind(old);
+            return drain(old);
         } finally {
             draining.remove(old);
         }
@@ -187,30 +140,23 @@ final class SchedulerGate implements BlockScheduler {
 
     /** The most recent pauses in ns, oldest first. */
     List<Long> recentPauseNanos() {
-        synchronized (monitor) {
-            return List.copyOf(recentPauses);
-        }
+        return gate.recentPauses().stream().map(LayerGate.Pause::nanos).toList();
     }
 
     /** Scheduler changes seen so far. */
     long swaps() {
-        synchronized (monitor) {
-            return swaps;
-        }
+        return gate.swaps();
     }
 
     /** True while a scheduler is bound. */
     boolean isBound() {
-        return current != null;
+        return gate.isOpen();
     }
 
     /** The bound scheduler, else the one unbound last; null before the first bind. */
     private BlockScheduler any() {
-        Binding b = current;
-        if (b == null) {
-            b = previous;
-        }
-        return b == null ? null : b.scheduler;
+        BlockScheduler s = gate.current();
+        return s == null ? previous : s;
     }
 
     @Override
@@ -224,57 +170,16 @@ final class SchedulerGate implements BlockScheduler {
 
     @Override
     public void enqueue(BlockRequest request) {
-        long deadline = 0;
-        while (true) {
-            Binding b = current;
-            if (b != null) {
-                b.inside.incrementAndGet();
-                try {
-                    if (!b.closed) {
-                        b.scheduler.enqueue(request);
-                        return;
-                    }
-                } finally {
-                    b.inside.decrementAndGet();
-                }
-            }
-            if (deadline == 0) {
-                deadline = Math.max(1, System.nanoTime() + waitNanos);
-            }
-            if (!awaitBinding(deadline)) {
-                // No scheduler within the wait: the request fails as a device error would, and its waiter sees EIO.
-                request.complete(-Errno.EIO.code());
-                return;
-            }
+        LayerGate.Entry<BlockScheduler> in = gate.enter();
+        if (in == null) {
+            // No scheduler within the wait: the request fails as a device error would, and its waiter sees EIO.
+            request.complete(-Errno.EIO.code());
+            return;
         }
-    }
-
-    /**
-     * Parks until a scheduler is bound; false if the deadline passed first. An interrupt does not end the wait (it
-     * would fail the request with EIO, and fs-core would stop writing for what is no device error); it is kept for
-     * the caller.
-     */
-    private boolean awaitBinding(long deadline) {
-        boolean interrupted = false;
         try {
-            synchronized (monitor) {
-                while (current == null) {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        return false;
-                    }
-                    try {
-                        TimeUnit.NANOSECONDS.timedWait(monitor, left);
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
-                }
-                return true;
-            }
+            in.service().enqueue(request);
         } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            in.exit();
         }
     }
 
@@ -282,8 +187,8 @@ final class SchedulerGate implements BlockScheduler {
     public int issue() {
         BlockScheduler s = any();
         int n = s == null ? 0 : s.issue();
-        for (Binding d : draining) {
-            n += d.scheduler.issue();
+        for (BlockScheduler d : draining) {
+            n += d.issue();
         }
         return n;
     }
@@ -292,8 +197,8 @@ final class SchedulerGate implements BlockScheduler {
     public int poll() {
         BlockScheduler s = any();
         int n = s == null ? 0 : s.poll();
-        for (Binding d : draining) {
-            n += d.scheduler.poll();
+        for (BlockScheduler d : draining) {
+            n += d.poll();
         }
         return n;
     }
@@ -322,8 +227,8 @@ final class SchedulerGate implements BlockScheduler {
     public int pending() {
         BlockScheduler s = any();
         int n = s == null ? 0 : s.pending();
-        for (Binding d : draining) {
-            n += d.scheduler.pending();
+        for (BlockScheduler d : draining) {
+            n += d.pending();
         }
         return n;
     }

@@ -2,67 +2,47 @@ package org.fsp.ipc.fuse;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.fsp.api.fs.ChangeListener;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
-import org.fsp.api.sched.ManagedBlocking;
+import org.fsp.api.handoff.LayerGate;
 
 /**
- * The file system the serving threads call, replaceable under them: while fs-core is being replaced, requests wait at
- * {@link #enter} (the program through the mount sees a pause) for up to the configured time, then fail with EIO; and
- * {@link #detach} returns only once no request is inside the old file system. A typical sequence per request is
- * {@code fs = slot.enter()}, the call, {@code slot.exit()} in a finally.
+ * The file system the serving threads call, replaceable under them: a {@link LayerGate} over
+ * {@link FileSystemService}, plus the change listeners, which move with the file system. While fs-core is being
+ * replaced, requests wait at {@link #enter} (the program through the mount sees a pause) for up to the configured time,
+ * then fail with EIO; and {@link #detach} returns only once no request is inside the old file system. A typical
+ * sequence per request is {@code in = slot.enter()}, the call on {@code in.service()}, {@code in.exit()} in a finally.
  */
 final class FileSystemSlot {
 
-    private final long waitMillis;
-    /** Guarded by this. */
+    private final LayerGate<FileSystemService> gate;
+    /** Guarded by this: the file system the listeners are registered with. */
     private FileSystemService fs;
-
-    private int inside;
     /** Guarded by this: registered with whichever file system is attached. */
     private final List<ChangeListener> listeners = new ArrayList<>();
 
     FileSystemSlot(long waitMillis) {
-        this.waitMillis = waitMillis;
+        this.gate = new LayerGate<>("file system", TimeUnit.MILLISECONDS.toNanos(waitMillis));
     }
 
-    /** The current file system, waiting for one if there is none; pair with {@link #exit}. */
-    synchronized FileSystemService enter() throws FsException {
-        if (fs == null) {
-            // A wait of up to seconds on a thread-model worker: its other agents are lent out meanwhile.
-            ManagedBlocking.begin();
-            try {
-                long deadline = System.nanoTime() + waitMillis * 1_000_000L;
-                while (fs == null) {
-                    long left = (deadline - System.nanoTime()) / 1_000_000L;
-                    if (left <= 0) {
-                        throw new FsException(Errno.EIO, "no file system for " + waitMillis + " ms");
-                    }
-                    try {
-                        wait(left);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new FsException(Errno.EIO, "interrupted while waiting for a file system");
-                    }
-                }
-            } finally {
-                ManagedBlocking.end();
-            }
+    /** Enters the current file system, waiting for one if there is none; exit the entry in a finally. */
+    LayerGate.Entry<FileSystemService> enter() throws FsException {
+        LayerGate.Entry<FileSystemService> in = gate.enter();
+        if (in == null) {
+            throw new FsException(
+                    Errno.EIO, "no file system for " + TimeUnit.NANOSECONDS.toMillis(gate.waitLimitNanos()) + " ms");
         }
-        inside++;
-        return fs;
+        return in;
     }
 
-    synchronized void exit() {
-        if (--inside == 0) {
-            notifyAll();
-        }
-    }
-
-    /** The file system requests go to from now on; the listeners are moved to it. */
-    synchronized void attach(FileSystemService service) {
+    /**
+     * The file system requests go to from now on; the listeners are moved to it. Returns the pause it ended (ns since
+     * the {@link #detach} that left the slot empty), or -1.
+     */
+    synchronized long attach(FileSystemService service) {
         if (fs != null && fs != service) {
             for (ChangeListener l : listeners) {
                 fs.removeChangeListener(l);
@@ -72,7 +52,7 @@ final class FileSystemSlot {
         for (ChangeListener l : listeners) {
             service.addChangeListener(l);
         }
-        notifyAll();
+        return gate.bind(service);
     }
 
     /** Registers {@code l} with the file system now and with every one attached later, until {@link #unlisten}. */
@@ -90,30 +70,25 @@ final class FileSystemSlot {
         }
     }
 
-    /** Stops sending requests to {@code service}; returns once none is inside it. */
-    synchronized void detach(FileSystemService service) {
-        if (fs != service) {
-            return;
-        }
-        for (ChangeListener l : listeners) {
-            service.removeChangeListener(l);
-        }
-        fs = null;
-        boolean interrupted = false;
-        while (inside > 0) {
-            try {
-                wait();
-            } catch (InterruptedException e) {
-                interrupted = true;
+    /**
+     * Stops sending requests to {@code service}; returns once none is inside it (if another file system was attached
+     * since, only that wait remains: the listeners went with the attach).
+     */
+    void detach(FileSystemService service) {
+        synchronized (this) {
+            if (fs == service) {
+                for (ChangeListener l : listeners) {
+                    service.removeChangeListener(l);
+                }
+                fs = null;
             }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        // Outside the monitor: the wait may be long, and listen, unlisten and attach need not wait for it.
+        gate.unbind(service);
     }
 
     /** The file system now, or null; for setup outside a request. */
-    synchronized FileSystemService current() {
-        return fs;
+    FileSystemService current() {
+        return gate.current();
     }
 }

@@ -20,6 +20,7 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.fs.SessionRecords;
+import org.fsp.api.handoff.LayerGate;
 import org.fsp.ipc.fuse.FuseAbi.Dirent;
 import org.fsp.ipc.fuse.FuseAbi.DirentPlus;
 import org.fsp.ipc.fuse.FuseAbi.OutHeader;
@@ -210,12 +211,13 @@ final class FuseDispatcher {
         }
         Credentials who =
                 callers.of(r.header().pid(), r.header().uid(), r.header().gid());
-        FileSystemService service;
+        LayerGate.Entry<FileSystemService> in;
         try {
-            service = fs.enter();
+            in = fs.enter();
         } catch (FsException e) {
             return new FuseReply.Error(e.errno());
         }
+        FileSystemService service = in.service();
         SERVING.set(nodes);
         try {
             if (r instanceof Lock l) {
@@ -247,7 +249,7 @@ final class FuseDispatcher {
             return new FuseReply.Error(Errno.EIO);
         } finally {
             SERVING.remove();
-            fs.exit();
+            in.exit();
         }
     }
 
@@ -542,13 +544,14 @@ final class FuseDispatcher {
                 }
                 java.util.concurrent.locks.LockSupport.parkNanos(pause);
                 pause = Math.min(pause * 2, LOCK_RETRY_MAX_NANOS);
-                FileSystemService service;
+                LayerGate.Entry<FileSystemService> in;
                 try {
-                    service = fs.enter();
+                    in = fs.enter();
                 } catch (FsException e) {
                     return new FuseReply.Error(e.errno());
                 }
                 try {
+                    FileSystemService service = in.service();
                     service.setlk(who, handles.handle(service, l.fh()), l.owner(), l.type(), start, length);
                     return FuseReply.OK;
                 } catch (FsException e) {
@@ -556,7 +559,7 @@ final class FuseDispatcher {
                         return new FuseReply.Error(e.errno());
                     }
                 } finally {
-                    fs.exit();
+                    in.exit();
                 }
             }
         } finally {

@@ -25,6 +25,7 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.fs.SessionRecords;
+import org.fsp.api.handoff.LayerGate;
 import org.fsp.linux.Futex;
 import org.fsp.linux.NativeException;
 import org.slf4j.Logger;
@@ -53,7 +54,8 @@ final class RequestAdapter {
     static final int PATH_BYTES_MAX = FileSystemService.PATH_MAX - 1;
 
     private final FileSystemGate gate;
-    private final FileSystemGate.Pass pass;
+    /** The way into the file system of the current request; set per request. */
+    private LayerGate.Entry<FileSystemService> entry;
     /** The file system the current request entered through the gate; set per request. */
     private FileSystemService fs;
 
@@ -76,7 +78,6 @@ final class RequestAdapter {
 
     RequestAdapter(FileSystemGate gate, int slotDataBytes) {
         this.gate = gate;
-        this.pass = gate.newPass();
         this.header = Arena.ofAuto().allocate(SlotDescriptor.SLOT_HEADER_BYTES, 64);
         this.data = Arena.ofAuto().allocate(slotDataBytes, 4096);
     }
@@ -88,10 +89,11 @@ final class RequestAdapter {
      * failure becomes an errno in the response.
      */
     boolean execute(ClientSession s, int lane, int slot) {
-        fs = pass.enter();
-        if (fs == null && !gate.waitedTooLong()) {
+        entry = gate.tryEnter();
+        if (entry == null && !gate.waitedTooLong()) {
             return false;
         }
+        fs = entry == null ? null : entry.service();
         long slotOffset = s.layout.slotOffset(lane, slot);
         long dataOffset = s.layout.dataOffset(lane, slot);
         if (data.byteSize() < s.layout.slotDataBytes()) {
@@ -107,8 +109,9 @@ final class RequestAdapter {
             responsePosition = 0;
             result = fs == null ? -Errno.EIO.code() : guardedDispatch(s, dataOffset);
         } finally {
-            if (fs != null) {
-                pass.exit();
+            if (entry != null) {
+                entry.exit();
+                entry = null;
                 fs = null;
             }
         }

@@ -36,6 +36,7 @@ import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.SessionRecords;
 import org.fsp.api.handoff.ChannelHandoff;
+import org.fsp.api.handoff.LayerGate;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.linux.Libc;
 import org.fsp.linux.MemFd;
@@ -574,7 +575,7 @@ public final class ShmServer implements AutoCloseable {
                 closedFor < 0
                         ? "attached"
                         : String.format(Locale.ROOT, "none for %.1f ms: requests wait", closedFor / 1e6));
-        List<FileSystemGate.Pause> pauses = gate.recentPauses();
+        List<LayerGate.Pause> pauses = gate.recentPauses();
         if (!pauses.isEmpty()) {
             m.put(
                     "fileSystemPauses",
