@@ -11,7 +11,7 @@ import org.fsp.api.launch.FrameworkProperties;
 /**
  * Checks a device path before the daemon boots, so that a bad path fails in the terminal with a message that says
  * what is wrong, not later inside a bundle: it must be a regular file or a block device, readable and writable, and
- * at least {@link Fspd#MIN_DEVICE_BYTES}. A missing image is created sparse at the requested size, mode 0600.
+ * at least {@link FrameworkProperties#MIN_DEVICE_BYTES}. A missing image is created sparse at the requested size, mode 0600.
  */
 final class DeviceCheck {
 

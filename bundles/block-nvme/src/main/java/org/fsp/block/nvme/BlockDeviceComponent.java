@@ -63,8 +63,6 @@ public final class BlockDeviceComponent {
 
     /** Default size of a created image or RAM device, bytes. */
     public static final long DEFAULT_SIZE_BYTES = 1L << 30;
-    /** Smallest device accepted, bytes: anything smaller cannot hold a file system. */
-    public static final long MIN_SIZE_BYTES = 1L << 20;
 
     private static final Logger LOG = LoggerFactory.getLogger(BlockDeviceComponent.class);
 
@@ -192,8 +190,11 @@ public final class BlockDeviceComponent {
 
     private ObservableBlockDevice openRam(long sizeBytes, int queueDepth, BundleContext context) {
         long rounded = sizeBytes / RamBlockDevice.BLOCK_SIZE * RamBlockDevice.BLOCK_SIZE;
-        if (rounded < MIN_SIZE_BYTES) {
-            return fail("RAM device size " + sizeBytes + " bytes is below the minimum of " + MIN_SIZE_BYTES, null);
+        if (rounded < FrameworkProperties.MIN_DEVICE_BYTES) {
+            return fail(
+                    "RAM device size " + sizeBytes + " bytes is below the minimum of "
+                            + FrameworkProperties.MIN_DEVICE_BYTES,
+                    null);
         }
         HandoffVault v = vault;
         DeviceHandoff previous = v == null ? null : v.take(Layer.DEVICE, DeviceHandoff.class, context.getBundle());
@@ -236,10 +237,11 @@ public final class BlockDeviceComponent {
             } catch (IOException e) {
                 return fail("cannot read the size of device image " + target + ": " + e.getMessage(), e);
             }
-            if (existing < MIN_SIZE_BYTES) {
+            if (existing < FrameworkProperties.MIN_DEVICE_BYTES) {
                 return fail(
-                        "device image " + target + " has " + existing + " bytes, below the minimum of " + MIN_SIZE_BYTES
-                                + "; remove it to have FSP create one of " + sizeBytes + " bytes",
+                        "device image " + target + " has " + existing + " bytes, below the minimum of "
+                                + FrameworkProperties.MIN_DEVICE_BYTES + "; remove it to have FSP create one of "
+                                + sizeBytes + " bytes",
                         null);
             }
             if (!Files.isWritable(target)) {
@@ -260,10 +262,11 @@ public final class BlockDeviceComponent {
             return fail("cannot open block device " + target + ": " + e.getMessage(), e);
         }
         long capacityBytes = opened.blockCount() * opened.blockSize();
-        if (capacityBytes < MIN_SIZE_BYTES) {
+        if (capacityBytes < FrameworkProperties.MIN_DEVICE_BYTES) {
             opened.close();
             return fail(
-                    "device " + target + " has " + capacityBytes + " bytes, below the minimum of " + MIN_SIZE_BYTES,
+                    "device " + target + " has " + capacityBytes + " bytes, below the minimum of "
+                            + FrameworkProperties.MIN_DEVICE_BYTES,
                     null);
         }
         return opened;
@@ -296,9 +299,12 @@ public final class BlockDeviceComponent {
         } catch (NativeException | IllegalArgumentException e) {
             return fail("cannot open NVMe controller " + pci + ": " + e.getMessage(), e);
         }
-        if (opened.blockCount() * opened.blockSize() < MIN_SIZE_BYTES) {
+        if (opened.blockCount() * opened.blockSize() < FrameworkProperties.MIN_DEVICE_BYTES) {
             opened.close();
-            return fail("NVMe namespace on " + pci + " is below the minimum of " + MIN_SIZE_BYTES + " bytes", null);
+            return fail(
+                    "NVMe namespace on " + pci + " is below the minimum of " + FrameworkProperties.MIN_DEVICE_BYTES
+                            + " bytes",
+                    null);
         }
         return opened;
     }
@@ -321,8 +327,11 @@ public final class BlockDeviceComponent {
 
     private static void createImage(Path target, long sizeBytes) {
         long rounded = sizeBytes / IoUringBlockDevice.BLOCK_SIZE * IoUringBlockDevice.BLOCK_SIZE;
-        if (rounded < MIN_SIZE_BYTES) {
-            fail("image size " + sizeBytes + " bytes is below the minimum of " + MIN_SIZE_BYTES, null);
+        if (rounded < FrameworkProperties.MIN_DEVICE_BYTES) {
+            fail(
+                    "image size " + sizeBytes + " bytes is below the minimum of "
+                            + FrameworkProperties.MIN_DEVICE_BYTES,
+                    null);
         }
         try {
             if (target.getParent() != null) {
