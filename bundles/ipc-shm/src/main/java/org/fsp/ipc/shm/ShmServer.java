@@ -1,18 +1,12 @@
 package org.fsp.ipc.shm;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.fsp.api.channel.HandshakeDescriptor.*;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -22,26 +16,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
-import org.fsp.api.channel.ChannelLayout;
-import org.fsp.api.channel.HandshakeDescriptor;
-import org.fsp.api.fs.Credentials;
-import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileSystemService;
-import org.fsp.api.fs.SessionRecords;
 import org.fsp.api.handoff.ChannelHandoff;
 import org.fsp.api.handoff.LayerGate;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.linux.Libc;
-import org.fsp.linux.MemFd;
 import org.fsp.linux.NativeException;
-import org.fsp.linux.SocketStructs;
 import org.fsp.linux.UnixSockets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,19 +43,13 @@ import org.slf4j.LoggerFactory;
  * {@link #close()} leaves everything open and returns it as a {@link ChannelHandoff}, and {@link #adopt} then
  * {@link #start()} carries on with it, in this class loader or another one.
  *
- * <p>Threads: one monitor thread polls the listening socket, every connection waiting for its hello and every client
- * socket, all non-blocking: it accepts, reads each hello as it comes and answers it, and notices a client's death
- * within {@value #POLL_MILLIS} ms. Nothing on it waits for a client, so silent connections cannot delay an honest one:
- * each must say hello within {@link ShmServerConfig#helloTimeoutMillis()}, and {@link PendingHandshakes} bounds how
- * many wait, per user and in all, dropping the oldest of the user over its bound. When the process runs out of
- * descriptors (EMFILE, ENFILE), a descriptor kept in reserve is closed to accept each new connection and refuse it with
- * that errno, so the backlog drains, connected clients go on, and one line per interval is logged
- * ({@link RateLimitedLog}, as for every kind of refusal). {@code workers} lane workers ({@link LaneWorker} agents)
- * serve the lanes, each client within its {@link FairShare}. The lane workers run on the {@link ThreadModel} the
- * server is made with (another one takes them over with {@link #driveWith}): the server runs no thread of its own for
- * them, so the thread model's ownership rule (a thread that ran an agent ends when the agent is detached) covers them.
- * The monitor is the one thread of the server's own; it runs through a {@link FutureTask}, which drops the server once
- * the monitor ends, so that a Thread kept by someone else (the framework) does not keep this bundle loaded.
+ * <p>Its parts: the {@link ConnectionMonitor} (its one thread of its own: accepts, has hellos answered, notices a
+ * client's death within {@value #POLL_MILLIS} ms, and bounds what silent or hostile connections can hold), the
+ * {@link Handshake} (hello, bounds, segment and welcome), the {@link ClientTable} (sessions, lane assignment, release)
+ * and the {@link FileSystemGate}. {@code workers} lane workers ({@link LaneWorker} agents) serve the lanes, each
+ * client within its {@link FairShare}. The lane workers run on the {@link ThreadModel} the server is made with
+ * (another one takes them over with {@link #driveWith}): the server runs no thread of its own for them, so the thread
+ * model's ownership rule (a thread that ran an agent ends when the agent is detached) covers them.
  */
 public final class ShmServer implements AutoCloseable {
 
@@ -93,13 +70,10 @@ public final class ShmServer implements AutoCloseable {
             long throttled,
             long connectedAtMillis) {}
 
+    /** How often the monitor looks at the sockets at least, ms: a client's death is noticed within it. */
     static final int POLL_MILLIS = 100;
     /** Listen backlog: room for a burst of honest connections beside a flood of silent ones being drained. */
     static final int BACKLOG = 512;
-    /** Connections accepted in one round at most, so that a flood of connects cannot starve the hellos. */
-    static final int ACCEPT_BATCH = 64;
-    /** How long accepting pauses when the descriptor table is full and no reserve descriptor is left. */
-    static final long ACCEPT_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     // Kinds of refusal, as fsp:clients counts them and the log lines name them.
     static final String REFUSED_BAD_HELLO = "bad-hello";
@@ -116,32 +90,21 @@ public final class ShmServer implements AutoCloseable {
 
     private static final int S_IFSOCK = 0140000;
     private static final int ECONNREFUSED = 111;
-    private static final int EPIPE = 32;
-    private static final int ECONNRESET = 104;
     private static final Logger LOG = LoggerFactory.getLogger(ShmServer.class);
 
     private final FileSystemGate gate;
     private final Path socketPath;
     private final ShmServerConfig config;
-    private final Map<Long, ClientSession> sessions = new ConcurrentHashMap<>();
-    private final AtomicLong nextClientId = new AtomicLong(1);
     private final List<LaneWorker> workers = new CopyOnWriteArrayList<>();
-    private final AtomicLong clientsServed = new AtomicLong();
-    private final AtomicLong clientsRefused = new AtomicLong();
+    private final ClientTable clients;
     /** Refusals and drops of connections, one log line per kind per interval. */
     private final RateLimitedLog refusals = new RateLimitedLog(LOG);
-    /** Monitor thread only (and the quiescing or closing thread once the monitor has stopped). */
-    private final PendingHandshakes pending;
-    /** Written by the monitor thread when it changes: connections waiting for their hello per uid, for the shell. */
-    private volatile SortedMap<Integer, Integer> pendingByUid = new TreeMap<>();
+
+    private final Handshake handshake;
+    private final ConnectionMonitor monitor;
     /** Shared with the lane workers: how many requests each client may have executing. */
     private final FairShare share;
-    /** Monitor thread only: a descriptor of /dev/null kept to be closed when the table is full, or -1. */
-    private int reserveFd = -1;
-    /** Monitor thread only: {@code nanoTime} before which the listening socket is not polled (table full). */
-    private long acceptPausedUntil;
 
-    private Thread monitor;
     private volatile boolean running;
     /** Set by {@link #close()}: hellos that come now are refused instead of set up. */
     private volatile boolean closing;
@@ -158,10 +121,6 @@ public final class ShmServer implements AutoCloseable {
     private volatile String adoption;
     /** The lanes' pause across the adoption: from the predecessor's quiesce to the first poll here; -1 if none. */
     private volatile long adoptionPauseNanos = -1;
-    /** Guards the round-robin of lanes over workers (the monitor thread assigns while the server's lock may be held). */
-    private final Object laneLock = new Object();
-    /** Under {@link #laneLock}. */
-    private int nextWorker;
     /** Written under this: the thread model driving the lane workers. */
     private volatile ThreadModel threadModel;
     /** The last hand-over of the lane workers, as {@code status()} shows it; null before the first. */
@@ -182,8 +141,10 @@ public final class ShmServer implements AutoCloseable {
         this.gate = new FileSystemGate(fs, config.fileSystemWaitMillis());
         this.socketPath = socketPath.toAbsolutePath();
         this.config = config;
-        this.pending = new PendingHandshakes(config.maxPendingHandshakes(), config.maxPendingHandshakesPerUid());
         this.share = new FairShare(config.inFlightPerClient(), workers);
+        this.clients = new ClientTable(workers, share, gate);
+        this.handshake = new Handshake(config, clients, gate, refusals, () -> closing);
+        this.monitor = new ConnectionMonitor(config, clients, handshake, refusals);
     }
 
     /**
@@ -195,7 +156,7 @@ public final class ShmServer implements AutoCloseable {
             FileSystemService fs, ChannelHandoff handoff, ShmServerConfig config, ThreadModel threadModel) {
         ShmServer s = new ShmServer(fs, Path.of(handoff.socketPath()), config, threadModel);
         s.adopted = handoff;
-        s.nextClientId.set(handoff.nextClientId());
+        s.clients.continueIdsFrom(handoff.nextClientId());
         return s;
     }
 
@@ -211,7 +172,7 @@ public final class ShmServer implements AutoCloseable {
             for (ClientSession session : s.sessionsOf(handoff)) {
                 session.segment.set(
                         JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET, ChannelHeaderDescriptor.SERVER_CLOSED);
-                s.release(session);
+                s.clients.release(session);
             }
             s.adopted = null;
         }
@@ -298,27 +259,18 @@ public final class ShmServer implements AutoCloseable {
         }
         // Accepting until EAGAIN must never block, whoever made the socket.
         Libc.setNonBlocking(listenFd);
-        reserveFd = openReserve();
         running = true;
         for (int i = 0; i < config.workers(); i++) {
             workers.add(new LaneWorker("shm-worker-" + i, i, gate, config.slotDataBytes(), share));
         }
         if (handoff != null) {
             for (ClientSession session : sessionsOf(handoff)) {
-                sessions.put(session.id, session);
-            }
-            share.clientsChanged(sessions.size());
-            // Connections the predecessor accepted whose hello had not come: their wait starts again here.
-            for (int fd : handoff.pendingFds()) {
-                onAccepted(fd);
+                clients.add(session);
             }
         }
         startDrivers();
-        monitor = Thread.ofPlatform()
-                .daemon()
-                .name("fsp-shm-monitor")
-                .inheritInheritableThreadLocals(false)
-                .start(new FutureTask<Void>(this::monitorLoop, null));
+        // Connections the predecessor accepted whose hello had not come: their wait starts again here.
+        monitor.start(listenFd, handoff == null ? List.of() : handoff.pendingFds());
         if (handoff != null) {
             adoptionPauseNanos = awaitFirstPoll() - handoff.quiescedAtNanos();
             adoption = String.format(
@@ -354,7 +306,7 @@ public final class ShmServer implements AutoCloseable {
             session.requestsServed.add(c.requestsServed());
             if (!workers.isEmpty()) {
                 for (int lane = 0; lane < c.layout().laneCount(); lane++) {
-                    assignLane(session, lane, c.laneHeads()[lane]);
+                    clients.assignLane(session, lane, c.laneHeads()[lane]);
                 }
             }
             out.add(session);
@@ -397,21 +349,16 @@ public final class ShmServer implements AutoCloseable {
         }
         running = false;
         try {
-            monitor.join();
+            monitor.stop(0);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        List<Integer> silent = new ArrayList<>();
-        for (PendingHandshakes.Pending p : pending.removeAll()) {
-            silent.add(p.fd());
-        }
-        publishPending();
-        closeReserve();
+        List<Integer> silent = monitor.takePending();
         // From here clients see the pause: their requests wait in the rings until the successor polls.
         long quiescedAt = System.nanoTime();
         stopDrivers();
-        List<ChannelHandoff.Client> clients = new ArrayList<>();
-        for (ClientSession s : sessions.values()) {
+        List<ChannelHandoff.Client> handedOver = new ArrayList<>();
+        for (ClientSession s : this.clients.all()) {
             if (!s.isOpen()) {
                 continue;
             }
@@ -424,7 +371,7 @@ public final class ShmServer implements AutoCloseable {
                     }
                 }
             }
-            clients.add(new ChannelHandoff.Client(
+            handedOver.add(new ChannelHandoff.Client(
                     s.id,
                     s.credentials,
                     s.socketFd,
@@ -439,10 +386,10 @@ public final class ShmServer implements AutoCloseable {
                     s.tokenHigh,
                     s.tokenLow));
         }
-        clients.sort(Comparator.comparingLong(ChannelHandoff.Client::id));
-        ChannelHandoff handoff =
-                new ChannelHandoff(socketPath.toString(), listenFd, nextClientId.get(), clients, quiescedAt, silent);
-        sessions.clear();
+        handedOver.sort(Comparator.comparingLong(ChannelHandoff.Client::id));
+        ChannelHandoff handoff = new ChannelHandoff(
+                socketPath.toString(), listenFd, this.clients.nextId(), handedOver, quiescedAt, silent);
+        this.clients.clear();
         workers.clear();
         listenFd = -1;
         if (gate.deferredHandles() > 0) {
@@ -450,7 +397,7 @@ public final class ShmServer implements AutoCloseable {
                     "{} handles of clients that left while no file system was attached stay open in the file system",
                     gate.deferredHandles());
         }
-        LOG.info("quiesced {} with {} clients for a successor", socketPath, clients.size());
+        LOG.info("quiesced {} with {} clients for a successor", socketPath, handedOver.size());
         return handoff;
     }
 
@@ -516,7 +463,7 @@ public final class ShmServer implements AutoCloseable {
     /** The connected clients, oldest first. */
     public List<ClientInfo> clients() {
         List<ClientInfo> out = new ArrayList<>();
-        for (ClientSession s : sessions.values()) {
+        for (ClientSession s : clients.all()) {
             out.add(new ClientInfo(
                     s.id,
                     s.credentials.pid(),
@@ -534,7 +481,7 @@ public final class ShmServer implements AutoCloseable {
 
     /** Connections accepted that have not said hello yet, per uid (as of the monitor's last round). */
     public SortedMap<Integer, Integer> pendingHandshakes() {
-        return pendingByUid;
+        return monitor.pendingByUid();
     }
 
     /**
@@ -556,7 +503,7 @@ public final class ShmServer implements AutoCloseable {
     public Map<String, Object> status() {
         long served = 0;
         int files = 0;
-        for (ClientSession s : sessions.values()) {
+        for (ClientSession s : clients.all()) {
             served += s.requestsServed.sum();
             files += s.files.size();
         }
@@ -584,13 +531,14 @@ public final class ShmServer implements AutoCloseable {
                             .toList()
                             .toString());
         }
-        m.put("clients", sessions.size());
-        m.put("clientsAccepted", clientsServed.get());
-        m.put("clientsRefused", clientsRefused.get());
+        m.put("clients", clients.size());
+        m.put("clientsAccepted", handshake.accepted());
+        m.put("clientsRefused", handshake.refused());
         SortedMap<String, Long> refused = refusals();
         if (!refused.isEmpty()) {
             m.put("refusedByKind", refused.toString());
         }
+        SortedMap<Integer, Integer> pendingByUid = monitor.pendingByUid();
         m.put("pendingHandshakes", pendingByUid.isEmpty() ? "none" : "by uid " + pendingByUid);
         m.put("sharePerClient", share.perClient() + " executing requests beside other clients");
         m.put("openFiles", files);
@@ -609,15 +557,12 @@ public final class ShmServer implements AutoCloseable {
         closing = true;
         running = false;
         try {
-            monitor.join(5_000);
-            for (PendingHandshakes.Pending p : pending.removeAll()) {
-                Libc.close(p.fd());
-            }
-            closeReserve();
-            for (ClientSession s : List.copyOf(sessions.values())) {
+            monitor.stop(5_000);
+            monitor.closePending();
+            for (ClientSession s : List.copyOf(clients.all())) {
                 s.segment.set(
                         JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET, ChannelHeaderDescriptor.SERVER_CLOSED);
-                release(s);
+                clients.release(s);
             }
             stopDrivers();
         } catch (InterruptedException e) {
@@ -655,456 +600,5 @@ public final class ShmServer implements AutoCloseable {
         }
         LOG.info("removing stale socket {}", socketPath);
         Files.delete(socketPath);
-    }
-
-    /**
-     * The monitor thread: one poll over the listening socket (unless accepting pauses), the connections waiting for
-     * their hello and the clients' sockets; then hellos, deaths, new connections and expired hellos, in that order.
-     */
-    private void monitorLoop() {
-        Arena arena = Arena.ofAuto();
-        int capacity = 64;
-        MemorySegment fds = arena.allocate((long) capacity * SocketStructs.POLLFD_SIZE, 8);
-        long helloTimeout = TimeUnit.MILLISECONDS.toNanos(config.helloTimeoutMillis());
-        while (running) {
-            try {
-                ClientSession[] list = sessions.values().toArray(ClientSession[]::new);
-                List<PendingHandshakes.Pending> waiting = pending.all();
-                int count = 1 + list.length + waiting.size();
-                if (count > capacity) {
-                    capacity = Integer.highestOneBit(count) * 2;
-                    fds = arena.allocate((long) capacity * SocketStructs.POLLFD_SIZE, 8);
-                }
-                long now = System.nanoTime();
-                boolean accepting = now - acceptPausedUntil >= 0;
-                UnixSockets.setPollFd(fds, 0, accepting ? listenFd : -1, UnixSockets.POLLIN);
-                for (int i = 0; i < list.length; i++) {
-                    UnixSockets.setPollFd(fds, 1 + i, list[i].socketFd, UnixSockets.POLLIN);
-                }
-                for (int i = 0; i < waiting.size(); i++) {
-                    UnixSockets.setPollFd(
-                            fds, 1 + list.length + i, waiting.get(i).fd(), UnixSockets.POLLIN);
-                }
-                long wait = TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS);
-                if (!waiting.isEmpty()) {
-                    wait = Math.min(wait, waiting.get(0).acceptedAtNanos() + helloTimeout - now);
-                }
-                if (!accepting) {
-                    wait = Math.min(wait, acceptPausedUntil - now);
-                }
-                int ready = UnixSockets.poll(fds, count, (int) Math.max(0, (wait + 999_999) / 1_000_000));
-                if (ready > 0) {
-                    for (int i = 0; i < waiting.size(); i++) {
-                        if (UnixSockets.revents(fds, 1 + list.length + i) != 0 && running) {
-                            PendingHandshakes.Pending p = waiting.get(i);
-                            if (hello(p.fd(), p.peer())) {
-                                pending.remove(p.fd());
-                            }
-                        }
-                    }
-                    // A client sends nothing after its hello: readable means end of file (death) or a protocol breach.
-                    for (int i = 0; i < list.length; i++) {
-                        if (UnixSockets.revents(fds, 1 + i) != 0) {
-                            LOG.info("{} disconnected", list[i]);
-                            release(list[i]);
-                            forgetRecords(list[i]);
-                        }
-                    }
-                    if (accepting && (UnixSockets.revents(fds, 0) & UnixSockets.POLLIN) != 0 && running) {
-                        acceptBatch();
-                    }
-                }
-                for (PendingHandshakes.Pending p : pending.expired(System.nanoTime() - helloTimeout)) {
-                    refuse(
-                            REFUSED_HELLO_TIMEOUT,
-                            p.fd(),
-                            p.peer(),
-                            0,
-                            "no hello within " + config.helloTimeoutMillis() + " ms");
-                }
-                publishPending();
-            } catch (RuntimeException e) {
-                if (refusals.warn("monitor-failed", "channel monitor failed; continuing: {}", e.toString())) {
-                    LOG.debug("channel monitor failure", e);
-                }
-            }
-        }
-    }
-
-    /**
-     * Accepts what waits in the backlog, at most {@link #ACCEPT_BATCH}: each connection either completes its
-     * handshake at once (an honest client has sent its hello already) or waits in {@link #pending}.
-     */
-    private void acceptBatch() {
-        for (int n = 0; n < ACCEPT_BATCH; n++) {
-            int fd;
-            try {
-                fd = UnixSockets.acceptNonBlocking(listenFd);
-            } catch (NativeException e) {
-                if (e.errno() == UnixSockets.EMFILE || e.errno() == UnixSockets.ENFILE) {
-                    if (!refuseWithReserve(e.errno())) {
-                        return;
-                    }
-                    continue;
-                }
-                if (e.errno() == UnixSockets.ENOBUFS || e.errno() == UnixSockets.ENOMEM) {
-                    refusals.warn(REFUSED_DESCRIPTORS, "accept failed ({}); accepting pauses", e.getMessage());
-                    acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_NANOS;
-                    return;
-                }
-                // ECONNABORTED and the like: that connection is gone, the next may be fine.
-                refusals.warn("accept-failed", "accept failed: {}", e.getMessage());
-                continue;
-            }
-            if (fd == -1) {
-                return;
-            }
-            onAccepted(fd);
-        }
-    }
-
-    private void onAccepted(int fd) {
-        UnixSockets.PeerCredentials peer;
-        try {
-            peer = UnixSockets.peerCredentials(fd);
-        } catch (NativeException e) {
-            Libc.close(fd);
-            return;
-        }
-        if (hello(fd, peer)) {
-            return;
-        }
-        for (PendingHandshakes.Dropped d : pending.add(new PendingHandshakes.Pending(fd, peer, System.nanoTime()))) {
-            boolean uidBound = d.why() == PendingHandshakes.Eviction.UID_BOUND;
-            refuse(
-                    uidBound ? REFUSED_PENDING_UID : REFUSED_PENDING_TOTAL,
-                    d.pending().fd(),
-                    d.pending().peer(),
-                    0,
-                    uidBound
-                            ? "silent; its uid has " + config.maxPendingHandshakesPerUid() + " connections waiting"
-                            : "silent; " + config.maxPendingHandshakes() + " connections waiting, its uid the most");
-        }
-    }
-
-    /**
-     * The descriptor table is full: closes the reserve descriptor, accepts one connection with the freed slot and
-     * refuses it with {@code errno}, then takes the reserve again. Returns false (and pauses accepting for
-     * {@link #ACCEPT_PAUSE_NANOS}) when there is no reserve to spend.
-     */
-    private boolean refuseWithReserve(int errno) {
-        if (reserveFd < 0) {
-            reserveFd = openReserve();
-        }
-        if (reserveFd < 0) {
-            refusals.warn(
-                    REFUSED_DESCRIPTORS,
-                    "out of file descriptors ({}) and no reserve: accepting pauses; connected clients are still served",
-                    Errno.of(errno));
-            acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_NANOS;
-            return false;
-        }
-        Libc.close(reserveFd);
-        reserveFd = -1;
-        try {
-            int fd = UnixSockets.acceptNonBlocking(listenFd);
-            if (fd != -1) {
-                UnixSockets.PeerCredentials peer = UnixSockets.peerCredentials(fd);
-                refuse(
-                        REFUSED_DESCRIPTORS,
-                        fd,
-                        peer,
-                        errno,
-                        "out of file descriptors; connected clients are still served");
-            }
-        } catch (NativeException e) {
-            LOG.debug("accept with the reserve descriptor failed", e);
-        } finally {
-            reserveFd = openReserve();
-        }
-        return true;
-    }
-
-    /**
-     * Reads the hello on {@code fd} if it has come and answers it: with a segment, or with a refusal (after which the
-     * connection is closed). Returns false, having done nothing, while no byte has come yet.
-     *
-     * <p>A hello is one message of exactly {@link HandshakeDescriptor#HELLO_BYTES} bytes with no descriptor and nothing
-     * after it, as FS Lib sends it; a split hello, a descriptor, trailing bytes, a wrong magic or major version are
-     * refused with EINVAL.
-     */
-    private boolean hello(int fd, UnixSockets.PeerCredentials peer) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment hello = arena.allocate(HELLO_BYTES, 8);
-            hello.fill((byte) 0);
-            UnixSockets.Received got;
-            try {
-                got = UnixSockets.receive(fd, hello, UnixSockets.MSG_DONTWAIT);
-            } catch (NativeException e) {
-                // EBADMSG: more than one descriptor came (receive closed them all); ECONNRESET and the like.
-                refuse(REFUSED_BAD_HELLO, fd, peer, Errno.EINVAL.code(), "hello failed: " + e.getMessage());
-                return true;
-            }
-            if (got.bytes() == -1) {
-                return false;
-            }
-            if (got.fd() != -1) {
-                Libc.close(got.fd());
-                refuse(REFUSED_BAD_HELLO, fd, peer, Errno.EINVAL.code(), "a descriptor came with the hello");
-                return true;
-            }
-            if (got.bytes() == 0) {
-                Libc.close(fd);
-                return true;
-            }
-            String bad = null;
-            if (got.bytes() != HELLO_BYTES && got.bytes() != HELLO_V0_BYTES) {
-                bad = "hello of " + got.bytes() + " bytes, not " + HELLO_BYTES + " in one message";
-            } else if (UnixSockets.hasPendingData(fd)) {
-                bad = "bytes after the hello";
-            } else if (hello.get(JAVA_LONG, MAGIC_OFFSET) != ChannelHeaderDescriptor.MAGIC
-                    || hello.get(JAVA_INT, VERSION_OFFSET) >>> 16 != ChannelHeaderDescriptor.MAJOR_VERSION) {
-                bad = "not an FSP hello of major version " + ChannelHeaderDescriptor.MAJOR_VERSION;
-            }
-            if (bad != null) {
-                refuse(REFUSED_BAD_HELLO, fd, peer, Errno.EINVAL.code(), bad);
-                return true;
-            }
-            if (closing || sessions.size() >= config.maxClients()) {
-                refuse(REFUSED_SERVER_FULL, fd, peer, Errno.EAGAIN.code(), config.maxClients() + " clients connected");
-                return true;
-            }
-            long ofUid = sessions.values().stream()
-                    .filter(x -> x.credentials.uid() == peer.uid())
-                    .count();
-            if (ofUid >= config.clientsPerUid()) {
-                refuse(REFUSED_UID_FULL, fd, peer, Errno.EAGAIN.code(), "its uid has " + ofUid + " clients connected");
-                return true;
-            }
-            // A client of minor version 0 computes the segment's size without a bulk area: it gets none.
-            boolean bulk = (hello.get(JAVA_INT, VERSION_OFFSET) & 0xFFFF) >= 1;
-            long tokenHigh = hello.get(JAVA_LONG, HELLO_TOKEN_HIGH_OFFSET);
-            long tokenLow = hello.get(JAVA_LONG, HELLO_TOKEN_LOW_OFFSET);
-            boolean hasToken = tokenHigh != 0 || tokenLow != 0;
-            boolean claimed = false;
-            if (hasToken && gate.current() instanceof SessionRecords rs) {
-                if (!rs.claim(tokenHigh, tokenLow, peer.uid())) {
-                    refuse(REFUSED_TOKEN, fd, peer, Errno.EACCES.code(), "its session token belongs to another uid");
-                    return true;
-                }
-                claimed = true;
-            }
-            setUp(fd, peer, hello.get(JAVA_INT, HELLO_LANES_OFFSET), bulk, arena, tokenHigh, tokenLow, claimed);
-            return true;
-        }
-    }
-
-    /** Makes the client's segment and session and sends the welcome with the segment's memfd. */
-    private void setUp(
-            int fd,
-            UnixSockets.PeerCredentials peer,
-            int asked,
-            boolean bulk,
-            Arena arena,
-            long tokenHigh,
-            long tokenLow,
-            boolean claimed) {
-        ClientSession session = null;
-        int memfd = -1;
-        try {
-            int[] groups = UnixSockets.peerGroups(fd);
-            int lanes = asked <= 0 ? config.lanesPerClient() : Math.min(asked, config.maxLanesPerClient());
-            // One bulk buffer per lane: every thread of a client with a lane of its own can move 1 MiB at once. The
-            // memfd is sparse, so only the pages a client touches cost memory.
-            ChannelLayout layout = ChannelLayout.of(
-                    lanes,
-                    config.slotsPerLane(),
-                    config.slotDataBytes(),
-                    bulk ? lanes * ChannelLayout.BULK_IO_BYTES : 0);
-            long id = nextClientId.getAndIncrement();
-            memfd = MemFd.createSealed("fsp-client-" + id, layout.segmentBytes());
-            Arena sessionArena = Arena.ofShared();
-            MemorySegment segment;
-            try {
-                segment = mapShared(memfd, layout.segmentBytes(), sessionArena);
-            } catch (RuntimeException e) {
-                sessionArena.close();
-                throw e;
-            }
-            ChannelHeaderDescriptor.write(segment, layout, id, Libc.getpid());
-            Credentials who = new Credentials(peer.pid(), peer.uid(), peer.gid(), groups);
-            session = new ClientSession(
-                    id,
-                    who,
-                    layout,
-                    segment,
-                    sessionArena,
-                    fd,
-                    config.maxOpenFilesPerClient(),
-                    System.currentTimeMillis(),
-                    tokenHigh,
-                    tokenLow);
-            session.tokenClaimed = claimed;
-            sessions.put(id, session);
-            share.clientsChanged(sessions.size());
-            for (int lane = 0; lane < layout.laneCount(); lane++) {
-                assignLane(session, lane, 0);
-            }
-            MemorySegment welcome = welcome(arena, 0);
-            welcome.set(JAVA_INT, WELCOME_LANE_COUNT_OFFSET, layout.laneCount());
-            welcome.set(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET, layout.slotsPerLane());
-            welcome.set(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET, layout.slotDataBytes());
-            welcome.set(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET, layout.segmentBytes());
-            welcome.set(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET, id);
-            if (session.hasToken() && gate.current() instanceof SessionRecords rs && rs.recordsKept()) {
-                welcome.set(JAVA_INT, WELCOME_FEATURES_OFFSET, FEATURE_RECORDS);
-            }
-            UnixSockets.send(fd, welcome, memfd);
-            clientsServed.incrementAndGet();
-            LOG.info("connected {} with {} lanes", session, lanes);
-        } catch (RuntimeException e) {
-            if (session != null && e instanceof NativeException n && (n.errno() == EPIPE || n.errno() == ECONNRESET)) {
-                LOG.info("{} left during its handshake", session);
-                release(session);
-            } else if (session != null) {
-                refusals.warn(REFUSED_SETUP, "could not set up {}: {}", session, e.toString());
-                clientsRefused.incrementAndGet();
-                release(session);
-            } else {
-                int errno = e instanceof NativeException n
-                                && (n.errno() == UnixSockets.EMFILE || n.errno() == UnixSockets.ENFILE)
-                        ? n.errno()
-                        : Errno.EIO.code();
-                refuse(errno == Errno.EIO.code() ? REFUSED_SETUP : REFUSED_DESCRIPTORS, fd, peer, errno, e.toString());
-            }
-        } finally {
-            if (memfd != -1) {
-                Libc.close(memfd);
-            }
-        }
-    }
-
-    /**
-     * Refuses the connection on {@code fd}: sends a welcome with {@code errno} as its status unless it is 0 (a
-     * connection dropped unanswered), closes it, counts the refusal under {@code kind} and logs it, rate-limited.
-     */
-    private void refuse(String kind, int fd, UnixSockets.PeerCredentials peer, int errno, String why) {
-        if (errno != 0) {
-            try (Arena arena = Arena.ofConfined()) {
-                UnixSockets.send(fd, welcome(arena, errno), -1);
-            } catch (NativeException e) {
-                LOG.debug("refusal not delivered to pid {}", peer.pid(), e);
-            }
-        }
-        Libc.close(fd);
-        clientsRefused.incrementAndGet();
-        refusals.warn(
-                kind,
-                "refused pid {} uid {}{}: {}",
-                peer.pid(),
-                peer.uid(),
-                errno != 0 ? " with " + Errno.of(errno) : "",
-                why);
-    }
-
-    private static MemorySegment welcome(Arena arena, int status) {
-        MemorySegment welcome = arena.allocate(WELCOME_BYTES, 8);
-        welcome.set(JAVA_LONG, MAGIC_OFFSET, ChannelHeaderDescriptor.MAGIC);
-        welcome.set(
-                JAVA_INT,
-                VERSION_OFFSET,
-                ChannelHeaderDescriptor.version(
-                        ChannelHeaderDescriptor.MAJOR_VERSION, ChannelHeaderDescriptor.MINOR_VERSION));
-        welcome.set(JAVA_INT, WELCOME_STATUS_OFFSET, status);
-        return welcome;
-    }
-
-    /** Monitor thread: publishes the pending connections per uid when they changed. */
-    private void publishPending() {
-        SortedMap<Integer, Integer> now = pending.perUid();
-        if (!now.equals(pendingByUid)) {
-            pendingByUid = now;
-        }
-    }
-
-    private static int openReserve() {
-        try {
-            return Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-        } catch (NativeException e) {
-            return -1;
-        }
-    }
-
-    private void closeReserve() {
-        if (reserveFd >= 0) {
-            Libc.close(reserveFd);
-            reserveFd = -1;
-        }
-    }
-
-    private void assignLane(ClientSession s, int lane, long head) {
-        synchronized (laneLock) {
-            workers.get(nextWorker).add(s, lane, head);
-            nextWorker = (nextWorker + 1) % workers.size();
-        }
-    }
-
-    /**
-     * Maps {@code memfd} shared into {@code arena}, through the JDK's own file mapping (by way of
-     * {@code /proc/self/fd}): the unmapping action the arena keeps is then the JDK's, not a lambda of this bundle, so
-     * a segment handed to the next version does not hold this bundle's class loader alive.
-     */
-    private static MemorySegment mapShared(int memfd, long bytes, Arena arena) {
-        try (FileChannel ch = FileChannel.open(
-                Path.of("/proc/self/fd/" + memfd), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot map the client's segment", e);
-        }
-    }
-
-    /** Releases everything {@code s} held: lanes, open files, segment, socket. Idempotent. */
-    void release(ClientSession s) {
-        if (!s.markReleased()) {
-            return;
-        }
-        sessions.remove(s.id);
-        share.clientsChanged(sessions.size());
-        for (LaneWorker w : List.copyOf(workers)) {
-            w.remove(s);
-        }
-        gate.closeHandles(s.credentials, s.files.closeAll());
-        s.awaitNoBulkCopies(TimeUnit.SECONDS.toNanos(5));
-        closeArena(s);
-        Libc.close(s.socketFd);
-        LOG.info("released {} after {} requests", s, s.requestsServed.sum());
-    }
-
-    /**
-     * The client left while this server runs: it will not re-issue anything, so its exactly-once records can go. (A
-     * client whose server dies keeps them: the next server finds them in the journal.)
-     */
-    private void forgetRecords(ClientSession s) {
-        if (s.hasToken() && s.tokenClaimed && gate.current() instanceof SessionRecords rs) {
-            rs.forget(s.tokenHigh, s.tokenLow);
-        }
-    }
-
-    private static void closeArena(ClientSession s) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (true) {
-            try {
-                s.arena.close();
-                return;
-            } catch (IllegalStateException e) {
-                if (!s.arena.scope().isAlive() || System.nanoTime() > deadline) {
-                    if (s.arena.scope().isAlive()) {
-                        LOG.error("{}: segment still in use after 5 s; leaving it mapped", s, e);
-                    }
-                    return;
-                }
-                Thread.onSpinWait();
-            }
-        }
     }
 }
