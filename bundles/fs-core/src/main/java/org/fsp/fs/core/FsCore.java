@@ -644,18 +644,13 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * which moves the checkpoint's device flushes out of the clients' pause.
      */
     public void checkpoint() throws FsException {
-        enter();
-        try {
+        perform(() -> {
             if (failed) {
                 throw new FsException(Errno.EROFS, "file system stopped writing after an error");
             }
             cache.writeBackAll();
             journal.checkpointNow();
-        } catch (IOException e) {
-            throw ioError(e);
-        } finally {
-            exit();
-        }
+        });
     }
 
     private void stopFlusher() {
@@ -710,6 +705,50 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     private void exit() {
         activeCalls.decrementAndGet();
+    }
+
+    /** A {@link FileSystemService} call's body, inside {@link #call}. */
+    @FunctionalInterface
+    private interface Body<T> {
+        T run() throws FsException, IOException;
+    }
+
+    /** A call's body with no result, inside {@link #perform}. */
+    @FunctionalInterface
+    private interface VoidBody {
+        void run() throws FsException, IOException;
+    }
+
+    /**
+     * The one wrapper of every {@link FileSystemService} call: counts it in (refused with EIO once a hand-over has
+     * begun), turns an I/O failure of the device into the errno the caller gets (and marks the file system failed),
+     * and counts it out.
+     */
+    private <T> T call(Body<T> body) throws FsException {
+        enter();
+        try {
+            return body.run();
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            exit();
+        }
+    }
+
+    /** {@link #call} for a body with no result. */
+    private void perform(VoidBody body) throws FsException {
+        enter();
+        try {
+            body.run();
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            exit();
+        }
     }
 
     /**
@@ -1150,18 +1189,9 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     private FileAttributes statAt(Credentials who, Inode base, String path, boolean follow) throws FsException {
-        enter();
-        try {
-            try {
-                return paths.resolve(who, base, path, follow).attributes();
-            } catch (FsException e) {
-                throw e;
-            } catch (IOException e) {
-                throw ioError(e);
-            }
-        } finally {
-            exit();
-        }
+        return call(() -> {
+            return paths.resolve(who, base, path, follow).attributes();
+        });
     }
 
     @Override
@@ -1182,26 +1212,20 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * Enters and leaves on its own: the call it serves enters again.
      */
     private Inode baseOf(long dirHandle) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             Inode d = handle(dirHandle).inode;
             if (!d.isDirectory()) {
                 throw new FsException(Errno.ENOTDIR, "handle " + dirHandle);
             }
             return d;
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public FileAttributes fstat(Credentials who, long handle) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             return handle(handle).inode.attributes();
-        } finally {
-            exit();
-        }
+        });
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -1218,8 +1242,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     private long openAt(Credentials who, Inode base, String path, int flags, int mode) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             // O_CREAT | O_DIRECTORY is EINVAL as in Linux 6.4 and later (it used to create a regular file).
             if ((flags & ~OpenFlags.SUPPORTED) != 0
                     || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE
@@ -1240,9 +1263,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                     p = (String) r;
                 }
             });
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** One attempt: returns a handle, or the path to retry at when O_CREAT met a symlink as the last component. */
@@ -1341,8 +1362,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void close(Credentials who, long handle) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             OpenFile f = handles.remove(handle);
             if (f == null) {
                 throw new FsException(Errno.EBADF, "handle " + handle);
@@ -1359,9 +1379,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 }
                 return null;
             });
-        } finally {
-            exit();
-        }
+        });
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -1369,31 +1387,25 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public int read(Credentials who, long handle, MemorySegment dst) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             OpenFile f = handle(handle);
             synchronized (f) {
                 int n = readAt(f, f.position, dst);
                 f.position += n;
                 return n;
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public int pread(Credentials who, long handle, long offset, MemorySegment dst) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             OpenFile f = handle(handle);
             if (offset < 0) {
                 throw new FsException(Errno.EINVAL, "negative offset");
             }
             return readAt(f, offset, dst);
-        } finally {
-            exit();
-        }
+        });
     }
 
     private int readAt(OpenFile f, long offset, MemorySegment dst) throws FsException {
@@ -1557,8 +1569,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public int write(Credentials who, long handle, MemorySegment src) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             OpenFile f = handle(handle);
             synchronized (f) {
                 boolean append = (f.flags & OpenFlags.O_APPEND) != 0;
@@ -1567,15 +1578,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 changed(f.inode);
                 return n;
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public int pwrite(Credentials who, long handle, long offset, MemorySegment src) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             OpenFile f = handle(handle);
             if (offset < 0) {
                 throw new FsException(Errno.EINVAL, "negative offset");
@@ -1583,9 +1591,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
             int n = writeAt(who, f, (f.flags & OpenFlags.O_APPEND) != 0 ? -1 : offset, src);
             changed(f.inode);
             return n;
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Writes at {@code offset} (-1: at end of file), in transactions of bounded size. */
@@ -1747,8 +1753,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void truncate(Credentials who, String path, long size) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             if (size < 0) {
                 throw new FsException(Errno.EINVAL, "negative size");
             }
@@ -1762,15 +1767,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 changed(i);
                 return null;
             });
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public void ftruncate(Credentials who, long handle, long size) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             OpenFile f = handle(handle);
             if (size < 0) {
                 throw new FsException(Errno.EINVAL, "negative size");
@@ -1783,9 +1785,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 return null;
             });
             changed(f.inode);
-        } finally {
-            exit();
-        }
+        });
     }
 
     private void truncateLocked(Transaction tx, Credentials who, Inode i, long size, String subject)
@@ -1809,22 +1809,16 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void fsync(Credentials who, long handle) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             syncInode(handle(handle).inode, false);
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public void fdatasync(Credentials who, long handle) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             syncInode(handle(handle).inode, true);
-        } finally {
-            exit();
-        }
+        });
     }
 
     private void syncInode(Inode i, boolean dataOnly) throws FsException {
@@ -1874,8 +1868,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void sync() throws FsException {
-        enter();
-        try {
+        perform(() -> {
             ManagedBlocking.begin();
             try {
                 cache.writeBackAll();
@@ -1886,9 +1879,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
             } finally {
                 ManagedBlocking.end();
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -1896,8 +1887,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void mkdir(Credentials who, String path, int mode) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             run(tx -> {
                 PathResolver.Parent p = paths.resolveParent(who, path);
                 if (isDotName(p.name())) {
@@ -1918,9 +1908,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 }
                 return null;
             });
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
@@ -1942,8 +1930,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     private void rmdirAt(Credentials who, Inode base, String path) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             run(tx -> {
                 PathResolver.Parent p = paths.resolveParent(who, base, path);
                 if (p.name().isEmpty()) {
@@ -1992,15 +1979,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 removed(p.dir(), p.name());
                 return null;
             });
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public List<DirEntry> readdir(Credentials who, String path, long cookie, int max) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             if (max <= 0 || cookie < 0) {
                 throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
             }
@@ -2011,15 +1995,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
             } catch (IOException e) {
                 throw ioError(e);
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public List<DirEntry> readdir(Credentials who, long dirHandle, long cookie, int max) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             if (max <= 0 || cookie < 0) {
                 throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
             }
@@ -2031,9 +2012,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
             } catch (IOException e) {
                 throw ioError(e);
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** One page of {@code d}; {@code checkRead}: a lookup by path (a handle was checked when it was opened). */
@@ -2063,8 +2042,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     private void unlinkAt(Credentials who, Inode base, String path) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             run(tx -> {
                 PathResolver.Parent p = paths.resolveParent(who, base, path);
                 if (isDotName(p.name())) {
@@ -2107,15 +2085,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 removed(p.dir(), p.name());
                 return null;
             });
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public void link(Credentials who, String existing, String newPath) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             run(tx -> {
                 Inode src = paths.resolve(who, existing, false);
                 PathResolver.Parent p = paths.resolveParent(who, newPath);
@@ -2158,15 +2133,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 }
                 return null;
             });
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public void symlink(Credentials who, String target, String linkPath) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             if (target == null || target.isEmpty()) {
                 throw new FsException(Errno.ENOENT, "empty symlink target");
             }
@@ -2219,29 +2191,18 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 }
                 return null;
             });
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public String readlink(Credentials who, String path) throws FsException {
-        enter();
-        try {
-            try {
-                Inode i = paths.resolve(who, path, false);
-                if (!i.isSymlink()) {
-                    throw new FsException(Errno.EINVAL, path);
-                }
-                return paths.readTarget(i);
-            } catch (FsException e) {
-                throw e;
-            } catch (IOException e) {
-                throw ioError(e);
+        return call(() -> {
+            Inode i = paths.resolve(who, path, false);
+            if (!i.isSymlink()) {
+                throw new FsException(Errno.EINVAL, path);
             }
-        } finally {
-            exit();
-        }
+            return paths.readTarget(i);
+        });
     }
 
     /** True if {@code ancestor} is {@code dir} or one of its ancestors. The rename lock is held. */
@@ -2538,23 +2499,17 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void chmod(Credentials who, String path, int mode) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             run(tx -> chmodInode(tx, who, paths.resolve(who, path, true), mode, Errno.ENOENT, path));
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public void fchmod(Credentials who, long handle, int mode) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             Inode i = handle(handle).inode;
             run(tx -> chmodInode(tx, who, i, mode, Errno.EBADF, "handle " + handle));
-        } finally {
-            exit();
-        }
+        });
     }
 
     private Void chmodInode(Transaction tx, Credentials who, Inode i, int mode, Errno gone, String path)
@@ -2580,23 +2535,17 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void chown(Credentials who, String path, int uid, int gid) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             run(tx -> chownInode(tx, who, paths.resolve(who, path, true), uid, gid, Errno.ENOENT, path));
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public void fchown(Credentials who, long handle, int uid, int gid) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             Inode i = handle(handle).inode;
             run(tx -> chownInode(tx, who, i, uid, gid, Errno.EBADF, "handle " + handle));
-        } finally {
-            exit();
-        }
+        });
     }
 
     private Void chownInode(Transaction tx, Credentials who, Inode i, int uid, int gid, Errno gone, String path)
@@ -2635,24 +2584,18 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             run(tx ->
                     utimensInode(tx, who, paths.resolve(who, path, true), atimeNanos, mtimeNanos, Errno.ENOENT, path));
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public void futimens(Credentials who, long handle, long atimeNanos, long mtimeNanos) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             Inode i = handle(handle).inode;
             run(tx -> utimensInode(tx, who, i, atimeNanos, mtimeNanos, Errno.EBADF, "handle " + handle));
-        } finally {
-            exit();
-        }
+        });
     }
 
     private Void utimensInode(
@@ -2713,16 +2656,13 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void setlk(Credentials who, long handle, int type, long start, long length) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             OpenFile f = handle(handle);
             if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
                 throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
             }
             locks.set(f.inode.ino, handle, type, start, length);
-        } finally {
-            exit();
-        }
+        });
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -2782,8 +2722,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public long lseek(Credentials who, long handle, long offset, int whence) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             OpenFile f = handle(handle);
             if ((whence != SEEK_DATA && whence != SEEK_HOLE) || offset < 0) {
                 throw new FsException(Errno.EINVAL, "lseek whence " + whence + " offset " + offset);
@@ -2801,15 +2740,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
             } finally {
                 i.lock.unlock();
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public void fallocate(Credentials who, long handle, int mode, long offset, long length) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             OpenFile f = handle(handle);
             if (offset < 0 || length <= 0) {
                 throw new FsException(Errno.EINVAL, "fallocate offset " + offset + " length " + length);
@@ -2836,9 +2772,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 lblk = upTo;
             }
             changed(f.inode);
-        } finally {
-            exit();
-        }
+        });
     }
 
     /**
@@ -2904,30 +2838,16 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public byte[] getxattr(Credentials who, String path, String name, boolean follow) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             return xattrs.get(who, paths.resolve(who, path, follow), name, path);
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ioError(e);
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public List<String> listxattr(Credentials who, String path, boolean follow) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             return xattrs.list(who, paths.resolve(who, path, follow));
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ioError(e);
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
@@ -2943,8 +2863,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     private void changeXattr(Credentials who, String path, String name, byte[] value, int flags, boolean follow)
             throws FsException {
-        enter();
-        try {
+        perform(() -> {
             run(tx -> {
                 Inode i = paths.resolve(who, path, follow);
                 lockLive(i, Errno.ENOENT, path);
@@ -2956,9 +2875,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 }
                 return null;
             });
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** The key of a lock owner that is not a handle: handles are positive, owners are kept negative. */
@@ -2968,47 +2885,37 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void setlk(Credentials who, long handle, long owner, int type, long start, long length) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             OpenFile f = handle(handle);
             if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
                 throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
             }
             locks.set(f.inode.ino, ownerKey(owner), handle, type, start, length);
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public long[] getlk(Credentials who, long handle, long owner, int type, long start, long length)
             throws FsException {
-        enter();
-        try {
+        return call(() -> {
             OpenFile f = handle(handle);
             if ((type != F_RDLCK && type != F_WRLCK) || start < 0 || length < 0) {
                 throw new FsException(Errno.EINVAL, "getlk type " + type + " range " + start + "+" + length);
             }
             return locks.conflicting(f.inode.ino, ownerKey(owner), type, start, length);
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public void releaseLocks(Credentials who, long handle, long owner) throws FsException {
-        enter();
-        try {
+        perform(() -> {
             locks.releaseAll(handle(handle).inode.ino, ownerKey(owner));
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
     public FsStats statfs(Credentials who) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             // Blocks freed but waiting for a checkpoint are free to the user (as ext4 counts blocks freed by a
             // running transaction): allocation reclaims them with a checkpoint when it needs them.
             long free = alloc.freeBlocks() + alloc.pendingFreeBlocks();
@@ -3020,9 +2927,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                     alloc.freeInodes(),
                     NAME_MAX,
                     Math.max(0, free - reservedBlocks));
-        } finally {
-            exit();
-        }
+        });
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -3190,8 +3095,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void commitChanges() throws FsException {
-        enter();
-        try {
+        perform(() -> {
             long seq = journal.runningSeq();
             if (journal.writtenSeq() >= seq) {
                 return;
@@ -3201,9 +3105,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
             } catch (IOException e) {
                 throw ioError(e);
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
@@ -3261,8 +3163,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public int generation(long ino) throws FsException {
-        enter();
-        try {
+        return call(() -> {
             if (ino < Geometry.ROOT_INO || ino >= geometry.inodeCount() || !alloc.inodeInUse(ino)) {
                 throw new FsException(Errno.ESTALE, "inode " + ino);
             }
@@ -3271,13 +3172,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 throw new FsException(Errno.ESTALE, "inode " + ino);
             }
             return i.generation;
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ioError(e);
-        } finally {
-            exit();
-        }
+        });
     }
 
     @Override
