@@ -739,16 +739,10 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     /** {@link #call} for a body with no result. */
     private void perform(VoidBody body) throws FsException {
-        enter();
-        try {
+        call(() -> {
             body.run();
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ioError(e);
-        } finally {
-            exit();
-        }
+            return null;
+        });
     }
 
     /**
