@@ -3,7 +3,6 @@ package org.fsp.fs.core;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -46,7 +45,6 @@ import org.fsp.fs.core.dir.Directory;
 import org.fsp.fs.core.inode.Inode;
 import org.fsp.fs.core.inode.InodeTable;
 import org.fsp.fs.core.inode.NoSpaceException;
-import org.fsp.fs.core.journal.HaltPoints;
 import org.fsp.fs.core.journal.Journal;
 import org.fsp.fs.core.journal.JournalShadow;
 import org.fsp.fs.core.journal.Transaction;
@@ -141,25 +139,28 @@ public final class FsCore implements FileSystemService, SessionRecords {
     private static final long RECLAIM_INTERVAL_NANOS = 20_000_000L;
 
     private final BlockIo io;
-    private final Geometry geometry;
-    private final BufferCache cache;
+    final Geometry geometry;
+    final BufferCache cache;
     /** Background write-back of dirty data and the dirty limit writers wait on. */
     private final WriteBack writeBack;
 
     private final Allocator alloc;
-    private final InodeTable table;
+    final InodeTable table;
     private final Journal journal;
     /** The journal's copy that outlives this process, or null; removed by a clean unmount. */
     private final JournalShadow shadow;
 
-    private final Options options;
+    final Options options;
     private final LongSupplier clock;
-    private final PathResolver paths;
+    final PathResolver paths;
+    /** The operations on names, on this mount. */
+    private final Namespace namespace = new Namespace(this);
+
     private final ExtendedAttributes xattrs;
     /** Told of every change once it is made ({@link #addChangeListener}); empty unless a front end caches. */
     private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
 
-    private final ReentrantLock renameLock = new ReentrantLock();
+    final ReentrantLock renameLock = new ReentrantLock();
     /** Serialises {@link #reclaimFreedBlocks}; guards the field after it. */
     private final ReentrantLock reclaimLock = new ReentrantLock();
 
@@ -242,7 +243,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     private static final int LAST_TX_SEQ = 1;
 
     /** An open file: the inode, the open flags and the position. */
-    private static final class OpenFile {
+    static final class OpenFile {
         final Inode inode;
         final int flags;
         long position;
@@ -258,7 +259,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     /** A modifying operation run inside a transaction. */
     @FunctionalInterface
-    private interface Op<T> {
+    interface Op<T> {
         T apply(Transaction tx) throws IOException;
     }
 
@@ -695,7 +696,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** Counts a {@link FileSystemService} call in, refusing it once {@link #quiesce} has begun. */
-    private void enter() throws FsException {
+    void enter() throws FsException {
         activeCalls.incrementAndGet();
         if (quiescing) {
             activeCalls.decrementAndGet();
@@ -703,19 +704,19 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
-    private void exit() {
+    void exit() {
         activeCalls.decrementAndGet();
     }
 
     /** A {@link FileSystemService} call's body, inside {@link #call}. */
     @FunctionalInterface
-    private interface Body<T> {
+    interface Body<T> {
         T run() throws FsException, IOException;
     }
 
     /** A call's body with no result, inside {@link #perform}. */
     @FunctionalInterface
-    private interface VoidBody {
+    interface VoidBody {
         void run() throws FsException, IOException;
     }
 
@@ -724,7 +725,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * begun), turns an I/O failure of the device into the errno the caller gets (and marks the file system failed),
      * and counts it out.
      */
-    private <T> T call(Body<T> body) throws FsException {
+    <T> T call(Body<T> body) throws FsException {
         enter();
         try {
             return body.run();
@@ -738,7 +739,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** {@link #call} for a body with no result. */
-    private void perform(VoidBody body) throws FsException {
+    void perform(VoidBody body) throws FsException {
         call(() -> {
             body.run();
             return null;
@@ -874,12 +875,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
-    private long now() {
+    long now() {
         return clock.getAsLong();
     }
 
     /** Runs a modifying operation in a transaction, retrying once after a checkpoint if space was short. */
-    private <T> T run(Op<T> op) throws FsException {
+    <T> T run(Op<T> op) throws FsException {
         checkWritable();
         for (int attempt = 0; ; attempt++) {
             try (Journal.Handle h = journal.begin()) {
@@ -947,7 +948,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * Turns a device error or detected corruption into EIO. Either way the file system stops writing (as Linux's
      * errors=remount-ro): later changes fail with EROFS and unmount leaves the device as it is.
      */
-    private FsException ioError(IOException e) {
+    FsException ioError(IOException e) {
         stopWriting("request", e);
         return new FsException(Errno.EIO, e.getMessage());
     }
@@ -969,16 +970,16 @@ public final class FsCore implements FileSystemService, SessionRecords {
     // ---------------------------------------------------------------------------------------------------------
     // Path helpers
 
-    private Inode inode(long ino) throws IOException {
+    Inode inode(long ino) throws IOException {
         return table.get(ino);
     }
 
-    private static boolean isDotName(String name) {
+    static boolean isDotName(String name) {
         return name.isEmpty() || name.equals(".") || name.equals("..");
     }
 
     /** Locks a directory found by path and checks it still exists. */
-    private void lockLiveDir(Inode dir, String path) throws FsException {
+    void lockLiveDir(Inode dir, String path) throws FsException {
         dir.lock.lock();
         if (dir.freed || dir.nlink == 0) {
             dir.lock.unlock();
@@ -1003,7 +1004,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     // Inode helpers
 
     /** Frees an inode's blocks and the inode itself. Caller holds its lock, inside {@code tx}. */
-    private void destroy(Transaction tx, Inode i) throws IOException {
+    void destroy(Transaction tx, Inode i) throws IOException {
         for (long[] run : i.extents.truncate(0)) {
             for (long b = run[0]; b < run[0] + run[1]; b++) {
                 cache.forget(b);
@@ -1024,13 +1025,13 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** Drops a link's worth of life: frees the inode if no links and no open handles remain. Lock held. */
-    private void maybeDestroy(Transaction tx, Inode i) throws IOException {
+    void maybeDestroy(Transaction tx, Inode i) throws IOException {
         if (i.nlink == 0 && i.openCount == 0 && !i.freed) {
             destroy(tx, i);
         }
     }
 
-    private void touchDir(Transaction tx, Inode dir, long now) throws IOException {
+    void touchDir(Transaction tx, Inode dir, long now) throws IOException {
         dir.mtime = now;
         dir.ctime = now;
         table.store(tx, dir, false);
@@ -1055,7 +1056,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** Creates an inode in {@code dir} and links it as {@code name}. Caller holds the dir lock. */
-    private Inode createIn(Transaction tx, Credentials who, Inode dir, String name, int mode) throws IOException {
+    Inode createIn(Transaction tx, Credentials who, Inode dir, String name, int mode) throws IOException {
         int gid = who.gid();
         if ((dir.mode & FileMode.S_ISGID) != 0) {
             gid = dir.gid;
@@ -1104,7 +1105,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * waiting for a checkpoint, journaled again (an in-place write could be overwritten by that older image).
      * Caller holds the inode lock.
      */
-    private void dataChanged(Transaction tx, Inode i, Buffer b, long pblk) {
+    void dataChanged(Transaction tx, Inode i, Buffer b, long pblk) {
         if (journal.mustJournal(b)) {
             tx.dirty(b);
         } else {
@@ -1116,7 +1117,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** Allocates a zeroed data block for {@code lblk}; caller holds the inode lock. */
-    private long allocData(Transaction tx, Credentials who, Inode i, long lblk, int want) throws IOException {
+    long allocData(Transaction tx, Credentials who, Inode i, long lblk, int want) throws IOException {
         if (!who.isRoot()) {
             // Blocks waiting for a checkpoint count as free: run() reclaims them when the bitmap runs short.
             long free = alloc.freeBlocks() + alloc.pendingFreeBlocks() - reservedBlocks;
@@ -1166,7 +1167,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         i.dataSeq = tx.seq();
     }
 
-    private OpenFile handle(long h) throws FsException {
+    OpenFile handle(long h) throws FsException {
         OpenFile f = handles.get(h);
         if (f == null) {
             throw new FsException(Errno.EBADF, "handle " + h);
@@ -1205,7 +1206,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * The directory a handle is open on, as the base of an *at call: EBADF for no such handle, ENOTDIR for a file.
      * Enters and leaves on its own: the call it serves enters again.
      */
-    private Inode baseOf(long dirHandle) throws FsException {
+    Inode baseOf(long dirHandle) throws FsException {
         return call(() -> {
             Inode d = handle(dirHandle).inode;
             if (!d.isDirectory()) {
@@ -1485,7 +1486,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * relatime, Linux's default: a read updates the access time only if it is not newer than the last modification
      * or change, or is a day old, so that reading a file costs a journal write at most once after each change.
      */
-    private void touchAtime(Inode i) {
+    void touchAtime(Inode i) {
         long now = now();
         long atime = i.atime;
         if (atime > i.mtime && atime > i.ctime && now - atime < RELATIME_NANOS) {
@@ -1877,615 +1878,67 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // directories
+    // The operations on names (Namespace)
 
     @Override
     public void mkdir(Credentials who, String path, int mode) throws FsException {
-        perform(() -> {
-            run(tx -> {
-                PathResolver.Parent p = paths.resolveParent(who, path);
-                if (isDotName(p.name())) {
-                    throw new FsException(Errno.EEXIST, path);
-                }
-                lockLiveDir(p.dir(), path);
-                try {
-                    if (paths.child(p.dir(), p.name()) != null) {
-                        throw new FsException(Errno.EEXIST, path);
-                    }
-                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
-                    if (p.dir().nlink >= LINK_MAX) {
-                        throw new FsException(Errno.EMLINK, path);
-                    }
-                    createIn(tx, who, p.dir(), p.name(), FileMode.S_IFDIR | (mode & 01777));
-                } finally {
-                    p.dir().lock.unlock();
-                }
-                return null;
-            });
-        });
+        namespace.mkdir(who, path, mode);
     }
 
     @Override
     public void rmdir(Credentials who, String path) throws FsException {
-        rmdirAt(who, null, path);
+        namespace.rmdir(who, path);
     }
 
     @Override
     public void unlinkat(Credentials who, long dirHandle, String path, int flags) throws FsException {
-        if ((flags & ~AT_REMOVEDIR) != 0) {
-            throw new FsException(Errno.EINVAL, "unlinkat flags " + flags);
-        }
-        Inode base = baseOf(dirHandle);
-        if ((flags & AT_REMOVEDIR) != 0) {
-            rmdirAt(who, base, path);
-        } else {
-            unlinkAt(who, base, path);
-        }
-    }
-
-    private void rmdirAt(Credentials who, Inode base, String path) throws FsException {
-        perform(() -> {
-            run(tx -> {
-                PathResolver.Parent p = paths.resolveParent(who, base, path);
-                if (p.name().isEmpty()) {
-                    throw new FsException(Errno.EBUSY, path);
-                }
-                if (p.name().equals(".")) {
-                    throw new FsException(Errno.EINVAL, path);
-                }
-                if (p.name().equals("..")) {
-                    throw new FsException(Errno.ENOTEMPTY, path);
-                }
-                lockLiveDir(p.dir(), path);
-                try {
-                    Inode c = paths.child(p.dir(), p.name());
-                    if (c == null) {
-                        throw new FsException(Errno.ENOENT, path);
-                    }
-                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
-                    if (!Access.stickyAllows(who, p.dir(), c)) {
-                        throw new FsException(Errno.EPERM, path);
-                    }
-                    if (!c.isDirectory()) {
-                        throw new FsException(Errno.ENOTDIR, path);
-                    }
-                    c.lock.lock();
-                    try {
-                        if (!paths.dir(c).isEmpty()) {
-                            throw new FsException(Errno.ENOTEMPTY, path);
-                        }
-                        paths.dir(p.dir()).remove(tx, p.name());
-                        p.dir().nlink--;
-                        long now = now();
-                        touchDir(tx, p.dir(), now);
-                        c.nlink = 0;
-                        c.ctime = now;
-                        if (c.openCount > 0) {
-                            table.store(tx, c, false);
-                        }
-                        maybeDestroy(tx, c);
-                    } finally {
-                        c.lock.unlock();
-                    }
-                } finally {
-                    p.dir().lock.unlock();
-                }
-                removed(p.dir(), p.name());
-                return null;
-            });
-        });
+        namespace.unlinkat(who, dirHandle, path, flags);
     }
 
     @Override
     public List<DirEntry> readdir(Credentials who, String path, long cookie, int max) throws FsException {
-        return call(() -> {
-            if (max <= 0 || cookie < 0) {
-                throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
-            }
-            try {
-                return readdirOf(who, paths.resolve(who, path, true), path, cookie, max, true);
-            } catch (FsException e) {
-                throw e;
-            } catch (IOException e) {
-                throw ioError(e);
-            }
-        });
+        return namespace.readdir(who, path, cookie, max);
     }
 
     @Override
     public List<DirEntry> readdir(Credentials who, long dirHandle, long cookie, int max) throws FsException {
-        return call(() -> {
-            if (max <= 0 || cookie < 0) {
-                throw new FsException(Errno.EINVAL, "readdir max " + max + " cookie " + cookie);
-            }
-            Inode d = handle(dirHandle).inode;
-            try {
-                return readdirOf(who, d, "handle " + dirHandle, cookie, max, false);
-            } catch (FsException e) {
-                throw e;
-            } catch (IOException e) {
-                throw ioError(e);
-            }
-        });
+        return namespace.readdir(who, dirHandle, cookie, max);
     }
-
-    /** One page of {@code d}; {@code checkRead}: a lookup by path (a handle was checked when it was opened). */
-    private List<DirEntry> readdirOf(Credentials who, Inode d, String path, long cookie, int max, boolean checkRead)
-            throws IOException {
-        if (!d.isDirectory()) {
-            throw new FsException(Errno.ENOTDIR, path);
-        }
-        if (checkRead) {
-            Access.check(who, d, Access.READ, path);
-        }
-        if (d.freed || d.nlink == 0) {
-            // Removed while open: Linux lists nothing, and its blocks may be gone.
-            return List.of();
-        }
-        List<DirEntry> page = paths.dir(d).readdir(cookie, max);
-        touchAtime(d);
-        return page;
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
-    // unlink, link, symlink, rename
 
     @Override
     public void unlink(Credentials who, String path) throws FsException {
-        unlinkAt(who, null, path);
-    }
-
-    private void unlinkAt(Credentials who, Inode base, String path) throws FsException {
-        perform(() -> {
-            run(tx -> {
-                PathResolver.Parent p = paths.resolveParent(who, base, path);
-                if (isDotName(p.name())) {
-                    throw new FsException(Errno.EISDIR, path);
-                }
-                lockLiveDir(p.dir(), path);
-                try {
-                    Inode c = paths.child(p.dir(), p.name());
-                    if (c == null) {
-                        throw new FsException(Errno.ENOENT, path);
-                    }
-                    if (p.trailingSlash()) {
-                        throw new FsException(c.isDirectory() ? Errno.EISDIR : Errno.ENOTDIR, path);
-                    }
-                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
-                    if (!Access.stickyAllows(who, p.dir(), c)) {
-                        throw new FsException(Errno.EPERM, path);
-                    }
-                    if (c.isDirectory()) {
-                        throw new FsException(Errno.EISDIR, path);
-                    }
-                    c.lock.lock();
-                    try {
-                        paths.dir(p.dir()).remove(tx, p.name());
-                        long now = now();
-                        touchDir(tx, p.dir(), now);
-                        c.nlink--;
-                        c.ctime = now;
-                        if (c.nlink > 0 || c.openCount > 0) {
-                            table.store(tx, c, false);
-                            changed(c);
-                        }
-                        maybeDestroy(tx, c);
-                    } finally {
-                        c.lock.unlock();
-                    }
-                } finally {
-                    p.dir().lock.unlock();
-                }
-                removed(p.dir(), p.name());
-                return null;
-            });
-        });
+        namespace.unlink(who, path);
     }
 
     @Override
     public void link(Credentials who, String existing, String newPath) throws FsException {
-        perform(() -> {
-            run(tx -> {
-                Inode src = paths.resolve(who, existing, false);
-                PathResolver.Parent p = paths.resolveParent(who, newPath);
-                if (isDotName(p.name())) {
-                    throw new FsException(Errno.EEXIST, newPath);
-                }
-                lockLiveDir(p.dir(), newPath);
-                try {
-                    if (paths.child(p.dir(), p.name()) != null) {
-                        throw new FsException(Errno.EEXIST, newPath);
-                    }
-                    if (p.trailingSlash()) {
-                        throw new FsException(Errno.ENOENT, newPath);
-                    }
-                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, newPath);
-                    if (src.isDirectory()) {
-                        throw new FsException(Errno.EPERM, existing);
-                    }
-                    options.linkProtection().checkHardlink(who, src, existing);
-                    src.lock.lock();
-                    try {
-                        if (src.nlink == 0 || src.freed) {
-                            throw new FsException(Errno.ENOENT, existing);
-                        }
-                        if (src.nlink >= LINK_MAX) {
-                            throw new FsException(Errno.EMLINK, existing);
-                        }
-                        paths.dir(p.dir()).add(tx, p.name(), src.ino, src.mode);
-                        long now = now();
-                        src.nlink++;
-                        src.ctime = now;
-                        table.store(tx, src, false);
-                        touchDir(tx, p.dir(), now);
-                        changed(src);
-                    } finally {
-                        src.lock.unlock();
-                    }
-                } finally {
-                    p.dir().lock.unlock();
-                }
-                return null;
-            });
-        });
+        namespace.link(who, existing, newPath);
     }
 
     @Override
     public void symlink(Credentials who, String target, String linkPath) throws FsException {
-        perform(() -> {
-            if (target == null || target.isEmpty()) {
-                throw new FsException(Errno.ENOENT, "empty symlink target");
-            }
-            byte[] bytes = target.getBytes(StandardCharsets.UTF_8);
-            if (bytes.length >= PATH_MAX) {
-                throw new FsException(Errno.ENAMETOOLONG, "symlink target");
-            }
-            run(tx -> {
-                PathResolver.Parent p = paths.resolveParent(who, linkPath);
-                if (isDotName(p.name())) {
-                    throw new FsException(Errno.EEXIST, linkPath);
-                }
-                lockLiveDir(p.dir(), linkPath);
-                try {
-                    if (paths.child(p.dir(), p.name()) != null) {
-                        throw new FsException(Errno.EEXIST, linkPath);
-                    }
-                    if (p.trailingSlash()) {
-                        throw new FsException(Errno.ENOENT, linkPath);
-                    }
-                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, linkPath);
-                    Inode n = createIn(tx, who, p.dir(), p.name(), FileMode.S_IFLNK | 0777);
-                    n.lock.lock();
-                    try {
-                        try {
-                            allocData(tx, who, n, 0, 1);
-                        } catch (NoSpaceException e) {
-                            paths.dir(p.dir()).remove(tx, p.name());
-                            n.nlink = 0;
-                            destroy(tx, n);
-                            throw e;
-                        }
-                        long pblk = n.extents.map(0);
-                        Buffer b = cache.get(pblk, false);
-                        try {
-                            b.data().fill((byte) 0);
-                            MemorySegment.copy(bytes, 0, b.data(), Layout.BYTE, 0, bytes.length);
-                            dataChanged(tx, n, b, pblk);
-                        } finally {
-                            cache.release(b);
-                        }
-                        n.size = bytes.length;
-                        n.dataSeq = tx.seq();
-                        table.store(tx, n, true);
-                    } finally {
-                        n.lock.unlock();
-                    }
-                } finally {
-                    p.dir().lock.unlock();
-                }
-                return null;
-            });
-        });
+        namespace.symlink(who, target, linkPath);
     }
 
     @Override
     public String readlink(Credentials who, String path) throws FsException {
-        return call(() -> {
-            Inode i = paths.resolve(who, path, false);
-            if (!i.isSymlink()) {
-                throw new FsException(Errno.EINVAL, path);
-            }
-            return paths.readTarget(i);
-        });
-    }
-
-    /** True if {@code ancestor} is {@code dir} or one of its ancestors. The rename lock is held. */
-    /**
-     * True if {@code ancestor} is {@code dir} or on its parent chain. Like Linux's is_subdir the walk has no depth
-     * limit of its own (a client may build chains as deep as it likes); only a chain longer than the inode table,
-     * which must loop, is corruption.
-     */
-    private boolean isAncestorOrSelf(Inode ancestor, Inode dir) throws IOException {
-        Inode cur = dir;
-        for (long steps = 0; steps < geometry.inodeCount(); steps++) {
-            if (cur.ino == ancestor.ino) {
-                return true;
-            }
-            if (cur.ino == Geometry.ROOT_INO) {
-                return false;
-            }
-            cur = inode(cur.parent);
-        }
-        throw new CorruptMetadataException("directory parent chain from " + dir.ino + " loops");
+        return namespace.readlink(who, path);
     }
 
     @Override
     public void rename(Credentials who, String from, String to) throws FsException {
-        rename(who, from, to, 0);
+        namespace.rename(who, from, to);
     }
 
     @Override
     public void rename(Credentials who, String from, String to, int flags) throws FsException {
-        renameAt(who, null, from, null, to, flags);
+        namespace.rename(who, from, to, flags);
     }
 
     @Override
     public void renameat(Credentials who, long fromDir, String from, long toDir, String to, int flags)
             throws FsException {
-        renameAt(who, baseOf(fromDir), from, baseOf(toDir), to, flags);
-    }
-
-    private void renameAt(Credentials who, Inode fromBase, String from, Inode toBase, String to, int flags)
-            throws FsException {
-        // As renameat2: unknown bits, and NOREPLACE with EXCHANGE, are EINVAL before any lookup. Whiteouts (an
-        // overlayfs device) are not supported: EINVAL, as on file systems without them.
-        if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 || flags == (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
-            throw new FsException(Errno.EINVAL, "rename flags " + flags);
-        }
-        enter();
-        try {
-            run(tx -> {
-                PathResolver.Parent pf = paths.resolveParent(who, fromBase, from);
-                PathResolver.Parent pt = paths.resolveParent(who, toBase, to);
-                if (isDotName(pf.name()) || isDotName(pt.name())) {
-                    throw new FsException(Errno.EBUSY, from + " -> " + to);
-                }
-                boolean cross = pf.dir() != pt.dir();
-                if (cross) {
-                    renameLock.lock();
-                }
-                try {
-                    HaltPoints.reach("rename");
-                    Void done = renameLocked(tx, who, pf, pt, cross, from, to, flags);
-                    renamed(pf, pt, (flags & RENAME_EXCHANGE) != 0);
-                    return done;
-                } finally {
-                    if (cross) {
-                        renameLock.unlock();
-                    }
-                }
-            });
-        } finally {
-            exit();
-        }
-    }
-
-    private Void renameLocked(
-            Transaction tx,
-            Credentials who,
-            PathResolver.Parent pf,
-            PathResolver.Parent pt,
-            boolean cross,
-            String from,
-            String to,
-            int flags)
-            throws IOException {
-        Inode df = pf.dir();
-        Inode dt = pt.dir();
-        List<Inode> locked = new ArrayList<>();
-        try {
-            if (!cross) {
-                lockLiveDir(df, from);
-                locked.add(df);
-            } else {
-                Inode first;
-                Inode second;
-                if (isAncestorOrSelf(df, dt)) {
-                    first = df;
-                    second = dt;
-                } else if (isAncestorOrSelf(dt, df)) {
-                    first = dt;
-                    second = df;
-                } else {
-                    first = df.ino < dt.ino ? df : dt;
-                    second = first == df ? dt : df;
-                }
-                lockLiveDir(first, from);
-                locked.add(first);
-                lockLiveDir(second, to);
-                locked.add(second);
-            }
-            Inode src = paths.child(df, pf.name());
-            if (src == null) {
-                throw new FsException(Errno.ENOENT, from);
-            }
-            if ((pf.trailingSlash() || pt.trailingSlash()) && !src.isDirectory()) {
-                throw new FsException(Errno.ENOTDIR, from);
-            }
-            Inode dst = paths.child(dt, pt.name());
-            if ((flags & RENAME_NOREPLACE) != 0 && dst != null) {
-                throw new FsException(Errno.EEXIST, to);
-            }
-            if ((flags & RENAME_EXCHANGE) != 0) {
-                if (dst == null) {
-                    throw new FsException(Errno.ENOENT, to);
-                }
-                exchangeLocked(tx, who, pf, pt, src, dst, cross, from, to, locked);
-                return null;
-            }
-            if (cross && src.isDirectory() && isAncestorOrSelf(src, dt)) {
-                throw new FsException(Errno.EINVAL, from + " -> " + to);
-            }
-            if (cross && dst != null && dst.isDirectory() && isAncestorOrSelf(dst, df)) {
-                throw new FsException(Errno.ENOTEMPTY, to);
-            }
-            if (dst != null && dst.ino == src.ino) {
-                return null;
-            }
-            Access.check(who, df, Access.WRITE | Access.EXEC, from);
-            if (!Access.stickyAllows(who, df, src)) {
-                throw new FsException(Errno.EPERM, from);
-            }
-            Access.check(who, dt, Access.WRITE | Access.EXEC, to);
-            if (dst != null) {
-                if (!Access.stickyAllows(who, dt, dst)) {
-                    throw new FsException(Errno.EPERM, to);
-                }
-                if (src.isDirectory() && !dst.isDirectory()) {
-                    throw new FsException(Errno.ENOTDIR, to);
-                }
-                if (!src.isDirectory() && dst.isDirectory()) {
-                    throw new FsException(Errno.EISDIR, to);
-                }
-            }
-            if (cross && src.isDirectory()) {
-                Access.check(who, src, Access.WRITE, from);
-            }
-            Inode a = dst == null || src.ino < dst.ino ? src : dst;
-            Inode b = a == src ? dst : src;
-            a.lock.lock();
-            locked.add(a);
-            if (b != null) {
-                b.lock.lock();
-                locked.add(b);
-            }
-            if (src.freed || (dst != null && dst.freed)) {
-                throw new FsException(Errno.ENOENT, from);
-            }
-            if (dst != null && dst.isDirectory() && !paths.dir(dst).isEmpty()) {
-                throw new FsException(Errno.ENOTEMPTY, to);
-            }
-            if (cross && src.isDirectory() && dst == null && dt.nlink >= LINK_MAX) {
-                throw new FsException(Errno.EMLINK, to);
-            }
-            long now = now();
-            if (dst != null) {
-                paths.dir(dt).replace(tx, pt.name(), src.ino, src.mode);
-            } else {
-                paths.dir(dt).add(tx, pt.name(), src.ino, src.mode);
-            }
-            paths.dir(df).remove(tx, pf.name());
-            if (dst != null) {
-                if (dst.isDirectory()) {
-                    dst.nlink = 0;
-                    dt.nlink--;
-                } else {
-                    dst.nlink--;
-                }
-                dst.ctime = now;
-                if (dst.nlink > 0 || dst.openCount > 0) {
-                    table.store(tx, dst, false);
-                }
-                maybeDestroy(tx, dst);
-            }
-            if (src.isDirectory() && cross) {
-                src.parent = dt.ino;
-                df.nlink--;
-                dt.nlink++;
-            }
-            src.ctime = now;
-            table.store(tx, src, false);
-            touchDir(tx, df, now);
-            if (cross) {
-                touchDir(tx, dt, now);
-            }
-            return null;
-        } finally {
-            for (int k = locked.size() - 1; k >= 0; k--) {
-                locked.get(k).lock.unlock();
-            }
-        }
-    }
-
-    /**
-     * RENAME_EXCHANGE with both directories locked: swaps the two entries, moving directories' parents and link
-     * counts when they change directory. Neither may be an ancestor of the other's new directory (EINVAL).
-     */
-    private void exchangeLocked(
-            Transaction tx,
-            Credentials who,
-            PathResolver.Parent pf,
-            PathResolver.Parent pt,
-            Inode src,
-            Inode dst,
-            boolean cross,
-            String from,
-            String to,
-            List<Inode> locked)
-            throws IOException {
-        Inode df = pf.dir();
-        Inode dt = pt.dir();
-        if (src.ino == dst.ino) {
-            return;
-        }
-        if (cross && src.isDirectory() && isAncestorOrSelf(src, dt)) {
-            throw new FsException(Errno.EINVAL, from + " <-> " + to);
-        }
-        if (cross && dst.isDirectory() && isAncestorOrSelf(dst, df)) {
-            throw new FsException(Errno.EINVAL, from + " <-> " + to);
-        }
-        Access.check(who, df, Access.WRITE | Access.EXEC, from);
-        Access.check(who, dt, Access.WRITE | Access.EXEC, to);
-        if (!Access.stickyAllows(who, df, src)) {
-            throw new FsException(Errno.EPERM, from);
-        }
-        if (!Access.stickyAllows(who, dt, dst)) {
-            throw new FsException(Errno.EPERM, to);
-        }
-        if (cross && src.isDirectory()) {
-            Access.check(who, src, Access.WRITE, from);
-        }
-        if (cross && dst.isDirectory()) {
-            Access.check(who, dst, Access.WRITE, to);
-        }
-        Inode a = src.ino < dst.ino ? src : dst;
-        Inode b = a == src ? dst : src;
-        a.lock.lock();
-        locked.add(a);
-        b.lock.lock();
-        locked.add(b);
-        if (src.freed || dst.freed) {
-            throw new FsException(Errno.ENOENT, from);
-        }
-        if (cross && src.isDirectory() != dst.isDirectory()) {
-            Inode gains = src.isDirectory() ? dt : df;
-            if (gains.nlink >= LINK_MAX) {
-                throw new FsException(Errno.EMLINK, gains == dt ? to : from);
-            }
-        }
-        long now = now();
-        paths.dir(dt).replace(tx, pt.name(), src.ino, src.mode);
-        paths.dir(df).replace(tx, pf.name(), dst.ino, dst.mode);
-        if (cross) {
-            if (src.isDirectory()) {
-                src.parent = dt.ino;
-                df.nlink--;
-                dt.nlink++;
-            }
-            if (dst.isDirectory()) {
-                dst.parent = df.ino;
-                dt.nlink--;
-                df.nlink++;
-            }
-        }
-        src.ctime = now;
-        dst.ctime = now;
-        table.store(tx, src, false);
-        table.store(tx, dst, false);
-        touchDir(tx, df, now);
-        if (cross) {
-            touchDir(tx, dt, now);
-        }
+        namespace.renameat(who, fromDir, from, toDir, to, flags);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -2673,7 +2126,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** Tells the listeners that {@code i}'s data or attributes changed; one volatile read when there are none. */
-    private void changed(Inode i) {
+    void changed(Inode i) {
         if (listeners.isEmpty()) {
             return;
         }
@@ -2686,7 +2139,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
-    private void removed(Inode dir, String name) {
+    void removed(Inode dir, String name) {
         for (ChangeListener l : listeners) {
             try {
                 l.removed(dir.ino, name);
@@ -2696,7 +2149,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
-    private void renamed(PathResolver.Parent from, PathResolver.Parent to, boolean exchange) throws IOException {
+    void renamed(PathResolver.Parent from, PathResolver.Parent to, boolean exchange) throws IOException {
         if (listeners.isEmpty()) {
             return;
         }
