@@ -79,7 +79,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class FsCore implements FileSystemService, SessionRecords {
 
-    private static final Logger LOG = LoggerFactory.getLogger(FsCore.class);
+    static final Logger LOG = LoggerFactory.getLogger(FsCore.class);
 
     /**
      * Mount options.
@@ -130,23 +130,23 @@ public final class FsCore implements FileSystemService, SessionRecords {
     /** Largest file: logical block numbers are 32 bits on disk. */
     static final long MAX_FILE_SIZE = 0xFFFF_FFFFL * Layout.BLOCK_SIZE;
     /** Blocks one write transaction may allocate; larger writes take several. */
-    private static final int WRITE_CHUNK_BLOCKS = 256;
+    static final int WRITE_CHUNK_BLOCKS = 256;
     /** relatime: an access time older than this is refreshed by a read, ns. */
-    private static final long RELATIME_NANOS = 24L * 3600 * 1_000_000_000L;
+    static final long RELATIME_NANOS = 24L * 3600 * 1_000_000_000L;
     /** An fsync with at most this many dirty data blocks journals them instead of ordering them. */
-    private static final int JOURNALED_DATA_MAX = 16;
+    static final int JOURNALED_DATA_MAX = 16;
     /** Shortest time between two checkpoints forced by allocations that ran short of space. */
     private static final long RECLAIM_INTERVAL_NANOS = 20_000_000L;
 
-    private final BlockIo io;
+    final BlockIo io;
     final Geometry geometry;
     final BufferCache cache;
     /** Background write-back of dirty data and the dirty limit writers wait on. */
-    private final WriteBack writeBack;
+    final WriteBack writeBack;
 
     private final Allocator alloc;
     final InodeTable table;
-    private final Journal journal;
+    final Journal journal;
     /** The journal's copy that outlives this process, or null; removed by a clean unmount. */
     private final JournalShadow shadow;
 
@@ -155,6 +155,8 @@ public final class FsCore implements FileSystemService, SessionRecords {
     final PathResolver paths;
     /** The operations on names, on this mount. */
     private final Namespace namespace = new Namespace(this);
+    /** The operations on data, on this mount. */
+    private final FileData fileData = new FileData(this);
 
     private final ExtendedAttributes xattrs;
     /** Told of every change once it is made ({@link #addChangeListener}); empty unless a front end caches. */
@@ -179,11 +181,11 @@ public final class FsCore implements FileSystemService, SessionRecords {
     /** Set to stop the flusher (with an unpark); see {@link #flushLoop}. */
     private volatile boolean flusherStop;
 
-    private volatile boolean failed;
+    volatile boolean failed;
     /** Why the file system stopped writing (the first error), for fsp:status; null while it writes. */
     private volatile String failure;
 
-    private volatile boolean unmounted;
+    volatile boolean unmounted;
     private final Journal.Recovery recovery;
     private final int orphansFreed;
     /** Threads inside a {@link FileSystemService} call; {@link #quiesce} waits for it to reach zero. */
@@ -193,7 +195,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     /** Handles taken over from the previous version, or -1 after a plain mount. */
     private final int handlesAdopted;
     /** Told of creations, data changes and freed inodes ({@link FileObserver#NONE} in the plain file system). */
-    private final FileObserver observer;
+    final FileObserver observer;
 
     /** The exactly-once records (null on an image without a session table: minor version below 2). */
     private final SessionTable sessions;
@@ -207,10 +209,10 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     private final Thread graceTimer;
     /** The recorded call the current thread runs ({@link #recording}), or null. */
-    private static final ThreadLocal<Recording> RECORDING = new ThreadLocal<>();
+    static final ThreadLocal<Recording> RECORDING = new ThreadLocal<>();
 
     /** A call being recorded: its identity, and what the transaction that holds its change learnt. */
-    private static final class Recording {
+    static final class Recording {
         final long high;
         final long low;
         final int key;
@@ -909,7 +911,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * the caller waits for the next one (back-pressure on whoever keeps the device full), and callers that waited
      * behind another's checkpoint that freed everything retry without one of their own.
      */
-    private boolean reclaimFreedBlocks() throws FsException {
+    boolean reclaimFreedBlocks() throws FsException {
         if (alloc.pendingFreeBlocks() == 0) {
             return false;
         }
@@ -935,7 +937,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
-    private void checkWritable() throws FsException {
+    void checkWritable() throws FsException {
         if (failed) {
             throw new FsException(Errno.EROFS, "file system stopped writing after an error");
         }
@@ -992,7 +994,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * may have freed it since, and a freed inode must never be stored again (its number may be someone else's now).
      * Fails with {@code gone} (ENOENT for a path, EBADF for a handle).
      */
-    private static void lockLive(Inode i, Errno gone, String subject) throws FsException {
+    static void lockLive(Inode i, Errno gone, String subject) throws FsException {
         i.lock.lock();
         if (i.freed) {
             i.lock.unlock();
@@ -1039,7 +1041,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** Linux's file_remove_privs: a write or truncate by a non-root caller clears set-user-ID and set-group-ID. */
-    private static boolean killPrivs(Credentials who, Inode i) {
+    static boolean killPrivs(Credentials who, Inode i) {
         if (who.isRoot()) {
             return false;
         }
@@ -1139,7 +1141,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** Changes the size of a regular file; caller holds the lock. Shrinking frees blocks and zeroes the tail. */
-    private void setSize(Transaction tx, Inode i, long size) throws IOException {
+    void setSize(Transaction tx, Inode i, long size) throws IOException {
         long old = i.size;
         if (size < old) {
             long keepBlocks = (size + Layout.BLOCK_SIZE - 1) / Layout.BLOCK_SIZE;
@@ -1173,6 +1175,38 @@ public final class FsCore implements FileSystemService, SessionRecords {
             throw new FsException(Errno.EBADF, "handle " + h);
         }
         return f;
+    }
+
+    /**
+     * relatime, Linux's default: a read updates the access time only if it is not newer than the last modification
+     * or change, or is a day old, so that reading a file costs a journal write at most once after each change.
+     */
+    void touchAtime(Inode i) {
+        long now = now();
+        long atime = i.atime;
+        if (atime > i.mtime && atime > i.ctime && now - atime < RELATIME_NANOS) {
+            return;
+        }
+        if (failed || unmounted) {
+            return;
+        }
+        try {
+            run(tx -> {
+                i.lock.lock();
+                try {
+                    if (!i.freed && i.atime == atime) {
+                        i.atime = now;
+                        table.store(tx, i, false);
+                    }
+                } finally {
+                    i.lock.unlock();
+                }
+                return null;
+            });
+        } catch (FsException e) {
+            // The access time is advisory: a read that succeeded does not fail because its atime could not be kept.
+            FsCore.LOG.debug("access time of inode {} not updated: {}", i.ino, e.getMessage());
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -1378,506 +1412,64 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // read / write
+    // ---------------------------------------------------------------------------------------------------------
+    // The operations on a file's data (FileData)
+
+    @Override
+    public long lseek(Credentials who, long handle, long offset, int whence) throws FsException {
+        return fileData.lseek(who, handle, offset, whence);
+    }
+
+    @Override
+    public void fallocate(Credentials who, long handle, int mode, long offset, long length) throws FsException {
+        fileData.fallocate(who, handle, mode, offset, length);
+    }
 
     @Override
     public int read(Credentials who, long handle, MemorySegment dst) throws FsException {
-        return call(() -> {
-            OpenFile f = handle(handle);
-            synchronized (f) {
-                int n = readAt(f, f.position, dst);
-                f.position += n;
-                return n;
-            }
-        });
+        return fileData.read(who, handle, dst);
     }
 
     @Override
     public int pread(Credentials who, long handle, long offset, MemorySegment dst) throws FsException {
-        return call(() -> {
-            OpenFile f = handle(handle);
-            if (offset < 0) {
-                throw new FsException(Errno.EINVAL, "negative offset");
-            }
-            return readAt(f, offset, dst);
-        });
-    }
-
-    private int readAt(OpenFile f, long offset, MemorySegment dst) throws FsException {
-        if (!OpenFlags.canRead(f.flags)) {
-            throw new FsException(Errno.EBADF, "not open for reading");
-        }
-        Inode i = f.inode;
-        if (i.isDirectory()) {
-            throw new FsException(Errno.EISDIR, "read of a directory");
-        }
-        long size = i.size;
-        if (offset >= size || dst.byteSize() == 0) {
-            return 0;
-        }
-        long first = offset / Layout.BLOCK_SIZE;
-        long last = (offset + Math.min(dst.byteSize(), size - offset) - 1) / Layout.BLOCK_SIZE;
-        readAhead(f, i, first, last);
-        try {
-            // The copy runs under the inode lock: a truncate or a close that frees the blocks cannot run between
-            // mapping a block and copying it, so a freed block that another file reuses is never read. Blocks not
-            // in the cache are loaded with the lock dropped, then the copy starts again.
-            for (int attempt = 0; ; attempt++) {
-                long missing;
-                i.lock.lock();
-                try {
-                    if (i.freed) {
-                        throw new FsException(Errno.EBADF, "the file was closed");
-                    }
-                    missing = copyOut(i, offset, dst, attempt >= 2);
-                    if (missing < 0) {
-                        int done = (int) -(missing + 1);
-                        touchAtime(i);
-                        return done;
-                    }
-                } finally {
-                    i.lock.unlock();
-                }
-                cache.release(cache.get(missing, true));
-            }
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ioError(e);
-        }
-    }
-
-    /**
-     * Under the inode lock: copies the file's bytes from {@code offset} into {@code dst}. Returns {@code -(n + 1)}
-     * for {@code n} bytes copied, or the first physical block that is not in the cache (only if {@code load} is
-     * false; with it the block is read under the lock).
-     */
-    private long copyOut(Inode i, long offset, MemorySegment dst, boolean load) throws IOException {
-        long size = i.size;
-        if (offset >= size) {
-            return -1;
-        }
-        int len = (int) Math.min(Math.min(dst.byteSize(), Integer.MAX_VALUE - Layout.BLOCK_SIZE), size - offset);
-        int done = 0;
-        while (done < len) {
-            long pos = offset + done;
-            int inBlock = (int) (pos % Layout.BLOCK_SIZE);
-            int n = Math.min(len - done, Layout.BLOCK_SIZE - inBlock);
-            long pblk = i.extents.map(pos / Layout.BLOCK_SIZE);
-            if (pblk == 0) {
-                dst.asSlice(done, n).fill((byte) 0);
-            } else {
-                Buffer b = load ? cache.get(pblk, true) : cache.getIfLoaded(pblk);
-                if (b == null) {
-                    return pblk;
-                }
-                try {
-                    MemorySegment.copy(b.data(), inBlock, dst, done, n);
-                } finally {
-                    cache.release(b);
-                }
-            }
-            done += n;
-        }
-        return -(done + 1L);
-    }
-
-    /**
-     * relatime, Linux's default: a read updates the access time only if it is not newer than the last modification
-     * or change, or is a day old, so that reading a file costs a journal write at most once after each change.
-     */
-    void touchAtime(Inode i) {
-        long now = now();
-        long atime = i.atime;
-        if (atime > i.mtime && atime > i.ctime && now - atime < RELATIME_NANOS) {
-            return;
-        }
-        if (failed || unmounted) {
-            return;
-        }
-        try {
-            run(tx -> {
-                i.lock.lock();
-                try {
-                    if (!i.freed && i.atime == atime) {
-                        i.atime = now;
-                        table.store(tx, i, false);
-                    }
-                } finally {
-                    i.lock.unlock();
-                }
-                return null;
-            });
-        } catch (FsException e) {
-            // The access time is advisory: a read that succeeded does not fail because its atime could not be kept.
-            LOG.debug("access time of inode {} not updated: {}", i.ino, e.getMessage());
-        }
-    }
-
-    /**
-     * Starts reading ahead of a sequential run of reads (one from the start of the file or following the previous):
-     * the window of {@link Options#readAheadBlocks} blocks past the read is topped up once half of it has been
-     * consumed, so a run of small reads asks the cache about each block ahead once, not on every read.
-     */
-    private void readAhead(OpenFile f, Inode i, long first, long last) {
-        int window = options.readAheadBlocks();
-        boolean sequential = f.nextSequentialBlock == first || first == 0;
-        f.nextSequentialBlock = last + 1;
-        if (window <= 0) {
-            return;
-        }
-        if (!sequential) {
-            f.readAheadEnd = 0;
-            return;
-        }
-        long next = last + 1;
-        if (f.readAheadEnd - next >= window / 2 && f.readAheadEnd <= next + window) {
-            return;
-        }
-        long from = Math.max(next, f.readAheadEnd);
-        if (from > next + window) {
-            from = next;
-        }
-        prefetch(i, from, (int) (next + window - from));
-        f.readAheadEnd = next + window;
-    }
-
-    private void prefetch(Inode i, long from, int count) {
-        long end = (i.size + Layout.BLOCK_SIZE - 1) / Layout.BLOCK_SIZE;
-        i.lock.lock();
-        try {
-            long b = from;
-            while (b < end && b < from + count) {
-                long p = i.extents.map(b);
-                if (p == 0) {
-                    b++;
-                    continue;
-                }
-                int run = (int) Math.min(i.extents.runLength(b), Math.min(end, from + count) - b);
-                cache.prefetch(p, run);
-                b += run;
-            }
-        } finally {
-            i.lock.unlock();
-        }
+        return fileData.pread(who, handle, offset, dst);
     }
 
     @Override
     public int write(Credentials who, long handle, MemorySegment src) throws FsException {
-        return call(() -> {
-            OpenFile f = handle(handle);
-            synchronized (f) {
-                boolean append = (f.flags & OpenFlags.O_APPEND) != 0;
-                int n = writeAt(who, f, append ? -1 : f.position, src);
-                f.position = append ? f.inode.size : f.position + n;
-                changed(f.inode);
-                return n;
-            }
-        });
+        return fileData.write(who, handle, src);
     }
 
     @Override
     public int pwrite(Credentials who, long handle, long offset, MemorySegment src) throws FsException {
-        return call(() -> {
-            OpenFile f = handle(handle);
-            if (offset < 0) {
-                throw new FsException(Errno.EINVAL, "negative offset");
-            }
-            int n = writeAt(who, f, (f.flags & OpenFlags.O_APPEND) != 0 ? -1 : offset, src);
-            changed(f.inode);
-            return n;
-        });
+        return fileData.pwrite(who, handle, offset, src);
     }
-
-    /** Writes at {@code offset} (-1: at end of file), in transactions of bounded size. */
-    private int writeAt(Credentials who, OpenFile f, long offset, MemorySegment src) throws FsException {
-        if (!OpenFlags.canWrite(f.flags)) {
-            throw new FsException(Errno.EBADF, "not open for writing");
-        }
-        Inode i = f.inode;
-        long total = Math.min(src.byteSize(), Integer.MAX_VALUE - Layout.BLOCK_SIZE);
-        if (total == 0) {
-            return 0;
-        }
-        int written = 0;
-        long at = offset;
-        boolean checkpointed = false;
-        while (written < total) {
-            int chunk = (int) Math.min(total - written, (long) WRITE_CHUNK_BLOCKS * Layout.BLOCK_SIZE);
-            int n;
-            try {
-                n = writeChunkInTx(who, i, at, written == 0 && chunk == total ? src : src.asSlice(written, chunk));
-            } catch (NoSpaceException e) {
-                if (written > 0) {
-                    return written;
-                }
-                throw e;
-            } catch (FsException e) {
-                if (written > 0 && e.errno() == Errno.EFBIG) {
-                    return written;
-                }
-                throw e;
-            }
-            written += n;
-            if (at >= 0) {
-                at += n;
-            }
-            if (n < chunk) {
-                // A chunk that ran out of space inside its transaction comes back short rather than as ENOSPC, so
-                // run() had no chance to reclaim blocks freed since the last checkpoint: do it here, once per
-                // shortage, before reporting a short write to the caller while space is really there.
-                if (checkpointed || !reclaimFreedBlocks()) {
-                    break;
-                }
-                checkpointed = true;
-                continue;
-            }
-            checkpointed = false;
-        }
-        try {
-            writeBack.throttle(i.dirtyData);
-        } catch (IOException e) {
-            throw ioError(e);
-        }
-        return written;
-    }
-
-    /**
-     * {@link #run} for one {@link #writeChunk}, spelled out: a write of one slot's data is the hottest path there is,
-     * and a lambda capturing its five arguments was an allocation per write.
-     */
-    private int writeChunkInTx(Credentials who, Inode i, long offset, MemorySegment src) throws FsException {
-        checkWritable();
-        for (int attempt = 0; ; attempt++) {
-            try (Journal.Handle h = journal.begin()) {
-                int n = writeChunk(h.tx(), who, i, offset, src);
-                Recording r = RECORDING.get();
-                if (r != null) {
-                    record(h.tx(), r, n);
-                }
-                return n;
-            } catch (NoSpaceException e) {
-                if (attempt > 0 || !reclaimFreedBlocks()) {
-                    throw e;
-                }
-            } catch (FsException e) {
-                throw e;
-            } catch (IOException e) {
-                throw ioError(e);
-            }
-        }
-    }
-
-    private int writeChunk(Transaction tx, Credentials who, Inode i, long offset, MemorySegment src)
-            throws IOException {
-        // A close on another lane may have freed the (unlinked) file after this write found its handle.
-        lockLive(i, Errno.EBADF, "the file was closed");
-        try {
-            long pos = offset < 0 ? i.size : offset;
-            int len = (int) src.byteSize();
-            if (pos >= MAX_FILE_SIZE) {
-                throw new FsException(Errno.EFBIG, "file too large");
-            }
-            len = (int) Math.min(len, MAX_FILE_SIZE - pos);
-            int done = 0;
-            boolean extentsChanged = false;
-            try {
-                while (done < len) {
-                    long p = pos + done;
-                    long lblk = p / Layout.BLOCK_SIZE;
-                    int inBlock = (int) (p % Layout.BLOCK_SIZE);
-                    int n = Math.min(len - done, Layout.BLOCK_SIZE - inBlock);
-                    long pblk = i.extents.map(lblk);
-                    boolean fresh = false;
-                    if (pblk == 0) {
-                        long remainingBlocks = (pos + len - 1) / Layout.BLOCK_SIZE - lblk + 1;
-                        int want = (int)
-                                Math.min(remainingBlocks, Math.min(i.extents.holeLength(lblk), WRITE_CHUNK_BLOCKS));
-                        allocData(tx, who, i, lblk, want);
-                        extentsChanged = true;
-                        pblk = i.extents.map(lblk);
-                        fresh = true;
-                    }
-                    boolean whole = n == Layout.BLOCK_SIZE;
-                    Buffer b = cache.get(pblk, !(whole || fresh));
-                    try {
-                        if (fresh && !whole) {
-                            b.data().fill((byte) 0);
-                        }
-                        MemorySegment.copy(src, done, b.data(), inBlock, n);
-                        dataChanged(tx, i, b, pblk);
-                    } finally {
-                        cache.release(b);
-                    }
-                    done += n;
-                }
-            } catch (NoSpaceException e) {
-                if (done == 0) {
-                    if (extentsChanged) {
-                        table.store(tx, i, true);
-                    }
-                    throw e;
-                }
-            }
-            long end = pos + done;
-            Recording r = RECORDING.get();
-            if (r != null) {
-                r.writeEnd = end;
-            }
-            if (end > i.size) {
-                i.size = end;
-                i.dataSeq = tx.seq();
-            }
-            if (extentsChanged) {
-                i.dataSeq = tx.seq();
-            }
-            long now = now();
-            i.mtime = now;
-            i.ctime = now;
-            killPrivs(who, i);
-            table.store(tx, i, extentsChanged);
-            observer.written(who, i.ino);
-            return done;
-        } finally {
-            i.lock.unlock();
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
-    // truncate, sync
 
     @Override
     public void truncate(Credentials who, String path, long size) throws FsException {
-        perform(() -> {
-            if (size < 0) {
-                throw new FsException(Errno.EINVAL, "negative size");
-            }
-            run(tx -> {
-                Inode i = paths.resolve(who, path, true);
-                if (i.isDirectory()) {
-                    throw new FsException(Errno.EISDIR, path);
-                }
-                Access.check(who, i, Access.WRITE, path);
-                truncateLocked(tx, who, i, size, path);
-                changed(i);
-                return null;
-            });
-        });
+        fileData.truncate(who, path, size);
     }
 
     @Override
     public void ftruncate(Credentials who, long handle, long size) throws FsException {
-        perform(() -> {
-            OpenFile f = handle(handle);
-            if (size < 0) {
-                throw new FsException(Errno.EINVAL, "negative size");
-            }
-            if (!OpenFlags.canWrite(f.flags) || !f.inode.isRegular()) {
-                throw new FsException(Errno.EINVAL, "not open for writing");
-            }
-            run(tx -> {
-                truncateLocked(tx, who, f.inode, size, "handle " + handle);
-                return null;
-            });
-            changed(f.inode);
-        });
-    }
-
-    private void truncateLocked(Transaction tx, Credentials who, Inode i, long size, String subject)
-            throws IOException {
-        if (size > MAX_FILE_SIZE) {
-            throw new FsException(Errno.EFBIG, subject);
-        }
-        lockLive(i, Errno.ENOENT, subject);
-        try {
-            setSize(tx, i, size);
-            long now = now();
-            i.mtime = now;
-            i.ctime = now;
-            killPrivs(who, i);
-            table.store(tx, i, true);
-            observer.written(who, i.ino);
-        } finally {
-            i.lock.unlock();
-        }
+        fileData.ftruncate(who, handle, size);
     }
 
     @Override
     public void fsync(Credentials who, long handle) throws FsException {
-        perform(() -> {
-            syncInode(handle(handle).inode, false);
-        });
+        fileData.fsync(who, handle);
     }
 
     @Override
     public void fdatasync(Credentials who, long handle) throws FsException {
-        perform(() -> {
-            syncInode(handle(handle).inode, true);
-        });
-    }
-
-    private void syncInode(Inode i, boolean dataOnly) throws FsException {
-        try {
-            long seq = dataOnly ? i.dataSeq : i.metaSeq;
-            List<Long> dirty = List.copyOf(i.dirtyData);
-            if (seq > journal.committedSeq() && dirty.size() <= JOURNALED_DATA_MAX) {
-                // Small fsync: journal the data with the metadata; one batch, one flush.
-                long target;
-                try (Journal.Handle h = journal.begin()) {
-                    i.lock.lock();
-                    try {
-                        for (long b : i.dirtyData) {
-                            journal.journalData(h.tx(), b);
-                        }
-                        i.dirtyData.clear();
-                    } finally {
-                        i.lock.unlock();
-                    }
-                    target = h.tx().seq();
-                }
-                journal.commitUpTo(Math.max(seq, target));
-            } else if (seq > journal.committedSeq()) {
-                journal.commitWithData(dirty, seq);
-            } else {
-                // A write and a flush: a blocking wait from the start, so a polling worker lends its other lanes at
-                // once rather than after the scheduler's 200 us threshold.
-                ManagedBlocking.begin();
-                try {
-                    cache.writeBack(dirty);
-                    io.flush();
-                } finally {
-                    ManagedBlocking.end();
-                }
-            }
-            // Under the lock: writers mark a block dirty and list it in one step, so none is dropped here.
-            i.lock.lock();
-            try {
-                i.dirtyData.removeIf(b -> !cache.isDirty(b));
-            } finally {
-                i.lock.unlock();
-            }
-        } catch (IOException e) {
-            throw ioError(e);
-        }
+        fileData.fdatasync(who, handle);
     }
 
     @Override
     public void sync() throws FsException {
-        perform(() -> {
-            ManagedBlocking.begin();
-            try {
-                cache.writeBackAll();
-                journal.commitUpTo(journal.runningSeq());
-                io.flush();
-            } catch (IOException e) {
-                throw ioError(e);
-            } finally {
-                ManagedBlocking.end();
-            }
-        });
+        fileData.sync();
     }
 
-    // ---------------------------------------------------------------------------------------------------------
     // The operations on names (Namespace)
 
     @Override
@@ -2165,122 +1757,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // holes and preallocation
-
-    @Override
-    public long lseek(Credentials who, long handle, long offset, int whence) throws FsException {
-        return call(() -> {
-            OpenFile f = handle(handle);
-            if ((whence != SEEK_DATA && whence != SEEK_HOLE) || offset < 0) {
-                throw new FsException(Errno.EINVAL, "lseek whence " + whence + " offset " + offset);
-            }
-            Inode i = f.inode;
-            i.lock.lock();
-            try {
-                long size = i.size;
-                if (offset >= size) {
-                    throw new FsException(Errno.ENXIO, "offset " + offset + " at or past the end");
-                }
-                return whence == SEEK_DATA
-                        ? Holes.nextData(i.extents, offset, size)
-                        : Holes.nextHole(i.extents, offset, size);
-            } finally {
-                i.lock.unlock();
-            }
-        });
-    }
-
-    @Override
-    public void fallocate(Credentials who, long handle, int mode, long offset, long length) throws FsException {
-        perform(() -> {
-            OpenFile f = handle(handle);
-            if (offset < 0 || length <= 0) {
-                throw new FsException(Errno.EINVAL, "fallocate offset " + offset + " length " + length);
-            }
-            if (mode != 0) {
-                // Blocks past the end (KEEP_SIZE) and holes in the middle (PUNCH_HOLE) are not kept by this layout.
-                throw new FsException(Errno.EOPNOTSUPP, "fallocate mode " + mode);
-            }
-            if (!OpenFlags.canWrite(f.flags)) {
-                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for writing");
-            }
-            if (!f.inode.isRegular()) {
-                throw new FsException(Errno.ENODEV, "fallocate of a file that is not regular");
-            }
-            long end = offset + length;
-            if (end < 0 || end > MAX_FILE_SIZE) {
-                throw new FsException(Errno.EFBIG, "fallocate up to " + end);
-            }
-            long last = (end - 1) / Layout.BLOCK_SIZE;
-            for (long lblk = offset / Layout.BLOCK_SIZE; lblk <= last; ) {
-                long from = lblk;
-                long upTo = Math.min(last + 1, from + WRITE_CHUNK_BLOCKS);
-                run(tx -> allocateRange(tx, who, f.inode, from, upTo, end, handle));
-                lblk = upTo;
-            }
-            changed(f.inode);
-        });
-    }
-
-    /**
-     * Allocates zeroed blocks for the holes of logical blocks {@code [from, upTo)} and grows the size to cover them
-     * (never past {@code end}), so no block lies beyond the size. Idempotent, so run()'s retry after a reclaim is safe.
-     */
-    private Void allocateRange(Transaction tx, Credentials who, Inode i, long from, long upTo, long end, long handle)
-            throws IOException {
-        lockLive(i, Errno.EBADF, "handle " + handle);
-        try {
-            boolean extentsChanged = false;
-            boolean completed = false;
-            try {
-                for (long lblk = from; lblk < upTo; ) {
-                    if (i.extents.map(lblk) != 0) {
-                        lblk += i.extents.runLength(lblk);
-                        continue;
-                    }
-                    int want = (int) Math.min(upTo - lblk, Math.min(i.extents.holeLength(lblk), 64));
-                    long got = allocData(tx, who, i, lblk, want);
-                    extentsChanged = true;
-                    for (long k = lblk; k < lblk + got; k++) {
-                        long pblk = i.extents.map(k);
-                        Buffer b = cache.get(pblk, false);
-                        try {
-                            b.data().fill((byte) 0);
-                            dataChanged(tx, i, b, pblk);
-                        } finally {
-                            cache.release(b);
-                        }
-                    }
-                    lblk += got;
-                }
-                completed = true;
-            } finally {
-                // Also after ENOSPC part way: the blocks allocated so far stay, and the size must cover them.
-                boolean grown = false;
-                if (completed || extentsChanged) {
-                    long covered = Math.min(end, upTo * Layout.BLOCK_SIZE);
-                    if (covered > i.size) {
-                        i.size = covered;
-                        grown = true;
-                    }
-                }
-                if (extentsChanged || grown) {
-                    long now = now();
-                    if (grown) {
-                        i.mtime = now;
-                    }
-                    i.ctime = now;
-                    i.dataSeq = tx.seq();
-                    table.store(tx, i, extentsChanged);
-                }
-            }
-            return null;
-        } finally {
-            i.lock.unlock();
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
     // extended attributes (ExtendedAttributes keeps them; here the path, the transaction and the live check)
 
     @Override
@@ -2459,7 +1935,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** Writes the record of {@code r} with what the call returned in {@code tx}, the transaction of its change. */
-    private void record(Transaction tx, Recording r, Object result) throws IOException {
+    void record(Transaction tx, Recording r, Object result) throws IOException {
         if (sessions == null) {
             return;
         }
