@@ -157,8 +157,10 @@ public final class FsCore implements FileSystemService, SessionRecords {
     private final Namespace namespace = new Namespace(this);
     /** The operations on data, on this mount. */
     private final FileData fileData = new FileData(this);
+    /** The operations on attributes and extended attributes, on this mount. */
+    private final Attributes attributes = new Attributes(this);
 
-    private final ExtendedAttributes xattrs;
+    final ExtendedAttributes xattrs;
     /** Told of every change once it is made ({@link #addChangeListener}); empty unless a front end caches. */
     private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
 
@@ -1209,33 +1211,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
-    // ---------------------------------------------------------------------------------------------------------
-    // stat family
-
-    @Override
-    public FileAttributes stat(Credentials who, String path) throws FsException {
-        return statAt(who, null, path, true);
-    }
-
-    private FileAttributes statAt(Credentials who, Inode base, String path, boolean follow) throws FsException {
-        return call(() -> {
-            return paths.resolve(who, base, path, follow).attributes();
-        });
-    }
-
-    @Override
-    public FileAttributes lstat(Credentials who, String path) throws FsException {
-        return statAt(who, null, path, false);
-    }
-
-    @Override
-    public FileAttributes fstatat(Credentials who, long dirHandle, String path, int flags) throws FsException {
-        if ((flags & ~AT_SYMLINK_NOFOLLOW) != 0) {
-            throw new FsException(Errno.EINVAL, "fstatat flags " + flags);
-        }
-        return statAt(who, baseOf(dirHandle), path, (flags & AT_SYMLINK_NOFOLLOW) == 0);
-    }
-
     /**
      * The directory a handle is open on, as the base of an *at call: EBADF for no such handle, ENOTDIR for a file.
      * Enters and leaves on its own: the call it serves enters again.
@@ -1247,13 +1222,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 throw new FsException(Errno.ENOTDIR, "handle " + dirHandle);
             }
             return d;
-        });
-    }
-
-    @Override
-    public FileAttributes fstat(Credentials who, long handle) throws FsException {
-        return call(() -> {
-            return handle(handle).inode.attributes();
         });
     }
 
@@ -1534,177 +1502,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // attributes
-
-    @Override
-    public void chmod(Credentials who, String path, int mode) throws FsException {
-        perform(() -> {
-            run(tx -> chmodInode(tx, who, paths.resolve(who, path, true), mode, Errno.ENOENT, path));
-        });
-    }
-
-    @Override
-    public void fchmod(Credentials who, long handle, int mode) throws FsException {
-        perform(() -> {
-            Inode i = handle(handle).inode;
-            run(tx -> chmodInode(tx, who, i, mode, Errno.EBADF, "handle " + handle));
-        });
-    }
-
-    private Void chmodInode(Transaction tx, Credentials who, Inode i, int mode, Errno gone, String path)
-            throws IOException {
-        if (!Access.isOwnerOrRoot(who, i)) {
-            throw new FsException(Errno.EPERM, path);
-        }
-        lockLive(i, gone, path);
-        try {
-            int m = mode & FileMode.PERMISSION_MASK;
-            if (!who.isRoot() && !who.inGroup(i.gid)) {
-                m &= ~FileMode.S_ISGID;
-            }
-            i.mode = (i.mode & FileMode.S_IFMT) | m;
-            i.ctime = now();
-            table.store(tx, i, false);
-            changed(i);
-        } finally {
-            i.lock.unlock();
-        }
-        return null;
-    }
-
-    @Override
-    public void chown(Credentials who, String path, int uid, int gid) throws FsException {
-        perform(() -> {
-            run(tx -> chownInode(tx, who, paths.resolve(who, path, true), uid, gid, Errno.ENOENT, path));
-        });
-    }
-
-    @Override
-    public void fchown(Credentials who, long handle, int uid, int gid) throws FsException {
-        perform(() -> {
-            Inode i = handle(handle).inode;
-            run(tx -> chownInode(tx, who, i, uid, gid, Errno.EBADF, "handle " + handle));
-        });
-    }
-
-    private Void chownInode(Transaction tx, Credentials who, Inode i, int uid, int gid, Errno gone, String path)
-            throws IOException {
-        lockLive(i, gone, path);
-        try {
-            if (!who.isRoot()) {
-                if (uid != ID_UNCHANGED && !(who.uid() == i.uid && uid == i.uid)) {
-                    throw new FsException(Errno.EPERM, path);
-                }
-                if (gid != ID_UNCHANGED && !(who.uid() == i.uid && (who.inGroup(gid) || gid == i.gid))) {
-                    throw new FsException(Errno.EPERM, path);
-                }
-            }
-            if (uid != ID_UNCHANGED) {
-                i.uid = uid;
-            }
-            if (gid != ID_UNCHANGED) {
-                i.gid = gid;
-            }
-            if (!i.isDirectory() && (uid != ID_UNCHANGED || gid != ID_UNCHANGED)) {
-                int m = i.mode & ~FileMode.S_ISUID;
-                if ((m & 0010) != 0) {
-                    m &= ~FileMode.S_ISGID;
-                }
-                i.mode = m;
-            }
-            i.ctime = now();
-            table.store(tx, i, false);
-            changed(i);
-        } finally {
-            i.lock.unlock();
-        }
-        return null;
-    }
-
-    @Override
-    public void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
-        perform(() -> {
-            run(tx ->
-                    utimensInode(tx, who, paths.resolve(who, path, true), atimeNanos, mtimeNanos, Errno.ENOENT, path));
-        });
-    }
-
-    @Override
-    public void futimens(Credentials who, long handle, long atimeNanos, long mtimeNanos) throws FsException {
-        perform(() -> {
-            Inode i = handle(handle).inode;
-            run(tx -> utimensInode(tx, who, i, atimeNanos, mtimeNanos, Errno.EBADF, "handle " + handle));
-        });
-    }
-
-    private Void utimensInode(
-            Transaction tx, Credentials who, Inode i, long atimeNanos, long mtimeNanos, Errno gone, String path)
-            throws IOException {
-        if (atimeNanos == UTIME_OMIT && mtimeNanos == UTIME_OMIT) {
-            return null;
-        }
-        boolean bothNow = (atimeNanos == UTIME_NOW || atimeNanos == UTIME_OMIT)
-                && (mtimeNanos == UTIME_NOW || mtimeNanos == UTIME_OMIT);
-        if (!Access.isOwnerOrRoot(who, i)) {
-            if (!bothNow) {
-                throw new FsException(Errno.EPERM, path);
-            }
-            Access.check(who, i, Access.WRITE, path);
-        }
-        lockLive(i, gone, path);
-        try {
-            long now = now();
-            if (atimeNanos != UTIME_OMIT) {
-                i.atime = atimeNanos == UTIME_NOW ? now : atimeNanos;
-            }
-            if (mtimeNanos != UTIME_OMIT) {
-                i.mtime = mtimeNanos == UTIME_NOW ? now : mtimeNanos;
-            }
-            i.ctime = now;
-            table.store(tx, i, false);
-            changed(i);
-        } finally {
-            i.lock.unlock();
-        }
-        return null;
-    }
-
-    @Override
-    public void access(Credentials who, String path, int mode) throws FsException {
-        if ((mode & ~(R_OK | W_OK | X_OK)) != 0) {
-            throw new FsException(Errno.EINVAL, "access mode " + mode);
-        }
-        enter();
-        try {
-            Inode i;
-            try {
-                i = paths.resolve(who, path, true);
-            } catch (FsException e) {
-                throw e;
-            } catch (IOException e) {
-                throw ioError(e);
-            }
-            if ((mode & W_OK) != 0 && failed) {
-                throw new FsException(Errno.EROFS, path);
-            }
-            Access.check(who, i, mode, path);
-        } finally {
-            exit();
-        }
-    }
-
-    @Override
-    public void setlk(Credentials who, long handle, int type, long start, long length) throws FsException {
-        perform(() -> {
-            OpenFile f = handle(handle);
-            if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
-                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
-            }
-            locks.set(f.inode.ino, handle, type, start, length);
-        });
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
     // change listeners
 
     @Override
@@ -1757,47 +1554,95 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // extended attributes (ExtendedAttributes keeps them; here the path, the transaction and the live check)
+    // The operations on a file's attributes (Attributes)
+
+    @Override
+    public FileAttributes stat(Credentials who, String path) throws FsException {
+        return attributes.stat(who, path);
+    }
+
+    @Override
+    public FileAttributes lstat(Credentials who, String path) throws FsException {
+        return attributes.lstat(who, path);
+    }
+
+    @Override
+    public FileAttributes fstatat(Credentials who, long dirHandle, String path, int flags) throws FsException {
+        return attributes.fstatat(who, dirHandle, path, flags);
+    }
+
+    @Override
+    public FileAttributes fstat(Credentials who, long handle) throws FsException {
+        return attributes.fstat(who, handle);
+    }
+
+    @Override
+    public void chmod(Credentials who, String path, int mode) throws FsException {
+        attributes.chmod(who, path, mode);
+    }
+
+    @Override
+    public void fchmod(Credentials who, long handle, int mode) throws FsException {
+        attributes.fchmod(who, handle, mode);
+    }
+
+    @Override
+    public void chown(Credentials who, String path, int uid, int gid) throws FsException {
+        attributes.chown(who, path, uid, gid);
+    }
+
+    @Override
+    public void fchown(Credentials who, long handle, int uid, int gid) throws FsException {
+        attributes.fchown(who, handle, uid, gid);
+    }
+
+    @Override
+    public void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
+        attributes.utimens(who, path, atimeNanos, mtimeNanos);
+    }
+
+    @Override
+    public void futimens(Credentials who, long handle, long atimeNanos, long mtimeNanos) throws FsException {
+        attributes.futimens(who, handle, atimeNanos, mtimeNanos);
+    }
+
+    @Override
+    public void access(Credentials who, String path, int mode) throws FsException {
+        attributes.access(who, path, mode);
+    }
 
     @Override
     public byte[] getxattr(Credentials who, String path, String name, boolean follow) throws FsException {
-        return call(() -> {
-            return xattrs.get(who, paths.resolve(who, path, follow), name, path);
-        });
+        return attributes.getxattr(who, path, name, follow);
     }
 
     @Override
     public List<String> listxattr(Credentials who, String path, boolean follow) throws FsException {
-        return call(() -> {
-            return xattrs.list(who, paths.resolve(who, path, follow));
-        });
+        return attributes.listxattr(who, path, follow);
     }
 
     @Override
     public void setxattr(Credentials who, String path, String name, byte[] value, int flags, boolean follow)
             throws FsException {
-        changeXattr(who, path, name, value == null ? new byte[0] : value, flags, follow);
+        attributes.setxattr(who, path, name, value, flags, follow);
     }
 
     @Override
     public void removexattr(Credentials who, String path, String name, boolean follow) throws FsException {
-        changeXattr(who, path, name, null, 0, follow);
+        attributes.removexattr(who, path, name, follow);
     }
 
-    private void changeXattr(Credentials who, String path, String name, byte[] value, int flags, boolean follow)
-            throws FsException {
+    // ---------------------------------------------------------------------------------------------------------
+    // byte-range locks and statfs
+
+    @Override
+    public void setlk(Credentials who, long handle, int type, long start, long length) throws FsException {
         perform(() -> {
-            run(tx -> {
-                Inode i = paths.resolve(who, path, follow);
-                lockLive(i, Errno.ENOENT, path);
-                try {
-                    xattrs.change(tx, who, i, name, value, flags, path);
-                    changed(i);
-                } finally {
-                    i.lock.unlock();
-                }
-                return null;
-            });
+            OpenFile f = handle(handle);
+            if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
+                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
+            }
+            locks.set(f.inode.ino, handle, type, start, length);
         });
     }
 
