@@ -271,7 +271,7 @@ final class FileData {
                 int n = writeChunk(h.tx(), who, i, offset, src);
                 FsCore.Recording r = FsCore.RECORDING.get();
                 if (r != null) {
-                    fs.record(h.tx(), r, n);
+                    fs.exactlyOnce.record(h.tx(), r, n);
                 }
                 return n;
             } catch (NoSpaceException e) {

@@ -144,7 +144,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     /** Background write-back of dirty data and the dirty limit writers wait on. */
     final WriteBack writeBack;
 
-    private final Allocator alloc;
+    final Allocator alloc;
     final InodeTable table;
     final Journal journal;
     /** The journal's copy that outlives this process, or null; removed by a clean unmount. */
@@ -159,6 +159,10 @@ public final class FsCore implements FileSystemService, SessionRecords {
     private final FileData fileData = new FileData(this);
     /** The operations on attributes and extended attributes, on this mount. */
     private final Attributes attributes = new Attributes(this);
+    /** Opening and closing files, on this mount. */
+    private final OpenFiles openFiles = new OpenFiles(this);
+    /** The exactly-once records and re-opened handles of clients across a restart, on this mount. */
+    final ExactlyOnce exactlyOnce = new ExactlyOnce(this);
 
     final ExtendedAttributes xattrs;
     /** Told of every change once it is made ({@link #addChangeListener}); empty unless a front end caches. */
@@ -169,9 +173,9 @@ public final class FsCore implements FileSystemService, SessionRecords {
     private final ReentrantLock reclaimLock = new ReentrantLock();
 
     private long lastReclaimNanos = System.nanoTime() - RECLAIM_INTERVAL_NANOS;
-    private final ConcurrentHashMap<Long, OpenFile> handles = new ConcurrentHashMap<>();
-    private final RangeLocks locks = new RangeLocks();
-    private final AtomicLong nextHandle = new AtomicLong(1);
+    final ConcurrentHashMap<Long, OpenFile> handles = new ConcurrentHashMap<>();
+    final RangeLocks locks = new RangeLocks();
+    final AtomicLong nextHandle = new AtomicLong(1);
     private final Arena sbArena = Arena.ofShared();
     private final MemorySegment sbBuffer = sbArena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
     private final long mkfsTime;
@@ -200,7 +204,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     final FileObserver observer;
 
     /** The exactly-once records (null on an image without a session table: minor version below 2). */
-    private final SessionTable sessions;
+    final SessionTable sessions;
 
     private final long sessionTableStart;
     private final long sessionTableBlocks;
@@ -241,10 +245,10 @@ public final class FsCore implements FileSystemService, SessionRecords {
      * value of a thread-local stays in every thread that set it (the lane workers' threads, which outlive this
      * bundle when it is replaced), and a value of a class of this bundle would keep its class loader alive there.
      */
-    private static final ThreadLocal<Object[]> LAST_RECORDING = new ThreadLocal<>();
+    static final ThreadLocal<Object[]> LAST_RECORDING = new ThreadLocal<>();
 
-    private static final int LAST_OUTCOME = 0;
-    private static final int LAST_TX_SEQ = 1;
+    static final int LAST_OUTCOME = 0;
+    static final int LAST_TX_SEQ = 1;
 
     /** An open file: the inode, the open flags and the position. */
     static final class OpenFile {
@@ -891,7 +895,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 T result = op.apply(h.tx());
                 Recording r = RECORDING.get();
                 if (r != null) {
-                    record(h.tx(), r, result);
+                    exactlyOnce.record(h.tx(), r, result);
                 }
                 return result;
             } catch (NoSpaceException e) {
@@ -958,7 +962,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     /** Stops writing for good after {@code e} (the first reason is kept for fsp:status and logged with its trace). */
-    private void stopWriting(String during, IOException e) {
+    void stopWriting(String during, IOException e) {
         if (!failed) {
             failure = during + ": " + e.getMessage() + (e.getCause() != null ? " (" + e.getCause() + ")" : "");
             failed = true;
@@ -1226,157 +1230,22 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // open / close
+    // ---------------------------------------------------------------------------------------------------------
+    // Opening and closing (OpenFiles)
 
     @Override
     public long open(Credentials who, String path, int flags, int mode) throws FsException {
-        return openAt(who, null, path, flags, mode);
+        return openFiles.open(who, path, flags, mode);
     }
 
     @Override
     public long openat(Credentials who, long dirHandle, String path, int flags, int mode) throws FsException {
-        return openAt(who, baseOf(dirHandle), path, flags, mode);
-    }
-
-    private long openAt(Credentials who, Inode base, String path, int flags, int mode) throws FsException {
-        return call(() -> {
-            // O_CREAT | O_DIRECTORY is EINVAL as in Linux 6.4 and later (it used to create a regular file).
-            if ((flags & ~OpenFlags.SUPPORTED) != 0
-                    || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE
-                    || (flags & (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY))
-                            == (OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY)) {
-                throw new FsException(Errno.EINVAL, "open flags 0" + Integer.toOctalString(flags));
-            }
-            return run(tx -> {
-                String p = path;
-                for (int links = 0; ; links++) {
-                    Object r = openOnce(tx, who, base, p, flags, mode);
-                    if (r instanceof Long h) {
-                        return h;
-                    }
-                    if (links >= PathResolver.SYMLOOP_MAX) {
-                        throw new FsException(Errno.ELOOP, path);
-                    }
-                    p = (String) r;
-                }
-            });
-        });
-    }
-
-    /** One attempt: returns a handle, or the path to retry at when O_CREAT met a symlink as the last component. */
-    private Object openOnce(Transaction tx, Credentials who, Inode base, String path, int flags, int mode)
-            throws IOException {
-        boolean creat = (flags & OpenFlags.O_CREAT) != 0;
-        boolean nofollow = (flags & OpenFlags.O_NOFOLLOW) != 0;
-        Inode target;
-        boolean created = false;
-        if (creat) {
-            PathResolver.Parent p = paths.resolveParent(who, base, path);
-            if (isDotName(p.name())) {
-                throw new FsException(Errno.EISDIR, path);
-            }
-            lockLiveDir(p.dir(), path);
-            try {
-                target = paths.child(p.dir(), p.name());
-                if (target == null) {
-                    if (p.trailingSlash()) {
-                        throw new FsException(Errno.EISDIR, path);
-                    }
-                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
-                    target = createIn(tx, who, p.dir(), p.name(), FileMode.S_IFREG | (mode & FileMode.PERMISSION_MASK));
-                    created = true;
-                } else {
-                    if ((flags & OpenFlags.O_EXCL) != 0) {
-                        throw new FsException(Errno.EEXIST, path);
-                    }
-                    if (target.isSymlink()) {
-                        if (nofollow) {
-                            throw new FsException(Errno.ELOOP, path);
-                        }
-                        options.linkProtection().checkFollow(who, p.dir(), target, path);
-                        String t = paths.readTarget(target);
-                        if (t.startsWith("/")) {
-                            return t;
-                        }
-                        int slash = path.lastIndexOf('/', path.length() - 1 - (p.trailingSlash() ? 1 : 0));
-                        if (slash < 0) {
-                            // A bare name from a base directory: the target is relative to that base.
-                            return t;
-                        }
-                        return path.substring(0, slash) + "/" + t;
-                    }
-                    if (target.isDirectory()) {
-                        throw new FsException(Errno.EISDIR, path);
-                    }
-                    if (p.trailingSlash()) {
-                        throw new FsException(Errno.ENOTDIR, path);
-                    }
-                    options.linkProtection().checkCreateExisting(who, p.dir(), target, path);
-                }
-            } finally {
-                p.dir().lock.unlock();
-            }
-        } else {
-            target = paths.resolve(who, base, path, !nofollow);
-            if (nofollow && target.isSymlink()) {
-                throw new FsException(Errno.ELOOP, path);
-            }
-        }
-        if ((flags & OpenFlags.O_DIRECTORY) != 0 && !target.isDirectory()) {
-            throw new FsException(Errno.ENOTDIR, path);
-        }
-        boolean write = OpenFlags.canWrite(flags);
-        boolean trunc = (flags & OpenFlags.O_TRUNC) != 0;
-        if (target.isDirectory() && (write || creat)) {
-            throw new FsException(Errno.EISDIR, path);
-        }
-        if (!created) {
-            int mask = (OpenFlags.canRead(flags) ? Access.READ : 0) | (write || trunc ? Access.WRITE : 0);
-            Access.check(who, target, mask, path);
-        }
-        target.lock.lock();
-        try {
-            if (target.freed) {
-                throw new FsException(Errno.ENOENT, path);
-            }
-            if (trunc && target.isRegular() && !created) {
-                setSize(tx, target, 0);
-                long now = now();
-                target.mtime = now;
-                target.ctime = now;
-                killPrivs(who, target);
-                table.store(tx, target, true);
-                observer.written(who, target.ino);
-            }
-            target.openCount++;
-        } finally {
-            target.lock.unlock();
-        }
-        long h = nextHandle.getAndIncrement();
-        handles.put(h, new OpenFile(target, flags));
-        return h;
+        return openFiles.openat(who, dirHandle, path, flags, mode);
     }
 
     @Override
     public void close(Credentials who, long handle) throws FsException {
-        perform(() -> {
-            OpenFile f = handles.remove(handle);
-            if (f == null) {
-                throw new FsException(Errno.EBADF, "handle " + handle);
-            }
-            locks.releaseAll(f.inode.ino, handle);
-            Inode i = f.inode;
-            run(tx -> {
-                i.lock.lock();
-                try {
-                    i.openCount--;
-                    maybeDestroy(tx, i);
-                } finally {
-                    i.lock.unlock();
-                }
-                return null;
-            });
-        });
+        openFiles.close(who, handle);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -1699,7 +1568,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // Sessions across a restart (SessionRecords; docs/recovery.md)
+    // Files unlinked while open, kept across a restart for their clients (docs/recovery.md)
 
     /**
      * After a crash: with a session table and a grace period, files unlinked while open are kept for the clients that
@@ -1779,213 +1648,73 @@ public final class FsCore implements FileSystemService, SessionRecords {
         return freed;
     }
 
-    /** Writes the record of {@code r} with what the call returned in {@code tx}, the transaction of its change. */
-    void record(Transaction tx, Recording r, Object result) throws IOException {
-        if (sessions == null) {
-            return;
-        }
-        Outcome o;
-        if (result instanceof Long h && handles.get(h) instanceof OpenFile f) {
-            o = new Outcome(0, f.inode.ino, f.inode.generation, reopenFlags(f.flags));
-        } else if (result instanceof Integer n) {
-            o = new Outcome(n, r.writeEnd, 0, 0);
-        } else {
-            o = new Outcome(0, 0, 0, 0);
-        }
-        if (!sessions.write(tx, r.high, r.low, r.key, r.seq, o, System.currentTimeMillis())) {
-            LOG.warn("session table full ({} records): the oldest record gave way", sessions.capacity());
-        }
-        r.txSeq = tx.seq();
-        r.outcome = o;
-    }
+    // ---------------------------------------------------------------------------------------------------------
+    // The exactly-once records and re-opened handles (ExactlyOnce)
 
     @Override
     public boolean recordsKept() {
-        return sessions != null;
+        return exactlyOnce.recordsKept();
     }
 
     @Override
     public boolean claim(long tokenHigh, long tokenLow, int uid) {
-        return sessions == null || sessions.claim(tokenHigh, tokenLow, uid);
+        return exactlyOnce.claim(tokenHigh, tokenLow, uid);
     }
 
     @Override
     public Outcome recorded(long tokenHigh, long tokenLow, int key, long seq) {
-        if (sessions == null) {
-            return null;
-        }
-        try {
-            return sessions.recorded(tokenHigh, tokenLow, key, seq);
-        } catch (IOException e) {
-            stopWriting("session record read", e);
-            return null;
-        }
+        return exactlyOnce.recorded(tokenHigh, tokenLow, key, seq);
     }
 
     @Override
     public <T> T recording(long tokenHigh, long tokenLow, int key, long seq, RecordedCall<T> call) throws FsException {
-        LAST_RECORDING.remove();
-        if (sessions == null) {
-            return call.call();
-        }
-        Recording r = new Recording(tokenHigh, tokenLow, key, seq);
-        RECORDING.set(r);
-        try {
-            return call.call();
-        } finally {
-            RECORDING.remove();
-            LAST_RECORDING.set(new Object[] {r.outcome, r.txSeq});
-        }
+        return exactlyOnce.recording(tokenHigh, tokenLow, key, seq, call);
     }
 
     @Override
     public Outcome lastRecording() {
-        Object[] last = LAST_RECORDING.get();
-        return last == null ? null : (Outcome) last[LAST_OUTCOME];
+        return exactlyOnce.lastRecording();
     }
 
     @Override
     public void commitRecording() throws FsException {
-        Object[] last = LAST_RECORDING.get();
-        long seq = last == null ? 0 : (Long) last[LAST_TX_SEQ];
-        if (seq == 0 || journal.writtenSeq() >= seq) {
-            return;
-        }
-        // Written is enough: the record must outlive this process, and a power loss may lose an unsynced change as
-        // POSIX allows. The journal announces the waits that block (ManagedBlocking) itself: with a shadow this is
-        // usually a memory copy, too short to hand the worker's other lanes to a stand-in and back.
-        try {
-            journal.writeUpTo(seq);
-        } catch (IOException e) {
-            throw ioError(e);
-        }
+        exactlyOnce.commitRecording();
     }
 
     @Override
     public void commitChanges() throws FsException {
-        perform(() -> {
-            long seq = journal.runningSeq();
-            if (journal.writtenSeq() >= seq) {
-                return;
-            }
-            try {
-                journal.writeUpTo(seq);
-            } catch (IOException e) {
-                throw ioError(e);
-            }
-        });
+        exactlyOnce.commitChanges();
     }
 
     @Override
     public void forget(long tokenHigh, long tokenLow) {
-        if (sessions == null || failed || unmounted || !sessions.knows(tokenHigh, tokenLow)) {
-            return;
-        }
-        try (Journal.Handle h = journal.begin()) {
-            sessions.erase(h.tx(), tokenHigh, tokenLow);
-        } catch (IOException e) {
-            stopWriting("session record erase", e);
-        }
+        exactlyOnce.forget(tokenHigh, tokenLow);
     }
 
     @Override
     public void reopenToken(long tokenHigh, long tokenLow, long handle, MemorySegment at) throws FsException {
-        OpenFile f = handle(handle);
-        int flags = reopenFlags(f.flags);
-        at.set(Layout.LONG, 0, f.inode.ino);
-        at.set(Layout.INT, 8, f.inode.generation);
-        at.set(Layout.INT, 12, flags);
-        byte[] mac = sessions == null
-                ? new byte[16]
-                : sessions.mac(tokenHigh, tokenLow, f.inode.ino, f.inode.generation, flags);
-        MemorySegment.copy(mac, 0, at, Layout.BYTE, 16, 16);
+        exactlyOnce.reopenToken(tokenHigh, tokenLow, handle, at);
     }
 
     @Override
     public long reopen(Credentials who, long tokenHigh, long tokenLow, MemorySegment token, int flags, long position)
             throws FsException {
-        if (sessions == null) {
-            throw new FsException(Errno.ENOSYS, "this image has no session table");
-        }
-        long ino = token.get(Layout.LONG, 0);
-        int generation = token.get(Layout.INT, 8);
-        int granted = token.get(Layout.INT, 12);
-        byte[] mac = new byte[16];
-        MemorySegment.copy(token, Layout.BYTE, 16, mac, 0, 16);
-        if (!SessionTable.same(mac, sessions.mac(tokenHigh, tokenLow, ino, generation, granted))) {
-            throw new FsException(Errno.EACCES, "re-open token not issued to this session");
-        }
-        if (flags != granted && flags != (granted & ~OpenFlags.O_APPEND)) {
-            throw new FsException(Errno.EINVAL, "re-open flags 0" + Integer.toOctalString(flags));
-        }
-        if (position < 0) {
-            throw new FsException(Errno.EINVAL, "position " + position);
-        }
-        return openInode(ino, generation, flags, position);
+        return exactlyOnce.reopen(who, tokenHigh, tokenLow, token, flags, position);
     }
 
     @Override
     public long reopenRecorded(Credentials who, Outcome opened) throws FsException {
-        return openInode(opened.inoOrPosition(), opened.generation(), opened.flags(), 0);
+        return exactlyOnce.reopenRecorded(who, opened);
     }
 
     @Override
     public int generation(long ino) throws FsException {
-        return call(() -> {
-            if (ino < Geometry.ROOT_INO || ino >= geometry.inodeCount() || !alloc.inodeInUse(ino)) {
-                throw new FsException(Errno.ESTALE, "inode " + ino);
-            }
-            Inode i = table.get(ino);
-            if (i.freed || i.mode == 0) {
-                throw new FsException(Errno.ESTALE, "inode " + ino);
-            }
-            return i.generation;
-        });
+        return exactlyOnce.generation(ino);
     }
 
     @Override
     public long position(long handle) throws FsException {
-        OpenFile f = handle(handle);
-        synchronized (f) {
-            return f.position;
-        }
-    }
-
-    /** The flags a re-opened handle gets: the open's, without those that act only at open (create, truncate). */
-    private static int reopenFlags(int flags) {
-        return flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC);
-    }
-
-    /** A new handle on inode {@code ino} if it is still the one of {@code generation}; ESTALE if not. */
-    private long openInode(long ino, int generation, int flags, long position) throws FsException {
-        enter();
-        try {
-            checkWritable();
-            if (ino <= Geometry.ROOT_INO || ino >= geometry.inodeCount() || !alloc.inodeInUse(ino)) {
-                throw new FsException(Errno.ESTALE, "inode " + ino);
-            }
-            Inode i = table.get(ino);
-            i.lock.lock();
-            try {
-                if (i.freed || i.mode == 0 || i.generation != generation) {
-                    throw new FsException(Errno.ESTALE, "inode " + ino + " generation " + generation);
-                }
-                i.openCount++;
-            } finally {
-                i.lock.unlock();
-            }
-            long h = nextHandle.getAndIncrement();
-            OpenFile f = new OpenFile(i, flags);
-            f.position = position;
-            handles.put(h, f);
-            return h;
-        } catch (FsException e) {
-            throw e; // ESTALE is the answer, not a device error
-        } catch (IOException e) {
-            throw ioError(e);
-        } finally {
-            exit();
-        }
+        return exactlyOnce.position(handle);
     }
 
     // ---------------------------------------------------------------------------------------------------------
