@@ -12,9 +12,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -59,47 +57,12 @@ public final class FspClient implements AutoCloseable {
     /** How long calls wait for a server that is gone to come back before they fail with EIO. */
     static final long RECONNECT_TIMEOUT_NANOS = parseDuration(System.getProperty("fsp.client.reconnectTimeout", "30s"));
     /**
-     * Bytes of unsynced writes kept per client to write again after a restart of the server: by default a sixteenth
-     * of the heap, at most 64 MiB, so that keeping them never costs an application its heap.
-     */
-    static final long REPLAY_BYTES = Long.getLong(
-            "fsp.client.replayBytes", Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 16));
-    /**
      * {@code -Dfsp.client.recoverable=false}: no session token, so no exactly-once records and no re-open tokens (and no
      * commit before each namespace change's answer); FS Lib still reconnects, but its handles do not survive a restart.
      */
     static final boolean RECOVERABLE = Boolean.parseBoolean(System.getProperty("fsp.client.recoverable", "true"));
     /** Record keys this client uses at most (calls in flight with a sequence). */
     private static final int KEYS = Math.min(1024, SlotDescriptor.RECORD_KEYS);
-
-    /** A write not yet covered by an fsync of its handle: where it landed and its bytes. */
-    private record Unsynced(long offset, byte[] bytes) {}
-
-    /** What FS Lib holds for one open handle, to re-open it on a restarted server. */
-    private static final class OpenHandle {
-        /** The server's number for the handle now (changes when it is re-opened). */
-        volatile long server;
-        /** The re-open token from the last OPEN or REOPEN; null if the server gave none. */
-        volatile byte[] token;
-
-        final int flags;
-        /** The handle's position after its last read or write, bytes. */
-        volatile long position;
-        /** Lock requests in the order they succeeded: type, start, length. */
-        final List<long[]> locks = new ArrayList<>();
-
-        final List<Unsynced> unsynced = new ArrayList<>();
-        /** Unsynced writes were dropped (past {@link #REPLAY_BYTES}) or could not be written again. */
-        boolean unsyncedLost;
-        /** The server lost the file across a restart (its creation was not durable): calls fail with EIO. */
-        volatile boolean stale;
-
-        OpenHandle(long server, byte[] token, int flags) {
-            this.server = server;
-            this.token = token;
-            this.flags = flags;
-        }
-    }
 
     /** One attempt of a call on a channel; retried on the next channel if the server went away. */
     @FunctionalInterface
@@ -120,9 +83,9 @@ public final class FspClient implements AutoCloseable {
      */
     private final LinkedBlockingDeque<Integer> keys = new LinkedBlockingDeque<>(KEYS);
 
-    private final Map<Long, OpenHandle> handles = new ConcurrentHashMap<>();
-    private final AtomicLong nextHandle = new AtomicLong(1);
-    private final AtomicLong unsyncedBytes = new AtomicLong();
+    /** What this client holds per open handle, to carry it across a restart of the server. */
+    private final ClientHandles handles = new ClientHandles();
+
     private final AtomicLong reconnects = new AtomicLong();
     private volatile boolean closed;
 
@@ -294,7 +257,7 @@ public final class FspClient implements AutoCloseable {
             ChannelProxy.Call c = ch.begin();
             try {
                 ch.putPath(c, path, false);
-                c.request.opcode(FSTATAT).handle(server(dir)).flags(flags);
+                c.request.opcode(FSTATAT).handle(handles.server(dir)).flags(flags);
                 check(ch.submit(c), path, null);
                 return PayloadCodec.getAttributes(ch.segment, c.dataOffset);
             } catch (IllegalStateException e) {
@@ -319,8 +282,8 @@ public final class FspClient implements AutoCloseable {
                 ch.putPath(c, to, true);
                 c.request
                         .opcode(RENAMEAT)
-                        .handle(server(fromDir))
-                        .arg0(server(toDir))
+                        .handle(handles.server(fromDir))
+                        .arg0(handles.server(toDir))
                         .flags(flags)
                         .sequence(seq)
                         .recordKey(key);
@@ -363,15 +326,14 @@ public final class FspClient implements AutoCloseable {
                 ch.putPath(c, path, false);
                 c.request
                         .opcode(dir == 0 ? OPEN : OPENAT)
-                        .handle(dir == 0 ? 0 : server(dir))
+                        .handle(dir == 0 ? 0 : handles.server(dir))
                         .flags(flags)
                         .mode(mode)
                         .sequence(seq)
                         .recordKey(key);
                 long server = check(ch.submit(c), path, null);
-                byte[] token = tokenOf(ch, c);
-                long h = nextHandle.getAndIncrement();
-                handles.put(h, new OpenHandle(server, token, flags));
+                byte[] token = ClientHandles.tokenOf(ch, c);
+                long h = handles.add(server, token, flags);
                 return h;
             } catch (IllegalStateException e) {
                 throw ch.closedOr(e);
@@ -443,13 +405,13 @@ public final class FspClient implements AutoCloseable {
 
     /** Releases a handle from {@link #open}. */
     public void close(long handle) throws IOException {
-        OpenHandle o = handles.get(handle);
+        ClientHandles.OpenHandle o = handles.get(handle);
         if (o != null && o.stale) {
-            forgetHandle(handle);
+            handles.forget(handle);
             return;
         }
         simple(CLOSE, null, null, handle, 0, 0, 0);
-        forgetHandle(handle);
+        handles.forget(handle);
     }
 
     public void mkdir(String path, int mode) throws IOException {
@@ -494,7 +456,11 @@ public final class FspClient implements AutoCloseable {
         retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
-                c.request.opcode(FCHOWN).handle(server(handle)).arg0(uid).arg1(gid);
+                c.request
+                        .opcode(FCHOWN)
+                        .handle(handles.server(handle))
+                        .arg0(uid)
+                        .arg1(gid);
                 return check(ch.submit(c), null, null);
             } catch (IllegalStateException e) {
                 throw ch.closedOr(e);
@@ -511,7 +477,7 @@ public final class FspClient implements AutoCloseable {
             try {
                 c.request
                         .opcode(FUTIMENS)
-                        .handle(server(handle))
+                        .handle(handles.server(handle))
                         .arg0(atimeNanos)
                         .arg1(mtimeNanos);
                 return check(ch.submit(c), null, null);
@@ -531,8 +497,8 @@ public final class FspClient implements AutoCloseable {
      * @return true if set or released, false if another handle (of any client) holds a conflicting lock
      */
     public boolean setlk(long handle, int type, long start, long length) throws IOException {
-        boolean set = retrying(ch -> setlkOn(ch, server(handle), type, start, length));
-        OpenHandle o = handles.get(handle);
+        boolean set = retrying(ch -> setlkOn(ch, handles.server(handle), type, start, length));
+        ClientHandles.OpenHandle o = handles.get(handle);
         if (set && o != null) {
             synchronized (o) {
                 o.locks.add(new long[] {type, start, length});
@@ -541,7 +507,7 @@ public final class FspClient implements AutoCloseable {
         return set;
     }
 
-    private static boolean setlkOn(ChannelProxy ch, long server, int type, long start, long length) throws IOException {
+    static boolean setlkOn(ChannelProxy ch, long server, int type, long start, long length) throws IOException {
         ChannelProxy.Call c = ch.begin();
         try {
             c.request.opcode(SETLK).handle(server).flags(type).fileOffset(start).length(length);
@@ -743,7 +709,11 @@ public final class FspClient implements AutoCloseable {
         return retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
-                c.request.opcode(READDIRAT).handle(server(dir)).arg0(cookie).arg1(max);
+                c.request
+                        .opcode(READDIRAT)
+                        .handle(handles.server(dir))
+                        .arg0(cookie)
+                        .arg1(max);
                 long count = check(ch.submit(c), null, null);
                 return PayloadCodec.getDirEntries(ch.segment, c.dataOffset, (int) count, c.response.payloadLength());
             } catch (IllegalStateException e) {
@@ -785,7 +755,7 @@ public final class FspClient implements AutoCloseable {
 
     /** Makes everything written so far durable, as sync(2). */
     public void sync() throws IOException {
-        List<OpenHandle> open = List.copyOf(handles.values());
+        List<ClientHandles.OpenHandle> open = handles.snapshot();
         int[] before = new int[open.size()];
         for (int i = 0; i < before.length; i++) {
             synchronized (open.get(i)) {
@@ -794,7 +764,7 @@ public final class FspClient implements AutoCloseable {
         }
         simple(SYNC, null, null, 0, 0, 0, 0);
         for (int i = 0; i < before.length; i++) {
-            dropUnsynced(open.get(i), before[i]);
+            handles.dropUnsynced(open.get(i), before[i]);
         }
     }
 
@@ -905,7 +875,7 @@ public final class FspClient implements AutoCloseable {
                     fresh = ChannelProxy.connect(socket, lanes, tokenHigh, tokenLow);
                     // A server answered: the limit counts from here again if it goes away during the re-attach.
                     deadline = System.nanoTime() + RECONNECT_TIMEOUT_NANOS;
-                    reattach(fresh);
+                    handles.reattach(fresh);
                     channel = fresh;
                     reconnects.incrementAndGet();
                     return;
@@ -935,153 +905,9 @@ public final class FspClient implements AutoCloseable {
         }
     }
 
-    /**
-     * Re-opens every handle on {@code fresh} with its token at its position, sets its locks again and writes its
-     * unsynced data again where it landed. A handle the server cannot re-open (its file is gone) becomes stale.
-     */
-    private void reattach(ChannelProxy fresh) throws IOException {
-        for (OpenHandle o : handles.values()) {
-            if (o.stale) {
-                continue;
-            }
-            byte[] token = o.token;
-            if (token == null) {
-                o.stale = true;
-                continue;
-            }
-            int flags = MemorySegment.ofArray(token).get(ValueLayout.JAVA_INT_UNALIGNED, 12);
-            long server = reopenOn(fresh, token, flags, o.position, o);
-            if (server < 0) {
-                o.stale = true;
-                continue;
-            }
-            o.server = server;
-            synchronized (o) {
-                for (long[] l : o.locks) {
-                    setlkOn(fresh, server, (int) l[0], l[1], l[2]);
-                }
-                if (o.unsyncedLost || o.unsynced.isEmpty()) {
-                    continue;
-                }
-                // Written again through a handle without O_APPEND: each at the offset where it landed the first time.
-                boolean append = (flags & OpenFlags.O_APPEND) != 0;
-                long target = append ? reopenOn(fresh, token, flags & ~OpenFlags.O_APPEND, 0, null) : server;
-                if (target < 0) {
-                    o.unsyncedLost = true;
-                    continue;
-                }
-                for (Unsynced u : o.unsynced) {
-                    pwriteOn(fresh, target, u.offset(), u.bytes());
-                }
-                if (append) {
-                    closeOn(fresh, target);
-                }
-            }
-        }
-    }
-
-    /** REOPEN on {@code ch}: the server's new handle, or minus the errno; {@code o} takes the new token if not null. */
-    private static long reopenOn(ChannelProxy ch, byte[] token, int flags, long position, OpenHandle o)
-            throws IOException {
-        ChannelProxy.Call c = ch.begin();
-        try {
-            MemorySegment.copy(token, 0, ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset, token.length);
-            c.request.opcode(REOPEN).flags(flags).fileOffset(position).length(token.length);
-            long result = ch.submit(c);
-            if (result >= 0 && o != null) {
-                byte[] next = tokenOf(ch, c);
-                if (next != null) {
-                    o.token = next;
-                }
-            }
-            return result;
-        } catch (IllegalStateException e) {
-            throw ch.closedOr(e);
-        } finally {
-            ch.end(c);
-        }
-    }
-
-    private static void pwriteOn(ChannelProxy ch, long server, long offset, byte[] bytes) throws IOException {
-        int done = 0;
-        while (done < bytes.length) {
-            int chunk = Math.min(bytes.length - done, ch.layout.slotDataBytes());
-            ChannelProxy.Call c = ch.begin();
-            try {
-                MemorySegment.copy(bytes, done, ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset, chunk);
-                c.request
-                        .opcode(PWRITE)
-                        .handle(server)
-                        .fileOffset(offset + done)
-                        .length(chunk);
-                check(ch.submit(c), null, null);
-            } catch (IllegalStateException e) {
-                throw ch.closedOr(e);
-            } finally {
-                ch.end(c);
-            }
-            done += chunk;
-        }
-    }
-
-    private static void closeOn(ChannelProxy ch, long server) throws IOException {
-        ChannelProxy.Call c = ch.begin();
-        try {
-            c.request.opcode(CLOSE).handle(server);
-            ch.submit(c);
-        } catch (IllegalStateException e) {
-            throw ch.closedOr(e);
-        } finally {
-            ch.end(c);
-        }
-    }
-
-    /** The re-open token an OPEN or REOPEN answered, or null. */
-    private static byte[] tokenOf(ChannelProxy ch, ChannelProxy.Call c) {
-        if (c.response.payloadLength() != PayloadCodec.REOPEN_TOKEN_BYTES) {
-            return null;
-        }
-        byte[] token = new byte[PayloadCodec.REOPEN_TOKEN_BYTES];
-        MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset, token, 0, token.length);
-        return token;
-    }
-
-    /** The server's number for a handle of this client; EIO for a handle the restarted server lost. */
-    private long server(long handle) throws IOException {
-        OpenHandle o = handles.get(handle);
-        if (o == null) {
-            throw FspExceptions.of(Errno.EBADF, "handle " + handle, null);
-        }
-        if (o.stale) {
-            throw FspExceptions.of(
-                    Errno.EIO, "handle " + handle, null, "its file was lost when the FSP server restarted");
-        }
-        return o.server;
-    }
-
-    private void forgetHandle(long handle) {
-        OpenHandle o = handles.remove(handle);
-        if (o != null) {
-            synchronized (o) {
-                dropUnsynced(o, o.unsynced.size());
-            }
-        }
-    }
-
-    /** Forgets the first {@code count} unsynced writes of {@code o}: an fsync or sync covered them. */
-    private void dropUnsynced(OpenHandle o, int count) {
-        synchronized (o) {
-            List<Unsynced> done = o.unsynced.subList(0, Math.min(count, o.unsynced.size()));
-            for (Unsynced u : done) {
-                unsyncedBytes.addAndGet(-u.bytes().length);
-            }
-            done.clear();
-        }
-    }
-
     /** fsync or fdatasync: EIO once if unsynced data of the handle was lost with a server; then truthful. */
     private void synced(long handle, int opcode) throws IOException {
-        OpenHandle o = handles.get(handle);
+        ClientHandles.OpenHandle o = handles.get(handle);
         int before = 0;
         if (o != null) {
             synchronized (o) {
@@ -1098,24 +924,7 @@ public final class FspClient implements AutoCloseable {
         }
         simple(opcode, null, null, handle, 0, 0, 0);
         if (o != null) {
-            dropUnsynced(o, before);
-        }
-    }
-
-    /** Keeps a copy of written bytes until an fsync covers them, within {@link #REPLAY_BYTES}. */
-    private void keepUnsynced(OpenHandle o, long offset, MemorySegment from, long at, int n) {
-        if (n <= 0) {
-            return;
-        }
-        synchronized (o) {
-            if (unsyncedBytes.addAndGet(n) > REPLAY_BYTES) {
-                unsyncedBytes.addAndGet(-n);
-                o.unsyncedLost = true;
-                return;
-            }
-            byte[] copy = new byte[n];
-            MemorySegment.copy(from, ValueLayout.JAVA_BYTE, at, copy, 0, n);
-            o.unsynced.add(new Unsynced(offset, copy));
+            handles.dropUnsynced(o, before);
         }
     }
 
@@ -1125,7 +934,7 @@ public final class FspClient implements AutoCloseable {
      */
     private int read(long handle, long position, MemorySegment dst, byte[] array, int arrayOffset, long size)
             throws IOException {
-        OpenHandle o = handles.get(handle);
+        ClientHandles.OpenHandle o = handles.get(handle);
         boolean large = size > slotDataBytes();
         long total = 0;
         do {
@@ -1139,7 +948,10 @@ public final class FspClient implements AutoCloseable {
                 asked[0] = chunk;
                 ChannelProxy.Call c = ch.begin();
                 try {
-                    c.request.handle(server(handle)).length(chunk).fileOffset(position < 0 ? 0 : position + done);
+                    c.request
+                            .handle(handles.server(handle))
+                            .length(chunk)
+                            .fileOffset(position < 0 ? 0 : position + done);
                     if (bulk >= 0) {
                         c.request.opcode(position < 0 ? READ_BULK : PREAD_BULK).arg0(ChannelProxy.bulkAreaOffset(bulk));
                     } else {
@@ -1183,7 +995,7 @@ public final class FspClient implements AutoCloseable {
      */
     private int write(long handle, long position, MemorySegment src, byte[] array, int arrayOffset, long size)
             throws IOException {
-        OpenHandle o = handles.get(handle);
+        ClientHandles.OpenHandle o = handles.get(handle);
         boolean append = o != null && (o.flags & OpenFlags.O_APPEND) != 0;
         MemorySegment from = src != null ? src : MemorySegment.ofArray(array);
         long base = src != null ? 0 : arrayOffset;
@@ -1203,7 +1015,7 @@ public final class FspClient implements AutoCloseable {
                     MemorySegment.copy(
                             from, base + done, ch.segment, bulk >= 0 ? ch.bulkBufferOffset(bulk) : c.dataOffset, chunk);
                     c.request
-                            .handle(server(handle))
+                            .handle(handles.server(handle))
                             .length(chunk)
                             .fileOffset(position < 0 ? 0 : position + done)
                             .sequence(seq)
@@ -1234,8 +1046,8 @@ public final class FspClient implements AutoCloseable {
                     }
                 }
             });
-            if (o != null && REPLAY_BYTES > 0) {
-                keepUnsynced(o, landed[0], from, base + done, n);
+            if (o != null && ClientHandles.REPLAY_BYTES > 0) {
+                handles.keepUnsynced(o, landed[0], from, base + done, n);
             }
             total += n;
             if (n < asked[0]) {
@@ -1252,7 +1064,7 @@ public final class FspClient implements AutoCloseable {
                 if (path != null) {
                     ch.putPath(c, path, false);
                 }
-                c.request.opcode(opcode).handle(handle != 0 ? server(handle) : 0);
+                c.request.opcode(opcode).handle(handle != 0 ? handles.server(handle) : 0);
                 check(ch.submit(c), path, null);
                 return PayloadCodec.getAttributes(ch.segment, c.dataOffset);
             } catch (IllegalStateException e) {
@@ -1295,7 +1107,7 @@ public final class FspClient implements AutoCloseable {
             }
             c.request
                     .opcode(opcode)
-                    .handle(handle != 0 ? server(handle) : 0)
+                    .handle(handle != 0 ? handles.server(handle) : 0)
                     .length(length)
                     .mode(mode)
                     .flags(flags)
@@ -1309,7 +1121,7 @@ public final class FspClient implements AutoCloseable {
         }
     }
 
-    private static long check(long result, String path, String other) throws IOException {
+    static long check(long result, String path, String other) throws IOException {
         if (result < 0) {
             throw FspExceptions.of(Errno.of((int) -result), path, other);
         }
