@@ -1,18 +1,13 @@
 package org.fsp.ipc.fuse;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.fsp.ipc.fuse.FuseOpcodes.*;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.fsp.api.fs.Credentials;
-import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileAttributes;
 import org.fsp.api.fs.FileMode;
@@ -21,8 +16,6 @@ import org.fsp.api.fs.FsException;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.fs.SessionRecords;
 import org.fsp.api.handoff.LayerGate;
-import org.fsp.ipc.fuse.FuseAbi.Dirent;
-import org.fsp.ipc.fuse.FuseAbi.DirentPlus;
 import org.fsp.ipc.fuse.FuseAbi.OutHeader;
 import org.fsp.ipc.fuse.FuseReply.Entry;
 import org.fsp.ipc.fuse.FuseRequest.*;
@@ -40,6 +33,12 @@ import org.slf4j.LoggerFactory;
  * <p>The kernel resolves symlinks itself (it reads them with READLINK), so a node's path never passes through one;
  * opens carry O_NOFOLLOW so that a symlink put in place behind this mount's back is refused (ELOOP) rather than
  * followed inside FSP's namespace. Safe for many serving threads at once: it keeps no per-request state.
+ *
+ * <p>Its parts: {@link NodePaths} (node ids to paths and entries), {@link AttributeChanges} (SETATTR),
+ * {@link DirectoryPages} (READDIR pages), {@link FuseLocks} (POSIX locks and flock, SETLKW answered late). A typical
+ * sequence is: {@code dispatch} enters the {@link FileSystemSlot}, answers a re-sent change from its record or runs
+ * the request (recorded when it must be exactly-once), commits it first when changes are durable before their
+ * answer, and returns the reply for the serving loop to write.
  */
 final class FuseDispatcher {
 
@@ -51,9 +50,6 @@ final class FuseDispatcher {
      */
     private static final int PASSED_OPEN_FLAGS = OpenFlags.SUPPORTED & ~(OpenFlags.O_CREAT | OpenFlags.O_DIRECTORY);
 
-    /** Directory entries asked of fs-core per READDIR page. */
-    private static final int READDIR_BATCH = 128;
-
     /**
      * The node table of the request the current thread serves, while it runs: so that fs-core's change listener of
      * the same mount ({@link FuseNotifier}) can tell this mount's own changes from others'.
@@ -63,11 +59,12 @@ final class FuseDispatcher {
     private final FileSystemSlot fs;
     private final NodeTable nodes;
     private final FileHandles handles;
-    private final NodeResolver resolver = new NodeResolver();
+    private final NodePaths paths;
+    private final FuseLocks locks;
+    private final DirectoryPages directories;
+    private final AttributeChanges attributeChanges;
     private final CallerCredentials callers;
     private final FuseConnection connection;
-    private final long entryValidNanos;
-    private final long attrValidNanos;
     /**
      * True: a change is durable before it is answered (a WRITE's data by the handle's fdatasync, every other change
      * by a journal commit), so that a kill of this process loses nothing the kernel was told is done; see
@@ -116,8 +113,10 @@ final class FuseDispatcher {
         this.handles = handles;
         this.callers = callers;
         this.connection = connection;
-        this.entryValidNanos = entryValidNanos;
-        this.attrValidNanos = attrValidNanos;
+        this.paths = new NodePaths(nodes, handles, entryValidNanos, attrValidNanos);
+        this.locks = new FuseLocks(fs, handles);
+        this.directories = new DirectoryPages(paths);
+        this.attributeChanges = new AttributeChanges(paths, handles);
     }
 
     /**
@@ -173,11 +172,7 @@ final class FuseDispatcher {
                 return FuseReply.NONE;
             }
             case Interrupt i -> {
-                // Only a SETLKW waiting for a lock can be cancelled (it answers EINTR); every other request runs to
-                // completion and is answered normally.
-                if (waitingLocks.contains(i.interruptedUnique())) {
-                    interruptedLocks.add(i.interruptedUnique());
-                }
+                locks.interrupt(i.interruptedUnique());
                 return FuseReply.NONE;
             }
             case Destroy d -> {
@@ -221,7 +216,7 @@ final class FuseDispatcher {
         SERVING.set(nodes);
         try {
             if (r instanceof Lock l) {
-                return lock(service, who, l, late);
+                return locks.lock(service, who, l, late);
             }
             ResendRecords resend = commitBeforeAnswer ? resendRecords : null;
             SessionRecords records = resend == null ? null : resend.recordsFor(service, r);
@@ -283,19 +278,19 @@ final class FuseDispatcher {
     private FuseReply run(FileSystemService fs, Credentials who, FuseRequest r, MemorySegment out) throws FsException {
         long node = r.header().nodeId();
         return switch (r) {
-            case Lookup l -> entry(fs, who, NodeTable.child(path(fs, node), l.name()));
+            case Lookup l -> paths.entry(fs, who, NodeTable.child(paths.path(fs, node), l.name()));
             case Getattr g -> {
                 if ((g.flags() & FUSE_GETATTR_FH) != 0 && !FileHandles.directory(g.fh())) {
-                    yield attributes(fs.fstat(who, handles.handle(fs, g.fh())));
+                    yield paths.attributes(fs.fstat(who, handles.handle(fs, g.fh())));
                 }
-                yield attributes(attrsOf(fs, who, node));
+                yield paths.attributes(paths.attrsOf(fs, who, node));
             }
-            case Setattr s -> setattr(fs, who, s);
-            case Readlink l -> new FuseReply.Link(fs.readlink(who, path(fs, node)));
+            case Setattr s -> attributeChanges.setattr(fs, who, s);
+            case Readlink l -> new FuseReply.Link(fs.readlink(who, paths.path(fs, node)));
             case Symlink s -> {
-                String p = NodeTable.child(path(fs, node), s.name());
+                String p = NodeTable.child(paths.path(fs, node), s.name());
                 fs.symlink(who, s.target(), p);
-                yield entry(fs, who, p);
+                yield paths.entry(fs, who, p);
             }
             case Mknod m -> {
                 int type = m.mode() & FileMode.S_IFMT;
@@ -303,7 +298,7 @@ final class FuseDispatcher {
                     // fs-core stores regular files, directories and symlinks only: no FIFOs, sockets or devices.
                     throw new FsException(Errno.EPERM, "mknod of type " + Integer.toOctalString(type));
                 }
-                String p = NodeTable.child(path(fs, node), m.name());
+                String p = NodeTable.child(paths.path(fs, node), m.name());
                 fs.close(
                         who,
                         fs.open(
@@ -311,37 +306,37 @@ final class FuseDispatcher {
                                 p,
                                 OpenFlags.O_RDONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW,
                                 m.mode() & FileMode.PERMISSION_MASK));
-                yield entry(fs, who, p);
+                yield paths.entry(fs, who, p);
             }
             case Mkdir m -> {
-                String p = NodeTable.child(path(fs, node), m.name());
+                String p = NodeTable.child(paths.path(fs, node), m.name());
                 fs.mkdir(who, p, m.mode() & FileMode.PERMISSION_MASK);
-                yield entry(fs, who, p);
+                yield paths.entry(fs, who, p);
             }
             case Unlink u -> {
-                String p = NodeTable.child(path(fs, node), u.name());
+                String p = NodeTable.child(paths.path(fs, node), u.name());
                 fs.unlink(who, p);
                 nodes.removed(p);
                 yield FuseReply.OK;
             }
             case Rmdir d -> {
-                String p = NodeTable.child(path(fs, node), d.name());
+                String p = NodeTable.child(paths.path(fs, node), d.name());
                 fs.rmdir(who, p);
                 nodes.removed(p);
                 yield FuseReply.OK;
             }
             case Rename m -> renamed(fs, who, m, true);
             case Link l -> {
-                String existing = path(fs, l.oldNodeId());
-                String p = NodeTable.child(path(fs, node), l.newName());
+                String existing = paths.path(fs, l.oldNodeId());
+                String p = NodeTable.child(paths.path(fs, node), l.newName());
                 fs.link(who, existing, p);
-                yield entry(fs, who, p);
+                yield paths.entry(fs, who, p);
             }
             case Open o -> {
                 int flags = o.directory()
                         ? OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY
                         : (o.flags() & PASSED_OPEN_FLAGS & ~OpenFlags.O_EXCL) | OpenFlags.O_NOFOLLOW;
-                String p = path(fs, node);
+                String p = paths.path(fs, node);
                 long[] opened = o.directory()
                         ? new long[] {fs.open(who, p, flags, 0), flags}
                         : openCached(fs, who, p, flags, 0);
@@ -356,7 +351,7 @@ final class FuseDispatcher {
                 yield new FuseReply.InPlace(Math.max(n, 0));
             }
             case Write w -> new FuseReply.Written(fs.pwrite(who, handles.handle(fs, w.fh()), w.offset(), w.data()));
-            case Readdir d -> readdir(fs, who, d, out);
+            case Readdir d -> directories.readdir(fs, who, d, out);
             case Release rl -> {
                 nodes.released(node, rl.fh());
                 // A handle of a process that died and was never used here has nothing open to close.
@@ -394,13 +389,13 @@ final class FuseDispatcher {
             case Statfs s -> new FuseReply.Statfs(fs.statfs(who));
             case Access a -> access(fs, who, node, a.mask());
             case Setxattr x -> {
-                fs.setxattr(who, path(fs, node), x.name(), x.value().toArray(JAVA_BYTE), x.flags(), false);
+                fs.setxattr(who, paths.path(fs, node), x.name(), x.value().toArray(JAVA_BYTE), x.flags(), false);
                 yield FuseReply.OK;
             }
-            case Getxattr g -> sized(fs.getxattr(who, path(fs, node), g.name(), false), g.size());
-            case Listxattr l -> sized(names(fs.listxattr(who, path(fs, node), false)), l.size());
+            case Getxattr g -> sized(fs.getxattr(who, paths.path(fs, node), g.name(), false), g.size());
+            case Listxattr l -> sized(names(fs.listxattr(who, paths.path(fs, node), false)), l.size());
             case Removexattr x -> {
-                fs.removexattr(who, path(fs, node), x.name(), false);
+                fs.removexattr(who, paths.path(fs, node), x.name(), false);
                 yield FuseReply.OK;
             }
             case Lseek l -> new FuseReply.Offset(fs.lseek(who, handles.handle(fs, l.fh()), l.offset(), l.whence()));
@@ -415,7 +410,7 @@ final class FuseDispatcher {
 
     /** CREATE with {@code flags} (O_NOFOLLOW added): the new file's entry and its open handle. */
     private FuseReply create(FileSystemService fs, Credentials who, Create c, int openFlags) throws FsException {
-        String p = NodeTable.child(path(fs, c.header().nodeId()), c.name());
+        String p = NodeTable.child(paths.path(fs, c.header().nodeId()), c.name());
         int flags = openFlags | OpenFlags.O_NOFOLLOW;
         long[] opened = openCached(fs, who, p, flags, c.mode() & FileMode.PERMISSION_MASK);
         FileAttributes a;
@@ -426,11 +421,9 @@ final class FuseDispatcher {
             throw e;
         }
         long fh = register(fs, who, a.ino(), opened, false);
-        long id = nodes.lookedUp(p, a.ino());
-        nodes.opened(id, fh);
-        return new FuseReply.Created(
-                new Entry(id, generation(fs, a.ino()), a, entryValidNanos, attrValidNanos),
-                new FuseReply.Opened(fh, 0));
+        Entry entry = paths.entry(fs, p, a);
+        nodes.opened(entry.nodeId(), fh);
+        return new FuseReply.Created(entry, new FuseReply.Opened(fh, 0));
     }
 
     /**
@@ -441,16 +434,16 @@ final class FuseDispatcher {
     private FuseReply answerApplied(FileSystemService fs, Credentials who, FuseRequest r) throws FsException {
         long node = r.header().nodeId();
         return switch (r) {
-            case Mkdir m -> entry(fs, who, NodeTable.child(path(fs, node), m.name()));
-            case Mknod m -> entry(fs, who, NodeTable.child(path(fs, node), m.name()));
-            case Symlink s -> entry(fs, who, NodeTable.child(path(fs, node), s.name()));
-            case Link l -> entry(fs, who, NodeTable.child(path(fs, node), l.newName()));
+            case Mkdir m -> paths.entry(fs, who, NodeTable.child(paths.path(fs, node), m.name()));
+            case Mknod m -> paths.entry(fs, who, NodeTable.child(paths.path(fs, node), m.name()));
+            case Symlink s -> paths.entry(fs, who, NodeTable.child(paths.path(fs, node), s.name()));
+            case Link l -> paths.entry(fs, who, NodeTable.child(paths.path(fs, node), l.newName()));
             case Unlink u -> {
-                nodes.removed(NodeTable.child(path(fs, node), u.name()));
+                nodes.removed(NodeTable.child(paths.path(fs, node), u.name()));
                 yield FuseReply.OK;
             }
             case Rmdir d -> {
-                nodes.removed(NodeTable.child(path(fs, node), d.name()));
+                nodes.removed(NodeTable.child(paths.path(fs, node), d.name()));
                 yield FuseReply.OK;
             }
             case Rename m -> renamed(fs, who, m, false);
@@ -487,84 +480,6 @@ final class FuseDispatcher {
             records.commitChanges();
         } else {
             fs.sync();
-        }
-    }
-
-    /** Longest pause between two tries of a waiting SETLKW, ns. */
-    private static final long LOCK_RETRY_MAX_NANOS = 20_000_000L;
-
-    /** Uniques of SETLKW requests waiting for their lock. */
-    private final Set<Long> waitingLocks = ConcurrentHashMap.newKeySet();
-    /** Uniques of waiting SETLKWs the kernel interrupted (a signal to the caller): they answer EINTR. */
-    private final Set<Long> interruptedLocks = ConcurrentHashMap.newKeySet();
-
-    /**
-     * GETLK, SETLK and SETLKW on fs-core's byte-range locks, owned by FUSE's lock owner (the process for fcntl locks,
-     * the open file for flock, which locks the whole file), so locks through the mount and FS Lib clients' locks
-     * exclude each other. Ranges are inclusive here and {start, length} in fs-core.
-     */
-    private FuseReply lock(FileSystemService fs, Credentials who, Lock l, LateReply late) throws FsException {
-        boolean flock = (l.lkFlags() & FUSE_LK_FLOCK) != 0;
-        long start = flock ? 0 : l.start();
-        long length = flock || l.end() == OFFSET_MAX ? 0 : l.end() - l.start() + 1;
-        if (l.get()) {
-            long[] c = fs.getlk(who, handles.handle(fs, l.fh()), l.owner(), l.type(), start, length);
-            if (c == null) {
-                return new FuseReply.Lk(l.start(), l.end(), FileSystemService.F_UNLCK);
-            }
-            return new FuseReply.Lk(c[1], c[2] == 0 ? OFFSET_MAX : c[1] + c[2] - 1, (int) c[0]);
-        }
-        try {
-            fs.setlk(who, handles.handle(fs, l.fh()), l.owner(), l.type(), start, length);
-            return FuseReply.OK;
-        } catch (FsException e) {
-            if (e.errno() != Errno.EAGAIN || !l.blocking()) {
-                throw e;
-            }
-        }
-        long unique = l.header().unique();
-        waitingLocks.add(unique);
-        if (late == null) {
-            return waitForLock(who, l, start, length);
-        }
-        Thread.ofVirtual()
-                .name("fsp-fuse-setlkw-" + unique)
-                .start(() -> late.send(waitForLock(who, l, start, length), unique));
-        return FuseReply.NONE;
-    }
-
-    /** Tries the lock again, with growing pauses, until it is set, fails otherwise, or the kernel interrupts it. */
-    private FuseReply waitForLock(Credentials who, Lock l, long start, long length) {
-        long unique = l.header().unique();
-        long pause = 100_000L;
-        try {
-            while (true) {
-                if (interruptedLocks.remove(unique)) {
-                    return new FuseReply.Error(Errno.EINTR);
-                }
-                java.util.concurrent.locks.LockSupport.parkNanos(pause);
-                pause = Math.min(pause * 2, LOCK_RETRY_MAX_NANOS);
-                LayerGate.Entry<FileSystemService> in;
-                try {
-                    in = fs.enter();
-                } catch (FsException e) {
-                    return new FuseReply.Error(e.errno());
-                }
-                try {
-                    FileSystemService service = in.service();
-                    service.setlk(who, handles.handle(service, l.fh()), l.owner(), l.type(), start, length);
-                    return FuseReply.OK;
-                } catch (FsException e) {
-                    if (e.errno() != Errno.EAGAIN) {
-                        return new FuseReply.Error(e.errno());
-                    }
-                } finally {
-                    in.exit();
-                }
-            }
-        } finally {
-            waitingLocks.remove(unique);
-            interruptedLocks.remove(unique);
         }
     }
 
@@ -655,136 +570,17 @@ final class FuseDispatcher {
     private long register(FileSystemService fs, Credentials who, long ino, long[] opened, boolean directory)
             throws FsException {
         try {
-            return handles.add(ino, generation(fs, ino), (int) opened[1], directory, opened[0]);
+            return handles.add(ino, NodePaths.generation(fs, ino), (int) opened[1], directory, opened[0]);
         } catch (FsException e) {
             fs.close(who, opened[0]);
             throw e;
         }
     }
 
-    /** The generation of inode {@code ino} (0 if the file system has none to tell, or the file has just gone). */
-    private static int generation(FileSystemService fs, long ino) {
-        if (fs instanceof SessionRecords records) {
-            try {
-                return records.generation(ino);
-            } catch (FsException e) {
-                return 0;
-            }
-        }
-        return 0;
-    }
-
-    /**
-     * A path of the node, or null for a node whose name was removed. A node this table does not know (learned by a
-     * process that died, or forgotten too early) is found again by its inode number.
-     */
-    private String pathOrNull(FileSystemService fs, long node) throws FsException {
-        String p = nodes.path(node);
-        if (p != null || nodes.known(node)) {
-            return p;
-        }
-        p = resolver.find(fs, nodes.inoOf(node));
-        if (p != null) {
-            nodes.relearned(node, p);
-        }
-        return p;
-    }
-
-    /** The node's path; ENOENT for a node whose name was removed (or one the kernel should not hold). */
-    private String path(FileSystemService fs, long node) throws FsException {
-        String p = pathOrNull(fs, node);
-        if (p == null) {
-            throw new FsException(Errno.ENOENT, "node " + node + " has no name");
-        }
-        return p;
-    }
-
-    private FileAttributes attrsOf(FileSystemService fs, Credentials who, long node) throws FsException {
-        String p = pathOrNull(fs, node);
-        if (p != null) {
-            return fs.lstat(who, p);
-        }
-        long fh = nodes.anyHandle(node);
-        if (fh < 0) {
-            throw new FsException(Errno.ENOENT, "node " + node + " has no name and no open file");
-        }
-        return fs.fstat(who, handles.handle(fs, fh));
-    }
-
-    /** A LOOKUP-style answer for the file at {@code path}: one more lookup of its node. */
-    private FuseReply entry(FileSystemService fs, Credentials who, String path) throws FsException {
-        FileAttributes a = fs.lstat(who, path);
-        return new Entry(nodes.lookedUp(path, a.ino()), generation(fs, a.ino()), a, entryValidNanos, attrValidNanos);
-    }
-
-    private FuseReply attributes(FileAttributes a) {
-        return new FuseReply.Attributes(a, attrValidNanos);
-    }
-
-    private FuseReply setattr(FileSystemService fs, Credentials who, Setattr s) throws FsException {
-        long node = s.header().nodeId();
-        int valid = s.valid();
-        boolean byHandle = (valid & FATTR_FH) != 0 && !FileHandles.directory(s.fh());
-        long h = byHandle ? handles.handle(fs, s.fh()) : -1;
-        String p = pathOrNull(fs, node);
-        boolean symlink = p != null && (valid & (FATTR_UID | FATTR_GID | FATTR_ATIME | FATTR_MTIME)) != 0
-                ? fs.lstat(who, p).isSymbolicLink()
-                : false;
-        if ((valid & FATTR_MODE) != 0) {
-            if (byHandle) {
-                fs.fchmod(who, h, s.mode() & FileMode.PERMISSION_MASK);
-            } else {
-                fs.chmod(who, path(fs, node), s.mode() & FileMode.PERMISSION_MASK);
-            }
-        }
-        if ((valid & (FATTR_UID | FATTR_GID)) != 0) {
-            int uid = (valid & FATTR_UID) != 0 ? s.uid() : FileSystemService.ID_UNCHANGED;
-            int gid = (valid & FATTR_GID) != 0 ? s.gid() : FileSystemService.ID_UNCHANGED;
-            if (symlink) {
-                FileAttributes a = fs.lstat(who, p);
-                boolean same = (uid == FileSystemService.ID_UNCHANGED || uid == a.uid())
-                        && (gid == FileSystemService.ID_UNCHANGED || gid == a.gid());
-                if (!same) {
-                    // fs-core's chown follows symlinks and has no lchown: refuse rather than change the target.
-                    throw new FsException(Errno.EPERM, "lchown of " + p);
-                }
-            } else if (byHandle) {
-                fs.fchown(who, h, uid, gid);
-            } else {
-                fs.chown(who, path(fs, node), uid, gid);
-            }
-        }
-        if ((valid & FATTR_SIZE) != 0) {
-            if (byHandle) {
-                fs.ftruncate(who, h, s.size());
-            } else {
-                fs.truncate(who, path(fs, node), s.size());
-            }
-        }
-        if ((valid & (FATTR_ATIME | FATTR_MTIME)) != 0 && !symlink) {
-            long atime = (valid & FATTR_ATIME) == 0
-                    ? FileSystemService.UTIME_OMIT
-                    : (valid & FATTR_ATIME_NOW) != 0
-                            ? FileSystemService.UTIME_NOW
-                            : s.atimeSeconds() * 1_000_000_000L + s.atimeNanos();
-            long mtime = (valid & FATTR_MTIME) == 0
-                    ? FileSystemService.UTIME_OMIT
-                    : (valid & FATTR_MTIME_NOW) != 0
-                            ? FileSystemService.UTIME_NOW
-                            : s.mtimeSeconds() * 1_000_000_000L + s.mtimeNanos();
-            if (byHandle) {
-                fs.futimens(who, h, atime, mtime);
-            } else {
-                fs.utimens(who, path(fs, node), atime, mtime);
-            }
-        }
-        return attributes(byHandle ? fs.fstat(who, h) : attrsOf(fs, who, node));
-    }
-
     /** RENAME: applied if {@code apply}, else already applied by the process before this one (a re-send). */
     private FuseReply renamed(FileSystemService fs, Credentials who, Rename m, boolean apply) throws FsException {
-        String from = NodeTable.child(path(fs, m.header().nodeId()), m.oldName());
-        String to = NodeTable.child(path(fs, m.newDir()), m.newName());
+        String from = NodeTable.child(paths.path(fs, m.header().nodeId()), m.oldName());
+        String to = NodeTable.child(paths.path(fs, m.newDir()), m.newName());
         if (apply) {
             fs.rename(who, from, to, m.flags());
         }
@@ -803,119 +599,9 @@ final class FuseDispatcher {
         return FuseReply.OK;
     }
 
-    /**
-     * READDIR and READDIRPLUS. Offsets: 1 after ".", 2 after "..", and fs-core's cookie + 2 after each of its entries
-     * (its cookies start at 1), so a READDIR that continues at offset {@code o} resumes fs-core at cookie
-     * {@code o - 2}. An entry that does not fit ends the page; READDIRPLUS counts a lookup only for entries sent.
-     */
-    private FuseReply readdir(FileSystemService fs, Credentials who, Readdir d, MemorySegment out) throws FsException {
-        String dir = pathOrNull(fs, d.header().nodeId());
-        if (dir == null) {
-            return new FuseReply.InPlace(0);
-        }
-        long limit = Math.min(d.size(), out.byteSize() - OutHeader.SIZE);
-        MemorySegment body = out.asSlice(OutHeader.SIZE, limit);
-        int used = 0;
-        long offset = d.offset();
-        if (offset < 2) {
-            FileAttributes self = fs.lstat(who, dir);
-            if (offset == 0) {
-                int n = putDirent(body, used, d.plus(), self.ino(), 1, FileMode.S_IFDIR, DOT);
-                if (n < 0) {
-                    return new FuseReply.InPlace(used);
-                }
-                used += n;
-            }
-            long parentIno =
-                    dir.equals("/") ? self.ino() : fs.lstat(who, parentOf(dir)).ino();
-            int n = putDirent(body, used, d.plus(), parentIno, 2, FileMode.S_IFDIR, DOTDOT);
-            if (n < 0) {
-                return new FuseReply.InPlace(used);
-            }
-            used += n;
-            offset = 2;
-        }
-        long cookie = offset - 2;
-        while (true) {
-            List<DirEntry> page = fs.readdir(who, dir, cookie, READDIR_BATCH);
-            if (page.isEmpty()) {
-                return new FuseReply.InPlace(used);
-            }
-            for (DirEntry e : page) {
-                byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
-                int size = d.plus() ? DirentPlus.size(name.length) : Dirent.size(name.length);
-                if (used + size > limit) {
-                    return new FuseReply.InPlace(used);
-                }
-                if (d.plus()) {
-                    String p = NodeTable.child(dir, e.name());
-                    FileAttributes a;
-                    try {
-                        a = fs.lstat(who, p);
-                    } catch (FsException gone) {
-                        cookie = e.cookie();
-                        continue;
-                    }
-                    FuseReply.putEntry(
-                            body,
-                            used,
-                            new Entry(
-                                    nodes.lookedUp(p, a.ino()),
-                                    generation(fs, a.ino()),
-                                    a,
-                                    entryValidNanos,
-                                    attrValidNanos));
-                }
-                used += putDirentAt(
-                                body,
-                                used + (d.plus() ? DirentPlus.DIRENT : 0),
-                                e.ino(),
-                                e.cookie() + 2,
-                                e.mode(),
-                                name)
-                        + (d.plus() ? DirentPlus.DIRENT : 0);
-                cookie = e.cookie();
-            }
-        }
-    }
-
-    private static final byte[] DOT = {'.'};
-    private static final byte[] DOTDOT = {'.', '.'};
-
-    /** A "." or ".." entry; in READDIRPLUS with node id 0, which the kernel takes as "no attributes". */
-    private static int putDirent(MemorySegment body, int at, boolean plus, long ino, long off, int mode, byte[] name) {
-        int size = plus ? DirentPlus.size(name.length) : Dirent.size(name.length);
-        if (at + size > body.byteSize()) {
-            return -1;
-        }
-        if (plus) {
-            FuseReply.putEntry(body, at, new Entry(0, null, 0, 0));
-            return DirentPlus.DIRENT + putDirentAt(body, at + DirentPlus.DIRENT, ino, off, mode, name);
-        }
-        return putDirentAt(body, at, ino, off, mode, name);
-    }
-
-    /** Writes one {@code fuse_dirent}, zero-padded to 8 bytes; returns its size. */
-    private static int putDirentAt(MemorySegment body, long at, long ino, long off, int mode, byte[] name) {
-        int size = Dirent.size(name.length);
-        body.set(JAVA_LONG, at + Dirent.INO, ino);
-        body.set(JAVA_LONG, at + Dirent.OFF, off);
-        body.set(JAVA_INT, at + Dirent.NAMELEN, name.length);
-        body.set(JAVA_INT, at + Dirent.TYPE, (mode & FileMode.S_IFMT) >>> 12);
-        MemorySegment.copy(name, 0, body, JAVA_BYTE, at + Dirent.NAME, name.length);
-        body.asSlice(at + Dirent.NAME + name.length, size - Dirent.NAME - name.length)
-                .fill((byte) 0);
-        return size;
-    }
-
-    private static String parentOf(String path) {
-        int slash = path.lastIndexOf('/');
-        return slash <= 0 ? "/" : path.substring(0, slash);
-    }
-
     /** access(2): fs-core checks the caller's ids against the node's mode, as for every other call. */
     private FuseReply access(FileSystemService fs, Credentials who, long node, int mask) throws FsException {
-        fs.access(who, path(fs, node), mask & (R_OK | W_OK | X_OK));
+        fs.access(who, paths.path(fs, node), mask & (R_OK | W_OK | X_OK));
         return FuseReply.OK;
     }
 }
