@@ -1,18 +1,12 @@
 package org.fsp.ipc.fuse;
 
 import java.io.IOException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
@@ -29,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * directory, the node table, and the serving {@link FuseChannel}s (one per descriptor: the mount's own and its
  * FUSE_DEV_IOC_CLONEs), driven by the thread model's workers when there is one, else by threads of their own.
  *
- * <p>A typical sequence is: {@link #cleanStale} of the directory (a mount left by a killed daemon), {@link #start},
+ * <p>A typical sequence is: {@link StaleMounts#clean} of the directory (a mount left by a killed daemon), {@link #start},
  * {@link #driveWith} whenever the thread model changes, {@link #close} (lazy unmount, then the descriptors close,
  * which ends the connection: programs still inside the mount get ENOTCONN). In a live upgrade, {@link #quiesce}
  * instead of close, and the next version {@link #adopt}s what it returns: the mount stays.
@@ -48,8 +42,6 @@ final class FuseMount implements AutoCloseable {
 
     /** The mount's type in /proc/mounts: FUSE's "fuse." and the subtype. */
     static final String FS_TYPE = "fuse.fsp";
-
-    private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
 
     /** When a change is made durable before it is answered (see {@code FuseDispatcher#setCommitBeforeAnswer}). */
     enum Commit {
@@ -137,10 +129,8 @@ final class FuseMount implements AutoCloseable {
     /** How this process came to serve the mount: "mounted", or the take-over from a process that died. */
     private String origin = "mounted here";
 
-    /** The FUSE-over-io_uring queues, empty while classic; guarded by itself (not by this, see startUring). */
-    private final List<FuseUringQueue> queues = new ArrayList<>();
-    /** Which transport serves, in words for fsp:mount; guarded by {@link #queues}. */
-    private String transportInUse = "classic";
+    /** The FUSE-over-io_uring queues, none while classic. */
+    private final UringQueues uring;
 
     private ThreadModel model;
     private volatile boolean running;
@@ -151,57 +141,13 @@ final class FuseMount implements AutoCloseable {
         this.mountPoint = mountPoint.toAbsolutePath().normalize();
         this.fs = fs;
         this.settings = settings;
+        this.uring = new UringQueues(this.mountPoint, settings.uringThreadsPerQueue(), settings.uringQueueDepth());
         this.connection = new FuseConnection(settings.writebackCache(), settings.transport() != FuseTransport.CLASSIC);
         connection.onInitAnswered(this::startUringSoon);
     }
 
     Path mountPoint() {
         return mountPoint;
-    }
-
-    /**
-     * If {@code dir} is the mount point of a {@value #FS_TYPE} mount whose daemon is gone (its accesses fail with
-     * ENOTCONN or ECONNABORTED), detaches it and returns true. A mount there that still answers belongs to a running daemon: refused.
-     */
-    static boolean cleanStale(Path dir) throws IOException {
-        Path d = dir.toAbsolutePath().normalize();
-        boolean ours = false;
-        for (MountTable.Mount m : MountTable.read(MOUNTINFO)) {
-            if (m.mountPoint().equals(d) && m.type().equals(FS_TYPE)) {
-                ours = true;
-            }
-        }
-        if (!ours) {
-            return false;
-        }
-        // A live but hung server would block the probe: it runs on a thread of its own, with a deadline.
-        CompletableFuture<Void> probe = CompletableFuture.runAsync(
-                () -> {
-                    try {
-                        Files.readAttributes(d, "basic:size", LinkOption.NOFOLLOW_LINKS);
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                },
-                r -> Thread.ofPlatform().daemon().name("fsp-fuse-stale-probe").start(r));
-        try {
-            probe.get(2, TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
-            throw new IOException(d + " is a " + FS_TYPE + " mount that does not answer; unmount it first");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while probing " + d);
-        } catch (ExecutionException e) {
-            String reason = e.getCause().getCause() instanceof FileSystemException fse ? fse.getReason() : null;
-            // ENOTCONN, or ECONNABORTED when the dead daemon's connection was served over io_uring.
-            if (reason != null && (reason.contains("not connected") || reason.contains("connection abort"))) {
-                FuseDevice.umount(d.toString(), FuseDevice.MNT_DETACH);
-                LOG.info("removed the stale FSP mount at {} left by a daemon that did not stop cleanly", d);
-                return true;
-            }
-            throw new IOException("cannot probe the " + FS_TYPE + " mount at " + d, e.getCause());
-        }
-        throw new IOException(d + " is already served by a running FSP daemon");
     }
 
     /** Mounts and starts serving on {@code threadModel}'s workers (null: on threads of its own). */
@@ -216,14 +162,14 @@ final class FuseMount implements AutoCloseable {
         } catch (FsException e) {
             throw new IOException("cannot read the root of the file system: " + e.getMessage(), e);
         }
-        cleanStale(mountPoint);
+        StaleMounts.clean(mountPoint);
         if (!Files.isDirectory(mountPoint)) {
             throw new IOException(mountPoint + " is not a directory");
         }
         nodes = new NodeTable(rootIno);
         FuseDispatcher dispatcher = newDispatcher(true);
-        boolean uring = chooseUring();
-        int classicChannels = uring ? 1 : settings.channels();
+        boolean wantsUring = chooseUring();
+        int classicChannels = wantsUring ? 1 : settings.channels();
         int fd = FuseDevice.open(true);
         try {
             FuseDevice.mount(
@@ -258,7 +204,7 @@ final class FuseMount implements AutoCloseable {
                 "FSP mounted at {} through /dev/fuse, {} channels{}",
                 mountPoint,
                 channels.size(),
-                uring ? "; FUSE-over-io_uring asked for at INIT" : "");
+                wantsUring ? "; FUSE-over-io_uring asked for at INIT" : "");
     }
 
     /**
@@ -276,15 +222,13 @@ final class FuseMount implements AutoCloseable {
         } else {
             why = FuseTransport.uringUnavailable(FuseTransport.ENABLE_URING);
         }
-        boolean uring = why == null;
-        connection.wantIoUring(uring);
-        synchronized (queues) {
-            transportInUse = uring ? "classic until INIT settles io_uring" : "classic (" + why + ")";
-        }
-        if (!uring && t == FuseTransport.URING) {
+        boolean overUring = why == null;
+        connection.wantIoUring(overUring);
+        uring.decided(overUring, why);
+        if (!overUring && t == FuseTransport.URING) {
             LOG.warn("FUSE-over-io_uring unavailable at {}: {}; serving by /dev/fuse read/write", mountPoint, why);
         }
-        return uring;
+        return overUring;
     }
 
     /** Called by the channel that wrote INIT's answer; the queues start on a thread of their own. */
@@ -295,20 +239,13 @@ final class FuseMount implements AutoCloseable {
     /** With {@code nudge}, requests that queued while no entry was registered (a live upgrade) are fetched too. */
     private void startUringSoon(boolean nudge) {
         if (!connection.overIoUring()) {
-            synchronized (queues) {
-                if (transportInUse.startsWith("classic until")) {
-                    transportInUse = "classic (the kernel did not settle FUSE_OVER_IO_URING at INIT)";
-                }
-            }
+            uring.notSettled();
             return;
         }
         Thread.ofPlatform().daemon().name("fsp-fuse-uring-start").start(() -> startUring(nudge));
     }
 
-    /**
-     * Registers one queue per possible CPU on the mount's descriptor. If one cannot be set up, the others stop and the
-     * connection is turned back to {@code /dev/fuse} reads, with one log line.
-     */
+    /** Registers the io_uring queues on the mount's descriptor, unless the mount has stopped meanwhile. */
     private void startUring(boolean nudge) {
         int fd;
         FuseDispatcher d;
@@ -319,113 +256,11 @@ final class FuseMount implements AutoCloseable {
             fd = channels.get(0).fd();
             d = dispatcher;
         }
-        synchronized (queues) {
-            if (!queues.isEmpty()) {
-                return;
-            }
-            int cpus = possibleCpus();
-            String failure = null;
-            // Several rings may serve one CPU queue: the kernel hands a request to any free entry of the queue, so
-            // a request that waits on the device holds one thread and not the whole queue.
-            for (int q = 0; q < cpus && failure == null; q++) {
-                for (int k = 0; k < settings.uringThreadsPerQueue() && failure == null; k++) {
-                    FuseUringQueue queue =
-                            new FuseUringQueue("fuse-uring-" + q + "." + k, q, fd, settings.uringQueueDepth(), d);
-                    failure = queue.start();
-                    if (failure == null) {
-                        queues.add(queue);
-                    } else {
-                        queue.stop(false);
-                        failure = "queue " + q + ": " + failure;
-                    }
-                }
-            }
-            if (failure == null) {
-                transportInUse = "io_uring";
-                LOG.info(
-                        "FSP at {} served by FUSE-over-io_uring: {} CPU queues, each served by {} threads of {} entries",
-                        mountPoint,
-                        cpus,
-                        settings.uringThreadsPerQueue(),
-                        settings.uringQueueDepth());
-                if (nudge) {
-                    nudgeQueues(cpus);
-                }
-                return;
-            }
-            for (FuseUringQueue q : queues) {
-                q.stop(false);
-            }
-            queues.clear();
-            boolean back = FuseUringQueue.fallBackToClassic(fd);
-            transportInUse = "classic (io_uring setup failed: " + failure + ")";
-            LOG.warn(
-                    "FUSE-over-io_uring could not be set up at {} ({}); {}",
-                    mountPoint,
-                    failure,
-                    back
-                            ? "serving by /dev/fuse read/write instead"
-                            : "and the kernel did not take the connection back: requests may wait until unmount");
-        }
+        uring.start(fd, d, nudge);
     }
 
-    /**
-     * Makes the kernel look at the requests that queued while no entry was registered. A new entry only takes requests
-     * that arrive after it; those already waiting in its queue are fetched by the next COMMIT_AND_FETCH of that queue.
-     * So one STATFS (never cached by the kernel) is sent from each CPU, by a thread pinned to it: its answer's commit
-     * fetches whatever waits behind it.
-     */
-    private void nudgeQueues(int cpus) {
-        for (int q = 0; q < cpus; q++) {
-            int cpu = q;
-            Thread t = Thread.ofPlatform()
-                    .daemon()
-                    .name("fsp-fuse-uring-nudge-" + q)
-                    .start(() -> {
-                        try {
-                            Libc.pinCurrentThreadTo(cpu);
-                            Files.getFileStore(mountPoint).getTotalSpace();
-                        } catch (IOException | RuntimeException e) {
-                            LOG.info("nudge of io_uring queue {} at {}: {}", cpu, mountPoint, e.getMessage());
-                        }
-                    });
-            try {
-                t.join(2_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-    }
-
-    /** The kernel's FUSE queues: one per possible CPU ({@code /sys/devices/system/cpu/possible}, e.g. "0-1"). */
-    static int possibleCpus() {
-        try {
-            String s = Files.readString(Path.of("/sys/devices/system/cpu/possible"))
-                    .trim();
-            int n = 0;
-            for (String range : s.split(",")) {
-                String[] ends = range.split("-");
-                n += ends.length == 1 ? 1 : Integer.parseInt(ends[1]) - Integer.parseInt(ends[0]) + 1;
-            }
-            return n;
-        } catch (IOException | RuntimeException e) {
-            return Runtime.getRuntime().availableProcessors();
-        }
-    }
-
-    /**
-     * Stops the io_uring queues; each closes its ring. With {@code drain} (a hand-over: the connection lives on) each
-     * first answers until its ring is quiet, which narrows the instant in which the kernel can hand a request to an
-     * entry being cancelled.
-     */
     private void stopUring(boolean drain) {
-        synchronized (queues) {
-            for (FuseUringQueue q : queues) {
-                q.stop(drain);
-            }
-            queues.clear();
-        }
+        uring.stop(drain);
     }
 
     /** With {@code fspd --supervise}: the descriptors go to the supervisor, so the mount outlives this process. */
@@ -720,11 +555,7 @@ final class FuseMount implements AutoCloseable {
         for (FuseChannel c : channels) {
             served += c.served();
         }
-        synchronized (queues) {
-            for (FuseUringQueue q : queues) {
-                served += q.served();
-            }
-        }
+        served += uring.served();
         s.put("requests", served);
         s.put("mountedAtMillis", mountedAtMillis);
         return s;
@@ -734,26 +565,6 @@ final class FuseMount implements AutoCloseable {
     private String transport() {
         String classic = channels.size() + " channels (FUSE_DEV_IOC_CLONE), "
                 + (model != null ? "polled by thread-model agents" : "on threads of their own");
-        synchronized (queues) {
-            if (!queues.isEmpty()) {
-                StringBuilder b = new StringBuilder("io_uring (FUSE-over-io_uring), ")
-                        .append(queues.size() / settings.uringThreadsPerQueue())
-                        .append(" CPU queues, each served by ")
-                        .append(settings.uringThreadsPerQueue())
-                        .append(" threads of ")
-                        .append(settings.uringQueueDepth())
-                        .append(" entries, ");
-                long[] served = new long[queues.size()];
-                for (int q = 0; q < queues.size(); q++) {
-                    served[q] = queues.get(q).served();
-                }
-                return b.append("requests per thread ")
-                        .append(java.util.Arrays.toString(served))
-                        .append("; /dev/fuse read/write for FORGET, INTERRUPT and notices on ")
-                        .append(classic)
-                        .toString();
-            }
-            return "/dev/fuse read/write, " + classic + "; " + transportInUse;
-        }
+        return uring.describe(classic);
     }
 }

@@ -1,0 +1,183 @@
+package org.fsp.ipc.fuse;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.fsp.linux.Libc;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The FUSE-over-io_uring queues of one mount: one {@link FuseUringQueue} per possible CPU and serving thread, their
+ * set-up once INIT has settled io_uring, the fall-back to {@code /dev/fuse} reads when one cannot be set up, and the
+ * words {@code fsp:mount} shows for the transport. A typical sequence is: {@link #decided} before INIT,
+ * {@link #start} from a thread of its own once INIT's answer is written, {@link #stop} at close or hand-over.
+ *
+ * <p>Guarded by itself, not by the mount's lock: a queue's start waits for the kernel, which may wait for a request
+ * that a thread holding the mount's lock would serve.
+ */
+final class UringQueues {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UringQueues.class);
+
+    private final Path mountPoint;
+    private final int threadsPerQueue;
+    private final int queueDepth;
+    private final List<FuseUringQueue> queues = new ArrayList<>();
+    /** Which transport serves, in words, while no queue does. */
+    private String transportInUse = "classic";
+
+    UringQueues(Path mountPoint, int threadsPerQueue, int queueDepth) {
+        this.mountPoint = mountPoint;
+        this.threadsPerQueue = threadsPerQueue;
+        this.queueDepth = queueDepth;
+    }
+
+    /** Before INIT: whether INIT asks for io_uring, and if not, {@code why}. */
+    synchronized void decided(boolean uring, String why) {
+        transportInUse = uring ? "classic until INIT settles io_uring" : "classic (" + why + ")";
+    }
+
+    /** INIT was answered without FUSE_OVER_IO_URING: the kernel stays with {@code /dev/fuse} reads. */
+    synchronized void notSettled() {
+        if (transportInUse.startsWith("classic until")) {
+            transportInUse = "classic (the kernel did not settle FUSE_OVER_IO_URING at INIT)";
+        }
+    }
+
+    /**
+     * Registers the queues on the mount's descriptor {@code fd}, served by {@code dispatcher}. If one cannot be set
+     * up, the others stop and the connection is turned back to {@code /dev/fuse} reads, with one log line. With
+     * {@code nudge}, requests that queued while no entry was registered (a live upgrade) are fetched too.
+     */
+    synchronized void start(int fd, FuseDispatcher dispatcher, boolean nudge) {
+        if (!queues.isEmpty()) {
+            return;
+        }
+        int cpus = possibleCpus();
+        String failure = null;
+        // Several rings may serve one CPU queue: the kernel hands a request to any free entry of the queue, so a
+        // request that waits on the device holds one thread and not the whole queue.
+        for (int q = 0; q < cpus && failure == null; q++) {
+            for (int k = 0; k < threadsPerQueue && failure == null; k++) {
+                FuseUringQueue queue = new FuseUringQueue("fuse-uring-" + q + "." + k, q, fd, queueDepth, dispatcher);
+                failure = queue.start();
+                if (failure == null) {
+                    queues.add(queue);
+                } else {
+                    queue.stop(false);
+                    failure = "queue " + q + ": " + failure;
+                }
+            }
+        }
+        if (failure == null) {
+            transportInUse = "io_uring";
+            LOG.info(
+                    "FSP at {} served by FUSE-over-io_uring: {} CPU queues, each served by {} threads of {} entries",
+                    mountPoint,
+                    cpus,
+                    threadsPerQueue,
+                    queueDepth);
+            if (nudge) {
+                nudgeQueues(cpus);
+            }
+            return;
+        }
+        for (FuseUringQueue q : queues) {
+            q.stop(false);
+        }
+        queues.clear();
+        boolean back = FuseUringQueue.fallBackToClassic(fd);
+        transportInUse = "classic (io_uring setup failed: " + failure + ")";
+        LOG.warn(
+                "FUSE-over-io_uring could not be set up at {} ({}); {}",
+                mountPoint,
+                failure,
+                back
+                        ? "serving by /dev/fuse read/write instead"
+                        : "and the kernel did not take the connection back: requests may wait until unmount");
+    }
+
+    /**
+     * Stops the queues; each closes its ring. With {@code drain} (a hand-over: the connection lives on) each first
+     * answers until its ring is quiet, which narrows the instant in which the kernel can hand a request to an entry
+     * being cancelled.
+     */
+    synchronized void stop(boolean drain) {
+        for (FuseUringQueue q : queues) {
+            q.stop(drain);
+        }
+        queues.clear();
+    }
+
+    /** Requests the queues answered. */
+    synchronized long served() {
+        long served = 0;
+        for (FuseUringQueue q : queues) {
+            served += q.served();
+        }
+        return served;
+    }
+
+    /** The transport in use, in words; {@code classic} describes the {@code /dev/fuse} channels. */
+    synchronized String describe(String classic) {
+        if (queues.isEmpty()) {
+            return "/dev/fuse read/write, " + classic + "; " + transportInUse;
+        }
+        long[] served = new long[queues.size()];
+        for (int q = 0; q < queues.size(); q++) {
+            served[q] = queues.get(q).served();
+        }
+        return "io_uring (FUSE-over-io_uring), " + queues.size() / threadsPerQueue + " CPU queues, each served by "
+                + threadsPerQueue + " threads of " + queueDepth + " entries, requests per thread "
+                + Arrays.toString(served) + "; /dev/fuse read/write for FORGET, INTERRUPT and notices on " + classic;
+    }
+
+    /**
+     * Makes the kernel look at the requests that queued while no entry was registered. A new entry only takes
+     * requests that arrive after it; those already waiting in its queue are fetched by the next COMMIT_AND_FETCH of
+     * that queue. So one STATFS (never cached by the kernel) is sent from each CPU, by a thread pinned to it: its
+     * answer's commit fetches whatever waits behind it.
+     */
+    private void nudgeQueues(int cpus) {
+        for (int q = 0; q < cpus; q++) {
+            int cpu = q;
+            Thread t = Thread.ofPlatform()
+                    .daemon()
+                    .name("fsp-fuse-uring-nudge-" + q)
+                    .start(() -> {
+                        try {
+                            Libc.pinCurrentThreadTo(cpu);
+                            Files.getFileStore(mountPoint).getTotalSpace();
+                        } catch (IOException | RuntimeException e) {
+                            LOG.info("nudge of io_uring queue {} at {}: {}", cpu, mountPoint, e.getMessage());
+                        }
+                    });
+            try {
+                t.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** The kernel's FUSE queues: one per possible CPU ({@code /sys/devices/system/cpu/possible}, e.g. "0-1"). */
+    static int possibleCpus() {
+        try {
+            String s = Files.readString(Path.of("/sys/devices/system/cpu/possible"))
+                    .trim();
+            int n = 0;
+            for (String range : s.split(",")) {
+                String[] ends = range.split("-");
+                n += ends.length == 1 ? 1 : Integer.parseInt(ends[1]) - Integer.parseInt(ends[0]) + 1;
+            }
+            return n;
+        } catch (IOException | RuntimeException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+}
