@@ -1,7 +1,6 @@
 package org.fsp.block.nvme;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
@@ -10,10 +9,7 @@ import org.fsp.api.fs.Errno;
 import org.fsp.block.nvme.pci.ControllerRegisters;
 import org.fsp.block.nvme.pci.DmaAllocator;
 import org.fsp.block.nvme.pci.DmaMapping;
-import org.fsp.block.nvme.pci.NvmeCommandDescriptor;
 import org.fsp.block.nvme.pci.NvmeController;
-import org.fsp.block.nvme.pci.NvmeOpcodes;
-import org.fsp.block.nvme.pci.NvmeQueuePair;
 import org.fsp.block.nvme.pci.PrpList;
 import org.fsp.block.nvme.pci.VfioPciDevice;
 import org.slf4j.Logger;
@@ -23,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * The user-space NVMe driver as a {@link BlockDevice}: a PCI function bound to vfio-pci, driven from this process
  * through polled I/O queue pairs, with no kernel on the I/O path.
  *
- * <p>Each I/O queue pair is a <em>lane</em> with its own lock, request slots and command identifiers; a thread
+ * <p>Each I/O queue pair is a <em>lane</em> ({@link NvmeLane}) with its own lock, request slots and command identifiers; a thread
  * submits on the lane it was given at its first request (round robin over the lanes), so that polling workers each
  * drive a queue pair of their own and no device-wide lock sits on the I/O path. {@link #poll} reaps every lane it
  * can lock at once, its own first; {@link #submit()} hands over the caller's lane and any other lane with queued
@@ -84,214 +80,13 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
     private final DeviceStats stats = new DeviceStats(() -> 0L);
     private final AtomicInteger outstanding = new AtomicInteger();
 
-    private final Lane[] lanes;
+    private final NvmeLane[] lanes;
     private final AtomicInteger nextLane = new AtomicInteger();
-    private final ThreadLocal<Lane> laneOfThread;
+    private final ThreadLocal<NvmeLane> laneOfThread;
     private final ReentrantLock resetLock = new ReentrantLock();
     private final AtomicInteger resets = new AtomicInteger();
     private volatile boolean closed;
     private boolean released;
-
-    /** One I/O queue pair with the requests on it. */
-    private final class Lane {
-        final int index;
-        final ReentrantLock lock = new ReentrantLock();
-        final ReentrantLock reportLock = new ReentrantLock();
-        final RequestSlots slots;
-        final DmaAllocator.DmaBuffer[] bounce;
-        final int[] cidSlot;
-        final DmaAllocator.DmaBuffer[] prpLists;
-        final int[] freeCids;
-        final NvmeQueuePair.CompletionSink sink = this::onCommandComplete;
-        /** Guarded by lock. */
-        NvmeQueuePair queue;
-
-        int freeCidCount;
-        long lastProgressNanos;
-        /** The queue pair is deleted (close, failed reset): nothing is issued or reaped any more. */
-        boolean gone;
-        /** Requests queued and not handed over, for other threads' {@link #submit()}; written under lock. */
-        volatile int pending;
-
-        Lane(int index, NvmeQueuePair queue) {
-            this.index = index;
-            this.queue = queue;
-            slots = new RequestSlots(queueDepth, outstanding, stats);
-            bounce = new DmaAllocator.DmaBuffer[queueDepth];
-            // One command per CQ entry but one keeps the CQ from ever overflowing.
-            int cids = queue.entries() - 1;
-            cidSlot = new int[cids];
-            prpLists = new DmaAllocator.DmaBuffer[cids];
-            freeCids = new int[cids];
-            for (int i = 0; i < cids; i++) {
-                prpLists[i] = dma.allocateOrThrow(DmaAllocator.PAGE_BYTES, "PRP lists");
-            }
-            freeAllCids();
-        }
-
-        void freeAllCids() {
-            freeCidCount = 0;
-            for (int i = cidSlot.length - 1; i >= 0; i--) {
-                freeCids[freeCidCount++] = i;
-            }
-        }
-
-        int cidsInUse() {
-            return cidSlot.length - freeCidCount;
-        }
-
-        /** Issues commands for handed-over requests, in order, until something runs out. Under lock. */
-        void issue() {
-            if (gone) {
-                return;
-            }
-            boolean any = false;
-            int slot;
-            while ((slot = slots.nextHandedOver()) >= 0) {
-                if (slots.commandsIssued[slot] == 0 && !prepare(slot)) {
-                    break;
-                }
-                while (slots.commandsIssued[slot] < slots.commandsTotal[slot] && freeCidCount > 0 && queue.hasSpace()) {
-                    issueCommand(slot, slots.commandsIssued[slot]++);
-                    any = true;
-                }
-                if (slots.commandsIssued[slot] < slots.commandsTotal[slot]) {
-                    break;
-                }
-                slots.retireHandedOver();
-            }
-            if (any) {
-                queue.ringDoorbell();
-                if (lastProgressNanos == 0) {
-                    lastProgressNanos = System.nanoTime();
-                }
-            }
-        }
-
-        /** Takes the bounce buffer of a transfer and fills it for a write; false if the DMA pool is exhausted. */
-        private boolean prepare(int slot) {
-            byte kind = slots.kinds[slot];
-            if (kind != RequestSlots.READ && kind != RequestSlots.WRITE) {
-                return true;
-            }
-            DmaAllocator.DmaBuffer b = dma.allocate(slots.lengths[slot]);
-            if (b == null) {
-                return false;
-            }
-            bounce[slot] = b;
-            if (kind == RequestSlots.WRITE) {
-                MemorySegment.copy(
-                        RequestChecks.ALL_MEMORY, slots.addresses[slot], b.segment(), 0, slots.lengths[slot]);
-            }
-            return true;
-        }
-
-        private void issueCommand(int slot, int index) {
-            int cid = freeCids[--freeCidCount];
-            cidSlot[cid] = slot;
-            byte kind = slots.kinds[slot];
-            long block = slots.blocks[slot];
-            long e;
-            switch (kind) {
-                case RequestSlots.READ, RequestSlots.WRITE -> {
-                    int offset = index * maxCommandBytes;
-                    int bytes = Math.min(maxCommandBytes, slots.lengths[slot] - offset);
-                    long lba = block + offset / blockSize();
-                    e = queue.claim(kind == RequestSlots.READ ? NvmeOpcodes.NVM_READ : NvmeOpcodes.NVM_WRITE, cid);
-                    PrpList.Pointers prp = PrpList.build(bounce[slot], offset, bytes, prpLists[cid]);
-                    queue.putLong(e, NvmeCommandDescriptor.PRP1_OFFSET, prp.prp1());
-                    queue.putLong(e, NvmeCommandDescriptor.PRP2_OFFSET, prp.prp2());
-                    putRange(e, lba, bytes / blockSize());
-                }
-                case RequestSlots.FLUSH -> e = queue.claim(NvmeOpcodes.NVM_FLUSH, cid);
-                case RequestSlots.WRITE_ZEROES -> {
-                    e = queue.claim(NvmeOpcodes.NVM_WRITE_ZEROES, cid);
-                    putRange(e, block, slots.lengths[slot]);
-                }
-                default -> {
-                    // One range in the command's own PRP list page: attributes 0, NLB, SLBA.
-                    MemorySegment range = prpLists[cid].segment();
-                    range.set(ValueLayout.JAVA_INT, 0, 0);
-                    range.set(ValueLayout.JAVA_INT, 4, slots.lengths[slot]);
-                    range.set(ValueLayout.JAVA_LONG, 8, block);
-                    e = queue.claim(NvmeOpcodes.NVM_DATASET_MANAGEMENT, cid);
-                    queue.putLong(e, NvmeCommandDescriptor.PRP1_OFFSET, prpLists[cid].ioAddress(0));
-                    queue.putInt(e, NvmeCommandDescriptor.CDW10_OFFSET, 0);
-                    queue.putInt(e, NvmeCommandDescriptor.CDW11_OFFSET, NvmeOpcodes.DSM_ATTRIBUTE_DEALLOCATE);
-                }
-            }
-            queue.putInt(e, NvmeCommandDescriptor.NSID_OFFSET, namespace.nsid());
-        }
-
-        /** SLBA in CDW10/11, the zero-based block count in CDW12. */
-        private void putRange(long e, long lba, int count) {
-            queue.putInt(e, NvmeCommandDescriptor.CDW10_OFFSET, (int) lba);
-            queue.putInt(e, NvmeCommandDescriptor.CDW11_OFFSET, (int) (lba >>> 32));
-            queue.putInt(e, NvmeCommandDescriptor.CDW12_OFFSET, count - 1);
-        }
-
-        private void onCommandComplete(int cid, int status, int result) {
-            if (cid >= cidSlot.length) {
-                LOG.warn("{}: completion for unknown command {} on queue {} ignored", name, cid, queue.qid());
-                return;
-            }
-            int slot = cidSlot[cid];
-            freeCids[freeCidCount++] = cid;
-            if (status != 0 && slots.results[slot] == 0) {
-                LOG.warn(
-                        "{}: command for blocks from {} failed with status 0x{}",
-                        name,
-                        slots.blocks[slot],
-                        Integer.toHexString(status));
-            }
-            commandDone(slot, status == 0 ? 0 : -Errno.EIO.code());
-        }
-
-        /** One command of the slot ended; after its last one a read is copied out and its bounce buffer freed. */
-        void commandDone(int slot, int error) {
-            int before = slots.commandsDone[slot];
-            if (before + 1 == slots.commandsTotal[slot]
-                    && error == 0
-                    && slots.results[slot] == 0
-                    && slots.kinds[slot] == RequestSlots.READ) {
-                MemorySegment.copy(
-                        bounce[slot].segment(),
-                        0,
-                        RequestChecks.ALL_MEMORY,
-                        slots.addresses[slot],
-                        slots.lengths[slot]);
-            }
-            DmaAllocator.DmaBuffer b = bounce[slot];
-            if (slots.commandDone(slot, error, slots.successResult(slot)) && b != null) {
-                dma.free(b);
-                bounce[slot] = null;
-            }
-        }
-
-        /**
-         * Reaps the CQ and issues what the freed resources allow. Under lock.
-         *
-         * @return why the controller needs a reset, or null
-         */
-        String reapAndCheck() {
-            if (gone) {
-                return null;
-            }
-            int reaped = queue.reap(sink, queue.entries());
-            int inUse = cidsInUse();
-            long now = System.nanoTime();
-            if (reaped > 0) {
-                lastProgressNanos = inUse > 0 ? now : 0;
-                issue();
-            } else if (inUse > 0 && lastProgressNanos != 0 && now - lastProgressNanos > timeoutNanos) {
-                return "no completion on queue " + queue.qid() + " for "
-                        + TimeUnit.NANOSECONDS.toMillis(now - lastProgressNanos) + " ms";
-            } else if (inUse > 0 && controller.fatalStatus()) {
-                return "controller fatal status (CSTS.CFS)";
-            }
-            return null;
-        }
-    }
 
     /** Opens the PCI function through VFIO and brings the controller up. */
     public static NvmeBlockDevice open(Options options) {
@@ -361,9 +156,20 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
         this.timeoutNanos = options.timeoutNanos();
         int pairs = Math.min(options.ioQueues(), controller.requestQueuePairs(options.ioQueues()));
         int entries = Math.min(1024, Math.max(64, queueDepth * 2));
-        this.lanes = new Lane[pairs];
+        this.lanes = new NvmeLane[pairs];
         for (int i = 0; i < pairs; i++) {
-            lanes[i] = new Lane(i, controller.createIoQueuePair(i + 1, entries));
+            lanes[i] = new NvmeLane(
+                    i,
+                    controller.createIoQueuePair(i + 1, entries),
+                    name,
+                    dma,
+                    controller,
+                    namespace,
+                    queueDepth,
+                    maxCommandBytes,
+                    timeoutNanos,
+                    outstanding,
+                    stats);
         }
         this.laneOfThread = ThreadLocal.withInitial(() -> lanes[nextLane.getAndIncrement() % lanes.length]);
         LOG.info(
@@ -480,7 +286,7 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
         int commands = kind == RequestSlots.READ || kind == RequestSlots.WRITE
                 ? (length + maxCommandBytes - 1) / maxCommandBytes
                 : 1;
-        Lane lane = laneOfThread.get();
+        NvmeLane lane = laneOfThread.get();
         lane.lock.lock();
         try {
             if (closed) {
@@ -502,9 +308,9 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
      */
     @Override
     public int submit() {
-        Lane own = laneOfThread.get();
+        NvmeLane own = laneOfThread.get();
         int n = 0;
-        for (Lane lane : lanes) {
+        for (NvmeLane lane : lanes) {
             if (lane == own) {
                 lane.lock.lock();
             } else if (lane.pending == 0 || !lane.lock.tryLock()) {
@@ -527,7 +333,7 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
         int reported = 0;
         String resetReason = null;
         for (int i = 0; i < lanes.length && reported < max; i++) {
-            Lane lane = lanes[(start + i) % lanes.length];
+            NvmeLane lane = lanes[(start + i) % lanes.length];
             if (lane.lock.tryLock()) {
                 try {
                     String why = lane.reapAndCheck();
@@ -568,7 +374,7 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
                 resets.incrementAndGet();
                 LOG.error("{}: resetting the controller: {}", name, why);
                 boolean[][] failed = new boolean[lanes.length][];
-                for (Lane lane : lanes) {
+                for (NvmeLane lane : lanes) {
                     failed[lane.index] = issuedSlots(lane);
                     lane.freeAllCids();
                     controller.freeQueuePair(lane.queue);
@@ -576,17 +382,17 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
                 try {
                     controller.reset();
                     controller.requestQueuePairs(lanes.length);
-                    for (Lane lane : lanes) {
+                    for (NvmeLane lane : lanes) {
                         lane.queue = controller.createIoQueuePair(lane.index + 1, lane.queue.entries());
                     }
                 } catch (RuntimeException e) {
                     LOG.error("{}: controller reset failed; the device is unusable", name, e);
                     closed = true;
-                    for (Lane lane : lanes) {
+                    for (NvmeLane lane : lanes) {
                         lane.gone = true;
                     }
                 }
-                for (Lane lane : lanes) {
+                for (NvmeLane lane : lanes) {
                     for (int slot = 0; slot < queueDepth; slot++) {
                         if (failed[lane.index][slot]) {
                             failIssued(lane, slot);
@@ -612,7 +418,7 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
     }
 
     /** The slots with a command on the device. */
-    private boolean[] issuedSlots(Lane lane) {
+    private boolean[] issuedSlots(NvmeLane lane) {
         boolean[] free = new boolean[lane.cidSlot.length];
         for (int i = 0; i < lane.freeCidCount; i++) {
             free[lane.freeCids[i]] = true;
@@ -627,7 +433,7 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
     }
 
     /** A request whose commands the reset aborted ends with -EIO, also leaving the FIFO if partly issued. */
-    private static void failIssued(Lane lane, int slot) {
+    private static void failIssued(NvmeLane lane, int slot) {
         RequestSlots s = lane.slots;
         if (s.nextHandedOver() == slot) {
             s.retireHandedOver();
@@ -638,10 +444,10 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
     }
 
     /** Runs {@code action} holding every lane's lock, taken in index order. */
-    private void withAllLanes(Consumer<Lane[]> action) {
+    private void withAllLanes(Consumer<NvmeLane[]> action) {
         int locked = 0;
         try {
-            for (Lane lane : lanes) {
+            for (NvmeLane lane : lanes) {
                 lane.lock.lock();
                 locked++;
             }
@@ -698,11 +504,11 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
                 if (wasOpen) {
                     drainAndShutDown();
                 }
-                for (Lane lane : all) {
+                for (NvmeLane lane : all) {
                     lane.gone = true;
                 }
             });
-            for (Lane lane : lanes) {
+            for (NvmeLane lane : lanes) {
                 lane.reportLock.lock();
                 try {
                     lane.slots.dropDone();
@@ -724,7 +530,7 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
 
     /** Under every lane's lock. */
     private void drainAndShutDown() {
-        for (Lane lane : lanes) {
+        for (NvmeLane lane : lanes) {
             lane.slots.handOver();
             lane.pending = 0;
         }
@@ -732,7 +538,7 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
         boolean busy = true;
         while (busy && System.nanoTime() < deadline) {
             busy = false;
-            for (Lane lane : lanes) {
+            for (NvmeLane lane : lanes) {
                 lane.issue();
                 lane.queue.reap(lane.sink, lane.queue.entries());
                 busy |= lane.slots.handedOverCount() > 0 || lane.cidsInUse() > 0;
@@ -740,7 +546,7 @@ public final class NvmeBlockDevice implements ObservableBlockDevice {
             Thread.onSpinWait();
         }
         try {
-            for (Lane lane : lanes) {
+            for (NvmeLane lane : lanes) {
                 controller.deleteIoQueuePair(lane.queue);
             }
             controller.shutdown();
