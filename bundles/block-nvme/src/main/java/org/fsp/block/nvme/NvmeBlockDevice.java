@@ -19,9 +19,9 @@ import org.slf4j.LoggerFactory;
  * The user-space NVMe driver as a {@link BlockDevice}: a PCI function bound to vfio-pci, driven from this process
  * through polled I/O queue pairs, with no kernel on the I/O path.
  *
- * <p>Each I/O queue pair is a <em>lane</em> ({@link NvmeLane}) with its own lock, request slots and command identifiers; a thread
- * submits on the lane it was given at its first request (round robin over the lanes), so that polling workers each
- * drive a queue pair of their own and no device-wide lock sits on the I/O path. {@link #poll} reaps every lane it
+ * <p>Each I/O queue pair is a <em>lane</em> ({@link NvmeLane}) with its own lock, request slots and command
+ * identifiers; a thread submits on the lane it was given at its first request (round robin over the lanes), so that
+ * polling workers each drive a queue pair of their own and no device-wide lock sits on the I/O path. {@link #poll} reaps every lane it
  * can lock at once, its own first; {@link #submit()} hands over the caller's lane and any other lane with queued
  * requests that is free at that moment. The DMA pool's allocator is the one structure the lanes share (a short
  * synchronized first fit per transfer).
