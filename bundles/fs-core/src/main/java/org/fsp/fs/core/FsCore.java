@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +32,6 @@ import org.fsp.api.fs.FsStats;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.fs.SessionRecords;
 import org.fsp.api.handoff.FileSystemHandoff;
-import org.fsp.api.launch.FrameworkProperties;
 import org.fsp.api.sched.ManagedBlocking;
 import org.fsp.fs.core.alloc.Allocator;
 import org.fsp.fs.core.alloc.CorruptMetadataException;
@@ -163,6 +161,8 @@ public final class FsCore implements FileSystemService, SessionRecords {
     private final OpenFiles openFiles = new OpenFiles(this);
     /** The exactly-once records and re-opened handles of clients across a restart, on this mount. */
     final ExactlyOnce exactlyOnce = new ExactlyOnce(this);
+    /** Files unlinked while open when the file system stopped, kept for their clients after a crash. */
+    private final Orphans orphans = new Orphans(this);
 
     final ExtendedAttributes xattrs;
     /** Told of every change once it is made ({@link #addChangeListener}); empty unless a front end caches. */
@@ -208,12 +208,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     private final long sessionTableStart;
     private final long sessionTableBlocks;
-    /** How long a mount after a crash keeps orphans and awaited sessions' records for re-attaching clients, ms. */
-    private final long graceMillis = Long.getLong(FrameworkProperties.RECOVERY_GRACE_MILLIS, 30_000);
-    /** Files unlinked while open that this mount kept for their clients; freed when the grace period ends. */
-    private final Set<Long> keptOrphans = ConcurrentHashMap.newKeySet();
-
-    private final Thread graceTimer;
     /** The recorded call the current thread runs ({@link #recording}), or null. */
     static final ThreadLocal<Recording> RECORDING = new ThreadLocal<>();
 
@@ -333,7 +327,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         this.sessions = loaded;
         if (adopt == null) {
             writeSuperblock(journalSeq, false);
-            this.orphansFreed = wasClean ? 0 : keepOrFreeOrphans();
+            this.orphansFreed = wasClean ? 0 : orphans.afterCrash();
             this.handlesAdopted = -1;
         } else {
             // The previous version left the superblock marked in use with this journal sequence, so nothing is
@@ -367,16 +361,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         } else {
             flusher = null;
         }
-        if (!keptOrphans.isEmpty() || (sessions != null && sessions.awaited() > 0)) {
-            LOG.info(
-                    "keeping {} files unlinked while open and the records of {} sessions for {} ms",
-                    keptOrphans.size(),
-                    sessions == null ? 0 : sessions.awaited(),
-                    graceMillis);
-            graceTimer = Thread.ofPlatform().daemon().name("fsp-recovery-grace").start(this::graceLoop);
-        } else {
-            graceTimer = null;
-        }
+        orphans.startGraceTimer();
     }
 
     /**
@@ -611,7 +596,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 Thread.yield();
             }
         }
-        stopGraceTimer();
+        orphans.stopGraceTimer();
         stopFlusher();
         writeBack.close();
         journal.stopBackground();
@@ -677,29 +662,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
-        }
-    }
-
-    /**
-     * Ends the grace period's thread before a hand-over. Left running, it would wake after the hand-over, write through
-     * a scheduler gate that no longer leads to a scheduler, wait there until the gate's limit and fail, and keep this
-     * version's classes loaded all the while; what it would have freed is the next version's to decide.
-     */
-    private void stopGraceTimer() {
-        if (graceTimer == null) {
-            return;
-        }
-        graceTimer.interrupt();
-        boolean interrupted = false;
-        while (graceTimer.isAlive()) {
-            try {
-                graceTimer.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 
@@ -769,11 +731,9 @@ public final class FsCore implements FileSystemService, SessionRecords {
             }
         }
         handles.clear();
-        if (graceTimer != null) {
-            graceTimer.interrupt();
-        }
+        orphans.interruptGraceTimer();
         if (!failed) {
-            freeKeptOrphans();
+            orphans.freeKept();
         }
         unmounted = true;
         stopFlusher();
@@ -820,43 +780,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     private void writeSuperblockSeq(long journalSeq) {
         writeSuperblock(journalSeq, false);
-    }
-
-    /** Frees inodes that are allocated with no links: files unlinked while open when the system stopped. */
-    private int freeOrphans() throws IOException {
-        int freed = 0;
-        for (long ino = Geometry.ROOT_INO + 1; ino < geometry.inodeCount(); ino++) {
-            if (!alloc.inodeInUse(ino)) {
-                continue;
-            }
-            Buffer b = cache.get(geometry.inodeBlock(ino), true);
-            int nlink;
-            try {
-                int base = geometry.inodeOffset(ino);
-                if (InodeDescriptor.isZero(b.data(), base)) {
-                    continue;
-                }
-                nlink = b.data().get(Layout.INT, base + InodeDescriptor.NLINK_OFFSET);
-            } finally {
-                cache.release(b);
-            }
-            if (nlink == 0) {
-                Inode i = table.get(ino);
-                try (Journal.Handle h = journal.begin()) {
-                    i.lock.lock();
-                    try {
-                        destroy(h.tx(), i);
-                    } finally {
-                        i.lock.unlock();
-                    }
-                }
-                freed++;
-            }
-        }
-        if (freed > 0) {
-            journal.commitUpTo(journal.runningSeq());
-        }
-        return freed;
     }
 
     /**
@@ -1568,87 +1491,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // Files unlinked while open, kept across a restart for their clients (docs/recovery.md)
-
-    /**
-     * After a crash: with a session table and a grace period, files unlinked while open are kept for the clients that
-     * will re-attach to them ({@link #graceLoop} frees those not re-opened); otherwise freed now. Returns how many
-     * were freed.
-     */
-    private int keepOrFreeOrphans() throws IOException {
-        if (sessions == null || graceMillis <= 0) {
-            return freeOrphans();
-        }
-        for (long ino = Geometry.ROOT_INO + 1; ino < geometry.inodeCount(); ino++) {
-            if (!alloc.inodeInUse(ino)) {
-                continue;
-            }
-            Buffer b = cache.get(geometry.inodeBlock(ino), true);
-            try {
-                int base = geometry.inodeOffset(ino);
-                if (!InodeDescriptor.isZero(b.data(), base)
-                        && b.data().get(Layout.INT, base + InodeDescriptor.NLINK_OFFSET) == 0) {
-                    keptOrphans.add(ino);
-                }
-            } finally {
-                cache.release(b);
-            }
-        }
-        return 0;
-    }
-
-    /** Waits out the grace period, then frees the kept orphans nobody re-opened and erases the awaited records. */
-    private void graceLoop() {
-        try {
-            Thread.sleep(graceMillis);
-        } catch (InterruptedException e) {
-            return;
-        }
-        try {
-            int freed = freeKeptOrphans();
-            int erased = 0;
-            if (sessions != null) {
-                for (long[] t : sessions.awaitedTokens()) {
-                    try (Journal.Handle h = journal.begin()) {
-                        erased += sessions.erase(h.tx(), t[0], t[1]);
-                    }
-                }
-            }
-            journal.commitUpTo(journal.runningSeq());
-            LOG.info(
-                    "grace period over: freed {} unclaimed orphans, erased {} records of sessions gone", freed, erased);
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("could not end the grace period cleanly: {}", e.toString());
-        }
-    }
-
-    /** Frees the kept orphans that no handle holds; returns how many. */
-    private int freeKeptOrphans() throws FsException {
-        int freed = 0;
-        for (long ino : List.copyOf(keptOrphans)) {
-            keptOrphans.remove(ino);
-            if (!alloc.inodeInUse(ino)) {
-                continue; // re-opened, closed and freed already
-            }
-            Boolean gone = run(tx -> {
-                Inode i = table.get(ino);
-                i.lock.lock();
-                try {
-                    boolean free = i.nlink == 0 && i.openCount == 0 && !i.freed;
-                    maybeDestroy(tx, i);
-                    return free;
-                } finally {
-                    i.lock.unlock();
-                }
-            });
-            if (gone) {
-                freed++;
-            }
-        }
-        return freed;
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
     // The exactly-once records and re-opened handles (ExactlyOnce)
 
     @Override
@@ -1758,7 +1600,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         m.put("journal.groupedWaits", journal.groupedWaits());
         m.put("recovery.replayed", recovery.replayed());
         m.put("recovery.orphansFreed", orphansFreed);
-        m.put("recovery.orphansKept", keptOrphans.size());
+        m.put("recovery.orphansKept", orphans.keptCount());
         if (sessions != null) {
             m.put("sessions.records", sessions.inUse());
             m.put("sessions.capacity", sessions.capacity());
