@@ -325,7 +325,9 @@ class FuseMountIT {
         assumeMounted();
         // The kernel caches these names and attributes for 30 s (entryTimeoutMillis, attrTimeoutMillis).
         sh("mkdir -p fresh/sub && echo one > fresh/a && echo two > fresh/b && echo three > fresh/sub/x\n"
-                + "cat fresh/a fresh/b fresh/sub/x > /dev/null && stat -c %h fresh > /dev/null\n");
+                + "cat fresh/a fresh/b fresh/sub/x > /dev/null && stat -c %h fresh > /dev/null\n"
+                // A miss the kernel keeps as a negative entry, until the FS Lib client's mkdir drops it.
+                + "test -e fresh/new || echo new-absent\n");
         for (String[] cmd : List.of(
                 new String[] {"mv", "/fresh/a", "/fresh/c"},
                 new String[] {"mv", "/fresh/sub", "/fresh/moved"},
@@ -340,9 +342,10 @@ class FuseMountIT {
                 + "cat fresh/moved/x\n"
                 + "test -e fresh/sub/x && echo sub-cached || echo sub-gone\n"
                 + "stat -c %h fresh\n"
+                + "test -d fresh/new && echo new-seen || echo new-still-absent\n"
                 + "ls fresh | tr '\\n' ' '; echo\n");
         assertEquals(
-                List.of("a-gone", "one", "b-gone", "three", "sub-gone", "4", "c moved new "),
+                List.of("a-gone", "one", "b-gone", "three", "sub-gone", "4", "new-seen", "c moved new "),
                 out.lines().toList());
     }
 

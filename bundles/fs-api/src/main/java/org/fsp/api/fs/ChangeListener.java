@@ -16,6 +16,12 @@ import org.osgi.annotation.versioning.ConsumerType;
 @ConsumerType
 public interface ChangeListener {
 
+    /**
+     * Entry {@code name} of directory {@code dirIno} was made (create, mkdir, symlink, link): a front end that let the
+     * kernel cache the name's absence drops that. Listeners that cache no absent names ignore it.
+     */
+    default void created(long dirIno, String name) {}
+
     /** Entry {@code name} of directory {@code dirIno} is gone (unlink, rmdir). */
     void removed(long dirIno, String name);
 

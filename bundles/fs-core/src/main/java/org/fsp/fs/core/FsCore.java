@@ -1028,6 +1028,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
         touchDir(tx, dir, now);
         observer.created(who, n.ino);
+        created(dir, name);
         return n;
     }
 
@@ -1314,6 +1315,16 @@ public final class FsCore implements FileSystemService, SessionRecords {
         for (ChangeListener l : listeners) {
             try {
                 l.changed(i.ino);
+            } catch (RuntimeException e) {
+                LOG.warn("change listener {} failed", l, e);
+            }
+        }
+    }
+
+    void created(Inode dir, String name) {
+        for (ChangeListener l : listeners) {
+            try {
+                l.created(dir.ino, name);
             } catch (RuntimeException e) {
                 LOG.warn("change listener {} failed", l, e);
             }

@@ -271,6 +271,7 @@ final class Namespace {
                         fs.table.store(tx, src, false);
                         fs.touchDir(tx, p.dir(), now);
                         fs.changed(src);
+                        fs.created(p.dir(), p.name());
                     } finally {
                         src.lock.unlock();
                     }

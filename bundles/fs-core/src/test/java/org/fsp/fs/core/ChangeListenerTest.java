@@ -15,7 +15,7 @@ import org.fsp.fs.core.testing.TestFs;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** FsCore tells its change listeners of removals, renames (by directory inode and name) and inode changes. */
+/** FsCore tells its change listeners of new names, removals, renames (by directory inode and name) and inode changes. */
 class ChangeListenerTest {
 
     private static final Credentials ROOT = Credentials.ROOT;
@@ -23,6 +23,11 @@ class ChangeListenerTest {
     /** Records every call as a line. */
     private static final class RecordingListenerTestDouble implements ChangeListener {
         final List<String> calls = new ArrayList<>();
+
+        @Override
+        public synchronized void created(long dirIno, String name) {
+            calls.add("created " + dirIno + " " + name);
+        }
 
         @Override
         public synchronized void removed(long dirIno, String name) {
@@ -69,6 +74,22 @@ class ChangeListenerTest {
         TestFs.writeFile(fs, ROOT, "/x", TestFs.utf8("x"));
         fs.rename(ROOT, "/x", "/e/g", FileSystemService.RENAME_EXCHANGE);
         assertTrue(listener.calls.contains("renamed 1 x " + e + " g false true"), listener.calls.toString());
+    }
+
+    @Test
+    void shouldTellEveryNewNameByItsDirectoryInode() throws Exception {
+        listener.calls.clear();
+        fs.close(ROOT, fs.open(ROOT, "/d/new", OpenFlags.O_CREAT | OpenFlags.O_WRONLY, 0644));
+        fs.mkdir(ROOT, "/e/sub", 0755);
+        fs.symlink(ROOT, "/d/new", "/e/sym");
+        fs.link(ROOT, "/d/f", "/e/hard");
+        assertTrue(listener.calls.contains("created " + d + " new"), listener.calls.toString());
+        assertTrue(listener.calls.contains("created " + e + " sub"), listener.calls.toString());
+        assertTrue(listener.calls.contains("created " + e + " sym"), listener.calls.toString());
+        assertTrue(listener.calls.contains("created " + e + " hard"), listener.calls.toString());
+        listener.calls.clear();
+        fs.close(ROOT, fs.open(ROOT, "/d/new", OpenFlags.O_CREAT | OpenFlags.O_WRONLY, 0644));
+        assertTrue(listener.calls.stream().noneMatch(c -> c.startsWith("created")), listener.calls.toString());
     }
 
     @Test

@@ -43,6 +43,7 @@ final class FuseConnection {
             | FUSE_ASYNC_DIO
             | FUSE_PARALLEL_DIROPS
             | FUSE_HANDLE_KILLPRIV
+            | FUSE_HANDLE_KILLPRIV_V2
             | FUSE_POSIX_LOCKS
             | FUSE_FLOCK_LOCKS
             | FUSE_MAX_PAGES;

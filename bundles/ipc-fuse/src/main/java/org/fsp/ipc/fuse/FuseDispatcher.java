@@ -65,6 +65,7 @@ final class FuseDispatcher {
     private final AttributeChanges attributeChanges;
     private final CallerCredentials callers;
     private final FuseConnection connection;
+    private final long entryValidNanos;
     /**
      * True: a change is durable before it is answered (a WRITE's data by the handle's fdatasync, every other change
      * by a journal commit), so that a kill of this process loses nothing the kernel was told is done; see
@@ -113,6 +114,7 @@ final class FuseDispatcher {
         this.handles = handles;
         this.callers = callers;
         this.connection = connection;
+        this.entryValidNanos = entryValidNanos;
         this.paths = new NodePaths(nodes, handles, entryValidNanos, attrValidNanos);
         this.locks = new FuseLocks(fs, handles);
         this.directories = new DirectoryPages(paths);
@@ -278,7 +280,7 @@ final class FuseDispatcher {
     private FuseReply run(FileSystemService fs, Credentials who, FuseRequest r, MemorySegment out) throws FsException {
         long node = r.header().nodeId();
         return switch (r) {
-            case Lookup l -> paths.entry(fs, who, NodeTable.child(paths.path(fs, node), l.name()));
+            case Lookup l -> lookup(fs, who, NodeTable.child(paths.path(fs, node), l.name()));
             case Getattr g -> {
                 if ((g.flags() & FUSE_GETATTR_FH) != 0 && !FileHandles.directory(g.fh())) {
                     yield paths.attributes(fs.fstat(who, handles.handle(fs, g.fh())));
@@ -342,7 +344,7 @@ final class FuseDispatcher {
                         : openCached(fs, who, p, flags, 0);
                 long fh = register(fs, who, nodes.inoOf(node), opened, o.directory());
                 nodes.opened(node, fh);
-                yield new FuseReply.Opened(fh, 0);
+                yield new FuseReply.Opened(fh, o.directory() ? 0 : FOPEN_KEEP_CACHE);
             }
             case Create c -> create(fs, who, c, (c.flags() & PASSED_OPEN_FLAGS) | OpenFlags.O_CREAT);
             case Read rd -> {
@@ -408,6 +410,22 @@ final class FuseDispatcher {
         };
     }
 
+    /**
+     * LOOKUP: the entry, or for a name that does not exist a negative entry (node id 0) that the kernel keeps as long
+     * as a positive one, so that the misses programs repeat (include paths, .git probes) are answered by its dentry
+     * cache. Someone else making the name later drops it: {@link FuseNotifier#created}.
+     */
+    private FuseReply lookup(FileSystemService fs, Credentials who, String path) throws FsException {
+        try {
+            return paths.entry(fs, who, path);
+        } catch (FsException e) {
+            if (e.errno() == Errno.ENOENT && entryValidNanos > 0) {
+                return new Entry(0, null, entryValidNanos, 0);
+            }
+            throw e;
+        }
+    }
+
     /** CREATE with {@code flags} (O_NOFOLLOW added): the new file's entry and its open handle. */
     private FuseReply create(FileSystemService fs, Credentials who, Create c, int openFlags) throws FsException {
         String p = NodeTable.child(paths.path(fs, c.header().nodeId()), c.name());
@@ -423,7 +441,7 @@ final class FuseDispatcher {
         long fh = register(fs, who, a.ino(), opened, false);
         Entry entry = paths.entry(fs, p, a);
         nodes.opened(entry.nodeId(), fh);
-        return new FuseReply.Created(entry, new FuseReply.Opened(fh, 0));
+        return new FuseReply.Created(entry, new FuseReply.Opened(fh, FOPEN_KEEP_CACHE));
     }
 
     /**

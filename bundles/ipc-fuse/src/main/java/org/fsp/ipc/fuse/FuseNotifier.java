@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps one mount right when someone else changes the file system (an FS Lib client, the shell, another mount): told
  * by fs-core of each change ({@link ChangeListener}), it fixes the {@link NodeTable} at once and tells the kernel to
- * drop what it cached, FUSE_NOTIFY_INVAL_ENTRY for a name removed or renamed and FUSE_NOTIFY_INVAL_INODE for
+ * drop what it cached, FUSE_NOTIFY_INVAL_ENTRY for a name made, removed or renamed and FUSE_NOTIFY_INVAL_INODE for
  * attributes and data changed, so the next access asks again. Changes this mount's own requests make are skipped:
  * the kernel made them and knows.
  *
@@ -88,6 +88,18 @@ final class FuseNotifier implements ChangeListener {
 
     private boolean ownRequest() {
         return FuseDispatcher.servingTable() == nodes;
+    }
+
+    /** A name made by someone else: the kernel may hold a negative entry for it (a LOOKUP that found nothing). */
+    @Override
+    public void created(long dirIno, String name) {
+        if (ownRequest()) {
+            return;
+        }
+        long parent = nodes.idOfIno(dirIno);
+        if (parent != 0) {
+            queue.add(new InvalEntry(parent, name));
+        }
     }
 
     @Override

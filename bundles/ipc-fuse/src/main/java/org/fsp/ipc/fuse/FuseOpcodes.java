@@ -115,6 +115,11 @@ final class FuseOpcodes {
     static final int FUSE_PARALLEL_DIROPS = 1 << 18;
     static final int FUSE_HANDLE_KILLPRIV = 1 << 19;
     static final int FUSE_MAX_PAGES = 1 << 22;
+    /**
+     * The file system clears set-user-ID and set-group-ID on write, truncate and open with O_TRUNC (fs-core does, by
+     * the caller's credentials), so the kernel does not ask first: no GETXATTR of security.capability per write.
+     */
+    static final int FUSE_HANDLE_KILLPRIV_V2 = 1 << 28;
     /** INIT carries flags2 (the flags' bits 32 to 63) in both directions. */
     static final int FUSE_INIT_EXT = 1 << 30;
     /** In flags2: bit 41 of the 64-bit flags, the daemon serves requests over io_uring (FUSE_OVER_IO_URING). */
@@ -130,6 +135,9 @@ final class FuseOpcodes {
     static final int FATTR_FH = 1 << 6;
     static final int FATTR_ATIME_NOW = 1 << 7;
     static final int FATTR_MTIME_NOW = 1 << 8;
+
+    /** fuse_open_out.open_flags: the kernel keeps the file's cached pages across opens. */
+    static final int FOPEN_KEEP_CACHE = 1 << 1;
 
     /** fuse_getattr_in.getattr_flags: the fh field names an open file. */
     static final int FUSE_GETATTR_FH = 1;

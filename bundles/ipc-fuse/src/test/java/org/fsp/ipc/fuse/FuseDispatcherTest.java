@@ -38,6 +38,7 @@ class FuseDispatcherTest {
     private FsCore fs;
     private NodeTable nodes;
     private FuseDispatcher dispatcher;
+    private FileSystemSlot slot;
     private long unique;
 
     @BeforeEach
@@ -46,7 +47,7 @@ class FuseDispatcherTest {
         BatchingBlockScheduler scheduler = new BatchingBlockScheduler(device, 256);
         Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
         fs = FsCore.mount(scheduler, new FsCore.Options(8L << 20, 8, 5000));
-        FileSystemSlot slot = new FileSystemSlot(1000);
+        slot = new FileSystemSlot(1000);
         slot.attach(fs);
         nodes = new NodeTable(fs.stat(Credentials.ROOT, "/").ino());
         dispatcher = new FuseDispatcher(
@@ -124,6 +125,42 @@ class FuseDispatcherTest {
                         ROOT,
                         body().u64(f[1]).u32(0).u32(0).u64(0).toArray()));
         assertEquals(-Errno.EBADF.code(), send(FuseOpcodes.READ, f[0], ROOT, readIn(f[1], 0, 10)));
+    }
+
+    @Test
+    void shouldAnswerALookupOfAMissingNameWithANegativeEntryAndOpensWithKeepCache() {
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.LOOKUP,
+                        FuseAbi.ROOT_ID,
+                        ROOT,
+                        body().name("absent").toArray()));
+        assertEquals(0L, out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.NODE_ID), "node id 0: a negative entry");
+        assertEquals(1L, out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.ENTRY_VALID), "cached as long as an entry");
+        long[] f = create(FuseAbi.ROOT_ID, "absent", 0644);
+        assertEquals(
+                FuseOpcodes.FOPEN_KEEP_CACHE,
+                out.get(JAVA_INT, OutHeader.SIZE + EntryOut.SIZE + OpenOut.OPEN_FLAGS),
+                "the page cache outlives the open: others' writes invalidate it by notice");
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.LOOKUP,
+                        FuseAbi.ROOT_ID,
+                        ROOT,
+                        body().name("absent").toArray()));
+        assertEquals(f[0], out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.NODE_ID));
+        dispatcher = new FuseDispatcher(
+                slot,
+                nodes,
+                new CallerCredentials(Path.of("/nonexistent-proc"), System::nanoTime),
+                new FuseConnection(),
+                0,
+                0);
+        assertEquals(
+                -Errno.ENOENT.code(),
+                send(FuseOpcodes.LOOKUP, FuseAbi.ROOT_ID, ROOT, body().name("x").toArray()));
     }
 
     @Test
