@@ -6,10 +6,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
@@ -37,8 +33,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The client can rewrite its slot at any moment, so the adapter first copies the request header, and then each
  * path or data block it uses, into its own memory, and reads every field from that copy exactly once. Offsets into
- * the segment come from the session's geometry only; lengths, handles, paths, flags and modes are checked before use,
- * and a bad one completes the request with the errno Linux would give (EINVAL, EBADF, ENAMETOOLONG, ENOSYS...). The
+ * the segment come from the session's geometry only; lengths, handles, paths, flags and modes are checked before use
+ * ({@link RequestArguments}), and a bad one completes the request with the errno Linux would give (EINVAL, EBADF,
+ * ENAMETOOLONG, ENOSYS...). The
  * file system never sees the shared segment, with one exception: the data of a bulk request (up to 1 MiB), which the
  * file system copies once, straight between its cache and the range of the segment's bulk area that the request
  * names, after that range was checked against the server's own geometry. The client can change those bytes meanwhile,
@@ -50,8 +47,6 @@ final class RequestAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(RequestAdapter.class);
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
-    /** Longest path in bytes, without the NUL that PATH_MAX counts. */
-    static final int PATH_BYTES_MAX = FileSystemService.PATH_MAX - 1;
 
     private final FileSystemGate gate;
     /** The way into the file system of the current request; set per request. */
@@ -65,10 +60,9 @@ final class RequestAdapter {
 
     private final RequestFlyweight request = new RequestFlyweight();
     private final ResponseFlyweight response = new ResponseFlyweight();
-    private final CharsetDecoder utf8 = StandardCharsets.UTF_8
-            .newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    /** The request's arguments, checked. */
+    private final RequestArguments args = new RequestArguments(request);
+
     private int payloadLength;
     /** The position field of the response: where a read or write left the handle. */
     private long responsePosition;
@@ -302,9 +296,9 @@ final class RequestAdapter {
             case NOOP:
                 return 0;
             case STAT:
-                return attributes(s, dataOffset, fs.stat(who, path(s, dataOffset, 1)));
+                return attributes(s, dataOffset, fs.stat(who, args.path(s, dataOffset, 1)));
             case LSTAT:
-                return attributes(s, dataOffset, fs.lstat(who, path(s, dataOffset, 1)));
+                return attributes(s, dataOffset, fs.lstat(who, args.path(s, dataOffset, 1)));
             case FSTAT:
                 return attributes(s, dataOffset, fs.fstat(who, s.files.lookup(request.handle())));
             case OPEN:
@@ -316,10 +310,10 @@ final class RequestAdapter {
             case PWRITE:
                 return write(s, dataOffset, op == PWRITE);
             case TRUNCATE:
-                fs.truncate(who, path(s, dataOffset, 1), size());
+                fs.truncate(who, args.path(s, dataOffset, 1), args.size());
                 return 0;
             case FTRUNCATE:
-                fs.ftruncate(who, s.files.lookup(request.handle()), size());
+                fs.ftruncate(who, s.files.lookup(request.handle()), args.size());
                 return 0;
             case FSYNC:
                 fs.fsync(who, s.files.lookup(request.handle()));
@@ -331,33 +325,41 @@ final class RequestAdapter {
                 fs.close(who, s.files.remove(request.handle()));
                 return 0;
             case MKDIR:
-                fs.mkdir(who, path(s, dataOffset, 1), mode());
+                fs.mkdir(who, args.path(s, dataOffset, 1), args.mode());
                 return 0;
             case RMDIR:
-                fs.rmdir(who, path(s, dataOffset, 1));
+                fs.rmdir(who, args.path(s, dataOffset, 1));
                 return 0;
             case UNLINK:
-                fs.unlink(who, path(s, dataOffset, 1));
+                fs.unlink(who, args.path(s, dataOffset, 1));
                 return 0;
             case RENAME:
-                fs.rename(who, path(s, dataOffset, 1), path(s, dataOffset, 2));
+                fs.rename(who, args.path(s, dataOffset, 1), args.path(s, dataOffset, 2));
                 return 0;
             case LINK:
-                fs.link(who, path(s, dataOffset, 1), path(s, dataOffset, 2));
+                fs.link(who, args.path(s, dataOffset, 1), args.path(s, dataOffset, 2));
                 return 0;
             case SYMLINK:
-                fs.symlink(who, path(s, dataOffset, 1), path(s, dataOffset, 2));
+                fs.symlink(who, args.path(s, dataOffset, 1), args.path(s, dataOffset, 2));
                 return 0;
             case READLINK:
                 return readlink(s, dataOffset);
             case CHMOD:
-                fs.chmod(who, path(s, dataOffset, 1), mode());
+                fs.chmod(who, args.path(s, dataOffset, 1), args.mode());
                 return 0;
             case CHOWN:
-                fs.chown(who, path(s, dataOffset, 1), id(request.arg0()), id(request.arg1()));
+                fs.chown(
+                        who,
+                        args.path(s, dataOffset, 1),
+                        RequestArguments.id(request.arg0()),
+                        RequestArguments.id(request.arg1()));
                 return 0;
             case UTIMENS:
-                fs.utimens(who, path(s, dataOffset, 1), time(request.arg0()), time(request.arg1()));
+                fs.utimens(
+                        who,
+                        args.path(s, dataOffset, 1),
+                        RequestArguments.time(request.arg0()),
+                        RequestArguments.time(request.arg1()));
                 return 0;
             case READDIR:
                 return readdir(s, dataOffset);
@@ -372,19 +374,27 @@ final class RequestAdapter {
                 if ((renameFlags & ~(FileSystemService.RENAME_NOREPLACE | FileSystemService.RENAME_EXCHANGE)) != 0) {
                     throw new FsException(Errno.EINVAL, "rename flags " + renameFlags);
                 }
-                fs.rename(who, path(s, dataOffset, 1), path(s, dataOffset, 2), renameFlags);
+                fs.rename(who, args.path(s, dataOffset, 1), args.path(s, dataOffset, 2), renameFlags);
                 return 0;
             case ACCESS:
-                fs.access(who, path(s, dataOffset, 1), accessMode());
+                fs.access(who, args.path(s, dataOffset, 1), args.accessMode());
                 return 0;
             case FCHMOD:
-                fs.fchmod(who, s.files.lookup(request.handle()), mode());
+                fs.fchmod(who, s.files.lookup(request.handle()), args.mode());
                 return 0;
             case FCHOWN:
-                fs.fchown(who, s.files.lookup(request.handle()), id(request.arg0()), id(request.arg1()));
+                fs.fchown(
+                        who,
+                        s.files.lookup(request.handle()),
+                        RequestArguments.id(request.arg0()),
+                        RequestArguments.id(request.arg1()));
                 return 0;
             case FUTIMENS:
-                fs.futimens(who, s.files.lookup(request.handle()), time(request.arg0()), time(request.arg1()));
+                fs.futimens(
+                        who,
+                        s.files.lookup(request.handle()),
+                        RequestArguments.time(request.arg0()),
+                        RequestArguments.time(request.arg1()));
                 return 0;
             case SETLK:
                 return setlk(s);
@@ -401,7 +411,7 @@ final class RequestAdapter {
             case LISTXATTR:
                 return listxattr(s, dataOffset);
             case REMOVEXATTR:
-                fs.removexattr(who, path(s, dataOffset, 1), path(s, dataOffset, 2), follow(0));
+                fs.removexattr(who, args.path(s, dataOffset, 1), args.path(s, dataOffset, 2), args.follow(0));
                 return 0;
             case REOPEN:
                 return reopen(s, dataOffset);
@@ -414,12 +424,13 @@ final class RequestAdapter {
                 return attributes(
                         s,
                         dataOffset,
-                        fs.fstatat(who, s.files.lookup(request.handle()), path(s, dataOffset, 1), request.flags()));
+                        fs.fstatat(
+                                who, s.files.lookup(request.handle()), args.path(s, dataOffset, 1), request.flags()));
             case UNLINKAT:
                 if ((request.flags() & ~FileSystemService.AT_REMOVEDIR) != 0) {
                     throw new FsException(Errno.EINVAL, "unlinkat flags " + request.flags());
                 }
-                fs.unlinkat(who, s.files.lookup(request.handle()), path(s, dataOffset, 1), request.flags());
+                fs.unlinkat(who, s.files.lookup(request.handle()), args.path(s, dataOffset, 1), request.flags());
                 return 0;
             case RENAMEAT:
                 int atFlags = request.flags();
@@ -429,9 +440,9 @@ final class RequestAdapter {
                 fs.renameat(
                         who,
                         s.files.lookup(request.handle()),
-                        path(s, dataOffset, 1),
+                        args.path(s, dataOffset, 1),
                         s.files.lookup(request.arg0()),
-                        path(s, dataOffset, 2),
+                        args.path(s, dataOffset, 2),
                         atFlags);
                 return 0;
             case READDIRAT:
@@ -446,8 +457,8 @@ final class RequestAdapter {
         if ((flags & ~OpenFlags.SUPPORTED) != 0 || (flags & OpenFlags.O_ACCMODE) == OpenFlags.O_ACCMODE) {
             throw new FsException(Errno.EINVAL, "open flags 0" + Integer.toOctalString(flags));
         }
-        int mode = mode();
-        String path = path(s, dataOffset, 1);
+        int mode = args.mode();
+        String path = args.path(s, dataOffset, 1);
         if (s.files.size() >= s.files.limit()) {
             throw new FsException(Errno.EMFILE, path);
         }
@@ -458,8 +469,8 @@ final class RequestAdapter {
     }
 
     private long read(ClientSession s, long dataOffset, boolean positioned) throws FsException {
-        int length = length(s);
-        long position = positioned ? position() : 0;
+        int length = args.length(s);
+        long position = positioned ? args.position() : 0;
         long fsHandle = s.files.lookup(request.handle());
         MemorySegment into = data.asSlice(0, length);
         int n = positioned ? fs.pread(s.credentials, fsHandle, position, into) : fs.read(s.credentials, fsHandle, into);
@@ -473,8 +484,8 @@ final class RequestAdapter {
     }
 
     private long write(ClientSession s, long dataOffset, boolean positioned) throws FsException {
-        int length = length(s);
-        long position = positioned ? position() : 0;
+        int length = args.length(s);
+        long position = positioned ? args.position() : 0;
         long fsHandle = s.files.lookup(request.handle());
         MemorySegment.copy(s.segment, dataOffset, data, 0, length);
         MemorySegment from = data.asSlice(0, length);
@@ -492,8 +503,8 @@ final class RequestAdapter {
 
     /** Reads up to 1 MiB straight from the file system's cache into the bulk range the request names. */
     private long readBulk(ClientSession s, boolean positioned) throws FsException {
-        MemorySegment into = bulkRange(s);
-        long position = positioned ? position() : 0;
+        MemorySegment into = args.bulkRange(s);
+        long position = positioned ? args.position() : 0;
         long fsHandle = s.files.lookup(request.handle());
         if (!s.beginBulkCopy()) {
             throw new FsException(Errno.EBADF, "client gone");
@@ -513,8 +524,8 @@ final class RequestAdapter {
 
     /** Writes up to 1 MiB that the file system copies straight from the bulk range the request names. */
     private long writeBulk(ClientSession s, boolean positioned) throws FsException {
-        MemorySegment from = bulkRange(s);
-        long position = positioned ? position() : 0;
+        MemorySegment from = args.bulkRange(s);
+        long position = positioned ? args.position() : 0;
         long fsHandle = s.files.lookup(request.handle());
         if (!s.beginBulkCopy()) {
             throw new FsException(Errno.EBADF, "client gone");
@@ -529,22 +540,6 @@ final class RequestAdapter {
         }
         responsePosition = positioned ? position + n : positionOf(fsHandle);
         return n;
-    }
-
-    /**
-     * The range of the client's bulk area that arg0 (offset in the area) and length name, checked against the
-     * session's own geometry (never against anything in shared memory): EINVAL unless it lies inside the area and is
-     * at most 1 MiB.
-     */
-    private MemorySegment bulkRange(ClientSession s) throws FsException {
-        long offset = request.arg0();
-        long length = request.length();
-        if (!s.layout.bulkRangeValid(offset, length)) {
-            throw new FsException(
-                    Errno.EINVAL,
-                    "bulk range " + offset + "+" + length + " outside the bulk area of " + s.layout.bulkBytes());
-        }
-        return s.segment.asSlice(s.layout.bulkOffset() + offset, length);
     }
 
     private long setlk(ClientSession s) throws FsException {
@@ -563,17 +558,9 @@ final class RequestAdapter {
         return 0;
     }
 
-    /** The xattr opcodes' follow flag; any flag bit but {@code allowed} and XATTR_NOFOLLOW is EINVAL. */
-    private boolean follow(int allowed) throws FsException {
-        int flags = request.flags();
-        if ((flags & ~(allowed | XATTR_NOFOLLOW)) != 0) {
-            throw new FsException(Errno.EINVAL, "xattr flags " + flags);
-        }
-        return (flags & XATTR_NOFOLLOW) == 0;
-    }
-
     private long getxattr(ClientSession s, long dataOffset) throws FsException {
-        byte[] value = fs.getxattr(s.credentials, path(s, dataOffset, 1), path(s, dataOffset, 2), follow(0));
+        byte[] value =
+                fs.getxattr(s.credentials, args.path(s, dataOffset, 1), args.path(s, dataOffset, 2), args.follow(0));
         if (value.length > s.layout.slotDataBytes()) {
             throw new FsException(Errno.E2BIG, "extended attribute value of " + value.length + " bytes");
         }
@@ -583,9 +570,9 @@ final class RequestAdapter {
     }
 
     private long setxattr(ClientSession s, long dataOffset) throws FsException {
-        boolean follow = follow(FileSystemService.XATTR_CREATE | FileSystemService.XATTR_REPLACE);
-        String path = path(s, dataOffset, 1);
-        String name = path(s, dataOffset, 2);
+        boolean follow = args.follow(FileSystemService.XATTR_CREATE | FileSystemService.XATTR_REPLACE);
+        String path = args.path(s, dataOffset, 1);
+        String name = args.path(s, dataOffset, 2);
         long names = (long) request.path1Length() + request.path2Length();
         long length = request.length();
         if (length < 0 || names + length > s.layout.slotDataBytes()) {
@@ -604,7 +591,7 @@ final class RequestAdapter {
     }
 
     private long listxattr(ClientSession s, long dataOffset) throws FsException {
-        List<String> names = fs.listxattr(s.credentials, path(s, dataOffset, 1), follow(0));
+        List<String> names = fs.listxattr(s.credentials, args.path(s, dataOffset, 1), args.follow(0));
         int pos = 0;
         for (String n : names) {
             byte[] bytes = n.getBytes(StandardCharsets.UTF_8);
@@ -621,7 +608,7 @@ final class RequestAdapter {
     }
 
     private long readlink(ClientSession s, long dataOffset) throws FsException {
-        byte[] target = fs.readlink(s.credentials, path(s, dataOffset, 1)).getBytes(StandardCharsets.UTF_8);
+        byte[] target = fs.readlink(s.credentials, args.path(s, dataOffset, 1)).getBytes(StandardCharsets.UTF_8);
         if (target.length > s.layout.slotDataBytes()) {
             throw new FsException(Errno.ENAMETOOLONG, "link target of " + target.length + " bytes");
         }
@@ -639,7 +626,7 @@ final class RequestAdapter {
         int fit = (int) Math.min(max, capacity / PayloadCodec.DIR_ENTRY_MAX_BYTES);
         List<DirEntry> entries = request.opcode() == READDIRAT
                 ? fs.readdir(s.credentials, s.files.lookup(request.handle()), request.arg0(), fit)
-                : fs.readdir(s.credentials, path(s, dataOffset, 1), request.arg0(), fit);
+                : fs.readdir(s.credentials, args.path(s, dataOffset, 1), request.arg0(), fit);
         int pos = 0;
         int count = 0;
         for (DirEntry e : entries) {
@@ -658,88 +645,5 @@ final class RequestAdapter {
     private long attributes(ClientSession s, long dataOffset, FileAttributes a) {
         payloadLength = PayloadCodec.putAttributes(s.segment, dataOffset, a);
         return 0;
-    }
-
-    /** Path 1 or 2 from the data buffer, copied out, bounds-checked and strictly decoded. */
-    private String path(ClientSession s, long dataOffset, int which) throws FsException {
-        int length1 = request.path1Length();
-        int length2 = request.path2Length();
-        if (length1 < 0 || length2 < 0 || (long) length1 + length2 > s.layout.slotDataBytes()) {
-            throw new FsException(Errno.EINVAL, "path lengths " + length1 + ", " + length2);
-        }
-        int start = which == 1 ? 0 : length1;
-        int length = which == 1 ? length1 : length2;
-        if (length == 0) {
-            throw new FsException(Errno.ENOENT, "empty path");
-        }
-        if (length > PATH_BYTES_MAX) {
-            throw new FsException(Errno.ENAMETOOLONG, "path of " + length + " bytes");
-        }
-        MemorySegment.copy(s.segment, dataOffset + start, data, 0, length);
-        ByteBuffer bytes = data.asSlice(0, length).asByteBuffer();
-        for (int i = 0; i < length; i++) {
-            if (bytes.get(i) == 0) {
-                throw new FsException(Errno.EINVAL, "NUL in path");
-            }
-        }
-        try {
-            return utf8.reset().decode(bytes).toString();
-        } catch (CharacterCodingException e) {
-            throw new FsException(Errno.EINVAL, "path is not UTF-8");
-        }
-    }
-
-    private int length(ClientSession s) throws FsException {
-        long length = request.length();
-        if (length < 0 || length > s.layout.slotDataBytes()) {
-            throw new FsException(Errno.EINVAL, "length " + length);
-        }
-        return (int) length;
-    }
-
-    private long position() throws FsException {
-        long position = request.fileOffset();
-        if (position < 0 || position + request.length() < 0) {
-            throw new FsException(Errno.EINVAL, "offset " + position);
-        }
-        return position;
-    }
-
-    private long size() throws FsException {
-        long size = request.length();
-        if (size < 0) {
-            throw new FsException(Errno.EINVAL, "size " + size);
-        }
-        return size;
-    }
-
-    private int mode() throws FsException {
-        int mode = request.mode();
-        if ((mode & ~07777) != 0) {
-            throw new FsException(Errno.EINVAL, "mode 0" + Integer.toOctalString(mode));
-        }
-        return mode;
-    }
-
-    private int accessMode() throws FsException {
-        int mode = request.mode();
-        if ((mode & ~(FileSystemService.R_OK | FileSystemService.W_OK | FileSystemService.X_OK)) != 0) {
-            throw new FsException(Errno.EINVAL, "access mode " + mode);
-        }
-        return mode;
-    }
-
-    private static int id(long value) throws FsException {
-        if (value < FileSystemService.ID_UNCHANGED || value > Integer.MAX_VALUE) {
-            throw new FsException(Errno.EINVAL, "id " + value);
-        }
-        return (int) value;
-    }
-
-    private static long time(long nanos) throws FsException {
-        if (nanos < 0 && nanos != FileSystemService.UTIME_NOW && nanos != FileSystemService.UTIME_OMIT) {
-            throw new FsException(Errno.EINVAL, "time " + nanos);
-        }
-        return nanos;
     }
 }
