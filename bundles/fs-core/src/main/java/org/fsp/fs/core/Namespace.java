@@ -41,16 +41,8 @@ final class Namespace {
     void mkdir(Credentials who, String path, int mode) throws FsException {
         fs.perform(() -> {
             fs.run(tx -> {
-                PathResolver.Parent p = fs.paths.resolveParent(who, path);
-                if (FsCore.isDotName(p.name())) {
-                    throw new FsException(Errno.EEXIST, path);
-                }
-                fs.lockLiveDir(p.dir(), path);
+                PathResolver.Parent p = lockForNewName(who, path, true);
                 try {
-                    if (fs.paths.child(p.dir(), p.name()) != null) {
-                        throw new FsException(Errno.EEXIST, path);
-                    }
-                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
                     if (p.dir().nlink >= FsCore.LINK_MAX) {
                         throw new FsException(Errno.EMLINK, path);
                     }
@@ -61,6 +53,32 @@ final class Namespace {
                 return null;
             });
         });
+    }
+
+    /**
+     * The parent of a name about to be made, with its directory locked (the caller unlocks it): EEXIST for "." or
+     * ".." or a name that exists, ENOENT for a trailing slash unless {@code directory}, EACCES without write and
+     * search permission on the directory.
+     */
+    private PathResolver.Parent lockForNewName(Credentials who, String path, boolean directory) throws IOException {
+        PathResolver.Parent p = fs.paths.resolveParent(who, path);
+        if (FsCore.isDotName(p.name())) {
+            throw new FsException(Errno.EEXIST, path);
+        }
+        fs.lockLiveDir(p.dir(), path);
+        try {
+            if (fs.paths.child(p.dir(), p.name()) != null) {
+                throw new FsException(Errno.EEXIST, path);
+            }
+            if (!directory && p.trailingSlash()) {
+                throw new FsException(Errno.ENOENT, path);
+            }
+            Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
+            return p;
+        } catch (IOException | RuntimeException e) {
+            p.dir().lock.unlock();
+            throw e;
+        }
     }
 
     void rmdir(Credentials who, String path) throws FsException {
@@ -239,19 +257,8 @@ final class Namespace {
         fs.perform(() -> {
             fs.run(tx -> {
                 Inode src = fs.paths.resolve(who, existing, false);
-                PathResolver.Parent p = fs.paths.resolveParent(who, newPath);
-                if (FsCore.isDotName(p.name())) {
-                    throw new FsException(Errno.EEXIST, newPath);
-                }
-                fs.lockLiveDir(p.dir(), newPath);
+                PathResolver.Parent p = lockForNewName(who, newPath, false);
                 try {
-                    if (fs.paths.child(p.dir(), p.name()) != null) {
-                        throw new FsException(Errno.EEXIST, newPath);
-                    }
-                    if (p.trailingSlash()) {
-                        throw new FsException(Errno.ENOENT, newPath);
-                    }
-                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, newPath);
                     if (src.isDirectory()) {
                         throw new FsException(Errno.EPERM, existing);
                     }
@@ -293,19 +300,8 @@ final class Namespace {
                 throw new FsException(Errno.ENAMETOOLONG, "symlink target");
             }
             fs.run(tx -> {
-                PathResolver.Parent p = fs.paths.resolveParent(who, linkPath);
-                if (FsCore.isDotName(p.name())) {
-                    throw new FsException(Errno.EEXIST, linkPath);
-                }
-                fs.lockLiveDir(p.dir(), linkPath);
+                PathResolver.Parent p = lockForNewName(who, linkPath, false);
                 try {
-                    if (fs.paths.child(p.dir(), p.name()) != null) {
-                        throw new FsException(Errno.EEXIST, linkPath);
-                    }
-                    if (p.trailingSlash()) {
-                        throw new FsException(Errno.ENOENT, linkPath);
-                    }
-                    Access.check(who, p.dir(), Access.WRITE | Access.EXEC, linkPath);
                     Inode n = fs.createIn(tx, who, p.dir(), p.name(), FileMode.S_IFLNK | 0777);
                     n.lock.lock();
                     try {
