@@ -81,13 +81,18 @@ final class Attributes {
                 m &= ~FileMode.S_ISGID;
             }
             i.mode = (i.mode & FileMode.S_IFMT) | m;
-            i.ctime = fs.now();
-            fs.table.store(tx, i, false);
-            fs.changed(i);
+            changedAttributes(tx, i);
         } finally {
             i.lock.unlock();
         }
         return null;
+    }
+
+    /** After a change of mode or owner: ctime now, the inode journaled, the change listeners told. Under i.lock. */
+    private void changedAttributes(Transaction tx, Inode i) throws IOException {
+        i.ctime = fs.now();
+        fs.table.store(tx, i, false);
+        fs.changed(i);
     }
 
     void chown(Credentials who, String path, int uid, int gid) throws FsException {
@@ -129,9 +134,7 @@ final class Attributes {
                 }
                 i.mode = m;
             }
-            i.ctime = fs.now();
-            fs.table.store(tx, i, false);
-            fs.changed(i);
+            changedAttributes(tx, i);
         } finally {
             i.lock.unlock();
         }
