@@ -76,6 +76,11 @@ class FuseDispatcherTest {
         return out.get(JAVA_INT, OutHeader.ERROR);
     }
 
+    /** LOOKUP of {@code name} in the root as root. */
+    private int lookUpInRoot(String name) {
+        return send(FuseOpcodes.LOOKUP, FuseAbi.ROOT_ID, ROOT, body().name(name).toArray());
+    }
+
     private int replyBodyBytes() {
         return out.get(JAVA_INT, OutHeader.LEN) - OutHeader.SIZE;
     }
@@ -129,13 +134,7 @@ class FuseDispatcherTest {
 
     @Test
     void shouldAnswerALookupOfAMissingNameWithANegativeEntryAndOpensWithKeepCache() {
-        assertEquals(
-                0,
-                send(
-                        FuseOpcodes.LOOKUP,
-                        FuseAbi.ROOT_ID,
-                        ROOT,
-                        body().name("absent").toArray()));
+        assertEquals(0, lookUpInRoot("absent"));
         assertEquals(0L, out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.NODE_ID), "node id 0: a negative entry");
         assertEquals(1L, out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.ENTRY_VALID), "cached as long as an entry");
         long[] f = create(FuseAbi.ROOT_ID, "absent", 0644);
@@ -143,13 +142,7 @@ class FuseDispatcherTest {
                 FuseOpcodes.FOPEN_KEEP_CACHE,
                 out.get(JAVA_INT, OutHeader.SIZE + EntryOut.SIZE + OpenOut.OPEN_FLAGS),
                 "the page cache outlives the open: others' writes invalidate it by notice");
-        assertEquals(
-                0,
-                send(
-                        FuseOpcodes.LOOKUP,
-                        FuseAbi.ROOT_ID,
-                        ROOT,
-                        body().name("absent").toArray()));
+        assertEquals(0, lookUpInRoot("absent"));
         assertEquals(f[0], out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.NODE_ID));
         dispatcher = new FuseDispatcher(
                 slot,
@@ -158,9 +151,7 @@ class FuseDispatcherTest {
                 new FuseConnection(),
                 0,
                 0);
-        assertEquals(
-                -Errno.ENOENT.code(),
-                send(FuseOpcodes.LOOKUP, FuseAbi.ROOT_ID, ROOT, body().name("x").toArray()));
+        assertEquals(-Errno.ENOENT.code(), lookUpInRoot("x"));
     }
 
     @Test
