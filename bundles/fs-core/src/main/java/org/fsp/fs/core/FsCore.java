@@ -46,9 +46,7 @@ import org.fsp.fs.core.inode.NoSpaceException;
 import org.fsp.fs.core.journal.Journal;
 import org.fsp.fs.core.journal.JournalShadow;
 import org.fsp.fs.core.journal.Transaction;
-import org.fsp.fs.core.layout.BitmapDescriptor;
 import org.fsp.fs.core.layout.Geometry;
-import org.fsp.fs.core.layout.InodeDescriptor;
 import org.fsp.fs.core.layout.Layout;
 import org.fsp.fs.core.layout.SuperblockDescriptor;
 import org.slf4j.Logger;
@@ -58,8 +56,12 @@ import org.slf4j.LoggerFactory;
  * The file system: {@link FileSystemService} over a {@link BlockScheduler}, built from one class per layer (xv6
  * style): {@link BufferCache} (blocks in memory), {@link Journal} (transactions, group commit, recovery),
  * {@link Allocator} (bitmaps), {@link InodeTable} (inodes and extents), {@link Directory} (entries and their
- * index), {@link PathResolver} (paths to inodes), and here permission checks, the open-file table and the
- * operations.
+ * index), {@link PathResolver} (paths to inodes). This class is the facade: one call wrapper ({@link #call}) around
+ * the operations, which live in {@link Namespace} (names), {@link FileData} (data), {@link Attributes} (stat, modes,
+ * owners, times, xattrs), {@link OpenFiles} (open and close) and {@link ExactlyOnce} (session records); the mount
+ * sequence is {@link Mounting}'s and files unlinked while open at a crash are {@link Orphans}'. What stays here is
+ * the mount's state, the helpers those parts share (inode creation, allocation, sizes, change notices), hand-off and
+ * unmount, and fsp:status.
  *
  * <p>A typical sequence is: {@code FsCore fs = FsCore.mount(scheduler, options)} (refuses a corrupt image with a
  * {@link CorruptMetadataException} that says what is wrong, replays the journal after a crash), many threads call the
@@ -265,7 +267,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         T apply(Transaction tx) throws IOException;
     }
 
-    private FsCore(
+    FsCore(
             BlockIo io,
             Geometry g,
             long journalSeq,
@@ -407,109 +409,11 @@ public final class FsCore implements FileSystemService, SessionRecords {
             FileSystemHandoff handoff,
             FileObserver observer)
             throws IOException {
-        BlockIo io = new BlockIo(scheduler);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sb = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
-            io.read(0, sb, BlockRequest.Priority.METADATA);
-            String problem = SuperblockDescriptor.isBlank(sb)
-                    ? "the device is blank (no superblock): run mkfs first"
-                    : SuperblockDescriptor.validate(sb, io.blockCount());
-            if (problem != null) {
-                throw new CorruptMetadataException("refusing to mount: " + problem);
-            }
-            Geometry g = SuperblockDescriptor.read(sb);
-            long mkfsTime = SuperblockDescriptor.mkfsTime(sb);
-            // A device that dies with the process (RAM) leaves nothing for a shadow to complete.
-            JournalShadow shadow =
-                    options.journalShadowDir() == null || !scheduler.device().outlivesProcess()
-                            ? null
-                            : JournalShadow.open(options.journalShadowDir(), mkfsTime, g);
-            try {
-                return mount(io, sb, g, mkfsTime, shadow, options, clock, handoff, observer, scheduler);
-            } catch (IOException | RuntimeException e) {
-                if (shadow != null) {
-                    shadow.close();
-                }
-                throw e;
-            }
-        }
-    }
-
-    private static FsCore mount(
-            BlockIo io,
-            MemorySegment sb,
-            Geometry g,
-            long mkfsTime,
-            JournalShadow shadow,
-            Options options,
-            LongSupplier clock,
-            FileSystemHandoff handoff,
-            FileObserver observer,
-            BlockScheduler scheduler)
-            throws IOException {
-        if (shadow != null) {
-            // What a crashed process answered but whose device writes had not completed goes onto the device's
-            // journal first; recovery then treats it like any committed transaction.
-            long restored = shadow.restore(io, SuperblockDescriptor.journalSeq(sb));
-            if (restored > 0) {
-                LOG.info(
-                        "journal shadow {}: {} journal blocks restored onto {}",
-                        shadow.file(),
-                        restored,
-                        scheduler.device().describe());
-            }
-        }
-        if (handoff != null
-                && handoff.deviceIdentity().equals(deviceIdentity(g, mkfsTime))
-                && !SuperblockDescriptor.clean(sb)) {
-            long seq = SuperblockDescriptor.journalSeq(sb);
-            Journal.Contents committed = Journal.read(io, g, seq);
-            if (committed.transactions() == 0) {
-                return new FsCore(
-                        io,
-                        g,
-                        seq,
-                        mkfsTime,
-                        SuperblockDescriptor.mountCount(sb),
-                        SuperblockDescriptor.reservedBlocks(sb),
-                        options,
-                        clock,
-                        new Journal.Recovery(seq, 0, 0),
-                        false,
-                        handoff,
-                        observer,
-                        shadow);
-            }
-            // A hand-off always follows a checkpoint; a journal with transactions means the image changed since.
-            LOG.warn(
-                    "hand-off ignored: the journal of {} is not empty",
-                    scheduler.device().describe());
-        }
-        // Everything is checked before anything is written: a corrupt image is left exactly as it was.
-        Journal.Contents committed = Journal.read(io, g, SuperblockDescriptor.journalSeq(sb));
-        String problem = precheck(io, g, committed.images());
-        if (problem != null) {
-            throw new CorruptMetadataException("refusing to mount: " + problem);
-        }
-        Journal.Recovery r = Journal.replay(io, committed);
-        return new FsCore(
-                io,
-                g,
-                r.nextSeq(),
-                mkfsTime,
-                SuperblockDescriptor.mountCount(sb) + 1,
-                SuperblockDescriptor.reservedBlocks(sb),
-                options,
-                clock,
-                r,
-                SuperblockDescriptor.clean(sb),
-                null,
-                observer,
-                shadow);
+        return Mounting.mount(scheduler, options, clock, handoff, observer);
     }
 
     /** What identifies an image for a hand-off: its format time (ns) and geometry. */
-    private static String deviceIdentity(Geometry g, long mkfsTime) {
+    static String deviceIdentity(Geometry g, long mkfsTime) {
         return "mkfs " + mkfsTime + ", " + g.totalBlocks() + " blocks, " + (g.inodeCount() - 1) + " inodes, journal "
                 + g.journalStart() + "+" + g.journalBlocks();
     }
@@ -527,44 +431,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
     /** Handles taken over from the previous version at mount, or -1 after a plain mount. */
     public int handlesAdopted() {
         return handlesAdopted;
-    }
-
-    /**
-     * Checks the metadata mount depends on, as recovery would leave it: every bitmap block and the root inode.
-     *
-     * @return null if sound, else what is wrong
-     */
-    private static String precheck(BlockIo io, Geometry g, Map<Long, MemorySegment> journal) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment b = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
-            for (long k = 0; k < g.inodeBitmapBlocks() + g.blockBitmapBlocks(); k++) {
-                long block = g.inodeBitmapStart() + k;
-                readThrough(io, journal, block, b);
-                String p = BitmapDescriptor.validate(b);
-                if (p != null) {
-                    return (k < g.inodeBitmapBlocks() ? "inode" : "block") + " bitmap block " + block + ": " + p;
-                }
-            }
-            readThrough(io, journal, g.inodeBlock(Geometry.ROOT_INO), b);
-            int base = g.inodeOffset(Geometry.ROOT_INO);
-            if (!InodeDescriptor.valid(b, base)) {
-                return "root inode checksum mismatch (inode table block " + g.inodeBlock(Geometry.ROOT_INO) + ")";
-            }
-            if (!FileMode.isDirectory(b.get(Layout.INT, base + InodeDescriptor.MODE_OFFSET))) {
-                return "root inode is not a directory";
-            }
-            return null;
-        }
-    }
-
-    private static void readThrough(BlockIo io, Map<Long, MemorySegment> journal, long block, MemorySegment into)
-            throws IOException {
-        MemorySegment img = journal.get(block);
-        if (img != null) {
-            MemorySegment.copy(img, 0, into, 0, Layout.BLOCK_SIZE);
-        } else {
-            io.read(block, into, BlockRequest.Priority.METADATA);
-        }
     }
 
     /**
