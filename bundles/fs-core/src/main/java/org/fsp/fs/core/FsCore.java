@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.fsp.api.block.BlockRequest;
@@ -76,6 +77,12 @@ import org.slf4j.LoggerFactory;
  * <p>Every modifying operation runs inside one journal transaction ({@link #run}); locks are taken after joining it,
  * parents before children, and never across a commit. Reads and stat take no lock: attributes are volatile and
  * directory indexes are concurrent maps.
+ *
+ * <p>Its length (about 1,500 lines): about 350 are the {@link FileSystemService} and {@link SessionRecords}
+ * operations, each a one-line delegation to the part that implements it, kept here so that the service has one class
+ * to read; the rest is the state of a mount and what every part uses of it (transactions, inode creation and
+ * destruction, allocation, sizes, change notices), hand-off, unmount and the flusher. Splitting that further would
+ * hand the parts a second object with the same fields.
  */
 public final class FsCore implements FileSystemService, SessionRecords {
 
@@ -1020,7 +1027,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // ---------------------------------------------------------------------------------------------------------
     // Opening and closing (OpenFiles)
 
     @Override
@@ -1038,7 +1044,6 @@ public final class FsCore implements FileSystemService, SessionRecords {
         openFiles.close(who, handle);
     }
 
-    // ---------------------------------------------------------------------------------------------------------
     // ---------------------------------------------------------------------------------------------------------
     // The operations on a file's data (FileData)
 
@@ -1175,35 +1180,20 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     /** Tells the listeners that {@code i}'s data or attributes changed; one volatile read when there are none. */
     void changed(Inode i) {
-        if (listeners.isEmpty()) {
-            return;
-        }
-        for (ChangeListener l : listeners) {
-            try {
-                l.changed(i.ino);
-            } catch (RuntimeException e) {
-                LOG.warn("change listener {} failed", l, e);
-            }
+        if (!listeners.isEmpty()) {
+            tell(l -> l.changed(i.ino));
         }
     }
 
     void created(Inode dir, String name) {
-        for (ChangeListener l : listeners) {
-            try {
-                l.created(dir.ino, name);
-            } catch (RuntimeException e) {
-                LOG.warn("change listener {} failed", l, e);
-            }
+        if (!listeners.isEmpty()) {
+            tell(l -> l.created(dir.ino, name));
         }
     }
 
     void removed(Inode dir, String name) {
-        for (ChangeListener l : listeners) {
-            try {
-                l.removed(dir.ino, name);
-            } catch (RuntimeException e) {
-                LOG.warn("change listener {} failed", l, e);
-            }
+        if (!listeners.isEmpty()) {
+            tell(l -> l.removed(dir.ino, name));
         }
     }
 
@@ -1213,9 +1203,14 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
         Inode moved = paths.child(to.dir(), to.name());
         boolean directory = moved != null && moved.isDirectory();
+        tell(l -> l.renamed(from.dir().ino, from.name(), to.dir().ino, to.name(), directory, exchange));
+    }
+
+    /** Gives {@code notice} to every listener; one that throws is logged and does not stop the others. */
+    private void tell(Consumer<ChangeListener> notice) {
         for (ChangeListener l : listeners) {
             try {
-                l.renamed(from.dir().ino, from.name(), to.dir().ino, to.name(), directory, exchange);
+                notice.accept(l);
             } catch (RuntimeException e) {
                 LOG.warn("change listener {} failed", l, e);
             }
@@ -1307,12 +1302,18 @@ public final class FsCore implements FileSystemService, SessionRecords {
     @Override
     public void setlk(Credentials who, long handle, int type, long start, long length) throws FsException {
         perform(() -> {
-            OpenFile f = handle(handle);
-            if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
-                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
-            }
+            OpenFile f = lockable(handle, type);
             locks.set(f.inode.ino, handle, type, start, length);
         });
+    }
+
+    /** The open file of {@code handle}, which must be open for reading to take a read lock, for writing a write lock. */
+    private OpenFile lockable(long handle, int type) throws FsException {
+        OpenFile f = handle(handle);
+        if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
+            throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
+        }
+        return f;
     }
 
     /** The key of a lock owner that is not a handle: handles are positive, owners are kept negative. */
@@ -1323,10 +1324,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
     @Override
     public void setlk(Credentials who, long handle, long owner, int type, long start, long length) throws FsException {
         perform(() -> {
-            OpenFile f = handle(handle);
-            if (type == F_RDLCK && !OpenFlags.canRead(f.flags) || type == F_WRLCK && !OpenFlags.canWrite(f.flags)) {
-                throw new FsException(Errno.EBADF, "handle " + handle + " is not open for that lock");
-            }
+            OpenFile f = lockable(handle, type);
             locks.set(f.inode.ino, ownerKey(owner), handle, type, start, length);
         });
     }
