@@ -6,19 +6,15 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.PayloadCodec;
-import org.fsp.api.channel.SlotDescriptor;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FileAttributes;
@@ -27,7 +23,7 @@ import org.fsp.api.fs.FsStats;
 import org.fsp.api.fs.OpenFlags;
 
 /**
- * FS Lib: a connection from this process to a running FS process (fspd) over a private shared-memory channel. After
+ * FS Lib: a connection from this process to a running FS process (fspd) over a private shared-memory session.channel(). After
  * {@link #connect} no operation makes a system call in steady state: requests go through lock-free rings in the
  * shared segment and the calling thread spins briefly, then sleeps on a futex word, until the answer is there.
  *
@@ -61,43 +57,15 @@ public final class FspClient implements AutoCloseable {
      * commit before each namespace change's answer); FS Lib still reconnects, but its handles do not survive a restart.
      */
     static final boolean RECOVERABLE = Boolean.parseBoolean(System.getProperty("fsp.client.recoverable", "true"));
-    /** Record keys this client uses at most (calls in flight with a sequence). */
-    private static final int KEYS = Math.min(1024, SlotDescriptor.RECORD_KEYS);
 
-    /** One attempt of a call on a channel; retried on the next channel if the server went away. */
-    @FunctionalInterface
-    private interface Attempt<T> {
-        T run(ChannelProxy ch) throws IOException;
-    }
-
-    private volatile ChannelProxy channel;
-    private final Path socket;
-    private final int lanes;
-    private final long tokenHigh;
-    private final long tokenLow;
-    private final Object reconnectLock = new Object();
-    private final AtomicLong sequences = new AtomicLong();
-    /**
-     * Free record keys, lowest first and given back to the front: a client uses only as many keys (and so server
-     * records) as it has recorded calls in flight at once.
-     */
-    private final LinkedBlockingDeque<Integer> keys = new LinkedBlockingDeque<>(KEYS);
+    /** The channel to the current server, and the re-attach to the next one when it goes away. */
+    private final Reconnecting session;
 
     /** What this client holds per open handle, to carry it across a restart of the server. */
     private final ClientHandles handles = new ClientHandles();
 
-    private final AtomicLong reconnects = new AtomicLong();
-    private volatile boolean closed;
-
     private FspClient(ChannelProxy channel, Path socket, int lanes, long tokenHigh, long tokenLow) {
-        this.channel = channel;
-        this.socket = socket;
-        this.lanes = lanes;
-        this.tokenHigh = tokenHigh;
-        this.tokenLow = tokenLow;
-        for (int k = 0; k < KEYS; k++) {
-            keys.add(k);
-        }
+        this.session = new Reconnecting(channel, socket, lanes, tokenHigh, tokenLow, handles);
     }
 
     /** Connects to the FS process listening on {@code socket}, with the server's default number of lanes. */
@@ -127,26 +95,7 @@ public final class FspClient implements AutoCloseable {
             high = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 0) | 1;
             low = MemorySegment.ofArray(t).get(ValueLayout.JAVA_LONG_UNALIGNED, 8);
         }
-        return new FspClient(connectAcrossHandOff(socket, lanes, high, low), socket, lanes, high, low);
-    }
-
-    /** Connects, again a few times (10 ms doubling) while a server going away cuts the handshake. */
-    private static ChannelProxy connectAcrossHandOff(Path socket, int lanes, long high, long low) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                return ChannelProxy.connect(socket, lanes, high, low);
-            } catch (ChannelProxy.HandshakeCutException e) {
-                if (attempt == 5) {
-                    throw e;
-                }
-                try {
-                    Thread.sleep(10L << attempt);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted reconnecting to " + socket);
-                }
-            }
-        }
+        return new FspClient(Reconnecting.connectAcrossHandOff(socket, lanes, high, low), socket, lanes, high, low);
     }
 
     /**
@@ -196,22 +145,22 @@ public final class FspClient implements AutoCloseable {
 
     /** Lanes granted by the server. */
     public int laneCount() {
-        return channel.layout.laneCount();
+        return session.channel().layout.laneCount();
     }
 
     /** Bytes one request can carry; larger reads and writes are split. */
     public int slotDataBytes() {
-        return channel.layout.slotDataBytes();
+        return session.channel().layout.slotDataBytes();
     }
 
     /** The number the server knows this connection by (as in {@code fsp:clients}); changes when it reconnects. */
     public long clientId() {
-        return channel.clientId;
+        return session.channel().clientId;
     }
 
     /** Times this connection re-attached to a restarted server. */
     public long reconnects() {
-        return reconnects.get();
+        return session.reconnects();
     }
 
     /**
@@ -221,7 +170,7 @@ public final class FspClient implements AutoCloseable {
      * when requests come further apart than the worker's idle spin.
      */
     public long futexCalls() {
-        return channel.futexCalls.sum();
+        return session.channel().futexCalls.sum();
     }
 
     /**
@@ -229,7 +178,7 @@ public final class FspClient implements AutoCloseable {
      * the server nor a spinning thread of this client made. Zero unless something is wrong.
      */
     public long missedWakes() {
-        return channel.missedWakes.sum();
+        return session.channel().missedWakes.sum();
     }
 
     /** A request that does nothing: the channel's round trip, for measurements and liveness checks. */
@@ -253,7 +202,7 @@ public final class FspClient implements AutoCloseable {
     /** {@link #stat} (or, not following a final symlink, {@link #lstat}) of a path relative to directory handle dir. */
     public FileAttributes fstatat(long dir, String path, boolean follow) throws IOException {
         int flags = follow ? 0 : FileSystemService.AT_SYMLINK_NOFOLLOW;
-        return retrying(ch -> {
+        return session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 ch.putPath(c, path, false);
@@ -270,12 +219,12 @@ public final class FspClient implements AutoCloseable {
 
     /** unlink, or with {@code FileSystemService.AT_REMOVEDIR} rmdir, of a path relative to directory handle dir. */
     public void unlinkat(long dir, String path, int flags) throws IOException {
-        invoke(true, (ch, seq, key) -> fill(ch, UNLINKAT, path, null, dir, 0, 0, flags, seq, key));
+        session.invoke(true, (ch, seq, key) -> fill(ch, UNLINKAT, path, null, dir, 0, 0, flags, seq, key));
     }
 
     /** {@link #rename(String, String, int)} with {@code from} relative to directory handle fromDir, to to toDir. */
     public void renameat(long fromDir, String from, long toDir, String to, int flags) throws IOException {
-        invoke(true, (ch, seq, key) -> {
+        session.invoke(true, (ch, seq, key) -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 ch.putPath(c, from, false);
@@ -320,7 +269,7 @@ public final class FspClient implements AutoCloseable {
 
     private long open(long dir, String path, int flags, int mode) throws IOException {
         boolean recorded = (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0;
-        return invoke(recorded, (ch, seq, key) -> {
+        return session.invoke(recorded, (ch, seq, key) -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 ch.putPath(c, path, false);
@@ -453,7 +402,7 @@ public final class FspClient implements AutoCloseable {
 
     /** Changes an open file's owner and/or group; -1 leaves one unchanged. */
     public void fchown(long handle, int uid, int gid) throws IOException {
-        retrying(ch -> {
+        session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 c.request
@@ -472,7 +421,7 @@ public final class FspClient implements AutoCloseable {
 
     /** Sets an open file's access and modification times, as {@link #utimens}. */
     public void futimens(long handle, long atimeNanos, long mtimeNanos) throws IOException {
-        retrying(ch -> {
+        session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 c.request
@@ -497,7 +446,7 @@ public final class FspClient implements AutoCloseable {
      * @return true if set or released, false if another handle (of any client) holds a conflicting lock
      */
     public boolean setlk(long handle, int type, long start, long length) throws IOException {
-        boolean set = retrying(ch -> setlkOn(ch, handles.server(handle), type, start, length));
+        boolean set = session.retrying(ch -> setlkOn(ch, handles.server(handle), type, start, length));
         ClientHandles.OpenHandle o = handles.get(handle);
         if (set && o != null) {
             synchronized (o) {
@@ -530,20 +479,22 @@ public final class FspClient implements AutoCloseable {
      */
     public byte[] getxattr(String path, String name, boolean follow) throws IOException {
         checkXattrName(path, name);
-        ChannelProxy.Call c = channel.begin();
-        try {
-            channel.putPath(c, path, false);
-            channel.putPath(c, name, true);
-            c.request.opcode(GETXATTR).flags(follow ? 0 : XATTR_NOFOLLOW);
-            long n = check(channel.submit(c), path, null);
-            byte[] value = new byte[(int) Math.min(n, c.response.payloadLength())];
-            MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset, value, 0, value.length);
-            return value;
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        return session.retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, path, false);
+                ch.putPath(c, name, true);
+                c.request.opcode(GETXATTR).flags(follow ? 0 : XATTR_NOFOLLOW);
+                long n = check(ch.submit(c), path, null);
+                byte[] value = new byte[(int) Math.min(n, c.response.payloadLength())];
+                MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset, value, 0, value.length);
+                return value;
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     /**
@@ -559,52 +510,57 @@ public final class FspClient implements AutoCloseable {
                 != 0) {
             throw FspExceptions.of(Errno.EINVAL, path, null);
         }
-        ChannelProxy.Call c = channel.begin();
-        try {
-            channel.putPath(c, path, false);
-            channel.putPath(c, name, true);
-            long names = c.request.path1Length() + c.request.path2Length();
-            if (names + value.length > slotDataBytes()) {
-                // Larger than any one request carries, so larger than the file system's block for attributes
-                // (slots are at least two blocks): the answer the file system would give.
-                throw FspExceptions.of(Errno.ENOSPC, path, null);
+        session.retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, path, false);
+                ch.putPath(c, name, true);
+                long names = c.request.path1Length() + c.request.path2Length();
+                if (names + value.length > slotDataBytes()) {
+                    // Larger than any one request carries, so larger than the file system's block for attributes
+                    // (slots are at least two blocks): the answer the file system would give.
+                    throw FspExceptions.of(Errno.ENOSPC, path, null);
+                }
+                MemorySegment.copy(value, 0, ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset + names, value.length);
+                c.request
+                        .opcode(SETXATTR)
+                        .flags(flags | (follow ? 0 : XATTR_NOFOLLOW))
+                        .length(value.length);
+                check(ch.submit(c), path, null);
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
             }
-            MemorySegment.copy(value, 0, channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset + names, value.length);
-            c.request
-                    .opcode(SETXATTR)
-                    .flags(flags | (follow ? 0 : XATTR_NOFOLLOW))
-                    .length(value.length);
-            check(channel.submit(c), path, null);
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+            return null;
+        });
     }
 
     /** The names of the file's extended attributes that this process may see, as listxattr(2). */
     public List<String> listxattr(String path, boolean follow) throws IOException {
-        ChannelProxy.Call c = channel.begin();
-        try {
-            channel.putPath(c, path, false);
-            c.request.opcode(LISTXATTR).flags(follow ? 0 : XATTR_NOFOLLOW);
-            long count = check(channel.submit(c), path, null);
-            byte[] bytes = new byte[c.response.payloadLength()];
-            MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, c.dataOffset, bytes, 0, bytes.length);
-            List<String> names = new ArrayList<>((int) count);
-            int start = 0;
-            for (int i = 0; i < bytes.length && names.size() < count; i++) {
-                if (bytes[i] == 0) {
-                    names.add(new String(bytes, start, i - start, StandardCharsets.UTF_8));
-                    start = i + 1;
+        return session.retrying(ch -> {
+            ChannelProxy.Call c = ch.begin();
+            try {
+                ch.putPath(c, path, false);
+                c.request.opcode(LISTXATTR).flags(follow ? 0 : XATTR_NOFOLLOW);
+                long count = check(ch.submit(c), path, null);
+                byte[] bytes = new byte[c.response.payloadLength()];
+                MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset, bytes, 0, bytes.length);
+                List<String> names = new ArrayList<>((int) count);
+                int start = 0;
+                for (int i = 0; i < bytes.length && names.size() < count; i++) {
+                    if (bytes[i] == 0) {
+                        names.add(new String(bytes, start, i - start, StandardCharsets.UTF_8));
+                        start = i + 1;
+                    }
                 }
+                return names;
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
             }
-            return names;
-        } catch (IllegalStateException e) {
-            throw channel.closedOr(e);
-        } finally {
-            channel.end(c);
-        }
+        });
     }
 
     /** Removes extended attribute {@code name}, as removexattr(2). */
@@ -631,7 +587,7 @@ public final class FspClient implements AutoCloseable {
     }
 
     public String readlink(String path) throws IOException {
-        return retrying(ch -> {
+        return session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 ch.putPath(c, path, false);
@@ -654,7 +610,7 @@ public final class FspClient implements AutoCloseable {
 
     /** Changes owner and/or group; -1 leaves one unchanged. */
     public void chown(String path, int uid, int gid) throws IOException {
-        retrying(ch -> {
+        session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 ch.putPath(c, path, false);
@@ -670,7 +626,7 @@ public final class FspClient implements AutoCloseable {
 
     /** Sets access and modification times (ns since the epoch, or UTIME_NOW / UTIME_OMIT of FileSystemService). */
     public void utimens(String path, long atimeNanos, long mtimeNanos) throws IOException {
-        retrying(ch -> {
+        session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 ch.putPath(c, path, false);
@@ -689,7 +645,7 @@ public final class FspClient implements AutoCloseable {
      * server may return fewer); an empty list means the end. "." and ".." are not listed.
      */
     public List<DirEntry> readdir(String path, long cookie, int max) throws IOException {
-        return retrying(ch -> {
+        return session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 ch.putPath(c, path, false);
@@ -706,7 +662,7 @@ public final class FspClient implements AutoCloseable {
 
     /** {@link #readdir(String, long, int)} of the directory open on handle {@code dir}, whatever it is called now. */
     public List<DirEntry> readdir(long dir, long cookie, int max) throws IOException {
-        return retrying(ch -> {
+        return session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 c.request
@@ -739,11 +695,11 @@ public final class FspClient implements AutoCloseable {
     }
 
     public FsStats statfs() throws IOException {
-        return retrying(ch -> {
+        return session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 c.request.opcode(STATFS);
-                check(ch.submit(c), socket.toString(), null);
+                check(ch.submit(c), session.socket().toString(), null);
                 return PayloadCodec.getStats(ch.segment, c.dataOffset);
             } catch (IllegalStateException e) {
                 throw ch.closedOr(e);
@@ -782,7 +738,9 @@ public final class FspClient implements AutoCloseable {
                 }
                 out.write(buf, 0, n);
                 position += n;
-                if (n == buf.length && buf.length < ChannelLayout.BULK_IO_BYTES && channel.layout.bulkBytes() > 0) {
+                if (n == buf.length
+                        && buf.length < ChannelLayout.BULK_IO_BYTES
+                        && session.channel().layout.bulkBytes() > 0) {
                     // A file larger than a slot: read the rest 1 MiB per round trip through a bulk buffer.
                     buf = new byte[ChannelLayout.BULK_IO_BYTES];
                 }
@@ -808,101 +766,7 @@ public final class FspClient implements AutoCloseable {
     /** Disconnects: the server releases every handle this connection held. Calls in progress fail. */
     @Override
     public void close() {
-        closed = true;
-        channel.close();
-    }
-
-    /** A call that carries a sequence and key when {@code recorded} (see {@code docs/recovery.md}). */
-    @FunctionalInterface
-    private interface RecordedAttempt<T> {
-        T run(ChannelProxy ch, long seq, int key) throws IOException;
-    }
-
-    /**
-     * Runs {@code a}, with a fresh sequence and a record key if {@code recorded} and the server keeps records, until
-     * it gets an answer: a server that goes away meanwhile is waited for and the same request (same sequence and key)
-     * is sent to the next one.
-     */
-    private <T> T invoke(boolean recorded, RecordedAttempt<T> a) throws IOException {
-        if (!recorded || !channel.recordsKept) {
-            return retrying(ch -> a.run(ch, 0, 0));
-        }
-        Integer key;
-        try {
-            key = keys.takeFirst();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted waiting for a record key");
-        }
-        try {
-            long seq = sequences.incrementAndGet();
-            return retrying(ch -> a.run(ch, seq, key));
-        } finally {
-            keys.addFirst(key);
-        }
-    }
-
-    private <T> T retrying(Attempt<T> a) throws IOException {
-        while (true) {
-            ChannelProxy ch = channel;
-            try {
-                return a.run(ch);
-            } catch (ServerGoneException e) {
-                reconnect(ch, e);
-            }
-        }
-    }
-
-    /**
-     * Replaces {@code dead} by a channel to the next server on the same socket, unless another thread did already:
-     * retries the connection with back-off (10 ms doubling to 500 ms) until {@link #RECONNECT_TIMEOUT_NANOS}, then
-     * re-opens every handle on the new server.
-     */
-    private void reconnect(ChannelProxy dead, ServerGoneException cause) throws IOException {
-        synchronized (reconnectLock) {
-            if (channel != dead) {
-                return;
-            }
-            if (closed) {
-                throw new ClosedChannelException();
-            }
-            dead.abandon();
-            long deadline = System.nanoTime() + RECONNECT_TIMEOUT_NANOS;
-            long backoffMillis = 10;
-            while (true) {
-                ChannelProxy fresh = null;
-                try {
-                    fresh = ChannelProxy.connect(socket, lanes, tokenHigh, tokenLow);
-                    // A server answered: the limit counts from here again if it goes away during the re-attach.
-                    deadline = System.nanoTime() + RECONNECT_TIMEOUT_NANOS;
-                    handles.reattach(fresh);
-                    channel = fresh;
-                    reconnects.incrementAndGet();
-                    return;
-                } catch (IOException e) {
-                    if (fresh != null) {
-                        fresh.abandon();
-                    }
-                    if (System.nanoTime() > deadline) {
-                        IOException eio = FspExceptions.of(
-                                Errno.EIO,
-                                socket.toString(),
-                                null,
-                                "the FSP server went away (" + cause.getMessage() + ") and did not come back within "
-                                        + TimeUnit.NANOSECONDS.toMillis(RECONNECT_TIMEOUT_NANOS) + " ms");
-                        eio.addSuppressed(e);
-                        throw eio;
-                    }
-                    try {
-                        Thread.sleep(backoffMillis);
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        throw new java.io.InterruptedIOException("interrupted waiting for the FSP server");
-                    }
-                    backoffMillis = Math.min(backoffMillis * 2, 500);
-                }
-            }
-        }
+        session.close();
     }
 
     /** fsync or fdatasync: EIO once if unsynced data of the handle was lost with a server; then truthful. */
@@ -912,7 +776,7 @@ public final class FspClient implements AutoCloseable {
         if (o != null) {
             synchronized (o) {
                 before = o.unsynced.size();
-                if (o.unsyncedLost && reconnects.get() > 0) {
+                if (o.unsyncedLost && session.reconnects() > 0) {
                     o.unsyncedLost = false;
                     throw FspExceptions.of(
                             Errno.EIO,
@@ -942,7 +806,7 @@ public final class FspClient implements AutoCloseable {
             long want = size - total;
             // The length asked for in this round trip: up to 1 MiB through a bulk buffer, else a slot's data.
             int[] asked = new int[1];
-            int n = retrying(ch -> {
+            int n = session.retrying(ch -> {
                 int bulk = large ? ch.claimBulk() : -1;
                 int chunk = (int) Math.min(want, bulk >= 0 ? ChannelLayout.BULK_IO_BYTES : slotDataBytes());
                 asked[0] = chunk;
@@ -1006,7 +870,7 @@ public final class FspClient implements AutoCloseable {
             long want = size - total;
             long[] landed = new long[1];
             int[] asked = new int[1];
-            int n = invoke(append, (ch, seq, key) -> {
+            int n = session.invoke(append, (ch, seq, key) -> {
                 int bulk = large ? ch.claimBulk() : -1;
                 int chunk = (int) Math.min(want, bulk >= 0 ? ChannelLayout.BULK_IO_BYTES : slotDataBytes());
                 asked[0] = chunk;
@@ -1058,7 +922,7 @@ public final class FspClient implements AutoCloseable {
     }
 
     private FileAttributes attributes(int opcode, String path, long handle) throws IOException {
-        return retrying(ch -> {
+        return session.retrying(ch -> {
             ChannelProxy.Call c = ch.begin();
             try {
                 if (path != null) {
@@ -1077,12 +941,12 @@ public final class FspClient implements AutoCloseable {
 
     private long simple(int opcode, String path1, String path2, long handle, long length, int mode, int flags)
             throws IOException {
-        return retrying(ch -> fill(ch, opcode, path1, path2, handle, length, mode, flags, 0, 0));
+        return session.retrying(ch -> fill(ch, opcode, path1, path2, handle, length, mode, flags, 0, 0));
     }
 
     /** A namespace change: recorded, so that a re-issue after a restart is answered at most once. */
     private void recorded(int opcode, String path1, String path2, int mode, int flags) throws IOException {
-        invoke(true, (ch, seq, key) -> fill(ch, opcode, path1, path2, 0, 0, mode, flags, seq, key));
+        session.invoke(true, (ch, seq, key) -> fill(ch, opcode, path1, path2, 0, 0, mode, flags, seq, key));
     }
 
     private long fill(
