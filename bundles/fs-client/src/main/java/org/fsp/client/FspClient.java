@@ -44,6 +44,10 @@ import org.fsp.api.fs.OpenFlags;
  * Failures are the usual {@code java.nio.file} exceptions ({@code NoSuchFileException}, {@code AccessDeniedException},
  * ...) that also implement {@link FspException} to give the errno. The caller's identity is what the kernel says about
  * this process when it connected; nothing here can claim another.
+ *
+ * <p>Its parts: {@link Reconnecting} (the channel to the current server and the re-attach to the next), and
+ * {@link ClientHandles} (what each handle needs to outlive a restart). Its length (about 1,000 lines) is the API:
+ * some 60 public operations, each filling one request and checking its answer.
  */
 public final class FspClient implements AutoCloseable {
 
