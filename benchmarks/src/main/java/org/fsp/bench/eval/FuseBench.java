@@ -112,7 +112,7 @@ public final class FuseBench {
     private record Target(String name, Path dir) {}
 
     /** One workload's figures: per target the rounds' measurements, and FSP's FUSE requests per operation. */
-    private record Result(
+    record Result(
             String workload,
             String params,
             Metric metric,
@@ -244,7 +244,7 @@ public final class FuseBench {
             Runtime.getRuntime().removeShutdownHook(hook);
             EvalBench.deleteTree(o.work);
         }
-        write();
+        new FuseBenchReport(o, loadAtStart, results, notes).write();
     }
 
     /** A workload of the run; one that fails is reported beside the table and the run goes on. */
@@ -311,7 +311,7 @@ public final class FuseBench {
     }
 
     /** The FSP target served by FUSE-over-io_uring; "FSP" is the classic transport. */
-    private static final String URING = "FSP io_uring";
+    static final String URING = "FSP io_uring";
 
     private static final Path ENABLE_URING = Path.of("/sys/module/fuse/parameters/enable_uring");
 
@@ -580,153 +580,6 @@ public final class FuseBench {
     /** Writes back what earlier runs left dirty, so that a run does not pay for the one before it. */
     private static void sync() throws IOException {
         Shell.run("sync");
-    }
-
-    private void write() throws IOException {
-        List<Row> rows = new ArrayList<>();
-        for (Result r : results) {
-            for (String base : List.of("bindfs", "ext4")) {
-                if (r.runs.containsKey(base)) {
-                    rows.add(new Row(
-                            "fuse",
-                            r.workload,
-                            r.params,
-                            r.metric,
-                            base,
-                            r.runs.get("FSP"),
-                            r.runs.get(base),
-                            base.equals("bindfs") ? r.vsBindfs : r.vsExt4));
-                }
-            }
-            if (r.runs.containsKey(URING)) {
-                rows.add(new Row(
-                        "fuse",
-                        r.workload + ", io_uring transport",
-                        r.params,
-                        r.metric,
-                        "FSP classic transport",
-                        r.runs.get(URING),
-                        r.runs.get("FSP"),
-                        uringGoal(r)));
-            }
-        }
-        String table = table();
-        Map<String, String> run = new LinkedHashMap<>();
-        run.put("command", o.command);
-        run.put("finished", Instant.now().toString());
-        run.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
-        run.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
-        run.put("rounds", Integer.toString(o.rounds));
-        run.put("seconds", Double.toString(o.seconds));
-        run.put(
-                "transport",
-                "FSP: /dev/fuse read/write, 4 channels; FSP io_uring: FUSE-over-io_uring, a queue per CPU of 4 entries");
-        StringBuilder perOp = new StringBuilder();
-        for (Result r : results) {
-            perOp.append(perOp.isEmpty() ? "" : "; ")
-                    .append(r.workload)
-                    .append(": ")
-                    .append(Report.number(r.requestsPerOp));
-        }
-        run.put("fspFuseRequestsPerOp", perOp.toString());
-        run.put("loadavg", EvalBench.loadAverage());
-        run.put("loadavgAtStart", loadAtStart);
-        run.put("notes", String.join("; ", notes));
-        Files.writeString(
-                o.out.resolve("table.md"),
-                "Command: `" + o.command + "`\n\nLoad average at start " + loadAtStart + ", at the end "
-                        + EvalBench.loadAverage() + ".\n\n" + table);
-        Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));
-        System.out.println();
-        System.out.println(table);
-        System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
-        long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
-        long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
-        System.out.println("targets: " + met + " met, " + missed + " missed (load average at the end: "
-                + EvalBench.loadAverage() + ")");
-    }
-
-    /** The three figures per workload, FSP / bindfs and FSP / ext4 with their targets, FSP's FUSE requests per op. */
-    private String table() {
-        StringBuilder b = new StringBuilder();
-        b.append("| workload | unit | FSP | FSP io_uring | io_uring / classic | target | bindfs | ext4 | FSP / bindfs"
-                + " | target | FSP / ext4 | target | FUSE requests per op (FSP) |\n");
-        b.append("|---|---|--:|--:|--:|---|--:|--:|--:|---|--:|---|--:|\n");
-        for (Result r : results) {
-            double fsp = Row.median(r.runs.get("FSP"), r.metric);
-            List<Measurement> uring = r.runs.get(URING);
-            b.append(String.format(
-                    Locale.ROOT,
-                    "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                    r.workload,
-                    r.metric.unit,
-                    Report.number(fsp),
-                    figure(r, URING),
-                    uring == null ? "-" : String.format(Locale.ROOT, "%.2fx", Row.median(uring, r.metric) / fsp),
-                    uringVerdict(r, fsp),
-                    figure(r, "bindfs"),
-                    figure(r, "ext4"),
-                    ratio(r, fsp, "bindfs"),
-                    verdict(r, fsp, "bindfs", r.vsBindfs),
-                    ratio(r, fsp, "ext4"),
-                    verdict(r, fsp, "ext4", r.vsExt4),
-                    Report.number(r.requestsPerOp)));
-        }
-        b.append("\nTimes (ms) are medians of ")
-                .append(o.rounds)
-                .append(
-                        " rounds after a warm-up; ops/s are one run"
-                                + " each. Ratios are FSP / other: below 1 is FSP faster for times, above 1 for ops/s. FUSE requests"
-                                + " per op: per file of the tree for git clone and untar, per I/O for fio, per flowop for varmail.\n");
-        b.append("Transports: FSP is the classic one (/dev/fuse read/write, 4 channels), FSP io_uring a second fspd"
-                + " with FUSE-over-io_uring (a queue per CPU); the issue's target is io_uring at least 1.3x the"
-                + " classic transport's fio 4 KiB random read QD1 IOPS.\n");
-        b.append("\nParameters:\n");
-        for (Result r : results) {
-            b.append("- ").append(r.workload).append(": ").append(r.params).append('\n');
-        }
-        for (String n : notes) {
-            b.append("\nNote: ").append(n).append('\n');
-        }
-        return b.toString();
-    }
-
-    /** The io_uring target: fio 4 KiB random read at QD1, at least 1.3x the classic transport's IOPS. */
-    private static Goal uringGoal(Result r) {
-        return r.workload.equals("fio randread 4K QD1") ? Goal.atLeast(1.3) : null;
-    }
-
-    private static String uringVerdict(Result r, double classic) {
-        Goal goal = uringGoal(r);
-        List<Measurement> m = r.runs.get(URING);
-        if (goal == null) {
-            return "";
-        }
-        if (m == null) {
-            return goal.label() + " not measured";
-        }
-        return goal.label() + (goal.met(Row.median(m, r.metric) / classic) ? " PASS" : " MISS");
-    }
-
-    private static String figure(Result r, String target) {
-        List<Measurement> m = r.runs.get(target);
-        return m == null ? "-" : Report.number(Row.median(m, r.metric));
-    }
-
-    private static String ratio(Result r, double fsp, String target) {
-        List<Measurement> m = r.runs.get(target);
-        return m == null ? "-" : String.format(Locale.ROOT, "%.2fx", fsp / Row.median(m, r.metric));
-    }
-
-    private static String verdict(Result r, double fsp, String target, Goal goal) {
-        List<Measurement> m = r.runs.get(target);
-        if (goal == null) {
-            return "";
-        }
-        if (m == null) {
-            return goal.label() + " not measured";
-        }
-        return goal.label() + (goal.met(fsp / Row.median(m, r.metric)) ? " PASS" : " MISS");
     }
 
     private void note(String message) {
