@@ -55,6 +55,9 @@ final class Standby {
     private static final List<String> SERVING_SERVICES =
             List.of("org.fsp.api.fs.FileSystemService", "org.fsp.ipc.shm.ShmServerComponent");
 
+    /** System property: skip the layers' {@link StandbyRehearsals} (to measure what they save). */
+    static final String NO_REHEARSAL_PROPERTY = "fsp.standby.noRehearsal";
+
     /** System property: skip {@link NativeWarmUp} (to measure what it saves). */
     static final String NO_NATIVE_WARM_UP_PROPERTY = "fsp.standby.noNativeWarmUp";
 
@@ -94,12 +97,22 @@ final class Standby {
         if (!Boolean.getBoolean(NO_NATIVE_WARM_UP_PROPERTY)) {
             NativeWarmUp.run();
         }
-        control.send("standby " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " " + classes);
+        // A free lock means nobody serves (the supervisor's first fspd): start at once instead of rehearsing.
+        FileLock lock = devicePath != null ? Fspd.tryDeviceLock(devicePath) : null;
+        String rehearsals = "-";
+        if (lock == null && !Boolean.getBoolean(NO_REHEARSAL_PROPERTY)) {
+            List<String> ran = StandbyRehearsals.run(framework.getBundleContext());
+            rehearsals = ran.isEmpty() ? "-" : String.join(",", ran);
+        }
+        control.send("standby " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " " + classes + " "
+                + rehearsals);
         Thread.ofPlatform().daemon().name("fspd-standby-watch").start(this::exitWhenOrphaned);
-        FileLock lock = devicePath != null ? Fspd.awaitDeviceLock(devicePath) : null;
+        if (lock == null && devicePath != null) {
+            lock = Fspd.awaitDeviceLock(devicePath);
+        }
         lockedNanos = System.nanoTime();
         trace = new TakeOverTrace(lockedNanos, TakeOverTrace.printingRequested());
-        trace.begin("supervisor's word", lockedNanos);
+        trace.begin("supervisor-word", lockedNanos);
         // The supervisor's latest word while we waited: it says hold before any orderly stop lets the lock go, and
         // while a crash loop may call for a back-off. Without a lock file only its go proves the serving fspd gone.
         boolean hold = holdAtStart || lock == null;
@@ -234,7 +247,7 @@ final class Standby {
     /** Raises the start level, waits until the file system is mounted and the channels accept, tells the supervisor. */
     void takeOver() throws InterruptedException {
         long start = System.nanoTime();
-        trace.begin("start level", start);
+        trace.begin("start-level", start);
         BundleContext context = framework.getBundleContext();
         SynchronousBundleListener phases = e -> {
             String name = e.getBundle().getSymbolicName();

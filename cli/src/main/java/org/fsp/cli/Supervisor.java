@@ -363,7 +363,11 @@ final class Supervisor {
         String[] words = line.split(" ");
         switch (words[0]) {
             case "fuse-fd", "fuse-init", "fuse-umount" -> onFuse(c, line, fd);
-            case "standby" -> logFileOnly("standby fspd pid " + c.pid() + " warm after " + words[1] + " ms");
+            case "standby" ->
+                logFileOnly("standby fspd pid " + c.pid() + " warm after " + words[1] + " ms"
+                        + (words.length > 3 && !words[3].equals("-")
+                                ? " (rehearsals: " + TakeOverTrace.readable(words[3]) + ")"
+                                : ""));
             case "locked" -> {
                 c.locked = true;
                 c.lockedNanos = Long.parseLong(words[1]);

@@ -39,7 +39,10 @@ final class TakeOverTrace {
         return Boolean.getBoolean(PROPERTY);
     }
 
-    /** Phase {@code name} begins at {@code nanos}; the one before ends there. Names repeat: their times add up. */
+    /**
+     * Phase {@code name} (no spaces: the control line is split on them) begins at {@code nanos}; the one before ends
+     * there. Names repeat: their times add up.
+     */
     synchronized void begin(String name, long nanos) {
         if (endNanos != 0) {
             print(shortName(name) + " begins, after serving", nanos);
@@ -116,7 +119,7 @@ final class TakeOverTrace {
         }
     }
 
-    private static String shortName(String name) {
+    static String shortName(String name) {
         return name.startsWith(FSP_PREFIX) ? name.substring(FSP_PREFIX.length()).replace('.', '-') : name;
     }
 }

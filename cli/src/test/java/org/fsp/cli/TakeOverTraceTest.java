@@ -27,18 +27,18 @@ class TakeOverTraceTest {
     @Test
     void shouldAddUpARepeatedPhaseAndIgnoreBeginningsAfterServing() {
         TakeOverTrace t = new TakeOverTrace(0, false);
-        t.begin("start level", 0);
+        t.begin("start-level", 0);
         t.begin("org.fsp.ipc.shm", 5 * MS);
-        t.begin("start level", 7 * MS);
+        t.begin("start-level", 7 * MS);
         t.end("serving", 10 * MS);
         t.begin("org.fsp.admin", 300 * MS);
-        assertEquals(Map.of("start level", 8L, "ipc-shm", 2L), t.phaseMillis());
+        assertEquals(Map.of("start-level", 8L, "ipc-shm", 2L), t.phaseMillis());
     }
 
     @Test
     void shouldEncodeForTheControlLineWithoutPhasesUnderAMillisecond() {
         TakeOverTrace t = new TakeOverTrace(0, false);
-        t.begin("supervisor's word", 0);
+        t.begin("supervisor-word", 0);
         t.begin("org.fsp.block.nvme", MS / 2);
         t.end("serving", 12 * MS);
         assertEquals("block-nvme=11", t.encoded());
