@@ -66,6 +66,8 @@ final class Standby {
     private final int topLevel;
     private volatile boolean tookOver;
     private final CountDownLatch acknowledged = new CountDownLatch(1);
+    /** Opens when the supervisor's hand-over (the FUSE mounts) is in, or the supervisor is gone. */
+    private final CountDownLatch handedOver = new CountDownLatch(1);
     /** When the device lock came: the predecessor's death, within the time the kernel takes to wake us. */
     private long lockedNanos;
     /** The phases of the take-over, from {@link #lockedNanos}. */
@@ -143,11 +145,15 @@ final class Standby {
                 .parent()
                 .ifPresent(p -> System.setProperty(FrameworkProperties.SUPERVISOR_PID, Long.toString(p.pid())));
         tookOver = true;
-        trace.begin("hand-over", System.nanoTime());
-        receiveHandover();
-        // ipc-fuse sends each new mount's /dev/fuse descriptors on it (single sendmsgs, as ours are).
-        System.setProperty(FrameworkProperties.SUPERVISOR_CONTROL_FD, Integer.toString(control.fd()));
-        Thread.ofPlatform().daemon().name("fspd-supervisor-link").start(this::listen);
+        // The hand-over is needed by the front ends only: the layers below start while it arrives.
+        Thread.ofPlatform().daemon().name("fspd-supervisor-link").start(() -> {
+            receiveHandover();
+            // ipc-fuse sends each new mount's /dev/fuse descriptors on it (single sendmsgs, as ours are).
+            System.setProperty(FrameworkProperties.SUPERVISOR_CONTROL_FD, Integer.toString(control.fd()));
+            trace.event("hand-over received", System.nanoTime());
+            handedOver.countDown();
+            listen();
+        });
         return lock;
     }
 
@@ -268,7 +274,17 @@ final class Standby {
         // The layers first; the top level (the admin shell and live upgrade, which clients do not need) once they
         // serve, so that its start does not compete with the first requests.
         long deadline = start + TimeUnit.SECONDS.toNanos(TAKE_OVER_TIMEOUT_SECONDS);
-        CountDownLatch layersUp = raiseTo(topLevel - 1);
+        // The layers below the front ends (bundle/6: ipc-shm and ipc-fuse, which needs the FUSE hand-over) start at
+        // once; the front ends once the hand-over is in, which it usually is by then.
+        int frontEndLevel = topLevel - 1;
+        if (frontEndLevel - 1 > LEVEL) {
+            raiseTo(frontEndLevel - 1).await(TAKE_OVER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+        if (handedOver.getCount() > 0) {
+            trace.begin("hand-over-wait", System.nanoTime());
+            handedOver.await(TAKE_OVER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+        CountDownLatch layersUp = raiseTo(frontEndLevel);
         while (!serving() && layersUp.getCount() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(1);
         }
