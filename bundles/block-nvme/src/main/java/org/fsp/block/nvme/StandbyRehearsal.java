@@ -3,6 +3,7 @@ package org.fsp.block.nvme;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -32,6 +33,13 @@ public final class StandbyRehearsal implements Consumer<BundleContext> {
 
     @Override
     public void accept(BundleContext framework) {
+        // SCR hands the component its configuration as a proxy of this interface made in the bundle's class loader;
+        // making one here generates and caches the proxy class before the take-over needs it.
+        BlockDeviceComponent.Config defaults = (BlockDeviceComponent.Config) Proxy.newProxyInstance(
+                BlockDeviceComponent.Config.class.getClassLoader(),
+                new Class<?>[] {BlockDeviceComponent.Config.class},
+                (proxy, method, args) -> method.getDefaultValue());
+        defaults.queueDepth();
         String driver = framework.getProperty(FrameworkProperties.DEVICE_DRIVER);
         String path = framework.getProperty(FrameworkProperties.DEVICE_PATH);
         if ((driver != null && !driver.isBlank() && !driver.trim().equals("io_uring"))

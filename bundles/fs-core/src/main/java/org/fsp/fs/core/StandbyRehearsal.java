@@ -1,5 +1,6 @@
 package org.fsp.fs.core;
 
+import java.lang.reflect.Proxy;
 import java.util.function.Consumer;
 import org.osgi.framework.BundleContext;
 import org.slf4j.Logger;
@@ -21,6 +22,13 @@ public final class StandbyRehearsal implements Consumer<BundleContext> {
     @Override
     public void accept(BundleContext framework) {
         long start = System.nanoTime();
+        // SCR hands the component its configuration as a proxy of this interface made in the bundle's class loader;
+        // making one here generates and caches the proxy class before the take-over needs it.
+        FsCoreComponent.Config defaults = (FsCoreComponent.Config) Proxy.newProxyInstance(
+                FsCoreComponent.Config.class.getClassLoader(),
+                new Class<?>[] {FsCoreComponent.Config.class},
+                (proxy, method, args) -> method.getDefaultValue());
+        defaults.schedulerWaitMillis();
         int replayed = HandOverRehearsal.runCrashRecovery(ROUNDS);
         LOG.debug(
                 "standby rehearsal: {} crash recoveries on a scratch image in {} ms, the last replaying {} transactions",
