@@ -506,6 +506,21 @@ public final class Fspd implements Callable<Integer> {
         }
     }
 
+    /** The device lock if nobody holds it, else null (without waiting). */
+    static FileLock tryDeviceLock(Path devicePath) throws IOException {
+        FileChannel ch = FileChannel.open(lockFileFor(devicePath), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            FileLock lock = ch.tryLock();
+            if (lock == null) {
+                ch.close();
+            }
+            return lock;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
     private static Path lockFileFor(Path devicePath) {
         return Files.isRegularFile(devicePath)
                 // The name fsp fsck --repair locks too (Fsck.lockFileFor; fs-core is not on fspd's class path).

@@ -18,9 +18,12 @@ import org.fsp.linux.NativeException;
 import org.fsp.linux.SocketStructs;
 import org.fsp.linux.UnixSockets;
 import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
 import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.ServiceEvent;
+import org.osgi.framework.ServiceListener;
 import org.osgi.framework.SynchronousBundleListener;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.startlevel.FrameworkStartLevel;
@@ -52,8 +55,8 @@ final class Standby {
     private static final List<String> SERVING_SERVICES =
             List.of("org.fsp.api.fs.FileSystemService", "org.fsp.ipc.shm.ShmServerComponent");
 
-    /** System property: print when each bundle starts during a take-over, relative to the death (to measure it). */
-    static final String TRACE_PROPERTY = "fsp.takeover.trace";
+    /** System property: skip the layers' {@link StandbyRehearsals} (to measure what they save). */
+    static final String NO_REHEARSAL_PROPERTY = "fsp.standby.noRehearsal";
 
     /** System property: skip {@link NativeWarmUp} (to measure what it saves). */
     static final String NO_NATIVE_WARM_UP_PROPERTY = "fsp.standby.noNativeWarmUp";
@@ -63,8 +66,12 @@ final class Standby {
     private final int topLevel;
     private volatile boolean tookOver;
     private final CountDownLatch acknowledged = new CountDownLatch(1);
+    /** Opens when the supervisor's hand-over (the FUSE mounts) is in, or the supervisor is gone. */
+    private final CountDownLatch handedOver = new CountDownLatch(1);
     /** When the device lock came: the predecessor's death, within the time the kernel takes to wake us. */
     private long lockedNanos;
+    /** The phases of the take-over, from {@link #lockedNanos}. */
+    private TakeOverTrace trace;
 
     private final boolean holdAtStart;
 
@@ -92,10 +99,22 @@ final class Standby {
         if (!Boolean.getBoolean(NO_NATIVE_WARM_UP_PROPERTY)) {
             NativeWarmUp.run();
         }
-        control.send("standby " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " " + classes);
+        // A free lock means nobody serves (the supervisor's first fspd): start at once instead of rehearsing.
+        FileLock lock = devicePath != null ? Fspd.tryDeviceLock(devicePath) : null;
+        String rehearsals = "-";
+        if (lock == null && !Boolean.getBoolean(NO_REHEARSAL_PROPERTY)) {
+            List<String> ran = StandbyRehearsals.run(framework.getBundleContext());
+            rehearsals = ran.isEmpty() ? "-" : String.join(",", ran);
+        }
+        control.send("standby " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " " + classes + " "
+                + rehearsals);
         Thread.ofPlatform().daemon().name("fspd-standby-watch").start(this::exitWhenOrphaned);
-        FileLock lock = devicePath != null ? Fspd.awaitDeviceLock(devicePath) : null;
+        if (lock == null && devicePath != null) {
+            lock = Fspd.awaitDeviceLock(devicePath);
+        }
         lockedNanos = System.nanoTime();
+        trace = new TakeOverTrace(lockedNanos, TakeOverTrace.printingRequested());
+        trace.begin("supervisor-word", lockedNanos);
         // The supervisor's latest word while we waited: it says hold before any orderly stop lets the lock go, and
         // while a crash loop may call for a back-off. Without a lock file only its go proves the serving fspd gone.
         boolean hold = holdAtStart || lock == null;
@@ -126,10 +145,15 @@ final class Standby {
                 .parent()
                 .ifPresent(p -> System.setProperty(FrameworkProperties.SUPERVISOR_PID, Long.toString(p.pid())));
         tookOver = true;
-        receiveHandover();
-        // ipc-fuse sends each new mount's /dev/fuse descriptors on it (single sendmsgs, as ours are).
-        System.setProperty(FrameworkProperties.SUPERVISOR_CONTROL_FD, Integer.toString(control.fd()));
-        Thread.ofPlatform().daemon().name("fspd-supervisor-link").start(this::listen);
+        // The hand-over is needed by the front ends only: the layers below start while it arrives.
+        Thread.ofPlatform().daemon().name("fspd-supervisor-link").start(() -> {
+            receiveHandover();
+            // ipc-fuse sends each new mount's /dev/fuse descriptors on it (single sendmsgs, as ours are).
+            System.setProperty(FrameworkProperties.SUPERVISOR_CONTROL_FD, Integer.toString(control.fd()));
+            trace.event("hand-over received", System.nanoTime());
+            handedOver.countDown();
+            listen();
+        });
         return lock;
     }
 
@@ -229,33 +253,52 @@ final class Standby {
     /** Raises the start level, waits until the file system is mounted and the channels accept, tells the supervisor. */
     void takeOver() throws InterruptedException {
         long start = System.nanoTime();
-        if (Boolean.getBoolean(TRACE_PROPERTY)) {
-            trace("go received", start);
-            framework.getBundleContext().addBundleListener((SynchronousBundleListener) e -> {
-                if (e.getType() == BundleEvent.STARTING || e.getType() == BundleEvent.STARTED) {
-                    trace(
-                            e.getBundle().getSymbolicName()
-                                    + (e.getType() == BundleEvent.STARTED ? " started" : " starting"),
-                            System.nanoTime());
-                }
-            });
+        trace.begin("start-level", start);
+        BundleContext context = framework.getBundleContext();
+        SynchronousBundleListener phases = e -> {
+            String name = e.getBundle().getSymbolicName();
+            if (e.getType() == BundleEvent.STARTING && name != null && name.startsWith(FSP_PREFIX)) {
+                trace.begin(name, System.nanoTime());
+            }
+        };
+        context.addBundleListener(phases);
+        ServiceListener registrations = e -> {
+            if (e.getType() == ServiceEvent.REGISTERED) {
+                String[] classes = (String[]) e.getServiceReference().getProperty(Constants.OBJECTCLASS);
+                trace.event(String.join(",", classes) + " registered", System.nanoTime());
+            }
+        };
+        if (TakeOverTrace.printingRequested()) {
+            context.addServiceListener(registrations);
         }
         // The layers first; the top level (the admin shell and live upgrade, which clients do not need) once they
         // serve, so that its start does not compete with the first requests.
         long deadline = start + TimeUnit.SECONDS.toNanos(TAKE_OVER_TIMEOUT_SECONDS);
-        CountDownLatch layersUp = raiseTo(topLevel - 1);
+        // The layers below the front ends (bundle/6: ipc-shm and ipc-fuse, which needs the FUSE hand-over) start at
+        // once; the front ends once the hand-over is in, which it usually is by then.
+        int frontEndLevel = topLevel - 1;
+        if (frontEndLevel - 1 > LEVEL) {
+            raiseTo(frontEndLevel - 1).await(TAKE_OVER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+        if (handedOver.getCount() > 0) {
+            trace.begin("hand-over-wait", System.nanoTime());
+            handedOver.await(TAKE_OVER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+        CountDownLatch layersUp = raiseTo(frontEndLevel);
         while (!serving() && layersUp.getCount() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(1);
         }
         long now = System.nanoTime();
-        if (Boolean.getBoolean(TRACE_PROPERTY)) {
-            trace(serving() ? "serving" : "layers started without serving", now);
-        }
+        trace.end(serving() ? "serving" : "layers started without serving", now);
+        context.removeBundleListener(phases);
+        context.removeServiceListener(registrations);
         long recoveryMillis = TimeUnit.NANOSECONDS.toMillis(now - lockedNanos);
         // Shown by fsp:status only with a restart count (the supervisor's restart line): after a cold start, it is
         // the time from the free lock to serving.
         System.setProperty(FrameworkProperties.SUPERVISOR_LAST_RECOVERY_MILLIS, Long.toString(recoveryMillis));
-        sendQuietly("serving " + TimeUnit.NANOSECONDS.toMillis(now - start) + " " + recoveryMillis);
+        String phasesWord = trace.encoded();
+        System.setProperty(FrameworkProperties.SUPERVISOR_LAST_PHASES, TakeOverTrace.readable(phasesWord));
+        sendQuietly("serving " + TimeUnit.NANOSECONDS.toMillis(now - start) + " " + recoveryMillis + " " + phasesWord);
         layersUp.await(TAKE_OVER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         Thread.sleep(TOP_LEVEL_DELAY_MILLIS);
         raiseTo(topLevel);
@@ -285,12 +328,6 @@ final class Standby {
             }
         }
         control.close();
-    }
-
-    private void trace(String what, long atNanos) {
-        System.err.printf(
-                "fspd take-over: +%d ms after the device lock came: %s%n",
-                TimeUnit.NANOSECONDS.toMillis(atNanos - lockedNanos), what);
     }
 
     private boolean serving() {

@@ -42,8 +42,8 @@ import sun.misc.Signal;
  * {@code taking-over LOCKED_NANOS}; a held one (the supervisor sends {@code hold} while it stops or while a crash now
  * would be backed off, {@code free} when that passes, and a driver without a lock file always holds) says
  * {@code locked LOCKED_NANOS} and waits for {@code go} or {@code stop}. The new primary is told {@code restart N}
- * and, once the exit status is in, {@code cause …}; it says {@code serving TAKEOVER_MILLIS RECOVERY_MILLIS}. At an
- * orderly stop fspd says {@code stopping} and waits for {@code ack} (sent after {@code hold}) before it lets go of the
+ * and, once the exit status is in, {@code cause …}; it says {@code serving TAKEOVER_MILLIS RECOVERY_MILLIS PHASES}
+ * (the phases of {@link TakeOverTrace}, which the restart line shows). At an orderly stop fspd says {@code stopping} and waits for {@code ack} (sent after {@code hold}) before it lets go of the
  * lock, so no standby takes over from a daemon that was stopped on purpose.
  *
  * <p>All decisions are made on one thread, from a queue of events (a child's line, a child's exit, a signal, a
@@ -155,6 +155,9 @@ final class Supervisor {
         String cause;
         Child successor;
         long takeoverMillis;
+        /** The successor's take-over phases, as {@link TakeOverTrace#encoded()} gives them. */
+        String phases = "-";
+
         boolean logged;
 
         Restart(int number, long pid, long deathNanos, long servedNanos) {
@@ -360,14 +363,18 @@ final class Supervisor {
         String[] words = line.split(" ");
         switch (words[0]) {
             case "fuse-fd", "fuse-init", "fuse-umount" -> onFuse(c, line, fd);
-            case "standby" -> logFileOnly("standby fspd pid " + c.pid() + " warm after " + words[1] + " ms");
+            case "standby" ->
+                logFileOnly("standby fspd pid " + c.pid() + " warm after " + words[1] + " ms"
+                        + (words.length > 3 && !words[3].equals("-")
+                                ? " (rehearsals: " + TakeOverTrace.readable(words[3]) + ")"
+                                : ""));
             case "locked" -> {
                 c.locked = true;
                 c.lockedNanos = Long.parseLong(words[1]);
                 tryGo();
             }
             case "taking-over" -> onTakingOver(c, Long.parseLong(words[1]));
-            case "serving" -> onServing(c, Long.parseLong(words[1]));
+            case "serving" -> onServing(c, Long.parseLong(words[1]), words.length > 3 ? words[3] : "-");
             case "stopping" -> {
                 // fspd was stopped on purpose (fsp:shutdown or our SIGTERM): nothing to restart, so end too.
                 c.orderly = true;
@@ -514,7 +521,7 @@ final class Supervisor {
         }
     }
 
-    private void onServing(Child c, long takeoverMillis) {
+    private void onServing(Child c, long takeoverMillis, String phases) {
         c.servingSinceNanos = System.nanoTime();
         Restart r = lastRestart;
         if (r == null || r.successor != c) {
@@ -522,6 +529,7 @@ final class Supervisor {
                     + TimeUnit.NANOSECONDS.toMillis(c.servingSinceNanos - c.startedNanos) + " ms)");
         } else {
             r.takeoverMillis = takeoverMillis;
+            r.phases = phases;
             logRestartWhenComplete(r);
         }
         if (standby == null && !stopping) {
@@ -539,14 +547,15 @@ final class Supervisor {
         log(String.format(
                 Locale.ROOT,
                 "restart %d: fspd pid %d %s after %s; standby pid %d serving %d ms after the death"
-                        + " (take-over %d ms)",
+                        + " (take-over %d ms%s)",
                 r.number,
                 r.pid,
                 r.cause,
                 human(r.servedNanos),
                 r.successor.pid(),
                 TimeUnit.NANOSECONDS.toMillis(r.successor.servingSinceNanos - r.deathNanos),
-                r.takeoverMillis));
+                r.takeoverMillis,
+                r.phases.equals("-") ? "" : ": " + TakeOverTrace.readable(r.phases)));
     }
 
     /**

@@ -125,6 +125,10 @@ public final class SystemCommands {
             row(sb, "last cause", orDash(property.apply(FrameworkProperties.SUPERVISOR_LAST_CAUSE)));
             String millis = property.apply(FrameworkProperties.SUPERVISOR_LAST_RECOVERY_MILLIS);
             row(sb, "last recovery", millis == null ? "-" : millis + " ms from the death to serving");
+            String phases = property.apply(FrameworkProperties.SUPERVISOR_LAST_PHASES);
+            if (phases != null && !phases.isEmpty()) {
+                row(sb, "take-over phases", phases);
+            }
         }
     }
 

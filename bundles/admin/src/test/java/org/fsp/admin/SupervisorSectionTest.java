@@ -33,8 +33,10 @@ class SupervisorSectionTest {
                         FrameworkProperties.SUPERVISOR_PID, "42",
                         FrameworkProperties.SUPERVISOR_RESTARTS, "3",
                         FrameworkProperties.SUPERVISOR_LAST_CAUSE, "was killed by signal 9 (KILL)",
-                        FrameworkProperties.SUPERVISOR_LAST_RECOVERY_MILLIS, "87")::get);
+                        FrameworkProperties.SUPERVISOR_LAST_RECOVERY_MILLIS, "87",
+                        FrameworkProperties.SUPERVISOR_LAST_PHASES, "block-nvme 12 ms, fs-core 30 ms")::get);
         String out = sb.toString();
+        assertTrue(out.matches("(?s).*take-over phases\\s+block-nvme 12 ms, fs-core 30 ms\n.*"), out);
         assertTrue(out.matches("(?s).*restarts\\s+3\\n.*"), out);
         assertTrue(out.matches("(?s).*last cause\\s+was killed by signal 9 \\(KILL\\)\\n.*"), out);
         assertTrue(out.matches("(?s).*last recovery\\s+87 ms from the death to serving\\n.*"), out);

@@ -100,6 +100,7 @@ final class ExpiringHandoffVault implements HandoffVault {
             // Nobody took the earlier state: what the new deposit does not carry on would leak.
             release(layer, previous.state, state);
         }
+        UpgradeHaltPoints.reach(UpgradeHaltPoints.DEPOSITED);
         // A new version standing by in awaitDeposit takes it at once.
         notifyAll();
     }

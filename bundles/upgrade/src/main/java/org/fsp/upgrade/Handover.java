@@ -44,6 +44,7 @@ sealed interface Handover permits StopStartHandover, MakeBeforeBreakHandover, St
     static String startBeside(Bundle fresh, Readiness readiness, boolean withService) throws InterruptedException {
         try {
             fresh.start();
+            UpgradeHaltPoints.reach(UpgradeHaltPoints.NEW_STARTED);
             return readiness.awaitUp(fresh, withService);
         } catch (BundleException | RuntimeException e) {
             return e.toString();

@@ -17,6 +17,7 @@ final class StopStartHandover implements Handover {
         try {
             old.stop();
             fresh.start();
+            UpgradeHaltPoints.reach(UpgradeHaltPoints.NEW_STARTED);
             String failure = readiness.awaitUp(fresh, true);
             return failure == null ? Result.UP : new Result(failure, true);
         } catch (BundleException | RuntimeException e) {

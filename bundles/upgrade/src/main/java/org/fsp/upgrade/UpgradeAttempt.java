@@ -126,6 +126,7 @@ final class UpgradeAttempt {
             return report(Outcome.REFUSED, -1, "the new bundle does not resolve in this framework (see the log)");
         }
         int preloaded = BundleInstaller.preloadClasses(fresh);
+        UpgradeHaltPoints.reach(UpgradeHaltPoints.INSTALLED);
         LOG.info(
                 "{}: {} classes of {} {} loaded before the pause; hand-over {}",
                 layer,
@@ -142,6 +143,7 @@ final class UpgradeAttempt {
                     : removeUnstarted(fresh, result.failure());
         }
         long pause = observedPause(pauseMark);
+        UpgradeHaltPoints.reach(UpgradeHaltPoints.BEFORE_UNINSTALL);
         try {
             old.uninstall();
         } catch (BundleException e) {

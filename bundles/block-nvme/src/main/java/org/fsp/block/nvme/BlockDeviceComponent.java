@@ -61,6 +61,12 @@ public final class BlockDeviceComponent {
     /** Service property on the BlockDevice: the device path ({@code ram} devices have none). */
     public static final String PROP_PATH = "fsp.block.path";
 
+    /** Default of {@link Config#queueDepth()}. */
+    static final int DEFAULT_QUEUE_DEPTH = 64;
+
+    /** Default of {@link Config#sqThreadIdleMillis()}. */
+    static final int DEFAULT_SQ_THREAD_IDLE_MILLIS = 50;
+
     /** Default size of a created image or RAM device, bytes. */
     public static final long DEFAULT_SIZE_BYTES = 1L << 30;
 
@@ -88,7 +94,7 @@ public final class BlockDeviceComponent {
         long size() default 0;
 
         @AttributeDefinition(description = "Most requests outstanding on the device at once")
-        int queueDepth() default 64;
+        int queueDepth() default DEFAULT_QUEUE_DEPTH;
 
         @AttributeDefinition(description = "Ask for a kernel SQ polling thread (io_uring; falls back if refused)")
         boolean sqpoll() default false;
@@ -97,7 +103,7 @@ public final class BlockDeviceComponent {
         boolean iopoll() default false;
 
         @AttributeDefinition(description = "SQPOLL thread idle time before it sleeps, milliseconds")
-        int sqThreadIdleMillis() default 50;
+        int sqThreadIdleMillis() default DEFAULT_SQ_THREAD_IDLE_MILLIS;
 
         @AttributeDefinition(description = "Bytes of driver memory registered as fixed buffers (io_uring); 0 for none")
         long registeredBufferBytes() default 0;
@@ -255,11 +261,16 @@ public final class BlockDeviceComponent {
                 config.iopoll(),
                 config.registeredBufferBytes(),
                 config.sqThreadIdleMillis());
-        IoUringBlockDevice opened;
-        try {
-            opened = IoUringBlockDevice.open(options);
-        } catch (NativeException | IllegalArgumentException e) {
-            return fail("cannot open block device " + target + ": " + e.getMessage(), e);
+        // A standby set it up before the crash (StandbyRehearsal): then only the lock was left to take.
+        IoUringBlockDevice opened = PreparedDevice.take(options);
+        if (opened != null) {
+            LOG.info("using the device the standby prepared: {}", opened.describe());
+        } else {
+            try {
+                opened = IoUringBlockDevice.open(options);
+            } catch (NativeException | IllegalArgumentException e) {
+                return fail("cannot open block device " + target + ": " + e.getMessage(), e);
+            }
         }
         long capacityBytes = opened.blockCount() * opened.blockSize();
         if (capacityBytes < FrameworkProperties.MIN_DEVICE_BYTES) {
@@ -365,6 +376,12 @@ public final class BlockDeviceComponent {
                             + "' is not a number of bytes",
                     e);
         }
+    }
+
+    /** The io_uring options of a configuration that sets none of its own (what a standby prepares). */
+    static IoUringBlockDevice.Options defaultIoUringOptions(Path target) {
+        return new IoUringBlockDevice.Options(
+                target, DEFAULT_QUEUE_DEPTH, false, false, 0, DEFAULT_SQ_THREAD_IDLE_MILLIS);
     }
 
     private static String firstNonEmpty(String a, String b, String fallback) {

@@ -104,6 +104,38 @@ class BlockDeviceComponentTest {
     }
 
     @Test
+    void shouldServeWithTheDeviceTheStandbyRehearsalPrepared() throws Exception {
+        Path image = dir.resolve("prepared.img");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(4 << 20);
+        }
+        new StandbyRehearsal().accept(fakeContext(Map.of("fsp.device.path", image.toString())));
+        IoUringBlockDevice prepared = PreparedDevice.prepare(BlockDeviceComponent.defaultIoUringOptions(image));
+        BlockDeviceComponent component = new BlockDeviceComponent();
+        component.activate(config(Map.of()), fakeContext(Map.of("fsp.device.path", image.toString())));
+        try {
+            assertTrue(service(BlockDevice.class) == prepared, "the prepared device is the one published");
+        } finally {
+            component.deactivate();
+        }
+        assertEquals(null, PreparedDevice.take(BlockDeviceComponent.defaultIoUringOptions(image)), "taken once");
+    }
+
+    @Test
+    void shouldOpenAgainWhenThePreparedDeviceIsOfAnotherConfigurationOrFile() throws Exception {
+        Path image = dir.resolve("replaced.img");
+        Files.write(image, new byte[2 << 20]);
+        PreparedDevice.prepare(BlockDeviceComponent.defaultIoUringOptions(image));
+        IoUringBlockDevice.Options deeper =
+                new IoUringBlockDevice.Options(image.toAbsolutePath(), 16, false, false, 0, 50);
+        assertEquals(null, PreparedDevice.take(deeper), "other options");
+        PreparedDevice.prepare(BlockDeviceComponent.defaultIoUringOptions(image));
+        Files.delete(image);
+        Files.write(image, new byte[2 << 20]);
+        assertEquals(null, PreparedDevice.take(BlockDeviceComponent.defaultIoUringOptions(image)), "another file now");
+    }
+
+    @Test
     void shouldUseTheRamDriverWhenTheLauncherAsksForIt() {
         BlockDeviceComponent component = new BlockDeviceComponent();
         component.activate(

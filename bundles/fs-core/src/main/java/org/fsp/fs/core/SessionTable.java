@@ -70,6 +70,8 @@ final class SessionTable {
     /** Reads the table at {@code start} ({@code blocks} blocks, header first) and indexes its records. */
     static SessionTable load(BufferCache cache, long start, int blocks) throws IOException {
         byte[] key = new byte[KEY_BYTES];
+        // All blocks at once, so a mount waits for the device once for the whole table rather than once per block.
+        cache.prefetch(start, blocks);
         Buffer h = cache.get(start, true);
         try {
             String problem = SessionTableDescriptor.validateHeader(h.data());
