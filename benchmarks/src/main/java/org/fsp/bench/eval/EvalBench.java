@@ -26,7 +26,8 @@ import java.util.stream.Stream;
  * {@code mkfs.ext4}, and a built distribution for {@code bin/fspd}.
  *
  * <p>Usage: {@code EvalBench SUITE [--out DIR] [--rounds N] [--threads 1,2,4] [--seconds S] [--files N]
- * [--size 2G] [--fspd PATH] [--work DIR] [--profile]}. {@code --profile} records JFR (fspd with jcmd, and this JVM)
+ * [--size 2G] [--fspd PATH] [--work DIR] [--only NAME,...] [--profile]}. {@code --only} keeps the workloads whose
+ * name contains one of the names (an A/B of one or two rows). {@code --profile} records JFR (fspd with jcmd, and this JVM)
  * for FSP's first round of each workload, into {@code DIR/jfr/}.
  */
 public final class EvalBench {
@@ -60,6 +61,8 @@ public final class EvalBench {
         String size = "2G";
         boolean profile;
         String command;
+        /** Workloads whose name contains one of these (e.g. "fileserver", "mkdir"); empty: every workload. */
+        List<String> only = List.of();
 
         static Options parse(String[] args) {
             if (args.length == 0 || args[0].startsWith("-")) {
@@ -97,6 +100,7 @@ public final class EvalBench {
                     case "--seconds" -> o.seconds = Double.parseDouble(v);
                     case "--files" -> o.files = Integer.parseInt(v);
                     case "--size" -> o.size = v;
+                    case "--only" -> o.only = List.of(v.split(","));
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             }
@@ -128,9 +132,9 @@ public final class EvalBench {
             o = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("fsp bench: " + e.getMessage());
-            System.err.println(
-                    "usage: fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
-                            + " [--threads 1,2,4] [--seconds S] [--files N] [--size 2G] [--fspd PATH] [--work DIR] [--profile]");
+            System.err.println("usage: fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
+                    + " [--threads 1,2,4] [--seconds S] [--files N] [--size 2G] [--fspd PATH] [--work DIR] [--only NAME,...]"
+                    + " [--profile]");
             System.exit(2);
             return;
         }
@@ -215,6 +219,9 @@ public final class EvalBench {
 
     /** Runs one workload (see {@link #measure}); a failure is reported and the run goes on with the next workload. */
     private void run(Workload w, FileApi fsp, FileApi... kernels) {
+        if (!o.only.isEmpty() && o.only.stream().noneMatch(w.name()::contains)) {
+            return;
+        }
         try {
             measure(w, fsp, kernels);
         } catch (Exception e) {

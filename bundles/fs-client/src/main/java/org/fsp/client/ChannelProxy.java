@@ -452,7 +452,10 @@ final class ChannelProxy implements AutoCloseable {
                 int state = c.request.stateAcquire();
                 if ((state & SlotDescriptor.STATE_MASK) == SlotDescriptor.COMPLETED) {
                     if (spinStart != 0) {
-                        adapt(budget, slept, System.nanoTime() - spinStart);
+                        adapt(
+                                budget,
+                                slept,
+                                answeredAfter(c.response.completedAt(), slept, spinStart, System.nanoTime()));
                     }
                     return;
                 }
@@ -547,6 +550,21 @@ final class ChannelProxy implements AutoCloseable {
                 Futex.wake(MemorySegment.ofAddress(segment.address() + s.slotOffset), 1);
             }
         }
+    }
+
+    /**
+     * How long after {@code spinStart} the answer came, ns. After a sleep that is when the server says it answered
+     * (the slot's completion time, on the same CLOCK_MONOTONIC), not when this thread woke: on a VM a wake-up alone
+     * can take longer than the spin budget, so judged by the wake every slept wait looks too long for spinning, the
+     * budget sinks to its floor, and each round trip of a serial caller (a create whose commit takes a few tens of
+     * microseconds) pays a sleep and a wake on both sides. A server that does not write the time (0), or a time
+     * outside the wait, falls back to the wake.
+     */
+    static long answeredAfter(long completedAt, boolean slept, long spinStart, long now) {
+        if (slept && completedAt != 0 && completedAt - spinStart >= 0 && completedAt - now <= 0) {
+            return completedAt - spinStart;
+        }
+        return now - spinStart;
     }
 
     /** Adapts {@link #spinNanos} after a wait of {@code waited} ns that spun for {@code budget} (see the field). */

@@ -44,6 +44,27 @@ class ChannelProxyTest {
     }
 
     @Test
+    void shouldJudgeASleptWaitByWhenTheServerAnsweredNotByTheWakeUp() {
+        long start = 1_000_000_000L;
+        // The answer came 20 us into the wait; the wake-up took another 180 us, as on a VM.
+        long waited = ChannelProxy.answeredAfter(start + 20_000, true, start, start + 200_000);
+        assertEquals(20_000, waited);
+        assertEquals(2 * 10_000, ChannelProxy.nextSpinNanos(10_000, 10_000, true, waited), "a longer spin catches it");
+        // Judged by the wake-up the same wait looked too long for spinning.
+        assertEquals(10_000 / 2, ChannelProxy.nextSpinNanos(10_000, 10_000, true, 200_000 + ChannelProxy.WAKE_NANOS));
+    }
+
+    @Test
+    void shouldJudgeByTheWakeUpWhenTheServerGaveNoTimeOrOneOutsideTheWait() {
+        long start = 1_000_000_000L;
+        long now = start + 200_000;
+        assertEquals(200_000, ChannelProxy.answeredAfter(0, true, start, now), "an older server writes 0");
+        assertEquals(200_000, ChannelProxy.answeredAfter(start - 5, true, start, now), "before the wait began");
+        assertEquals(200_000, ChannelProxy.answeredAfter(now + 5, true, start, now), "after this thread saw it");
+        assertEquals(200_000, ChannelProxy.answeredAfter(start + 20_000, false, start, now), "a spin saw it itself");
+    }
+
+    @Test
     void shouldLearnNothingFromAWaiterThatWasNotAllowedToSpin() {
         assertEquals(10_000, ChannelProxy.nextSpinNanos(10_000, 0, true, 5_000_000));
     }

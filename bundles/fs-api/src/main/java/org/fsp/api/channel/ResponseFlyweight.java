@@ -56,6 +56,16 @@ public final class ResponseFlyweight {
         return this;
     }
 
+    /** When the server answered, ns of CLOCK_MONOTONIC; 0 from a server that does not say. */
+    public long completedAt() {
+        return segment.get(JAVA_LONG, base + COMPLETED_AT_OFFSET);
+    }
+
+    public ResponseFlyweight completedAt(long v) {
+        segment.set(JAVA_LONG, base + COMPLETED_AT_OFFSET, v);
+        return this;
+    }
+
     /**
      * Publishes the response: an atomic swap to COMPLETED, which is a release (the client that reads COMPLETED reads
      * the result and payload written before) and returns the previous word, so the caller learns whether a client

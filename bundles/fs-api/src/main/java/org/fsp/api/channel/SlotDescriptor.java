@@ -47,6 +47,9 @@ package org.fsp.api.channel;
  *  |    Position (64 bits: the handle's position after a read or   | 96
  *  |              write; for an O_APPEND write where it ended)     |
  *  +---------------------------------------------------------------+
+ *  |    Completed at (64 bits: the server's CLOCK_MONOTONIC, ns,   | 104
+ *  |              when it answered; 0 from older servers)          |
+ *  +---------------------------------------------------------------+
  *  |                   ... padding to 128 bytes ...                |
  *  +---------------------------------------------------------------+
  * </pre>
@@ -86,6 +89,12 @@ public final class SlotDescriptor {
     public static final int RECORD_KEY_OFFSET;
     /** Response: the handle's position after a read or write, bytes (64 bits). */
     public static final int POSITION_OFFSET;
+    /**
+     * Response: when the server answered, ns of CLOCK_MONOTONIC (Java's {@code System.nanoTime()} on Linux, one clock
+     * for every process of the machine); 0 from a server that does not write it. A client that slept learns from it
+     * how soon the answer came, without the wake-up's own delay.
+     */
+    public static final int COMPLETED_AT_OFFSET;
     /** Bytes of the header a server copies out before reading any request field: request, sequence and key. */
     public static final int REQUEST_COPY_BYTES;
     /** Record keys one session may use. */
@@ -138,6 +147,8 @@ public final class SlotDescriptor {
         offset += 4; // padding to 8
         REQUEST_COPY_BYTES = offset;
         POSITION_OFFSET = offset;
+        offset += 8;
+        COMPLETED_AT_OFFSET = offset;
     }
 
     private SlotDescriptor() {}

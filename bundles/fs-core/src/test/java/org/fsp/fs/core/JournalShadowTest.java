@@ -95,18 +95,63 @@ class JournalShadowTest {
     }
 
     @Test
-    void shouldAnswerAChangeWithOrderedDataWithoutAFlushAndRestoreItWithTheData() throws Exception {
+    void shouldAnswerAChangeWithOrderedDataWithoutWritingTheDataAndRestoreItWithTheDataFromTheShadow()
+            throws Exception {
         LosingWritesDeviceTestDouble d = new LosingWritesDeviceTestDouble(4096);
         TestFs.format(d);
         FsCore fs = mount(d, shadowDir);
         byte[] data = new byte[3 * 4096 + 100];
         new java.util.Random(7).nextBytes(data);
-        int before = d.flushes.get();
         // The file's new blocks are ordered data of the running transaction, which the mkdir's commit carries.
+        TestFs.writeFile(fs, ROOT, "/data", data);
+        // From here on nothing reaches the device: what the answer promises must be in the shadow, data included.
+        d.losing = true;
+        int before = d.flushes.get();
+        long journaledBefore = fs.journal.dataBlocksJournaled();
+        fs.mkdir(ROOT, "/after-data", 0755);
+        fs.commitChanges();
+        assertEquals(before, d.flushes.get(), "ordered data that must only outlive the process needs no flush");
+        assertEquals(4, fs.journal.dataBlocksJournaled() - journaledBefore, "the file's blocks travel in the journal");
+
+        // The device has neither the file nor the directory...
+        FsCore withoutShadow = TestFs.mount(d.afterCrash());
+        assertEquals(Errno.ENOENT, errno(() -> withoutShadow.stat(ROOT, "/after-data")));
+        assertEquals(Errno.ENOENT, errno(() -> withoutShadow.stat(ROOT, "/data")));
+        withoutShadow.unmount();
+        // ...the shadow has both, and the file's data with them.
+        HeapBlockDeviceTestDouble next = d.afterCrash();
+        FsCore recovered = mount(next, shadowDir);
+        assertTrue(recovered.stat(ROOT, "/after-data").isDirectory());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(data, TestFs.readFile(recovered, ROOT, "/data"));
+        recovered.unmount();
+        assertEquals(java.util.List.of(), TestFs.fsck(next));
+
+        // Once the device stores writes again, a sync puts the transaction, data inside, on its journal.
+        d.losing = false;
+        fs.mkdir(ROOT, "/later", 0755);
+        fs.sync();
+        FsCore afterSync = TestFs.mount(d.afterCrash());
+        assertTrue(afterSync.stat(ROOT, "/later").isDirectory());
+        afterSync.unmount();
+        fs.unmount();
+        assertEquals(java.util.List.of(), TestFs.fsck(d));
+    }
+
+    @Test
+    void shouldWriteOrderedDataTooLargeToJournalBeforeTheAnswerAndDeferTheDeviceJournal() throws Exception {
+        LosingWritesDeviceTestDouble d = new LosingWritesDeviceTestDouble(4096);
+        TestFs.format(d);
+        FsCore fs = mount(d, shadowDir);
+        // More blocks than a quarter of this image's journal: they are written home first, not journaled.
+        byte[] data = new byte[(int) (fs.journal.length() / 4 + 8) * 4096];
+        new java.util.Random(8).nextBytes(data);
+        int before = d.flushes.get();
+        long journaledBefore = fs.journal.dataBlocksJournaled();
         TestFs.writeFile(fs, ROOT, "/data", data);
         fs.mkdir(ROOT, "/after-data", 0755);
         fs.commitChanges();
         assertEquals(before, d.flushes.get(), "ordered data that must only outlive the process needs no flush");
+        assertEquals(journaledBefore, fs.journal.dataBlocksJournaled(), "too many blocks to journal");
 
         // The device's journal does not have the transaction yet (it waits for a flush behind its data)...
         FsCore withoutShadow = TestFs.mount(d.afterCrash());

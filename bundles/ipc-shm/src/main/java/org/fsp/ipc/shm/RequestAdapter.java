@@ -112,7 +112,8 @@ final class RequestAdapter {
         response.wrap(s.segment, slotOffset)
                 .result(result)
                 .payloadLength(payloadLength)
-                .position(responsePosition);
+                .position(responsePosition)
+                .completedAt(System.nanoTime());
         int before = response.complete();
         s.requestsServed.increment();
         // The swap above is a full fence, so this read cannot pass it: either a client waker still spinning sees the

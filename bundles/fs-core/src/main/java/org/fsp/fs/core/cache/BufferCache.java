@@ -255,12 +255,26 @@ public final class BufferCache implements AutoCloseable {
      * @return the buffer, pinned, if it was cached and dirty; null otherwise
      */
     public Buffer takeDirty(long block) {
+        return take(block, false);
+    }
+
+    /**
+     * {@link #takeDirty}, but only for a buffer no write-back is writing now: the caller journals it and must not race
+     * an older copy of it on its way home.
+     *
+     * @return the buffer, pinned, if it was cached, dirty and not being written; null otherwise
+     */
+    public Buffer takeDirtyIdle(long block) {
+        return take(block, true);
+    }
+
+    private Buffer take(long block, boolean unlessWriting) {
         Buffer b = map.get(block);
         if (b == null) {
             return null;
         }
         synchronized (b) {
-            if (b.block != block || !b.dirty) {
+            if (b.block != block || !b.dirty || (unlessWriting && b.writing)) {
                 return null;
             }
             b.dirty = false;

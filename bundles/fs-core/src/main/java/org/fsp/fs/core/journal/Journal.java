@@ -138,6 +138,8 @@ public final class Journal {
     private volatile Thread checkpointer;
 
     private volatile boolean backgroundStop;
+    /** See {@link #dataBlocksJournaled()}; written under the gate's write side. */
+    private volatile long dataBlocksJournaled;
     /**
      * Commit rounds: a round that begins (freezes the running transaction) after a caller's operations ended makes
      * them durable. {@code roundsBegun} counts rounds that have begun, {@code roundsWanted} the highest round a
@@ -277,6 +279,11 @@ public final class Journal {
     /** Checkpoints whose home writes ran on the checkpoint thread while commits went on. */
     public long backgroundCheckpoints() {
         return backgroundCheckpoints;
+    }
+
+    /** Ordered data blocks that commits into the shadow journaled instead of writing them first. */
+    public long dataBlocksJournaled() {
+        return dataBlocksJournaled;
     }
 
     /** Commit waits that found a round in flight and rode on the commit thread's next one with the others. */
@@ -580,6 +587,34 @@ public final class Journal {
         }
     }
 
+    /**
+     * A commit that only has to outlive this process (into the shadow, no flush) journals the dirty blocks of its
+     * ordered data with the metadata that points at them, instead of writing them home before the shadow gets the
+     * transaction: the answer then waits for a memory copy, not for a device write. Replay (from the shadow after a
+     * crash of this process, from the device after a power loss, where the commit block's CRC covers these blocks
+     * too) writes them together with that metadata, so no crash leaves a file pointing at a block without its data;
+     * they go home at the checkpoint. Blocks being written home right now stay ordered, and so do all of them when
+     * the transaction would grow past a quarter of the journal (the bound {@link #begin} keeps). Caller holds the
+     * gate's write side, so no operation is changing these buffers.
+     */
+    private void journalOrderedData(Transaction tx) {
+        if (tx.size() + tx.orderedData.size() > length / 4) {
+            return;
+        }
+        for (Long block : tx.orderedData) {
+            Buffer b = cache.takeDirtyIdle(block);
+            if (b != null) {
+                try {
+                    tx.dirty(b);
+                    tx.orderedData.remove(block);
+                    dataBlocksJournaled++;
+                } finally {
+                    cache.release(b);
+                }
+            }
+        }
+    }
+
     /** True if a change to data buffer {@code b} must join the transaction instead of being written in place. */
     public boolean mustJournal(Buffer b) {
         return b.txSeq() != 0 || images.containsKey(b.block());
@@ -655,6 +690,9 @@ public final class Journal {
             gate.writeLock().lock();
             try {
                 tx = running;
+                if (!flush && shadow != null && !tx.orderedData.isEmpty()) {
+                    journalOrderedData(tx);
+                }
                 int n = tx.size();
                 if (n == 0) {
                     dataOnly = List.copyOf(tx.orderedData);
