@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.HandshakeDescriptor;
@@ -46,6 +47,8 @@ final class Handshake {
     private final RateLimitedLog refusals;
     /** True once the server closes: hellos that come now are refused instead of set up. */
     private final BooleanSupplier closing;
+    /** The CPUs the thread model's workers are pinned to now, published in each new client's header. */
+    private final LongSupplier workerCpus;
 
     private final AtomicLong clientsServed = new AtomicLong();
     private final AtomicLong clientsRefused = new AtomicLong();
@@ -55,8 +58,10 @@ final class Handshake {
             ClientTable clients,
             FileSystemGate gate,
             RateLimitedLog refusals,
-            BooleanSupplier closing) {
+            BooleanSupplier closing,
+            LongSupplier workerCpus) {
         this.config = config;
+        this.workerCpus = workerCpus;
         this.clients = clients;
         this.gate = gate;
         this.refusals = refusals;
@@ -193,6 +198,7 @@ final class Handshake {
                 throw e;
             }
             ChannelHeaderDescriptor.write(segment, layout, id, Libc.getpid());
+            ChannelHeaderDescriptor.publishServerCpus(segment, workerCpus.getAsLong());
             Credentials who = new Credentials(peer.pid(), peer.uid(), peer.gid(), groups);
             session = new ClientSession(
                     id,
