@@ -68,6 +68,24 @@ final class Handshake {
         this.closing = closing;
     }
 
+    /**
+     * Writes the workers' CPUs into the header of each of {@code sessions} whose header says otherwise, so that a
+     * worker the load manager added or removed after a client connected reaches that client's threads that start
+     * calling from now on. A session released meanwhile (its segment unmapped) is skipped.
+     */
+    void republishServerCpus(ClientSession[] sessions) {
+        long mask = workerCpus.getAsLong();
+        for (ClientSession s : sessions) {
+            try {
+                if (ChannelHeaderDescriptor.serverCpus(s.segment) != mask) {
+                    ChannelHeaderDescriptor.publishServerCpus(s.segment, mask);
+                }
+            } catch (IllegalStateException released) {
+                // Its arena closed under us: nobody reads that header any more.
+            }
+        }
+    }
+
     /** Clients set up since start. */
     long accepted() {
         return clientsServed.get();
