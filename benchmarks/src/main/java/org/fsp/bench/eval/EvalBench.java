@@ -253,7 +253,7 @@ public final class EvalBench {
                 Profile p = profile ? Profile.start(fspdForProfile, o.fspd, o.out.resolve("jfr"), w) : null;
                 Measurement m = null;
                 try {
-                    m = w.run(api, round);
+                    m = onFreshThread(w, api, round);
                 } finally {
                     if (p != null) {
                         p.stop(m);
@@ -369,6 +369,30 @@ public final class EvalBench {
         } catch (IOException e) {
             System.err.println("eval: could not remove " + dir + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * Runs one measured round on a thread of its own, so that what one file system did to its calling thread (FS Lib
+     * keeps its threads off fspd's worker CPUs) does not follow the thread into the kernel's rounds.
+     */
+    private static Measurement onFreshThread(Workload w, FileApi api, int round) throws Exception {
+        Measurement[] result = new Measurement[1];
+        Throwable[] failure = new Throwable[1];
+        Thread t = Thread.ofPlatform().name("eval-serial").start(() -> {
+            try {
+                result[0] = w.run(api, round);
+            } catch (Throwable e) {
+                failure[0] = e;
+            }
+        });
+        t.join();
+        if (failure[0] instanceof Error e) {
+            throw e;
+        }
+        if (failure[0] instanceof Exception e) {
+            throw e;
+        }
+        return result[0];
     }
 
     /**

@@ -179,7 +179,11 @@ final class ChannelProxy implements AutoCloseable {
         for (int i = 0; i < turns.length(); i++) {
             turns.set(i, i % layout.slotsPerLane());
         }
-        this.calls = ThreadLocal.withInitial(() -> new Call(nextLane.getAndIncrement() % layout.laneCount()));
+        this.calls = ThreadLocal.withInitial(() -> {
+            // A thread's first call on this channel: keep it off the server's worker CPUs from now on.
+            ServerCpuAvoidance.keepCallingThreadOff(ChannelHeaderDescriptor.serverCpus(segment));
+            return new Call(nextLane.getAndIncrement() % layout.laneCount());
+        });
         this.bulkBuffers = layout.bulkBytes() / ChannelLayout.BULK_IO_BYTES;
         this.freeBulk = new AtomicLong(bulkBuffers == 64 ? -1L : (1L << bulkBuffers) - 1);
     }

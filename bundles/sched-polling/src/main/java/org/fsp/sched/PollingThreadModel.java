@@ -70,6 +70,8 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
     private volatile boolean handoffDeviceWaits;
 
     private final LongAdder lendings = new LongAdder();
+    /** The CPUs workers pin themselves to. */
+    final WorkerCpus cpus;
     /** Guarded by {@link #changes}. */
     private int nextWorkerNumber;
     /** Guarded by {@link #changes}. */
@@ -81,7 +83,18 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
 
     /** @param handoffDeviceWaits see {@link #handoffDeviceWaits(boolean)} */
     PollingThreadModel(int workerCount, IdleStrategyKind kind, IdleSettings settings, boolean handoffDeviceWaits) {
+        this(workerCount, kind, settings, handoffDeviceWaits, WorkerCpus.off());
+    }
+
+    /** @param cpus the CPUs the workers pin themselves to ({@link WorkerCpus#off()}: none) */
+    PollingThreadModel(
+            int workerCount,
+            IdleStrategyKind kind,
+            IdleSettings settings,
+            boolean handoffDeviceWaits,
+            WorkerCpus cpus) {
         checkWorkers(workerCount);
+        this.cpus = cpus;
         this.kind = kind;
         this.settings = settings;
         this.handoffDeviceWaits = handoffDeviceWaits;
@@ -201,6 +214,11 @@ final class PollingThreadModel implements ThreadModel, AutoCloseable {
         return agents.size() == 1
                 ? AgentDispatch.roleName(agents.getFirst())
                 : agents.stream().map(AgentDispatch::roleName).toList().toString();
+    }
+
+    @Override
+    public long workerCpuMask() {
+        return cpus.mask();
     }
 
     @Override

@@ -14,6 +14,7 @@ import org.fsp.api.sched.FutexAgent;
 import org.fsp.api.sched.FutexWaitSet;
 import org.fsp.api.sched.IdleStrategy;
 import org.fsp.api.sched.ManagedBlocking;
+import org.fsp.linux.CpuAffinity;
 import org.fsp.linux.Futex;
 import org.fsp.linux.NativeException;
 import org.slf4j.Logger;
@@ -67,6 +68,8 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
     private final Set<Agent> drove = Collections.newSetFromMap(new IdentityHashMap<>());
     /** Worker thread only: set when it takes a post that retires it; it then leaves its loop. */
     private boolean retired;
+    /** Worker thread only: the CPU this worker is pinned to, -1 while it runs unpinned. */
+    private int cpu = -1;
     /** True from the start until {@link #join}: the thread runs but waits, driving nothing. */
     private volatile boolean standby = true;
 
@@ -227,10 +230,28 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
             while (standby) {
                 LockSupport.park(this);
             }
+            pin();
             rounds();
         } finally {
+            model.cpus.release(cpu);
             ManagedBlocking.uninstall();
             standIn.stop();
+        }
+    }
+
+    /** Worker thread: pins it to a CPU of the model's pool when one is free (once pinned, for good). */
+    private void pin() {
+        int c = model.cpus.claim();
+        if (c < 0) {
+            return;
+        }
+        try {
+            CpuAffinity.set(1L << c);
+            cpu = c;
+            LOG.info("{} pinned to CPU {}", name, c);
+        } catch (NativeException e) {
+            model.cpus.release(c);
+            LOG.warn("{} could not pin itself to CPU {}: {}", name, c, e.getMessage());
         }
     }
 
@@ -244,6 +265,10 @@ final class PollingWorker implements Runnable, ManagedBlocking.Blocker {
                 takePost();
                 if (retired) {
                     return;
+                }
+                if (cpu < 0) {
+                    // A worker that joined while its predecessor still held the CPU tries again at each change.
+                    pin();
                 }
             }
             if (lent && !awaitReturned(false)) {

@@ -13,6 +13,7 @@ import org.fsp.api.sched.Agent;
 import org.fsp.api.sched.IdleStrategyKind;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.api.status.StatusContributor;
+import org.fsp.linux.CpuAffinity;
 import org.osgi.annotation.bundle.Header;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -48,6 +49,8 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
 
     /** Configuration PID. */
     public static final String PID = "org.fsp.sched";
+    /** System property that overrides {@link Config#pinWorkers()} (e.g. for an A/B in FSP_OPTS). */
+    public static final String PIN_WORKERS_PROPERTY = "fsp.sched.pinWorkers";
 
     /** The thread model's configuration. */
     @ObjectClassDefinition(
@@ -66,6 +69,11 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
                 description = "With workers=0: the most worker threads the load manager starts (0 = half the "
                         + "available cores, at least 1: the other half is the clients')")
         int maxWorkers() default 0;
+
+        @AttributeDefinition(
+                description = "Pin each worker to a CPU of its own (the highest free ones, always leaving the clients "
+                        + "at least one) and publish them to clients, whose threads then keep off those CPUs")
+        boolean pinWorkers() default true;
 
         @AttributeDefinition(description = "With workers=0: how often the load manager looks at the load, milliseconds")
         long loadManagerMillis() default 100;
@@ -117,8 +125,19 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
                 workerCount(config),
                 IdleStrategyKind.parse(config.idleStrategy()),
                 settings(config),
-                parseDeviceWait(config.deviceWait()));
+                parseDeviceWait(config.deviceWait()),
+                workerCpus(config));
         scheduleRebalancing(config);
+    }
+
+    /**
+     * The CPUs the workers may pin themselves to: the process's CPUs when {@link Config#pinWorkers()}, which a
+     * framework property {@value #PIN_WORKERS_PROPERTY} (true or false) overrides, else none.
+     */
+    static WorkerCpus workerCpus(Config config) {
+        String property = System.getProperty(PIN_WORKERS_PROPERTY);
+        boolean pin = property != null ? Boolean.parseBoolean(property) : config.pinWorkers();
+        return pin ? new WorkerCpus(CpuAffinity.current()) : WorkerCpus.off();
     }
 
     /** The configured worker count, or 1 to start with when the load manager decides (workers=0). */
@@ -147,6 +166,7 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
 
     @Modified
     void modified(Config config) {
+        // pinWorkers takes effect at the next activation: workers already pinned stay so.
         model.configure(
                 workerCount(config),
                 IdleStrategyKind.parse(config.idleStrategy()),
@@ -214,6 +234,11 @@ public final class ThreadModelComponent implements ThreadModel, StatusContributo
     @Override
     public void detachAll(List<? extends Agent> agents) {
         model.detachAll(agents);
+    }
+
+    @Override
+    public long workerCpuMask() {
+        return model.workerCpuMask();
     }
 
     @Override

@@ -7,8 +7,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The first page of every channel segment: what it is, which version of this format, and its geometry. Written once
- * by the server before the descriptor is passed; the {@code serverState} word is the only field that changes later and
- * sits on its own cache line.
+ * by the server before the descriptor is passed; the {@code serverState} word, on its own cache line, and the server
+ * CPU mask, which changes only when the server's workers do, are the only fields that change later.
  *
  * <pre>
  *   0                   1                   2                   3
@@ -33,7 +33,9 @@ import java.lang.foreign.MemorySegment;
  *  +---------------------------------------------------------------+
  *  |           Bulk bytes (minor 1; 0 from a minor-0 server)        | 44
  *  +---------------------------------------------------------------+
- *  |                        ... padding ...                        | 48..63
+ *  |      Server CPUs (64-bit mask; 0 from an older server)         | 48
+ *  +---------------------------------------------------------------+
+ *  |                        ... padding ...                        | 56..63
  *  +---------------------------------------------------------------+
  *  |      Server state (own cache line; written by the server)     | 64
  *  +---------------------------------------------------------------+
@@ -64,6 +66,12 @@ public final class ChannelHeaderDescriptor {
     public static final int SERVER_PID_OFFSET;
     /** Bytes of the bulk area ({@link ChannelLayout#bulkBytes()}); zero in the padding of a minor-0 header. */
     public static final int BULK_BYTES_OFFSET;
+    /**
+     * The CPUs the server's polling workers are pinned to (bit i: CPU i, 0-63), 0 when none is (or an older server):
+     * a client thread keeps off them when other CPUs remain, so that a worker and a client never take turns on one
+     * CPU. Read by a client thread once, at its first call.
+     */
+    public static final int SERVER_CPUS_OFFSET;
     /** Server state word: {@link #SERVER_SERVING} or {@link #SERVER_CLOSED}; its own cache line. */
     public static final int SERVER_STATE_OFFSET;
     /**
@@ -109,6 +117,8 @@ public final class ChannelHeaderDescriptor {
         offset += 4;
         BULK_BYTES_OFFSET = offset;
         offset += 4;
+        SERVER_CPUS_OFFSET = offset;
+        offset += 8;
         offset = ChannelLayout.CACHE_LINE_BYTES;
         SERVER_STATE_OFFSET = offset;
         offset += ChannelLayout.CACHE_LINE_BYTES;
@@ -136,6 +146,16 @@ public final class ChannelHeaderDescriptor {
         segment.set(JAVA_INT, SERVER_PID_OFFSET, serverPid);
         segment.set(JAVA_INT, BULK_BYTES_OFFSET, layout.bulkBytes());
         segment.set(JAVA_INT, SERVER_STATE_OFFSET, SERVER_SERVING);
+    }
+
+    /** Publishes the CPUs the server's workers are pinned to ({@link #SERVER_CPUS_OFFSET}); the server only. */
+    public static void publishServerCpus(MemorySegment segment, long mask) {
+        segment.set(JAVA_LONG, SERVER_CPUS_OFFSET, mask);
+    }
+
+    /** The CPUs the server's workers are pinned to, as last published (0: none). */
+    public static long serverCpus(MemorySegment segment) {
+        return segment.get(JAVA_LONG, SERVER_CPUS_OFFSET);
     }
 
     /**

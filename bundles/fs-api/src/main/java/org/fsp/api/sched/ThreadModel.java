@@ -74,6 +74,14 @@ public interface ThreadModel {
         agents.forEach(this::detach);
     }
 
+    /**
+     * The CPUs the workers are pinned to, one each (bit i: CPU i, 0-63), or 0 when none is: the IPC layer publishes
+     * it so that clients keep their threads off those CPUs. It can change when workers are added or removed.
+     */
+    default long workerCpuMask() {
+        return 0;
+    }
+
     /** The idle strategy every worker uses. */
     IdleStrategyKind idleStrategy();
 

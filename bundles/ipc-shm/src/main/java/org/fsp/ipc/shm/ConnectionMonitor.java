@@ -127,6 +127,7 @@ final class ConnectionMonitor {
         while (running) {
             try {
                 ClientSession[] list = clients.snapshot();
+                handshake.republishServerCpus(list);
                 List<PendingHandshakes.Pending> waiting = pending.all();
                 int count = 1 + list.length + waiting.size();
                 if (count > capacity) {

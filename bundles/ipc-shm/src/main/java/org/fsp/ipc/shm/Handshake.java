@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.HandshakeDescriptor;
@@ -46,6 +47,8 @@ final class Handshake {
     private final RateLimitedLog refusals;
     /** True once the server closes: hellos that come now are refused instead of set up. */
     private final BooleanSupplier closing;
+    /** The CPUs the thread model's workers are pinned to now, published in each new client's header. */
+    private final LongSupplier workerCpus;
 
     private final AtomicLong clientsServed = new AtomicLong();
     private final AtomicLong clientsRefused = new AtomicLong();
@@ -55,12 +58,32 @@ final class Handshake {
             ClientTable clients,
             FileSystemGate gate,
             RateLimitedLog refusals,
-            BooleanSupplier closing) {
+            BooleanSupplier closing,
+            LongSupplier workerCpus) {
         this.config = config;
+        this.workerCpus = workerCpus;
         this.clients = clients;
         this.gate = gate;
         this.refusals = refusals;
         this.closing = closing;
+    }
+
+    /**
+     * Writes the workers' CPUs into the header of each of {@code sessions} whose header says otherwise, so that a
+     * worker the load manager added or removed after a client connected reaches that client's threads that start
+     * calling from now on. A session released meanwhile (its segment unmapped) is skipped.
+     */
+    void republishServerCpus(ClientSession[] sessions) {
+        long mask = workerCpus.getAsLong();
+        for (ClientSession s : sessions) {
+            try {
+                if (ChannelHeaderDescriptor.serverCpus(s.segment) != mask) {
+                    ChannelHeaderDescriptor.publishServerCpus(s.segment, mask);
+                }
+            } catch (IllegalStateException released) {
+                // Its arena closed under us: nobody reads that header any more.
+            }
+        }
     }
 
     /** Clients set up since start. */
@@ -193,6 +216,7 @@ final class Handshake {
                 throw e;
             }
             ChannelHeaderDescriptor.write(segment, layout, id, Libc.getpid());
+            ChannelHeaderDescriptor.publishServerCpus(segment, workerCpus.getAsLong());
             Credentials who = new Credentials(peer.pid(), peer.uid(), peer.gid(), groups);
             session = new ClientSession(
                     id,

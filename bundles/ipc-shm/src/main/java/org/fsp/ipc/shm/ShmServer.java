@@ -143,7 +143,8 @@ public final class ShmServer implements AutoCloseable {
         this.config = config;
         this.share = new FairShare(config.inFlightPerClient(), workers);
         this.clients = new ClientTable(workers, share, gate);
-        this.handshake = new Handshake(config, clients, gate, refusals, () -> closing);
+        this.handshake =
+                new Handshake(config, clients, gate, refusals, () -> closing, () -> threadModel.workerCpuMask());
         this.monitor = new ConnectionMonitor(config, clients, handshake, refusals);
     }
 
