@@ -8,5 +8,5 @@
  * announces it through {@link org.fsp.api.sched.ManagedBlocking}, so that the worker's other agents keep being driven.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.4.0")
+@org.osgi.annotation.versioning.Version("0.5.0")
 package org.fsp.api.sched;
