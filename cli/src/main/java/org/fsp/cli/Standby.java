@@ -20,6 +20,7 @@ import org.fsp.linux.UnixSockets;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
+import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.ServiceEvent;
@@ -57,6 +58,8 @@ final class Standby {
 
     /** System property: skip the layers' {@link StandbyRehearsals} (to measure what they save). */
     static final String NO_REHEARSAL_PROPERTY = "fsp.standby.noRehearsal";
+    /** Skips the SCR rehearsal alone ({@link ScrRehearsal}), to measure what it saves. */
+    static final String NO_SCR_REHEARSAL_PROPERTY = "fsp.standby.noScrRehearsal";
 
     /** System property: skip {@link NativeWarmUp} (to measure what it saves). */
     static final String NO_NATIVE_WARM_UP_PROPERTY = "fsp.standby.noNativeWarmUp";
@@ -104,6 +107,18 @@ final class Standby {
         String rehearsals = "-";
         if (lock == null && !Boolean.getBoolean(NO_REHEARSAL_PROPERTY)) {
             List<String> ran = StandbyRehearsals.run(framework.getBundleContext());
+            if (!Boolean.getBoolean(NO_SCR_REHEARSAL_PROPERTY)) {
+                long scrStart = System.nanoTime();
+                try {
+                    if (ScrRehearsal.run(framework.getBundleContext())) {
+                        ran.add("scr=" + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - scrStart));
+                    } else {
+                        System.err.println("fspd: standby rehearsal of SCR: its components were not activated");
+                    }
+                } catch (IOException | BundleException | RuntimeException e) {
+                    System.err.println("fspd: standby rehearsal of SCR failed; the take-over pays for it: " + e);
+                }
+            }
             rehearsals = ran.isEmpty() ? "-" : String.join(",", ran);
         }
         control.send("standby " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " " + classes + " "

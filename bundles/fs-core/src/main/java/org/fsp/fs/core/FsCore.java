@@ -287,7 +287,8 @@ public final class FsCore implements FileSystemService, SessionRecords {
             boolean wasClean,
             FileSystemHandoff adopt,
             FileObserver observer,
-            JournalShadow shadow)
+            JournalShadow shadow,
+            Journal.Recovered resumed)
             throws IOException {
         this.io = io;
         this.shadow = shadow;
@@ -303,7 +304,9 @@ public final class FsCore implements FileSystemService, SessionRecords {
         this.writeBack = WriteBack.forCapacity(cache, e -> stopWriting("background write-back", e));
         this.alloc = new Allocator(cache, g);
         this.table = new InodeTable(cache, g, alloc);
-        this.journal = new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed, shadow);
+        this.journal = resumed == null
+                ? new Journal(io, cache, g, journalSeq, this::writeSuperblockSeq, alloc::releaseFreed, shadow)
+                : Journal.resume(io, cache, g, resumed, this::writeSuperblockSeq, alloc::releaseFreed, shadow);
         this.paths = new PathResolver(cache, alloc, table, options.linkProtection());
         this.xattrs = new ExtendedAttributes(cache, alloc, table, g, clock, reservedBlocks);
         io.read(0, sbBuffer, BlockRequest.Priority.METADATA);
@@ -334,8 +337,22 @@ public final class FsCore implements FileSystemService, SessionRecords {
             throw e;
         }
         this.sessions = loaded;
+        if (adopt == null && resumed != null) {
+            // The journal still starts at the sequence the superblock has; one flush covers the superblock's new
+            // mount count and the recovered transactions.
+            writeSuperblock(resumed.contents().baseSeq(), false, false);
+            try {
+                journal.flushRecovered();
+            } catch (IOException e) {
+                cache.close();
+                sbArena.close();
+                throw e;
+            }
+        }
         if (adopt == null) {
-            writeSuperblock(journalSeq, false);
+            if (resumed == null) {
+                writeSuperblock(journalSeq, false);
+            }
             this.orphansFreed = wasClean ? 0 : orphans.afterCrash();
             this.handlesAdopted = -1;
         } else {
@@ -631,7 +648,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
     // ---------------------------------------------------------------------------------------------------------
     // Superblock and housekeeping
 
-    private synchronized void writeSuperblock(long journalSeq, boolean clean) {
+    private void writeSuperblock(long journalSeq, boolean clean) {
+        writeSuperblock(journalSeq, clean, true);
+    }
+
+    /** Writes the superblock; with {@code flush} it is durable on return, else the next flush covers it. */
+    private synchronized void writeSuperblock(long journalSeq, boolean clean, boolean flush) {
         SuperblockDescriptor.write(
                 sbBuffer,
                 geometry,
@@ -644,7 +666,9 @@ public final class FsCore implements FileSystemService, SessionRecords {
                 sessionTableBlocks);
         try {
             io.await(io.write(0, sbBuffer, BlockRequest.Priority.JOURNAL));
-            io.flush();
+            if (flush) {
+                io.flush();
+            }
         } catch (IOException e) {
             stopWriting("superblock write", e);
             throw new IllegalStateException("cannot write the superblock", e);

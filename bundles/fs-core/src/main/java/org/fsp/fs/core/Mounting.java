@@ -21,10 +21,10 @@ import org.fsp.fs.core.layout.SuperblockDescriptor;
 
 /**
  * The mount sequence of {@link FsCore}, up to the constructor: read and validate the superblock (a blank or corrupt
- * one is refused with a message that says what is wrong, before anything is written), restore the journal shadow a
- * crashed process left, then either take over from the previous version (a hand-off of this image with an empty
- * journal: nothing to replay) or read the journal, check the metadata mount depends on as recovery would leave it,
- * and replay. A typical sequence is: {@code FsCore.mount} calls {@link #mount}, which returns the mounted FsCore.
+ * one is refused with a message that says what is wrong, before anything is written), read the journal through the
+ * journal shadow a crashed process left, then either take over from the previous version (a hand-off of this image
+ * with an empty journal: nothing to replay) or check the metadata mount depends on as recovery would leave it and
+ * keep the committed transactions in the new journal ({@link Journal#resume}). A typical sequence is: {@code FsCore.mount} calls {@link #mount}, which returns the mounted FsCore.
  */
 final class Mounting {
 
@@ -78,38 +78,30 @@ final class Mounting {
             FileObserver observer,
             BlockScheduler scheduler)
             throws IOException {
-        if (shadow != null) {
-            // What a crashed process answered but whose device writes had not completed goes onto the device's
-            // journal first; recovery then treats it like any committed transaction.
-            long restored = shadow.restore(io, SuperblockDescriptor.journalSeq(sb));
-            if (restored > 0) {
-                FsCore.LOG.info(
-                        "journal shadow {}: {} journal blocks restored onto {}",
-                        shadow.file(),
-                        restored,
-                        scheduler.device().describe());
-            }
-        }
+        long baseSeq = SuperblockDescriptor.journalSeq(sb);
+        // What a crashed process answered but whose device writes had not completed is in the shadow: the journal is
+        // read through it, and recovery treats it like any committed transaction.
+        MemorySegment front = shadow == null ? MemorySegment.NULL : shadow.front(baseSeq);
         if (handoff != null
                 && handoff.deviceIdentity().equals(FsCore.deviceIdentity(g, mkfsTime))
                 && !SuperblockDescriptor.clean(sb)) {
-            long seq = SuperblockDescriptor.journalSeq(sb);
-            Journal.Contents committed = Journal.read(io, g, seq);
+            Journal.Contents committed = Journal.read(io, g, baseSeq, front);
             if (committed.transactions() == 0) {
                 return new FsCore(
                         io,
                         g,
-                        seq,
+                        baseSeq,
                         mkfsTime,
                         SuperblockDescriptor.mountCount(sb),
                         SuperblockDescriptor.reservedBlocks(sb),
                         options,
                         clock,
-                        new Journal.Recovery(seq, 0, 0),
+                        new Journal.Recovery(baseSeq, 0, 0),
                         false,
                         handoff,
                         observer,
-                        shadow);
+                        shadow,
+                        null);
             }
             // A hand-off always follows a checkpoint; a journal with transactions means the image changed since.
             FsCore.LOG.warn(
@@ -117,26 +109,62 @@ final class Mounting {
                     scheduler.device().describe());
         }
         // Everything is checked before anything is written: a corrupt image is left exactly as it was.
-        Journal.Contents committed = Journal.read(io, g, SuperblockDescriptor.journalSeq(sb));
+        Journal.Contents committed = Journal.read(io, g, baseSeq, front);
         String problem = precheck(io, g, committed.images());
         if (problem != null) {
             throw new CorruptMetadataException("refusing to mount: " + problem);
         }
-        Journal.Recovery r = Journal.replay(io, committed);
+        Journal.Recovered resumed = null;
+        if (committed.transactions() > 0) {
+            // The recovered transactions stay in the journal until its next checkpoint, as if this process had
+            // committed them: no home writes and their flushes before serving, only the shadow's part of the journal
+            // written to the device and one flush.
+            resumed = recovered(io, g, committed, front);
+            if (resumed.notOnDevice() > 0) {
+                FsCore.LOG.info(
+                        "journal shadow {}: {} journal blocks restored onto {}",
+                        shadow.file(),
+                        resumed.notOnDevice(),
+                        scheduler.device().describe());
+            }
+        }
         return new FsCore(
                 io,
                 g,
-                r.nextSeq(),
+                committed.nextSeq(),
                 mkfsTime,
                 SuperblockDescriptor.mountCount(sb) + 1,
                 SuperblockDescriptor.reservedBlocks(sb),
                 options,
                 clock,
-                r,
+                new Journal.Recovery(
+                        committed.nextSeq(),
+                        committed.transactions(),
+                        committed.images().size()),
                 SuperblockDescriptor.clean(sb),
                 null,
                 observer,
-                shadow);
+                shadow,
+                resumed);
+    }
+
+    /**
+     * The journal's blocks up to the end of its last complete transaction, for the journal that keeps them: the
+     * shadow's where it has them (the device may lack those), the device's beyond.
+     */
+    private static Journal.Recovered recovered(BlockIo io, Geometry g, Journal.Contents c, MemorySegment front)
+            throws IOException {
+        long end = c.end();
+        MemorySegment journal = Arena.ofAuto().allocate(end * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+        long fromShadow = Math.min(end, front.byteSize() / Layout.BLOCK_SIZE);
+        MemorySegment.copy(front, 0, journal, 0, fromShadow * Layout.BLOCK_SIZE);
+        if (end > fromShadow) {
+            io.read(
+                    g.journalStart() + fromShadow,
+                    journal.asSlice(fromShadow * Layout.BLOCK_SIZE),
+                    BlockRequest.Priority.JOURNAL);
+        }
+        return new Journal.Recovered(c, journal, fromShadow);
     }
 
     /**

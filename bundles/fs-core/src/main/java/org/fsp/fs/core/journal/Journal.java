@@ -128,6 +128,8 @@ public final class Journal {
     private final Queue<Deferred> journalDeferred = new ConcurrentLinkedQueue<>();
     /** Passes of the background checkpoint's first phase, each writing home what commits added during the last. */
     private static final int CATCH_UP_PASSES = 3;
+    /** Recovered journal blocks are written to the device in pieces of this many blocks, a large device request. */
+    private static final int RESTORE_CHUNK_BLOCKS = 256;
 
     /** Serialises {@link #flushThrough}. */
     private final Object flushLock = new Object();
@@ -216,10 +218,19 @@ public final class Journal {
             LongConsumer superblockSeqWriter,
             LongConsumer onCheckpoint,
             JournalShadow shadow) {
+        this(io, cache, g, firstSeq, superblockSeqWriter, onCheckpoint, shadow, null);
+    }
+
+    private Journal(
+            BlockIo io,
+            BufferCache cache,
+            Geometry g,
+            long firstSeq,
+            LongConsumer superblockSeqWriter,
+            LongConsumer onCheckpoint,
+            JournalShadow shadow,
+            Recovered recovered) {
         this.shadow = shadow;
-        if (shadow != null) {
-            shadow.reset(firstSeq);
-        }
         this.io = io;
         this.cache = cache;
         this.start = g.journalStart();
@@ -227,9 +238,72 @@ public final class Journal {
         this.superblockSeqWriter = superblockSeqWriter;
         this.onCheckpoint = onCheckpoint;
         this.running = new Transaction(firstSeq);
-        this.committedSeq = firstSeq - 1;
         this.writtenSeq = firstSeq - 1;
+        if (recovered == null) {
+            if (shadow != null) {
+                shadow.reset(firstSeq);
+            }
+            this.committedSeq = firstSeq - 1;
+        } else {
+            Contents c = recovered.contents();
+            // Nothing recovered is known to be flushed until flushRecovered: the device's copy of the journal may
+            // still be in its volatile cache, or only in the shadow.
+            this.committedSeq = c.baseSeq() - 1;
+            this.head = c.end();
+            for (Map.Entry<Long, MemorySegment> e : c.images().entrySet()) {
+                images.put(e.getKey(), new Image(firstSeq - 1, e.getValue()));
+            }
+            if (shadow != null) {
+                shadow.adopt(c.baseSeq(), recovered.journal());
+            }
+            long restore = recovered.notOnDevice();
+            for (long at = 0; at < restore; at += RESTORE_CHUNK_BLOCKS) {
+                long n = Math.min(RESTORE_CHUNK_BLOCKS, restore - at);
+                journalWritesInFlight.add(io.write(
+                        start + at,
+                        recovered.journal().asSlice(at * Layout.BLOCK_SIZE, n * Layout.BLOCK_SIZE),
+                        BlockRequest.Priority.JOURNAL));
+            }
+        }
         cache.setOverlay(this::copyImage);
+    }
+
+    /**
+     * What a mount after a crash recovered, for a journal that keeps it ({@link #resume}).
+     *
+     * @param contents the committed transactions read
+     * @param journal the journal's blocks from position 0 to {@code contents.end()}
+     * @param notOnDevice how many of them, from position 0, must be written to the device's journal area (those the
+     *     shadow had, perhaps newer than the device's)
+     */
+    public record Recovered(Contents contents, MemorySegment journal, long notOnDevice) {}
+
+    /**
+     * A journal that keeps what a mount after a crash recovered: the committed transactions stay in the journal as
+     * if this process had committed them (their images overlay the cache and go home at the next checkpoint) instead
+     * of being written home and flushed before the mount serves. The blocks the device may lack are written to its
+     * journal area at once; {@link #flushRecovered} makes them durable. The superblock keeps
+     * {@code recovered.contents().baseSeq()} until that checkpoint.
+     */
+    public static Journal resume(
+            BlockIo io,
+            BufferCache cache,
+            Geometry g,
+            Recovered recovered,
+            LongConsumer superblockSeqWriter,
+            LongConsumer onCheckpoint,
+            JournalShadow shadow) {
+        return new Journal(
+                io, cache, g, recovered.contents().nextSeq(), superblockSeqWriter, onCheckpoint, shadow, recovered);
+    }
+
+    /**
+     * After {@link #resume}: makes the recovered transactions survive any crash (their journal writes complete and
+     * one flush covers them), before the mount serves. Until then the blocks their frees released must not be
+     * reused, and a power loss could leave a prefix of them.
+     */
+    public void flushRecovered() throws IOException {
+        flushWritten();
     }
 
     /**
@@ -907,9 +981,10 @@ public final class Journal {
 
     /**
      * What the journal holds: the newest committed image of each home block, in order of first appearance, and the
-     * sequence number after the last complete transaction.
+     * sequence number after the last complete transaction; {@code baseSeq} is the sequence at journal position 0 and
+     * {@code end} the journal position after the last complete transaction.
      */
-    public record Contents(Map<Long, MemorySegment> images, long nextSeq, int transactions) {}
+    public record Contents(Map<Long, MemorySegment> images, long nextSeq, int transactions, long baseSeq, long end) {}
 
     /**
      * Replays committed transactions from the journal to their home blocks and flushes. Reads the journal from its
@@ -937,6 +1012,14 @@ public final class Journal {
      * would leave it).
      */
     public static Contents read(BlockIo io, Geometry g, long journalSeq) throws IOException {
-        return JournalReader.read(io, g, journalSeq);
+        return JournalReader.read(io, g, journalSeq, MemorySegment.NULL);
+    }
+
+    /**
+     * As {@link #read}, with the journal's first blocks taken from {@code front} (the journal shadow's, newer than
+     * the device's where the crashed process's device writes had not completed).
+     */
+    public static Contents read(BlockIo io, Geometry g, long journalSeq, MemorySegment front) throws IOException {
+        return JournalReader.read(io, g, journalSeq, front);
     }
 }

@@ -21,6 +21,9 @@ import org.fsp.fs.core.layout.Layout;
  * <p>The journal is read front to back in reads of {@value #CHUNK_BLOCKS} blocks: a mount after a crash reads every
  * transaction since the last checkpoint, and one synchronous read per block would make it wait for the device once per
  * block. A chunk is read only when the scan reaches it, so a journal emptied by a checkpoint costs one read.
+ *
+ * <p>A front in memory (the journal shadow's blocks of this epoch, which may be newer than the device's) is read in
+ * place of the device's first blocks, so a mount after a crash reads from the device only what lies beyond it.
  */
 final class JournalReader {
 
@@ -31,19 +34,22 @@ final class JournalReader {
     private final Geometry g;
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment chunk;
+    /** Journal blocks from position 0 read from memory instead of the device. */
+    private final MemorySegment front;
     /** Journal-relative block number of the chunk's first block; -1 before the first read. */
     private long chunkFirst = -1;
 
     private int chunkLength;
 
-    private JournalReader(BlockIo io, Geometry g) {
+    private JournalReader(BlockIo io, Geometry g, MemorySegment front) {
         this.io = io;
         this.g = g;
+        this.front = front;
         this.chunk = arena.allocate((long) CHUNK_BLOCKS * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
     }
 
-    static Journal.Contents read(BlockIo io, Geometry g, long journalSeq) throws IOException {
-        return new JournalReader(io, g).scan(journalSeq);
+    static Journal.Contents read(BlockIo io, Geometry g, long journalSeq, MemorySegment front) throws IOException {
+        return new JournalReader(io, g, front).scan(journalSeq);
     }
 
     private Journal.Contents scan(long journalSeq) throws IOException {
@@ -110,11 +116,14 @@ final class JournalReader {
             seq++;
             pos = p;
         }
-        return new Journal.Contents(out, seq, replayed);
+        return new Journal.Contents(out, seq, replayed, journalSeq, pos);
     }
 
     /** Journal block {@code p} (relative to the journal's start), read with its chunk if not read yet. */
     private MemorySegment block(long p) throws IOException {
+        if (p < front.byteSize() / Layout.BLOCK_SIZE) {
+            return front.asSlice(p * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
+        }
         if (chunkFirst < 0 || p < chunkFirst || p >= chunkFirst + chunkLength) {
             chunkFirst = p;
             chunkLength = (int) Math.min(CHUNK_BLOCKS, g.journalBlocks() - p);

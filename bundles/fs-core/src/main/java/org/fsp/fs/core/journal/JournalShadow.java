@@ -11,11 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
-import org.fsp.api.block.BlockRequest;
-import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.layout.Geometry;
 import org.fsp.fs.core.layout.Layout;
 import org.slf4j.Logger;
@@ -26,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * mapped shared. Every commit lays its blocks here as well as on the device, so a commit that only has to survive a
  * crash of this process (a recoverable client's namespace change) is answered after a memory copy, while its device
  * write completes in the background and the flush waits for the next sync. The next mount of the image, in whatever
- * process, writes the copy onto the device's journal area before recovery reads it. It does not survive a reboot,
+ * process, reads the journal through the copy and writes it onto the device's journal area. It does not survive a reboot,
  * which is what a power loss allows: what was not flushed may be lost.
  *
  * <p>Layout: a 4 KiB header (the image's identity, the sequence of the transaction at journal position 0 and the
@@ -38,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe: the journal calls it under its commit lock, the mount before the journal exists.
  *
  * <p>A typical sequence is: {@code shadow = JournalShadow.open(dir, mkfsTime, g)}; at mount
- * {@code shadow.restore(io, sbJournalSeq)}; per commit {@code shadow.append(head, blocks)}; per checkpoint
+ * {@code shadow.front(sbJournalSeq)} is read as the journal's front and {@code shadow.adopt(sbJournalSeq, journal)}; per commit {@code shadow.append(head, blocks)}; per checkpoint
  * {@code shadow.reset(nextSeq)}; at unmount {@code shadow.delete()}.
  */
 public final class JournalShadow implements AutoCloseable {
@@ -54,8 +50,6 @@ public final class JournalShadow implements AutoCloseable {
     private static final long JOURNAL_BLOCKS_OFFSET = 32;
     private static final long BASE_SEQ_OFFSET = 40;
     private static final long HEAD_OFFSET = 48;
-    /** Restores are written in pieces of this many blocks, the size of a large device request. */
-    private static final int RESTORE_CHUNK_BLOCKS = 256;
 
     private final Path file;
     private final Arena arena;
@@ -134,33 +128,51 @@ public final class JournalShadow implements AutoCloseable {
     }
 
     /**
-     * Before recovery: writes what the shadow holds of the current epoch onto the device's journal area and flushes,
-     * so recovery finds the transactions a crashed process had answered but whose device writes had not completed.
-     * Idempotent. Returns the number of blocks written (0 if the shadow is empty or of another image or epoch).
+     * Before recovery: what the shadow holds of the epoch that starts with {@code journalSeq}, journal position 0
+     * first: the transactions a crashed process answered, some perhaps not yet written to the device's journal.
+     * Empty if the shadow is empty or of another image or epoch. The slice stays valid until the next {@link #adopt},
+     * {@link #reset} or {@link #close}.
      */
-    public long restore(BlockIo io, long journalSeq) throws IOException {
+    public MemorySegment front(long journalSeq) {
         long head = header.get(Layout.LONG, HEAD_OFFSET);
-        boolean mine = header.get(Layout.LONG, MAGIC_OFFSET) == MAGIC
-                && header.get(Layout.LONG, MKFS_TIME_OFFSET) == mkfsTime
-                && header.get(Layout.LONG, TOTAL_BLOCKS_OFFSET) == geometry.totalBlocks()
-                && header.get(Layout.LONG, JOURNAL_START_OFFSET) == geometry.journalStart()
-                && header.get(Layout.LONG, JOURNAL_BLOCKS_OFFSET) == geometry.journalBlocks();
-        if (!mine || header.get(Layout.LONG, BASE_SEQ_OFFSET) != journalSeq || head <= 0) {
-            return 0;
+        if (!holdsEpoch(journalSeq) || head <= 0) {
+            return MemorySegment.NULL;
         }
         if (head > geometry.journalBlocks()) {
             LOG.warn("journal shadow {} ignored: {} blocks for a journal of {}", file, head, geometry.journalBlocks());
-            return 0;
+            return MemorySegment.NULL;
         }
-        List<BlockRequest> writes = new ArrayList<>();
-        for (long at = 0; at < head; at += RESTORE_CHUNK_BLOCKS) {
-            long n = Math.min(RESTORE_CHUNK_BLOCKS, head - at);
-            MemorySegment blocks = body.asSlice(at * Layout.BLOCK_SIZE, n * Layout.BLOCK_SIZE);
-            writes.add(io.write(geometry.journalStart() + at, blocks, BlockRequest.Priority.JOURNAL));
+        return body.asSlice(0, head * Layout.BLOCK_SIZE);
+    }
+
+    private boolean holdsEpoch(long baseSeq) {
+        return header.get(Layout.LONG, MAGIC_OFFSET) == MAGIC
+                && header.get(Layout.LONG, MKFS_TIME_OFFSET) == mkfsTime
+                && header.get(Layout.LONG, TOTAL_BLOCKS_OFFSET) == geometry.totalBlocks()
+                && header.get(Layout.LONG, JOURNAL_START_OFFSET) == geometry.journalStart()
+                && header.get(Layout.LONG, JOURNAL_BLOCKS_OFFSET) == geometry.journalBlocks()
+                && header.get(Layout.LONG, BASE_SEQ_OFFSET) == baseSeq;
+    }
+
+    /**
+     * After recovery that keeps the journal (the recovered transactions stay in it until the next checkpoint): the
+     * shadow holds exactly {@code blocks}, the journal from position 0, in the epoch {@code baseSeq}. A torn tail the
+     * crashed process left is dropped, and blocks only the device had are copied in, so that a later restore never
+     * writes anything else over them. A shadow of another epoch is emptied first, so a crash in the middle leaves
+     * nothing to restore; within the same epoch the blocks below the old head are the same bytes.
+     */
+    public void adopt(long baseSeq, MemorySegment blocks) {
+        if (!holdsEpoch(baseSeq)) {
+            reset(baseSeq);
         }
-        io.awaitAll(writes);
-        io.flush();
-        return head;
+        long end = blocks.byteSize() / Layout.BLOCK_SIZE;
+        if (header.get(Layout.LONG, HEAD_OFFSET) > end) {
+            header.set(Layout.LONG, HEAD_OFFSET, end);
+            VarHandle.releaseFence();
+        }
+        MemorySegment.copy(blocks, 0, body, 0, blocks.byteSize());
+        VarHandle.releaseFence();
+        header.set(Layout.LONG, HEAD_OFFSET, end);
     }
 
     /**
