@@ -48,6 +48,9 @@ import sun.misc.Signal;
  *
  * <p>All decisions are made on one thread, from a queue of events (a child's line, a child's exit, a signal, a
  * timer).
+ *
+ * <p>Its length (about 850 lines): one event loop and the state it alone touches (children, the held FUSE
+ * descriptors, restarts, the crash loop), kept together so that no decision needs a lock.
  */
 final class Supervisor {
 

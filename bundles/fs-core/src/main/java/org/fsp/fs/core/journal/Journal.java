@@ -62,6 +62,11 @@ import org.fsp.fs.core.layout.Layout;
  *
  * <p>A typical sequence is: {@code try (Handle h = journal.begin()) { ...change buffers, h.tx().dirty(b)... }};
  * then, for fsync, {@code journal.commitUpTo(h.tx().seq())}.
+ *
+ * <p>Its length (about 1,050 lines): the transaction gate, the commit rounds and the checkpoint share one set of
+ * sequence numbers, locks and the journal's ring of blocks, and their interplay (a checkpoint's last step under the
+ * commit lock, rounds parked across a checkpoint, the shadow's epochs) is easier to check in one place. Reading
+ * the journal at mount is {@link JournalReader}'s, the shadow {@link JournalShadow}'s.
  */
 public final class Journal {
 
