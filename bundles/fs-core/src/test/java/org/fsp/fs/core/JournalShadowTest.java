@@ -5,15 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.FsException;
 import org.fsp.fs.core.testing.HeapBlockDeviceTestDouble;
+import org.fsp.fs.core.testing.LosingWritesDeviceTestDouble;
 import org.fsp.fs.core.testing.TestFs;
 import org.fsp.fs.core.tools.DirectBlockScheduler;
 import org.junit.jupiter.api.Test;
@@ -29,38 +28,6 @@ class JournalShadowTest {
 
     @TempDir
     Path shadowDir;
-
-    /** A device that can stop storing writes (it still completes them), as if the process died before they landed. */
-    private static final class LosingWritesDeviceTestDouble extends HeapBlockDeviceTestDouble {
-        volatile boolean losing;
-        final AtomicInteger flushes = new AtomicInteger();
-
-        LosingWritesDeviceTestDouble(long blocks) {
-            super(blocks);
-        }
-
-        @Override
-        public synchronized boolean submitWrite(long block, MemorySegment buffer, long tag) {
-            if (!losing) {
-                return super.submitWrite(block, buffer, tag);
-            }
-            // Completes without storing: the write was in flight when the process died.
-            MemorySegment discard = MemorySegment.ofArray(new byte[(int) buffer.byteSize()]);
-            return super.submitRead(block, discard, tag);
-        }
-
-        @Override
-        protected void onFlush() {
-            flushes.incrementAndGet();
-        }
-
-        /** The device as the next process finds it. */
-        HeapBlockDeviceTestDouble afterCrash() {
-            HeapBlockDeviceTestDouble copy = new HeapBlockDeviceTestDouble(blockCount());
-            MemorySegment.copy(storage, 0, copy.storage(), 0, storage.byteSize());
-            return copy;
-        }
-    }
 
     private FsCore mount(HeapBlockDeviceTestDouble d, Path shadow) throws Exception {
         return FsCore.mount(new DirectBlockScheduler(d), TestFs.options().withJournalShadow(shadow));

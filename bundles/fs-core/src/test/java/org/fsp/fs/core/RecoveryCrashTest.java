@@ -14,6 +14,7 @@ import java.util.Random;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.fs.core.testing.HeapBlockDeviceTestDouble;
+import org.fsp.fs.core.testing.LosingWritesDeviceTestDouble;
 import org.fsp.fs.core.testing.RecordingBlockDeviceTestDouble;
 import org.fsp.fs.core.testing.TestFs;
 import org.fsp.fs.core.tools.DirectBlockScheduler;
@@ -33,24 +34,6 @@ class RecoveryCrashTest {
 
     @TempDir
     Path tmp;
-
-    /** A device that can stop storing writes (it still completes them), as if the process died before they landed. */
-    private static final class LosingWritesDeviceTestDouble extends HeapBlockDeviceTestDouble {
-        volatile boolean losing;
-
-        LosingWritesDeviceTestDouble(long blocks) {
-            super(blocks);
-        }
-
-        @Override
-        public synchronized boolean submitWrite(long block, MemorySegment buffer, long tag) {
-            if (!losing) {
-                return super.submitWrite(block, buffer, tag);
-            }
-            MemorySegment discard = MemorySegment.ofArray(new byte[(int) buffer.byteSize()]);
-            return super.submitRead(block, discard, tag);
-        }
-    }
 
     @Test
     void shouldRecoverFromACrashAtAnyPointOfARecoveryThatKeepsTheJournal() throws Exception {
