@@ -8,8 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -126,20 +124,13 @@ public final class AppsBench {
                 }
             }
             if (o.out == null) {
-                o.out = Path.of(
-                        "fsp-bench-results",
-                        "apps-"
-                                + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
-                                        .withZone(ZoneOffset.UTC)
-                                        .format(Instant.now()));
+                o.out = BenchPaths.results("apps-");
             }
             if (o.work == null) {
-                o.work = Path.of(
-                        "/var/tmp", "fsp-apps-" + ProcessHandle.current().pid());
+                o.work = BenchPaths.work("fsp-apps-");
             }
             if (o.fspd == null) {
-                String home = System.getProperty("fsp.home");
-                o.fspd = (home != null ? Path.of(home) : Path.of("distribution", "target", "fsp")).resolve("bin/fspd");
+                o.fspd = BenchPaths.fspd();
             }
             return o;
         }

@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -104,19 +102,14 @@ public final class EvalBench {
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             }
-            String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
-                    .withZone(ZoneOffset.UTC)
-                    .format(Instant.now());
             if (o.out == null) {
-                o.out = Path.of("fsp-bench-results", stamp);
+                o.out = BenchPaths.results("");
             }
             if (o.work == null) {
-                o.work = Path.of(
-                        "/var/tmp", "fsp-eval-" + ProcessHandle.current().pid());
+                o.work = BenchPaths.work("fsp-eval-");
             }
             if (o.fspd == null) {
-                String home = System.getProperty("fsp.home");
-                o.fspd = (home != null ? Path.of(home) : Path.of("distribution", "target", "fsp")).resolve("bin/fspd");
+                o.fspd = BenchPaths.fspd();
             }
             return o;
         }

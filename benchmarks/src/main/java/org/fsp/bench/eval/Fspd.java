@@ -57,6 +57,9 @@ final class Fspd implements AutoCloseable {
                 driver));
         command.addAll(List.of(extra));
         ProcessBuilder pb = new ProcessBuilder(command);
+        // The benchmark's own FS Lib calls narrow this thread off the previous fspd's CPUs; without this the next
+        // fspd would inherit that narrowed set (one CPU of two here) and size its workers and queues to it.
+        pb.environment().put("FSP_CPUS", "all");
         if (!jvmOptions.isEmpty()) {
             pb.environment().merge("FSP_OPTS", jvmOptions, (a, b) -> a + " " + b);
         }

@@ -5,9 +5,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,20 +78,13 @@ public final class FuseBench {
                 }
             }
             if (o.out == null) {
-                o.out = Path.of(
-                        "fsp-bench-results",
-                        "fuse-"
-                                + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
-                                        .withZone(ZoneOffset.UTC)
-                                        .format(Instant.now()));
+                o.out = BenchPaths.results("fuse-");
             }
             if (o.work == null) {
-                o.work = Path.of(
-                        "/var/tmp", "fsp-fuse-bench-" + ProcessHandle.current().pid());
+                o.work = BenchPaths.work("fsp-fuse-bench-");
             }
             if (o.fspd == null) {
-                String home = System.getProperty("fsp.home");
-                o.fspd = (home != null ? Path.of(home) : Path.of("distribution", "target", "fsp")).resolve("bin/fspd");
+                o.fspd = BenchPaths.fspd();
             }
             return o;
         }
