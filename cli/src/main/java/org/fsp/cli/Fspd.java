@@ -43,6 +43,12 @@ import sun.misc.Signal;
  *
  * <p>Choices made here reach the bundles as framework properties ({@link FrameworkProperties#DEVICE_PATH}, {@link FrameworkProperties#SOCKET_PATH}, …),
  * which the layers' components read when their own configuration leaves a value unset.
+ *
+ * <p>Its length (about 600 lines): about 100 are the picocli options, and {@link #call} is one start sequence in
+ * which each check's failure is an exit code and each choice (driver, device, socket, supervision) becomes a framework
+ * property, easier to follow top to bottom in one method than across classes. The checks that could leave have left:
+ * the device's is {@link DeviceCheck}'s, the NVMe controller's {@link NvmePreflight}'s, the socket's place
+ * {@link SocketPlacement}'s; supervising is {@link Supervisor}'s, a supervised standby's wait {@link Standby}'s.
  */
 @Command(
         name = "fspd",

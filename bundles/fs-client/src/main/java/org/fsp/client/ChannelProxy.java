@@ -45,6 +45,12 @@ import org.fsp.linux.UnixSockets;
  * request through {@link Call#request}, {@link #submit} (publishes, rings the lane's doorbell only if the worker sleeps,
  * spins briefly on the state word, then sleeps on it with futex), reading the response, and {@link #end} in a finally.
  * In steady state none of this makes a system call.
+ *
+ * <p>Its length (about 700 lines): the handshake that maps the segment, the claim of a slot, the publication of a
+ * request and the wait for its answer (the spin, its adaptation, the futex sleep and the waking of sleepers) all read
+ * and write the same state words, lane tails and header fields of that segment, in an order of releases and acquires
+ * that is easier to check when it is all in one class. Whom to trust as the server is {@link ServerTrust}'s, keeping
+ * off the server's CPUs {@link ServerCpuAvoidance}'s, and going on with the next server {@link Reconnecting}'s.
  */
 final class ChannelProxy implements AutoCloseable {
 

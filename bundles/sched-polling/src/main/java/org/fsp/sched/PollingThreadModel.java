@@ -39,6 +39,12 @@ import org.slf4j.LoggerFactory;
  * threads serve the agents that stay. Stopping every worker for each change instead would make the pause the sum of
  * three scheduling delays on a loaded machine (wake each sleeping worker, wake the changer when the last one stood
  * still, wake every worker again).
+ *
+ * <p>Its length (about 700 lines): attach, detach, a new idle strategy, a new worker count, the rebalancing and the
+ * scaling are all computed as a new assignment of agents to workers and carried out by the one hand-over above; kept
+ * with it, every kind of change is seen to keep an agent from being driven by two threads. The worker's side of the
+ * hand-over is {@link PollingWorker}'s, the CPUs they pin to {@link WorkerCpus}', the calls on agents
+ * {@link AgentDispatch}'s, and the service, the status and the shell command {@link ThreadModelComponent}'s.
  */
 final class PollingThreadModel implements ThreadModel, AutoCloseable {
 

@@ -45,6 +45,13 @@ import org.slf4j.LoggerFactory;
  *   <li>SQPOLL and IOPOLL are tried when asked for; if the kernel or the target refuses, the driver falls back (to
  *       plain last) and says so in {@link #mode()} and the log.
  * </ul>
+ *
+ * <p>Its length (about 650 lines): the slot table, the SQ side and the CQ side are one protocol: a slot's fields are
+ * written under the SQ lock, read under the CQ lock, and carried across by the rings' own ordering (above), with short
+ * completions, retries, the IOPOLL flushes and the close all moving slots between the two sides; kept in one class,
+ * that hand-over is checked in one place. Setting up the ring and its fall-backs is {@link IoUringSetup}'s, the
+ * argument checks {@link RequestChecks}', the counters {@link DeviceStats}', a standby's ring made in advance
+ * {@link PreparedDevice}'s.
  */
 public final class IoUringBlockDevice implements ObservableBlockDevice {
 

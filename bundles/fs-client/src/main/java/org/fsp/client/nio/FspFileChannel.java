@@ -29,6 +29,11 @@ import org.fsp.client.FspClient;
  * byte-range locks of the handle, and {@code map(mode, position, size, arena)} pages the range from FSP into a mapped memory file
  * and writes a READ_WRITE mapping back on {@code force} and when the arena closes. The classic {@link MappedByteBuffer}
  * {@link #map(MapMode, long, long)} cannot be built outside the JDK and is unsupported.
+ *
+ * <p>Its length (about 600 lines) is {@link FileChannel}'s contract: its twenty-odd abstract methods, each with the
+ * platform's argument checks and exceptions, on one handle, one position lock and one list of READ_WRITE mappings that
+ * {@link #force} and the close must both see. The locks held across channels are {@link LockRegistry}'s, a lock itself
+ * {@link FspFileLock}'s, and the asynchronous channel over this one {@link FspAsynchronousFileChannel}'s.
  */
 final class FspFileChannel extends FileChannel {
 

@@ -25,6 +25,12 @@ import org.fsp.fs.core.layout.Layout;
  * <p>A typical write runs inside {@link FsCore#call} and, per chunk, one journal transaction ({@link FsCore#run}):
  * allocate the blocks it needs, copy the data into the buffer cache, mark the blocks dirty for write-back, store the
  * inode. Reads take no lock: attributes are volatile and blocks come through the cache.
+ *
+ * <p>Its length (about 600 lines): read, write, truncate, fsync and fallocate all map logical blocks through the
+ * inode's extents under the inode lock and share the same per-file state (size, {@code dataSeq}, the dirty data blocks,
+ * the read-ahead window), so the one rule that keeps a freed block from being read or written (copy under the lock,
+ * {@code lockLive} before a change) is checked in one file. Finding data and holes is {@link Holes}'s, permission
+ * checks {@link Access}'s, and the caches, the tables and the journal stay {@link FsCore}'s.
  */
 final class FileData {
 

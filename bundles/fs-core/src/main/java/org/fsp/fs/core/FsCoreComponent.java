@@ -78,6 +78,13 @@ import org.slf4j.LoggerFactory;
  * <p>Later versions of fs-core reuse this class: their own component (with this PID) delegates its lifecycle and
  * references to a {@code FsCoreComponent} made with their {@link FsCoreExtension}, which adds its observer, status,
  * commands and hand-off data to what is described here.
+ *
+ * <p>Its length (about 600 lines): some 80 are the {@link Config} attributes, and the rest is one life cycle whose
+ * states (waiting for a scheduler, standing by, mounted, handing off) are entered from SCR's callbacks, the scheduler
+ * reference and the standby thread, all under this component's monitor; kept in one class, each move between them is
+ * checked against the others in one place. The swap of schedulers is {@link SchedulerGate}'s, the mount itself
+ * {@link FsCore}'s (and {@link Mounting}'s), the rehearsals {@link HandOverRehearsal}'s, the commands
+ * {@link FsCommands}'.
  */
 @Component(
         immediate = true,

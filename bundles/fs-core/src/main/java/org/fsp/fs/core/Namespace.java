@@ -29,6 +29,12 @@ import org.fsp.fs.core.layout.Layout;
  * errno) and one journal transaction ({@link FsCore#run}); it resolves the parent, takes the directory's lock (parents
  * before children, a cross-directory rename under the rename lock, unrelated inodes by ascending number, never across a
  * commit), checks permissions and the sticky bit, changes entries and link counts, and tells the change listeners.
+ *
+ * <p>Its length (about 600 lines): rename (with RENAME_EXCHANGE) is about half of it, and every operation here takes
+ * its locks in the order above and checks permissions, the sticky bit and link counts the same way; kept together, one
+ * lock order and one set of Linux's errnos is seen to hold for all of them. Path walks are {@link PathResolver}'s,
+ * permission rules {@link Access}'s, opening and creating files {@link OpenFiles}', and the directory indexes those of
+ * {@code org.fsp.fs.core.dir}.
  */
 final class Namespace {
 

@@ -39,6 +39,11 @@ import org.slf4j.LoggerFactory;
  * sequence is: {@code dispatch} enters the {@link FileSystemSlot}, answers a re-sent change from its record or runs
  * the request (recorded when it must be exactly-once), commits it first when changes are durable before their
  * answer, and returns the reply for the serving loop to write.
+ *
+ * <p>Its length (about 600 lines): one switch over the opcodes that run, one that answers a re-send already applied
+ * and one that makes a change durable, each over the same sealed {@link FuseRequest}; kept side by side, an opcode that
+ * changes the namespace is seen to be run, recorded, committed and answered on re-send alike. What one opcode alone
+ * needs has left to the parts above, and the reading and recording of re-sends to {@link ResendRecords}.
  */
 final class FuseDispatcher {
 

@@ -41,6 +41,13 @@ import org.slf4j.LoggerFactory;
  * names, after that range was checked against the server's own geometry. The client can change those bytes meanwhile,
  * which only tears its own data, and the segment stays mapped until the copy is done
  * ({@link ClientSession#beginBulkCopy}).
+ *
+ * <p>Its length (about 650 lines): one switch over every opcode of the channel, with the helpers of the opcodes that
+ * fill a reply (open, reads and writes, bulk transfers, locks, xattrs, readdir, attributes) and the exactly-once
+ * records of a session with a token; all of them read the same private copy of the slot and write the same reply, so
+ * the rule that each field is read once, from the copy, is checked in one class. The checks of the arguments are
+ * {@link RequestArguments}', a client's handles {@link OpenFileTable}'s, which slot comes next {@link LaneWorker}'s, and
+ * the way into the file system {@link FileSystemGate}'s.
  */
 final class RequestAdapter {
 

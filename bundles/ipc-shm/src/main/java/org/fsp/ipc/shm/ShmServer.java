@@ -50,6 +50,12 @@ import org.slf4j.LoggerFactory;
  * client within its {@link FairShare}. The lane workers run on the {@link ThreadModel} the server is made with
  * (another one takes them over with {@link #driveWith}): the server runs no thread of its own for them, so the thread
  * model's ownership rule (a thread that ran an agent ends when the agent is detached) covers them.
+ *
+ * <p>Its length (about 600 lines): the life cycle of one server ({@link #start()}, {@link #close()},
+ * {@link #quiesce()}, {@link #adopt}, {@link #discard}, {@link #driveWith}) runs under its monitor on one set of fields
+ * (the listening socket, the lane workers, the hand-over being adopted, the thread model), and each step must leave
+ * those fields as the others expect; kept together, the order of stopping and starting is checked in one place. What
+ * could leave has left to the parts above; what stays is this life cycle and what {@code fsp:status} shows of it.
  */
 public final class ShmServer implements AutoCloseable {
 

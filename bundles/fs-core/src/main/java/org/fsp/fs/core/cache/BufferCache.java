@@ -26,6 +26,13 @@ import org.jctools.maps.NonBlockingHashMapLong;
  *
  * <p>A typical sequence is: {@code b = cache.get(block, true)}; read or change {@code b.data()} under the owning lock;
  * for data, {@link #markDirty}; {@code cache.release(b)}; later {@link #writeBack} the dirty blocks of a file.
+ *
+ * <p>Its length (about 600 lines): pinning, loading, eviction, write-back and forgetting a freed block are the
+ * transitions of one state per buffer (block, pins, valid, pending read, dirty, writing, version), made under the
+ * buffer's monitor and, for the clock and the free list, under one lock; each transition must respect what the others
+ * assume (a dirty or journaled buffer is never reused, a forgotten block never written), which is checked best where
+ * they all are. The state itself is {@link Buffer}'s, the background write-back and the dirty limit
+ * {@link WriteBack}'s, and the way to the device {@link BlockIo}'s.
  */
 public final class BufferCache implements AutoCloseable {
 
