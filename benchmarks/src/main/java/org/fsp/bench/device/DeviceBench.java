@@ -18,6 +18,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 import org.fsp.api.block.BlockDevice;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.block.nvme.IoUringBlockDevice;
 
 /**
@@ -513,9 +514,7 @@ public final class DeviceBench {
 
     /** Runs a command, returns its standard output; throws if it fails or exceeds the timeout. */
     static String run(List<String> cmd, long timeoutSeconds) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd)
-                .redirectError(ProcessBuilder.Redirect.PIPE)
-                .start();
+        Process p = ChildProcesses.start(new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE));
         byte[][] err = new byte[1][];
         Thread errReader = Thread.ofVirtual().start(() -> {
             try {

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.fsp.bench.ChildProcesses;
 
 /**
  * {@code fsp bench apps}: unmodified Java applications on FSP through its java.nio provider against the same JVM code
@@ -352,7 +353,7 @@ public final class AppsBench {
             command.addAll(
                     List.of("-cp", System.getProperty("java.class.path"), AppsChild.class.getName(), dir.toString()));
             Path log = logs.resolve("apps-" + name + ".log");
-            Process p = new ProcessBuilder(command).redirectError(log.toFile()).start();
+            Process p = ChildProcesses.start(new ProcessBuilder(command).redirectError(log.toFile()));
             return new Client(name, p, log);
         }
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
 
 /**
@@ -57,13 +58,10 @@ final class Fspd implements AutoCloseable {
                 driver));
         command.addAll(List.of(extra));
         ProcessBuilder pb = new ProcessBuilder(command);
-        // The benchmark's own FS Lib calls narrow this thread off the previous fspd's CPUs; without this the next
-        // fspd would inherit that narrowed set (one CPU of two here) and size its workers and queues to it.
-        pb.environment().put("FSP_CPUS", "all");
         if (!jvmOptions.isEmpty()) {
             pb.environment().merge("FSP_OPTS", jvmOptions, (a, b) -> a + " " + b);
         }
-        Process p = pb.redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p = ChildProcesses.start(pb.redirectErrorStream(true).redirectOutput(out.toFile()));
         Fspd fspd = new Fspd(name, socket, out, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (true) {

@@ -14,6 +14,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.fsp.bench.ChildProcesses;
 
 /**
  * {@code fsp bench fuse} (issue 14): programs that are not Java, the same ones on three file systems in one run: FSP
@@ -340,10 +341,9 @@ public final class FuseBench {
         Path repo = o.work.resolve("source.git");
         progress("generating the source repository (" + o.files + " files, " + o.commits + " commits)");
         Shell.run("git", "init", "-q", "--bare", repo.toString());
-        Process p = new ProcessBuilder("git", "--git-dir=" + repo, "fast-import", "--quiet")
+        Process p = ChildProcesses.start(new ProcessBuilder("git", "--git-dir=" + repo, "fast-import", "--quiet")
                 .redirectErrorStream(true)
-                .redirectOutput(o.work.resolve("fast-import.out").toFile())
-                .start();
+                .redirectOutput(o.work.resolve("fast-import.out").toFile()));
         SplittableRandom random = new SplittableRandom(14);
         int[] versions = new int[o.files];
         try (OutputStream in = p.getOutputStream()) {

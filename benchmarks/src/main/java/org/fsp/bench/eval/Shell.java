@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.fsp.bench.ChildProcesses;
 
 /** Runs a set-up command (mkfs.ext4, losetup, mount, jcmd) and returns its output, failing with its message. */
 final class Shell {
@@ -11,7 +12,7 @@ final class Shell {
     private Shell() {}
 
     static String run(String... command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process p = ChildProcesses.start(new ProcessBuilder(command).redirectErrorStream(true));
         try {
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             if (!p.waitFor(120, TimeUnit.SECONDS)) {

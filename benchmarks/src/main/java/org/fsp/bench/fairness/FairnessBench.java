@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
 import org.fsp.linux.Libc;
 import org.fsp.linux.NativeException;
@@ -61,7 +62,7 @@ public final class FairnessBench {
         Path socket = work.resolve("fsp.sock");
         Path image = work.resolve("fairness.img");
         Path out = work.resolve("fspd.out");
-        Process fspd = new ProcessBuilder(
+        Process fspd = ChildProcesses.start(new ProcessBuilder(
                         bin.resolve("fspd").toString(),
                         "--headless",
                         "--device",
@@ -71,8 +72,7 @@ public final class FairnessBench {
                         "--socket",
                         socket.toString())
                 .redirectErrorStream(true)
-                .redirectOutput(out.toFile())
-                .start();
+                .redirectOutput(out.toFile()));
         try {
             awaitServer(socket, fspd, out);
             FairnessBench bench = new FairnessBench(socket, seconds);

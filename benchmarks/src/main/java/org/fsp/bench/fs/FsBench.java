@@ -20,6 +20,7 @@ import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.OpenFlags;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.block.nvme.IoUringBlockDevice;
 import org.fsp.block.sched.BatchingBlockScheduler;
 import org.fsp.fs.core.FsCore;
@@ -415,7 +416,7 @@ public final class FsBench {
     }
 
     private static void run(String... command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process p = ChildProcesses.start(new ProcessBuilder(command).redirectErrorStream(true));
         try {
             String output = new String(p.getInputStream().readAllBytes());
             if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {

@@ -7,6 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
 
 /**
@@ -40,11 +41,10 @@ public final class FspdProcess implements AutoCloseable {
         Path dir = Files.createTempDirectory("fsp-jmh-");
         Path socket = dir.resolve("fsp.sock");
         Path out = dir.resolve("fspd.out");
-        Process p = new ProcessBuilder(
+        Process p = ChildProcesses.start(new ProcessBuilder(
                         List.of(fspd.toString(), "--headless", "--driver", "ram", "--socket", socket.toString()))
                 .redirectErrorStream(true)
-                .redirectOutput(out.toFile())
-                .start();
+                .redirectOutput(out.toFile()));
         FspdProcess fspdProcess = new FspdProcess(p, dir, socket);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (true) {

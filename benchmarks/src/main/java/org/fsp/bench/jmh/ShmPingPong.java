@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.bench.ipc.PingPong;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -49,7 +50,7 @@ public class ShmPingPong {
         shm = PingPong.map(file, arena);
         data = arena.allocate(DATA_BYTES, 4096);
         String java = ProcessHandle.current().info().command().orElse("java");
-        peer = new ProcessBuilder(List.of(
+        peer = ChildProcesses.start(new ProcessBuilder(List.of(
                         java,
                         "--enable-native-access=ALL-UNNAMED",
                         "-Xmx64m",
@@ -58,8 +59,7 @@ public class ShmPingPong {
                         PingPong.class.getName(),
                         "pong",
                         file.toString()))
-                .inheritIO()
-                .start();
+                .inheritIO());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         // Acquire: the peer's ready flag, set after it read the starting sequence.
         while ((long) LONG.getAcquire(shm, READY_OFFSET) != 1L) {

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.bench.ipc.ChannelBenchClient;
 
 /**
@@ -106,7 +107,7 @@ public final class SyscallCount {
                 String.valueOf(warmup),
                 "--no-timing"));
         System.err.printf(Locale.ROOT, "bench syscalls: %,d %s requests under strace...%n", ops, op);
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process p = ChildProcesses.start(new ProcessBuilder(command).redirectErrorStream(true));
         String result = null;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
@@ -169,14 +170,17 @@ public final class SyscallCount {
     }
 
     private static void ensureStrace() throws IOException, InterruptedException {
-        if (new ProcessBuilder("sh", "-c", "command -v strace").start().waitFor() == 0) {
+        if (ChildProcesses.start(new ProcessBuilder("sh", "-c", "command -v strace"))
+                        .waitFor()
+                == 0) {
             return;
         }
         System.err.println("bench syscalls: strace is missing; installing it (apt-get install -y strace)");
-        int exit = new ProcessBuilder(
-                        "sh", "-c", "apt-get install -y strace || (apt-get update && apt-get install -y strace)")
-                .inheritIO()
-                .start()
+        int exit = ChildProcesses.start(new ProcessBuilder(
+                                "sh",
+                                "-c",
+                                "apt-get install -y strace || (apt-get update && apt-get install -y strace)")
+                        .inheritIO())
                 .waitFor();
         if (exit != 0) {
             throw new IOException("could not install strace (apt-get exit " + exit + "); install it and run again");

@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
+import org.fsp.bench.ChildProcesses;
 
 /**
  * The FUSE row of {@code fsp bench recovery}: {@code bin/fspd --supervise --mount DIR} on an image of its own, a
@@ -43,7 +44,7 @@ final class FuseRecoveryPhase {
         Path socket = work.resolve("fuse.sock");
         Path out = work.resolve("fuse-supervisor.out");
         Path log = Path.of(socket + ".d", "fspd.log");
-        Process supervisor = new ProcessBuilder(List.of(
+        Process supervisor = ChildProcesses.start(new ProcessBuilder(List.of(
                         bin.resolve("fspd").toString(),
                         "--headless",
                         "--supervise",
@@ -59,8 +60,7 @@ final class FuseRecoveryPhase {
                         mnt.toString()))
                 .redirectErrorStream(true)
                 .redirectOutput(out.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .start();
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())));
         Histogram a = new Histogram(TIMEOUT_NANOS, 3);
         Histogram pause = new Histogram(TIMEOUT_NANOS, 3);
         Program program = null;

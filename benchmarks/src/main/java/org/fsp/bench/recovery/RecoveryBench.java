@@ -14,6 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.HdrHistogram.Histogram;
 import org.fsp.api.fs.OpenFlags;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
 import org.fsp.client.FspException;
 
@@ -99,7 +100,7 @@ public final class RecoveryBench {
                 loadAverage());
         Histogram firstServed = new Histogram(TIMEOUT_NANOS, 3);
         List<String> rows = new ArrayList<>();
-        Process supervisor = new ProcessBuilder(
+        Process supervisor = ChildProcesses.start(new ProcessBuilder(
                         bin.resolve("fspd").toString(),
                         "--supervise",
                         "--crash-limit",
@@ -111,8 +112,7 @@ public final class RecoveryBench {
                         "--socket",
                         socket.toString())
                 .redirectErrorStream(true)
-                .redirectOutput(work.resolve("supervisor.out").toFile())
-                .start();
+                .redirectOutput(work.resolve("supervisor.out").toFile()));
         try {
             Path out = work.resolve("supervisor.out");
             int served = 1;
@@ -238,7 +238,7 @@ public final class RecoveryBench {
     }
 
     private Process startPlain(Path bin, Path image, Path work, int n) throws IOException {
-        return new ProcessBuilder(
+        return ChildProcesses.start(new ProcessBuilder(
                         bin.resolve("fspd").toString(),
                         "--headless",
                         "--device",
@@ -246,8 +246,7 @@ public final class RecoveryBench {
                         "--socket",
                         socket.toString())
                 .redirectErrorStream(true)
-                .redirectOutput(work.resolve("cold-" + n + ".out").toFile())
-                .start();
+                .redirectOutput(work.resolve("cold-" + n + ".out").toFile()));
     }
 
     /** A fresh client connects and stats "/" until it works; returns when it did. */

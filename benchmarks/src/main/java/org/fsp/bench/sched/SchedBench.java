@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.sched.IdleStrategyKind;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.bench.ipc.PingPong;
 import org.fsp.client.FspClient;
 
@@ -69,11 +70,10 @@ public final class SchedBench {
         Path bin = dist.resolve("bin").toAbsolutePath();
         Path work = Files.createTempDirectory("fsp-sched-bench-");
         Path socket = work.resolve("fsp.sock");
-        Process fspd = new ProcessBuilder(
+        Process fspd = ChildProcesses.start(new ProcessBuilder(
                         bin.resolve("fspd").toString(), "--headless", "--driver", "ram", "--socket", socket.toString())
                 .redirectErrorStream(true)
-                .redirectOutput(work.resolve("fspd.out").toFile())
-                .start();
+                .redirectOutput(work.resolve("fspd.out").toFile()));
         try {
             awaitServer(socket, fspd, work.resolve("fspd.out"));
             SchedBench bench = new SchedBench(bin, socket, fspd.pid());
@@ -122,7 +122,7 @@ public final class SchedBench {
         Path socket = work.resolve("dev.sock");
         Path image = work.resolve("dev.img");
         Path out = work.resolve("fspd-dev.out");
-        Process fspd = new ProcessBuilder(
+        Process fspd = ChildProcesses.start(new ProcessBuilder(
                         bin.resolve("fspd").toString(),
                         "--headless",
                         "--device",
@@ -132,8 +132,7 @@ public final class SchedBench {
                         "--socket",
                         socket.toString())
                 .redirectErrorStream(true)
-                .redirectOutput(out.toFile())
-                .start();
+                .redirectOutput(out.toFile()));
         try {
             awaitServer(socket, fspd, out);
             SchedBench bench = new SchedBench(bin, socket, fspd.pid());
@@ -221,17 +220,16 @@ public final class SchedBench {
         String classPath = System.getProperty("java.class.path");
         Path shm =
                 Path.of("/dev/shm", "fsp-sched-floor-" + ProcessHandle.current().pid());
-        Process pong = new ProcessBuilder(java, "-cp", classPath, PingPong.class.getName(), "pong", shm.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(work.resolve("pong.out").toFile())
-                .start();
+        Process pong = ChildProcesses.start(
+                new ProcessBuilder(java, "-cp", classPath, PingPong.class.getName(), "pong", shm.toString())
+                        .redirectErrorStream(true)
+                        .redirectOutput(work.resolve("pong.out").toFile()));
         try {
             Path pingOut = work.resolve("ping.out");
-            Process ping = new ProcessBuilder(
+            Process ping = ChildProcesses.start(new ProcessBuilder(
                             java, "-cp", classPath, PingPong.class.getName(), "ping", shm.toString(), "100000", "20000")
                     .redirectErrorStream(true)
-                    .redirectOutput(pingOut.toFile())
-                    .start();
+                    .redirectOutput(pingOut.toFile()));
             // Both halves spin: on a machine whose cores are taken by others they are rarely on CPU together and a
             // round trip costs time slices, so the floor is given up rather than left burning two cores.
             if (!ping.waitFor(FLOOR_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
@@ -408,9 +406,9 @@ public final class SchedBench {
     }
 
     private String shell(String command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(bin.resolve("fsp").toString(), "--socket=" + socket, "shell", "-c", command)
-                .redirectErrorStream(true)
-                .start();
+        Process p = ChildProcesses.start(
+                new ProcessBuilder(bin.resolve("fsp").toString(), "--socket=" + socket, "shell", "-c", command)
+                        .redirectErrorStream(true));
         String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) {
             throw new IOException("fsp shell -c '" + command + "' failed: " + out.strip());

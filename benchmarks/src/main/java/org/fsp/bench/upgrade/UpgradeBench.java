@@ -18,6 +18,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
 
 /**
@@ -270,7 +271,7 @@ public final class UpgradeBench {
                 .redirectErrorStream(true)
                 .redirectOutput(out.toFile());
         long t0 = System.nanoTime();
-        Process p = pb.start();
+        Process p = ChildProcesses.start(pb);
         boolean exited = p.waitFor(SHELL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         long t1 = System.nanoTime();
         String jarName = jar == null ? null : jar.getFileName().toString();
@@ -301,10 +302,9 @@ public final class UpgradeBench {
             cmd.addAll(List.of(
                     "--driver", "io_uring", "--device", work.resolve("fsp.img").toString(), "--size", "512M"));
         }
-        return new ProcessBuilder(cmd)
+        return ChildProcesses.start(new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
-                .redirectOutput(work.resolve("fspd.out").toFile())
-                .start();
+                .redirectOutput(work.resolve("fspd.out").toFile()));
     }
 
     private void awaitServer(Process fspd) throws Exception {
@@ -393,7 +393,7 @@ public final class UpgradeBench {
                     dir,
                     Integer.toString(id),
                     timeline.toString()));
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            Process p = ChildProcesses.start(new ProcessBuilder(cmd).redirectErrorStream(true));
             return new ClientJvm(id, p, timeline);
         }
 
