@@ -111,7 +111,6 @@ public final class Libc {
         }
     }
 
-    /** ftruncate(2): sets the size of a file (or memfd), in bytes. */
     /**
      * sched_setaffinity(2) of the calling thread to CPU {@code cpu} alone (0 to 1023), so that what the thread asks of
      * the kernel next is counted on that CPU (FUSE-over-io_uring queues a request on its caller's CPU).
@@ -133,6 +132,7 @@ public final class Libc {
         }
     }
 
+    /** ftruncate(2): sets the size of a file (or memfd), in bytes. */
     public static void ftruncate(int fd, long sizeBytes) {
         try {
             NativeCall.check((int) FTRUNCATE.invokeExact(NativeCall.errnoSegment(), fd, sizeBytes), "ftruncate");

@@ -17,6 +17,7 @@ import org.fsp.ipc.fuse.FuseAbi.UringCmdReq;
 import org.fsp.ipc.fuse.FuseAbi.UringReqHeader;
 import org.fsp.linux.IoUring;
 import org.fsp.linux.IoUringRing;
+import org.fsp.linux.Libc;
 import org.fsp.linux.NativeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +52,16 @@ final class FuseUringQueue {
 
     /** How long the thread waits in the kernel before it looks at its stop flag and at late answers. */
     private static final long WAIT_NANOS = 20_000_000L;
+
+    /**
+     * How long the thread watches its completion queue from user space after its last request before it sleeps in
+     * the kernel (framework or system property {@code fsp.fuse.uring.spinMicros}; 0: never watch). A request reaches
+     * a watching thread by the kernel's interrupt of a running CPU; one that sleeps must first be woken, and waking an
+     * idle virtual CPU costs tens of microseconds, which at queue depth 1 is most of a round trip.
+     */
+    static final boolean PIN_TO_QUEUE_CPU = Boolean.parseBoolean(System.getProperty("fsp.fuse.uring.pin", "true"));
+
+    static final long SPIN_NANOS = Long.getLong("fsp.fuse.uring.spinMicros", 50L) * 1_000L;
 
     /** While stopping for a hand-over: this many quiet waits in a row end the drain. */
     private static final int QUIET_WAITS_TO_STOP = 3;
@@ -90,6 +101,9 @@ final class FuseUringQueue {
     private volatile boolean drain;
     private volatile long stopAskedNanos;
     private volatile String state = "not started";
+    /** When the thread last found a completion; only the queue's thread touches this. */
+    private long lastCompletionNanos;
+
     private Thread thread;
 
     private record Late(int entry, long unique, FuseReply reply) {}
@@ -142,6 +156,7 @@ final class FuseUringQueue {
     }
 
     private void run() {
+        pinToQueueCpu();
         IoUringRing ring;
         try {
             ring = IoUringRing.setup(2 * depth, IoUring.IORING_SETUP_SQE128, 0);
@@ -182,6 +197,23 @@ final class FuseUringQueue {
             if (!"failed".equals(state)) {
                 state = "stopped";
             }
+        }
+    }
+
+    /**
+     * Runs this thread on the CPU whose queue it serves (framework or system property {@code fsp.fuse.uring.pin},
+     * default true): the kernel queues a request on its caller's CPU and wakes this thread to fill an entry, so a
+     * thread on that CPU takes over from the caller, which is waiting for the answer anyway, with no wake-up of another
+     * CPU, which on a virtual machine costs tens of microseconds. A CPU outside this process's set leaves it unpinned.
+     */
+    private void pinToQueueCpu() {
+        if (!PIN_TO_QUEUE_CPU) {
+            return;
+        }
+        try {
+            Libc.pinCurrentThreadTo(qid);
+        } catch (NativeException | IllegalArgumentException e) {
+            LOG.info("{}: stays on every CPU of the process ({})", role, e.getMessage());
         }
     }
 
@@ -244,13 +276,14 @@ final class FuseUringQueue {
             if (stopping && (!drain || System.nanoTime() - stopAskedNanos > MAX_DRAIN_NANOS)) {
                 return;
             }
-            if (!ring.awaitCompletion(WAIT_NANOS, waitArg)) {
+            if (!awaitCompletion(ring)) {
                 if (stopping && ++quiet >= QUIET_WAITS_TO_STOP && late.isEmpty()) {
                     return;
                 }
                 continue;
             }
             quiet = 0;
+            lastCompletionNanos = System.nanoTime();
             int n = ring.completionsReady();
             for (int i = 0; i < n; i++) {
                 int entry = (int) ring.completionUserData(i);
@@ -270,6 +303,25 @@ final class FuseUringQueue {
         }
         state = "ended (the connection ended)";
         LOG.info("{}: the FUSE connection ended", role);
+    }
+
+    /**
+     * Waits for a completion: while the last one is less than {@link #SPIN_NANOS} old, by watching the queue's tail
+     * (the kernel's task work fills an entry of a running thread on its next return to user space), then in the kernel
+     * for {@link #WAIT_NANOS}. An idle queue sleeps at once.
+     */
+    private boolean awaitCompletion(IoUringRing ring) {
+        long until = lastCompletionNanos + SPIN_NANOS;
+        while (System.nanoTime() < until) {
+            if (ring.completionsReady() > 0) {
+                return true;
+            }
+            if (!late.isEmpty()) {
+                return false;
+            }
+            Thread.onSpinWait();
+        }
+        return ring.awaitCompletion(WAIT_NANOS, waitArg);
     }
 
     /** Copies entry {@code e}'s request into one message as {@code /dev/fuse} would give it, and answers it. */
