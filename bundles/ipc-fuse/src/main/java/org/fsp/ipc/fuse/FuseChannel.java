@@ -3,7 +3,8 @@ package org.fsp.ipc.fuse;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLong;
-import org.fsp.api.sched.Agent;
+import org.fsp.api.sched.FutexAgent;
+import org.fsp.api.sched.FutexWaitSet;
 import org.fsp.linux.FuseDevice;
 import org.fsp.linux.Libc;
 import org.fsp.linux.NativeException;
@@ -12,9 +13,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One serving loop on one non-blocking {@code /dev/fuse} descriptor (the mount's own or a FUSE_DEV_IOC_CLONE of it),
- * as an {@link Agent} of the thread model: {@link #doWork()} reads one request if one is queued, decodes it, has the
+ * as an agent of the thread model: {@link #doWork()} reads one request if one is queued, decodes it, has the
  * dispatcher answer it and writes the reply on the same descriptor (the kernel matches replies to the descriptor that
  * read the request); {@link #sleep} waits in poll(2) on the descriptor, so an idle worker wakes when a request comes.
+ * A worker that drives the channel beside other agents sleeps on futex words instead ({@link FutexAgent}): the
+ * mount's {@link FuseWakeBridge} turns the descriptor's readiness into a wake-up of the channel's word.
  *
  * <p>Why non-blocking reads and not a blocking read under {@code ManagedBlocking}: a blocking read would hold a
  * thread-model worker for as long as the mount is idle, so every other agent on that worker would be lent out for
@@ -23,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * <p>Once the connection ends (unmounted, or aborted through {@code /sys/fs/fuse/connections}), reads fail with
  * ENODEV; the agent then does nothing until it is detached. Each channel owns its buffers (one request, one reply).
  */
-final class FuseChannel implements Agent {
+final class FuseChannel implements FutexAgent {
 
     private static final Logger LOG = LoggerFactory.getLogger(FuseChannel.class);
 
@@ -40,6 +43,8 @@ final class FuseChannel implements Agent {
     private final FuseDispatcher.LateReply late;
     private final AtomicLong served = new AtomicLong();
     private volatile boolean ended;
+    /** Set once the mount's {@link FuseWakeBridge} serves this channel; until then a futex sleep is refused. */
+    private volatile FuseWakeBridge.Wake wake;
 
     FuseChannel(String role, int fd, FuseDispatcher dispatcher) {
         this.role = role;
@@ -116,6 +121,39 @@ final class FuseChannel implements Agent {
         } catch (NativeException e) {
             java.util.concurrent.locks.LockSupport.parkNanos(maxNanos);
         }
+    }
+
+    /** From now on a sleep among other agents waits on {@code w}'s word. */
+    void sleepThrough(FuseWakeBridge.Wake w) {
+        wake = w;
+    }
+
+    @Override
+    public boolean beginSleep(FutexWaitSet waitSet) {
+        FuseWakeBridge.Wake w = wake;
+        if (w == null) {
+            return false;
+        }
+        int seen = w.value();
+        if (!waitSet.add(w.word(), seen, true)) {
+            return false;
+        }
+        if (ended) {
+            return true; // nothing will come; the word is never woken and the sleep lasts its time-out
+        }
+        try {
+            w.rearm();
+        } catch (NativeException e) {
+            LOG.warn("{}: cannot watch /dev/fuse for the next request; the worker polls instead", role, e);
+            wake = null;
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void endSleep() {
+        // One-shot: a rearm that did not fire reports once more, harmlessly, when the next request comes.
     }
 
     /** Requests answered so far. */

@@ -133,6 +133,9 @@ final class FuseMount implements AutoCloseable {
     private final UringQueues uring;
 
     private ThreadModel model;
+    /** Wakes the workers that sleep among other agents when a request comes; while driven by {@link #model}. */
+    private FuseWakeBridge wakes;
+
     private volatile boolean running;
     private volatile boolean ownThreadsRun;
     private boolean mounted;
@@ -430,6 +433,7 @@ final class FuseMount implements AutoCloseable {
     private void drive(ThreadModel threadModel) {
         model = threadModel;
         if (threadModel != null) {
+            wakes = FuseWakeBridge.start("fsp-fuse-wake-" + mountPoint.getFileName(), channels);
             threadModel.attachAll(channels);
             return;
         }
@@ -458,6 +462,8 @@ final class FuseMount implements AutoCloseable {
         if (model != null) {
             model.detachAll(channels);
             model = null;
+            wakes.stop();
+            wakes = null;
             return;
         }
         ownThreadsRun = false;
