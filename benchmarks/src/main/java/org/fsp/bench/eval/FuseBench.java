@@ -220,9 +220,11 @@ public final class FuseBench {
             if (onPath("fio")) {
                 for (String rw : List.of("randread", "randwrite")) {
                     for (int depth : new int[] {1, 32}) {
-                        attempt("fio " + rw + " QD" + depth, () -> fio(targets, rw, depth));
+                        attempt("fio " + rw + " QD" + depth, () -> fio(targets, rw, depth, false));
                     }
                 }
+                // O_DIRECT: every read is a FUSE request, so this row compares the transports themselves.
+                attempt("fio randread QD1 O_DIRECT", () -> fio(targets, "randread", 1, true));
             } else {
                 note("fio is not installed (apt-get install -y fio): the fio rows are left out");
             }
@@ -428,9 +430,13 @@ public final class FuseBench {
         results.add(new Result(name, params, Metric.MILLIS_PER_OP, Goal.atMost(0.5), Goal.atMost(1.5), runs, perOp));
     }
 
-    /** fio, 4 KiB random I/O on a 256 MiB file per target, buffered; one run of {@code --seconds} per target. */
-    private void fio(List<Target> targets, String rw, int depth) throws Exception {
-        String name = "fio " + rw + " 4K QD" + depth;
+    /**
+     * fio, 4 KiB random I/O on a 256 MiB file per target, buffered or with {@code direct} O_DIRECT; one run of
+     * {@code --seconds} per target. Buffered random reads are served more and more by the page cache as the run goes
+     * on (with replacement, no random map); O_DIRECT ones all reach the file system.
+     */
+    private void fio(List<Target> targets, String rw, int depth, boolean direct) throws Exception {
+        String name = "fio " + rw + " 4K QD" + depth + (direct ? " O_DIRECT" : "");
         String engine = depth == 1 ? "psync" : "io_uring";
         Map<String, List<Measurement>> runs = new LinkedHashMap<>();
         double perOp = Double.NaN;
@@ -459,7 +465,7 @@ public final class FuseBench {
                     "--size=256m",
                     "--rw=" + rw,
                     "--bs=4k",
-                    "--direct=0",
+                    "--direct=" + (direct ? 1 : 0),
                     "--ioengine=" + engine,
                     "--iodepth=" + depth,
                     "--time_based",
@@ -478,8 +484,11 @@ public final class FuseBench {
         results.add(new Result(
                 name,
                 "fio --ioengine=" + engine + " --iodepth=" + depth
-                        + " --direct=0 (fio drops the file's cached pages at its start), 256 MiB file, " + fioSeconds()
-                        + " s",
+                        + (direct
+                                ? " --direct=1 (every read reaches the file system)"
+                                : " --direct=0 (fio drops the file's cached pages at its start; then more and more"
+                                        + " reads hit them)")
+                        + ", 256 MiB file, " + fioSeconds() + " s",
                 Metric.OPS_PER_SECOND,
                 null,
                 null,

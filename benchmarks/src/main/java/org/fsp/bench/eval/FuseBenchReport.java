@@ -127,7 +127,8 @@ final class FuseBenchReport {
                                 + " per op: per file of the tree for git clone and untar, per I/O for fio, per flowop for varmail.\n");
         b.append("Transports: FSP is the classic one (/dev/fuse read/write, 4 channels), FSP io_uring a second fspd"
                 + " with FUSE-over-io_uring (a queue per CPU); the issue's target is io_uring at least 1.3x the"
-                + " classic transport's fio 4 KiB random read QD1 IOPS.\n");
+                + " classic transport's fio 4 KiB random read QD1 IOPS, measured with O_DIRECT so that every read is a FUSE"
+                + " request.\n");
         b.append("\nParameters:\n");
         for (FuseBench.Result r : results) {
             b.append("- ").append(r.workload()).append(": ").append(r.params()).append('\n');
@@ -138,9 +139,12 @@ final class FuseBenchReport {
         return b.toString();
     }
 
-    /** The io_uring target: fio 4 KiB random read at QD1, at least 1.3x the classic transport's IOPS. */
+    /**
+     * The issue's io_uring target: fio 4 KiB random read at QD1, at least 1.3x the classic transport's IOPS, on the
+     * O_DIRECT row, where every read is a request (buffered ones are mostly page-cache hits).
+     */
     private static Goal uringGoal(FuseBench.Result r) {
-        return r.workload().equals("fio randread 4K QD1") ? Goal.atLeast(1.3) : null;
+        return r.workload().equals("fio randread 4K QD1 O_DIRECT") ? Goal.atLeast(1.3) : null;
     }
 
     private static String uringVerdict(FuseBench.Result r, double classic) {
