@@ -13,12 +13,11 @@ import org.fsp.api.handoff.DeviceHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.launch.FrameworkProperties;
+import org.fsp.api.launch.FrameworkSettings;
 import org.fsp.api.status.StatusContributor;
 import org.fsp.block.nvme.pci.NvmeSetupException;
 import org.fsp.linux.NativeException;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -142,7 +141,7 @@ public final class BlockDeviceComponent {
     @Activate
     void activate(Config config, BundleContext context) {
         String driver =
-                firstNonEmpty(config.driver(), context.getProperty(FrameworkProperties.DEVICE_DRIVER), "io_uring");
+                FrameworkSettings.setting(config.driver(), context, FrameworkProperties.DEVICE_DRIVER, "io_uring");
         long sizeBytes =
                 config.size() > 0 ? config.size() : parseSize(context.getProperty(FrameworkProperties.DEVICE_SIZE));
         this.context = context;
@@ -183,7 +182,7 @@ public final class BlockDeviceComponent {
             }
         }
         HandoffVault v = vault;
-        if (device instanceof RamBlockDevice ram && v != null && !frameworkStopping(context)) {
+        if (device instanceof RamBlockDevice ram && v != null && !FrameworkSettings.frameworkStopping(context)) {
             RamBlockDevice.Memory memory = ram.detachMemory();
             v.deposit(Layer.DEVICE, new DeviceHandoff(memory.segment(), memory.arena(), System.nanoTime()));
             LOG.info(
@@ -218,14 +217,8 @@ public final class BlockDeviceComponent {
         return new RamBlockDevice(rounded, queueDepth);
     }
 
-    /** True while the framework itself stops (daemon shutdown): then the RAM device is freed as usual. */
-    private static boolean frameworkStopping(BundleContext context) {
-        Bundle system = context.getBundle(Constants.SYSTEM_BUNDLE_ID);
-        return system == null || system.getState() == Bundle.STOPPING;
-    }
-
     private ObservableBlockDevice openIoUring(Config config, BundleContext context, long sizeBytes) {
-        String configured = firstNonEmpty(config.path(), context.getProperty(FrameworkProperties.DEVICE_PATH), "");
+        String configured = FrameworkSettings.setting(config.path(), context, FrameworkProperties.DEVICE_PATH, "");
         if (configured.isEmpty()) {
             return fail(
                     "no device path: set the configuration's 'path' or the framework property "
@@ -284,7 +277,7 @@ public final class BlockDeviceComponent {
     }
 
     private ObservableBlockDevice openNvme(Config config, BundleContext context) {
-        String pci = firstNonEmpty(config.pci(), context.getProperty(FrameworkProperties.DEVICE_PCI), "");
+        String pci = FrameworkSettings.setting(config.pci(), context, FrameworkProperties.DEVICE_PCI, "");
         if (pci.isEmpty()) {
             return fail(
                     "no PCI address for the NVMe driver: set the configuration's 'pci' or the framework property "
@@ -321,7 +314,7 @@ public final class BlockDeviceComponent {
     }
 
     private ObservableBlockDevice openPassthrough(Config config, BundleContext context) {
-        String configured = firstNonEmpty(config.path(), context.getProperty(FrameworkProperties.DEVICE_PATH), "");
+        String configured = FrameworkSettings.setting(config.path(), context, FrameworkProperties.DEVICE_PATH, "");
         if (configured.isEmpty()) {
             return fail(
                     "no NVMe generic device (/dev/ngXnY) for nvme-passthru: set the configuration's 'path' or the"
@@ -382,16 +375,6 @@ public final class BlockDeviceComponent {
     static IoUringBlockDevice.Options defaultIoUringOptions(Path target) {
         return new IoUringBlockDevice.Options(
                 target, DEFAULT_QUEUE_DEPTH, false, false, 0, DEFAULT_SQ_THREAD_IDLE_MILLIS);
-    }
-
-    private static String firstNonEmpty(String a, String b, String fallback) {
-        if (a != null && !a.isBlank()) {
-            return a.trim();
-        }
-        if (b != null && !b.isBlank()) {
-            return b.trim();
-        }
-        return fallback;
     }
 
     /** The {@code "device"} section of {@code fsp:status}. */
