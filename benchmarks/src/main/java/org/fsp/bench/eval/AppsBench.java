@@ -75,72 +75,48 @@ public final class AppsBench {
                     Goal.atMost(0.5)));
 
     /** Command-line options with their defaults. */
-    static final class Options {
-        Path out;
-        Path work;
-        Path fspd;
-        int rounds = 2;
-        double seconds = 3;
-        String size = "2G";
+    static final class Options extends BenchOptions {
         List<App> apps = APPS;
         boolean profile;
-        String command;
+
+        Options() {
+            super(2, 3);
+        }
 
         static Options parse(String[] args) {
             Options o = new Options();
-            o.command = "fsp bench apps" + (args.length == 0 ? "" : " " + String.join(" ", args));
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                if (a.equals("--profile")) {
-                    o.profile = true;
-                    continue;
-                }
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException(a + " needs a value");
-                }
-                String v = args[++i];
-                switch (a) {
-                    case "--out" -> o.out = Path.of(v);
-                    case "--work" -> o.work = Path.of(v);
-                    case "--fspd" -> o.fspd = Path.of(v);
-                    case "--rounds" -> o.rounds = positive(a, Integer.parseInt(v));
-                    case "--seconds" -> o.seconds = positive(a, Double.parseDouble(v));
-                    case "--size" -> {
-                        EvalBench.parseSize(v);
-                        o.size = v;
-                    }
-                    case "--only" -> {
-                        List<String> names = Arrays.asList(v.split(","));
-                        for (String n : names) {
-                            if (APPS.stream().noneMatch(app -> app.name().equals(n))) {
-                                throw new IllegalArgumentException("unknown workload '" + n + "': use some of "
-                                        + APPS.stream().map(App::name).toList());
-                            }
-                        }
-                        o.apps = APPS.stream()
-                                .filter(app -> names.contains(app.name()))
-                                .toList();
-                    }
-                    default -> throw new IllegalArgumentException("unknown option " + a);
-                }
-            }
-            if (o.out == null) {
-                o.out = BenchPaths.results("apps-");
-            }
-            if (o.work == null) {
-                o.work = BenchPaths.work("fsp-apps-");
-            }
-            if (o.fspd == null) {
-                o.fspd = BenchPaths.fspd();
-            }
+            o.parse(
+                    args,
+                    0,
+                    "fsp bench apps" + (args.length == 0 ? "" : " " + String.join(" ", args)),
+                    "apps-",
+                    "fsp-apps-");
             return o;
         }
 
-        private static <N extends Number> N positive(String option, N n) {
-            if (n.doubleValue() <= 0) {
-                throw new IllegalArgumentException(option + " must be positive: " + n);
+        @Override
+        boolean flag(String name) {
+            if (name.equals("--profile")) {
+                profile = true;
+                return true;
             }
-            return n;
+            return false;
+        }
+
+        @Override
+        boolean option(String name, String value) {
+            if (!name.equals("--only")) {
+                return false;
+            }
+            List<String> names = Arrays.asList(value.split(","));
+            for (String n : names) {
+                if (APPS.stream().noneMatch(app -> app.name().equals(n))) {
+                    throw new IllegalArgumentException("unknown workload '" + n + "': use some of "
+                            + APPS.stream().map(App::name).toList());
+                }
+            }
+            apps = APPS.stream().filter(app -> names.contains(app.name())).toList();
+            return true;
         }
     }
 

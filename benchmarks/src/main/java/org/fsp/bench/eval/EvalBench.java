@@ -47,20 +47,17 @@ public final class EvalBench {
     }
 
     /** Command-line options with their defaults. */
-    static final class Options {
+    static final class Options extends BenchOptions {
         List<String> suites;
-        Path out;
-        Path work;
-        Path fspd;
-        int rounds = 3;
         int[] threads = {1, 2, 4};
-        double seconds = 2;
         int files = 1000;
-        String size = "2G";
         boolean profile;
-        String command;
         /** Workloads whose name contains one of these (e.g. "fileserver", "mkdir"); empty: every workload. */
         List<String> only = List.of();
+
+        Options() {
+            super(3, 2);
+        }
 
         static Options parse(String[] args) {
             if (args.length == 0 || args[0].startsWith("-")) {
@@ -68,7 +65,6 @@ public final class EvalBench {
             }
             Options o = new Options();
             String suite = args[0];
-            o.command = "fsp bench " + String.join(" ", args);
             if (suite.equals("all") || suite.equals("eval")) {
                 o.suites = SUITES;
             } else if (SUITES.contains(suite)) {
@@ -76,42 +72,33 @@ public final class EvalBench {
             } else {
                 throw new IllegalArgumentException("unknown suite '" + suite + "': use one of " + SUITES + " or all");
             }
-            for (int i = 1; i < args.length; i++) {
-                String a = args[i];
-                if (a.equals("--profile")) {
-                    o.profile = true;
-                    continue;
-                }
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException(a + " needs a value");
-                }
-                String v = args[++i];
-                switch (a) {
-                    case "--out" -> o.out = Path.of(v);
-                    case "--work" -> o.work = Path.of(v);
-                    case "--fspd" -> o.fspd = Path.of(v);
-                    case "--rounds" -> o.rounds = Integer.parseInt(v);
-                    case "--threads" ->
-                        o.threads = Arrays.stream(v.split(","))
-                                .mapToInt(Integer::parseInt)
-                                .toArray();
-                    case "--seconds" -> o.seconds = Double.parseDouble(v);
-                    case "--files" -> o.files = Integer.parseInt(v);
-                    case "--size" -> o.size = v;
-                    case "--only" -> o.only = List.of(v.split(","));
-                    default -> throw new IllegalArgumentException("unknown option " + a);
-                }
-            }
-            if (o.out == null) {
-                o.out = BenchPaths.results("");
-            }
-            if (o.work == null) {
-                o.work = BenchPaths.work("fsp-eval-");
-            }
-            if (o.fspd == null) {
-                o.fspd = BenchPaths.fspd();
-            }
+            o.parse(args, 1, "fsp bench " + String.join(" ", args), "", "fsp-eval-");
             return o;
+        }
+
+        @Override
+        boolean flag(String name) {
+            if (name.equals("--profile")) {
+                profile = true;
+                return true;
+            }
+            return false;
+        }
+
+        @Override
+        boolean option(String name, String value) {
+            switch (name) {
+                case "--threads" ->
+                    threads = Arrays.stream(value.split(","))
+                            .mapToInt(Integer::parseInt)
+                            .toArray();
+                case "--files" -> files = Integer.parseInt(value);
+                case "--only" -> only = List.of(value.split(","));
+                default -> {
+                    return false;
+                }
+            }
+            return true;
         }
 
         int maxThreads() {

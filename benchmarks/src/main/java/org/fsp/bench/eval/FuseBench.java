@@ -46,56 +46,35 @@ public final class FuseBench {
         this.o = o;
     }
 
-    static final class Options {
-        Path out;
-        Path work;
-        Path fspd;
-        int rounds = 3;
-        double seconds = 3;
+    static final class Options extends BenchOptions {
         int files = 3000;
         int commits = 200;
-        String size = "2G";
-        String command;
+
+        Options() {
+            super(3, 3);
+        }
 
         static Options parse(String[] args) {
             Options o = new Options();
-            o.command = "fsp bench fuse" + (args.length == 0 ? "" : " " + String.join(" ", args));
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException(a + " needs a value");
-                }
-                String v = args[++i];
-                switch (a) {
-                    case "--out" -> o.out = Path.of(v);
-                    case "--work" -> o.work = Path.of(v);
-                    case "--fspd" -> o.fspd = Path.of(v);
-                    case "--rounds" -> o.rounds = positive(a, v);
-                    case "--seconds" -> o.seconds = Double.parseDouble(v);
-                    case "--files" -> o.files = positive(a, v);
-                    case "--commits" -> o.commits = positive(a, v);
-                    case "--size" -> o.size = v;
-                    default -> throw new IllegalArgumentException("unknown option " + a);
-                }
-            }
-            if (o.out == null) {
-                o.out = BenchPaths.results("fuse-");
-            }
-            if (o.work == null) {
-                o.work = BenchPaths.work("fsp-fuse-bench-");
-            }
-            if (o.fspd == null) {
-                o.fspd = BenchPaths.fspd();
-            }
+            o.parse(
+                    args,
+                    0,
+                    "fsp bench fuse" + (args.length == 0 ? "" : " " + String.join(" ", args)),
+                    "fuse-",
+                    "fsp-fuse-bench-");
             return o;
         }
 
-        private static int positive(String option, String v) {
-            int n = Integer.parseInt(v);
-            if (n < 1) {
-                throw new IllegalArgumentException(option + " must be at least 1, not " + v);
+        @Override
+        boolean option(String name, String value) {
+            switch (name) {
+                case "--files" -> files = atLeastOne(name, value);
+                case "--commits" -> commits = atLeastOne(name, value);
+                default -> {
+                    return false;
+                }
             }
-            return n;
+            return true;
         }
     }
 

@@ -1,0 +1,98 @@
+package org.fsp.bench.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class BenchOptionsTest {
+
+    /** A benchmark with one option ({@code --depth}) and one flag ({@code --quick}) of its own. */
+    static final class Sample extends BenchOptions {
+        int depth = 1;
+        boolean quick;
+
+        Sample() {
+            super(3, 2);
+        }
+
+        static Sample parse(String... args) {
+            Sample s = new Sample();
+            s.parse(args, 0, "sample " + String.join(" ", args), "sample-", "fsp-sample-");
+            return s;
+        }
+
+        @Override
+        boolean flag(String name) {
+            quick |= name.equals("--quick");
+            return name.equals("--quick");
+        }
+
+        @Override
+        boolean option(String name, String value) {
+            if (name.equals("--depth")) {
+                depth = atLeastOne(name, value);
+                return true;
+            }
+            return false;
+        }
+    }
+
+    @Test
+    void theDefaultsStandAndThePathsAreFilledIn() {
+        Sample s = Sample.parse();
+        assertEquals(3, s.rounds);
+        assertEquals(2, s.seconds);
+        assertEquals("2G", s.size);
+        assertEquals(1, s.depth);
+        assertFalse(s.quick);
+        assertTrue(s.out.getFileName().toString().startsWith("sample-"), s.out.toString());
+        assertTrue(s.work.getFileName().toString().startsWith("fsp-sample-"), s.work.toString());
+        assertNotNull(s.fspd);
+    }
+
+    @Test
+    void theSharedOptionsTheBenchmarksOwnAndItsFlagsAreRead() {
+        Sample s = Sample.parse(
+                "--quick",
+                "--rounds",
+                "5",
+                "--seconds",
+                "0.5",
+                "--size",
+                "512M",
+                "--depth",
+                "4",
+                "--out",
+                "/tmp/r",
+                "--work",
+                "/tmp/w",
+                "--fspd",
+                "/opt/fsp/bin/fspd");
+        assertTrue(s.quick);
+        assertEquals(5, s.rounds);
+        assertEquals(0.5, s.seconds);
+        assertEquals("512M", s.size);
+        assertEquals(4, s.depth);
+        assertEquals(Path.of("/tmp/r"), s.out);
+        assertEquals(Path.of("/tmp/w"), s.work);
+        assertEquals(Path.of("/opt/fsp/bin/fspd"), s.fspd);
+        assertTrue(s.command.startsWith("sample --quick --rounds 5 "), s.command);
+    }
+
+    @Test
+    void nonsenseIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> Sample.parse("--bogus", "1"));
+        assertThrows(IllegalArgumentException.class, () -> Sample.parse("--rounds"));
+        assertThrows(IllegalArgumentException.class, () -> Sample.parse("--rounds", "0"));
+        assertThrows(IllegalArgumentException.class, () -> Sample.parse("--seconds", "0"));
+        assertThrows(IllegalArgumentException.class, () -> Sample.parse("--seconds", "NaN"));
+        assertThrows(IllegalArgumentException.class, () -> Sample.parse("--size", "lots"));
+        assertThrows(IllegalArgumentException.class, () -> Sample.parse("--size", ""));
+        assertThrows(IllegalArgumentException.class, () -> Sample.parse("--depth", "0"));
+    }
+}
