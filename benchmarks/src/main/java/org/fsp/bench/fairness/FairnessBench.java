@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
+import org.fsp.bench.BenchHost;
 import org.fsp.bench.eval.Fspd;
 import org.fsp.client.FspClient;
 import org.fsp.linux.Libc;
@@ -40,7 +41,7 @@ public final class FairnessBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path dist = Path.of(System.getProperty("fsp.home", "distribution/target/fsp")); // bin/fsp sets fsp.home
+        Path dist = BenchHost.distribution();
         int seconds = 3;
         int floodThreads = 64;
         int silent = 1000;

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.sched.IdleStrategyKind;
+import org.fsp.bench.BenchHost;
 import org.fsp.bench.ChildProcesses;
 import org.fsp.bench.eval.Fspd;
 import org.fsp.bench.ipc.PingPong;
@@ -52,7 +53,7 @@ public final class SchedBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path dist = Path.of(System.getProperty("fsp.home", "distribution/target/fsp")); // bin/fsp sets fsp.home
+        Path dist = BenchHost.distribution();
         int seconds = 3;
         int idleSeconds = 5;
         int swaps = 20;
