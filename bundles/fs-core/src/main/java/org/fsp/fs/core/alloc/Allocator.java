@@ -148,10 +148,7 @@ public final class Allocator {
                     }
                     writeBits(tx, g, bit, n, false);
                     if (inMemoryToo) {
-                        for (int i = 0; i < n; i++) {
-                            words[g][(bit + i) >>> 6] &= ~(1L << (bit + i));
-                        }
-                        free.addAndGet(n);
+                        freeInMemory(g, bit, n);
                     }
                 } finally {
                     locks[g].unlock();
@@ -168,15 +165,23 @@ public final class Allocator {
                 int n = (int) Math.min(end - item, BitmapDescriptor.BITS_PER_BLOCK - bit);
                 locks[g].lock();
                 try {
-                    for (int i = 0; i < n; i++) {
-                        words[g][(bit + i) >>> 6] &= ~(1L << (bit + i));
-                    }
-                    free.addAndGet(n);
+                    freeInMemory(g, bit, n);
                 } finally {
                     locks[g].unlock();
                 }
                 item += n;
             }
+        }
+
+        /**
+         * Under {@code locks[g]}: clears bits {@code bit} to {@code bit + n - 1} of group {@code g} in memory and
+         * counts them free: {@link #clear} with the bitmap write, {@link #release} once the free is checkpointed.
+         */
+        private void freeInMemory(int g, int bit, int n) {
+            for (int i = 0; i < n; i++) {
+                words[g][(bit + i) >>> 6] &= ~(1L << (bit + i));
+            }
+            free.addAndGet(n);
         }
 
         private int findClear(long[] w, int from) {
