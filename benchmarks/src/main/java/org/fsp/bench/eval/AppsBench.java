@@ -77,10 +77,9 @@ public final class AppsBench {
     /** Command-line options with their defaults. */
     static final class Options extends BenchOptions {
         List<App> apps = APPS;
-        boolean profile;
 
         Options() {
-            super(2, 3);
+            super(2, 3, true);
         }
 
         static Options parse(String[] args) {
@@ -92,15 +91,6 @@ public final class AppsBench {
                     "apps-",
                     "fsp-apps-");
             return o;
-        }
-
-        @Override
-        boolean flag(String name) {
-            if (name.equals("--profile")) {
-                profile = true;
-                return true;
-            }
-            return false;
         }
 
         @Override

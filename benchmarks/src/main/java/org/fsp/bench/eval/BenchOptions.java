@@ -5,9 +5,10 @@ import java.nio.file.Path;
 /**
  * The command line the eval, apps and fuse benchmarks share: where results go ({@code --out}), where they work
  * ({@code --work}), which fspd they start ({@code --fspd}), how many rounds of how many seconds ({@code --rounds},
- * {@code --seconds}) and the size of a fresh image ({@code --size}). Every option takes one value, except the flags a
- * benchmark names in {@link #flag}; a benchmark's own options go to {@link #option}. The loop and the checks were
- * written out once per benchmark before, and had drifted (one checked its counts, another did not).
+ * {@code --seconds}), the size of a fresh image ({@code --size}) and, for the benchmarks that can, whether to profile
+ * fspd ({@code --profile}, the one option without a value). A benchmark's own options go to {@link #option}. The loop
+ * and the checks were written out once per benchmark before, and had drifted (one checked its counts, another did
+ * not).
  *
  * <p>A typical sequence is: a subclass's constructor sets the defaults of {@link #rounds} and {@link #seconds},
  * {@link #parse} reads the arguments and fills in the paths left unset, then the benchmark reads the fields.
@@ -20,21 +21,22 @@ abstract class BenchOptions {
     int rounds;
     double seconds;
     String size = "2G";
+    /** {@code --profile}: profile fspd while the benchmark runs; only where {@link #profiles} is set. */
+    boolean profile;
     /** The command line as the user typed it, for the report. */
     String command;
 
-    BenchOptions(int rounds, double seconds) {
+    private final boolean profiles;
+
+    /** {@code profiles}: this benchmark takes {@code --profile}. */
+    BenchOptions(int rounds, double seconds, boolean profiles) {
         this.rounds = rounds;
         this.seconds = seconds;
+        this.profiles = profiles;
     }
 
     /** Takes {@code name}, an option of this benchmark's own, with its value; false when it is not one. */
     abstract boolean option(String name, String value);
-
-    /** Takes {@code name} when it is a flag of this benchmark (an option without a value); false when not. */
-    boolean flag(String name) {
-        return false;
-    }
 
     /**
      * Reads {@code args} from index {@code from} on; {@code command} is kept for the report, and the paths left unset
@@ -47,7 +49,8 @@ abstract class BenchOptions {
         this.command = command;
         for (int i = from; i < args.length; i++) {
             String a = args[i];
-            if (flag(a)) {
+            if (profiles && a.equals("--profile")) {
+                profile = true;
                 continue;
             }
             if (i + 1 >= args.length) {

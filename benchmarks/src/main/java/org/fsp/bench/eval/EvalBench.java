@@ -51,12 +51,11 @@ public final class EvalBench {
         List<String> suites;
         int[] threads = {1, 2, 4};
         int files = 1000;
-        boolean profile;
         /** Workloads whose name contains one of these (e.g. "fileserver", "mkdir"); empty: every workload. */
         List<String> only = List.of();
 
         Options() {
-            super(3, 2);
+            super(3, 2, true);
         }
 
         static Options parse(String[] args) {
@@ -74,15 +73,6 @@ public final class EvalBench {
             }
             o.parse(args, 1, "fsp bench " + String.join(" ", args), "", "fsp-eval-");
             return o;
-        }
-
-        @Override
-        boolean flag(String name) {
-            if (name.equals("--profile")) {
-                profile = true;
-                return true;
-            }
-            return false;
         }
 
         @Override

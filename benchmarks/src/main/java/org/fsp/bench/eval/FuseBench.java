@@ -51,7 +51,7 @@ public final class FuseBench {
         int commits = 200;
 
         Options() {
-            super(3, 3);
+            super(3, 3, false);
         }
 
         static Options parse(String[] args) {

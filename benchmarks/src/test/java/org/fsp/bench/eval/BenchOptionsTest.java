@@ -11,25 +11,18 @@ import org.junit.jupiter.api.Test;
 
 class BenchOptionsTest {
 
-    /** A benchmark with one option ({@code --depth}) and one flag ({@code --quick}) of its own. */
+    /** A benchmark that profiles, with one option of its own ({@code --depth}). */
     static final class Sample extends BenchOptions {
         int depth = 1;
-        boolean quick;
 
         Sample() {
-            super(3, 2);
+            super(3, 2, true);
         }
 
         static Sample parse(String... args) {
             Sample s = new Sample();
             s.parse(args, 0, "sample " + String.join(" ", args), "sample-", "fsp-sample-");
             return s;
-        }
-
-        @Override
-        boolean flag(String name) {
-            quick |= name.equals("--quick");
-            return name.equals("--quick");
         }
 
         @Override
@@ -49,7 +42,7 @@ class BenchOptionsTest {
         assertEquals(2, s.seconds);
         assertEquals("2G", s.size);
         assertEquals(1, s.depth);
-        assertFalse(s.quick);
+        assertFalse(s.profile);
         assertTrue(s.out.getFileName().toString().startsWith("sample-"), s.out.toString());
         assertTrue(s.work.getFileName().toString().startsWith("fsp-sample-"), s.work.toString());
         assertNotNull(s.fspd);
@@ -58,7 +51,7 @@ class BenchOptionsTest {
     @Test
     void theSharedOptionsTheBenchmarksOwnAndItsFlagsAreRead() {
         Sample s = Sample.parse(
-                "--quick",
+                "--profile",
                 "--rounds",
                 "5",
                 "--seconds",
@@ -73,7 +66,7 @@ class BenchOptionsTest {
                 "/tmp/w",
                 "--fspd",
                 "/opt/fsp/bin/fspd");
-        assertTrue(s.quick);
+        assertTrue(s.profile);
         assertEquals(5, s.rounds);
         assertEquals(0.5, s.seconds);
         assertEquals("512M", s.size);
@@ -81,7 +74,7 @@ class BenchOptionsTest {
         assertEquals(Path.of("/tmp/r"), s.out);
         assertEquals(Path.of("/tmp/w"), s.work);
         assertEquals(Path.of("/opt/fsp/bin/fspd"), s.fspd);
-        assertTrue(s.command.startsWith("sample --quick --rounds 5 "), s.command);
+        assertTrue(s.command.startsWith("sample --profile --rounds 5 "), s.command);
     }
 
     @Test
@@ -94,5 +87,16 @@ class BenchOptionsTest {
         assertThrows(IllegalArgumentException.class, () -> Sample.parse("--size", "lots"));
         assertThrows(IllegalArgumentException.class, () -> Sample.parse("--size", ""));
         assertThrows(IllegalArgumentException.class, () -> Sample.parse("--depth", "0"));
+    }
+
+    @Test
+    void aBenchmarkThatDoesNotProfileRefusesTheFlag() {
+        BenchOptions fuse = new BenchOptions(3, 3, false) {
+            @Override
+            boolean option(String name, String value) {
+                return false;
+            }
+        };
+        assertThrows(IllegalArgumentException.class, () -> fuse.parse(new String[] {"--profile"}, 0, "", "x-", "y-"));
     }
 }
