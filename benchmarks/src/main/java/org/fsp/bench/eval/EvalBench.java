@@ -3,7 +3,6 @@ package org.fsp.bench.eval;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -270,19 +269,8 @@ public final class EvalBench {
     }
 
     private void write() throws IOException {
-        String table = Report.table(rows);
-        if (!failures.isEmpty()) {
-            table += "\nFailed (no figures):\n"
-                    + failures.stream().map(f -> "- " + f + "\n").reduce("", String::concat);
-        }
-        Map<String, String> run = new LinkedHashMap<>();
-        run.put("command", o.command);
-        run.put("finished", Instant.now().toString());
-        run.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
-        run.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
-        run.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
-        run.put("rounds", Integer.toString(o.rounds));
-        run.put("seconds", Double.toString(o.seconds));
+        String table = Report.withFailures(Report.table(rows), failures);
+        Map<String, String> run = Report.run(o);
         run.put("loadavg", loadAverage());
         run.put("loadavgAtStart", loadAtStart);
         run.put("failures", String.join("; ", failures));
@@ -297,10 +285,7 @@ public final class EvalBench {
         System.out.println(table);
         System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
         charts.forEach(c -> System.out.println("chart:   " + c));
-        long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
-        long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
-        System.out.println(
-                "targets: " + met + " met, " + missed + " missed (load average at the end: " + loadAverage() + ")");
+        System.out.println(Report.targets(rows));
     }
 
     static String loadAverage() {

@@ -2,6 +2,7 @@ package org.fsp.bench.eval;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,6 +64,39 @@ final class Report {
             return String.format(Locale.ROOT, "%.1f", v);
         }
         return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    /**
+     * The facts a report's {@code "run"} object starts with (the command, when it finished, the machine, the JVM,
+     * rounds and seconds); each benchmark adds its own after them, in the order they are put.
+     */
+    static Map<String, String> run(BenchOptions o) {
+        Map<String, String> run = new LinkedHashMap<>();
+        run.put("command", o.command);
+        run.put("finished", Instant.now().toString());
+        run.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        run.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        run.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        run.put("rounds", Integer.toString(o.rounds));
+        run.put("seconds", Double.toString(o.seconds));
+        return run;
+    }
+
+    /** {@code table} and, when some workloads gave no figures, the list of them below it. */
+    static String withFailures(String table, List<String> failures) {
+        if (failures.isEmpty()) {
+            return table;
+        }
+        return table + "\nFailed (no figures):\n"
+                + failures.stream().map(f -> "- " + f + "\n").reduce("", String::concat);
+    }
+
+    /** The last line a benchmark prints: how many of the rows' targets were met and missed, and the load then. */
+    static String targets(List<Row> rows) {
+        long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
+        long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
+        return "targets: " + met + " met, " + missed + " missed (load average at the end: " + EvalBench.loadAverage()
+                + ")";
     }
 
     static String json(List<Row> rows, Map<String, String> run) {
