@@ -146,14 +146,7 @@ public final class AppsBench {
         Path logs = o.out.resolve("logs");
         Files.createDirectories(logs);
         long bytes = EvalBench.parseSize(o.size);
-        Thread hook = new Thread(
-                () -> {
-                    closer.interrupted();
-                    EvalBench.deleteTree(o.work);
-                },
-                "apps-cleanup");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
+        if (!closer.runCleaningUp(o.work, "apps-cleanup", () -> {
             progress("starting fspd (io_uring, fresh " + o.size + " image), ext4 (loop, " + o.size + ") and tmpfs in "
                     + o.work);
             Fspd fspd = closer.add(Fspd.start(o.fspd, o.work, "fsp-disk", "io_uring", o.size));
@@ -183,13 +176,8 @@ public final class AppsBench {
                     progress("FAILED: " + why);
                 }
             }
-        } finally {
-            closer.closeAll();
-            if (closer.interrupted) {
-                return; // the hook cleans up; the JVM is going down
-            }
-            Runtime.getRuntime().removeShutdownHook(hook);
-            EvalBench.deleteTree(o.work);
+        })) {
+            return;
         }
         write();
     }

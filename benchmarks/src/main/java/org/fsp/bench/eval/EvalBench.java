@@ -120,14 +120,7 @@ public final class EvalBench {
         Files.createDirectories(o.out);
         Files.createDirectories(o.work);
         long bytes = parseSize(o.size);
-        Thread hook = new Thread(
-                () -> {
-                    closer.interrupted();
-                    deleteTree(o.work);
-                },
-                "eval-cleanup");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
+        if (!closer.runCleaningUp(o.work, "eval-cleanup", () -> {
             List<String> disk =
                     o.suites.stream().filter(s -> !s.equals("channel")).toList();
             if (!disk.isEmpty()) {
@@ -175,13 +168,8 @@ public final class EvalBench {
                 }
                 closer.closeAll();
             }
-        } finally {
-            closer.closeAll();
-            if (closer.interrupted) {
-                return; // the hook cleans up; the JVM is going down
-            }
-            Runtime.getRuntime().removeShutdownHook(hook);
-            deleteTree(o.work);
+        })) {
+            return;
         }
         write();
     }

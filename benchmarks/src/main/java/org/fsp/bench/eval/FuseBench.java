@@ -160,14 +160,7 @@ public final class FuseBench {
     private void run() throws Exception {
         Files.createDirectories(o.out);
         Files.createDirectories(o.work);
-        Thread hook = new Thread(
-                () -> {
-                    closer.interrupted();
-                    EvalBench.deleteTree(o.work);
-                },
-                "fuse-bench-cleanup");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
+        if (!closer.runCleaningUp(o.work, "fuse-bench-cleanup", () -> {
             List<Target> targets = start();
             Path repo = generateRepository();
             Path tarball = o.work.resolve("tree.tar");
@@ -206,13 +199,8 @@ public final class FuseBench {
                 note("fio is not installed (apt-get install -y fio): the fio rows are left out");
             }
             attempt("varmail", () -> varmail(targets));
-        } finally {
-            closer.closeAll();
-            if (closer.interrupted) {
-                return; // the hook cleans up; the JVM is going down
-            }
-            Runtime.getRuntime().removeShutdownHook(hook);
-            EvalBench.deleteTree(o.work);
+        })) {
+            return;
         }
         new FuseBenchReport(o, loadAtStart, results, notes).write();
     }
