@@ -63,9 +63,10 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
 
     private static final Logger LOG = LoggerFactory.getLogger(IoUringBlockDevice.class);
 
-    private static final byte KIND_READ = 0;
-    private static final byte KIND_WRITE = 1;
-    private static final byte KIND_FLUSH = 2;
+    // The kinds of RequestSlots, so that RequestSlots.statsKind counts them.
+    private static final byte KIND_READ = RequestSlots.READ;
+    private static final byte KIND_WRITE = RequestSlots.WRITE;
+    private static final byte KIND_FLUSH = RequestSlots.FLUSH;
     private static final int MAX_RETRIES = 16;
     private static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
 
@@ -535,12 +536,7 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
     private void report(int slot, int result, CompletionHandler handler) {
         long tag = tags[slot];
         byte kind = kinds[slot];
-        stats.recordCompletion(
-                kind == KIND_READ
-                        ? DeviceStats.Kind.READ
-                        : kind == KIND_WRITE ? DeviceStats.Kind.WRITE : DeviceStats.Kind.FLUSH,
-                result,
-                System.nanoTime() - queuedNanos[slot]);
+        stats.recordCompletion(RequestSlots.statsKind(kind), result, System.nanoTime() - queuedNanos[slot]);
         freeSlots.offer(slot);
         outstanding.decrementAndGet();
         handler.onComplete(tag, result);
