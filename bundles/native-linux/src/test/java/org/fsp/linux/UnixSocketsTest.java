@@ -1,5 +1,6 @@
 package org.fsp.linux;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -19,6 +20,40 @@ class UnixSocketsTest {
 
     @TempDir
     Path dir;
+
+    @Test
+    void aLineGoesAsOneMessageWithItsNewlineAndTheDescriptor() throws Exception {
+        String path = dir.resolve("line.sock").toString();
+        int listener = UnixSockets.listen(path, 4);
+        try {
+            CompletableFuture<Integer> client = CompletableFuture.supplyAsync(() -> UnixSockets.connect(path));
+            int server = UnixSockets.accept(listener);
+            int clientFd = client.get(5, TimeUnit.SECONDS);
+            int memfd = MemFd.createSealed("line", 4096);
+            try (Arena arena = Arena.ofConfined()) {
+                assertEquals(15, UnixSockets.sendLine(server, "fuse-fd 0 1 ü", memfd));
+                assertEquals(6, UnixSockets.sendLine(server, "ready", -1));
+                MemorySegment into = arena.allocate(64);
+                UnixSockets.Received first = UnixSockets.receive(clientFd, into);
+                assertEquals(15, first.bytes());
+                assertEquals(
+                        "fuse-fd 0 1 ü\n",
+                        new String(into.asSlice(0, first.bytes()).toArray(ValueLayout.JAVA_BYTE), UTF_8));
+                assertNotEquals(-1, first.fd());
+                Libc.close(first.fd());
+                UnixSockets.Received second = UnixSockets.receive(clientFd, into);
+                assertEquals(
+                        "ready\n", new String(into.asSlice(0, second.bytes()).toArray(ValueLayout.JAVA_BYTE), UTF_8));
+                assertEquals(-1, second.fd());
+            } finally {
+                Libc.close(memfd);
+                Libc.close(server);
+                Libc.close(clientFd);
+            }
+        } finally {
+            Libc.close(listener);
+        }
+    }
 
     @Test
     void shouldPassSealedMemfdWithPeerCredentials() throws Exception {
