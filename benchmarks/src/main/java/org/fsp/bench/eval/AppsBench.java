@@ -121,21 +121,13 @@ public final class AppsBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("fsp bench apps: " + e.getMessage());
-            System.err.println("usage: fsp bench apps [--out DIR] [--rounds N] [--seconds S] [--size 2G]"
-                    + " [--only h2-tpcb,lucene-index,...] [--fspd PATH] [--work DIR] [--profile]");
-            System.exit(2);
-            return;
-        }
-        if (!Files.isExecutable(o.fspd)) {
-            System.err.println("fsp bench apps: no fspd at " + o.fspd
-                    + " (build with 'mvn -q install -DskipTests' or pass --fspd)");
-            System.exit(2);
-        }
+        Options o = BenchOptions.parseOrExit(
+                "fsp bench apps",
+                "fsp bench apps [--out DIR] [--rounds N] [--seconds S] [--size 2G]"
+                        + " [--only h2-tpcb,lucene-index,...] [--fspd PATH] [--work DIR] [--profile]",
+                Options::parse,
+                args);
+        BenchOptions.exitIfMissing("fsp bench apps", o.missingFspd());
         System.setProperty("java.awt.headless", "true");
         new AppsBench(o).run();
     }

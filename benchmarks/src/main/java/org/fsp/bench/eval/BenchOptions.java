@@ -1,6 +1,8 @@
 package org.fsp.bench.eval;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Function;
 
 /**
  * The command line the eval, apps and fuse benchmarks share: where results go ({@code --out}), where they work
@@ -108,5 +110,36 @@ abstract class BenchOptions {
             throw new IllegalArgumentException(option + " must be positive, not " + value);
         }
         return value;
+    }
+
+    /**
+     * What {@code parse} makes of {@code args}; when they are nonsense, {@code command} ("fsp bench fuse") with the
+     * reason, then {@code usage}, on stderr, and the JVM exits with status 2, as every benchmark's command line does.
+     */
+    static <O extends BenchOptions> O parseOrExit(
+            String command, String usage, Function<String[], O> parse, String[] args) {
+        try {
+            return parse.apply(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(command + ": " + e.getMessage());
+            System.err.println("usage: " + usage);
+            System.exit(2);
+            throw e; // not reached
+        }
+    }
+
+    /** Why the benchmark cannot start fspd ({@link #fspd} is not an executable), or null when it can. */
+    String missingFspd() {
+        return Files.isExecutable(fspd)
+                ? null
+                : "no fspd at " + fspd + " (build with 'mvn -q install -DskipTests' or pass --fspd)";
+    }
+
+    /** When {@code missing} (what the run cannot do without) is not null: says so after {@code command}, exits 2. */
+    static void exitIfMissing(String command, String missing) {
+        if (missing != null) {
+            System.err.println(command + ": " + missing);
+            System.exit(2);
+        }
     }
 }

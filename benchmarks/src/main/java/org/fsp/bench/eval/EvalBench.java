@@ -96,22 +96,14 @@ public final class EvalBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("fsp bench: " + e.getMessage());
-            System.err.println("usage: fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
-                    + " [--threads 1,2,4] [--seconds S] [--files N] [--size 2G] [--fspd PATH] [--work DIR] [--only NAME,...]"
-                    + " [--profile]");
-            System.exit(2);
-            return;
-        }
-        if (!Files.isExecutable(o.fspd)) {
-            System.err.println(
-                    "fsp bench: no fspd at " + o.fspd + " (build with 'mvn -q install -DskipTests' or pass --fspd)");
-            System.exit(2);
-        }
+        Options o = BenchOptions.parseOrExit(
+                "fsp bench",
+                "fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
+                        + " [--threads 1,2,4] [--seconds S] [--files N] [--size 2G] [--fspd PATH] [--work DIR]"
+                        + " [--only NAME,...] [--profile]",
+                Options::parse,
+                args);
+        BenchOptions.exitIfMissing("fsp bench", o.missingFspd());
         System.setProperty("java.awt.headless", "true");
         new EvalBench(o).run();
     }

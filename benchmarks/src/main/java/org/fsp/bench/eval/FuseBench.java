@@ -97,21 +97,13 @@ public final class FuseBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("fsp bench fuse: " + e.getMessage());
-            System.err.println("usage: fsp bench fuse [--out DIR] [--rounds N] [--seconds S] [--files N] [--commits N]"
-                    + " [--size 2G] [--fspd PATH] [--work DIR]");
-            System.exit(2);
-            return;
-        }
-        String missing = missingPrerequisite(o);
-        if (missing != null) {
-            System.err.println("fsp bench fuse: " + missing);
-            System.exit(2);
-        }
+        Options o = BenchOptions.parseOrExit(
+                "fsp bench fuse",
+                "fsp bench fuse [--out DIR] [--rounds N] [--seconds S] [--files N] [--commits N]"
+                        + " [--size 2G] [--fspd PATH] [--work DIR]",
+                Options::parse,
+                args);
+        BenchOptions.exitIfMissing("fsp bench fuse", missingPrerequisite(o));
         new FuseBench(o).run();
     }
 
@@ -123,8 +115,8 @@ public final class FuseBench {
         if (!Files.exists(Path.of("/dev/fuse"))) {
             return "needs /dev/fuse (modprobe fuse)";
         }
-        if (!Files.isExecutable(o.fspd)) {
-            return "no fspd at " + o.fspd + " (build with 'mvn -q install -DskipTests' or pass --fspd)";
+        if (o.missingFspd() != null) {
+            return o.missingFspd();
         }
         for (String tool : List.of("git", "tar", "mkfs.ext4", "losetup")) {
             if (!onPath(tool)) {

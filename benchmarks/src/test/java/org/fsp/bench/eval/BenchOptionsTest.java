@@ -3,11 +3,15 @@ package org.fsp.bench.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class BenchOptionsTest {
 
@@ -98,5 +102,23 @@ class BenchOptionsTest {
             }
         };
         assertThrows(IllegalArgumentException.class, () -> fuse.parse(new String[] {"--profile"}, 0, "", "x-", "y-"));
+    }
+
+    @Test
+    void aMissingFspdIsNamedWithHowToGetOne(@TempDir Path dir) throws Exception {
+        Sample missing = Sample.parse("--fspd", dir.resolve("nowhere/fspd").toString());
+        assertTrue(
+                missing.missingFspd().startsWith("no fspd at " + dir.resolve("nowhere/fspd")), missing.missingFspd());
+        Path fspd = Files.writeString(dir.resolve("fspd"), "#!/bin/sh\n");
+        Files.setPosixFilePermissions(fspd, PosixFilePermissions.fromString("rwxr-xr-x"));
+        assertNull(Sample.parse("--fspd", fspd.toString()).missingFspd());
+    }
+
+    @Test
+    void sensibleArgumentsComeBackParsedWithoutExiting() {
+        Sample s =
+                BenchOptions.parseOrExit("sample", "sample [--depth N]", Sample::parse, new String[] {"--depth", "2"});
+        assertEquals(2, s.depth);
+        BenchOptions.exitIfMissing("sample", null); // nothing missing: returns
     }
 }
