@@ -21,95 +21,93 @@ class UnixSocketsTest {
     @TempDir
     Path dir;
 
-    @Test
-    void aLineGoesAsOneMessageWithItsNewlineAndTheDescriptor() throws Exception {
-        String path = dir.resolve("line.sock").toString();
+    /** A connection over a socket {@code name} in the test's directory: {server end, client end}; no listener left. */
+    private int[] connected(String name) throws Exception {
+        String path = dir.resolve(name).toString();
         int listener = UnixSockets.listen(path, 4);
         try {
             CompletableFuture<Integer> client = CompletableFuture.supplyAsync(() -> UnixSockets.connect(path));
             int server = UnixSockets.accept(listener);
-            int clientFd = client.get(5, TimeUnit.SECONDS);
-            int memfd = MemFd.createSealed("line", 4096);
-            try (Arena arena = Arena.ofConfined()) {
-                assertEquals(15, UnixSockets.sendLine(server, "fuse-fd 0 1 ü", memfd));
-                assertEquals(6, UnixSockets.sendLine(server, "ready", -1));
-                MemorySegment into = arena.allocate(64);
-                UnixSockets.Received first = UnixSockets.receive(clientFd, into);
-                assertEquals(15, first.bytes());
-                assertEquals(
-                        "fuse-fd 0 1 ü\n",
-                        new String(into.asSlice(0, first.bytes()).toArray(ValueLayout.JAVA_BYTE), UTF_8));
-                assertNotEquals(-1, first.fd());
-                Libc.close(first.fd());
-                UnixSockets.Received second = UnixSockets.receive(clientFd, into);
-                assertEquals(
-                        "ready\n", new String(into.asSlice(0, second.bytes()).toArray(ValueLayout.JAVA_BYTE), UTF_8));
-                assertEquals(-1, second.fd());
-            } finally {
-                Libc.close(memfd);
-                Libc.close(server);
-                Libc.close(clientFd);
-            }
+            return new int[] {server, client.get(5, TimeUnit.SECONDS)};
         } finally {
             Libc.close(listener);
         }
     }
 
     @Test
+    void aLineGoesAsOneMessageWithItsNewlineAndTheDescriptor() throws Exception {
+        int[] connection = connected("line.sock");
+        int server = connection[0];
+        int clientFd = connection[1];
+        int memfd = MemFd.createSealed("line", 4096);
+        try (Arena arena = Arena.ofConfined()) {
+            assertEquals(15, UnixSockets.sendLine(server, "fuse-fd 0 1 ü", memfd));
+            assertEquals(6, UnixSockets.sendLine(server, "ready", -1));
+            MemorySegment into = arena.allocate(64);
+            UnixSockets.Received first = UnixSockets.receive(clientFd, into);
+            assertEquals(15, first.bytes());
+            assertEquals(
+                    "fuse-fd 0 1 ü\n",
+                    new String(into.asSlice(0, first.bytes()).toArray(ValueLayout.JAVA_BYTE), UTF_8));
+            assertNotEquals(-1, first.fd());
+            Libc.close(first.fd());
+            UnixSockets.Received second = UnixSockets.receive(clientFd, into);
+            assertEquals("ready\n", new String(into.asSlice(0, second.bytes()).toArray(ValueLayout.JAVA_BYTE), UTF_8));
+            assertEquals(-1, second.fd());
+        } finally {
+            Libc.close(memfd);
+            Libc.close(server);
+            Libc.close(clientFd);
+        }
+    }
+
+    @Test
     void shouldPassSealedMemfdWithPeerCredentials() throws Exception {
-        String path = dir.resolve("s.sock").toString();
-        int listener = UnixSockets.listen(path, 4);
+        int[] connection = connected("s.sock");
+        int server = connection[0];
+        int clientFd = connection[1];
         try {
-            CompletableFuture<Integer> client = CompletableFuture.supplyAsync(() -> UnixSockets.connect(path));
-            int server = UnixSockets.accept(listener);
-            int clientFd = client.get(5, TimeUnit.SECONDS);
-            try {
-                UnixSockets.PeerCredentials cred = UnixSockets.peerCredentials(server);
-                assertEquals(ProcessHandle.current().pid(), cred.pid());
-                assertEquals(Libc.getuid(), cred.uid());
-                assertEquals(Libc.getgid(), cred.gid());
-                UnixSockets.peerGroups(server);
+            UnixSockets.PeerCredentials cred = UnixSockets.peerCredentials(server);
+            assertEquals(ProcessHandle.current().pid(), cred.pid());
+            assertEquals(Libc.getuid(), cred.uid());
+            assertEquals(Libc.getgid(), cred.gid());
+            UnixSockets.peerGroups(server);
 
-                int memfd = MemFd.createSealed("test", 8192);
-                assertEquals(MemFd.F_SEAL_SHRINK | MemFd.F_SEAL_GROW | MemFd.F_SEAL_SEAL, MemFd.seals(memfd));
-                MemorySegment mine = Libc.mmap(8192, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
-                try (Arena arena = Arena.ofConfined()) {
-                    MemorySegment hello = arena.allocateFrom("hello");
-                    UnixSockets.send(server, hello, memfd);
-                    Libc.close(memfd);
-                    MemorySegment into = arena.allocate(64);
-                    UnixSockets.Received r = UnixSockets.receive(clientFd, into);
-                    assertEquals(6, r.bytes());
-                    assertEquals("hello", into.getString(0));
-                    assertNotEquals(-1, r.fd());
-                    NativeException sealed = assertThrows(NativeException.class, () -> Libc.ftruncate(r.fd(), 0));
-                    assertEquals(1, sealed.errno());
-                    MemorySegment theirs =
-                            Libc.mmap(8192, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
-                    Libc.close(r.fd());
-                    theirs.set(ValueLayout.JAVA_LONG, 4096, 42L);
-                    assertEquals(42L, mine.get(ValueLayout.JAVA_LONG, 4096));
-                    Libc.munmap(theirs);
-                }
-                Libc.munmap(mine);
+            int memfd = MemFd.createSealed("test", 8192);
+            assertEquals(MemFd.F_SEAL_SHRINK | MemFd.F_SEAL_GROW | MemFd.F_SEAL_SEAL, MemFd.seals(memfd));
+            MemorySegment mine = Libc.mmap(8192, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment hello = arena.allocateFrom("hello");
+                UnixSockets.send(server, hello, memfd);
+                Libc.close(memfd);
+                MemorySegment into = arena.allocate(64);
+                UnixSockets.Received r = UnixSockets.receive(clientFd, into);
+                assertEquals(6, r.bytes());
+                assertEquals("hello", into.getString(0));
+                assertNotEquals(-1, r.fd());
+                NativeException sealed = assertThrows(NativeException.class, () -> Libc.ftruncate(r.fd(), 0));
+                assertEquals(1, sealed.errno());
+                MemorySegment theirs = Libc.mmap(8192, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
+                Libc.close(r.fd());
+                theirs.set(ValueLayout.JAVA_LONG, 4096, 42L);
+                assertEquals(42L, mine.get(ValueLayout.JAVA_LONG, 4096));
+                Libc.munmap(theirs);
+            }
+            Libc.munmap(mine);
 
-                Libc.close(clientFd);
-                clientFd = -1;
-                try (Arena arena = Arena.ofConfined()) {
-                    MemorySegment fds = arena.allocate(SocketStructs.POLLFD_SIZE, 8);
-                    UnixSockets.setPollFd(fds, 0, server, UnixSockets.POLLIN);
-                    assertEquals(1, UnixSockets.poll(fds, 1, 1000));
-                    assertEquals(
-                            0, UnixSockets.receive(server, arena.allocate(8)).bytes());
-                }
-            } finally {
-                Libc.close(server);
-                if (clientFd != -1) {
-                    Libc.close(clientFd);
-                }
+            Libc.close(clientFd);
+            clientFd = -1;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment fds = arena.allocate(SocketStructs.POLLFD_SIZE, 8);
+                UnixSockets.setPollFd(fds, 0, server, UnixSockets.POLLIN);
+                assertEquals(1, UnixSockets.poll(fds, 1, 1000));
+                assertEquals(0, UnixSockets.receive(server, arena.allocate(8)).bytes());
             }
         } finally {
-            Libc.close(listener);
+            Libc.close(server);
+            if (clientFd != -1) {
+                Libc.close(clientFd);
+            }
         }
     }
 
