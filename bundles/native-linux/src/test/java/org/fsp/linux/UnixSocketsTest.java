@@ -21,14 +21,17 @@ class UnixSocketsTest {
     @TempDir
     Path dir;
 
-    /** A connection over a socket {@code name} in the test's directory: {server end, client end}; no listener left. */
-    private int[] connected(String name) throws Exception {
+    /** The two ends of a connection over a UNIX socket. */
+    private record Connection(int server, int client) {}
+
+    /** A connection over a socket {@code name} in the test's directory; the listener is closed again. */
+    private Connection connected(String name) throws Exception {
         String path = dir.resolve(name).toString();
         int listener = UnixSockets.listen(path, 4);
         try {
             CompletableFuture<Integer> client = CompletableFuture.supplyAsync(() -> UnixSockets.connect(path));
             int server = UnixSockets.accept(listener);
-            return new int[] {server, client.get(5, TimeUnit.SECONDS)};
+            return new Connection(server, client.get(5, TimeUnit.SECONDS));
         } finally {
             Libc.close(listener);
         }
@@ -36,36 +39,34 @@ class UnixSocketsTest {
 
     @Test
     void aLineGoesAsOneMessageWithItsNewlineAndTheDescriptor() throws Exception {
-        int[] connection = connected("line.sock");
-        int server = connection[0];
-        int clientFd = connection[1];
+        Connection c = connected("line.sock");
         int memfd = MemFd.createSealed("line", 4096);
         try (Arena arena = Arena.ofConfined()) {
-            assertEquals(15, UnixSockets.sendLine(server, "fuse-fd 0 1 ü", memfd));
-            assertEquals(6, UnixSockets.sendLine(server, "ready", -1));
+            assertEquals(15, UnixSockets.sendLine(c.server(), "fuse-fd 0 1 ü", memfd));
+            assertEquals(6, UnixSockets.sendLine(c.server(), "ready", -1));
             MemorySegment into = arena.allocate(64);
-            UnixSockets.Received first = UnixSockets.receive(clientFd, into);
+            UnixSockets.Received first = UnixSockets.receive(c.client(), into);
             assertEquals(15, first.bytes());
             assertEquals(
                     "fuse-fd 0 1 ü\n",
                     new String(into.asSlice(0, first.bytes()).toArray(ValueLayout.JAVA_BYTE), UTF_8));
             assertNotEquals(-1, first.fd());
             Libc.close(first.fd());
-            UnixSockets.Received second = UnixSockets.receive(clientFd, into);
+            UnixSockets.Received second = UnixSockets.receive(c.client(), into);
             assertEquals("ready\n", new String(into.asSlice(0, second.bytes()).toArray(ValueLayout.JAVA_BYTE), UTF_8));
             assertEquals(-1, second.fd());
         } finally {
             Libc.close(memfd);
-            Libc.close(server);
-            Libc.close(clientFd);
+            Libc.close(c.server());
+            Libc.close(c.client());
         }
     }
 
     @Test
     void shouldPassSealedMemfdWithPeerCredentials() throws Exception {
-        int[] connection = connected("s.sock");
-        int server = connection[0];
-        int clientFd = connection[1];
+        Connection c = connected("s.sock");
+        int server = c.server();
+        int clientFd = c.client(); // closed by the test half way, to see the server end report it
         try {
             UnixSockets.PeerCredentials cred = UnixSockets.peerCredentials(server);
             assertEquals(ProcessHandle.current().pid(), cred.pid());
