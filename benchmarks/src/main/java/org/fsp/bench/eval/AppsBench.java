@@ -83,12 +83,7 @@ public final class AppsBench {
 
         static Options parse(String[] args) {
             Options o = new Options();
-            o.parse(
-                    args,
-                    0,
-                    "fsp bench apps" + (args.length == 0 ? "" : " " + String.join(" ", args)),
-                    "apps-",
-                    "fsp-apps-");
+            o.parse(args, 0, "fsp bench apps", "apps-", "fsp-apps-");
             return o;
         }
 

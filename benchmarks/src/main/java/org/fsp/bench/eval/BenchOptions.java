@@ -41,14 +41,14 @@ abstract class BenchOptions {
     abstract boolean option(String name, String value);
 
     /**
-     * Reads {@code args} from index {@code from} on; {@code command} is kept for the report, and the paths left unset
-     * become {@link BenchPaths#results} of {@code resultsPrefix}, {@link BenchPaths#work} of {@code workPrefix} and
-     * {@link BenchPaths#fspd}.
+     * Reads {@code args} from index {@code from} on; {@code commandName} ("fsp bench fuse") and all of {@code args}
+     * are kept as {@link #command} for the report, and the paths left unset become {@link BenchPaths#results} of
+     * {@code resultsPrefix}, {@link BenchPaths#work} of {@code workPrefix} and {@link BenchPaths#fspd}.
      *
      * @throws IllegalArgumentException for an unknown option, a missing value or a value out of range
      */
-    final void parse(String[] args, int from, String command, String resultsPrefix, String workPrefix) {
-        this.command = command;
+    final void parse(String[] args, int from, String commandName, String resultsPrefix, String workPrefix) {
+        this.command = commandName + (args.length == 0 ? "" : " " + String.join(" ", args));
         for (int i = from; i < args.length; i++) {
             String a = args[i];
             if (profiles && a.equals("--profile")) {

@@ -70,7 +70,7 @@ public final class EvalBench {
             } else {
                 throw new IllegalArgumentException("unknown suite '" + suite + "': use one of " + SUITES + " or all");
             }
-            o.parse(args, 1, "fsp bench " + String.join(" ", args), "", "fsp-eval-");
+            o.parse(args, 1, "fsp bench", "", "fsp-eval-");
             return o;
         }
 

@@ -56,12 +56,7 @@ public final class FuseBench {
 
         static Options parse(String[] args) {
             Options o = new Options();
-            o.parse(
-                    args,
-                    0,
-                    "fsp bench fuse" + (args.length == 0 ? "" : " " + String.join(" ", args)),
-                    "fuse-",
-                    "fsp-fuse-bench-");
+            o.parse(args, 0, "fsp bench fuse", "fuse-", "fsp-fuse-bench-");
             return o;
         }
 

@@ -25,7 +25,7 @@ class BenchOptionsTest {
 
         static Sample parse(String... args) {
             Sample s = new Sample();
-            s.parse(args, 0, "sample " + String.join(" ", args), "sample-", "fsp-sample-");
+            s.parse(args, 0, "sample", "sample-", "fsp-sample-");
             return s;
         }
 
@@ -42,6 +42,7 @@ class BenchOptionsTest {
     @Test
     void theDefaultsStandAndThePathsAreFilledIn() {
         Sample s = Sample.parse();
+        assertEquals("sample", s.command);
         assertEquals(3, s.rounds);
         assertEquals(2, s.seconds);
         assertEquals("2G", s.size);
