@@ -234,12 +234,7 @@ public final class AppsBench {
                         + ".\n\n" + table);
         Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));
         List<Path> charts = Report.charts(rows, o.out, "ratios.png", "issue 13");
-        System.out.println();
-        System.out.println("Medians of " + o.rounds + " rounds; ratios are FSP / kernel.");
-        System.out.println(table);
-        System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
-        charts.forEach(c -> System.out.println("chart:   " + c));
-        System.out.println(Report.targets(rows));
+        Report.printSummary(o, table, charts, rows);
     }
 
     private void progress(String message) {

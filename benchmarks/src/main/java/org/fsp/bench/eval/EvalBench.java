@@ -260,12 +260,7 @@ public final class EvalBench {
                         + loadAtStart + ", at the end " + loadAverage() + ".\n\n" + table);
         Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));
         List<Path> charts = Report.charts(rows, o.out);
-        System.out.println();
-        System.out.println("Medians of " + o.rounds + " rounds; ratios are FSP / kernel.");
-        System.out.println(table);
-        System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
-        charts.forEach(c -> System.out.println("chart:   " + c));
-        System.out.println(Report.targets(rows));
+        Report.printSummary(o, table, charts, rows);
     }
 
     static String loadAverage() {

@@ -91,6 +91,19 @@ final class Report {
                 + failures.stream().map(f -> "- " + f + "\n").reduce("", String::concat);
     }
 
+    /**
+     * What the eval and apps benchmarks print at the end: the medians' table, where the results and charts went, and
+     * the targets met and missed.
+     */
+    static void printSummary(BenchOptions o, String table, List<Path> charts, List<Row> rows) {
+        System.out.println();
+        System.out.println("Medians of " + o.rounds + " rounds; ratios are FSP / kernel.");
+        System.out.println(table);
+        System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
+        charts.forEach(c -> System.out.println("chart:   " + c));
+        System.out.println(targets(rows));
+    }
+
     /** The last line a benchmark prints: how many of the rows' targets were met and missed, and the load then. */
     static String targets(List<Row> rows) {
         long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
