@@ -265,15 +265,7 @@ public final class BlockDeviceComponent {
                 return fail("cannot open block device " + target + ": " + e.getMessage(), e);
             }
         }
-        long capacityBytes = opened.blockCount() * opened.blockSize();
-        if (capacityBytes < FrameworkProperties.MIN_DEVICE_BYTES) {
-            opened.close();
-            return fail(
-                    "device " + target + " has " + capacityBytes + " bytes, below the minimum of "
-                            + FrameworkProperties.MIN_DEVICE_BYTES,
-                    null);
-        }
-        return opened;
+        return atLeastTheMinimum(opened, "device " + target);
     }
 
     private ObservableBlockDevice openNvme(Config config, BundleContext context) {
@@ -303,14 +295,7 @@ public final class BlockDeviceComponent {
         } catch (NativeException | IllegalArgumentException e) {
             return fail("cannot open NVMe controller " + pci + ": " + e.getMessage(), e);
         }
-        if (opened.blockCount() * opened.blockSize() < FrameworkProperties.MIN_DEVICE_BYTES) {
-            opened.close();
-            return fail(
-                    "NVMe namespace on " + pci + " is below the minimum of " + FrameworkProperties.MIN_DEVICE_BYTES
-                            + " bytes",
-                    null);
-        }
-        return opened;
+        return atLeastTheMinimum(opened, "NVMe namespace on " + pci);
     }
 
     private ObservableBlockDevice openPassthrough(Config config, BundleContext context) {
@@ -352,6 +337,22 @@ public final class BlockDeviceComponent {
     }
 
     /** Logs the reason and fails activation with it. */
+    /**
+     * {@code opened} when it holds at least {@link FrameworkProperties#MIN_DEVICE_BYTES}; otherwise closes it and
+     * fails, naming it as {@code what} with its size. The io_uring and NVMe drivers learn their size only once open.
+     */
+    static ObservableBlockDevice atLeastTheMinimum(ObservableBlockDevice opened, String what) {
+        long capacityBytes = opened.blockCount() * opened.blockSize();
+        if (capacityBytes < FrameworkProperties.MIN_DEVICE_BYTES) {
+            opened.close();
+            return fail(
+                    what + " has " + capacityBytes + " bytes, below the minimum of "
+                            + FrameworkProperties.MIN_DEVICE_BYTES,
+                    null);
+        }
+        return opened;
+    }
+
     private static <T> T fail(String message, Exception cause) {
         LOG.error("block device not started: {}", message);
         throw new IllegalStateException(message, cause);
