@@ -41,12 +41,7 @@ final class ControlChannel implements AutoCloseable {
 
     /** Sends {@code line} and, unless it is -1, {@code passFd} with it. */
     synchronized void send(String line, int passFd) {
-        byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment data = arena.allocate(bytes.length);
-            MemorySegment.copy(bytes, 0, data, ValueLayout.JAVA_BYTE, 0, bytes.length);
-            UnixSockets.send(fd, data, passFd);
-        }
+        UnixSockets.sendLine(fd, line, passFd);
     }
 
     void send(String line) {

@@ -7,7 +7,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -75,72 +74,33 @@ public final class AppsBench {
                     Goal.atMost(0.5)));
 
     /** Command-line options with their defaults. */
-    static final class Options {
-        Path out;
-        Path work;
-        Path fspd;
-        int rounds = 2;
-        double seconds = 3;
-        String size = "2G";
+    static final class Options extends BenchOptions {
         List<App> apps = APPS;
-        boolean profile;
-        String command;
+
+        Options() {
+            super(2, 3, true);
+        }
 
         static Options parse(String[] args) {
             Options o = new Options();
-            o.command = "fsp bench apps" + (args.length == 0 ? "" : " " + String.join(" ", args));
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                if (a.equals("--profile")) {
-                    o.profile = true;
-                    continue;
-                }
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException(a + " needs a value");
-                }
-                String v = args[++i];
-                switch (a) {
-                    case "--out" -> o.out = Path.of(v);
-                    case "--work" -> o.work = Path.of(v);
-                    case "--fspd" -> o.fspd = Path.of(v);
-                    case "--rounds" -> o.rounds = positive(a, Integer.parseInt(v));
-                    case "--seconds" -> o.seconds = positive(a, Double.parseDouble(v));
-                    case "--size" -> {
-                        EvalBench.parseSize(v);
-                        o.size = v;
-                    }
-                    case "--only" -> {
-                        List<String> names = Arrays.asList(v.split(","));
-                        for (String n : names) {
-                            if (APPS.stream().noneMatch(app -> app.name().equals(n))) {
-                                throw new IllegalArgumentException("unknown workload '" + n + "': use some of "
-                                        + APPS.stream().map(App::name).toList());
-                            }
-                        }
-                        o.apps = APPS.stream()
-                                .filter(app -> names.contains(app.name()))
-                                .toList();
-                    }
-                    default -> throw new IllegalArgumentException("unknown option " + a);
-                }
-            }
-            if (o.out == null) {
-                o.out = BenchPaths.results("apps-");
-            }
-            if (o.work == null) {
-                o.work = BenchPaths.work("fsp-apps-");
-            }
-            if (o.fspd == null) {
-                o.fspd = BenchPaths.fspd();
-            }
+            o.parse(args, 0, "fsp bench apps", "apps-", "fsp-apps-");
             return o;
         }
 
-        private static <N extends Number> N positive(String option, N n) {
-            if (n.doubleValue() <= 0) {
-                throw new IllegalArgumentException(option + " must be positive: " + n);
+        @Override
+        boolean option(String name, String value) {
+            if (!name.equals("--only")) {
+                return false;
             }
-            return n;
+            List<String> names = Arrays.asList(value.split(","));
+            for (String n : names) {
+                if (APPS.stream().noneMatch(app -> app.name().equals(n))) {
+                    throw new IllegalArgumentException("unknown workload '" + n + "': use some of "
+                            + APPS.stream().map(App::name).toList());
+                }
+            }
+            apps = APPS.stream().filter(app -> names.contains(app.name())).toList();
+            return true;
         }
     }
 
@@ -156,21 +116,13 @@ public final class AppsBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("fsp bench apps: " + e.getMessage());
-            System.err.println("usage: fsp bench apps [--out DIR] [--rounds N] [--seconds S] [--size 2G]"
-                    + " [--only h2-tpcb,lucene-index,...] [--fspd PATH] [--work DIR] [--profile]");
-            System.exit(2);
-            return;
-        }
-        if (!Files.isExecutable(o.fspd)) {
-            System.err.println("fsp bench apps: no fspd at " + o.fspd
-                    + " (build with 'mvn -q install -DskipTests' or pass --fspd)");
-            System.exit(2);
-        }
+        Options o = BenchOptions.parseOrExit(
+                "fsp bench apps",
+                "fsp bench apps [--out DIR] [--rounds N] [--seconds S] [--size 2G]"
+                        + " [--only h2-tpcb,lucene-index,...] [--fspd PATH] [--work DIR] [--profile]",
+                Options::parse,
+                args);
+        BenchOptions.exitIfMissing("fsp bench apps", o.missingFspd());
         System.setProperty("java.awt.headless", "true");
         new AppsBench(o).run();
     }
@@ -181,14 +133,7 @@ public final class AppsBench {
         Path logs = o.out.resolve("logs");
         Files.createDirectories(logs);
         long bytes = EvalBench.parseSize(o.size);
-        Thread hook = new Thread(
-                () -> {
-                    closer.interrupted();
-                    EvalBench.deleteTree(o.work);
-                },
-                "apps-cleanup");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
+        if (!closer.runCleaningUp(o.work, "apps-cleanup", () -> {
             progress("starting fspd (io_uring, fresh " + o.size + " image), ext4 (loop, " + o.size + ") and tmpfs in "
                     + o.work);
             Fspd fspd = closer.add(Fspd.start(o.fspd, o.work, "fsp-disk", "io_uring", o.size));
@@ -218,13 +163,8 @@ public final class AppsBench {
                     progress("FAILED: " + why);
                 }
             }
-        } finally {
-            closer.closeAll();
-            if (closer.interrupted) {
-                return; // the hook cleans up; the JVM is going down
-            }
-            Runtime.getRuntime().removeShutdownHook(hook);
-            EvalBench.deleteTree(o.work);
+        })) {
+            return;
         }
         write();
     }
@@ -282,19 +222,8 @@ public final class AppsBench {
     }
 
     private void write() throws IOException {
-        String table = Report.table(rows);
-        if (!failures.isEmpty()) {
-            table += "\nFailed (no figures):\n"
-                    + failures.stream().map(f -> "- " + f + "\n").reduce("", String::concat);
-        }
-        Map<String, String> run = new LinkedHashMap<>();
-        run.put("command", o.command);
-        run.put("finished", Instant.now().toString());
-        run.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
-        run.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
-        run.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
-        run.put("rounds", Integer.toString(o.rounds));
-        run.put("seconds", Double.toString(o.seconds));
+        String table = Report.withFailures(Report.table(rows), failures);
+        Map<String, String> run = Report.run(o);
         run.put("loadavg", EvalBench.loadAverage());
         run.put("loadavgAtStart", loadAtStart);
         run.put("failures", String.join("; ", failures));
@@ -305,15 +234,7 @@ public final class AppsBench {
                         + ".\n\n" + table);
         Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));
         List<Path> charts = Report.charts(rows, o.out, "ratios.png", "issue 13");
-        System.out.println();
-        System.out.println("Medians of " + o.rounds + " rounds; ratios are FSP / kernel.");
-        System.out.println(table);
-        System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
-        charts.forEach(c -> System.out.println("chart:   " + c));
-        long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
-        long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
-        System.out.println("targets: " + met + " met, " + missed + " missed (load average at the end: "
-                + EvalBench.loadAverage() + ")");
+        Report.printSummary(o, table, charts, rows);
     }
 
     private void progress(String message) {

@@ -3,7 +3,6 @@ package org.fsp.bench.eval;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -47,20 +46,16 @@ public final class EvalBench {
     }
 
     /** Command-line options with their defaults. */
-    static final class Options {
+    static final class Options extends BenchOptions {
         List<String> suites;
-        Path out;
-        Path work;
-        Path fspd;
-        int rounds = 3;
         int[] threads = {1, 2, 4};
-        double seconds = 2;
         int files = 1000;
-        String size = "2G";
-        boolean profile;
-        String command;
         /** Workloads whose name contains one of these (e.g. "fileserver", "mkdir"); empty: every workload. */
         List<String> only = List.of();
+
+        Options() {
+            super(3, 2, true);
+        }
 
         static Options parse(String[] args) {
             if (args.length == 0 || args[0].startsWith("-")) {
@@ -68,7 +63,6 @@ public final class EvalBench {
             }
             Options o = new Options();
             String suite = args[0];
-            o.command = "fsp bench " + String.join(" ", args);
             if (suite.equals("all") || suite.equals("eval")) {
                 o.suites = SUITES;
             } else if (SUITES.contains(suite)) {
@@ -76,42 +70,24 @@ public final class EvalBench {
             } else {
                 throw new IllegalArgumentException("unknown suite '" + suite + "': use one of " + SUITES + " or all");
             }
-            for (int i = 1; i < args.length; i++) {
-                String a = args[i];
-                if (a.equals("--profile")) {
-                    o.profile = true;
-                    continue;
-                }
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException(a + " needs a value");
-                }
-                String v = args[++i];
-                switch (a) {
-                    case "--out" -> o.out = Path.of(v);
-                    case "--work" -> o.work = Path.of(v);
-                    case "--fspd" -> o.fspd = Path.of(v);
-                    case "--rounds" -> o.rounds = Integer.parseInt(v);
-                    case "--threads" ->
-                        o.threads = Arrays.stream(v.split(","))
-                                .mapToInt(Integer::parseInt)
-                                .toArray();
-                    case "--seconds" -> o.seconds = Double.parseDouble(v);
-                    case "--files" -> o.files = Integer.parseInt(v);
-                    case "--size" -> o.size = v;
-                    case "--only" -> o.only = List.of(v.split(","));
-                    default -> throw new IllegalArgumentException("unknown option " + a);
-                }
-            }
-            if (o.out == null) {
-                o.out = BenchPaths.results("");
-            }
-            if (o.work == null) {
-                o.work = BenchPaths.work("fsp-eval-");
-            }
-            if (o.fspd == null) {
-                o.fspd = BenchPaths.fspd();
-            }
+            o.parse(args, 1, "fsp bench", "", "fsp-eval-");
             return o;
+        }
+
+        @Override
+        boolean option(String name, String value) {
+            switch (name) {
+                case "--threads" ->
+                    threads = Arrays.stream(value.split(","))
+                            .mapToInt(Integer::parseInt)
+                            .toArray();
+                case "--files" -> files = Integer.parseInt(value);
+                case "--only" -> only = List.of(value.split(","));
+                default -> {
+                    return false;
+                }
+            }
+            return true;
         }
 
         int maxThreads() {
@@ -120,22 +96,14 @@ public final class EvalBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("fsp bench: " + e.getMessage());
-            System.err.println("usage: fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
-                    + " [--threads 1,2,4] [--seconds S] [--files N] [--size 2G] [--fspd PATH] [--work DIR] [--only NAME,...]"
-                    + " [--profile]");
-            System.exit(2);
-            return;
-        }
-        if (!Files.isExecutable(o.fspd)) {
-            System.err.println(
-                    "fsp bench: no fspd at " + o.fspd + " (build with 'mvn -q install -DskipTests' or pass --fspd)");
-            System.exit(2);
-        }
+        Options o = BenchOptions.parseOrExit(
+                "fsp bench",
+                "fsp bench micro|meta|cached|filebench|channel|all [--out DIR] [--rounds N]"
+                        + " [--threads 1,2,4] [--seconds S] [--files N] [--size 2G] [--fspd PATH] [--work DIR]"
+                        + " [--only NAME,...] [--profile]",
+                Options::parse,
+                args);
+        BenchOptions.exitIfMissing("fsp bench", o.missingFspd());
         System.setProperty("java.awt.headless", "true");
         new EvalBench(o).run();
     }
@@ -144,14 +112,7 @@ public final class EvalBench {
         Files.createDirectories(o.out);
         Files.createDirectories(o.work);
         long bytes = parseSize(o.size);
-        Thread hook = new Thread(
-                () -> {
-                    closer.interrupted();
-                    deleteTree(o.work);
-                },
-                "eval-cleanup");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
+        if (!closer.runCleaningUp(o.work, "eval-cleanup", () -> {
             List<String> disk =
                     o.suites.stream().filter(s -> !s.equals("channel")).toList();
             if (!disk.isEmpty()) {
@@ -199,13 +160,8 @@ public final class EvalBench {
                 }
                 closer.closeAll();
             }
-        } finally {
-            closer.closeAll();
-            if (closer.interrupted) {
-                return; // the hook cleans up; the JVM is going down
-            }
-            Runtime.getRuntime().removeShutdownHook(hook);
-            deleteTree(o.work);
+        })) {
+            return;
         }
         write();
     }
@@ -293,19 +249,8 @@ public final class EvalBench {
     }
 
     private void write() throws IOException {
-        String table = Report.table(rows);
-        if (!failures.isEmpty()) {
-            table += "\nFailed (no figures):\n"
-                    + failures.stream().map(f -> "- " + f + "\n").reduce("", String::concat);
-        }
-        Map<String, String> run = new LinkedHashMap<>();
-        run.put("command", o.command);
-        run.put("finished", Instant.now().toString());
-        run.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
-        run.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
-        run.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
-        run.put("rounds", Integer.toString(o.rounds));
-        run.put("seconds", Double.toString(o.seconds));
+        String table = Report.withFailures(Report.table(rows), failures);
+        Map<String, String> run = Report.run(o);
         run.put("loadavg", loadAverage());
         run.put("loadavgAtStart", loadAtStart);
         run.put("failures", String.join("; ", failures));
@@ -315,15 +260,7 @@ public final class EvalBench {
                         + loadAtStart + ", at the end " + loadAverage() + ".\n\n" + table);
         Files.writeString(o.out.resolve("results.json"), Report.json(rows, run));
         List<Path> charts = Report.charts(rows, o.out);
-        System.out.println();
-        System.out.println("Medians of " + o.rounds + " rounds; ratios are FSP / kernel.");
-        System.out.println(table);
-        System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
-        charts.forEach(c -> System.out.println("chart:   " + c));
-        long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
-        long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
-        System.out.println(
-                "targets: " + met + " met, " + missed + " missed (load average at the end: " + loadAverage() + ")");
+        Report.printSummary(o, table, charts, rows);
     }
 
     static String loadAverage() {

@@ -10,20 +10,27 @@ import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
 
 /**
- * fspd as a child process of the benchmark: {@code bin/fspd --headless} on a fresh image (or the RAM driver), with
+ * fspd as a child process of a benchmark: {@code bin/fspd --headless} on a fresh image (or the RAM driver), with
  * its own socket under the work directory; {@link #close()} stops it with SIGTERM (an orderly stop that flushes) and
- * waits for it.
+ * waits for it. Every benchmark that measures a real fspd starts it here (the eval, fairness and sched benches), so
+ * that they wait for it to accept clients, and stop it, the same way. A typical sequence is: {@link #start}, then
+ * clients on {@link #socket}, then {@link #close()}, then deleting {@link #image}.
  */
-final class Fspd implements AutoCloseable {
+public final class Fspd implements AutoCloseable {
 
     final String name;
-    final Path socket;
+    /** The socket clients connect to. */
+    public final Path socket;
+    /** The image file (created by fspd for the io_uring driver; unused by the RAM driver); the caller deletes it. */
+    public final Path image;
+
     final Path log;
     private final Process process;
 
-    private Fspd(String name, Path socket, Path log, Process process) {
+    private Fspd(String name, Path socket, Path image, Path log, Process process) {
         this.name = name;
         this.socket = socket;
+        this.image = image;
         this.log = log;
         this.process = process;
     }
@@ -32,7 +39,7 @@ final class Fspd implements AutoCloseable {
      * Starts {@code fspd} with {@code driver} ("io_uring" on a new image file of {@code size}, or "ram") and waits
      * until a client can connect; {@code extra} are further fspd options ({@code --mount DIR}).
      */
-    static Fspd start(Path fspdBin, Path workDir, String name, String driver, String size, String... extra)
+    public static Fspd start(Path fspdBin, Path workDir, String name, String driver, String size, String... extra)
             throws IOException {
         return startWithJvmOptions(fspdBin, workDir, name, driver, size, "", extra);
     }
@@ -62,7 +69,7 @@ final class Fspd implements AutoCloseable {
             pb.environment().merge("FSP_OPTS", jvmOptions, (a, b) -> a + " " + b);
         }
         Process p = ChildProcesses.start(pb.redirectErrorStream(true).redirectOutput(out.toFile()));
-        Fspd fspd = new Fspd(name, socket, out, p);
+        Fspd fspd = new Fspd(name, socket, image, out, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (true) {
             if (!p.isAlive()) {
@@ -91,7 +98,8 @@ final class Fspd implements AutoCloseable {
         }
     }
 
-    long pid() {
+    /** The process id of fspd (bin/fspd execs the JVM, so this is the daemon itself). */
+    public long pid() {
         return process.pid();
     }
 
@@ -104,7 +112,7 @@ final class Fspd implements AutoCloseable {
         process.destroy(); // SIGTERM: bin/fspd execs the JVM, whose handler stops Felix in order
         try {
             if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                System.err.println("eval: fspd " + name + " did not stop within 60 s after SIGTERM; killing it");
+                System.err.println("bench: fspd " + name + " did not stop within 60 s after SIGTERM; killing it");
                 process.destroyForcibly();
                 process.waitFor(10, TimeUnit.SECONDS);
             }

@@ -46,56 +46,30 @@ public final class FuseBench {
         this.o = o;
     }
 
-    static final class Options {
-        Path out;
-        Path work;
-        Path fspd;
-        int rounds = 3;
-        double seconds = 3;
+    static final class Options extends BenchOptions {
         int files = 3000;
         int commits = 200;
-        String size = "2G";
-        String command;
+
+        Options() {
+            super(3, 3, false);
+        }
 
         static Options parse(String[] args) {
             Options o = new Options();
-            o.command = "fsp bench fuse" + (args.length == 0 ? "" : " " + String.join(" ", args));
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException(a + " needs a value");
-                }
-                String v = args[++i];
-                switch (a) {
-                    case "--out" -> o.out = Path.of(v);
-                    case "--work" -> o.work = Path.of(v);
-                    case "--fspd" -> o.fspd = Path.of(v);
-                    case "--rounds" -> o.rounds = positive(a, v);
-                    case "--seconds" -> o.seconds = Double.parseDouble(v);
-                    case "--files" -> o.files = positive(a, v);
-                    case "--commits" -> o.commits = positive(a, v);
-                    case "--size" -> o.size = v;
-                    default -> throw new IllegalArgumentException("unknown option " + a);
-                }
-            }
-            if (o.out == null) {
-                o.out = BenchPaths.results("fuse-");
-            }
-            if (o.work == null) {
-                o.work = BenchPaths.work("fsp-fuse-bench-");
-            }
-            if (o.fspd == null) {
-                o.fspd = BenchPaths.fspd();
-            }
+            o.parse(args, 0, "fsp bench fuse", "fuse-", "fsp-fuse-bench-");
             return o;
         }
 
-        private static int positive(String option, String v) {
-            int n = Integer.parseInt(v);
-            if (n < 1) {
-                throw new IllegalArgumentException(option + " must be at least 1, not " + v);
+        @Override
+        boolean option(String name, String value) {
+            switch (name) {
+                case "--files" -> files = atLeastOne(name, value);
+                case "--commits" -> commits = atLeastOne(name, value);
+                default -> {
+                    return false;
+                }
             }
-            return n;
+            return true;
         }
     }
 
@@ -118,21 +92,13 @@ public final class FuseBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("fsp bench fuse: " + e.getMessage());
-            System.err.println("usage: fsp bench fuse [--out DIR] [--rounds N] [--seconds S] [--files N] [--commits N]"
-                    + " [--size 2G] [--fspd PATH] [--work DIR]");
-            System.exit(2);
-            return;
-        }
-        String missing = missingPrerequisite(o);
-        if (missing != null) {
-            System.err.println("fsp bench fuse: " + missing);
-            System.exit(2);
-        }
+        Options o = BenchOptions.parseOrExit(
+                "fsp bench fuse",
+                "fsp bench fuse [--out DIR] [--rounds N] [--seconds S] [--files N] [--commits N]"
+                        + " [--size 2G] [--fspd PATH] [--work DIR]",
+                Options::parse,
+                args);
+        BenchOptions.exitIfMissing("fsp bench fuse", missingPrerequisite(o));
         new FuseBench(o).run();
     }
 
@@ -144,8 +110,8 @@ public final class FuseBench {
         if (!Files.exists(Path.of("/dev/fuse"))) {
             return "needs /dev/fuse (modprobe fuse)";
         }
-        if (!Files.isExecutable(o.fspd)) {
-            return "no fspd at " + o.fspd + " (build with 'mvn -q install -DskipTests' or pass --fspd)";
+        if (o.missingFspd() != null) {
+            return o.missingFspd();
         }
         for (String tool : List.of("git", "tar", "mkfs.ext4", "losetup")) {
             if (!onPath(tool)) {
@@ -181,14 +147,7 @@ public final class FuseBench {
     private void run() throws Exception {
         Files.createDirectories(o.out);
         Files.createDirectories(o.work);
-        Thread hook = new Thread(
-                () -> {
-                    closer.interrupted();
-                    EvalBench.deleteTree(o.work);
-                },
-                "fuse-bench-cleanup");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
+        if (!closer.runCleaningUp(o.work, "fuse-bench-cleanup", () -> {
             List<Target> targets = start();
             Path repo = generateRepository();
             Path tarball = o.work.resolve("tree.tar");
@@ -229,13 +188,8 @@ public final class FuseBench {
                 note("fio is not installed (apt-get install -y fio): the fio rows are left out");
             }
             attempt("varmail", () -> varmail(targets));
-        } finally {
-            closer.closeAll();
-            if (closer.interrupted) {
-                return; // the hook cleans up; the JVM is going down
-            }
-            Runtime.getRuntime().removeShutdownHook(hook);
-            EvalBench.deleteTree(o.work);
+        })) {
+            return;
         }
         new FuseBenchReport(o, loadAtStart, results, notes).write();
     }

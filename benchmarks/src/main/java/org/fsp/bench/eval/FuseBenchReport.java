@@ -2,9 +2,7 @@ package org.fsp.bench.eval;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -58,13 +56,7 @@ final class FuseBenchReport {
             }
         }
         String table = table();
-        Map<String, String> run = new LinkedHashMap<>();
-        run.put("command", o.command);
-        run.put("finished", Instant.now().toString());
-        run.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
-        run.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
-        run.put("rounds", Integer.toString(o.rounds));
-        run.put("seconds", Double.toString(o.seconds));
+        Map<String, String> run = Report.run(o);
         run.put(
                 "transport",
                 "FSP: /dev/fuse read/write, 4 channels; FSP io_uring: FUSE-over-io_uring, a queue per CPU of 4 entries");
@@ -87,10 +79,7 @@ final class FuseBenchReport {
         System.out.println();
         System.out.println(table);
         System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
-        long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
-        long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
-        System.out.println("targets: " + met + " met, " + missed + " missed (load average at the end: "
-                + EvalBench.loadAverage() + ")");
+        System.out.println(Report.targets(rows));
     }
 
     /** The three figures per workload, FSP / bindfs and FSP / ext4 with their targets, FSP's FUSE requests per op. */

@@ -2,11 +2,13 @@ package org.fsp.bench.eval;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.fsp.bench.Json;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -65,6 +67,52 @@ final class Report {
         return String.format(Locale.ROOT, "%.2f", v);
     }
 
+    /**
+     * The facts a report's {@code "run"} object starts with (the command, when it finished, the machine, the JVM,
+     * rounds and seconds); each benchmark adds its own after them, in the order they are put.
+     */
+    static Map<String, String> run(BenchOptions o) {
+        Map<String, String> run = new LinkedHashMap<>();
+        run.put("command", o.command);
+        run.put("finished", Instant.now().toString());
+        run.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        run.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        run.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        run.put("rounds", Integer.toString(o.rounds));
+        run.put("seconds", Double.toString(o.seconds));
+        return run;
+    }
+
+    /** {@code table} and, when some workloads gave no figures, the list of them below it. */
+    static String withFailures(String table, List<String> failures) {
+        if (failures.isEmpty()) {
+            return table;
+        }
+        return table + "\nFailed (no figures):\n"
+                + failures.stream().map(f -> "- " + f + "\n").reduce("", String::concat);
+    }
+
+    /**
+     * What the eval and apps benchmarks print at the end: the medians' table, where the results and charts went, and
+     * the targets met and missed.
+     */
+    static void printSummary(BenchOptions o, String table, List<Path> charts, List<Row> rows) {
+        System.out.println();
+        System.out.println("Medians of " + o.rounds + " rounds; ratios are FSP / kernel.");
+        System.out.println(table);
+        System.out.println("results: " + o.out.resolve("results.json") + ", " + o.out.resolve("table.md"));
+        charts.forEach(c -> System.out.println("chart:   " + c));
+        System.out.println(targets(rows));
+    }
+
+    /** The last line a benchmark prints: how many of the rows' targets were met and missed, and the load then. */
+    static String targets(List<Row> rows) {
+        long missed = rows.stream().filter(r -> r.verdict().equals("MISS")).count();
+        long met = rows.stream().filter(r -> r.verdict().equals("PASS")).count();
+        return "targets: " + met + " met, " + missed + " missed (load average at the end: " + EvalBench.loadAverage()
+                + ")";
+    }
+
     static String json(List<Row> rows, Map<String, String> run) {
         StringBuilder b = new StringBuilder("{\n  \"run\": {");
         String sep = "";
@@ -121,22 +169,7 @@ final class Report {
     }
 
     static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
+        return Json.quote(s);
     }
 
     /** How many times faster FSP is than the kernel on a row (above 1: FSP is faster), whatever the unit. */

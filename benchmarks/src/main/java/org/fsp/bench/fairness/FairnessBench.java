@@ -10,7 +10,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
-import org.fsp.bench.ChildProcesses;
+import org.fsp.bench.BenchHost;
+import org.fsp.bench.eval.Fspd;
 import org.fsp.client.FspClient;
 import org.fsp.linux.Libc;
 import org.fsp.linux.NativeException;
@@ -40,7 +41,7 @@ public final class FairnessBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path dist = Path.of(System.getProperty("fsp.home", "distribution/target/fsp")); // bin/fsp sets fsp.home
+        Path dist = BenchHost.distribution();
         int seconds = 3;
         int floodThreads = 64;
         int silent = 1000;
@@ -59,23 +60,9 @@ public final class FairnessBench {
         }
         Path bin = dist.resolve("bin").toAbsolutePath();
         Path work = Files.createTempDirectory("fsp-fairness-bench-");
-        Path socket = work.resolve("fsp.sock");
-        Path image = work.resolve("fairness.img");
-        Path out = work.resolve("fspd.out");
-        Process fspd = ChildProcesses.start(new ProcessBuilder(
-                        bin.resolve("fspd").toString(),
-                        "--headless",
-                        "--device",
-                        image.toString(),
-                        "--size",
-                        "256M",
-                        "--socket",
-                        socket.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(out.toFile()));
+        Fspd fspd = Fspd.start(bin.resolve("fspd"), work, "fairness", "io_uring", "256M");
         try {
-            awaitServer(socket, fspd, out);
-            FairnessBench bench = new FairnessBench(socket, seconds);
+            FairnessBench bench = new FairnessBench(fspd.socket, seconds);
             System.out.printf(
                     "fairness bench: fspd pid %d, io_uring image, %d s per phase; the honest client stats \"/\" on one"
                             + " lane%n",
@@ -103,11 +90,8 @@ public final class FairnessBench {
                     ratio(connectSilent, connectAlone, 50),
                     ratio(connectSilent, connectAlone, 99));
         } finally {
-            fspd.destroy();
-            if (!fspd.waitFor(60, TimeUnit.SECONDS)) {
-                fspd.destroyForcibly();
-            }
-            Files.deleteIfExists(image);
+            fspd.close();
+            Files.deleteIfExists(fspd.image);
         }
     }
 
@@ -260,24 +244,5 @@ public final class FairnessBench {
                 h.getTotalCount(),
                 ratio(h, alone, 50),
                 ratio(h, alone, 99));
-    }
-
-    private static void awaitServer(Path socket, Process fspd, Path out) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (System.nanoTime() < deadline) {
-            if (!fspd.isAlive()) {
-                throw new IOException("fspd exited: " + Files.readString(out).strip());
-            }
-            if (Files.exists(socket)) {
-                try (FspClient probe = FspClient.connect(socket)) {
-                    probe.noop();
-                    return;
-                } catch (IOException notYet) {
-                    // the socket file appears before the server accepts
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new IOException("fspd did not accept clients within 120 s; see " + out);
     }
 }

@@ -20,6 +20,7 @@ import org.fsp.api.block.BlockScheduler;
 import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.DirEntry;
 import org.fsp.api.fs.OpenFlags;
+import org.fsp.bench.BenchHost;
 import org.fsp.bench.ChildProcesses;
 import org.fsp.block.nvme.IoUringBlockDevice;
 import org.fsp.block.sched.BatchingBlockScheduler;
@@ -132,7 +133,7 @@ public final class FsBench {
                     f,
                     e,
                     f / e,
-                    loadAverage());
+                    BenchHost.loadAverage());
         }
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < Math.min(fsp.size(), ext.size()); r++) {
@@ -183,15 +184,6 @@ public final class FsBench {
             // Not Linux: CPU time only.
         }
         return new long[] {cpu, voluntary, involuntary};
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] l = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return l[0] + " " + l[1] + " " + l[2];
-        } catch (IOException e) {
-            return "unknown";
-        }
     }
 
     private static double best(List<double[]> runs, int w) {

@@ -1,7 +1,5 @@
 package org.fsp.bench.jmh;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -11,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.fsp.bench.BenchHost;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.results.format.ResultFormatFactory;
@@ -67,7 +66,7 @@ public final class ChannelJmh {
                 }
             }
         }
-        String loadBefore = loadAverage();
+        String loadBefore = BenchHost.loadAverage();
         List<String> jvmArgs = new ArrayList<>(List.of(
                 "--enable-native-access=ALL-UNNAMED",
                 "-Xmx512m",
@@ -102,7 +101,7 @@ public final class ChannelJmh {
             all.addAll(new Runner(options.build()).run());
         }
         ResultFormatFactory.getInstance(ResultFormatType.JSON, json.toString()).writeOut(all);
-        report(all, loadBefore, loadAverage(), json);
+        report(all, loadBefore, BenchHost.loadAverage(), json);
     }
 
     /** One benchmark at one thread count: p50 / p99 from SampleTime, operations per second from Throughput. */
@@ -178,14 +177,5 @@ public final class ChannelJmh {
                     write1.opsPerSecond >= WRITES_PER_SECOND_TARGET ? "MET" : "MISS");
         }
         System.out.println("JMH results (JSON): " + json.toAbsolutePath());
-    }
-
-    static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException e) {
-            return "unknown";
-        }
     }
 }

@@ -7,6 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.fsp.bench.BenchHost;
 import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
 
@@ -18,8 +19,7 @@ public final class FspdProcess implements AutoCloseable {
 
     /** The distribution whose {@code bin/fspd} is started: {@code -Dfsp.home} (bin/fsp sets it), else the build's. */
     public static Path home() {
-        return Path.of(System.getProperty("fsp.home", "distribution/target/fsp"))
-                .toAbsolutePath();
+        return BenchHost.distribution().toAbsolutePath();
     }
 
     private final Process process;

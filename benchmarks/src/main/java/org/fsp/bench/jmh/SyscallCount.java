@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.fsp.bench.BenchHost;
 import org.fsp.bench.ChildProcesses;
 import org.fsp.bench.ipc.ChannelBenchClient;
 
@@ -45,7 +46,7 @@ public final class SyscallCount {
             }
         }
         ensureStrace();
-        String loadBefore = ChannelJmh.loadAverage();
+        String loadBefore = BenchHost.loadAverage();
         Map<Long, Counts> byOps = new LinkedHashMap<>();
         try (FspdProcess fspd = FspdProcess.startRam()) {
             for (long ops : List.of(small, large)) {
@@ -58,7 +59,7 @@ public final class SyscallCount {
                         + "after %,d warm-up ones; fspd on its RAM driver, not traced%n",
                 op,
                 warmup);
-        System.out.printf(Locale.ROOT, "load average before: %s, after: %s%n", loadBefore, ChannelJmh.loadAverage());
+        System.out.printf(Locale.ROOT, "load average before: %s, after: %s%n", loadBefore, BenchHost.loadAverage());
         System.out.printf(
                 Locale.ROOT, "%12s %14s %14s %18s%n", "operations", "syscalls", "of them futex", "FS Lib futex calls");
         for (Map.Entry<Long, Counts> e : byOps.entrySet()) {

@@ -14,6 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.HdrHistogram.Histogram;
 import org.fsp.api.fs.OpenFlags;
+import org.fsp.bench.BenchHost;
 import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
 import org.fsp.client.FspException;
@@ -49,7 +50,7 @@ public final class RecoveryBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path dist = Path.of(System.getProperty("fsp.home", "distribution/target/fsp")); // bin/fsp sets fsp.home
+        Path dist = BenchHost.distribution();
         int crashes = 100;
         int clients = 4;
         int cold = 5;
@@ -97,7 +98,7 @@ public final class RecoveryBench {
                 crashes,
                 clients,
                 cold,
-                loadAverage());
+                BenchHost.loadAverage());
         Histogram firstServed = new Histogram(TIMEOUT_NANOS, 3);
         List<String> rows = new ArrayList<>();
         Process supervisor = ChildProcesses.start(new ProcessBuilder(
@@ -214,7 +215,7 @@ public final class RecoveryBench {
                 ms(coldServed, 99),
                 ms(firstServed, 50) / ms(coldServed, 50),
                 ms(coldServed, 50) / ms(firstServed, 50));
-        System.out.printf("load average at the end %s; work directory %s%n", loadAverage(), work);
+        System.out.printf("load average at the end %s; work directory %s%n", BenchHost.loadAverage(), work);
     }
 
     /** The old path: fspd alone on the same image, SIGKILLed, a new one started at once; kill to first served. */
@@ -463,14 +464,5 @@ public final class RecoveryBench {
 
     private static double ms(Histogram h, double percentile) {
         return h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile) / 1e6;
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException e) {
-            return "unknown";
-        }
     }
 }

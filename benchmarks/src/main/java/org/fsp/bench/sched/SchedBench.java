@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.sched.IdleStrategyKind;
+import org.fsp.bench.BenchHost;
 import org.fsp.bench.ChildProcesses;
+import org.fsp.bench.eval.Fspd;
 import org.fsp.bench.ipc.PingPong;
 import org.fsp.client.FspClient;
 
@@ -51,7 +53,7 @@ public final class SchedBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path dist = Path.of(System.getProperty("fsp.home", "distribution/target/fsp")); // bin/fsp sets fsp.home
+        Path dist = BenchHost.distribution();
         int seconds = 3;
         int idleSeconds = 5;
         int swaps = 20;
@@ -69,14 +71,10 @@ public final class SchedBench {
         }
         Path bin = dist.resolve("bin").toAbsolutePath();
         Path work = Files.createTempDirectory("fsp-sched-bench-");
-        Path socket = work.resolve("fsp.sock");
-        Process fspd = ChildProcesses.start(new ProcessBuilder(
-                        bin.resolve("fspd").toString(), "--headless", "--driver", "ram", "--socket", socket.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(work.resolve("fspd.out").toFile()));
+        // The RAM driver at fspd's default size (1G): no device wait blurs the thread model's own costs.
+        Fspd fspd = Fspd.start(bin.resolve("fspd"), work, "sched", "ram", "1G");
         try {
-            awaitServer(socket, fspd, work.resolve("fspd.out"));
-            SchedBench bench = new SchedBench(bin, socket, fspd.pid());
+            SchedBench bench = new SchedBench(bin, fspd.socket, fspd.pid());
             System.out.printf(
                     "sched bench: fspd pid %d, RAM driver, %d s per throughput run, %d s idle%n",
                     fspd.pid(), seconds, idleSeconds);
@@ -98,16 +96,9 @@ public final class SchedBench {
                     spinP50, floorP50, spinP50 / floorP50);
             bench.swapUnderLoad(swaps);
         } finally {
-            stop(fspd);
+            fspd.close();
         }
         deviceWaits(bin, work, seconds, 3);
-    }
-
-    private static void stop(Process fspd) throws InterruptedException {
-        fspd.destroy();
-        if (!fspd.waitFor(60, TimeUnit.SECONDS)) {
-            fspd.destroyForcibly();
-        }
     }
 
     /**
@@ -119,23 +110,9 @@ public final class SchedBench {
      * and fsyncs per second.
      */
     private static void deviceWaits(Path bin, Path work, int seconds, int rounds) throws Exception {
-        Path socket = work.resolve("dev.sock");
-        Path image = work.resolve("dev.img");
-        Path out = work.resolve("fspd-dev.out");
-        Process fspd = ChildProcesses.start(new ProcessBuilder(
-                        bin.resolve("fspd").toString(),
-                        "--headless",
-                        "--device",
-                        image.toString(),
-                        "--size",
-                        "256M",
-                        "--socket",
-                        socket.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(out.toFile()));
+        Fspd fspd = Fspd.start(bin.resolve("fspd"), work, "dev", "io_uring", "256M");
         try {
-            awaitServer(socket, fspd, out);
-            SchedBench bench = new SchedBench(bin, socket, fspd.pid());
+            SchedBench bench = new SchedBench(bin, fspd.socket, fspd.pid());
             String[] modes = {"inline", "handoff"};
             Histogram[] stat = {new Histogram(3_600_000_000L, 3), new Histogram(3_600_000_000L, 3)};
             long[] fsyncs = new long[2];
@@ -162,8 +139,8 @@ public final class SchedBench {
                         fsyncs[m] / wall[m]);
             }
         } finally {
-            stop(fspd);
-            Files.deleteIfExists(image);
+            fspd.close();
+            Files.deleteIfExists(fspd.image);
         }
     }
 
@@ -414,24 +391,5 @@ public final class SchedBench {
             throw new IOException("fsp shell -c '" + command + "' failed: " + out.strip());
         }
         return out;
-    }
-
-    private static void awaitServer(Path socket, Process fspd, Path out) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (System.nanoTime() < deadline) {
-            if (!fspd.isAlive()) {
-                throw new IOException("fspd exited: " + Files.readString(out).strip());
-            }
-            if (Files.exists(socket)) {
-                try (FspClient probe = FspClient.connect(socket)) {
-                    probe.noop();
-                    return;
-                } catch (IOException notYet) {
-                    // the socket file appears before the server accepts
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new IOException("fspd did not accept clients within 120 s; see " + out);
     }
 }

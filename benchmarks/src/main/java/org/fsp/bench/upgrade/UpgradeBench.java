@@ -18,6 +18,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.fsp.bench.BenchHost;
 import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
 
@@ -66,7 +67,7 @@ public final class UpgradeBench {
     }
 
     private static final class Options {
-        Path dist = Path.of(System.getProperty("fsp.home", "distribution/target/fsp"));
+        Path dist = BenchHost.distribution();
         int upgrades = 20;
         List<String> layers = LAYERS;
         String driver = "ram";
@@ -152,7 +153,7 @@ public final class UpgradeBench {
     private void run() throws Exception {
         Map<String, Object> runInfo = new LinkedHashMap<>();
         runInfo.put("started", Instant.now().toString());
-        runInfo.put("loadAverageAtStart", loadAverage());
+        runInfo.put("loadAverageAtStart", BenchHost.loadAverage());
         runInfo.put("driver", options.driver);
         runInfo.put("clientJvms", options.clients);
         runInfo.put("upgradesPerLayer", options.upgrades);
@@ -203,7 +204,7 @@ public final class UpgradeBench {
             clients.forEach(c -> c.process.destroyForcibly());
             stop(fspd);
         }
-        runInfo.put("loadAverageAtEnd", loadAverage());
+        runInfo.put("loadAverageAtEnd", BenchHost.loadAverage());
         new UpgradeReport(options.layers, options.out, windows).write(runInfo, results);
     }
 
@@ -337,15 +338,6 @@ public final class UpgradeBench {
     private static void phase(List<ClientJvm> clients, String name) throws IOException {
         for (ClientJvm c : clients) {
             c.send("phase " + name);
-        }
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException e) {
-            return "unknown";
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.fsp.bench.Json;
 
 /**
  * What {@link UpgradeBench} prints and writes once its clients have finished: per layer p50/p99/max of the pause the

@@ -26,6 +26,7 @@ import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
 import org.fsp.api.launch.FrameworkProperties;
+import org.fsp.api.launch.FrameworkSettings;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -69,10 +70,9 @@ public final class AdminShellServer {
 
     @Activate
     void activate(BundleContext context, Config config) throws IOException {
-        String configured = config.socket_path().isEmpty()
-                ? context.getProperty(FrameworkProperties.ADMIN_SOCKET_PATH)
-                : config.socket_path();
-        if (configured == null || configured.isEmpty()) {
+        String configured =
+                FrameworkSettings.setting(config.socket_path(), context, FrameworkProperties.ADMIN_SOCKET_PATH, null);
+        if (configured == null) {
             LOG.warn("no admin socket configured (fsp.admin.socket.path); bin/fsp shell cannot attach");
             return;
         }

@@ -221,6 +221,19 @@ public final class UnixSockets {
     }
 
     /**
+     * Sends {@code line} and a newline, UTF-8, as one message with {@code passFd} attached unless it is -1: a line of
+     * the text protocols between fspd and its supervisor ({@code fspd --supervise}), which both ends speak.
+     */
+    public static int sendLine(int fd, String line, int passFd) {
+        byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(bytes.length);
+            MemorySegment.copy(bytes, 0, data, JAVA_BYTE, 0, bytes.length);
+            return send(fd, data, passFd);
+        }
+    }
+
+    /**
      * Sends all of {@code data} as one message, with {@code passFd} attached by SCM_RIGHTS unless it is -1. Never
      * raises SIGPIPE (MSG_NOSIGNAL). Returns bytes sent.
      */

@@ -13,12 +13,11 @@ import org.fsp.api.handoff.DeviceHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.launch.FrameworkProperties;
+import org.fsp.api.launch.FrameworkSettings;
 import org.fsp.api.status.StatusContributor;
 import org.fsp.block.nvme.pci.NvmeSetupException;
 import org.fsp.linux.NativeException;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -142,7 +141,7 @@ public final class BlockDeviceComponent {
     @Activate
     void activate(Config config, BundleContext context) {
         String driver =
-                firstNonEmpty(config.driver(), context.getProperty(FrameworkProperties.DEVICE_DRIVER), "io_uring");
+                FrameworkSettings.setting(config.driver(), context, FrameworkProperties.DEVICE_DRIVER, "io_uring");
         long sizeBytes =
                 config.size() > 0 ? config.size() : parseSize(context.getProperty(FrameworkProperties.DEVICE_SIZE));
         this.context = context;
@@ -183,7 +182,7 @@ public final class BlockDeviceComponent {
             }
         }
         HandoffVault v = vault;
-        if (device instanceof RamBlockDevice ram && v != null && !frameworkStopping(context)) {
+        if (device instanceof RamBlockDevice ram && v != null && !FrameworkSettings.frameworkStopping(context)) {
             RamBlockDevice.Memory memory = ram.detachMemory();
             v.deposit(Layer.DEVICE, new DeviceHandoff(memory.segment(), memory.arena(), System.nanoTime()));
             LOG.info(
@@ -218,14 +217,8 @@ public final class BlockDeviceComponent {
         return new RamBlockDevice(rounded, queueDepth);
     }
 
-    /** True while the framework itself stops (daemon shutdown): then the RAM device is freed as usual. */
-    private static boolean frameworkStopping(BundleContext context) {
-        Bundle system = context.getBundle(Constants.SYSTEM_BUNDLE_ID);
-        return system == null || system.getState() == Bundle.STOPPING;
-    }
-
     private ObservableBlockDevice openIoUring(Config config, BundleContext context, long sizeBytes) {
-        String configured = firstNonEmpty(config.path(), context.getProperty(FrameworkProperties.DEVICE_PATH), "");
+        String configured = FrameworkSettings.setting(config.path(), context, FrameworkProperties.DEVICE_PATH, "");
         if (configured.isEmpty()) {
             return fail(
                     "no device path: set the configuration's 'path' or the framework property "
@@ -272,19 +265,11 @@ public final class BlockDeviceComponent {
                 return fail("cannot open block device " + target + ": " + e.getMessage(), e);
             }
         }
-        long capacityBytes = opened.blockCount() * opened.blockSize();
-        if (capacityBytes < FrameworkProperties.MIN_DEVICE_BYTES) {
-            opened.close();
-            return fail(
-                    "device " + target + " has " + capacityBytes + " bytes, below the minimum of "
-                            + FrameworkProperties.MIN_DEVICE_BYTES,
-                    null);
-        }
-        return opened;
+        return atLeastTheMinimum(opened, "device " + target);
     }
 
     private ObservableBlockDevice openNvme(Config config, BundleContext context) {
-        String pci = firstNonEmpty(config.pci(), context.getProperty(FrameworkProperties.DEVICE_PCI), "");
+        String pci = FrameworkSettings.setting(config.pci(), context, FrameworkProperties.DEVICE_PCI, "");
         if (pci.isEmpty()) {
             return fail(
                     "no PCI address for the NVMe driver: set the configuration's 'pci' or the framework property "
@@ -310,18 +295,11 @@ public final class BlockDeviceComponent {
         } catch (NativeException | IllegalArgumentException e) {
             return fail("cannot open NVMe controller " + pci + ": " + e.getMessage(), e);
         }
-        if (opened.blockCount() * opened.blockSize() < FrameworkProperties.MIN_DEVICE_BYTES) {
-            opened.close();
-            return fail(
-                    "NVMe namespace on " + pci + " is below the minimum of " + FrameworkProperties.MIN_DEVICE_BYTES
-                            + " bytes",
-                    null);
-        }
-        return opened;
+        return atLeastTheMinimum(opened, "NVMe namespace on " + pci);
     }
 
     private ObservableBlockDevice openPassthrough(Config config, BundleContext context) {
-        String configured = firstNonEmpty(config.path(), context.getProperty(FrameworkProperties.DEVICE_PATH), "");
+        String configured = FrameworkSettings.setting(config.path(), context, FrameworkProperties.DEVICE_PATH, "");
         if (configured.isEmpty()) {
             return fail(
                     "no NVMe generic device (/dev/ngXnY) for nvme-passthru: set the configuration's 'path' or the"
@@ -359,6 +337,22 @@ public final class BlockDeviceComponent {
     }
 
     /** Logs the reason and fails activation with it. */
+    /**
+     * {@code opened} when it holds at least {@link FrameworkProperties#MIN_DEVICE_BYTES}; otherwise closes it and
+     * fails, naming it as {@code what} with its size. The io_uring and NVMe drivers learn their size only once open.
+     */
+    static ObservableBlockDevice atLeastTheMinimum(ObservableBlockDevice opened, String what) {
+        long capacityBytes = opened.blockCount() * opened.blockSize();
+        if (capacityBytes < FrameworkProperties.MIN_DEVICE_BYTES) {
+            opened.close();
+            return fail(
+                    what + " has " + capacityBytes + " bytes, below the minimum of "
+                            + FrameworkProperties.MIN_DEVICE_BYTES,
+                    null);
+        }
+        return opened;
+    }
+
     private static <T> T fail(String message, Exception cause) {
         LOG.error("block device not started: {}", message);
         throw new IllegalStateException(message, cause);
@@ -382,16 +376,6 @@ public final class BlockDeviceComponent {
     static IoUringBlockDevice.Options defaultIoUringOptions(Path target) {
         return new IoUringBlockDevice.Options(
                 target, DEFAULT_QUEUE_DEPTH, false, false, 0, DEFAULT_SQ_THREAD_IDLE_MILLIS);
-    }
-
-    private static String firstNonEmpty(String a, String b, String fallback) {
-        if (a != null && !a.isBlank()) {
-            return a.trim();
-        }
-        if (b != null && !b.isBlank()) {
-            return b.trim();
-        }
-        return fallback;
     }
 
     /** The {@code "device"} section of {@code fsp:status}. */

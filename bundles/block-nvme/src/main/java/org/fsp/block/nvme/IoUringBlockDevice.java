@@ -63,9 +63,10 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
 
     private static final Logger LOG = LoggerFactory.getLogger(IoUringBlockDevice.class);
 
-    private static final byte KIND_READ = 0;
-    private static final byte KIND_WRITE = 1;
-    private static final byte KIND_FLUSH = 2;
+    // The kinds of RequestSlots, so that RequestSlots.statsKind counts them.
+    private static final byte KIND_READ = RequestSlots.READ;
+    private static final byte KIND_WRITE = RequestSlots.WRITE;
+    private static final byte KIND_FLUSH = RequestSlots.FLUSH;
     private static final int MAX_RETRIES = 16;
     private static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
 
@@ -266,19 +267,15 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
         long now = System.nanoTime();
         sqLock.lock();
         try {
-            int slot = takeSlot();
+            int slot = takeSlot(kind, tag, now);
             if (slot < 0) {
                 return false;
             }
             long address = buffer.address();
-            tags[slot] = tag;
-            kinds[slot] = kind;
             offsetBytes[slot] = block * BLOCK_SIZE;
             addresses[slot] = address;
             lengthBytes[slot] = length;
             doneBytes[slot] = 0;
-            retries[slot] = 0;
-            queuedNanos[slot] = now;
             fixedBuffer[slot] = registeredBuffers.byteSize() > 0
                     && address >= registeredBuffers.address()
                     && address + length <= registeredBuffers.address() + registeredBuffers.byteSize();
@@ -294,14 +291,10 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
         long now = System.nanoTime();
         sqLock.lock();
         try {
-            int slot = takeSlot();
+            int slot = takeSlot(KIND_FLUSH, tag, now);
             if (slot < 0) {
                 return false;
             }
-            tags[slot] = tag;
-            kinds[slot] = KIND_FLUSH;
-            queuedNanos[slot] = now;
-            retries[slot] = 0;
             if (ring.isIoPoll()) {
                 deferredFlushes[deferredFlushCount++] = slot;
             } else {
@@ -313,8 +306,11 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
         }
     }
 
-    /** Under sqLock: a free slot, or -1 if the queue is full. */
-    private int takeSlot() {
+    /**
+     * Under sqLock: a free slot holding a request of {@code kind} with {@code tag}, queued at {@code queuedAt}
+     * (nanoTime) and not yet retried, or -1 if the queue is full; the caller fills in the rest of the request.
+     */
+    private int takeSlot(byte kind, long tag, long queuedAt) {
         if (closed) {
             throw new IllegalStateException("device " + path + " is closed");
         }
@@ -324,6 +320,10 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
             return -1;
         }
         outstanding.incrementAndGet();
+        tags[slot] = tag;
+        kinds[slot] = kind;
+        queuedNanos[slot] = queuedAt;
+        retries[slot] = 0;
         return slot;
     }
 
@@ -535,12 +535,7 @@ public final class IoUringBlockDevice implements ObservableBlockDevice {
     private void report(int slot, int result, CompletionHandler handler) {
         long tag = tags[slot];
         byte kind = kinds[slot];
-        stats.recordCompletion(
-                kind == KIND_READ
-                        ? DeviceStats.Kind.READ
-                        : kind == KIND_WRITE ? DeviceStats.Kind.WRITE : DeviceStats.Kind.FLUSH,
-                result,
-                System.nanoTime() - queuedNanos[slot]);
+        stats.recordCompletion(RequestSlots.statsKind(kind), result, System.nanoTime() - queuedNanos[slot]);
         freeSlots.offer(slot);
         outstanding.decrementAndGet();
         handler.onComplete(tag, result);

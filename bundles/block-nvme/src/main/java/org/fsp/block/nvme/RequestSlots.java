@@ -26,6 +26,15 @@ final class RequestSlots {
     static final byte WRITE_ZEROES = 3;
     static final byte DEALLOCATE = 4;
 
+    /**
+     * The kind {@link DeviceStats} counts a request of {@code kind} under: reads and writes as themselves, every other
+     * request (flushes, write-zeroes, deallocations) as a flush. Every driver that counts completions asks here, so
+     * that their statistics mean the same.
+     */
+    static DeviceStats.Kind statsKind(byte kind) {
+        return kind == READ ? DeviceStats.Kind.READ : kind == WRITE ? DeviceStats.Kind.WRITE : DeviceStats.Kind.FLUSH;
+    }
+
     private final int capacity;
     private final AtomicInteger outstanding;
     private final DeviceStats stats;
@@ -178,12 +187,7 @@ final class RequestSlots {
             long tag = tags[slot];
             byte kind = kinds[slot];
             int result = results[slot];
-            stats.recordCompletion(
-                    kind == READ
-                            ? DeviceStats.Kind.READ
-                            : kind == WRITE ? DeviceStats.Kind.WRITE : DeviceStats.Kind.FLUSH,
-                    result,
-                    System.nanoTime() - queuedNanos[slot]);
+            stats.recordCompletion(statsKind(kind), result, System.nanoTime() - queuedNanos[slot]);
             free.offer(slot);
             outstanding.decrementAndGet();
             handler.onComplete(tag, result);

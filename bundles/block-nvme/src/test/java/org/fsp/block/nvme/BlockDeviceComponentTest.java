@@ -196,4 +196,22 @@ class BlockDeviceComponentTest {
                 .activate(config(Map.of()), fakeContext(Map.of())));
         assertTrue(noPath.getMessage().contains("fsp.device.path"), noPath.getMessage());
     }
+
+    @Test
+    void anOpenedDeviceBelowTheMinimumIsClosedAndNamedWithItsSize() {
+        RamBlockDevice small = new RamBlockDevice(8192, 4);
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> BlockDeviceComponent.atLeastTheMinimum(small, "NVMe namespace on 0000:00:04.0"));
+        assertTrue(
+                e.getMessage().startsWith("NVMe namespace on 0000:00:04.0 has 8192 bytes, below the minimum of"),
+                e.getMessage());
+        assertThrows(IllegalStateException.class, () -> small.submitFlush(1), "the device was closed");
+        RamBlockDevice enough = new RamBlockDevice(1L << 20, 4);
+        try {
+            assertEquals(enough, BlockDeviceComponent.atLeastTheMinimum(enough, "RAM"));
+        } finally {
+            enough.close();
+        }
+    }
 }

@@ -17,6 +17,7 @@ import org.fsp.api.handoff.FileSystemHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.HandoverMethod;
 import org.fsp.api.handoff.Layer;
+import org.fsp.api.launch.FrameworkSettings;
 import org.fsp.api.status.StatusContributor;
 import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.cache.BufferCache;
@@ -27,7 +28,6 @@ import org.fsp.fs.core.tools.Formatter;
 import org.osgi.annotation.bundle.Header;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
@@ -484,7 +484,7 @@ public final class FsCoreComponent {
             return;
         }
         HandoffVault v = vault;
-        boolean handOff = v != null && !frameworkStopping(context);
+        boolean handOff = v != null && !FrameworkSettings.frameworkStopping(context);
         if (handOff) {
             // Still serving: the checkpoint's device flushes happen here rather than in the quiesce, after the IPC
             // layer has started holding requests.
@@ -515,12 +515,6 @@ public final class FsCoreComponent {
         fs.unmount();
         fs = null;
         LOG.info("file system unmounted cleanly from {}", gate.device().describe());
-    }
-
-    /** True while the framework itself stops (daemon shutdown): then the file system unmounts cleanly. */
-    private static boolean frameworkStopping(BundleContext context) {
-        Bundle system = context.getBundle(Constants.SYSTEM_BUNDLE_ID);
-        return system == null || system.getState() == Bundle.STOPPING;
     }
 
     /** Formats a blank device if configured to, then mounts; refuses a corrupt image with a logged error. */

@@ -302,14 +302,7 @@ final class FuseMount implements AutoCloseable {
             if (link != null) {
                 m.tellSupervisorOnInit(); // INIT itself may be among the requests re-sent
             }
-            FuseDispatcher dispatcher = m.newDispatcher(false);
-            for (int i = 0; i < handed.fds().size(); i++) {
-                m.channels.add(new FuseChannel("fuse-" + i, handed.fds().get(i), dispatcher));
-            }
-            m.mounted = true;
-            m.running = true;
-            m.drive(threadModel);
-            m.startNotifier();
+            m.serveHanded(handed.fds(), threadModel);
             // The minor is unknown (-1) when the dead process had not answered INIT: then try, the kernel says no
             // if it cannot.
             resent = (handed.minor() < 0 || handed.kernelMinor() >= FuseNotifier.RESEND_MINOR)
@@ -327,6 +320,22 @@ final class FuseMount implements AutoCloseable {
                 m.connection.protocol(),
                 resent ? "its unanswered requests re-sent (FUSE_NOTIFY_RESEND)" : "no requests re-sent");
         return m;
+    }
+
+    /**
+     * Under this: serves a mount another process set up, on the {@code /dev/fuse} descriptors {@code fds} it left
+     * (a previous version's, {@link #adopt}, or a dead fspd's, {@link #takeOver}), one channel each, driven by
+     * {@code threadModel}'s workers.
+     */
+    private void serveHanded(List<Integer> fds, ThreadModel threadModel) {
+        FuseDispatcher dispatcher = newDispatcher(false);
+        for (int i = 0; i < fds.size(); i++) {
+            channels.add(new FuseChannel("fuse-" + i, fds.get(i), dispatcher));
+        }
+        mounted = true;
+        running = true;
+        drive(threadModel);
+        startNotifier();
     }
 
     /** {@code freshConnection}: this process mounted (not taken over or adopted from another that served it). */
@@ -390,14 +399,7 @@ final class FuseMount implements AutoCloseable {
                     ? legacyHandles(handed)
                     : FileHandles.restore(handed.handleEpoch(), handed.fileHandles());
             m.connection.restore(handed.protocolMinor(), handed.kernelMinor(), handed.flags());
-            FuseDispatcher dispatcher = m.newDispatcher(false);
-            for (int i = 0; i < handed.fds().size(); i++) {
-                m.channels.add(new FuseChannel("fuse-" + i, handed.fds().get(i), dispatcher));
-            }
-            m.mounted = true;
-            m.running = true;
-            m.drive(threadModel);
-            m.startNotifier();
+            m.serveHanded(handed.fds(), threadModel);
         }
         // INIT settled io_uring with the previous version: the kernel serves from ring entries only, so they come back
         // at once (the kernel takes registrations: the connection is initialised).

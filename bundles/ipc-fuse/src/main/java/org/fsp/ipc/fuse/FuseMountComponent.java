@@ -11,11 +11,10 @@ import org.fsp.api.handoff.FuseHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.launch.FrameworkProperties;
+import org.fsp.api.launch.FrameworkSettings;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.api.status.StatusContributor;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -163,7 +162,7 @@ public final class FuseMountComponent implements StatusContributor {
         if (slot == null) {
             return;
         }
-        if (shuttingDown()) {
+        if (FrameworkSettings.frameworkStopping(context)) {
             // The daemon stops: the mounts go before the file system, so no program waits on a file system that
             // will not come back.
             closeAll();
@@ -222,12 +221,9 @@ public final class FuseMountComponent implements StatusContributor {
                 config.uringThreadsPerQueue(),
                 config.uringQueueDepth());
         slot = new FileSystemSlot(config.fileSystemWaitMillis());
-        String dir = !config.mountPoint().isEmpty()
-                ? config.mountPoint()
-                : bundleContext.getProperty(FrameworkProperties.FUSE_MOUNT);
-        configured = dir == null || dir.isEmpty()
-                ? null
-                : Path.of(dir).toAbsolutePath().normalize();
+        String dir =
+                FrameworkSettings.setting(config.mountPoint(), bundleContext, FrameworkProperties.FUSE_MOUNT, null);
+        configured = dir == null ? null : Path.of(dir).toAbsolutePath().normalize();
         if (fs != null) {
             slot.attach(fs);
         }
@@ -296,7 +292,7 @@ public final class FuseMountComponent implements StatusContributor {
 
     @Deactivate
     synchronized void deactivate() {
-        if (vault != null && !shuttingDown() && !mounts.isEmpty()) {
+        if (vault != null && !FrameworkSettings.frameworkStopping(context) && !mounts.isEmpty()) {
             // Replaced, not shut down: the next version serves the same mounts; programs inside see a pause.
             List<FuseHandoff.Mount> handed = new ArrayList<>();
             for (FuseMount m : mounts.values()) {
@@ -315,15 +311,6 @@ public final class FuseMountComponent implements StatusContributor {
             m.close();
         }
         mounts.clear();
-    }
-
-    /** True while the framework stops (the daemon shuts down), as opposed to one bundle being replaced. */
-    private boolean shuttingDown() {
-        try {
-            return context.getBundle(Constants.SYSTEM_BUNDLE_ID).getState() == Bundle.STOPPING;
-        } catch (IllegalStateException e) {
-            return true;
-        }
     }
 
     @Override

@@ -1,9 +1,5 @@
 package org.fsp.ipc.fuse;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,11 +52,8 @@ final class SupervisorLink {
     }
 
     private void send(String line, int passFd) {
-        byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment data = arena.allocate(bytes.length);
-            MemorySegment.copy(bytes, 0, data, ValueLayout.JAVA_BYTE, 0, bytes.length);
-            UnixSockets.send(fd, data, passFd);
+        try {
+            UnixSockets.sendLine(fd, line, passFd);
         } catch (NativeException e) {
             // The supervisor is gone: the mount then lives as long as this process, as without one.
             LOG.warn("cannot tell the supervisor '{}': {}", line, e.getMessage());

@@ -14,11 +14,10 @@ import org.fsp.api.handoff.ChannelHandoff;
 import org.fsp.api.handoff.HandoffVault;
 import org.fsp.api.handoff.Layer;
 import org.fsp.api.launch.FrameworkProperties;
+import org.fsp.api.launch.FrameworkSettings;
 import org.fsp.api.sched.ThreadModel;
 import org.fsp.api.status.StatusContributor;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -176,7 +175,7 @@ public final class ShmServerComponent implements StatusContributor {
         if (server == null) {
             return;
         }
-        if (shuttingDown()) {
+        if (FrameworkSettings.frameworkStopping(context)) {
             // The daemon stops: clients are told the server closed rather than kept waiting for a file system.
             server.close();
             server = null;
@@ -226,12 +225,8 @@ public final class ShmServerComponent implements StatusContributor {
 
     @Activate
     void activate(Config config, BundleContext bundleContext) throws IOException {
-        String configured = config.socketPath();
-        String framework = bundleContext.getProperty(FrameworkProperties.SOCKET_PATH);
-        Path socket = Path.of(
-                !configured.isEmpty()
-                        ? configured
-                        : framework != null && !framework.isEmpty() ? framework : DEFAULT_SOCKET);
+        Path socket = Path.of(FrameworkSettings.setting(
+                config.socketPath(), bundleContext, FrameworkProperties.SOCKET_PATH, DEFAULT_SOCKET));
         if (socket.toAbsolutePath().getParent() != null) {
             Files.createDirectories(socket.toAbsolutePath().getParent());
         }
@@ -329,22 +324,13 @@ public final class ShmServerComponent implements StatusContributor {
         if (server == null) {
             return;
         }
-        if (vault != null && !shuttingDown()) {
+        if (vault != null && !FrameworkSettings.frameworkStopping(context)) {
             // Replaced, not shut down: the next version carries on with the clients as they are.
             vault.deposit(Layer.IPC, server.quiesce());
         } else {
             server.close();
         }
         server = null;
-    }
-
-    /** True while the framework stops (the daemon shuts down), as opposed to one bundle being replaced. */
-    private boolean shuttingDown() {
-        try {
-            return context.getBundle(Constants.SYSTEM_BUNDLE_ID).getState() == Bundle.STOPPING;
-        } catch (IllegalStateException e) {
-            return true;
-        }
     }
 
     @Override

@@ -131,6 +131,39 @@ public final class Allocator {
         }
 
         void clear(Transaction tx, long item, long len, boolean inMemoryToo) throws IOException {
+            eachGroup(item, len, (g, bit, n, first) -> {
+                for (int i = 0; i < n; i++) {
+                    // The bitmap block is checked too: a block freed earlier and not yet released is still set
+                    // in memory, and freeing it twice would count it free twice.
+                    if ((words[g][(bit + i) >>> 6] & (1L << (bit + i))) == 0
+                            || !BitmapDescriptor.get(buffers[g].data(), bit + i)) {
+                        throw new CorruptMetadataException("freeing item " + (first + i) + " that is not in use");
+                    }
+                }
+                writeBits(tx, g, bit, n, false);
+                if (inMemoryToo) {
+                    freeInMemory(g, bit, n);
+                }
+            });
+        }
+
+        void release(long item, long len) {
+            eachGroup(item, len, (g, bit, n, first) -> freeInMemory(g, bit, n));
+        }
+
+        /**
+         * What is done to the part of a run of items that lies in one group: bits {@code bit} to {@code bit + n - 1}
+         * of group {@code g}, the first of them item {@code first}.
+         */
+        private interface GroupPart<E extends Exception> {
+            void apply(int g, int bit, int n, long first) throws E;
+        }
+
+        /**
+         * Splits items {@code [item, item + len)} at group boundaries and applies {@code part} to each piece in turn,
+         * under that group's lock; {@link #clear} and {@link #release} walk their runs this way.
+         */
+        private <E extends Exception> void eachGroup(long item, long len, GroupPart<E> part) throws E {
             long end = item + len;
             while (item < end) {
                 int g = (int) (item / BitmapDescriptor.BITS_PER_BLOCK);
@@ -138,21 +171,7 @@ public final class Allocator {
                 int n = (int) Math.min(end - item, BitmapDescriptor.BITS_PER_BLOCK - bit);
                 locks[g].lock();
                 try {
-                    for (int i = 0; i < n; i++) {
-                        // The bitmap block is checked too: a block freed earlier and not yet released is still set
-                        // in memory, and freeing it twice would count it free twice.
-                        if ((words[g][(bit + i) >>> 6] & (1L << (bit + i))) == 0
-                                || !BitmapDescriptor.get(buffers[g].data(), bit + i)) {
-                            throw new CorruptMetadataException("freeing item " + (item + i) + " that is not in use");
-                        }
-                    }
-                    writeBits(tx, g, bit, n, false);
-                    if (inMemoryToo) {
-                        for (int i = 0; i < n; i++) {
-                            words[g][(bit + i) >>> 6] &= ~(1L << (bit + i));
-                        }
-                        free.addAndGet(n);
-                    }
+                    part.apply(g, bit, n, item);
                 } finally {
                     locks[g].unlock();
                 }
@@ -160,23 +179,15 @@ public final class Allocator {
             }
         }
 
-        void release(long item, long len) {
-            long end = item + len;
-            while (item < end) {
-                int g = (int) (item / BitmapDescriptor.BITS_PER_BLOCK);
-                int bit = (int) (item % BitmapDescriptor.BITS_PER_BLOCK);
-                int n = (int) Math.min(end - item, BitmapDescriptor.BITS_PER_BLOCK - bit);
-                locks[g].lock();
-                try {
-                    for (int i = 0; i < n; i++) {
-                        words[g][(bit + i) >>> 6] &= ~(1L << (bit + i));
-                    }
-                    free.addAndGet(n);
-                } finally {
-                    locks[g].unlock();
-                }
-                item += n;
+        /**
+         * Under {@code locks[g]}: clears bits {@code bit} to {@code bit + n - 1} of group {@code g} in memory and
+         * counts them free: {@link #clear} with the bitmap write, {@link #release} once the free is checkpointed.
+         */
+        private void freeInMemory(int g, int bit, int n) {
+            for (int i = 0; i < n; i++) {
+                words[g][(bit + i) >>> 6] &= ~(1L << (bit + i));
             }
+            free.addAndGet(n);
         }
 
         private int findClear(long[] w, int from) {

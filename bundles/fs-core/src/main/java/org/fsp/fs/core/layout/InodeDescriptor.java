@@ -1,6 +1,7 @@
 package org.fsp.fs.core.layout;
 
 import java.lang.foreign.MemorySegment;
+import org.fsp.api.fs.FileMode;
 
 /**
  * One 256-byte inode in the inode table (16 per block; inode {@code n} lives in block
@@ -106,6 +107,22 @@ public final class InodeDescriptor {
     /** Seals the inode at {@code base} in {@code block} with its checksum. */
     public static void seal(MemorySegment block, int base) {
         block.set(Layout.INT, base + CHECKSUM_OFFSET, Checksums.crc32c(block, base, CHECKSUM_OFFSET));
+    }
+
+    /**
+     * Writes a new, empty directory at {@code base} in {@code block}: all zeros but the mode (a directory with
+     * {@code permissions}), two links, {@code nowNanos} as its three times and {@code parent}, then the checksum. mkfs
+     * writes the root this way and {@code fsck --repair} {@code /lost+found}; the directory's entries are the caller's.
+     */
+    public static void writeEmptyDirectory(MemorySegment block, int base, int permissions, long nowNanos, long parent) {
+        block.asSlice(base, INODE_SIZE).fill((byte) 0);
+        block.set(Layout.INT, base + MODE_OFFSET, FileMode.S_IFDIR | permissions);
+        block.set(Layout.INT, base + NLINK_OFFSET, 2);
+        block.set(Layout.LONG, base + ATIME_OFFSET, nowNanos);
+        block.set(Layout.LONG, base + MTIME_OFFSET, nowNanos);
+        block.set(Layout.LONG, base + CTIME_OFFSET, nowNanos);
+        block.set(Layout.LONG, base + PARENT_OFFSET, parent);
+        seal(block, base);
     }
 
     /** True if the inode at {@code base} is all zeros (free). */

@@ -7,7 +7,6 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import org.fsp.api.block.BlockRequest;
-import org.fsp.api.fs.FileMode;
 import org.fsp.fs.core.cache.BlockIo;
 import org.fsp.fs.core.layout.BitmapDescriptor;
 import org.fsp.fs.core.layout.Geometry;
@@ -110,13 +109,7 @@ public final class Formatter {
             }
             MemorySegment it = arena.allocate(Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
             int base = g.inodeOffset(Geometry.ROOT_INO);
-            it.set(Layout.INT, base + InodeDescriptor.MODE_OFFSET, FileMode.S_IFDIR | 0755);
-            it.set(Layout.INT, base + InodeDescriptor.NLINK_OFFSET, 2);
-            it.set(Layout.LONG, base + InodeDescriptor.ATIME_OFFSET, now);
-            it.set(Layout.LONG, base + InodeDescriptor.MTIME_OFFSET, now);
-            it.set(Layout.LONG, base + InodeDescriptor.CTIME_OFFSET, now);
-            it.set(Layout.LONG, base + InodeDescriptor.PARENT_OFFSET, Geometry.ROOT_INO);
-            InodeDescriptor.seal(it, base);
+            InodeDescriptor.writeEmptyDirectory(it, base, 0755, now, Geometry.ROOT_INO);
             writes.add(io.write(g.inodeBlock(Geometry.ROOT_INO), it, BlockRequest.Priority.METADATA));
             MemorySegment records = arena.allocate(sessionBlocks * Layout.BLOCK_SIZE, Layout.BLOCK_SIZE);
             byte[] key = new byte[SessionTableDescriptor.KEY_BYTES];

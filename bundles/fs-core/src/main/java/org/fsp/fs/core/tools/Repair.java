@@ -300,14 +300,7 @@ final class Repair {
         }
         MemorySegment b = writable(g.inodeBlock(ino));
         int base = g.inodeOffset(ino);
-        b.asSlice(base, InodeDescriptor.INODE_SIZE).fill((byte) 0);
-        b.set(Layout.INT, base + InodeDescriptor.MODE_OFFSET, FileMode.S_IFDIR | 0700);
-        b.set(Layout.INT, base + InodeDescriptor.NLINK_OFFSET, 2);
-        b.set(Layout.LONG, base + InodeDescriptor.ATIME_OFFSET, now);
-        b.set(Layout.LONG, base + InodeDescriptor.MTIME_OFFSET, now);
-        b.set(Layout.LONG, base + InodeDescriptor.CTIME_OFFSET, now);
-        b.set(Layout.LONG, base + InodeDescriptor.PARENT_OFFSET, Geometry.ROOT_INO);
-        InodeDescriptor.seal(b, base);
+        InodeDescriptor.writeEmptyDirectory(b, base, 0700, now, Geometry.ROOT_INO);
         if (!addEntry(Geometry.ROOT_INO, "lost+found", ino, FileMode.S_IFDIR >>> 12)) {
             return 0;
         }

@@ -146,6 +146,23 @@ class AllocatorTest {
     }
 
     @Test
+    void aRunFreedInPartsNamesTheFirstItemNotInUseAndCountsEachBlockFreeOnce() throws IOException {
+        long[] r = allocate(g.dataStart() + 10, 4);
+        long before = alloc.freeBlocks();
+        long seq = free(r[0] + 1, 2);
+        CorruptMetadataException e = assertThrows(CorruptMetadataException.class, () -> free(r[0], 4));
+        assertTrue(e.getMessage().contains("item " + (r[0] + 1) + " "), e.getMessage());
+        journal.commitUpTo(seq);
+        journal.checkpointNow();
+        assertEquals(before + 2, alloc.freeBlocks());
+        seq = free(r[0], 1);
+        seq = Math.max(seq, free(r[0] + 3, 1));
+        journal.commitUpTo(seq);
+        journal.checkpointNow();
+        assertEquals(before + 4, alloc.freeBlocks());
+    }
+
+    @Test
     void inodesAreUniqueAndAFreedOneCanBeHadAgain() throws IOException {
         long before = alloc.freeInodes();
         BitSet seen = new BitSet();

@@ -1,4 +1,4 @@
-package org.fsp.bench.upgrade;
+package org.fsp.bench;
 
 import java.math.BigDecimal;
 import java.math.MathContext;
@@ -6,15 +6,19 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** Writes nested maps, lists, strings, numbers, booleans and nulls as indented JSON (the bench's results file). */
-final class Json {
+/**
+ * Writes nested maps, lists, strings, numbers, booleans and nulls as indented JSON (the upgrade bench's results file),
+ * and quotes strings for the benchmarks that write their JSON by hand (the eval reports), so that every results file
+ * escapes the same way.
+ */
+public final class Json {
 
     /** Figures are measurements: six significant digits are more than they carry. */
     private static final MathContext SIGNIFICANT_DIGITS = new MathContext(6);
 
     private Json() {}
 
-    static String write(Object value) {
+    public static String write(Object value) {
         StringBuilder b = new StringBuilder();
         write(value, b, "");
         return b.append('\n').toString();
@@ -59,6 +63,13 @@ final class Json {
             }
             default -> throw new IllegalArgumentException("not writable as JSON: " + value.getClass());
         }
+    }
+
+    /** {@code s} as a JSON string, quotes included. */
+    public static String quote(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 2);
+        quote(s, b);
+        return b.toString();
     }
 
     private static void quote(String s, StringBuilder b) {

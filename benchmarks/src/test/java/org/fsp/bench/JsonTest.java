@@ -1,4 +1,4 @@
-package org.fsp.bench.upgrade;
+package org.fsp.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -29,5 +29,10 @@ class JsonTest {
                 "{\n  \"name\": \"a \\\"b\\\"\\n\",\n  \"list\": [\n    1,\n    null,\n    true\n  ],\n"
                         + "  \"empty\": [],\n  \"nan\": null\n}\n",
                 Json.write(m));
+    }
+
+    @Test
+    void shouldQuoteAStringAloneAsItQuotesOneInAMap() {
+        assertEquals("\"tab\\there\\r\\n\\u0001 \\\"q\\\"\"", Json.quote("tab\there\r\n\u0001 \"q\""));
     }
 }
