@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.fsp.api.fs.Errno;
 import org.fsp.ipc.fuse.FuseAbi.InHeader;
@@ -53,14 +54,15 @@ final class FuseUringQueue {
     /** How long the thread waits in the kernel before it looks at its stop flag and at late answers. */
     private static final long WAIT_NANOS = 20_000_000L;
 
+    /** Whether each thread runs on its queue's CPU (see {@link #pinToQueueCpu}). */
+    static final boolean PIN_TO_QUEUE_CPU = Boolean.parseBoolean(System.getProperty("fsp.fuse.uring.pin", "true"));
+
     /**
      * How long the thread watches its completion queue from user space after its last request before it sleeps in
-     * the kernel (framework or system property {@code fsp.fuse.uring.spinMicros}; 0: never watch). A request reaches
+     * the kernel (system property {@code fsp.fuse.uring.spinMicros}; 0: never watch). A request reaches
      * a watching thread by the kernel's interrupt of a running CPU; one that sleeps must first be woken, and waking an
      * idle virtual CPU costs tens of microseconds, which at queue depth 1 is most of a round trip.
      */
-    static final boolean PIN_TO_QUEUE_CPU = Boolean.parseBoolean(System.getProperty("fsp.fuse.uring.pin", "true"));
-
     static final long SPIN_NANOS = Long.getLong("fsp.fuse.uring.spinMicros", 50L) * 1_000L;
 
     /** While stopping for a hand-over: this many quiet waits in a row end the drain. */
@@ -101,15 +103,27 @@ final class FuseUringQueue {
     private volatile boolean drain;
     private volatile long stopAskedNanos;
     private volatile String state = "not started";
-    /** When the thread last found a completion; only the queue's thread touches this. */
+    /**
+     * When the thread last answered a request while no other thread of its CPU queue was answering one (0: it was
+     * not alone); it watches for the next one until {@link #SPIN_NANOS} after that. Only the queue's thread touches
+     * this.
+     */
     private long lastCompletionNanos;
+    /** Watches in a row that found nothing, and how many requests to answer before the next watch. */
+    private int missedWatches;
+
+    private int skipWatches;
+    /** Threads of this CPU queue answering requests now. */
+    private final AtomicInteger servingOnThisCpu;
 
     private Thread thread;
 
     private record Late(int entry, long unique, FuseReply reply) {}
 
-    FuseUringQueue(String role, int qid, int devFd, int depth, FuseDispatcher dispatcher) {
+    FuseUringQueue(
+            String role, int qid, int devFd, int depth, FuseDispatcher dispatcher, AtomicInteger servingOnThisCpu) {
         this.role = role;
+        this.servingOnThisCpu = servingOnThisCpu;
         this.qid = qid;
         this.devFd = devFd;
         this.depth = depth;
@@ -201,7 +215,7 @@ final class FuseUringQueue {
     }
 
     /**
-     * Runs this thread on the CPU whose queue it serves (framework or system property {@code fsp.fuse.uring.pin},
+     * Runs this thread on the CPU whose queue it serves (system property {@code fsp.fuse.uring.pin},
      * default true): the kernel queues a request on its caller's CPU and wakes this thread to fill an entry, so a
      * thread on that CPU takes over from the caller, which is waiting for the answer anyway, with no wake-up of another
      * CPU, which on a virtual machine costs tens of microseconds. A CPU outside this process's set leaves it unpinned.
@@ -283,8 +297,10 @@ final class FuseUringQueue {
                 continue;
             }
             quiet = 0;
-            lastCompletionNanos = System.nanoTime();
             int n = ring.completionsReady();
+            // Watch for the next request only where requests come one at a time: with several in flight on this CPU,
+            // a thread that stays on it takes the time the callers need to make the next ones.
+            boolean alone = servingOnThisCpu.getAndIncrement() == 0 && n == 1;
             for (int i = 0; i < n; i++) {
                 int entry = (int) ring.completionUserData(i);
                 int res = ring.completionResult(i);
@@ -300,26 +316,44 @@ final class FuseUringQueue {
             }
             ring.advanceCompletions(n);
             ring.submit();
+            boolean stillAlone = servingOnThisCpu.decrementAndGet() == 0;
+            lastCompletionNanos = alone && stillAlone ? System.nanoTime() : 0L;
         }
         state = "ended (the connection ended)";
         LOG.info("{}: the FUSE connection ended", role);
     }
 
     /**
-     * Waits for a completion: while the last one is less than {@link #SPIN_NANOS} old, by watching the queue's tail
-     * (the kernel's task work fills an entry of a running thread on its next return to user space), then in the kernel
-     * for {@link #WAIT_NANOS}. An idle queue sleeps at once.
+     * Waits for a completion: first by watching the queue's tail from user space for up to {@link #SPIN_NANOS} after
+     * the last request (the kernel's task work fills an entry of a running thread on its next return to user space),
+     * then in the kernel for {@link #WAIT_NANOS}. It watches only where that pays, as a competitive spinner does: after
+     * a request this thread answered alone on its CPU, and, after a watch that found nothing, not again until it has
+     * answered twice as many requests as the last time it skipped (at most 64). Where requests come one at a time the
+     * watches find them and go on; where many are in flight (buffered reads that the kernel issues from its io_uring
+     * workers), fruitless watches would take the CPU from the callers, and they stop. An idle queue sleeps at once.
      */
     private boolean awaitCompletion(IoUringRing ring) {
         long until = lastCompletionNanos + SPIN_NANOS;
+        if (skipWatches > 0 && lastCompletionNanos != 0) {
+            skipWatches--;
+            until = 0;
+        }
+        boolean watched = false;
         while (System.nanoTime() < until) {
+            watched = true;
             if (ring.completionsReady() > 0) {
+                missedWatches = 0;
                 return true;
             }
             if (!late.isEmpty()) {
                 return false;
             }
             Thread.onSpinWait();
+        }
+        if (watched) {
+            // Watching found nothing: watch again only after twice as many requests as last time (at most 64).
+            missedWatches = Math.min(64, 2 * missedWatches + 1);
+            skipWatches = missedWatches;
         }
         return ring.awaitCompletion(WAIT_NANOS, waitArg);
     }

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.fsp.linux.Libc;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,8 +63,10 @@ final class UringQueues {
         // Several rings may serve one CPU queue: the kernel hands a request to any free entry of the queue, so a
         // request that waits on the device holds one thread and not the whole queue.
         for (int q = 0; q < cpus && failure == null; q++) {
+            AtomicInteger servingOnCpu = new AtomicInteger();
             for (int k = 0; k < threadsPerQueue && failure == null; k++) {
-                FuseUringQueue queue = new FuseUringQueue("fuse-uring-" + q + "." + k, q, fd, queueDepth, dispatcher);
+                FuseUringQueue queue =
+                        new FuseUringQueue("fuse-uring-" + q + "." + k, q, fd, queueDepth, dispatcher, servingOnCpu);
                 failure = queue.start();
                 if (failure == null) {
                     queues.add(queue);
