@@ -185,11 +185,14 @@ final class FuseUringQueue {
                 prepare(ring, UringCmdReq.CMD_REGISTER, e, 0L);
             }
             ring.submit();
-            // A REGISTER the kernel takes stays in flight; one it refuses completes at once, during the submit.
-            if (ring.completionsReady() > 0) {
-                int res = ring.completionResult(0);
+            // A REGISTER the kernel takes stays in flight; one it refuses completes at once, during the submit, with
+            // a negative result. A completion with a result of 0 is a request: the last queue's registration lets the
+            // kernel hand out what waited, and the task work that fills the entry runs in this very submit (this
+            // thread is on the queue's CPU); serve() answers it.
+            int refused = firstRefusal(ring);
+            if (refused < 0) {
                 ring.advanceCompletions(ring.completionsReady());
-                failure = "FUSE_IO_URING_CMD_REGISTER failed: errno " + -res;
+                failure = "FUSE_IO_URING_CMD_REGISTER failed: errno " + -refused;
                 state = "failed";
                 registered.countDown();
                 return;
@@ -229,6 +232,17 @@ final class FuseUringQueue {
         } catch (NativeException | IllegalArgumentException e) {
             LOG.info("{}: stays on every CPU of the process ({})", role, e.getMessage());
         }
+    }
+
+    /** The result of the first completion that refused a registration, or 0 if none did. */
+    private static int firstRefusal(IoUringRing ring) {
+        int n = ring.completionsReady();
+        for (int i = 0; i < n; i++) {
+            if (ring.completionResult(i) < 0) {
+                return ring.completionResult(i);
+            }
+        }
+        return 0;
     }
 
     /**
