@@ -1,5 +1,6 @@
 package org.fsp.api.handoff;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,20 @@ public record FuseHandoff(long quiescedAtNanos, List<Mount> mounts) implements L
     }
 
     /**
+     * A FUSE-over-io_uring request the previous version took from a ring entry and did not answer, so that it could
+     * close its rings with every entry occupied (a close then cancels nothing the kernel could be handing out). The
+     * successor answers it into the entry's buffers and commits it from a ring of its own, which re-arms the entry
+     * there: the entry, with these buffers, becomes the successor's.
+     *
+     * @param qid the kernel's queue (a CPU) the entry belongs to
+     * @param commitId the id the kernel finds the entry by (the request's unique)
+     * @param message the request as {@code /dev/fuse} would give it (header, arguments, payload)
+     * @param header the entry's header buffer ({@code struct fuse_uring_req_header}) the kernel reads the answer from
+     * @param payload the entry's payload buffer
+     */
+    public record HeldRequest(int qid, long commitId, byte[] message, MemorySegment header, MemorySegment payload) {}
+
+    /**
      * One mount.
      *
      * @param mountPoint the directory, absolute
@@ -43,6 +58,9 @@ public record FuseHandoff(long quiescedAtNanos, List<Mount> mounts) implements L
      * @param fileHandles each file handle (fh) the kernel holds with the file-system handle behind it (empty from a
      *     version whose fh were the file system's handles)
      * @param handleEpoch the epoch in the fh the version gave out
+     * @param uringHeld the io_uring requests held for the successor (empty when the mount is served classic)
+     * @param uringBuffers what holds the held entries' buffers: the successor closes them once no ring uses the
+     *     entries (its unmount), or hands them on
      */
     public record Mount(
             String mountPoint,
@@ -53,11 +71,40 @@ public record FuseHandoff(long quiescedAtNanos, List<Mount> mounts) implements L
             long nextNodeId,
             List<Node> nodes,
             Map<Long, Long> fileHandles,
-            int handleEpoch) {
+            int handleEpoch,
+            List<HeldRequest> uringHeld,
+            List<AutoCloseable> uringBuffers) {
         public Mount {
             fds = List.copyOf(fds);
             nodes = List.copyOf(nodes);
             fileHandles = Map.copyOf(fileHandles);
+            uringHeld = List.copyOf(uringHeld);
+            uringBuffers = List.copyOf(uringBuffers);
+        }
+
+        /** A mount with no io_uring requests held. */
+        public Mount(
+                String mountPoint,
+                List<Integer> fds,
+                int protocolMinor,
+                int kernelMinor,
+                int flags,
+                long nextNodeId,
+                List<Node> nodes,
+                Map<Long, Long> fileHandles,
+                int handleEpoch) {
+            this(
+                    mountPoint,
+                    fds,
+                    protocolMinor,
+                    kernelMinor,
+                    flags,
+                    nextNodeId,
+                    nodes,
+                    fileHandles,
+                    handleEpoch,
+                    List.of(),
+                    List.of());
         }
 
         /** From a version whose fh were the file system's own handles. */

@@ -21,7 +21,9 @@
  * upgrade has no per-layer rules.
  *
  * <p>0.5.0: {@link org.fsp.api.handoff.LayerGate}, the one boundary where requests wait while a layer is replaced.
+ *
+ * <p>0.6.0: {@link org.fsp.api.handoff.FuseHandoff.HeldRequest}, io_uring requests held across an upgrade of ipc-fuse.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.5.0")
+@org.osgi.annotation.versioning.Version("0.6.0")
 package org.fsp.api.handoff;

@@ -369,7 +369,8 @@ final class FuseMount implements AutoCloseable {
     synchronized FuseHandoff.Mount quiesce() {
         running = false;
         stopNotifier();
-        stopUring(true);
+        // Over io_uring the rings close only once every entry holds a request, which the next version answers.
+        UringQueues.Handed uringHanded = uring.handOver();
         undrive();
         List<Integer> fds = new ArrayList<>(channels.size());
         for (FuseChannel c : channels) {
@@ -387,7 +388,9 @@ final class FuseMount implements AutoCloseable {
                 0,
                 nodes.export(),
                 handles.export(),
-                handles.epoch());
+                handles.epoch(),
+                uringHanded == null ? List.of() : uringHanded.held(),
+                uringHanded == null ? List.of() : uringHanded.buffers());
     }
 
     /** Carries on serving a mount that a previous version {@link #quiesce}d, on {@code threadModel}'s workers. */
@@ -402,7 +405,9 @@ final class FuseMount implements AutoCloseable {
             m.serveHanded(handed.fds(), threadModel);
         }
         // INIT settled io_uring with the previous version: the kernel serves from ring entries only, so they come back
-        // at once (the kernel takes registrations: the connection is initialised).
+        // at once (the kernel takes registrations: the connection is initialised), answering first what the previous
+        // version held.
+        m.uring.adopt(handed.uringHeld(), handed.uringBuffers());
         m.startUringSoon(true);
         LOG.info(
                 "took over the FSP mount at {}: {} channels, {} nodes",

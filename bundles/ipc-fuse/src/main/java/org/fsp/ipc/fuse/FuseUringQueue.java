@@ -1,17 +1,21 @@
 package org.fsp.ipc.fuse;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.fsp.api.fs.Errno;
+import org.fsp.api.handoff.FuseHandoff;
 import org.fsp.ipc.fuse.FuseAbi.InHeader;
 import org.fsp.ipc.fuse.FuseAbi.OutHeader;
 import org.fsp.ipc.fuse.FuseAbi.UringCmdReq;
@@ -81,10 +85,20 @@ final class FuseUringQueue {
     private final int qid;
     private final int devFd;
     private final int depth;
+    /** Entries this ring registers itself: {@link #depth} less the ones it takes over. */
+    private final int own;
+    /** Entries this ring serves: its {@link #own} registered ones, then those adopted from a predecessor. */
+    private final int entries;
+
+    private final List<FuseHandoff.HeldRequest> adopted;
     private final FuseDispatcher dispatcher;
+    /** The ring's scratch buffers (commands, one request and one answer), freed when the thread ends. */
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment headers;
-    private final MemorySegment payloads;
+    /** The buffers of this ring's own entries, which the kernel writes requests into: handed on at a hand-over. */
+    private final Arena entryArena = Arena.ofShared();
+
+    private final MemorySegment[] headerOf;
+    private final MemorySegment[] payloadOf;
     private final MemorySegment iovecs;
     private final MemorySegment cmd;
     private final MemorySegment in;
@@ -103,6 +117,14 @@ final class FuseUringQueue {
     private volatile boolean drain;
     private volatile long stopAskedNanos;
     private volatile String state = "not started";
+    /** While set, requests that come are recorded in {@link #held} and not answered (a hand-over is under way). */
+    private volatile boolean holding;
+    /** Requests taken while {@link #holding}; written by the queue's thread, read once it has ended. */
+    private final List<FuseHandoff.HeldRequest> held = new ArrayList<>();
+    /** Entries armed (free for the kernel to hand a request to), as the queue's thread last counted them. */
+    private volatile int armedNow = -1;
+    /** Set for a stop that hands the entries on: the buffers stay allocated for the successor. */
+    private volatile boolean keepBuffers;
     /**
      * When the thread last answered a request while no other thread of its CPU queue was answering one (0: it was
      * not alone); it watches for the next one until {@link #SPIN_NANOS} after that. Only the queue's thread touches
@@ -120,29 +142,55 @@ final class FuseUringQueue {
 
     private record Late(int entry, long unique, FuseReply reply) {}
 
+    /**
+     * A queue of {@code depth} entries on kernel queue {@code qid}: the entries of the requests in {@code adopt} (held
+     * by a predecessor, all of queue {@code qid}), which it answers first, and as many new ones as that leaves short.
+     */
     FuseUringQueue(
-            String role, int qid, int devFd, int depth, FuseDispatcher dispatcher, AtomicInteger servingOnThisCpu) {
+            String role,
+            int qid,
+            int devFd,
+            int depth,
+            FuseDispatcher dispatcher,
+            AtomicInteger servingOnThisCpu,
+            List<FuseHandoff.HeldRequest> adopt) {
         this.role = role;
         this.servingOnThisCpu = servingOnThisCpu;
         this.qid = qid;
         this.devFd = devFd;
         this.depth = depth;
+        this.adopted = List.copyOf(adopt);
+        // Taken-over entries stand in for new ones, so the kernel's entries per queue stay as many across upgrades.
+        this.own = Math.max(0, depth - adopted.size());
+        this.entries = own + adopted.size();
         this.dispatcher = dispatcher;
-        this.headers = arena.allocate((long) depth * UringReqHeader.SIZE, 4096);
-        this.payloads = arena.allocate((long) depth * PAYLOAD_BYTES, 4096);
-        this.iovecs = arena.allocate((long) depth * 2 * IOVEC_BYTES, 8);
+        MemorySegment headers = entryArena.allocate((long) own * UringReqHeader.SIZE, 4096);
+        MemorySegment payloads = entryArena.allocate((long) own * PAYLOAD_BYTES, 4096);
+        this.headerOf = new MemorySegment[entries];
+        this.payloadOf = new MemorySegment[entries];
+        for (int e = 0; e < own; e++) {
+            headerOf[e] = headers.asSlice((long) e * UringReqHeader.SIZE, UringReqHeader.SIZE);
+            payloadOf[e] = payloads.asSlice((long) e * PAYLOAD_BYTES, PAYLOAD_BYTES);
+        }
+        for (int i = 0; i < adopted.size(); i++) {
+            headerOf[own + i] = adopted.get(i).header();
+            payloadOf[own + i] = adopted.get(i).payload();
+        }
+        this.iovecs = arena.allocate((long) own * 2 * IOVEC_BYTES, 8);
         this.cmd = arena.allocate(UringCmdReq.SIZE, 8);
         this.in = arena.allocate(FuseChannel.BUFFER_BYTES, 4096);
         this.out = arena.allocate(FuseChannel.BUFFER_BYTES, 4096);
         this.waitArg = arena.allocate(IoUring.GETEVENTS_ARG_BYTES, 8);
-        this.lateFor = new FuseDispatcher.LateReply[depth];
-        this.armed = new boolean[depth];
-        for (int e = 0; e < depth; e++) {
+        this.lateFor = new FuseDispatcher.LateReply[entries];
+        this.armed = new boolean[entries];
+        for (int e = 0; e < own; e++) {
             long iov = (long) e * 2 * IOVEC_BYTES;
             iovecs.set(JAVA_LONG, iov, header(e).address());
             iovecs.set(JAVA_LONG, iov + 8, UringReqHeader.SIZE);
             iovecs.set(JAVA_LONG, iov + IOVEC_BYTES, payload(e).address());
             iovecs.set(JAVA_LONG, iov + IOVEC_BYTES + 8, PAYLOAD_BYTES);
+        }
+        for (int e = 0; e < entries; e++) {
             int entry = e;
             lateFor[e] = (reply, unique) -> late.add(new Late(entry, unique, reply));
         }
@@ -173,7 +221,7 @@ final class FuseUringQueue {
         pinToQueueCpu();
         IoUringRing ring;
         try {
-            ring = IoUringRing.setup(2 * depth, IoUring.IORING_SETUP_SQE128, 0);
+            ring = IoUringRing.setup(2 * entries, IoUring.IORING_SETUP_SQE128, 0);
         } catch (NativeException | IllegalArgumentException e) {
             failure = "cannot create an io_uring with 128-byte SQEs: " + e.getMessage();
             state = "failed";
@@ -181,7 +229,7 @@ final class FuseUringQueue {
             return;
         }
         try {
-            for (int e = 0; e < depth; e++) {
+            for (int e = 0; e < own; e++) {
                 prepare(ring, UringCmdReq.CMD_REGISTER, e, 0L);
             }
             ring.submit();
@@ -199,6 +247,14 @@ final class FuseUringQueue {
             }
             state = "serving";
             registered.countDown();
+            // The predecessor's held requests: each answer is committed from this ring, which re-arms the entry here.
+            for (int i = 0; i < adopted.size(); i++) {
+                FuseHandoff.HeldRequest h = adopted.get(i);
+                byte[] m = h.message();
+                MemorySegment.copy(MemorySegment.ofArray(m), 0, in, 0, m.length);
+                dispatchAndCommit(ring, own + i, h.commitId(), m.length);
+            }
+            ring.submit();
             serve(ring);
         } catch (RuntimeException | Error e) {
             LOG.error("{} failed; its ring is closed", role, e);
@@ -208,7 +264,7 @@ final class FuseUringQueue {
         } finally {
             // Closing the ring cancels the armed entries, so that it no longer holds the /dev/fuse file.
             ring.close();
-            if (drain && "serving".equals(state)) {
+            if (drain && !keepBuffers && "serving".equals(state)) {
                 answerWhatArrivedWhileClosing();
             }
             if (!"failed".equals(state)) {
@@ -261,7 +317,7 @@ final class FuseUringQueue {
                 return;
             }
             java.util.List<Integer> arrived = new java.util.ArrayList<>();
-            for (int e = 0; e < depth; e++) {
+            for (int e = 0; e < entries; e++) {
                 if (armed[e] && header(e).get(JAVA_LONG, UringReqHeader.ENT_COMMIT_ID) != 0) {
                     arrived.add(e);
                 }
@@ -270,7 +326,7 @@ final class FuseUringQueue {
                 return;
             }
             LOG.info("{}: {} requests reached entries while the ring closed; answering them", role, arrived.size());
-            try (IoUringRing rescue = IoUringRing.setup(2 * depth, IoUring.IORING_SETUP_SQE128, 0)) {
+            try (IoUringRing rescue = IoUringRing.setup(2 * entries, IoUring.IORING_SETUP_SQE128, 0)) {
                 for (int e : arrived) {
                     armed[e] = false;
                     answer(rescue, e);
@@ -297,10 +353,14 @@ final class FuseUringQueue {
     }
 
     private void serve(IoUringRing ring) {
-        int live = depth;
+        int live = entries;
         int quiet = 0;
         while (live > 0) {
             commitLateAnswers(ring);
+            if (!holding && !held.isEmpty() && !keepBuffers) {
+                answerHeld(ring);
+            }
+            countArmed();
             if (stopping && (!drain || System.nanoTime() - stopAskedNanos > MAX_DRAIN_NANOS)) {
                 return;
             }
@@ -372,7 +432,10 @@ final class FuseUringQueue {
         return ring.awaitCompletion(WAIT_NANOS, waitArg);
     }
 
-    /** Copies entry {@code e}'s request into one message as {@code /dev/fuse} would give it, and answers it. */
+    /**
+     * Copies entry {@code e}'s request into one message as {@code /dev/fuse} would give it, and answers it, or, while
+     * {@link #holding}, keeps it for the successor.
+     */
     private void answer(IoUringRing ring, int e) {
         MemorySegment h = header(e);
         long len = Integer.toUnsignedLong(h.get(JAVA_INT, UringReqHeader.IN_OUT + InHeader.LEN));
@@ -392,6 +455,47 @@ final class FuseUringQueue {
         MemorySegment.copy(h, UringReqHeader.IN_OUT, in, 0, InHeader.SIZE);
         MemorySegment.copy(h, UringReqHeader.OP_IN, in, InHeader.SIZE, opBytes);
         MemorySegment.copy(payload(e), 0, in, InHeader.SIZE + opBytes, payloadBytes);
+        if (holding) {
+            held.add(new FuseHandoff.HeldRequest(
+                    qid, unique, in.asSlice(0, len).toArray(JAVA_BYTE), header(e), payload(e)));
+            return;
+        }
+        dispatchAndCommit(ring, e, unique, len);
+    }
+
+    /** A hand-over was called off: answers the held requests here, each into its own entry. */
+    private void answerHeld(IoUringRing ring) {
+        LOG.info("{}: the hand-over was called off; answering the {} requests held for it", role, held.size());
+        for (FuseHandoff.HeldRequest h : held) {
+            int e = entryOf(h);
+            byte[] m = h.message();
+            MemorySegment.copy(MemorySegment.ofArray(m), 0, in, 0, m.length);
+            dispatchAndCommit(ring, e, h.commitId(), m.length);
+        }
+        held.clear();
+        ring.submit();
+    }
+
+    private int entryOf(FuseHandoff.HeldRequest h) {
+        for (int e = 0; e < entries; e++) {
+            if (headerOf[e].address() == h.header().address()) {
+                return e;
+            }
+        }
+        throw new IllegalStateException("a held request of no entry of " + role);
+    }
+
+    /** Counts the armed entries for {@link #occupied}. */
+    private void countArmed() {
+        int n = 0;
+        for (boolean a : armed) {
+            n += a ? 1 : 0;
+        }
+        armedNow = n;
+    }
+
+    /** Decodes the {@code len}-byte request in {@link #in}, answers it and commits the answer into entry {@code e}. */
+    private void dispatchAndCommit(IoUringRing ring, int e, long unique, long len) {
         FuseRequest request = FuseDecoder.decode(in, len);
         if (request == null) {
             commit(ring, e, unique, new FuseReply.Error(Errno.EINVAL).encode(out, unique));
@@ -470,11 +574,70 @@ final class FuseUringQueue {
     }
 
     private MemorySegment header(int e) {
-        return headers.asSlice((long) e * UringReqHeader.SIZE, UringReqHeader.SIZE);
+        return headerOf[e];
     }
 
     private MemorySegment payload(int e) {
-        return payloads.asSlice((long) e * PAYLOAD_BYTES, PAYLOAD_BYTES);
+        return payloadOf[e];
+    }
+
+    /**
+     * From now on requests that come are kept, not answered: the first step of a hand-over, which closes this ring
+     * only once {@link #occupied} (every entry holds a request), so that the close cancels nothing the kernel could
+     * be handing out at that moment.
+     */
+    void hold() {
+        holding = true;
+    }
+
+    /** The hand-over was called off: the held requests are answered here and serving goes on. */
+    void release() {
+        holding = false;
+    }
+
+    /** Whether no entry is free: each holds a request (kept, or being answered). */
+    boolean occupied() {
+        return holding && armedNow == 0;
+    }
+
+    /** The kernel's queue (a CPU) this ring's entries belong to. */
+    int qid() {
+        return qid;
+    }
+
+    /** Entries the kernel may hand requests to from this ring: its own and the adopted ones. */
+    int entries() {
+        return entries;
+    }
+
+    /**
+     * Stops the thread, which closes the ring (with every entry occupied, nothing to cancel), and gives the held
+     * requests with their entries' buffers for the successor; those buffers stay allocated, in {@link #buffers}.
+     */
+    List<FuseHandoff.HeldRequest> stopForHandOver() {
+        keepBuffers = true;
+        drain = false;
+        stopAskedNanos = System.nanoTime();
+        stopping = true;
+        Thread t = thread;
+        if (t != null) {
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) {
+                LOG.warn("{} did not stop within 10 s", role);
+                return List.copyOf(held);
+            }
+        }
+        arena.close();
+        return List.copyOf(held);
+    }
+
+    /** What holds this queue's own entry buffers (adopted entries' buffers are held by their predecessor's). */
+    AutoCloseable buffers() {
+        return entryArena;
     }
 
     /**
@@ -500,6 +663,9 @@ final class FuseUringQueue {
             }
         }
         arena.close();
+        if (!keepBuffers) {
+            entryArena.close();
+        }
     }
 
     long served() {

@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import org.fsp.api.handoff.FuseHandoff;
 import org.fsp.linux.Libc;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +30,10 @@ final class UringQueues {
     private final int threadsPerQueue;
     private final int queueDepth;
     private final List<FuseUringQueue> queues = new ArrayList<>();
+    /** A predecessor's held requests, answered (and their entries taken over) by the queues {@link #start} makes. */
+    private List<FuseHandoff.HeldRequest> toAdopt = List.of();
+    /** What holds the buffers of entries taken over from predecessors: freed at {@link #stop}, or handed on. */
+    private final List<AutoCloseable> adoptedBuffers = new ArrayList<>();
     /** Which transport serves, in words, while no queue does. */
     private String transportInUse = "classic";
 
@@ -64,9 +70,10 @@ final class UringQueues {
         // request that waits on the device holds one thread and not the whole queue.
         for (int q = 0; q < cpus && failure == null; q++) {
             AtomicInteger servingOnCpu = new AtomicInteger();
+            List<List<FuseHandoff.HeldRequest>> adoptBy = adoptedBy(q);
             for (int k = 0; k < threadsPerQueue && failure == null; k++) {
-                FuseUringQueue queue =
-                        new FuseUringQueue("fuse-uring-" + q + "." + k, q, fd, queueDepth, dispatcher, servingOnCpu);
+                FuseUringQueue queue = new FuseUringQueue(
+                        "fuse-uring-" + q + "." + k, q, fd, queueDepth, dispatcher, servingOnCpu, adoptBy.get(k));
                 failure = queue.start();
                 if (failure == null) {
                     queues.add(queue);
@@ -77,6 +84,7 @@ final class UringQueues {
             }
         }
         if (failure == null) {
+            toAdopt = List.of();
             transportInUse = "io_uring";
             LOG.info(
                     "FSP at {} served by FUSE-over-io_uring: {} CPU queues, each served by {} threads of {} entries",
@@ -114,6 +122,123 @@ final class UringQueues {
             q.stop(drain);
         }
         queues.clear();
+        for (AutoCloseable b : adoptedBuffers) {
+            try {
+                b.close();
+            } catch (Exception e) {
+                LOG.warn("cannot free the buffers of entries taken over at {}: {}", mountPoint, e.getMessage());
+            }
+        }
+        adoptedBuffers.clear();
+    }
+
+    /** What {@link #handOver} gives the successor: the held requests and what holds their entries' buffers. */
+    record Handed(List<FuseHandoff.HeldRequest> held, List<AutoCloseable> buffers) {}
+
+    /** Before {@link #start}: the predecessor's held requests, to be answered by the queues of their CPU. */
+    synchronized void adopt(List<FuseHandoff.HeldRequest> held, List<AutoCloseable> buffers) {
+        toAdopt = List.copyOf(held);
+        adoptedBuffers.addAll(buffers);
+    }
+
+    /** Held requests of CPU queue {@code q}, dealt out round robin to its {@link #threadsPerQueue} threads. */
+    private List<List<FuseHandoff.HeldRequest>> adoptedBy(int q) {
+        List<List<FuseHandoff.HeldRequest>> by = new ArrayList<>();
+        for (int k = 0; k < threadsPerQueue; k++) {
+            by.add(new ArrayList<>());
+        }
+        int next = 0;
+        for (FuseHandoff.HeldRequest h : toAdopt) {
+            if (h.qid() == q) {
+                by.get(next++ % threadsPerQueue).add(h);
+            }
+        }
+        return by;
+    }
+
+    /**
+     * Stops the queues so that their entries go to the next version with no request lost. Every queue holds the
+     * requests that come instead of answering them; from threads on each CPU, as many STATFS requests as that CPU's
+     * queues have entries make sure that every entry soon holds one (a program's, or a STATFS); then each ring is
+     * closed, which cancels nothing because no entry is free, while new requests wait in the kernel for the
+     * successor's entries. If the entries are not all occupied within {@link #OCCUPY_NANOS}, the hold is called off:
+     * the held requests are answered here and the queues stop as at unmount ({@link #stop} with drain).
+     *
+     * @return the held requests and their buffers, or null if no queue serves or the hold was called off
+     */
+    synchronized Handed handOver() {
+        if (queues.isEmpty()) {
+            return null;
+        }
+        for (FuseUringQueue q : queues) {
+            q.hold();
+        }
+        int[] entriesOf = new int[possibleCpus()];
+        for (FuseUringQueue q : queues) {
+            entriesOf[q.qid()] += q.entries();
+        }
+        for (int cpu = 0; cpu < entriesOf.length; cpu++) {
+            occupyFrom(cpu, entriesOf[cpu]);
+        }
+        long deadline = System.nanoTime() + OCCUPY_NANOS;
+        boolean all = false;
+        while (!all && System.nanoTime() < deadline) {
+            all = true;
+            for (FuseUringQueue q : queues) {
+                all &= q.occupied();
+            }
+            if (!all) {
+                LockSupport.parkNanos(500_000);
+            }
+        }
+        if (!all) {
+            LOG.warn(
+                    "FUSE-over-io_uring at {}: not every ring entry was occupied within {} ms; the rings close as at"
+                            + " unmount, and a request the kernel hands out meanwhile can fail with ECANCELED",
+                    mountPoint,
+                    OCCUPY_NANOS / 1_000_000);
+            for (FuseUringQueue q : queues) {
+                q.release();
+            }
+            stop(true);
+            return null;
+        }
+        List<FuseHandoff.HeldRequest> held = new ArrayList<>();
+        List<AutoCloseable> buffers = new ArrayList<>(adoptedBuffers);
+        for (FuseUringQueue q : queues) {
+            held.addAll(q.stopForHandOver());
+            buffers.add(q.buffers());
+        }
+        queues.clear();
+        adoptedBuffers.clear();
+        LOG.info(
+                "FUSE-over-io_uring at {}: {} requests held for the next version, its rings closed",
+                mountPoint,
+                held.size());
+        return new Handed(held, buffers);
+    }
+
+    /** How long a hand-over waits for every ring entry to hold a request. */
+    static final long OCCUPY_NANOS = 2_000_000_000L;
+
+    /**
+     * {@code count} STATFS requests (never cached by the kernel) from threads on CPU {@code cpu}, each waiting for its
+     * answer, which the next version gives: they occupy the ring entries of that CPU's queue that no program does.
+     */
+    private void occupyFrom(int cpu, int count) {
+        for (int i = 0; i < count; i++) {
+            Thread.ofPlatform()
+                    .daemon()
+                    .name("fsp-fuse-uring-occupy-" + cpu + "." + i)
+                    .start(() -> {
+                        try {
+                            Libc.pinCurrentThreadTo(cpu);
+                            Files.getFileStore(mountPoint).getTotalSpace();
+                        } catch (IOException | RuntimeException e) {
+                            LOG.info("occupying io_uring queue {} at {}: {}", cpu, mountPoint, e.getMessage());
+                        }
+                    });
+        }
     }
 
     /** Requests the queues answered. */
