@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
  * entry and reports whether the kernel took them), then per completion: the request is copied out of its entry into
  * one contiguous message, decoded and dispatched exactly as a {@code /dev/fuse} read would be, and its answer goes back
  * with FUSE_IO_URING_CMD_COMMIT_AND_FETCH, which also re-arms the entry for the next request; finally {@link #stop}.
+ * At a live upgrade instead: {@link #hold}, until {@link #occupied}, then {@link #stopForHandOver}, whose held
+ * requests the next version's queues take over (see {@link UringQueues#handOver}).
  *
  * <p>Why a thread of its own and not a thread-model agent: io_uring runs the work that fills an entry ("task work") on
  * the thread that submitted the entry's command, and only when that thread enters the kernel. An agent that moved
@@ -44,8 +46,8 @@ import org.slf4j.LoggerFactory;
  * <p>Teardown: the thread closes the ring itself when it stops. Closing it cancels every armed entry (the kernel's
  * IO_URING_F_CANCEL), after which the ring holds no reference to the {@code /dev/fuse} file, so the descriptors' close
  * ends the connection. A request the kernel had already handed to an entry and this queue had not read is answered
- * by the kernel with ECONNABORTED when the connection ends (unmount, abort, or the death of the process); it is not
- * answered while the connection lives on (see {@link FuseMount#quiesce}).
+ * by the kernel with ECONNABORTED when the connection ends (unmount, abort, or the death of the process). While the
+ * connection lives on (an upgrade) a ring is closed only with every entry occupied, so that nothing is in between.
  */
 final class FuseUringQueue {
 
