@@ -48,6 +48,10 @@ import org.slf4j.LoggerFactory;
  * ends the connection. A request the kernel had already handed to an entry and this queue had not read is answered
  * by the kernel with ECONNABORTED when the connection ends (unmount, abort, or the death of the process). While the
  * connection lives on (an upgrade) a ring is closed only with every entry occupied, so that nothing is in between.
+ *
+ * <p>Its length (about 680 lines): serving, holding for a hand-over and taking over a predecessor's entries all act on
+ * the same per-entry state (armed, buffers, late answers) from the one thread that owns the ring; split, each part
+ * would need that state shared across classes and threads.
  */
 final class FuseUringQueue {
 
