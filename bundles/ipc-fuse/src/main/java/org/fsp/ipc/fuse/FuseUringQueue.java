@@ -622,22 +622,9 @@ final class FuseUringQueue {
      */
     List<FuseHandoff.HeldRequest> stopForHandOver() {
         keepBuffers = true;
-        drain = false;
-        stopAskedNanos = System.nanoTime();
-        stopping = true;
-        Thread t = thread;
-        if (t != null) {
-            try {
-                t.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (t.isAlive()) {
-                LOG.warn("{} did not stop within 10 s", role);
-                return List.copyOf(held);
-            }
+        if (stopThread(false)) {
+            arena.close();
         }
-        arena.close();
         return List.copyOf(held);
     }
 
@@ -652,6 +639,17 @@ final class FuseUringQueue {
      * it closes the ring, which cancels the armed entries. Frees the buffers once the thread is gone.
      */
     void stop(boolean drain) {
+        if (!stopThread(drain)) {
+            return; // its buffers stay allocated: the kernel may still write into them
+        }
+        arena.close();
+        if (!keepBuffers) {
+            entryArena.close();
+        }
+    }
+
+    /** Asks the thread to stop (with {@code drain}, after a quiet moment) and waits for it; false if it did not end. */
+    private boolean stopThread(boolean drain) {
         this.drain = drain;
         stopAskedNanos = System.nanoTime();
         stopping = true;
@@ -663,15 +661,11 @@ final class FuseUringQueue {
                 Thread.currentThread().interrupt();
             }
             if (t.isAlive()) {
-                // Its buffers stay allocated: the kernel may still write into them.
                 LOG.warn("{} did not stop within 10 s", role);
-                return;
+                return false;
             }
         }
-        arena.close();
-        if (!keepBuffers) {
-            entryArena.close();
-        }
+        return true;
     }
 
     long served() {
