@@ -28,7 +28,8 @@ import org.fsp.bench.ChildProcesses;
  * missing bindfs or fio is reported and its column or rows are left out.
  *
  * <p>Usage: {@code FuseBench [--out DIR] [--rounds N] [--seconds S] [--files N] [--commits N] [--size 2G]
- * [--fspd PATH] [--work DIR]}.
+ * [--fspd PATH] [--work DIR] [--only NAME,...]}; {@code --only} keeps the workloads whose name contains one of the
+ * names (e.g. {@code --only O_DIRECT,untar}).
  */
 public final class FuseBench {
 
@@ -49,6 +50,8 @@ public final class FuseBench {
     static final class Options extends BenchOptions {
         int files = 3000;
         int commits = 200;
+        /** {@code --only}: run just the workloads whose name contains one of these ("fio", "untar", "O_DIRECT"). */
+        List<String> only = List.of();
 
         Options() {
             super(3, 3, false);
@@ -65,6 +68,7 @@ public final class FuseBench {
             switch (name) {
                 case "--files" -> files = atLeastOne(name, value);
                 case "--commits" -> commits = atLeastOne(name, value);
+                case "--only" -> only = List.of(value.split(","));
                 default -> {
                     return false;
                 }
@@ -95,7 +99,7 @@ public final class FuseBench {
         Options o = BenchOptions.parseOrExit(
                 "fsp bench fuse",
                 "fsp bench fuse [--out DIR] [--rounds N] [--seconds S] [--files N] [--commits N]"
-                        + " [--size 2G] [--fspd PATH] [--work DIR]",
+                        + " [--size 2G] [--fspd PATH] [--work DIR] [--only NAME,...]",
                 Options::parse,
                 args);
         BenchOptions.exitIfMissing("fsp bench fuse", missingPrerequisite(o));
@@ -200,6 +204,9 @@ public final class FuseBench {
     }
 
     private void attempt(String name, Step step) {
+        if (!o.only.isEmpty() && o.only.stream().noneMatch(name::contains)) {
+            return;
+        }
         try {
             step.run();
         } catch (Exception e) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class FuseBenchTest {
@@ -52,5 +53,8 @@ class FuseBenchTest {
         assertEquals(100, o.files);
         assertEquals(1.5, o.seconds);
         assertEquals("fsp bench fuse --files 100 --seconds 1.5", o.command);
+        assertEquals(List.of(), o.only, "every workload unless asked");
+        assertEquals(
+                List.of("O_DIRECT", "untar"), FuseBench.Options.parse(new String[] {"--only", "O_DIRECT,untar"}).only);
     }
 }
