@@ -366,7 +366,9 @@ final class FuseUringQueue {
             if (!holding && !held.isEmpty() && !keepBuffers) {
                 answerHeld(ring);
             }
-            countArmed();
+            if (holding) {
+                countArmed();
+            }
             if (stopping && (!drain || System.nanoTime() - stopAskedNanos > MAX_DRAIN_NANOS)) {
                 return;
             }

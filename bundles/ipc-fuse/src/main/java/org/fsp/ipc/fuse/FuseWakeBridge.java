@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns a request queued on a mount's {@code /dev/fuse} descriptors into a futex wake-up, so that a thread-model worker
  * that drives FUSE channels beside shm lanes sleeps on all of them with one {@code futex_waitv} instead of waking every
- * 200 us to poll the descriptors (an idle mount cost fspd about 7% of a core that way).
+ * 200 us to poll the descriptors: {@code futex_waitv} cannot wait for a descriptor, and polling keeps an idle mount
+ * busy.
  *
  * <p>Each channel has a private 32-bit word here. A worker about to sleep reads the word, puts it into its wait set and
  * {@linkplain Wake#rearm rearms} the channel's descriptor in this bridge's epoll instance, one-shot; the bridge's thread

@@ -227,18 +227,23 @@ final class UringQueues {
      */
     private void occupyFrom(int cpu, int count) {
         for (int i = 0; i < count; i++) {
-            Thread.ofPlatform()
-                    .daemon()
-                    .name("fsp-fuse-uring-occupy-" + cpu + "." + i)
-                    .start(() -> {
-                        try {
-                            Libc.pinCurrentThreadTo(cpu);
-                            Files.getFileStore(mountPoint).getTotalSpace();
-                        } catch (IOException | RuntimeException e) {
-                            LOG.info("occupying io_uring queue {} at {}: {}", cpu, mountPoint, e.getMessage());
-                        }
-                    });
+            statfsFrom(cpu, "fsp-fuse-uring-occupy-" + cpu + "." + i, "occupying");
         }
+    }
+
+    /**
+     * Starts a thread on CPU {@code cpu} that asks the mount for its sizes: one STATFS (never cached by the kernel) on
+     * that CPU's queue, answered whenever a version of this front end serves the queue. {@code why} goes in its log.
+     */
+    private Thread statfsFrom(int cpu, String name, String why) {
+        return Thread.ofPlatform().daemon().name(name).start(() -> {
+            try {
+                Libc.pinCurrentThreadTo(cpu);
+                Files.getFileStore(mountPoint).getTotalSpace();
+            } catch (IOException | RuntimeException e) {
+                LOG.info("{} io_uring queue {} at {}: {}", why, cpu, mountPoint, e.getMessage());
+            }
+        });
     }
 
     /** Requests the queues answered. */
@@ -272,18 +277,7 @@ final class UringQueues {
      */
     private void nudgeQueues(int cpus) {
         for (int q = 0; q < cpus; q++) {
-            int cpu = q;
-            Thread t = Thread.ofPlatform()
-                    .daemon()
-                    .name("fsp-fuse-uring-nudge-" + q)
-                    .start(() -> {
-                        try {
-                            Libc.pinCurrentThreadTo(cpu);
-                            Files.getFileStore(mountPoint).getTotalSpace();
-                        } catch (IOException | RuntimeException e) {
-                            LOG.info("nudge of io_uring queue {} at {}: {}", cpu, mountPoint, e.getMessage());
-                        }
-                    });
+            Thread t = statfsFrom(q, "fsp-fuse-uring-nudge-" + q, "nudging");
             try {
                 t.join(2_000);
             } catch (InterruptedException e) {
