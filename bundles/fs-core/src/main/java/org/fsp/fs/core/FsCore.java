@@ -1496,6 +1496,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         m.put("journal.commits", journal.commits());
         m.put("journal.checkpoints", journal.checkpoints());
         m.put("journal.backgroundCheckpoints", journal.backgroundCheckpoints());
+        m.put("journal.deadImagesDropped", journal.deadImagesDropped());
         m.put("journal.groupedWaits", journal.groupedWaits());
         m.put("recovery.replayed", recovery.replayed());
         m.put("recovery.orphansFreed", orphansFreed);

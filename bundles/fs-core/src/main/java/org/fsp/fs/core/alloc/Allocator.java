@@ -246,6 +246,7 @@ public final class Allocator {
             throw new CorruptMetadataException("freeing blocks " + start + "+" + len + " outside the data region");
         }
         blocks.clear(tx, start, len, false);
+        tx.freed(start, len);
         synchronized (pending) {
             pending.add(new Freed(tx.seq(), start, len));
         }

@@ -117,6 +117,13 @@ public final class Journal {
     private final ReentrantLock checkpointLock = new ReentrantLock();
 
     private final Map<Long, Image> images = new ConcurrentHashMap<>();
+    /**
+     * Blocks with an image that a committed transaction freed, and that transaction's sequence: once it is flushed
+     * the image is dead (a data block of a deleted file, a removed directory's block), and a checkpoint drops it
+     * instead of writing it home, as jbd2's revoke records let replay skip such blocks. Filled at commit, emptied by
+     * the checkpoint that empties the journal.
+     */
+    private final Map<Long, Long> freedAt = new ConcurrentHashMap<>();
 
     /** The copy of the journal that outlives this process, or null. Written under commitLock. */
     private final JournalShadow shadow;
@@ -145,6 +152,16 @@ public final class Journal {
     private volatile Thread checkpointer;
 
     private volatile boolean backgroundStop;
+    /** See {@link #deadImagesDropped()}. */
+    private final AtomicLong deadImagesDropped = new AtomicLong();
+    /**
+     * What the checkpoint thread's first phase has written home (or found dead) so far, and the checkpoint generation
+     * it works on; guarded by checkpointLock. A commit that finds the journal full before that checkpoint's last step
+     * checkpoints itself, and skips these instead of writing every image again.
+     */
+    private Map<Long, Image> homeInBackground = Map.of();
+
+    private long homeInBackgroundGeneration = -1;
     /** See {@link #dataBlocksJournaled()}; written under the gate's write side. */
     private volatile long dataBlocksJournaled;
     /**
@@ -363,6 +380,11 @@ public final class Journal {
     /** Ordered data blocks that commits into the shadow journaled instead of writing them first. */
     public long dataBlocksJournaled() {
         return dataBlocksJournaled;
+    }
+
+    /** Committed images a checkpoint did not write home because a durable transaction had freed their block. */
+    public long deadImagesDropped() {
+        return deadImagesDropped.get();
     }
 
     /** Commit waits that found a round in flight and rode on the commit thread's next one with the others. */
@@ -611,6 +633,8 @@ public final class Journal {
         checkpointLock.lock();
         try {
             generation = checkpointGeneration;
+            homeInBackground = written;
+            homeInBackgroundGeneration = generation;
             // Catch-up passes: commits go on meanwhile, so each pass writes home what the ones before it missed, and
             // the last step under the commit lock (which holds every commit back) is left with little or nothing.
             for (int pass = 0; pass < CATCH_UP_PASSES; pass++) {
@@ -620,8 +644,13 @@ public final class Journal {
                 for (Map.Entry<Long, Image> e : images.entrySet()) {
                     Image img = e.getValue();
                     if (img.seq() <= durable && written.get(e.getKey()) != img) {
+                        // A dead image counts as home: the last step must neither write it nor count it again.
                         written.put(e.getKey(), img);
-                        requests.add(io.write(e.getKey(), img.data(), BlockRequest.Priority.METADATA));
+                        if (deadBy(e.getKey(), durable)) {
+                            deadImagesDropped.incrementAndGet();
+                        } else {
+                            requests.add(io.write(e.getKey(), img.data(), BlockRequest.Priority.METADATA));
+                        }
                     }
                 }
                 if (requests.isEmpty()) {
@@ -794,6 +823,7 @@ public final class Journal {
                         images.put(home, new Image(tx.seq(), copy));
                         b.leaveTx();
                     }
+                    noteFreed(tx);
                     running = new Transaction(tx.seq() + 1);
                     break;
                 }
@@ -900,6 +930,33 @@ public final class Journal {
         return true;
     }
 
+    /** Caller holds the gate's write side: remembers which blocks with an image {@code tx} frees. */
+    private void noteFreed(Transaction tx) {
+        for (long[] run : tx.freed) {
+            long start = run[0];
+            long end = run[0] + run[1];
+            if (run[1] <= images.size()) {
+                for (long b = start; b < end; b++) {
+                    if (images.containsKey(b)) {
+                        freedAt.put(b, tx.seq());
+                    }
+                }
+            } else {
+                for (Long b : images.keySet()) {
+                    if (b >= start && b < end) {
+                        freedAt.put(b, tx.seq());
+                    }
+                }
+            }
+        }
+    }
+
+    /** True if a transaction up to {@code durable} freed {@code block}: its image need not go home. */
+    private boolean deadBy(long block, long durable) {
+        Long seq = freedAt.get(block);
+        return seq != null && seq <= durable;
+    }
+
     /** Flushes transactions that are written but not flushed, if any. Safe without commitLock. */
     private void flushWritten() throws IOException {
         long written = writtenSeq;
@@ -943,18 +1000,31 @@ public final class Journal {
     /**
      * Writes every committed image home, then records in the superblock that the journal is empty. Caller holds
      * commitLock. Images in {@code alreadyHome} (the very image objects, written and flushed by the background
-     * checkpoint's first phase) are not written again.
+     * checkpoint's first phase) are not written again, nor, when it is empty, those that phase wrote in this
+     * generation so far (a commit found the journal full before the checkpoint thread got to its last step), nor
+     * images a durable transaction freed.
      */
     private void checkpoint(Map<Long, Image> alreadyHome) throws IOException {
         checkpointLock.lock();
         try {
+            if (alreadyHome.isEmpty() && homeInBackgroundGeneration == checkpointGeneration) {
+                // A commit that found the journal full: the checkpoint thread's first phase of this generation has
+                // written (and flushed) these home already.
+                alreadyHome = homeInBackground;
+            }
             // Write-ahead: every image goes home below, so every transaction written so far must be flushed first.
             flushWritten();
             long upTo = committedSeq;
             List<Map.Entry<Long, Image>> entries = new ArrayList<>(images.entrySet());
             List<BlockRequest> requests = new ArrayList<>();
+            long dead = 0;
             for (Map.Entry<Long, Image> e : entries) {
-                if (alreadyHome.get(e.getKey()) != e.getValue()) {
+                if (alreadyHome.get(e.getKey()) == e.getValue()) {
+                    continue;
+                }
+                if (deadBy(e.getKey(), upTo)) {
+                    dead++;
+                } else {
                     requests.add(io.write(e.getKey(), e.getValue().data(), BlockRequest.Priority.METADATA));
                 }
             }
@@ -973,6 +1043,9 @@ public final class Journal {
             for (Map.Entry<Long, Image> e : entries) {
                 images.remove(e.getKey(), e.getValue());
             }
+            freedAt.values().removeIf(seq -> seq <= upTo);
+            deadImagesDropped.addAndGet(dead);
+            homeInBackground = Map.of();
             checkpoints++;
             checkpointGeneration++;
             onCheckpoint.accept(upTo);

@@ -19,6 +19,8 @@ public final class Transaction {
     final ConcurrentLinkedQueue<Buffer> buffers = new ConcurrentLinkedQueue<>();
     final AtomicInteger size = new AtomicInteger();
     final Set<Long> orderedData = ConcurrentHashMap.newKeySet();
+    /** Runs of blocks this transaction frees, as {start, length}. */
+    final ConcurrentLinkedQueue<long[]> freed = new ConcurrentLinkedQueue<>();
 
     Transaction(long seq) {
         this.seq = seq;
@@ -49,6 +51,14 @@ public final class Transaction {
      */
     public void ordered(long block) {
         orderedData.add(block);
+    }
+
+    /**
+     * Records blocks this transaction frees: once it is durable, a checkpoint need not write their committed images
+     * home (no inode points at them, and nothing reuses them before that checkpoint ends).
+     */
+    public void freed(long start, long len) {
+        freed.add(new long[] {start, len});
     }
 
     /** Metadata buffers in the transaction. */
