@@ -166,6 +166,31 @@ class BatchingBlockSchedulerTest {
     }
 
     @Test
+    void shouldQueueAJournalWritePastTheBoundThatBackgroundWritesFilled() {
+        BatchingBlockScheduler s = new BatchingBlockScheduler(device, 4);
+        List<BlockRequest> all = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            all.add(BlockRequest.write(3 * i, block(i), Priority.METADATA)); // never adjacent
+            s.enqueue(all.get(i));
+        }
+        assertEquals(4, s.queued());
+        BlockRequest journal = BlockRequest.write(100, block(8), Priority.JOURNAL);
+        all.add(journal);
+        s.enqueue(journal);
+        assertEquals(5, s.queued(), "the journal write waits for no home write");
+        assertEquals(0L, s.status().get("backPressureWaits"));
+        assertEquals(1L, s.status().get("journalReserveUsed"));
+        // The reserve is for journal writes only: a home write still drives the device until there is room.
+        BlockRequest home = BlockRequest.write(200, block(9), Priority.METADATA);
+        all.add(home);
+        s.enqueue(home);
+        assertTrue((long) s.status().get("backPressureWaits") > 0);
+        for (BlockRequest r : all) {
+            assertEquals(4096, s.await(r));
+        }
+    }
+
+    @Test
     void shouldParkInTheDeviceInsteadOfSpinningThroughASlowRequest() {
         SlowDevice slow = new SlowDevice(device, TimeUnit.MILLISECONDS.toNanos(50));
         BatchingBlockScheduler s = new BatchingBlockScheduler(slow, 4);
