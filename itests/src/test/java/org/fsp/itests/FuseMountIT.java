@@ -511,7 +511,7 @@ class FuseMountIT {
     @Test
     @Order(11)
     void shouldKeepTheMountAcrossLiveUpgradesOfIpcFuseAndFsCore() throws Exception {
-        assumeMounted();
+        assumeInstalled("python3");
         Path writerLog = work.resolve("writer.out");
         // A program writing and reading back through the mount the whole time; any error ends it with a non-zero code.
         Process writer = new ProcessBuilder(
@@ -523,13 +523,44 @@ class FuseMountIT {
                 .redirectErrorStream(true)
                 .redirectOutput(writerLog.toFile())
                 .start();
+        // A program holds a POSIX lock and another waits for it (a SETLKW that ipc-fuse answers late) across the
+        // first upgrade; the holder lets go between the two, and the waiter must get the lock from the new version.
+        Path release = work.resolve("release-lock");
+        String lockHead =
+                "import fcntl, os, sys, time\nfd = os.open('" + mnt + "/live-lock', os.O_RDWR | os.O_CREAT)\n";
+        Process holder = new ProcessBuilder(
+                        "python3",
+                        "-c",
+                        lockHead + "fcntl.lockf(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\n"
+                                + "while not os.path.exists('" + release + "'): time.sleep(0.05)\n")
+                .redirectErrorStream(true)
+                .start();
+        assertEquals(
+                "held", new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine());
+        Process waiter = new ProcessBuilder(
+                        "python3", "-c", lockHead + "fcntl.lockf(fd, fcntl.LOCK_EX)\nprint('waited')\n")
+                .redirectErrorStream(true)
+                .start();
         Thread.sleep(500);
+        assertTrue(waiter.isAlive(), "the second program waits for the lock");
         Path fuseJar = FspBundleSet.shippedJar("ipc-fuse-");
         // Twice: over io_uring the second version hands on ring entries it took over from the first.
         for (int i = 0; i < 2; i++) {
             FspProcesses.Result up = FspProcesses.fsp(socket, "shell", "-c", "fsp:upgrade ipc-fuse " + fuseJar.toUri());
             assertEquals(0, up.exitCode(), up.all());
             Thread.sleep(500);
+            if (i == 0) {
+                assertTrue(waiter.isAlive(), "the waiter still waits after the upgrade");
+                Files.createFile(release);
+                assertTrue(holder.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the holder lets go");
+            }
+        }
+        try {
+            assertTrue(waiter.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the waiter got the lock");
+            assertEquals("waited", new String(waiter.getInputStream().readAllBytes()).trim());
+        } finally {
+            holder.destroyForcibly();
+            waiter.destroyForcibly();
         }
         Path fsJar = FspBundleSet.distribution().resolve("upgrades/fs-core-provenance.jar");
         FspProcesses.Result fsUp = FspProcesses.fsp(socket, "shell", "-c", "fsp:upgrade fs-core " + fsJar.toUri());

@@ -153,6 +153,14 @@ final class FuseDispatcher {
         };
     }
 
+    /**
+     * Takes back SETLKW {@code unique}, which waits for its lock and would be answered through a {@link LateReply},
+     * for the next version of the front end to ask again (see {@link FuseLocks#handOver}).
+     */
+    boolean handOverLockWait(long unique) {
+        return locks.handOver(unique);
+    }
+
     /** The serving loop wrote INIT's answer. */
     void initAnswered() {
         connection.initAnswered();

@@ -148,6 +148,17 @@ final class FuseUringQueue {
 
     private record Late(int entry, long unique, FuseReply reply) {}
 
+    /** A SETLKW whose entry waits for its late answer: the request as it came, for a hand-over. */
+    private record WaitingLock(long unique, byte[] message) {}
+
+    /** Per entry, the SETLKW waiting there for its lock, or null; only the queue's thread touches this. */
+    private final WaitingLock[] waitingLock;
+    /**
+     * Set by the queue's thread once, while {@link #holding}, it has taken back every SETLKW waiting in its entries
+     * (each is then held for the successor like any other request) or found that its answer is on its way.
+     */
+    private volatile boolean locksHandedOver;
+
     /**
      * A queue of {@code depth} entries on kernel queue {@code qid}: the entries of the requests in {@code adopt} (held
      * by a predecessor, all of queue {@code qid}), which it answers first, and as many new ones as that leaves short.
@@ -188,6 +199,7 @@ final class FuseUringQueue {
         this.out = arena.allocate(FuseChannel.BUFFER_BYTES, 4096);
         this.waitArg = arena.allocate(IoUring.GETEVENTS_ARG_BYTES, 8);
         this.lateFor = new FuseDispatcher.LateReply[entries];
+        this.waitingLock = new WaitingLock[entries];
         this.armed = new boolean[entries];
         for (int e = 0; e < own; e++) {
             long iov = (long) e * 2 * IOVEC_BYTES;
@@ -367,6 +379,9 @@ final class FuseUringQueue {
                 answerHeld(ring);
             }
             if (holding) {
+                if (!locksHandedOver) {
+                    handOverWaitingLocks();
+                }
                 countArmed();
             }
             if (stopping && (!drain || System.nanoTime() - stopAskedNanos > MAX_DRAIN_NANOS)) {
@@ -493,6 +508,23 @@ final class FuseUringQueue {
         throw new IllegalStateException("a held request of no entry of " + role);
     }
 
+    /**
+     * The first step of holding: a SETLKW waiting in an entry would be answered from this ring's thread, which ends
+     * at the hand-over, so each is taken back from its waiter and held for the successor, which asks for the lock
+     * again (the caller keeps waiting, as if nothing happened). One whose waiter has just answered is committed here as
+     * usual, and its entry fills again like any free one.
+     */
+    private void handOverWaitingLocks() {
+        for (int e = 0; e < entries; e++) {
+            WaitingLock w = waitingLock[e];
+            if (w != null && dispatcher.handOverLockWait(w.unique())) {
+                held.add(new FuseHandoff.HeldRequest(qid, w.unique(), w.message(), header(e), payload(e)));
+                waitingLock[e] = null;
+            }
+        }
+        locksHandedOver = true;
+    }
+
     /** Counts the armed entries for {@link #occupied}. */
     private void countArmed() {
         int n = 0;
@@ -514,7 +546,9 @@ final class FuseUringQueue {
         served.incrementAndGet();
         if (n == 0) {
             // A SETLKW that waits: the entry is held until its late answer comes (commitLateAnswers).
-            if (request.header().opcode() != FuseOpcodes.SETLKW) {
+            if (request.header().opcode() == FuseOpcodes.SETLKW) {
+                waitingLock[e] = new WaitingLock(unique, in.asSlice(0, len).toArray(JAVA_BYTE));
+            } else {
                 LOG.warn(
                         "{}: {} came by io_uring without an answer; answered EIO",
                         role,
@@ -530,6 +564,7 @@ final class FuseUringQueue {
         Late l;
         boolean any = false;
         while ((l = late.poll()) != null) {
+            waitingLock[l.entry()] = null;
             commit(ring, l.entry(), l.unique(), l.reply().encode(out, l.unique()));
             any = true;
         }
@@ -601,11 +636,12 @@ final class FuseUringQueue {
     /** The hand-over was called off: the held requests are answered here and serving goes on. */
     void release() {
         holding = false;
+        locksHandedOver = false;
     }
 
-    /** Whether no entry is free: each holds a request (kept, or being answered). */
+    /** Whether no entry is free: each holds a request (kept, or being answered), waiting SETLKWs taken back. */
     boolean occupied() {
-        return holding && armedNow == 0;
+        return holding && locksHandedOver && armedNow == 0;
     }
 
     /** The kernel's queue (a CPU) this ring's entries belong to. */
