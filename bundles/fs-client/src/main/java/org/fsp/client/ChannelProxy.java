@@ -126,6 +126,8 @@ final class ChannelProxy implements AutoCloseable {
     final long clientId;
     /** The server keeps exactly-once records for this session ({@link HandshakeDescriptor#FEATURE_RECORDS}). */
     final boolean recordsKept;
+    /** The server grants read leases on this channel (its header is of minor version 2 or later). */
+    final boolean leases;
     /** Set once the server is known gone: every call on this channel then fails with {@link ServerGoneException}. */
     private volatile boolean gone;
 
@@ -176,6 +178,8 @@ final class ChannelProxy implements AutoCloseable {
         this.recordsKept = recordsKept;
         this.layout = layout;
         this.segment = segment;
+        this.leases = ChannelHeaderDescriptor.minorOf(segment.get(JAVA_INT, ChannelHeaderDescriptor.VERSION_OFFSET))
+                >= ChannelHeaderDescriptor.LEASES_MINOR_VERSION;
         this.arena = arena;
         this.socketFd = socketFd;
         this.clientId = clientId;

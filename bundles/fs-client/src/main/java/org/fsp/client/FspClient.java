@@ -67,6 +67,8 @@ public final class FspClient implements AutoCloseable {
 
     /** What this client holds per open handle, to carry it across a restart of the server. */
     private final ClientHandles handles = new ClientHandles();
+    /** Data read under read leases, answered without a round trip; null with {@code -Dfsp.client.readCache=false}. */
+    private final ClientReadCache readCache = ClientReadCache.ENABLED ? new ClientReadCache() : null;
 
     private FspClient(ChannelProxy channel, Path socket, int lanes, long tokenHigh, long tokenLow) {
         this.session = new Reconnecting(channel, socket, lanes, tokenHigh, tokenLow, handles);
@@ -183,6 +185,14 @@ public final class FspClient implements AutoCloseable {
      */
     public long missedWakes() {
         return session.channel().missedWakes.sum();
+    }
+
+    /**
+     * Positioned reads this client answered from data it holds under read leases, with no round trip (0 with
+     * {@code -Dfsp.client.readCache=false} or a server older than channel minor 2).
+     */
+    public long cachedReads() {
+        return readCache == null ? 0 : readCache.hits();
     }
 
     /** A request that does nothing: the channel's round trip, for measurements and liveness checks. */
@@ -362,6 +372,9 @@ public final class FspClient implements AutoCloseable {
         if (o != null && o.stale) {
             handles.forget(handle);
             return;
+        }
+        if (readCache != null) {
+            readCache.forget(handle);
         }
         simple(CLOSE, null, null, handle, 0, 0, 0);
         handles.forget(handle);
@@ -804,6 +817,18 @@ public final class FspClient implements AutoCloseable {
             throws IOException {
         ClientHandles.OpenHandle o = handles.get(handle);
         boolean large = size > slotDataBytes();
+        // A positioned read of data this client holds under a read lease needs no round trip.
+        boolean cacheable = readCache != null && position >= 0 && !large;
+        if (cacheable) {
+            int hit = readCache.read(handle, session.channel(), position, dst, array, arrayOffset, (int) size);
+            if (hit >= 0) {
+                return hit;
+            }
+            int n = readWindow(handle, position, dst, array, arrayOffset, (int) size);
+            if (n >= 0) {
+                return n;
+            }
+        }
         long total = 0;
         do {
             long done = total;
@@ -820,16 +845,20 @@ public final class FspClient implements AutoCloseable {
                             .handle(handles.server(handle))
                             .length(chunk)
                             .fileOffset(position < 0 ? 0 : position + done);
+                    boolean wantsLease = cacheable && ch.leases;
                     if (bulk >= 0) {
                         c.request.opcode(position < 0 ? READ_BULK : PREAD_BULK).arg0(ChannelProxy.bulkAreaOffset(bulk));
                     } else {
-                        c.request.opcode(position < 0 ? READ : PREAD);
+                        c.request.opcode(position < 0 ? READ : PREAD).mode(wantsLease ? PREAD_WANTS_LEASE : 0);
                     }
                     int got = (int) check(ch.submit(c), null, null);
                     if (got > chunk) {
                         throw new IOException("server returned " + got + " bytes for " + chunk);
                     }
                     long from = bulk >= 0 ? ch.bulkBufferOffset(bulk) : c.dataOffset;
+                    if (wantsLease) {
+                        readCache.fill(handle, ch, c.response.lease(), position + done, from, got);
+                    }
                     if (dst != null) {
                         MemorySegment.copy(ch.segment, from, dst, done, got);
                     } else {
@@ -855,6 +884,49 @@ public final class FspClient implements AutoCloseable {
             }
         } while (total < size);
         return (int) total;
+    }
+
+    /**
+     * A positioned read that missed the read cache: asks for the whole slot-sized window around it under a read lease,
+     * keeps the window's whole blocks and copies out the part asked for, so that random reads of a file that fits the
+     * cache miss once per window rather than once per block. -1 if the read does not lie in one window or the server
+     * grants no leases (the caller then reads as usual).
+     */
+    private int readWindow(long handle, long position, MemorySegment dst, byte[] array, int arrayOffset, int size)
+            throws IOException {
+        return session.retrying(ch -> {
+            int window = ch.layout.slotDataBytes();
+            long start = position / window * window;
+            if (!ch.leases || position + size > start + window) {
+                return -1;
+            }
+            ChannelProxy.Call c = ch.begin();
+            try {
+                c.request
+                        .handle(handles.server(handle))
+                        .length(window)
+                        .fileOffset(start)
+                        .opcode(PREAD)
+                        .mode(PREAD_WANTS_LEASE);
+                int got = (int) check(ch.submit(c), null, null);
+                if (got > window) {
+                    throw new IOException("server returned " + got + " bytes for " + window);
+                }
+                readCache.fill(handle, ch, c.response.lease(), start, c.dataOffset, got);
+                int skip = (int) (position - start);
+                int n = Math.max(0, Math.min(size, got - skip));
+                if (dst != null) {
+                    MemorySegment.copy(ch.segment, c.dataOffset + skip, dst, 0, n);
+                } else {
+                    MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset + skip, array, arrayOffset, n);
+                }
+                return n;
+            } catch (IllegalStateException e) {
+                throw ch.closedOr(e);
+            } finally {
+                ch.end(c);
+            }
+        });
     }
 
     /**

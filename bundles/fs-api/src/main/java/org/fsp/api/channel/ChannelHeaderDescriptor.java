@@ -43,9 +43,19 @@ import java.lang.foreign.MemorySegment;
  *  +---------------------------------------------------------------+
  *  |   Client waker heartbeat (64 bits, CLOCK_MONOTONIC ns)         | 136
  *  +---------------------------------------------------------------+
- *  |                   ... padding to 4096 bytes ...               |
+ *  |                        ... padding ...                        |
+ *  +---------------------------------------------------------------+
+ *  |   Read lease words (minor 2): 256 x 64 bits, written by the   | 2048
+ *  |   server; 0 = no lease, else the lease's generation           |
  *  +---------------------------------------------------------------+
  * </pre>
+ *
+ * <p>Read leases (minor 2): a PREAD that asks for one ({@link ChannelOpcodes#PREAD_WANTS_LEASE}) may be granted a
+ * lease word, whose generation the answer names ({@link SlotDescriptor#LEASE_OFFSET}). While the word still holds that
+ * generation no other caller has changed the file since the read, so the client may answer later reads of the data
+ * it got from memory. The server clears the word (a release store) before it answers a call that changes the file's
+ * data, so a read that starts after such a call returned finds the lease gone. The words are in memory the client
+ * can write: a client that forges one only misleads itself.
  */
 public final class ChannelHeaderDescriptor {
 
@@ -53,8 +63,17 @@ public final class ChannelHeaderDescriptor {
     public static final long MAGIC = 0x4653_5043_4841_4E31L;
     /** The major version of this format: a reader refuses any other major. */
     public static final int MAJOR_VERSION = 1;
-    /** The minor version: additions a reader of the same major may ignore. 1 added the bulk area and the session token. */
-    public static final int MINOR_VERSION = 1;
+    /**
+     * The minor version: additions a reader of the same major may ignore. 1 added the bulk area and the session token,
+     * 2 read leases.
+     */
+    public static final int MINOR_VERSION = 2;
+    /** The first minor version with read leases. */
+    public static final int LEASES_MINOR_VERSION = 2;
+    /** Where the read lease words start: the second half of the header page. */
+    public static final int LEASES_OFFSET = 2048;
+    /** Read lease words in the header. */
+    public static final int LEASE_WORDS = 256;
 
     public static final int MAGIC_OFFSET;
     public static final int VERSION_OFFSET;
@@ -128,6 +147,23 @@ public final class ChannelHeaderDescriptor {
     }
 
     private ChannelHeaderDescriptor() {}
+
+    private static final java.lang.invoke.VarHandle LONG = JAVA_LONG.varHandle();
+
+    /** Lease word {@code index} as the server last stored it (an acquire load); 0 means no lease. */
+    public static long leaseWord(MemorySegment segment, int index) {
+        return (long) LONG.getAcquire(segment, (long) LEASES_OFFSET + 8L * index);
+    }
+
+    /** Stores lease word {@code index} (a release store); the server only. */
+    public static void leaseWord(MemorySegment segment, int index, long generation) {
+        LONG.setRelease(segment, (long) LEASES_OFFSET + 8L * index, generation);
+    }
+
+    /** The minor version packed in a version word. */
+    public static int minorOf(int version) {
+        return version & 0xFFFF;
+    }
 
     /** Major and minor packed as written at {@link #VERSION_OFFSET}. */
     public static int version(int major, int minor) {

@@ -13,7 +13,7 @@ package org.fsp.api.channel;
  *  FSTAT       handle                             0 / attributes
  *  OPEN        path1, flags, mode                 handle
  *  READ        handle, length                     bytes read / the data
- *  PREAD       handle, offset, length             bytes read / the data
+ *  PREAD       handle, offset, length, mode       bytes read / the data, a read lease (mode PREAD_WANTS_LEASE)
  *  WRITE       handle, length, data               bytes written
  *  PWRITE      handle, offset, length, data       bytes written
  *  TRUNCATE    path1, length (new size)           0
@@ -87,6 +87,12 @@ public final class ChannelOpcodes {
     public static final int OPEN = 4;
     public static final int READ = 5;
     public static final int PREAD = 6;
+    /**
+     * In a PREAD's mode field (minor 2): the client would cache what it reads under a read lease
+     * ({@link ChannelHeaderDescriptor}); the server may grant one ({@link SlotDescriptor#LEASE_OFFSET}).
+     */
+    public static final int PREAD_WANTS_LEASE = 1;
+
     public static final int WRITE = 7;
     public static final int PWRITE = 8;
     public static final int TRUNCATE = 9;

@@ -66,6 +66,16 @@ public final class ResponseFlyweight {
         return this;
     }
 
+    /** A PREAD's read lease ({@link SlotDescriptor#LEASE_OFFSET}); 0 for none. */
+    public long lease() {
+        return segment.get(JAVA_LONG, base + LEASE_OFFSET);
+    }
+
+    public ResponseFlyweight lease(long v) {
+        segment.set(JAVA_LONG, base + LEASE_OFFSET, v);
+        return this;
+    }
+
     /**
      * Publishes the response: an atomic swap to COMPLETED, which is a release (the client that reads COMPLETED reads
      * the result and payload written before) and returns the previous word, so the caller learns whether a client

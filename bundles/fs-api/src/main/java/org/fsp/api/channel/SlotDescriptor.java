@@ -50,6 +50,9 @@ package org.fsp.api.channel;
  *  |    Completed at (64 bits: the server's CLOCK_MONOTONIC, ns,   | 104
  *  |              when it answered; 0 from older servers)          |
  *  +---------------------------------------------------------------+
+ *  |    Lease (64 bits, minor 2: a PREAD's read lease, generation  | 112
+ *  |              shifted left 8 bits, or the word index; 0: none) |
+ *  +---------------------------------------------------------------+
  *  |                   ... padding to 128 bytes ...                |
  *  +---------------------------------------------------------------+
  * </pre>
@@ -95,6 +98,11 @@ public final class SlotDescriptor {
      * how soon the answer came, without the wake-up's own delay.
      */
     public static final int COMPLETED_AT_OFFSET;
+    /**
+     * Response (minor 2): the read lease a PREAD that asked for one was granted ({@link ChannelHeaderDescriptor}):
+     * {@code generation << 8 | word}, or 0 for none.
+     */
+    public static final int LEASE_OFFSET;
     /** Bytes of the header a server copies out before reading any request field: request, sequence and key. */
     public static final int REQUEST_COPY_BYTES;
     /** Record keys one session may use. */
@@ -149,6 +157,23 @@ public final class SlotDescriptor {
         POSITION_OFFSET = offset;
         offset += 8;
         COMPLETED_AT_OFFSET = offset;
+        offset += 8;
+        LEASE_OFFSET = offset;
+    }
+
+    /** The lease word index of a {@link #LEASE_OFFSET} value. */
+    public static int leaseWord(long lease) {
+        return (int) (lease & 0xFF);
+    }
+
+    /** The generation of a {@link #LEASE_OFFSET} value. */
+    public static long leaseGeneration(long lease) {
+        return lease >>> 8;
+    }
+
+    /** The {@link #LEASE_OFFSET} value for {@code generation} in word {@code word}. */
+    public static long lease(long generation, int word) {
+        return (generation << 8) | word;
     }
 
     private SlotDescriptor() {}

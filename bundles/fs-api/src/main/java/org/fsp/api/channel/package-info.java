@@ -9,5 +9,5 @@
  * that client threads fill and one server worker drains in order.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.4.0")
+@org.osgi.annotation.versioning.Version("0.5.0")
 package org.fsp.api.channel;

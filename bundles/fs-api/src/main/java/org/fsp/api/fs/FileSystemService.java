@@ -317,6 +317,15 @@ public interface FileSystemService {
     /** Stops telling {@code listener}; it may still see a call that was under way. */
     default void removeChangeListener(ChangeListener listener) {}
 
+    /**
+     * Whether {@link #addChangeListener} listeners are told of every change before the changing call returns, so that
+     * a front end may let clients keep what they read until told otherwise (ipc-shm's read leases). The default
+     * publishes nothing.
+     */
+    default boolean publishesChanges() {
+        return false;
+    }
+
     /** Makes everything written so far durable, as sync(2). */
     void sync() throws FsException;
 }

@@ -1202,6 +1202,12 @@ public final class FsCore implements FileSystemService, SessionRecords {
         listeners.remove(listener);
     }
 
+    /** Listeners are told on the changing operation's thread, before it returns. */
+    @Override
+    public boolean publishesChanges() {
+        return true;
+    }
+
     /** Tells the listeners that {@code i}'s data or attributes changed; one volatile read when there are none. */
     void changed(Inode i) {
         if (!listeners.isEmpty()) {

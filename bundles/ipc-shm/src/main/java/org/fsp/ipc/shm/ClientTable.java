@@ -31,15 +31,22 @@ final class ClientTable {
 
     private final FairShare share;
     private final FileSystemGate gate;
+    private final ReadLeases leases;
     /** Guards the round-robin of lanes over workers (the monitor thread assigns while the server's lock may be held). */
     private final Object laneLock = new Object();
     /** Under {@link #laneLock}. */
     private int nextWorker;
 
     ClientTable(List<LaneWorker> workers, FairShare share, FileSystemGate gate) {
+        this(workers, share, gate, null);
+    }
+
+    /** A table that also ends a released client's read leases in {@code leases} (null: none kept). */
+    ClientTable(List<LaneWorker> workers, FairShare share, FileSystemGate gate, ReadLeases leases) {
         this.workers = workers;
         this.share = share;
         this.gate = gate;
+        this.leases = leases;
     }
 
     /** A client number not used before on this socket (numbers continue across a hand-over). */
@@ -105,6 +112,9 @@ final class ClientTable {
         share.clientsChanged(sessions.size());
         for (LaneWorker w : List.copyOf(workers)) {
             w.remove(s);
+        }
+        if (leases != null) {
+            leases.sessionEnded(s);
         }
         gate.closeHandles(s.credentials, s.files.closeAll());
         s.awaitNoBulkCopies(TimeUnit.SECONDS.toNanos(5));

@@ -73,12 +73,22 @@ final class RequestAdapter {
     private int payloadLength;
     /** The position field of the response: where a read or write left the handle. */
     private long responsePosition;
+    /** The lease field of the response: a PREAD's read lease, or 0. */
+    private long responseLease;
+    /** Where read leases come from, or null for none. */
+    private final ReadLeases leases;
 
     /** Failures inside the server that a client's requests can cause at will: logged once per interval. */
     private final RateLimitedLog failures = new RateLimitedLog(LOG);
 
     RequestAdapter(FileSystemGate gate, int slotDataBytes) {
+        this(gate, slotDataBytes, null);
+    }
+
+    /** An adapter that grants read leases from {@code leases} (null: none). */
+    RequestAdapter(FileSystemGate gate, int slotDataBytes, ReadLeases leases) {
         this.gate = gate;
+        this.leases = leases;
         this.header = Arena.ofAuto().allocate(SlotDescriptor.SLOT_HEADER_BYTES, 64);
         this.data = Arena.ofAuto().allocate(slotDataBytes, 4096);
     }
@@ -108,6 +118,7 @@ final class RequestAdapter {
             request.wrap(header, 0);
             payloadLength = 0;
             responsePosition = 0;
+            responseLease = 0;
             result = fs == null ? -Errno.EIO.code() : guardedDispatch(s, dataOffset);
         } finally {
             if (entry != null) {
@@ -120,6 +131,7 @@ final class RequestAdapter {
                 .result(result)
                 .payloadLength(payloadLength)
                 .position(responsePosition)
+                .lease(responseLease)
                 .completedAt(System.nanoTime());
         int before = response.complete();
         s.requestsServed.increment();
@@ -330,6 +342,9 @@ final class RequestAdapter {
                 fs.fdatasync(who, s.files.lookup(request.handle()));
                 return 0;
             case CLOSE:
+                if (leases != null) {
+                    leases.released(s, request.handle());
+                }
                 fs.close(who, s.files.remove(request.handle()));
                 return 0;
             case MKDIR:
@@ -480,6 +495,9 @@ final class RequestAdapter {
         int length = args.length(s);
         long position = positioned ? args.position() : 0;
         long fsHandle = s.files.lookup(request.handle());
+        // The lease comes before the data is read (see ReadLeases): a change it misses is one the read sees.
+        boolean wantsLease = positioned && (request.mode() & PREAD_WANTS_LEASE) != 0;
+        long lease = wantsLease && leases != null && fs.publishesChanges() ? lease(s, fsHandle) : 0;
         MemorySegment into = data.asSlice(0, length);
         int n = positioned ? fs.pread(s.credentials, fsHandle, position, into) : fs.read(s.credentials, fsHandle, into);
         if (n < 0 || n > length) {
@@ -488,7 +506,14 @@ final class RequestAdapter {
         responsePosition = positioned ? position + n : positionOf(fsHandle);
         MemorySegment.copy(data, 0, s.segment, dataOffset, n);
         payloadLength = n;
+        responseLease = lease;
         return n;
+    }
+
+    /** A read lease on the regular file open as {@code fsHandle}, or 0. */
+    private long lease(ClientSession s, long fsHandle) throws FsException {
+        FileAttributes a = fs.fstat(s.credentials, fsHandle);
+        return a.isRegularFile() ? leases.grant(s, request.handle(), a.ino()) : 0;
     }
 
     private long write(ClientSession s, long dataOffset, boolean positioned) throws FsException {

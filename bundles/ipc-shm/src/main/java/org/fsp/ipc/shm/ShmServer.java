@@ -99,6 +99,11 @@ public final class ShmServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ShmServer.class);
 
     private final FileSystemGate gate;
+    /** The clients' read leases (a client that wants none never asks). */
+    private final ReadLeases leases;
+    /** Under this: the file system that tells {@link #leases} of changes, or null. */
+    private FileSystemService leasesFrom;
+
     private final Path socketPath;
     private final ShmServerConfig config;
     private final List<LaneWorker> workers = new CopyOnWriteArrayList<>();
@@ -145,10 +150,12 @@ public final class ShmServer implements AutoCloseable {
     /** A server that never starts: {@link #discard} ends a hand-over with it. */
     private ShmServer(FileSystemService fs, Path socketPath, ShmServerConfig config) {
         this.gate = new FileSystemGate(fs, config.fileSystemWaitMillis());
+        this.leases = new ReadLeases();
+        listenForLeases(fs);
         this.socketPath = socketPath.toAbsolutePath();
         this.config = config;
         this.share = new FairShare(config.inFlightPerClient(), workers);
-        this.clients = new ClientTable(workers, share, gate);
+        this.clients = new ClientTable(workers, share, gate, leases);
         this.handshake =
                 new Handshake(config, clients, gate, refusals, () -> closing, () -> threadModel.workerCpuMask());
         this.monitor = new ConnectionMonitor(config, clients, handshake, refusals);
@@ -182,6 +189,7 @@ public final class ShmServer implements AutoCloseable {
                 s.clients.release(session);
             }
             s.adopted = null;
+            s.stopListeningForLeases(fs);
         }
         Libc.close(handoff.listenFd());
         try {
@@ -216,6 +224,8 @@ public final class ShmServer implements AutoCloseable {
      * attached already (it is replaced without a pause: the requests inside it finish there).
      */
     public long attachFileSystem(FileSystemService fs) {
+        // Told of changes before any request reaches it; leases granted under another file system end.
+        listenForLeases(fs);
         long pause = gate.attach(fs);
         for (LaneWorker w : workers) {
             w.wakeUp();
@@ -234,6 +244,7 @@ public final class ShmServer implements AutoCloseable {
     public void detachFileSystem(FileSystemService fs) {
         long start = System.nanoTime();
         gate.detach(fs);
+        stopListeningForLeases(fs);
         LOG.info(
                 "file system detached after {} us of draining; requests wait for the next one",
                 (System.nanoTime() - start) / 1_000);
@@ -268,7 +279,7 @@ public final class ShmServer implements AutoCloseable {
         Libc.setNonBlocking(listenFd);
         running = true;
         for (int i = 0; i < config.workers(); i++) {
-            workers.add(new LaneWorker("shm-worker-" + i, i, gate, config.slotDataBytes(), share));
+            workers.add(new LaneWorker("shm-worker-" + i, i, gate, config.slotDataBytes(), share, leases));
         }
         if (handoff != null) {
             for (ClientSession session : sessionsOf(handoff)) {
@@ -364,6 +375,8 @@ public final class ShmServer implements AutoCloseable {
         // From here clients see the pause: their requests wait in the rings until the successor polls.
         long quiescedAt = System.nanoTime();
         stopDrivers();
+        // The successor starts with no leases: clients ask again.
+        stopListeningForLeases(leasesFrom);
         List<ChannelHandoff.Client> handedOver = new ArrayList<>();
         for (ClientSession s : this.clients.all()) {
             if (!s.isOpen()) {
@@ -551,6 +564,9 @@ public final class ShmServer implements AutoCloseable {
         m.put("openFiles", files);
         m.put("requestsServed", served);
         m.put(
+                "readLeases",
+                leases.held() + " held, " + leases.granted() + " granted, " + leases.revoked() + " revoked");
+        m.put(
                 "lanesPerWorker",
                 workers.stream().map(LaneWorker::laneCount).toList().toString());
         return m;
@@ -566,6 +582,7 @@ public final class ShmServer implements AutoCloseable {
         try {
             monitor.stop(5_000);
             monitor.closePending();
+            stopListeningForLeases(leasesFrom);
             for (ClientSession s : List.copyOf(clients.all())) {
                 s.segment.set(
                         JAVA_INT, ChannelHeaderDescriptor.SERVER_STATE_OFFSET, ChannelHeaderDescriptor.SERVER_CLOSED);
@@ -586,6 +603,32 @@ public final class ShmServer implements AutoCloseable {
             workers.clear();
         }
         LOG.info("stopped serving on {}", socketPath);
+    }
+
+    /**
+     * Makes {@code fs} (if not null) tell the read leases of changes, instead of the file system that did: every
+     * lease granted so far ends, since the new one would not tell of changes to their files.
+     */
+    private synchronized void listenForLeases(FileSystemService fs) {
+        if (fs == null || fs == leasesFrom) {
+            return;
+        }
+        if (leasesFrom != null) {
+            leasesFrom.removeChangeListener(leases);
+        }
+        fs.addChangeListener(leases);
+        leasesFrom = fs;
+        leases.revokeAll();
+    }
+
+    /** {@code fs} (if it is the one telling the leases of changes) stops telling them, and every lease ends. */
+    private synchronized void stopListeningForLeases(FileSystemService fs) {
+        if (fs == null || fs != leasesFrom) {
+            return;
+        }
+        fs.removeChangeListener(leases);
+        leasesFrom = null;
+        leases.revokeAll();
     }
 
     private void removeStaleSocket() throws IOException {

@@ -1,0 +1,189 @@
+package org.fsp.client;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.fsp.api.channel.ChannelHeaderDescriptor;
+import org.fsp.api.channel.SlotDescriptor;
+
+/**
+ * FS Lib's copy of file data it read under a read lease (channel minor 2, see {@link ChannelHeaderDescriptor}): a
+ * positioned read of whole blocks it holds is answered from memory, with no round trip, while the lease's word in the
+ * channel header still holds the lease's generation. The server clears that word before it answers any call that
+ * changes the file (this client's own writes included), so a read that starts after such a call returned misses and
+ * asks the server again, as uFS's {@code fs_cached_pread} does.
+ *
+ * <p>What is kept: whole 4 KiB blocks of the file, per handle, that one answer covered entirely (a block at the end of
+ * the file that the answer cut short is not kept, so end of file is always the server's answer), up to
+ * {@code fsp.client.readCacheBytes} (default 64 MiB) for the whole client. A copy belongs to the channel it was read
+ * on: after a reconnect (a new server) nothing old is used. {@code -Dfsp.client.readCache=false} turns it off.
+ *
+ * <p>A typical sequence is: {@link #read} (hit: the bytes, or -1); on a miss the caller asks the server with
+ * {@link org.fsp.api.channel.ChannelOpcodes#PREAD_WANTS_LEASE} and, if the answer carries a lease, {@link #fill}s; {@link #forget} at
+ * close. Thread safe.
+ */
+final class ClientReadCache {
+
+    /** Whether FS Lib keeps read data under leases ({@code -Dfsp.client.readCache=false}: it does not). */
+    static final boolean ENABLED = !"false".equals(System.getProperty("fsp.client.readCache"));
+
+    static final int BLOCK = 4096;
+
+    private final long budgetBytes;
+    private final AtomicLong bytes = new AtomicLong();
+    private final Map<Long, Entry> byHandle = new ConcurrentHashMap<>();
+    private final LongAdder hits = new LongAdder();
+
+    /** The blocks of one handle read under one lease of one channel. */
+    private static final class Entry {
+        final ChannelProxy channel;
+        final int word;
+        final long generation;
+        final Map<Long, byte[]> blocks = new ConcurrentHashMap<>();
+
+        Entry(ChannelProxy channel, int word, long generation) {
+            this.channel = channel;
+            this.word = word;
+            this.generation = generation;
+        }
+
+        boolean valid(ChannelProxy current) {
+            return channel == current && holds();
+        }
+
+        /** Whether the lease still holds; false once its channel is gone (its segment unmapped). */
+        boolean holds() {
+            try {
+                return ChannelHeaderDescriptor.leaseWord(channel.segment, word) == generation;
+            } catch (IllegalStateException closed) {
+                return false;
+            }
+        }
+    }
+
+    ClientReadCache() {
+        this(Long.getLong("fsp.client.readCacheBytes", 64L << 20));
+    }
+
+    ClientReadCache(long budgetBytes) {
+        this.budgetBytes = budgetBytes;
+    }
+
+    /**
+     * Copies {@code size} bytes at {@code position} of {@code handle} into {@code dst} (or, when null, {@code array}
+     * from {@code offset}) if every block they touch is kept under a lease that holds on {@code current}.
+     *
+     * @return {@code size}, or -1 (ask the server)
+     */
+    int read(long handle, ChannelProxy current, long position, MemorySegment dst, byte[] array, int offset, int size) {
+        Entry e = byHandle.get(handle);
+        if (e == null || size == 0 || !e.valid(current)) {
+            return -1;
+        }
+        long first = position / BLOCK;
+        long last = (position + size - 1) / BLOCK;
+        int done = 0;
+        for (long b = first; b <= last; b++) {
+            byte[] block = e.blocks.get(b);
+            if (block == null) {
+                return -1;
+            }
+            int in = (int) (b == first ? position % BLOCK : 0);
+            int n = Math.min(size - done, BLOCK - in);
+            if (dst != null) {
+                MemorySegment.copy(block, in, dst, ValueLayout.JAVA_BYTE, done, n);
+            } else {
+                System.arraycopy(block, in, array, offset + done, n);
+            }
+            done += n;
+        }
+        // The copy may have raced a change: the lease's word is cleared before the changing call is answered, so a
+        // copy that began after that answer sees it here, and one that began before may return either data.
+        if (!e.valid(current)) {
+            return -1;
+        }
+        hits.increment();
+        return size;
+    }
+
+    /**
+     * Keeps the whole blocks of an answer to a read of {@code got} bytes at {@code position} of {@code handle}, which
+     * lie at {@code from} in {@code channel}'s segment, under {@code lease} (as the answer carries it; 0: none).
+     */
+    void fill(long handle, ChannelProxy channel, long lease, long position, long from, int got) {
+        if (lease == 0 || got < BLOCK) {
+            return;
+        }
+        int word = SlotDescriptor.leaseWord(lease);
+        long generation = SlotDescriptor.leaseGeneration(lease);
+        if (word >= ChannelHeaderDescriptor.LEASE_WORDS) {
+            return;
+        }
+        Entry[] replaced = new Entry[1];
+        Entry e = byHandle.compute(handle, (k, cur) -> {
+            if (cur != null && cur.channel == channel && cur.word == word && cur.generation == generation) {
+                return cur;
+            }
+            replaced[0] = cur;
+            return new Entry(channel, word, generation);
+        });
+        if (replaced[0] != null) {
+            release(replaced[0]);
+        }
+        long start = (position + BLOCK - 1) / BLOCK * BLOCK;
+        for (long at = start; at + BLOCK <= position + got; at += BLOCK) {
+            if (!reserve()) {
+                return;
+            }
+            byte[] block = new byte[BLOCK];
+            MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, from + (at - position), block, 0, BLOCK);
+            if (e.blocks.put(at / BLOCK, block) != null) {
+                bytes.addAndGet(-BLOCK);
+            }
+        }
+    }
+
+    /** The handle was closed: its copy goes. */
+    void forget(long handle) {
+        Entry e = byHandle.remove(handle);
+        if (e != null) {
+            release(e);
+        }
+    }
+
+    /** Reads answered from memory since start. */
+    long hits() {
+        return hits.sum();
+    }
+
+    /** Bytes kept now. */
+    long bytes() {
+        return bytes.get();
+    }
+
+    /** Room for one more block, dropping copies whose lease has ended first when the budget is spent. */
+    private boolean reserve() {
+        if (bytes.addAndGet(BLOCK) <= budgetBytes) {
+            return true;
+        }
+        for (Map.Entry<Long, Entry> x : byHandle.entrySet()) {
+            Entry e = x.getValue();
+            if (!e.holds() && byHandle.remove(x.getKey(), e)) {
+                release(e);
+            }
+        }
+        if (bytes.get() <= budgetBytes) {
+            return true;
+        }
+        bytes.addAndGet(-BLOCK);
+        return false;
+    }
+
+    private void release(Entry e) {
+        bytes.addAndGet(-(long) BLOCK * e.blocks.size());
+        e.blocks.clear();
+    }
+}

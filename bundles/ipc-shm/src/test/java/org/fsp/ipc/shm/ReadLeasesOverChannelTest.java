@@ -1,0 +1,131 @@
+package org.fsp.ipc.shm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import org.fsp.api.fs.OpenFlags;
+import org.fsp.block.nvme.RamBlockDevice;
+import org.fsp.block.sched.BatchingBlockScheduler;
+import org.fsp.client.FspClient;
+import org.fsp.fs.core.FsCore;
+import org.fsp.fs.core.cache.BlockIo;
+import org.fsp.fs.core.tools.Formatter;
+import org.fsp.testing.ThreadPerAgentModelDouble;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Read leases through real channels onto fs-core: a client answers repeated positioned reads from its own memory, and
+ * any change of the file, by another client, by itself or through the file system directly (as the FUSE mount does),
+ * is seen by the very next read.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class ReadLeasesOverChannelTest {
+
+    @TempDir
+    Path dir;
+
+    private RamBlockDevice device;
+    private FsCore fs;
+    private ShmServer server;
+    private Path socket;
+
+    @BeforeEach
+    void start() throws Exception {
+        device = new RamBlockDevice(32L << 20, 64);
+        BatchingBlockScheduler scheduler = new BatchingBlockScheduler(device, 256);
+        Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
+        fs = FsCore.mount(scheduler, new FsCore.Options(8L << 20, 8, 5000));
+        socket = dir.resolve("fsp.sock");
+        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
+        server.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        server.close();
+        fs.unmount();
+        device.close();
+    }
+
+    @Test
+    void shouldAnswerRepeatedReadsFromTheClientAndSeeEveryChangeAtTheNextRead() throws Exception {
+        try (FspClient reader = FspClient.connect(socket);
+                FspClient writer = FspClient.connect(socket)) {
+            reader.writeAll("/f", filled(3 * 4096, 1));
+            long r = reader.open("/f", OpenFlags.O_RDONLY, 0);
+            byte[] got = new byte[4096];
+            reader.pread(r, 4096, got, 0, 4096);
+            long before = reader.cachedReads();
+            for (int i = 0; i < 10; i++) {
+                assertEquals(4096, reader.pread(r, 4096, got, 0, 4096));
+            }
+            assertEquals(10, reader.cachedReads() - before, "repeated reads come from the client's copy");
+            assertArrayEquals(filled(4096, 1), got);
+
+            // Another client changes the block: the next read sees it.
+            long w = writer.open("/f", OpenFlags.O_WRONLY, 0);
+            writer.pwrite(w, 4096, filled(4096, 2), 0, 4096);
+            reader.pread(r, 4096, got, 0, 4096);
+            assertArrayEquals(filled(4096, 2), got, "a write by another client ends the lease");
+
+            // So does a change through the file system itself (the FUSE mount's path), and the reader's own write.
+            reader.pread(r, 4096, got, 0, 4096);
+            long fsHandle = fs.open(org.fsp.api.fs.Credentials.ROOT, "/f", OpenFlags.O_WRONLY, 0);
+            fs.pwrite(
+                    org.fsp.api.fs.Credentials.ROOT,
+                    fsHandle,
+                    4096,
+                    java.lang.foreign.MemorySegment.ofArray(filled(4096, 3)));
+            fs.close(org.fsp.api.fs.Credentials.ROOT, fsHandle);
+            reader.pread(r, 4096, got, 0, 4096);
+            assertArrayEquals(filled(4096, 3), got, "a write through the file system ends the lease");
+            long own = reader.open("/f", OpenFlags.O_WRONLY, 0);
+            reader.pread(r, 4096, got, 0, 4096);
+            reader.pwrite(own, 4096, filled(4096, 4), 0, 4096);
+            reader.pread(r, 4096, got, 0, 4096);
+            assertArrayEquals(filled(4096, 4), got, "the reader's own write ends its lease");
+
+            // A truncate: reads past the new end return nothing.
+            reader.pread(r, 8192, got, 0, 4096);
+            writer.ftruncate(w, 4096);
+            assertEquals(0, reader.pread(r, 8192, got, 0, 4096), "a truncate ends the lease");
+
+            String leases = String.valueOf(server.status().get("readLeases"));
+            assertTrue(leases.contains("revoked") && !leases.contains(" 0 revoked"), leases);
+            writer.close(w);
+            reader.close(own);
+            reader.close(r);
+        }
+    }
+
+    @Test
+    void shouldKeepNoCopyOfABlockThatEndOfFileCutShort() throws Exception {
+        try (FspClient c = FspClient.connect(socket)) {
+            c.writeAll("/short", filled(4096 + 100, 5));
+            long h = c.open("/short", OpenFlags.O_RDONLY, 0);
+            byte[] got = new byte[8192];
+            assertEquals(4196, c.pread(h, 0, got, 0, 8192));
+            long before = c.cachedReads();
+            assertEquals(4196, c.pread(h, 0, got, 0, 8192), "end of file is the server's answer");
+            assertEquals(before, c.cachedReads());
+            assertEquals(4096, c.pread(h, 0, got, 0, 4096));
+            assertEquals(before + 1, c.cachedReads(), "the whole first block is kept");
+            assertArrayEquals(Arrays.copyOf(filled(4096 + 100, 5), 4096), Arrays.copyOf(got, 4096));
+            c.close(h);
+        }
+    }
+
+    private static byte[] filled(int n, int value) {
+        byte[] b = new byte[n];
+        Arrays.fill(b, (byte) value);
+        return b;
+    }
+}
