@@ -4,6 +4,7 @@ import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 import static org.ops4j.pax.exam.CoreOptions.frameworkStartLevel;
 import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.systemPackage;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -68,7 +69,10 @@ final class FspBundleSet {
         }
     }
 
-    /** Pax Exam options: every distribution bundle at its start level, plus device and socket locations. */
+    /**
+     * Pax Exam options: every distribution bundle at its start level, plus device and socket locations, and
+     * fsp-test-support's {@code org.fsp.support} for the test code.
+     */
     static Option[] options(Path work, String driver) {
         List<Option> options = new ArrayList<>();
         int top = 1;
@@ -100,6 +104,10 @@ final class FspBundleSet {
                 .value(work.resolve("fsp.sock.admin").toString()));
         // Not org.osgi.framework.system.packages.extra: the native container sets it for its own packages, and
         // replacing it leaves the probe without a ProbeInvoker. Felix exports jdk.* packages by default.
+        // The probe bundle holds only this module's test classes. fsp-test-support (LayerJars and the rest), a plain
+        // jar on this JVM's class path, reaches them as a package of the system bundle: a system package option joins
+        // the container's own list instead of replacing it.
+        options.add(systemPackage("org.fsp.support"));
         options.add(frameworkProperty("gosh.args").value("--nointeractive --noshutdown"));
         options.add(frameworkProperty("felix.fileinstall.dir")
                 .value(work.resolve("conf").toString()));

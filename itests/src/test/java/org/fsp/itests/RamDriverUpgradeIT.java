@@ -18,6 +18,7 @@ import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.handoff.Layer;
+import org.fsp.support.LayerJars;
 import org.fsp.upgrade.api.LiveUpgrade;
 import org.fsp.upgrade.api.UpgradeReport;
 import org.junit.Test;
@@ -60,7 +61,7 @@ public class RamDriverUpgradeIT {
         assertTrue("the mounted RAM device has a superblock", notBlank(superblock));
 
         Path work = Files.createTempDirectory(Path.of(System.getProperty("fsp.itests.work", "target/it-work")), "ram-");
-        Path copy = UpgradeIT.reversioned(FspBundleSet.shippedJar("block-nvme-"), work, "ram");
+        Path copy = LayerJars.reversioned(FspBundleSet.shippedJar("block-nvme-"), work, "ram");
         UpgradeReport r =
                 await(LiveUpgrade.class).upgrade(Layer.DEVICE, copy.toUri().toString());
         assertEquals(r.summary(), UpgradeReport.Outcome.UPGRADED, r.outcome());

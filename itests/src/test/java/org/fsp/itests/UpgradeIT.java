@@ -7,21 +7,14 @@ import static org.junit.Assert.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.lang.ref.WeakReference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Enumeration;
 import java.util.List;
 import java.util.Map;
-import java.util.jar.Attributes;
-import java.util.jar.JarEntry;
-import java.util.jar.JarFile;
-import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
 import javax.inject.Inject;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
@@ -29,6 +22,7 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.handoff.HandoverMethod;
 import org.fsp.api.handoff.Layer;
 import org.fsp.client.FspClient;
+import org.fsp.support.LayerJars;
 import org.fsp.upgrade.api.LiveUpgrade;
 import org.fsp.upgrade.api.UpgradeReport;
 import org.junit.Test;
@@ -166,7 +160,7 @@ public class UpgradeIT {
         try (Load load = Load.start(socket(), clientDirectory(layer.shellName()))) {
             List<UpgradeReport> reports = new ArrayList<>();
             for (int round = 0; round < ROUNDS; round++) {
-                Path copy = reversioned(shipped, work, "upgrade" + round);
+                Path copy = LayerJars.reversioned(shipped, work, "upgrade" + round);
                 reports.add(upgradeAndCheck(layer, copy, round == 0));
                 reports.add(upgradeAndCheck(layer, shipped, false));
             }
@@ -323,36 +317,10 @@ public class UpgradeIT {
         return FspBundleSet.shippedJar(layer.symbolicName().substring("org.fsp.".length()) + "-");
     }
 
-    /** A copy of {@code jar} whose Bundle-Version has {@code qualifierSuffix} appended: another version, same code. */
-    static Path reversioned(Path jar, Path dir, String qualifierSuffix) throws IOException {
-        Path out = dir.resolve(jar.getFileName().toString().replace(".jar", "-" + qualifierSuffix + ".jar"));
-        try (JarFile in = new JarFile(jar.toFile())) {
-            Manifest manifest = new Manifest(in.getManifest());
-            Attributes main = manifest.getMainAttributes();
-            main.putValue("Bundle-Version", main.getValue("Bundle-Version") + "-" + qualifierSuffix);
-            try (JarOutputStream copy = new JarOutputStream(Files.newOutputStream(out), manifest)) {
-                for (Enumeration<JarEntry> entries = in.entries(); entries.hasMoreElements(); ) {
-                    JarEntry e = entries.nextElement();
-                    if (e.getName().equals(JarFile.MANIFEST_NAME)) {
-                        continue;
-                    }
-                    copy.putNextEntry(new JarEntry(e.getName()));
-                    try (InputStream data = in.getInputStream(e)) {
-                        data.transferTo(copy);
-                    }
-                    copy.closeEntry();
-                }
-            }
-        }
-        return out;
-    }
-
+    /** The Bundle-Version of {@code jar} as the framework prints it. */
     private static String bundleVersion(Path jar) throws IOException {
-        try (JarFile in = new JarFile(jar.toFile())) {
-            return org.osgi.framework.Version.parseVersion(
-                            in.getManifest().getMainAttributes().getValue("Bundle-Version"))
-                    .toString();
-        }
+        return org.osgi.framework.Version.parseVersion(LayerJars.bundleVersion(jar))
+                .toString();
     }
 
     private Path socket() throws InterruptedException {

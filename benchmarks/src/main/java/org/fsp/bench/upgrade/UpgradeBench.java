@@ -21,6 +21,7 @@ import java.util.stream.Stream;
 import org.fsp.bench.BenchHost;
 import org.fsp.bench.ChildProcesses;
 import org.fsp.client.FspClient;
+import org.fsp.support.LayerJars;
 
 /**
  * The pause per layer upgrade under load (issue 7's benchmark). Starts {@code fspd} of the distribution (RAM driver by

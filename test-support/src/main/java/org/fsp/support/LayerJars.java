@@ -1,4 +1,4 @@
-package org.fsp.bench.upgrade;
+package org.fsp.support;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,16 +13,27 @@ import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 import java.util.stream.Stream;
 
-/** The jars a layer is upgraded between: the one the distribution ships and "another version" of it. */
-final class LayerJars {
+/**
+ * The jars a layer is upgraded between: the one the distribution ships and "another version" of it, which is the
+ * same code under another Bundle-Version. A layer without a second release can still be upgraded this way: the
+ * framework installs the copy side by side with the running bundle, as it would a real new version. Nothing here
+ * writes into the distribution; copies go where the caller says.
+ *
+ * <p>A typical sequence is: {@link #shipped} finds the layer's jar under {@code bundle/}, {@link #reversioned} makes a
+ * copy with a qualifier appended, the test or benchmark upgrades the layer to the copy and back to the shipped jar,
+ * and {@link #bundleVersion} tells which version it should then find running.
+ */
+public final class LayerJars {
 
     private LayerJars() {}
 
     /**
      * The jar of the layer called {@code shellName} (its artifact name, e.g. {@code fs-core}) under the distribution's
      * {@code bundle/<start level>/}.
+     *
+     * @throws IOException if there is not exactly one
      */
-    static Path shipped(Path dist, String shellName) throws IOException {
+    public static Path shipped(Path dist, String shellName) throws IOException {
         List<Path> found;
         try (Stream<Path> files = Files.walk(dist.resolve("bundle"), 2)) {
             found = files.filter(p -> {
@@ -41,10 +52,10 @@ final class LayerJars {
     }
 
     /**
-     * A copy of {@code jar} in {@code dir} whose Bundle-Version has {@code -qualifierSuffix} appended: the same code as
-     * another version, which the upgrade installs side by side with the running one.
+     * A copy of {@code jar} in {@code dir}, named {@code <jar name>-<qualifierSuffix>.jar}, whose Bundle-Version has
+     * {@code -qualifierSuffix} appended; every other entry is copied unchanged.
      */
-    static Path reversioned(Path jar, Path dir, String qualifierSuffix) throws IOException {
+    public static Path reversioned(Path jar, Path dir, String qualifierSuffix) throws IOException {
         Path out = dir.resolve(jar.getFileName().toString().replace(".jar", "-" + qualifierSuffix + ".jar"));
         try (JarFile in = new JarFile(jar.toFile())) {
             Manifest manifest = new Manifest(in.getManifest());
@@ -53,6 +64,7 @@ final class LayerJars {
             try (JarOutputStream copy = new JarOutputStream(Files.newOutputStream(out), manifest)) {
                 for (Enumeration<JarEntry> entries = in.entries(); entries.hasMoreElements(); ) {
                     JarEntry e = entries.nextElement();
+                    // The constructor wrote the new manifest; the old one must not follow it.
                     if (e.getName().equals(JarFile.MANIFEST_NAME)) {
                         continue;
                     }
@@ -67,7 +79,8 @@ final class LayerJars {
         return out;
     }
 
-    static String bundleVersion(Path jar) throws IOException {
+    /** The Bundle-Version header of {@code jar} as written (an OSGi framework may print it normalized). */
+    public static String bundleVersion(Path jar) throws IOException {
         try (JarFile in = new JarFile(jar.toFile())) {
             return in.getManifest().getMainAttributes().getValue("Bundle-Version");
         }
