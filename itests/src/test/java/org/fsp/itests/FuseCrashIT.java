@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.fsp.support.SupervisedFspdCommand;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -52,7 +53,8 @@ class FuseCrashIT {
         Path device = work.resolve("dev.img");
         Path socket = work.resolve("fsp.sock");
         Path log = work.resolve("supervisor.out");
-        Process supervisor = supervisedMount(device, socket, mnt, log).start();
+        Process supervisor = SupervisedFspdCommand.mounting(FspProcesses.bin("fspd"), device, socket, mnt, log)
+                .start();
         supervisors.add(supervisor);
         long primary = awaitServing(supervisor, log, 1);
         awaitMounted(mnt, log);

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.fsp.support.SupervisedFspdCommand;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -57,7 +58,7 @@ class FuseExactlyOnceIT {
         Path device = work.resolve("dev.img");
         Path socket = work.resolve("fsp.sock");
         Path log = work.resolve("supervisor.out");
-        ProcessBuilder pb = supervisedMount(device, socket, mnt, log);
+        ProcessBuilder pb = SupervisedFspdCommand.mounting(FspProcesses.bin("fspd"), device, socket, mnt, log);
         // Every fspd the supervisor starts has it: the first halts at its first recorded change; the standby answers
         // the re-sent one from its record, which does not reach the point, and the test makes no other change.
         pb.environment().put("FSP_OPTS", "-Dfsp.test.haltAt=fuse-before-answer:1");

@@ -10,7 +10,8 @@ import java.util.regex.Pattern;
 
 /**
  * What the tests of {@code fspd --supervise} wait for: the supervisor's "serving" lines, warm standbys, and a FUSE
- * mount appearing in this process's mount table.
+ * mount appearing in this process's mount table. The suites start the supervised mount with
+ * {@link org.fsp.support.SupervisedFspdCommand}.
  */
 final class SupervisedFspd {
 
@@ -23,30 +24,6 @@ final class SupervisedFspd {
     private static final Pattern WARM = Pattern.compile("standby fspd pid \\d+ warm");
 
     private SupervisedFspd() {}
-
-    /**
-     * {@code fspd --supervise --mount mnt} on a 256 MiB image, never backing off, its output in {@code log} and no
-     * standard input; the caller may add to its environment before starting it.
-     */
-    static ProcessBuilder supervisedMount(Path device, Path socket, Path mnt, Path log) {
-        return new ProcessBuilder(java.util.List.of(
-                        FspProcesses.bin("fspd").toString(),
-                        "--headless",
-                        "--supervise",
-                        "--crash-limit",
-                        "0",
-                        "--device",
-                        device.toString(),
-                        "--size",
-                        "256M",
-                        "--socket",
-                        socket.toString(),
-                        "--mount",
-                        mnt.toString()))
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
-    }
 
     /** Waits for the {@code n}-th "serving" line of the supervisor's log and returns that fspd's pid. */
     static long awaitServing(Process supervisor, Path log, int n) throws Exception {

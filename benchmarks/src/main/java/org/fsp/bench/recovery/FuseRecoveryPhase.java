@@ -6,12 +6,12 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import org.fsp.bench.ChildProcesses;
+import org.fsp.support.SupervisedFspdCommand;
 
 /**
  * The FUSE row of {@code fsp bench recovery}: {@code bin/fspd --supervise --mount DIR} on an image of its own, a
@@ -44,23 +44,8 @@ final class FuseRecoveryPhase {
         Path socket = work.resolve("fuse.sock");
         Path out = work.resolve("fuse-supervisor.out");
         Path log = Path.of(socket + ".d", "fspd.log");
-        Process supervisor = ChildProcesses.start(new ProcessBuilder(List.of(
-                        bin.resolve("fspd").toString(),
-                        "--headless",
-                        "--supervise",
-                        "--crash-limit",
-                        "0",
-                        "--device",
-                        work.resolve("fuse.img").toString(),
-                        "--size",
-                        "256M",
-                        "--socket",
-                        socket.toString(),
-                        "--mount",
-                        mnt.toString()))
-                .redirectErrorStream(true)
-                .redirectOutput(out.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())));
+        Process supervisor = ChildProcesses.start(
+                SupervisedFspdCommand.mounting(bin.resolve("fspd"), work.resolve("fuse.img"), socket, mnt, out));
         Histogram a = new Histogram(TIMEOUT_NANOS, 3);
         Histogram pause = new Histogram(TIMEOUT_NANOS, 3);
         Program program = null;
