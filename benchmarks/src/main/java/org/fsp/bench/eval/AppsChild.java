@@ -11,31 +11,22 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Random;
 import org.HdrHistogram.Histogram;
 import org.apache.lucene.analysis.standard.StandardAnalyzer;
-import org.apache.lucene.document.Document;
-import org.apache.lucene.document.Field;
-import org.apache.lucene.document.StringField;
-import org.apache.lucene.document.TextField;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
-import org.apache.lucene.index.Term;
-import org.apache.lucene.search.BooleanClause;
-import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.IndexSearcher;
-import org.apache.lucene.search.PhraseQuery;
 import org.apache.lucene.search.Query;
-import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.store.FSDirectory;
+import org.fsp.support.apps.H2TpcbBank;
+import org.fsp.support.apps.LuceneCorpus;
 
 /**
  * The client JVM of {@code fsp bench apps}: runs the application workloads (H2, Lucene, and {@code Files} calls)
@@ -55,28 +46,19 @@ public final class AppsChild {
     static final int MICRO_FILES = 1000;
     static final int MICRO_BYTES = 4096;
     static final int SEARCH_DOCS = 20_000;
-    static final int H2_BRANCHES = 4;
-    static final int H2_TELLERS = 40;
-    static final int H2_ACCOUNTS = 4000;
 
     private final Path dir;
-    private final String[] vocabulary = vocabulary();
-    private final String[] bodies;
+    private final LuceneCorpus corpus = new LuceneCorpus();
+    /** The first bodies of the corpus, generated before any timing; document i has body i modulo their number. */
+    private final String[] bodies = new String[2000];
+
     private Connection h2;
     private long lastTx;
 
     private AppsChild(Path dir) {
         this.dir = dir;
-        Random r = new Random(2);
-        bodies = new String[2000];
         for (int i = 0; i < bodies.length; i++) {
-            StringBuilder body = new StringBuilder();
-            for (int k = 20 + r.nextInt(200); k > 0; k--) {
-                // Zipf-like: low word numbers are common
-                int idx = (int) Math.min(vocabulary.length - 1, Math.abs(r.nextGaussian()) * 300);
-                body.append(vocabulary[idx]).append(' ');
-            }
-            bodies[i] = body.toString();
+            bodies[i] = corpus.nextBody();
         }
     }
 
@@ -143,18 +125,10 @@ public final class AppsChild {
             case "h2-tpcb" -> {
                 Files.createDirectories(dir.resolve("h2"));
                 h2 = DriverManager.getConnection("jdbc:h2:" + dir.resolve("h2/bank") + ";WRITE_DELAY=0", "sa", "");
-                try (Statement s = h2.createStatement()) {
-                    s.execute("CREATE TABLE branches(bid INT PRIMARY KEY, bbalance BIGINT NOT NULL)");
-                    s.execute("CREATE TABLE tellers(tid INT PRIMARY KEY, bid INT NOT NULL, tbalance BIGINT NOT NULL)");
-                    s.execute("CREATE TABLE accounts(aid INT PRIMARY KEY, bid INT NOT NULL, abalance BIGINT NOT NULL,"
-                            + " filler VARCHAR(84))");
-                    s.execute("CREATE TABLE history(txid BIGINT PRIMARY KEY, tid INT, bid INT, aid INT, delta BIGINT)");
-                    s.execute("INSERT INTO branches SELECT x, 0 FROM SYSTEM_RANGE(0, " + (H2_BRANCHES - 1) + ")");
-                    s.execute("INSERT INTO tellers SELECT x, MOD(x, " + H2_BRANCHES + "), 0 FROM SYSTEM_RANGE(0, "
-                            + (H2_TELLERS - 1) + ")");
-                    s.execute("INSERT INTO accounts SELECT x, MOD(x, " + H2_BRANCHES + "), 0, REPEAT('x', 84) FROM"
-                            + " SYSTEM_RANGE(0, " + (H2_ACCOUNTS - 1) + ")");
-                    s.execute("CHECKPOINT SYNC");
+                H2TpcbBank.create(h2);
+                // The filled tables reach the disk here, not in the first timed round.
+                try (H2TpcbBank bank = new H2TpcbBank(h2)) {
+                    bank.checkpointSync();
                 }
                 h2.setAutoCommit(false);
             }
@@ -163,7 +137,7 @@ public final class AppsChild {
                 try (Directory d = FSDirectory.open(dir.resolve("lucene-search"));
                         IndexWriter w = new IndexWriter(d, indexConfig())) {
                     for (int i = 0; i < SEARCH_DOCS; i++) {
-                        w.addDocument(document(i));
+                        w.addDocument(LuceneCorpus.document(i, bodies[i % bodies.length]));
                     }
                     w.forceMerge(1);
                     w.commit();
@@ -194,42 +168,18 @@ public final class AppsChild {
         };
     }
 
-    /** TPC-B-like transactions, each committed and then made durable with CHECKPOINT SYNC (H2 does not fsync at commit). */
+    /**
+     * {@link H2TpcbBank} transactions, each committed and then made durable with CHECKPOINT SYNC (H2 does not fsync at
+     * commit).
+     */
     private void h2(int round, Lap lap, long deadline) throws SQLException {
         Random r = new Random(round + 10);
-        try (PreparedStatement acc = h2.prepareStatement("UPDATE accounts SET abalance = abalance + ? WHERE aid = ?");
-                PreparedStatement tel =
-                        h2.prepareStatement("UPDATE tellers SET tbalance = tbalance + ? WHERE tid = ?");
-                PreparedStatement br =
-                        h2.prepareStatement("UPDATE branches SET bbalance = bbalance + ? WHERE bid = ?");
-                PreparedStatement sel = h2.prepareStatement("SELECT abalance FROM accounts WHERE aid = ?");
-                PreparedStatement his = h2.prepareStatement("INSERT INTO history VALUES (?, ?, ?, ?, ?)");
-                Statement sync = h2.createStatement()) {
+        try (H2TpcbBank bank = new H2TpcbBank(h2)) {
             lap.skip();
             while (System.nanoTime() < deadline) {
-                int aid = r.nextInt(H2_ACCOUNTS);
-                int bid = aid % H2_BRANCHES;
-                int tid = bid + H2_BRANCHES * r.nextInt(H2_TELLERS / H2_BRANCHES);
-                long delta = r.nextInt(1_999_999) - 999_999;
-                acc.setLong(1, delta);
-                acc.setInt(2, aid);
-                acc.executeUpdate();
-                sel.setInt(1, aid);
-                sel.executeQuery().close();
-                tel.setLong(1, delta);
-                tel.setInt(2, tid);
-                tel.executeUpdate();
-                br.setLong(1, delta);
-                br.setInt(2, bid);
-                br.executeUpdate();
-                his.setLong(1, ++lastTx);
-                his.setInt(2, tid);
-                his.setInt(3, bid);
-                his.setInt(4, aid);
-                his.setLong(5, delta);
-                his.executeUpdate();
+                bank.transfer(++lastTx, r);
                 h2.commit();
-                sync.execute("CHECKPOINT SYNC");
+                bank.checkpointSync();
                 lap.lap();
             }
         }
@@ -242,7 +192,7 @@ public final class AppsChild {
                 IndexWriter w = new IndexWriter(fs, indexConfig())) {
             lap.skip();
             for (int i = 0; System.nanoTime() < deadline; i++) {
-                w.addDocument(document(i));
+                w.addDocument(LuceneCorpus.document(i, bodies[i % bodies.length]));
                 if (i % 1000 == 999) {
                     w.commit();
                 }
@@ -259,7 +209,7 @@ public final class AppsChild {
             IndexSearcher searcher = new IndexSearcher(reader);
             List<Query> queries = new ArrayList<>();
             for (int q = 0; q < 300; q++) {
-                queries.add(query(q));
+                queries.add(corpus.query(q));
             }
             return Timed.run(1, seconds, (t, lap, deadline) -> {
                 for (int q = 0; System.nanoTime() < deadline; q++) {
@@ -300,39 +250,5 @@ public final class AppsChild {
 
     private static IndexWriterConfig indexConfig() {
         return new IndexWriterConfig(new StandardAnalyzer()).setRAMBufferSizeMB(16);
-    }
-
-    private Document document(int i) {
-        Document doc = new Document();
-        doc.add(new StringField("id", "doc" + i, Field.Store.YES));
-        doc.add(new TextField("body", bodies[i % bodies.length], Field.Store.NO));
-        return doc;
-    }
-
-    private Query query(int q) {
-        Term a = new Term("body", vocabulary[q * 7 % 400]);
-        Term b = new Term("body", vocabulary[q * 13 % 300 + 1]);
-        return switch (q % 3) {
-            case 0 -> new TermQuery(a);
-            case 1 ->
-                new BooleanQuery.Builder()
-                        .add(new TermQuery(a), BooleanClause.Occur.SHOULD)
-                        .add(new TermQuery(b), BooleanClause.Occur.MUST)
-                        .build();
-            default -> new PhraseQuery(1, "body", a.text(), b.text());
-        };
-    }
-
-    private static String[] vocabulary() {
-        String[] v = new String[2000];
-        Random words = new Random(1);
-        for (int i = 0; i < v.length; i++) {
-            StringBuilder w = new StringBuilder();
-            for (int k = 3 + words.nextInt(6); k > 0; k--) {
-                w.append((char) ('a' + words.nextInt(26)));
-            }
-            v[i] = w.toString();
-        }
-        return v;
     }
 }

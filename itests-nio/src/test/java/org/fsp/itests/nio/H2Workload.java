@@ -2,23 +2,20 @@ package org.fsp.itests.nio;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Random;
+import org.fsp.support.apps.H2TpcbBank;
 
 /**
- * A TPC-B-like transaction mix on H2 (MVStore), run unmodified from its Maven Central jar in a child JVM: {@code init}
- * creates branches, tellers and accounts; {@code run N seed} commits N transactions (N &lt; 0: until killed), each
- * moving a random delta into one account, its teller and its branch and recording it in history, and prints
- * "COMMITTED txid" after each commit returned (with a fifth argument, after a CHECKPOINT SYNC made it durable); {@code check} prints the invariants and a checksum of every balance.
+ * The TPC-B-like transaction mix of {@link H2TpcbBank} on H2 (MVStore), run unmodified from its Maven Central jar in a
+ * child JVM: {@code init} creates branches, tellers and accounts; {@code run N seed} commits N transactions (N &lt; 0:
+ * until killed), numbered on from the last in history, and prints "COMMITTED txid" after each commit returned (with a
+ * fifth argument, after a CHECKPOINT SYNC made it durable); {@code check} prints the invariants and a checksum of every
+ * balance.
  */
 public final class H2Workload {
-
-    static final int BRANCHES = 4;
-    static final int TELLERS = 40;
-    static final int ACCOUNTS = 4000;
 
     private H2Workload() {}
 
@@ -36,18 +33,7 @@ public final class H2Workload {
     }
 
     private static void init(Connection c) throws SQLException {
-        try (Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE branches(bid INT PRIMARY KEY, bbalance BIGINT NOT NULL)");
-            s.execute("CREATE TABLE tellers(tid INT PRIMARY KEY, bid INT NOT NULL, tbalance BIGINT NOT NULL)");
-            s.execute("CREATE TABLE accounts(aid INT PRIMARY KEY, bid INT NOT NULL, abalance BIGINT NOT NULL,"
-                    + " filler VARCHAR(84))");
-            s.execute("CREATE TABLE history(txid BIGINT PRIMARY KEY, tid INT, bid INT, aid INT, delta BIGINT)");
-            s.execute("INSERT INTO branches SELECT x, 0 FROM SYSTEM_RANGE(0, " + (BRANCHES - 1) + ")");
-            s.execute("INSERT INTO tellers SELECT x, MOD(x, " + BRANCHES + "), 0 FROM SYSTEM_RANGE(0, " + (TELLERS - 1)
-                    + ")");
-            s.execute("INSERT INTO accounts SELECT x, MOD(x, " + BRANCHES + "), 0, REPEAT('x', 84) FROM"
-                    + " SYSTEM_RANGE(0, " + (ACCOUNTS - 1) + ")");
-        }
+        H2TpcbBank.create(c);
         System.out.println("INITIALIZED");
     }
 
@@ -61,41 +47,12 @@ public final class H2Workload {
             first = rs.getLong(1) + 1;
         }
         c.commit();
-        try (PreparedStatement acc = c.prepareStatement("UPDATE accounts SET abalance = abalance + ? WHERE aid = ?");
-                PreparedStatement tel = c.prepareStatement("UPDATE tellers SET tbalance = tbalance + ? WHERE tid = ?");
-                PreparedStatement br = c.prepareStatement("UPDATE branches SET bbalance = bbalance + ? WHERE bid = ?");
-                PreparedStatement sel = c.prepareStatement("SELECT abalance FROM accounts WHERE aid = ?");
-                PreparedStatement his = c.prepareStatement("INSERT INTO history VALUES (?, ?, ?, ?, ?)")) {
+        try (H2TpcbBank bank = new H2TpcbBank(c)) {
             for (long tx = first; count < 0 || tx < first + count; tx++) {
-                int aid = r.nextInt(ACCOUNTS);
-                int bid = aid % BRANCHES;
-                int tid = bid + BRANCHES * r.nextInt(TELLERS / BRANCHES);
-                long delta = r.nextInt(1_999_999) - 999_999;
-                acc.setLong(1, delta);
-                acc.setInt(2, aid);
-                acc.executeUpdate();
-                sel.setInt(1, aid);
-                try (ResultSet rs = sel.executeQuery()) {
-                    rs.next();
-                }
-                tel.setLong(1, delta);
-                tel.setInt(2, tid);
-                tel.executeUpdate();
-                br.setLong(1, delta);
-                br.setInt(2, bid);
-                br.executeUpdate();
-                his.setLong(1, tx);
-                his.setInt(2, tid);
-                his.setInt(3, bid);
-                his.setInt(4, aid);
-                his.setLong(5, delta);
-                his.executeUpdate();
+                bank.transfer(tx, r);
                 c.commit();
                 if (durable) {
-                    // H2 does not fsync at commit; an application that needs durable commits asks for it.
-                    try (Statement s = c.createStatement()) {
-                        s.execute("CHECKPOINT SYNC");
-                    }
+                    bank.checkpointSync();
                 }
                 System.out.println("COMMITTED " + tx);
             }
