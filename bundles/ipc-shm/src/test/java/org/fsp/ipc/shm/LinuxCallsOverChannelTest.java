@@ -14,14 +14,8 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.fsp.api.fs.Errno;
 import org.fsp.api.fs.OpenFlags;
-import org.fsp.block.nvme.RamBlockDevice;
-import org.fsp.block.sched.BatchingBlockScheduler;
 import org.fsp.client.FspClient;
 import org.fsp.client.FspException;
-import org.fsp.fs.core.FsCore;
-import org.fsp.fs.core.cache.BlockIo;
-import org.fsp.fs.core.tools.Formatter;
-import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,27 +29,18 @@ class LinuxCallsOverChannelTest {
     @TempDir
     Path dir;
 
-    private RamBlockDevice device;
-    private FsCore fs;
-    private ShmServer server;
+    private FsCoreBehindServer served;
     private Path socket;
 
     @BeforeEach
     void start() throws Exception {
-        device = new RamBlockDevice(32L << 20, 64);
-        BatchingBlockScheduler scheduler = new BatchingBlockScheduler(device, 256);
-        Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
-        fs = FsCore.mount(scheduler, new FsCore.Options(8L << 20, 8, 5000));
-        socket = dir.resolve("fsp.sock");
-        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
-        server.start();
+        served = new FsCoreBehindServer(dir);
+        socket = served.socket;
     }
 
     @AfterEach
     void stop() throws Exception {
-        server.close();
-        fs.unmount();
-        device.close();
+        served.close();
     }
 
     @Test

@@ -4,17 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
+import org.fsp.api.fs.Credentials;
 import org.fsp.api.fs.OpenFlags;
-import org.fsp.block.nvme.RamBlockDevice;
-import org.fsp.block.sched.BatchingBlockScheduler;
 import org.fsp.client.FspClient;
 import org.fsp.fs.core.FsCore;
-import org.fsp.fs.core.cache.BlockIo;
-import org.fsp.fs.core.tools.Formatter;
-import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,27 +29,22 @@ class ReadLeasesOverChannelTest {
     @TempDir
     Path dir;
 
-    private RamBlockDevice device;
+    private FsCoreBehindServer served;
+    private Path socket;
     private FsCore fs;
     private ShmServer server;
-    private Path socket;
 
     @BeforeEach
     void start() throws Exception {
-        device = new RamBlockDevice(32L << 20, 64);
-        BatchingBlockScheduler scheduler = new BatchingBlockScheduler(device, 256);
-        Formatter.format(new BlockIo(scheduler), new BlockIo(scheduler).blockCount(), 0);
-        fs = FsCore.mount(scheduler, new FsCore.Options(8L << 20, 8, 5000));
-        socket = dir.resolve("fsp.sock");
-        server = new ShmServer(fs, socket, ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
-        server.start();
+        served = new FsCoreBehindServer(dir);
+        socket = served.socket;
+        fs = served.fs;
+        server = served.server;
     }
 
     @AfterEach
     void stop() throws Exception {
-        server.close();
-        fs.unmount();
-        device.close();
+        served.close();
     }
 
     @Test
@@ -78,13 +70,9 @@ class ReadLeasesOverChannelTest {
 
             // So does a change through the file system itself (the FUSE mount's path), and the reader's own write.
             reader.pread(r, 4096, got, 0, 4096);
-            long fsHandle = fs.open(org.fsp.api.fs.Credentials.ROOT, "/f", OpenFlags.O_WRONLY, 0);
-            fs.pwrite(
-                    org.fsp.api.fs.Credentials.ROOT,
-                    fsHandle,
-                    4096,
-                    java.lang.foreign.MemorySegment.ofArray(filled(4096, 3)));
-            fs.close(org.fsp.api.fs.Credentials.ROOT, fsHandle);
+            long fsHandle = fs.open(Credentials.ROOT, "/f", OpenFlags.O_WRONLY, 0);
+            fs.pwrite(Credentials.ROOT, fsHandle, 4096, MemorySegment.ofArray(filled(4096, 3)));
+            fs.close(Credentials.ROOT, fsHandle);
             reader.pread(r, 4096, got, 0, 4096);
             assertArrayEquals(filled(4096, 3), got, "a write through the file system ends the lease");
             long own = reader.open("/f", OpenFlags.O_WRONLY, 0);
