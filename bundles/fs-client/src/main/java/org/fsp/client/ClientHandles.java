@@ -37,6 +37,13 @@ final class ClientHandles {
     record Unsynced(long offset, byte[] bytes) {}
 
     /** What FS Lib holds for one open handle, to re-open it on a restarted server. */
+    /**
+     * Positioned reads of a handle that go without a read lease before it asks for one: a handle read once and closed
+     * (a whole small file, then the probe for its end) gains nothing from a lease and would pay for the grant and the
+     * copy; a handle read again and again (a database, an index) asks from its third read on.
+     */
+    static final int LEASE_AFTER_READS = 2;
+
     static final class OpenHandle {
         /** The server's number for the handle now (changes when it is re-opened). */
         volatile long server;
@@ -54,6 +61,11 @@ final class ClientHandles {
         boolean unsyncedLost;
         /** The server lost the file across a restart (its creation was not durable): calls fail with EIO. */
         volatile boolean stale;
+        /**
+         * Positioned reads through this handle that missed the read cache, counted up to {@link #LEASE_AFTER_READS}
+         * (races between threads only shift when the count gets there).
+         */
+        int readsMissed;
 
         OpenHandle(long server, byte[] token, int flags) {
             this.server = server;

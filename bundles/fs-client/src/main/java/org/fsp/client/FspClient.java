@@ -824,11 +824,17 @@ public final class FspClient implements AutoCloseable {
             if (hit >= 0) {
                 return hit;
             }
-            int n = readWindow(handle, position, dst, array, arrayOffset, (int) size);
-            if (n >= 0) {
-                return n;
+            if (o == null || o.readsMissed >= ClientHandles.LEASE_AFTER_READS) {
+                int n = readWindow(handle, position, dst, array, arrayOffset, (int) size);
+                if (n >= 0) {
+                    return n;
+                }
+            } else {
+                o.readsMissed++;
+                cacheable = false;
             }
         }
+        boolean askLease = cacheable;
         long total = 0;
         do {
             long done = total;
@@ -845,7 +851,7 @@ public final class FspClient implements AutoCloseable {
                             .handle(handles.server(handle))
                             .length(chunk)
                             .fileOffset(position < 0 ? 0 : position + done);
-                    boolean wantsLease = cacheable && ch.leases;
+                    boolean wantsLease = askLease && ch.leases;
                     if (bulk >= 0) {
                         c.request.opcode(position < 0 ? READ_BULK : PREAD_BULK).arg0(ChannelProxy.bulkAreaOffset(bulk));
                     } else {

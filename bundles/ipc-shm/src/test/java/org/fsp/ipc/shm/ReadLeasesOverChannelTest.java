@@ -54,7 +54,11 @@ class ReadLeasesOverChannelTest {
             reader.writeAll("/f", filled(3 * 4096, 1));
             long r = reader.open("/f", OpenFlags.O_RDONLY, 0);
             byte[] got = new byte[4096];
-            reader.pread(r, 4096, got, 0, 4096);
+            // A handle asks for a lease from its third read on (one read once, as a whole small file is, gains none).
+            for (int i = 0; i < 3; i++) {
+                reader.pread(r, 4096, got, 0, 4096);
+            }
+            assertEquals(0, reader.cachedReads(), "the first reads go to the server");
             long before = reader.cachedReads();
             for (int i = 0; i < 10; i++) {
                 assertEquals(4096, reader.pread(r, 4096, got, 0, 4096));
@@ -101,6 +105,8 @@ class ReadLeasesOverChannelTest {
             long h = c.open("/short", OpenFlags.O_RDONLY, 0);
             byte[] got = new byte[8192];
             assertEquals(4196, c.pread(h, 0, got, 0, 8192));
+            assertEquals(4196, c.pread(h, 0, got, 0, 8192));
+            assertEquals(4196, c.pread(h, 0, got, 0, 8192), "the third read asks for a lease");
             long before = c.cachedReads();
             assertEquals(4196, c.pread(h, 0, got, 0, 8192), "end of file is the server's answer");
             assertEquals(before, c.cachedReads());
