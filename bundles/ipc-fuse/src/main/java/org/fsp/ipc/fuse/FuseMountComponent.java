@@ -115,10 +115,9 @@ public final class FuseMountComponent implements StatusContributor {
         @AttributeDefinition(
                 description = "How requests reach fspd: auto (FUSE-over-io_uring when "
                         + "/sys/module/fuse/parameters/enable_uring is Y, else classic), uring, or classic "
-                        + "(/dev/fuse read/write); empty = framework property fsp.fuse.transport, else classic "
-                        + "(the default while the io_uring hand-over at upgrades is new). A uring "
-                        + "that cannot be set up falls back to classic with one log line; supervised mounts are "
-                        + "always classic")
+                        + "(/dev/fuse read/write); empty = framework property fsp.fuse.transport, else auto. A "
+                        + "uring that cannot be set up falls back to classic with one log line; supervised mounts "
+                        + "are always classic")
         String transport() default "";
 
         @AttributeDefinition(

@@ -22,15 +22,15 @@ enum FuseTransport {
     static final Path ENABLE_URING = Path.of("/sys/module/fuse/parameters/enable_uring");
 
     /**
-     * "auto", "uring", "io_uring" or "classic", any case; unset is classic: an upgrade of ipc-fuse can still strand a
-     * request of a program writing without pause on an io_uring mount (the entries are not handed over yet).
+     * "auto", "uring", "io_uring" or "classic", any case; unset is auto: io_uring where root switched the kernel's
+     * FUSE-over-io_uring on, since the ring entries and the requests in them cross a live upgrade.
      */
     static FuseTransport parse(String s) {
         String v = s == null ? "" : s.trim().toLowerCase(Locale.ROOT);
         return switch (v) {
-            case "auto" -> AUTO;
+            case "", "auto" -> AUTO;
             case "uring", "io_uring", "io-uring" -> URING;
-            case "", "classic", "dev", "read/write" -> CLASSIC;
+            case "classic", "dev", "read/write" -> CLASSIC;
             default -> throw new IllegalArgumentException("transport must be auto, uring or classic, not '" + s + "'");
         };
     }

@@ -15,10 +15,10 @@ class FuseTransportTest {
     Path dir;
 
     @Test
-    void shouldParseTheThreeChoicesAndUnsetAsClassic() {
-        assertEquals(FuseTransport.CLASSIC, FuseTransport.parse(""));
+    void shouldParseTheThreeChoicesAndUnsetAsAuto() {
+        assertEquals(FuseTransport.AUTO, FuseTransport.parse(""));
         assertEquals(FuseTransport.AUTO, FuseTransport.parse("auto"));
-        assertEquals(FuseTransport.CLASSIC, FuseTransport.parse(null));
+        assertEquals(FuseTransport.AUTO, FuseTransport.parse(null));
         assertEquals(FuseTransport.URING, FuseTransport.parse(" io_uring "));
         assertEquals(FuseTransport.URING, FuseTransport.parse("URING"));
         assertEquals(FuseTransport.CLASSIC, FuseTransport.parse("classic"));
