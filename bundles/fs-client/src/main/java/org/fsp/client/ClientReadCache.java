@@ -17,7 +17,9 @@ import org.fsp.api.channel.SlotDescriptor;
  * asks the server again, as uFS's {@code fs_cached_pread} does.
  *
  * <p>What is kept: whole 4 KiB blocks of the file, per handle, that one answer covered entirely (a block at the end of
- * the file that the answer cut short is not kept, so end of file is always the server's answer), up to
+ * the file that the answer cut short is not kept, so end of file is always the server's answer); a miss reads a
+ * slot's window around the read, or 256 KiB through a bulk buffer once the handle's copy answers most of its reads
+ * ({@link #window}); up to
  * {@code fsp.client.readCacheBytes} (default 64 MiB) for the whole client. A copy belongs to the channel it was read
  * on: after a reconnect (a new server) nothing old is used. {@code -Dfsp.client.readCache=false} turns it off.
  *
@@ -31,6 +33,10 @@ final class ClientReadCache {
     static final boolean ENABLED = !"false".equals(System.getProperty("fsp.client.readCache"));
 
     static final int BLOCK = 4096;
+    /** The window a handle whose reads mostly hit reads on a miss, through a bulk buffer. */
+    static final int WIDE_WINDOW = 256 << 10;
+    /** Hits per miss of a handle's copy past which its misses read {@link #WIDE_WINDOW}. */
+    static final int HITS_PER_MISS_FOR_WIDE = 1;
 
     private final long budgetBytes;
     private final AtomicLong bytes = new AtomicLong();
@@ -43,6 +49,10 @@ final class ClientReadCache {
         final int word;
         final long generation;
         final Map<Long, byte[]> blocks = new ConcurrentHashMap<>();
+        /** Reads answered from this copy and windows read into it; racy counts, they only steer the window. */
+        volatile int hits;
+
+        volatile int misses;
 
         Entry(ChannelProxy channel, int word, long generation) {
             this.channel = channel;
@@ -106,7 +116,22 @@ final class ClientReadCache {
             return -1;
         }
         hits.increment();
+        e.hits++;
         return size;
+    }
+
+    /**
+     * How much a miss of {@code handle} should read: {@link #WIDE_WINDOW} once its copy answers most reads (a file
+     * read again and again, which fits), else {@code slotBytes}, so that random reads of a large file with little
+     * reuse do not read 64 times what they need. Counts the miss.
+     */
+    int window(long handle, int slotBytes) {
+        Entry e = byHandle.get(handle);
+        if (e == null) {
+            return slotBytes;
+        }
+        int misses = ++e.misses;
+        return e.hits >= HITS_PER_MISS_FOR_WIDE * misses ? WIDE_WINDOW : slotBytes;
     }
 
     /**

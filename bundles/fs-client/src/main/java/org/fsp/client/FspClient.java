@@ -893,17 +893,29 @@ public final class FspClient implements AutoCloseable {
     }
 
     /**
-     * A positioned read that missed the read cache: asks for the whole slot-sized window around it under a read lease,
-     * keeps the window's whole blocks and copies out the part asked for, so that random reads of a file that fits the
-     * cache miss once per window rather than once per block. -1 if the read does not lie in one window or the server
+     * A positioned read that missed the read cache: asks for the whole window around it under a read lease (a slot's
+     * worth, or {@link ClientReadCache#WIDE_WINDOW} through a bulk buffer for a handle whose copy answers most of its
+     * reads), keeps the window's whole blocks and copies out the part asked for, so that random reads of a file that
+     * fits the cache miss once per window rather than once per block. -1 if the read does not lie in one window or the server
      * grants no leases (the caller then reads as usual).
      */
     private int readWindow(long handle, long position, MemorySegment dst, byte[] array, int arrayOffset, int size)
             throws IOException {
         return session.retrying(ch -> {
-            int window = ch.layout.slotDataBytes();
+            if (!ch.leases) {
+                return -1;
+            }
+            int slot = ch.layout.slotDataBytes();
+            int window = readCache.window(handle, slot);
+            int bulk = -1;
+            if (window > slot && position / window == (position + size - 1) / window) {
+                bulk = ch.claimBulk();
+            }
+            if (bulk < 0) {
+                window = slot;
+            }
             long start = position / window * window;
-            if (!ch.leases || position + size > start + window) {
+            if (position + size > start + window) {
                 return -1;
             }
             ChannelProxy.Call c = ch.begin();
@@ -912,25 +924,33 @@ public final class FspClient implements AutoCloseable {
                         .handle(handles.server(handle))
                         .length(window)
                         .fileOffset(start)
-                        .opcode(PREAD)
                         .mode(PREAD_WANTS_LEASE);
+                if (bulk >= 0) {
+                    c.request.opcode(PREAD_BULK).arg0(ChannelProxy.bulkAreaOffset(bulk));
+                } else {
+                    c.request.opcode(PREAD);
+                }
                 int got = (int) check(ch.submit(c), null, null);
                 if (got > window) {
                     throw new IOException("server returned " + got + " bytes for " + window);
                 }
-                readCache.fill(handle, ch, c.response.lease(), start, c.dataOffset, got);
+                long from = bulk >= 0 ? ch.bulkBufferOffset(bulk) : c.dataOffset;
+                readCache.fill(handle, ch, c.response.lease(), start, from, got);
                 int skip = (int) (position - start);
                 int n = Math.max(0, Math.min(size, got - skip));
                 if (dst != null) {
-                    MemorySegment.copy(ch.segment, c.dataOffset + skip, dst, 0, n);
+                    MemorySegment.copy(ch.segment, from + skip, dst, 0, n);
                 } else {
-                    MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, c.dataOffset + skip, array, arrayOffset, n);
+                    MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, from + skip, array, arrayOffset, n);
                 }
                 return n;
             } catch (IllegalStateException e) {
                 throw ch.closedOr(e);
             } finally {
                 ch.end(c);
+                if (bulk >= 0) {
+                    ch.releaseBulk(bulk);
+                }
             }
         });
     }

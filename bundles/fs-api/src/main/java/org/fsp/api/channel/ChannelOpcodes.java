@@ -42,7 +42,7 @@ package org.fsp.api.channel;
  *  SETLK       handle, flags (lock type),         0
  *              offset (start), length (0: to the end)
  *  READ_BULK   handle, length, arg0 (bulk offset) bytes read / the data in the bulk area at arg0
- *  PREAD_BULK  handle, offset, length, arg0       bytes read / the data in the bulk area at arg0
+ *  PREAD_BULK  handle, offset, length, arg0, mode bytes read / the data in the bulk area at arg0, a lease as PREAD
  *  WRITE_BULK  handle, length, arg0 (bulk offset) bytes written; the data is in the bulk area at arg0
  *  PWRITE_BULK handle, offset, length, arg0       bytes written; the data is in the bulk area at arg0
  *  GETXATTR    path1, path2 (name), flags          value bytes / the value

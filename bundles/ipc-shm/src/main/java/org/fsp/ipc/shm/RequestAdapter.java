@@ -496,8 +496,7 @@ final class RequestAdapter {
         long position = positioned ? args.position() : 0;
         long fsHandle = s.files.lookup(request.handle());
         // The lease comes before the data is read (see ReadLeases): a change it misses is one the read sees.
-        boolean wantsLease = positioned && (request.mode() & PREAD_WANTS_LEASE) != 0;
-        long lease = wantsLease && leases != null && fs.publishesChanges() ? lease(s, fsHandle) : 0;
+        long lease = leaseIfAsked(s, fsHandle, positioned);
         MemorySegment into = data.asSlice(0, length);
         int n = positioned ? fs.pread(s.credentials, fsHandle, position, into) : fs.read(s.credentials, fsHandle, into);
         if (n < 0 || n > length) {
@@ -510,8 +509,14 @@ final class RequestAdapter {
         return n;
     }
 
-    /** A read lease on the regular file open as {@code fsHandle}, or 0. */
-    private long lease(ClientSession s, long fsHandle) throws FsException {
+    /**
+     * For a positioned read that asks for one, a read lease on the regular file open as {@code fsHandle}, taken before
+     * the data is read (see ReadLeases); else 0.
+     */
+    private long leaseIfAsked(ClientSession s, long fsHandle, boolean positioned) throws FsException {
+        if (!positioned || (request.mode() & PREAD_WANTS_LEASE) == 0 || leases == null || !fs.publishesChanges()) {
+            return 0;
+        }
         FileAttributes a = fs.fstat(s.credentials, fsHandle);
         return a.isRegularFile() ? leases.grant(s, request.handle(), a.ino()) : 0;
     }
@@ -539,6 +544,7 @@ final class RequestAdapter {
         MemorySegment into = args.bulkRange(s);
         long position = positioned ? args.position() : 0;
         long fsHandle = s.files.lookup(request.handle());
+        long lease = leaseIfAsked(s, fsHandle, positioned);
         if (!s.beginBulkCopy()) {
             throw new FsException(Errno.EBADF, "client gone");
         }
@@ -552,6 +558,7 @@ final class RequestAdapter {
             throw new FsException(Errno.EIO, "file system returned " + n + " of " + into.byteSize() + " bytes");
         }
         responsePosition = positioned ? position + n : positionOf(fsHandle);
+        responseLease = lease;
         return n;
     }
 

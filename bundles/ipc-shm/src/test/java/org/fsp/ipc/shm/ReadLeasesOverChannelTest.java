@@ -117,6 +117,29 @@ class ReadLeasesOverChannelTest {
         }
     }
 
+    @Test
+    void shouldReadAWideWindowThroughTheBulkAreaOnceAHandleMostlyHits() throws Exception {
+        try (FspClient c = FspClient.connect(socket)) {
+            byte[] data = new byte[1 << 20];
+            new java.util.Random(9).nextBytes(data);
+            c.writeAll("/wide", data);
+            long h = c.open("/wide", OpenFlags.O_RDONLY, 0);
+            byte[] got = new byte[4096];
+            for (int i = 0; i < 6; i++) {
+                c.pread(h, 0, got, 0, 4096); // two plain reads, a window under a lease, then hits
+            }
+            // A miss far from the first window: the handle's copy answers most reads, so it reads 256 KiB at once.
+            c.pread(h, 600 << 10, got, 0, 4096);
+            long before = c.cachedReads();
+            for (long at = 512 << 10; at < 768 << 10; at += 4096) {
+                assertEquals(4096, c.pread(h, at, got, 0, 4096));
+                assertArrayEquals(Arrays.copyOfRange(data, (int) at, (int) at + 4096), got);
+            }
+            assertEquals(64, c.cachedReads() - before, "the whole 256 KiB window around the miss is kept");
+            c.close(h);
+        }
+    }
+
     private static byte[] filled(int n, int value) {
         byte[] b = new byte[n];
         Arrays.fill(b, (byte) value);
