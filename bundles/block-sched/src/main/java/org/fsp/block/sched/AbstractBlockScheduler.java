@@ -173,8 +173,7 @@ abstract class AbstractBlockScheduler implements BlockScheduler {
             }
             // Back-pressure: the queue is full, so this thread helps drain it instead of waiting for a worker. Journal
             // writes have a reserve past the bound: a commit answers requests, and must not queue behind the home
-            // writes of a checkpoint, which fill the queue on their own (on the io_uring image file, 1.5 ms a
-            // commit under fileserver's checkpoints, 400 ms of a request worker's 9 s).
+            // writes of a checkpoint, which fill the queue on their own.
             if (!waited) {
                 backPressureWaits.increment();
                 waited = true;
