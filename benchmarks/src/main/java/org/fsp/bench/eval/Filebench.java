@@ -193,6 +193,20 @@ final class Filebench {
         }
 
         void varmail(long deadline) throws IOException {
+            lap.steps(
+                    "delete",
+                    "create",
+                    "append (new)",
+                    "fsync (new)",
+                    "close (new)",
+                    "open (rw)",
+                    "read whole (rw)",
+                    "append (rw)",
+                    "fsync (rw)",
+                    "close (rw)",
+                    "open (read)",
+                    "read whole",
+                    "close (read)");
             lap.skip();
             while (System.nanoTime() < deadline) {
                 String p = set.paths[any()];
@@ -228,6 +242,18 @@ final class Filebench {
         }
 
         void fileserver(long deadline) throws IOException {
+            lap.steps(
+                    "create",
+                    "write whole",
+                    "close (new)",
+                    "open (append)",
+                    "append",
+                    "close (append)",
+                    "open (read)",
+                    "read whole",
+                    "close (read)",
+                    "delete",
+                    "stat");
             lap.skip();
             while (System.nanoTime() < deadline) {
                 int c = pick(false);
@@ -270,6 +296,14 @@ final class Filebench {
             String log = logPrefix + "-" + generation;
             long logHandle = api.open(log, FileApi.Mode.APPEND);
             long logBytes = 0;
+            String[] steps = new String[31];
+            for (int k = 0; k < 10; k++) {
+                steps[3 * k] = "open";
+                steps[3 * k + 1] = "read whole";
+                steps[3 * k + 2] = "close";
+            }
+            steps[30] = "append (log)";
+            lap.steps(steps);
             lap.skip();
             try {
                 while (System.nanoTime() < deadline) {

@@ -1,9 +1,12 @@
 package org.fsp.bench.eval;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicReference;
+import org.HdrHistogram.Histogram;
 
 /** Runs a loop on several threads for a fixed wall time and sums what their {@link Lap}s counted. */
 final class Timed {
@@ -49,11 +52,18 @@ final class Timed {
         long end = 0;
         long ops = 0;
         var latency = Measurement.newHistogram();
+        Map<String, Histogram> steps = laps[0].stepNames == null ? null : new LinkedHashMap<>();
         for (int t = 0; t < threads; t++) {
             end = Math.max(end, ends[t]);
             ops += laps[t].ops;
             latency.add(laps[t].latency);
+            if (steps != null && laps[t].stepNames != null) {
+                for (int i = 0; i < laps[t].stepNames.length; i++) {
+                    steps.computeIfAbsent(laps[t].stepNames[i], k -> Measurement.newHistogram())
+                            .add(laps[t].stepLatency[i]);
+                }
+            }
         }
-        return new Measurement(ops, end - start, latency);
+        return new Measurement(ops, end - start, latency, steps);
     }
 }
