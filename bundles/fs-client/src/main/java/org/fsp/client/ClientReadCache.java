@@ -2,6 +2,9 @@ package org.fsp.client;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -48,7 +51,7 @@ final class ClientReadCache {
         final ChannelProxy channel;
         final int word;
         final long generation;
-        final Map<Long, byte[]> blocks = new ConcurrentHashMap<>();
+        final Blocks blocks = new Blocks();
         /** Reads answered from this copy and windows read into it; racy counts, they only steer the window. */
         volatile int hits;
 
@@ -71,6 +74,64 @@ final class ClientReadCache {
             } catch (IllegalStateException closed) {
                 return false;
             }
+        }
+    }
+
+    /**
+     * One handle's blocks by block number, in pages of {@link #PAGE_BLOCKS}: a hit is two array loads (acquire), with
+     * no lock and no boxed key, since it stands in for a read that allocates nothing. Writers (fills, clears) hold the
+     * monitor. Blocks past {@link #MAX_PAGES} pages (256 GiB into the file) are not kept.
+     */
+    static final class Blocks {
+        static final int PAGE_BLOCKS = 1024;
+        static final int MAX_PAGES = 1 << 16;
+        private static final VarHandle BLOCK_IN_PAGE = MethodHandles.arrayElementVarHandle(byte[][].class);
+        private static final VarHandle PAGE_IN_TOP = MethodHandles.arrayElementVarHandle(byte[][][].class);
+
+        private volatile byte[][][] pages = new byte[1][][];
+        private int count;
+
+        byte[] get(long block) {
+            byte[][][] top = pages;
+            long p = block / PAGE_BLOCKS;
+            if (p >= top.length) {
+                return null;
+            }
+            byte[][] page = (byte[][]) PAGE_IN_TOP.getAcquire(top, (int) p);
+            return page == null ? null : (byte[]) BLOCK_IN_PAGE.getAcquire(page, (int) (block % PAGE_BLOCKS));
+        }
+
+        /** Keeps {@code data} as {@code block}; false if it replaced a kept one or lies past the last page. */
+        synchronized boolean put(long block, byte[] data) {
+            long p = block / PAGE_BLOCKS;
+            if (p >= MAX_PAGES) {
+                return false;
+            }
+            byte[][][] top = pages;
+            if (p >= top.length) {
+                top = Arrays.copyOf(top, (int) Math.min(MAX_PAGES, Math.max(p + 1, 2L * top.length)));
+                pages = top;
+            }
+            byte[][] page = top[(int) p];
+            if (page == null) {
+                page = new byte[PAGE_BLOCKS][];
+                PAGE_IN_TOP.setRelease(top, (int) p, page);
+            }
+            int i = (int) (block % PAGE_BLOCKS);
+            boolean fresh = page[i] == null;
+            BLOCK_IN_PAGE.setRelease(page, i, data);
+            if (fresh) {
+                count++;
+            }
+            return fresh;
+        }
+
+        /** Drops every block; returns how many there were. */
+        synchronized int clear() {
+            int n = count;
+            pages = new byte[1][][];
+            count = 0;
+            return n;
         }
     }
 
@@ -165,7 +226,7 @@ final class ClientReadCache {
             }
             byte[] block = new byte[BLOCK];
             MemorySegment.copy(channel.segment, ValueLayout.JAVA_BYTE, from + (at - position), block, 0, BLOCK);
-            if (e.blocks.put(at / BLOCK, block) != null) {
+            if (!e.blocks.put(at / BLOCK, block)) {
                 bytes.addAndGet(-BLOCK);
             }
         }
@@ -208,7 +269,6 @@ final class ClientReadCache {
     }
 
     private void release(Entry e) {
-        bytes.addAndGet(-(long) BLOCK * e.blocks.size());
-        e.blocks.clear();
+        bytes.addAndGet(-(long) BLOCK * e.blocks.clear());
     }
 }

@@ -865,12 +865,7 @@ public final class FspClient implements AutoCloseable {
                     if (wantsLease) {
                         readCache.fill(handle, ch, c.response.lease(), position + done, from, got);
                     }
-                    if (dst != null) {
-                        MemorySegment.copy(ch.segment, from, dst, done, got);
-                    } else {
-                        MemorySegment.copy(
-                                ch.segment, ValueLayout.JAVA_BYTE, from, array, arrayOffset + (int) done, got);
-                    }
+                    copyOut(ch, from, dst, array, arrayOffset, done, got);
                     if (position < 0 && o != null) {
                         o.position = c.response.position();
                     }
@@ -893,11 +888,24 @@ public final class FspClient implements AutoCloseable {
     }
 
     /**
+     * Copies {@code n} answered bytes at {@code from} in {@code ch}'s segment to {@code dst} at {@code at} or, when it
+     * is null, to {@code array} at {@code arrayOffset + at} (without a heap segment over it: nothing is allocated).
+     */
+    private static void copyOut(
+            ChannelProxy ch, long from, MemorySegment dst, byte[] array, int arrayOffset, long at, int n) {
+        if (dst != null) {
+            MemorySegment.copy(ch.segment, from, dst, at, n);
+        } else {
+            MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, from, array, arrayOffset + (int) at, n);
+        }
+    }
+
+    /**
      * A positioned read that missed the read cache: asks for the whole window around it under a read lease (a slot's
      * worth, or {@link ClientReadCache#WIDE_WINDOW} through a bulk buffer for a handle whose copy answers most of its
      * reads), keeps the window's whole blocks and copies out the part asked for, so that random reads of a file that
-     * fits the cache miss once per window rather than once per block. -1 if the read does not lie in one window or the server
-     * grants no leases (the caller then reads as usual).
+     * fits the cache miss once per window rather than once per block. -1 if the read does not lie in one window or the
+     * server grants no leases (the caller then reads as usual).
      */
     private int readWindow(long handle, long position, MemorySegment dst, byte[] array, int arrayOffset, int size)
             throws IOException {
@@ -938,11 +946,7 @@ public final class FspClient implements AutoCloseable {
                 readCache.fill(handle, ch, c.response.lease(), start, from, got);
                 int skip = (int) (position - start);
                 int n = Math.max(0, Math.min(size, got - skip));
-                if (dst != null) {
-                    MemorySegment.copy(ch.segment, from + skip, dst, 0, n);
-                } else {
-                    MemorySegment.copy(ch.segment, ValueLayout.JAVA_BYTE, from + skip, array, arrayOffset, n);
-                }
+                copyOut(ch, from + skip, dst, array, arrayOffset, 0, n);
                 return n;
             } catch (IllegalStateException e) {
                 throw ch.closedOr(e);
