@@ -6,11 +6,11 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -174,8 +174,14 @@ public final class FsCore implements FileSystemService, SessionRecords {
     private final Orphans orphans = new Orphans(this);
 
     final ExtendedAttributes xattrs;
-    /** Told of every change once it is made ({@link #addChangeListener}); empty unless a front end caches. */
-    private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
+    /**
+     * Told of every change once it is made ({@link #addChangeListener}); empty unless a front end caches. An array
+     * replaced under {@link #listenersLock} whenever it changes, so that {@link #changed}, which runs on every write,
+     * walks it with no iterator.
+     */
+    private volatile ChangeListener[] listeners = new ChangeListener[0];
+
+    private final Object listenersLock = new Object();
 
     final ReentrantLock renameLock = new ReentrantLock();
     /** Serialises {@link #reclaimFreedBlocks}; guards the field after it. */
@@ -1194,12 +1200,20 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     @Override
     public void addChangeListener(ChangeListener listener) {
-        listeners.addIfAbsent(listener);
+        synchronized (listenersLock) {
+            if (!List.of(listeners).contains(listener)) {
+                ChangeListener[] more = Arrays.copyOf(listeners, listeners.length + 1);
+                more[listeners.length] = listener;
+                listeners = more;
+            }
+        }
     }
 
     @Override
     public void removeChangeListener(ChangeListener listener) {
-        listeners.remove(listener);
+        synchronized (listenersLock) {
+            listeners = Arrays.stream(listeners).filter(l -> l != listener).toArray(ChangeListener[]::new);
+        }
     }
 
     /** Listeners are told on the changing operation's thread, before it returns. */
@@ -1210,25 +1224,29 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     /** Tells the listeners that {@code i}'s data or attributes changed; one volatile read when there are none. */
     void changed(Inode i) {
-        if (!listeners.isEmpty()) {
-            tell(l -> l.changed(i.ino));
+        for (ChangeListener l : listeners) {
+            try {
+                l.changed(i.ino);
+            } catch (RuntimeException e) {
+                LOG.warn("change listener {} failed", l, e);
+            }
         }
     }
 
     void created(Inode dir, String name) {
-        if (!listeners.isEmpty()) {
+        if (listeners.length > 0) {
             tell(l -> l.created(dir.ino, name));
         }
     }
 
     void removed(Inode dir, String name) {
-        if (!listeners.isEmpty()) {
+        if (listeners.length > 0) {
             tell(l -> l.removed(dir.ino, name));
         }
     }
 
     void renamed(PathResolver.Parent from, PathResolver.Parent to, boolean exchange) throws IOException {
-        if (listeners.isEmpty()) {
+        if (listeners.length == 0) {
             return;
         }
         Inode moved = paths.child(to.dir(), to.name());

@@ -92,6 +92,9 @@ final class ReadLeases implements ChangeListener {
     /** Inode {@code ino}'s data or attributes changed: every lease on it ends before the changing call returns. */
     @Override
     public void changed(long ino) {
+        if (byInode.isEmpty()) {
+            return; // the common case on the write path: no lease anywhere, and no boxed key for the lookup
+        }
         Set<Lease> leases = byInode.remove(ino);
         if (leases == null) {
             return;
