@@ -464,6 +464,47 @@ class FuseMountIT {
     }
 
     @Test
+    @Order(8)
+    void shouldKeepFifosSocketsDeviceNodesAndASymlinksOwnOwnerAndTimes() throws Exception {
+        assumeInstalled("python3");
+        assumeInstalled("setpriv");
+        String out = sh(
+                """
+                mkdir -p special && cd special && rm -f pipe sock chr blk link
+                mkfifo pipe
+                (echo through-the-pipe > pipe &)
+                cat pipe
+                python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')"
+                mknod chr c 1 3
+                mknod blk b 8 1
+                stat -c '%n %F %t:%T' pipe sock chr blk
+                (cat chr 2>&1 || true)
+                ln -s pipe link
+                chown -h 65534:65534 link
+                touch -h -d '2001-02-03 04:05:06 UTC' link
+                stat -c '%n %u %g %Y' link pipe | awk '{print $1, $2, $3, ($4 == 981173106)}'
+                mkdir -p -m 1777 open
+                (NOBODY mknod open/dev c 1 3 2>&1 || true)
+                NOBODY mkfifo open/nobodys
+                stat -c '%U %F' open/nobodys
+                """
+                        .replace("NOBODY", NOBODY));
+        List<String> lines = out.lines().toList();
+        assertEquals("through-the-pipe", lines.get(0), out);
+        assertEquals("pipe fifo 0:0", lines.get(1), out);
+        assertEquals("sock socket 0:0", lines.get(2), out);
+        assertEquals("chr character special file 1:3", lines.get(3), out);
+        assertEquals("blk block special file 8:1", lines.get(4), out);
+        // The mount is nodev (as every FUSE mount by default): a device node is kept, never opened.
+        assertTrue(lines.get(5).contains("Permission denied"), out);
+        assertEquals("link 65534 65534 1", lines.get(6), out);
+        assertEquals("pipe 0 0 0", lines.get(7), out);
+        assertTrue(lines.get(8).contains("Operation not permitted"), out);
+        assertEquals("nobody fifo", lines.get(9), out);
+        assertEquals(10, lines.size(), out);
+    }
+
+    @Test
     @Order(9)
     void shouldRefuseAnUnprivilegedUserWhatPermissionsForbid() throws Exception {
         assumeInstalled("setpriv");

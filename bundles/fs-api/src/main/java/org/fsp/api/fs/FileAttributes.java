@@ -14,6 +14,7 @@ package org.fsp.api.fs;
  * @param atimeNanos last access
  * @param mtimeNanos last data modification
  * @param ctimeNanos last status change
+ * @param rdev device number of a device node (Linux's {@code new_encode_dev} encoding), else 0
  */
 public record FileAttributes(
         long ino,
@@ -26,7 +27,24 @@ public record FileAttributes(
         int blockSize,
         long atimeNanos,
         long mtimeNanos,
-        long ctimeNanos) {
+        long ctimeNanos,
+        int rdev) {
+
+    /** The attributes of anything but a device node. */
+    public FileAttributes(
+            long ino,
+            int mode,
+            int nlink,
+            int uid,
+            int gid,
+            long size,
+            long blocks,
+            int blockSize,
+            long atimeNanos,
+            long mtimeNanos,
+            long ctimeNanos) {
+        this(ino, mode, nlink, uid, gid, size, blocks, blockSize, atimeNanos, mtimeNanos, ctimeNanos, 0);
+    }
 
     public boolean isDirectory() {
         return FileMode.isDirectory(mode);

@@ -124,6 +124,19 @@ public interface FileSystemService {
 
     String readlink(Credentials who, String path) throws FsException;
 
+    /**
+     * Makes a special file at {@code path}, as mknod(2): {@code mode} is a type ({@link FileMode#S_IFIFO},
+     * {@link FileMode#S_IFSOCK}, {@link FileMode#S_IFCHR}, {@link FileMode#S_IFBLK}, or {@link FileMode#S_IFREG} or 0
+     * for an empty regular file) and permission bits; {@code rdev} is the device number of a device node (Linux's
+     * {@code new_encode_dev} encoding), ignored for other types. EPERM for a device node unless the caller is root
+     * (CAP_MKNOD), EINVAL for a directory, symlink or unknown type, and the errnos of creating a name (EEXIST, EACCES,
+     * ENOENT, ENOTDIR). The file system only keeps the node: what reading or writing it means (a pipe, a device) is the
+     * kernel's, through a FUSE mount. The default: a file system without special files (EPERM).
+     */
+    default void mknod(Credentials who, String path, int mode, int rdev) throws FsException {
+        throw new FsException(Errno.EPERM, "mknod of " + path + ": special files are not supported");
+    }
+
     void chmod(Credentials who, String path, int mode) throws FsException;
 
     /** Changes owner and/or group; {@link #ID_UNCHANGED} leaves one as it is. */
@@ -131,6 +144,22 @@ public interface FileSystemService {
 
     /** Sets access and modification times in ns since the epoch, or {@link #UTIME_NOW} / {@link #UTIME_OMIT}. */
     void utimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException;
+
+    /**
+     * {@link #chown} of {@code path} itself when it is a symlink (lchown(2)); the default, for a file system whose
+     * symlinks keep no owner of their own: EOPNOTSUPP.
+     */
+    default void lchown(Credentials who, String path, int uid, int gid) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "lchown of " + path);
+    }
+
+    /**
+     * {@link #utimens} of {@code path} itself when it is a symlink (utimensat with AT_SYMLINK_NOFOLLOW); the default:
+     * EOPNOTSUPP.
+     */
+    default void lutimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
+        throw new FsException(Errno.EOPNOTSUPP, "lutimens of " + path);
+    }
 
     /**
      * Checks that {@code path} exists ({@link #F_OK}) or that the caller may read, write and/or execute it

@@ -101,6 +101,13 @@ final class Attributes {
         });
     }
 
+    /** chown of the last component itself, a symlink included (lchown(2)). */
+    void lchown(Credentials who, String path, int uid, int gid) throws FsException {
+        fs.perform(() -> {
+            fs.run(tx -> chownInode(tx, who, fs.paths.resolve(who, path, false), uid, gid, Errno.ENOENT, path));
+        });
+    }
+
     void fchown(Credentials who, long handle, int uid, int gid) throws FsException {
         fs.perform(() -> {
             Inode i = fs.handle(handle).inode;
@@ -145,6 +152,14 @@ final class Attributes {
         fs.perform(() -> {
             fs.run(tx -> utimensInode(
                     tx, who, fs.paths.resolve(who, path, true), atimeNanos, mtimeNanos, Errno.ENOENT, path));
+        });
+    }
+
+    /** utimens of the last component itself, a symlink included (utimensat with AT_SYMLINK_NOFOLLOW). */
+    void lutimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
+        fs.perform(() -> {
+            fs.run(tx -> utimensInode(
+                    tx, who, fs.paths.resolve(who, path, false), atimeNanos, mtimeNanos, Errno.ENOENT, path));
         });
     }
 

@@ -379,6 +379,9 @@ final class FileData {
                 if (i.isDirectory()) {
                     throw new FsException(Errno.EISDIR, path);
                 }
+                if (!i.isRegular()) {
+                    throw new FsException(Errno.EINVAL, "truncate of a special file: " + path);
+                }
                 Access.check(who, i, Access.WRITE, path);
                 truncateLocked(tx, who, i, size, path);
                 fs.changed(i);

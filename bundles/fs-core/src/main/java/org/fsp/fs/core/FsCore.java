@@ -891,6 +891,11 @@ public final class FsCore implements FileSystemService, SessionRecords {
 
     /** Creates an inode in {@code dir} and links it as {@code name}. Caller holds the dir lock. */
     Inode createIn(Transaction tx, Credentials who, Inode dir, String name, int mode) throws IOException {
+        return createIn(tx, who, dir, name, mode, 0);
+    }
+
+    /** {@link #createIn} of a device node with device number {@code rdev}, set before the name is visible. */
+    Inode createIn(Transaction tx, Credentials who, Inode dir, String name, int mode, int rdev) throws IOException {
         int gid = who.gid();
         if ((dir.mode & FileMode.S_ISGID) != 0) {
             gid = dir.gid;
@@ -905,11 +910,15 @@ public final class FsCore implements FileSystemService, SessionRecords {
         if (n == null) {
             throw new NoSpaceException();
         }
-        if (FileMode.isDirectory(mode)) {
+        if (FileMode.isDirectory(mode) || rdev != 0) {
             n.lock.lock();
             try {
-                n.nlink = 2;
-                n.dir = null;
+                if (FileMode.isDirectory(mode)) {
+                    n.nlink = 2;
+                    n.dir = null;
+                } else {
+                    n.rdev = rdev;
+                }
                 table.store(tx, n, false);
             } finally {
                 n.lock.unlock();
@@ -1175,6 +1184,11 @@ public final class FsCore implements FileSystemService, SessionRecords {
     }
 
     @Override
+    public void mknod(Credentials who, String path, int mode, int rdev) throws FsException {
+        namespace.mknod(who, path, mode, rdev);
+    }
+
+    @Override
     public String readlink(Credentials who, String path) throws FsException {
         return namespace.readlink(who, path);
     }
@@ -1301,6 +1315,16 @@ public final class FsCore implements FileSystemService, SessionRecords {
     @Override
     public void chown(Credentials who, String path, int uid, int gid) throws FsException {
         attributes.chown(who, path, uid, gid);
+    }
+
+    @Override
+    public void lchown(Credentials who, String path, int uid, int gid) throws FsException {
+        attributes.lchown(who, path, uid, gid);
+    }
+
+    @Override
+    public void lutimens(Credentials who, String path, long atimeNanos, long mtimeNanos) throws FsException {
+        attributes.lutimens(who, path, atimeNanos, mtimeNanos);
     }
 
     @Override

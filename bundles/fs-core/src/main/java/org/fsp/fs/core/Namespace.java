@@ -62,6 +62,37 @@ final class Namespace {
     }
 
     /**
+     * mknod(2): a FIFO, socket or device node (or an empty regular file) at {@code path}, checked in Linux's order:
+     * the type (EPERM for a directory, EINVAL for no known type), then the name (EEXIST, ENOENT, EACCES), then the
+     * privilege a device node needs (EPERM unless root).
+     */
+    void mknod(Credentials who, String path, int mode, int rdev) throws FsException {
+        fs.perform(() -> {
+            int type = mode & FileMode.S_IFMT;
+            if (type == FileMode.S_IFDIR) {
+                throw new FsException(Errno.EPERM, "mknod of a directory: " + path);
+            }
+            if (type != 0 && type != FileMode.S_IFREG && !FileMode.isSpecial(type)) {
+                throw new FsException(Errno.EINVAL, "mknod of type 0" + Integer.toOctalString(type));
+            }
+            boolean device = type == FileMode.S_IFCHR || type == FileMode.S_IFBLK;
+            fs.run(tx -> {
+                PathResolver.Parent p = lockForNewName(who, path, false);
+                try {
+                    if (device && !who.isRoot()) {
+                        throw new FsException(Errno.EPERM, "mknod of a device node: " + path);
+                    }
+                    int made = (type == 0 ? FileMode.S_IFREG : type) | (mode & FileMode.PERMISSION_MASK);
+                    fs.createIn(tx, who, p.dir(), p.name(), made, device ? rdev : 0);
+                } finally {
+                    p.dir().lock.unlock();
+                }
+                return null;
+            });
+        });
+    }
+
+    /**
      * The parent of a name about to be made, with its directory locked (the caller unlocks it): EEXIST for "." or
      * ".." or a name that exists, ENOENT for a trailing slash unless {@code directory}, EACCES without write and
      * search permission on the directory.

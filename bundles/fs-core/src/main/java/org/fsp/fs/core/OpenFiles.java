@@ -124,6 +124,12 @@ final class OpenFiles {
         if ((flags & OpenFlags.O_DIRECTORY) != 0 && !target.isDirectory()) {
             throw new FsException(Errno.ENOTDIR, path);
         }
+        if (target.isSpecial()) {
+            // A pipe or a device is the kernel's to serve (through the FUSE mount); a socket opens nowhere (Linux too).
+            throw new FsException(
+                    (target.mode & FileMode.S_IFMT) == FileMode.S_IFSOCK ? Errno.ENXIO : Errno.EOPNOTSUPP,
+                    "open of a special file: " + path);
+        }
         boolean write = OpenFlags.canWrite(flags);
         boolean trunc = (flags & OpenFlags.O_TRUNC) != 0;
         if (target.isDirectory() && (write || creat)) {

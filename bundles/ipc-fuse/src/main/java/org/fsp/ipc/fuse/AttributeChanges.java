@@ -3,8 +3,6 @@ package org.fsp.ipc.fuse;
 import static org.fsp.ipc.fuse.FuseOpcodes.*;
 
 import org.fsp.api.fs.Credentials;
-import org.fsp.api.fs.Errno;
-import org.fsp.api.fs.FileAttributes;
 import org.fsp.api.fs.FileMode;
 import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
@@ -12,8 +10,9 @@ import org.fsp.ipc.fuse.FuseRequest.Setattr;
 
 /**
  * SETATTR: one request may change mode, owner, size and times at once; each is applied with the handle-based call
- * when the kernel names an open file (fchmod, fchown, ftruncate, futimens), else by path. A symlink's owner or times
- * are not changed (fs-core's calls follow symlinks); the answer is the attributes after every change.
+ * when the kernel names an open file (fchmod, fchown, ftruncate, futimens), else by path; a symlink's own owner and
+ * times with lchown and lutimens (the kernel never asks to change a symlink's mode). The answer is the attributes
+ * after every change.
  */
 final class AttributeChanges {
 
@@ -45,13 +44,7 @@ final class AttributeChanges {
             int uid = (valid & FATTR_UID) != 0 ? s.uid() : FileSystemService.ID_UNCHANGED;
             int gid = (valid & FATTR_GID) != 0 ? s.gid() : FileSystemService.ID_UNCHANGED;
             if (symlink) {
-                FileAttributes a = fs.lstat(who, p);
-                boolean same = (uid == FileSystemService.ID_UNCHANGED || uid == a.uid())
-                        && (gid == FileSystemService.ID_UNCHANGED || gid == a.gid());
-                if (!same) {
-                    // fs-core's chown follows symlinks and has no lchown: refuse rather than change the target.
-                    throw new FsException(Errno.EPERM, "lchown of " + p);
-                }
+                fs.lchown(who, p, uid, gid);
             } else if (byHandle) {
                 fs.fchown(who, h, uid, gid);
             } else {
@@ -65,10 +58,12 @@ final class AttributeChanges {
                 fs.truncate(who, paths.path(fs, node), s.size());
             }
         }
-        if ((valid & (FATTR_ATIME | FATTR_MTIME)) != 0 && !symlink) {
+        if ((valid & (FATTR_ATIME | FATTR_MTIME)) != 0) {
             long atime = time(valid, FATTR_ATIME, FATTR_ATIME_NOW, s.atimeSeconds(), s.atimeNanos());
             long mtime = time(valid, FATTR_MTIME, FATTR_MTIME_NOW, s.mtimeSeconds(), s.mtimeNanos());
-            if (byHandle) {
+            if (symlink) {
+                fs.lutimens(who, p, atime, mtime);
+            } else if (byHandle) {
                 fs.futimens(who, h, atime, mtime);
             } else {
                 fs.utimens(who, paths.path(fs, node), atime, mtime);

@@ -308,19 +308,9 @@ final class FuseDispatcher {
                 yield paths.entry(fs, who, p);
             }
             case Mknod m -> {
-                int type = m.mode() & FileMode.S_IFMT;
-                if (type != 0 && type != FileMode.S_IFREG) {
-                    // fs-core stores regular files, directories and symlinks only: no FIFOs, sockets or devices.
-                    throw new FsException(Errno.EPERM, "mknod of type " + Integer.toOctalString(type));
-                }
+                // fs-core keeps the node; the kernel serves a FIFO's or device's I/O itself and never opens it here.
                 String p = NodeTable.child(paths.path(fs, node), m.name());
-                fs.close(
-                        who,
-                        fs.open(
-                                who,
-                                p,
-                                OpenFlags.O_RDONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW,
-                                m.mode() & FileMode.PERMISSION_MASK));
+                fs.mknod(who, p, m.mode() & (FileMode.S_IFMT | FileMode.PERMISSION_MASK), m.rdev());
                 yield paths.entry(fs, who, p);
             }
             case Mkdir m -> {

@@ -49,7 +49,7 @@ sealed interface FuseReply {
         out.set(JAVA_INT, at + Attr.NLINK, a.nlink());
         out.set(JAVA_INT, at + Attr.UID, a.uid());
         out.set(JAVA_INT, at + Attr.GID, a.gid());
-        out.set(JAVA_INT, at + Attr.RDEV, 0);
+        out.set(JAVA_INT, at + Attr.RDEV, a.rdev());
         out.set(JAVA_INT, at + Attr.BLKSIZE, a.blockSize());
         out.set(JAVA_INT, at + Attr.FLAGS, 0);
     }

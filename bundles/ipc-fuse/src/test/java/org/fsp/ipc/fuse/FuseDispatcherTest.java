@@ -357,11 +357,26 @@ class FuseDispatcherTest {
     }
 
     @Test
-    void shouldRefuseSpecialFilesAndAnswerUnimplementedOpcodesWithEnosys() {
+    void shouldMakeSpecialFilesAsMknodAndAnswerUnimplementedOpcodesWithEnosys() {
         byte[] fifo = body().u32(0010644).u32(0).u32(0).u32(0).name("fifo").toArray();
-        assertEquals(-Errno.EPERM.code(), send(FuseOpcodes.MKNOD, FuseAbi.ROOT_ID, ROOT, fifo));
+        assertEquals(0, send(FuseOpcodes.MKNOD, FuseAbi.ROOT_ID, ROOT, fifo));
         byte[] reg = body().u32(0100644).u32(0).u32(0).u32(0).name("reg").toArray();
         assertEquals(0, send(FuseOpcodes.MKNOD, FuseAbi.ROOT_ID, ROOT, reg));
+        // A device node needs CAP_MKNOD: a user may make names in "open" (mode 0777), but not a device there.
+        assertEquals(
+                0,
+                send(
+                        FuseOpcodes.MKDIR,
+                        FuseAbi.ROOT_ID,
+                        ROOT,
+                        body().u32(0777).u32(0).name("open").toArray()));
+        long open = out.get(JAVA_LONG, OutHeader.SIZE + EntryOut.NODE_ID);
+        byte[] chr =
+                body().u32(0020600).u32((1 << 8) | 3).u32(0).u32(0).name("null").toArray();
+        assertEquals(-Errno.EPERM.code(), send(FuseOpcodes.MKNOD, open, USER, chr));
+        assertEquals(0, send(FuseOpcodes.MKNOD, open, USER, fifo));
+        assertEquals(0, send(FuseOpcodes.MKNOD, open, ROOT, chr));
+        assertEquals((1 << 8) | 3, out.get(JAVA_INT, OutHeader.SIZE + EntryOut.ATTR + FuseAbi.Attr.RDEV));
         assertEquals(-Errno.ENOSYS.code(), send(FuseOpcodes.POLL, FuseAbi.ROOT_ID, ROOT, new byte[24]));
     }
 

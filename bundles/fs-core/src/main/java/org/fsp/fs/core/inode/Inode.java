@@ -36,6 +36,8 @@ public final class Inode {
     public volatile long parent;
     /** The block holding the extended attributes, 0 if none; changes under {@link #lock}. */
     public volatile long xattrBlock;
+    /** A device node's device number, else 0. */
+    public volatile int rdev;
 
     /** Guarded by {@link #lock}. */
     public final ExtentMap extents = new ExtentMap();
@@ -72,6 +74,11 @@ public final class Inode {
         return FileMode.isSymlink(mode);
     }
 
+    /** A FIFO, socket or device node: fs-core keeps its name and attributes; its I/O is the kernel's. */
+    public boolean isSpecial() {
+        return FileMode.isSpecial(mode);
+    }
+
     /** A stat snapshot. */
     public FileAttributes attributes() {
         return new FileAttributes(
@@ -85,6 +92,7 @@ public final class Inode {
                 Layout.BLOCK_SIZE,
                 atime,
                 mtime,
-                ctime);
+                ctime,
+                rdev);
     }
 }

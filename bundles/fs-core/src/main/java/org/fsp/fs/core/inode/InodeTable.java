@@ -85,6 +85,7 @@ public final class InodeTable {
             i.generation = s.get(Layout.INT, base + InodeDescriptor.GENERATION_OFFSET);
             i.parent = s.get(Layout.LONG, base + InodeDescriptor.PARENT_OFFSET);
             i.xattrBlock = s.get(Layout.LONG, base + InodeDescriptor.XATTR_BLOCK_OFFSET);
+            i.rdev = s.get(Layout.INT, base + InodeDescriptor.RDEV_OFFSET);
             extentCount = s.get(Layout.INT, base + InodeDescriptor.EXTENT_COUNT_OFFSET);
             chainHead = s.get(Layout.LONG, base + InodeDescriptor.EXTENT_CHAIN_OFFSET);
             for (int k = 0; k < Math.min(extentCount, InodeDescriptor.INLINE_EXTENTS); k++) {
@@ -198,6 +199,7 @@ public final class InodeTable {
             s.set(Layout.LONG, base + InodeDescriptor.EXTENT_CHAIN_OFFSET, i.chain.length > 0 ? i.chain[0] : 0);
             s.set(Layout.LONG, base + InodeDescriptor.PARENT_OFFSET, i.parent);
             s.set(Layout.LONG, base + InodeDescriptor.XATTR_BLOCK_OFFSET, i.xattrBlock);
+            s.set(Layout.INT, base + InodeDescriptor.RDEV_OFFSET, i.rdev);
             for (int k = 0; k < Math.min(ex.count(), InodeDescriptor.INLINE_EXTENTS); k++) {
                 int at = base + InodeDescriptor.EXTENTS_OFFSET + k * InodeDescriptor.EXTENT_SIZE;
                 s.set(Layout.INT, at, (int) ex.logical(k));

@@ -24,13 +24,14 @@ import org.fsp.api.fs.FileMode;
  * |        Inline extents: 10 x (logical u32, length u32,         | 80
  * |                                 physical u64)                 |
  * |     Extended attribute block (64 bits, 0 = none; minor 2)     | 240
- * |                    Reserved                                   | 248
+ * |     Device number (rdev, device nodes only, else 0)           | 248
  * |                    CRC32C of bytes 0..251                     | 252
  * +---------------------------------------------------------------+
  * </pre>
  * A free inode is all zeros (mode 0, checksum 0). Files map logical blocks to physical runs through extents sorted
  * by logical block; the first 10 live inline, the rest in a chain of {@link ExtentBlockDescriptor} blocks. A symlink
- * keeps its target in its data blocks like a file. Extended attributes live in one {@link XattrBlockDescriptor} block
+ * keeps its target in its data blocks like a file; a FIFO, socket or device node has no blocks, size 0, and a
+ * device node its device number (Linux's {@code new_encode_dev} encoding). Extended attributes live in one {@link XattrBlockDescriptor} block
  * of the inode's own, counted in its blocks as ext4 counts its xattr block; images before superblock minor version 2
  * have zeros there (no attributes).
  */
@@ -62,6 +63,8 @@ public final class InodeDescriptor {
     public static final int EXTENTS_OFFSET;
     /** block number of the inode's extended attribute block, 0 if it has none. */
     public static final int XATTR_BLOCK_OFFSET;
+    /** a device node's device number; 0 in every other inode (the reserved word of images before special files). */
+    public static final int RDEV_OFFSET;
 
     public static final int CHECKSUM_OFFSET = INODE_SIZE - 4;
 
@@ -97,6 +100,8 @@ public final class InodeDescriptor {
         offset += INLINE_EXTENTS * EXTENT_SIZE;
         XATTR_BLOCK_OFFSET = offset;
         offset += 8;
+        RDEV_OFFSET = offset;
+        offset += 4;
         if (offset > CHECKSUM_OFFSET) {
             throw new ExceptionInInitializerError("inode fields overflow the inode");
         }

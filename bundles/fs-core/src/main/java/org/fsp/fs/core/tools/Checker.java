@@ -448,8 +448,15 @@ public final class Checker {
         long chain = s.get(Layout.LONG, base + InodeDescriptor.EXTENT_CHAIN_OFFSET);
         String who = "inode " + ino;
         int type = mode & FileMode.S_IFMT;
-        if (type != FileMode.S_IFREG && type != FileMode.S_IFDIR && type != FileMode.S_IFLNK) {
+        if (type != FileMode.S_IFREG
+                && type != FileMode.S_IFDIR
+                && type != FileMode.S_IFLNK
+                && !FileMode.isSpecial(type)) {
             problem(who + " has unknown type 0" + Integer.toOctalString(type));
+        }
+        int rdev = s.get(Layout.INT, base + InodeDescriptor.RDEV_OFFSET);
+        if (rdev != 0 && type != FileMode.S_IFCHR && type != FileMode.S_IFBLK) {
+            problem(who + " of type 0" + Integer.toOctalString(type) + " has device number " + rdev);
         }
         if (size < 0) {
             problem(who + " has negative size " + size);
@@ -541,6 +548,9 @@ public final class Checker {
         }
         if (type == FileMode.S_IFLNK && (size <= 0 || size >= Layout.BLOCK_SIZE || mapped != 1)) {
             problem(who + " is a symlink of size " + size + " with " + mapped + " blocks");
+        }
+        if (FileMode.isSpecial(type) && (size != 0 || mapped != 0)) {
+            problem(who + " is a special file of size " + size + " with " + mapped + " blocks");
         }
         return new InodeInfo(mode, nlink, size, blocks, parent, extents, chainBlocks, count, fixedSize, fixedBlocks);
     }
