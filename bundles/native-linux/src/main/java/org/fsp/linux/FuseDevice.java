@@ -65,11 +65,13 @@ public final class FuseDevice {
 
     /**
      * The option string the kernel's FUSE file system parses at mount: the serving descriptor, the root's mode
-     * (a directory), the mounting user and group, and {@code allow_other} so that every user reaches the mount (the
-     * file system itself checks permissions).
+     * (a directory), the mounting user and group, {@code allow_other} so that every user reaches the mount, and
+     * {@code default_permissions}: the kernel also checks the mode bits before it sends a request. The file system
+     * checks every request itself, but some opens never reach it (a FIFO or a device node is opened by the kernel
+     * alone), and those would otherwise be checked by nobody.
      */
     public static String mountOptions(int fd, int uid, int gid) {
-        return "fd=" + fd + ",rootmode=40000,user_id=" + uid + ",group_id=" + gid + ",allow_other";
+        return "fd=" + fd + ",rootmode=40000,user_id=" + uid + ",group_id=" + gid + ",allow_other,default_permissions";
     }
 
     /** mount(2) of {@code fsType} (e.g. {@code "fuse.fsp"}) at {@code target}, source name {@code source}. */

@@ -34,6 +34,16 @@ final class PathResolver {
     /** Symlinks followed in one lookup before ELOOP, as Linux's MAXSYMLINKS. */
     static final int SYMLOOP_MAX = 40;
 
+    /**
+     * The longest path fs-core resolves, in bytes with the NUL: far above PATH_MAX on purpose. PATH_MAX bounds what a
+     * program passes to a system call, and each front end checks it on what its callers give it (ipc-shm's
+     * RequestArguments, the kernel for the FUSE mount). A path a front end builds itself can be longer: the FUSE
+     * mount names a file by its full path from the root, and a program that made a deep tree by chdir and relative
+     * names (each of its own calls within PATH_MAX) has files whose full path is not. This bound only keeps the work
+     * of one lookup finite.
+     */
+    static final int RESOLVE_MAX = 64 * PATH_MAX;
+
     /** The last component of a path and the directory holding it ({@code name} is "" for "/"). */
     record Parent(Inode dir, String name, boolean trailingSlash) {}
 
@@ -68,7 +78,7 @@ final class PathResolver {
             return;
         }
         byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length + 1 > PATH_MAX) {
+        if (bytes.length + 1 > RESOLVE_MAX) {
             throw new FsException(Errno.ENAMETOOLONG, path.substring(0, 64) + "...");
         }
         int start = 0;
@@ -85,7 +95,7 @@ final class PathResolver {
     /** True if the path is ASCII with components within NAME_MAX: then chars are bytes and no check is needed. */
     private static boolean isShortAscii(String path) {
         int n = path.length();
-        if (n + 1 > PATH_MAX) {
+        if (n + 1 > RESOLVE_MAX) {
             return false;
         }
         int start = 0;
