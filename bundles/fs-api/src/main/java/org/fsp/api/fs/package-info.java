@@ -3,5 +3,5 @@
  * codes failures carry, and the plain data types that cross between layers.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("0.6.0")
+@org.osgi.annotation.versioning.Version("0.7.0")
 package org.fsp.api.fs;
