@@ -20,9 +20,10 @@ import org.fsp.linux.Futex;
  * ring's wake word (with a 1 s time-out, to notice a server that went away while nobody called).
  *
  * <p>A typical sequence is: {@link FspClient#addWatch} (WATCH_ADD; its id here stays the same for the watch's life),
- * events to {@link Sink#event}, {@link FspClient#removeWatch}. When events may have been lost (the ring overflowed,
- * the server forgot the session's watches and bumped the ring's epoch, or the client reconnected to a restarted
- * server) every watch is registered again by its path and its sink is told {@link Sink#overflow()}; a watch whose
+ * events to {@link Sink#event}, {@link FspClient#removeWatch}. When events may have been lost, each sink is told
+ * {@link Sink#overflow()}: after the ring overflowed (the watches go on), and after the server forgot the session's
+ * watches (it bumped the ring's epoch) or the client reconnected to a restarted server, when every watch is first
+ * registered again by its path; a watch whose
  * directory went ({@link ChangeEventsDescriptor#GONE}) or that cannot be registered again is told {@link Sink#gone()}
  * and ends.
  *
@@ -87,8 +88,11 @@ public final class ChangeEvents {
             throw new java.nio.channels.ClosedChannelException();
         }
         ChannelProxy ch = session.channel();
-        if (ch != channel) {
+        if (channel == null) {
             adopt(ch);
+        } else if (ch != channel) {
+            // A reconnect the event thread has not seen yet: the watches held are not on the new server.
+            reregister();
         }
         Watch w = new Watch(nextId++, path, sink);
         w.serverId = register(path);
