@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
+import org.fsp.api.channel.ChangeEventsDescriptor;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.ChannelOpcodes;
@@ -128,6 +129,13 @@ final class ChannelProxy implements AutoCloseable {
     final boolean recordsKept;
     /** The server grants read leases on this channel (its header is of minor version 2 or later). */
     final boolean leases;
+    /**
+     * Offset of the segment's change-event area ({@link ChangeEventsDescriptor}), or -1: the server gives none (an
+     * older server, or one that does not publish changes to this client).
+     */
+    final long eventArea;
+    /** Bytes of the change-event ring, 0 without an area. */
+    final int eventRingBytes;
     /** Set once the server is known gone: every call on this channel then fails with {@link ServerGoneException}. */
     private volatile boolean gone;
 
@@ -174,8 +182,11 @@ final class ChannelProxy implements AutoCloseable {
             Arena arena,
             int socketFd,
             long clientId,
-            boolean recordsKept) {
+            boolean recordsKept,
+            int eventBytes) {
         this.recordsKept = recordsKept;
+        this.eventArea = eventBytes > 0 ? layout.segmentBytes() : -1;
+        this.eventRingBytes = eventBytes > 0 ? eventBytes - ChangeEventsDescriptor.RING_OFFSET : 0;
         this.layout = layout;
         this.segment = segment;
         this.leases = ChannelHeaderDescriptor.minorOf(segment.get(JAVA_INT, ChannelHeaderDescriptor.VERSION_OFFSET))
@@ -302,21 +313,35 @@ final class ChannelProxy implements AutoCloseable {
             if (memfd < 0) {
                 throw new IOException("FSP server at " + socket + " sent no segment");
             }
-            ChannelLayout layout = ChannelLayout.of(
+            ChannelLayout lanesOnly = ChannelLayout.of(
                     welcome.get(JAVA_INT, WELCOME_LANE_COUNT_OFFSET),
                     welcome.get(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET),
                     welcome.get(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET));
             long bytes = welcome.get(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET);
-            // What the segment holds beyond the lanes is its bulk area (none from a server of minor version 0).
-            long bulk = bytes - layout.segmentBytes();
-            if (bulk < 0 || bulk > ChannelLayout.MAX_BULK_BYTES) {
-                throw new IOException("FSP server declares " + bytes + " bytes for geometry " + layout);
+            boolean events = (welcome.get(JAVA_INT, WELCOME_FEATURES_OFFSET) & FEATURE_CHANGE_EVENTS) != 0;
+            long most = lanesOnly.segmentBytes()
+                    + ChannelLayout.MAX_BULK_BYTES
+                    + (events ? ChangeEventsDescriptor.RING_OFFSET + ChangeEventsDescriptor.MAX_RING_BYTES : 0);
+            if (bytes < lanesOnly.segmentBytes() || bytes > most) {
+                throw new IOException("FSP server declares " + bytes + " bytes for geometry " + lanesOnly);
             }
-            layout = layout.withBulkBytes((int) bulk);
             MemorySegment raw = Libc.mmap(bytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
             Arena arena = Arena.ofShared();
             MemorySegment segment = raw.reinterpret(arena, Libc::munmap);
+            ChannelLayout layout;
+            int eventBytes;
             try {
+                // What the segment holds beyond the lanes is its bulk area (none from a server of minor version 0),
+                // then, when the welcome says so, the change-event area whose bytes the header gives.
+                eventBytes = events ? ChannelHeaderDescriptor.eventBytes(segment) : 0;
+                if (events && !ChangeEventsDescriptor.validAreaBytes(eventBytes)) {
+                    throw new IOException("FSP server declares a change-event area of " + eventBytes + " bytes");
+                }
+                long bulk = bytes - lanesOnly.segmentBytes() - eventBytes;
+                if (bulk < 0 || bulk > ChannelLayout.MAX_BULK_BYTES) {
+                    throw new IOException("FSP server declares " + bytes + " bytes for geometry " + lanesOnly);
+                }
+                layout = lanesOnly.withBulkBytes((int) bulk);
                 ChannelLayout mapped = ChannelHeaderDescriptor.check(segment);
                 if (!mapped.equals(layout)) {
                     throw new IOException("segment header " + mapped + " disagrees with welcome " + layout);
@@ -331,7 +356,8 @@ final class ChannelProxy implements AutoCloseable {
                     arena,
                     fd,
                     welcome.get(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET),
-                    (welcome.get(JAVA_INT, WELCOME_FEATURES_OFFSET) & FEATURE_RECORDS) != 0);
+                    (welcome.get(JAVA_INT, WELCOME_FEATURES_OFFSET) & FEATURE_RECORDS) != 0,
+                    eventBytes);
         } catch (IOException | RuntimeException e) {
             Libc.close(fd);
             if (e instanceof NativeException n) {
@@ -650,6 +676,22 @@ final class ChannelProxy implements AutoCloseable {
                 gone = true;
                 throw new ServerGoneException("the FSP server is gone (channel socket closed)");
             }
+        }
+    }
+
+    /**
+     * Whether the server of this channel is known or seen gone (its state word says closed, or its socket hung up),
+     * without a call: how a thread that only listens notices that a reconnect is due. One poll system call.
+     */
+    boolean serverGone() {
+        if (gone || closed) {
+            return true;
+        }
+        try {
+            checkServerAlive();
+            return false;
+        } catch (IOException | IllegalStateException e) {
+            return true;
         }
     }
 

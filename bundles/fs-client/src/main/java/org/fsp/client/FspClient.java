@@ -70,8 +70,12 @@ public final class FspClient implements AutoCloseable {
     /** Data read under read leases, answered without a round trip; null with {@code -Dfsp.client.readCache=false}. */
     private final ClientReadCache readCache = ClientReadCache.ENABLED ? new ClientReadCache() : null;
 
+    /** The directory watches of this client and their event thread. */
+    private final ChangeEvents changeEvents;
+
     private FspClient(ChannelProxy channel, Path socket, int lanes, long tokenHigh, long tokenLow) {
         this.session = new Reconnecting(channel, socket, lanes, tokenHigh, tokenLow, handles);
+        this.changeEvents = new ChangeEvents(session);
     }
 
     /** Connects to the FS process listening on {@code socket}, with the server's default number of lanes. */
@@ -780,9 +784,25 @@ public final class FspClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Watches directory {@code path} (symlinks followed), as inotify_add_watch: the server tells {@code sink} of names
+     * made, removed and changed in it, on a thread of this client ({@link ChangeEvents}). Returns the watch's id for
+     * {@link #removeWatch}. Fails with ENOENT, ENOTDIR, EACCES (no read permission), ENOSPC (too many watches), or
+     * EOPNOTSUPP when the server sends no change events (an older server, or a file system that publishes none).
+     */
+    public int addWatch(String path, ChangeEvents.Sink sink) throws IOException {
+        return changeEvents.add(path, sink);
+    }
+
+    /** Ends watch {@code id}; its sink gets no call from now on. */
+    public void removeWatch(int id) throws IOException {
+        changeEvents.remove(id);
+    }
+
     /** Disconnects: the server releases every handle this connection held. Calls in progress fail. */
     @Override
     public void close() {
+        changeEvents.close();
         session.close();
     }
 

@@ -871,6 +871,22 @@ abstract class AbstractFileSystemContractTest {
     }
 
     @Test
+    void shouldReportARenameWithinAWatchedDirectoryAsADeleteOfTheOldNameAndACreateOfTheNew() throws Exception {
+        Path watched = Files.createDirectory(dir.resolve("renames"));
+        Files.writeString(watched.resolve("old"), "x");
+        try (java.nio.file.WatchService watcher = dir.getFileSystem().newWatchService()) {
+            watched.register(
+                    watcher,
+                    java.nio.file.StandardWatchEventKinds.ENTRY_CREATE,
+                    java.nio.file.StandardWatchEventKinds.ENTRY_DELETE);
+            Files.move(watched.resolve("old"), watched.resolve("new"));
+            List<String> seen =
+                    eventsUntil(watcher, s -> s.contains("ENTRY_DELETE old") && s.contains("ENTRY_CREATE new"));
+            assertEquals(List.of("ENTRY_DELETE old", "ENTRY_CREATE new"), seen);
+        }
+    }
+
+    @Test
     void shouldRefuseToWatchAFileAndCloseTheWatchService() throws Exception {
         Path f = Files.writeString(dir.resolve("plain"), "x");
         java.nio.file.WatchService watcher = dir.getFileSystem().newWatchService();

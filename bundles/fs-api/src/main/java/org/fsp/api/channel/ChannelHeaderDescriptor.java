@@ -35,7 +35,9 @@ import java.lang.foreign.MemorySegment;
  *  +---------------------------------------------------------------+
  *  |      Server CPUs (64-bit mask; 0 from an older server)         | 48
  *  +---------------------------------------------------------------+
- *  |                        ... padding ...                        | 56..63
+ *  |   Change-event area bytes (minor 3; 0: none, or older server)  | 56
+ *  +---------------------------------------------------------------+
+ *  |                        ... padding ...                        | 60..63
  *  +---------------------------------------------------------------+
  *  |      Server state (own cache line; written by the server)     | 64
  *  +---------------------------------------------------------------+
@@ -56,6 +58,10 @@ import java.lang.foreign.MemorySegment;
  * it got from memory. The server clears the word (a release store) before it answers a call that changes the file's
  * data, so a read that starts after such a call returned finds the lease gone. The words are in memory the client
  * can write: a client that forges one only misleads itself.
+ *
+ * <p>Change events (minor 3): a segment of a client that said hello with minor 3 or later ends with a change-event
+ * area ({@link ChangeEventsDescriptor}) of {@link #EVENT_BYTES_OFFSET} bytes after the bulk area; the segment bytes
+ * count it.
  */
 public final class ChannelHeaderDescriptor {
 
@@ -65,9 +71,9 @@ public final class ChannelHeaderDescriptor {
     public static final int MAJOR_VERSION = 1;
     /**
      * The minor version: additions a reader of the same major may ignore. 1 added the bulk area and the session token,
-     * 2 read leases.
+     * 2 read leases, 3 change events.
      */
-    public static final int MINOR_VERSION = 2;
+    public static final int MINOR_VERSION = 3;
     /** The first minor version with read leases. */
     public static final int LEASES_MINOR_VERSION = 2;
     /** Where the read lease words start: the second half of the header page. */
@@ -85,6 +91,11 @@ public final class ChannelHeaderDescriptor {
     public static final int SERVER_PID_OFFSET;
     /** Bytes of the bulk area ({@link ChannelLayout#bulkBytes()}); zero in the padding of a minor-0 header. */
     public static final int BULK_BYTES_OFFSET;
+    /**
+     * Bytes of the change-event area after the bulk area ({@link ChangeEventsDescriptor}); zero in the padding of an
+     * older server's header, and for a client that said hello with a minor below 3.
+     */
+    public static final int EVENT_BYTES_OFFSET;
     /**
      * The CPUs the server's polling workers are pinned to (bit i: CPU i, 0-63), 0 when none is (or an older server):
      * a client thread keeps off them when other CPUs remain, so that a worker and a client never take turns on one
@@ -138,6 +149,8 @@ public final class ChannelHeaderDescriptor {
         offset += 4;
         SERVER_CPUS_OFFSET = offset;
         offset += 8;
+        EVENT_BYTES_OFFSET = offset;
+        offset += 4;
         offset = ChannelLayout.CACHE_LINE_BYTES;
         SERVER_STATE_OFFSET = offset;
         offset += ChannelLayout.CACHE_LINE_BYTES;
@@ -170,17 +183,27 @@ public final class ChannelHeaderDescriptor {
         return (major << 16) | (minor & 0xFFFF);
     }
 
-    /** Writes the header of a fresh segment; the server does this before passing the descriptor. */
+    /** Writes the header of a fresh segment without a change-event area. */
     public static void write(MemorySegment segment, ChannelLayout layout, long clientId, int serverPid) {
+        write(segment, layout, 0, clientId, serverPid);
+    }
+
+    /**
+     * Writes the header of a fresh segment whose change-event area has {@code eventBytes} (0: none); the server does
+     * this before passing the descriptor.
+     */
+    public static void write(
+            MemorySegment segment, ChannelLayout layout, int eventBytes, long clientId, int serverPid) {
         segment.set(JAVA_LONG, MAGIC_OFFSET, MAGIC);
         segment.set(JAVA_INT, VERSION_OFFSET, version(MAJOR_VERSION, MINOR_VERSION));
         segment.set(JAVA_INT, LANE_COUNT_OFFSET, layout.laneCount());
         segment.set(JAVA_INT, SLOTS_PER_LANE_OFFSET, layout.slotsPerLane());
         segment.set(JAVA_INT, SLOT_DATA_BYTES_OFFSET, layout.slotDataBytes());
-        segment.set(JAVA_LONG, SEGMENT_BYTES_OFFSET, layout.segmentBytes());
+        segment.set(JAVA_LONG, SEGMENT_BYTES_OFFSET, layout.segmentBytes() + eventBytes);
         segment.set(JAVA_LONG, CLIENT_ID_OFFSET, clientId);
         segment.set(JAVA_INT, SERVER_PID_OFFSET, serverPid);
         segment.set(JAVA_INT, BULK_BYTES_OFFSET, layout.bulkBytes());
+        segment.set(JAVA_INT, EVENT_BYTES_OFFSET, eventBytes);
         segment.set(JAVA_INT, SERVER_STATE_OFFSET, SERVER_SERVING);
     }
 
@@ -192,6 +215,11 @@ public final class ChannelHeaderDescriptor {
     /** The CPUs the server's workers are pinned to, as last published (0: none). */
     public static long serverCpus(MemorySegment segment) {
         return segment.get(JAVA_LONG, SERVER_CPUS_OFFSET);
+    }
+
+    /** The change-event area's bytes as the header declares them (0: none); checked by {@link #check}. */
+    public static int eventBytes(MemorySegment segment) {
+        return segment.get(JAVA_INT, EVENT_BYTES_OFFSET);
     }
 
     /**
@@ -215,9 +243,13 @@ public final class ChannelHeaderDescriptor {
                 segment.get(JAVA_INT, SLOT_DATA_BYTES_OFFSET),
                 segment.get(JAVA_INT, BULK_BYTES_OFFSET));
         long declared = segment.get(JAVA_LONG, SEGMENT_BYTES_OFFSET);
-        if (declared != layout.segmentBytes() || segment.byteSize() < declared) {
+        int events = eventBytes(segment);
+        if (events != 0 && !ChangeEventsDescriptor.validAreaBytes(events)) {
+            throw new IllegalStateException("channel segment declares a change-event area of " + events + " bytes");
+        }
+        if (declared != layout.segmentBytes() + events || segment.byteSize() < declared) {
             throw new IllegalStateException("channel segment declares " + declared + " bytes, geometry needs "
-                    + layout.segmentBytes() + ", mapped " + segment.byteSize());
+                    + layout.segmentBytes() + " and " + events + " of change events, mapped " + segment.byteSize());
         }
         return layout;
     }

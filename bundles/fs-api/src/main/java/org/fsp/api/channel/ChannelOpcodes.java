@@ -64,7 +64,15 @@ package org.fsp.api.channel;
  *              arg0 (to directory handle), path2 (to), flags (as RENAME2)
  *  READDIRAT   handle (directory), arg0 (cookie),     entries / the entries
  *              arg1 (max)
+ *  WATCH_ADD   path1 (a directory; symlinks followed) watch id (1 or more)
+ *  WATCH_REMOVE handle (watch id)                     0
  * </pre>
+ *
+ * <p>The watch opcodes (minor 3) make the server tell the session of changes in a directory through the segment's
+ * change-event area ({@link ChangeEventsDescriptor}), as inotify_add_watch and inotify_rm_watch: WATCH_ADD fails with
+ * ENOENT, ENOTDIR, EACCES (no read permission on the directory), ENOSPC (the session's bound of watches), or ENOTSUP
+ * (the session has no event area, or the file system publishes no changes); WATCH_REMOVE with EINVAL for an id that
+ * is not a watch of the session. A server without them answers ENOSYS.
  *
  * <p>The *at opcodes resolve a relative path1 (and path2) from the directory the handle is open on, whatever its
  * names are now; an absolute path ignores the handle. A server without them answers ENOSYS.
@@ -147,9 +155,13 @@ public final class ChannelOpcodes {
     public static final int RENAMEAT = 45;
     /** readdir of the directory a handle is open on (getdents). */
     public static final int READDIRAT = 46;
+    /** Watches a directory: its changes come as records in the change-event area (minor 3). */
+    public static final int WATCH_ADD = 47;
+    /** Ends a watch. */
+    public static final int WATCH_REMOVE = 48;
 
     /** One more than the highest opcode: valid opcodes are {@code 0 <= op < COUNT}. */
-    public static final int COUNT = 47;
+    public static final int COUNT = 49;
 
     private static final String[] NAMES = {
         "noop",
@@ -198,7 +210,9 @@ public final class ChannelOpcodes {
         "fstatat",
         "unlinkat",
         "renameat",
-        "readdirat"
+        "readdirat",
+        "watch_add",
+        "watch_remove"
     };
 
     private ChannelOpcodes() {}

@@ -13,7 +13,8 @@ package org.fsp.api.channel;
  *  16  session token, high (64 bits)             16  lane count
  *  24  session token, low (64 bits)              20  slots per lane
  *                                                24  slot data bytes
- *                                                28  features ({@link #FEATURE_RECORDS})
+ *                                                28  features ({@link #FEATURE_RECORDS},
+ *                                                    {@link #FEATURE_CHANGE_EVENTS})
  *                                                32  segment bytes (64 bits)
  *                                                40  client id (64 bits)
  * </pre>
@@ -44,6 +45,11 @@ public final class HandshakeDescriptor {
 
     /** Welcome feature: the server keeps exactly-once records for this session's token across its restarts. */
     public static final int FEATURE_RECORDS = 1;
+    /**
+     * Welcome feature (minor 3): the segment ends with a change-event area ({@link ChangeEventsDescriptor}), whose
+     * bytes the segment bytes include; given only to a client whose hello said minor 3 or later.
+     */
+    public static final int FEATURE_CHANGE_EVENTS = 2;
 
     private HandshakeDescriptor() {}
 }

@@ -22,8 +22,24 @@ public interface ChangeListener {
      */
     default void created(long dirIno, String name) {}
 
+    /**
+     * {@link #created(long, String)} naming the inode {@code ino} the new entry refers to, for a listener that keeps
+     * names with their inodes (ipc-shm's directory watches). The default tells {@link #created(long, String)}.
+     */
+    default void created(long dirIno, String name, long ino) {
+        created(dirIno, name);
+    }
+
     /** Entry {@code name} of directory {@code dirIno} is gone (unlink, rmdir). */
     void removed(long dirIno, String name);
+
+    /**
+     * {@link #removed(long, String)} naming the inode {@code ino} the entry referred to (for rmdir: the directory
+     * removed). The default tells {@link #removed(long, String)}.
+     */
+    default void removed(long dirIno, String name, long ino) {
+        removed(dirIno, name);
+    }
 
     /**
      * Entry {@code fromName} of {@code fromDirIno} now lives at {@code toName} of {@code toDirIno}, replacing what was
@@ -31,6 +47,23 @@ public interface ChangeListener {
      * directory (the names under it moved with it).
      */
     void renamed(long fromDirIno, String fromName, long toDirIno, String toName, boolean directory, boolean exchange);
+
+    /**
+     * {@link #renamed(long, String, long, String, boolean, boolean)} naming the inodes: {@code movedIno} now lives at
+     * {@code toName}; {@code exchangedIno}, with {@code exchange}, is the inode now at {@code fromName}, else 0. The
+     * default tells the form without inodes.
+     */
+    default void renamed(
+            long fromDirIno,
+            String fromName,
+            long toDirIno,
+            String toName,
+            boolean directory,
+            boolean exchange,
+            long movedIno,
+            long exchangedIno) {
+        renamed(fromDirIno, fromName, toDirIno, toName, directory, exchange);
+    }
 
     /** Inode {@code ino}'s data or attributes changed: a write, truncate, chmod, chown, utimens, link, xattr change. */
     void changed(long ino);

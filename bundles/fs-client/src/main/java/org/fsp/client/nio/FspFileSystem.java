@@ -71,6 +71,11 @@ public final class FspFileSystem extends FileSystem {
         this.root = FspPath.parse(this, "/");
     }
 
+    /** The FS Lib connection of this file system. */
+    FspClient client() {
+        return client;
+    }
+
     FileOperations ops() {
         if (!open) {
             throw new ClosedFileSystemException();
@@ -180,7 +185,7 @@ public final class FspFileSystem extends FileSystem {
         return principals;
     }
 
-    /** A polling watch service ({@link FspWatchService} says how it sees changes); closed with this file system. */
+    /** A watch service told of changes by the server ({@link FspWatchService} says how); closed with this file system. */
     @Override
     public WatchService newWatchService() {
         if (!open) {

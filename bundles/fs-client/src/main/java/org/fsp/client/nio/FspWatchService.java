@@ -7,8 +7,6 @@ import static java.nio.file.StandardWatchEventKinds.OVERFLOW;
 
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
@@ -22,49 +20,41 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
-import org.fsp.api.fs.DirEntry;
-import org.fsp.api.fs.FileAttributes;
+import org.fsp.api.channel.ChangeEventsDescriptor;
+import org.fsp.client.ChangeEvents;
+import org.fsp.client.FspClient;
 
 /**
- * A {@link WatchService} that polls: every {@link #POLL_MILLIS} (system property {@code fsp.watch.pollMillis}) a thread
- * of its own lists each watched directory and compares it with the last listing, as the platform's own
- * {@code PollingWatchService} does where the kernel gives no notifications. A name that appears is ENTRY_CREATE, one
- * that goes ENTRY_DELETE, and one whose inode, size, modification or change time differs ENTRY_MODIFY (only stat'ed
- * when ENTRY_MODIFY is asked for, or when the directory itself changed). A change undone within one interval is not
- * seen; a watched directory that goes away cancels its key, as on the platform.
+ * A {@link WatchService} told of changes by the server: each registered directory is a watch of FS Lib
+ * ({@link FspClient#addWatch}), whose events fs-core's change listener sends through the channel's change-event ring,
+ * as inotify does for the platform's service on Linux. No thread polls. A name made in the directory (create, mkdir,
+ * link, symlink, a rename into it) is ENTRY_CREATE, one that goes (unlink, rmdir, a rename out of it) ENTRY_DELETE, a
+ * rename within it both, and a change of the data or attributes of what a name refers to ENTRY_MODIFY (for a
+ * subdirectory that includes a change of its entries, which touches its times).
  *
- * <p>Why polling and not fs-core's change notifications: those reach in-process listeners (the FUSE mount) but the
- * channel carries no server-to-client messages yet, and a directory listing is a handful of requests over shared
- * memory, without a system call.
+ * <p>OVERFLOW: when events may have been lost (the client's ring was full, the server forgot the watches at a
+ * hand-over or a change of file system, or FS Lib reconnected to a restarted server), FS Lib registers the directory
+ * again and the key gets an OVERFLOW event: whoever watches lists the directory again. A watched directory that goes
+ * away, or that cannot be registered again, cancels its key and signals it, as on Linux.
  */
 final class FspWatchService implements WatchService {
 
-    /** Milliseconds between two listings of the watched directories. */
-    static final long POLL_MILLIS = Long.getLong("fsp.watch.pollMillis", 250);
-
     /** Events a key holds before it says OVERFLOW instead (the platform's bound). */
     private static final int MAX_EVENTS = 512;
-
-    private static final int READDIR_BATCH = 1024;
 
     final FspFileSystem fs;
     private final LinkedBlockingDeque<Key> signalled = new LinkedBlockingDeque<>();
     /** Guarded by this. */
     private final Map<String, Key> keys = new HashMap<>();
 
-    private final Thread poller;
     private volatile boolean open = true;
     /** Put on {@link #signalled} by close so that waiters wake and see the service closed. */
     private final Key closedMarker;
 
     FspWatchService(FspFileSystem fs) {
         this.fs = fs;
-        this.closedMarker = new Key(this, null, Set.of(), Map.of());
-        this.poller = Thread.ofPlatform().daemon().name("fsp-watch").start(this::pollLoop);
+        this.closedMarker = new Key(this, null, Set.of());
     }
-
-    /** What is known of one name in a directory. */
-    private record Entry(long ino, long size, long mtimeNanos, long ctimeNanos) {}
 
     /** Registers {@code dir} for {@code kinds}; the same directory again gets its key back with the new kinds. */
     WatchKey register(FspPath dir, WatchEvent.Kind<?>[] kinds, WatchEvent.Modifier... modifiers) throws IOException {
@@ -84,110 +74,28 @@ final class FspWatchService implements WatchService {
             }
         }
         String path = dir.fspPath();
-        FileAttributes a = fs.ops().stat(path, true);
-        if (!a.isDirectory()) {
-            throw new NotDirectoryException(dir.toString());
-        }
-        Map<String, Entry> snapshot = list(path, wanted.contains(ENTRY_MODIFY));
         synchronized (this) {
             Key k = keys.get(path);
             if (k != null && k.valid) {
                 k.kinds = Set.copyOf(wanted);
-                k.snapshot = snapshot;
-                k.dirStat = a;
                 return k;
             }
-            k = new Key(this, dir, wanted, snapshot);
-            k.dirStat = a;
-            keys.put(path, k);
-            return k;
         }
-    }
-
-    private Map<String, Entry> list(String dir, boolean statEach) throws IOException {
-        Map<String, Entry> entries = new HashMap<>();
-        long cookie = 0;
-        while (true) {
-            List<DirEntry> page = fs.ops().readdir(dir, cookie, READDIR_BATCH);
-            if (page.isEmpty()) {
-                return entries;
+        Key k = new Key(this, dir, wanted);
+        // Not under this: FS Lib's event thread may be calling a key, which takes this to forget itself. The server
+        // checks the path: ENOENT, ENOTDIR, EACCES, as the platform's register throws them.
+        k.watchId = fs.client().addWatch(path, k);
+        synchronized (this) {
+            Key raced = keys.get(path);
+            if (raced == null || !raced.valid) {
+                keys.put(path, k);
+                return k;
             }
-            for (DirEntry e : page) {
-                Entry known = new Entry(e.ino(), -1, 0, 0);
-                if (statEach) {
-                    try {
-                        FileAttributes a =
-                                fs.ops().stat(dir.equals("/") ? "/" + e.name() : dir + "/" + e.name(), false);
-                        known = new Entry(a.ino(), a.size(), a.mtimeNanos(), a.ctimeNanos());
-                    } catch (NoSuchFileException gone) {
-                        continue;
-                    }
-                }
-                entries.put(e.name(), known);
-                cookie = e.cookie();
-            }
+            raced.kinds = Set.copyOf(wanted);
         }
-    }
-
-    private void pollLoop() {
-        while (open) {
-            try {
-                Thread.sleep(POLL_MILLIS);
-            } catch (InterruptedException e) {
-                return;
-            }
-            List<Key> all;
-            synchronized (this) {
-                all = new ArrayList<>(keys.values());
-            }
-            for (Key k : all) {
-                if (!open || !fs.isOpen()) {
-                    return;
-                }
-                poll(k);
-            }
-        }
-    }
-
-    /** Lists one key's directory and queues what changed since the last listing. */
-    private void poll(Key k) {
-        if (!k.valid) {
-            return;
-        }
-        String path = k.dir.fspPath();
-        Map<String, Entry> now;
-        try {
-            FileAttributes a = fs.ops().stat(path, true);
-            boolean modify = k.kinds.contains(ENTRY_MODIFY);
-            if (!modify && a.equals(k.dirStat)) {
-                // Names come and go only with a change of the directory's own times.
-                return;
-            }
-            if (!a.isDirectory() || a.ino() != k.dirStat.ino()) {
-                throw new NoSuchFileException(path);
-            }
-            k.dirStat = a;
-            now = list(path, modify);
-        } catch (IOException | RuntimeException e) {
-            // The directory is gone (or the file system closed): the key is cancelled and signalled, as on Linux.
-            k.cancelled();
-            return;
-        }
-        Map<String, Entry> before = k.snapshot;
-        for (Map.Entry<String, Entry> e : now.entrySet()) {
-            Entry old = before.get(e.getKey());
-            if (old == null) {
-                k.add(ENTRY_CREATE, e.getKey());
-            } else if (!old.equals(e.getValue())) {
-                k.add(ENTRY_MODIFY, e.getKey());
-            }
-        }
-        for (String name : before.keySet()) {
-            if (!now.containsKey(name)) {
-                k.add(ENTRY_DELETE, name);
-            }
-        }
-        k.snapshot = now;
+        k.valid = false;
+        k.unwatch();
+        return keys.get(path);
     }
 
     private void checkOpen() {
@@ -206,7 +114,6 @@ final class FspWatchService implements WatchService {
             return;
         }
         open = false;
-        poller.interrupt();
         List<Key> all;
         synchronized (this) {
             all = new ArrayList<>(keys.values());
@@ -214,6 +121,7 @@ final class FspWatchService implements WatchService {
         }
         for (Key k : all) {
             k.valid = false;
+            k.unwatch();
         }
         signalled.clear();
         signalled.add(closedMarker);
@@ -248,28 +156,70 @@ final class FspWatchService implements WatchService {
         return checked(signalled.take());
     }
 
-    /** One watched directory: READY until an event signals it, then SIGNALLED until {@link #reset}. */
-    private static final class Key implements WatchKey {
+    /**
+     * One watched directory: READY until an event signals it, then SIGNALLED until {@link #reset}. It is its watch's
+     * sink: FS Lib's event thread calls it.
+     */
+    private static final class Key implements WatchKey, ChangeEvents.Sink {
         private final FspWatchService service;
         private final FspPath dir;
         volatile Set<WatchEvent.Kind<?>> kinds;
-        volatile Map<String, Entry> snapshot;
-        volatile FileAttributes dirStat;
         volatile boolean valid = true;
+        /** FS Lib's id of the watch; 0 before registration. */
+        volatile int watchId;
         /** Guarded by this. */
         private List<WatchEvent<?>> events = new ArrayList<>();
 
         private boolean signalled;
 
-        Key(FspWatchService service, FspPath dir, Set<WatchEvent.Kind<?>> kinds, Map<String, Entry> snapshot) {
+        Key(FspWatchService service, FspPath dir, Set<WatchEvent.Kind<?>> kinds) {
             this.service = service;
             this.dir = dir;
             this.kinds = Set.copyOf(kinds);
-            this.snapshot = snapshot;
+        }
+
+        @Override
+        public void event(int kind, String name) {
+            switch (kind) {
+                case ChangeEventsDescriptor.CREATE -> add(ENTRY_CREATE, name);
+                case ChangeEventsDescriptor.DELETE -> add(ENTRY_DELETE, name);
+                case ChangeEventsDescriptor.MODIFY -> add(ENTRY_MODIFY, name);
+                default -> {
+                    // A kind of a newer server: nothing this key reports.
+                }
+            }
+        }
+
+        @Override
+        public synchronized void overflow() {
+            if (!valid) {
+                return;
+            }
+            if (events.isEmpty() || events.getLast().kind() != OVERFLOW) {
+                events.add(new Event<>(OVERFLOW, null));
+            }
+            signal();
+        }
+
+        @Override
+        public void gone() {
+            cancelled();
+        }
+
+        /** Ends the server's watch (nothing if it ended already). */
+        void unwatch() {
+            int id = watchId;
+            if (id != 0) {
+                try {
+                    service.fs.client().removeWatch(id);
+                } catch (IOException e) {
+                    // The connection is closing or gone: the watch goes with it.
+                }
+            }
         }
 
         synchronized void add(WatchEvent.Kind<Path> kind, String name) {
-            if (!kinds.contains(kind)) {
+            if (!valid || !kinds.contains(kind)) {
                 return;
             }
             Path context = dir.getFileSystem().getPath(name);
@@ -341,6 +291,7 @@ final class FspWatchService implements WatchService {
             if (valid) {
                 valid = false;
                 service.forget(this);
+                unwatch();
             }
         }
 

@@ -940,7 +940,7 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
         touchDir(tx, dir, now);
         observer.created(who, n.ino);
-        created(dir, name);
+        created(dir, name, n.ino);
         return n;
     }
 
@@ -1247,15 +1247,17 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
     }
 
-    void created(Inode dir, String name) {
+    /** Tells the listeners that entry {@code name} of {@code dir} now names inode {@code ino}. */
+    void created(Inode dir, String name, long ino) {
         if (listeners.length > 0) {
-            tell(l -> l.created(dir.ino, name));
+            tell(l -> l.created(dir.ino, name, ino));
         }
     }
 
-    void removed(Inode dir, String name) {
+    /** Tells the listeners that entry {@code name} of {@code dir}, which named inode {@code ino}, is gone. */
+    void removed(Inode dir, String name, long ino) {
         if (listeners.length > 0) {
-            tell(l -> l.removed(dir.ino, name));
+            tell(l -> l.removed(dir.ino, name, ino));
         }
     }
 
@@ -1265,7 +1267,11 @@ public final class FsCore implements FileSystemService, SessionRecords {
         }
         Inode moved = paths.child(to.dir(), to.name());
         boolean directory = moved != null && moved.isDirectory();
-        tell(l -> l.renamed(from.dir().ino, from.name(), to.dir().ino, to.name(), directory, exchange));
+        long movedIno = moved == null ? 0 : moved.ino;
+        Inode swapped = exchange ? paths.child(from.dir(), from.name()) : null;
+        long exchangedIno = swapped == null ? 0 : swapped.ino;
+        tell(l -> l.renamed(
+                from.dir().ino, from.name(), to.dir().ino, to.name(), directory, exchange, movedIno, exchangedIno));
     }
 
     /** Gives {@code notice} to every listener; one that throws is logged and does not stop the others. */

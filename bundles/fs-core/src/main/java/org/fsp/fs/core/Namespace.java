@@ -148,11 +148,13 @@ final class Namespace {
                     throw new FsException(Errno.ENOTEMPTY, path);
                 }
                 fs.lockLiveDir(p.dir(), path);
+                long removedIno;
                 try {
                     Inode c = fs.paths.child(p.dir(), p.name());
                     if (c == null) {
                         throw new FsException(Errno.ENOENT, path);
                     }
+                    removedIno = c.ino;
                     Access.check(who, p.dir(), Access.WRITE | Access.EXEC, path);
                     if (!Access.stickyAllows(who, p.dir(), c)) {
                         throw new FsException(Errno.EPERM, path);
@@ -181,7 +183,7 @@ final class Namespace {
                 } finally {
                     p.dir().lock.unlock();
                 }
-                fs.removed(p.dir(), p.name());
+                fs.removed(p.dir(), p.name(), removedIno);
                 return null;
             });
         });
@@ -251,11 +253,13 @@ final class Namespace {
                     throw new FsException(Errno.EISDIR, path);
                 }
                 fs.lockLiveDir(p.dir(), path);
+                long removedIno;
                 try {
                     Inode c = fs.paths.child(p.dir(), p.name());
                     if (c == null) {
                         throw new FsException(Errno.ENOENT, path);
                     }
+                    removedIno = c.ino;
                     if (p.trailingSlash()) {
                         throw new FsException(c.isDirectory() ? Errno.EISDIR : Errno.ENOTDIR, path);
                     }
@@ -284,7 +288,7 @@ final class Namespace {
                 } finally {
                     p.dir().lock.unlock();
                 }
-                fs.removed(p.dir(), p.name());
+                fs.removed(p.dir(), p.name(), removedIno);
                 return null;
             });
         });
@@ -315,7 +319,7 @@ final class Namespace {
                         fs.table.store(tx, src, false);
                         fs.touchDir(tx, p.dir(), now);
                         fs.changed(src);
-                        fs.created(p.dir(), p.name());
+                        fs.created(p.dir(), p.name(), src.ino);
                     } finally {
                         src.lock.unlock();
                     }

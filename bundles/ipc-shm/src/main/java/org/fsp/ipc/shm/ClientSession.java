@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import org.fsp.api.channel.ChangeEventsDescriptor;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.fs.Credentials;
 
@@ -27,6 +28,13 @@ final class ClientSession {
     final int socketFd;
     final OpenFileTable files;
     final long connectedAtMillis;
+    /**
+     * Offset of the segment's change-event area ({@link ChangeEventsDescriptor}), or -1 for none. Known from the
+     * server's own mapping (what the segment holds beyond its layout), never from the header the client can write.
+     */
+    final long eventArea;
+    /** Bytes of the change-event ring, 0 without an area. */
+    final int eventRingBytes;
     /** The client's session token (both zero: none, the client is not recoverable). */
     final long tokenHigh;
 
@@ -77,6 +85,10 @@ final class ClientSession {
         this.arena = arena;
         this.socketFd = socketFd;
         this.files = new OpenFileTable(maxOpenFiles);
+        long extra = segment.byteSize() - layout.segmentBytes();
+        boolean events = ChangeEventsDescriptor.validAreaBytes(extra);
+        this.eventArea = events ? layout.segmentBytes() : -1;
+        this.eventRingBytes = events ? (int) (extra - ChangeEventsDescriptor.RING_OFFSET) : 0;
     }
 
     /**

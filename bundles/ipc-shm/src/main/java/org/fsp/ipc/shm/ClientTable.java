@@ -32,6 +32,7 @@ final class ClientTable {
     private final FairShare share;
     private final FileSystemGate gate;
     private final ReadLeases leases;
+    private final DirectoryWatches watches;
     /** Guards the round-robin of lanes over workers (the monitor thread assigns while the server's lock may be held). */
     private final Object laneLock = new Object();
     /** Under {@link #laneLock}. */
@@ -43,6 +44,17 @@ final class ClientTable {
 
     /** A table that also ends a released client's read leases in {@code leases} (null: none kept). */
     ClientTable(List<LaneWorker> workers, FairShare share, FileSystemGate gate, ReadLeases leases) {
+        this(workers, share, gate, leases, null);
+    }
+
+    /** A table that also ends a released client's read leases and directory watches (null: none kept). */
+    ClientTable(
+            List<LaneWorker> workers,
+            FairShare share,
+            FileSystemGate gate,
+            ReadLeases leases,
+            DirectoryWatches watches) {
+        this.watches = watches;
         this.workers = workers;
         this.share = share;
         this.gate = gate;
@@ -115,6 +127,9 @@ final class ClientTable {
         }
         if (leases != null) {
             leases.sessionEnded(s);
+        }
+        if (watches != null) {
+            watches.sessionEnded(s);
         }
         gate.closeHandles(s.credentials, s.files.closeAll());
         s.awaitNoBulkCopies(TimeUnit.SECONDS.toNanos(5));

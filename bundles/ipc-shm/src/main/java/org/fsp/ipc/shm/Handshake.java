@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
+import org.fsp.api.channel.ChangeEventsDescriptor;
 import org.fsp.api.channel.ChannelHeaderDescriptor;
 import org.fsp.api.channel.ChannelLayout;
 import org.fsp.api.channel.HandshakeDescriptor;
@@ -160,8 +161,11 @@ final class Handshake {
                         "its uid has " + ofUid + " clients connected");
                 return true;
             }
-            // A client of minor version 0 computes the segment's size without a bulk area: it gets none.
-            boolean bulk = (hello.get(JAVA_INT, VERSION_OFFSET) & 0xFFFF) >= 1;
+            // A client of minor version 0 computes the segment's size without a bulk area: it gets none; one below
+            // minor 3 computes it without a change-event area.
+            int minor = hello.get(JAVA_INT, VERSION_OFFSET) & 0xFFFF;
+            boolean bulk = minor >= 1;
+            boolean events = minor >= ChangeEventsDescriptor.MINOR_VERSION;
             long tokenHigh = hello.get(JAVA_LONG, HELLO_TOKEN_HIGH_OFFSET);
             long tokenLow = hello.get(JAVA_LONG, HELLO_TOKEN_LOW_OFFSET);
             boolean hasToken = tokenHigh != 0 || tokenLow != 0;
@@ -178,7 +182,7 @@ final class Handshake {
                 }
                 claimed = true;
             }
-            setUp(fd, peer, hello.get(JAVA_INT, HELLO_LANES_OFFSET), bulk, arena, tokenHigh, tokenLow, claimed);
+            setUp(fd, peer, hello.get(JAVA_INT, HELLO_LANES_OFFSET), bulk, events, arena, tokenHigh, tokenLow, claimed);
             return true;
         }
     }
@@ -189,6 +193,7 @@ final class Handshake {
             UnixSockets.PeerCredentials peer,
             int asked,
             boolean bulk,
+            boolean events,
             Arena arena,
             long tokenHigh,
             long tokenLow,
@@ -205,17 +210,19 @@ final class Handshake {
                     config.slotsPerLane(),
                     config.slotDataBytes(),
                     bulk ? lanes * ChannelLayout.BULK_IO_BYTES : 0);
+            int eventBytes = events ? ChangeEventsDescriptor.AREA_BYTES : 0;
+            long bytes = layout.segmentBytes() + eventBytes;
             long id = clients.newId();
-            memfd = MemFd.createSealed("fsp-client-" + id, layout.segmentBytes());
+            memfd = MemFd.createSealed("fsp-client-" + id, bytes);
             Arena sessionArena = Arena.ofShared();
             MemorySegment segment;
             try {
-                segment = mapShared(memfd, layout.segmentBytes(), sessionArena);
+                segment = mapShared(memfd, bytes, sessionArena);
             } catch (RuntimeException e) {
                 sessionArena.close();
                 throw e;
             }
-            ChannelHeaderDescriptor.write(segment, layout, id, Libc.getpid());
+            ChannelHeaderDescriptor.write(segment, layout, eventBytes, id, Libc.getpid());
             ChannelHeaderDescriptor.publishServerCpus(segment, workerCpus.getAsLong());
             Credentials who = new Credentials(peer.pid(), peer.uid(), peer.gid(), groups);
             session = new ClientSession(
@@ -238,11 +245,13 @@ final class Handshake {
             welcome.set(JAVA_INT, WELCOME_LANE_COUNT_OFFSET, layout.laneCount());
             welcome.set(JAVA_INT, WELCOME_SLOTS_PER_LANE_OFFSET, layout.slotsPerLane());
             welcome.set(JAVA_INT, WELCOME_SLOT_DATA_BYTES_OFFSET, layout.slotDataBytes());
-            welcome.set(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET, layout.segmentBytes());
+            welcome.set(JAVA_LONG, WELCOME_SEGMENT_BYTES_OFFSET, bytes);
             welcome.set(JAVA_LONG, WELCOME_CLIENT_ID_OFFSET, id);
+            int features = events ? FEATURE_CHANGE_EVENTS : 0;
             if (session.hasToken() && gate.current() instanceof SessionRecords rs && rs.recordsKept()) {
-                welcome.set(JAVA_INT, WELCOME_FEATURES_OFFSET, FEATURE_RECORDS);
+                features |= FEATURE_RECORDS;
             }
+            welcome.set(JAVA_INT, WELCOME_FEATURES_OFFSET, features);
             UnixSockets.send(fd, welcome, memfd);
             clientsServed.incrementAndGet();
             LOG.info("connected {} with {} lanes", session, lanes);

@@ -114,17 +114,27 @@ final class LaneWorker implements FutexAgent {
      * @param slotDataBytes the configured slot data size; the adapter's buffer grows for adopted clients with more
      */
     LaneWorker(String name, int index, FileSystemGate gate, int slotDataBytes, FairShare share) {
-        this(name, index, gate, slotDataBytes, share, null);
+        this(name, index, gate, slotDataBytes, share, null, null);
     }
 
-    /** A worker whose PREADs may be granted read leases from {@code leases} (null: none). */
-    LaneWorker(String name, int index, FileSystemGate gate, int slotDataBytes, FairShare share, ReadLeases leases) {
+    /**
+     * A worker whose PREADs may be granted read leases from {@code leases} and whose clients may watch directories in
+     * {@code watches} (null: none).
+     */
+    LaneWorker(
+            String name,
+            int index,
+            FileSystemGate gate,
+            int slotDataBytes,
+            FairShare share,
+            ReadLeases leases,
+            DirectoryWatches watches) {
         this.name = name;
         this.index = index;
         this.gate = gate;
         this.share = share;
         Arena arena = Arena.ofAuto();
-        this.adapter = new RequestAdapter(gate, slotDataBytes, leases);
+        this.adapter = new RequestAdapter(gate, slotDataBytes, leases, watches);
         this.wakeWord = arena.allocate(4, 4);
         this.waitEntries = arena.allocate((long) Futex.WAITV_MAX * Futex.WAITV_ENTRY_SIZE, 8);
     }

@@ -77,6 +77,8 @@ final class RequestAdapter {
     private long responseLease;
     /** Where read leases come from, or null for none. */
     private final ReadLeases leases;
+    /** Where directory watches are kept, or null for none. */
+    private final DirectoryWatches watches;
 
     /** Failures inside the server that a client's requests can cause at will: logged once per interval. */
     private final RateLimitedLog failures = new RateLimitedLog(LOG);
@@ -87,6 +89,12 @@ final class RequestAdapter {
 
     /** An adapter that grants read leases from {@code leases} (null: none). */
     RequestAdapter(FileSystemGate gate, int slotDataBytes, ReadLeases leases) {
+        this(gate, slotDataBytes, leases, null);
+    }
+
+    /** An adapter that also keeps directory watches in {@code watches} (null: WATCH_ADD answers ENOSYS). */
+    RequestAdapter(FileSystemGate gate, int slotDataBytes, ReadLeases leases, DirectoryWatches watches) {
+        this.watches = watches;
         this.gate = gate;
         this.leases = leases;
         this.header = Arena.ofAuto().allocate(SlotDescriptor.SLOT_HEADER_BYTES, 64);
@@ -470,6 +478,17 @@ final class RequestAdapter {
                 return 0;
             case READDIRAT:
                 return readdir(s, dataOffset);
+            case WATCH_ADD:
+                if (watches == null) {
+                    throw new FsException(Errno.ENOSYS, "watch_add");
+                }
+                return watches.add(s, fs, who, args.path(s, dataOffset, 1));
+            case WATCH_REMOVE:
+                if (watches == null) {
+                    throw new FsException(Errno.ENOSYS, "watch_remove");
+                }
+                watches.remove(s, request.handle());
+                return 0;
             default:
                 throw new FsException(Errno.ENOSYS, "opcode " + op);
         }

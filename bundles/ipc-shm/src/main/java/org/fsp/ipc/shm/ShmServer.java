@@ -101,7 +101,9 @@ public final class ShmServer implements AutoCloseable {
     private final FileSystemGate gate;
     /** The clients' read leases (a client that wants none never asks). */
     private final ReadLeases leases;
-    /** Under this: the file system that tells {@link #leases} of changes, or null. */
+    /** The clients' directory watches (channel minor 3), told of changes by the same file system as the leases. */
+    private final DirectoryWatches watches;
+    /** Under this: the file system that tells {@link #leases} and {@link #watches} of changes, or null. */
     private FileSystemService leasesFrom;
 
     private final Path socketPath;
@@ -151,11 +153,12 @@ public final class ShmServer implements AutoCloseable {
     private ShmServer(FileSystemService fs, Path socketPath, ShmServerConfig config) {
         this.gate = new FileSystemGate(fs, config.fileSystemWaitMillis());
         this.leases = new ReadLeases();
+        this.watches = new DirectoryWatches();
         listenForLeases(fs);
         this.socketPath = socketPath.toAbsolutePath();
         this.config = config;
         this.share = new FairShare(config.inFlightPerClient(), workers);
-        this.clients = new ClientTable(workers, share, gate, leases);
+        this.clients = new ClientTable(workers, share, gate, leases, watches);
         this.handshake =
                 new Handshake(config, clients, gate, refusals, () -> closing, () -> threadModel.workerCpuMask());
         this.monitor = new ConnectionMonitor(config, clients, handshake, refusals);
@@ -279,7 +282,7 @@ public final class ShmServer implements AutoCloseable {
         Libc.setNonBlocking(listenFd);
         running = true;
         for (int i = 0; i < config.workers(); i++) {
-            workers.add(new LaneWorker("shm-worker-" + i, i, gate, config.slotDataBytes(), share, leases));
+            workers.add(new LaneWorker("shm-worker-" + i, i, gate, config.slotDataBytes(), share, leases, watches));
         }
         if (handoff != null) {
             for (ClientSession session : sessionsOf(handoff)) {
@@ -375,7 +378,7 @@ public final class ShmServer implements AutoCloseable {
         // From here clients see the pause: their requests wait in the rings until the successor polls.
         long quiescedAt = System.nanoTime();
         stopDrivers();
-        // The successor starts with no leases: clients ask again.
+        // The successor starts with no leases and no watches: clients ask again (the watches' epoch tells them).
         stopListeningForLeases(leasesFrom);
         List<ChannelHandoff.Client> handedOver = new ArrayList<>();
         for (ClientSession s : this.clients.all()) {
@@ -567,6 +570,10 @@ public final class ShmServer implements AutoCloseable {
                 "readLeases",
                 leases.held() + " held, " + leases.granted() + " granted, " + leases.revoked() + " revoked");
         m.put(
+                "changeEvents",
+                watches.held() + " watches, " + watches.eventsSent() + " events sent, " + watches.overflows()
+                        + " overflows");
+        m.put(
                 "lanesPerWorker",
                 workers.stream().map(LaneWorker::laneCount).toList().toString());
         return m;
@@ -606,8 +613,9 @@ public final class ShmServer implements AutoCloseable {
     }
 
     /**
-     * Makes {@code fs} (if not null) tell the read leases of changes, instead of the file system that did: every
-     * lease granted so far ends, since the new one would not tell of changes to their files.
+     * Makes {@code fs} (if not null) tell the read leases and the directory watches of changes, instead of the file
+     * system that did: every lease granted so far ends and every watch is forgotten (its client registers again),
+     * since the new one would not tell of changes to their files.
      */
     private synchronized void listenForLeases(FileSystemService fs) {
         if (fs == null || fs == leasesFrom) {
@@ -615,20 +623,30 @@ public final class ShmServer implements AutoCloseable {
         }
         if (leasesFrom != null) {
             leasesFrom.removeChangeListener(leases);
+            leasesFrom.removeChangeListener(watches);
         }
         fs.addChangeListener(leases);
+        fs.addChangeListener(watches);
         leasesFrom = fs;
         leases.revokeAll();
+        watches.listeningTo(fs);
+        watches.forgetAll();
     }
 
-    /** {@code fs} (if it is the one telling the leases of changes) stops telling them, and every lease ends. */
+    /**
+     * {@code fs} (if it is the one telling the leases and watches of changes) stops telling them: every lease ends,
+     * every watch is forgotten.
+     */
     private synchronized void stopListeningForLeases(FileSystemService fs) {
         if (fs == null || fs != leasesFrom) {
             return;
         }
         fs.removeChangeListener(leases);
+        fs.removeChangeListener(watches);
         leasesFrom = null;
         leases.revokeAll();
+        watches.listeningTo(null);
+        watches.forgetAll();
     }
 
     private void removeStaleSocket() throws IOException {

@@ -31,7 +31,11 @@ final class RawChannel implements AutoCloseable {
     final ChannelLayout layout;
     final MemorySegment segment;
 
-    private RawChannel(int socketFd, int memfd, ChannelLayout layout, MemorySegment segment) {
+    /** Offset of the change-event area, or -1 without one. */
+    final long eventArea;
+
+    private RawChannel(int socketFd, int memfd, ChannelLayout layout, MemorySegment segment, long eventArea) {
+        this.eventArea = eventArea;
         this.socketFd = socketFd;
         this.memfd = memfd;
         this.layout = layout;
@@ -54,10 +58,13 @@ final class RawChannel implements AutoCloseable {
                     welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_SLOTS_PER_LANE_OFFSET),
                     welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_SLOT_DATA_BYTES_OFFSET));
             long bytes = welcome.get(JAVA_LONG, HandshakeDescriptor.WELCOME_SEGMENT_BYTES_OFFSET);
-            ChannelLayout layout = geometry.withBulkBytes((int) (bytes - geometry.segmentBytes()));
-            MemorySegment seg =
-                    Libc.mmap(layout.segmentBytes(), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
-            return new RawChannel(fd, r.fd(), layout, seg);
+            MemorySegment seg = Libc.mmap(bytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0);
+            boolean events = (welcome.get(JAVA_INT, HandshakeDescriptor.WELCOME_FEATURES_OFFSET)
+                            & HandshakeDescriptor.FEATURE_CHANGE_EVENTS)
+                    != 0;
+            int eventBytes = events ? ChannelHeaderDescriptor.eventBytes(seg) : 0;
+            ChannelLayout layout = geometry.withBulkBytes((int) (bytes - geometry.segmentBytes() - eventBytes));
+            return new RawChannel(fd, r.fd(), layout, seg, events ? layout.segmentBytes() : -1);
         }
     }
 
@@ -100,6 +107,19 @@ final class RawChannel implements AutoCloseable {
             INT.setVolatile(segment, doorbell, LaneDescriptor.AWAKE);
             Futex.wake(segment.asSlice(doorbell, 4), 1);
         }
+    }
+
+    /** Writes {@code path} into the data buffer of {@code slot} of {@code lane} as path 1 of {@code req}. */
+    void putPath1(int lane, int slot, RequestFlyweight req, String path) {
+        byte[] bytes = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        MemorySegment.copy(
+                bytes,
+                0,
+                segment,
+                java.lang.foreign.ValueLayout.JAVA_BYTE,
+                layout.dataOffset(lane, slot),
+                bytes.length);
+        req.path1Length(bytes.length);
     }
 
     /** Waits (spinning, at most {@code millis}) until slot {@code slot} of {@code lane} completes; its result. */
