@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Random;
+import org.fsp.testing.RandomNioOperations;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -461,6 +463,36 @@ class FuseMountIT {
         assertEquals(
                 List.of((3 * 4096) + " " + (4 * 4096), (10 * 4096) + " " + (10 * 4096), "20", "xxxxxxxxxx"),
                 out.lines().toList());
+    }
+
+    @Test
+    @Order(8)
+    void shouldMatchTmpfsOperationByOperationThroughTheMount() throws Exception {
+        assumeMounted();
+        // fs-core's DifferentialTest's sequences, replayed by this JVM through the kernel on the mount and on tmpfs.
+        Path tmpfs = Files.createTempDirectory(Path.of("/dev/shm"), "fsp-diff-");
+        try {
+            for (int round = 0; round < 3; round++) {
+                long seed = 4242L + round;
+                Path onTmpfs =
+                        Files.createDirectories(tmpfs.resolve("round" + round).resolve("top"));
+                Path onMount = Files.createDirectories(
+                        mnt.resolve("diff").resolve("round" + round).resolve("top"));
+                Random rnd = new Random(seed);
+                for (int i = 0; i < 600; i++) {
+                    RandomNioOperations.Op op = RandomNioOperations.next(rnd);
+                    String expected = RandomNioOperations.outcome(() -> RandomNioOperations.apply(onTmpfs, op));
+                    String got = RandomNioOperations.outcome(() -> RandomNioOperations.apply(onMount, op));
+                    assertEquals(expected, got, "seed " + seed + " op " + i + ": " + op.describe());
+                }
+                assertEquals(
+                        RandomNioOperations.tree(onTmpfs),
+                        RandomNioOperations.tree(onMount),
+                        "final tree, seed " + seed);
+            }
+        } finally {
+            FspProcesses.run(List.of("rm", "-rf", tmpfs.toString()), PROGRAM_TIMEOUT);
+        }
     }
 
     @Test
