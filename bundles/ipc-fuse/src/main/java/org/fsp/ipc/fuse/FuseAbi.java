@@ -438,28 +438,6 @@ final class FuseAbi {
         private LseekOut() {}
     }
 
-    /** {@code struct fuse_poll_in}. */
-    static final class PollIn {
-        static final int FH = 0;
-        static final int KH = 8;
-        static final int FLAGS = 16;
-        static final int EVENTS = 20;
-        static final int SIZE = 24;
-
-        private PollIn() {}
-    }
-
-    /** {@code struct fuse_poll_out}: the events that are ready. */
-    static final class PollOut {
-        static final int REVENTS = 0;
-        static final int SIZE = 8;
-
-        /** The kernel's DEFAULT_POLLMASK: POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM. */
-        static final int ALWAYS_READY = 0x1 | 0x4 | 0x40 | 0x100;
-
-        private PollOut() {}
-    }
-
     /** {@code struct fuse_fallocate_in}. */
     static final class FallocateIn {
         static final int FH = 0;

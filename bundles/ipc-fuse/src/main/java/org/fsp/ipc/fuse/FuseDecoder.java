@@ -226,10 +226,6 @@ final class FuseDecoder {
                             s.get(JAVA_LONG, LseekIn.OFFSET),
                             s.get(JAVA_INT, LseekIn.WHENCE));
                 }
-                case POLL -> {
-                    MemorySegment s = fixed(PollIn.SIZE, false);
-                    yield new Poll(h, s.get(JAVA_LONG, PollIn.FH), s.get(JAVA_INT, PollIn.EVENTS));
-                }
                 case FALLOCATE -> {
                     MemorySegment s = fixed(FallocateIn.SIZE, false);
                     yield new Fallocate(

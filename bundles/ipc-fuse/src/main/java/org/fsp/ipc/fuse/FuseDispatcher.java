@@ -17,7 +17,6 @@ import org.fsp.api.fs.OpenFlags;
 import org.fsp.api.fs.SessionRecords;
 import org.fsp.api.handoff.LayerGate;
 import org.fsp.ipc.fuse.FuseAbi.OutHeader;
-import org.fsp.ipc.fuse.FuseAbi.PollOut;
 import org.fsp.ipc.fuse.FuseReply.Entry;
 import org.fsp.ipc.fuse.FuseRequest.*;
 import org.fsp.linux.FuseDevice;
@@ -405,12 +404,6 @@ final class FuseDispatcher {
                 yield FuseReply.OK;
             }
             case Lseek l -> new FuseReply.Offset(fs.lseek(who, handles.handle(fs, l.fh()), l.offset(), l.whence()));
-            case Poll p -> {
-                // A regular file never blocks: always readable and writable, as a kernel file system answers. The
-                // handle is checked so that a stale one is EBADF; no wake-up is ever owed (FUSE_POLL_SCHEDULE_NOTIFY).
-                handles.handle(fs, p.fh());
-                yield new FuseReply.PollEvents(p.events() & PollOut.ALWAYS_READY);
-            }
             case Fallocate f -> {
                 fs.fallocate(who, handles.handle(fs, f.fh()), f.mode(), f.offset(), f.length());
                 yield FuseReply.OK;

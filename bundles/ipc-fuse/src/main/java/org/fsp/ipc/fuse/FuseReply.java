@@ -207,16 +207,6 @@ sealed interface FuseReply {
         }
     }
 
-    /** POLL's answer: the events ready now. */
-    record PollEvents(int revents) implements FuseReply {
-        @Override
-        public int encode(MemorySegment out, long unique) {
-            out.set(JAVA_INT, OutHeader.SIZE + PollOut.REVENTS, revents);
-            out.set(JAVA_INT, OutHeader.SIZE + PollOut.REVENTS + 4, 0);
-            return header(out, unique, 0, PollOut.SIZE);
-        }
-    }
-
     /** LSEEK's answer. */
     record Offset(long offset) implements FuseReply {
         @Override

@@ -116,9 +116,6 @@ sealed interface FuseRequest {
 
     record Lseek(Header header, long fh, long offset, int whence) implements FuseRequest {}
 
-    /** POLL of an open file for {@code events} (POLLIN, POLLOUT, ...). */
-    record Poll(Header header, long fh, int events) implements FuseRequest {}
-
     record Fallocate(Header header, long fh, long offset, long length, int mode) implements FuseRequest {}
 
     record CopyFileRange(

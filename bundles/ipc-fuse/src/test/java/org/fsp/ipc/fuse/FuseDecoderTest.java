@@ -224,9 +224,7 @@ class FuseDecoderTest {
     void shouldTreatAnUnknownOpcodeAsUnsupported() {
         assertInstanceOf(
                 Unsupported.class,
-                decode(
-                        FuseOpcodes.IOCTL,
-                        body().u64(1).u32(0).u32(0).u64(0).u32(0).u32(0).toArray()));
+                decode(FuseOpcodes.POLL, body().u64(1).u64(2).u32(0).u32(0).toArray()));
         assertInstanceOf(Unsupported.class, decode(9999, new byte[0]));
     }
 
