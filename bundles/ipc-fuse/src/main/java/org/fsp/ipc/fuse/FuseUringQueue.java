@@ -75,6 +75,14 @@ final class FuseUringQueue {
      */
     static final long SPIN_NANOS = Long.getLong("fsp.fuse.uring.spinMicros", 50L) * 1_000L;
 
+    /**
+     * Fault injection for tests ({@code -Dfsp.test.fuse.refuseRegisterOnAdopt=true}): a queue that takes over requests
+     * held by a predecessor registers one entry of its own more than it needs, for a queue id the kernel does not
+     * have, so that the kernel really refuses it, as it would a queue it cannot set up; the requests held for it must
+     * be answered anyway. A queue that only answers (see {@link UringQueues}) is left alone.
+     */
+    private static final boolean REFUSE_REGISTER_ON_ADOPT = Boolean.getBoolean("fsp.test.fuse.refuseRegisterOnAdopt");
+
     /** While stopping for a hand-over: this many quiet waits in a row end the drain. */
     private static final int QUIET_WAITS_TO_STOP = 3;
 
@@ -153,6 +161,8 @@ final class FuseUringQueue {
 
     /** Per entry, the SETLKW waiting there for its lock, or null; only the queue's thread touches this. */
     private final WaitingLock[] waitingLock;
+    /** Set by the fault injection {@link #REFUSE_REGISTER_ON_ADOPT} for this queue. */
+    private final boolean refuseRegister;
     /**
      * Set by the queue's thread once, while {@link #holding}, it has taken back every SETLKW waiting in its entries
      * (each is then held for the successor like any other request) or found that its answer is on its way.
@@ -171,6 +181,22 @@ final class FuseUringQueue {
             FuseDispatcher dispatcher,
             AtomicInteger servingOnThisCpu,
             List<FuseHandoff.HeldRequest> adopt) {
+        this(role, qid, devFd, depth, dispatcher, servingOnThisCpu, adopt, false);
+    }
+
+    /**
+     * With {@code answerOnly}: a queue of no entries of its own that answers the requests in {@code adopt} and serves
+     * nothing else until it is stopped (for the held requests of queues that could not be set up).
+     */
+    FuseUringQueue(
+            String role,
+            int qid,
+            int devFd,
+            int depth,
+            FuseDispatcher dispatcher,
+            AtomicInteger servingOnThisCpu,
+            List<FuseHandoff.HeldRequest> adopt,
+            boolean answerOnly) {
         this.role = role;
         this.servingOnThisCpu = servingOnThisCpu;
         this.qid = qid;
@@ -178,7 +204,8 @@ final class FuseUringQueue {
         this.depth = depth;
         this.adopted = List.copyOf(adopt);
         // Taken-over entries stand in for new ones, so the kernel's entries per queue stay as many across upgrades.
-        this.own = Math.max(0, depth - adopted.size());
+        this.refuseRegister = REFUSE_REGISTER_ON_ADOPT && !answerOnly && !adopted.isEmpty();
+        this.own = answerOnly ? 0 : Math.max(refuseRegister ? 1 : 0, depth - adopted.size());
         this.entries = own + adopted.size();
         this.dispatcher = dispatcher;
         MemorySegment headers = entryArena.allocate((long) own * UringReqHeader.SIZE, 4096);
@@ -258,14 +285,10 @@ final class FuseUringQueue {
             int refused = firstRefusal(ring);
             if (refused < 0) {
                 ring.advanceCompletions(ring.completionsReady());
-                failure = "FUSE_IO_URING_CMD_REGISTER failed: errno " + -refused;
-                state = "failed";
-                registered.countDown();
-                return;
             }
-            state = "serving";
-            registered.countDown();
-            // The predecessor's held requests: each answer is committed from this ring, which re-arms the entry here.
+            // The predecessor's held requests, before anything else and even when this queue cannot serve: their
+            // programs wait for nothing but these answers, and COMMIT_AND_FETCH finds each entry by its commit id
+            // whatever became of this ring's own registrations. Each answer re-arms its entry on this ring.
             for (int i = 0; i < adopted.size(); i++) {
                 FuseHandoff.HeldRequest h = adopted.get(i);
                 byte[] m = h.message();
@@ -273,6 +296,22 @@ final class FuseUringQueue {
                 dispatchAndCommit(ring, own + i, h.commitId(), m.length);
             }
             ring.submit();
+            if (refused < 0) {
+                failure = "FUSE_IO_URING_CMD_REGISTER failed: errno " + -refused;
+                if (adopted.isEmpty()) {
+                    state = "failed";
+                    registered.countDown();
+                    return;
+                }
+                // The refusal sent new requests back to /dev/fuse, but requests the kernel had already queued for
+                // this CPU queue wait for one of its entries: the taken-over entries, armed again above, serve them.
+                state = "draining";
+                registered.countDown();
+                serve(ring);
+                return;
+            }
+            state = "serving";
+            registered.countDown();
             serve(ring);
         } catch (RuntimeException | Error e) {
             LOG.error("{} failed; its ring is closed", role, e);
@@ -589,7 +628,8 @@ final class FuseUringQueue {
         armed[e] = true;
         cmd.fill((byte) 0);
         cmd.set(JAVA_LONG, UringCmdReq.COMMIT_ID, commitId);
-        cmd.set(JAVA_SHORT, UringCmdReq.QID, (short) qid);
+        boolean refuse = cmdOp == UringCmdReq.CMD_REGISTER && refuseRegister;
+        cmd.set(JAVA_SHORT, UringCmdReq.QID, (short) (refuse ? 0xfffe : qid));
         ring.prepareUringCmd(devFd, cmdOp, cmd, iovecs.address() + (long) e * 2 * IOVEC_BYTES, 2, e);
     }
 
@@ -708,6 +748,16 @@ final class FuseUringQueue {
 
     long served() {
         return served.get();
+    }
+
+    /** True if this queue took over entries from a predecessor. */
+    boolean adoptedAny() {
+        return !adopted.isEmpty();
+    }
+
+    /** True while this queue's thread serves its ring (also after a refused registration, when it drains). */
+    boolean serving() {
+        return "serving".equals(state) || "draining".equals(state);
     }
 
     String state() {

@@ -36,6 +36,8 @@ final class UringQueues {
     private final List<AutoCloseable> adoptedBuffers = new ArrayList<>();
     /** Which transport serves, in words, while no queue does. */
     private String transportInUse = "classic";
+    /** Set once io_uring setup failed and the connection went back to /dev/fuse: what rings remain only drain. */
+    private boolean fellBack;
 
     UringQueues(Path mountPoint, int threadsPerQueue, int queueDepth) {
         this.mountPoint = mountPoint;
@@ -66,6 +68,8 @@ final class UringQueues {
         }
         int cpus = possibleCpus();
         String failure = null;
+        // The held requests given to a queue, which answers them even if it then fails (FuseUringQueue.run).
+        List<FuseHandoff.HeldRequest> given = new ArrayList<>();
         // Several rings may serve one CPU queue: the kernel hands a request to any free entry of the queue, so a
         // request that waits on the device holds one thread and not the whole queue.
         for (int q = 0; q < cpus && failure == null; q++) {
@@ -74,11 +78,15 @@ final class UringQueues {
             for (int k = 0; k < threadsPerQueue && failure == null; k++) {
                 FuseUringQueue queue = new FuseUringQueue(
                         "fuse-uring-" + q + "." + k, q, fd, queueDepth, dispatcher, servingOnCpu, adoptBy.get(k));
+                given.addAll(adoptBy.get(k));
                 failure = queue.start();
-                if (failure == null) {
+                if (failure == null || queue.serving()) {
+                    // A queue whose registrations were refused still serves the entries it took over (it drains).
                     queues.add(queue);
                 } else {
                     queue.stop(false);
+                }
+                if (failure != null) {
                     failure = "queue " + q + ": " + failure;
                 }
             }
@@ -97,12 +105,24 @@ final class UringQueues {
             }
             return;
         }
+        answerHeldOfQueuesNotStarted(fd, dispatcher, given);
+        // Rings that serve entries taken over from the predecessor stay: the kernel may still hand them requests it
+        // queued for their CPU before the refusal. New requests come by /dev/fuse.
+        List<FuseUringQueue> draining = new ArrayList<>();
         for (FuseUringQueue q : queues) {
-            q.stop(false);
+            if (q.serving() && q.adoptedAny()) {
+                draining.add(q);
+            } else {
+                q.stop(false);
+            }
         }
         queues.clear();
+        queues.addAll(draining);
+        fellBack = true;
+        toAdopt = List.of();
         boolean back = FuseUringQueue.fallBackToClassic(fd);
-        transportInUse = "classic (io_uring setup failed: " + failure + ")";
+        transportInUse = "classic (io_uring setup failed: " + failure + ")"
+                + (draining.isEmpty() ? "" : "; " + draining.size() + " rings serve what the kernel queued for them");
         LOG.warn(
                 "FUSE-over-io_uring could not be set up at {} ({}); {}",
                 mountPoint,
@@ -110,6 +130,44 @@ final class UringQueues {
                 back
                         ? "serving by /dev/fuse read/write instead"
                         : "and the kernel did not take the connection back: requests may wait until unmount");
+    }
+
+    /**
+     * After a queue failed to start: the requests the predecessor held for the queues that never started get their
+     * answers from a queue of no entries of its own per CPU queue (it registers nothing, answers what it was given by
+     * commit id, and stops with the others), so that no program waits for an answer no version will give.
+     */
+    private void answerHeldOfQueuesNotStarted(int fd, FuseDispatcher dispatcher, List<FuseHandoff.HeldRequest> given) {
+        java.util.Map<Integer, List<FuseHandoff.HeldRequest>> left = new java.util.TreeMap<>();
+        for (FuseHandoff.HeldRequest h : toAdopt) {
+            if (given.stream().noneMatch(g -> g == h)) {
+                left.computeIfAbsent(h.qid(), q -> new ArrayList<>()).add(h);
+            }
+        }
+        for (java.util.Map.Entry<Integer, List<FuseHandoff.HeldRequest>> e : left.entrySet()) {
+            List<FuseHandoff.HeldRequest> held = e.getValue();
+            FuseUringQueue answering = new FuseUringQueue(
+                    "fuse-uring-" + e.getKey() + ".answer",
+                    e.getKey(),
+                    fd,
+                    held.size(),
+                    dispatcher,
+                    new AtomicInteger(),
+                    held,
+                    true);
+            String failure = answering.start();
+            if (failure != null) {
+                LOG.error(
+                        "{} requests held for CPU queue {} at {} could not be answered: {}",
+                        held.size(),
+                        e.getKey(),
+                        mountPoint,
+                        failure);
+            } else {
+                LOG.info("answered {} requests held for CPU queue {} at {}", held.size(), e.getKey(), mountPoint);
+            }
+            queues.add(answering);
+        }
     }
 
     /**
@@ -168,6 +226,11 @@ final class UringQueues {
      */
     synchronized Handed handOver() {
         if (queues.isEmpty()) {
+            return null;
+        }
+        if (fellBack) {
+            // The kernel sends new requests by /dev/fuse; the rings that only drained have nothing to hand on.
+            stop(true);
             return null;
         }
         for (FuseUringQueue q : queues) {
@@ -257,7 +320,7 @@ final class UringQueues {
 
     /** The transport in use, in words; {@code classic} describes the {@code /dev/fuse} channels. */
     synchronized String describe(String classic) {
-        if (queues.isEmpty()) {
+        if (queues.isEmpty() || fellBack) {
             return "/dev/fuse read/write, " + classic + "; " + transportInUse;
         }
         long[] served = new long[queues.size()];
