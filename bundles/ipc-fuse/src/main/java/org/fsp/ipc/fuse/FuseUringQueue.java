@@ -61,6 +61,14 @@ final class FuseUringQueue {
     static final int PAYLOAD_BYTES =
             Math.max(8192, Math.max(FuseConnection.MAX_WRITE, FuseConnection.MAX_PAGES * 4096));
 
+    /**
+     * Bytes in front of each own entry's payload, in the same buffer: room for a request's header and operation
+     * arguments, so that the whole request lies contiguous in front of its data without copying the data (the
+     * decoder reads it in place), and for an answer's header, so that an answer's body (a READ's data) is produced
+     * straight into the payload the kernel copies it from. One page, so that the payload stays page-aligned.
+     */
+    static final int FRAME_PREFIX = 4096;
+
     /** How long the thread waits in the kernel before it looks at its stop flag and at late answers. */
     private static final long WAIT_NANOS = 20_000_000L;
 
@@ -161,6 +169,11 @@ final class FuseUringQueue {
 
     /** Per entry, the SETLKW waiting there for its lock, or null; only the queue's thread touches this. */
     private final WaitingLock[] waitingLock;
+    /**
+     * Own entries' buffers: {@link #FRAME_PREFIX} bytes, then the payload the kernel reads and writes; null for
+     * entries taken over from a predecessor, whose requests and answers are copied through {@link #in} and {@link #out}.
+     */
+    private final MemorySegment[] frameOf;
     /** Set by the fault injection {@link #REFUSE_REGISTER_ON_ADOPT} for this queue. */
     private final boolean refuseRegister;
     /**
@@ -209,12 +222,15 @@ final class FuseUringQueue {
         this.entries = own + adopted.size();
         this.dispatcher = dispatcher;
         MemorySegment headers = entryArena.allocate((long) own * UringReqHeader.SIZE, 4096);
-        MemorySegment payloads = entryArena.allocate((long) own * PAYLOAD_BYTES, 4096);
+        long frameBytes = FRAME_PREFIX + (long) PAYLOAD_BYTES;
+        MemorySegment frames = entryArena.allocate((long) own * frameBytes, 4096);
         this.headerOf = new MemorySegment[entries];
         this.payloadOf = new MemorySegment[entries];
+        this.frameOf = new MemorySegment[entries];
         for (int e = 0; e < own; e++) {
             headerOf[e] = headers.asSlice((long) e * UringReqHeader.SIZE, UringReqHeader.SIZE);
-            payloadOf[e] = payloads.asSlice((long) e * PAYLOAD_BYTES, PAYLOAD_BYTES);
+            frameOf[e] = frames.asSlice((long) e * frameBytes, frameBytes);
+            payloadOf[e] = frameOf[e].asSlice(FRAME_PREFIX, PAYLOAD_BYTES);
         }
         for (int i = 0; i < adopted.size(); i++) {
             headerOf[own + i] = adopted.get(i).header();
@@ -514,15 +530,64 @@ final class FuseUringQueue {
             commit(ring, e, unique, new FuseReply.Error(Errno.EINVAL).encode(out, unique));
             return;
         }
-        MemorySegment.copy(h, UringReqHeader.IN_OUT, in, 0, InHeader.SIZE);
-        MemorySegment.copy(h, UringReqHeader.OP_IN, in, InHeader.SIZE, opBytes);
-        MemorySegment.copy(payload(e), 0, in, InHeader.SIZE + opBytes, payloadBytes);
+        // In place only where the request then starts 8-byte aligned, as the decoder's reads want.
+        MemorySegment frame = opBytes % 8 == 0 ? frameOf[e] : null;
+        MemorySegment message;
+        if (frame != null) {
+            // In place: header and arguments go in front of the payload, which stays where the kernel put it.
+            message = frame.asSlice(FRAME_PREFIX - InHeader.SIZE - opBytes, len);
+            MemorySegment.copy(h, UringReqHeader.IN_OUT, message, 0, InHeader.SIZE);
+            MemorySegment.copy(h, UringReqHeader.OP_IN, message, InHeader.SIZE, opBytes);
+        } else {
+            message = in;
+            MemorySegment.copy(h, UringReqHeader.IN_OUT, in, 0, InHeader.SIZE);
+            MemorySegment.copy(h, UringReqHeader.OP_IN, in, InHeader.SIZE, opBytes);
+            MemorySegment.copy(payload(e), 0, in, InHeader.SIZE + opBytes, payloadBytes);
+        }
         if (holding) {
             held.add(new FuseHandoff.HeldRequest(
-                    qid, unique, in.asSlice(0, len).toArray(JAVA_BYTE), header(e), payload(e)));
+                    qid, unique, message.asSlice(0, len).toArray(JAVA_BYTE), header(e), payload(e)));
             return;
         }
-        dispatchAndCommit(ring, e, unique, len);
+        if (frame != null) {
+            dispatchInPlace(ring, e, unique, message, len);
+        } else {
+            dispatchAndCommit(ring, e, unique, len);
+        }
+    }
+
+    /**
+     * {@link #dispatchAndCommit} of a request that lies in entry {@code e}'s own frame: decoded there, answered into
+     * the same frame (the answer's header in front of the payload, its body in the payload), so that neither a WRITE's
+     * data nor a READ's is copied on this side. An answer is produced only once the request is used up (the decoder
+     * keeps names and values as copies; a WRITE's data is written into the file system before its answer is).
+     */
+    private void dispatchInPlace(IoUringRing ring, int e, long unique, MemorySegment message, long len) {
+        FuseRequest request = FuseDecoder.decode(message, len);
+        if (request == null) {
+            commit(ring, e, unique, new FuseReply.Error(Errno.EINVAL).encode(out, unique));
+            return;
+        }
+        MemorySegment answer = frameOf[e].asSlice(FRAME_PREFIX - OutHeader.SIZE);
+        FuseReply reply = dispatcher.dispatch(request, answer, lateFor[e]);
+        int n = reply.encode(answer, unique);
+        served.incrementAndGet();
+        if (n == 0) {
+            if (request.header().opcode() == FuseOpcodes.SETLKW) {
+                waitingLock[e] = new WaitingLock(unique, message.toArray(JAVA_BYTE));
+            } else {
+                LOG.warn(
+                        "{}: {} came by io_uring without an answer; answered EIO",
+                        role,
+                        FuseOpcodes.name(request.header().opcode()));
+                commit(ring, e, unique, new FuseReply.Error(Errno.EIO).encode(out, unique));
+            }
+            return;
+        }
+        MemorySegment h = header(e);
+        MemorySegment.copy(answer, 0, h, UringReqHeader.IN_OUT, OutHeader.SIZE);
+        h.set(JAVA_INT, UringReqHeader.ENT_PAYLOAD_SZ, n - OutHeader.SIZE);
+        prepare(ring, UringCmdReq.CMD_COMMIT_AND_FETCH, e, unique);
     }
 
     /** A hand-over was called off: answers the held requests here, each into its own entry. */
