@@ -71,7 +71,13 @@ public final class FuseDevice {
      * alone), and those would otherwise be checked by nobody.
      */
     public static String mountOptions(int fd, int uid, int gid) {
-        return "fd=" + fd + ",rootmode=40000,user_id=" + uid + ",group_id=" + gid + ",allow_other,default_permissions";
+        return mountOptions(fd, uid, gid, true);
+    }
+
+    /** {@link #mountOptions(int, int, int)}, with {@code default_permissions} only if {@code kernelChecksModes}. */
+    public static String mountOptions(int fd, int uid, int gid, boolean kernelChecksModes) {
+        return "fd=" + fd + ",rootmode=40000,user_id=" + uid + ",group_id=" + gid + ",allow_other"
+                + (kernelChecksModes ? ",default_permissions" : "");
     }
 
     /** mount(2) of {@code fsType} (e.g. {@code "fuse.fsp"}) at {@code target}, source name {@code source}. */

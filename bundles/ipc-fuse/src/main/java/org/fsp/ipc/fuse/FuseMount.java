@@ -40,6 +40,15 @@ final class FuseMount implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(FuseMount.class);
 
+    /**
+     * Whether the mount is {@code default_permissions} ({@code -Dfsp.fuse.defaultPermissions}, default true): the kernel
+     * then checks mode bits itself as well, which a FIFO or device node needs (the kernel opens those without asking
+     * fspd), at about one GETATTR of the parent per file created (the kernel drops a directory's attributes at each
+     * create and checks search permission again on the next walk). fs-core checks every request either way.
+     */
+    static final boolean KERNEL_CHECKS_MODES =
+            Boolean.parseBoolean(System.getProperty("fsp.fuse.defaultPermissions", "true"));
+
     /** The mount's type in /proc/mounts: FUSE's "fuse." and the subtype. */
     static final String FS_TYPE = "fuse.fsp";
 
@@ -180,7 +189,7 @@ final class FuseMount implements AutoCloseable {
                     mountPoint.toString(),
                     FS_TYPE,
                     FuseDevice.MS_NOSUID | FuseDevice.MS_NODEV,
-                    FuseDevice.mountOptions(fd, Libc.getuid(), Libc.getgid()));
+                    FuseDevice.mountOptions(fd, Libc.getuid(), Libc.getgid(), KERNEL_CHECKS_MODES));
             mounted = true;
             channels.add(new FuseChannel("fuse-0", fd, dispatcher));
             for (int i = 1; i < classicChannels; i++) {
