@@ -18,6 +18,7 @@ import org.fsp.api.fs.OpenFlags;
 import org.fsp.client.ChangeEvents;
 import org.fsp.client.FspClient;
 import org.fsp.fs.core.FsCore;
+import org.fsp.testing.ThreadPerAgentModelDouble;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -122,6 +123,35 @@ class DirectoryWatchesOverChannelTest {
             // A change of a file that has left the directory is not the watch's.
             other.writeAll("/moved-out", new byte[] {9});
             r.expectNothingMore();
+        }
+    }
+
+    @Test
+    void shouldCarryAWatchAcrossAHandOverOfTheServerWithAnOverflowBetween() throws Exception {
+        ShmServer next = null;
+        try (FspClient watcher = FspClient.connect(served.socket);
+                FspClient other = FspClient.connect(served.socket)) {
+            other.mkdir("/d", 0755);
+            Recording r = new Recording();
+            watcher.addWatch("/d", r);
+            other.mkdir("/d/before", 0755);
+            r.expect("CREATE before");
+
+            // The successor starts with no watches; the client sees the ring's epoch change, registers again and
+            // reports an overflow, after which events come as before.
+            next = ShmServer.adopt(
+                    fs, served.server.quiesce(), ShmServerConfig.DEFAULTS, new ThreadPerAgentModelDouble());
+            next.start();
+            r.expect("OVERFLOW");
+            other.mkdir("/d/after", 0755);
+            r.expect("CREATE after");
+            other.rmdir("/d/before");
+            r.expect("DELETE before");
+            r.expectNothingMore();
+        } finally {
+            if (next != null) {
+                next.close();
+            }
         }
     }
 
