@@ -2,6 +2,7 @@ package org.fsp.itests.nio;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -13,8 +14,15 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -68,5 +76,37 @@ class NioProviderAcrossCrashIT {
             assertTrue(Files.isDirectory(dir.resolve("after")));
             assertArrayEquals(expected.toByteArray(), Files.readAllBytes(file), "every byte written is there");
         }
+    }
+
+    @Test
+    void aWatchServiceShouldReportChangesAgainAfterARestartOfFspd() throws Exception {
+        try (FspdProcess fspd = new FspdProcess(FspdProcess.workDirectory("nio-crash-watch")).start();
+                FileSystem fs = FileSystems.newFileSystem(URI.create("fsp:///?socket=" + fspd.socket), Map.of());
+                WatchService watcher = fs.newWatchService()) {
+            Path dir = Files.createDirectory(fs.getPath("/watched"));
+            WatchKey key = dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+            Files.createFile(dir.resolve("before"));
+            assertEquals(List.of("ENTRY_CREATE before"), events(watcher.poll(10, TimeUnit.SECONDS)));
+            assertTrue(key.reset());
+            fspd.kill();
+            Thread.sleep(500);
+            fspd.start();
+            // No other call is made: FS Lib's event thread finds the server gone, reconnects by itself, registers the
+            // watch again and reports that events may have been lost meanwhile.
+            assertEquals(List.of("OVERFLOW null"), events(watcher.poll(30, TimeUnit.SECONDS)));
+            assertTrue(key.reset());
+            Files.createFile(dir.resolve("after"));
+            assertEquals(List.of("ENTRY_CREATE after"), events(watcher.poll(10, TimeUnit.SECONDS)));
+            assertTrue(key.isValid());
+        }
+    }
+
+    private static List<String> events(WatchKey key) {
+        assertNotNull(key, "no watch key signalled in time");
+        List<String> out = new ArrayList<>();
+        for (WatchEvent<?> e : key.pollEvents()) {
+            out.add(e.kind().name() + " " + e.context());
+        }
+        return out;
     }
 }
