@@ -70,9 +70,9 @@ package org.fsp.api.channel;
  *
  * <p>The watch opcodes (minor 3) make the server tell the session of changes in a directory through the segment's
  * change-event area ({@link ChangeEventsDescriptor}), as inotify_add_watch and inotify_rm_watch: WATCH_ADD fails with
- * ENOENT, ENOTDIR, EACCES (no read permission on the directory), ENOSPC (the session's bound of watches), or ENOTSUP
- * (the session has no event area, or the file system publishes no changes); WATCH_REMOVE with EINVAL for an id that
- * is not a watch of the session. A server without them answers ENOSYS.
+ * ENOENT, ENOTDIR, EACCES (no read permission on the directory), ENOSPC (the session's bound of watches), or
+ * EOPNOTSUPP (the session has no event area, or the file system publishes no changes); WATCH_REMOVE with EINVAL for an
+ * id that is not a watch of the session. A server without them answers ENOSYS.
  *
  * <p>The *at opcodes resolve a relative path1 (and path2) from the directory the handle is open on, whatever its
  * names are now; an absolute path ignores the handle. A server without them answers ENOSYS.

@@ -129,7 +129,7 @@ public interface FileSystemService {
      * {@link FileMode#S_IFSOCK}, {@link FileMode#S_IFCHR}, {@link FileMode#S_IFBLK}, or {@link FileMode#S_IFREG} or 0
      * for an empty regular file) and permission bits; {@code rdev} is the device number of a device node (Linux's
      * {@code new_encode_dev} encoding), ignored for other types. EPERM for a device node unless the caller is root
-     * (CAP_MKNOD), EINVAL for a directory, symlink or unknown type, and the errnos of creating a name (EEXIST, EACCES,
+     * (CAP_MKNOD), EPERM for a directory (as Linux), EINVAL for a symlink or an unknown type, and the errnos of creating a name (EEXIST, EACCES,
      * ENOENT, ENOTDIR). The file system only keeps the node: what reading or writing it means (a pipe, a device) is the
      * kernel's, through a FUSE mount. The default: a file system without special files (EPERM).
      */

@@ -532,16 +532,11 @@ final class FuseUringQueue {
         }
         // In place only where the request then starts 8-byte aligned, as the decoder's reads want.
         MemorySegment frame = opBytes % 8 == 0 ? frameOf[e] : null;
-        MemorySegment message;
-        if (frame != null) {
-            // In place: header and arguments go in front of the payload, which stays where the kernel put it.
-            message = frame.asSlice(FRAME_PREFIX - InHeader.SIZE - opBytes, len);
-            MemorySegment.copy(h, UringReqHeader.IN_OUT, message, 0, InHeader.SIZE);
-            MemorySegment.copy(h, UringReqHeader.OP_IN, message, InHeader.SIZE, opBytes);
-        } else {
-            message = in;
-            MemorySegment.copy(h, UringReqHeader.IN_OUT, in, 0, InHeader.SIZE);
-            MemorySegment.copy(h, UringReqHeader.OP_IN, in, InHeader.SIZE, opBytes);
+        // In place, header and arguments go in front of the payload, which stays where the kernel put it.
+        MemorySegment message = frame != null ? frame.asSlice(FRAME_PREFIX - InHeader.SIZE - opBytes, len) : in;
+        MemorySegment.copy(h, UringReqHeader.IN_OUT, message, 0, InHeader.SIZE);
+        MemorySegment.copy(h, UringReqHeader.OP_IN, message, InHeader.SIZE, opBytes);
+        if (frame == null) {
             MemorySegment.copy(payload(e), 0, in, InHeader.SIZE + opBytes, payloadBytes);
         }
         if (holding) {
@@ -549,45 +544,9 @@ final class FuseUringQueue {
                     qid, unique, message.asSlice(0, len).toArray(JAVA_BYTE), header(e), payload(e)));
             return;
         }
-        if (frame != null) {
-            dispatchInPlace(ring, e, unique, message, len);
-        } else {
-            dispatchAndCommit(ring, e, unique, len);
-        }
-    }
-
-    /**
-     * {@link #dispatchAndCommit} of a request that lies in entry {@code e}'s own frame: decoded there, answered into
-     * the same frame (the answer's header in front of the payload, its body in the payload), so that neither a WRITE's
-     * data nor a READ's is copied on this side. An answer is produced only once the request is used up (the decoder
-     * keeps names and values as copies; a WRITE's data is written into the file system before its answer is).
-     */
-    private void dispatchInPlace(IoUringRing ring, int e, long unique, MemorySegment message, long len) {
-        FuseRequest request = FuseDecoder.decode(message, len);
-        if (request == null) {
-            commit(ring, e, unique, new FuseReply.Error(Errno.EINVAL).encode(out, unique));
-            return;
-        }
-        MemorySegment answer = frameOf[e].asSlice(FRAME_PREFIX - OutHeader.SIZE);
-        FuseReply reply = dispatcher.dispatch(request, answer, lateFor[e]);
-        int n = reply.encode(answer, unique);
-        served.incrementAndGet();
-        if (n == 0) {
-            if (request.header().opcode() == FuseOpcodes.SETLKW) {
-                waitingLock[e] = new WaitingLock(unique, message.toArray(JAVA_BYTE));
-            } else {
-                LOG.warn(
-                        "{}: {} came by io_uring without an answer; answered EIO",
-                        role,
-                        FuseOpcodes.name(request.header().opcode()));
-                commit(ring, e, unique, new FuseReply.Error(Errno.EIO).encode(out, unique));
-            }
-            return;
-        }
-        MemorySegment h = header(e);
-        MemorySegment.copy(answer, 0, h, UringReqHeader.IN_OUT, OutHeader.SIZE);
-        h.set(JAVA_INT, UringReqHeader.ENT_PAYLOAD_SZ, n - OutHeader.SIZE);
-        prepare(ring, UringCmdReq.CMD_COMMIT_AND_FETCH, e, unique);
+        // In place, the answer's header goes in front of the payload and its body into it.
+        dispatchAndCommit(
+                ring, e, unique, message, len, frame != null ? frame.asSlice(FRAME_PREFIX - OutHeader.SIZE) : out);
     }
 
     /** A hand-over was called off: answers the held requests here, each into its own entry. */
@@ -640,18 +599,29 @@ final class FuseUringQueue {
 
     /** Decodes the {@code len}-byte request in {@link #in}, answers it and commits the answer into entry {@code e}. */
     private void dispatchAndCommit(IoUringRing ring, int e, long unique, long len) {
-        FuseRequest request = FuseDecoder.decode(in, len);
+        dispatchAndCommit(ring, e, unique, in, len, out);
+    }
+
+    /**
+     * Decodes the {@code len}-byte request in {@code message}, answers it into {@code answer} and commits the answer
+     * into entry {@code e}. Both may lie in the entry's own frame (see {@link #answer}): an answer is produced only once
+     * the request is used up (the decoder keeps names and values as copies; a WRITE's data is written into the file
+     * system before its answer is), so neither a WRITE's data nor a READ's is copied on this side.
+     */
+    private void dispatchAndCommit(
+            IoUringRing ring, int e, long unique, MemorySegment message, long len, MemorySegment answer) {
+        FuseRequest request = FuseDecoder.decode(message, len);
         if (request == null) {
             commit(ring, e, unique, new FuseReply.Error(Errno.EINVAL).encode(out, unique));
             return;
         }
-        FuseReply reply = dispatcher.dispatch(request, out, lateFor[e]);
-        int n = reply.encode(out, unique);
+        FuseReply reply = dispatcher.dispatch(request, answer, lateFor[e]);
+        int n = reply.encode(answer, unique);
         served.incrementAndGet();
         if (n == 0) {
             // A SETLKW that waits: the entry is held until its late answer comes (commitLateAnswers).
             if (request.header().opcode() == FuseOpcodes.SETLKW) {
-                waitingLock[e] = new WaitingLock(unique, in.asSlice(0, len).toArray(JAVA_BYTE));
+                waitingLock[e] = new WaitingLock(unique, message.asSlice(0, len).toArray(JAVA_BYTE));
             } else {
                 LOG.warn(
                         "{}: {} came by io_uring without an answer; answered EIO",
@@ -661,7 +631,7 @@ final class FuseUringQueue {
             }
             return;
         }
-        commit(ring, e, unique, n);
+        commit(ring, e, unique, answer, n);
     }
 
     private void commitLateAnswers(IoUringRing ring) {
@@ -679,10 +649,20 @@ final class FuseUringQueue {
 
     /** Puts the {@code n}-byte answer in {@link #out} into entry {@code e} and queues its COMMIT_AND_FETCH. */
     private void commit(IoUringRing ring, int e, long unique, int n) {
+        commit(ring, e, unique, out, n);
+    }
+
+    /**
+     * Puts the {@code n}-byte answer in {@code answer} into entry {@code e} and queues its COMMIT_AND_FETCH: its header
+     * into the entry's header, its body into the payload unless it was produced there.
+     */
+    private void commit(IoUringRing ring, int e, long unique, MemorySegment answer, int n) {
         MemorySegment h = header(e);
-        MemorySegment.copy(out, 0, h, UringReqHeader.IN_OUT, OutHeader.SIZE);
+        MemorySegment.copy(answer, 0, h, UringReqHeader.IN_OUT, OutHeader.SIZE);
         long body = n - OutHeader.SIZE;
-        MemorySegment.copy(out, OutHeader.SIZE, payload(e), 0, body);
+        if (answer.address() + OutHeader.SIZE != payload(e).address()) {
+            MemorySegment.copy(answer, OutHeader.SIZE, payload(e), 0, body);
+        }
         h.set(JAVA_INT, UringReqHeader.ENT_PAYLOAD_SZ, (int) body);
         prepare(ring, UringCmdReq.CMD_COMMIT_AND_FETCH, e, unique);
     }

@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.fsp.api.handoff.FuseHandoff;
@@ -135,16 +137,17 @@ final class UringQueues {
     /**
      * After a queue failed to start: the requests the predecessor held for the queues that never started get their
      * answers from a queue of no entries of its own per CPU queue (it registers nothing, answers what it was given by
-     * commit id, and stops with the others), so that no program waits for an answer no version will give.
+     * commit id, and then drains those entries like a queue whose registrations were refused), so that no program
+     * waits for an answer no version will give.
      */
     private void answerHeldOfQueuesNotStarted(int fd, FuseDispatcher dispatcher, List<FuseHandoff.HeldRequest> given) {
-        java.util.Map<Integer, List<FuseHandoff.HeldRequest>> left = new java.util.TreeMap<>();
+        Map<Integer, List<FuseHandoff.HeldRequest>> left = new TreeMap<>();
         for (FuseHandoff.HeldRequest h : toAdopt) {
             if (given.stream().noneMatch(g -> g == h)) {
                 left.computeIfAbsent(h.qid(), q -> new ArrayList<>()).add(h);
             }
         }
-        for (java.util.Map.Entry<Integer, List<FuseHandoff.HeldRequest>> e : left.entrySet()) {
+        for (Map.Entry<Integer, List<FuseHandoff.HeldRequest>> e : left.entrySet()) {
             List<FuseHandoff.HeldRequest> held = e.getValue();
             FuseUringQueue answering = new FuseUringQueue(
                     "fuse-uring-" + e.getKey() + ".answer",

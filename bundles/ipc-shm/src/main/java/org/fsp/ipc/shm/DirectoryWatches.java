@@ -19,6 +19,7 @@ import org.fsp.api.fs.FileSystemService;
 import org.fsp.api.fs.FsException;
 import org.fsp.linux.Futex;
 import org.fsp.linux.NativeException;
+import org.jctools.maps.NonBlockingHashMapLong;
 
 /**
  * The directory watches of every client of one server (channel minor 3, see {@link ChangeEventsDescriptor}): what
@@ -39,7 +40,7 @@ import org.fsp.linux.NativeException;
  * <p>Thread safety: listener calls come from the changing operations' threads, adds and removes from lane workers. The
  * watch tables are guarded by this object; a session's ring by its {@link Ring} (lock order: this, then a ring).
  * Listener calls are quick, never block and never call into the file system; {@link #changed}, which runs on every
- * write, returns after one volatile read when no watch exists.
+ * write, returns without a lock when no watch names the inode.
  */
 final class DirectoryWatches implements ChangeListener {
 
@@ -98,8 +99,11 @@ final class DirectoryWatches implements ChangeListener {
 
     private final Map<ClientSession, Ring> rings = new HashMap<>();
     private final Map<Long, List<Watch>> byDir = new HashMap<>();
-    /** Child inode to the watches whose directory holds it. */
-    private final Map<Long, Set<Watch>> byChild = new HashMap<>();
+    /**
+     * Child inode to the watches whose directory holds it. Changed under this; read without the lock by
+     * {@link #changed}, so that a write to a file no watch names takes no lock and boxes no key.
+     */
+    private final NonBlockingHashMapLong<Set<Watch>> byChild = new NonBlockingHashMapLong<>();
     /** Watches held now; read without the lock by {@link #changed}. */
     private volatile int watchCount;
     /** The file system whose changes this hears of (set by the server), or null. */
@@ -309,8 +313,8 @@ final class DirectoryWatches implements ChangeListener {
     /** Inode {@code ino} changed: a MODIFY for each name it has in a watched directory. */
     @Override
     public void changed(long ino) {
-        if (watchCount == 0) {
-            return; // the common case on the write path: no watch anywhere, and no boxed key for the lookup
+        if (watchCount == 0 || !byChild.containsKey(ino)) {
+            return; // the common case on the write path: no watch names the inode (no lock, no boxed key)
         }
         synchronized (this) {
             Set<Watch> ws = byChild.get(ino);
@@ -358,7 +362,12 @@ final class DirectoryWatches implements ChangeListener {
     private void put(Watch w, String name, long ino) {
         w.names.put(name, ino);
         w.namesOf.computeIfAbsent(ino, k -> new ArrayList<>(1)).add(name);
-        byChild.computeIfAbsent(ino, k -> new HashSet<>()).add(w);
+        Set<Watch> ws = byChild.get(ino);
+        if (ws == null) {
+            ws = new HashSet<>();
+            byChild.put(ino, ws);
+        }
+        ws.add(w);
     }
 
     /** Under this. */
